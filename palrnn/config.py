@@ -1,0 +1,173 @@
+"""One training run's configuration: a frozen dataclass, validated when built.
+
+Every field's ``metadata["help"]`` is its documentation; the command line
+(``python -m palrnn``) and the study layer build their options from it, so the
+names here are the names everywhere (DESIGN.md's shared vocabulary).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MODELS = ("RNN", "LSTM")
+INITS = ("seed", "default", "xavier", "orthogonal")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+BACKENDS = ("auto", "scratch", "stacked", "fused")
+INPUTS = ("scalar", "onehot")
+NUM_CLASSES = 10  # digits 0-9
+
+
+@dataclass(frozen=True)
+class Config:
+    """A training run. Defaults are the exercise's (SEED.md), except where noted."""
+
+    model: str = field(default="LSTM", metadata={"help": f"architecture, one of {', '.join(MODELS)}"})
+    length: int = field(
+        default=10, metadata={"help": "T, the palindrome length the model reads (palindromes have T+1 digits)"}
+    )
+    hidden: int = field(default=128, metadata={"help": "hidden units n"})
+    input: str = field(
+        default="scalar",
+        metadata={"help": "input encoding: scalar (the digit as one float, as in the exercise) or onehot (10 floats)"},
+    )
+    init: str = field(
+        default="seed",
+        metadata={
+            "help": "parameter initialisation: seed (N(0,1) for everything, the exercise's), default "
+            "(PyTorch's uniform +-1/sqrt(hidden)), xavier (Glorot-uniform weights, zero biases), "
+            "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases)"
+        },
+    )
+    optimizer: str = field(default="rmsprop", metadata={"help": f"one of {', '.join(OPTIMIZERS)}"})
+    lr: float = field(default=1e-3, metadata={"help": "learning rate (> 0)"})
+    momentum: float = field(default=0.9, metadata={"help": "momentum of sgd (ignored by rmsprop and adam)"})
+    batch_size: int = field(default=128, metadata={"help": "sequences per training step"})
+    max_norm: float | None = field(
+        default=10.0,
+        metadata={"help": "gradient-norm clipping, applied between backward() and step(); none turns it off"},
+    )
+    steps: int = field(default=10_000, metadata={"help": "training steps (one fresh batch each)"})
+    eval_every: int = field(
+        default=500, metadata={"help": "steps between held-out evaluations (each one is a metrics record)"}
+    )
+    eval_fraction: float = field(
+        default=0.1,
+        metadata={"help": "share of palindromes (by their left half) held out for evaluation, never trained on"},
+    )
+    eval_size: int = field(
+        default=4096,
+        metadata={"help": "held-out sample size when the held-out set is too large to evaluate whole"},
+    )
+    target: float = field(
+        default=0.99, metadata={"help": "held-out accuracy that counts as solved (for steps_to_target)"}
+    )
+    patience: int = field(
+        default=0,
+        metadata={"help": "stop once eval_accuracy has been >= target for this many evaluations in a row; 0 never"},
+    )
+    seed: int = field(default=0, metadata={"help": "seed of the initialisation and of the training batches"})
+    backend: str = field(
+        default="auto",
+        metadata={
+            "help": "how the recurrence is computed: scratch (the equations step by step), stacked (gate "
+            "weights stacked into one matrix), fused (torch's nn.RNN/nn.LSTM kernels fed the same weights), "
+            "auto (the fastest for the model and device)"
+        },
+    )
+    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda or cuda:N"})
+
+    def __post_init__(self) -> None:
+        _check_choice("model", self.model, MODELS)
+        _check_choice("input", self.input, INPUTS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("backend", self.backend, BACKENDS)
+        for name in ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size"):
+            _check_int(name, getattr(self, name), low=1)
+        _check_int("patience", self.patience, low=0)
+        _check_int("seed", self.seed, low=0)
+        _check_float("lr", self.lr, positive=True)
+        _check_float("momentum", self.momentum)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum: must be in [0, 1), got {self.momentum!r}")
+        if self.max_norm is not None:
+            _check_float("max_norm", self.max_norm, positive=True, extra="or none")
+        _check_float("eval_fraction", self.eval_fraction)
+        if not 0.0 < self.eval_fraction < 0.5:
+            raise ValueError(f"eval_fraction: must be in (0, 0.5), got {self.eval_fraction!r}")
+        _check_float("target", self.target)
+        if not 0.0 < self.target <= 1.0:
+            raise ValueError(f"target: must be in (0, 1], got {self.target!r}")
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
+            raise ValueError(f"device: must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+
+    # Derived values, computed from the fields; never stored, so they cannot disagree with them.
+    @property
+    def input_dim(self) -> int:
+        return NUM_CLASSES if self.input == "onehot" else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        """Build from a dict of field values; unknown keys are an error naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: unknown config field; allowed: {', '.join(sorted(names))}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config)]
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Turn a command-line string into the type of field ``name`` (ValueError naming it)."""
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    if name not in fields:
+        raise ValueError(f"{name}: unknown config field; allowed: {', '.join(fields)}")
+    default = fields[name].default
+    text = text.strip()
+    if name == "max_norm" and text.lower() in ("none", "off", "inf", ""):
+        return None
+    try:
+        if isinstance(default, bool):
+            return {"true": True, "false": False}[text.lower()]
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float) or name == "max_norm":
+            return float(text)
+    except (ValueError, KeyError):
+        kind = "a number" if name == "max_norm" or isinstance(default, float) else "an integer"
+        raise ValueError(f"{name}: must be {kind}, got {text!r}") from None
+    return text
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
+
+
+def _check_float(name: str, value: Any, positive: bool = False, extra: str = "") -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and positive:
+        ok = value > 0
+    if not ok:
+        need = "a finite number > 0" if positive else "a finite number"
+        raise ValueError(f"{name}: must be {need}{' ' + extra if extra else ''}, got {value!r}")

@@ -1,0 +1,121 @@
+"""LSTM, the exercise's equations (SEED.md), for t = 1 ... T with h_0 = c_0 = 0:
+
+    g_t = tanh   (W_gx x_t + W_gh h_{t-1} + b_g)   input modulation
+    i_t = sigmoid(W_ix x_t + W_ih h_{t-1} + b_i)   input gate
+    f_t = sigmoid(W_fx x_t + W_fh h_{t-1} + b_f)   forget gate
+    o_t = sigmoid(W_ox x_t + W_oh h_{t-1} + b_o)   output gate
+    c_t = g_t * i_t + c_{t-1} * f_t
+    h_t = tanh(c_t) * o_t
+    p   = W_ph h_T + b_p
+
+Shapes: W_*x (n, d), W_*h (n, n), b_* (n,), W_ph (K, n), b_p (K,).
+Parameters: 4(nd + n^2 + n) + Kn + K. Inputs are batch-first x (B, T, d); any batch size.
+
+Backends compute the same mathematics:
+  scratch  the six equations step by step, as written;
+  stacked  the four gates' weights stacked into one (4n, d) and one (4n, n) matrix: the input
+           terms of all steps in one matrix product, then one addmm and two activations per step;
+  fused    torch's nn.LSTM kernel fed the stacked weights in its gate order (i, f, g, o).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from palrnn.models.init import initialise
+
+GATES = ("g", "i", "f", "o")
+
+
+class LSTM(nn.Module):
+    RECURRENT = ("W_gh", "W_ih", "W_fh", "W_oh")
+
+    def __init__(
+        self,
+        input_dim: int = 1,
+        hidden: int = 128,
+        num_classes: int = 10,
+        init: str = "seed",
+        seed: int = 0,
+        backend: str = "stacked",
+    ) -> None:
+        super().__init__()
+        n, d, k = hidden, input_dim, num_classes
+        self.hidden, self.backend = hidden, backend
+        for gate in GATES:
+            setattr(self, f"W_{gate}x", nn.Parameter(torch.empty(n, d)))
+            setattr(self, f"W_{gate}h", nn.Parameter(torch.empty(n, n)))
+            setattr(self, f"b_{gate}", nn.Parameter(torch.empty(n)))
+        self.W_ph = nn.Parameter(torch.empty(k, n))
+        self.b_p = nn.Parameter(torch.empty(k))
+        initialise(self, init, hidden, self.RECURRENT, seed)
+        object.__setattr__(self, "_fused", nn.LSTM(d, n, batch_first=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, d) -> logits (B, K) from the last step."""
+        h = self.last_hidden(x)  # (B, n)
+        return h @ self.W_ph.T + self.b_p  # (B, K)
+
+    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        if self.backend == "scratch":
+            return self.hidden_states(x)[:, -1]
+        if self.backend == "fused":
+            return self._forward_fused(x)
+        return self._forward_stacked(x)
+
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """All h_t, the equations as written: x (B, T, d) -> (B, T, n). Used by analysis too."""
+        B, T, _ = x.shape
+        h = x.new_zeros(B, self.hidden)  # h_0 = 0
+        c = x.new_zeros(B, self.hidden)  # c_0 = 0
+        hs = []
+        for t in range(T):
+            x_t = x[:, t]  # (B, d)
+            g = torch.tanh(x_t @ self.W_gx.T + h @ self.W_gh.T + self.b_g)
+            i = torch.sigmoid(x_t @ self.W_ix.T + h @ self.W_ih.T + self.b_i)
+            f = torch.sigmoid(x_t @ self.W_fx.T + h @ self.W_fh.T + self.b_f)
+            o = torch.sigmoid(x_t @ self.W_ox.T + h @ self.W_oh.T + self.b_o)
+            c = g * i + c * f  # (B, n)
+            h = torch.tanh(c) * o  # (B, n)
+            hs.append(h)
+        return torch.stack(hs, dim=1)
+
+    def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The gates' weights stacked in ``order``: (4n, d), (4n, n), (4n,)."""
+        W_x = torch.cat([getattr(self, f"W_{q}x") for q in order])
+        W_h = torch.cat([getattr(self, f"W_{q}h") for q in order])
+        b = torch.cat([getattr(self, f"b_{q}") for q in order])
+        return W_x, W_h, b
+
+    def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, d = x.shape
+        n = self.hidden
+        # Order (i, f, o, g): the three sigmoid gates are one contiguous slice.
+        W_x, W_h, b = self._stack("ifog")
+        xw = torch.addmm(b, x.reshape(-1, d), W_x.T).view(B, T, 4 * n)  # (B, T, 4n)
+        W_h_T = W_h.T
+        # Step 1 has h_0 = c_0 = 0: no recurrent product, and c_1 = g_1 * i_1.
+        z = xw[:, 0]
+        s = torch.sigmoid(z[:, : 3 * n])  # (B, 3n): i, f, o
+        c = torch.tanh(z[:, 3 * n :]) * s[:, :n]
+        h = torch.tanh(c) * s[:, 2 * n :]
+        for t in range(1, T):
+            z = torch.addmm(xw[:, t], h, W_h_T)  # (B, 4n)
+            s = torch.sigmoid(z[:, : 3 * n])
+            c = torch.tanh(z[:, 3 * n :]) * s[:, :n] + c * s[:, n : 2 * n]
+            h = torch.tanh(c) * s[:, 2 * n :]
+        return h
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        W_x, W_h, b = self._stack("ifgo")  # torch's gate order
+        weights = {
+            "weight_ih_l0": W_x,
+            "weight_hh_l0": W_h,
+            "bias_ih_l0": b,
+            "bias_hh_l0": torch.zeros_like(b),
+        }
+        self._fused.to(x.device)
+        _, (h_n, _) = functional_call(self._fused, weights, (x,))  # h_n (1, B, n)
+        return h_n[0]
