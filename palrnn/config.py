@@ -69,6 +69,13 @@ class Config:
         default=0,
         metadata={"help": "stop once eval_accuracy has been >= target for this many evaluations in a row; 0 never"},
     )
+    diverge_loss: float = field(
+        default=100.0,
+        metadata={
+            "help": "a step whose loss is above this (or not finite) ends the run as diverged; chance is "
+            "ln 10 = 2.3 and the exercise's N(0,1) models start near 10-15"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "seed of the initialisation and of the training batches"})
     backend: str = field(
         default="auto",
@@ -96,6 +103,7 @@ class Config:
             raise ValueError(f"momentum: must be in [0, 1), got {self.momentum!r}")
         if self.max_norm is not None:
             _check_float("max_norm", self.max_norm, positive=True, extra="or none")
+        _check_float("diverge_loss", self.diverge_loss, positive=True)
         _check_float("eval_fraction", self.eval_fraction)
         if not 0.0 < self.eval_fraction < 0.5:
             raise ValueError(f"eval_fraction: must be in (0, 0.5), got {self.eval_fraction!r}")

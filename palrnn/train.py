@@ -52,6 +52,10 @@ class TrainState:
     last: dict[str, Any] = field(default_factory=dict)  # the latest metrics record
 
     @property
+    def params(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())
+
+    @property
     def done(self) -> bool:
         return self.diverged or self.stopped_early or self.step >= self.config.steps
 
@@ -90,36 +94,47 @@ def _grad_norm(params: list[torch.Tensor], max_norm: float | None) -> torch.Tens
     return torch.nn.utils.clip_grad_norm_(params, max_norm)  # returns the norm before clipping
 
 
+def train_step(state: TrainState) -> tuple[float, float, int]:
+    """One step: batch, forward, loss, backward, clip, optimizer step.
+
+    Returns (loss, grad_norm before clipping, correct predictions). When the loss or the
+    gradient norm is not finite the optimizer does not step (it would write NaN into every
+    parameter); the caller ends the run as diverged then, and when the loss exceeds
+    ``diverge_loss`` (tanh keeps these models' states finite, so a too-large learning rate
+    shows as an ever-growing loss rather than as NaN).
+    """
+    cfg = state.config
+    x, y = state.data.train_batch(cfg.batch_size, state.generator)  # (B, T, D), (B,)
+    logits = state.model(x)  # (B, K)
+    loss = nn.functional.cross_entropy(logits, y)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = _grad_norm(state.params, cfg.max_norm)  # clipped between backward() and step()
+    loss_value, norm_value = loss.item(), norm.item()
+    if math.isfinite(loss_value) and math.isfinite(norm_value):
+        state.optimizer.step()
+    return loss_value, norm_value, int((logits.argmax(1) == y).sum())
+
+
 def train(state: TrainState) -> Iterator[dict[str, Any]]:
     """Train until ``state.done``; yield a metrics record every ``eval_every`` steps and at the end."""
-    cfg, model, opt, data = state.config, state.model, state.optimizer, state.data
-    params = [p for p in model.parameters()]
-    model.train()
+    cfg = state.config
+    state.model.train()
     while not state.done:
         t0 = time.perf_counter()
-        x, y = data.train_batch(cfg.batch_size, state.generator)  # (B, T, D), (B,)
-        logits = model(x)  # (B, K)
-        loss = nn.functional.cross_entropy(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = _grad_norm(params, cfg.max_norm)  # clipped between backward() and step()
-        loss_value, norm_value = loss.item(), norm.item()
-        if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
-            # Stepping would write NaN into every parameter: end the run, record it.
-            state.diverged = True
-            state.step += 1
-            yield _record(state, loss_value, norm_value)
-            return
-        opt.step()
-        correct = int((logits.argmax(1) == y).sum())
+        loss, norm, correct = train_step(state)
         state.step += 1
+        if not (math.isfinite(loss) and math.isfinite(norm)) or loss > cfg.diverge_loss:
+            state.diverged = True
+            yield _record(state, loss, norm)
+            return
         state.train_correct_all += correct
         w = state.window
-        w["loss"] += loss_value
+        w["loss"] += loss
         w["correct"] += correct
         w["steps"] += 1
-        w["grad_norm"] += norm_value
-        w["grad_norm_max"] = max(w["grad_norm_max"], norm_value)
+        w["grad_norm"] += norm
+        w["grad_norm_max"] = max(w["grad_norm_max"], norm)
         w["seconds"] += time.perf_counter() - t0
         if state.step % cfg.eval_every == 0 or state.step >= cfg.steps:
             yield _record(state)
@@ -216,7 +231,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | None = None) -> 
         state.optimizer.load_state_dict(payload["optimizer"])
         state.generator.set_state(payload["generator"])
         loop = payload["loop"]
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError) as exc:
+    except Exception as exc:  # unpickling, zip, shape and key errors all mean the same to the caller
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({first})") from exc
     for key in ("step", "steps_to_target", "streak", "diverged", "stopped_early", "train_correct_all"):

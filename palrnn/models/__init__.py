@@ -12,7 +12,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"RNN": VanillaRNN, "LSTM": LSTM}
 
 # The fastest correct backend per (model, device type), from `python -m palrnn.bench`
 # (README, "Speed"). Every backend is tested to agree with `scratch`.
-FASTEST = {("RNN", "cpu"): "stacked", ("LSTM", "cpu"): "stacked", ("RNN", "cuda"): "fused", ("LSTM", "cuda"): "fused"}
+FASTEST = {("RNN", "cpu"): "fused", ("LSTM", "cpu"): "fused", ("RNN", "cuda"): "fused", ("LSTM", "cuda"): "fused"}
 
 
 def resolve_backend(config: Config) -> str:

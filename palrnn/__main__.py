@@ -1,0 +1,132 @@
+"""python -m palrnn: train one model without Ray, with a progress bar.
+
+Example: python -m palrnn --model LSTM --length 10 --steps 10000 --save lstm10.pt --json
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from palrnn.cli import (
+    Parser,
+    UsageError,
+    add_config_options,
+    check_device,
+    config_from_args,
+    fail,
+    option_name,
+)
+
+PROG = "python -m palrnn"
+# What a resumed run may change: how long it goes on and when it stops, not what it trains.
+RESUMABLE = ("steps", "eval_every", "target", "patience")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog=PROG, description="Train one RNN or LSTM on the palindrome task (no Ray).")
+    add_config_options(p)
+    p.add_argument("--save", metavar="PATH", help="write the final checkpoint here (default: none)")
+    p.add_argument("--resume", metavar="PATH", help="continue from a checkpoint written by --save (default: none)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--json", action="store_true", help="print one JSON object of the results as the last line")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _check_save_path(path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--save: {path} is a folder; give a file path such as {path.rstrip('/')}/model.pt")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--save: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"--save: folder {parent} is not writable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.resume:
+            from palrnn.train import CheckpointError, load_checkpoint
+
+            if not Path(args.resume).is_file():
+                raise UsageError(f"--resume: {args.resume} is not a file")
+            try:
+                state = load_checkpoint(args.resume)
+            except CheckpointError as exc:
+                raise UsageError(f"--resume: {exc}") from None
+            config = config_from_args(args, base=state.config)
+            changed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k))
+            fixed = [k for k in changed if k not in RESUMABLE]
+            if fixed:
+                raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
+                                 f"{', '.join(option_name(k) for k in RESUMABLE)} can")
+            state.config = config
+        else:
+            config = config_from_args(args)
+            state = None
+        if args.threads is not None and args.threads < 1:
+            raise UsageError(f"--threads: must be an integer >= 1, got {args.threads}")
+        check_device(config.device)
+        if args.save:
+            _check_save_path(args.save)
+    except UsageError as exc:
+        fail(PROG, str(exc))
+
+    import torch
+
+    from palrnn.train import new_state, save_checkpoint, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if state is None:
+        state = new_state(config)
+    start = time.perf_counter()
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, initial=state.step, desc=f"{config.model} T={config.length}", unit="step",
+                   file=sys.stderr, dynamic_ncols=True)
+    last_step = state.step
+    for r in train(state):
+        line = (f"step {r['step']:>6}  batch {config.batch_size}  {r['examples_per_second']:>8.0f} ex/s  "
+                f"train acc {r['train_accuracy']:.3f}  loss {r['train_loss']:.4f}  eval acc {r['eval_accuracy']:.3f}")
+        if bar is not None:
+            bar.update(r["step"] - last_step)
+            bar.set_postfix(acc=f"{r['eval_accuracy']:.3f}", loss=f"{r['train_loss']:.3f}")
+            bar.write(line, file=sys.stderr)
+        elif not args.json:
+            print(line, flush=True)
+        last_step = r["step"]
+    if bar is not None:
+        bar.close()
+    result = {
+        "model": config.model,
+        "length": config.length,
+        "steps": config.steps,
+        **state.last,
+        "wall_seconds": time.perf_counter() - start,
+        "backend": type(state.model).__name__ + ":" + getattr(state.model, "backend", "?"),
+    }
+    if args.save:
+        save_checkpoint(state, args.save)
+    status = "diverged" if result["diverged"] else ("reached target, stopped" if result["stopped_early"] else "done")
+    summary = (f"{config.model} T={config.length}: {status} at step {result['step']}, held-out accuracy "
+               f"{result['eval_accuracy']:.4f}, steps_to_target {result['steps_to_target']}, "
+               f"{result['wall_seconds']:.1f} s")
+    print(summary, file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+        print(json.dumps(clean), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""python -m palrnn.bench: training throughput of every backend, and how close it gets to the machine.
+
+For RNN and LSTM at T = 10, batch 128, hidden 128 (the exercise's sizes), for each backend and
+thread count, it times whole training steps (batch, forward, loss, backward, clip, step) and prints:
+
+  examples/s        sequences trained per second (median of --repeats timings)
+  GFLOP/s           of the recurrent matrix products alone: per step, forward h W_h^T for
+                    t = 2..T, and backward's two products of the same size (dL/dh and dL/dW_h):
+                    3 * 2 * B * n * (G n) * (T - 1) flops, G = 1 (RNN) or 4 (LSTM)
+  of peak           that GFLOP/s as a fraction of a bare loop of the same three matrix products,
+                    timed in the same run with the same threads: the machine's practical peak
+                    for these shapes, which no recurrent step can beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from palrnn.config import Config
+from palrnn.train import new_state, train_step
+
+GATES = {"RNN": 1, "LSTM": 4}
+
+
+def recurrent_flops(model: str, length: int, batch: int, hidden: int) -> float:
+    g = GATES[model]
+    return 3 * 2 * batch * hidden * g * hidden * (length - 1)
+
+
+def time_training(config: Config, steps: int, repeats: int) -> float:
+    """Median examples/s over ``repeats`` runs of ``steps`` whole training steps (after a warm-up)."""
+    state = new_state(config)
+    rates = []
+    for r in range(repeats + 1):
+        start = time.perf_counter()
+        for _ in range(steps):
+            train_step(state)
+        if r:  # the first is warm-up
+            rates.append(steps * config.batch_size / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def matmul_peak(model: str, batch: int, hidden: int, repeats: int, seconds: float = 0.3) -> float:
+    """GFLOP/s of the three recurrent products (forward, dL/dh, dL/dW) in a bare loop."""
+    g = GATES[model]
+    h = torch.randn(batch, hidden)
+    W = torch.randn(g * hidden, hidden)
+    dz = torch.randn(batch, g * hidden)
+    out_f = torch.empty(batch, g * hidden)
+    out_h = torch.empty(batch, hidden)
+    out_w = torch.empty(g * hidden, hidden)
+    flops = 3 * 2 * batch * hidden * g * hidden
+    rates = []
+    for r in range(repeats + 1):
+        n = 0
+        start = time.perf_counter()
+        while True:
+            torch.mm(h, W.T, out=out_f)
+            torch.mm(dz, W, out=out_h)
+            torch.mm(dz.T, h, out=out_w)
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed > seconds:
+                break
+        if r:
+            rates.append(n * flops / elapsed / 1e9)
+    return statistics.median(rates)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m palrnn.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--length", type=int, default=10, help="T (default: 10)")
+    p.add_argument("--batch-size", type=int, default=128, help="batch (default: 128)")
+    p.add_argument("--hidden", type=int, default=128, help="hidden units (default: 128)")
+    p.add_argument("--steps", type=int, default=100, help="training steps per timing (default: 100)")
+    p.add_argument("--repeats", type=int, default=5, help="timings per cell; the median is shown (default: 5)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
+    p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"], help="(default: all three)")
+    p.add_argument("--models", nargs="+", default=["RNN", "LSTM"], help="(default: RNN LSTM)")
+    args = p.parse_args(argv)
+    from palrnn.models import resolve_backend
+
+    print(f"torch {torch.__version__}, T={args.length}, batch {args.batch_size}, hidden {args.hidden}, "
+          f"{args.steps} steps x {args.repeats} timings, median")
+    header = f"{'model':<5} {'backend':<8} {'threads':>7} {'examples/s':>11} {'GFLOP/s':>8} {'peak':>7} {'of peak':>8}"
+    print(header)
+    print("-" * len(header))
+    for model in args.models:
+        default = resolve_backend(Config(model=model))
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            peak = matmul_peak(model, args.batch_size, args.hidden, args.repeats)
+            for backend in args.backends:
+                cfg = Config(model=model, length=args.length, batch_size=args.batch_size, hidden=args.hidden,
+                             backend=backend)
+                rate = time_training(cfg, args.steps, args.repeats)
+                gflops = rate / args.batch_size * recurrent_flops(model, args.length, args.batch_size,
+                                                                  args.hidden) / 1e9
+                mark = "*" if backend == default else " "
+                print(f"{model:<5} {backend + mark:<8} {threads:>7} {rate:>11,.0f} {gflops:>8.1f} {peak:>7.1f} "
+                      f"{gflops / peak:>8.0%}", flush=True)
+    print("* the default backend (backend=auto) on this device")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Shared command-line plumbing: argparse options built from Config, one-line errors, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import NoReturn
+
+from palrnn.config import Config, parse_value
+
+
+class UsageError(Exception):
+    """A bad command-line value: reported as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but every error is one line on stderr and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def add_config_options(parser: argparse.ArgumentParser, defaults: Config | None = None) -> None:
+    """One option per Config field, its help and default shown in --help; values parsed later."""
+    defaults = defaults or Config()
+    for f in dataclasses.fields(Config):
+        default = getattr(defaults, f.name)
+        shown = "none" if default is None else default
+        parser.add_argument(
+            option_name(f.name),
+            dest=f.name,
+            default=None,
+            metavar=f.name.upper(),
+            help=f"{f.metadata.get('help', '')} (default: {shown})",
+        )
+
+
+def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
+    """Config from the parsed options; a bad value raises UsageError naming the option."""
+    base = base or Config()
+    changes = {}
+    for f in dataclasses.fields(Config):
+        text = getattr(args, f.name, None)
+        if text is None:
+            continue
+        try:
+            changes[f.name] = parse_value(f.name, text)
+        except ValueError as exc:
+            raise UsageError(_with_option(str(exc))) from None
+    try:
+        return base.replace(**changes)
+    except ValueError as exc:
+        raise UsageError(_with_option(str(exc))) from None
+
+
+def _with_option(message: str) -> str:
+    """'length: must be ...' -> '--length: must be ...'."""
+    field, sep, rest = message.partition(":")
+    if sep and field in {f.name for f in dataclasses.fields(Config)}:
+        return f"{option_name(field)}:{rest}"
+    return message
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device: {device} asked for, but this machine has no CUDA GPU; use cpu")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise UsageError(f"--device: {device} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("--device: mps asked for, but it is not available here; use cpu")
