@@ -1,0 +1,293 @@
+"""The one adapter between palrnn and Ray: every Ray call of the project lives in this module.
+
+Ray's API has moved several times (``ray.air`` -> ``ray.train`` -> ``ray.tune``); in Ray 2.60 a
+Tune function trainable uses ``ray.tune.report/get_checkpoint/Checkpoint`` and the driver
+``ray.tune.RunConfig/FailureConfig/CheckpointConfig`` (the ``ray.train.*`` versions warn or
+raise inside Tune). Keeping them here means one file to change when it moves again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from palrnn.config import Config, field_names
+
+# Ray's older table reporter keeps to the columns we choose, so the progress stays readable on
+# an 80-column terminal; set before ray.tune is imported, which reads it.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+# Checkpointing every trial every --checkpoint-every steps forces many small experiment-state
+# snapshots; they are cheap here, and Ray's warning about them would flood the terminal.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+import ray  # noqa: E402
+from ray import tune  # noqa: E402
+
+CHECKPOINT_FILE = "state.pt"
+META_FILE = "meta.json"
+CONFIG_FIELDS = field_names()
+
+
+# ---- the trial ----------------------------------------------------------------------------
+
+
+def palrnn_trial(params: dict[str, Any], checkpoint_every: int = 1000, threads: int = 1) -> None:
+    """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint."""
+    import torch
+
+    from palrnn.train import CheckpointError, load_checkpoint, new_state, save_checkpoint, train
+
+    torch.set_num_threads(threads)
+    logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per checkpoint
+    config = Config.from_dict({k: v for k, v in params.items() if k in CONFIG_FIELDS})
+    if ray.get_gpu_ids() and config.device == "cpu":
+        config = config.replace(device="cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the trial's GPU
+    node = ray.get_runtime_context().get_node_id()
+    wall_before, restarts, from_scratch = 0.0, 0, False
+    state = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            try:
+                state = load_checkpoint(Path(folder) / CHECKPOINT_FILE, device=config.device)
+                meta = json.loads((Path(folder) / META_FILE).read_text())
+                wall_before, restarts = meta["wall_seconds"], meta["restarts"] + 1
+            except (CheckpointError, OSError, ValueError, KeyError) as exc:
+                # A corrupt checkpoint must not give a silently wrong result: start the trial over
+                # from step 0 and record it (restarted_from_scratch), so the tables show it.
+                print(f"palrnn: {exc}; restarting this trial from step 0")
+                state, from_scratch = None, True
+    if state is None:
+        state = new_state(config)
+    start = time.perf_counter()
+    last_saved = state.step
+    for record in train(state):
+        metrics = {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
+                   "wall_seconds": wall_before + time.perf_counter() - start}
+        if state.done or state.step - last_saved >= checkpoint_every:
+            with tempfile.TemporaryDirectory() as folder:
+                save_checkpoint(state, Path(folder) / CHECKPOINT_FILE)
+                meta = {"wall_seconds": metrics["wall_seconds"], "restarts": restarts}
+                (Path(folder) / META_FILE).write_text(json.dumps(meta))
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+            last_saved = state.step
+        else:
+            tune.report(metrics)
+
+
+# ---- the driver ---------------------------------------------------------------------------
+
+
+@dataclass
+class TunerSpec:
+    """What run.py decides and this module turns into Ray objects."""
+
+    name: str
+    results_dir: Path
+    param_space: dict[str, Any]  # config field -> value, or a list of values to grid over
+    grid_axes: list[str] = field(default_factory=list)  # the keys of param_space that are swept
+    cpus_per_trial: float = 1
+    gpus_per_trial: float = 0
+    checkpoint_every: int = 1000
+    max_failures: int = 2
+    max_concurrent: int = 0  # 0: as many as the resources allow
+    search: dict[str, Any] | None = None  # optuna: {"space", "seed", "num_samples", "storage", "max_t", ...}
+    verbose: int = 1
+
+
+def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int,
+             object_store_mb: int, num_gpus: int | None = None) -> str | None:
+    """Connect to a cluster (``address``) or start a local Ray; return the dashboard's address."""
+    if ray.is_initialized():
+        return None
+    if address:
+        ctx = ray.init(address=address, log_to_driver=True)
+    else:
+        ctx = ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=True, dashboard_host=dashboard_host,
+                       dashboard_port=dashboard_port, object_store_memory=object_store_mb * 1024**2,
+                       log_to_driver=True)
+    return getattr(ctx, "dashboard_url", None) or None
+
+
+def shutdown_ray() -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def cluster_cpus() -> float:
+    return float(ray.cluster_resources().get("CPU", 0))
+
+
+def cluster_gpus() -> float:
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def max_node_cpus() -> float:
+    return max((float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=0.0)
+
+
+def _trainable(spec: TunerSpec) -> Any:
+    threads = max(1, int(spec.cpus_per_trial))
+    fn = tune.with_parameters(palrnn_trial, checkpoint_every=spec.checkpoint_every, threads=threads)
+    return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
+
+
+def _param_space(spec: TunerSpec) -> dict[str, Any]:
+    return {k: tune.grid_search(v) if k in spec.grid_axes else v for k, v in spec.param_space.items()}
+
+
+class ProgressLine(tune.ProgressReporter):
+    """One short line every ``every`` seconds instead of Ray's wide table: fits 80 columns.
+
+        16:52:43  4/36 done  2 running  30 pending  0 errors  last: LSTM T=7 s1 step 4000 acc 0.998
+    """
+
+    def __init__(self, every: float = 20.0, stream: Any = None) -> None:
+        self.every, self.stream, self._last = every, stream, 0.0
+
+    def should_report(self, trials: list[Any], done: bool = False) -> bool:
+        return done or time.monotonic() - self._last >= self.every
+
+    def report(self, trials: list[Any], done: bool, *sys_info: str) -> None:
+        import sys
+
+        self._last = time.monotonic()
+        count: dict[str, int] = {}
+        for t in trials:
+            count[t.status] = count.get(t.status, 0) + 1
+        finished = count.get("TERMINATED", 0)
+        line = (f"{time.strftime('%H:%M:%S')}  {finished}/{len(trials)} done  {count.get('RUNNING', 0)} running  "
+                f"{count.get('PENDING', 0)} pending  {count.get('ERROR', 0)} errors")
+        reported = [t for t in trials if t.last_result and "step" in t.last_result]
+        latest = max(reported, key=lambda t: t.last_result.get("timestamp", 0), default=None)
+        if latest is not None and not done:
+            c, r = latest.config, latest.last_result
+            line += (f"  last: {c.get('model')} T={c.get('length')} s{c.get('seed')} step {r.get('step')} "
+                     f"acc {r.get('eval_accuracy', float('nan')):.3f}")
+        print(line[:100], file=self.stream or sys.stdout, flush=True)
+
+
+def _run_config(spec: TunerSpec) -> tune.RunConfig:
+    reporter = ProgressLine() if spec.verbose else None
+    return tune.RunConfig(
+        name=spec.name,
+        storage_path=str(spec.results_dir.resolve()),
+        failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        progress_reporter=reporter,
+        verbose=spec.verbose,
+    )
+
+
+def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
+    # reuse_actors: a new trial runs in the finished trial's worker process, so torch and palrnn
+    # are imported once per worker, not once per trial (most of Ray's per-trial overhead).
+    kw: dict[str, Any] = {"trial_dirname_creator": _dirname, "reuse_actors": True}
+    if spec.max_concurrent:
+        kw["max_concurrent_trials"] = spec.max_concurrent
+    if spec.search is None:
+        return tune.TuneConfig(**kw)
+    import optuna
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    s = spec.search
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(s["storage"])))
+    searcher = OptunaSearch(
+        space=s["space"], metric="eval_accuracy", mode="max", sampler=optuna.samplers.TPESampler(seed=s["seed"]),
+        study_name="palrnn", storage=storage,
+    )
+    searcher = ConcurrencyLimiter(searcher, max_concurrent=s["max_concurrent"])
+    scheduler = ASHAScheduler(time_attr="training_iteration", metric="eval_accuracy", mode="max",
+                              max_t=s["max_t"], grace_period=s["grace_period"], reduction_factor=3)
+    kw.pop("max_concurrent_trials", None)
+    return tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s["num_samples"], **kw)
+
+
+def _dirname(trial: Any) -> str:
+    return f"trial_{trial.trial_id}"
+
+
+def run_tuner(spec: TunerSpec) -> Any:
+    tuner = tune.Tuner(_trainable(spec), param_space=_param_space(spec), tune_config=_tune_config(spec),
+                       run_config=_run_config(spec))
+    return tuner.fit()
+
+
+def restore_tuner(spec: TunerSpec) -> Any:
+    path = str((spec.results_dir / spec.name).resolve())
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
+                               param_space=_param_space(spec))
+    return tuner.fit()
+
+
+def can_restore(path: Path) -> bool:
+    return tune.Tuner.can_restore(str(path.resolve()))
+
+
+# ---- results -> tables --------------------------------------------------------------------
+
+METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "examples_per_second", "grad_norm",
+           "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
+
+
+def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation."""
+    trials, curves = [], []
+    for result in results:
+        cfg = {k: result.config.get(k) for k in config_columns}
+        trial_id = Path(result.path).name.removeprefix("trial_")
+        df = result.metrics_dataframe
+        if df is not None and len(df) and "step" in df:
+            # A trial restored from a checkpoint reports the steps after it again: keep the last.
+            df = df.drop_duplicates("step", keep="last").sort_values("step")
+            part = df[[c for c in METRICS if c in df]].copy()
+            part.insert(0, "trial_id", trial_id)
+            for k, v in reversed(cfg.items()):
+                part.insert(1, k, [v] * len(part))
+            curves.append(part)
+        last = result.metrics or {}
+        row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
+        row["status"] = "ERROR" if result.error is not None else "TERMINATED"
+        row["stopped_by"] = _stopped_by(row, cfg)
+        row["node"] = last.get("node")
+        row["restarts"] = last.get("restarts", 0)
+        row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
+        row["wall_seconds"] = last.get("wall_seconds")
+        row["error"] = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
+        trials.append(row)
+    trials_df = pd.DataFrame(trials)
+    if len(trials_df):
+        trials_df = trials_df.sort_values([c for c in config_columns if c in trials_df] + ["trial_id"],
+                                          key=_sort_key).reset_index(drop=True)
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *METRICS])
+    if len(curves_df):
+        curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
+    return trials_df, curves_df
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    # Columns mixing None and numbers (max_norm) sort with None first.
+    return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
+
+
+def _stopped_by(row: dict[str, Any], cfg: dict[str, Any]) -> str:
+    if row["status"] == "ERROR":
+        return "error"
+    if row.get("diverged"):
+        return "diverged"
+    if row.get("stopped_early"):
+        return "target"
+    if row.get("step") is not None and cfg.get("steps") is not None and row["step"] < cfg["steps"]:
+        return "scheduler"
+    return "steps"

@@ -1,0 +1,85 @@
+"""Bad input to python -m study.run: one line, exit status 2, before Ray starts, nothing written."""
+
+import pytest
+
+from study import run
+from study.run import main
+
+
+def _bad_cases(tmp):
+    existing = tmp / "results" / "taken"
+    existing.mkdir(parents=True)
+    afile = tmp / "afile"
+    afile.write_text("x")
+    return [
+        (["--grid", "nosuch"], "--grid: unknown grid 'nosuch'"),
+        (["--set", "nosuch=1"], "--set: unknown config field 'nosuch'"),
+        (["--set", "steps"], "--set: expected FIELD=VALUE"),
+        (["--set", "steps=abc"], "--set: steps: must be an integer"),
+        (["--set", "steps=0"], "--set: steps: must be an integer >= 1"),
+        (["--set", "lr=-1"], "--set: lr: must be a finite number > 0"),
+        (["--set", "init=zeros"], "--set: init: must be one of"),
+        (["--set", "optimizer=lbfgs"], "--set: optimizer: must be one of"),
+        (["--set", "seed=3"], "--set: seed is swept by --seeds"),
+        (["--models", "GRU"], "--models: unknown model 'GRU'"),
+        (["--lengths", "0"], "--lengths: must be an integer >= 1"),
+        (["--lengths", "five"], "--lengths: must be an integer >= 1"),
+        (["--seeds", "0"], "--seeds: must be an integer >= 1"),
+        (["--gpus-per-trial", "1"], "--gpus-per-trial"),
+        (["--gpus-per-trial", "-1"], "--gpus-per-trial: must be a number >= 0"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial: must be a number > 0"),
+        (["--cpus-per-trial", "64"], "--cpus-per-trial: 64 asked for"),
+        (["--name", "../escape"], "--name: '../escape' is not allowed"),
+        (["--name", "a/b"], "--name: 'a/b' is not allowed"),
+        (["--name", ".."], "--name: '..' is not allowed"),
+        (["--name", "taken", "--results-dir", str(tmp / "results")], "already exists"),
+        (["--resume", "--name", "nosuch", "--results-dir", str(tmp / "results")], "--resume: no study 'nosuch'"),
+        (["--results-dir", "/proc/palrnn-results"], "cannot be written"),
+        (["--results-dir", str(afile)], "is not a folder"),
+        (["--search", "optuna", "--model", "GRU"], "--model: unknown model"),
+        (["--search", "optuna", "--set", "lr=0.1"], "--set: lr is searched by Optuna"),
+        (["--search", "grid"], "invalid choice"),
+        (["--num-samples", "0", "--search", "optuna"], "--num-samples: must be an integer >= 1"),
+        (["--checkpoint-every", "0"], "--checkpoint-every"),
+        (["--patience", "-1"], "--patience"),
+        (["--no-such-flag"], "unrecognized arguments"),
+    ]
+
+
+CASES = list(range(31))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, capsys):
+    if case == 13 and __import__("torch").cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    cases = _bad_cases(tmp_path)
+    assert len(cases) == len(CASES)
+    argv, expected = cases[case]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "execute", _must_not_run)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 1, err
+    assert lines[0].startswith("python -m study.run: error: ") and expected in lines[0], lines[0]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    import ray
+
+    assert not ray.is_initialized()  # refused before Ray started
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("bad input reached the study")
+
+
+def test_list_prints_grids_axes_and_trial_counts(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "lengths      36 trials" in out
+    for grid in ("lengths", "init", "hidden", "lr", "clip", "optimizer"):
+        assert f"\n{grid}" in "\n" + out
+    assert "init {seed, default, xavier, orthogonal}" in out and "max_norm {none, 1.0, 10.0}" in out
