@@ -18,7 +18,7 @@ def run_study(grid: str = "lengths", *, search: str | None = None, name: str | N
               results_dir: str = "results", seeds: int = 3, lengths: list[int] | None = None,
               models: list[str] | None = None, set: dict[str, Any] | None = None, full: bool = False,
               resume: bool = False, address: str | None = None, num_cpus: int | None = None,
-              cpus_per_trial: float = 1, gpus_per_trial: float = 0, echo: bool = True,
+              cpus_per_trial: float = 1, gpus_per_trial: float = 0, echo: bool = True, report: bool = True,
               **options: Any) -> dict[str, Any]:
     """Run a study as ``python -m study.run`` would and return its tables as pandas DataFrames.
 
@@ -55,7 +55,7 @@ def run_study(grid: str = "lengths", *, search: str | None = None, name: str | N
         plan = run._resumed_plan(args) if resume else run.plan_from_args(args, argv)
         return run.execute(plan, resume=resume, address=address, num_cpus=args.num_cpus if not resume else None,
                            dashboard_host=args.dashboard_host, dashboard_port=int(args.dashboard_port),
-                           object_store_mb=int(args.object_store_mb), echo=echo)
+                           object_store_mb=int(args.object_store_mb), echo=echo, report=report)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
 

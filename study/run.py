@@ -383,7 +383,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
     write_csv_atomic(folder / "trials.csv", trials)
     write_csv_atomic(folder / "curves.csv", curves)
     meta = _read_meta(folder) or _meta(plan)
-    unfinished = int((trials["status"] != "ERROR").sum() - _finished(trials)) if len(trials) else 0
+    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
     unfinished += max(0, plan.trials - len(trials)) if plan.kind == "grid" else 0
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"),
                 wall_seconds=(meta.get("wall_seconds") or 0.0) + elapsed if resume else elapsed,
@@ -408,11 +408,6 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
             f"--name {plan.name} --results-dir {plan.results_dir}")
     tables["unfinished"] = unfinished
     return tables
-
-
-def _finished(trials: Any) -> int:
-    done = trials["stopped_by"].isin(["steps", "target", "diverged", "scheduler"])
-    return int((done & (trials["status"] != "ERROR")).sum())
 
 
 def _plain(v: Any) -> Any:

@@ -244,8 +244,15 @@ METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
 def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation."""
     trials, curves = [], []
+    # Ray's own status of each trial (TERMINATED, ERROR, or PENDING/RUNNING/PAUSED when the study
+    # was interrupted); ResultGrid keeps it only on its analysis object.
+    analysis = getattr(results, "_experiment_analysis", None)
+    status = {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
     for result in results:
-        cfg = {k: result.config.get(k) for k in config_columns}
+        last = result.metrics or {}
+        if "step" not in last and result.error is None:
+            continue  # never started (an interrupted study): nothing to tabulate yet
+        cfg = {k: (result.config or {}).get(k) for k in config_columns}
         trial_id = Path(result.path).name.removeprefix("trial_")
         df = result.metrics_dataframe
         if df is not None and len(df) and "step" in df:
@@ -256,10 +263,9 @@ def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.D
             for k, v in reversed(cfg.items()):
                 part.insert(1, k, [v] * len(part))
             curves.append(part)
-        last = result.metrics or {}
         row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
-        row["status"] = "ERROR" if result.error is not None else "TERMINATED"
-        row["stopped_by"] = _stopped_by(row, cfg)
+        row["status"] = "ERROR" if result.error is not None else status.get(trial_id, "TERMINATED")
+        row["stopped_by"] = _stopped_by(row, bool(last.get("done")))
         row["node"] = last.get("node")
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
@@ -281,13 +287,15 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
 
 
-def _stopped_by(row: dict[str, Any], cfg: dict[str, Any]) -> str:
+def _stopped_by(row: dict[str, Any], done: bool) -> str:
+    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
+    (cut by ASHA), or unfinished (the study was interrupted; --resume continues it)."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):
         return "diverged"
     if row.get("stopped_early"):
         return "target"
-    if row.get("step") is not None and cfg.get("steps") is not None and row["step"] < cfg["steps"]:
-        return "scheduler"
-    return "steps"
+    if done:
+        return "steps"
+    return "scheduler" if row["status"] == "TERMINATED" else "unfinished"

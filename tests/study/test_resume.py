@@ -1,0 +1,70 @@
+"""An interrupted study (SIGINT to the driver) is resumed with --resume, without rerunning finished trials."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cmd(tmp_path, *extra):
+    return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", "r",
+            "--results-dir", str(tmp_path), "--set", "steps=1500", "--set", "eval_every=100", "--full",
+            "--checkpoint-every", "300", "--num-cpus", "2", "--no-report",
+            "--dashboard-port", str(_free_port()), *extra]
+
+
+def _finished_trials(folder):
+    done = {}
+    for result in folder.glob("trial_*/result.json"):
+        lines = result.read_text().splitlines()
+        if lines and json.loads(lines[-1]).get("step") == 1500:
+            done[result.parent.name] = result.read_text()
+    return done
+
+
+def test_sigint_then_resume_completes_without_rerunning(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(_cmd(tmp_path), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    folder = tmp_path / "r"
+    deadline = time.monotonic() + 240
+    while len(_finished_trials(folder)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the study ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "--resume --name r" in out
+    meta = json.loads((folder / "study.json").read_text())
+    assert meta["status"] == "interrupted"
+    partial = pd.read_csv(folder / "trials.csv")
+    finished_before = _finished_trials(folder)
+    assert 2 <= len(finished_before) < 8 and len(partial) >= 2
+
+    resumed = subprocess.run(_cmd(tmp_path, "--resume"), cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    trials = pd.read_csv(folder / "trials.csv")
+    curves = pd.read_csv(folder / "curves.csv")
+    assert len(trials) == 8 and (trials["step"] == 1500).all() and set(trials["status"]) == {"TERMINATED"}
+    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    # Finished trials were not run again: their result files are exactly as they were.
+    for name, text in finished_before.items():
+        assert (folder / name / "result.json").read_text() == text, name
+    # Every trial's curve has every evaluation once.
+    assert not curves.duplicated(["trial_id", "step"]).any()
+    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()

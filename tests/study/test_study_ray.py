@@ -1,0 +1,77 @@
+"""Real Ray, no mocks: a small grid end to end, and an Optuna search (one Ray for the module)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import study
+from palrnn.config import field_names
+from study import trainable  # noqa: F401  (sets Ray's environment before ray.init)
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_small_grid_runs_every_trial_and_writes_complete_tables(ray_session, tmp_path):
+    tables = study.run_study(grid="smoke", seeds=2, name="grid", results_dir=str(tmp_path), echo=False, report=False,
+                             set={"steps": 400, "eval_every": 50, "target": 0.5, "patience": 2})
+    trials, curves = tables["trials"], tables["curves"]
+    folder = tmp_path / "grid"
+    assert len(trials) == 8 and set(trials["status"]) == {"TERMINATED"}
+    assert set(trials["model"]) == {"RNN", "LSTM"} and set(trials["length"]) == {5, 6}
+    assert set(trials["seed"]) == {0, 1}
+    for col in [*field_names(), "trial_id", "step", "eval_accuracy", "train_accuracy", "eval_loss", "train_loss",
+                "examples_per_second", "grad_norm", "diverged", "steps_to_target", "stopped_early", "status",
+                "stopped_by", "node", "wall_seconds"]:
+        assert col in trials.columns, col
+    assert trials["wall_seconds"].gt(0).all() and trials["node"].notna().all()
+    # Early stopping at the target is on by default and visible in the table.
+    early = trials[trials["stopped_by"] == "target"]
+    assert (early["step"] < 400).any() and early["steps_to_target"].notna().all()
+    full = trials[trials["stopped_by"] == "steps"]
+    assert (full["step"] == 400).all()
+    # One curve row per trial per evaluation, none twice, up to the trial's last step.
+    assert not curves.duplicated(["trial_id", "step"]).any()
+    for _, t in trials.iterrows():
+        steps = curves.loc[curves["trial_id"] == t["trial_id"], "step"].tolist()
+        assert steps == list(range(50, int(t["step"]) + 1, 50))
+    # The files on disk, and Ray's own.
+    on_disk = pd.read_csv(folder / "trials.csv")
+    assert list(on_disk.columns) == list(trials.columns) and len(on_disk) == 8
+    assert len(pd.read_csv(folder / "curves.csv")) == len(curves)
+    meta = json.loads((folder / "study.json").read_text())
+    assert meta["status"] == "complete" and meta["grid"] == "smoke" and meta["axes"] == ["model"]
+    assert list(folder.glob("experiment_state-*.json"))
+    assert len(list(folder.glob("trial_*"))) == 8
+
+
+def test_full_trains_every_trial_for_all_steps(ray_session, tmp_path):
+    tables = study.run_study(grid="smoke", seeds=1, models=["RNN"], lengths=[5], name="full", full=True,
+                             results_dir=str(tmp_path), echo=False, report=False,
+                             set={"steps": 200, "eval_every": 50, "target": 0.2})
+    (row,) = tables["trials"].to_dict("records")
+    assert row["step"] == 200 and row["stopped_by"] == "steps" and row["patience"] == 0
+
+
+def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
+    import optuna
+
+    tables = study.run_study(search="optuna", name="opt", results_dir=str(tmp_path), echo=False, report=False,
+                             model="RNN", length=5, num_samples=4, set={"steps": 150, "eval_every": 50})
+    trials = tables["trials"]
+    assert len(trials) == 4 and set(trials["model"]) == {"RNN"} and set(trials["length"]) == {5}
+    assert trials["hidden"].nunique() > 1 or trials["lr"].nunique() > 1  # Optuna really chose
+    folder = tmp_path / "opt"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / "optuna.journal")))
+    loaded = optuna.load_study(study_name="palrnn", storage=storage)
+    assert len(loaded.trials) == 4
+    assert {"hidden", "lr", "max_norm", "init", "optimizer"} <= set(loaded.trials[0].params)
+    best = json.loads((folder / "best.json").read_text())
+    assert best["eval_accuracy"] == trials["eval_accuracy"].max()
