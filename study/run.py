@@ -407,6 +407,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
         say(f"interrupted: {unfinished} trials unfinished. Resume with:\n  python -m study.run --resume "
             f"--name {plan.name} --results-dir {plan.results_dir}")
     tables["unfinished"] = unfinished
+    tables["tuning_seconds"] = elapsed
     return tables
 
 

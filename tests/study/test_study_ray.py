@@ -20,7 +20,7 @@ def ray_session():
 
 
 def test_small_grid_runs_every_trial_and_writes_complete_tables(ray_session, tmp_path):
-    tables = study.run_study(grid="smoke", seeds=2, name="grid", results_dir=str(tmp_path), echo=False, report=False,
+    tables = study.run_study(grid="smoke", seeds=2, name="grid", results_dir=str(tmp_path), echo=False,
                              set={"steps": 400, "eval_every": 50, "target": 0.5, "patience": 2})
     trials, curves = tables["trials"], tables["curves"]
     folder = tmp_path / "grid"
@@ -50,6 +50,11 @@ def test_small_grid_runs_every_trial_and_writes_complete_tables(ray_session, tmp
     assert meta["status"] == "complete" and meta["grid"] == "smoke" and meta["axes"] == ["model"]
     assert list(folder.glob("experiment_state-*.json"))
     assert len(list(folder.glob("trial_*"))) == 8
+    # The report ran at the end: summary and figures, and the notebook API reads it all back.
+    assert (folder / "summary.csv").is_file() and (folder / "figures" / "accuracy_vs_length.png").is_file()
+    loaded = study.load_study(folder)
+    assert len(loaded["trials"]) == 8 and len(loaded["summary"]) == 4
+    assert set(loaded["summary"]["seeds"]) == {2}
 
 
 def test_full_trains_every_trial_for_all_steps(ray_session, tmp_path):

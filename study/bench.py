@@ -1,0 +1,131 @@
+"""python -m study.bench: a study's wall time, Ray's overhead per trial, CPU use and peak memory.
+
+Takes every option of ``python -m study.run`` (default: the lengths grid, 3 seeds) and runs the
+study while a sampler thread reads /proc (Linux) every half second:
+
+  overhead/trial   (wall time x achieved concurrency - sum of the trials' own training time)
+                   / trials: what Ray adds per trial (worker start, scheduling, checkpoints,
+                   result files), beyond what the trials spend training
+  CPU busy         share of the machine's CPUs busy over the run (from /proc/stat)
+  peak memory      the largest sum, over one sample, of the proportional set size (PSS, shared
+                   pages split among their users) of the driver and every process below it:
+                   Ray's GCS, raylet, dashboard and the trial workers
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from palrnn.cli import UsageError, fail
+from study import run
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pss_bytes(root: int) -> int:
+    tree, total, todo = _children(), 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += _pss_kib(pid)
+        todo.extend(tree.get(pid, []))
+    return total * 1024
+
+
+def _cpu_times() -> tuple[float, float]:
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+class Sampler(threading.Thread):
+    def __init__(self, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.every, self.peak, self.stop_event = every, 0, threading.Event()
+        self.start_cpu = _cpu_times()
+        self.busy_samples: list[float] = []
+
+    def run(self) -> None:
+        last = _cpu_times()
+        while not self.stop_event.wait(self.every):
+            self.peak = max(self.peak, tree_pss_bytes(os.getpid()))
+            now = _cpu_times()
+            if now[1] > last[1]:
+                self.busy_samples.append((now[0] - last[0]) / (now[1] - last[1]))
+            last = now
+
+    def busy(self) -> float:
+        end = _cpu_times()
+        return (end[0] - self.start_cpu[0]) / max(end[1] - self.start_cpu[1], 1e-9)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = run.build_parser()
+    parser.prog = "python -m study.bench"
+    args = parser.parse_args(argv)
+    if args.name is None:
+        args.name = f"bench-{args.grid if not args.search else 'optuna'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        plan = run.plan_from_args(args, argv)
+    except UsageError as exc:
+        fail(parser.prog, str(exc))
+    sampler = Sampler()
+    sampler.start()
+    start = time.perf_counter()
+    tables = run.execute(plan, address=args.address, num_cpus=args.num_cpus, dashboard_host=args.dashboard_host,
+                         dashboard_port=args.dashboard_port, object_store_mb=args.object_store_mb,
+                         report=False, echo=True)
+    wall = time.perf_counter() - start
+    sampler.stop_event.set()
+    sampler.join()
+    trials = tables["trials"]
+    n = len(trials)
+    cpus = os.cpu_count() or 1
+    concurrency = plan.max_concurrent or max(1, int((args.num_cpus or cpus) // plan.cpus_per_trial))
+    concurrency = min(concurrency, n) if n else concurrency
+    train_sum = float(trials["wall_seconds"].sum()) if n else 0.0
+    overhead = (wall * concurrency - train_sum) / n if n else float("nan")
+    tuning = tables["tuning_seconds"]
+    overhead_loop = (tuning * concurrency - train_sum) / n if n else float("nan")
+    busy = sorted(sampler.busy_samples)
+    print()
+    print(f"study {plan.name}: {n} trials, {plan.trials} planned, concurrency {concurrency}")
+    print(f"wall time             {wall:8.1f} s  (Ray start and shutdown included)")
+    print(f"trials' training      {train_sum:8.1f} s  summed; mean {train_sum / max(n, 1):.1f} s per trial")
+    print(f"tuning loop           {tuning:8.1f} s  (Tuner.fit alone)")
+    print(f"overhead per trial    {overhead_loop:8.2f} s  in the tuning loop: (loop x concurrency - training) / trials")
+    print(f"  with Ray's start    {overhead:8.2f} s  (wall x concurrency - training) / trials")
+    print(f"CPU busy              {sampler.busy():8.0%}  of {cpus} CPUs; median sample "
+          f"{busy[len(busy) // 2] if busy else float('nan'):.0%}")
+    print(f"peak memory (PSS)     {sampler.peak / 2**30:8.2f} GiB  driver + Ray + workers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

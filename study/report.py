@@ -1,0 +1,231 @@
+"""python -m study.report results/<name>: a study's summary.csv and figures, and its main tables printed.
+
+    python -m study.report results/lengths-20261128-170000
+    python -m study.report results/lengths-20261128-170000 --no-figures
+
+Also run at the end of every ``python -m study.run``. Writes into the study's folder, atomically:
+
+    summary.csv                          one row per model x length (x other swept axis)
+    figures/curves_<model>.png           held-out accuracy against steps, one line per T
+    figures/curves_both.png              both models in one figure, RNN dashed (needs two models)
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals
+    figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
+    figures/steps_to_target.png          median steps to the target against T (when any seed got there)
+    figures/accuracy_vs_length_by_<axis>.png   per value of each other swept axis
+    figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+
+A figure whose data are absent is skipped. summary.csv is deterministic: a re-report of the same
+folder writes the same bytes (rows sorted by the group columns, numbers rounded to 6 decimals).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+
+from study import tables as tb
+from study.io import write_bytes_atomic, write_csv_atomic
+
+PROG = "study.report"
+DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below any seed-to-seed spread
+
+
+def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
+    """Write summary.csv and figures/*.png into a study folder; print the main tables when ``echo``.
+
+    Returns ``summary``, ``accuracy_vs_length`` (the printed table), ``curves_summary`` (held-out
+    accuracy bands per step, from ``tables.curves_table``) and ``figures`` (the paths written).
+    Raises ``tables.NotAStudy`` when the path is not a study folder (before writing anything).
+    """
+    folder = Path(path)
+    data = tb.read_study_folder(folder)
+    meta, trials, curves = data["meta"], data["trials"], data["curves"]
+    axes = tb.summary_axes(meta, trials.columns)
+    summary = tb.summary_table(trials, axes)
+    bands = tb.curves_table(curves, axes)
+    table = tb.accuracy_vs_length(summary)
+    write_csv_atomic(folder / "summary.csv", summary.round(DIGITS))
+    written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    if echo:
+        print(_text(folder, meta, summary, table, data, written))
+    return {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
+
+
+def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
+             bands: pd.DataFrame, axes: list[str]) -> list[Path]:
+    from study import plots
+
+    target = _target(meta)
+    out = folder / "figures"
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    if meta.get("kind") != "optuna" and not summary.empty:
+        models = [m for m in tb.MODEL_ORDER if m in set(bands.get("model", []))] + sorted(
+            m for m in set(bands.get("model", [])) if m not in tb.MODEL_ORDER)
+        for m in models:
+            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(bands, m, target=target)))
+        if len(models) >= 2:
+            jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
+        jobs.append(("accuracy_vs_length.png", lambda: plots.plot_accuracy_vs_length(summary)))
+        jobs.append(("mean_accuracy_vs_length.png", lambda: plots.plot_mean_accuracy_vs_length(summary)))
+        if summary["solved"].sum() > 0:
+            jobs.append(("steps_to_target.png", lambda: plots.plot_steps_to_target(summary, target=target)))
+        for a in axes:
+            jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
+                         lambda a=a: plots.plot_accuracy_vs_length_by(summary, a)))
+    if meta.get("kind") == "optuna":
+        jobs += _optuna_jobs(folder, meta, data, target)
+    if not jobs:
+        return []
+    out.mkdir(exist_ok=True)
+    written = []
+    for name, draw in jobs:
+        if name.startswith("optuna_"):
+            # Optuna's own plots can refuse a study (too few distinct trials for fANOVA): skip, say so.
+            import matplotlib.pyplot as plt
+
+            before = set(plt.get_fignums())
+            try:
+                drawn = draw()
+            except (ValueError, RuntimeError) as exc:
+                print(f"{PROG}: skipped figures/{name}: {tb.one_line(exc)}", file=sys.stderr)
+                for n in set(plt.get_fignums()) - before:
+                    plt.close(n)
+                continue
+        else:
+            drawn = draw()
+        _save(drawn, out / name)
+        written.append(out / name)
+    return written
+
+
+def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
+                 target: float | None) -> list[tuple[str, Callable[[], Any]]]:
+    import optuna
+
+    from study import plots
+
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    study = tb.read_optuna_study(folder, meta)
+    if study is not None:
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if complete:
+            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study)))
+        if len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1
+                                      for p in complete[0].params):
+            jobs.append(("optuna_importances.png", lambda: plots.plot_optuna_importances(study)))
+    trials, curves, best = data["trials"], data["curves"], data["best"]
+    trial_id = tb.best_trial_id(trials, best)
+    if trial_id is not None and not curves.empty and (curves["trial_id"].astype(str) == trial_id).any():
+        searched = [a for a in meta.get("axes") or [] if a in trials.columns]
+        row = trials[trials["trial_id"].astype(str) == trial_id]
+        params = {a: row.iloc[0][a] for a in searched} if len(row) else None
+        jobs.append(("best_curve.png",
+                     lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
+    return jobs
+
+
+def _save(drawn: Any, path: Path) -> None:
+    """Render to PNG bytes, write them atomically, and release the figure (pyplot's too)."""
+    from matplotlib.figure import Figure
+
+    fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110)
+    finally:
+        _close(fig)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _close(fig: Any) -> None:
+    # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
+
+        if plt.fignum_exists(getattr(fig, "number", -1)):
+            plt.close(fig)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
+
+
+def _target(meta: dict[str, Any]) -> float | None:
+    try:
+        t = float(meta.get("target"))
+    except (TypeError, ValueError):
+        return None
+    return t if math.isfinite(t) else None
+
+
+def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
+          written: list[Path]) -> str:
+    kind = meta.get("kind") or "?"
+    what = f"grid {meta.get('grid')}" if kind == "grid" else kind
+    lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials"]
+    if summary.empty:
+        lines.append("no finished trials to summarise")
+    else:
+        target = _target(meta)
+        goal = f"{target:g}" if target is not None else "the target"
+        lines += [
+            "",
+            "this study: final held-out accuracy, mean over seeds [95% interval, Student t];",
+            f"solved: seeds that reached {goal}; final train: last training-batch accuracy;",
+            "exercise: the exercise's training-batch accuracy at step 10,000, one run (SEED.md)",
+            "",
+            tb.format_accuracy_table(table),
+        ]
+        if summary["solved"].sum() > 0:
+            steps = tb.steps_to_target_table(summary)
+            lines += ["", f"Median steps to {goal} held-out accuracy, over the seeds that got there (- none):",
+                      steps.to_string(float_format=lambda v: f"{v:.0f}", na_rep="-")]
+    best = data.get("best")
+    if kind == "optuna" and best:
+        shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
+        lines += ["", "best trial: " + ", ".join(f"{k}={tb.axis_value_text(best.get(k))}" for k in shown)]
+    where = f"{folder / 'summary.csv'}" + (f" and {len(written)} figures in {folder / 'figures'}" if written else "")
+    lines += ["", f"wrote {where}"]
+    return "\n".join(lines)
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: main() reports them and returns 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _Usage(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Write a study's summary.csv and figures/*.png and print its main tables.")
+    p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv)")
+    p.add_argument("--no-figures", action="store_true", help="write summary.csv only (default: figures too)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m study.report PATH [--no-figures]``: 0 on success, 2 on bad input (one line on stderr)."""
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
+    except (_Usage, tb.NotAStudy) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,411 @@
+"""A study's tables: read a study folder, then compute the summary, the curve bands, the comparison.
+
+Compute first, draw later (``study.plots`` draws from these DataFrames; nothing here draws).
+
+Group columns: every table is grouped by ``model``, ``length`` and any other axis the study swept
+(``init``, ``hidden``, ``lr``, ``max_norm``, ``optimizer``); ``seed`` is what is averaged over.
+
+The 95% interval across seeds is Student's t interval for the mean,
+``mean ± t(0.975, n-1) · sd / sqrt(n)`` with the sample standard deviation (ddof = 1). The t
+quantile comes from scipy when it is importable, otherwise from the table ``T_975`` below (the same
+numbers to four decimals), and 1.96 beyond 30 degrees of freedom. With one seed there is no
+interval: low and high are NaN. The interval is not clipped to [0, 1]: the numbers are reported as
+computed, the figures merely draw inside the axes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# The exercise's reported results (SEED.md): training-batch accuracy at step 10,000, one run each.
+EXERCISE: dict[str, dict[int, float]] = {
+    "RNN": {5: 1.00, 6: 0.99, 7: 0.98, 8: 0.60, 9: 0.35, 10: 0.34},
+    "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
+}
+
+# Student t quantiles t(0.975, df) for df = 1 ... 30 (used when scipy is not installed).
+T_975: dict[int, float] = {
+    1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 6: 2.4469, 7: 2.3646, 8: 2.3060, 9: 2.2622,
+    10: 2.2281, 11: 2.2010, 12: 2.1788, 13: 2.1604, 14: 2.1448, 15: 2.1314, 16: 2.1199, 17: 2.1098,
+    18: 2.1009, 19: 2.0930, 20: 2.0860, 21: 2.0796, 22: 2.0739, 23: 2.0687, 24: 2.0639, 25: 2.0595,
+    26: 2.0555, 27: 2.0518, 28: 2.0484, 29: 2.0452, 30: 2.0423,
+}
+
+# Config fields that are never a summary axis: seed is averaged over, length is always a group.
+NOT_AXES = ("model", "length", "seed")
+MODEL_ORDER = ["RNN", "LSTM"]  # the exercise's order; other models follow alphabetically
+
+SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
+                 "steps_to_target_median", "diverged", "stopped_early", "mean_train_accuracy",
+                 "train_accuracy_final"]
+CI_COLUMN = "this study (mean [95% CI])"
+
+
+class NotAStudy(ValueError):
+    """The path is not a study folder; the message is one line that names the path."""
+
+
+# ---- reading a study folder ------------------------------------------------------------------
+
+def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A study folder's contents: ``meta`` (study.json), ``trials``, ``curves``, ``summary``, ``best``.
+
+    ``summary`` is summary.csv when the report has been written, else computed from the trials.
+    ``best`` is best.json (Optuna studies) or None. Raises ``NotAStudy`` (a ValueError) with a
+    one-line message when the path is missing, not a folder, or lacks study.json or trials.csv.
+    """
+    folder = Path(path)
+    hint = "give results/<name>"
+    if not folder.exists():
+        raise NotAStudy(f"{path}: no such folder; {hint}")
+    if not folder.is_dir():
+        raise NotAStudy(f"{path}: not a folder; {hint}")
+    for name in ("study.json", "trials.csv"):
+        if not (folder / name).is_file():
+            raise NotAStudy(f"{path}: not a study folder (no {name}); {hint}")
+    try:
+        meta = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotAStudy(f"{path}: study.json cannot be read ({one_line(exc)}); {hint}") from None
+    if not isinstance(meta, dict):
+        raise NotAStudy(f"{path}: study.json is not a study description; {hint}")
+    trials = _read_csv(folder / "trials.csv", path)
+    curves = _read_csv(folder / "curves.csv", path) if (folder / "curves.csv").is_file() else pd.DataFrame()
+    axes = summary_axes(meta, trials.columns)
+    if (folder / "summary.csv").is_file():
+        summary = _read_csv(folder / "summary.csv", path)
+    else:
+        summary = summary_table(trials, axes)
+    best = None
+    if (folder / "best.json").is_file():
+        try:
+            best = json.loads((folder / "best.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            best = None
+    return {"meta": meta, "trials": trials, "curves": curves, "summary": summary, "best": best}
+
+
+def _read_csv(file: Path, shown: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(file, dtype={"trial_id": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise NotAStudy(f"{shown}: {file.name} cannot be read ({one_line(exc)})") from None
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The axes to group by besides model and length: a grid's swept fields that are in the table.
+
+    An Optuna search draws each trial's hyperparameters, so its searched fields are not groups:
+    its summary is one row per model x length over all of the search's trials.
+    """
+    if meta.get("kind") == "optuna":
+        return []
+    return [a for a in meta.get("axes") or [] if a not in NOT_AXES and a in columns]
+
+
+def group_columns(axes: Sequence[str], columns: Sequence[str] | None = None) -> list[str]:
+    """``model``, ``length``, then the other swept axes (those present in ``columns`` if given)."""
+    cols = ["model", "length", *[a for a in axes if a not in NOT_AXES]]
+    return cols if columns is None else [c for c in cols if c in columns]
+
+
+def extra_axes(table: pd.DataFrame, first_stat: str) -> list[str]:
+    """The group columns of a computed table besides model and length (those before ``first_stat``)."""
+    cols = list(table.columns)
+    cols = cols[: cols.index(first_stat)] if first_stat in cols else cols
+    return [c for c in cols if c not in NOT_AXES]
+
+
+# ---- statistics --------------------------------------------------------------------------------
+
+def t_quantile(df: int) -> float:
+    """t(0.975, df): scipy when importable, else ``T_975``, else 1.96 (df > 30). NaN for df < 1."""
+    if df < 1:
+        return math.nan
+    try:
+        from scipy import stats
+    except ImportError:
+        return T_975.get(df, 1.96)
+    return float(stats.t.ppf(0.975, df))
+
+
+def mean_interval(values: Sequence[float] | pd.Series) -> tuple[int, float, float, float]:
+    """(n, mean, low, high) of the finite values: the 95% Student t interval across seeds."""
+    x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n == 1:
+        return 1, mean, math.nan, math.nan
+    half = t_quantile(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    return n, mean, mean - half, mean + half
+
+
+def flag(values: pd.Series) -> pd.Series:
+    """A boolean column as read back from CSV (True/False, 'True'/'False', 1/0, empty = False)."""
+    return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)
+
+
+def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Rows in a fixed order: by the group columns, RNN before LSTM, missing values (no clipping) first."""
+    by = [c for c in by if c in table.columns]
+    if not by or table.empty:
+        return table.reset_index(drop=True)
+
+    def key(col: pd.Series) -> pd.Series:
+        if col.name != "model":
+            return col
+        order = {m: i for i, m in enumerate(MODEL_ORDER)}
+        ranks = sorted(set(col), key=lambda m: (order.get(m, len(order)), str(m)))
+        return col.map({m: i for i, m in enumerate(ranks)})
+
+    return table.sort_values(list(by), key=key, na_position="first", kind="stable").reset_index(drop=True)
+
+
+# ---- the tables ------------------------------------------------------------------------------
+
+def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """One row per model x length (x each other swept axis), over seeds.
+
+    Columns: the group columns, then
+    ``seeds``: trials with a final held-out accuracy (one that failed before its first evaluation is
+    not counted); ``eval_accuracy_mean/_low/_high``: final held-out accuracy, mean and 95% interval
+    (module docstring); ``solved``: seeds whose ``steps_to_target`` is not empty;
+    ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
+    ``diverged`` and ``stopped_early``: trial counts; ``mean_train_accuracy``: the exercise's own
+    metric (mean batch accuracy over all training steps), mean across seeds;
+    ``train_accuracy_final``: the last window's training-batch accuracy, mean across seeds.
+    Rows are sorted by the group columns (``sort_groups``).
+    """
+    if trials.empty or "eval_accuracy" not in trials:
+        return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
+                                     *SUMMARY_STATS])
+    groups = group_columns(axes, trials.columns)
+    columns = [*groups, *SUMMARY_STATS]
+    df = trials.copy()
+    df["eval_accuracy"] = pd.to_numeric(df["eval_accuracy"], errors="coerce")
+    df = df[df["eval_accuracy"].notna()]
+    rows = []
+    for key, g in df.groupby(groups, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        n, mean, low, high = mean_interval(g["eval_accuracy"])
+        steps = pd.to_numeric(g.get("steps_to_target", pd.Series(dtype=float)), errors="coerce").dropna()
+        rows.append({
+            **dict(zip(groups, key, strict=True)),
+            "seeds": n,
+            "eval_accuracy_mean": mean,
+            "eval_accuracy_low": low,
+            "eval_accuracy_high": high,
+            "solved": int(len(steps)),
+            "steps_to_target_median": float(steps.median()) if len(steps) else math.nan,
+            "diverged": int(flag(g["diverged"]).sum()) if "diverged" in g else 0,
+            "stopped_early": int(flag(g["stopped_early"]).sum()) if "stopped_early" in g else 0,
+            "mean_train_accuracy": _mean(g, "mean_train_accuracy"),
+            "train_accuracy_final": _mean(g, "train_accuracy"),
+        })
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return sort_groups(pd.DataFrame(rows, columns=columns), groups)
+
+
+def _mean(g: pd.DataFrame, column: str) -> float:
+    if column not in g:
+        return math.nan
+    x = pd.to_numeric(g[column], errors="coerce").dropna()
+    return float(x.mean()) if len(x) else math.nan
+
+
+def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
+    """Mean and 95% band of ``metric`` across seeds, per group and evaluation step.
+
+    Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
+    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
+
+    A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
+    ended before the others: its ``metric`` is held at its last value for every later step of its
+    group, so that the mean across seeds is not biased by the finished runs dropping out (a solved
+    run stays solved, a diverged one stays failed). Any other trial that ended early (a Ray
+    scheduler stop, an error) simply stops contributing: ``seeds`` counts who is left. The step
+    of a diverged trial's last record, off the evaluation schedule, is not a step of the table.
+    """
+    groups = group_columns(axes, curves.columns)
+    stats = [f"{metric}_mean", f"{metric}_low", f"{metric}_high"]
+    columns = [*groups, "step", "seeds", *stats]
+    if curves.empty or metric not in curves or "step" not in curves:
+        return pd.DataFrame(columns=columns)
+    df = curves.copy()
+    df["step"] = pd.to_numeric(df["step"], errors="coerce")
+    df[metric] = pd.to_numeric(df[metric], errors="coerce")
+    df = df[df["step"].notna()].sort_values(["trial_id", "step"], kind="stable")
+    rows = []
+    for key, g in df.groupby(groups, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        series, held = {}, {}
+        for tid, t in g.groupby("trial_id", sort=True):
+            last = t.iloc[-1]
+            diverged = bool(flag(pd.Series([last.get("diverged")])).iloc[0])
+            stopped = bool(flag(pd.Series([last.get("stopped_early")])).iloc[0])
+            held[tid] = diverged or stopped
+            s = t.dropna(subset=[metric]).drop_duplicates("step", keep="last").set_index("step")[metric]
+            series[tid] = (s, t["step"].max())
+        on_schedule = set(g.loc[~g.index.isin(_last_rows_of_diverged(g)), "step"])
+        grid = sorted(on_schedule) or sorted(set(g["step"]))
+        wide = {}
+        for tid, (s, last_step) in series.items():
+            v = s.reindex(sorted(set(s.index) | set(grid))).ffill().reindex(grid)
+            if not held[tid]:
+                v[v.index > last_step] = np.nan
+            wide[tid] = v
+        matrix = pd.DataFrame(wide, index=grid)
+        for step, values in matrix.iterrows():
+            n, mean, low, high = mean_interval(values)
+            if n:
+                rows.append({**dict(zip(groups, key, strict=True)), "step": int(step), "seeds": n,
+                             stats[0]: mean, stats[1]: low, stats[2]: high})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return sort_groups(pd.DataFrame(rows, columns=columns), [*groups, "step"])
+
+
+def _last_rows_of_diverged(g: pd.DataFrame) -> list[Any]:
+    """Index labels of each diverged trial's final record (off the evaluation schedule)."""
+    out = []
+    for _, t in g.groupby("trial_id", sort=False):
+        last = t.iloc[-1]
+        if bool(flag(pd.Series([last.get("diverged")])).iloc[0]):
+            out.append(t.index[-1])
+    return out
+
+
+def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE,
+                       digits: int = 3) -> pd.DataFrame:
+    """This study's held-out accuracy beside the exercise's reported numbers, one row per group.
+
+    Index: model, T (and any other swept axis). Columns:
+    ``this study (mean [95% CI])``: final held-out accuracy as text, "mean [low, high]" (the mean
+    alone for one seed); ``solved``: "seeds solved / seeds"; ``final train``: this study's last
+    training-batch accuracy (mean over seeds), the like-for-like number to the exercise's;
+    ``exercise``: the exercise's training-batch accuracy at step 10,000, one run (NaN where the
+    exercise has no number for that model and T).
+    """
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    if summary.empty:
+        return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])
+    out = pd.DataFrame({
+        CI_COLUMN: [_ci_text(r, digits) for r in summary.itertuples(index=False)],
+        "solved": [f"{int(s)}/{int(n)}" for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
+        "final train": pd.to_numeric(summary["train_accuracy_final"], errors="coerce").to_numpy(dtype=float),
+        "exercise": [_exercise(exercise, m, t) for m, t in zip(summary["model"], summary["length"], strict=True)],
+    })
+    index = summary[groups].rename(columns={"length": "T"})
+    for col in index.columns:
+        if col not in ("model", "T"):
+            index[col] = [axis_value_text(v) for v in index[col]]
+    out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])
+    return out
+
+
+def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Median steps to the target over the solved seeds: rows model (x other axes), columns T.
+
+    NaN where no seed of that cell reached the target (``summary``'s ``solved`` is 0).
+    """
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    rows = [c for c in groups if c != "length"]
+    if summary.empty:
+        return pd.DataFrame()
+    df = summary[[*groups, "steps_to_target_median"]].copy()
+    for col in rows:
+        if col != "model":
+            df[col] = [axis_value_text(v) for v in df[col]]
+    # pivot would sort the models alphabetically: keep the summary's order of rows instead.
+    keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None)))
+    wide = df.pivot_table(index=rows, columns="length", values="steps_to_target_median", aggfunc="first",
+                          dropna=False, sort=False)
+    wide = wide.reindex(pd.MultiIndex.from_tuples(keys, names=rows) if len(rows) > 1 else [k[0] for k in keys])
+    wide.columns = pd.Index([int(t) for t in wide.columns], name="T")
+    return wide[sorted(wide.columns)]
+
+
+def _ci_text(row: Any, digits: int) -> str:
+    mean, low, high = row.eval_accuracy_mean, row.eval_accuracy_low, row.eval_accuracy_high
+    if not np.isfinite(mean):
+        return "-"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _exercise(exercise: Mapping[str, Mapping[int, float]], model: Any, length: Any) -> float:
+    try:
+        return float(exercise.get(str(model), {}).get(int(length), math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def axis_value_text(value: Any) -> str:
+    """An axis value as the tables and legends show it: empty max_norm is "none", 0.001 is "0.001"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, float | np.floating):
+        return f"{value:g}"
+    return str(value)
+
+
+def format_accuracy_table(table: pd.DataFrame) -> str:
+    """The accuracy-vs-length table as printed by ``python -m study.report`` (fits in 80 columns)."""
+    return table.to_string(float_format=lambda v: f"{v:.2f}", na_rep="-")
+
+
+# ---- Optuna ------------------------------------------------------------------------------------
+
+def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
+    """The Optuna study in a search's journal file (optuna.journal), or None when there is none."""
+    folder = Path(path)
+    storage_name = ((meta or {}).get("search") or {}).get("storage") or "optuna.journal"
+    journal = Path(storage_name) if Path(storage_name).is_absolute() else folder / storage_name
+    if not journal.is_file():
+        journal = folder / "optuna.journal"
+        if not journal.is_file():
+            return None
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    names = optuna.get_all_study_names(storage)
+    if not names:
+        return None
+    name = "palrnn" if "palrnn" in names else names[0]
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -> str | None:
+    """best.json's trial, else the finished trial with the highest final eval_accuracy (ties: fewer steps)."""
+    if best and best.get("trial_id") is not None:
+        return str(best["trial_id"])
+    if trials.empty or "eval_accuracy" not in trials:
+        return None
+    ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
+    accuracy = pd.to_numeric(ok["eval_accuracy"], errors="coerce")
+    steps = pd.to_numeric(ok["steps_to_target"], errors="coerce") if "steps_to_target" in ok else accuracy * np.nan
+    ok = ok.assign(_a=accuracy, _s=steps.fillna(math.inf))[accuracy.notna()]
+    if ok.empty:
+        return None
+    return str(ok.sort_values(["_a", "_s"], ascending=[False, True], kind="stable").iloc[0]["trial_id"])

@@ -1,0 +1,184 @@
+"""study.plots: figures checked by title, axis labels, legend entries and line counts; never by pixels."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from study import plots
+from study import tables as tb
+
+matplotlib.use("Agg")
+
+
+def make_trials(extra: dict | None = None) -> pd.DataFrame:
+    """2 models x 2 lengths (x each value of ``extra``, an axis) x 3 seeds of final metrics."""
+    rows = []
+    name, values = next(iter((extra or {"_": [None]}).items()))
+    for v in values:
+        for model in ["RNN", "LSTM"]:
+            for t in [5, 6]:
+                for seed in range(3):
+                    acc = 1.0 if model == "LSTM" else 0.9 - 0.2 * (t - 5) - 0.1 * seed
+                    tid = f"{model}{t}s{seed}" if v is None else f"{model}{t}{v}s{seed}"
+                    rows.append({"trial_id": tid, "model": model, "length": t, name: v,
+                                 "seed": seed, "eval_accuracy": acc, "train_accuracy": acc,
+                                 "mean_train_accuracy": acc - 0.1, "steps_to_target": 300 + 100 * seed
+                                 if acc >= 0.99 else None, "diverged": False, "stopped_early": acc >= 0.99})
+    return pd.DataFrame(rows).drop(columns=["_"], errors="ignore")
+
+
+def make_curves(trials: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for r in trials.to_dict("records"):
+        for step in (100, 200, 300):
+            rows.append({**r, "step": step, "eval_accuracy": r["eval_accuracy"] * step / 300,
+                         "stopped_early": False})
+    return pd.DataFrame(rows)
+
+
+def legend_texts(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_curves_per_model():
+    trials = make_trials()
+    bands = tb.curves_table(make_curves(trials), ["model"])
+    fig = plots.plot_curves(bands, "RNN", target=0.99)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% band)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Steps", "Held-out accuracy")
+    assert legend_texts(ax) == ["T=5", "T=6", "target 0.99"]
+    assert len(ax.get_lines()) == 3
+    assert all(line.get_linestyle() == "--" for line in ax.get_lines()[:2])  # RNN dashed
+    assert len(ax.collections) == 2  # one band per length
+    with pytest.raises(ValueError, match="GRU"):
+        plots.plot_curves(bands, "GRU")
+
+
+def test_curves_both_models_rnn_dashed():
+    bands = tb.curves_table(make_curves(make_trials()), ["model"])
+    fig = plots.plot_curves_both(bands)
+    ax = fig.axes[0]
+    assert ax.get_title() == "RNN vs LSTM: held-out accuracy during training (RNN dashed)"
+    assert legend_texts(ax) == ["RNN T=5", "RNN T=6", "LSTM T=5", "LSTM T=6"]
+    assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "--", "-", "-"]
+    assert ax.get_xlabel() == "Steps"
+
+
+def test_curves_one_panel_per_value_of_another_axis():
+    trials = make_trials({"init": ["default", "seed"]})
+    bands = tb.curves_table(make_curves(trials), ["model", "init"])
+    fig = plots.plot_curves(bands, "LSTM")
+    assert [ax.get_title() for ax in fig.axes] == ["init=default", "init=seed"]
+    assert fig.get_suptitle().startswith("LSTM: held-out accuracy")
+    assert all(len(ax.get_lines()) == 2 for ax in fig.axes)
+
+
+def test_accuracy_vs_length_with_the_exercise():
+    summary = tb.summary_table(make_trials(), ["model"])
+    ax = plots.plot_accuracy_vs_length(summary)
+    assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% interval"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Held-out accuracy")
+    assert legend_texts(ax) == ["RNN", "LSTM", "RNN, exercise (train batch, 1 run)",
+                                "LSTM, exercise (train batch, 1 run)"]
+    assert len(ax.get_lines()) == 4  # two models, two exercise references
+    rnn = ax.get_lines()[0]
+    assert rnn.get_linestyle() == "--"
+    assert list(rnn.get_xdata()) == [5, 6]
+    assert list(rnn.get_ydata()) == pytest.approx([0.8, 0.6])
+    exercise_rnn = [ln for ln in ax.get_lines() if ln.get_label().startswith("RNN, exercise")][0]
+    assert list(exercise_rnn.get_ydata()) == [1.00, 0.99]
+    assert len(plots.plot_accuracy_vs_length(summary, exercise=None).get_lines()) == 2
+
+
+def test_accuracy_vs_length_one_model():
+    summary = tb.summary_table(make_trials().query("model == 'LSTM'"), ["model"])
+    ax = plots.plot_accuracy_vs_length(summary, exercise=None)
+    assert legend_texts(ax) == ["LSTM"] and len(ax.get_lines()) == 1
+
+
+def test_mean_accuracy_vs_length():
+    summary = tb.summary_table(make_trials(), ["model"])
+    ax = plots.plot_mean_accuracy_vs_length(summary)
+    assert ax.get_title() == "Mean training accuracy over all steps vs length (the exercise's metric)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Mean training accuracy (all steps)")
+    assert legend_texts(ax) == ["RNN", "LSTM"]
+    assert list(ax.get_lines()[1].get_ydata()) == pytest.approx([0.9, 0.9])
+
+
+def test_steps_to_target():
+    summary = tb.summary_table(make_trials(), ["model"])
+    ax = plots.plot_steps_to_target(summary, target=0.99)
+    assert ax.get_title() == "Steps to reach held-out accuracy >= 0.99 (median over solved seeds)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Steps to target")
+    assert legend_texts(ax) == ["RNN", "LSTM"]
+    assert len(ax.get_lines()) == 2
+    assert np.isnan(ax.get_lines()[0].get_ydata()).all()  # the RNN never got there
+    assert list(ax.get_lines()[1].get_ydata()) == [400, 400]
+    assert sorted(t.get_text() for t in ax.texts) == ["3/3", "3/3"]
+
+
+def test_accuracy_vs_length_by_axis():
+    summary = tb.summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
+    fig = plots.plot_accuracy_vs_length_by(summary, "max_norm")
+    assert fig.get_suptitle() == "Held-out accuracy vs length, by clip max_norm (mean over seeds, 95% interval)"
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]
+    for ax in fig.axes:
+        assert legend_texts(ax) == ["max_norm=none", "max_norm=1", "max_norm=10"]
+        assert len(ax.get_lines()) == 3
+        assert ax.get_xlabel() == "Palindrome length T" and ax.get_ylabel() == "Held-out accuracy"
+    summary2 = tb.summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
+    ax = plots.plot_accuracy_vs_length(summary2, exercise=None)
+    assert legend_texts(ax) == ["RNN, init=default", "RNN, init=seed", "LSTM, init=default", "LSTM, init=seed"]
+
+
+def test_best_curve():
+    trials = make_trials()
+    curves = make_curves(trials)
+    ax = plots.plot_best_curve(curves, "LSTM5s0", target=0.99, params={"lr": 0.001, "max_norm": math.nan})
+    assert ax.get_title() == "Best trial LSTM5s0: learning curve\nlr=0.001, max_norm=none"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Steps", "Accuracy")
+    assert legend_texts(ax) == ["held-out", "training batches (window mean)", "target 0.99"]
+    assert list(ax.get_lines()[0].get_ydata()) == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+@pytest.fixture
+def optuna_study(tmp_path):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    path = tmp_path / "optuna.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    study = optuna.create_study(study_name="palrnn", storage=storage, direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_categorical("hidden", [32, 64]) / 64
+                   - abs(math.log10(t.suggest_float("lr", 1e-4, 1e-2, log=True)) + 3), n_trials=6)
+    return tmp_path
+
+
+def test_optuna_figures(optuna_study):
+    import matplotlib.pyplot as plt
+
+    study = tb.read_optuna_study(optuna_study)
+    assert study is not None and len(study.trials) == 6
+    before = set(plt.get_fignums())
+    ax = plots.plot_optuna_history(study)
+    assert ax.get_title() == "Optimization History Plot"
+    assert ax.get_ylabel() == "Held-out accuracy (eval_accuracy)"
+    assert "eval_accuracy" in legend_texts(ax) and "Best Value" in legend_texts(ax)
+    ax = plots.plot_optuna_importances(study)
+    assert ax.get_title(loc="left") == "Hyperparameter Importances"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Hyperparameter Importance", "Hyperparameter")
+    assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["hidden", "lr"]
+    for n in set(plt.get_fignums()) - before:
+        plt.close(n)
+
+
+def test_no_optuna_journal(tmp_path):
+    assert tb.read_optuna_study(tmp_path) is None

@@ -1,0 +1,179 @@
+"""python -m study.report: files written, deterministic re-report, one-line errors with exit 2."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from study import report
+from study import tables as tb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_folder(path: Path, models=("RNN", "LSTM"), lengths=(5, 6), extra=None, kind="grid") -> Path:
+    """A study folder as study.run leaves it: study.json, trials.csv, curves.csv (3 seeds per cell)."""
+    path.mkdir(parents=True, exist_ok=True)
+    name, values = next(iter((extra or {"_": [None]}).items()))
+    trials, curves = [], []
+    for v in values:
+        for model in models:
+            for t in lengths:
+                for seed in range(3):
+                    tid = f"{model}_{t}_{v}_{seed}"
+                    final = 1.0 if model == "LSTM" else round(0.95 - 0.2 * (t - 5) - 0.05 * seed, 4)
+                    solved = final >= 0.99
+                    cfg = {"model": model, "length": t, "hidden": 16, "lr": 0.003 * (seed + 1),
+                           "max_norm": None, "seed": seed, **({} if v is None else {name: v})}
+                    steps = [100, 200] if solved else [100, 200, 300]
+                    for step in steps:
+                        acc = final if step == steps[-1] else final / 2
+                        curves.append({"trial_id": tid, **cfg, "step": step, "train_loss": 1 - acc,
+                                       "train_accuracy": acc, "eval_loss": 1 - acc, "eval_accuracy": acc,
+                                       "mean_train_accuracy": acc * 0.8, "diverged": False,
+                                       "steps_to_target": 200 if solved and step == 200 else None,
+                                       "stopped_early": solved and step == 200})
+                    trials.append({"trial_id": tid, **cfg, "step": steps[-1], "train_accuracy": final,
+                                   "eval_accuracy": final, "mean_train_accuracy": final * 0.7,
+                                   "diverged": False, "steps_to_target": 200 if solved else None,
+                                   "stopped_early": solved, "status": "TERMINATED", "node": "n", "wall_seconds": 1.0})
+    axes = ["model"] + ([] if extra is None else [name])
+    meta = {"name": path.name, "kind": kind, "grid": "smoke" if kind == "grid" else None, "axes": axes,
+            "command": "python -m study.run", "started": "2026-01-01T00:00:00", "finished": None,
+            "wall_seconds": None, "target": 0.99}
+    (path / "study.json").write_text(json.dumps(meta))
+    pd.DataFrame(trials).to_csv(path / "trials.csv", index=False)
+    pd.DataFrame(curves).to_csv(path / "curves.csv", index=False)
+    return path
+
+
+def figures(path: Path) -> list[str]:
+    return sorted(p.name for p in (path / "figures").iterdir()) if (path / "figures").exists() else []
+
+
+def test_report_writes_summary_and_figures(tmp_path, capsys):
+    folder = make_folder(tmp_path / "study")
+    assert report.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert figures(folder) == ["accuracy_vs_length.png", "curves_LSTM.png", "curves_RNN.png", "curves_both.png",
+                               "mean_accuracy_vs_length.png", "steps_to_target.png"]
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary[["model", "length", "seeds", "solved"]].values.tolist() == [
+        ["RNN", 5, 3, 0], ["RNN", 6, 3, 0], ["LSTM", 5, 3, 3], ["LSTM", 6, 3, 3]]
+    assert summary["eval_accuracy_mean"].tolist() == pytest.approx([0.9, 0.7, 1.0, 1.0])
+    assert tb.CI_COLUMN in out and "exercise" in out
+    lines = out.splitlines()
+    rnn6 = next(line for line in lines if line.split()[:1] == ["6"])  # RNN T=6 row (index repeated blank)
+    assert "0.700" in rnn6 and rnn6.rstrip().endswith("0.99")
+    assert not list(folder.glob(".*.tmp")) and not list((folder / "figures").glob(".*.tmp"))
+
+
+def test_re_report_is_byte_identical(tmp_path, capsys):
+    folder = make_folder(tmp_path / "study")
+    assert report.main([str(folder), "--no-figures"]) == 0
+    first = (folder / "summary.csv").read_bytes()
+    assert report.main([str(folder), "--no-figures", "--quiet"]) == 0
+    assert (folder / "summary.csv").read_bytes() == first
+    assert figures(folder) == []
+    assert capsys.readouterr().out.count("wrote") == 1
+
+
+def test_write_report_returns_tables(tmp_path):
+    folder = make_folder(tmp_path / "study", models=("LSTM",), extra={"init": ["seed", "default"]})
+    tables = report.write_report(folder, echo=False)
+    assert set(tables) == {"summary", "accuracy_vs_length", "curves_summary", "figures"}
+    assert list(tables["summary"].columns[:3]) == ["model", "length", "init"]
+    assert tables["curves_summary"]["seeds"].tolist() == [3] * 8  # 2 inits x 2 lengths x 2 steps
+    names = sorted(p.name for p in tables["figures"])
+    assert "accuracy_vs_length_by_init.png" in names
+    assert "curves_both.png" not in names  # one model only
+
+
+def test_held_values_in_curves_summary(tmp_path):
+    folder = make_folder(tmp_path / "study", models=("RNN", "LSTM"), lengths=(5,))
+    bands = report.write_report(folder, echo=False, figures=False)["curves_summary"]
+    lstm = bands[bands["model"] == "LSTM"]
+    assert lstm["step"].tolist() == [100, 200] and lstm["eval_accuracy_mean"].tolist() == [0.5, 1.0]
+    rnn = bands[bands["model"] == "RNN"]
+    assert rnn["step"].tolist() == [100, 200, 300]
+
+
+def bad_cases(tmp: Path):
+    afile = tmp / "afile"
+    afile.write_text("x")
+    empty = tmp / "empty"
+    empty.mkdir()
+    no_trials = tmp / "no_trials"
+    no_trials.mkdir()
+    (no_trials / "study.json").write_text("{}")
+    broken = tmp / "broken"
+    broken.mkdir()
+    (broken / "study.json").write_text("{not json")
+    (broken / "trials.csv").write_text("a\n1\n")
+    return [
+        ([str(tmp / "nosuch")], "no such folder"),
+        ([str(afile)], "not a folder"),
+        ([str(empty)], "not a study folder (no study.json); give results/<name>"),
+        ([str(no_trials)], "not a study folder (no trials.csv)"),
+        ([str(broken)], "study.json cannot be read"),
+        ([], "the following arguments are required: path"),
+        ([str(empty), "--nosuch"], "unrecognized arguments: --nosuch"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
+    argv, expected = bad_cases(tmp_path)[case]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert report.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("study.report: error: ")
+    assert expected in captured.err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_module_entry_point(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "study.report", str(tmp_path / "nosuch")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.strip().splitlines() == [f"study.report: error: {tmp_path / 'nosuch'}: no such folder; "
+                                             "give results/<name>"]
+
+
+def test_optuna_study_figures(tmp_path, capsys):
+    import optuna
+
+    folder = make_folder(tmp_path / "search", models=("RNN",), lengths=(10,), kind="optuna")
+    meta = json.loads((folder / "study.json").read_text())
+    meta.update(axes=["hidden", "lr"], search={"storage": "optuna.journal"})
+    (folder / "study.json").write_text(json.dumps(meta))
+    (folder / "best.json").write_text(json.dumps({"trial_id": "RNN_10_None_0", "eval_accuracy": 0.0,
+                                                  "hidden": 16, "lr": 0.003, "steps_to_target": None}))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(folder / "optuna.journal")))
+    study = optuna.create_study(study_name="palrnn", storage=storage, direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(lambda t: -abs(math.log10(t.suggest_float("lr", 1e-4, 1e-2, log=True)) + 3)
+                   + t.suggest_categorical("hidden", [16, 32]) / 100, n_trials=5)
+    assert report.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert figures(folder) == ["best_curve.png", "optuna_history.png", "optuna_importances.png"]
+    assert "best trial: eval_accuracy=0, hidden=16, lr=0.003, steps_to_target=none" in out
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 1 and summary.loc[0, "seeds"] == 3  # one row: the search's model x length
+
+
+def test_a_study_without_results(tmp_path, capsys):
+    folder = make_folder(tmp_path / "study")
+    (folder / "trials.csv").write_text("")
+    (folder / "curves.csv").unlink()
+    assert report.main([str(folder)]) == 0
+    assert "no finished trials" in capsys.readouterr().out
+    assert (folder / "summary.csv").read_text().startswith("model,length,seeds,eval_accuracy_mean,")
+    assert figures(folder) == []

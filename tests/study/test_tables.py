@@ -1,0 +1,256 @@
+"""study.tables: summary, curve bands and the comparison table, number for number from hand-made data."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from study import tables as tb
+
+T2 = 4.3027  # t(0.975, 2): three seeds
+T1 = 12.7062  # t(0.975, 1): two seeds
+
+
+def approx(x):
+    return pytest.approx(x, abs=1e-5, nan_ok=True)
+
+
+def make_trials() -> pd.DataFrame:
+    """2 models x 2 lengths x 3 seeds, with the final metrics chosen to give round summaries."""
+    rows = []
+    cells = {  # (model, T): [(eval_accuracy, steps_to_target, diverged, stopped_early, mean_train, train_final)]
+        ("RNN", 5): [(1.0, 300, False, True, 0.80, 1.0), (0.9, None, False, False, 0.70, 0.9),
+                     (0.8, None, False, False, 0.60, 0.8)],
+        ("RNN", 6): [(0.5, None, False, False, 0.40, 0.5), (0.3, None, False, False, 0.30, 0.3),
+                     (0.1, None, True, False, 0.20, 0.1)],
+        ("LSTM", 5): [(1.0, 200, False, True, 0.90, 1.0), (1.0, 300, False, True, 0.85, 1.0),
+                      (1.0, 400, False, True, 0.80, 1.0)],
+        ("LSTM", 6): [(1.0, 500, False, False, 0.75, 1.0), (0.99, 900, False, False, 0.70, 0.98),
+                      (0.98, None, False, False, 0.65, 0.96)],
+    }
+    for (model, t), seeds in cells.items():
+        for seed, (acc, stt, div, stop, mta, tra) in enumerate(seeds):
+            rows.append({"trial_id": f"{model}{t}s{seed}", "model": model, "length": t, "hidden": 128,
+                         "max_norm": 10.0, "seed": seed, "step": 1000, "train_accuracy": tra, "eval_accuracy": acc,
+                         "mean_train_accuracy": mta, "diverged": div, "steps_to_target": stt,
+                         "stopped_early": stop, "status": "TERMINATED"})
+    return pd.DataFrame(rows)
+
+
+def row(summary, model, t):
+    r = summary[(summary["model"] == model) & (summary["length"] == t)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_summary_columns_and_order():
+    s = tb.summary_table(make_trials(), ["model"])
+    assert list(s.columns) == ["model", "length", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
+                               "eval_accuracy_high", "solved", "steps_to_target_median", "diverged",
+                               "stopped_early", "mean_train_accuracy", "train_accuracy_final"]
+    assert list(zip(s["model"], s["length"], strict=True)) == [("RNN", 5), ("RNN", 6), ("LSTM", 5), ("LSTM", 6)]
+
+
+def test_summary_numbers():
+    s = tb.summary_table(make_trials(), ["model"])
+    r = row(s, "RNN", 5)
+    half = T2 * 0.1 / math.sqrt(3)
+    assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 1, 0, 1)
+    assert r.eval_accuracy_mean == approx(0.9)
+    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(0.9 - half), approx(0.9 + half))
+    assert r.steps_to_target_median == 300
+    assert r.mean_train_accuracy == approx(0.7)
+    assert r.train_accuracy_final == approx(0.9)
+
+    r = row(s, "RNN", 6)
+    half = T2 * 0.2 / math.sqrt(3)
+    assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 0, 1, 0)
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == (
+        approx(0.3), approx(0.3 - half), approx(0.3 + half))
+    assert math.isnan(r.steps_to_target_median)
+
+    r = row(s, "LSTM", 5)  # identical seeds: a zero-width interval
+    assert (r.solved, r.stopped_early, r.steps_to_target_median) == (3, 3, 300)
+    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(1.0), approx(1.0))
+
+    r = row(s, "LSTM", 6)  # median over the solved seeds only
+    half = T2 * 0.01 / math.sqrt(3)
+    assert (r.solved, r.steps_to_target_median) == (2, 700)
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == (
+        approx(0.99), approx(0.99 - half), approx(0.99 + half))
+    assert r.mean_train_accuracy == approx(0.70)
+    assert r.train_accuracy_final == approx((1.0 + 0.98 + 0.96) / 3)
+
+
+def test_summary_as_read_back_from_csv(tmp_path):
+    """Booleans and empty steps_to_target as pandas reads them from trials.csv give the same summary."""
+    trials = make_trials()
+    trials.to_csv(tmp_path / "t.csv", index=False)
+    back = pd.read_csv(tmp_path / "t.csv")
+    pd.testing.assert_frame_equal(tb.summary_table(back, ["model"]), tb.summary_table(trials, ["model"]))
+
+
+def test_one_seed_has_no_interval_and_two_seeds_use_t1():
+    trials = make_trials()
+    one = tb.summary_table(trials[trials["seed"] == 0], ["model"])
+    r = row(one, "RNN", 5)
+    assert r.seeds == 1 and r.eval_accuracy_mean == 1.0
+    assert math.isnan(r.eval_accuracy_low) and math.isnan(r.eval_accuracy_high)
+    two = tb.summary_table(trials[trials["seed"] < 2], ["model"])
+    r = row(two, "RNN", 6)  # 0.5, 0.3: sd = 0.1414
+    half = T1 * np.std([0.5, 0.3], ddof=1) / math.sqrt(2)
+    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(0.4 - half), approx(0.4 + half))
+
+
+def test_t_quantiles():
+    assert tb.t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
+    assert tb.t_quantile(30) == pytest.approx(2.0423, abs=1e-4)
+    assert math.isnan(tb.t_quantile(0))
+    assert tb.T_975.get(31, 1.96) == 1.96
+
+
+def test_summary_with_another_axis_none_first():
+    """A swept max_norm with None (empty in CSV): one row per value, no clipping first."""
+    trials = make_trials()
+    other = trials.assign(max_norm=np.nan, eval_accuracy=trials["eval_accuracy"] / 2)
+    s = tb.summary_table(pd.concat([trials, other]), ["model", "max_norm"])
+    assert list(s.columns[:3]) == ["model", "length", "max_norm"]
+    assert len(s) == 8
+    assert s["max_norm"].isna().tolist() == [True, False] * 4
+    r = s[(s["model"] == "RNN") & (s["length"] == 5)]
+    assert r["eval_accuracy_mean"].tolist() == [approx(0.45), approx(0.9)]
+
+
+def test_summary_skips_trials_without_results():
+    trials = make_trials()
+    trials.loc[0, ["eval_accuracy", "status"]] = [np.nan, "ERROR"]
+    r = row(tb.summary_table(trials, ["model"]), "RNN", 5)
+    assert r.seeds == 2 and r.eval_accuracy_mean == approx(0.85) and r.solved == 0
+
+
+def test_empty_trials_give_an_empty_summary():
+    s = tb.summary_table(pd.DataFrame(), ["model"])
+    assert s.empty and "eval_accuracy_mean" in s.columns
+
+
+# ---- curves ----------------------------------------------------------------------------------
+
+def make_curves() -> pd.DataFrame:
+    """One cell (RNN, T=5), three seeds: seed 0 stops early at 200, seed 1 diverges at 150."""
+    recs = [
+        ("a", 100, 0.6, False, False), ("a", 200, 1.0, False, True),
+        ("b", 100, 0.2, False, False), ("b", 150, 0.0, True, False),
+        ("c", 100, 0.4, False, False), ("c", 200, 0.6, False, False), ("c", 300, 0.8, False, False),
+    ]
+    return pd.DataFrame([{"trial_id": t, "model": "RNN", "length": 5, "seed": "abc".index(t), "step": s,
+                          "eval_accuracy": a, "train_accuracy": a, "diverged": d, "stopped_early": e}
+                         for t, s, a, d, e in recs])
+
+
+def band(values):
+    x = np.asarray(values, float)
+    half = T2 * x.std(ddof=1) / math.sqrt(len(x))
+    return approx(x.mean()), approx(x.mean() - half), approx(x.mean() + half)
+
+
+def test_curves_hold_stopped_and_diverged_trials():
+    c = tb.curves_table(make_curves(), ["model"])
+    assert list(c.columns) == ["model", "length", "step", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
+                               "eval_accuracy_high"]
+    assert c["step"].tolist() == [100, 200, 300]  # 150 (a diverged run's last record) is not a step
+    assert c["seeds"].tolist() == [3, 3, 3]
+    for step, values in [(100, [0.6, 0.2, 0.4]), (200, [1.0, 0.0, 0.6]), (300, [1.0, 0.0, 0.8])]:
+        r = c[c["step"] == step].iloc[0]
+        assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == band(values)
+
+
+def test_curves_drop_a_trial_that_ended_otherwise():
+    curves = make_curves()
+    curves.loc[curves["trial_id"] == "a", "stopped_early"] = False  # e.g. stopped by the scheduler
+    c = tb.curves_table(curves, ["model"])
+    assert c["seeds"].tolist() == [3, 3, 2]
+    assert c.iloc[2]["eval_accuracy_mean"] == approx(0.4)
+    assert math.isfinite(c.iloc[2]["eval_accuracy_low"])
+
+
+def test_curves_per_group_and_metric():
+    curves = make_curves()
+    lstm = curves.assign(model="LSTM", trial_id=curves["trial_id"] + "2", eval_accuracy=1.0, train_accuracy=0.5)
+    c = tb.curves_table(pd.concat([lstm, curves]), ["model"], metric="train_accuracy")
+    assert c["model"].tolist() == ["RNN"] * 3 + ["LSTM"] * 3
+    assert c[c["model"] == "LSTM"]["train_accuracy_mean"].tolist() == [0.5, 0.5, 0.5]
+
+
+# ---- the comparison with the exercise -----------------------------------------------------------
+
+def test_accuracy_vs_length_beside_the_exercise():
+    table = tb.accuracy_vs_length(tb.summary_table(make_trials(), ["model"]))
+    assert list(table.index.names) == ["model", "T"]
+    assert list(table.columns) == [tb.CI_COLUMN, "solved", "final train", "exercise"]
+    half = T2 * 0.1 / math.sqrt(3)
+    assert table.loc[("RNN", 5), tb.CI_COLUMN] == f"0.900 [{0.9 - half:.3f}, {0.9 + half:.3f}]"
+    assert table.loc[("RNN", 5), "solved"] == "1/3"
+    assert table.loc[("RNN", 6), "exercise"] == 0.99
+    assert table.loc[("LSTM", 6), "exercise"] == 1.00
+    assert table.loc[("LSTM", 6), "final train"] == approx(0.98)
+    text = tb.format_accuracy_table(table)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "0.99" in text and tb.CI_COLUMN in text
+
+
+def test_steps_to_target_table():
+    steps = tb.steps_to_target_table(tb.summary_table(make_trials(), ["model"]))
+    assert steps.index.tolist() == ["RNN", "LSTM"] and steps.columns.tolist() == [5, 6]
+    assert steps.loc["RNN", 5] == 300 and math.isnan(steps.loc["RNN", 6])
+    assert steps.loc["LSTM"].tolist() == [300, 700]
+    trials = make_trials()
+    both = pd.concat([trials.assign(init="seed"), trials.assign(init="default", steps_to_target=100)])
+    steps = tb.steps_to_target_table(tb.summary_table(both, ["model", "init"]))
+    assert steps.index.tolist() == [("RNN", "default"), ("RNN", "seed"), ("LSTM", "default"), ("LSTM", "seed")]
+    assert steps.loc[("RNN", "default")].tolist() == [100, 100]
+
+
+def test_exercise_constant():
+    assert [tb.EXERCISE["RNN"][t] for t in range(5, 11)] == [1.00, 0.99, 0.98, 0.60, 0.35, 0.34]
+    assert set(tb.EXERCISE["LSTM"].values()) == {1.0}
+
+
+def test_accuracy_vs_length_outside_the_exercise_and_with_an_axis():
+    trials = make_trials().assign(length=lambda d: d["length"] + 10, init="seed")
+    table = tb.accuracy_vs_length(tb.summary_table(trials, ["model", "init"]))
+    assert list(table.index.names) == ["model", "T", "init"]
+    assert table["exercise"].isna().all()
+    assert "-" in tb.format_accuracy_table(table)
+
+
+# ---- reading a folder ---------------------------------------------------------------------------
+
+def test_read_study_folder(tmp_path):
+    (tmp_path / "study.json").write_text(json.dumps({"name": "x", "kind": "grid", "axes": ["model"]}))
+    make_trials().to_csv(tmp_path / "trials.csv", index=False)
+    make_curves().to_csv(tmp_path / "curves.csv", index=False)
+    data = tb.read_study_folder(tmp_path)
+    assert set(data) == {"meta", "trials", "curves", "summary", "best"}
+    assert data["meta"]["name"] == "x" and len(data["trials"]) == 12 and len(data["curves"]) == 7
+    assert len(data["summary"]) == 4 and data["best"] is None
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "no such folder"),
+    (lambda p: p.write_text("x"), "not a folder"),
+    (lambda p: p.mkdir(), "not a study folder (no study.json)"),
+    (lambda p: (p.mkdir(), (p / "study.json").write_text("{}")), "not a study folder (no trials.csv)"),
+])
+def test_not_a_study(tmp_path, setup, message):
+    path = tmp_path / "s"
+    setup(path)
+    with pytest.raises(tb.NotAStudy, match=message.replace("(", r"\(").replace(")", r"\)")):
+        tb.read_study_folder(path)
+
+
+def test_best_trial_id():
+    trials = make_trials()
+    assert tb.best_trial_id(trials, {"trial_id": "x"}) == "x"
+    assert tb.best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
