@@ -148,7 +148,7 @@ def _param_space(spec: TunerSpec) -> dict[str, Any]:
 class ProgressLine(tune.ProgressReporter):
     """One short line every ``every`` seconds instead of Ray's wide table: fits 80 columns.
 
-        16:52:43  4/36 done  2 running  30 pending  0 errors  last: LSTM T=7 s1 step 4000 acc 0.998
+        16:52:43  4/36 done  2 running  0 errors  LSTM T=7 s1 step 4000 acc 0.998
     """
 
     def __init__(self, every: float = 20.0, stream: Any = None) -> None:
@@ -166,14 +166,14 @@ class ProgressLine(tune.ProgressReporter):
             count[t.status] = count.get(t.status, 0) + 1
         finished = count.get("TERMINATED", 0)
         line = (f"{time.strftime('%H:%M:%S')}  {finished}/{len(trials)} done  {count.get('RUNNING', 0)} running  "
-                f"{count.get('PENDING', 0)} pending  {count.get('ERROR', 0)} errors")
+                f"{count.get('ERROR', 0)} errors")
         reported = [t for t in trials if t.last_result and "step" in t.last_result]
         latest = max(reported, key=lambda t: t.last_result.get("timestamp", 0), default=None)
         if latest is not None and not done:
             c, r = latest.config, latest.last_result
-            line += (f"  last: {c.get('model')} T={c.get('length')} s{c.get('seed')} step {r.get('step')} "
+            line += (f"  {c.get('model')} T={c.get('length')} s{c.get('seed')} step {r.get('step')} "
                      f"acc {r.get('eval_accuracy', float('nan')):.3f}")
-        print(line[:100], file=self.stream or sys.stdout, flush=True)
+        print(line[:79], file=self.stream or sys.stdout, flush=True)
 
 
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
