@@ -310,9 +310,9 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     from study import trainable as adapter
 
     say = print if echo else (lambda *a, **k: None)
-    if dashboard_host not in ("127.0.0.1", "localhost") and not address:
-        say(f"warning: the Ray dashboard will listen on {dashboard_host}, reachable from other machines; "
-            "it is protected only by Ray's token", file=sys.stderr)
+    warning = dashboard_warning(dashboard_host, address)
+    if warning:
+        print(warning, file=sys.stderr)
     started_here = not adapter.ray.is_initialized()
     url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
                            num_gpus=None)
@@ -341,6 +341,14 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
         if started_here:
             adapter.shutdown_ray()
     return finish(plan, trials, curves, elapsed, resume=resume, report=report, echo=echo)
+
+
+def dashboard_warning(host: str, address: str | None) -> str | None:
+    """The dashboard can submit jobs that run code: say so when it listens beyond this machine."""
+    if address or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"warning: the Ray dashboard will listen on {host}, reachable from other machines; only Ray's "
+            "token protects it (prefer 127.0.0.1 and an ssh tunnel)")
 
 
 def _check_resources(plan: StudyPlan, adapter: Any) -> None:

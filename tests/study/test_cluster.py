@@ -1,19 +1,27 @@
-"""A two-node Ray cluster on one machine (ray.cluster_utils.Cluster): trials land on both nodes."""
+"""A two-node Ray cluster on one machine (ray.cluster_utils.Cluster): trials land on both nodes,
+survive the loss of a node, and a trial too big for any node is refused with a clear message."""
+
+import json
+import threading
+import time
 
 import pytest
 
 import study
 from study import trainable  # noqa: F401
 
+MB = 1024**2
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture
 def cluster():
     from ray.cluster_utils import Cluster
 
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 80 * 1024**2,
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 80 * MB,
                                                       "include_dashboard": False})
-    c.add_node(num_cpus=1, object_store_memory=80 * 1024**2)
+    worker = c.add_node(num_cpus=1, object_store_memory=80 * MB)
     c.wait_for_nodes()
+    c.worker = worker
     yield c
     c.shutdown()
 
@@ -28,3 +36,43 @@ def test_trials_are_placed_on_both_nodes(cluster, tmp_path):
     import ray
 
     assert not ray.is_initialized()  # run_study connected, and let go of the cluster when done
+
+
+def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path):
+    worker_id = cluster.worker.node_id
+    folder = tmp_path / "lose-node"
+    removed = []
+
+    def remove_when_busy():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            for trial in folder.glob("trial_*"):
+                try:
+                    last = json.loads((trial / "result.json").read_text().splitlines()[-1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if last.get("node") == worker_id and last["step"] >= 400 and list(trial.glob("checkpoint_*")):
+                    cluster.remove_node(cluster.worker, allow_graceful=False)
+                    removed.append(trial.name.removeprefix("trial_"))
+                    return
+
+    thread = threading.Thread(target=remove_when_busy, daemon=True)
+    thread.start()
+    tables = study.run_study(grid="smoke", seeds=1, name="lose-node", results_dir=str(tmp_path),
+                             address=cluster.address, echo=False, report=False, checkpoint_every=200,
+                             max_failures=3, full=True, set={"steps": 1500, "eval_every": 100})
+    thread.join(timeout=5)
+    assert removed, "no trial was running on the worker node"
+    trials = tables["trials"].set_index("trial_id")
+    assert len(trials) == 4 and set(trials["status"]) == {"TERMINATED"} and (trials["step"] == 1500).all()
+    assert trials.loc[removed[0], "node"] != worker_id  # it finished on the head node
+    curves = tables["curves"]
+    assert curves[curves["trial_id"] == removed[0]]["step"].tolist() == list(range(100, 1501, 100))
+
+
+def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path):
+    with pytest.raises(ValueError, match="--cpus-per-trial: 2 asked for, but the largest node .* has 1 CPUs"):
+        study.run_study(grid="smoke", seeds=1, name="too-big", results_dir=str(tmp_path), address=cluster.address,
+                        echo=False, cpus_per_trial=2)
+    assert not (tmp_path / "too-big").exists()

@@ -20,8 +20,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _cmd(tmp_path, *extra):
-    return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", "r",
+def _cmd(tmp_path, *extra, name="r"):
+    return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", name,
             "--results-dir", str(tmp_path), "--set", "steps=1500", "--set", "eval_every=100", "--full",
             "--checkpoint-every", "300", "--num-cpus", "2", "--no-report",
             "--dashboard-port", str(_free_port()), *extra]
@@ -68,3 +68,20 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path):
     # Every trial's curve has every evaluation once.
     assert not curves.duplicated(["trial_id", "step"]).any()
     assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()
+
+    # The same study uninterrupted gives the same tables, row for row (resume is bit-exact).
+    straight = subprocess.run(_cmd(tmp_path, name="straight"), cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=400)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    other = pd.read_csv(tmp_path / "straight" / "trials.csv")
+    other_curves = pd.read_csv(tmp_path / "straight" / "curves.csv")
+    assert list(other.columns) == list(trials.columns) and len(other) == len(trials)
+    keys = ["model", "length", "seed"]
+    same = ["step", "eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "steps_to_target", "diverged",
+            "mean_train_accuracy", "stopped_by", "status"]
+    a = trials.sort_values(keys)[keys + same].reset_index(drop=True)
+    b = other.sort_values(keys)[keys + same].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    cols = keys + ["step", "eval_accuracy", "train_loss"]
+    pd.testing.assert_frame_equal(curves.sort_values(keys + ["step"])[cols].reset_index(drop=True),
+                                  other_curves.sort_values(keys + ["step"])[cols].reset_index(drop=True))

@@ -80,3 +80,18 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
     assert {"hidden", "lr", "max_norm", "init", "optimizer"} <= set(loaded.trials[0].params)
     best = json.loads((folder / "best.json").read_text())
     assert best["eval_accuracy"] == trials["eval_accuracy"].max()
+
+
+def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_path, capsys):
+    from study.run import main
+
+    code = main(["--grid", "smoke", "--seeds", "2", "--lengths", "5", "--name", "div", "--results-dir", str(tmp_path),
+                 "--set", "lr=10", "--set", "max_norm=none", "--set", "steps=300", "--set", "eval_every=100"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "4 trials" in out and "4 diverged" in out
+    trials = pd.read_csv(tmp_path / "div" / "trials.csv")
+    assert trials["diverged"].all() and set(trials["status"]) == {"TERMINATED"}
+    assert set(trials["stopped_by"]) == {"diverged"} and (trials["step"] < 300).all()
+    summary = pd.read_csv(tmp_path / "div" / "summary.csv")
+    assert summary["diverged"].tolist() == [2, 2]  # per model: both seeds

@@ -1,0 +1,108 @@
+"""Faults injected for real: a trial's worker SIGKILLed, a checkpoint corrupted, a diverging trial."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from palrnn.config import Config
+from palrnn.train import fit
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _study(tmp_path, name, *extra):
+    return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--models", "LSTM",
+            "--name", name, "--results-dir", str(tmp_path), "--full", "--num-cpus", "2", "--no-report",
+            "--dashboard-port", str(_free_port()), *extra]
+
+
+def _last_result(trial_dir):
+    try:
+        lines = (trial_dir / "result.json").read_text().splitlines()
+        return json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
+def _expected_curve(**fields):
+    records = []
+    fit(Config(**fields), on_eval=records.append)
+    return [r["eval_accuracy"] for r in records]
+
+
+def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
+    sets = ["--set", "steps=3000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
+            "--set", "lr=0.003", "--checkpoint-every", "500"]
+    proc = subprocess.Popen(_study(tmp_path, "kill", *sets), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    folder, killed = tmp_path / "kill", None
+    deadline = time.monotonic() + 240
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        for trial in folder.glob("trial_*"):
+            last = _last_result(trial)
+            if last and 1000 <= last["step"] < 2500 and list(trial.glob("checkpoint_*")):
+                os.kill(last["pid"], signal.SIGKILL)
+                killed = (trial.name.removeprefix("trial_"), last["step"])
+                break
+    assert killed is not None, "no trial could be killed mid-training"
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-3000:]
+    trials = pd.read_csv(folder / "trials.csv")
+    curves = pd.read_csv(folder / "curves.csv")
+    assert len(trials) == 2 and (trials["trial_id"] == killed[0]).sum() == 1  # exactly one row
+    row = trials.set_index("trial_id").loc[killed[0]]
+    assert row["status"] == "TERMINATED" and row["step"] == 3000 and row["restarts"] >= 1
+    curve = curves[curves["trial_id"] == killed[0]]
+    assert curve["step"].tolist() == list(range(100, 3001, 100))  # every evaluation once
+    # Bit-exact resume: the killed trial's curve is the one an uninterrupted run draws.
+    expected = _expected_curve(model="LSTM", length=int(row["length"]), hidden=16, init="default", lr=0.003,
+                               steps=3000, eval_every=100, patience=0, seed=0)
+    assert curve["eval_accuracy"].tolist() == expected
+
+
+def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path):
+    sets = ["--set", "steps=2000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
+            "--checkpoint-every", "400"]
+    proc = subprocess.Popen(_study(tmp_path, "corrupt", *sets), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    folder, victim = tmp_path / "corrupt", None
+    deadline = time.monotonic() + 240
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        for trial in folder.glob("trial_*"):
+            last = _last_result(trial)
+            states = sorted(trial.glob("checkpoint_*/state.pt"))
+            if last and 800 <= last["step"] < 1600 and states:
+                # Truncate the checkpoint the trial will resume from, then kill its worker.
+                states[-1].write_bytes(states[-1].read_bytes()[:100])
+                os.kill(last["pid"], signal.SIGKILL)
+                victim = trial.name.removeprefix("trial_")
+                break
+    assert victim is not None
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-3000:]
+    assert "not a readable palrnn checkpoint" in out and "restarting this trial from step 0" in out
+    trials = pd.read_csv(folder / "trials.csv").set_index("trial_id")
+    curves = pd.read_csv(folder / "curves.csv")
+    row = trials.loc[victim]
+    assert row["restarted_from_scratch"] == True and row["step"] == 2000  # noqa: E712
+    curve = curves[curves["trial_id"] == victim]
+    assert curve["step"].tolist() == list(range(100, 2001, 100))
+    expected = _expected_curve(model="LSTM", length=int(row["length"]), hidden=16, init="default", lr=0.003,
+                               steps=2000, eval_every=100, patience=0, seed=0)
+    assert curve["eval_accuracy"].tolist() == expected  # a restart from 0 is the same run again
