@@ -100,28 +100,8 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    extra = extra_axes(bands, "step")
-    panels = list(_panels(rows, extra))
-    fig, axes = _grid(len(panels))
-    lengths = sorted(set(rows["length"]))
-    colors = _length_colors(lengths)
     title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% band)"
-    for ax, (panel, sub) in zip(axes, panels, strict=True):
-        for t in lengths:
-            line = sub[sub["length"] == t].sort_values("step")
-            if line.empty:
-                continue
-            ax.plot(line["step"], line[f"{metric}_mean"], color=colors[t], linestyle=model_style(model),
-                    label=f"T={t}")
-            _band(ax, line, "step", metric, colors[t])
-        _target_line(ax, target)
-        ax.set_xlabel(STEPS)
-        _accuracy_axes(ax, _metric_name(metric))
-        _legend(ax)
-        ax.set_title(panel if panel else title)
-    if extra:
-        fig.suptitle(title)
-    return fig
+    return _curves_figure(rows, [model], title, metric, target, width=None, label="T={t}")
 
 
 def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", target: float | None = None) -> Figure:
@@ -130,12 +110,17 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
     One panel per value of any other swept axis. Lines per panel: models x lengths (+ target).
     """
     models = _models(bands)
+    title = f"{' vs '.join(models)}: {_metric_name(metric).lower()} during training (RNN dashed)"
+    return _curves_figure(bands, models, title, metric, target, width=7.2, label="{model} T={t}")
+
+
+def _curves_figure(bands: pd.DataFrame, models: list[str], title: str, metric: str, target: float | None,
+                   width: float | None, label: str) -> Figure:
     extra = extra_axes(bands, "step")
     panels = list(_panels(bands, extra))
-    fig, axes = _grid(len(panels), width=7.2)
+    fig, axes = _grid(len(panels)) if width is None else _grid(len(panels), width=width)
     lengths = sorted(set(bands["length"]))
     colors = _length_colors(lengths)
-    title = f"{' vs '.join(models)}: {_metric_name(metric).lower()} during training (RNN dashed)"
     for ax, (panel, sub) in zip(axes, panels, strict=True):
         for model in models:
             for t in lengths:
@@ -143,7 +128,7 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
                 if line.empty:
                     continue
                 ax.plot(line["step"], line[f"{metric}_mean"], color=colors[t], linestyle=model_style(model),
-                        label=f"{model} T={t}")
+                        label=label.format(model=model, t=t))
                 _band(ax, line, "step", metric, colors[t])
         _target_line(ax, target)
         ax.set_xlabel(STEPS)
