@@ -66,7 +66,11 @@ class LSTM(nn.Module):
         return self._forward_stacked(x)
 
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """All h_t, the equations as written: x (B, T, d) -> (B, T, n). Used by analysis too."""
+        """All h_t, the equations as written: x (B, T, d) -> (B, T, n)."""
+        return torch.stack(self.step_states(x), dim=1)
+
+    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
         B, T, _ = x.shape
         h = x.new_zeros(B, self.hidden)  # h_0 = 0
         c = x.new_zeros(B, self.hidden)  # c_0 = 0
@@ -80,7 +84,7 @@ class LSTM(nn.Module):
             c = g * i + c * f  # (B, n)
             h = torch.tanh(c) * o  # (B, n)
             hs.append(h)
-        return torch.stack(hs, dim=1)
+        return hs
 
     def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The gates' weights stacked in ``order``: (4n, d), (4n, n), (4n,)."""

@@ -60,14 +60,18 @@ class VanillaRNN(nn.Module):
         return self._forward_stacked(x)
 
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """All h_t, equation (1) as written: x (B, T, d) -> (B, T, n). Used by analysis too."""
+        """All h_t, equation (1) as written: x (B, T, d) -> (B, T, n)."""
+        return torch.stack(self.step_states(x), dim=1)
+
+    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
         B, T, _ = x.shape
         h = x.new_zeros(B, self.hidden)  # h_0 = 0
         hs = []
         for t in range(T):
             h = torch.tanh(x[:, t] @ self.W_hx.T + h @ self.W_hh.T + self.b_h)  # (B, n)
             hs.append(h)
-        return torch.stack(hs, dim=1)
+        return hs
 
     def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
         xw = torch.addmm(self.b_h, x.reshape(-1, x.shape[-1]), self.W_hx.T)  # (B*T, n)

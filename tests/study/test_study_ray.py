@@ -68,7 +68,7 @@ def test_full_trains_every_trial_for_all_steps(ray_session, tmp_path):
 def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
     import optuna
 
-    tables = study.run_study(search="optuna", name="opt", results_dir=str(tmp_path), echo=False, report=False,
+    tables = study.run_study(search="optuna", name="opt", results_dir=str(tmp_path), echo=False,
                              model="RNN", length=5, num_samples=4, set={"steps": 150, "eval_every": 50})
     trials = tables["trials"]
     assert len(trials) == 4 and set(trials["model"]) == {"RNN"} and set(trials["length"]) == {5}
@@ -80,6 +80,8 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
     assert {"hidden", "lr", "max_norm", "init", "optimizer"} <= set(loaded.trials[0].params)
     best = json.loads((folder / "best.json").read_text())
     assert best["eval_accuracy"] == trials["eval_accuracy"].max()
+    for figure in ("optuna_history.png", "best_curve.png"):
+        assert (folder / "figures" / figure).is_file(), figure
 
 
 def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_path, capsys):
