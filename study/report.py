@@ -184,6 +184,14 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
             "",
             tb.format_accuracy_table(table),
         ]
+        parity = tb.parity_table(data["trials"], tb.summary_axes(meta, data["trials"].columns))
+        if len(parity) and kind == "grid":
+            shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+                                                    for r in parity.itertuples()]})
+            shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
+            lines += ["", "Odd vs even T: c(T) = acc(T) - mean(acc(T-1), acc(T+1)); odd lengths easier would",
+                      "show c > 0 at odd T and c < 0 at even T, beyond the intervals:",
+                      shown.to_string(index=False)]
         if summary["solved"].sum() > 0:
             steps = tb.steps_to_target_table(summary)
             lines += ["", f"Median steps to {goal} held-out accuracy, over the seeds that got there (- none):",

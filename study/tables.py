@@ -158,6 +158,39 @@ def mean_interval(values: Sequence[float] | pd.Series) -> tuple[int, float, floa
     return n, mean, mean - half, mean + half
 
 
+def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
+    """Are odd lengths easier than even ones (the exercise's open question)?
+
+    Accuracy falls with T, so comparing T = 7 with T = 6 mixes parity with the trend. For every T
+    whose neighbours T - 1 and T + 1 were run, the contrast
+
+        c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2
+
+    removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
+    Its 95% interval: c +- t(0.975, min n - 1) * sqrt(s_T^2/n_T + (s_{T-1}^2/n_{T-1} + s_{T+1}^2/n_{T+1})/4),
+    s the standard deviation across seeds (a conservative Welch interval).
+    """
+    groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
+    rows = []
+    ok = trials[pd.to_numeric(trials[metric], errors="coerce").notna()]
+    for key, g in ok.groupby(groups, sort=False, dropna=False) if groups else [((), ok)]:
+        key = key if isinstance(key, tuple) else (key,)
+        stats = {}
+        for t, sub in g.groupby("length"):
+            x = pd.to_numeric(sub[metric]).to_numpy(dtype=float)
+            stats[int(t)] = (len(x), float(x.mean()), float(x.var(ddof=1)) if len(x) > 1 else math.nan)
+        for t in sorted(stats):
+            if t - 1 not in stats or t + 1 not in stats:
+                continue
+            (n0, m0, v0), (n1, m1, v1), (n2, m2, v2) = stats[t], stats[t - 1], stats[t + 1]
+            c = m0 - (m1 + m2) / 2
+            half = t_quantile(min(n0, n1, n2) - 1) * math.sqrt(v0 / n0 + (v1 / n1 + v2 / n2) / 4)
+            rows.append({**dict(zip(groups, key, strict=True)), "length": t, "parity": "odd" if t % 2 else "even",
+                         "contrast": c, "low": c - half, "high": c + half})
+    table = pd.DataFrame(rows, columns=[*groups, "length", "parity", "contrast", "low", "high"])
+    return sort_groups(table, [*groups, "length"])
+
+
 def flag(values: pd.Series) -> pd.Series:
     """A boolean column as read back from CSV (True/False, 'True'/'False', 1/0, empty = False)."""
     return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)

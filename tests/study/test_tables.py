@@ -254,3 +254,21 @@ def test_best_trial_id():
     trials = make_trials()
     assert tb.best_trial_id(trials, {"trial_id": "x"}) == "x"
     assert tb.best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
+
+
+def test_parity_contrast_number_for_number():
+    import math
+
+    from study.tables import parity_table, t_quantile
+
+    rows = []
+    acc = {5: [1.0, 0.8], 6: [0.6, 0.4], 7: [0.5, 0.3]}
+    for t, values in acc.items():
+        for seed, v in enumerate(values):
+            rows.append({"model": "RNN", "length": t, "seed": seed, "eval_accuracy": v})
+    table = parity_table(pd.DataFrame(rows), ["model"])
+    (row,) = table.to_dict("records")
+    assert row["length"] == 6 and row["parity"] == "even"
+    assert row["contrast"] == pytest.approx(0.5 - (0.9 + 0.4) / 2)
+    half = t_quantile(1) * math.sqrt(0.02 / 2 + (0.02 / 2 + 0.02 / 2) / 4)
+    assert row["low"] == pytest.approx(row["contrast"] - half) and row["high"] == pytest.approx(row["contrast"] + half)
