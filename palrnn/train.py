@@ -104,12 +104,13 @@ def train_step(state: TrainState) -> tuple[float, float, int]:
     shows as an ever-growing loss rather than as NaN).
     """
     cfg = state.config
+    params = state.params
     x, y = state.data.train_batch(cfg.batch_size, state.generator)  # (B, T, D), (B,)
     logits = state.model(x)  # (B, K)
     loss = nn.functional.cross_entropy(logits, y)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    norm = _grad_norm(state.params, cfg.max_norm)  # clipped between backward() and step()
+    norm = _grad_norm(params, cfg.max_norm)  # clipped between backward() and step()
     loss_value, norm_value = loss.item(), norm.item()
     if math.isfinite(loss_value) and math.isfinite(norm_value):
         state.optimizer.step()
@@ -143,10 +144,10 @@ def train(state: TrainState) -> Iterator[dict[str, Any]]:
 def _record(state: TrainState, bad_loss: float | None = None, bad_norm: float | None = None) -> dict[str, Any]:
     """Evaluate, close the window, update the target bookkeeping; returns the metrics record."""
     cfg, w = state.config, state.window
-    if state.diverged:
-        eval_loss, eval_accuracy = float("nan"), 0.0
-    else:
-        eval_loss, eval_accuracy = evaluate(state.model, state.data)
+    # A diverged model is still evaluated: the non-finite step was not taken, so its parameters
+    # are finite, and its real (usually chance-level) accuracy is what the tables should show.
+    eval_loss, eval_accuracy = evaluate(state.model, state.data)
+    if not state.diverged:
         if eval_accuracy >= cfg.target:
             state.streak += 1
             if state.steps_to_target is None:
