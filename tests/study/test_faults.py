@@ -91,6 +91,8 @@ def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path
                 # Truncate the checkpoint the trial will resume from, then kill its worker.
                 states[-1].write_bytes(states[-1].read_bytes()[:100])
                 os.kill(last["pid"], signal.SIGKILL)
+                for state in trial.glob("checkpoint_*/state.pt"):  # one written meanwhile, too
+                    state.write_bytes(state.read_bytes()[:100])
                 victim = trial.name.removeprefix("trial_")
                 break
     assert victim is not None
