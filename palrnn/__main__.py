@@ -94,17 +94,15 @@ def main(argv: list[str] | None = None) -> int:
 
         bar = tqdm(total=config.steps, initial=state.step, desc=f"{config.model} T={config.length}", unit="step",
                    file=sys.stderr, dynamic_ncols=True)
-    last_step = state.step
-    for r in train(state):
+    on_step = (lambda step: bar.update(1)) if bar is not None else None
+    for r in train(state, on_step=on_step):
         line = (f"step {r['step']:>6}  batch {config.batch_size}  {r['examples_per_second']:>8.0f} ex/s  "
                 f"train acc {r['train_accuracy']:.3f}  loss {r['train_loss']:.4f}  eval acc {r['eval_accuracy']:.3f}")
         if bar is not None:
-            bar.update(r["step"] - last_step)
             bar.set_postfix(acc=f"{r['eval_accuracy']:.3f}", loss=f"{r['train_loss']:.3f}")
             bar.write(line, file=sys.stderr)
         elif not args.json:
             print(line, flush=True)
-        last_step = r["step"]
     if bar is not None:
         bar.close()
     result = {

@@ -117,8 +117,11 @@ def train_step(state: TrainState) -> tuple[float, float, int]:
     return loss_value, norm_value, int((logits.argmax(1) == y).sum())
 
 
-def train(state: TrainState) -> Iterator[dict[str, Any]]:
-    """Train until ``state.done``; yield a metrics record every ``eval_every`` steps and at the end."""
+def train(state: TrainState, on_step: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Train until ``state.done``; yield a metrics record every ``eval_every`` steps and at the end.
+
+    ``on_step``, the one hook, is called with the step number after every step (a progress bar).
+    """
     cfg = state.config
     state.model.train()
     while not state.done:
@@ -137,6 +140,8 @@ def train(state: TrainState) -> Iterator[dict[str, Any]]:
         w["grad_norm"] += norm
         w["grad_norm_max"] = max(w["grad_norm_max"], norm)
         w["seconds"] += time.perf_counter() - t0
+        if on_step is not None:
+            on_step(state.step)
         if state.step % cfg.eval_every == 0 or state.step >= cfg.steps:
             yield _record(state)
 
