@@ -21,8 +21,8 @@ import pandas as pd
 
 from palrnn.config import Config, field_names
 
-# Ray's older table reporter keeps to the columns we choose, so the progress stays readable on
-# an 80-column terminal; set before ray.tune is imported, which reads it.
+# Ray's newer console output ignores custom progress reporters; the older engine lets ProgressLine
+# (below) replace Ray's wide table with one 80-column line. Set before ray.tune is imported.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 # Checkpointing every trial every --checkpoint-every steps forces many small experiment-state
