@@ -44,30 +44,43 @@ def _expected_curve(**fields):
     return [r["eval_accuracy"] for r in records]
 
 
-def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
-    sets = ["--set", "steps=3000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
-            "--set", "lr=0.003", "--checkpoint-every", "500"]
-    proc = subprocess.Popen(_study(tmp_path, "kill", *sets), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+def _strike(tmp_path, name, sets, low, high, hit):
+    """Start a study, wait until one trial's last result has low <= step < high and a checkpoint,
+    call ``hit(trial_dir, last_result)`` on it once, then let the study finish.
+
+    Returns (folder, the struck trial's id, the study's output); the study must have exited 0.
+    """
+    proc = subprocess.Popen(_study(tmp_path, name, *sets), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    folder, killed = tmp_path / "kill", None
+    folder, struck = tmp_path / name, None
     deadline = time.monotonic() + 240
-    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+    while struck is None and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
         for trial in folder.glob("trial_*"):
             last = _last_result(trial)
-            if last and 1000 <= last["step"] < 2500 and list(trial.glob("checkpoint_*")):
-                os.kill(last["pid"], signal.SIGKILL)
-                killed = (trial.name.removeprefix("trial_"), last["step"])
+            if last and low <= last["step"] < high and list(trial.glob("checkpoint_*/state.pt")):
+                hit(trial, last)
+                struck = trial.name.removeprefix("trial_")
                 break
-    assert killed is not None, "no trial could be killed mid-training"
+    if struck is None:
+        proc.kill()
     out, _ = proc.communicate(timeout=300)
+    assert struck is not None, "no trial could be struck mid-training:\n" + out[-3000:]
     assert proc.returncode == 0, out[-3000:]
+    return folder, struck, out
+
+
+def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
+    sets = ["--set", "steps=3000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
+            "--set", "lr=0.003", "--checkpoint-every", "500"]
+    folder, killed, _ = _strike(tmp_path, "kill", sets, 1000, 2500,
+                                lambda trial, last: os.kill(last["pid"], signal.SIGKILL))
     trials = pd.read_csv(folder / "trials.csv")
     curves = pd.read_csv(folder / "curves.csv")
-    assert len(trials) == 2 and (trials["trial_id"] == killed[0]).sum() == 1  # exactly one row
-    row = trials.set_index("trial_id").loc[killed[0]]
+    assert len(trials) == 2 and (trials["trial_id"] == killed).sum() == 1  # exactly one row
+    row = trials.set_index("trial_id").loc[killed]
     assert row["status"] == "TERMINATED" and row["step"] == 3000 and row["restarts"] >= 1
-    curve = curves[curves["trial_id"] == killed[0]]
+    curve = curves[curves["trial_id"] == killed]
     assert curve["step"].tolist() == list(range(100, 3001, 100))  # every evaluation once
     # Bit-exact resume: the killed trial's curve is the one an uninterrupted run draws.
     expected = _expected_curve(model="LSTM", length=int(row["length"]), hidden=16, init="default", lr=0.003,
@@ -78,26 +91,16 @@ def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
 def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path):
     sets = ["--set", "steps=2000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
             "--checkpoint-every", "400"]
-    proc = subprocess.Popen(_study(tmp_path, "corrupt", *sets), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    folder, victim = tmp_path / "corrupt", None
-    deadline = time.monotonic() + 240
-    while victim is None and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        for trial in folder.glob("trial_*"):
-            last = _last_result(trial)
-            states = sorted(trial.glob("checkpoint_*/state.pt"))
-            if last and 800 <= last["step"] < 1600 and states:
-                # Truncate the checkpoint the trial will resume from, then kill its worker.
-                states[-1].write_bytes(states[-1].read_bytes()[:100])
-                os.kill(last["pid"], signal.SIGKILL)
-                for state in trial.glob("checkpoint_*/state.pt"):  # one written meanwhile, too
-                    state.write_bytes(state.read_bytes()[:100])
-                victim = trial.name.removeprefix("trial_")
-                break
-    assert victim is not None
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out[-3000:]
+
+    def truncate_and_kill(trial, last):
+        # Truncate the checkpoint the trial will resume from, then kill its worker.
+        states = sorted(trial.glob("checkpoint_*/state.pt"))
+        states[-1].write_bytes(states[-1].read_bytes()[:100])
+        os.kill(last["pid"], signal.SIGKILL)
+        for state in trial.glob("checkpoint_*/state.pt"):  # one written meanwhile, too
+            state.write_bytes(state.read_bytes()[:100])
+
+    folder, victim, out = _strike(tmp_path, "corrupt", sets, 800, 1600, truncate_and_kill)
     assert "not a readable palrnn checkpoint" in out and "restarting this trial from step 0" in out
     trials = pd.read_csv(folder / "trials.csv").set_index("trial_id")
     curves = pd.read_csv(folder / "curves.csv")
