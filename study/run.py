@@ -76,10 +76,10 @@ def build_parser() -> Parser:
     what.add_argument("--smoke-test", action="store_true",
                       help="a tiny budget (1 seed, 200 steps, 16 units) to try the whole pipeline in a minute")
     opt = p.add_argument_group("optuna search")
-    opt.add_argument("--model", default="RNN", help="the model searched")
-    opt.add_argument("--length", default="20", help="the length searched")
-    opt.add_argument("--num-samples", default="40", help="trials Optuna proposes")
-    opt.add_argument("--search-seed", default="0", help="seed of the TPE sampler")
+    opt.add_argument("--model", default=None, help="the model searched (default: RNN)")
+    opt.add_argument("--length", default=None, help="the length searched (default: 20)")
+    opt.add_argument("--num-samples", default=None, help="trials Optuna proposes (default: 40)")
+    opt.add_argument("--search-seed", default=None, help="seed of the TPE sampler (default: 0)")
     out = p.add_argument_group("results")
     out.add_argument("--name", default=None, help="the study's folder name (default: <grid>-<date>-<time>)")
     out.add_argument("--results-dir", default="results", help="where studies are written")
@@ -179,6 +179,7 @@ def plan_from_args(args: argparse.Namespace, argv: list[str]) -> StudyPlan:
         seeds = 1
         sets = {"steps": 200, "eval_every": 50, "hidden": 16, **sets}
 
+    _check_mode(args)
     if args.search:
         plan = _plan_search(args, sets, patience)
     else:
@@ -193,13 +194,32 @@ def plan_from_args(args: argparse.Namespace, argv: list[str]) -> StudyPlan:
     return plan
 
 
+SEARCH_ONLY = ("model", "length", "num_samples", "search_seed")
+GRID_ONLY = ("lengths", "models")
+
+
+def _check_mode(args: argparse.Namespace) -> None:
+    """Options of the other kind of study would be silently ignored: refuse them instead."""
+    if args.search:
+        given = [o for o in GRID_ONLY if getattr(args, o) is not None]
+        if given:
+            option = "--" + given[0]
+            raise UsageError(f"{option}: for a grid; an Optuna search takes one --{given[0][:-1]}")
+        return
+    given = [o for o in SEARCH_ONLY if getattr(args, o) is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        hint = f"; a grid takes {option}s" if given[0] in ("model", "length") else ""
+        raise UsageError(f"{option}: only with --search optuna{hint}")
+
+
 def _plan_grid(args: argparse.Namespace, sets: dict[str, Any], seeds: int, patience: int) -> StudyPlan:
     if args.grid not in grids.GRIDS:
         raise UsageError(f"--grid: unknown grid {args.grid!r}; allowed: {', '.join(grids.GRIDS)}")
     grid = grids.GRIDS[args.grid]
     axes = {k: list(v) for k, v in grid.axes.items()}
     if args.lengths is not None:
-        axes["length"] = [_int("--lengths", t, 1) for t in args.lengths]
+        axes["length"] = list(dict.fromkeys(_int("--lengths", t, 1) for t in args.lengths))
     if args.models is not None:
         bad = [m for m in args.models if m not in grids.MODELS]
         if bad:
@@ -221,12 +241,12 @@ def _plan_grid(args: argparse.Namespace, sets: dict[str, Any], seeds: int, patie
 
 
 def _plan_search(args: argparse.Namespace, sets: dict[str, Any], patience: int) -> StudyPlan:
-    model = args.model
+    model = args.model or "RNN"
     if model not in grids.MODELS:
         raise UsageError(f"--model: unknown model {model!r}; allowed: {', '.join(grids.MODELS)}")
-    length = _int("--length", args.length, 1)
-    num_samples = _int("--num-samples", args.num_samples, 1)
-    seed = _int("--search-seed", args.search_seed, 0)
+    length = _int("--length", "20" if args.length is None else args.length, 1)
+    num_samples = _int("--num-samples", "40" if args.num_samples is None else args.num_samples, 1)
+    seed = _int("--search-seed", "0" if args.search_seed is None else args.search_seed, 0)
     clash = sorted(set(sets) & set(search.searched_fields()))
     if clash:
         raise UsageError(f"--set: {clash[0]} is searched by Optuna and cannot be fixed")

@@ -39,14 +39,17 @@ def _bad_cases(tmp):
         (["--search", "optuna", "--model", "GRU"], "--model: unknown model"),
         (["--search", "optuna", "--set", "lr=0.1"], "--set: lr is searched by Optuna"),
         (["--search", "grid"], "invalid choice"),
-        (["--num-samples", "0", "--search", "optuna"], "--num-samples: must be an integer >= 1"),
+        (["--search", "optuna", "--num-samples", "0"], "--num-samples: must be an integer >= 1"),
         (["--checkpoint-every", "0"], "--checkpoint-every"),
         (["--patience", "-1"], "--patience"),
         (["--no-such-flag"], "unrecognized arguments"),
+        (["--search", "optuna", "--lengths", "5", "10"], "--lengths: for a grid; an Optuna search takes one --length"),
+        (["--grid", "lengths", "--model", "LSTM"], "--model: only with --search optuna; a grid takes --models"),
+        (["--num-samples", "5"], "--num-samples: only with --search optuna"),
     ]
 
 
-CASES = list(range(31))
+CASES = list(range(34))
 
 
 @pytest.mark.parametrize("case", CASES)
