@@ -200,6 +200,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     if kind == "optuna" and best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
         lines += ["", "best trial: " + ", ".join(f"{k}={tb.axis_value_text(best.get(k))}" for k in shown)]
+        if best.get("confirm"):
+            lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
     where = f"{folder / 'summary.csv'}" + (f" and {len(written)} figures in {folder / 'figures'}" if written else "")
     lines += ["", f"wrote {where}"]
     return "\n".join(lines)

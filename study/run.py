@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -420,9 +421,11 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
     if plan.kind == "optuna":
         best = search.best_trial(trials)
         if best is not None:
-            write_json_atomic(folder / "best.json", {k: _plain(v) for k, v in best.items()})
+            confirm = confirm_command(plan, best)
+            write_json_atomic(folder / "best.json", {**{k: _plain(v) for k, v in best.items()}, "confirm": confirm})
             say("best trial: " + ", ".join(f"{k}={_plain(best.get(k))}" for k in
                                            ["eval_accuracy", *search.searched_fields(), "steps_to_target"]))
+            say(f"it is one seed's result; confirm it over 5 seeds with:\n  {confirm}")
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
@@ -437,6 +440,21 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
     tables["unfinished"] = unfinished
     tables["tuning_seconds"] = elapsed
     return tables
+
+
+def confirm_command(plan: StudyPlan, best: dict[str, Any], seeds: int = 5) -> str:
+    """The grid command that reruns a search's best config over seeds 0 .. seeds-1, all else equal."""
+    fixed = {**plan.extra.get("set", {}), **{k: _plain(best.get(k)) for k in search.searched_fields()}}
+    words = ["python -m study.run --grid lengths", f"--models {plan.param_space['model']}",
+             f"--lengths {plan.param_space['length']}", f"--seeds {seeds}"]
+    words += [f"--set {k}={'none' if v is None else repr(v) if isinstance(v, float) else v}" for k, v in fixed.items()]
+    if plan.extra.get("full"):
+        words.append("--full")
+    elif plan.extra.get("patience") not in (None, 3):
+        words.append(f"--patience {plan.extra['patience']}")
+    if plan.results_dir != "results":
+        words.append(f"--results-dir {shlex.quote(str(plan.results_dir))}")
+    return " ".join(words + [f"--name {plan.name}-confirm"])
 
 
 def _plain(v: Any) -> Any:

@@ -80,6 +80,7 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
     assert {"hidden", "lr", "max_norm", "init", "optimizer"} <= set(loaded.trials[0].params)
     best = json.loads((folder / "best.json").read_text())
     assert best["eval_accuracy"] == trials["eval_accuracy"].max()
+    assert best["confirm"].startswith("python -m study.run --grid lengths --models RNN --lengths 5 --seeds 5 ")
     for figure in ("optuna_history.png", "best_curve.png"):
         assert (folder / "figures" / figure).is_file(), figure
 

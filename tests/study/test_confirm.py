@@ -1,0 +1,35 @@
+"""A search's best config comes with the grid command that reruns it over seeds, all else equal."""
+
+import shlex
+
+from study import run
+
+
+def _plan(argv, tmp_path):
+    argv = [*argv, "--results-dir", str(tmp_path)]
+    return run.plan_from_args(run.build_parser().parse_args(argv), argv)
+
+
+def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
+    plan = _plan(["--search", "optuna", "--model", "LSTM", "--length", "12", "--name", "s", "--set", "steps=3000",
+                  "--set", "batch_size=64"], tmp_path)
+    best = {"hidden": 64, "lr": 0.0012345678901234, "max_norm": None, "init": "xavier", "optimizer": "adam",
+            "eval_accuracy": 1.0, "model": "LSTM", "length": 12}
+    command = run.confirm_command(plan, best)
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "study.run"] and "--name" in words
+    confirm = _plan(words[3:], tmp_path)
+    assert confirm.kind == "grid" and confirm.trials == 5 and confirm.name == "s-confirm"
+    space = confirm.param_space
+    assert space["model"] == ["LSTM"] and space["length"] == [12] and space["seed"] == [0, 1, 2, 3, 4]
+    for key, value in {**best, "steps": 3000, "batch_size": 64}.items():
+        if key not in ("eval_accuracy", "model", "length"):
+            assert space[key] == value, key  # the float survives exactly, none stays None
+    assert space["patience"] == plan.param_space["patience"]
+
+
+def test_confirm_command_keeps_full_and_the_results_folder(tmp_path):
+    plan = _plan(["--search", "optuna", "--full", "--name", "s"], tmp_path / "my results")
+    best = {"hidden": 32, "lr": 0.01, "max_norm": 10.0, "init": "seed", "optimizer": "sgd"}
+    words = shlex.split(run.confirm_command(plan, best))
+    assert "--full" in words and words[words.index("--results-dir") + 1] == str(tmp_path / "my results")
