@@ -151,8 +151,9 @@ class ProgressLine(tune.ProgressReporter):
         16:52:43  4/36 done  2 running  0 errors  LSTM T=7 s1 step 4000 acc 0.998
     """
 
-    def __init__(self, every: float = 20.0, stream: Any = None) -> None:
-        self.every, self.stream, self._last = every, stream, 0.0
+    def __init__(self, every: float = 20.0, stream: Any = None, total: int | None = None) -> None:
+        # total: the trials to come (a search's num_samples): Ray only knows those proposed so far.
+        self.every, self.stream, self.total, self._last = every, stream, total, 0.0
 
     def should_report(self, trials: list[Any], done: bool = False) -> bool:
         return done or time.monotonic() - self._last >= self.every
@@ -165,7 +166,8 @@ class ProgressLine(tune.ProgressReporter):
         for t in trials:
             count[t.status] = count.get(t.status, 0) + 1
         finished = count.get("TERMINATED", 0)
-        line = (f"{time.strftime('%H:%M:%S')}  {finished}/{len(trials)} done  {count.get('RUNNING', 0)} running  "
+        total = max(len(trials), self.total or 0)
+        line = (f"{time.strftime('%H:%M:%S')}  {finished}/{total} done  {count.get('RUNNING', 0)} running  "
                 f"{count.get('ERROR', 0)} errors")
         reported = [t for t in trials if t.last_result and "step" in t.last_result]
         latest = max(reported, key=lambda t: t.last_result.get("timestamp", 0), default=None)
@@ -177,7 +179,7 @@ class ProgressLine(tune.ProgressReporter):
 
 
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
-    reporter = ProgressLine() if spec.verbose else None
+    reporter = ProgressLine(total=(spec.search or {}).get("num_samples")) if spec.verbose else None
     return tune.RunConfig(
         name=spec.name,
         storage_path=str(spec.results_dir.resolve()),
