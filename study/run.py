@@ -344,8 +344,10 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
         folder = plan.folder
         folder.mkdir(parents=True, exist_ok=True)
         meta = _meta(plan)
-        if resume:
-            meta["started"] = _read_meta(folder).get("started", meta["started"])
+        if resume:  # keep when it started and how long it has run so far: finish() adds this run's time
+            before = _read_meta(folder)
+            meta["started"] = before.get("started", meta["started"])
+            meta["wall_seconds"] = before.get("wall_seconds")
         write_json_atomic(folder / STUDY_FILE, meta)
         say(f"study {plan.name}: {plan.trials} trials -> {folder}")
         spec = adapter.TunerSpec(

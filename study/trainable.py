@@ -166,7 +166,7 @@ class ProgressLine(tune.ProgressReporter):
         for t in trials:
             count[t.status] = count.get(t.status, 0) + 1
         finished = count.get("TERMINATED", 0)
-        total = max(len(trials), self.total or 0)
+        total = max(len(trials), getattr(self, "total", None) or 0)  # a reporter restored from an older pickle
         line = (f"{time.strftime('%H:%M:%S')}  {finished}/{total} done  {count.get('RUNNING', 0)} running  "
                 f"{count.get('ERROR', 0)} errors")
         reported = [t for t in trials if t.last_result and "step" in t.last_result]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -50,7 +51,7 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path):
     assert proc.returncode == 130, out
     assert "--resume --name r" in out
     meta = json.loads((folder / "study.json").read_text())
-    assert meta["status"] == "interrupted"
+    assert meta["status"] == "interrupted" and meta["wall_seconds"] > 0
     partial = pd.read_csv(folder / "trials.csv")
     finished_before = _finished_trials(folder)
     assert 2 <= len(finished_before) < 8 and len(partial) >= 2
@@ -61,7 +62,11 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path):
     trials = pd.read_csv(folder / "trials.csv")
     curves = pd.read_csv(folder / "curves.csv")
     assert len(trials) == 8 and (trials["step"] == 1500).all() and set(trials["status"]) == {"TERMINATED"}
-    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    after = json.loads((folder / "study.json").read_text())
+    assert after["status"] == "complete" and after["started"] == meta["started"]
+    # Both runs' time, not the resumed run's alone ("8 trials in 21 s" is the resumed run's).
+    resumed_seconds = float(re.search(r"8 trials in (\d+) s", resumed.stdout).group(1))
+    assert abs(after["wall_seconds"] - meta["wall_seconds"] - resumed_seconds) <= 1
     # Finished trials were not run again: their result files are exactly as they were.
     for name, text in finished_before.items():
         assert (folder / name / "result.json").read_text() == text, name
