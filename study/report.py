@@ -139,7 +139,7 @@ def _save(drawn: Any, path: Path) -> None:
     fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=110)
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
     finally:
         _close(fig)
     write_bytes_atomic(path, buf.getvalue())
@@ -173,6 +173,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials"]
     if summary.empty:
         lines.append("no finished trials to summarise")
+    elif kind == "optuna":
+        lines += _search_text(meta, data["trials"])
     else:
         target = _target(meta)
         goal = f"{target:g}" if target is not None else "the target"
@@ -205,6 +207,21 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     where = f"{folder / 'summary.csv'}" + (f" and {len(written)} figures in {folder / 'figures'}" if written else "")
     lines += ["", f"wrote {where}"]
     return "\n".join(lines)
+
+
+def _search_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+    """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
+    fields = [a for a in meta.get("axes") or [] if a in trials]
+    top = tb.top_trials(trials, fields)
+    for column in fields:
+        top[column] = top[column].map(tb.axis_value_text)
+    cut = int((trials["stopped_by"] == "scheduler").sum()) if "stopped_by" in trials else 0
+    target = _target(meta)
+    reached = int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0
+    goal = f"{target:g}" if target is not None else "the target"
+    return ["", f"{len(top)} best of {len(trials)} trials (one seed each; ASHA cut {cut} early; "
+                f"{reached} reached {goal}):",
+            top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]
 
 
 class _Usage(Exception):

@@ -40,10 +40,8 @@ def describe() -> str:
 
 
 def best_trial(trials: Any) -> dict[str, Any] | None:
-    """The row of the trials table with the highest final eval_accuracy (ties: fewer steps)."""
-    ok = trials[trials["status"] == "TERMINATED"]
-    if not len(ok):
-        return None
-    ok = ok.assign(_s=ok["steps_to_target"].fillna(float("inf"))).sort_values(
-        ["eval_accuracy", "_s"], ascending=[False, True], kind="stable")
-    return ok.iloc[0].drop("_s").to_dict()
+    """The row of the trials table with the highest final eval_accuracy (ties: fewer steps to target)."""
+    from study.tables import ranked_trials
+
+    ranked = ranked_trials(trials)
+    return None if ranked.empty else ranked.iloc[0].to_dict()

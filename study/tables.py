@@ -429,16 +429,29 @@ def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | No
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -> str | None:
-    """best.json's trial, else the finished trial with the highest final eval_accuracy (ties: fewer steps)."""
-    if best and best.get("trial_id") is not None:
-        return str(best["trial_id"])
+def ranked_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The finished trials with a final held-out accuracy, best first: highest ``eval_accuracy``,
+    ties broken by fewer ``steps_to_target`` (a trial that never got there counts as infinitely slow),
+    then by the table's own order."""
     if trials.empty or "eval_accuracy" not in trials:
-        return None
+        return trials.iloc[0:0]
     ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
     accuracy = pd.to_numeric(ok["eval_accuracy"], errors="coerce")
     steps = pd.to_numeric(ok["steps_to_target"], errors="coerce") if "steps_to_target" in ok else accuracy * np.nan
     ok = ok.assign(_a=accuracy, _s=steps.fillna(math.inf))[accuracy.notna()]
-    if ok.empty:
-        return None
-    return str(ok.sort_values(["_a", "_s"], ascending=[False, True], kind="stable").iloc[0]["trial_id"])
+    return ok.sort_values(["_a", "_s"], ascending=[False, True], kind="stable").drop(columns=["_a", "_s"])
+
+
+def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -> str | None:
+    """best.json's trial, else the first of ``ranked_trials``."""
+    if best and best.get("trial_id") is not None:
+        return str(best["trial_id"])
+    ranked = ranked_trials(trials)
+    return None if ranked.empty else str(ranked.iloc[0]["trial_id"])
+
+
+def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10) -> pd.DataFrame:
+    """A search's ``n`` best trials (``ranked_trials``): the searched ``fields`` and how each ended."""
+    shown = ["trial_id", *fields, "eval_accuracy", "steps_to_target", "step", "stopped_by"]
+    ranked = ranked_trials(trials)
+    return ranked[[c for c in shown if c in ranked]].head(n).reset_index(drop=True)

@@ -267,7 +267,7 @@ def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.D
             curves.append(part)
         row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
         row["status"] = "ERROR" if result.error is not None else status.get(trial_id, "TERMINATED")
-        row["stopped_by"] = _stopped_by(row, bool(last.get("done")))
+        row["stopped_by"] = _stopped_by(row)
         row["node"] = last.get("node")
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
@@ -289,15 +289,18 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
 
 
-def _stopped_by(row: dict[str, Any], done: bool) -> str:
+def _stopped_by(row: dict[str, Any]) -> str:
     """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
-    (cut by ASHA), or unfinished (the study was interrupted; --resume continues it)."""
+    (cut by ASHA), or unfinished (the study was interrupted; --resume continues it).
+
+    "steps" is judged from the step reached, not from the ``done`` of the last result: Ray sets
+    ``done`` itself on the last result of a trial its scheduler stopped."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):
         return "diverged"
     if row.get("stopped_early"):
         return "target"
-    if done:
+    if row.get("step") is not None and row.get("steps") is not None and row["step"] >= row["steps"]:
         return "steps"
     return "scheduler" if row["status"] == "TERMINATED" else "unfinished"

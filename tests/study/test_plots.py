@@ -163,11 +163,13 @@ def optuna_study(tmp_path):
 
 
 def test_optuna_figures(optuna_study):
+    import matplotlib
     import matplotlib.pyplot as plt
 
     study = tb.read_optuna_study(optuna_study)
     assert study is not None and len(study.trials) == 6
     before = set(plt.get_fignums())
+    style = dict(matplotlib.rcParams)
     ax = plots.plot_optuna_history(study)
     assert ax.get_title() == "Optimization History Plot"
     assert ax.get_ylabel() == "Held-out accuracy (eval_accuracy)"
@@ -176,6 +178,7 @@ def test_optuna_figures(optuna_study):
     assert ax.get_title(loc="left") == "Hyperparameter Importances"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Hyperparameter Importance", "Hyperparameter")
     assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["hidden", "lr"]
+    assert dict(matplotlib.rcParams) == style  # Optuna's ggplot style did not leak into later figures
     for n in set(plt.get_fignums()) - before:
         plt.close(n)
 

@@ -1,4 +1,4 @@
-"""The terminal's progress line: one line, at most 79 columns, counting what is to come."""
+"""The terminal's progress line (one line, at most 79 columns) and why each trial ended."""
 
 import io
 from types import SimpleNamespace
@@ -26,3 +26,15 @@ def test_a_search_counts_its_samples_not_only_those_proposed():
     reporter.report([_trial("TERMINATED", 500), _trial("RUNNING", 200)], done=False)
     assert " 1/40 done  1 running" in out.getvalue()
     assert reporter.should_report([], done=True)
+
+
+def test_why_a_trial_ended():
+    from study.trainable import _stopped_by
+
+    base = {"status": "TERMINATED", "diverged": False, "stopped_early": False, "step": 3000, "steps": 10000}
+    assert _stopped_by(base) == "scheduler"  # ended before its steps, no target, no error: ASHA
+    assert _stopped_by({**base, "step": 10000}) == "steps"
+    assert _stopped_by({**base, "stopped_early": True}) == "target"
+    assert _stopped_by({**base, "diverged": True}) == "diverged"
+    assert _stopped_by({**base, "status": "ERROR"}) == "error"
+    assert _stopped_by({**base, "status": "RUNNING"}) == "unfinished"

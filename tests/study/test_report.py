@@ -165,6 +165,8 @@ def test_optuna_study_figures(tmp_path, capsys):
     out = capsys.readouterr().out
     assert figures(folder) == ["best_curve.png", "optuna_history.png", "optuna_importances.png"]
     assert "best trial: eval_accuracy=0, hidden=16, lr=0.003, steps_to_target=none" in out
+    # a search's trials differ in config, not seed: the best are listed, no mean over "seeds"
+    assert "3 best of 3 trials (one seed each; ASHA cut 0 early;" in out and "mean over seeds" not in out
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == 1 and summary.loc[0, "seeds"] == 3  # one row: the search's model x length
 

@@ -80,6 +80,12 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
     assert {"hidden", "lr", "max_norm", "init", "optimizer"} <= set(loaded.trials[0].params)
     best = json.loads((folder / "best.json").read_text())
     assert best["eval_accuracy"] == trials["eval_accuracy"].max()
+    # A trial ends at all its steps, at the target, or cut by ASHA at a rung (Ray marks such a
+    # last result done=True as well: "steps" must come from the step reached).
+    for row in trials.itertuples():
+        assert row.stopped_by in {"steps", "target", "scheduler"}, row
+        assert (row.stopped_by == "steps") == (row.step == 150), row
+        assert row.stopped_by != "scheduler" or row.step < 150
     assert best["confirm"].startswith("python -m study.run --grid lengths --models RNN --lengths 5 --seeds 5 ")
     for figure in ("optuna_history.png", "best_curve.png"):
         assert (folder / "figures" / figure).is_file(), figure

@@ -256,6 +256,24 @@ def test_best_trial_id():
     assert tb.best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
 
 
+def test_top_trials_of_a_search():
+    trials = pd.DataFrame({
+        "trial_id": ["a", "b", "c", "d", "e"],
+        "lr": [0.01, 0.001, 0.002, 0.003, 0.004],
+        "eval_accuracy": [0.5, 1.0, 1.0, 0.9, 1.0],
+        "steps_to_target": [None, 2000, 1500, None, None],
+        "step": [3000, 3500, 3000, 10000, 10000],
+        "stopped_by": ["scheduler", "target", "target", "steps", "error"],
+        "status": ["TERMINATED"] * 4 + ["ERROR"],
+    })
+    top = tb.top_trials(trials, ["lr"], n=3)
+    # accuracy first, then fewer steps to target; an errored trial is not ranked
+    assert top["trial_id"].tolist() == ["c", "b", "d"]
+    assert top.columns.tolist() == ["trial_id", "lr", "eval_accuracy", "steps_to_target", "step", "stopped_by"]
+    assert top["lr"].tolist() == [0.002, 0.001, 0.003]
+    assert tb.ranked_trials(trials.iloc[0:0]).empty
+
+
 def test_parity_contrast_number_for_number():
     import math
 
