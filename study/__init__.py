@@ -53,8 +53,9 @@ def run_study(grid: str = "lengths", *, search: str | None = None, name: str | N
     args = run.build_parser().parse_args(argv)
     try:
         plan = run._resumed_plan(args) if resume else run.plan_from_args(args, argv)
+        port = None if args.dashboard_port is None else run._int("--dashboard-port", str(args.dashboard_port), 1)
         return run.execute(plan, resume=resume, address=address, num_cpus=args.num_cpus if not resume else None,
-                           dashboard_host=args.dashboard_host, dashboard_port=int(args.dashboard_port),
+                           dashboard_host=args.dashboard_host, dashboard_port=port,
                            object_store_mb=int(args.object_store_mb), echo=echo, report=report)
     except UsageError as exc:
         raise ValueError(str(exc)) from None

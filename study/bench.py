@@ -98,9 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     sampler = Sampler()
     sampler.start()
     start = time.perf_counter()
-    tables = run.execute(plan, address=args.address, num_cpus=args.num_cpus, dashboard_host=args.dashboard_host,
-                         dashboard_port=args.dashboard_port, object_store_mb=args.object_store_mb,
-                         report=False, echo=True)
+    try:
+        tables = run.execute(plan, address=args.address, num_cpus=args.num_cpus, dashboard_host=args.dashboard_host,
+                             dashboard_port=args.dashboard_port, object_store_mb=args.object_store_mb,
+                             report=False, echo=True)
+    except UsageError as exc:
+        sampler.stop_event.set()
+        fail(parser.prog, str(exc))
     wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()

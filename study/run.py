@@ -29,6 +29,7 @@ from study.io import write_csv_atomic, write_json_atomic
 PROG = "python -m study.run"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 STUDY_FILE = "study.json"
+DASHBOARD_PORT = 8265  # Ray's default
 
 
 @dataclass
@@ -96,7 +97,9 @@ def build_parser() -> Parser:
                      help="an existing Ray cluster, e.g. 127.0.0.1:6379 (default: start Ray)")
     res.add_argument("--dashboard-host", default="127.0.0.1",
                      help="where a Ray started here serves its dashboard; anything else than 127.0.0.1 exposes it")
-    res.add_argument("--dashboard-port", default="8265", help="the dashboard's port")
+    res.add_argument("--dashboard-port", default=None,
+                     help=f"the dashboard's port (default: {DASHBOARD_PORT}, or the next free one when another "
+                          "study's Ray holds it)")
     res.add_argument("--object-store-mb", default="128", help="object store of a Ray started here, MiB")
     res.add_argument("--checkpoint-every", default="1000", help="steps between a trial's checkpoints")
     res.add_argument("--max-failures", default="2", help="times a failed trial is resumed from its checkpoint")
@@ -162,6 +165,8 @@ def plan_from_args(args: argparse.Namespace, argv: list[str]) -> StudyPlan:
         text = getattr(args, option)
         if text is not None:
             setattr(args, option, _int("--" + option.replace("_", "-"), text, {"object_store_mb": 64}.get(option, 1)))
+    if args.dashboard_port is not None and args.dashboard_port > 65535:
+        raise UsageError(f"--dashboard-port: must be a port number from 1 to 65535, got {args.dashboard_port}")
     if cpus > 1 and cpus != int(cpus):
         raise UsageError(f"--cpus-per-trial: fractions are allowed below 1 only, got {args.cpus_per_trial}")
     if args.num_cpus is not None and args.address:
@@ -325,7 +330,7 @@ def _resumed_plan(args: argparse.Namespace) -> StudyPlan:
 
 
 def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None, num_cpus: int | None = None,
-            dashboard_host: str = "127.0.0.1", dashboard_port: int = 8265, object_store_mb: int = 128,
+            dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
             report: bool = True, echo: bool = True) -> dict[str, Any]:
     """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames."""
     from study import trainable as adapter
@@ -335,6 +340,8 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     if warning:
         print(warning, file=sys.stderr)
     started_here = not adapter.ray.is_initialized()
+    if started_here and not address:
+        dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
     url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
                            num_gpus=None)
     try:
@@ -364,6 +371,33 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
         if started_here:
             adapter.shutdown_ray()
     return finish(plan, trials, curves, elapsed, resume=resume, report=report, echo=echo)
+
+
+def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
+    """The dashboard's port: ``port`` if it is free, refused (UsageError) if it is not; without a
+    ``port``, Ray's default or the next free one, so that a second study on the same machine starts
+    its own Ray beside the first instead of failing on the port."""
+    if port is not None:
+        if not _port_free(host, port):
+            raise UsageError(f"--dashboard-port: {port} on {host} is in use (another study's Ray?); "
+                             "choose a free port, or leave the option out to take the next free one")
+        return port
+    for candidate in range(DASHBOARD_PORT, DASHBOARD_PORT + tries):
+        if _port_free(host, candidate):
+            return candidate
+    raise UsageError(f"--dashboard-port: ports {DASHBOARD_PORT}..{DASHBOARD_PORT + tries - 1} on {host} are all "
+                     "in use; choose a free one")
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.bind((host, port))
+    except OSError:
+        return False
+    return True
 
 
 def dashboard_warning(host: str, address: str | None) -> str | None:
@@ -478,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = _resumed_plan(args) if args.resume else plan_from_args(args, argv)
         if args.resume:
             _check_folder(plan, resume=True)
-            dash_port = _int("--dashboard-port", args.dashboard_port, 1)
+            dash_port = None if args.dashboard_port is None else _int("--dashboard-port", args.dashboard_port, 1)
             store = _int("--object-store-mb", args.object_store_mb, 64)
             num_cpus = None if args.num_cpus is None else _int("--num-cpus", args.num_cpus, 1)
         else:

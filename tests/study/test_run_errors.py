@@ -46,10 +46,11 @@ def _bad_cases(tmp):
         (["--search", "optuna", "--lengths", "5", "10"], "--lengths: for a grid; an Optuna search takes one --length"),
         (["--grid", "lengths", "--model", "LSTM"], "--model: only with --search optuna; a grid takes --models"),
         (["--num-samples", "5"], "--num-samples: only with --search optuna"),
+        (["--dashboard-port", "70000"], "--dashboard-port: must be a port number from 1 to 65535"),
     ]
 
 
-CASES = list(range(34))
+CASES = list(range(35))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -86,3 +87,20 @@ def test_list_prints_grids_axes_and_trial_counts(capsys):
     for grid in ("lengths", "init", "hidden", "lr", "clip", "optimizer"):
         assert f"\n{grid}" in "\n" + out
     assert "init {seed, default, xavier, orthogonal}" in out and "max_norm {none, 1.0, 10.0}" in out
+
+
+def test_dashboard_port_taken_or_free():
+    import socket
+
+    from palrnn.cli import UsageError
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        taken = holder.getsockname()[1]
+        with pytest.raises(UsageError, match=f"--dashboard-port: {taken} on 127.0.0.1 is in use"):
+            run.dashboard_port_for("127.0.0.1", taken)  # asked for explicitly: refused, not moved
+    assert run.dashboard_port_for("127.0.0.1", taken) == taken  # free again
+    default = run.dashboard_port_for("127.0.0.1", None)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", default))  # another study's Ray holds it: the next free one
+        assert run.dashboard_port_for("127.0.0.1", None) > default
