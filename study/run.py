@@ -339,38 +339,81 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     warning = dashboard_warning(dashboard_host, address)
     if warning:
         print(warning, file=sys.stderr)
-    started_here = not adapter.ray.is_initialized()
-    if started_here and not address:
-        dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
-    url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
-                           num_gpus=None)
+    lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
-        _check_resources(plan, adapter)
-        if url:
-            say(f"Ray dashboard: http://{url}  (token: ~/.ray/auth_token)")
-        folder = plan.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        meta = _meta(plan)
-        if resume:  # keep when it started and how long it has run so far: finish() adds this run's time
-            before = _read_meta(folder)
-            meta["started"] = before.get("started", meta["started"])
-            meta["wall_seconds"] = before.get("wall_seconds")
-        write_json_atomic(folder / STUDY_FILE, meta)
-        say(f"study {plan.name}: {plan.trials} trials -> {folder}")
-        spec = adapter.TunerSpec(
-            name=plan.name, results_dir=Path(plan.results_dir), param_space=plan.param_space,
-            grid_axes=plan.grid_axes, cpus_per_trial=plan.cpus_per_trial, gpus_per_trial=plan.gpus_per_trial,
-            checkpoint_every=plan.checkpoint_every, max_failures=plan.max_failures,
-            max_concurrent=plan.max_concurrent, search=_search_spec(plan, adapter), verbose=1 if echo else 0)
-        start = time.perf_counter()
-        results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
-        elapsed = time.perf_counter() - start
-        columns = [f.name for f in dataclasses.fields(Config)]
-        trials, curves = adapter.collect(results, columns)
+        started_here = not adapter.ray.is_initialized()
+        if started_here and not address:
+            dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
+        url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
+                               num_gpus=None)
+        try:
+            _check_resources(plan, adapter)
+            if url:
+                say(f"Ray dashboard: http://{url}  (token: ~/.ray/auth_token)")
+            folder = plan.folder
+            try:
+                folder.mkdir(parents=True, exist_ok=resume)
+            except FileExistsError:  # another study of this name started since the check
+                raise UsageError(f"--name: {folder} already exists; choose another --name") from None
+            lock = lock or StudyLock(folder, plan.name)
+            meta = _meta(plan)
+            if resume:  # keep when it started and how long it has run so far: finish() adds this run's time
+                before = _read_meta(folder)
+                meta["started"] = before.get("started", meta["started"])
+                meta["wall_seconds"] = before.get("wall_seconds")
+            write_json_atomic(folder / STUDY_FILE, meta)
+            say(f"study {plan.name}: {plan.trials} trials -> {folder}")
+            spec = adapter.TunerSpec(
+                name=plan.name, results_dir=Path(plan.results_dir), param_space=plan.param_space,
+                grid_axes=plan.grid_axes, cpus_per_trial=plan.cpus_per_trial, gpus_per_trial=plan.gpus_per_trial,
+                checkpoint_every=plan.checkpoint_every, max_failures=plan.max_failures,
+                max_concurrent=plan.max_concurrent, search=_search_spec(plan, adapter), verbose=1 if echo else 0)
+            start = time.perf_counter()
+            results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
+            elapsed = time.perf_counter() - start
+            columns = [f.name for f in dataclasses.fields(Config)]
+            trials, curves = adapter.collect(results, columns)
+        finally:
+            if started_here:
+                adapter.shutdown_ray()
+        return finish(plan, trials, curves, elapsed, resume=resume, report=report, echo=echo)
     finally:
-        if started_here:
-            adapter.shutdown_ray()
-    return finish(plan, trials, curves, elapsed, resume=resume, report=report, echo=echo)
+        if lock is not None:
+            lock.release()
+
+
+class StudyLock:
+    """An exclusive lock on a study folder (``.lock``, flock) for as long as one driver runs it: a
+    second ``--resume`` of a running study is refused instead of writing Ray's state beside it."""
+
+    FILE = ".lock"
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.file = None
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return
+        path = folder / self.FILE
+        handle = open(path, "a+")  # noqa: SIM115 (held open for the study's lifetime)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(f"--resume: study {name!r} is running now ({holder} holds {path}); "
+                             "wait for it to end, or stop it (Ctrl-C) and resume it then") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self.file = handle
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing drops the flock
+            self.file = None
 
 
 def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:

@@ -104,3 +104,28 @@ def test_dashboard_port_taken_or_free():
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", default))  # another study's Ray holds it: the next free one
         assert run.dashboard_port_for("127.0.0.1", None) > default
+
+
+def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
+    import json
+
+    import ray
+
+    argv = ["--grid", "smoke", "--name", "busy", "--results-dir", str(tmp_path)]
+    plan = run.plan_from_args(run.build_parser().parse_args(argv), argv)
+    plan.folder.mkdir(parents=True)
+    (plan.folder / "study.json").write_text(json.dumps(run._meta(plan)))
+    held = run.StudyLock(plan.folder, plan.name)  # the study's driver, still running
+    try:
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        with pytest.raises(SystemExit) as exc:
+            main(["--resume", "--name", "busy", "--results-dir", str(tmp_path)])
+        assert exc.value.code == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert f"--resume: study 'busy' is running now (pid {__import__('os').getpid()} holds" in line
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+        assert not ray.is_initialized()
+    finally:
+        held.release()
+    again = run.StudyLock(plan.folder, plan.name)  # free once the driver ended
+    again.release()
