@@ -183,7 +183,8 @@ def plan_from_args(args: argparse.Namespace, argv: list[str]) -> StudyPlan:
     fixed_by_user = dict(sets)
     if args.smoke_test:
         seeds = 1
-        sets = {"steps": 200, "eval_every": 50, "hidden": 16, **sets}
+        tiny = {"steps": 200, "eval_every": 50} if args.search else {"steps": 200, "eval_every": 50, "hidden": 16}
+        sets = {**tiny, **sets}  # a search searches hidden itself
 
     _check_mode(args)
     if args.search:
@@ -522,18 +523,24 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
 
 
 def confirm_command(plan: StudyPlan, best: dict[str, Any], seeds: int = 5) -> str:
-    """The grid command that reruns a search's best config over seeds 0 .. seeds-1, all else equal."""
-    fixed = {**plan.extra.get("set", {}), **{k: _plain(best.get(k)) for k in search.searched_fields()}}
-    words = ["python -m study.run --grid lengths", f"--models {plan.param_space['model']}",
-             f"--lengths {plan.param_space['length']}", f"--seeds {seeds}"]
-    words += [f"--set {k}={'none' if v is None else repr(v) if isinstance(v, float) else v}" for k, v in fixed.items()]
-    if plan.extra.get("full"):
-        words.append("--full")
-    elif plan.extra.get("patience") not in (None, 3):
-        words.append(f"--patience {plan.extra['patience']}")
+    """The grid command that reruns a search's best config over seeds 0 .. seeds-1, all else equal:
+    the searched fields from ``best``, and every other setting of the search (``--set``, --full,
+    --patience, --smoke-test) that differs from what the ``lengths`` grid would use."""
+    model, length = plan.param_space["model"], plan.param_space["length"]
+    grid_base = Config.from_dict({**grids.EXERCISE, "model": model, "length": length, "patience": 3}).to_dict()
+    fixed = {k: v for k, v in plan.param_space.items()
+             if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
+    fixed.update({k: _plain(best.get(k)) for k in search.searched_fields()})
+    words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
+    words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
     if plan.results_dir != "results":
         words.append(f"--results-dir {shlex.quote(str(plan.results_dir))}")
     return " ".join(words + [f"--name {plan.name}-confirm"])
+
+
+def _arg(v: Any) -> str:
+    """A --set value that parses back to ``v`` exactly (floats by repr, None as none)."""
+    return "none" if v is None else repr(v) if isinstance(v, float) else shlex.quote(str(v))
 
 
 def _plain(v: Any) -> Any:

@@ -28,8 +28,13 @@ def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
     assert space["patience"] == plan.param_space["patience"]
 
 
-def test_confirm_command_keeps_full_and_the_results_folder(tmp_path):
-    plan = _plan(["--search", "optuna", "--full", "--name", "s"], tmp_path / "my results")
+def test_confirm_command_keeps_full_smoke_and_the_results_folder(tmp_path):
+    plan = _plan(["--search", "optuna", "--full", "--smoke-test", "--name", "s"], tmp_path / "my results")
     best = {"hidden": 32, "lr": 0.01, "max_norm": 10.0, "init": "seed", "optimizer": "sgd"}
     words = shlex.split(run.confirm_command(plan, best))
-    assert "--full" in words and words[words.index("--results-dir") + 1] == str(tmp_path / "my results")
+    assert words[words.index("--results-dir") + 1] == str(tmp_path / "my results")
+    confirm = _plan(words[3:], tmp_path)
+    for key, value in plan.param_space.items():  # the search's budget and stopping rule, not the grid's
+        if key not in best and key != "seed":
+            assert confirm.param_space[key] == ([value] if key in ("model", "length") else value), key
+    assert confirm.param_space["patience"] == 0 and confirm.param_space["steps"] == 200
