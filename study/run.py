@@ -59,9 +59,18 @@ class StudyPlan:
         return Path(self.results_dir) / self.name
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in --help, except "None": those options say in their help what leaving them out does."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def build_parser() -> Parser:
     p = Parser(prog=PROG, description="Run a Ray Tune study of palrnn models: a named grid or an Optuna search.",
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+               formatter_class=_HelpFormatter)
     what = p.add_argument_group("what to run")
     what.add_argument("--grid", default="lengths", help=f"a named grid: {', '.join(grids.GRIDS)} (see --list)")
     what.add_argument("--search", choices=["optuna"], default=None, help="an Optuna search instead of a grid")

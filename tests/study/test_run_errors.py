@@ -129,3 +129,14 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
         held.release()
     again = run.StudyLock(plan.folder, plan.name)  # free once the driver ended
     again.release()
+
+
+def test_help_gives_every_default_and_never_none(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text
+    for shown in ("(default: lengths)", "(default: 3)", "(default: RNN)", "(default: 20)", "(default: 40)",
+                  "(default: 8265, or the next free one", "(default: results)"):
+        assert shown in text, shown
