@@ -257,6 +257,7 @@ def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.D
         cfg = {k: (result.config or {}).get(k) for k in config_columns}
         trial_id = Path(result.path).name.removeprefix("trial_")
         df = result.metrics_dataframe
+        best = None
         if df is not None and len(df) and "step" in df:
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
             df = df.drop_duplicates("step", keep="last").sort_values("step")
@@ -265,7 +266,11 @@ def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.D
             for k, v in reversed(cfg.items()):
                 part.insert(1, k, [v] * len(part))
             curves.append(part)
+            if "eval_accuracy" in part and part["eval_accuracy"].notna().any():
+                best = float(part["eval_accuracy"].max())
         row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
+        # The best evaluation, beside the final one: a run can reach the target and then lose it.
+        row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if result.error is not None else status.get(trial_id, "TERMINATED")
         row["stopped_by"] = _stopped_by(row)
         row["node"] = last.get("node")

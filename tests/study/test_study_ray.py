@@ -42,6 +42,8 @@ def test_small_grid_runs_every_trial_and_writes_complete_tables(ray_session, tmp
     for _, t in trials.iterrows():
         steps = curves.loc[curves["trial_id"] == t["trial_id"], "step"].tolist()
         assert steps == list(range(50, int(t["step"]) + 1, 50))
+        curve = curves.loc[curves["trial_id"] == t["trial_id"], "eval_accuracy"]
+        assert t["best_eval_accuracy"] == curve.max() >= t["eval_accuracy"]
     # The files on disk, and Ray's own.
     on_disk = pd.read_csv(folder / "trials.csv")
     assert list(on_disk.columns) == list(trials.columns) and len(on_disk) == 8
