@@ -44,8 +44,8 @@ NOT_AXES = ("model", "length", "seed")
 MODEL_ORDER = ["RNN", "LSTM"]  # the exercise's order; other models follow alphabetically
 
 SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
-                 "steps_to_target_median", "diverged", "stopped_early", "mean_train_accuracy",
-                 "train_accuracy_final"]
+                 "solved_low", "solved_high", "steps_to_target_median", "diverged", "stopped_early",
+                 "mean_train_accuracy", "train_accuracy_final"]
 CI_COLUMN = "this study (mean [95% CI])"
 
 
@@ -212,6 +212,22 @@ def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return table.sort_values(list(by), key=key, na_position="first", kind="stable").reset_index(drop=True)
 
 
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a success rate k/n (NaN, NaN for n = 0).
+
+    Where a cell's seeds either solve the task or sit at chance, the t interval of the mean accuracy
+    is wide and can leave [0, 1]; the solve rate's Wilson interval stays inside it and says what
+    n seeds can show: 3/3 solved means a rate of at least 0.44, 0/3 at most 0.56.
+    """
+    if n <= 0:
+        return math.nan, math.nan
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 # ---- the tables ------------------------------------------------------------------------------
 
 def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
@@ -221,6 +237,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     ``seeds``: trials with a final held-out accuracy (one that failed before its first evaluation is
     not counted); ``eval_accuracy_mean/_low/_high``: final held-out accuracy, mean and 95% interval
     (module docstring); ``solved``: seeds whose ``steps_to_target`` is not empty;
+    ``solved_low/_high``: the 95% Wilson interval of the solve rate solved/seeds (``wilson_interval``);
     ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
     ``diverged`` and ``stopped_early``: trial counts; ``mean_train_accuracy``: the exercise's own
     metric (mean batch accuracy over all training steps), mean across seeds;
@@ -240,6 +257,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
         key = key if isinstance(key, tuple) else (key,)
         n, mean, low, high = mean_interval(g["eval_accuracy"])
         steps = pd.to_numeric(g.get("steps_to_target", pd.Series(dtype=float)), errors="coerce").dropna()
+        solved_low, solved_high = wilson_interval(len(steps), n)
         rows.append({
             **dict(zip(groups, key, strict=True)),
             "seeds": n,
@@ -247,6 +265,8 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
             "eval_accuracy_low": low,
             "eval_accuracy_high": high,
             "solved": int(len(steps)),
+            "solved_low": solved_low,
+            "solved_high": solved_high,
             "steps_to_target_median": float(steps.median()) if len(steps) else math.nan,
             "diverged": int(flag(g["diverged"]).sum()) if "diverged" in g else 0,
             "stopped_early": int(flag(g["stopped_early"]).sum()) if "stopped_early" in g else 0,

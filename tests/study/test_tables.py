@@ -48,9 +48,17 @@ def row(summary, model, t):
 def test_summary_columns_and_order():
     s = tb.summary_table(make_trials(), ["model"])
     assert list(s.columns) == ["model", "length", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
-                               "eval_accuracy_high", "solved", "steps_to_target_median", "diverged",
+                               "eval_accuracy_high", "solved", "solved_low", "solved_high",
+                               "steps_to_target_median", "diverged",
                                "stopped_early", "mean_train_accuracy", "train_accuracy_final"]
     assert list(zip(s["model"], s["length"], strict=True)) == [("RNN", 5), ("RNN", 6), ("LSTM", 5), ("LSTM", 6)]
+
+
+def test_wilson_interval():
+    assert tb.wilson_interval(3, 3) == (pytest.approx(0.43850, abs=1e-4), 1.0)  # 3 of 3 seeds: rate >= 0.44
+    assert tb.wilson_interval(0, 3) == (0.0, pytest.approx(0.56150, abs=1e-4))
+    assert tb.wilson_interval(5, 10) == (pytest.approx(0.23659, abs=1e-4), pytest.approx(0.76341, abs=1e-4))
+    assert all(math.isnan(v) for v in tb.wilson_interval(0, 0))
 
 
 def test_summary_numbers():
@@ -78,6 +86,9 @@ def test_summary_numbers():
     r = row(s, "LSTM", 6)  # median over the solved seeds only
     half = T2 * 0.01 / math.sqrt(3)
     assert (r.solved, r.steps_to_target_median) == (2, 700)
+    # Wilson, worked by hand for 2/3: den = 1 + z^2/3 = 2.28054, centre = (2/3 + z^2/6) / den = 0.57309,
+    # half = z sqrt(2/27 + z^2/36) / den = 0.36545
+    assert (r.solved_low, r.solved_high) == (pytest.approx(0.20765, abs=1e-4), pytest.approx(0.93854, abs=1e-4))
     assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == (
         approx(0.99), approx(0.99 - half), approx(0.99 + half))
     assert r.mean_train_accuracy == approx(0.70)
