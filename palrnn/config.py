@@ -42,6 +42,14 @@ class Config:
             "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases)"
         },
     )
+    forget_bias: float = field(
+        default=0.0,
+        metadata={
+            "help": "added to the LSTM's forget-gate bias b_f after init: 0 is the exercise's, 1 the usual remedy "
+            "for a forget gate that starts half closed (Jozefowicz et al., 2015); the RNN has no forget gate "
+            "and ignores it"
+        },
+    )
     optimizer: str = field(default="rmsprop", metadata={"help": f"one of {', '.join(OPTIMIZERS)}"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate (> 0)"})
     momentum: float = field(default=0.9, metadata={"help": "momentum of sgd (ignored by rmsprop and adam)"})
@@ -98,6 +106,7 @@ class Config:
         _check_int("patience", self.patience, low=0)
         _check_int("seed", self.seed, low=0)
         _check_float("lr", self.lr, positive=True)
+        _check_float("forget_bias", self.forget_bias)
         _check_float("momentum", self.momentum)
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum: must be in [0, 1), got {self.momentum!r}")

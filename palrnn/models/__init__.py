@@ -24,6 +24,7 @@ def resolve_backend(config: Config) -> str:
 
 def build_model(config: Config) -> nn.Module:
     cls = ARCHITECTURES[config.model]
+    extra = {"forget_bias": config.forget_bias} if cls is LSTM else {}  # the RNN has no forget gate
     model = cls(
         input_dim=config.input_dim,
         hidden=config.hidden,
@@ -31,6 +32,7 @@ def build_model(config: Config) -> nn.Module:
         init=config.init,
         seed=config.seed,
         backend=resolve_backend(config),
+        **extra,
     )
     return model.to(config.device)
 

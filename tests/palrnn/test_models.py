@@ -99,6 +99,19 @@ def test_inits():
     assert not torch.equal(LSTM(init="seed", seed=5).W_gh, LSTM(init="seed", seed=6).W_gh)
 
 
+def test_forget_bias_opens_the_lstm_forget_gate_only():
+    for init in ("seed", "xavier"):
+        closed, opened = LSTM(1, 16, init=init, seed=3), LSTM(1, 16, init=init, seed=3, forget_bias=1.5)
+        for (name, p), (_, q) in zip(closed.named_parameters(), opened.named_parameters(), strict=True):
+            torch.testing.assert_close(q, p + 1.5 if name == "b_f" else p, atol=0, rtol=0, msg=name)
+    # The RNN has no forget gate: the field changes nothing there.
+    a, b = build_model(Config(model="RNN", hidden=8)), build_model(Config(model="RNN", hidden=8, forget_bias=2.0))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert build_model(Config(model="LSTM", hidden=8, forget_bias=2.0, init="xavier")).b_f.eq(2.0).all()
+    with pytest.raises(ValueError, match="forget_bias: must be a finite number"):
+        Config(forget_bias=float("nan"))
+
+
 @pytest.mark.parametrize("B", [1, 2, 128, 300])
 def test_any_batch_size(B):
     for model in ("RNN", "LSTM"):
