@@ -263,19 +263,19 @@ def _plan_search(args: argparse.Namespace, sets: dict[str, Any], patience: int) 
     length = _int("--length", "20" if args.length is None else args.length, 1)
     num_samples = _int("--num-samples", "40" if args.num_samples is None else args.num_samples, 1)
     seed = _int("--search-seed", "0" if args.search_seed is None else args.search_seed, 0)
-    clash = sorted(set(sets) & set(search.searched_fields()))
+    clash = sorted(set(sets) & set(search.searched_fields(model)))
     if clash:
         raise UsageError(f"--set: {clash[0]} is searched by Optuna and cannot be fixed")
     fixed = {**grids.EXERCISE, "model": model, "length": length, "patience": 0 if args.full else patience, **sets}
     base = _check_config(fixed)
-    for name, dist in search.space().items():  # every value Optuna may propose must be valid
+    for name, dist in search.space(model).items():  # every value Optuna may propose must be valid
         choices = getattr(dist, "choices", None) or [dist.low, dist.high]
         for value in choices:
             _check_config({**base.to_dict(), name: value})
     reports = -(-base.steps // base.eval_every)
     spec = {"seed": seed, "num_samples": num_samples, "max_t": reports, "grace_period": max(1, reports // 9),
             "storage": "optuna.journal"}
-    return StudyPlan(name="", results_dir="", kind="optuna", grid=None, axes=search.searched_fields(),
+    return StudyPlan(name="", results_dir="", kind="optuna", grid=None, axes=search.searched_fields(model),
                      param_space=base.to_dict(), grid_axes=[], trials=num_samples, search=spec, target=base.target)
 
 
@@ -476,7 +476,8 @@ def _search_spec(plan: StudyPlan, adapter: Any) -> dict[str, Any] | None:
     cpus = adapter.cluster_cpus()
     fits = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
-    return {**plan.search, "space": search.space(), "storage": plan.folder.resolve() / plan.search["storage"],
+    storage = plan.folder.resolve() / plan.search["storage"]
+    return {**plan.search, "space": search.space(plan.param_space["model"]), "storage": storage,
             "max_concurrent": limit}
 
 
@@ -513,7 +514,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
             confirm = confirm_command(plan, best)
             write_json_atomic(folder / "best.json", {**{k: _plain(v) for k, v in best.items()}, "confirm": confirm})
             say("best trial: " + ", ".join(f"{k}={_plain(best.get(k))}" for k in
-                                           ["eval_accuracy", *search.searched_fields(), "steps_to_target"]))
+                                           ["eval_accuracy", *plan.axes, "steps_to_target"]))
             say(f"it is one seed's result; confirm it over 5 seeds with:\n  {confirm}")
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
@@ -539,7 +540,7 @@ def confirm_command(plan: StudyPlan, best: dict[str, Any], seeds: int = 5) -> st
     grid_base = Config.from_dict({**grids.EXERCISE, "model": model, "length": length, "patience": 3}).to_dict()
     fixed = {k: v for k, v in plan.param_space.items()
              if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
-    fixed.update({k: _plain(best.get(k)) for k in search.searched_fields()})
+    fixed.update({k: _plain(best.get(k)) for k in plan.axes})
     words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
     words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
     if plan.results_dir != "results":

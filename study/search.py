@@ -12,31 +12,41 @@ import optuna
 
 HIDDEN = [32, 64, 128, 256]
 CLIP = [None, 1.0, 10.0, 100.0]  # None: no clipping
+FORGET_BIAS = [0.0, 1.0, 2.0]
 
 
-def space() -> dict[str, optuna.distributions.BaseDistribution]:
+def space(model: str = "RNN") -> dict[str, optuna.distributions.BaseDistribution]:
+    """What Optuna chooses for ``model``: the LSTM's forget-gate bias too (the RNN has none)."""
     d = optuna.distributions
-    return {
+    out = {
         "hidden": d.CategoricalDistribution(HIDDEN),
         "lr": d.FloatDistribution(1e-4, 3e-2, log=True),
         "max_norm": d.CategoricalDistribution(CLIP),
         "init": d.CategoricalDistribution(["seed", "default", "xavier", "orthogonal"]),
         "optimizer": d.CategoricalDistribution(["rmsprop", "adam", "sgd"]),
     }
+    if model == "LSTM":
+        out["forget_bias"] = d.CategoricalDistribution(FORGET_BIAS)
+    return out
 
 
-def searched_fields() -> list[str]:
-    return list(space())
+def searched_fields(model: str = "RNN") -> list[str]:
+    return list(space(model))
 
 
 def describe() -> str:
     parts = []
-    for name, dist in space().items():
+    for name, dist in space("LSTM").items():
         if isinstance(dist, optuna.distributions.CategoricalDistribution):
-            parts.append(f"{name} in {{{', '.join('none' if c is None else str(c) for c in dist.choices)}}}")
+            parts.append(f"{name} in {{{', '.join(map(_choice, dist.choices))}}}")
         else:
             parts.append(f"{name} in [{dist.low:g}, {dist.high:g}]{' (log)' if dist.log else ''}")
+    parts[-1] += " (LSTM only)"
     return "optuna     TPE over " + "; ".join(parts) + ", with ASHA cutting poor trials"
+
+
+def _choice(c: Any) -> str:
+    return "none" if c is None else f"{c:g}" if isinstance(c, float) else str(c)
 
 
 def best_trial(trials: Any) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
     plan = _plan(["--search", "optuna", "--model", "LSTM", "--length", "12", "--name", "s", "--set", "steps=3000",
                   "--set", "batch_size=64"], tmp_path)
     best = {"hidden": 64, "lr": 0.0012345678901234, "max_norm": None, "init": "xavier", "optimizer": "adam",
-            "eval_accuracy": 1.0, "model": "LSTM", "length": 12}
+            "forget_bias": 2.0, "eval_accuracy": 1.0, "model": "LSTM", "length": 12}
     command = run.confirm_command(plan, best)
     words = shlex.split(command)
     assert words[:3] == ["python", "-m", "study.run"] and "--name" in words
@@ -38,3 +38,10 @@ def test_confirm_command_keeps_full_smoke_and_the_results_folder(tmp_path):
         if key not in best and key != "seed":
             assert confirm.param_space[key] == ([value] if key in ("model", "length") else value), key
     assert confirm.param_space["patience"] == 0 and confirm.param_space["steps"] == 200
+
+
+def test_an_lstm_search_also_chooses_the_forget_bias(tmp_path):
+    from study import search
+
+    assert "forget_bias" in search.searched_fields("LSTM") and "forget_bias" not in search.searched_fields("RNN")
+    assert _plan(["--search", "optuna", "--model", "LSTM", "--name", "l"], tmp_path).axes[-1] == "forget_bias"
