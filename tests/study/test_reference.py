@@ -10,7 +10,7 @@ from study.report import write_report
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
-@pytest.mark.parametrize("name", ["reference-lengths", "reference-init", "reference-search-rnn20",
+@pytest.mark.parametrize("name", ["reference-lengths", "reference-init", "reference-forget", "reference-search-rnn20",
                                   "reference-search-rnn20-confirm"])
 def test_reference_study_re_reports_identically(name, tmp_path):
     src = RESULTS / name
