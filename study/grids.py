@@ -67,7 +67,7 @@ GRIDS: dict[str, Grid] = {
              {"model": MODELS, "max_norm": [None, 1.0, 10.0], "length": [5, 10, 15]}, EXERCISE),
         Grid("optimizer", "RMSprop vs Adam vs SGD with momentum (all at the exercise's lr)",
              {"model": MODELS, "optimizer": ["rmsprop", "adam", "sgd"], "length": [5, 10, 15]}, EXERCISE),
-        Grid("forget", "the LSTM's forget-gate bias: 0 (the exercise's) against 1, at longer T",
+        Grid("forget", "the LSTM's forget-gate bias, 0 (the exercise's) vs 1, at longer T",
              {"model": ["LSTM"], "init": ["seed", "xavier"], "forget_bias": [0.0, 1.0], "length": [10, 20, 30]},
              EXERCISE),
         Grid("smoke", "a tiny grid for tests and a first look: a few hundred steps, 16 units",
@@ -81,10 +81,23 @@ def describe() -> str:
     """The --list text: each grid, its axes and its trial count (3 seeds, the default)."""
     lines = []
     for g in GRIDS.values():
-        axes = "  x  ".join(f"{k} {_fmt(v)}" for k, v in g.axes.items())
+        axes = [f"{k} {_fmt(v)}" for k, v in g.axes.items()] + ["seed 0..N-1"]
         lines.append(f"{g.name:<10} {g.trial_count(3):>4} trials (3 seeds)  {g.description}")
-        lines.append(f"{'':<10} axes: {axes}  x  seed 0..N-1")
+        lines += wrap_parts(axes, "  x  ", first=f"{'':<10} axes: ", indent=" " * 17)
     return "\n".join(lines)
+
+
+def wrap_parts(parts: list[str], sep: str, first: str, indent: str, width: int = 100) -> list[str]:
+    """Join ``parts`` with ``sep`` into lines of at most ``width`` columns, breaking only between parts."""
+    lines, line = [], first
+    for i, part in enumerate(parts):
+        piece = part + (sep.rstrip() if i < len(parts) - 1 else "")
+        if line.strip() and len(line) + len(piece) > width and line not in (first, indent):
+            lines.append(line.rstrip())
+            line = indent
+        line += piece + (" " * (len(sep) - len(sep.rstrip())) if i < len(parts) - 1 else "")
+    lines.append(line.rstrip())
+    return lines
 
 
 def _fmt(values: list[Any]) -> str:

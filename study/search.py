@@ -41,8 +41,10 @@ def describe() -> str:
             parts.append(f"{name} in {{{', '.join(map(_choice, dist.choices))}}}")
         else:
             parts.append(f"{name} in [{dist.low:g}, {dist.high:g}]{' (log)' if dist.log else ''}")
-    parts[-1] += " (LSTM only)"
-    return "optuna     TPE over " + "; ".join(parts) + ", with ASHA cutting poor trials"
+    from study.grids import wrap_parts
+
+    parts[-1] += " (LSTM only), with ASHA cutting poor trials"
+    return "\n".join(wrap_parts(parts, "; ", first="optuna     TPE over ", indent=" " * 11))
 
 
 def _choice(c: Any) -> str:

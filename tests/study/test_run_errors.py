@@ -140,3 +140,14 @@ def test_help_gives_every_default_and_never_none(capsys):
     for shown in ("(default: lengths)", "(default: 3)", "(default: RNN)", "(default: 20)", "(default: 40)",
                   "(default: 8265, or the next free one", "(default: results)"):
         assert shown in text, shown
+
+
+def test_list_lines_break_between_axes_only():
+    from study.grids import wrap_parts
+
+    parts = [f"axis{i} {{{', '.join(str(v) for v in range(i + 3))}}}" for i in range(8)]
+    lines = wrap_parts(parts, "  x  ", first="      axes: ", indent="            ")
+    assert len(lines) > 1 and all(len(line) <= 100 for line in lines)
+    joined = " ".join(line.strip() for line in lines)
+    assert all(part in joined for part in parts)  # no axis cut in two
+    assert lines[0].startswith("      axes: axis0") and lines[1].startswith("            axis")
