@@ -5,6 +5,7 @@ Example: python -m palrnn --model LSTM --length 10 --steps 10000 --save lstm10.p
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -23,8 +24,9 @@ from palrnn.cli import (
 )
 
 PROG = "python -m palrnn"
-# What a resumed run may change: how long it goes on and when it stops, not what it trains.
-RESUMABLE = ("steps", "eval_every", "target", "patience")
+# What a resumed run may change: how long it goes on and when it stops (palrnn.train.RESUMABLE,
+# not imported here so that --help and bad values answer without importing torch), and where.
+RESUMABLE = ("steps", "eval_every", "target", "patience", "device")
 
 
 def build_parser() -> Parser:
@@ -57,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
 
             if not Path(args.resume).is_file():
                 raise UsageError(f"--resume: {args.resume} is not a file")
+            device = None
+            if args.device is not None:  # the checkpoint is rebuilt there (its generator is a CPU one)
+                device = config_from_args(argparse.Namespace(device=args.device)).device
+                check_device(device)
             try:
-                state = load_checkpoint(args.resume)
-            except CheckpointError as exc:
+                state = load_checkpoint(args.resume, device=device)
+            except CheckpointError as exc:  # every problem with the file: one line, exit 2
                 raise UsageError(f"--resume: {exc}") from None
             config = config_from_args(args, base=state.config)
             changed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k))
@@ -67,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             if fixed:
                 raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
                                  f"{', '.join(option_name(k) for k in RESUMABLE)} can")
-            state.config = config
+            # A new --target or --patience: the streak and steps_to_target are recounted from
+            # the checkpoint's evaluation history under the new rule.
+            state.reconfigure(config)
         else:
             config = config_from_args(args)
             state = None

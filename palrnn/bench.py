@@ -1,12 +1,12 @@
 """python -m palrnn.bench: training throughput of every backend, and how close it gets to the machine.
 
-For RNN and LSTM at T = 10, batch 128, hidden 128 (the exercise's sizes), for each backend and
+For RNN, LSTM and GRU at T = 10, batch 128, hidden 128 (the exercise's sizes), for each backend and
 thread count, it times whole training steps (batch, forward, loss, backward, clip, step) and prints:
 
   examples/s        sequences trained per second (median of --repeats timings)
   GFLOP/s           of the recurrent matrix products alone: per step, forward h W_h^T for
                     t = 2..T, and backward's two products of the same size (dL/dh and dL/dW_h):
-                    3 * 2 * B * n * (G n) * (T - 1) flops, G = 1 (RNN) or 4 (LSTM)
+                    3 * 2 * B * n * (G n) * (T - 1) flops, G = 1 (RNN), 4 (LSTM) or 3 (GRU)
   of peak           that GFLOP/s as a fraction of a bare loop of the same three matrix products,
                     timed in the same run with the same threads: the machine's practical peak
                     for these shapes, which no recurrent step can beat.
@@ -23,7 +23,7 @@ import torch
 from palrnn.config import Config
 from palrnn.train import new_state, train_step
 
-GATES = {"RNN": 1, "LSTM": 4}
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
 
 def recurrent_flops(model: str, length: int, batch: int, hidden: int) -> float:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="timings per cell; the median is shown (default: 5)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
     p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"], help="(default: all three)")
-    p.add_argument("--models", nargs="+", default=["RNN", "LSTM"], help="(default: RNN LSTM)")
+    p.add_argument("--models", nargs="+", default=["RNN", "LSTM", "GRU"], help="(default: RNN LSTM GRU)")
     args = p.parse_args(argv)
     from palrnn.models import resolve_backend
 

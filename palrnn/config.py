@@ -2,7 +2,7 @@
 
 Every field's ``metadata["help"]`` is its documentation; the command line
 (``python -m palrnn``) and the study layer build their options from it, so the
-names here are the names everywhere (DESIGN.md's shared vocabulary).
+names here are the names everywhere (the shared vocabulary of docs/design.md).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MODELS = ("RNN", "LSTM")
-INITS = ("seed", "default", "xavier", "orthogonal")
+MODELS = ("RNN", "LSTM", "GRU")
+GATED_MODELS = ("LSTM", "GRU")  # the models with gates, which init "chrono" needs
+INITS = ("seed", "default", "xavier", "orthogonal", "chrono")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 BACKENDS = ("auto", "scratch", "stacked", "fused")
 INPUTS = ("scalar", "onehot")
@@ -23,7 +24,7 @@ NUM_CLASSES = 10  # digits 0-9
 
 @dataclass(frozen=True)
 class Config:
-    """A training run. Defaults are the exercise's (SEED.md), except where noted."""
+    """A training run. Defaults are the exercise's (docs/exercise.md), except where noted."""
 
     model: str = field(default="LSTM", metadata={"help": f"architecture, one of {', '.join(MODELS)}"})
     length: int = field(
@@ -39,15 +40,17 @@ class Config:
         metadata={
             "help": "parameter initialisation: seed (N(0,1) for everything, the exercise's), default "
             "(PyTorch's uniform +-1/sqrt(hidden)), xavier (Glorot-uniform weights, zero biases), "
-            "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases)"
+            "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases), "
+            "chrono (default, but the LSTM's b_f ~ log U(1, T-1) with b_i = -b_f, the GRU's b_z ~ log U(1, T-1), "
+            "for the horizon T = length; Tallec & Ollivier, 2018; LSTM and GRU only)"
         },
     )
     forget_bias: float = field(
         default=0.0,
         metadata={
             "help": "added to the LSTM's forget-gate bias b_f after init: 0 is the exercise's, 1 the usual remedy "
-            "for a forget gate that starts half closed (Jozefowicz et al., 2015); the RNN has no forget gate "
-            "and ignores it"
+            "for a forget gate that starts half closed (Jozefowicz et al., 2015); the RNN and the GRU have no "
+            "forget gate and ignore it"
         },
     )
     optimizer: str = field(default="rmsprop", metadata={"help": f"one of {', '.join(OPTIMIZERS)}"})
@@ -89,7 +92,7 @@ class Config:
         default="auto",
         metadata={
             "help": "how the recurrence is computed: scratch (the equations step by step), stacked (gate "
-            "weights stacked into one matrix), fused (torch's nn.RNN/nn.LSTM kernels fed the same weights), "
+            "weights stacked into one matrix), fused (torch's nn.RNN/nn.LSTM/nn.GRU kernels fed the same weights), "
             "auto (the fastest for the model and device)"
         },
     )
@@ -99,6 +102,8 @@ class Config:
         _check_choice("model", self.model, MODELS)
         _check_choice("input", self.input, INPUTS)
         _check_choice("init", self.init, INITS)
+        if self.init == "chrono" and self.model not in GATED_MODELS:
+            raise ValueError(f"init: chrono needs a gated model ({', '.join(GATED_MODELS)}), got {self.model}")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("backend", self.backend, BACKENDS)
         for name in ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size"):

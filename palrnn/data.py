@@ -27,6 +27,12 @@ held out and ``eval_set`` returns all of them. When there are more than ``max(ev
 2**14)`` held-out palindromes (T >= 10), ``eval_set`` is a fixed sample of ``eval_size``
 of them, drawn by a generator whose seed depends on T only, so every run at one length is
 evaluated on the same sequences.
+
+One seed, one data stream, on any device: every random draw (training batches, the held-out
+sample) and the held-out test are made on the CPU, by a CPU ``torch.Generator``, and only the
+finished left halves are moved to ``device`` (``.to(device)``). So a seed gives the same
+palindromes on the CPU and on a GPU, and a generator's state saved on one device loads on any
+other. The generator passed to ``train_batch`` must therefore be a CPU generator.
 """
 
 from __future__ import annotations
@@ -48,9 +54,9 @@ def half_length(length: int) -> int:
     return (length + 2) // 2
 
 
-def _coefficients(m: int, device: torch.device | str) -> torch.Tensor:
+def _coefficients(m: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1234567)
-    return torch.randint(1, _P, (m,), generator=g, dtype=torch.int64).to(device)
+    return torch.randint(1, _P, (m,), generator=g, dtype=torch.int64)
 
 
 class Palindromes:
@@ -72,7 +78,7 @@ class Palindromes:
         self.eval_size = eval_size
         self.onehot = onehot
         self.device = torch.device(device)
-        self._coef = _coefficients(self.m, self.device)
+        self._coef = _coefficients(self.m)  # on the CPU, where the drawing and the held-out test happen
         self._threshold = int(eval_fraction * 2**32)
         self._eval: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -82,7 +88,7 @@ class Palindromes:
 
     def is_heldout(self, left: torch.Tensor) -> torch.Tensor:
         """(N, m) left halves -> (N,) bool: True for the held-out ones."""
-        h = (left.to(torch.int64) * self._coef).sum(dim=1) % _P
+        h = (left.to(torch.int64) * self._coef.to(left.device)).sum(dim=1) % _P
         h = (h * _MIX) % 2**32
         return h < self._threshold
 
@@ -102,43 +108,51 @@ class Palindromes:
         return self.encode(seq[:, :-1]), seq[:, -1].clone()
 
     def train_batch(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """A fresh batch of training palindromes: x (B, T, D) float32, y (B,) int64."""
-        left = torch.randint(0, 10, (batch_size, self.m), generator=generator, device=self.device)
+        """A fresh batch of training palindromes: x (B, T, D) float32, y (B,) int64, on ``device``.
+
+        Drawn on the CPU with ``generator`` (a CPU generator), then moved: see the module doc.
+        """
+        if generator.device.type != "cpu":
+            raise ValueError(f"generator: must be a CPU torch.Generator (see palrnn.data), got {generator.device}")
+        left = torch.randint(0, 10, (batch_size, self.m), generator=generator)
         bad = self.is_heldout(left)
         # Redraw held-out rows until none is left: about eval_fraction of the rows the first
         # time, eval_fraction**2 the next; the number of rounds is random but seeded.
         while bool(bad.any()):
             idx = bad.nonzero().squeeze(1)
-            fresh = torch.randint(0, 10, (idx.numel(), self.m), generator=generator, device=self.device)
+            fresh = torch.randint(0, 10, (idx.numel(), self.m), generator=generator)
             left[idx] = fresh
             bad[idx] = self.is_heldout(fresh)
-        return self._split(left)
+        return self._split(left.to(self.device))
 
     def eval_left_halves(self) -> torch.Tensor:
-        """The held-out left halves evaluated on: all of them, or a fixed sample (see module doc)."""
+        """The held-out left halves evaluated on: all of them, or a fixed sample (see module doc).
+
+        Computed on the CPU and returned there; ``eval_set`` moves them to ``device``.
+        """
         total = 10**self.m
         if total * self.eval_fraction <= 2 * _ENUMERATE_LIMIT:  # small enough to enumerate every left half
-            idx = torch.arange(total, device=self.device)
-            powers = 10 ** torch.arange(self.m - 1, -1, -1, device=self.device)
+            idx = torch.arange(total)
+            powers = 10 ** torch.arange(self.m - 1, -1, -1)
             left = (idx.unsqueeze(1) // powers) % 10  # (10**m, m), row k = digits of k
             held = left[self.is_heldout(left)]
             if held.shape[0] <= max(self.eval_size, _ENUMERATE_LIMIT):
                 return held
-        g = torch.Generator(device=self.device).manual_seed(_EVAL_SEED + self.length)
+        g = torch.Generator().manual_seed(_EVAL_SEED + self.length)  # a CPU generator, on every device
         need = self.eval_size
         chunks, found = [], 0
         # Rejection sampling of held-out rows; duplicates are possible only when the held-out
         # set is large (T >= 10: >= 10**5 rows), where they are rare and harmless.
         draw = max(1024, math.ceil(need / self.eval_fraction * 1.2))
         while found < need:
-            left = torch.randint(0, 10, (draw, self.m), generator=g, device=self.device)
+            left = torch.randint(0, 10, (draw, self.m), generator=g)
             left = left[self.is_heldout(left)]
             chunks.append(left)
             found += left.shape[0]
         return torch.cat(chunks)[:need]
 
     def eval_set(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Held-out x (N, T, D), y (N,); computed once."""
+        """Held-out x (N, T, D), y (N,) on ``device``; computed once."""
         if self._eval is None:
-            self._eval = self._split(self.eval_left_halves())
+            self._eval = self._split(self.eval_left_halves().to(self.device))
         return self._eval

@@ -11,9 +11,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from palrnn import config
 from palrnn.config import Config
 
-# The exercise's training settings (SEED.md), the base of every grid.
+# The exercise's training settings (docs/exercise.md), the base of every grid.
 EXERCISE: dict[str, Any] = {
     "init": "seed",
     "optimizer": "rmsprop",
@@ -23,7 +24,10 @@ EXERCISE: dict[str, Any] = {
     "max_norm": 10.0,
     "steps": 10_000,
 }
-MODELS = ["RNN", "LSTM"]
+# Every model a study may train (--models, --model) and the models the grids below sweep by default:
+# the exercise's two, so each grid keeps its trial count; --models adds the GRU.
+MODELS = list(config.MODELS)
+GRID_MODELS = ["RNN", "LSTM"]
 
 
 @dataclass(frozen=True)
@@ -56,22 +60,23 @@ GRIDS: dict[str, Grid] = {
     g.name: g
     for g in [
         Grid("lengths", "the exercise: RNN vs LSTM over T = 5..10 with its settings",
-             {"model": MODELS, "length": LENGTHS_EXERCISE}, EXERCISE),
+             {"model": GRID_MODELS, "length": LENGTHS_EXERCISE}, EXERCISE),
         Grid("init", "how much of the RNN's failure is the N(0,1) initialisation",
-             {"model": MODELS, "init": ["seed", "default", "xavier", "orthogonal"], "length": LENGTHS_WIDE}, EXERCISE),
-        Grid("hidden", "hidden units", {"model": MODELS, "hidden": [32, 64, 128, 256], "length": [5, 10, 15]},
+             {"model": GRID_MODELS, "init": ["seed", "default", "xavier", "orthogonal"], "length": LENGTHS_WIDE},
              EXERCISE),
-        Grid("lr", "learning rate", {"model": MODELS, "lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "length": [5, 10, 15]},
+        Grid("hidden", "hidden units", {"model": GRID_MODELS, "hidden": [32, 64, 128, 256], "length": [5, 10, 15]},
+             EXERCISE),
+        Grid("lr", "learning rate", {"model": GRID_MODELS, "lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "length": [5, 10, 15]},
              EXERCISE),
         Grid("clip", "gradient-norm clipping, none included",
-             {"model": MODELS, "max_norm": [None, 1.0, 10.0], "length": [5, 10, 15]}, EXERCISE),
+             {"model": GRID_MODELS, "max_norm": [None, 1.0, 10.0], "length": [5, 10, 15]}, EXERCISE),
         Grid("optimizer", "RMSprop vs Adam vs SGD with momentum (all at the exercise's lr)",
-             {"model": MODELS, "optimizer": ["rmsprop", "adam", "sgd"], "length": [5, 10, 15]}, EXERCISE),
+             {"model": GRID_MODELS, "optimizer": ["rmsprop", "adam", "sgd"], "length": [5, 10, 15]}, EXERCISE),
         Grid("forget", "the LSTM's forget-gate bias, 0 (the exercise's) vs 1, at longer T",
              {"model": ["LSTM"], "init": ["seed", "xavier"], "forget_bias": [0.0, 1.0], "length": [10, 20, 30]},
              EXERCISE),
         Grid("smoke", "a tiny grid for tests and a first look: a few hundred steps, 16 units",
-             {"model": MODELS, "length": [5, 6]},
+             {"model": GRID_MODELS, "length": [5, 6]},
              {**EXERCISE, "init": "default", "hidden": 16, "steps": 300, "eval_every": 100, "lr": 3e-3}),
     ]
 }

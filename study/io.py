@@ -1,18 +1,22 @@
 """Atomic writes for every table and JSON file a study leaves behind.
 
-A crash mid-write must leave the previous version intact: write a temporary file in the same
-folder, flush it to disk, then rename it over the target (rename is atomic on POSIX).
+A crash mid-write must leave the previous version intact. The mechanism lives in the core,
+``palrnn.io.atomic_write`` (temporary file in the same folder, flush and fsync, rename over the
+target, fsync of the folder; a killed writer's leftover is removed by the next write); this
+module adds the formats a study writes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from palrnn.io import write_bytes_atomic
+
+__all__ = ["write_bytes_atomic", "write_csv_atomic", "write_json_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -25,17 +29,3 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
 
 def write_csv_atomic(path: str | os.PathLike[str], df: pd.DataFrame) -> None:
     write_text_atomic(path, df.to_csv(index=False))
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

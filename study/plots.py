@@ -4,7 +4,8 @@ Nothing here computes a statistic or writes a file, and nothing calls ``plt.show
 built as ``matplotlib.figure.Figure`` objects (no pyplot state, no display needed), except
 Optuna's own plots, which use pyplot (the caller closes them). Conventions: x is in steps or is
 the palindrome length T; RNN is dashed, LSTM solid; lengths are coloured along viridis; bands
-and error bars are the 95% interval across seeds (``study.tables``).
+and error bars are the 95% logit-t interval across seeds (``study.stats.logit_t_interval``: Student
+t on the logit scale, inside [0, 1], containing the mean), drawn as computed, asymmetric.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% band)"
+    title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% logit-t band)"
     return _curves_figure(rows, [model], title, metric, target, width=None, label="T={t}")
 
 
@@ -157,7 +158,7 @@ def _series(summary: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
 
 def plot_accuracy_vs_length(summary: pd.DataFrame, *, exercise: Mapping[str, Mapping[int, float]] | None = EXERCISE,
                             ax: Axes | None = None) -> Axes:
-    """Final held-out accuracy against T, one line per model (x other axis value), 95% error bars.
+    """Final held-out accuracy against T, one line per model (x other axis value), 95% logit-t error bars.
 
     With ``exercise`` (the default), the exercise's reported numbers for the models and lengths shown
     are drawn beside as x markers (training-batch accuracy at step 10,000, one run): one more line
@@ -179,7 +180,7 @@ def plot_accuracy_vs_length(summary: pd.DataFrame, *, exercise: Mapping[str, Map
         if lengths:
             ax.plot(lengths, [ref[t] for t in lengths], linestyle="none", marker="x" if model == "RNN" else "+",
                     markersize=9, color=colors.get(model, "black"), label=f"{model}, exercise (train batch, 1 run)")
-    ax.set_title("Held-out accuracy vs length, mean over seeds with 95% interval")
+    ax.set_title("Held-out accuracy vs length, mean over seeds with 95% logit-t interval")
     ax.set_xlabel(LENGTH)
     _accuracy_axes(ax)
     _integer_ticks(ax, summary["length"])
@@ -203,7 +204,8 @@ def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None
 
 
 def _errors(rows: pd.DataFrame, metric: str) -> np.ndarray:
-    """Asymmetric-ready error bars (2, n) from low/high; zero where the interval is missing."""
+    """Asymmetric error bars (2, n) from low/high (the logit-t interval is not symmetric about the
+    mean); zero where the interval is missing. Never negative: the interval contains the mean."""
     y = rows[f"{metric}_mean"].to_numpy(float)
     low = np.nan_to_num(y - rows[f"{metric}_low"].to_numpy(float), nan=0.0)
     high = np.nan_to_num(rows[f"{metric}_high"].to_numpy(float) - y, nan=0.0)
@@ -265,7 +267,7 @@ def plot_steps_to_target(summary: pd.DataFrame, *, target: float | None = None, 
 def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
     """Held-out accuracy against T for each value of a swept ``axis``, one panel per model.
 
-    Lines per panel: one per value of ``axis``, with 95% error bars. Other swept axes, if any,
+    Lines per panel: one per value of ``axis``, with 95% logit-t error bars. Other swept axes, if any,
     make more panels.
     """
     if axis not in summary.columns:
@@ -294,7 +296,7 @@ def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
         _accuracy_axes(ax)
         _integer_ticks(ax, summary["length"])
         _legend(ax, loc="lower left", title=name)
-    fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% interval)")
+    fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% logit-t interval)")
     return fig
 
 

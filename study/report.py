@@ -5,17 +5,22 @@
 
 Also run at the end of every ``python -m study.run``. Writes into the study's folder, atomically:
 
-    summary.csv                          one row per model x length (x other swept axis)
+    summary.csv                          one row per model x length (x other swept axis; x config
+                                         of a search): finished trials only (tables.summary_table)
     figures/curves_<model>.png           held-out accuracy against steps, one line per T
     figures/curves_both.png              both models in one figure, RNN dashed (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% logit-t intervals
     figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
     figures/steps_to_target.png          median steps to the target against T (when any seed got there)
     figures/accuracy_vs_length_by_<axis>.png   per value of each other swept axis
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
 
 A figure whose data are absent is skipped. summary.csv is deterministic: a re-report of the same
-folder writes the same bytes (rows sorted by the group columns, numbers rounded to 6 decimals).
+folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
+the group columns, a search's learning rates among them, are written as they are).
+
+Intervals (``study.stats``): mean accuracy across seeds, 95% logit-t (Student t on the logit scale,
+inside [0, 1]); solve rate, 95% Wilson; odd-vs-even contrast, 95% MOVER from the logit-t intervals.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     summary = tb.summary_table(trials, axes)
     bands = tb.curves_table(curves, axes)
     table = tb.accuracy_vs_length(summary)
-    write_csv_atomic(folder / "summary.csv", summary.round(DIGITS))
+    write_csv_atomic(folder / "summary.csv", summary.round({c: DIGITS for c in tb.SUMMARY_STATS}))
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
     if echo:
         print(_text(folder, meta, summary, table, data, written))
@@ -171,18 +176,20 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     kind = meta.get("kind") or "?"
     what = f"grid {meta.get('grid')}" if kind == "grid" else kind
     lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials"]
-    if summary.empty:
-        lines.append("no finished trials to summarise")
+    if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
+        lines += ["no finished trials to summarise", *_left_out(summary)]
     elif kind == "optuna":
-        lines += _search_text(meta, data["trials"])
+        lines += _search_text(meta, data["trials"], summary)
     else:
         target = _target(meta)
         goal = f"{target:g}" if target is not None else "the target"
         lines += [
             "",
-            "this study: final held-out accuracy, mean over seeds [95% interval, Student t];",
-            f"solved: seeds that reached {goal}; final train: last training-batch accuracy;",
-            "exercise: the exercise's training-batch accuracy at step 10,000, one run (SEED.md)",
+            "this study: final held-out accuracy, mean over seeds [95% interval, Student t on the logit",
+            f"scale, inside [0, 1]]; solved: seeds that reached {goal}; final train: last training-batch",
+            "accuracy; exercise: the exercise's training-batch accuracy at step 10,000, one run",
+            "(docs/exercise.md)",
+            *_left_out(summary),
             "",
             tb.format_accuracy_table(table),
         ]
@@ -192,7 +199,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
                                                     for r in parity.itertuples()]})
             shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
             lines += ["", "Odd vs even T: c(T) = acc(T) - mean(acc(T-1), acc(T+1)); odd lengths easier would",
-                      "show c > 0 at odd T and c < 0 at even T, beyond the intervals:",
+                      "show c > 0 at odd T and c < 0 at even T, beyond the intervals (95%, MOVER from the",
+                      "three lengths' logit-t intervals):",
                       shown.to_string(index=False)]
         if summary["solved"].sum() > 0:
             steps = tb.steps_to_target_table(summary)
@@ -209,19 +217,32 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     return "\n".join(lines)
 
 
-def _search_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+def _left_out(summary: pd.DataFrame) -> list[str]:
+    """One line naming the trials left out of the means (errored, unfinished, cut), if any."""
+    words = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
+    counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in words if c in summary}
+    shown = [f"{n} {words[c]} trials" for c, n in counts.items() if n]
+    return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
+
+
+def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = tb.top_trials(trials, fields)
     for column in fields:
         top[column] = top[column].map(tb.axis_value_text)
-    cut = int((trials["stopped_by"] == "scheduler").sum()) if "stopped_by" in trials else 0
+    outcome = tb.trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
+    cut = int((outcome == "cut").sum())
+    others = [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()]
     target = _target(meta)
     reached = int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0
     goal = f"{target:g}" if target is not None else "the target"
+    configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
     return ["", f"{len(top)} best of {len(trials)} trials (one seed each; ASHA cut {cut} early; "
-                f"{reached} reached {goal}):",
-            top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]
+                f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
+            top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
+            "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "
+                "no mean is taken across configs"]
 
 
 class _Usage(Exception):

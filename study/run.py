@@ -269,8 +269,7 @@ def _plan_search(args: argparse.Namespace, sets: dict[str, Any], patience: int) 
     fixed = {**grids.EXERCISE, "model": model, "length": length, "patience": 0 if args.full else patience, **sets}
     base = _check_config(fixed)
     for name, dist in search.space(model).items():  # every value Optuna may propose must be valid
-        choices = getattr(dist, "choices", None) or [dist.low, dist.high]
-        for value in choices:
+        for value in search.values_to_check(dist):
             _check_config({**base.to_dict(), name: value})
     reports = -(-base.steps // base.eval_every)
     spec = {"seed": seed, "num_samples": num_samples, "max_t": reports, "grace_period": max(1, reports // 9),
@@ -351,7 +350,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
         print(warning, file=sys.stderr)
     lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
-        started_here = not adapter.ray.is_initialized()
+        started_here = not adapter.ray_running()
         if started_here and not address:
             dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
         url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
@@ -367,10 +366,12 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
                 raise UsageError(f"--name: {folder} already exists; choose another --name") from None
             lock = lock or StudyLock(folder, plan.name)
             meta = _meta(plan)
-            if resume:  # keep when it started and how long it has run so far: finish() adds this run's time
-                before = _read_meta(folder)
-                meta["started"] = before.get("started", meta["started"])
-                meta["wall_seconds"] = before.get("wall_seconds")
+            before = 0.0
+            if resume:  # keep when it started and how long it has run so far: this run's time is added
+                earlier = _read_meta(folder)
+                meta["started"] = earlier.get("started", meta["started"])
+                before = float(earlier.get("wall_seconds") or 0.0)
+            meta["wall_seconds"] = before
             write_json_atomic(folder / STUDY_FILE, meta)
             say(f"study {plan.name}: {plan.trials} trials -> {folder}")
             spec = adapter.TunerSpec(
@@ -378,52 +379,80 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
                 grid_axes=plan.grid_axes, cpus_per_trial=plan.cpus_per_trial, gpus_per_trial=plan.gpus_per_trial,
                 checkpoint_every=plan.checkpoint_every, max_failures=plan.max_failures,
                 max_concurrent=plan.max_concurrent, search=_search_spec(plan, adapter), verbose=1 if echo else 0)
-            start = time.perf_counter()
-            results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
-            elapsed = time.perf_counter() - start
+            clock = WallClock(folder / STUDY_FILE, meta, before)
+            try:
+                results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
+            finally:
+                elapsed = clock.stop()
             columns = [f.name for f in dataclasses.fields(Config)]
             trials, curves = adapter.collect(results, columns)
         finally:
             if started_here:
                 adapter.shutdown_ray()
-        return finish(plan, trials, curves, elapsed, resume=resume, report=report, echo=echo)
+        return finish(plan, trials, curves, elapsed, before=before, report=report, echo=echo)
     finally:
         if lock is not None:
             lock.release()
 
 
 class StudyLock:
-    """An exclusive lock on a study folder (``.lock``, flock) for as long as one driver runs it: a
-    second ``--resume`` of a running study is refused instead of writing Ray's state beside it."""
+    """An exclusive lock on a study folder (``.lock``, via ``filelock``: flock on POSIX, msvcrt on
+    Windows) for as long as one driver runs it: a second ``--resume`` of a running study is refused
+    instead of writing Ray's state beside it. The operating system drops the lock when its process
+    dies, SIGKILL included, so a dead driver never blocks a resume. Who holds it is written to
+    ``.lock.holder`` (the lock file itself is truncated by every attempt to take it)."""
 
     FILE = ".lock"
 
     def __init__(self, folder: Path, name: str) -> None:
-        self.file = None
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return
+        from filelock import FileLock, Timeout
+
         path = folder / self.FILE
-        handle = open(path, "a+")  # noqa: SIM115 (held open for the study's lifetime)
+        self.lock = FileLock(str(path), timeout=0)
+        self.holder = folder / (self.FILE + ".holder")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise UsageError(f"--resume: study {name!r} is running now ({holder} holds {path}); "
-                             "wait for it to end, or stop it (Ctrl-C) and resume it then") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        self.file = handle
+            self.lock.acquire()
+        except Timeout:
+            try:
+                holder = self.holder.read_text().strip()
+            except OSError:
+                holder = ""
+            raise UsageError(f"--resume: study {name!r} is running now ({holder or 'another process'} holds "
+                             f"{path}); wait for it to end, or stop it (Ctrl-C) and resume it then") from None
+        self.holder.write_text(f"pid {os.getpid()}")
 
     def release(self) -> None:
-        if self.file is not None:
-            self.file.close()  # closing drops the flock
-            self.file = None
+        if self.lock.is_locked:
+            self.lock.release()
+
+
+class WallClock:
+    """Keeps study.json's ``wall_seconds`` current while Ray runs (every ``every`` seconds), so that
+    a driver killed outright (SIGKILL, power) leaves its time on record and ``--resume`` adds to it."""
+
+    def __init__(self, file: Path, meta: dict[str, Any], before: float, every: float = 5.0) -> None:
+        import threading
+
+        self.file, self.meta, self.before, self.every = file, meta, before, every
+        self.start = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="study-wall-clock", daemon=True)
+        self._thread.start()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                write_json_atomic(self.file, {**self.meta, "wall_seconds": self.before + self.elapsed()})
+            except OSError:
+                pass  # a full or unwritable disk: the study's own error says so; the clock keeps trying
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.elapsed()
 
 
 def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
@@ -477,7 +506,7 @@ def _search_spec(plan: StudyPlan, adapter: Any) -> dict[str, Any] | None:
     fits = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
     storage = plan.folder.resolve() / plan.search["storage"]
-    return {**plan.search, "space": search.space(plan.param_space["model"]), "storage": storage,
+    return {**plan.search, "space": search.optuna_space(plan.param_space["model"]), "storage": storage,
             "max_concurrent": limit}
 
 
@@ -495,18 +524,24 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume: bool, report: bool,
+def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before: float = 0.0, report: bool,
            echo: bool) -> dict[str, Any]:
+    """Write the tables and the study's final status; ``before``: seconds earlier runs of it took.
+
+    The status is ``complete`` only when every planned trial (a search: every sample) finished;
+    ``interrupted`` when some never started or did not end; ``failed`` when a trial ended in an
+    error. ``--resume`` continues the last two (errored trials from their checkpoints)."""
     folder = plan.folder
     say = print if echo else (lambda *a, **k: None)
     write_csv_atomic(folder / "trials.csv", trials)
     write_csv_atomic(folder / "curves.csv", curves)
     meta = _read_meta(folder) or _meta(plan)
     unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
-    unfinished += max(0, plan.trials - len(trials)) if plan.kind == "grid" else 0
-    meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"),
-                wall_seconds=(meta.get("wall_seconds") or 0.0) + elapsed if resume else elapsed,
-                status="interrupted" if unfinished else "complete")
+    unfinished += max(0, plan.trials - len(trials))
+    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
+    status = "interrupted" if unfinished else "failed" if errors else "complete"
+    meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
+                status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
     if plan.kind == "optuna":
         best = search.best_trial(trials)
@@ -517,17 +552,19 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, resume:
                                            ["eval_accuracy", *plan.axes, "steps_to_target"]))
             say(f"it is one seed's result; confirm it over 5 seeds with:\n  {confirm}")
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
-    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
     if report and len(trials):
         from study.report import write_report
 
         tables.update(write_report(folder, echo=echo))
-    if unfinished:
-        say(f"interrupted: {unfinished} trials unfinished. Resume with:\n  python -m study.run --resume "
+    if unfinished or errors:
+        what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
+        say(f"{status}: {what}. Resume with:\n  python -m study.run --resume "
             f"--name {plan.name} --results-dir {plan.results_dir}")
     tables["unfinished"] = unfinished
+    tables["errors"] = errors
+    tables["status"] = status
     tables["tuning_seconds"] = elapsed
     return tables
 
@@ -582,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
                          report=not args.no_report)
     except UsageError as exc:
         fail(PROG, str(exc))
-    return 130 if tables.get("unfinished") else 0
+    return 130 if tables.get("unfinished") else 1 if tables.get("errors") else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Optuna search spaces (Ray Tune's OptunaSearch, TPE, seeded).
+"""Optuna search spaces (Ray Tune's OptunaSearch, TPE, seeded), kept as plain data.
+
+A space is a dict ``field -> (kind, values)``: ``("choice", [...])`` or ``("loguniform", (low,
+high))``. It becomes Optuna's distributions only in ``optuna_space``, where the search starts,
+so ``--help``, ``--list`` and a refused option never import Optuna.
 
 Ray's ``grid_search`` cannot be mixed into an Optuna space: a search fixes model and length
 and lets Optuna choose the rest.
@@ -8,25 +12,42 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
-
 HIDDEN = [32, 64, 128, 256]
 CLIP = [None, 1.0, 10.0, 100.0]  # None: no clipping
 FORGET_BIAS = [0.0, 1.0, 2.0]
+LSTM_ONLY = ("forget_bias",)
 
 
-def space(model: str = "RNN") -> dict[str, optuna.distributions.BaseDistribution]:
+def space(model: str = "RNN") -> dict[str, tuple[str, Any]]:
     """What Optuna chooses for ``model``: the LSTM's forget-gate bias too (the RNN has none)."""
-    d = optuna.distributions
-    out = {
-        "hidden": d.CategoricalDistribution(HIDDEN),
-        "lr": d.FloatDistribution(1e-4, 3e-2, log=True),
-        "max_norm": d.CategoricalDistribution(CLIP),
-        "init": d.CategoricalDistribution(["seed", "default", "xavier", "orthogonal"]),
-        "optimizer": d.CategoricalDistribution(["rmsprop", "adam", "sgd"]),
+    out: dict[str, tuple[str, Any]] = {
+        "hidden": ("choice", HIDDEN),
+        "lr": ("loguniform", (1e-4, 3e-2)),
+        "max_norm": ("choice", CLIP),
+        "init": ("choice", ["seed", "default", "xavier", "orthogonal"]),
+        "optimizer": ("choice", ["rmsprop", "adam", "sgd"]),
     }
     if model == "LSTM":
-        out["forget_bias"] = d.CategoricalDistribution(FORGET_BIAS)
+        out["forget_bias"] = ("choice", FORGET_BIAS)
+    return out
+
+
+def values_to_check(dist: tuple[str, Any]) -> list[Any]:
+    """Every value a distribution can propose, or its bounds: what planning validates."""
+    return list(dist[1])
+
+
+def optuna_space(model: str = "RNN") -> dict[str, Any]:
+    """``space(model)`` as Optuna distributions (imports Optuna)."""
+    import optuna
+
+    d = optuna.distributions
+    out = {}
+    for name, (kind, values) in space(model).items():
+        if kind == "choice":
+            out[name] = d.CategoricalDistribution(values)
+        else:
+            out[name] = d.FloatDistribution(values[0], values[1], log=True)
     return out
 
 
@@ -36,11 +57,11 @@ def searched_fields(model: str = "RNN") -> list[str]:
 
 def describe() -> str:
     parts = []
-    for name, dist in space("LSTM").items():
-        if isinstance(dist, optuna.distributions.CategoricalDistribution):
-            parts.append(f"{name} in {{{', '.join(map(_choice, dist.choices))}}}")
+    for name, (kind, values) in space("LSTM").items():
+        if kind == "choice":
+            parts.append(f"{name} in {{{', '.join(map(_choice, values))}}}")
         else:
-            parts.append(f"{name} in [{dist.low:g}, {dist.high:g}]{' (log)' if dist.log else ''}")
+            parts.append(f"{name} in [{values[0]:g}, {values[1]:g}] (log)")
     from study.grids import wrap_parts
 
     parts[-1] += " (LSTM only), with ASHA cutting poor trials"

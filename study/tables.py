@@ -3,14 +3,21 @@
 Compute first, draw later (``study.plots`` draws from these DataFrames; nothing here draws).
 
 Group columns: every table is grouped by ``model``, ``length`` and any other axis the study swept
-(``init``, ``hidden``, ``lr``, ``max_norm``, ``optimizer``); ``seed`` is what is averaged over.
+(``init``, ``hidden``, ``lr``, ``max_norm``, ``optimizer``); in a grid, ``seed`` is what is averaged
+over. A search (Optuna) draws each trial's config: its tables are grouped by every searched field,
+so each config is its own group (usually one trial).
 
-The 95% interval across seeds is Student's t interval for the mean,
-``mean ± t(0.975, n-1) · sd / sqrt(n)`` with the sample standard deviation (ddof = 1). The t
-quantile comes from scipy when it is importable, otherwise from the table ``T_975`` below (the same
-numbers to four decimals), and 1.96 beyond 30 degrees of freedom. With one seed there is no
-interval: low and high are NaN. The interval is not clipped to [0, 1]: the numbers are reported as
-computed, the figures merely draw inside the axes.
+What is averaged: the finished trials of one config only, those with ``stopped_by`` steps, target
+or diverged (a diverged run finished: it counts, as a failure). Errored, unfinished (an interrupted
+study) and scheduler-cut trials are not in any mean; ``summary_table`` counts them in their own
+columns (``errored``, ``unfinished``, ``cut``).
+
+Intervals (formulas in ``study.stats``): the mean accuracy across seeds has the 95% logit-t interval
+(Student t on the logit scale, accuracies clipped to [1e-4, 1 - 1e-4] first, back-transformed,
+widened to include the arithmetic mean when skewed seeds leave it outside), which stays inside
+[0, 1]; the solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval
+built from its groups' logit-t intervals, inside [-1, 1]. With one seed there is no interval: low
+and high are NaN. The t quantile comes from scipy (a dependency).
 """
 
 from __future__ import annotations
@@ -25,18 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# The exercise's reported results (SEED.md): training-batch accuracy at step 10,000, one run each.
+from study.stats import METHOD, contrast_interval, logit_t_interval, wilson_interval
+from study.stats import t_quantile as t_quantile  # re-exported: the tables' users need not import stats
+
+# The exercise's reported results (docs/exercise.md): training-batch accuracy at step 10,000, one run each.
 EXERCISE: dict[str, dict[int, float]] = {
     "RNN": {5: 1.00, 6: 0.99, 7: 0.98, 8: 0.60, 9: 0.35, 10: 0.34},
     "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
-}
-
-# Student t quantiles t(0.975, df) for df = 1 ... 30 (used when scipy is not installed).
-T_975: dict[int, float] = {
-    1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 6: 2.4469, 7: 2.3646, 8: 2.3060, 9: 2.2622,
-    10: 2.2281, 11: 2.2010, 12: 2.1788, 13: 2.1604, 14: 2.1448, 15: 2.1314, 16: 2.1199, 17: 2.1098,
-    18: 2.1009, 19: 2.0930, 20: 2.0860, 21: 2.0796, 22: 2.0739, 23: 2.0687, 24: 2.0639, 25: 2.0595,
-    26: 2.0555, 27: 2.0518, 28: 2.0484, 29: 2.0452, 30: 2.0423,
 }
 
 # Config fields that are never a summary axis: seed is averaged over, length is always a group.
@@ -45,8 +47,13 @@ MODEL_ORDER = ["RNN", "LSTM"]  # the exercise's order; other models follow alpha
 
 SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
                  "solved_low", "solved_high", "steps_to_target_median", "diverged", "stopped_early",
-                 "mean_train_accuracy", "train_accuracy_final"]
-CI_COLUMN = "this study (mean [95% CI])"
+                 "mean_train_accuracy", "train_accuracy_final", "errored", "unfinished", "cut"]
+CI_COLUMN = f"this study (mean [95% CI, {METHOD}])"
+
+# Why a trial ended (trials.csv's stopped_by) -> its outcome in the tables. Only "finished" trials
+# enter a mean; the others are counted in summary columns of their own (errored, unfinished, cut).
+OUTCOMES = {"steps": "finished", "target": "finished", "diverged": "finished",
+            "error": "errored", "unfinished": "unfinished", "scheduler": "cut"}
 
 
 class NotAStudy(ValueError):
@@ -108,13 +115,11 @@ def one_line(exc: BaseException) -> str:
 
 
 def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """The axes to group by besides model and length: a grid's swept fields that are in the table.
+    """The axes to group by besides model and length: the study's ``axes`` that are in the table.
 
-    An Optuna search draws each trial's hyperparameters, so its searched fields are not groups:
-    its summary is one row per model x length over all of the search's trials.
+    For a grid, its swept fields; for an Optuna search, its searched fields, so that each config is
+    a group of its own and trials of different configs are never averaged as if they were seeds.
     """
-    if meta.get("kind") == "optuna":
-        return []
     return [a for a in meta.get("axes") or [] if a not in NOT_AXES and a in columns]
 
 
@@ -133,29 +138,30 @@ def extra_axes(table: pd.DataFrame, first_stat: str) -> list[str]:
 
 # ---- statistics --------------------------------------------------------------------------------
 
-def t_quantile(df: int) -> float:
-    """t(0.975, df): scipy when importable, else ``T_975``, else 1.96 (df > 30). NaN for df < 1."""
-    if df < 1:
-        return math.nan
-    try:
-        from scipy import stats
-    except ImportError:
-        return T_975.get(df, 1.96)
-    return float(stats.t.ppf(0.975, df))
+def trial_outcome(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's outcome: "finished", "errored", "unfinished" or "cut" (by the scheduler).
+
+    From ``stopped_by`` (``OUTCOMES``); where it is missing or unknown (a hand-made table, an older
+    study), from ``status``: ERROR is errored, TERMINATED (or no status) finished, any other
+    (RUNNING, PENDING, PAUSED) unfinished. A trial whose status is ERROR is errored whatever its
+    ``stopped_by`` says.
+    """
+    if "stopped_by" in trials:
+        out = trials["stopped_by"].map(lambda v: OUTCOMES.get(str(v).strip()))
+    else:
+        out = pd.Series([None] * len(trials), index=trials.index, dtype=object)
+    status = trials["status"].astype(str).str.strip() if "status" in trials else pd.Series("", index=trials.index)
+    fallback = status.map(lambda v: "errored" if v == "ERROR" else "finished" if v in ("TERMINATED", "", "nan")
+                          else "unfinished")
+    out = out.where(out.notna(), fallback)
+    return out.where(status != "ERROR", "errored").astype(object)
 
 
-def mean_interval(values: Sequence[float] | pd.Series) -> tuple[int, float, float, float]:
-    """(n, mean, low, high) of the finite values: the 95% Student t interval across seeds."""
-    x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return 0, math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if n == 1:
-        return 1, mean, math.nan, math.nan
-    half = t_quantile(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return n, mean, mean - half, mean + half
+def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that ran to their end (``trial_outcome`` finished): the only ones averaged."""
+    if trials.empty:
+        return trials
+    return trials[trial_outcome(trials) == "finished"]
 
 
 def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
@@ -167,26 +173,25 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
         c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2
 
     removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
-    Its 95% interval: c +- t(0.975, min n - 1) * sqrt(s_T^2/n_T + (s_{T-1}^2/n_{T-1} + s_{T+1}^2/n_{T+1})/4),
-    s the standard deviation across seeds (a conservative Welch interval).
+    c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.stats.contrast_interval``)
+    built from the three lengths' logit-t intervals, which stays inside [-1, 1]. Finished trials
+    only; NaN low and high where a length has one seed.
     """
     groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
     rows = []
-    ok = trials[pd.to_numeric(trials[metric], errors="coerce").notna()]
+    if trials.empty or metric not in trials:
+        return pd.DataFrame(columns=[*groups, "length", "parity", "contrast", "low", "high"])
+    ok = finished_trials(trials)
+    ok = ok[pd.to_numeric(ok[metric], errors="coerce").notna()]
     for key, g in ok.groupby(groups, sort=False, dropna=False) if groups else [((), ok)]:
         key = key if isinstance(key, tuple) else (key,)
-        stats = {}
-        for t, sub in g.groupby("length"):
-            x = pd.to_numeric(sub[metric]).to_numpy(dtype=float)
-            stats[int(t)] = (len(x), float(x.mean()), float(x.var(ddof=1)) if len(x) > 1 else math.nan)
-        for t in sorted(stats):
-            if t - 1 not in stats or t + 1 not in stats:
+        values = {int(t): pd.to_numeric(sub[metric]).to_numpy(dtype=float) for t, sub in g.groupby("length")}
+        for t in sorted(values):
+            if t - 1 not in values or t + 1 not in values:
                 continue
-            (n0, m0, v0), (n1, m1, v1), (n2, m2, v2) = stats[t], stats[t - 1], stats[t + 1]
-            c = m0 - (m1 + m2) / 2
-            half = t_quantile(min(n0, n1, n2) - 1) * math.sqrt(v0 / n0 + (v1 / n1 + v2 / n2) / 4)
+            c, low, high = contrast_interval([values[t], values[t - 1], values[t + 1]], [1.0, -0.5, -0.5])
             rows.append({**dict(zip(groups, key, strict=True)), "length": t, "parity": "odd" if t % 2 else "even",
-                         "contrast": c, "low": c - half, "high": c + half})
+                         "contrast": c, "low": low, "high": high})
     table = pd.DataFrame(rows, columns=[*groups, "length", "parity", "contrast", "low", "high"])
     return sort_groups(table, [*groups, "length"])
 
@@ -212,37 +217,25 @@ def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return table.sort_values(list(by), key=key, na_position="first", kind="stable").reset_index(drop=True)
 
 
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate k/n (NaN, NaN for n = 0).
-
-    Where a cell's seeds either solve the task or sit at chance, the t interval of the mean accuracy
-    is wide and can leave [0, 1]; the solve rate's Wilson interval stays inside it and says what
-    n seeds can show: 3/3 solved means a rate of at least 0.44, 0/3 at most 0.56.
-    """
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 # ---- the tables ------------------------------------------------------------------------------
 
 def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
-    """One row per model x length (x each other swept axis), over seeds.
+    """One row per model x length (x each other swept axis; x each config of a search), over seeds.
 
-    Columns: the group columns, then
-    ``seeds``: trials with a final held-out accuracy (one that failed before its first evaluation is
-    not counted); ``eval_accuracy_mean/_low/_high``: final held-out accuracy, mean and 95% interval
-    (module docstring); ``solved``: seeds whose ``steps_to_target`` is not empty;
+    Only the finished trials of a group (``trial_outcome``: stopped_by steps, target or diverged)
+    with a final held-out accuracy enter its numbers. Columns: the group columns, then
+    ``seeds``: those finished trials; ``eval_accuracy_mean/_low/_high``: final held-out accuracy,
+    the arithmetic mean and its 95% logit-t interval (``study.stats.logit_t_interval``; inside
+    [0, 1], NaN for one seed); ``solved``: seeds whose ``steps_to_target`` is not empty;
     ``solved_low/_high``: the 95% Wilson interval of the solve rate solved/seeds (``wilson_interval``);
     ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
-    ``diverged`` and ``stopped_early``: trial counts; ``mean_train_accuracy``: the exercise's own
-    metric (mean batch accuracy over all training steps), mean across seeds;
-    ``train_accuracy_final``: the last window's training-batch accuracy, mean across seeds.
-    Rows are sorted by the group columns (``sort_groups``).
+    ``diverged`` and ``stopped_early``: counts among the seeds; ``mean_train_accuracy``: the
+    exercise's own metric (mean batch accuracy over all training steps), mean across seeds;
+    ``train_accuracy_final``: the last window's training-batch accuracy, mean across seeds;
+    ``errored``, ``unfinished``, ``cut``: the group's trials left out of every mean because they
+    failed with an error, were not finished when the study stopped (``--resume`` continues them),
+    or were stopped early by the scheduler (ASHA). A group with no finished trial still has its
+    row: ``seeds`` 0, the means NaN. Rows are sorted by the group columns (``sort_groups``).
     """
     if trials.empty or "eval_accuracy" not in trials:
         return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
@@ -251,11 +244,13 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     columns = [*groups, *SUMMARY_STATS]
     df = trials.copy()
     df["eval_accuracy"] = pd.to_numeric(df["eval_accuracy"], errors="coerce")
-    df = df[df["eval_accuracy"].notna()]
+    df["_outcome"] = trial_outcome(df)
     rows = []
-    for key, g in df.groupby(groups, dropna=False, sort=False):
+    for key, everyone in df.groupby(groups, dropna=False, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        n, mean, low, high = mean_interval(g["eval_accuracy"])
+        outcome = everyone["_outcome"]
+        g = everyone[(outcome == "finished") & everyone["eval_accuracy"].notna()]
+        n, mean, low, high = logit_t_interval(g["eval_accuracy"])
         steps = pd.to_numeric(g.get("steps_to_target", pd.Series(dtype=float)), errors="coerce").dropna()
         solved_low, solved_high = wilson_interval(len(steps), n)
         rows.append({
@@ -272,6 +267,9 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
             "stopped_early": int(flag(g["stopped_early"]).sum()) if "stopped_early" in g else 0,
             "mean_train_accuracy": _mean(g, "mean_train_accuracy"),
             "train_accuracy_final": _mean(g, "train_accuracy"),
+            "errored": int((outcome == "errored").sum()),
+            "unfinished": int((outcome == "unfinished").sum()),
+            "cut": int((outcome == "cut").sum()),
         })
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -286,10 +284,11 @@ def _mean(g: pd.DataFrame, column: str) -> float:
 
 
 def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
-    """Mean and 95% band of ``metric`` across seeds, per group and evaluation step.
+    """Mean and 95% band of ``metric`` (an accuracy, in [0, 1]) across seeds, per group and evaluation step.
 
     Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
-    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``.
+    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% logit-t
+    interval (``study.stats.logit_t_interval``), as in the summary.
 
     A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
     ended before the others: its ``metric`` is held at its last value for every later step of its
@@ -328,7 +327,7 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
             wide[tid] = v
         matrix = pd.DataFrame(wide, index=grid)
         for step, values in matrix.iterrows():
-            n, mean, low, high = mean_interval(values)
+            n, mean, low, high = logit_t_interval(values)
             if n:
                 rows.append({**dict(zip(groups, key, strict=True)), "step": int(step), "seeds": n,
                              stats[0]: mean, stats[1]: low, stats[2]: high})
@@ -352,9 +351,10 @@ def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int
     """This study's held-out accuracy beside the exercise's reported numbers, one row per group.
 
     Index: model, T (and any other swept axis). Columns:
-    ``this study (mean [95% CI])``: final held-out accuracy as text, "mean [low, high]" (the mean
-    alone for one seed); ``solved``: "seeds solved / seeds"; ``final train``: this study's last
-    training-batch accuracy (mean over seeds), the like-for-like number to the exercise's;
+    ``this study (mean [95% CI, logit-t])`` (``CI_COLUMN``): final held-out accuracy as text,
+    "mean [low, high]" with the logit-t interval (the mean alone for one seed, "-" for none);
+    ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
+    accuracy (mean over seeds), the like-for-like number to the exercise's;
     ``exercise``: the exercise's training-batch accuracy at step 10,000, one run (NaN where the
     exercise has no number for that model and T).
     """

@@ -1,17 +1,16 @@
 """The one adapter between palrnn and Ray: every Ray call of the project lives in this module.
 
 Ray's API has moved several times (``ray.air`` -> ``ray.train`` -> ``ray.tune``); in Ray 2.60 a
-Tune function trainable uses ``ray.tune.report/get_checkpoint/Checkpoint`` and the driver
-``ray.tune.RunConfig/FailureConfig/CheckpointConfig`` (the ``ray.train.*`` versions warn or
-raise inside Tune). Keeping them here means one file to change when it moves again.
+Tune function trainable uses ``ray.tune.report/get_context`` and the driver
+``ray.tune.RunConfig/FailureConfig`` (the ``ray.train.*`` versions warn or raise inside Tune).
+Keeping them here means one file to change when it moves again. Trials keep their checkpoints
+themselves (``checkpoint_path``), not through Ray's checkpoint API: see there why.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,56 +31,71 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 
-CHECKPOINT_FILE = "state.pt"
-META_FILE = "meta.json"
+CHECKPOINTS = "checkpoints"  # <study folder>/checkpoints/<trial id>.pt, one per trial, overwritten
 CONFIG_FIELDS = field_names()
 
 
 # ---- the trial ----------------------------------------------------------------------------
 
 
-def palrnn_trial(params: dict[str, Any], checkpoint_every: int = 1000, threads: int = 1) -> None:
+def checkpoint_path(study_folder: str | Path, trial_id: str) -> Path:
+    """Where a trial keeps its one checkpoint. It lives in the study folder, not in Ray's trial
+    checkpoints: Ray's experiment state, saved every few seconds, can name a checkpoint that Ray
+    has already replaced and deleted, so a driver killed at the wrong moment left a trial that
+    could never be resumed ("does not exist on storage anymore"). A file of our own, written
+    atomically at one fixed path, is always the trial's latest complete state."""
+    return Path(study_folder) / CHECKPOINTS / f"{trial_id}.pt"
+
+
+def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
+                 threads: int = 1) -> None:
     """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint."""
     import torch
 
     from palrnn.train import CheckpointError, load_checkpoint, new_state, save_checkpoint, train
 
     torch.set_num_threads(threads)
-    logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per checkpoint
+    logging.getLogger("ray").setLevel(logging.WARNING)
     config = Config.from_dict({k: v for k, v in params.items() if k in CONFIG_FIELDS})
     if ray.get_gpu_ids() and config.device == "cpu":
         config = config.replace(device="cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the trial's GPU
     node = ray.get_runtime_context().get_node_id()
+    path = checkpoint_path(study_folder, tune.get_context().get_trial_id())
+    path.parent.mkdir(parents=True, exist_ok=True)
     wall_before, restarts, from_scratch = 0.0, 0, False
     state = None
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            try:
-                state = load_checkpoint(Path(folder) / CHECKPOINT_FILE, device=config.device)
-                meta = json.loads((Path(folder) / META_FILE).read_text())
-                wall_before, restarts = meta["wall_seconds"], meta["restarts"] + 1
-            except (CheckpointError, OSError, ValueError, KeyError) as exc:
-                # A corrupt checkpoint must not give a silently wrong result: start the trial over
-                # from step 0 and record it (restarted_from_scratch), so the tables show it.
-                print(f"palrnn: {exc}; restarting this trial from step 0")
-                state, from_scratch = None, True
+    if path.exists():  # a restart after a failure, or a resumed study: continue where it stopped
+        try:
+            state = load_checkpoint(path, device=config.device)
+            wall_before, restarts = state.extra["wall_seconds"], state.extra["restarts"] + 1
+            from_scratch = state.extra.get("restarted_from_scratch", False)
+        except (CheckpointError, KeyError, TypeError) as exc:
+            # A corrupt checkpoint must not give a silently wrong result: start the trial over
+            # from step 0 and record it (restarted_from_scratch), so the tables show it.
+            print(f"palrnn: {exc}; restarting this trial from step 0")
+            state, from_scratch = None, True
+    start = time.perf_counter()
+
+    def metrics(record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
+                "wall_seconds": wall_before + time.perf_counter() - start}
+
     if state is None:
         state = new_state(config)
-    start = time.perf_counter()
+    elif state.last:
+        # The record saved with the checkpoint may never have reached Ray (the worker died between
+        # the two): report it again. Were it reported already, collect() keeps one of the two,
+        # which hold the same numbers. A trial whose checkpoint is its end reports only this.
+        tune.report(metrics(state.last))
     last_saved = state.step
     for record in train(state):
-        metrics = {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
-                   "wall_seconds": wall_before + time.perf_counter() - start}
+        result = metrics(record)
+        # Saved before the report: the record a restarted trial reports first is the last one saved.
         if state.done or state.step - last_saved >= checkpoint_every:
-            with tempfile.TemporaryDirectory() as folder:
-                save_checkpoint(state, Path(folder) / CHECKPOINT_FILE)
-                meta = {"wall_seconds": metrics["wall_seconds"], "restarts": restarts}
-                (Path(folder) / META_FILE).write_text(json.dumps(meta))
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+            save_checkpoint(state, path, extra={"wall_seconds": result["wall_seconds"], "restarts": restarts,
+                                                "restarted_from_scratch": from_scratch})
             last_saved = state.step
-        else:
-            tune.report(metrics)
+        tune.report(result)
 
 
 # ---- the driver ---------------------------------------------------------------------------
@@ -118,6 +132,10 @@ def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, das
     return getattr(ctx, "dashboard_url", None) or None
 
 
+def ray_running() -> bool:
+    return ray.is_initialized()
+
+
 def shutdown_ray() -> None:
     if ray.is_initialized():
         ray.shutdown()
@@ -137,7 +155,9 @@ def max_node_cpus() -> float:
 
 def _trainable(spec: TunerSpec) -> Any:
     threads = max(1, int(spec.cpus_per_trial))
-    fn = tune.with_parameters(palrnn_trial, checkpoint_every=spec.checkpoint_every, threads=threads)
+    folder = str((spec.results_dir / spec.name).resolve())
+    fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=spec.checkpoint_every,
+                              threads=threads)
     return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
 
 
@@ -184,7 +204,6 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
         name=spec.name,
         storage_path=str(spec.results_dir.resolve()),
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         progress_reporter=reporter,
         verbose=spec.verbose,
     )
@@ -210,8 +229,11 @@ def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
         study_name="palrnn", storage=storage,
     )
     searcher = ConcurrencyLimiter(searcher, max_concurrent=s["max_concurrent"])
-    scheduler = ASHAScheduler(time_attr="training_iteration", metric="eval_accuracy", mode="max",
-                              max_t=s["max_t"], grace_period=s["grace_period"], reduction_factor=3)
+    # ASHA counts training steps, not reports: a trial resumed from its checkpoint reports its
+    # steps on from there, while Ray's training_iteration would start again at 1.
+    every = int(spec.param_space.get("eval_every", 1))
+    scheduler = ASHAScheduler(time_attr="step", metric="eval_accuracy", mode="max",
+                              max_t=s["max_t"] * every, grace_period=s["grace_period"] * every, reduction_factor=3)
     kw.pop("max_concurrent_trials", None)
     return tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s["num_samples"], **kw)
 

@@ -1,4 +1,4 @@
-"""LSTM, the exercise's equations (SEED.md), for t = 1 ... T with h_0 = c_0 = 0:
+"""LSTM, the exercise's equations (docs/exercise.md), for t = 1 ... T with h_0 = c_0 = 0:
 
     g_t = tanh   (W_gx x_t + W_gh h_{t-1} + b_g)   input modulation
     i_t = sigmoid(W_ix x_t + W_ih h_{t-1} + b_i)   input gate

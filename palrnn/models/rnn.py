@@ -1,4 +1,4 @@
-"""Vanilla RNN, the exercise's equations (SEED.md), for t = 1 ... T with h_0 = 0:
+"""Vanilla RNN, the exercise's equations (docs/exercise.md), for t = 1 ... T with h_0 = 0:
 
     h_t = tanh(W_hx x_t + W_hh h_{t-1} + b_h)            (1)
     p   = W_ph h_T + b_p                                  (2)

@@ -24,7 +24,7 @@ def test_last_step_gradient_is_the_hand_derived_one():
 
 
 def test_seed_init_explodes_and_default_init_vanishes():
-    """SEED.md: with N(0,1) weights the tanh RNN's gradients explode, not vanish; with PyTorch's init
+    """docs/exercise.md: with N(0,1) weights the tanh RNN's gradients explode, not vanish; with PyTorch's init
     they vanish, as the exercise's conclusion assumed."""
     x, y = _batch(30)
     seed = hidden_gradient_norms(build_model(Config(model="RNN", init="seed", length=30)), x, y)

@@ -2,10 +2,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from palrnn.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BAD = [
     (["--length", "0"], "--length"),
@@ -17,7 +20,7 @@ BAD = [
     (["--lr", "-0.1"], "--lr"),
     (["--lr", "0"], "--lr"),
     (["--lr", "nan"], "--lr"),
-    (["--model", "GRU"], "--model"),
+    (["--model", "GPT"], "--model"),
     (["--init", "zeros"], "--init"),
     (["--optimizer", "lbfgs"], "--optimizer"),
     (["--backend", "cudnn"], "--backend"),
@@ -74,8 +77,53 @@ def test_help_lists_every_config_field_with_its_default(capsys):
 
 
 def test_real_process_bad_value_has_no_traceback(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-m", "palrnn", "--lr", "-1"], capture_output=True, text=True,
                        cwd=tmp_path, env=env)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip() == "python -m palrnn: error: --lr: must be a finite number > 0, got -1.0"
+
+
+def _checkpoint(tmp_path, **changes):
+    import torch
+
+    from palrnn.config import Config
+    from palrnn.train import new_state, save_checkpoint, train
+
+    state = new_state(Config(model="RNN", length=5, hidden=8, steps=10, eval_every=5))
+    list(train(state))
+    path = tmp_path / "model.pt"
+    save_checkpoint(state, path)
+    payload = torch.load(path, weights_only=True)
+    for key, value in changes.items():
+        if key.startswith("loop."):
+            payload["loop"] = {k: v for k, v in payload["loop"].items() if k != key[5:]}
+        else:
+            payload[key] = value
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("changes,named", [({"loop.streak": None}, "streak"), ({"version": 0}, "version 0")],
+                         ids=["loop without streak", "another version"])
+def test_real_process_resume_of_a_bad_checkpoint_is_one_line_exit_2(tmp_path, changes, named):
+    path = _checkpoint(tmp_path, **changes)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-m", "palrnn", "--resume", str(path), "--no-progress"],
+                       capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert p.returncode == 2 and p.stdout == "", p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert lines[0].startswith("python -m palrnn: error: --resume: ") and "model.pt" in lines[0] and named in lines[0]
+
+
+def test_resume_with_a_new_target_recounts_steps_to_target(tmp_path, capsys):
+    """Saved at step 40 against target 0.01 (steps_to_target 20); resumed against target 1.0, which
+    no evaluation reached, steps_to_target is none, not the old 20."""
+    ckpt = tmp_path / "m.pt"
+    common = ["--model", "RNN", "--length", "5", "--hidden", "8", "--eval-every", "20", "--json", "--no-progress"]
+    assert main([*common, "--steps", "40", "--target", "0.01", "--save", str(ckpt)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["steps_to_target"] == 20
+    assert main(["--resume", str(ckpt), "--target", "1.0", "--steps", "40", "--json", "--no-progress"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["step"] == 40 and result["steps_to_target"] is None

@@ -81,7 +81,7 @@ def test_inits():
     seed = VanillaRNN(1, 128, init="seed", seed=0)
     w = torch.cat([p.flatten() for p in seed.parameters()])
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02
-    # SEED.md: N(0,1) weights with 128 units give W_hh a spectral radius near sqrt(128) ~ 11.
+    # docs/exercise.md: N(0,1) weights with 128 units give W_hh a spectral radius near sqrt(128) ~ 11.
     radius = torch.linalg.eigvals(seed.W_hh).abs().max().item()
     assert 9 < radius < 13
     default = LSTM(1, 64, init="default", seed=0)
@@ -120,7 +120,7 @@ def test_any_batch_size(B):
 
 
 def test_hand_derived_gradient_of_W_ph():
-    """dL/dW_ph = (y_hat - y) h_T^T (SEED.md), averaged over the batch as the mean loss is."""
+    """dL/dW_ph = (y_hat - y) h_T^T (docs/exercise.md), averaged over the batch as the mean loss is."""
     m = VanillaRNN(1, 12, init="seed", seed=2, backend="scratch")
     x = torch.randint(0, 10, (8, 6, 1)).float()
     y = torch.randint(0, 10, (8,))

@@ -52,7 +52,8 @@ def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path):
                     last = json.loads((trial / "result.json").read_text().splitlines()[-1])
                 except (OSError, ValueError, IndexError):
                     continue
-                if last.get("node") == worker_id and last["step"] >= 400 and list(trial.glob("checkpoint_*")):
+                saved = folder / "checkpoints" / (trial.name.removeprefix("trial_") + ".pt")
+                if last.get("node") == worker_id and last["step"] >= 400 and saved.exists():
                     cluster.remove_node(cluster.worker, allow_graceful=False)
                     removed.append(trial.name.removeprefix("trial_"))
                     return

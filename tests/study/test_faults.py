@@ -38,6 +38,11 @@ def _last_result(trial_dir):
         return None
 
 
+def _checkpoint(trial_dir):
+    """The trial's own checkpoint: <study>/checkpoints/<trial id>.pt (study.trainable.checkpoint_path)."""
+    return trial_dir.parent / "checkpoints" / (trial_dir.name.removeprefix("trial_") + ".pt")
+
+
 def _expected_curve(**fields):
     records = []
     fit(Config(**fields), on_eval=records.append)
@@ -58,7 +63,7 @@ def _strike(tmp_path, name, sets, low, high, hit):
         time.sleep(0.2)
         for trial in folder.glob("trial_*"):
             last = _last_result(trial)
-            if last and low <= last["step"] < high and list(trial.glob("checkpoint_*/state.pt")):
+            if last and low <= last["step"] < high and _checkpoint(trial).exists():
                 hit(trial, last)
                 struck = trial.name.removeprefix("trial_")
                 break
@@ -93,12 +98,10 @@ def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path
             "--checkpoint-every", "400"]
 
     def truncate_and_kill(trial, last):
-        # Truncate the checkpoint the trial will resume from, then kill its worker.
-        states = sorted(trial.glob("checkpoint_*/state.pt"))
-        states[-1].write_bytes(states[-1].read_bytes()[:100])
+        # Kill the worker, then truncate the checkpoint the trial will resume from.
         os.kill(last["pid"], signal.SIGKILL)
-        for state in trial.glob("checkpoint_*/state.pt"):  # one written meanwhile, too
-            state.write_bytes(state.read_bytes()[:100])
+        state = _checkpoint(trial)
+        state.write_bytes(state.read_bytes()[:100])
 
     folder, victim, out = _strike(tmp_path, "corrupt", sets, 800, 1600, truncate_and_kill)
     assert "not a readable palrnn checkpoint" in out and "restarting this trial from step 0" in out

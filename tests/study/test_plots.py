@@ -51,7 +51,7 @@ def test_curves_per_model():
     fig = plots.plot_curves(bands, "RNN", target=0.99)
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
-    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% band)"
+    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% logit-t band)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Steps", "Held-out accuracy")
     assert legend_texts(ax) == ["T=5", "T=6", "target 0.99"]
     assert len(ax.get_lines()) == 3
@@ -83,7 +83,7 @@ def test_curves_one_panel_per_value_of_another_axis():
 def test_accuracy_vs_length_with_the_exercise():
     summary = tb.summary_table(make_trials(), ["model"])
     ax = plots.plot_accuracy_vs_length(summary)
-    assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% interval"
+    assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Held-out accuracy")
     assert legend_texts(ax) == ["RNN", "LSTM", "RNN, exercise (train batch, 1 run)",
                                 "LSTM, exercise (train batch, 1 run)"]
@@ -101,6 +101,34 @@ def test_accuracy_vs_length_one_model():
     summary = tb.summary_table(make_trials().query("model == 'LSTM'"), ["model"])
     ax = plots.plot_accuracy_vs_length(summary, exercise=None)
     assert legend_texts(ax) == ["LSTM"] and len(ax.get_lines()) == 1
+
+
+def near_one_trials() -> pd.DataFrame:
+    """One cell of seeds near 1 and one of seeds either solved or at chance: a Student t interval leaves [0, 1]."""
+    values = {5: [1.0, 1.0, 0.9], 6: [1.0, 0.1, 0.1]}
+    return pd.DataFrame([{"trial_id": f"{t}s{s}", "model": "RNN", "length": t, "seed": s, "eval_accuracy": v,
+                          "train_accuracy": v, "mean_train_accuracy": v, "steps_to_target": None, "diverged": False,
+                          "stopped_early": False} for t, vs in values.items() for s, v in enumerate(vs)])
+
+
+def test_error_bars_stay_in_the_unit_interval():
+    summary = tb.summary_table(near_one_trials(), ["model"])
+    ax = plots.plot_accuracy_vs_length(summary, exercise=None)
+    (bars,) = [c for c in ax.collections if len(c.get_segments())]  # the error bars' LineCollection
+    ends = np.array([seg[:, 1] for seg in bars.get_segments()])
+    assert ends.min() >= 0.0 and ends.max() <= 1.0
+    means = summary["eval_accuracy_mean"].to_numpy()
+    assert (ends.min(axis=1) <= means).all() and (means <= ends.max(axis=1)).all()
+    assert ends[1].max() - ends[1].min() > 0.5  # the bimodal cell's interval is wide, yet inside
+
+
+def test_curve_bands_stay_in_the_unit_interval():
+    trials = near_one_trials()
+    bands = tb.curves_table(make_curves(trials), ["model"])
+    fig = plots.plot_curves(bands, "RNN")
+    for band in fig.axes[0].collections:
+        y = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+        assert y.min() >= 0.0 and y.max() <= 1.0
 
 
 def test_mean_accuracy_vs_length():
@@ -127,7 +155,8 @@ def test_steps_to_target():
 def test_accuracy_vs_length_by_axis():
     summary = tb.summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
     fig = plots.plot_accuracy_vs_length_by(summary, "max_norm")
-    assert fig.get_suptitle() == "Held-out accuracy vs length, by clip max_norm (mean over seeds, 95% interval)"
+    assert fig.get_suptitle() == ("Held-out accuracy vs length, by clip max_norm "
+                                  "(mean over seeds, 95% logit-t interval)")
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]
     for ax in fig.axes:
         assert legend_texts(ax) == ["max_norm=none", "max_norm=1", "max_norm=10"]

@@ -25,7 +25,7 @@ def make_folder(path: Path, models=("RNN", "LSTM"), lengths=(5, 6), extra=None, 
             for t in lengths:
                 for seed in range(3):
                     tid = f"{model}_{t}_{v}_{seed}"
-                    final = 1.0 if model == "LSTM" else round(0.95 - 0.2 * (t - 5) - 0.05 * seed, 4)
+                    final = 1.0 if model == "LSTM" else max(0.1, round(0.95 - 0.2 * (t - 5) - 0.05 * seed, 4))
                     solved = final >= 0.99
                     cfg = {"model": model, "length": t, "hidden": 16, "lr": 0.003 * (seed + 1),
                            "max_norm": None, "seed": seed, **({} if v is None else {name: v})}
@@ -66,6 +66,8 @@ def test_report_writes_summary_and_figures(tmp_path, capsys):
         ["RNN", 5, 3, 0], ["RNN", 6, 3, 0], ["LSTM", 5, 3, 3], ["LSTM", 6, 3, 3]]
     assert summary["eval_accuracy_mean"].tolist() == pytest.approx([0.9, 0.7, 1.0, 1.0])
     assert tb.CI_COLUMN in out and "exercise" in out
+    assert "Student t on the logit" in out and "docs/exercise.md" in out and "SEED" + ".md" not in out
+    assert "not in the means" not in out  # every trial finished
     lines = out.splitlines()
     rnn6 = next(line for line in lines if line.split()[:1] == ["6"])  # RNN T=6 row (index repeated blank)
     assert "0.700" in rnn6 and rnn6.rstrip().endswith("0.99")
@@ -167,8 +169,52 @@ def test_optuna_study_figures(tmp_path, capsys):
     assert "best trial: eval_accuracy=0, hidden=16, lr=0.003, steps_to_target=none" in out
     # a search's trials differ in config, not seed: the best are listed, no mean over "seeds"
     assert "3 best of 3 trials (one seed each; ASHA cut 0 early;" in out and "mean over seeds" not in out
+    assert "summary.csv: one row per config (3 rows, 3 with a finished trial)" in out
     summary = pd.read_csv(folder / "summary.csv")
-    assert len(summary) == 1 and summary.loc[0, "seeds"] == 3  # one row: the search's model x length
+    # one row per config (the three trials drew lr 0.003, 0.006, 0.009): configs are never averaged as seeds
+    assert summary["lr"].tolist() == pytest.approx([0.003, 0.006, 0.009]) and summary["seeds"].tolist() == [1, 1, 1]
+    assert summary["eval_accuracy_low"].isna().all()  # one trial each: no interval
+
+
+def test_search_summary_keeps_configs_apart_and_cut_trials_out(tmp_path, capsys):
+    folder = make_folder(tmp_path / "search", models=("RNN",), lengths=(6,), kind="optuna")
+    meta = json.loads((folder / "study.json").read_text())
+    meta.update(axes=["hidden", "lr"])
+    (folder / "study.json").write_text(json.dumps(meta))
+    trials = pd.read_csv(folder / "trials.csv")
+    trials["lr"] = [0.001, 0.001, 0.02]  # two trials of one config, one of another
+    trials["stopped_by"] = ["steps", "steps", "scheduler"]
+    trials.to_csv(folder / "trials.csv", index=False)
+    assert report.main([str(folder), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary[["lr", "seeds", "cut"]].values.tolist() == [[0.001, 2, 0], [0.02, 0, 1]]
+    assert summary.loc[0, "eval_accuracy_mean"] == pytest.approx((0.75 + 0.7) / 2)
+    assert "ASHA cut 1 early" in out and "(2 rows, 1 with a finished trial)" in out
+
+
+def test_grid_report_counts_trials_left_out(tmp_path, capsys):
+    folder = make_folder(tmp_path / "study")
+    trials = pd.read_csv(folder / "trials.csv")
+    trials["stopped_by"] = "steps"
+    trials.loc[0, ["status", "stopped_by"]] = ["ERROR", "error"]
+    trials.loc[1, "stopped_by"] = "unfinished"
+    trials.to_csv(folder / "trials.csv", index=False)
+    assert report.main([str(folder), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "not in the means (summary.csv counts them): 1 errored trials, 1 unfinished trials" in out
+    summary = pd.read_csv(folder / "summary.csv")
+    first = summary.iloc[0]  # RNN T=5: seeds 0 and 1 left out, seed 2 alone
+    assert (first.seeds, first.errored, first.unfinished, first.cut) == (1, 1, 1, 0)
+    assert first.eval_accuracy_mean == pytest.approx(0.85)
+
+
+def test_summary_intervals_inside_the_unit_interval(tmp_path):
+    folder = make_folder(tmp_path / "study")
+    summary = report.write_report(folder, echo=False, figures=False)["summary"]
+    assert (summary["eval_accuracy_low"] >= 0).all() and (summary["eval_accuracy_high"] <= 1).all()
+    rnn5 = summary.iloc[0]  # 0.95, 0.90, 0.85
+    assert rnn5.eval_accuracy_low < rnn5.eval_accuracy_mean < rnn5.eval_accuracy_high < 1
 
 
 def test_a_study_without_results(tmp_path, capsys):

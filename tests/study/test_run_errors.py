@@ -21,14 +21,14 @@ def _bad_cases(tmp):
         (["--set", "init=zeros"], "--set: init: must be one of"),
         (["--set", "optimizer=lbfgs"], "--set: optimizer: must be one of"),
         (["--set", "seed=3"], "--set: seed is swept by --seeds"),
-        (["--models", "GRU"], "--models: unknown model 'GRU'"),
+        (["--models", "TRANSFORMER"], "--models: unknown model 'TRANSFORMER'"),
         (["--lengths", "0"], "--lengths: must be an integer >= 1"),
         (["--lengths", "five"], "--lengths: must be an integer >= 1"),
         (["--seeds", "0"], "--seeds: must be an integer >= 1"),
         (["--gpus-per-trial", "1"], "--gpus-per-trial"),
         (["--gpus-per-trial", "-1"], "--gpus-per-trial: must be a number >= 0"),
         (["--cpus-per-trial", "0"], "--cpus-per-trial: must be a number > 0"),
-        (["--cpus-per-trial", "64"], "--cpus-per-trial: 64 asked for"),
+        (["--num-cpus", "2", "--cpus-per-trial", "3"], "--cpus-per-trial: 3 asked for, but this machine's Ray has 2"),
         (["--name", "../escape"], "--name: '../escape' is not allowed"),
         (["--name", "a/b"], "--name: 'a/b' is not allowed"),
         (["--name", ".."], "--name: '..' is not allowed"),
@@ -36,7 +36,7 @@ def _bad_cases(tmp):
         (["--resume", "--name", "nosuch", "--results-dir", str(tmp / "results")], "--resume: no study 'nosuch'"),
         (["--results-dir", "/proc/palrnn-results"], "cannot be written"),
         (["--results-dir", str(afile)], "is not a folder"),
-        (["--search", "optuna", "--model", "GRU"], "--model: unknown model"),
+        (["--search", "optuna", "--model", "TRANSFORMER"], "--model: unknown model"),
         (["--search", "optuna", "--set", "lr=0.1"], "--set: lr is searched by Optuna"),
         (["--search", "grid"], "invalid choice"),
         (["--search", "optuna", "--num-samples", "0"], "--num-samples: must be an integer >= 1"),
@@ -55,13 +55,15 @@ CASES = list(range(35))
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, capsys):
+    import ray
+
     if case == 13 and __import__("torch").cuda.is_available():
         pytest.skip("this machine has a GPU")
     cases = _bad_cases(tmp_path)
     assert len(cases) == len(CASES)
     argv, expected = cases[case]
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(run, "execute", _must_not_run)
+    monkeypatch.setattr(ray, "init", _ray_must_not_start)  # the real entry point, watched: not a stub of ours
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -71,13 +73,11 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, 
     assert out == "" and len(lines) == 1, err
     assert lines[0].startswith("python -m study.run: error: ") and expected in lines[0], lines[0]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
-    import ray
-
-    assert not ray.is_initialized()  # refused before Ray started
+    assert not ray.is_initialized()
 
 
-def _must_not_run(*args, **kwargs):
-    raise AssertionError("bad input reached the study")
+def _ray_must_not_start(*args, **kwargs):
+    raise AssertionError("bad input reached ray.init: Ray would have started")
 
 
 def test_list_prints_grids_axes_and_trial_counts(capsys):
@@ -151,3 +151,25 @@ def test_list_lines_break_between_axes_only():
     joined = " ".join(line.strip() for line in lines)
     assert all(part in joined for part in parts)  # no axis cut in two
     assert lines[0].startswith("      axes: axis0") and lines[1].startswith("            axis")
+
+
+def test_help_list_and_refusals_import_neither_optuna_nor_ray(tmp_path):
+    """Layering: run.py only parses and plans; Optuna and Ray are imported where a study starts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import sys
+from study.run import main
+for argv in (["--help"], ["--list"], ["--grid", "nosuch"], ["--search", "optuna", "--num-samples", "0"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print("IMPORTED", sorted(m for m in ("optuna", "ray") if m in sys.modules))
+"""
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert "IMPORTED []" in p.stdout, p.stdout[-500:] + p.stderr[-2000:]

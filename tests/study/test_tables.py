@@ -1,5 +1,6 @@
 """study.tables: summary, curve bands and the comparison table, number for number from hand-made data."""
 
+import inspect
 import json
 import math
 
@@ -9,12 +10,22 @@ import pytest
 
 from study import tables as tb
 
-T2 = 4.3027  # t(0.975, 2): three seeds
-T1 = 12.7062  # t(0.975, 1): two seeds
+T975 = {1: 12.706205, 2: 4.302653}  # t(0.975, df) from a printed table: two and three seeds
+EPS = 1e-4
 
 
 def approx(x):
     return pytest.approx(x, abs=1e-5, nan_ok=True)
+
+
+def logit_t(values):
+    """(mean, low, high) by hand: the logit-scale t interval (study.stats), widened to the mean."""
+    x = np.clip(np.asarray(values, float), EPS, 1 - EPS)
+    z = np.log(x / (1 - x))
+    half = T975[len(z) - 1] * z.std(ddof=1) / math.sqrt(len(z))
+    mean = float(np.mean(values))
+    low, high = 1 / (1 + math.exp(-(z.mean() - half))), 1 / (1 + math.exp(-(z.mean() + half)))
+    return approx(mean), approx(min(low, mean)), approx(max(high, mean))
 
 
 def make_trials() -> pd.DataFrame:
@@ -50,7 +61,8 @@ def test_summary_columns_and_order():
     assert list(s.columns) == ["model", "length", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
                                "eval_accuracy_high", "solved", "solved_low", "solved_high",
                                "steps_to_target_median", "diverged",
-                               "stopped_early", "mean_train_accuracy", "train_accuracy_final"]
+                               "stopped_early", "mean_train_accuracy", "train_accuracy_final",
+                               "errored", "unfinished", "cut"]
     assert list(zip(s["model"], s["length"], strict=True)) == [("RNN", 5), ("RNN", 6), ("LSTM", 5), ("LSTM", 6)]
 
 
@@ -64,33 +76,29 @@ def test_wilson_interval():
 def test_summary_numbers():
     s = tb.summary_table(make_trials(), ["model"])
     r = row(s, "RNN", 5)
-    half = T2 * 0.1 / math.sqrt(3)
     assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 1, 0, 1)
+    assert (r.errored, r.unfinished, r.cut) == (0, 0, 0)
     assert r.eval_accuracy_mean == approx(0.9)
-    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(0.9 - half), approx(0.9 + half))
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.9, 0.8])
     assert r.steps_to_target_median == 300
     assert r.mean_train_accuracy == approx(0.7)
     assert r.train_accuracy_final == approx(0.9)
 
     r = row(s, "RNN", 6)
-    half = T2 * 0.2 / math.sqrt(3)
-    assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 0, 1, 0)
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == (
-        approx(0.3), approx(0.3 - half), approx(0.3 + half))
+    assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 0, 1, 0)  # a diverged run is finished
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([0.5, 0.3, 0.1])
     assert math.isnan(r.steps_to_target_median)
 
-    r = row(s, "LSTM", 5)  # identical seeds: a zero-width interval
+    r = row(s, "LSTM", 5)  # every seed at 1: the interval collapses at 1 - eps, widened to the mean
     assert (r.solved, r.stopped_early, r.steps_to_target_median) == (3, 3, 300)
-    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(1.0), approx(1.0))
+    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(1 - EPS), 1.0)
 
     r = row(s, "LSTM", 6)  # median over the solved seeds only
-    half = T2 * 0.01 / math.sqrt(3)
     assert (r.solved, r.steps_to_target_median) == (2, 700)
     # Wilson, worked by hand for 2/3: den = 1 + z^2/3 = 2.28054, centre = (2/3 + z^2/6) / den = 0.57309,
     # half = z sqrt(2/27 + z^2/36) / den = 0.36545
     assert (r.solved_low, r.solved_high) == (pytest.approx(0.20765, abs=1e-4), pytest.approx(0.93854, abs=1e-4))
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == (
-        approx(0.99), approx(0.99 - half), approx(0.99 + half))
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.99, 0.98])
     assert r.mean_train_accuracy == approx(0.70)
     assert r.train_accuracy_final == approx((1.0 + 0.98 + 0.96) / 3)
 
@@ -103,6 +111,15 @@ def test_summary_as_read_back_from_csv(tmp_path):
     pd.testing.assert_frame_equal(tb.summary_table(back, ["model"]), tb.summary_table(trials, ["model"]))
 
 
+def test_summary_intervals_stay_in_the_unit_interval():
+    """Accuracy is bounded: no interval leaves [0, 1] and each contains its mean (0.9 + 0.248 = 1.148 before)."""
+    s = tb.summary_table(make_trials(), ["model"])
+    assert (s["eval_accuracy_low"] >= 0).all() and (s["eval_accuracy_high"] <= 1).all()
+    assert (s["eval_accuracy_low"] <= s["eval_accuracy_mean"]).all()
+    assert (s["eval_accuracy_mean"] <= s["eval_accuracy_high"]).all()
+    assert row(s, "RNN", 5).eval_accuracy_high < 1.0
+
+
 def test_one_seed_has_no_interval_and_two_seeds_use_t1():
     trials = make_trials()
     one = tb.summary_table(trials[trials["seed"] == 0], ["model"])
@@ -110,16 +127,16 @@ def test_one_seed_has_no_interval_and_two_seeds_use_t1():
     assert r.seeds == 1 and r.eval_accuracy_mean == 1.0
     assert math.isnan(r.eval_accuracy_low) and math.isnan(r.eval_accuracy_high)
     two = tb.summary_table(trials[trials["seed"] < 2], ["model"])
-    r = row(two, "RNN", 6)  # 0.5, 0.3: sd = 0.1414
-    half = T1 * np.std([0.5, 0.3], ddof=1) / math.sqrt(2)
-    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(0.4 - half), approx(0.4 + half))
+    r = row(two, "RNN", 6)  # 0.5, 0.3: t(0.975, 1) = 12.7062 on the logit scale
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([0.5, 0.3])
 
 
-def test_t_quantiles():
+def test_t_quantiles_come_from_scipy():
     assert tb.t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
     assert tb.t_quantile(30) == pytest.approx(2.0423, abs=1e-4)
+    assert tb.t_quantile(31) == pytest.approx(2.0395, abs=1e-4)  # no 1.96 fallback
     assert math.isnan(tb.t_quantile(0))
-    assert tb.T_975.get(31, 1.96) == 1.96
+    assert not hasattr(tb, "T_975")  # no hand-copied table: scipy is a dependency
 
 
 def test_summary_with_another_axis_none_first():
@@ -139,6 +156,87 @@ def test_summary_skips_trials_without_results():
     trials.loc[0, ["eval_accuracy", "status"]] = [np.nan, "ERROR"]
     r = row(tb.summary_table(trials, ["model"]), "RNN", 5)
     assert r.seeds == 2 and r.eval_accuracy_mean == approx(0.85) and r.solved == 0
+    assert (r.errored, r.unfinished, r.cut) == (1, 0, 0)
+
+
+def with_stopped_by(trials: pd.DataFrame) -> pd.DataFrame:
+    """stopped_by as study.run writes it for finished trials."""
+    by = np.where(tb.flag(trials["diverged"]), "diverged", np.where(tb.flag(trials["stopped_early"]), "target",
+                                                                      "steps"))
+    return trials.assign(stopped_by=by)
+
+
+def test_summary_means_are_over_finished_trials_only():
+    """An errored, an unfinished and a scheduler-cut trial (each with an accuracy) stay out of the means."""
+    trials = with_stopped_by(make_trials())
+    extra = trials[(trials["model"] == "RNN") & (trials["length"] == 5)].iloc[[0, 0, 0]].copy()
+    extra["trial_id"] = ["err", "unf", "cut"]
+    extra["eval_accuracy"] = [0.0, 0.1, 0.2]
+    extra["mean_train_accuracy"] = extra["train_accuracy"] = 0.0
+    extra["steps_to_target"] = [100, 100, 100]
+    extra["status"] = ["ERROR", "RUNNING", "TERMINATED"]
+    extra["stopped_by"] = ["error", "unfinished", "scheduler"]
+    s = tb.summary_table(pd.concat([trials, extra], ignore_index=True), ["model"])
+    r = row(s, "RNN", 5)
+    assert (r.seeds, r.errored, r.unfinished, r.cut) == (3, 1, 1, 1)
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.9, 0.8])
+    assert (r.solved, r.steps_to_target_median) == (1, 300)
+    assert (r.mean_train_accuracy, r.train_accuracy_final) == (approx(0.7), approx(0.9))
+    assert r.diverged == 0 and row(s, "RNN", 6).diverged == 1  # diverged runs are finished and count
+    others = s[~((s["model"] == "RNN") & (s["length"] == 5))]
+    assert (others[["errored", "unfinished", "cut"]] == 0).all().all()
+    pd.testing.assert_frame_equal(tb.summary_table(trials, ["model"]), tb.summary_table(make_trials(), ["model"]))
+
+
+def test_a_group_with_no_finished_trial_keeps_its_row():
+    trials = with_stopped_by(make_trials())
+    cell = (trials["model"] == "LSTM") & (trials["length"] == 6)
+    trials.loc[cell, "stopped_by"] = "scheduler"
+    r = row(tb.summary_table(trials, ["model"]), "LSTM", 6)
+    assert (r.seeds, r.cut, r.solved) == (0, 3, 0)
+    assert all(math.isnan(v) for v in (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high))
+
+
+def test_trial_outcome():
+    trials = pd.DataFrame({"stopped_by": ["steps", "target", "diverged", "error", "unfinished", "scheduler", None,
+                                          None, None],
+                           "status": ["TERMINATED"] * 3 + ["ERROR", "RUNNING", "TERMINATED", "ERROR", "TERMINATED",
+                                                           "PENDING"]})
+    assert tb.trial_outcome(trials).tolist() == ["finished"] * 3 + ["errored", "unfinished", "cut", "errored",
+                                                                    "finished", "unfinished"]
+    assert tb.trial_outcome(trials.drop(columns="status")).tolist()[:6] == [
+        "finished", "finished", "finished", "errored", "unfinished", "cut"]
+
+
+def search_trials() -> pd.DataFrame:
+    """An Optuna search's trials: RNN, T = 20, one seed each; two trials share a config."""
+    rows = [  # (lr, hidden, eval_accuracy, stopped_by)
+        (0.001, 64, 1.0, "target"), (0.001, 64, 0.8, "steps"), (0.003, 64, 0.2, "steps"),
+        (0.01, 32, 0.1, "scheduler"), (0.002, 32, 0.5, "error"),
+    ]
+    return pd.DataFrame([{"trial_id": f"t{i}", "model": "RNN", "length": 20, "lr": lr, "hidden": h, "max_norm": np.nan,
+                          "seed": 0, "eval_accuracy": a, "train_accuracy": a, "mean_train_accuracy": a / 2,
+                          "diverged": False, "stopped_early": by == "target",
+                          "steps_to_target": 1500 if by == "target" else None,
+                          "status": "ERROR" if by == "error" else "TERMINATED", "stopped_by": by}
+                         for i, (lr, h, a, by) in enumerate(rows)])
+
+
+def test_search_summary_has_one_row_per_config():
+    meta = {"kind": "optuna", "axes": ["hidden", "lr", "max_norm"]}
+    trials = search_trials()
+    axes = tb.summary_axes(meta, trials.columns)
+    assert axes == ["hidden", "lr", "max_norm"]
+    s = tb.summary_table(trials, axes)
+    assert list(s.columns[:5]) == ["model", "length", "hidden", "lr", "max_norm"]
+    assert list(zip(s["hidden"], s["lr"], s["seeds"], s["cut"], s["errored"], strict=True)) == [
+        (32, 0.002, 0, 0, 1), (32, 0.01, 0, 1, 0), (64, 0.001, 2, 0, 0), (64, 0.003, 1, 0, 0)]
+    r = s[s["lr"] == 0.001].iloc[0]  # the one config run twice: its two trials are its seeds
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.8])
+    assert r.solved == 1
+    one = s[s["lr"] == 0.003].iloc[0]
+    assert one.eval_accuracy_mean == approx(0.2) and math.isnan(one.eval_accuracy_low)
+    assert s["max_norm"].isna().all()
 
 
 def test_empty_trials_give_an_empty_summary():
@@ -161,9 +259,7 @@ def make_curves() -> pd.DataFrame:
 
 
 def band(values):
-    x = np.asarray(values, float)
-    half = T2 * x.std(ddof=1) / math.sqrt(len(x))
-    return approx(x.mean()), approx(x.mean() - half), approx(x.mean() + half)
+    return logit_t(values)
 
 
 def test_curves_hold_stopped_and_diverged_trials():
@@ -200,8 +296,10 @@ def test_accuracy_vs_length_beside_the_exercise():
     table = tb.accuracy_vs_length(tb.summary_table(make_trials(), ["model"]))
     assert list(table.index.names) == ["model", "T"]
     assert list(table.columns) == [tb.CI_COLUMN, "solved", "final train", "exercise"]
-    half = T2 * 0.1 / math.sqrt(3)
-    assert table.loc[("RNN", 5), tb.CI_COLUMN] == f"0.900 [{0.9 - half:.3f}, {0.9 + half:.3f}]"
+    assert tb.CI_COLUMN == "this study (mean [95% CI, logit-t])"
+    _, low, high = (v.expected for v in logit_t([1.0, 0.9, 0.8]))
+    assert table.loc[("RNN", 5), tb.CI_COLUMN] == f"0.900 [{low:.3f}, {high:.3f}]"
+    assert table.loc[("LSTM", 5), tb.CI_COLUMN] == "1.000 [1.000, 1.000]"
     assert table.loc[("RNN", 5), "solved"] == "1/3"
     assert table.loc[("RNN", 6), "exercise"] == 0.99
     assert table.loc[("LSTM", 6), "exercise"] == 1.00
@@ -286,9 +384,7 @@ def test_top_trials_of_a_search():
 
 
 def test_parity_contrast_number_for_number():
-    import math
-
-    from study.tables import parity_table, t_quantile
+    from study.tables import parity_table
 
     rows = []
     acc = {5: [1.0, 0.8], 6: [0.6, 0.4], 7: [0.5, 0.3]}
@@ -298,6 +394,40 @@ def test_parity_contrast_number_for_number():
     table = parity_table(pd.DataFrame(rows), ["model"])
     (row,) = table.to_dict("records")
     assert row["length"] == 6 and row["parity"] == "even"
-    assert row["contrast"] == pytest.approx(0.5 - (0.9 + 0.4) / 2)
-    half = t_quantile(1) * math.sqrt(0.02 / 2 + (0.02 / 2 + 0.02 / 2) / 4)
-    assert row["low"] == pytest.approx(row["contrast"] - half) and row["high"] == pytest.approx(row["contrast"] + half)
+    c = row["contrast"]
+    assert c == pytest.approx(0.5 - (0.9 + 0.4) / 2)
+    # MOVER from each length's logit-t interval: c = m6 - (m5 + m7) / 2
+    (m6, l6, u6), (m5, l5, u5), (m7, l7, u7) = ([v.expected for v in logit_t(acc[t])] for t in (6, 5, 7))
+    assert row["low"] == pytest.approx(c - math.sqrt((m6 - l6) ** 2 + ((u5 - m5) / 2) ** 2 + ((u7 - m7) / 2) ** 2))
+    assert row["high"] == pytest.approx(c + math.sqrt((u6 - m6) ** 2 + ((m5 - l5) / 2) ** 2 + ((m7 - l7) / 2) ** 2))
+
+
+def test_parity_interval_stays_in_minus_one_one():
+    """A difference of accuracies lies in [-1, 1]; so does its interval (the Welch one left it: -2.9 here)."""
+    from study.tables import parity_table
+
+    acc = {5: [0.1, 0.1, 1.0], 6: [1.0, 1.0, 0.1], 7: [0.1, 0.1, 0.1], 8: [1.0, 1.0, 1.0]}
+    trials = pd.DataFrame([{"model": "RNN", "length": t, "seed": s, "eval_accuracy": v, "stopped_by": "steps"}
+                           for t, values in acc.items() for s, v in enumerate(values)])
+    table = parity_table(trials, ["model"])
+    assert len(table) == 2
+    assert (table["low"] >= -1).all() and (table["high"] <= 1).all()
+    assert (table["low"] <= table["contrast"]).all() and (table["contrast"] <= table["high"]).all()
+
+
+def test_parity_leaves_out_unfinished_trials():
+    from study.tables import parity_table
+
+    acc = {5: [1.0, 0.8], 6: [0.6, 0.4], 7: [0.5, 0.3]}
+    rows = [{"model": "RNN", "length": t, "seed": s, "eval_accuracy": v, "stopped_by": "steps"}
+            for t, values in acc.items() for s, v in enumerate(values)]
+    rows.append({"model": "RNN", "length": 6, "seed": 9, "eval_accuracy": 0.0, "stopped_by": "scheduler"})
+    assert parity_table(pd.DataFrame(rows), ["model"]).loc[0, "contrast"] == pytest.approx(0.5 - 0.65)
+
+
+def test_tables_cite_the_exercise_in_docs():
+    from study import report
+
+    for module in (tb, report):
+        source = inspect.getsource(module)
+        assert "SEED" + ".md" not in source and "docs/exercise.md" in source

@@ -1,0 +1,133 @@
+"""GRU (Cho et al., 2014), in the exercise's naming style (docs/exercise.md), for t = 1 ... T with h_0 = 0:
+
+    z_t = sigmoid(W_zx x_t + W_zh h_{t-1} + b_z)                   update gate
+    r_t = sigmoid(W_rx x_t + W_rh h_{t-1} + b_r)                   reset gate
+    n_t = tanh   (W_nx x_t + r_t * (W_nh h_{t-1} + b_nh) + b_nx)   candidate
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+    p   = W_ph h_T + b_p
+
+z_t near 1 keeps the old state, so a positive b_z means a long memory (the ``chrono`` init, init.py).
+The reset gate multiplies the recurrent product *after* it is taken, with its own bias b_nh inside:
+this is torch's nn.GRU (and cuDNN's) convention, not the paper's r_t * h_{t-1} inside the product,
+chosen so that the fused kernel computes exactly these equations when fed these weights. The two
+biases of z and r are one each (a second would only add to the first); the candidate needs two,
+b_nx outside the reset and b_nh inside it.
+
+Shapes: W_*x (n, d), W_*h (n, n), b_z, b_r, b_nx, b_nh (n,), W_ph (K, n), b_p (K,).
+Parameters: 3(nd + n^2) + 4n + Kn + K. Inputs are batch-first x (B, T, d); any batch size.
+
+Backends compute the same mathematics:
+  scratch  the four equations step by step, as written;
+  stacked  the three gates' weights stacked into one (3n, d) and one (3n, n) matrix: the input
+           terms of all steps in one matrix product, then one addmm and two activations per step;
+  fused    torch's nn.GRU kernel fed the stacked weights in its gate order (r, z, n), b_nh as the
+           candidate's part of its second bias (zero for r and z).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from palrnn.models.init import initialise
+
+GATES = ("z", "r", "n")
+
+
+class GRU(nn.Module):
+    RECURRENT = ("W_zh", "W_rh", "W_nh")
+
+    def __init__(
+        self,
+        input_dim: int = 1,
+        hidden: int = 128,
+        num_classes: int = 10,
+        init: str = "seed",
+        seed: int = 0,
+        backend: str = "stacked",
+    ) -> None:
+        super().__init__()
+        n, d, k = hidden, input_dim, num_classes
+        self.hidden, self.backend = hidden, backend
+        for gate in GATES:
+            setattr(self, f"W_{gate}x", nn.Parameter(torch.empty(n, d)))
+            setattr(self, f"W_{gate}h", nn.Parameter(torch.empty(n, n)))
+            for b in ("b_nx", "b_nh") if gate == "n" else (f"b_{gate}",):
+                setattr(self, b, nn.Parameter(torch.empty(n)))
+        self.W_ph = nn.Parameter(torch.empty(k, n))
+        self.b_p = nn.Parameter(torch.empty(k))
+        initialise(self, init, hidden, self.RECURRENT, seed)
+        object.__setattr__(self, "_fused", nn.GRU(d, n, batch_first=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, d) -> logits (B, K) from the last step."""
+        h = self.last_hidden(x)  # (B, n)
+        return h @ self.W_ph.T + self.b_p  # (B, K)
+
+    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        if self.backend == "scratch":
+            return self.hidden_states(x)[:, -1]
+        if self.backend == "fused":
+            return self._forward_fused(x)
+        return self._forward_stacked(x)
+
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """All h_t, the equations as written: x (B, T, d) -> (B, T, n)."""
+        return torch.stack(self.step_states(x), dim=1)
+
+    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
+        B, T, _ = x.shape
+        h = x.new_zeros(B, self.hidden)  # h_0 = 0
+        hs = []
+        for t in range(T):
+            x_t = x[:, t]  # (B, d)
+            z = torch.sigmoid(x_t @ self.W_zx.T + h @ self.W_zh.T + self.b_z)  # (B, n)
+            r = torch.sigmoid(x_t @ self.W_rx.T + h @ self.W_rh.T + self.b_r)  # (B, n)
+            n = torch.tanh(x_t @ self.W_nx.T + r * (h @ self.W_nh.T + self.b_nh) + self.b_nx)  # (B, n)
+            h = (1 - z) * n + z * h  # (B, n)
+            hs.append(h)
+        return hs
+
+    def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The gates' weights stacked in ``order``: W_x (3n, d), W_h (3n, n), the input-side bias
+        (3n,) with b_nx for n, and the hidden-side bias (3n,): b_nh for n, zero for z and r."""
+        W_x = torch.cat([getattr(self, f"W_{q}x") for q in order])
+        W_h = torch.cat([getattr(self, f"W_{q}h") for q in order])
+        zero = torch.zeros_like(self.b_nh)
+        b_x = torch.cat([self.b_nx if q == "n" else getattr(self, f"b_{q}") for q in order])
+        b_h = torch.cat([self.b_nh if q == "n" else zero for q in order])
+        return W_x, W_h, b_x, b_h
+
+    def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, d = x.shape
+        n = self.hidden
+        # Order (z, r, n): the two sigmoid gates are one contiguous slice.
+        W_x, W_h, b_x, b_h = self._stack("zrn")
+        xw = torch.addmm(b_x, x.reshape(-1, d), W_x.T).view(B, T, 3 * n)  # (B, T, 3n)
+        W_h_T = W_h.T
+        # Step 1 has h_0 = 0: the recurrent product is its bias alone, and h_1 = (1 - z_1) * n_1.
+        a = xw[:, 0]  # (B, 3n)
+        s = torch.sigmoid(a[:, : 2 * n])  # (B, 2n): z, r
+        cand = torch.tanh(a[:, 2 * n :] + s[:, n:] * self.b_nh)  # (B, n)
+        h = (1 - s[:, :n]) * cand
+        for t in range(1, T):
+            a = xw[:, t]  # (B, 3n)
+            hw = torch.addmm(b_h, h, W_h_T)  # (B, 3n)
+            s = torch.sigmoid(a[:, : 2 * n] + hw[:, : 2 * n])
+            cand = torch.tanh(a[:, 2 * n :] + s[:, n:] * hw[:, 2 * n :])
+            h = cand + s[:, :n] * (h - cand)  # (1 - z) n + z h
+        return h
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        W_x, W_h, b_x, b_h = self._stack("rzn")  # torch's gate order
+        weights = {
+            "weight_ih_l0": W_x,
+            "weight_hh_l0": W_h,
+            "bias_ih_l0": b_x,
+            "bias_hh_l0": b_h,
+        }
+        self._fused.to(x.device)
+        _, h_n = functional_call(self._fused, weights, (x,))  # h_n (1, B, n)
+        return h_n[0]

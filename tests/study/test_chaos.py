@@ -1,0 +1,152 @@
+"""Harder faults, injected for real: the driver SIGKILLed mid-study, trial workers SIGKILLed at
+random moments, and the results folder's disk filling up mid-study."""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cmd(results, name, seeds, steps, *extra):
+    return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", str(seeds), "--name", name,
+            "--results-dir", str(results), "--set", f"steps={steps}", "--set", "eval_every=100",
+            "--set", "batch_size=32", "--full", "--checkpoint-every", "100", "--num-cpus", "2", "--no-report",
+            "--dashboard-port", str(_free_port()), *extra]
+
+
+def _results(folder):
+    """trial folder name -> its last reported result (Ray's result.json), for the trials reporting."""
+    out = {}
+    for file in folder.glob("trial_*/result.json"):
+        try:
+            lines = file.read_text().splitlines()
+            out[file.parent.name] = json.loads(lines[-1]) if lines else None
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _curve(key):
+    """The evaluations an undisturbed run of one trial makes (in-process, no Ray)."""
+    import torch
+
+    from palrnn.config import Config
+    from palrnn.train import fit
+    from study.grids import GRIDS
+
+    torch.set_num_threads(1)
+    model, length, seed, steps = key
+    base = {**GRIDS["smoke"].fixed, "batch_size": 32, "steps": steps, "eval_every": 100, "patience": 0}
+    records = []
+    fit(Config(**base, model=model, length=length, seed=seed), on_eval=records.append)
+    return [(r["step"], r["eval_accuracy"], r["train_loss"]) for r in records]
+
+
+def _assert_undisturbed(trials, curves, steps):
+    """Every trial ended at its last step, once, with the curve of an undisturbed run, bit for bit."""
+    assert set(trials["status"]) == {"TERMINATED"} and (trials["step"] == steps).all()
+    assert not trials.duplicated(["model", "length", "seed"]).any()
+    assert not curves.duplicated(["trial_id", "step"]).any()
+    keys = [(r.model, int(r.length), int(r.seed), steps) for r in trials.itertuples()]
+    with ProcessPoolExecutor(2) as pool:
+        expected = dict(zip(keys, pool.map(_curve, keys), strict=True))
+    for row, key in zip(trials.itertuples(), keys, strict=True):
+        got = curves[curves["trial_id"] == row.trial_id].sort_values("step")
+        assert list(zip(got["step"], got["eval_accuracy"], got["train_loss"], strict=True)) == expected[key], key
+
+
+def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path):
+    steps = 1500
+    cmd = _cmd(tmp_path, "k", 2, steps)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tmp_path / "k"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        last = [r for r in _results(folder).values() if r]
+        done = sum(r["step"] == steps for r in last)
+        mid = sum(300 <= r["step"] < steps - 300 for r in last)
+        if done >= 2 and mid >= 1:
+            break
+    assert proc.poll() is None, "the study ended before its driver could be killed"
+    time.sleep(6)  # let the driver's clock write study.json at least once more
+    proc.kill()  # SIGKILL: no handler runs, nothing is cleaned up
+    proc.communicate(timeout=60)
+    meta = json.loads((folder / "study.json").read_text())
+    assert meta["status"] == "running" and meta["wall_seconds"] >= 5  # its time so far is on record
+    assert not (folder / "trials.csv").exists()
+
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]  # the dead lock did not block
+    after = json.loads((folder / "study.json").read_text())
+    assert after["status"] == "complete" and after["started"] == meta["started"]
+    resumed_seconds = float(re.search(r"8 trials in (\d+) s", resumed.stdout).group(1))
+    assert after["wall_seconds"] >= meta["wall_seconds"] + resumed_seconds - 1
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
+    assert len(trials) == 8 and trials["error"].isna().all()
+    _assert_undisturbed(trials, curves, steps)
+
+
+def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path):
+    steps, kills, rng = 1200, [], random.Random(0)
+    proc = subprocess.Popen(_cmd(tmp_path, "chaos", 6, steps, "--max-failures", "20"), cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tmp_path / "chaos"
+    deadline = time.monotonic() + 400
+    while len(kills) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(rng.uniform(0.5, 2.5))
+        running = [(t, r) for t, r in _results(folder).items() if r and 0 < r["step"] < steps]
+        if not running:
+            continue
+        trial, last = rng.choice(running)
+        try:
+            os.kill(last["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        kills.append((trial, last["step"]))
+    out, _ = proc.communicate(timeout=400)
+    assert len(kills) >= 5, f"only {len(kills)} workers could be killed mid-training:\n{out[-2000:]}"
+    assert proc.returncode == 0, out[-3000:]
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
+    assert len(trials) == 24 and trials["restarts"].sum() >= 5
+    _assert_undisturbed(trials, curves, steps)
+
+
+def test_two_studies_started_at_once_both_run(tmp_path):
+    """Two real studies on one machine at the same moment, neither given a dashboard port: each
+    starts its own Ray, the second's dashboard on the next free port, and both end complete."""
+    def cmd(name):
+        return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--models", "RNN",
+                "--lengths", "5", "--name", name, "--results-dir", str(tmp_path), "--set", "steps=200",
+                "--num-cpus", "1", "--no-report"]
+
+    procs = [subprocess.Popen(cmd(name), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for name in ("one", "two")]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    for p, out in zip(procs, outs, strict=True):
+        assert p.returncode == 0, out[-3000:]
+    ports = {int(re.search(r"Ray dashboard: http://127\.0\.0\.1:(\d+)", out).group(1)) for out in outs}
+    assert len(ports) == 2, outs
+    for name in ("one", "two"):
+        assert json.loads((tmp_path / name / "study.json").read_text())["status"] == "complete"
+        assert len(pd.read_csv(tmp_path / name / "trials.csv")) == 1
