@@ -3,7 +3,8 @@
     python -m study.report results/lengths-20261128-170000
     python -m study.report results/lengths-20261128-170000 --no-figures
 
-Also run at the end of every ``python -m study.run``. Writes into the study's folder, atomically:
+Also run at the end of every ``python -m study.run``. Prints the study's provenance line (commit,
+versions, host; ``study.provenance``) and its tables. Writes into the study's folder, atomically:
 
     summary.csv                          one row per model x length (x other swept axis; x config
                                          of a search): finished trials only (tables.summary_table)
@@ -14,6 +15,8 @@ Also run at the end of every ``python -m study.run``. Writes into the study's fo
     figures/steps_to_target.png          median steps to the target against T (when any seed got there)
     figures/accuracy_vs_length_by_<axis>.png   per value of each other swept axis
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+    report.html                          the study on one page to share: its command, provenance,
+                                         status, tables and every figure, self-contained (study.html)
 
 A figure whose data are absent is skipped. summary.csv is deterministic: a re-report of the same
 folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
@@ -37,7 +40,9 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from study import tables as tb
+from study.html import write_html
 from study.io import write_bytes_atomic, write_csv_atomic
+from study.provenance import provenance_line
 
 PROG = "study.report"
 DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below any seed-to-seed spread
@@ -46,8 +51,10 @@ DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below an
 def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
     """Write summary.csv and figures/*.png into a study folder; print the main tables when ``echo``.
 
-    Returns ``summary``, ``accuracy_vs_length`` (the printed table), ``curves_summary`` (held-out
-    accuracy bands per step, from ``tables.curves_table``) and ``figures`` (the paths written).
+    Also writes report.html, the study on one self-contained page (``study.html``), with every
+    figure under figures/ embedded. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
+    ``curves_summary`` (held-out accuracy bands per step, from ``tables.curves_table``) and
+    ``figures`` (the paths written).
     Raises ``tables.NotAStudy`` when the path is not a study folder (before writing anything).
     """
     folder = Path(path)
@@ -57,8 +64,10 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     summary = tb.summary_table(trials, axes)
     bands = tb.curves_table(curves, axes)
     table = tb.accuracy_vs_length(summary)
-    write_csv_atomic(folder / "summary.csv", summary.round({c: DIGITS for c in tb.SUMMARY_STATS}))
+    rounded = summary.round({c: DIGITS for c in tb.SUMMARY_STATS})
+    write_csv_atomic(folder / "summary.csv", rounded)
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    write_html(folder, data, rounded)
     if echo:
         print(_text(folder, meta, summary, table, data, written))
     return {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
@@ -175,7 +184,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
           written: list[Path]) -> str:
     kind = meta.get("kind") or "?"
     what = f"grid {meta.get('grid')}" if kind == "grid" else kind
-    lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials"]
+    lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
+             f"provenance: {provenance_line(meta)}"]
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif kind == "optuna":
@@ -212,7 +222,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
         lines += ["", "best trial: " + ", ".join(f"{k}={tb.axis_value_text(best.get(k))}" for k in shown)]
         if best.get("confirm"):
             lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
-    where = f"{folder / 'summary.csv'}" + (f" and {len(written)} figures in {folder / 'figures'}" if written else "")
+    where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
+             + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
     lines += ["", f"wrote {where}"]
     return "\n".join(lines)
 
@@ -257,7 +268,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Write a study's summary.csv and figures/*.png and print its main tables.")
+    p = _Parser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and print its "
+                                       "main tables.")
     p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv)")
     p.add_argument("--no-figures", action="store_true", help="write summary.csv only (default: figures too)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")

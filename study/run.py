@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import errno
 import os
 import re
 import shlex
@@ -323,9 +324,7 @@ def _resumed_plan(args: argparse.Namespace) -> StudyPlan:
     folder = Path(args.results_dir) / name
     try:
         data = json.loads((folder / STUDY_FILE).read_text())
-        data.pop("started", None), data.pop("finished", None), data.pop("wall_seconds", None)
-        data.pop("status", None)
-        plan = StudyPlan(**data)
+        plan = StudyPlan(**{f.name: data[f.name] for f in dataclasses.fields(StudyPlan) if f.name in data})
     except FileNotFoundError:
         raise UsageError(f"--resume: no study {name!r} in {args.results_dir} (no {STUDY_FILE}); "
                          "give --name of an existing study") from None
@@ -351,10 +350,13 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
         started_here = not adapter.ray_running()
-        if started_here and not address:
-            dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
-        url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
-                               num_gpus=None)
+        with _ray_start_lock():
+            # Two studies started at the same moment would both find the same port free; one at a
+            # time, each Ray's dashboard holds its port before the next study looks for one.
+            if started_here and not address:
+                dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
+            url = adapter.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb,
+                                   num_gpus=None)
         try:
             _check_resources(plan, adapter)
             if url:
@@ -370,26 +372,39 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             if resume:  # keep when it started and how long it has run so far: this run's time is added
                 earlier = _read_meta(folder)
                 meta["started"] = earlier.get("started", meta["started"])
+                # The first run's provenance stays the study's; each resumed run's is kept beside it.
+                meta["resumed"] = [*earlier.get("resumed", []), meta["provenance"]]
+                meta["provenance"] = earlier.get("provenance", meta["provenance"])
                 before = float(earlier.get("wall_seconds") or 0.0)
             meta["wall_seconds"] = before
             write_json_atomic(folder / STUDY_FILE, meta)
             say(f"study {plan.name}: {plan.trials} trials -> {folder}")
+            damage = adapter.experiment_state_damage(folder) if resume else None
+            if damage:
+                say(f"Ray's experiment state is damaged ({damage}); Ray starts the trials again, "
+                    "and each continues from its own checkpoint")
             spec = adapter.TunerSpec(
                 name=plan.name, results_dir=Path(plan.results_dir), param_space=plan.param_space,
                 grid_axes=plan.grid_axes, cpus_per_trial=plan.cpus_per_trial, gpus_per_trial=plan.gpus_per_trial,
                 checkpoint_every=plan.checkpoint_every, max_failures=plan.max_failures,
                 max_concurrent=plan.max_concurrent, search=_search_spec(plan, adapter), verbose=1 if echo else 0)
-            clock = WallClock(folder / STUDY_FILE, meta, before)
+            columns = [f.name for f in dataclasses.fields(Config)]
+            watch = StudyWatch(folder, meta, before, adapter.FinishedTables(folder, columns))
             try:
                 results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
             finally:
-                elapsed = clock.stop()
-            columns = [f.name for f in dataclasses.fields(Config)]
-            trials, curves = adapter.collect(results, columns)
+                elapsed = watch.stop()
+            trials, curves = adapter.collect(results, columns, folder)
         finally:
             if started_here:
                 adapter.shutdown_ray()
+        if watch.failure is not None:
+            raise storage_error(plan, watch.failure)
         return finish(plan, trials, curves, elapsed, before=before, report=report, echo=echo)
+    except OSError as exc:  # the study folder cannot be written: a full disk, a read-only file system
+        if exc.errno in STORAGE_ERRNOS and plan.folder.exists():
+            raise storage_error(plan, exc) from None
+        raise
     finally:
         if lock is not None:
             lock.release()
@@ -426,33 +441,75 @@ class StudyLock:
             self.lock.release()
 
 
-class WallClock:
-    """Keeps study.json's ``wall_seconds`` current while Ray runs (every ``every`` seconds), so that
-    a driver killed outright (SIGKILL, power) leaves its time on record and ``--resume`` adds to it."""
+class StudyWatch:
+    """The driver's watch over a running study, every ``every`` seconds: keeps study.json's
+    ``wall_seconds`` current, so that a driver killed outright (SIGKILL, power) leaves its time on
+    record and ``--resume`` adds to it; writes trials.csv and curves.csv of the trials finished so
+    far (from their checkpoints), so a study that cannot end well keeps them; and when the study
+    folder can no longer be written (a full disk, a read-only file system), interrupts the study
+    as Ctrl-C would, so that its trials stop at their last checkpoint and ``--resume`` continues."""
 
-    def __init__(self, file: Path, meta: dict[str, Any], before: float, every: float = 5.0) -> None:
+    def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0) -> None:
         import threading
 
-        self.file, self.meta, self.before, self.every = file, meta, before, every
+        self.folder, self.meta, self.before, self.tables, self.every = folder, meta, before, tables, every
+        self.failure: OSError | None = None
         self.start = time.perf_counter()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="study-wall-clock", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="study-watch", daemon=True)
         self._thread.start()
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
     def _run(self) -> None:
+        import signal
+
         while not self._stop.wait(self.every):
             try:
-                write_json_atomic(self.file, {**self.meta, "wall_seconds": self.before + self.elapsed()})
-            except OSError:
-                pass  # a full or unwritable disk: the study's own error says so; the clock keeps trying
+                write_json_atomic(self.folder / STUDY_FILE, {**self.meta, "wall_seconds": self.before + self.elapsed()})
+                finished = self.tables.tables()
+                if finished is not None and len(finished[0]):
+                    write_csv_atomic(self.folder / "trials.csv", finished[0])
+                    write_csv_atomic(self.folder / "curves.csv", finished[1])
+            except OSError as exc:
+                if exc.errno in STORAGE_ERRNOS and self.failure is None and not self._stop.is_set():
+                    self.failure = exc
+                    os.kill(os.getpid(), signal.SIGINT)  # Ray Tune stops the study gracefully, as on Ctrl-C
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
         return self.elapsed()
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+class StorageError(Exception):
+    """The study folder cannot be written; the message is the one line the command prints."""
+
+
+def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:
+    finished = ""
+    try:
+        import pandas as pd
+
+        finished = f"; its trials.csv holds the {len(pd.read_csv(plan.folder / 'trials.csv'))} trials finished before"
+    except Exception:  # no table was written yet
+        pass
+    reason = exc.strerror or str(exc)
+    return StorageError(f"cannot write to {plan.folder} ({reason}): the study stopped{finished}. Free space or "
+                        f"make it writable, then resume it: python -m study.run --resume --name {plan.name} "
+                        f"--results-dir {shlex.quote(str(plan.results_dir))}")
+
+
+def _ray_start_lock() -> Any:
+    """A machine-wide lock (in the temporary folder) held while a study picks its dashboard port
+    and starts Ray."""
+    from filelock import FileLock
+
+    return FileLock(str(Path(tempfile.gettempdir()) / "palrnn-ray-start.lock"), timeout=300)
 
 
 def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
@@ -511,8 +568,11 @@ def _search_spec(plan: StudyPlan, adapter: Any) -> dict[str, Any] | None:
 
 
 def _meta(plan: StudyPlan) -> dict[str, Any]:
+    from study.provenance import provenance
+
     return {**dataclasses.asdict(plan), "started": dt.datetime.now().isoformat(timespec="seconds"),
-            "finished": None, "wall_seconds": None, "status": "running"}
+            "finished": None, "wall_seconds": None, "status": "running",
+            "provenance": provenance(None, threads_per_trial=max(1, int(plan.cpus_per_trial)))}
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
@@ -619,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
                          report=not args.no_report)
     except UsageError as exc:
         fail(PROG, str(exc))
+    except StorageError as exc:  # not the user's input: exit status 1
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
     return 130 if tables.get("unfinished") else 1 if tables.get("errors") else 0
 
 

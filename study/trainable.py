@@ -9,6 +9,7 @@ themselves (``checkpoint_path``), not through Ray's checkpoint API: see there wh
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -38,13 +39,29 @@ CONFIG_FIELDS = field_names()
 # ---- the trial ----------------------------------------------------------------------------
 
 
-def checkpoint_path(study_folder: str | Path, trial_id: str) -> Path:
-    """Where a trial keeps its one checkpoint. It lives in the study folder, not in Ray's trial
-    checkpoints: Ray's experiment state, saved every few seconds, can name a checkpoint that Ray
-    has already replaced and deleted, so a driver killed at the wrong moment left a trial that
-    could never be resumed ("does not exist on storage anymore"). A file of our own, written
-    atomically at one fixed path, is always the trial's latest complete state."""
-    return Path(study_folder) / CHECKPOINTS / f"{trial_id}.pt"
+def trial_key(config: dict[str, Any]) -> str:
+    """A trial's name for its checkpoint, from its configuration alone: ``LSTM-T10-s0-<hash>``.
+
+    Not Ray's trial id: when Ray's own experiment state is lost or damaged (a full disk cuts it
+    short), Ray starts the study's trials again under new ids, and each must still find its
+    checkpoint. Two trials with one configuration are one and the same run (training is
+    deterministic), so sharing a checkpoint is right for them too."""
+    import hashlib
+
+    # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
+    fields = Config.from_dict({k: v for k, v in config.items() if k in CONFIG_FIELDS}).to_dict()
+    fields.pop("device", None)  # where a trial runs is not which trial it is
+    digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{config.get('model')}-T{config.get('length')}-s{config.get('seed')}-{digest}"
+
+
+def checkpoint_path(study_folder: str | Path, key: str) -> Path:
+    """Where a trial keeps its one checkpoint (``key``: ``trial_key``). It lives in the study
+    folder, not among Ray's checkpoints: Ray's experiment state, saved every few seconds, can name
+    a checkpoint that Ray has already replaced and deleted, so a driver killed at the wrong moment
+    left a trial that could never be resumed ("does not exist on storage anymore"). A file of our
+    own, written atomically at one fixed path, is always the trial's latest complete state."""
+    return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
 def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
@@ -60,20 +77,21 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
     if ray.get_gpu_ids() and config.device == "cpu":
         config = config.replace(device="cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the trial's GPU
     node = ray.get_runtime_context().get_node_id()
-    path = checkpoint_path(study_folder, tune.get_context().get_trial_id())
+    path = checkpoint_path(study_folder, trial_key(params))
+    trial_id = tune.get_context().get_trial_id()
     path.parent.mkdir(parents=True, exist_ok=True)
-    wall_before, restarts, from_scratch = 0.0, 0, False
+    wall_before, restarts, from_scratch, records = 0.0, 0, False, []
     state = None
     if path.exists():  # a restart after a failure, or a resumed study: continue where it stopped
         try:
             state = load_checkpoint(path, device=config.device)
             wall_before, restarts = state.extra["wall_seconds"], state.extra["restarts"] + 1
-            from_scratch = state.extra.get("restarted_from_scratch", False)
+            from_scratch, records = state.extra["restarted_from_scratch"], list(state.extra["records"])
         except (CheckpointError, KeyError, TypeError) as exc:
             # A corrupt checkpoint must not give a silently wrong result: start the trial over
             # from step 0 and record it (restarted_from_scratch), so the tables show it.
             print(f"palrnn: {exc}; restarting this trial from step 0")
-            state, from_scratch = None, True
+            state, from_scratch, records = None, True, []
     start = time.perf_counter()
 
     def metrics(record: dict[str, Any]) -> dict[str, Any]:
@@ -84,18 +102,46 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         state = new_state(config)
     elif state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
-        # the two): report it again. Were it reported already, collect() keeps one of the two,
-        # which hold the same numbers. A trial whose checkpoint is its end reports only this.
+        # the two): report it again. A trial whose checkpoint is its end reports only this.
         tune.report(metrics(state.last))
     last_saved = state.step
     for record in train(state):
         result = metrics(record)
-        # Saved before the report: the record a restarted trial reports first is the last one saved.
+        records.append(result)
+        # The checkpoint carries the trial's curve, every record up to its step: the tables are
+        # made from it (collect), so no evaluation is lost or counted twice however the trial,
+        # its worker or the driver was stopped. Saved before the report: a restarted trial goes
+        # on from the last record saved.
         if state.done or state.step - last_saved >= checkpoint_every:
             save_checkpoint(state, path, extra={"wall_seconds": result["wall_seconds"], "restarts": restarts,
-                                                "restarted_from_scratch": from_scratch})
+                                                "restarted_from_scratch": from_scratch, "records": records,
+                                                "pid": os.getpid(), "trial_id": trial_id})
             last_saved = state.step
         tune.report(result)
+
+
+def saved_curve(study_folder: str | Path, config: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None."""
+    import torch
+
+    try:
+        payload = torch.load(checkpoint_path(study_folder, trial_key(config)), map_location="cpu", weights_only=True)
+        return list(payload["extra"]["records"])
+    except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
+        return None
+
+
+def experiment_state_damage(study_folder: str | Path) -> str | None:
+    """Why Ray's latest experiment state in the folder cannot be read (a full disk cuts it short:
+    Ray copies it without a temporary file), or None when it reads."""
+    states = sorted(Path(study_folder).glob("experiment_state-*.json"))
+    if not states:
+        return None
+    try:
+        json.loads(states[-1].read_text())
+    except (OSError, ValueError) as exc:
+        return f"{states[-1].name}: {str(exc).splitlines()[0]}"
+    return None
 
 
 # ---- the driver ---------------------------------------------------------------------------
@@ -265,20 +311,75 @@ METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
            "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
 
 
-def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation."""
-    trials, curves = [], []
+def collect(results: Any, config_columns: list[str], study_folder: str | Path | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation.
+
+    A trial's curve comes from its own checkpoint in ``study_folder`` (every record up to its
+    last step, written atomically with the state), else from Ray's log of its results, which a
+    driver killed outright leaves incomplete (Ray copies it to the study folder only now and then).
+    """
+    entries = []
     # Ray's own status of each trial (TERMINATED, ERROR, or PENDING/RUNNING/PAUSED when the study
     # was interrupted); ResultGrid keeps it only on its analysis object.
     analysis = getattr(results, "_experiment_analysis", None)
     status = {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
     for result in results:
         last = result.metrics or {}
+        trial_id = Path(result.path).name.removeprefix("trial_")
+        saved = saved_curve(study_folder, result.config or {}) if study_folder is not None else None
+        if saved:
+            df = pd.DataFrame(saved)
+            if int(df["step"].max()) >= int(last.get("step") or 0):
+                last = {**last, **saved[-1]}
+        else:
+            df = result.metrics_dataframe
         if "step" not in last and result.error is None:
             continue  # never started (an interrupted study): nothing to tabulate yet
-        cfg = {k: (result.config or {}).get(k) for k in config_columns}
-        trial_id = Path(result.path).name.removeprefix("trial_")
-        df = result.metrics_dataframe
+        error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
+        entries.append((trial_id, result.config or {}, last, df, status.get(trial_id, "TERMINATED"), error))
+    return _tables(entries, config_columns)
+
+
+class FinishedTables:
+    """The tables of the trials finished so far, from their checkpoints alone (no Ray): what the
+    driver writes while a study runs, so that a study stopped by a full disk or a crash keeps the
+    tables of everything that finished. Checkpoints are read again only when they change."""
+
+    def __init__(self, study_folder: str | Path, config_columns: list[str]) -> None:
+        self.folder, self.columns = Path(study_folder), config_columns
+        self._cache: dict[str, tuple[int, str, dict[str, Any], list[dict[str, Any]]]] = {}
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
+        import torch
+
+        changed = False
+        for path in sorted((self.folder / CHECKPOINTS).glob("*.pt")):
+            try:
+                mtime = path.stat().st_mtime_ns
+                if self._cache.get(path.stem, (None,))[0] == mtime:
+                    continue
+                payload = torch.load(path, map_location="cpu", weights_only=True)
+                extra = payload["extra"]
+                self._cache[path.stem] = (mtime, extra["trial_id"], payload["config"], list(extra["records"]))
+                changed = True
+            except Exception:  # being replaced this instant, or unreadable: the next call sees it
+                continue
+        if not changed:
+            return None
+        entries = [(trial_id, config, records[-1], pd.DataFrame(records), "TERMINATED", None)
+                   for _, trial_id, config, records in self._cache.values() if records and records[-1].get("done")]
+        return _tables(entries, self.columns)
+
+
+def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
+            config_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
+    trial -> (trials, curves)."""
+    trials, curves = [], []
+    for trial_id, config, last, df, status, error in entries:
+        cfg = {k: config.get(k) for k in config_columns}
         best = None
         if df is not None and len(df) and "step" in df:
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
@@ -293,13 +394,13 @@ def collect(results: Any, config_columns: list[str]) -> tuple[pd.DataFrame, pd.D
         row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
         # The best evaluation, beside the final one: a run can reach the target and then lose it.
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
-        row["status"] = "ERROR" if result.error is not None else status.get(trial_id, "TERMINATED")
+        row["status"] = "ERROR" if error is not None else status
         row["stopped_by"] = _stopped_by(row)
         row["node"] = last.get("node")
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
         row["wall_seconds"] = last.get("wall_seconds")
-        row["error"] = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
+        row["error"] = error
         trials.append(row)
     trials_df = pd.DataFrame(trials)
     if len(trials_df):

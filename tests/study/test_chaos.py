@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -32,14 +33,16 @@ def _cmd(results, name, seeds, steps, *extra):
             "--dashboard-port", str(_free_port()), *extra]
 
 
-def _results(folder):
-    """trial folder name -> its last reported result (Ray's result.json), for the trials reporting."""
+def _saved(folder):
+    """trial id -> its checkpoint's last record and worker pid (the trial's own file, written atomically)."""
+    import torch
+
     out = {}
-    for file in folder.glob("trial_*/result.json"):
+    for checkpoint in (folder / "checkpoints").glob("*.pt"):
         try:
-            lines = file.read_text().splitlines()
-            out[file.parent.name] = json.loads(lines[-1]) if lines else None
-        except (OSError, ValueError):
+            extra = torch.load(checkpoint, map_location="cpu", weights_only=True)["extra"]
+            out[checkpoint.stem] = {**extra["records"][-1], "pid": extra["pid"]}
+        except Exception:  # being replaced this instant
             continue
     return out
 
@@ -81,7 +84,7 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.3)
-        last = [r for r in _results(folder).values() if r]
+        last = list(_saved(folder).values())
         done = sum(r["step"] == steps for r in last)
         mid = sum(300 <= r["step"] < steps - 300 for r in last)
         if done >= 2 and mid >= 1:
@@ -92,7 +95,8 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path):
     proc.communicate(timeout=60)
     meta = json.loads((folder / "study.json").read_text())
     assert meta["status"] == "running" and meta["wall_seconds"] >= 5  # its time so far is on record
-    assert not (folder / "trials.csv").exists()
+    kept = pd.read_csv(folder / "trials.csv")  # the tables of the trials finished before the kill
+    assert len(kept) >= 2 and (kept["step"] == steps).all()
 
     resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]  # the dead lock did not block
@@ -114,7 +118,7 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path):
     deadline = time.monotonic() + 400
     while len(kills) < 6 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(rng.uniform(0.5, 2.5))
-        running = [(t, r) for t, r in _results(folder).items() if r and 0 < r["step"] < steps]
+        running = [(t, r) for t, r in _saved(folder).items() if 0 < r["step"] < steps]
         if not running:
             continue
         trial, last = rng.choice(running)
@@ -150,3 +154,62 @@ def test_two_studies_started_at_once_both_run(tmp_path):
     for name in ("one", "two"):
         assert json.loads((tmp_path / name / "study.json").read_text())["status"] == "complete"
         assert len(pd.read_csv(tmp_path / name / "trials.csv")) == 1
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MiB tmpfs: a real file system that really fills up (mounting needs root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {p.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _fill(folder):
+    """Write zeros until the file system says it is full; returns the filler file."""
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 2**20)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == 28, exc  # ENOSPC
+    return filler
+
+
+def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_disk):
+    steps = 1500
+    cmd = _cmd(small_disk, "full", 2, steps)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    folder = small_disk / "full"
+    deadline = time.monotonic() + 300
+    finished = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        finished = [r for r in _saved(folder).values() if r["step"] == steps]
+        if len(finished) >= 2 and (folder / "trials.csv").exists():
+            break
+    assert proc.poll() is None, "the study ended before the disk could fill"
+    filler = _fill(small_disk)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out[-2000:] + err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("python -m study.run: error: cannot write to ") and "No space left on device" in last
+    assert f"--resume --name full --results-dir {small_disk}" in last
+    kept = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})  # whole, and the finished trials in it
+    assert len(kept) >= 2 and (kept["step"] == steps).all() and set(kept["status"]) == {"TERMINATED"}
+
+    filler.unlink()  # space is back
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
+    assert len(trials) == 8
+    _assert_undisturbed(trials, curves, steps)

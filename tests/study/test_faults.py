@@ -1,6 +1,5 @@
 """Faults injected for real: a trial's worker SIGKILLed, a checkpoint corrupted, a diverging trial."""
 
-import json
 import os
 import signal
 import socket
@@ -30,17 +29,15 @@ def _study(tmp_path, name, *extra):
             "--dashboard-port", str(_free_port()), *extra]
 
 
-def _last_result(trial_dir):
+def _saved(checkpoint):
+    """What a trial's own checkpoint says: its last saved record (step, ...) and its worker's pid."""
+    import torch
+
     try:
-        lines = (trial_dir / "result.json").read_text().splitlines()
-        return json.loads(lines[-1]) if lines else None
-    except (OSError, ValueError):
+        extra = torch.load(checkpoint, map_location="cpu", weights_only=True)["extra"]
+        return {**extra["records"][-1], "pid": extra["pid"], "trial_id": extra["trial_id"]}
+    except Exception:  # not written yet, or being replaced this instant
         return None
-
-
-def _checkpoint(trial_dir):
-    """The trial's own checkpoint: <study>/checkpoints/<trial id>.pt (study.trainable.checkpoint_path)."""
-    return trial_dir.parent / "checkpoints" / (trial_dir.name.removeprefix("trial_") + ".pt")
 
 
 def _expected_curve(**fields):
@@ -50,8 +47,8 @@ def _expected_curve(**fields):
 
 
 def _strike(tmp_path, name, sets, low, high, hit):
-    """Start a study, wait until one trial's last result has low <= step < high and a checkpoint,
-    call ``hit(trial_dir, last_result)`` on it once, then let the study finish.
+    """Start a study, wait until one trial's checkpoint (<study>/checkpoints/<trial key>.pt) is at
+    low <= step < high, call ``hit(checkpoint, its last record)`` on it once, then let the study finish.
 
     Returns (folder, the struck trial's id, the study's output); the study must have exited 0.
     """
@@ -61,11 +58,11 @@ def _strike(tmp_path, name, sets, low, high, hit):
     deadline = time.monotonic() + 240
     while struck is None and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-        for trial in folder.glob("trial_*"):
-            last = _last_result(trial)
-            if last and low <= last["step"] < high and _checkpoint(trial).exists():
-                hit(trial, last)
-                struck = trial.name.removeprefix("trial_")
+        for checkpoint in (folder / "checkpoints").glob("*.pt"):
+            last = _saved(checkpoint)
+            if last and low <= last["step"] < high:
+                hit(checkpoint, last)
+                struck = last["trial_id"]
                 break
     if struck is None:
         proc.kill()
@@ -79,7 +76,7 @@ def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
     sets = ["--set", "steps=3000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
             "--set", "lr=0.003", "--checkpoint-every", "500"]
     folder, killed, _ = _strike(tmp_path, "kill", sets, 1000, 2500,
-                                lambda trial, last: os.kill(last["pid"], signal.SIGKILL))
+                                lambda checkpoint, last: os.kill(last["pid"], signal.SIGKILL))
     trials = pd.read_csv(folder / "trials.csv")
     curves = pd.read_csv(folder / "curves.csv")
     assert len(trials) == 2 and (trials["trial_id"] == killed).sum() == 1  # exactly one row
@@ -97,11 +94,10 @@ def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path
     sets = ["--set", "steps=2000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
             "--checkpoint-every", "400"]
 
-    def truncate_and_kill(trial, last):
+    def truncate_and_kill(checkpoint, last):
         # Kill the worker, then truncate the checkpoint the trial will resume from.
         os.kill(last["pid"], signal.SIGKILL)
-        state = _checkpoint(trial)
-        state.write_bytes(state.read_bytes()[:100])
+        checkpoint.write_bytes(checkpoint.read_bytes()[:100])
 
     folder, victim, out = _strike(tmp_path, "corrupt", sets, 800, 1600, truncate_and_kill)
     assert "not a readable palrnn checkpoint" in out and "restarting this trial from step 0" in out

@@ -225,3 +225,23 @@ def test_a_study_without_results(tmp_path, capsys):
     assert "no finished trials" in capsys.readouterr().out
     assert (folder / "summary.csv").read_text().startswith("model,length,seeds,eval_accuracy_mean,")
     assert figures(folder) == []
+
+
+def test_report_prints_the_provenance_line_and_writes_the_page(tmp_path, capsys):
+    from study.provenance import provenance, provenance_line
+
+    folder = make_folder(tmp_path / "study")
+    assert report.main([str(folder), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1] == ("provenance: provenance not recorded (study made before provenance was kept) · "
+                                   "2026-01-01 00:00 → not finished")  # an older study.json: no provenance
+    assert f"wrote {folder / 'summary.csv'}, {folder / 'report.html'}" in out
+    assert (folder / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    meta = json.loads((folder / "study.json").read_text())
+    meta.update(provenance=provenance(["python", "-m", "study.run"], threads_per_trial=1),
+                finished="2026-01-01T00:08:00", wall_seconds=480.0, status="complete")
+    (folder / "study.json").write_text(json.dumps(meta))
+    assert report.main([str(folder), "--no-figures"]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line == f"provenance: {provenance_line(meta)}" and line.endswith("2026-01-01 00:00 → 00:08 (8 min)")
+    assert provenance_line(meta) in (folder / "report.html").read_text(encoding="utf-8")
