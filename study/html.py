@@ -7,12 +7,16 @@ forbids any load but its own data: images and inline style. Every text from the 
 commands, axis values) is HTML-escaped.
 
 Shown: the study's name, command, provenance (``study.provenance.provenance_line``), status and wall
-time; the summary table as ``python -m study.report`` prints it (``table#summary``: model x T x other
-axes, final held-out accuracy "mean [95% CI]" to three decimals, solved k/n, final train accuracy and
-the exercise's number to two); for a grid, the odd-vs-even contrasts (``table#parity``) and the
-median steps to the target (``table#steps``); for a search (Optuna), the best trial and the ten best
-trials (``table#best-trials``), the per-config summary folded below; every figure; and all of
-summary.csv's columns, folded. A re-report of the same folder writes the same bytes.
+time; the summary table as ``python -m study.report`` prints it (``table#summary``: model x T x every
+other swept axis, final held-out accuracy "mean [95% CI]" to three decimals, solved k/n, final train
+accuracy and, where it applies, the exercise's number to two: only a study with rows of the
+exercise's models, T and settings has that column, ``tables.exercise_applies``; a study that swept
+no length has no T column, its one T is in the heading); for a grid, the odd-vs-even contrasts
+(``table#parity``, where three consecutive T were run) and the median steps to the target
+(``table#steps``); for a search (Optuna), the best trial and the ten best trials
+(``table#best-trials``), the per-config summary folded below; every figure; and all of summary.csv's
+columns, folded. A swept field that trials.csv lacks is named in a note. A re-report of the same
+folder writes the same bytes.
 """
 
 from __future__ import annotations
@@ -35,21 +39,22 @@ from study.provenance import duration_text, provenance_line
 FILE = "report.html"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-# Figures in reading order (by name prefix); others follow alphabetically.
-FIGURE_ORDER = ("curves_both.png", "curves_", "accuracy_vs_length.png", "mean_accuracy_vs_length.png",
-                "steps_to_target.png", "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png",
-                "best_curve.png")
+# Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
+# follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
+FIGURE_ORDER = ("curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_", "mean_accuracy_vs_length.png",
+                "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_", "accuracy_vs_length_by_",
+                "optuna_history.png", "optuna_importances.png", "best_curve.png")
 CAPTIONS = {
-    "curves_both.png": "Held-out accuracy against training steps, both models (RNN dashed), one line per T; "
+    "curves_both.png": "Held-out accuracy against training steps, every model (RNN dashed), one line per T; "
                        "bands: 95% logit-t intervals across seeds",
-    "accuracy_vs_length.png": "Final held-out accuracy against T, mean over seeds with 95% logit-t intervals, "
-                              "beside the exercise's numbers",
+    "accuracy_vs_length.png": "Final held-out accuracy against T, mean over seeds with 95% logit-t intervals",
     "mean_accuracy_vs_length.png": "The exercise's metric: mean training-batch accuracy over all steps, against T",
     "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
     "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
     "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
     "best_curve.png": "The best trial's training curve",
 }
+EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
@@ -92,6 +97,10 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     kind = meta.get("kind") or "?"
     name = str(meta.get("name") or folder.name)
     body: list[str] = [f"<h1>Study {_e(name)}</h1>", _facts(meta, trials, kind)]
+    missing = tb.missing_axes(meta, trials.columns) if len(trials.columns) else []
+    if missing:
+        body.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {_e(", ".join(missing))}; '
+                    "trials that differ only in these are grouped together.</p>")
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
     left_out = _left_out(summary)
     if not finished:
@@ -101,11 +110,12 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
         body += _search(meta, data, summary, left_out)
     else:
         body += _grid(meta, trials, summary, left_out)
-    body += _figures(folder)
+    body += _figures(folder, exercise=finished and kind != "optuna" and not tb.exercise_points(
+        summary, tb.study_settings(meta, trials)).empty)
     if not summary.empty:
+        groups = tb.group_columns(tb.summary_axes(meta, summary.columns), summary.columns)
         body += ["<details><summary>Every column of summary.csv</summary>",
-                 _table(summary, "summary-csv", fmt=_csv_cell,
-                        text=set(tb.group_columns(meta.get("axes") or [], summary.columns)) - {"length"}),
+                 _table(summary, "summary-csv", fmt=_csv_cell, text=set(groups) - {"length"}),
                  "</details>"]
     where = f"{meta.get('results_dir') or 'results'}/{folder.name}"
     body.append(f'<p class="note">Written by <code>python -m study.report {_e(where)}</code> from the '
@@ -134,7 +144,8 @@ def _e(value: Any) -> str:
 
 
 def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
-    what = f"grid {meta.get('grid')}" if kind == "grid" else "search (Optuna)" if kind == "optuna" else kind
+    grid = f"grid {meta['grid']}" if meta.get("grid") else "grid"
+    what = grid if kind == "grid" else "search (Optuna)" if kind == "optuna" else kind
     wall = meta.get("wall_seconds")
     try:
         wall_text = f"{duration_text(float(wall))} ({float(wall):,.0f} s)"
@@ -172,13 +183,19 @@ def _left_out(summary: pd.DataFrame) -> str:
 def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str) -> list[str]:
     target = _target(meta)
     goal = f"{target:g}" if target is not None else "the target"
-    out = ["<h2>Final held-out accuracy</h2>",
-           '<p class="note">Mean over seeds [95% interval, Student t on the logit scale, inside [0, 1]]; '
-           f"solved: seeds that reached {_e(goal)}; final train: last training-batch accuracy; exercise: the "
-           "exercise's training-batch accuracy at step 10,000, one run.</p>"]
+    settings = tb.study_settings(meta, trials)
+    table = tb.accuracy_vs_length(summary, settings=settings)
+    t = tb.single_length(summary)
+    note = ("Mean over seeds [95% interval, Student t on the logit scale, inside [0, 1]]; "
+            f"solved: seeds that reached {goal}; final train: last training-batch accuracy")
+    if "exercise" in table.columns:
+        note += ("; exercise: the exercise's training-batch accuracy at step 10,000, one run, where its models, T "
+                 "and settings match")
+    out = [f"<h2>Final held-out accuracy{_e(f' at T = {t}') if t is not None else ''}</h2>",
+           f'<p class="note">{_e(note)}.</p>']
     if left_out:
         out.append(f'<p class="note">{_e(left_out)}</p>')
-    out.append(_accuracy_table(summary))
+    out.append(_accuracy_table(summary, settings=settings))
     parity = tb.parity_table(trials, tb.summary_axes(meta, trials.columns))
     if len(parity) and meta.get("kind") == "grid":
         shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
@@ -198,9 +215,9 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
     return out
 
 
-def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary") -> str:
+def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings: dict[str, Any] | None = None) -> str:
     """``tables.accuracy_vs_length`` as printed: CI to three decimals, final train and exercise to two."""
-    table = tb.accuracy_vs_length(summary).reset_index()
+    table = tb.accuracy_vs_length(summary, settings=settings).reset_index()
     groups = [c for c in table.columns if c not in (tb.CI_COLUMN, "solved", "final train", "exercise")]
     table = table.rename(columns={tb.CI_COLUMN: "held-out accuracy, mean [95% CI]"})
     return _table(table, element_id, text=set(groups) - {"T"},
@@ -234,7 +251,7 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, l
     out += ["<details><summary>" + _e(f"Summary: one row per config ({len(summary)} rows, {configs} with a finished "
                                       "trial); no mean is taken across configs") + "</summary>",
             *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
-            _accuracy_table(summary), "</details>"]
+            _accuracy_table(summary, settings=tb.study_settings(meta, trials)), "</details>"]
     return out
 
 
@@ -274,22 +291,21 @@ def figure_files(folder: Path) -> list[Path]:
     files = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
-        for i, prefix in enumerate(FIGURE_ORDER):
-            if p.name == prefix or (prefix.endswith("_") and p.name.startswith(prefix)):
-                return i, p.name
-        return len(FIGURE_ORDER), p.name
+        matches = [(len(entry), i) for i, entry in enumerate(FIGURE_ORDER)
+                   if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
+        return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
 
     return sorted((p for p in files if p.is_file()), key=rank)
 
 
-def _figures(folder: Path) -> list[str]:
+def _figures(folder: Path, exercise: bool = False) -> list[str]:
     files = figure_files(folder)
     if not files:
         return []
     out = ["<h2>Figures</h2>"]
     for p in files:
         raw = p.read_bytes()
-        caption = _caption(p.name)
+        caption = _caption(p.name) + (EXERCISE_CAPTION if exercise and p.name == "accuracy_vs_length.png" else "")
         size = _png_size(raw)
         dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
         out.append(f'<figure id="fig-{_e(p.stem)}"><img src="data:image/png;base64,'
@@ -301,11 +317,18 @@ def _figures(folder: Path) -> list[str]:
 def _caption(name: str) -> str:
     if name in CAPTIONS:
         return CAPTIONS[name]
-    if name.startswith("curves_"):
-        return f"Held-out accuracy against training steps, {name[len('curves_'):-len('.png')]}, one line per T; " \
-               "bands: 95% logit-t intervals across seeds"
-    if name.startswith("accuracy_vs_length_by_"):
-        return f"Final held-out accuracy against T, per value of {name[len('accuracy_vs_length_by_'):-len('.png')]}"
+    stem = name[:-len(".png")] if name.endswith(".png") else name
+    if stem.startswith("curves_"):
+        return f"Held-out accuracy against training steps, {stem[len('curves_'):]}, one line per T (or per " \
+               "combination of the swept axes); bands: 95% logit-t intervals across seeds"
+    if stem.startswith("accuracy_vs_length_by_"):
+        return f"Final held-out accuracy against T, per value of {stem[len('accuracy_vs_length_by_'):]}"
+    for prefix, what in (("accuracy_vs_", "Final held-out accuracy, mean over seeds with 95% logit-t intervals,"),
+                         ("mean_accuracy_vs_", "The exercise's metric, mean training-batch accuracy over all steps,"),
+                         ("steps_to_target_vs_", "Median steps to the target held-out accuracy (over the seeds that "
+                                                 "reached it)")):
+        if stem.startswith(prefix):
+            return f"{what} against {stem[len(prefix):]}"
     return name
 
 

@@ -6,14 +6,21 @@
 Also run at the end of every ``python -m study.run``. Prints the study's provenance line (commit,
 versions, host; ``study.provenance``) and its tables. Writes into the study's folder, atomically:
 
-    summary.csv                          one row per model x length (x other swept axis; x config
+    summary.csv                          one row per model x length x every other swept field (x config
                                          of a search): finished trials only (tables.summary_table)
-    figures/curves_<model>.png           held-out accuracy against steps, one line per T
-    figures/curves_both.png              both models in one figure, RNN dashed (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% logit-t intervals
+    figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
+                                         T, per combination of the other axes)
+    figures/curves_both.png              every model in one figure, RNN dashed (needs two models)
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% logit-t intervals, one
+                                         line per combination of the other swept axes ("hidden=64,
+                                         lr=0.003"), a panel per model when there are several; the
+                                         exercise's numbers beside, where they apply
     figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
     figures/steps_to_target.png          median steps to the target against T (when any seed got there)
-    figures/accuracy_vs_length_by_<axis>.png   per value of each other swept axis
+    figures/accuracy_vs_length_by_<axis>.png   coloured by one swept axis, panels by the others
+    figures/accuracy_vs_<axis>.png, mean_accuracy_vs_<axis>.png, steps_to_target_vs_<axis>.png
+                                         instead of the three "vs length" figures, for a study with a
+                                         single T: against its first swept axis (plots.figure_x)
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
     report.html                          the study on one page to share: its command, provenance,
                                          status, tables and every figure, self-contained (study.html)
@@ -63,7 +70,7 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     axes = tb.summary_axes(meta, trials.columns)
     summary = tb.summary_table(trials, axes)
     bands = tb.curves_table(curves, axes)
-    table = tb.accuracy_vs_length(summary)
+    table = tb.accuracy_vs_length(summary, settings=tb.study_settings(meta, trials))
     rounded = summary.round({c: DIGITS for c in tb.SUMMARY_STATS})
     write_csv_atomic(folder / "summary.csv", rounded)
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
@@ -81,19 +88,23 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
     out = folder / "figures"
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if meta.get("kind") != "optuna" and not summary.empty:
-        models = [m for m in tb.MODEL_ORDER if m in set(bands.get("model", []))] + sorted(
-            m for m in set(bands.get("model", [])) if m not in tb.MODEL_ORDER)
+        models = tb.model_order(bands["model"]) if "model" in bands else []
         for m in models:
             jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(bands, m, target=target)))
         if len(models) >= 2:
             jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
-        jobs.append(("accuracy_vs_length.png", lambda: plots.plot_accuracy_vs_length(summary)))
-        jobs.append(("mean_accuracy_vs_length.png", lambda: plots.plot_mean_accuracy_vs_length(summary)))
+        x = plots.figure_x(summary)
+        vs = "length" if x == "length" else _safe(x)
+        points = tb.exercise_points(summary, tb.study_settings(meta, data["trials"]))
+        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points)))
+        jobs.append((f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x)))
         if summary["solved"].sum() > 0:
-            jobs.append(("steps_to_target.png", lambda: plots.plot_steps_to_target(summary, target=target)))
-        for a in axes:
-            jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
-                         lambda a=a: plots.plot_accuracy_vs_length_by(summary, a)))
+            jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
+                         lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
+        if x == "length":
+            for a in plots.varying_axes(summary):
+                jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
+                             lambda a=a: plots.plot_accuracy_vs_length_by(summary, a)))
     if meta.get("kind") == "optuna":
         jobs += _optuna_jobs(folder, meta, data, target)
     if not jobs:
@@ -183,9 +194,9 @@ def _target(meta: dict[str, Any]) -> float | None:
 def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
           written: list[Path]) -> str:
     kind = meta.get("kind") or "?"
-    what = f"grid {meta.get('grid')}" if kind == "grid" else kind
+    what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else kind
     lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
-             f"provenance: {provenance_line(meta)}"]
+             f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif kind == "optuna":
@@ -193,16 +204,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     else:
         target = _target(meta)
         goal = f"{target:g}" if target is not None else "the target"
-        lines += [
-            "",
-            "this study: final held-out accuracy, mean over seeds [95% interval, Student t on the logit",
-            f"scale, inside [0, 1]]; solved: seeds that reached {goal}; final train: last training-batch",
-            "accuracy; exercise: the exercise's training-batch accuracy at step 10,000, one run",
-            "(docs/exercise.md)",
-            *_left_out(summary),
-            "",
-            tb.format_accuracy_table(table),
-        ]
+        lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", tb.format_accuracy_table(table)]
         parity = tb.parity_table(data["trials"], tb.summary_axes(meta, data["trials"].columns))
         if len(parity) and kind == "grid":
             shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
@@ -226,6 +228,35 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
              + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
     lines += ["", f"wrote {where}"]
     return "\n".join(lines)
+
+
+def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list[str]:
+    """What the printed table's columns are; the exercise's only when its column is there (its
+    models, T and settings: ``tables.exercise_applies``), the one T of a study that swept none."""
+    t = tb.single_length(summary)
+    lines = [f"every trial at T = {t} (the study swept no length)"] if t is not None else []
+    lines += ["this study: final held-out accuracy, mean over seeds [95% interval, Student t on the logit",
+              f"scale, inside [0, 1]]; solved: seeds that reached {goal}; final train: last training-batch",
+              "accuracy"]
+    if "exercise" in table.columns:
+        lines[-1] += "; exercise: the exercise's training-batch accuracy at step 10,000, one run"
+        lines.append("(docs/exercise.md), where its models, T and settings match")
+    return lines
+
+
+def _wrap(text: str, width: int = 96) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def _missing_note(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+    """A swept field trials.csv has no column for: its values cannot be told apart, so say so."""
+    missing = tb.missing_axes(meta, trials.columns) if len(trials.columns) else []
+    if not missing:
+        return []
+    return _wrap(f"swept but not in trials.csv (nor curves.csv): {', '.join(missing)}; trials that differ only in "
+                 f"{'it' if len(missing) == 1 else 'them'} are grouped together")
 
 
 def _left_out(summary: pd.DataFrame) -> list[str]:

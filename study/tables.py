@@ -2,10 +2,15 @@
 
 Compute first, draw later (``study.plots`` draws from these DataFrames; nothing here draws).
 
-Group columns: every table is grouped by ``model``, ``length`` and any other axis the study swept
-(``init``, ``hidden``, ``lr``, ``max_norm``, ``optimizer``); in a grid, ``seed`` is what is averaged
-over. A search (Optuna) draws each trial's config: its tables are grouped by every searched field,
-so each config is its own group (usually one trial).
+Group columns: every table is grouped by ``model``, ``length`` and every other field the study swept
+(``swept_fields``: study.json's ``axes`` and every field its ``param_space`` lists values for, a
+user's own sweep of ``hidden``, ``lr``, ``batch_size``, ``max_norm``, ``steps`` ... included); in a
+grid, ``seed`` is what is averaged over. A search (Optuna) draws each trial's config: its tables are
+grouped by every searched field, so each config is its own group (usually one trial). Values group
+by ``axis_key``: a missing value (None, NaN, an empty CSV cell, "none": max_norm none) is a group of
+its own, and numbers that differ only in their last digits (0.003 and 0.0030000000000000001 after a
+CSV round trip, 64 and 64.0) are one group. Models come in ``MODEL_ORDER`` (RNN, LSTM, GRU, then
+any other alphabetically), other values ascending, missing first.
 
 What is averaged: the finished trials of one config only, those with ``stopped_by`` steps, target
 or diverged (a diverged run finished: it counts, as a failure). Errored, unfinished (an interrupted
@@ -41,9 +46,16 @@ EXERCISE: dict[str, dict[int, float]] = {
     "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
 }
 
+# The exercise's training settings (docs/exercise.md): its numbers above are for runs with these.
+# A row of a study is comparable with them when none of these differs (``exercise_applies``).
+EXERCISE_SETTINGS: dict[str, Any] = {"init": "seed", "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 128,
+                                     "hidden": 128, "max_norm": 10.0, "steps": 10_000, "input": "scalar",
+                                     "forget_bias": 0.0}
+FORGET_GATE_MODELS = ("LSTM",)  # forget_bias is ignored by the others
+
 # Config fields that are never a summary axis: seed is averaged over, length is always a group.
 NOT_AXES = ("model", "length", "seed")
-MODEL_ORDER = ["RNN", "LSTM"]  # the exercise's order; other models follow alphabetically
+MODEL_ORDER = ["RNN", "LSTM", "GRU"]  # the exercise's two, then the GRU; other models follow alphabetically
 
 SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
                  "solved_low", "solved_high", "steps_to_target_median", "diverged", "stopped_early",
@@ -64,6 +76,9 @@ class NotAStudy(ValueError):
 
 def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A study folder's contents: ``meta`` (study.json), ``trials``, ``curves``, ``summary``, ``best``.
+
+    ``trials`` and ``curves`` have a column for model, length and every swept field
+    (``fill_swept_columns``), even where trials.csv or curves.csv lacks one.
 
     ``summary`` is summary.csv when the report has been written, else computed from the trials.
     ``best`` is best.json (Optuna studies) or None. Raises ``NotAStudy`` (a ValueError) with a
@@ -86,6 +101,7 @@ def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise NotAStudy(f"{path}: study.json is not a study description; {hint}")
     trials = _read_csv(folder / "trials.csv", path)
     curves = _read_csv(folder / "curves.csv", path) if (folder / "curves.csv").is_file() else pd.DataFrame()
+    trials, curves = fill_swept_columns(meta, trials, curves)
     axes = summary_axes(meta, trials.columns)
     if (folder / "summary.csv").is_file():
         summary = _read_csv(folder / "summary.csv", path)
@@ -114,13 +130,63 @@ def one_line(exc: BaseException) -> str:
     return text[-1] if text else type(exc).__name__
 
 
+def swept_fields(meta: Mapping[str, Any]) -> list[str]:
+    """Every config field the study swept, besides length and seed: study.json's ``axes`` in their
+    order, then any other field its ``param_space`` gives a list of values for (a user's own sweep
+    whose ``axes`` were not written, or are incomplete). ``model`` is among them when it was swept."""
+    fields = [a for a in meta.get("axes") or [] if isinstance(a, str)]
+    space = meta.get("param_space")
+    if isinstance(space, Mapping):
+        fields += [k for k, v in space.items() if isinstance(k, str) and isinstance(v, list)]
+    return [f for f in dict.fromkeys(fields) if f not in ("length", "seed")]
+
+
 def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """The axes to group by besides model and length: the study's ``axes`` that are in the table.
+    """The axes to group by besides model and length: the study's swept fields (``swept_fields``)
+    that are in the table.
 
     For a grid, its swept fields; for an Optuna search, its searched fields, so that each config is
     a group of its own and trials of different configs are never averaged as if they were seeds.
+    A swept field missing from the table cannot group it (``missing_axes`` names those; the report
+    says so): ``read_study_folder`` fills what it can first (``fill_swept_columns``).
     """
-    return [a for a in meta.get("axes") or [] if a not in NOT_AXES and a in columns]
+    return [a for a in swept_fields(meta) if a not in NOT_AXES and a in columns]
+
+
+def missing_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The swept fields (besides model) that the table has no column for: its trials of different
+    values of them cannot be told apart."""
+    return [a for a in swept_fields(meta) if a not in NOT_AXES and a not in columns]
+
+
+def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
+                       curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``trials`` and ``curves`` with a column for model, length and every swept field, where it can be had.
+
+    A field missing from one table (an older study, a hand-made one) is taken from the other, trial
+    by trial (``trial_id``); failing that, from ``param_space`` where the study held it at one value
+    (a value, or a list of one). A swept field neither table has stays missing (``missing_axes``).
+    """
+    space = meta.get("param_space") if isinstance(meta.get("param_space"), Mapping) else {}
+    fields = ["model", "length", *[a for a in swept_fields(meta) if a not in NOT_AXES]]
+    tables = [trials, curves]
+    for field in fields:
+        for i, other in ((0, 1), (1, 0)):
+            table, source = tables[i], tables[other]
+            if table.empty or field in table:
+                continue
+            if field in source and "trial_id" in table and "trial_id" in source and not source.empty:
+                first = source.drop_duplicates("trial_id")
+                values = pd.Series(first[field].to_numpy(), index=first["trial_id"].astype(str))
+                tables[i] = table.assign(**{field: table["trial_id"].astype(str).map(values)})
+            elif field in space:
+                value = space[field]
+                if isinstance(value, list):
+                    if len(value) != 1:
+                        continue
+                    value = value[0]
+                tables[i] = table.assign(**{field: math.nan if value is None else value})
+    return tables[0], tables[1]
 
 
 def group_columns(axes: Sequence[str], columns: Sequence[str] | None = None) -> list[str]:
@@ -134,6 +200,74 @@ def extra_axes(table: pd.DataFrame, first_stat: str) -> list[str]:
     cols = list(table.columns)
     cols = cols[: cols.index(first_stat)] if first_stat in cols else cols
     return [c for c in cols if c not in NOT_AXES]
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA, an empty CSV cell or the text "none" (max_norm none): no value."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value.strip().lower() in ("", "none", "nan")
+
+
+def axis_key(value: Any) -> Any:
+    """What an axis value groups and sorts by: None for a missing value (``is_missing``); a number
+    (or a number read back as text) as a float to 12 significant digits, so that 0.003 and
+    0.0030000000000000001, or 64 and 64.0, are one value; any other value as its text."""
+    if is_missing(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(f"{float(value):.12g}")
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return None if math.isnan(number) else float(f"{number:.12g}")
+
+
+def group_rows(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    """(values, rows) per group of ``columns`` (``axis_key``: a missing value is a group of its own,
+    never dropped), in order of first appearance. ``values`` are the group's own, its first row's
+    (NaN for a missing value). No columns: one group, the whole table."""
+    columns = list(columns)
+    if not columns:
+        return [((), table)]
+    positions: dict[tuple[Any, ...], list[int]] = {}
+    keys = zip(*[[axis_key(v) for v in table[c].tolist()] for c in columns], strict=True)
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
+    out = []
+    for key, rows in positions.items():
+        sub = table.iloc[rows]
+        values = tuple(math.nan if k is None else sub[c].iloc[0] for c, k in zip(columns, key, strict=True))
+        out.append((values, sub))
+    return out
+
+
+def model_order(models: Sequence[Any] | pd.Series) -> list[str]:
+    """The distinct models in ``MODEL_ORDER`` (RNN, LSTM, GRU), any other after them alphabetically."""
+    present = list(dict.fromkeys(str(m) for m in models if not is_missing(m)))
+    return [m for m in MODEL_ORDER if m in present] + sorted(m for m in present if m not in MODEL_ORDER)
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    key = axis_key(value)
+    if key is None:
+        return (0, 0.0, "")
+    if isinstance(key, bool | float):
+        return (1, float(key), "")
+    return (2, 0.0, str(key))
+
+
+def distinct_values(table: pd.DataFrame, column: str) -> list[Any]:
+    """The distinct values of a column (one per ``axis_key``), sorted as ``sort_groups`` sorts them."""
+    if column not in table:
+        return []
+    return [values[0] for values, _ in group_rows(sort_groups(table[[column]], [column]), [column])]
 
 
 # ---- statistics --------------------------------------------------------------------------------
@@ -183,8 +317,7 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
         return pd.DataFrame(columns=[*groups, "length", "parity", "contrast", "low", "high"])
     ok = finished_trials(trials)
     ok = ok[pd.to_numeric(ok[metric], errors="coerce").notna()]
-    for key, g in ok.groupby(groups, sort=False, dropna=False) if groups else [((), ok)]:
-        key = key if isinstance(key, tuple) else (key,)
+    for key, g in group_rows(ok, groups):
         values = {int(t): pd.to_numeric(sub[metric]).to_numpy(dtype=float) for t, sub in g.groupby("length")}
         for t in sorted(values):
             if t - 1 not in values or t + 1 not in values:
@@ -202,19 +335,22 @@ def flag(values: pd.Series) -> pd.Series:
 
 
 def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Rows in a fixed order: by the group columns, RNN before LSTM, missing values (no clipping) first."""
+    """Rows in a fixed order: by the group columns; models in ``MODEL_ORDER`` (RNN, LSTM, GRU, then
+    others alphabetically), other values by ``axis_key``: missing first (no clipping), then numbers
+    ascending, then text."""
     by = [c for c in by if c in table.columns]
     if not by or table.empty:
         return table.reset_index(drop=True)
 
     def key(col: pd.Series) -> pd.Series:
-        if col.name != "model":
-            return col
-        order = {m: i for i, m in enumerate(MODEL_ORDER)}
-        ranks = sorted(set(col), key=lambda m: (order.get(m, len(order)), str(m)))
-        return col.map({m: i for i, m in enumerate(ranks)})
+        if col.name == "model":
+            ranks = {m: i for i, m in enumerate(model_order(col))}
+            return col.map(lambda m: -1 if is_missing(m) else ranks[str(m)])
+        keys = sorted({_sort_key(v) for v in col})
+        ranks = {k: i for i, k in enumerate(keys)}
+        return col.map(lambda v: ranks[_sort_key(v)])
 
-    return table.sort_values(list(by), key=key, na_position="first", kind="stable").reset_index(drop=True)
+    return table.sort_values(list(by), key=key, kind="stable").reset_index(drop=True)
 
 
 # ---- the tables ------------------------------------------------------------------------------
@@ -246,8 +382,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     df["eval_accuracy"] = pd.to_numeric(df["eval_accuracy"], errors="coerce")
     df["_outcome"] = trial_outcome(df)
     rows = []
-    for key, everyone in df.groupby(groups, dropna=False, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, everyone in group_rows(df, groups):
         outcome = everyone["_outcome"]
         g = everyone[(outcome == "finished") & everyone["eval_accuracy"].notna()]
         n, mean, low, high = logit_t_interval(g["eval_accuracy"])
@@ -307,8 +442,7 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     df[metric] = pd.to_numeric(df[metric], errors="coerce")
     df = df[df["step"].notna()].sort_values(["trial_id", "step"], kind="stable")
     rows = []
-    for key, g in df.groupby(groups, dropna=False, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, g in group_rows(df, groups):
         series, held = {}, {}
         for tid, t in g.groupby("trial_id", sort=True):
             last = t.iloc[-1]
@@ -346,27 +480,103 @@ def _last_rows_of_diverged(g: pd.DataFrame) -> list[Any]:
     return out
 
 
-def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE,
-                       digits: int = 3) -> pd.DataFrame:
-    """This study's held-out accuracy beside the exercise's reported numbers, one row per group.
+def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The config fields the study held at one value, with that value: ``param_space``'s (a value, or a
+    list of one); for a field it does not give (an older study.json), trials.csv's column where it
+    has one distinct value. None stands for a missing value (max_norm none)."""
+    out: dict[str, Any] = {}
+    space = meta.get("param_space")
+    for field, value in (space.items() if isinstance(space, Mapping) else []):
+        if isinstance(value, list):
+            if len(value) != 1:
+                continue
+            value = value[0]
+        out[field] = None if is_missing(value) else value
+    if trials is not None and not trials.empty:
+        for field in EXERCISE_SETTINGS:
+            if field not in out and field in trials:
+                values = distinct_values(trials, field)
+                if len(values) == 1:
+                    out[field] = None if is_missing(values[0]) else values[0]
+    return out
 
-    Index: model, T (and any other swept axis). Columns:
+
+def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
+                     exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.Series:
+    """Per summary row: is the exercise's number comparable? Its model and T are in the exercise's
+    table, and every one of the exercise's settings (``EXERCISE_SETTINGS``) known for the row, from
+    its own columns or else from the study's fixed ``settings`` (``study_settings``), is the
+    exercise's (forget_bias only for the LSTM, the others ignore it). A setting the study did not
+    record is not held against it."""
+    settings = settings or {}
+    ok = []
+    for r in summary.to_dict("records"):
+        model = r.get("model")
+        good = not math.isnan(_exercise(exercise, model, r.get("length")))
+        for field, wanted in EXERCISE_SETTINGS.items():
+            if not good:
+                break
+            if field == "forget_bias" and str(model) not in FORGET_GATE_MODELS:
+                continue
+            if field in r:
+                value = r[field]
+            elif field in settings:
+                value = settings[field]
+            else:
+                continue
+            good = axis_key(value) == axis_key(wanted)
+        ok.append(good)
+    return pd.Series(ok, index=summary.index, dtype=bool)
+
+
+def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
+                    exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.DataFrame:
+    """The summary's rows the exercise's numbers apply to (``exercise_applies``): their group columns
+    and ``exercise``, the exercise's training-batch accuracy at step 10,000 (one run)."""
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    if summary.empty:
+        return pd.DataFrame(columns=[*groups, "exercise"])
+    rows = summary[exercise_applies(summary, settings, exercise)]
+    return rows[groups].assign(exercise=[_exercise(exercise, m, t) for m, t in zip(rows["model"], rows["length"],
+                                                                                   strict=True)]).reset_index(drop=True)
+
+
+def single_length(summary: pd.DataFrame) -> int | None:
+    """The one palindrome length T of a study that swept none (None when it has several, or none)."""
+    if "length" not in summary or summary.empty:
+        return None
+    lengths = distinct_values(summary, "length")
+    return int(lengths[0]) if len(lengths) == 1 and not is_missing(lengths[0]) else None
+
+
+def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE,
+                       digits: int = 3, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """This study's held-out accuracy, beside the exercise's reported numbers where they apply; one row per group.
+
+    Index: model, T (and any other swept axis); no T when the study has a single T
+    (``single_length``: the caller says which). Columns:
     ``this study (mean [95% CI, logit-t])`` (``CI_COLUMN``): final held-out accuracy as text,
     "mean [low, high]" with the logit-t interval (the mean alone for one seed, "-" for none);
     ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
     accuracy (mean over seeds), the like-for-like number to the exercise's;
-    ``exercise``: the exercise's training-batch accuracy at step 10,000, one run (NaN where the
-    exercise has no number for that model and T).
+    ``exercise``: the exercise's training-batch accuracy at step 10,000, one run, where it applies
+    (``exercise_applies``: its models and T, its settings; NaN elsewhere). A study none of whose
+    rows it applies to has no ``exercise`` column.
     """
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     if summary.empty:
         return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])
+    applies = exercise_applies(summary, settings, exercise).to_numpy()
     out = pd.DataFrame({
         CI_COLUMN: [_ci_text(r, digits) for r in summary.itertuples(index=False)],
         "solved": [f"{int(s)}/{int(n)}" for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
         "final train": pd.to_numeric(summary["train_accuracy_final"], errors="coerce").to_numpy(dtype=float),
-        "exercise": [_exercise(exercise, m, t) for m, t in zip(summary["model"], summary["length"], strict=True)],
     })
+    if applies.any():
+        out["exercise"] = [_exercise(exercise, m, t) if a else math.nan
+                           for m, t, a in zip(summary["model"], summary["length"], applies, strict=True)]
+    if single_length(summary) is not None:
+        groups = [c for c in groups if c != "length"]
     index = summary[groups].rename(columns={"length": "T"})
     for col in index.columns:
         if col not in ("model", "T"):

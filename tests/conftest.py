@@ -7,3 +7,37 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def fault(request):
+    """Record what a fault test injected and what it showed, for the README's Reliability table.
+
+    ``fault(name, injected, outcome)``: after the test's assertions pass, one JSON line is added
+    to the file named by $PALRNN_RELIABILITY (scripts/reliability.py sets it, runs the fault tests
+    and writes the table from these lines); without the variable it records nothing."""
+    rows = []
+
+    def record(name: str, injected: int, outcome: str) -> None:
+        assert injected >= 1, "a fault test that injected no fault proves nothing"
+        rows.append({"fault": name, "injected": int(injected), "outcome": outcome, "test": request.node.nodeid})
+
+    yield record
+    log = os.environ.get("PALRNN_RELIABILITY")
+    failed = getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed
+    if log and rows and not failed:
+        with open(log, "a", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the test item, so that the fault fixture records passed tests only.
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report

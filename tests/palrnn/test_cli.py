@@ -37,7 +37,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv,named", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_values_one_line_exit_2_nothing_written(argv, named, tmp_path, monkeypatch, capsys):
+def test_bad_values_one_line_exit_2_nothing_written(argv, named, tmp_path, monkeypatch, capsys, fault):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -47,6 +47,8 @@ def test_bad_values_one_line_exit_2_nothing_written(argv, named, tmp_path, monke
     lines = err.strip().splitlines()
     assert len(lines) == 1 and named in lines[0] and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+    fault("a bad value to `python -m palrnn`", 1, "one line naming the option and what is allowed, exit 2, "
+          "no traceback, nothing written")
 
 
 def test_json_save_and_resume(tmp_path, capsys):

@@ -37,7 +37,7 @@ def test_trials_are_placed_on_both_nodes(cluster, tmp_path):
     assert not ray.is_initialized()  # run_study connected, and let go of the cluster when done
 
 
-def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path):
+def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path, fault):
     worker_id = cluster.worker.node_id
     folder = tmp_path / "lose-node"
     removed = []
@@ -71,10 +71,13 @@ def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path):
     assert trials.loc[removed[0], "node"] != worker_id  # it finished on the head node
     curves = tables["curves"]
     assert curves[curves["trial_id"] == removed[0]]["step"].tolist() == list(range(100, 1501, 100))
+    fault("a worker node of a two-node cluster removed mid-trial", 1, "its trials finish on the other node")
 
 
-def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path):
+def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path, fault):
     with pytest.raises(ValueError, match="--cpus-per-trial: 2 asked for, but the largest node .* has 1 CPUs"):
         study.run_study(grid="smoke", seeds=1, name="too-big", results_dir=str(tmp_path), address=cluster.address,
                         echo=False, cpus_per_trial=2)
     assert not (tmp_path / "too-big").exists()
+    fault("a trial asking more CPUs than any node of a cluster has", 1,
+          "refused with one line before anything is written")

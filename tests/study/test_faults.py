@@ -72,7 +72,7 @@ def _strike(tmp_path, name, sets, low, high, hit):
     return folder, struck, out
 
 
-def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
+def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path, fault):
     sets = ["--set", "steps=3000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
             "--set", "lr=0.003", "--checkpoint-every", "500"]
     folder, killed, _ = _strike(tmp_path, "kill", sets, 1000, 2500,
@@ -88,9 +88,12 @@ def test_sigkilled_worker_resumes_from_checkpoint_and_loses_nothing(tmp_path):
     expected = _expected_curve(model="LSTM", length=int(row["length"]), hidden=16, init="default", lr=0.003,
                                steps=3000, eval_every=100, patience=0, seed=0)
     assert curve["eval_accuracy"].tolist() == expected
+    fault("a trial's worker SIGKILLed mid-training", 1,
+          "the trial resumes from its last checkpoint and ends with all its steps; one row in trials.csv; every "
+          "evaluation once in curves.csv, bit-identical to an uninterrupted run")
 
 
-def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path):
+def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path, fault):
     sets = ["--set", "steps=2000", "--set", "eval_every=100", "--set", "hidden=16", "--set", "init=default",
             "--checkpoint-every", "400"]
 
@@ -110,3 +113,5 @@ def test_corrupt_checkpoint_restarts_that_trial_from_step_0_and_says_so(tmp_path
     expected = _expected_curve(model="LSTM", length=int(row["length"]), hidden=16, init="default", lr=0.003,
                                steps=2000, eval_every=100, patience=0, seed=0)
     assert curve["eval_accuracy"].tolist() == expected  # a restart from 0 is the same run again
+    fault("a trial's checkpoint truncated as its worker is SIGKILLed", 1,
+          "the trial says which file is unreadable, restarts from step 0 and is marked `restarted_from_scratch`")

@@ -95,7 +95,7 @@ def kill_mid_write(script: str, target: Path) -> Path:
     return tmp
 
 
-def test_a_writer_killed_mid_write_leaves_the_previous_version(tmp_path):
+def test_a_writer_killed_mid_write_leaves_the_previous_version(tmp_path, fault):
     path = tmp_path / "trials.csv"
     io.write_bytes_atomic(path, b"version 1\n")
     tmp = kill_mid_write(SLOW_WRITER, path)
@@ -106,9 +106,11 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version(tmp_path):
     assert path.read_bytes() == b"version 2\n"
     assert not tmp.exists() and temp_files(path) == []  # ...and removes the dead writer's leftover
     assert [p.name for p in tmp_path.iterdir()] == ["trials.csv"]
+    fault("a table or JSON writer SIGKILLed mid-write", 1,
+          "the previous version stays whole; the next write succeeds and removes the dead writer's temporary file")
 
 
-def test_a_save_checkpoint_killed_mid_write_leaves_the_previous_checkpoint(tmp_path):
+def test_a_save_checkpoint_killed_mid_write_leaves_the_previous_checkpoint(tmp_path, fault):
     state = new_state(Config(model="RNN", hidden=8, length=5, steps=10, eval_every=5))
     list(train(state))
     path = tmp_path / "model.pt"
@@ -120,6 +122,7 @@ def test_a_save_checkpoint_killed_mid_write_leaves_the_previous_checkpoint(tmp_p
     assert tmp.exists()
     save_checkpoint(loaded, path)
     assert load_checkpoint(path).step == 10 and temp_files(path) == []
+    fault("a checkpoint writer SIGKILLed mid-save", 1, "the previous checkpoint stays loadable")
 
 
 def test_a_live_writers_temporary_file_is_left_alone(tmp_path):

@@ -1,5 +1,6 @@
 """study.plots: figures checked by title, axis labels, legend entries and line counts; never by pixels."""
 
+import itertools
 import math
 
 import matplotlib
@@ -82,7 +83,9 @@ def test_curves_one_panel_per_value_of_another_axis():
 
 def test_accuracy_vs_length_with_the_exercise():
     summary = tb.summary_table(make_trials(), ["model"])
-    ax = plots.plot_accuracy_vs_length(summary)
+    fig = plots.plot_accuracy(summary, exercise=tb.exercise_points(summary))
+    assert isinstance(fig, Figure) and len(fig.axes) == 1  # models are the lines of one panel
+    ax = fig.axes[0]
     assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Held-out accuracy")
     assert legend_texts(ax) == ["RNN", "LSTM", "RNN, exercise (train batch, 1 run)",
@@ -94,12 +97,19 @@ def test_accuracy_vs_length_with_the_exercise():
     assert list(rnn.get_ydata()) == pytest.approx([0.8, 0.6])
     exercise_rnn = [ln for ln in ax.get_lines() if ln.get_label().startswith("RNN, exercise")][0]
     assert list(exercise_rnn.get_ydata()) == [1.00, 0.99]
-    assert len(plots.plot_accuracy_vs_length(summary, exercise=None).get_lines()) == 2
+    assert len(plots.plot_accuracy(summary).axes[0].get_lines()) == 2  # no points given: no markers
+
+
+def test_exercise_markers_only_where_the_exercise_applies():
+    summary = tb.summary_table(make_trials(), ["model"])
+    points = tb.exercise_points(summary, {"hidden": 64})  # not the exercise's hidden units: no markers
+    assert points.empty
+    assert legend_texts(plots.plot_accuracy(summary, exercise=points).axes[0]) == ["RNN", "LSTM"]
 
 
 def test_accuracy_vs_length_one_model():
     summary = tb.summary_table(make_trials().query("model == 'LSTM'"), ["model"])
-    ax = plots.plot_accuracy_vs_length(summary, exercise=None)
+    ax = plots.plot_accuracy(summary).axes[0]
     assert legend_texts(ax) == ["LSTM"] and len(ax.get_lines()) == 1
 
 
@@ -113,7 +123,7 @@ def near_one_trials() -> pd.DataFrame:
 
 def test_error_bars_stay_in_the_unit_interval():
     summary = tb.summary_table(near_one_trials(), ["model"])
-    ax = plots.plot_accuracy_vs_length(summary, exercise=None)
+    ax = plots.plot_accuracy(summary).axes[0]
     (bars,) = [c for c in ax.collections if len(c.get_segments())]  # the error bars' LineCollection
     ends = np.array([seg[:, 1] for seg in bars.get_segments()])
     assert ends.min() >= 0.0 and ends.max() <= 1.0
@@ -133,7 +143,7 @@ def test_curve_bands_stay_in_the_unit_interval():
 
 def test_mean_accuracy_vs_length():
     summary = tb.summary_table(make_trials(), ["model"])
-    ax = plots.plot_mean_accuracy_vs_length(summary)
+    ax = plots.plot_mean_accuracy(summary).axes[0]
     assert ax.get_title() == "Mean training accuracy over all steps vs length (the exercise's metric)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Mean training accuracy (all steps)")
     assert legend_texts(ax) == ["RNN", "LSTM"]
@@ -142,7 +152,7 @@ def test_mean_accuracy_vs_length():
 
 def test_steps_to_target():
     summary = tb.summary_table(make_trials(), ["model"])
-    ax = plots.plot_steps_to_target(summary, target=0.99)
+    ax = plots.plot_steps_to_target(summary, target=0.99).axes[0]
     assert ax.get_title() == "Steps to reach held-out accuracy >= 0.99 (median over solved seeds)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Steps to target")
     assert legend_texts(ax) == ["RNN", "LSTM"]
@@ -163,8 +173,107 @@ def test_accuracy_vs_length_by_axis():
         assert len(ax.get_lines()) == 3
         assert ax.get_xlabel() == "Palindrome length T" and ax.get_ylabel() == "Held-out accuracy"
     summary2 = tb.summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
-    ax = plots.plot_accuracy_vs_length(summary2, exercise=None)
-    assert legend_texts(ax) == ["RNN, init=default", "RNN, init=seed", "LSTM, init=default", "LSTM, init=seed"]
+    fig = plots.plot_accuracy(summary2, exercise=tb.exercise_points(summary2))
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]  # a panel per model, a line per init
+    assert fig.get_suptitle() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
+    assert legend_texts(fig.axes[0]) == ["init=default", "init=seed", "RNN, exercise (train batch, 1 run)"]
+    assert legend_texts(fig.axes[1]) == ["init=default", "init=seed", "LSTM, exercise (train batch, 1 run)"]
+
+
+# ---- any study: figures follow its axes ------------------------------------------------------------
+
+def sweep_trials(axes: dict, models=("RNN",), lengths=(5, 6), seeds: int = 2) -> pd.DataFrame:
+    """A user's own sweep: every combination of models x lengths x ``axes``' values x seeds."""
+    rows = []
+    for i, (model, t, *values) in enumerate(itertools.product(models, lengths, *axes.values())):
+        for seed in range(seeds):
+            acc = min(1.0, 0.3 + 0.02 * i + 0.01 * seed)
+            rows.append({"trial_id": f"t{i}s{seed}", "model": model, "length": t,
+                         **dict(zip(axes, values, strict=True)), "seed": seed, "eval_accuracy": acc,
+                         "train_accuracy": acc, "mean_train_accuracy": acc / 2,
+                         "steps_to_target": 500 if acc >= 0.99 else None, "diverged": False, "stopped_early": False})
+    return pd.DataFrame(rows)
+
+
+def sweep_summary(axes: dict, **kwargs) -> pd.DataFrame:
+    return tb.summary_table(sweep_trials(axes, **kwargs), ["model", *axes])
+
+
+HIDDEN_LR = ["hidden=32, lr=0.001", "hidden=32, lr=0.003", "hidden=64, lr=0.001", "hidden=64, lr=0.003"]
+
+
+def test_a_two_axis_sweep_has_a_line_per_combination():
+    summary = sweep_summary({"hidden": [32, 64], "lr": [0.001, 0.003]})
+    assert plots.figure_x(summary) == "length" and plots.varying_axes(summary) == ["hidden", "lr"]
+    fig = plots.plot_accuracy(summary)
+    (ax,) = fig.axes  # one model: one panel, named in the title
+    assert ax.get_title() == "RNN: held-out accuracy vs length, mean over seeds with 95% logit-t interval"
+    assert legend_texts(ax) == HIDDEN_LR
+    assert ax.get_xlabel() == "Palindrome length T"
+    for draw in (plots.plot_mean_accuracy, plots.plot_steps_to_target):
+        assert legend_texts(draw(summary).axes[0]) == HIDDEN_LR
+    by = plots.plot_accuracy_vs_length_by(summary, "lr")
+    assert [a.get_title() for a in by.axes] == ["RNN, hidden=32", "RNN, hidden=64"]
+    assert all(legend_texts(a) == ["lr=0.001", "lr=0.003"] for a in by.axes)
+
+
+def test_several_models_make_panels_and_many_combinations_more_panels():
+    summary = sweep_summary({"hidden": [32, 64], "lr": [0.001, 0.003]}, models=("GRU", "RNN", "LSTM"))
+    assert plots.layout(summary, "length") == (["model"], ["hidden", "lr"])
+    fig = plots.plot_accuracy(summary)
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM", "GRU"]  # the stable model order
+    assert all(legend_texts(ax) == HIDDEN_LR for ax in fig.axes)
+    assert [ax.get_lines()[0].get_linestyle() for ax in fig.axes] == ["--", "-", "-."]
+    many = sweep_summary({"hidden": [16, 32, 64], "lr": [1e-4, 3e-4, 1e-3, 3e-3]}, models=("RNN", "LSTM"))
+    assert plots.layout(many, "length") == (["model", "hidden"], ["lr"])  # 12 lines > 8: hidden makes panels
+    fig = plots.plot_accuracy(many)
+    assert [ax.get_title() for ax in fig.axes] == [f"{m}, hidden={h}" for m in ("RNN", "LSTM") for h in (16, 32, 64)]
+    assert all(legend_texts(ax) == ["lr=0.0001", "lr=0.0003", "lr=0.001", "lr=0.003"] for ax in fig.axes)
+
+
+def test_a_sweep_at_one_length_is_drawn_against_its_first_axis():
+    summary = sweep_summary({"hidden": [32, 64], "lr": [0.001, 0.003]}, models=("GRU", "RNN"), lengths=(20,))
+    assert plots.figure_x(summary) == "hidden"
+    fig = plots.plot_accuracy(summary)
+    assert fig.get_suptitle() == ("Held-out accuracy vs hidden units at T = 20, mean over seeds with 95% logit-t "
+                                  "interval")
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "GRU"]
+    for ax in fig.axes:
+        assert ax.get_xlabel() == "hidden units" and ax.get_xscale() == "linear"
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["32", "64"]
+        assert legend_texts(ax) == ["lr=0.001", "lr=0.003"]
+        assert list(ax.get_lines()[0].get_xdata()) == [32, 64]
+    ax = plots.plot_accuracy(summary, x="lr").axes[0]  # lr on a log scale, a line per hidden
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "learning rate (lr)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.003"]
+    assert legend_texts(ax) == ["hidden=32", "hidden=64"]
+    assert plots.plot_mean_accuracy(summary).axes[0].get_xlabel() == "hidden units"
+    bands = tb.curves_table(make_curves(sweep_trials({"hidden": [32, 64], "lr": [0.001, 0.003]},
+                                                     models=("GRU", "RNN"), lengths=(20,))), ["model", "hidden", "lr"])
+    ax = plots.plot_curves(bands, "GRU").axes[0]  # one T: a line per combination
+    assert legend_texts(ax) == HIDDEN_LR and ax.get_title().startswith("GRU: held-out accuracy")
+    ax = plots.plot_curves_both(bands).axes[0]
+    assert ax.get_title() == "RNN vs GRU: held-out accuracy during training (RNN dashed)"
+    assert legend_texts(ax) == [f"{m}, {c}" for m in ("RNN", "GRU") for c in HIDDEN_LR]
+
+
+def test_text_and_missing_values_are_categories():
+    summary = sweep_summary({"max_norm": [np.nan, 1.0], "optimizer": ["sgd", "adam"]}, lengths=(20,))
+    assert plots.figure_x(summary) == "max_norm"
+    ax = plots.plot_accuracy(summary).axes[0]
+    assert ax.get_xlabel() == "clip max_norm"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["none", "1"]
+    assert legend_texts(ax) == ["optimizer=adam", "optimizer=sgd"]
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 1]
+    ax = plots.plot_accuracy(summary, x="optimizer").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["adam", "sgd"]
+    assert legend_texts(ax) == ["max_norm=none", "max_norm=1"]
+
+
+def test_an_axis_with_one_value_is_not_told_apart():
+    summary = sweep_summary({"hidden": [64], "lr": [0.001, 0.003]})
+    assert plots.varying_axes(summary) == ["lr"]
+    assert legend_texts(plots.plot_accuracy(summary).axes[0]) == ["lr=0.001", "lr=0.003"]
 
 
 def test_best_curve():

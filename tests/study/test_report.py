@@ -1,5 +1,6 @@
 """python -m study.report: files written, deterministic re-report, one-line errors with exit 2."""
 
+import itertools
 import json
 import math
 import subprocess
@@ -27,8 +28,8 @@ def make_folder(path: Path, models=("RNN", "LSTM"), lengths=(5, 6), extra=None, 
                     tid = f"{model}_{t}_{v}_{seed}"
                     final = 1.0 if model == "LSTM" else max(0.1, round(0.95 - 0.2 * (t - 5) - 0.05 * seed, 4))
                     solved = final >= 0.99
-                    cfg = {"model": model, "length": t, "hidden": 16, "lr": 0.003 * (seed + 1),
-                           "max_norm": None, "seed": seed, **({} if v is None else {name: v})}
+                    cfg = {"model": model, "length": t, "hidden": 128, "lr": 0.003 * (seed + 1),
+                           "max_norm": 10.0, "seed": seed, **({} if v is None else {name: v})}
                     steps = [100, 200] if solved else [100, 200, 300]
                     for step in steps:
                         acc = final if step == steps[-1] else final / 2
@@ -49,6 +50,46 @@ def make_folder(path: Path, models=("RNN", "LSTM"), lengths=(5, 6), extra=None, 
     pd.DataFrame(trials).to_csv(path / "trials.csv", index=False)
     pd.DataFrame(curves).to_csv(path / "curves.csv", index=False)
     return path
+
+
+# The settings of a user's sweep, the exercise's but for a few hundred steps.
+BASE = {"hidden": 128, "input": "scalar", "init": "seed", "optimizer": "rmsprop", "lr": 0.001, "batch_size": 128,
+        "max_norm": 10.0, "steps": 300, "eval_every": 100, "forget_bias": 0.0, "patience": 0, "target": 0.99}
+
+
+def make_sweep(path: Path, axes: dict, models=("RNN",), lengths=(5, 6), seeds: int = 2, fixed=None) -> Path:
+    """A user's own study as study.run writes it: study.json with kind, axes and param_space (every
+    field a value or its list of swept values), trials.csv and curves.csv; models x lengths x
+    ``axes``' values x seeds."""
+    path.mkdir(parents=True, exist_ok=True)
+    base = {**BASE, **(fixed or {})}
+    trials, curves = [], []
+    for i, (model, t, *values) in enumerate(itertools.product(models, lengths, *axes.values())):
+        for seed in range(seeds):
+            cfg = {**base, "model": model, "length": t, **dict(zip(axes, values, strict=True)), "seed": seed}
+            acc = min(1.0, round(0.3 + 0.05 * i + 0.02 * seed, 4))
+            tid = f"t{i}s{seed}"
+            for step in (100, 200):
+                curves.append({"trial_id": tid, **cfg, "step": step, "eval_accuracy": acc * step / 200,
+                               "train_accuracy": acc, "mean_train_accuracy": acc / 2, "diverged": False,
+                               "stopped_early": False})
+            trials.append({"trial_id": tid, **cfg, "step": 200, "eval_accuracy": acc, "train_accuracy": acc,
+                           "mean_train_accuracy": acc / 2, "diverged": False,
+                           "steps_to_target": 200 if acc >= 0.99 else None, "stopped_early": False,
+                           "status": "TERMINATED", "stopped_by": "steps"})
+    space = {**base, "model": list(models), "length": list(lengths), **{k: list(v) for k, v in axes.items()},
+             "seed": list(range(seeds))}
+    meta = {"name": path.name, "kind": "grid", "grid": None,
+            "axes": (["model"] if len(models) > 1 else []) + list(axes), "param_space": space,
+            "command": "python -m study.run", "started": "2026-01-01T00:00:00", "target": 0.99}
+    (path / "study.json").write_text(json.dumps(meta))
+    pd.DataFrame(trials).to_csv(path / "trials.csv", index=False)
+    pd.DataFrame(curves).to_csv(path / "curves.csv", index=False)
+    return path
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def figures(path: Path) -> list[str]:
@@ -245,3 +286,102 @@ def test_report_prints_the_provenance_line_and_writes_the_page(tmp_path, capsys)
     line = capsys.readouterr().out.splitlines()[1]
     assert line == f"provenance: {provenance_line(meta)}" and line.endswith("2026-01-01 00:00 → 00:08 (8 min)")
     assert provenance_line(meta) in (folder / "report.html").read_text(encoding="utf-8")
+
+
+# ---- any study: the report follows what it swept ----------------------------------------------------
+
+HIDDEN_LR = ["hidden=32, lr=0.001", "hidden=32, lr=0.003", "hidden=64, lr=0.001", "hidden=64, lr=0.003"]
+
+
+def test_a_two_axis_user_sweep(tmp_path, capsys):
+    """hidden {32, 64} x lr {0.001, 0.003} x T {5, 6}, RNN, 2 seeds: one summary row per config, every
+    combination in the figures' legends, no exercise column (not the exercise's settings)."""
+    from study import plots
+
+    folder = make_sweep(tmp_path / "sweep", {"hidden": [32, 64], "lr": [0.001, 0.003]})
+    trials = pd.read_csv(folder / "trials.csv")
+    trials.loc[trials["seed"] == 1, "lr"] *= 1 + 1e-13  # 0.0030000000000003: a float as a CSV round trip leaves it
+    trials.to_csv(folder / "trials.csv", index=False)
+    assert report.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary.columns[:4]) == ["model", "length", "hidden", "lr"]
+    assert len(summary) == 8 and (summary["seeds"] == 2).all()
+    assert not summary.duplicated(["model", "length", "hidden", "lr"]).any()
+    assert summary["lr"].tolist() == [0.001, 0.003] * 4
+    assert figures(folder) == ["accuracy_vs_length.png", "accuracy_vs_length_by_hidden.png",
+                               "accuracy_vs_length_by_lr.png", "curves_RNN.png", "mean_accuracy_vs_length.png"]
+    fig = plots.plot_accuracy(summary)
+    assert legend_texts(fig.axes[0]) == HIDDEN_LR
+    assert "exercise" not in out and tb.CI_COLUMN in out
+    assert "model T hidden lr" in " ".join(out.split())
+
+
+def test_a_sweep_at_one_length(tmp_path, capsys):
+    """hidden x lr at T = 20 with RNN and GRU: figures against hidden, no T column, no exercise."""
+    from study import plots
+
+    folder = make_sweep(tmp_path / "flat", {"hidden": [32, 64], "lr": [0.001, 0.003]}, models=("GRU", "RNN"),
+                        lengths=(20,))
+    tables = report.write_report(folder, echo=True)
+    out = capsys.readouterr().out
+    assert figures(folder) == ["accuracy_vs_hidden.png", "curves_GRU.png", "curves_RNN.png", "curves_both.png",
+                               "mean_accuracy_vs_hidden.png"]
+    assert list(tables["accuracy_vs_length"].index.names) == ["model", "hidden", "lr"]
+    assert "every trial at T = 20 (the study swept no length)" in out and "exercise" not in out
+    assert "grid None" not in out
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary["model"].tolist() == ["RNN"] * 4 + ["GRU"] * 4 and (summary["length"] == 20).all()
+    fig = plots.plot_accuracy(summary)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["hidden units", "hidden units"]
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "GRU"]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Final held-out accuracy at T = 20" in page and "figures/accuracy_vs_hidden.png" in page
+    assert "<th>T</th>" not in page.split('id="summary"')[1].split("</table>")[0]
+
+
+def test_max_norm_none_is_a_group(tmp_path):
+    from study import plots
+
+    folder = make_sweep(tmp_path / "clip", {"max_norm": [None, 1.0]})
+    report.write_report(folder, echo=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 4 and (summary["seeds"] == 2).all()
+    assert summary["max_norm"].isna().tolist() == [True, False, True, False]
+    assert "accuracy_vs_length_by_max_norm.png" in figures(folder)
+    assert legend_texts(plots.plot_accuracy(summary).axes[0]) == ["max_norm=none", "max_norm=1"]
+
+
+def test_a_swept_field_missing_from_trials_csv(tmp_path, capsys):
+    folder = make_sweep(tmp_path / "old", {"hidden": [32, 64], "lr": [0.001, 0.003]})
+    trials = pd.read_csv(folder / "trials.csv")
+    trials.drop(columns=["lr"]).to_csv(folder / "trials.csv", index=False)
+    assert report.main([str(folder), "--no-figures"]) == 0
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 8 and (summary["seeds"] == 2).all()  # lr from curves.csv, trial by trial
+    assert "swept but not in" not in capsys.readouterr().out
+    pd.read_csv(folder / "curves.csv").drop(columns=["lr"]).to_csv(folder / "curves.csv", index=False)
+    assert report.main([str(folder), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "swept but not in trials.csv (nor curves.csv): lr; trials that differ only in it are grouped" in out
+    assert "Swept but not in trials.csv (nor curves.csv): lr" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_gru_and_other_models_in_a_stable_order(tmp_path, capsys):
+    from study import plots
+
+    folder = make_sweep(tmp_path / "gru", {}, models=("GRU", "LSTM", "RNN"), seeds=2, fixed={"steps": 10_000})
+    report.main([str(folder)])
+    out = capsys.readouterr().out
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary["model"].tolist() == ["RNN", "RNN", "LSTM", "LSTM", "GRU", "GRU"]
+    assert figures(folder) == ["accuracy_vs_length.png", "curves_GRU.png", "curves_LSTM.png", "curves_RNN.png",
+                               "curves_both.png", "mean_accuracy_vs_length.png"]
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["RNN"], ["LSTM"], ["GRU"])]
+    assert [r[:2] for r in rows] == [["RNN", "5"], ["LSTM", "5"], ["GRU", "5"]]  # T = 6 rows repeat no model
+    assert [r[-1] for r in rows] == ["1.00", "1.00", "-"]  # the exercise's numbers at T = 5, none for the GRU
+    ax = plots.plot_accuracy(summary, exercise=tb.exercise_points(summary)).axes[0]
+    assert legend_texts(ax) == ["RNN", "LSTM", "GRU", "RNN, exercise (train batch, 1 run)",
+                                "LSTM, exercise (train batch, 1 run)"]
+    assert plots.plot_curves_both(tb.curves_table(pd.read_csv(folder / "curves.csv"), ["model"])).axes[0].get_title() \
+        == "RNN vs LSTM vs GRU: held-out accuracy during training (RNN dashed)"

@@ -37,7 +37,7 @@ def _finished_trials(folder):
     return done
 
 
-def test_sigint_then_resume_completes_without_rerunning(tmp_path):
+def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(_cmd(tmp_path), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -90,3 +90,6 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path):
     cols = keys + ["step", "eval_accuracy", "train_loss"]
     pd.testing.assert_frame_equal(curves.sort_values(keys + ["step"])[cols].reset_index(drop=True),
                                   other_curves.sort_values(keys + ["step"])[cols].reset_index(drop=True))
+    fault("SIGINT (Ctrl-C) to the driver mid-study", 1,
+          "tables for what finished, `status: interrupted`, exit 130 and the resume command; `--resume` completes "
+          "without rerunning finished trials, and the tables equal an uninterrupted run's, row for row")

@@ -1,6 +1,7 @@
 """study.tables: summary, curve bands and the comparison table, number for number from hand-made data."""
 
 import inspect
+import itertools
 import json
 import math
 
@@ -330,8 +331,140 @@ def test_accuracy_vs_length_outside_the_exercise_and_with_an_axis():
     trials = make_trials().assign(length=lambda d: d["length"] + 10, init="seed")
     table = tb.accuracy_vs_length(tb.summary_table(trials, ["model", "init"]))
     assert list(table.index.names) == ["model", "T", "init"]
-    assert table["exercise"].isna().all()
-    assert "-" in tb.format_accuracy_table(table)
+    assert list(table.columns) == [tb.CI_COLUMN, "solved", "final train"]  # T = 15, 16: no exercise number
+
+
+def test_the_exercise_applies_to_its_models_lengths_and_settings_only():
+    trials = make_trials()
+    both = pd.concat([trials.assign(init="seed"), trials.assign(init="default")])
+    summary = tb.summary_table(both, ["model", "init"])
+    applies = tb.exercise_applies(summary)
+    assert summary.loc[applies, "init"].unique().tolist() == ["seed"] and applies.sum() == 4
+    table = tb.accuracy_vs_length(summary)
+    assert table.loc[("RNN", 6, "seed"), "exercise"] == 0.99
+    assert math.isnan(table.loc[("RNN", 6, "default"), "exercise"])
+    s = tb.summary_table(trials, ["model"])
+    assert tb.exercise_applies(s).all()  # no settings known: nothing held against it
+    assert not tb.exercise_applies(s, {"lr": 0.003}).any()  # the study fixed another learning rate
+    assert tb.exercise_applies(s, {"lr": 0.001, "max_norm": 10, "hidden": 128.0}).all()
+    assert "exercise" not in tb.accuracy_vs_length(s, settings={"steps": 300}).columns
+    bias = tb.summary_table(trials.assign(forget_bias=1.0), ["model", "forget_bias"])
+    assert tb.exercise_applies(bias).tolist() == [True, True, False, False]  # the RNN has no forget gate
+    gru = tb.summary_table(trials.assign(model="GRU"), ["model"])
+    assert not tb.exercise_applies(gru).any() and tb.exercise_points(gru).empty
+    points = tb.exercise_points(s)
+    assert points.columns.tolist() == ["model", "length", "exercise"] and points["exercise"].tolist() == [
+        1.0, 0.99, 1.0, 1.0]
+
+
+def test_a_study_with_one_length_has_no_t_column():
+    trials = make_trials()
+    one = tb.summary_table(trials[trials["length"] == 5], ["model"])
+    assert tb.single_length(one) == 5 and tb.single_length(tb.summary_table(trials, ["model"])) is None
+    table = tb.accuracy_vs_length(one)
+    assert table.index.name == "model" and table.index.tolist() == ["RNN", "LSTM"]
+    h = tb.summary_table(pd.concat([trials.assign(hidden=32), trials.assign(hidden=64)]).query("length == 6"),
+                         ["model", "hidden"])
+    assert list(tb.accuracy_vs_length(h).index.names) == ["model", "hidden"]
+
+
+def test_study_settings():
+    meta = {"param_space": {"hidden": [32, 64], "lr": 0.003, "max_norm": None, "model": ["RNN"], "steps": [500]}}
+    assert tb.study_settings(meta) == {"lr": 0.003, "max_norm": None, "model": "RNN", "steps": 500}
+    older = tb.study_settings({}, make_trials())  # no param_space: the trials' single-valued columns
+    assert older == {"hidden": 128, "max_norm": 10.0}
+
+
+# ---- any study's axes ---------------------------------------------------------------------------
+
+def test_models_in_a_stable_order():
+    assert tb.MODEL_ORDER == ["RNN", "LSTM", "GRU"]
+    assert tb.model_order(["Zeta", "GRU", "LSTM", "Alpha", "RNN", "GRU"]) == ["RNN", "LSTM", "GRU", "Alpha", "Zeta"]
+    trials = make_trials()
+    many = pd.concat([trials.assign(model="GRU"), trials.assign(model="Alpha"), trials])
+    s = tb.summary_table(many, ["model"])
+    assert list(dict.fromkeys(s["model"])) == ["RNN", "LSTM", "GRU", "Alpha"]
+    steps = tb.steps_to_target_table(s)
+    assert steps.index.tolist() == ["RNN", "LSTM", "GRU", "Alpha"]
+
+
+def test_axis_key():
+    assert tb.axis_key(0.003) == tb.axis_key(0.003 * (1 + 1e-13)) == tb.axis_key("0.0030000000000000001") == 0.003
+    assert tb.axis_key(64) == tb.axis_key(64.0) == tb.axis_key(np.int64(64)) == tb.axis_key("64")
+    assert all(tb.axis_key(v) is None for v in (None, math.nan, np.nan, "", "none", "None", pd.NA))
+    assert tb.axis_key("seed") == "seed" and tb.axis_key(0.001) != tb.axis_key(0.0011)
+
+
+def test_swept_fields_from_axes_and_param_space():
+    meta = {"axes": ["model", "hidden"], "param_space": {"hidden": [32, 64], "lr": [0.001, 0.003], "length": [5, 6],
+                                                         "seed": [0, 1], "batch_size": 128}}
+    assert tb.swept_fields(meta) == ["model", "hidden", "lr"]
+    assert tb.summary_axes(meta, ["model", "length", "hidden", "lr"]) == ["hidden", "lr"]
+    assert tb.missing_axes(meta, ["model", "length", "hidden"]) == ["lr"]
+    assert tb.swept_fields({"param_space": {"max_norm": [None, 1.0]}}) == ["max_norm"]  # no axes written
+
+
+def user_sweep() -> pd.DataFrame:
+    """hidden {32, 64} x lr {0.001, 0.003} x T {5, 6}, RNN, 2 seeds; lr as a CSV round trip may leave it."""
+    rows = []
+    for i, (t, h, lr) in enumerate(itertools.product([5, 6], [32, 64], [0.001, 0.003])):
+        for seed in range(2):
+            acc = 0.5 + 0.05 * i + 0.01 * seed
+            rows.append({"trial_id": f"t{i}s{seed}", "model": "RNN", "length": t, "hidden": h,
+                         "lr": lr * (1 + 1e-13) if seed else lr, "max_norm": math.nan if h == 32 else 1.0,
+                         "seed": seed, "eval_accuracy": acc, "train_accuracy": acc, "mean_train_accuracy": acc,
+                         "diverged": False, "steps_to_target": None, "stopped_early": False,
+                         "status": "TERMINATED", "stopped_by": "steps"})
+    return pd.DataFrame(rows)
+
+
+def test_summary_of_a_user_sweep_one_row_per_config(tmp_path):
+    meta = {"kind": "grid", "axes": ["hidden", "lr"], "param_space": {"hidden": [32, 64], "lr": [0.001, 0.003]}}
+    trials = user_sweep()
+    trials.to_csv(tmp_path / "t.csv", index=False)
+    back = pd.read_csv(tmp_path / "t.csv")
+    s = tb.summary_table(back, tb.summary_axes(meta, back.columns))
+    assert list(s.columns[:4]) == ["model", "length", "hidden", "lr"]
+    assert len(s) == 8 and (s["seeds"] == 2).all()
+    assert list(zip(s["length"], s["hidden"], s["lr"], strict=True)) == list(
+        itertools.product([5, 6], [32, 64], [0.001, 0.003]))
+    assert s["eval_accuracy_mean"].tolist() == approx([0.505 + 0.05 * i for i in range(8)])
+
+
+def test_a_missing_value_is_a_group_of_its_own():
+    trials = user_sweep()
+    s = tb.summary_table(trials, ["max_norm"])
+    assert len(s) == 4 and (s["seeds"] == 4).all()
+    assert s["max_norm"].isna().tolist() == [True, False, True, False]  # none first, within each T
+    text = trials.assign(max_norm=["none" if math.isnan(v) else v for v in trials["max_norm"]])
+    s2 = tb.summary_table(text, ["max_norm"])  # "none" as text is the same group
+    assert len(s2) == 4 and s2["eval_accuracy_mean"].tolist() == s["eval_accuracy_mean"].tolist()
+    bands = tb.curves_table(trials.assign(step=100), ["max_norm"])
+    assert len(bands) == 4 and bands["max_norm"].isna().sum() == 2
+    parity = tb.parity_table(pd.concat([trials, trials.assign(length=7)]), ["max_norm"])
+    assert parity["max_norm"].isna().tolist() == [True, False]
+
+
+def test_a_swept_field_missing_from_trials_is_filled_from_curves_or_param_space():
+    trials = user_sweep()
+    curves = trials.assign(step=100)
+    meta = {"axes": ["hidden", "lr", "optimizer"], "param_space": {"hidden": [32, 64], "lr": [0.001, 0.003],
+                                                                  "optimizer": ["adam"], "init": ["seed", "xavier"]}}
+    t, c = tb.fill_swept_columns(meta, trials.drop(columns=["lr"]), curves.drop(columns=["hidden"]))
+    assert t["lr"].tolist() == trials["lr"].tolist() and c["hidden"].tolist() == curves["hidden"].tolist()
+    assert (t["optimizer"] == "adam").all() and "init" not in t  # init: swept, found nowhere
+    assert tb.missing_axes(meta, t.columns) == ["init"]
+    assert len(tb.summary_table(t, tb.summary_axes(meta, t.columns))) == 8
+
+
+def test_read_study_folder_fills_swept_columns(tmp_path):
+    meta = {"name": "x", "kind": "grid", "axes": ["hidden", "lr"]}
+    (tmp_path / "study.json").write_text(json.dumps(meta))
+    trials = user_sweep()
+    trials.drop(columns=["lr"]).to_csv(tmp_path / "trials.csv", index=False)
+    trials.assign(step=100).to_csv(tmp_path / "curves.csv", index=False)
+    data = tb.read_study_folder(tmp_path)
+    assert "lr" in data["trials"] and len(data["summary"]) == 8 and (data["summary"]["seeds"] == 2).all()
 
 
 # ---- reading a folder ---------------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""Run the fault tests and write the README's Reliability table from what they injected.
+
+    .venv/bin/python scripts/reliability.py            # runs them (about 6 min on 2 cores), rewrites README.md
+    .venv/bin/python scripts/reliability.py --print    # only prints the table
+
+Every fault test records (fault, count injected, what happened) through the ``fault`` fixture of
+tests/conftest.py, only when its assertions passed. Rows of one fault (a parametrised test) are
+summed. The table goes between the two markers in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ["tests/study/test_faults.py", "tests/study/test_chaos.py", "tests/study/test_cluster.py",
+         "tests/study/test_resume.py", "tests/study/test_io.py", "tests/study/test_study_ray.py",
+         "tests/study/test_run_errors.py", "tests/palrnn/test_cli.py", "tests/palrnn/test_train.py",
+         "tests/study/test_report.py", "tests/test_bad_input.py"]
+START, END = "<!-- reliability: start (scripts/reliability.py writes this table) -->", "<!-- reliability: end -->"
+
+
+def table(rows: list[dict]) -> str:
+    merged: dict[str, dict] = {}
+    for row in rows:
+        entry = merged.setdefault(row["fault"], {"injected": 0, "outcome": row["outcome"], "tests": []})
+        entry["injected"] += row["injected"]
+        test = row["test"].split("[")[0]
+        if test not in entry["tests"]:
+            entry["tests"].append(test)
+    lines = ["| fault, injected for real | times | what happens | test |", "|---|---|---|---|"]
+    for name, e in merged.items():
+        tests = ", ".join(f"`{t}`" for t in e["tests"])
+        lines.append(f"| {name} | {e['injected']} | {e['outcome']} | {tests} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--print", action="store_true", help="print the table, leave README.md alone")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "faults.jsonl"
+        env = {**os.environ, "PALRNN_RELIABILITY": str(log)}
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], cwd=ROOT,
+                             env=env)
+        rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    text = table(rows)
+    print(text)
+    if run.returncode != 0:
+        print("some fault tests failed: README.md left as it is", file=sys.stderr)
+        return 1
+    if not args.print:
+        readme = ROOT / "README.md"
+        s = readme.read_text()
+        a, b = s.index(START) + len(START), s.index(END)
+        readme.write_text(s[:a] + "\n" + text + "\n" + s[b:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
