@@ -72,7 +72,7 @@ def matmul_peak(model: str, batch: int, hidden: int, repeats: int, seconds: floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m palrnn.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m palrnn.bench", description=__doc__, allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--length", type=int, default=10, help="T (default: 10)")
     p.add_argument("--batch-size", type=int, default=128, help="batch (default: 128)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from palrnn.config import Config, parse_value
 
@@ -15,10 +15,30 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but every error is one line on stderr and exit status 2 (no usage dump)."""
+    """argparse, but every error is one line on stderr and exit status 2 (no usage dump), and no
+    option is taken for a longer one it abbreviates (``--seed 7`` is not ``--seeds 7``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message += _did_you_mean(self, message.removeprefix("unrecognized arguments: ").split())
         fail(self.prog, message)
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, words: list[str]) -> str:
+    """"; did you mean --seeds?" for the first unknown option that is close to a known one."""
+    import difflib
+
+    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    for word in words:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)
+            if close:
+                return f"; did you mean {close[0]}?"
+    return ""
 
 
 def fail(prog: str, message: str) -> NoReturn:

@@ -3,62 +3,65 @@
 Notebook API::
 
     import study
-    tables = study.run_study(grid="smoke", seeds=1)          # runs the study, returns DataFrames
+    p = study.plan(axes={"hidden": [64, 128], "lr": [1e-3, 3e-3]}, models=["RNN"], lengths=[15, 20],
+                   seeds=2, fixed={"steps": 3000})
+    p.trials                      # the 32 planned trials, one row each (every config field), a DataFrame
+    print(p.text())               # what --dry-run prints
+    tables = p.run()              # runs it on Ray; returns the tables as DataFrames
+    tables = study.run_study(grid="smoke", seeds=1)          # plan and run in one call
+    tables = study.run_study("my_study.toml")                # a study file
+    tables = study.run_study(search="optuna", models=["RNN", "LSTM"], lengths=[20],
+                             space={"lr": "loguniform:1e-4:3e-2", "hidden": "choice:32,64,128"})
     tables = study.load_study("results/lengths-20261128-170000")
     tables["trials"], tables["curves"], tables["summary"]
+
+``study.plan(study=None, **keywords)`` and ``study.run_study(study=None, *, echo=True,
+report=True, **keywords)`` take the keys of a study file (``study.studyfile``) and the options of
+``python -m study.run``, by their Python names; each keyword stands for its option:
+
+    study           a study file's path (or a study folder: its study.toml), or a file's contents as a dict
+    grid            a shipped grid's name (--grid): lengths, init, hidden, lr, clip, optimizer, forget, smoke
+    search          "optuna" (the shipped search, --search optuna), or a [search] table as a dict
+    axes            {field: [values]}: swept fields (--sweep), model and length included
+    fixed           {field: value}: the same in every trial (--set; ``set`` is the same keyword)
+    seeds           a grid's seeds 0 .. N-1 (--seeds; default 3)
+    models, lengths a grid's model and length axes, a search's cells (--models, --lengths)
+    model, length   one model, one length (--model, --length)
+    space           {field: "loguniform:1e-4:3e-2" | ("choice", [32, 64]) | ...}: what Optuna chooses (--space)
+    metric, mode, num_samples, search_seed, scheduler (True/False): the search's (--metric, ...)
+    full, patience, smoke_test, description
+    name, results_dir, resume
+    cpus_per_trial, gpus_per_trial, checkpoint_every, max_failures, max_concurrent
+    address, num_cpus, dashboard_host, dashboard_port, object_store_mb: where and how Ray runs
+
+Values are Python values (``None`` turns clipping off, as ``none`` does on the command line).
+Every bad input raises ``study.StudyError`` (a ValueError) before anything runs or is written;
+its message is the one line ``python -m study.run`` prints for the same input (so it names the
+option: ``--set: lr: must be a finite number > 0, got -1.0``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from study.studyfile import StudyError
+
+if TYPE_CHECKING:
+    from study.planning import StudyPlan
 
 
-def run_study(grid: str = "lengths", *, search: str | None = None, name: str | None = None,
-              results_dir: str = "results", seeds: int = 3, lengths: list[int] | None = None,
-              models: list[str] | None = None, set: dict[str, Any] | None = None, full: bool = False,
-              resume: bool = False, address: str | None = None, num_cpus: int | None = None,
-              cpus_per_trial: float = 1, gpus_per_trial: float = 0, echo: bool = True, report: bool = True,
-              **options: Any) -> dict[str, Any]:
-    """Run a study as ``python -m study.run`` would and return its tables as pandas DataFrames.
+def plan(study: Any = None, **keywords: Any) -> StudyPlan:
+    """Plan a study without running it: every trial's Config is checked; see the module's docstring."""
+    from study.planning import plan as make
 
-    ``options`` takes any other option of the command by its Python name (``num_samples=8``,
-    ``checkpoint_every=500``). A bad value raises ValueError with the command's message.
-    """
-    from palrnn.cli import UsageError
-    from study import run
+    return make(study, **keywords)
 
-    argv = ["--grid", grid, "--seeds", str(seeds), "--results-dir", results_dir,
-            "--cpus-per-trial", str(cpus_per_trial), "--gpus-per-trial", str(gpus_per_trial)]
-    if search:
-        argv += ["--search", search]
-    if name:
-        argv += ["--name", name]
-    if lengths:
-        argv += ["--lengths", *map(str, lengths)]
-    if models:
-        argv += ["--models", *models]
-    for k, v in (set or {}).items():
-        argv += ["--set", f"{k}={'none' if v is None else v}"]
-    if full:
-        argv.append("--full")
-    if resume:
-        argv.append("--resume")
-    if address:
-        argv += ["--address", address]
-    if num_cpus:
-        argv += ["--num-cpus", str(num_cpus)]
-    for k, v in options.items():
-        argv += [f"--{k.replace('_', '-')}", str(v)]
-    args = run.build_parser().parse_args(argv)
-    try:
-        plan = run._resumed_plan(args) if resume else run.plan_from_args(args, argv)
-        port = None if args.dashboard_port is None else run._int("--dashboard-port", str(args.dashboard_port), 1)
-        return run.execute(plan, resume=resume, address=address, num_cpus=args.num_cpus if not resume else None,
-                           dashboard_host=args.dashboard_host, dashboard_port=port,
-                           object_store_mb=int(args.object_store_mb), echo=echo, report=report)
-    except UsageError as exc:
-        raise ValueError(str(exc)) from None
+
+def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **keywords: Any) -> dict[str, Any]:
+    """Plan and run a study (as ``python -m study.run`` would) and return its tables as pandas
+    DataFrames: trials, curves, summary (with the report), and unfinished, errors, status."""
+    return plan(study, **keywords).run(echo=echo, report=report)
 
 
 def load_study(path: str | Path) -> dict[str, Any]:
@@ -68,4 +71,4 @@ def load_study(path: str | Path) -> dict[str, Any]:
     return read_study_folder(path)
 
 
-__all__ = ["load_study", "run_study"]
+__all__ = ["StudyError", "load_study", "plan", "run_study"]

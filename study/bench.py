@@ -20,8 +20,10 @@ import threading
 import time
 from pathlib import Path
 
-from palrnn.cli import UsageError, fail
+from palrnn.cli import fail
 from study import run
+from study.planning import plan_from_args
+from study.studyfile import StudyError
 
 
 def _children() -> dict[int, list[int]]:
@@ -86,32 +88,39 @@ class Sampler(threading.Thread):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = run.build_parser()
-    parser.prog = "python -m study.bench"
+    prog = "python -m study.bench"
+    parser = run.build_parser(prog)
     args = parser.parse_args(argv)
-    if args.name is None:
-        args.name = f"bench-{args.grid if not args.search else 'optuna'}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        plan = run.plan_from_args(args, argv)
-    except UsageError as exc:
-        fail(parser.prog, str(exc))
+        if args.list is not None:
+            print(run.list_text(args))
+            return 0
+        if args.name is None and not args.resume:
+            what = args.grid or (args.search and "optuna") or (args.study and Path(args.study).stem) or \
+                ("sweep" if args.sweep else "lengths")
+            args.name = f"bench-{what}-{time.strftime('%Y%m%d-%H%M%S')}"
+        plan = plan_from_args(args, argv, prog)  # the one planning path, as python -m study.run's
+    except StudyError as exc:
+        fail(prog, str(exc))
+    if args.dry_run:
+        print(plan.text())
+        print("--dry-run: nothing was run, nothing written")
+        return 0
     sampler = Sampler()
     sampler.start()
     start = time.perf_counter()
     try:
-        tables = run.execute(plan, address=args.address, num_cpus=args.num_cpus, dashboard_host=args.dashboard_host,
-                             dashboard_port=args.dashboard_port, object_store_mb=args.object_store_mb,
-                             report=False, echo=True)
-    except UsageError as exc:
+        tables = plan.run(report=False, echo=True)
+    except StudyError as exc:
         sampler.stop_event.set()
-        fail(parser.prog, str(exc))
+        fail(prog, str(exc))
     wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()
     trials = tables["trials"]
     n = len(trials)
     cpus = os.cpu_count() or 1
-    concurrency = plan.max_concurrent or max(1, int((args.num_cpus or cpus) // plan.cpus_per_trial))
+    concurrency = plan.max_concurrent or max(1, int((plan.options.num_cpus or cpus) // plan.cpus_per_trial))
     concurrency = min(concurrency, n) if n else concurrency
     train_sum = float(trials["wall_seconds"].sum()) if n else 0.0
     overhead = (wall * concurrency - train_sum) / n if n else float("nan")
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     overhead_loop = (tuning * concurrency - train_sum) / n if n else float("nan")
     busy = sorted(sampler.busy_samples)
     print()
-    print(f"study {plan.name}: {n} trials, {plan.trials} planned, concurrency {concurrency}")
+    print(f"study {plan.name}: {n} trials, {plan.n_trials} planned, concurrency {concurrency}")
     print(f"wall time             {wall:8.1f} s  (Ray start and shutdown included)")
     print(f"trials' training      {train_sum:8.1f} s  summed; mean {train_sum / max(n, 1):.1f} s per trial")
     print(f"tuning loop           {tuning:8.1f} s  (Tuner.fit alone)")

@@ -1,37 +1,39 @@
-"""Named grids: each a set of swept axes over palrnn Config fields, on top of fixed settings.
+"""The shipped studies: named grids and the default search, as study files in ``study/studies/``.
 
-Pure data (no Ray here): ``study.trainable`` turns an axis into Ray's ``grid_search``. Every
-grid is also swept over seeds 0 ... N-1 (``--seeds``), so every cell has an interval.
+Each grid is a study file (``study.studyfile``) of swept axes over palrnn Config fields, on top of
+the exercise's settings; ``--grid NAME`` plans ``study/studies/NAME.toml``, and
+``--study FILE`` plans a file of your own the same way. Every grid is also swept over seeds
+0 ... N-1 (``--seeds``), so every cell has an interval.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from palrnn import config
 from palrnn.config import Config
+from study.studyfile import EXERCISE, Study, load
 
-# The exercise's training settings (docs/exercise.md), the base of every grid.
-EXERCISE: dict[str, Any] = {
-    "init": "seed",
-    "optimizer": "rmsprop",
-    "lr": 1e-3,
-    "batch_size": 128,
-    "hidden": 128,
-    "max_norm": 10.0,
-    "steps": 10_000,
-}
-# Every model a study may train (--models, --model) and the models the grids below sweep by default:
+__all__ = ["EXERCISE", "GRIDS", "GRID_MODELS", "LENGTHS_EXERCISE", "MODELS", "Grid", "describe", "field_names",
+           "shipped", "wrap_parts"]
+
+# Every model a study may train (--models, --model) and the models a grid sweeps unless told:
 # the exercise's two, so each grid keeps its trial count; --models adds the GRU.
 MODELS = list(config.MODELS)
 GRID_MODELS = ["RNN", "LSTM"]
+LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
+SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
 
 
 @dataclass(frozen=True)
 class Grid:
+    """A shipped grid's axes and fixed settings (the exercise's, and the file's [fixed])."""
+
     name: str
     description: str
     axes: dict[str, list[Any]]  # field -> values; "length" and "model" are axes of every grid
@@ -53,43 +55,39 @@ class Grid:
         return [base.replace(**dict(zip(names, combo, strict=True))) for combo in itertools.product(*space.values())]
 
 
-LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]
-LENGTHS_WIDE = [5, 10, 15, 20]
+@functools.cache
+def _shipped() -> tuple[tuple[str, Study], ...]:
+    folder = resources.files("study") / "studies"
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            with resources.as_file(entry) as path:
+                out.append((entry.name.removesuffix(".toml"), load(path, where=f"study/studies/{entry.name}")))
+    order = ["lengths", "init", "hidden", "lr", "clip", "optimizer", "forget", "smoke", "optuna"]
+    out.sort(key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]))
+    return tuple(out)
 
-GRIDS: dict[str, Grid] = {
-    g.name: g
-    for g in [
-        Grid("lengths", "the exercise: RNN vs LSTM over T = 5..10 with its settings",
-             {"model": GRID_MODELS, "length": LENGTHS_EXERCISE}, EXERCISE),
-        Grid("init", "how much of the RNN's failure is the N(0,1) initialisation",
-             {"model": GRID_MODELS, "init": ["seed", "default", "xavier", "orthogonal"], "length": LENGTHS_WIDE},
-             EXERCISE),
-        Grid("hidden", "hidden units", {"model": GRID_MODELS, "hidden": [32, 64, 128, 256], "length": [5, 10, 15]},
-             EXERCISE),
-        Grid("lr", "learning rate", {"model": GRID_MODELS, "lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "length": [5, 10, 15]},
-             EXERCISE),
-        Grid("clip", "gradient-norm clipping, none included",
-             {"model": GRID_MODELS, "max_norm": [None, 1.0, 10.0], "length": [5, 10, 15]}, EXERCISE),
-        Grid("optimizer", "RMSprop vs Adam vs SGD with momentum (all at the exercise's lr)",
-             {"model": GRID_MODELS, "optimizer": ["rmsprop", "adam", "sgd"], "length": [5, 10, 15]}, EXERCISE),
-        Grid("forget", "the LSTM's forget-gate bias, 0 (the exercise's) vs 1, at longer T",
-             {"model": ["LSTM"], "init": ["seed", "xavier"], "forget_bias": [0.0, 1.0], "length": [10, 20, 30]},
-             EXERCISE),
-        Grid("smoke", "a tiny grid for tests and a first look: a few hundred steps, 16 units",
-             {"model": GRID_MODELS, "length": [5, 6]},
-             {**EXERCISE, "init": "default", "hidden": 16, "steps": 300, "eval_every": 100, "lr": 3e-3}),
-    ]
-}
+
+def shipped() -> dict[str, Study]:
+    """Every shipped study by name (a fresh copy: callers may change it)."""
+    import copy
+
+    return {name: copy.deepcopy(s) for name, s in _shipped()}
+
+
+def _grids() -> dict[str, Grid]:
+    return {name: Grid(name, s.description, {k: list(v) for k, v in s.axes.items()}, {**EXERCISE, **s.fixed})
+            for name, s in _shipped() if s.search is None}
+
+
+GRIDS: dict[str, Grid] = _grids()
 
 
 def describe() -> str:
-    """The --list text: each grid, its axes and its trial count (3 seeds, the default)."""
-    lines = []
-    for g in GRIDS.values():
-        axes = [f"{k} {_fmt(v)}" for k, v in g.axes.items()] + ["seed 0..N-1"]
-        lines.append(f"{g.name:<10} {g.trial_count(3):>4} trials (3 seeds)  {g.description}")
-        lines += wrap_parts(axes, "  x  ", first=f"{'':<10} axes: ", indent=" " * 17)
-    return "\n".join(lines)
+    """The --list text: each shipped grid, its axes and trial count, and the default search."""
+    from study.planning import describe_study
+
+    return "\n".join(line for s in shipped().values() for line in describe_study(s))
 
 
 def wrap_parts(parts: list[str], sep: str, first: str, indent: str, width: int = 100) -> list[str]:
@@ -103,10 +101,6 @@ def wrap_parts(parts: list[str], sep: str, first: str, indent: str, width: int =
         line += piece + (" " * (len(sep) - len(sep.rstrip())) if i < len(parts) - 1 else "")
     lines.append(line.rstrip())
     return lines
-
-
-def _fmt(values: list[Any]) -> str:
-    return "{" + ", ".join("none" if v is None else str(v) for v in values) + "}"
 
 
 def field_names() -> set[str]:

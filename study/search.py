@@ -1,80 +1,246 @@
-"""Optuna search spaces (Ray Tune's OptunaSearch, TPE, seeded), kept as plain data.
+"""Optuna searches (Ray Tune's OptunaSearch, TPE, seeded): their spaces as data, and their results.
 
-A space is a dict ``field -> (kind, values)``: ``("choice", [...])`` or ``("loguniform", (low,
-high))``. It becomes Optuna's distributions only in ``optuna_space``, where the search starts,
-so ``--help``, ``--list`` and a refused option never import Optuna.
+A space is a dict ``field -> (kind, values)``: ``("choice", [v1, v2, ...])``, ``("uniform", (low,
+high))``, ``("loguniform", (low, high))`` or ``("int", (low, high))`` (both ends included). The
+command line and study files write each as one string, ``choice:32,64,128``,
+``loguniform:1e-4:3e-2`` (``parse_dist``, ``format_dist``). It becomes Optuna's distributions only
+in ``optuna_space``, where the search starts, so ``--help``, ``--list``, ``--dry-run`` and a
+refused option never import Optuna.
 
-Ray's ``grid_search`` cannot be mixed into an Optuna space: a search fixes model and length
-and lets Optuna choose the rest.
+Ray's ``grid_search`` cannot be mixed into an Optuna space: a search runs one Optuna study per
+model x length cell and lets Optuna choose the rest. The default space ships as
+``study/studies/optuna.toml``.
 """
 
 from __future__ import annotations
 
+import math
+import shlex
 from typing import Any
 
-HIDDEN = [32, 64, 128, 256]
-CLIP = [None, 1.0, 10.0, 100.0]  # None: no clipping
-FORGET_BIAS = [0.0, 1.0, 2.0]
-LSTM_ONLY = ("forget_bias",)
+KINDS = ("choice", "uniform", "loguniform", "int")
+SYNTAX = "choice:V1,V2,...  uniform:LOW:HIGH  loguniform:LOW:HIGH  int:LOW:HIGH"
+# Fields only some models use: a cell of another model does not search them (they would change nothing).
+ONLY_FOR = {"forget_bias": ("LSTM",)}
+Dist = tuple[str, Any]
 
 
-def space(model: str = "RNN") -> dict[str, tuple[str, Any]]:
-    """What Optuna chooses for ``model``: the LSTM's forget-gate bias too (the RNN has none)."""
-    out: dict[str, tuple[str, Any]] = {
-        "hidden": ("choice", HIDDEN),
-        "lr": ("loguniform", (1e-4, 3e-2)),
-        "max_norm": ("choice", CLIP),
-        "init": ("choice", ["seed", "default", "xavier", "orthogonal"]),
-        "optimizer": ("choice", ["rmsprop", "adam", "sgd"]),
-    }
-    if model == "LSTM":
-        out["forget_bias"] = ("choice", FORGET_BIAS)
-    return out
+# ---- spaces as data ------------------------------------------------------------------------------
 
 
-def values_to_check(dist: tuple[str, Any]) -> list[Any]:
+def parse_dist(name: str, spec: Any) -> Dist:
+    """One field's distribution from its text (``loguniform:1e-4:3e-2``) or its data form
+    (``("loguniform", (1e-4, 3e-2))``); ValueError naming the field. Each value is typed and
+    checked as field ``name`` stores it; the planner checks them again on each cell's settings."""
+    from study.studyfile import FIELDS, config_value, text_value
+
+    shown = f"{name}={spec}" if isinstance(spec, str) else f"{name}={spec!r}"
+    if name not in FIELDS:
+        raise ValueError(f"{name}: unknown config field; allowed: {', '.join(sorted(FIELDS))}")
+    if name in ("model", "length", "seed"):
+        how = "--seeds" if name == "seed" else "--models/--lengths ([axes] in a file)"
+        raise ValueError(f"{name}: not searched; a search runs one Optuna study per model x length cell "
+                         f"on seed 0 (cells: {how})")
+    if isinstance(spec, str):
+        kind, _, rest = spec.strip().partition(":")
+        parts = rest.split(",") if kind == "choice" else rest.split(":")
+        texts = [p.strip() for p in parts] if rest.strip() else []
+        typed = None
+    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
+        kind, values = spec
+        if not isinstance(values, (tuple, list)):
+            raise ValueError(f"{shown}: give (kind, [values]) or (kind, (low, high))")
+        texts, typed = None, list(values)
+    else:
+        raise ValueError(f"{shown}: give a distribution as text: {SYNTAX}")
+    kind = kind.strip().lower()
+    if kind not in KINDS:
+        raise ValueError(f"{shown}: unknown distribution {kind!r}; allowed: {SYNTAX}")
+    default = FIELDS[name].default
+    optional = "None" in str(FIELDS[name].type)
+    is_int = isinstance(default, int) and not isinstance(default, bool)
+    is_float = isinstance(default, float) or optional
+    if kind == "choice":
+        try:
+            values = [text_value(name, t) for t in texts] if texts is not None else [config_value(name, v)
+                                                                                      for v in typed]
+        except ValueError as exc:
+            raise ValueError(f"{shown}: {exc}") from None
+        if len(values) < 2:
+            raise ValueError(f"{shown}: choice needs two values or more (one value: fix it with --set)")
+        for i, v in enumerate(values):
+            if v in values[:i]:
+                raise ValueError(f"{shown}: {value_text(v)} is given twice")
+        return ("choice", values)
+    takes = "integers" if is_int else "real numbers" if is_float else "names"
+    if (kind == "int" and not is_int) or (kind in ("uniform", "loguniform") and not is_float):
+        use = "int:LOW:HIGH or choice" if is_int else "uniform, loguniform or choice" if is_float else "choice"
+        raise ValueError(f"{shown}: {name} takes {takes}; use {use}")
+    bounds = texts if texts is not None else typed
+    if len(bounds) != 2:
+        raise ValueError(f"{shown}: {kind} takes {kind}:LOW:HIGH")
+    try:
+        if kind == "int":
+            low, high = (_int_bound(b) for b in bounds)
+        else:
+            low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"{shown}: LOW and HIGH must be {'integers' if kind == 'int' else 'numbers'}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{shown}: {kind} needs LOW < HIGH, both finite")
+    if kind == "loguniform" and low <= 0:
+        raise ValueError(f"{shown}: loguniform needs 0 < LOW < HIGH")
+    for bound in (low, high):
+        try:
+            config_value(name, bound)
+        except ValueError as exc:
+            raise ValueError(f"{shown}: {exc}") from None
+    return (kind, (low, high))
+
+
+def _int_bound(b: Any) -> int:
+    if isinstance(b, bool) or isinstance(b, float):
+        raise ValueError(b)
+    return int(b)
+
+
+def format_dist(dist: Dist) -> str:
+    """A distribution as its text (``parse_dist`` reads it back to the same one)."""
+    kind, values = dist
+    if kind == "choice":
+        return "choice:" + ",".join(value_text(v) for v in values)
+    return f"{kind}:{value_text(values[0])}:{value_text(values[1])}"
+
+
+def value_text(v: Any) -> str:
+    from study.studyfile import value_text as text
+
+    return text(v)
+
+
+def dist_text(dist: Dist) -> str:
+    """A distribution for people: ``{32, 64, 128}``, ``[0.0001, 0.03] (log)``."""
+    kind, values = dist
+    if kind == "choice":
+        return "{" + ", ".join(_choice(v) for v in values) + "}"
+    low, high = values
+    return f"[{low:g}, {high:g}]" + {"loguniform": " (log)", "int": " (integers)"}.get(kind, "")
+
+
+def values_to_check(dist: Dist) -> list[Any]:
     """Every value a distribution can propose, or its bounds: what planning validates."""
     return list(dist[1])
 
 
-def optuna_space(model: str = "RNN") -> dict[str, Any]:
-    """``space(model)`` as Optuna distributions (imports Optuna)."""
+def for_model(space: dict[str, Dist], model: str) -> dict[str, Dist]:
+    """The dimensions a cell of ``model`` searches: those of ``ONLY_FOR`` other models left out."""
+    return {k: d for k, d in space.items() if model in ONLY_FOR.get(k, (model,))}
+
+
+def default_space() -> dict[str, Dist]:
+    """The shipped search's space (study/studies/optuna.toml), every model's dimensions."""
+    from study.grids import shipped
+
+    search = shipped()["optuna"].search
+    assert search is not None
+    return dict(search.space)
+
+
+def space(model: str = "RNN") -> dict[str, Dist]:
+    """What the default search chooses for ``model``: the LSTM's forget-gate bias too (the RNN has none)."""
+    return for_model(default_space(), model)
+
+
+def searched_fields(model: str = "RNN", space_: dict[str, Dist] | None = None) -> list[str]:
+    return list(for_model(default_space() if space_ is None else space_, model))
+
+
+def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
+    """A space as Optuna distributions (imports Optuna)."""
     import optuna
 
     d = optuna.distributions
     out = {}
-    for name, (kind, values) in space(model).items():
+    for name, (kind, values) in space_.items():
         if kind == "choice":
             out[name] = d.CategoricalDistribution(values)
+        elif kind == "int":
+            out[name] = d.IntDistribution(int(values[0]), int(values[1]))
         else:
-            out[name] = d.FloatDistribution(values[0], values[1], log=True)
+            out[name] = d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
     return out
 
 
-def searched_fields(model: str = "RNN") -> list[str]:
-    return list(space(model))
-
-
-def describe() -> str:
+def space_parts(space_: dict[str, Dist]) -> list[str]:
+    """Each dimension for people, ``lr in [0.0001, 0.03] (log)``, with the models it is for."""
     parts = []
-    for name, (kind, values) in space("LSTM").items():
-        if kind == "choice":
-            parts.append(f"{name} in {{{', '.join(map(_choice, values))}}}")
-        else:
-            parts.append(f"{name} in [{values[0]:g}, {values[1]:g}] (log)")
-    from study.grids import wrap_parts
-
-    parts[-1] += " (LSTM only), with ASHA cutting poor trials"
-    return "\n".join(wrap_parts(parts, "; ", first="optuna     TPE over ", indent=" " * 11))
+    for name, dist in space_.items():
+        only = ONLY_FOR.get(name)
+        parts.append(f"{name} in {dist_text(dist)}" + (f" ({', '.join(only)} only)" if only else ""))
+    return parts
 
 
 def _choice(c: Any) -> str:
     return "none" if c is None else f"{c:g}" if isinstance(c, float) else str(c)
 
 
-def best_trial(trials: Any) -> dict[str, Any] | None:
-    """The row of the trials table with the highest final eval_accuracy (ties: fewer steps to target)."""
+# ---- results -------------------------------------------------------------------------------------
+
+
+def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max") -> dict[str, Any] | None:
+    """The finished trial with the best final ``metric``: for eval_accuracy (max), the highest, ties
+    broken by fewer steps to the target (``study.tables.ranked_trials``)."""
+    import pandas as pd
+
     from study.tables import ranked_trials
 
-    ranked = ranked_trials(trials)
-    return None if ranked.empty else ranked.iloc[0].to_dict()
+    if metric == "eval_accuracy" and mode == "max":
+        ranked = ranked_trials(trials)
+        return None if ranked.empty else ranked.iloc[0].to_dict()
+    if trials.empty or metric not in trials:
+        return None
+    ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
+    value = pd.to_numeric(ok[metric], errors="coerce")
+    ok = ok.assign(_v=value)[value.notna()]
+    if ok.empty:
+        return None
+    return ok.sort_values("_v", ascending=mode == "min", kind="stable").drop(columns="_v").iloc[0].to_dict()
+
+
+def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
+    """The grid command that reruns a search's best config over seeds 0 .. seeds-1, all else equal:
+    the searched fields from ``best``, and every other setting of the search (``--set``, --full,
+    --patience, --smoke-test) that differs from what the ``lengths`` grid would use. ``best`` is a
+    row of the trials table; its model and length name the cell (a search over several cells)."""
+    from palrnn.config import Config
+    from study.studyfile import BASE
+
+    space = plan.param_space
+    model = _plain(best.get("model")) if best.get("model") is not None else space["model"]
+    length = _plain(best.get("length")) if best.get("length") is not None else space["length"]
+    grid_base = Config.from_dict({**BASE, "model": model, "length": length}).to_dict()
+    fixed = {k: v for k, v in space.items()
+             if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
+    searched = [k for k in plan.axes
+                if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))]
+    fixed.update({k: _plain(best.get(k)) for k in searched})
+    words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
+    words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
+    if plan.results_dir != "results":
+        words.append(f"--results-dir {shlex.quote(str(plan.results_dir))}")
+    several = isinstance(space.get("model"), list) or isinstance(space.get("length"), list)
+    suffix = f"-confirm-{model}-T{length}" if several else "-confirm"
+    return " ".join(words + [f"--name {plan.name}{suffix}"])
+
+
+def _arg(v: Any) -> str:
+    """A --set value that parses back to ``v`` exactly (floats by repr, None as none)."""
+    return "none" if v is None else repr(v) if isinstance(v, float) else shlex.quote(str(v))
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    return v

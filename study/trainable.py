@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,19 +149,46 @@ def experiment_state_damage(study_folder: str | Path) -> str | None:
 
 @dataclass
 class TunerSpec:
-    """What run.py decides and this module turns into Ray objects."""
+    """One Ray Tuner of a planned study. ``plan`` is the study as planned (``study.planning.StudyPlan``,
+    Ray-free: its name, folder, trial settings and resources, as study.json keeps them); this adds
+    only what the driver knows once Ray is up. Every other field of the plan reads through
+    (``spec.cpus_per_trial``, ``spec.max_failures``, ...).
 
-    name: str
-    results_dir: Path
-    param_space: dict[str, Any]  # config field -> value, or a list of values to grid over
-    grid_axes: list[str] = field(default_factory=list)  # the keys of param_space that are swept
-    cpus_per_trial: float = 1
-    gpus_per_trial: float = 0
-    checkpoint_every: int = 1000
-    max_failures: int = 2
-    max_concurrent: int = 0  # 0: as many as the resources allow
-    search: dict[str, Any] | None = None  # optuna: {"space", "seed", "num_samples", "storage", "max_t", ...}
+    A search over several model x length cells runs one Tuner per ``cell``, each its own Ray
+    experiment in ``cells/<model>-T<length>/`` of the study folder; ``name`` and ``results_dir``
+    are that Ray experiment's, ``study_folder`` the study's (its checkpoints, tables, journal)."""
+
+    plan: Any
+    search: dict[str, Any] | None = None  # optuna, ready for Ray: space (distributions), storage (a path), seed, ...
+    cell: dict[str, Any] | None = None  # {"model", "length", "study_name", "experiment"}; None: the whole plan
     verbose: int = 1
+
+    @property
+    def study_folder(self) -> Path:
+        return Path(self.plan.results_dir) / self.plan.name
+
+    @property
+    def name(self) -> str:
+        """Ray's experiment name (its folder under ``results_dir``)."""
+        experiment = (self.cell or {}).get("experiment")
+        return Path(experiment).name if experiment else self.plan.name
+
+    @property
+    def results_dir(self) -> Path:
+        experiment = (self.cell or {}).get("experiment")
+        return (self.study_folder / experiment).parent if experiment else Path(self.plan.results_dir)
+
+    @property
+    def param_space(self) -> dict[str, Any]:
+        """Config field -> value, or a list of values to grid over (``grid_axes``); a cell's model and length."""
+        if self.cell is None:
+            return dict(self.plan.param_space)
+        return {**self.plan.param_space, "model": self.cell["model"], "length": self.cell["length"]}
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_") or "plan" not in self.__dict__:
+            raise AttributeError(item)
+        return getattr(self.__dict__["plan"], item)
 
 
 def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int,
@@ -201,7 +228,7 @@ def max_node_cpus() -> float:
 
 def _trainable(spec: TunerSpec) -> Any:
     threads = max(1, int(spec.cpus_per_trial))
-    folder = str((spec.results_dir / spec.name).resolve())
+    folder = str(spec.study_folder.resolve())
     fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=spec.checkpoint_every,
                               threads=threads)
     return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
@@ -252,6 +279,9 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
         progress_reporter=reporter,
         verbose=spec.verbose,
+        # Ray adds its CSV and JSON loggers itself (collect() reads them); its TensorBoard logger
+        # is replaced by TensorBoardCallback (a subclass, so Ray does not add its own).
+        callbacks=study_callbacks(spec),
     )
 
 
@@ -269,18 +299,21 @@ def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
     from ray.tune.search.optuna import OptunaSearch
 
     s = spec.search
+    metric, mode = s.get("metric", "eval_accuracy"), s.get("mode", "max")
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(s["storage"])))
     searcher = OptunaSearch(
-        space=s["space"], metric="eval_accuracy", mode="max", sampler=optuna.samplers.TPESampler(seed=s["seed"]),
-        study_name="palrnn", storage=storage,
+        space=s["space"], metric=metric, mode=mode, sampler=optuna.samplers.TPESampler(seed=s["seed"]),
+        study_name=s.get("study_name", "palrnn"), storage=storage,
     )
     searcher = ConcurrencyLimiter(searcher, max_concurrent=s["max_concurrent"])
+    kw.pop("max_concurrent_trials", None)
+    if not s.get("scheduler", True):
+        return tune.TuneConfig(search_alg=searcher, num_samples=s["num_samples"], **kw)
     # ASHA counts training steps, not reports: a trial resumed from its checkpoint reports its
     # steps on from there, while Ray's training_iteration would start again at 1.
     every = int(spec.param_space.get("eval_every", 1))
-    scheduler = ASHAScheduler(time_attr="step", metric="eval_accuracy", mode="max",
+    scheduler = ASHAScheduler(time_attr="step", metric=metric, mode=mode,
                               max_t=s["max_t"] * every, grace_period=s["grace_period"] * every, reduction_factor=3)
-    kw.pop("max_concurrent_trials", None)
     return tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s["num_samples"], **kw)
 
 
@@ -432,3 +465,625 @@ def _stopped_by(row: dict[str, Any]) -> str:
     if row.get("step") is not None and row.get("steps") is not None and row["step"] >= row["steps"]:
         return "steps"
     return "scheduler" if row["status"] == "TERMINATED" else "unfinished"
+
+
+# ---- watching a study: TensorBoard, MLflow, Optuna ----------------------------------------
+# Ray calls these callbacks in the driver, so they write to the study folder (or the MLflow
+# store) directly, as results arrive; Ray's own per-trial files reach the study folder only
+# when Ray copies its staging folder there. docs/watching.md shows what each tool gets.
+
+from ray.tune.logger import LoggerCallback, TBXLoggerCallback  # noqa: E402
+from ray.tune.search.optuna import OptunaSearch  # noqa: E402
+
+from study import tracking  # noqa: E402
+
+# What a trial's evaluations put on record, against the training step ("step" too, to see a
+# restarted trial go back to its checkpoint).
+WATCHED = [m for m in METRICS if m != "stopped_early"] + ["wall_seconds"]
+
+
+def _scalars(result: dict[str, Any]) -> dict[str, float]:
+    """The watched metrics of a result that are numbers (a bool as 0/1; None and NaN left out)."""
+    import numbers
+
+    out = {}
+    for key in WATCHED:
+        value = result.get(key)
+        if isinstance(value, numbers.Real) and value == value:
+            out[key] = float(value)
+    return out
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def run_name(config: dict[str, Any], swept: list[str] | None = None) -> str:
+    """A trial's name in TensorBoard and MLflow: model, length, seed and the swept values,
+    e.g. ``LSTM_T10_s0_hidden=64_lr=0.003``."""
+    import re
+
+    parts = [f"{config.get('model')}_T{config.get('length')}_s{config.get('seed')}"]
+    parts += [f"{k}={_short(config.get(k))}" for k in swept or [] if k not in ("model", "length", "seed")]
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
+
+
+def _swept(trial: Any) -> list[str]:
+    """The fields Ray chose for the trial: the grid's axes, or what Optuna proposed."""
+    return [k for k in (getattr(trial, "evaluated_params", None) or {}) if "/" not in k]
+
+
+def _hparam(value: Any) -> Any:
+    return value if isinstance(value, str | bool | int | float) else _short(value)
+
+
+class _Guarded:
+    """A watcher must never stop a study: a failing write (a full disk, an MLflow server that
+    went away) prints one notice per kind of failure and the study goes on."""
+
+    _warned: set[str]
+
+    def _notice(self, what: str, exc: BaseException) -> None:
+        warned = self.__dict__.setdefault("_warned", set())
+        if what not in warned:
+            warned.add(what)
+            why = (str(exc).splitlines() or [""])[0][:200]
+            print(f"palrnn: {what} failed ({type(exc).__name__}: {why}); the study goes on without it")
+
+
+class TensorBoardCallback(TBXLoggerCallback, _Guarded):
+    """Every trial's metrics in TensorBoard, live: ``<study folder>/tensorboard/<run name>/``,
+    tags ``palrnn/<metric>``, plotted against the training step (not Ray's report count), and the
+    trial's swept values in the HPARAMS tab once it ends.
+
+    A subclass of Ray's TBXLoggerCallback so that Ray does not add its own (which writes into each
+    trial's folder, against Ray's report count). A trial restarted from its checkpoint reports its
+    steps after the checkpoint again: TensorBoard keeps the later value of a step written twice.
+    Without tensorboardX (ray[tune] brings it) it does nothing and says so once."""
+
+    _SAVED_FILE_TEMPLATES: list[str] = []  # nothing of ours lives in the trial folders
+
+    def __init__(self, study_folder: str | Path) -> None:  # not Ray's: it fails without tensorboardX
+        self.logdir = str(Path(study_folder) / tracking.TENSORBOARD)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._writers: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
+        self._writer_cls: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Ray pickles its run config, callbacks included
+        return {"logdir": self.logdir}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def setup(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            print("palrnn: tensorboardX is not installed: no TensorBoard curves (pip install tensorboardX)")
+            return
+        self._writer_cls = SummaryWriter
+
+    def run_name(self, trial: Any) -> str:
+        if trial.trial_id not in self._names:
+            name = run_name(trial.config, _swept(trial))
+            if name in self._names.values():  # two trials of one configuration (a search can propose it twice)
+                name += f"_{trial.trial_id}"
+            self._names[trial.trial_id] = name
+        return self._names[trial.trial_id]
+
+    def _writer(self, trial: Any) -> Any:
+        if self._writer_cls is None:
+            return None
+        if trial.trial_id not in self._writers:
+            self._writers[trial.trial_id] = self._writer_cls(logdir=os.path.join(self.logdir, self.run_name(trial)),
+                                                             flush_secs=30)
+        return self._writers[trial.trial_id]
+
+    def log_trial_start(self, trial: Any) -> None:
+        pass  # the writer is made with the first result: a trial that never reports leaves no run
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
+        if result.get("step") is None:
+            return
+        try:
+            writer = self._writer(trial)
+            if writer is None:
+                return
+            step = int(result["step"])
+            for key, value in _scalars(result).items():
+                writer.add_scalar(f"palrnn/{key}", value, global_step=step)
+            writer.flush()
+        except Exception as exc:
+            self._notice("TensorBoard logging", exc)
+
+    def log_trial_end(self, trial: Any, failed: bool = False) -> None:
+        writer = self._writers.pop(trial.trial_id, None)
+        if writer is None:
+            return
+        try:
+            from tensorboardX.summary import hparams
+
+            swept = ["model", "length", "seed", *[k for k in _swept(trial) if k not in ("model", "length", "seed")]]
+            params = {k: _hparam(trial.config.get(k)) for k in swept}
+            metrics = {f"palrnn/{k}": 0.0 for k in ("eval_accuracy", "step", "steps_to_target")}
+            for summary in hparams(params, metrics):
+                writer.file_writer.add_summary(summary)
+        except Exception as exc:
+            self._notice("TensorBoard's hparams", exc)
+        finally:
+            writer.close()
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+class MLflowCallback(LoggerCallback, _Guarded):
+    """Every trial an MLflow run, nested under the study's run (experiment ``palrnn``): its config
+    as params, its metrics at every evaluation at the training step, at its end
+    ``best_eval_accuracy`` and the tags ``stopped_by`` and ``ray_status``.
+
+    Not Ray's MLflowLoggerCallback: that one logs at Ray's report count, cannot nest trials under a
+    parent run, and starts a second run for a trial continued by ``--resume``. Here a trial's run is
+    found again by its ``trial_key`` (as its checkpoint is), and the study's run by its name and
+    folder, so a resumed study continues its runs."""
+
+    def __init__(self, uri: str, study_folder: str | Path, name: str, fixed: dict[str, Any] | None = None,
+                 kind: str = "grid") -> None:
+        self.uri, self.folder, self.name = uri, str(Path(study_folder).resolve()), name
+        self.fixed, self.kind = dict(fixed or {}), kind
+        self._reset()
+
+    def _reset(self) -> None:
+        self._client: Any = None
+        self._exp_id: str | None = None
+        self._parent: str | None = None
+        self._runs: dict[str, str] = {}  # Ray trial id -> MLflow run id
+        self._ended: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def setup(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self._client = tracking.mlflow_client(self.uri)
+            self._exp_id = tracking.experiment_id(self._client, self.uri)
+            run = tracking.find_study_run(self._client, self._exp_id, self.name, self.folder)
+            if run is not None:  # --resume
+                self._parent = run.info.run_id
+                self._client.update_run(self._parent, status="RUNNING")
+                return
+            tags = {tracking.ROLE_TAG: "study", tracking.STUDY_TAG: self.name, tracking.FOLDER_TAG: self.folder,
+                    "kind": self.kind}
+            run = self._client.create_run(self._exp_id, run_name=self.name, tags=tags)
+            self._parent = run.info.run_id
+            self._params(self._parent, self.fixed)
+        except Exception as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        # Once is enough: a tracking server that went away would make every later call wait
+        # through MLflow's retries, and Ray's driver with it.
+        self._client = None
+        self._notice(f"MLflow logging to {self.uri}", exc)
+
+    def _params(self, run_id: str, values: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        params = [Param(k, str(v)) for k, v in values.items()]  # as mlflow.log_params writes them: None -> "None"
+        for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
+            self._client.log_batch(run_id, params=params[i:i + 100])
+
+    def _run(self, trial: Any) -> str | None:
+        if self._client is None:
+            return None
+        if trial.trial_id in self._runs:
+            return self._runs[trial.trial_id]
+        key = trial_key(trial.config)
+        run = tracking.find_trial_run(self._client, self._exp_id, self._parent, key)
+        if run is not None:  # the study was resumed, or Ray started the trial again under a new id
+            run_id = run.info.run_id
+            self._client.update_run(run_id, status="RUNNING")
+            self._client.set_tag(run_id, "ray_trial_id", trial.trial_id)
+        else:
+            tags = {"mlflow.parentRunId": self._parent, tracking.PARENT_TAG: self._parent, tracking.KEY_TAG: key,
+                    tracking.ROLE_TAG: "trial", "ray_trial_id": trial.trial_id}
+            run_id = self._client.create_run(self._exp_id, run_name=run_name(trial.config, _swept(trial)),
+                                             tags=tags).info.run_id
+            self._params(run_id, {k: v for k, v in trial.config.items() if k in CONFIG_FIELDS})
+        self._runs[trial.trial_id] = run_id
+        self._ended.discard(trial.trial_id)
+        return run_id
+
+    def log_trial_start(self, trial: Any) -> None:
+        try:
+            self._run(trial)
+        except Exception as exc:
+            self._give_up(exc)
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
+        if result.get("step") is None:
+            return
+        try:
+            from mlflow.entities import Metric
+
+            run_id = self._run(trial)
+            if run_id is None:
+                return
+            now, step = int(time.time() * 1000), int(result["step"])
+            metrics = [Metric(k, v, now, step) for k, v in _scalars(result).items()]
+            self._client.log_batch(run_id, metrics=metrics)
+        except Exception as exc:
+            self._give_up(exc)
+
+    def log_trial_end(self, trial: Any, failed: bool = False) -> None:
+        try:
+            from mlflow.entities import Metric, RunTag
+
+            run_id = self._run(trial)
+            if run_id is None:
+                return
+            last = trial.last_result or {}
+            status = "ERROR" if failed else "TERMINATED"
+            row = {"status": status, **{k: last.get(k) for k in METRICS}, "steps": trial.config.get("steps")}
+            tags = [RunTag("stopped_by", _stopped_by(row)), RunTag("ray_status", status)]
+            # The best evaluation of the whole curve: the checkpoint holds it all, also the part
+            # logged before a restart of the driver.
+            curve = saved_curve(self.folder, trial.config) or []
+            best = [r["eval_accuracy"] for r in curve if r.get("eval_accuracy") is not None]
+            metrics = []
+            if best and last.get("step") is not None:
+                metrics.append(Metric("best_eval_accuracy", float(max(best)), int(time.time() * 1000),
+                                      int(last["step"])))
+            self._client.log_batch(run_id, metrics=metrics, tags=tags)
+            self._client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+            self._ended.add(trial.trial_id)
+        except Exception as exc:
+            self._give_up(exc)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        """Runs of trials the study left unfinished (Ctrl-C) end KILLED, and so does the study's
+        run; ``--resume`` sets them running again. A study with a failed trial ends FAILED."""
+        if self._client is None:
+            return
+        try:
+            for trial_id, run_id in self._runs.items():
+                if trial_id not in self._ended:
+                    self._client.set_terminated(run_id, "KILLED")
+            states = {t.status for t in trials}
+            status = "FAILED" if "ERROR" in states else "KILLED" if states - {"TERMINATED"} else "FINISHED"
+            self._client.set_terminated(self._parent, status)
+        except Exception as exc:
+            self._give_up(exc)
+
+
+def mlflow_callbacks(spec_or_uri: Any, folder: str | Path, name: str) -> list[Any]:
+    """The callbacks that log a study to MLflow: ``spec_or_uri`` is a TunerSpec (its ``mlflow``,
+    the tracking URI; its fixed settings become the study run's params) or a tracking URI."""
+    if isinstance(spec_or_uri, str):
+        return [MLflowCallback(spec_or_uri, folder, name)]
+    spec = spec_or_uri
+    uri = getattr(spec, "mlflow", None)
+    if not uri:
+        return []
+    search = getattr(spec, "search", None)
+    swept = set(getattr(spec, "grid_axes", None) or []) | set((search or {}).get("space") or {})
+    fixed = {k: v for k, v in spec.param_space.items() if k not in swept and not isinstance(v, list)}
+    return [MLflowCallback(uri, folder, name, fixed=fixed, kind="optuna" if search else "grid")]
+
+
+def study_callbacks(spec: TunerSpec) -> list[Any]:
+    """The watchers of a study (RunConfig's callbacks): TensorBoard always, MLflow when the spec
+    has a tracking URI (``spec.mlflow``). They write to the study's folder and name, also when a
+    study runs as several Ray experiments (one per search cell)."""
+    study_folder = getattr(spec, "study_folder", None)
+    folder = Path(study_folder if study_folder is not None else spec.results_dir / spec.name).resolve()
+    name = getattr(getattr(spec, "plan", None), "name", None) or spec.name
+    return [TensorBoardCallback(folder), *mlflow_callbacks(spec, folder, name)]
+
+
+class PalrnnOptunaSearch(OptunaSearch):
+    """Ray's OptunaSearch, recording what the study's tables say: the intermediate values of a
+    trial at its training step (Ray's reports them at its report count, which starts again at 1
+    when a trial restarts from its checkpoint), and, when a trial ends, the user attributes
+    ``stopped_by`` (as in trials.csv), ``step`` and ``ray_trial_id``.
+
+    What Optuna learns is unchanged: a finished trial is COMPLETE with its last eval_accuracy (an
+    ASHA-cut one too: ``stopped_by`` = scheduler says so), a failed one FAIL; TPE reads neither
+    intermediate values nor attributes."""
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if isinstance(self.metric, list) or trial_id in self._completed_trials or result.get("step") is None:
+            return super().on_trial_result(trial_id, result)
+        self._report(trial_id, result)
+
+    def _report(self, trial_id: str, result: dict[str, Any]) -> None:
+        import warnings
+
+        if result.get(self.metric) is None or result.get("step") is None:
+            return
+        with warnings.catch_warnings():  # a restarted trial reports a step again: Optuna keeps the first
+            warnings.simplefilter("ignore")
+            self._ot_trials[trial_id].report(result[self.metric], int(result["step"]))
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        ot_trial = self._ot_trials.get(trial_id)
+        if ot_trial is not None and trial_id not in self._completed_trials:
+            last = result or {}
+            steps = last.get("config/steps", (last.get("config") or {}).get("steps"))  # Ray flattens the result
+            row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in METRICS}, "steps": steps}
+            try:
+                # The result that ends a trial (its last, or the one at which ASHA stops it) reaches
+                # the searcher only here, not through on_trial_result.
+                if not isinstance(self.metric, list):
+                    self._report(trial_id, last)
+                ot_trial.set_user_attr("ray_trial_id", trial_id)
+                ot_trial.set_user_attr("stopped_by", _stopped_by(row))
+                if last.get("step") is not None:
+                    ot_trial.set_user_attr("step", int(last["step"]))
+            except Exception as exc:  # never lose the result for an attribute
+                logging.getLogger(__name__).warning("optuna: %s", exc)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+
+# ---- the memory frontier on Ray (the search itself, without Ray: study/frontier.py) -------------
+
+
+class FrontierSearcher(tune.search.Searcher):
+    """Ray Tune's searcher for ``study.frontier.Frontier``: proposes ``{**base, **cell, "length": T,
+    "seed": s}`` as the Frontier asks; ``suggest`` returns None while there is nothing to launch
+    until a running trial ends, ``Searcher.FINISHED`` once every cell's frontier is known.
+
+    What a trial's results mean for its seed: solved at its first result with a
+    ``steps_to_target`` (``observe``: FrontierScheduler calls it on every result, so a probe can
+    be decided before that seed's palrnn run stops at its patience); not solved when it ends
+    without one (its steps spent, or diverged); stopped (not counted) when it was stopped before
+    its end because its probe was decided or moot; an error (counted as not solved) when Ray gives
+    up on it after ``max_failures`` restarts.
+
+    Its state (the Frontier, and which Ray trial is which seed) is saved by Ray with the experiment
+    state (``save``/``restore``), so ``Tuner.restore`` continues without rerunning a finished
+    probe; ``frontier/state.json`` and ``frontier.csv`` in the study folder are rewritten on every
+    change, for the report and for a study that cannot end."""
+
+    CKPT_FILE_TMPL = "frontier-searcher-{}.json"
+
+    def __init__(self, frontier: Any, study_folder: str | Path | None = None) -> None:
+        super().__init__(metric=None, mode=None)
+        self.frontier = frontier
+        self.trials: dict[str, list[int]] = {}  # Ray trial id -> [cell, length, seed], while it runs
+        self.folder = None if study_folder is None else str(study_folder)
+        self._restored = False  # restore() ran: a resumed driver (pickled False in tuner.pkl)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # the Frontier makes every config; there is no search space to take
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        from study.frontier import Trial
+
+        nxt = self.frontier.next_trial()
+        if not isinstance(nxt, Trial):
+            return None if nxt is None else tune.search.Searcher.FINISHED
+        self.trials[trial_id] = list(nxt)
+        self._changed(table=False)
+        return self.frontier.config(nxt)
+
+    def _key(self, trial_id: str, result: dict[str, Any] | None = None) -> Any:
+        from study.frontier import Trial
+
+        key = self.trials.get(trial_id)
+        if key is not None:
+            return Trial(*key)
+        result = result or {}
+        config = result.get("config") or {k[7:]: v for k, v in result.items() if k.startswith("config/")}
+        return self.frontier.trial_of(config) if config else None
+
+    def observe(self, trial_id: str, result: dict[str, Any]) -> None:
+        """A trial's result as it arrives: a seed that has reached the target is solved now."""
+        from study.frontier import RUNNING
+
+        key = self._key(trial_id, result)
+        steps = result.get("steps_to_target")
+        if key is not None and steps is not None and self.frontier.seed_state(key) == RUNNING:
+            self.frontier.record(*key, solved=True, steps_to_target=steps)
+            self._changed()
+
+    def should_stop(self, trial_id: str, result: dict[str, Any] | None = None) -> bool:
+        """Stop a trial whose seed still runs in a probe that is decided or moot. A seed already
+        solved runs on to its own end (palrnn's patience), as in any study."""
+        from study.frontier import RUNNING
+
+        key = self._key(trial_id, result)
+        return (key is not None and self.frontier.seed_state(key) == RUNNING
+                and self.frontier.decided(key.cell, key.length))
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        self.observe(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        key = self._key(trial_id, result)
+        self.trials.pop(trial_id, None)
+        if key is None:
+            return
+        result = result or {}
+        steps = result.get("steps_to_target")
+        if error:
+            self.frontier.record(*key, solved=False, error=True)
+        elif steps is not None:
+            self.frontier.record(*key, solved=True, steps_to_target=steps)
+        elif self._ended(key, result):
+            self.frontier.record(*key, solved=False)
+        else:  # stopped before its end: its probe was decided (or Ray stopped it: launched again)
+            self.frontier.stop(*key)
+        self._changed()
+
+    def _ended(self, key: Any, result: dict[str, Any]) -> bool:
+        if result.get("diverged") or result.get("stopped_early"):
+            return True
+        budget = self.frontier.config(key).get("steps", Config().steps)
+        return result.get("step") is not None and int(result["step"]) >= int(budget)
+
+    def reconcile(self, trials: list[Any]) -> None:
+        """Match the Frontier with the trials Ray holds, when a driver starts (``--resume``): a seed
+        whose trial Ray no longer has is launched again; a trial that ended unseen is recorded; a
+        live trial the Frontier does not know (a state saved before it started) is adopted."""
+        from ray.tune.utils import flatten_dict
+
+        if self._restored or trials:
+            self._load_newer_state()
+        held = {t.trial_id: t for t in trials}
+        for trial_id, key in list(self.trials.items()):
+            t = held.get(trial_id)
+            if t is None:
+                self.trials.pop(trial_id)
+                self.frontier.release(*key)
+            elif t.status == "TERMINATED":
+                self.on_trial_complete(trial_id, flatten_dict(dict(t.last_result or {})))
+            elif t.status == "ERROR":
+                self.on_trial_complete(trial_id, error=True)
+        for t in trials:
+            if t.trial_id in self.trials:
+                continue
+            key = self.frontier.trial_of(t.config or {})
+            if key is None:
+                continue
+            if t.status in ("PENDING", "RUNNING", "PAUSED"):
+                if self.frontier.adopt(*key):
+                    self.trials[t.trial_id] = list(key)
+            elif t.status == "TERMINATED" and self.frontier.seed_state(key) is None:
+                self.on_trial_complete(t.trial_id, flatten_dict(dict(t.last_result or {})))
+        mine = {tuple(k) for k in self.trials.values()}
+        for key in self.frontier.running():  # running in the Frontier, but no trial of Ray's
+            if tuple(key) not in mine:
+                self.frontier.release(*key)
+        self._changed()
+
+    def _load_newer_state(self) -> None:
+        """Take the study folder's frontier/state.json when it is further on than the state Ray
+        restored: Ray copies its experiment and searcher state to the study folder only every few
+        minutes, this file is written on every change."""
+        from study.frontier import FILE, Frontier
+
+        try:
+            state = json.loads((Path(self.folder) / FILE).read_text()) if self.folder else None
+            newer = Frontier.from_dict(state) if state else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if newer is not None and newer.same_search(self.frontier) and newer.progress() > self.frontier.progress():
+            self.frontier = newer
+            self.trials = {k: list(v) for k, v in (state.get("ray_trials") or {}).items()}
+
+    def _changed(self, table: bool = True) -> None:
+        if self.folder is None:
+            return
+        from study import frontier as fr
+        from study.io import write_csv_atomic, write_json_atomic
+
+        folder = Path(self.folder)
+        (folder / fr.FILE).parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / fr.FILE, {**self.frontier.to_dict(), "ray_trials": self.trials})
+        if table:
+            write_csv_atomic(folder / fr.CSV, fr.frontier_table(self.frontier))
+
+    def get_state(self) -> dict[str, Any]:
+        return {"frontier": self.frontier.to_dict(), "trials": self.trials, "folder": self.folder}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        from study.frontier import Frontier
+
+        self.frontier = Frontier.from_dict(state["frontier"])
+        self.trials = {k: list(v) for k, v in state["trials"].items()}
+        self._restored = True
+
+    def save(self, checkpoint_path: str) -> None:
+        Path(checkpoint_path).write_text(json.dumps(self.get_state(), default=str))
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.set_state(json.loads(Path(checkpoint_path).read_text()))
+
+
+class FrontierScheduler(tune.schedulers.FIFOScheduler):
+    """Runs trials in the order the searcher proposed them and stops, at its next result, a trial
+    whose probe is decided or moot (``FrontierSearcher.should_stop``): it ends TERMINATED,
+    ``stopped_by`` = scheduler in trials.csv, and is not counted in the frontier's k/n."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        super().__init__()
+        self.searcher = searcher
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.searcher.observe(trial.trial_id, result)
+        if self.searcher.should_stop(trial.trial_id, result):
+            return tune.schedulers.TrialScheduler.STOP
+        return tune.schedulers.TrialScheduler.CONTINUE
+
+
+class FrontierCallback(tune.Callback):
+    """Before the first step of a driver, the searcher takes the study folder's newer state if any
+    and is matched with the trials Ray restored (``FrontierSearcher.reconcile``), so that no
+    finished seed runs again and no seed waits for a trial that is gone."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        self.searcher = searcher
+        self._matched = False
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if not self._matched:
+            self._matched = True
+            self.searcher.reconcile(trials)
+
+
+def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tuple[tune.TuneConfig, tune.RunConfig]:
+    import dataclasses
+
+    # The grid's settings (actor reuse, trial folder names, --max-concurrent) with the frontier's
+    # searcher and scheduler; num_samples -1: as many trials as the searcher proposes.
+    tune_config = dataclasses.replace(_tune_config(dataclasses.replace(spec, search=None)), search_alg=searcher,
+                                      scheduler=FrontierScheduler(searcher), num_samples=-1)
+    run_config = _run_config(spec)
+    run_config.callbacks = [*(run_config.callbacks or []), FrontierCallback(searcher)]
+    return tune_config, run_config
+
+
+def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
+    """Run the memory frontier of ``spec`` on Ray (``study.frontier``); returns Ray's ResultGrid.
+
+    The cells are the combinations of ``spec.grid_axes``' values in ``spec.param_space`` (model
+    always among them; ``length`` and ``seed`` are the search's), every other field shared:
+    ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
+    (``check_frontier_options``) or a dict of its arguments. The study folder gets
+    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.frontier.write_frontier``
+    adds the figure and prints the table."""
+    from study.frontier import Frontier, FrontierOptions, check_frontier_options, frontier_cells
+
+    options = (frontier_options if isinstance(frontier_options, FrontierOptions)
+               else check_frontier_options(**dict(frontier_options)))
+    base, cells = frontier_cells(spec.param_space, spec.grid_axes)
+    frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
+                        speculate=options.speculate, base=base)
+    folder = Path(getattr(spec, "study_folder", None) or Path(spec.results_dir) / spec.name).resolve()
+    searcher = FrontierSearcher(frontier, folder)
+    tune_config, run_config = _frontier_tuner_configs(spec, searcher)
+    return tune.Tuner(_trainable(spec), tune_config=tune_config, run_config=run_config).fit()
+
+
+def restore_frontier(spec: TunerSpec) -> Any:
+    """Continue an interrupted frontier (``--resume``): Ray restores the searcher with its state,
+    finished probes are not run again, trials that were running continue from their checkpoints.
+    Trials that ended in an error stay so (the frontier counted them as not solved)."""
+    path = str((spec.results_dir / spec.name).resolve())
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False)
+    return tuner.fit()

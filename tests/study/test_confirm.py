@@ -2,12 +2,13 @@
 
 import shlex
 
-from study import run
+from study import planning, run
+from study.search import confirm_command
 
 
 def _plan(argv, tmp_path):
     argv = [*argv, "--results-dir", str(tmp_path)]
-    return run.plan_from_args(run.build_parser().parse_args(argv), argv)
+    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
 
 
 def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
@@ -15,11 +16,11 @@ def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
                   "--set", "batch_size=64"], tmp_path)
     best = {"hidden": 64, "lr": 0.0012345678901234, "max_norm": None, "init": "xavier", "optimizer": "adam",
             "forget_bias": 2.0, "eval_accuracy": 1.0, "model": "LSTM", "length": 12}
-    command = run.confirm_command(plan, best)
+    command = confirm_command(plan, best)
     words = shlex.split(command)
     assert words[:3] == ["python", "-m", "study.run"] and "--name" in words
     confirm = _plan(words[3:], tmp_path)
-    assert confirm.kind == "grid" and confirm.trials == 5 and confirm.name == "s-confirm"
+    assert confirm.kind == "grid" and confirm.n_trials == len(confirm.trials) == 5 and confirm.name == "s-confirm"
     space = confirm.param_space
     assert space["model"] == ["LSTM"] and space["length"] == [12] and space["seed"] == [0, 1, 2, 3, 4]
     for key, value in {**best, "steps": 3000, "batch_size": 64}.items():
@@ -31,7 +32,7 @@ def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
 def test_confirm_command_keeps_full_smoke_and_the_results_folder(tmp_path):
     plan = _plan(["--search", "optuna", "--full", "--smoke-test", "--name", "s"], tmp_path / "my results")
     best = {"hidden": 32, "lr": 0.01, "max_norm": 10.0, "init": "seed", "optimizer": "sgd"}
-    words = shlex.split(run.confirm_command(plan, best))
+    words = shlex.split(confirm_command(plan, best))
     assert words[words.index("--results-dir") + 1] == str(tmp_path / "my results")
     confirm = _plan(words[3:], tmp_path)
     for key, value in plan.param_space.items():  # the search's budget and stopping rule, not the grid's

@@ -2,7 +2,7 @@
 
 import pytest
 
-from study import run
+from study import driver, planning, run
 from study.run import main
 
 
@@ -43,7 +43,8 @@ def _bad_cases(tmp):
         (["--checkpoint-every", "0"], "--checkpoint-every"),
         (["--patience", "-1"], "--patience"),
         (["--no-such-flag"], "unrecognized arguments"),
-        (["--search", "optuna", "--lengths", "5", "10"], "--lengths: for a grid; an Optuna search takes one --length"),
+        # Changed: a search takes --lengths (one search per cell); --length with --lengths is refused instead.
+        (["--search", "optuna", "--lengths", "5", "10", "--length", "5"], "--length: not with --lengths"),
         (["--grid", "lengths", "--model", "LSTM"], "--model: only with --search optuna; a grid takes --models"),
         (["--num-samples", "5"], "--num-samples: only with --search optuna"),
         (["--dashboard-port", "70000"], "--dashboard-port: must be a port number from 1 to 65535"),
@@ -92,18 +93,18 @@ def test_list_prints_grids_axes_and_trial_counts(capsys):
 def test_dashboard_port_taken_or_free():
     import socket
 
-    from palrnn.cli import UsageError
+    from study import StudyError
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         taken = holder.getsockname()[1]
-        with pytest.raises(UsageError, match=f"--dashboard-port: {taken} on 127.0.0.1 is in use"):
-            run.dashboard_port_for("127.0.0.1", taken)  # asked for explicitly: refused, not moved
-    assert run.dashboard_port_for("127.0.0.1", taken) == taken  # free again
-    default = run.dashboard_port_for("127.0.0.1", None)
+        with pytest.raises(StudyError, match=f"--dashboard-port: {taken} on 127.0.0.1 is in use"):
+            driver.dashboard_port_for("127.0.0.1", taken)  # asked for explicitly: refused, not moved
+    assert driver.dashboard_port_for("127.0.0.1", taken) == taken  # free again
+    default = driver.dashboard_port_for("127.0.0.1", None)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", default))  # another study's Ray holds it: the next free one
-        assert run.dashboard_port_for("127.0.0.1", None) > default
+        assert driver.dashboard_port_for("127.0.0.1", None) > default
 
 
 def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
@@ -112,10 +113,10 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
     import ray
 
     argv = ["--grid", "smoke", "--name", "busy", "--results-dir", str(tmp_path)]
-    plan = run.plan_from_args(run.build_parser().parse_args(argv), argv)
+    plan = planning.plan_from_args(run.build_parser().parse_args(argv), argv)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(run._meta(plan)))
-    held = run.StudyLock(plan.folder, plan.name)  # the study's driver, still running
+    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    held = driver.StudyLock(plan.folder, plan.name)  # the study's driver, still running
     try:
         before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
         with pytest.raises(SystemExit) as exc:
@@ -127,7 +128,7 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
         assert not ray.is_initialized()
     finally:
         held.release()
-    again = run.StudyLock(plan.folder, plan.name)  # free once the driver ended
+    again = driver.StudyLock(plan.folder, plan.name)  # free once the driver ended
     again.release()
 
 
@@ -154,7 +155,8 @@ def test_list_lines_break_between_axes_only():
 
 
 def test_help_list_and_refusals_import_neither_optuna_nor_ray(tmp_path):
-    """Layering: run.py only parses and plans; Optuna and Ray are imported where a study starts."""
+    """Layering: run.py only parses and prints, planning plans; Optuna and Ray are imported where a study
+    starts, so --help, --list, --dry-run and a refused input import neither."""
     import subprocess
     import sys
     from pathlib import Path
@@ -162,7 +164,9 @@ def test_help_list_and_refusals_import_neither_optuna_nor_ray(tmp_path):
     code = """
 import sys
 from study.run import main
-for argv in (["--help"], ["--list"], ["--grid", "nosuch"], ["--search", "optuna", "--num-samples", "0"]):
+for argv in (["--help"], ["--list"], ["--grid", "nosuch"], ["--search", "optuna", "--num-samples", "0"],
+             ["--dry-run", "--search", "optuna", "--models", "RNN", "LSTM", "--space", "lr=loguniform:1e-4:1e-2"],
+             ["--dry-run", "--sweep", "hidden=16,32"], ["--list", "%s"]):
     try:
         main(argv)
     except SystemExit:
@@ -170,6 +174,7 @@ for argv in (["--help"], ["--list"], ["--grid", "nosuch"], ["--search", "optuna"
 print("IMPORTED", sorted(m for m in ("optuna", "ray") if m in sys.modules))
 """
     root = Path(__file__).resolve().parents[2]
+    code = code % (root / "study" / "studies" / "optuna.toml")
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                        env={**__import__("os").environ, "PYTHONPATH": str(root)})
     assert "IMPORTED []" in p.stdout, p.stdout[-500:] + p.stderr[-2000:]

@@ -1,0 +1,398 @@
+"""Study files: a whole study as data, in TOML (read with the standard library's ``tomllib``).
+
+A grid: every combination of the ``[axes]`` values, each run with seeds 0 .. ``seeds`` - 1::
+
+    name = "hidden-lr"                  # the study's name; its folders are <name>-<date>-<time>
+    description = "hidden units x learning rate at longer T"
+    seeds = 2                           # default 3
+
+    [fixed]                             # palrnn Config fields, the same in every trial
+    steps = 3000                        # (patience = 0 trains every step, like --full)
+
+    [axes]                              # swept Config fields: lists of values
+    model = ["RNN"]                     # default: RNN and LSTM
+    hidden = [64, 128]
+    lr = [1e-3, 3e-3]
+    length = [15, 20]                   # default: 5 .. 10
+    # max_norm = ["none", 1.0]          # none turns clipping off
+
+A search: an Optuna TPE search per model x length cell (``[axes]`` may hold only model and length)::
+
+    name = "rnn20"
+
+    [fixed]
+    model = "RNN"                       # default RNN (or [axes] model = [...] for one search per model)
+    length = 20                         # default 20
+
+    [search]
+    num_samples = 40                    # trials per cell; default 40
+    metric = "eval_accuracy"            # default eval_accuracy
+    mode = "max"                        # default: min for a loss, else max
+    scheduler = true                    # ASHA stops poor trials early; default true
+    seed = 0                            # the TPE sampler's seed; default 0
+
+    [search.space]                      # FIELD = "choice:V1,V2,..." | "uniform:LOW:HIGH" |
+    lr = "loguniform:1e-4:3e-2"         #         "loguniform:LOW:HIGH" | "int:LOW:HIGH"
+    hidden = "choice:32,64,128"
+
+Every study starts from the exercise's settings (``EXERCISE``) and stops a trial once it has held
+the target for 3 evaluations (``patience = 3``); ``[fixed]`` changes any of them. Every value is
+checked here, by palrnn's own Config validation, before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from palrnn.cli import UsageError
+from palrnn.config import Config
+
+# The exercise's training settings (docs/exercise.md): the base of every study.
+EXERCISE: dict[str, Any] = {
+    "init": "seed",
+    "optimizer": "rmsprop",
+    "lr": 1e-3,
+    "batch_size": 128,
+    "hidden": 128,
+    "max_norm": 10.0,
+    "steps": 10_000,
+}
+PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target (--patience)
+BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
+
+TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search")
+SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed")
+SEEDS = 3
+NUM_SAMPLES = 40
+# What a search may optimise: the metrics a trial reports at its end.
+METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy", "examples_per_second")
+MODES = ("max", "min")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+CELL_FIELDS = ("model", "length")  # a search's axes: one search per model x length cell
+
+
+class StudyError(UsageError, ValueError):
+    """A study that cannot be planned: its message is the one line ``python -m study.run`` prints
+    (after ``python -m study.run: error:``), before exiting with status 2."""
+
+
+@dataclass
+class Search:
+    """A search block: what Optuna chooses (``space``: field -> (kind, values), see
+    ``study.search.parse_dist``) and how."""
+
+    space: dict[str, tuple[str, Any]]
+    metric: str = "eval_accuracy"
+    mode: str = "max"
+    num_samples: int = NUM_SAMPLES
+    scheduler: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Study:
+    """A study as its file states it; each field is a key of a study file (``TOP_KEYS``)."""
+
+    name: str
+    description: str = ""
+    seeds: int | None = None  # a grid's seeds (None: 3); a search trains each config on seed 0
+    fixed: dict[str, Any] = field(default_factory=dict)
+    axes: dict[str, list[Any]] = field(default_factory=dict)
+    search: Search | None = None
+
+    @property
+    def kind(self) -> str:
+        return "optuna" if self.search is not None else "grid"
+
+
+# ---- values -------------------------------------------------------------------------------------
+
+
+def config_value(name: str, value: Any) -> Any:
+    """``value`` as field ``name`` stores it (a float field's int as a float; "none" for max_norm),
+    checked alone by palrnn's Config on the exercise's settings: ValueError naming the field."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
+    optional = "None" in str(FIELDS[name].type)
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "off"))):
+        value = None
+    elif isinstance(FIELDS[name].default, float) or optional:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+    neutral = {**BASE, "model": "LSTM"}  # a gated model: values that need one (init chrono) pass alone
+    Config.from_dict({**neutral, name: value})
+    return value
+
+
+def text_value(name: str, text: str) -> Any:
+    """A command-line value of field ``name`` (``parse_value``), checked as ``config_value``."""
+    from palrnn.config import parse_value
+
+    if name not in FIELDS:
+        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
+    return config_value(name, parse_value(name, text))
+
+
+def value_text(value: Any) -> str:
+    """A value as the command line and a study file's strings write it (parses back exactly)."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def check_axis(name: str, values: list[Any]) -> list[Any]:
+    """An axis's values, each checked (``config_value``); empty or repeated values are refused."""
+    if not values:
+        raise ValueError(f"{name}: no values; give at least one")
+    out: list[Any] = []
+    for v in values:
+        v = config_value(name, v)
+        if v in out:
+            raise ValueError(f"{name}: {value_text(v)} is given twice")
+        out.append(v)
+    return out
+
+
+def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """model first, length last, the others in their order: the order of the trials and columns."""
+    order = [k for k in ("model",) if k in axes] + [k for k in axes if k not in ("model", "length")]
+    order += [k for k in ("length",) if k in axes]
+    return {k: list(axes[k]) for k in order}
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def load(path: str | Path, where: str | None = None) -> Study:
+    """The study in a TOML file, or in a study folder (its study.toml, else its study.json)."""
+    import tomllib
+
+    path = Path(path)
+    where = where or f"--study {path}"
+    if path.is_dir():
+        if (path / "study.toml").is_file():
+            path = path / "study.toml"
+        elif (path / "study.json").is_file():
+            path = path / "study.json"
+        else:
+            raise StudyError(f"{where}: a folder without study.toml or study.json is not a study")
+    if path.suffix == ".json":
+        try:
+            return from_meta(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StudyError(f"{where}: not a study file ({_first_line(exc)})") from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StudyError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(f"{where}: cannot be read ({_first_line(exc)})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{where}: not valid TOML: {_first_line(exc)}") from None
+    default_name = path.stem if NAME_RE.fullmatch(path.stem) else "study"
+    return from_dict(data, where, default_name=default_name)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
+    """A study from a file's contents (or the same dict in Python); StudyError names the key."""
+
+    def bad(message: str) -> StudyError:
+        return StudyError(f"{where}: {message}")
+
+    if not isinstance(data, Mapping):
+        raise bad(f"must be a table of keys, got {type(data).__name__}")
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise bad(f"unknown key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or len(name) > 80:
+        raise bad(f"name: {name!r} is not allowed; use letters, digits, '.', '_' and '-' (at most 80 characters)")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise bad(f"description: must be a string, got {description!r}")
+    fixed = _table(data, "fixed", bad)
+    axes = _table(data, "axes", bad)
+    for key in ("fixed", "axes"):
+        if "seed" in (fixed if key == "fixed" else axes):
+            raise bad(f"[{key}] seed: seeds are swept by the key seeds = N (seeds 0 .. N-1)")
+    try:
+        fixed_values = {k: config_value(k, v) for k, v in fixed.items()}
+    except ValueError as exc:
+        raise bad(f"[fixed] {exc}") from None
+    axis_values: dict[str, list[Any]] = {}
+    for k, values in axes.items():
+        if not isinstance(values, list):
+            example = _toml(FIELDS[k].default)
+            raise bad(f"[axes] {k}: give a list of values, e.g. {k} = [{example}]")
+        try:
+            axis_values[k] = check_axis(k, values)
+        except ValueError as exc:
+            raise bad(f"[axes] {exc}") from None
+    both = [k for k in axes if k in fixed]
+    if both:
+        raise bad(f"{both[0]}: in both [fixed] and [axes]; give one")
+    seeds = data.get("seeds")
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise bad(f"seeds: must be an integer >= 1, got {seeds!r}")
+    search = None
+    if "search" in data:
+        search = _search(data["search"], bad)
+        if seeds is not None:
+            raise bad("seeds: a search trains each config on seed 0 (the best one's command reruns it over seeds); "
+                      "leave seeds out")
+        other = [k for k in axis_values if k not in CELL_FIELDS]
+        if other:
+            raise bad(f"[axes] {other[0]}: a search sweeps only model and length (one search per cell); "
+                      f"search {other[0]} in [search.space] or fix it in [fixed]")
+        clash = [k for k in search.space if k in fixed_values]
+        if clash:
+            raise bad(f"{clash[0]}: in both [fixed] and [search.space]; give one")
+    return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
+                 axes=canonical_axes(axis_values), search=search)
+
+
+def _table(data: Mapping[str, Any], key: str, bad: Any) -> dict[str, Any]:
+    table = data.get(key, {})
+    if not isinstance(table, Mapping):
+        raise bad(f"{key}: must be a table ([{key}] with FIELD = value lines), got {table!r}")
+    unknown = [k for k in table if k not in FIELDS]
+    if unknown:
+        raise bad(f"[{key}] {unknown[0]}: unknown config field; allowed: {', '.join(sorted(FIELDS))}")
+    return dict(table)
+
+
+def _search(block: Any, bad: Any) -> Search:
+    from study.search import parse_dist
+
+    if not isinstance(block, Mapping):
+        raise bad(f"search: must be a table ([search]), got {block!r}")
+    unknown = [k for k in block if k not in SEARCH_KEYS]
+    if unknown:
+        raise bad(f"[search] unknown key {unknown[0]!r}; allowed: {', '.join(SEARCH_KEYS)}")
+    space = block.get("space")
+    if not isinstance(space, Mapping) or not space:
+        raise bad("[search] space: give the fields Optuna chooses, as [search.space] with lines like "
+                  "lr = \"loguniform:1e-4:3e-2\"")
+    dists = {}
+    for name, spec in space.items():
+        try:
+            dists[name] = parse_dist(name, spec)
+        except ValueError as exc:
+            raise bad(f"[search.space] {exc}") from None
+    metric = block.get("metric", "eval_accuracy")
+    if metric not in METRICS:
+        raise bad(f"[search] metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+    mode = block.get("mode", default_mode(metric))
+    if mode not in MODES:
+        raise bad(f"[search] mode: must be max or min, got {mode!r}")
+    num_samples = block.get("num_samples", NUM_SAMPLES)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
+    scheduler = block.get("scheduler", True)
+    if not isinstance(scheduler, bool):
+        raise bad(f"[search] scheduler: must be true (ASHA stops poor trials early) or false, got {scheduler!r}")
+    seed = block.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
+    return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed)
+
+
+def default_mode(metric: str) -> str:
+    return "min" if metric.endswith("_loss") else "max"
+
+
+def from_meta(meta: Mapping[str, Any]) -> Study:
+    """The study a study.json describes (one written before study files existed included)."""
+    from study import search as sr
+
+    space = dict(meta["param_space"])
+    kind = meta.get("kind", "grid")
+    if kind == "grid":
+        swept = [k for k in meta.get("grid_axes") or [] if k != "seed"]
+        seeds = len(space.get("seed") or [0]) if "seed" in (meta.get("grid_axes") or []) else 1
+        axes = {k: list(space[k]) for k in swept}
+        fixed = {k: v for k, v in space.items() if k not in swept and k != "seed"}
+        return Study(name=meta.get("grid") or "grid", seeds=seeds, fixed=fixed, axes=canonical_axes(axes))
+    block = meta.get("search") or {}
+    models = space["model"] if isinstance(space["model"], list) else [space["model"]]
+    lengths = space["length"] if isinstance(space["length"], list) else [space["length"]]
+    if block.get("space"):
+        dists = {k: sr.parse_dist(k, v) for k, v in block["space"].items()}
+    else:  # written before search spaces were data: the default space of its model
+        dists = sr.default_space()
+    metric = block.get("metric", "eval_accuracy")
+    search = Search(space=dists, metric=metric, mode=block.get("mode", default_mode(metric)),
+                    num_samples=int(block.get("num_samples", NUM_SAMPLES)),
+                    scheduler=bool(block.get("scheduler", True)), seed=int(block.get("seed", 0)))
+    fixed = {k: v for k, v in space.items() if k not in dists and k not in ("model", "length", "seed")}
+    return Study(name="optuna", fixed=fixed, axes={"model": list(models), "length": list(lengths)}, search=search)
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+
+def to_dict(study: Study) -> dict[str, Any]:
+    """The study as a file's keys (``from_dict`` reads it back to the same study)."""
+    from study.search import format_dist
+
+    out: dict[str, Any] = {"name": study.name}
+    if study.description:
+        out["description"] = study.description
+    if study.seeds is not None:
+        out["seeds"] = study.seeds
+    out["fixed"] = dict(study.fixed)
+    out["axes"] = {k: list(v) for k, v in study.axes.items()}
+    if study.search is not None:
+        s = study.search
+        out["search"] = {"num_samples": s.num_samples, "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler,
+                         "seed": s.seed, "space": {k: format_dist(d) for k, d in s.space.items()}}
+    return out
+
+
+def to_toml(study: Study, comments: list[str] | None = None) -> str:
+    """The study as a TOML study file; ``load`` reads it back to the same study."""
+    data = to_dict(study)
+    lines = [f"# {c}" for c in comments or []]
+    for key in ("name", "description", "seeds"):
+        if key in data:
+            lines.append(f"{key} = {_toml(data[key])}")
+    for key in ("fixed", "axes"):
+        lines += ["", f"[{key}]"] + [f"{k} = {_toml(v)}" for k, v in data[key].items()]
+    if "search" in data:
+        block = dict(data["search"])
+        space = block.pop("space")
+        lines += ["", "[search]"] + [f"{k} = {_toml(v)}" for k, v in block.items()]
+        lines += ["", "[search.space]"] + [f"{k} = {_toml(v)}" for k, v in space.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if value is None:
+        return '"none"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to a study file")
