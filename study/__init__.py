@@ -12,6 +12,9 @@ Notebook API::
     tables = study.run_study("my_study.toml")                # a study file
     tables = study.run_study(search="optuna", models=["RNN", "LSTM"], lengths=[20],
                              space={"lr": "loguniform:1e-4:3e-2", "hidden": "choice:32,64,128"})
+    tables = study.run_study(frontier={"solve_rule": "4/5", "max_length": 60}, models=["RNN", "LSTM"],
+                             axes={"init": ["default", "xavier"]}, fixed={"hidden": 64})
+    tables["frontier"]            # a memory frontier's frontier.csv (docs/frontier.md)
     tables = study.load_study("results/lengths-20261128-170000")
     tables["trials"], tables["curves"], tables["summary"]
 
@@ -29,6 +32,9 @@ report=True, **keywords)`` take the keys of a study file (``study.studyfile``) a
     model, length   one model, one length (--model, --length)
     space           {field: "loguniform:1e-4:3e-2" | ("choice", [32, 64]) | ...}: what Optuna chooses (--space)
     metric, mode, num_samples, search_seed, scheduler (True/False): the search's (--metric, ...)
+    frontier        True (a memory frontier, --frontier), or a [frontier] table as a dict
+    solve_rule, start_length, max_length, speculate: the frontier's ("4/5", 5, 100, 1; --solve-rule, ...)
+    mlflow          True (a SQLite store in the study folder) or a tracking URI: every trial in MLflow (--mlflow)
     full, patience, smoke_test, description
     name, results_dir, resume
     cpus_per_trial, gpus_per_trial, checkpoint_every, max_failures, max_concurrent

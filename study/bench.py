@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             print(run.list_text(args))
             return 0
         if args.name is None and not args.resume:
-            what = args.grid or (args.search and "optuna") or (args.study and Path(args.study).stem) or \
+            what = args.grid or (args.search and "optuna") or (args.frontier and "frontier") or \
+                (args.study and Path(args.study).stem) or \
                 ("sweep" if args.sweep else "lengths")
             args.name = f"bench-{what}-{time.strftime('%Y%m%d-%H%M%S')}"
         plan = plan_from_args(args, argv, prog)  # the one planning path, as python -m study.run's

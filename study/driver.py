@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from palrnn.config import Config
-from study import search
+from study import search, tracking
 from study.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from study.planning import DASHBOARD_PORT, STUDY_FILE, STUDY_TOML, StudyPlan
 from study.studyfile import StudyError
@@ -71,7 +71,9 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             write_json_atomic(folder / STUDY_FILE, meta)
             if not resume or not (folder / STUDY_TOML).is_file():
                 write_text_atomic(folder / STUDY_TOML, study_toml(plan))
-            say(f"study {plan.name}: {plan.n_trials} trials -> {folder}")
+            say(f"study {plan.name}: {plan.count_text()} -> {folder}")
+            for line in tracking.watch_lines(folder, search=plan.kind == "optuna", mlflow=plan.mlflow):
+                say(line)
             specs = _tuner_specs(plan, adapter, verbose=1 if echo else 0)
             for spec in specs:
                 damage = adapter.experiment_state_damage(spec.results_dir / spec.name) if resume else None
@@ -80,7 +82,17 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
                         "and each continues from its own checkpoint")
             columns = [f.name for f in dataclasses.fields(Config)]
             watch = StudyWatch(folder, meta, before, adapter.FinishedTables(folder, columns))
-            if len(specs) == 1:
+            if plan.kind == "frontier":
+                spec = specs[0]
+                # A study interrupted before Ray kept any state of its own starts the search again;
+                # every trial it had run continues from its own checkpoint.
+                again = resume and adapter.can_restore(spec.results_dir / spec.name)
+                try:
+                    results = adapter.restore_frontier(spec) if again else adapter.run_frontier(spec, plan.frontier)
+                finally:
+                    elapsed = watch.stop()
+                trials, curves = adapter.collect(results, columns, folder)
+            elif len(specs) == 1:
                 spec = specs[0]
                 try:
                     results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
@@ -339,16 +351,28 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
 
     The status is ``complete`` only when every planned trial (a search: every sample) finished;
     ``interrupted`` when some never started or did not end; ``failed`` when a trial ended in an
-    error. ``--resume`` continues the last two (errored trials from their checkpoints)."""
+    error. ``--resume`` continues the last two (errored trials from their checkpoints).
+
+    A frontier is ``complete`` once its search knows every cell's frontier (a trial that failed
+    for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
+    are written and its table printed (``study.frontier.write_frontier``)."""
     folder = plan.folder
     say = print if echo else (lambda *a, **k: None)
+    if plan.kind == "grid" and len(trials):
+        # No scheduler cuts a grid's trials: one that Ray ended short of its steps (Ray may mark a
+        # trial it stopped on Ctrl-C TERMINATED) is unfinished, and --resume continues it.
+        trials.loc[trials["stopped_by"] == "scheduler", "stopped_by"] = "unfinished"
     write_csv_atomic(folder / "trials.csv", trials)
     write_csv_atomic(folder / "curves.csv", curves)
     meta = _read_meta(folder) or _meta(plan)
     unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
-    unfinished += max(0, plan.n_trials - len(trials))
     errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
-    status = "interrupted" if unfinished else "failed" if errors else "complete"
+    if plan.kind == "frontier":
+        done = _frontier_done(folder)
+        status = "complete" if done else "interrupted"
+    else:
+        unfinished += max(0, plan.n_trials - len(trials))
+        status = "interrupted" if unfinished else "failed" if errors else "complete"
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
@@ -357,19 +381,47 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
-    if report and len(trials):
+    reported = report and len(trials)
+    if plan.kind == "frontier" and not reported:  # the report writes and prints the frontier with the rest
+        from study import frontier
+
+        if (folder / frontier.FILE).is_file():
+            tables["frontier"] = frontier.write_frontier(folder, echo=echo)
+    if reported:
         from study.report import write_report
 
         tables.update(write_report(folder, echo=echo))
-    if unfinished or errors:
+    if plan.mlflow:
+        try:
+            tracking.log_study_figures(plan.mlflow, folder, plan.name)
+        except Exception as exc:  # the tables are written; MLflow is a view of them
+            say(f"palrnn: MLflow: the study's figures were not logged ({type(exc).__name__}: "
+                f"{(str(exc).splitlines() or [''])[0][:200]})")
+    hint = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
+    if plan.kind == "frontier" and status == "interrupted":
+        what = f"{unfinished} trials unfinished" if unfinished else "the frontier's search is unfinished"
+        say(f"{status}: {what}. {hint}")
+    elif plan.kind == "frontier" and errors:
+        say(f"{status}: {errors} trials failed; the frontier counted them as not solved")
+    elif unfinished or errors:
         what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
-        say(f"{status}: {what}. Resume with:\n  python -m study.run --resume "
-            f"--name {plan.name} --results-dir {plan.results_dir}")
+        say(f"{status}: {what}. {hint}")
     tables["unfinished"] = unfinished
     tables["errors"] = errors
     tables["status"] = status
     tables["tuning_seconds"] = elapsed
     return tables
+
+
+def _frontier_done(folder: Path) -> bool:
+    """Whether the frontier in a study folder knows every cell's frontier (frontier/state.json)."""
+    from study import frontier
+
+    try:
+        state = frontier.load_frontier(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return state is not None and state.done
 
 
 def _best(plan: StudyPlan, trials: Any, say: Any) -> None:

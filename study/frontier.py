@@ -605,26 +605,32 @@ def format_frontier(table: pd.DataFrame) -> str:
     lines = [f"memory frontier: the longest T at which >= {first['rule']} seeds reach held-out accuracy "
              f"{_text(first['target'])} within {_steps_text(table)} steps"]
     for label, rows in cells:
-        r = rows.iloc[0]
-        longest, failed = _int_or_none(r["longest_solved"]), _int_or_none(r["first_failed"])
-        top = int(rows["length"].max()) if rows["length"].notna().any() else None
-        if not bool(r["done"]):
-            probed = ", ".join(f"{int(x.length)}: {x.outcome}" for x in rows.itertuples() if pd.notna(x.length))
-            what = f"search unfinished ({probed or 'nothing probed'})"
-        elif longest is None:
-            what = f"none  (fails at the start length {failed}; rule {r['rule']})"
-        elif failed is None:
-            what = f">= {longest}  (no failure up to the max length {top}; rule {r['rule']})"
-        else:
-            what = f"{longest}  (first failure: {failed}; rule {r['rule']})"
-        if bool(r["done"]):
-            what = "longest T remembered: " + what
-        above = rows[(rows["outcome"] == PASSED) & ~rows["counted"].astype(bool)]
-        if len(above):
-            what += f"; passed above the failure, not counted: {', '.join(str(int(t)) for t in above['length'])}"
-        lines.append(f"{label:<{width}}  {what}")
+        lines.append(f"{label:<{width}}  {cell_frontier_text(rows)}")
     lines.append(f"rule: {RULE_TEXT}")
     return "\n".join(lines)
+
+
+def cell_frontier_text(rows: pd.DataFrame) -> str:
+    """One cell's frontier as ``format_frontier`` prints it, from its rows of ``frontier_table``:
+    ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
+    r = rows.iloc[0]
+    longest, failed = _int_or_none(r["longest_solved"]), _int_or_none(r["first_failed"])
+    top = int(rows["length"].max()) if rows["length"].notna().any() else None
+    if not bool(r["done"]):
+        probed = ", ".join(f"{int(x.length)}: {x.outcome}" for x in rows.itertuples() if pd.notna(x.length))
+        what = f"search unfinished ({probed or 'nothing probed'})"
+    elif longest is None:
+        what = f"none  (fails at the start length {failed}; rule {r['rule']})"
+    elif failed is None:
+        what = f">= {longest}  (no failure up to the max length {top}; rule {r['rule']})"
+    else:
+        what = f"{longest}  (first failure: {failed}; rule {r['rule']})"
+    if bool(r["done"]):
+        what = "longest T remembered: " + what
+    above = rows[(rows["outcome"] == PASSED) & ~rows["counted"].astype(bool)]
+    if len(above):
+        what += f"; passed above the failure, not counted: {', '.join(str(int(t)) for t in above['length'])}"
+    return what
 
 
 def _steps_text(table: pd.DataFrame) -> str:

@@ -77,7 +77,7 @@ def shipped() -> dict[str, Study]:
 
 def _grids() -> dict[str, Grid]:
     return {name: Grid(name, s.description, {k: list(v) for k, v in s.axes.items()}, {**EXERCISE, **s.fixed})
-            for name, s in _shipped() if s.search is None}
+            for name, s in _shipped() if s.kind == "grid"}
 
 
 GRIDS: dict[str, Grid] = _grids()

@@ -14,9 +14,12 @@ exercise's models, T and settings has that column, ``tables.exercise_applies``; 
 no length has no T column, its one T is in the heading); for a grid, the odd-vs-even contrasts
 (``table#parity``, where three consecutive T were run) and the median steps to the target
 (``table#steps``); for a search (Optuna), the best trial and the ten best trials
-(``table#best-trials``), the per-config summary folded below; every figure; and all of summary.csv's
-columns, folded. A swept field that trials.csv lacks is named in a note. A re-report of the same
-folder writes the same bytes.
+(``table#best-trials``), the per-config summary folded below; for a memory frontier, first its
+frontier (``table#frontier``: each cell's longest T remembered under the rule, and
+``table#frontier-probes``: every probed length's k/n with its 95% Wilson interval, from
+frontier.csv) and figures/frontier.png; every figure; and all of summary.csv's columns, folded. A
+swept field that trials.csv lacks is named in a note. A re-report of the same folder writes the
+same bytes.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 # Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
 # follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
-FIGURE_ORDER = ("curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_", "mean_accuracy_vs_length.png",
-                "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_", "accuracy_vs_length_by_",
-                "optuna_history.png", "optuna_importances.png", "best_curve.png")
+FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
+                "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
+                "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "best_curve.png")
 CAPTIONS = {
+    "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
+                    "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
     "curves_both.png": "Held-out accuracy against training steps, every model (RNN dashed), one line per T; "
                        "bands: 95% logit-t intervals across seeds",
     "accuracy_vs_length.png": "Final held-out accuracy against T, mean over seeds with 95% logit-t intervals",
@@ -101,6 +106,8 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     if missing:
         body.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {_e(", ".join(missing))}; '
                     "trials that differ only in these are grouped together.</p>")
+    if kind == "frontier":
+        body += _frontier(folder)
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
     left_out = _left_out(summary)
     if not finished:
@@ -146,6 +153,10 @@ def _e(value: Any) -> str:
 def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
     grid = f"grid {meta['grid']}" if meta.get("grid") else "grid"
     what = grid if kind == "grid" else "search (Optuna)" if kind == "optuna" else kind
+    if kind == "frontier":
+        f = meta.get("frontier") or {}
+        what = (f"memory frontier (rule {f.get('solve_rule', '?')}, T from {f.get('start_length', '?')} to "
+                f"{f.get('max_length', '?')})")
     wall = meta.get("wall_seconds")
     try:
         wall_text = f"{duration_text(float(wall))} ({float(wall):,.0f} s)"
@@ -156,13 +167,60 @@ def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
             ("Provenance", _e(provenance_line(meta))),
             ("Status", _e(meta.get("status") or "not recorded")),
             ("Wall time", _e(wall_text)),
-            ("Trials", _e(f"{len(trials)} in trials.csv" + (f" of {meta['trials']} planned"
-                                                            if meta.get("trials") not in (None, len(trials)) else "")))]
+            ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials))))]
     target = _target(meta)
     if target is not None:
         rows.append(("Target", _e(f"{target:g} held-out accuracy")))
     items = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f'<dl class="facts">\n{items}\n</dl>'
+
+
+def _planned(meta: dict[str, Any], n: int) -> str:
+    if meta.get("trials") in (None, n):
+        return ""
+    if meta.get("kind") == "frontier":
+        return f" (the search runs at most {meta['trials']}; it stops once it knows every cell's frontier)"
+    return f" of {meta['trials']} planned"
+
+
+def _frontier(folder: Path) -> list[str]:
+    """A memory frontier's tables (from frontier.csv): each cell's frontier, then every probe."""
+    from study.frontier import CSV, RULE_TEXT, cell_frontier_text, format_frontier
+
+    out = ["<h2>Memory frontier</h2>"]
+    try:
+        table = pd.read_csv(folder / CSV)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return [*out, f'<p class="note">No {CSV}: the frontier\'s search has no state yet.</p>']
+    if table.empty:
+        return [*out, f'<p class="note">{CSV} is empty.</p>']
+    headline = format_frontier(table).splitlines()[0]
+    cells = pd.DataFrame([{"cell": label, "frontier": cell_frontier_text(rows).removeprefix("longest T remembered: ")}
+                          for label, rows in table.groupby("cell", sort=False)])
+    probes = table[table["length"].notna()]
+    shown = pd.DataFrame({
+        "cell": probes["cell"], "T": probes["length"].astype(int), "outcome": probes["outcome"],
+        "k/n": [f"{int(k)}/{int(n)}" for k, n in zip(probes["k"], probes["n"], strict=True)],
+        "solved rate [95% Wilson]": [_rate(r, lo, hi) for r, lo, hi in zip(probes["solved_rate"], probes["solved_low"],
+                                                                          probes["solved_high"], strict=True)],
+        "median steps to target": probes["steps_to_target_median"],
+        "seeds launched": probes["launched"], "stopped": probes["stopped"], "errors": probes["errors"],
+        "counted": ["yes" if bool(c) else "no" for c in probes["counted"]]})
+    headline = headline.removeprefix("memory frontier: ")
+    out += [f'<p class="note">{_e(headline[:1].upper() + headline[1:])}.</p>',
+            _table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
+                   text={"cell", "longest T remembered"}),
+            f'<p class="note">Rule: {_e(RULE_TEXT)}. A probe stops once its outcome is known: k of n finished '
+            "seeds; stopped seeds are not counted.</p>",
+            _table(shown, "frontier-probes", text={"cell", "outcome"},
+                   fmt=lambda v: "-" if _missing(v) else f"{v:,.0f}" if isinstance(v, float) else str(v))]
+    return out
+
+
+def _rate(rate: Any, low: Any, high: Any) -> str:
+    if _missing(_plain(rate)):
+        return "-"
+    return f"{rate:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def _target(meta: dict[str, Any]) -> float | None:

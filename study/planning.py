@@ -1,8 +1,9 @@
 """Planning: every study, from the command line, a study file or Python, becomes one StudyPlan here.
 
     request (python -m study.run's options | study.plan's keywords)
-      -> Study: a shipped grid (--grid), a study file (--study) or the exercise, changed by
-         --sweep / --set / --models / --lengths / --space / ... (``merge``)
+      -> Study: a shipped grid (--grid), a study file (--study), a search (--search), a memory
+         frontier (--frontier) or the exercise, changed by --sweep / --set / --models / --lengths /
+         --space / --solve-rule / ... (``merge``)
       -> every trial's Config checked by palrnn (``resolve``), the folder and resources checked
       -> StudyPlan: what study.json keeps; ``.trials`` as a DataFrame, ``.run()`` runs it
 
@@ -31,6 +32,7 @@ from study.studyfile import (
     BASE,
     CELL_FIELDS,
     FIELDS,
+    FRONTIER_KEYS,
     METRICS,
     MODES,
     NAME_RE,
@@ -43,6 +45,9 @@ from study.studyfile import (
     check_axis,
     config_value,
     default_mode,
+    frontier_block,
+    frontier_options,
+    mlflow_value,
     text_value,
     value_text,
 )
@@ -61,9 +66,10 @@ RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per
              "--max-concurrent": "max_concurrent"}
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
                "--scheduler")
+FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
 META_KEYS = ("name", "results_dir", "kind", "grid", "axes", "param_space", "grid_axes", "trials", "cpus_per_trial",
-             "gpus_per_trial", "checkpoint_every", "max_failures", "max_concurrent", "search", "command", "target",
-             "extra")
+             "gpus_per_trial", "checkpoint_every", "max_failures", "max_concurrent", "search", "frontier", "mlflow",
+             "command", "target", "extra")
 
 
 # ---- the plan ------------------------------------------------------------------------------------
@@ -87,18 +93,22 @@ class StudyPlan:
 
     name: str
     results_dir: str
-    kind: str  # grid | optuna
-    grid: str | None  # a grid's name (the study's name); None for a search
-    axes: list[str]  # a grid's swept fields besides length and seed (model included); a search's searched fields
-    param_space: dict[str, Any]  # config field -> value, or list of values (a grid's axes, a search's cells)
-    grid_axes: list[str]  # the keys of param_space that Ray sweeps (grid_search)
-    n_trials: int  # study.json's "trials"
+    kind: str  # grid | optuna | frontier
+    grid: str | None  # a grid's name (the study's name); None for a search or a frontier
+    axes: list[str]  # a grid's (a frontier's) swept fields besides length and seed (model included); a search's
+    # searched fields
+    param_space: dict[str, Any]  # config field -> value, or list of values (a grid's axes, a search's cells, a
+    # frontier's cells: no length, no seed, which the frontier chooses)
+    grid_axes: list[str]  # the keys of param_space that Ray sweeps (grid_search); a frontier's cell fields
+    n_trials: int  # study.json's "trials"; a frontier's: at most this many (it stops when it knows)
     cpus_per_trial: float = 1
     gpus_per_trial: float = 0
     checkpoint_every: int = 1000
     max_failures: int = 2
     max_concurrent: int = 0
     search: dict[str, Any] | None = None  # seed, num_samples (per cell), max_t, grace_period, storage, space, ...
+    frontier: dict[str, Any] | None = None  # solve_rule ("4/5"), start_length, max_length, speculate
+    mlflow: str | None = None  # the MLflow tracking URI every trial logs to (--mlflow); None: no MLflow
     command: str = ""
     target: float = 0.99
     extra: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +125,8 @@ class StudyPlan:
     def configs(self) -> list[dict[str, Any]]:
         """A grid's trials, each its full config, in the order of the axes (model first, seed last)."""
         if self.kind != "grid":
-            raise ValueError("a search's trials are chosen while it runs; see .cells and .trials")
+            raise ValueError(f"a {'frontier' if self.kind == 'frontier' else 'search'}'s trials are chosen while it "
+                             "runs; see .cells and .trials")
         fixed = {k: v for k, v in self.param_space.items() if k not in self.grid_axes}
         names = list(self.grid_axes)
         return [{**fixed, **dict(zip(names, combo, strict=True))}
@@ -124,7 +135,12 @@ class StudyPlan:
     @property
     def cells(self) -> list[dict[str, Any]]:
         """A search's cells: one Optuna study each, with its model, length, Optuna study name and Ray
-        experiment (None: the study folder itself, as for a search of one cell)."""
+        experiment (None: the study folder itself, as for a search of one cell). A frontier's cells:
+        the combinations of its swept fields (``study.frontier.frontier_cells``), model first."""
+        if self.kind == "frontier":
+            from study.frontier import frontier_cells
+
+            return frontier_cells(self.param_space, self.grid_axes)[1]
         if self.search is None:
             return []
         if self.search.get("cells"):
@@ -145,6 +161,10 @@ class StudyPlan:
         samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their distributions."""
         if self.kind == "grid":
             return _frame(self.configs(), list(FIELDS))
+        if self.kind == "frontier":  # one row per cell: its lengths and seeds are the search's
+            fixed = {k: v for k, v in self.param_space.items() if k not in self.grid_axes}
+            return _frame([{**fixed, **cell} for cell in self.cells],
+                          [f for f in FIELDS if f not in ("length", "seed")])
         rows = []
         fixed = {k: v for k, v in self.param_space.items() if k not in ("model", "length")}
         for cell in self.cells:
@@ -191,6 +211,8 @@ class StudyPlan:
         """The --dry-run text: the study in one line, what every trial shares beyond the exercise's
         settings, then a table of every trial's settings that differ (a search: of every cell)."""
         lines = self._headline(width)
+        if self.kind == "frontier":
+            return "\n".join(self._tracking(lines + self._frontier_text(width)))
         if self.kind == "optuna":
             assert self.study is not None and self.study.search is not None
             lines += grids.wrap_parts(sr.space_parts(self.study.search.space), "; ", first="searched: ", indent="  ",
@@ -215,10 +237,62 @@ class StudyPlan:
             ["every trial: the exercise's settings"]
         lines += table
         lines.append(f"{self.n_trials} trials")
-        return "\n".join(lines)
+        return "\n".join(self._tracking(lines))
+
+    def _tracking(self, lines: list[str]) -> list[str]:
+        """The dry run's lines with the MLflow store (--mlflow) named before the last (the count)."""
+        if not self.mlflow:
+            return lines
+        return [*lines[:-1], f"MLflow: every trial logged to {self.mlflow}", lines[-1]]
+
+    def count_text(self) -> str:
+        """``36 trials``; a frontier's ``up to 120 trials`` (it stops once it knows each cell's frontier)."""
+        return f"up to {self.n_trials} trials" if self.kind == "frontier" else f"{self.n_trials} trials"
+
+    def _frontier_text(self, width: int) -> list[str]:
+        """A frontier's dry run below its headline: what every trial shares, the cells, the rule and
+        the probes it starts with."""
+        from study.frontier import RULE_TEXT
+
+        assert self.frontier is not None
+        opts = frontier_options_of(self)
+        k, n = opts.rule
+        cells = self.cells
+        order = list(cells[0]) if cells else ["model"]
+        fixed = {key: v for key, v in self.param_space.items() if key not in order}
+        neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
+        differ = [f"{key}={cell_text(v)}" for key, v in fixed.items() if key in neutral and v != neutral[key]]
+        lines = grids.wrap_parts(differ, " ", first="every trial, besides the exercise's settings: ", indent="  ",
+                                 width=width) if differ else ["every trial: the exercise's settings"]
+        lines += format_table(order, [[c[key] for key in order] for c in cells], width, index="cell")
+        steps, target = self.param_space.get("steps"), self.target
+        lines += grids.wrap_parts(
+            f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out accuracy "
+            f"{target:g} within {steps:,} steps; {RULE_TEXT}".split(), " ", first="", indent="  ", width=width)
+        doubling = frontier_doubling(opts)
+        lines += grids.wrap_parts(
+            (f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then bisection "
+             f"between the longest pass and the first failure; a probe starts seeds 0..{k - 1} and adds one only "
+             f"while {k}/{n} can still go either way").split(), " ", first="", indent="  ", width=width)
+        if opts.speculate:
+            lines += grids.wrap_parts(
+                (f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would make next if "
+                 f"its undecided probe{'s' * (opts.speculate > 1)} passed (up to {opts.speculate} ahead)").split(),
+                " ", first="", indent="  ", width=width)
+        lines.append(f"{self.count_text()} ({len(cells)} cell{'s' * (len(cells) != 1)}; the search stops once it "
+                     "knows every cell's frontier)")
+        return lines
 
     def _headline(self, width: int) -> list[str]:
         label = self.study.name if self.study else (self.grid or self.kind)
+        if self.kind == "frontier":
+            assert self.frontier is not None
+            n = len(self.cells)
+            f = self.frontier
+            parts = [f"{n} cell{'s' * (n != 1)},", f"rule {f['solve_rule']},",
+                     f"T from {f['start_length']} to {f['max_length']},", f"speculate {f['speculate']}"]
+            return grids.wrap_parts(parts, " ", first=f"study {label} (memory frontier, {self.count_text()}): ",
+                                    indent="  ", width=width)
         if self.kind == "grid":
             seeds = len(self.param_space["seed"])
             parts = [f"{k} {axis_text(self.param_space[k])}" for k in self.grid_axes if k != "seed"]
@@ -244,6 +318,38 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> Any:
         if any(r.get(c) is None for r in rows):
             df[c] = pd.Series([r.get(c) for r in rows], dtype=object, index=df.index)
     return df
+
+
+def frontier_options_of(plan: StudyPlan) -> Any:
+    """A frontier plan's options as ``study.frontier.FrontierOptions``."""
+    from study.frontier import check_frontier_options
+
+    assert plan.frontier is not None
+    return check_frontier_options(**plan.frontier)
+
+
+def frontier_doubling(options: Any) -> list[int]:
+    """The lengths a frontier probes while they pass: the start, doubled, capped at the max length."""
+    lengths = [options.start]
+    while lengths[-1] < options.max_length:
+        lengths.append(min(2 * lengths[-1], options.max_length))
+    return lengths
+
+
+def frontier_max_trials(options: Any, cells: int) -> int:
+    """At most how many trials a frontier of ``cells`` cells runs: the probes of the longest path of
+    doubling and bisection (every path is some monotone solve rate's, so each threshold T is
+    tried), N seeds each, and as many moot probes again per undecided probe it may speculate."""
+    from study.frontier import DONE, Frontier
+
+    longest = 0
+    for threshold in range(options.start - 1, options.max_length + 1):
+        fr = Frontier([{"model": "RNN"}], rule=options.rule, start=options.start, max_length=options.max_length,
+                      speculate=0)
+        while (trial := fr.next_trial()) not in (DONE, None):
+            fr.record(*trial, solved=trial.length <= threshold)
+        longest = max(longest, len(fr.probes(0)))
+    return cells * options.rule[1] * longest * (1 + options.speculate)
 
 
 def _jsonable(v: Any) -> Any:
@@ -316,6 +422,12 @@ class Request:
     num_samples: Any = None
     search_seed: Any = None
     scheduler: Any = None  # True / False
+    frontier: Any = None  # True, or a [frontier] table (dict)
+    solve_rule: Any = None
+    start_length: Any = None
+    max_length: Any = None
+    speculate: Any = None
+    mlflow: Any = None  # "" (the study folder's own store) or a tracking URI; None: not given
     full: bool = False
     patience: Any = None
     smoke_test: bool = False
@@ -456,7 +568,9 @@ KEYWORDS = {
     "grid": "--grid", "study": "--study", "search": "--search", "seeds": "--seeds", "models": "--models",
     "lengths": "--lengths", "model": "--model", "length": "--length", "axes": "--sweep", "fixed": "--set",
     "set": "--set", "space": "--space", "metric": "--metric", "mode": "--mode", "num_samples": "--num-samples",
-    "search_seed": "--search-seed", "scheduler": "--scheduler", "full": "--full", "patience": "--patience",
+    "search_seed": "--search-seed", "scheduler": "--scheduler", "frontier": "--frontier",
+    "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
+    "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
     "smoke_test": "--smoke-test", "description": "--description", "name": "--name", "results_dir": "--results-dir",
     "resume": "--resume", "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
     "checkpoint_every": "--checkpoint-every", "max_failures": "--max-failures", "max_concurrent": "--max-concurrent",
@@ -470,10 +584,12 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     given = [option for option, value in _given_options(args)]
     req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
     for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
-                "search_seed", "patience", "name", "address", "num_cpus", "dashboard_port"):
+                "search_seed", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
+                "start_length", "max_length", "speculate", "mlflow"):
         setattr(req, key, getattr(args, key))
     req.study = args.study
     req.search = args.search
+    req.frontier = True if args.frontier else None
     req.full, req.smoke_test, req.resume = args.full, args.smoke_test, args.resume
     req.sets = sets_from_text(args.set or [])
     req.sweeps = sweeps_from_text(args.sweep or [])
@@ -513,7 +629,7 @@ def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
                                             *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")"
     req.study = study
     for key, value in kw.items():
-        if value is None or (key == "search" and value is False):
+        if value is None or (key in ("search", "frontier", "mlflow") and value is False):
             continue
         if key in ("fixed", "set"):
             req.sets = sets_from_mapping(value)
@@ -525,6 +641,14 @@ def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
             if value not in (True, False, "on", "off"):
                 raise StudyError(f"--scheduler: must be on or off (True or False), got {value!r}")
             req.scheduler = value in (True, "on")
+        elif key == "frontier":
+            if value is not True and not isinstance(value, Mapping):
+                raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
+                                 f"got {value!r}")
+            req.frontier = value
+        elif key == "mlflow":
+            uri = mlflow_value(value, lambda m: StudyError(f"--{m}"))
+            req.mlflow = "" if uri is True else uri
         else:
             setattr(req, key, value)
     if kw.get("search") is True:
@@ -545,11 +669,18 @@ def _base(req: Request) -> tuple[Study, str]:
     if req.search not in (None, "optuna", True) and not isinstance(req.search, Mapping):
         raise StudyError(f"--search: must be optuna, got {req.search!r}")
     searching = req.search is not None
+    frontier = req.frontier is not None
+    if frontier and req.grid is not None:
+        raise StudyError("--frontier: not with --grid; a frontier's cells are --models and --sweep, its lengths and "
+                         "seeds are searched (--start-length, --max-length, --solve-rule)")
+    if frontier and searching:
+        raise StudyError("--frontier: not with --search optuna; a frontier finds the longest T of each cell, a "
+                         "search the best settings of one")
     if req.grid is not None:
         if searching:
             raise StudyError("--grid: not with --search optuna; a search's cells are --models/--lengths, "
                              "what it chooses --space")
-        names = [n for n, s in shipped.items() if s.search is None]
+        names = [n for n, s in shipped.items() if s.kind == "grid"]
         if req.grid not in names:
             raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}")
         return shipped[req.grid], f"--grid {req.grid}"
@@ -559,9 +690,21 @@ def _base(req: Request) -> tuple[Study, str]:
         else:
             base, where = load(req.study), f"--study {req.study}"
         if searching and base.search is None:
-            raise StudyError(f"--search: {req.study} is a grid (it has no [search] table)")
+            what = "a frontier (it has a [frontier] table)" if base.kind == "frontier" else \
+                "a grid (it has no [search] table)"
+            raise StudyError(f"--search: {req.study} is {what}")
+        if frontier and base.frontier is None:
+            what = "a search (it has a [search] table)" if base.kind == "optuna" else \
+                "a grid (it has no [frontier] table)"
+            raise StudyError(f"--frontier: {req.study} is {what}")
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
+    elif frontier:
+        from study.frontier import FrontierOptions
+
+        base = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
+                     frontier=FrontierOptions())
+        where = "--frontier"
     elif req.sweeps:
         base, where = Study(name="sweep", description="a grid of --sweep axes on the exercise's settings"), "--sweep"
     else:
@@ -569,19 +712,40 @@ def _base(req: Request) -> tuple[Study, str]:
     if isinstance(req.search, Mapping):
         base = dataclasses.replace(base, search=_search(req.search, lambda m: StudyError(f"search: {m}")))
         base.fixed = {k: v for k, v in base.fixed.items() if k not in base.search.space}
+    if isinstance(req.frontier, Mapping):
+        base = dataclasses.replace(base, frontier=frontier_block(req.frontier, lambda m: StudyError(f"frontier: {m}")))
     return base, where
 
 
 def _check_mode(req: Request, kind: str, where: str) -> None:
     """Options the chosen kind of study does not use are refused, not silently ignored."""
     given = req.given
+    from_file = where == "study" or where.startswith("--study")
+    if kind != "frontier":
+        foreign = [o for o in FRONTIER_ONLY if o in given]
+        if foreign:
+            what = f"; {where.removeprefix('--study ')} is a {'grid' if kind == 'grid' else 'search'} (no [frontier] " \
+                   "table)" if from_file else ""
+            raise StudyError(f"{foreign[0]}: only with --frontier{what}")
+    if kind == "frontier":
+        foreign = [o for o in SEARCH_ONLY if o in given]
+        if "--lengths" in given or "--length" in given:
+            option = "--lengths" if "--lengths" in given else "--length"
+            raise StudyError(f"{option}: not with --frontier, which searches the lengths (--start-length, "
+                             "--max-length)")
+        if "--seeds" in given:
+            raise StudyError("--seeds: not with --frontier, which runs seeds 0 .. N-1 of its solve rule K/N "
+                             "(--solve-rule)")
+        if foreign:
+            hint = "; a frontier takes --models" if foreign[0] == "--model" else ""
+            raise StudyError(f"{foreign[0]}: only with --search optuna{hint}")
+        return
     if kind == "grid":
         foreign = [o for o in SEARCH_ONLY if o in given]
         if foreign:
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
-            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" \
-                if where == "study" or where.startswith("--study") else ""
+            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" if from_file else ""
             raise StudyError(f"{option}: only with --search optuna{hint}{what}")
         return
     if "--seeds" in given:
@@ -625,8 +789,13 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
     clash = [k for k in sweeps if k in sets]
     if clash:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
+    if kind == "frontier" and ("length" in sets or "length" in sweeps):
+        option = "--set" if "length" in sets else "--sweep"
+        raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
     if "seed" in sets or "seed" in sweeps:
         option = "--set" if "seed" in sets else "--sweep"
+        if kind == "frontier":
+            raise StudyError(f"{option}: seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)")
         if kind == "grid":
             raise StudyError(f"{option}: seed is swept by --seeds N (seeds 0 .. N-1)")
         raise StudyError(f"{option}: seed: a search trains each config on seed 0; the best config's command "
@@ -683,13 +852,23 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
                 origin[k] = "--smoke-test"
         if req.seeds is None and kind == "grid":
             seeds = 1
+    frontier = base.frontier
+    if frontier is not None:
+        changes = {k: getattr(req, k) for k in FRONTIER_KEYS}
+        try:
+            frontier = frontier_options(frontier, changes)
+        except ValueError as exc:  # the file's own values were checked when it was read
+            raise StudyError(str(exc)) from None
+    mlflow = base.mlflow
+    if req.mlflow is not None:
+        mlflow = True if not str(req.mlflow).strip() else str(req.mlflow).strip()
     description = base.description
     if req.space is not None and where == "--search optuna":  # no longer the default search's space
         description = f"an Optuna search over {', '.join(req.space)}"
     if req.description is not None:
         description = str(req.description)
     study = Study(name=base.name, description=description, seeds=seeds if kind == "grid" else None, fixed=fixed,
-                  axes=canonical_axes(axes), search=search)
+                  axes=canonical_axes(axes), search=search, frontier=frontier, mlflow=mlflow)
     return study, origin
 
 
@@ -735,6 +914,8 @@ def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = 
     fixed = {**BASE, **study.fixed}
     axes = dict(study.axes)
     search = study.kind == "optuna"
+    if study.kind == "frontier":
+        return _resolve_frontier(study, fixed, axes, fail)
     defaults = {"model": [grids.SEARCH_MODEL] if search else list(grids.GRID_MODELS),
                 "length": [grids.SEARCH_LENGTH] if search else list(grids.LENGTHS_EXERCISE)}
     for key in CELL_FIELDS:
@@ -762,7 +943,8 @@ def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = 
                 raise fail(exc) from None
             n += seeds
         param_space = {**base.to_dict(), **axes, "seed": list(range(seeds))}
-        out = Study(name=study.name, description=study.description, seeds=seeds, fixed=resolved_fixed, axes=axes)
+        out = Study(name=study.name, description=study.description, seeds=seeds, fixed=resolved_fixed, axes=axes,
+                    mlflow=study.mlflow)
         return Resolved(out, base, param_space, [*axes, "seed"], [k for k in axes if k != "length"], n)
     assert study.search is not None
     cells = list(itertools.product(axes["model"], axes["length"]))
@@ -789,8 +971,37 @@ def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = 
     if len(cells) > 1:
         param_space["model"], param_space["length"] = list(axes["model"]), list(axes["length"])
     out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
-                search=dataclasses.replace(study.search, space=dict(space)))
+                search=dataclasses.replace(study.search, space=dict(space)), mlflow=study.mlflow)
     return Resolved(out, base, param_space, [], searched, study.search.num_samples * len(cells), cells)
+
+
+def _resolve_frontier(study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Any) -> Resolved:
+    """A frontier: its cells are the combinations of the axes (model always among them; default RNN
+    and LSTM), each checked by palrnn at the start and the max length; the lengths and the seeds
+    are the search's, so neither is in ``param_space``."""
+    options = study.frontier
+    if "model" not in axes:
+        axes["model"] = [study.fixed["model"]] if "model" in study.fixed else list(grids.GRID_MODELS)
+    axes = canonical_axes(axes)
+    for key in (*axes, "length", "seed"):
+        fixed.pop(key, None)
+    try:
+        base = Config.from_dict({**fixed, **{k: v[0] for k, v in axes.items()}, "length": options.start})
+    except ValueError as exc:
+        raise fail(exc) from None
+    names = list(axes)
+    combos = list(itertools.product(*axes.values()))
+    for combo in combos:
+        for length in (options.start, options.max_length):
+            try:
+                base.replace(**dict(zip(names, combo, strict=True)), length=length)
+            except ValueError as exc:
+                raise fail(exc) from None
+    resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in ("length", "seed")}
+    param_space = {**{k: v for k, v in base.to_dict().items() if k not in ("length", "seed")}, **axes}
+    out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes, frontier=options,
+                mlflow=study.mlflow)
+    return Resolved(out, base, param_space, names, names, frontier_max_trials(options, len(combos)))
 
 
 # ---- the plan ------------------------------------------------------------------------------------
@@ -824,16 +1035,37 @@ def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
     user_sets = {k: v for k, v in req.sets.items()}
     patience = res.base.patience
     options = resources.pop("options")
+    frontier = res.study.frontier.to_dict() if study.kind == "frontier" else None
     plan = StudyPlan(
         name="", results_dir=str(req.results_dir), kind=study.kind, grid=study.name if study.kind == "grid" else None,
         axes=res.axes, param_space=res.param_space, grid_axes=res.grid_axes, n_trials=res.n_trials,
-        search=search, command=req.command, target=res.base.target,
+        search=search, frontier=frontier, command=req.command, target=res.base.target,
         extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": patience, "set": user_sets},
         study=res.study, options=options, **resources)
     plan.name = _check_name(req.name, study.name)
+    _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
+
+
+def _plan_mlflow(plan: StudyPlan, where: str) -> None:
+    """``plan.mlflow``: the tracking URI of the study's MLflow store (``study.tracking.mlflow_uri``:
+    True, the study folder's own SQLite store), or None; refused when mlflow is not installed.
+    The resolved study (study.toml) keeps True for the folder's own store, else the URI."""
+    from study import tracking
+
+    assert plan.study is not None
+    value = plan.study.mlflow
+    if value is None:
+        return
+    try:
+        plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
+    except StudyError as exc:
+        if where == "--mlflow":
+            raise
+        raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
+    plan.study.mlflow = True if value is True else plan.mlflow
 
 
 def _resources(req: Request) -> dict[str, Any]:
@@ -972,7 +1204,13 @@ def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
     for option, key in RESOURCES.items():
         if option in given and resources[key] != b[key]:
             raise refuse(option, resources[key], b[key])
-    if all(o in RESOURCES for o in given):
+    if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
+        from study import tracking
+
+        uri = tracking.mlflow_uri(str(req.mlflow), plan.folder)
+        if uri != b.get("mlflow"):
+            raise refuse("--mlflow", uri, b.get("mlflow"))
+    if all(o in RESOURCES or o == "--mlflow" for o in given):
         return
     a = _new_plan(dataclasses.replace(req, resume=False, name=plan.name), check_folder=False).to_meta()
     if a["kind"] != b["kind"]:
@@ -982,6 +1220,8 @@ def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
             raise refuse(key, a["param_space"].get(key), b["param_space"].get(key))
     if a["grid_axes"] != b["grid_axes"]:
         raise refuse("swept", a["grid_axes"], b["grid_axes"])
+    if a["frontier"] != b.get("frontier"):
+        raise refuse("frontier", a["frontier"], b.get("frontier"))
     if (a["search"] is None) != (b["search"] is None):
         raise refuse("search", a["search"], b["search"])
     if a["search"] is not None:
@@ -1018,7 +1258,16 @@ def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -
     """--list's lines for one study: its name, trial count and description, then its axes (a
     grid) or its space (a search), and what it fixes beyond the exercise's settings."""
     res = resolve(study, where=where or study.name)
-    if study.kind == "grid":
+    if study.kind == "frontier":
+        opts = res.study.frontier
+        cells = math.prod(len(v) for v in res.study.axes.values())
+        lines = _head(study, f"up to {res.n_trials} trials ({cells} cell{'s' * (cells != 1)}: memory frontier)",
+                      width)
+        parts = [f"{k} {_fmt(v)}" for k, v in res.study.axes.items()]
+        lines += grids.wrap_parts(parts, "  x  ", first=f"{'':<10} cells: ", indent=" " * 18, width=width)
+        lines.append(f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "
+                     f"speculate {opts.speculate}")
+    elif study.kind == "grid":
         seeds = res.study.seeds
         lines = _head(study, f"{res.n_trials:>4} trials ({seeds} seed{'s' * (seeds != 1)})", width)
         parts = [f"{k} {_fmt(v)}" for k, v in res.study.axes.items()] + ["seed 0..N-1"]

@@ -22,6 +22,8 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+    frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write_frontier, from the
+                                         study's frontier/state.json; the frontier table is printed first)
     report.html                          the study on one page to share: its command, provenance,
                                          status, tables and every figure, self-contained (study.html)
 
@@ -60,8 +62,8 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
 
     Also writes report.html, the study on one self-contained page (``study.html``), with every
     figure under figures/ embedded. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
-    ``curves_summary`` (held-out accuracy bands per step, from ``tables.curves_table``) and
-    ``figures`` (the paths written).
+    ``curves_summary`` (held-out accuracy bands per step, from ``tables.curves_table``),
+    ``figures`` (the paths written) and, for a memory frontier, ``frontier`` (frontier.csv's table).
     Raises ``tables.NotAStudy`` when the path is not a study folder (before writing anything).
     """
     folder = Path(path)
@@ -73,11 +75,37 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     table = tb.accuracy_vs_length(summary, settings=tb.study_settings(meta, trials))
     rounded = summary.round({c: DIGITS for c in tb.SUMMARY_STATS})
     write_csv_atomic(folder / "summary.csv", rounded)
+    frontier = _frontier(folder, meta, figures)
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    if frontier is not None and figures:
+        from study.frontier import FIGURE
+
+        written.insert(0, folder / "figures" / FIGURE)
     write_html(folder, data, rounded)
     if echo:
-        print(_text(folder, meta, summary, table, data, written))
-    return {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
+        print(_text(folder, meta, summary, table, data, written, frontier))
+    out = {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
+    if frontier is not None:
+        out["frontier"] = frontier
+    return out
+
+
+def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame | None:
+    """A memory frontier's frontier.csv (and figures/frontier.png), from its frontier/state.json;
+    None for other studies, or when the frontier has no state (a note says why)."""
+    if meta.get("kind") != "frontier":
+        return None
+    from study import frontier as fr
+
+    try:
+        state = fr.load_frontier(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"{PROG}: {fr.FILE} cannot be read ({tb.one_line(exc)}); no frontier.csv written", file=sys.stderr)
+        return None
+    if state is None:
+        print(f"{PROG}: no {fr.FILE} in {folder}: the frontier's search never started", file=sys.stderr)
+        return None
+    return fr.write_frontier(folder, state, echo=False, figure=figure)
 
 
 def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
@@ -192,11 +220,16 @@ def _target(meta: dict[str, Any]) -> float | None:
 
 
 def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
-          written: list[Path]) -> str:
+          written: list[Path], frontier: pd.DataFrame | None = None) -> str:
     kind = meta.get("kind") or "?"
-    what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else kind
+    what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else \
+        "memory frontier" if kind == "frontier" else kind
     lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
              f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
+    if frontier is not None:
+        from study.frontier import format_frontier
+
+        lines += ["", format_frontier(frontier)]
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif kind == "optuna":
@@ -225,6 +258,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
         if best.get("confirm"):
             lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
     where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
+             + (f", {folder / 'frontier.csv'}" if frontier is not None else "")
              + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
     lines += ["", f"wrote {where}"]
     return "\n".join(lines)
@@ -300,7 +334,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and print its "
-                                       "main tables.")
+                                       "main tables (a memory frontier's frontier.csv and table too).",
+                allow_abbrev=False)
     p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv)")
     p.add_argument("--no-figures", action="store_true", help="write summary.csv only (default: figures too)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")

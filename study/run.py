@@ -1,4 +1,5 @@
-"""python -m study.run: a Ray Tune study from one command: a named grid, a sweep, a study file or an Optuna search.
+"""python -m study.run: a Ray Tune study from one command: a named grid, a sweep, a study file, an Optuna search
+or a memory frontier.
 
     python -m study.run --grid lengths                 # the exercise, 3 seeds, 36 trials
     python -m study.run --grid init --seeds 5 --full
@@ -6,6 +7,8 @@
     python -m study.run --study my_study.toml --dry-run
     python -m study.run --search optuna --model RNN --length 20 --num-samples 40
     python -m study.run --search optuna --space lr=loguniform:1e-4:3e-2 --space hidden=choice:32,64,128
+    python -m study.run --frontier --models RNN LSTM GRU --sweep init=default,xavier --set hidden=64
+    python -m study.run --grid lengths --mlflow         # every trial in MLflow too (docs/watching.md)
     python -m study.run --list [FILE]
 
 This module parses the options and prints; ``study.planning`` plans (every check, before Ray
@@ -29,14 +32,18 @@ def build_parser(prog: str = PROG) -> Parser:
     """Every option's default is None (so that the planner knows what was given) and its help says
     what leaving it out does."""
     p = Parser(prog=prog, description="Run a Ray Tune study of palrnn models: a named grid, a sweep of any config "
-                                      "fields, a study file or an Optuna search.")
-    names = ", ".join(n for n, s in grids.shipped().items() if s.search is None)
+                                      "fields, a study file, an Optuna search or a memory frontier.")
+    names = ", ".join(n for n, s in grids.shipped().items() if s.kind == "grid")
     what = p.add_argument_group("what to run")
     what.add_argument("--grid", help=f"a named grid: {names} (see --list); --sweep, --study or --search instead "
                                      "run those (default: lengths)")
     what.add_argument("--study", metavar="FILE", help="a study file (TOML: name, seeds, [fixed], [axes] or [search]; "
                                                       "see --list FILE), or a study folder: its study.toml reruns it")
     what.add_argument("--search", choices=["optuna"], help="an Optuna search instead of a grid")
+    what.add_argument("--frontier", action="store_true",
+                      help="a memory frontier instead of a grid: for every cell (the models x the other --sweep "
+                           "axes) the longest T that K of N seeds solve; the search chooses the lengths and the "
+                           "seeds (see the memory frontier options, docs/frontier.md)")
     what.add_argument("--list", nargs="?", const="", metavar="FILE",
                       help="print the shipped grids and search (or the study FILE): axes, trial counts, and exit")
     what.add_argument("--dry-run", action="store_true",
@@ -73,12 +80,24 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--scheduler", choices=["on", "off"], help="ASHA stops poor trials early (default: on)")
     opt.add_argument("--model", help=f"the model searched, as --models M (default: {grids.SEARCH_MODEL})")
     opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {grids.SEARCH_LENGTH})")
+    fr = p.add_argument_group("memory frontier (--frontier)")
+    fr.add_argument("--solve-rule", metavar="K/N",
+                    help="a length passes when at least K of seeds 0 .. N-1 reach the target (default: 4/5)")
+    fr.add_argument("--start-length", metavar="T", help="the first length probed (default: 5)")
+    fr.add_argument("--max-length", metavar="T", help="the longest length probed (default: 100)")
+    fr.add_argument("--speculate", metavar="S",
+                    help="undecided probes per cell the search may run ahead of while CPUs are free; 0: one probe "
+                         "per cell at a time (default: 1)")
     out = p.add_argument_group("results")
     out.add_argument("--name", help="the study's folder name (default: <grid or study name>-<date>-<time>)")
     out.add_argument("--results-dir", help="where studies are written (default: results)")
     out.add_argument("--resume", action="store_true",
                      help="continue the interrupted study --name, without rerunning finished trials")
     out.add_argument("--no-report", action="store_true", help="skip summary.csv and figures at the end")
+    out.add_argument("--mlflow", nargs="?", const="", metavar="TRACKING_URI",
+                     help="log every trial to MLflow (params, metrics at every evaluation at the training step, "
+                          "figures at the end); without a value, to a SQLite store in the study folder "
+                          "(<folder>/mlflow.db); or e.g. http://host:5000")
     res = p.add_argument_group("resources and fault tolerance")
     res.add_argument("--cpus-per-trial", help="CPUs per trial; the trial's torch threads follow it (default: 1)")
     res.add_argument("--gpus-per-trial", help="GPUs per trial (fractions allowed) (default: 0)")
@@ -135,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:  # not the user's input: exit status 1
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    return 130 if tables.get("unfinished") else 1 if tables.get("errors") else 0
+    interrupted = tables.get("unfinished") or tables.get("status") == "interrupted"
+    return 130 if interrupted else 1 if tables.get("errors") else 0
 
 
 if __name__ == "__main__":

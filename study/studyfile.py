@@ -35,6 +35,28 @@ A search: an Optuna TPE search per model x length cell (``[axes]`` may hold only
     lr = "loguniform:1e-4:3e-2"         #         "loguniform:LOW:HIGH" | "int:LOW:HIGH"
     hidden = "choice:32,64,128"
 
+A memory frontier (docs/frontier.md): for every cell, a combination of the ``[axes]`` values
+(model always among them), the longest T at which K of seeds 0 .. N-1 reach the target; the
+search chooses the lengths and the seeds, so neither ``seeds`` nor a ``length`` is given::
+
+    name = "frontier-init"
+
+    [fixed]
+    hidden = 64
+
+    [axes]
+    model = ["RNN", "LSTM", "GRU"]      # default: RNN and LSTM
+    init = ["default", "xavier"]
+
+    [frontier]
+    solve_rule = "4/5"                  # K/N: a length passes when K of seeds 0 .. N-1 solve it
+    start_length = 5                    # the first length probed; default 5
+    max_length = 100                    # the longest; default 100
+    speculate = 1                       # undecided probes a cell may run ahead of; default 1
+
+Any study may also log every trial to MLflow (docs/watching.md): ``mlflow = true`` (a SQLite
+store in the study folder) or ``mlflow = "http://host:5000"`` (a tracking URI), at the top.
+
 Every study starts from the exercise's settings (``EXERCISE``) and stops a trial once it has held
 the target for 3 evaluations (``patience = 3``); ``[fixed]`` changes any of them. Every value is
 checked here, by palrnn's own Config validation, before anything runs.
@@ -66,8 +88,10 @@ EXERCISE: dict[str, Any] = {
 PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target (--patience)
 BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
 
-TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search")
+TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
 SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed")
+# A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
+FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 SEEDS = 3
 NUM_SAMPLES = 40
 # What a search may optimise: the metrics a trial reports at its end.
@@ -106,9 +130,13 @@ class Study:
     fixed: dict[str, Any] = field(default_factory=dict)
     axes: dict[str, list[Any]] = field(default_factory=dict)
     search: Search | None = None
+    frontier: Any = None  # a memory frontier: its options (study.frontier.FrontierOptions)
+    mlflow: bool | str | None = None  # True: the study folder's own MLflow store; a str: a tracking URI
 
     @property
     def kind(self) -> str:
+        if self.frontier is not None:
+            return "frontier"
         return "optuna" if self.search is not None else "grid"
 
 
@@ -263,8 +291,63 @@ def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
         clash = [k for k in search.space if k in fixed_values]
         if clash:
             raise bad(f"{clash[0]}: in both [fixed] and [search.space]; give one")
+    frontier = None
+    if "frontier" in data:
+        if search is not None:
+            raise bad("frontier: not with [search]; a study is a grid, a search or a frontier")
+        frontier = frontier_block(data["frontier"], bad)
+        if seeds is not None:
+            raise bad("seeds: a frontier runs seeds 0 .. N-1 of its solve rule K/N; leave seeds out")
+        for key, table in (("axes", axis_values), ("fixed", fixed_values)):
+            if "length" in table:
+                raise bad(f"[{key}] length: a frontier searches the lengths; give start_length and max_length "
+                          "in [frontier]")
+    mlflow = mlflow_value(data.get("mlflow"), bad)
     return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
-                 axes=canonical_axes(axis_values), search=search)
+                 axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow)
+
+
+def mlflow_value(value: Any, bad: Any) -> bool | str | None:
+    """A study file's ``mlflow``: true (the study folder's own store), false, or a tracking URI."""
+    if value is None or value is False:
+        return None
+    if value is True or (isinstance(value, str) and value.strip()):
+        return value if value is True else value.strip()
+    raise bad(f"mlflow: must be true (a SQLite store in the study folder), false or a tracking URI such as "
+              f"\"http://host:5000\", got {value!r}")
+
+
+def frontier_block(block: Any, bad: Any) -> Any:
+    """A [frontier] table as ``study.frontier.FrontierOptions``, every value checked; an error names
+    the key (``solve_rule: ...``)."""
+    from study.frontier import FrontierOptions
+
+    if block is True:
+        return FrontierOptions()
+    if not isinstance(block, Mapping):
+        raise bad(f"frontier: must be a table ([frontier] with solve_rule, start_length, max_length, speculate), "
+                  f"got {block!r}")
+    unknown = [k for k in block if k not in FRONTIER_KEYS]
+    if unknown:
+        raise bad(f"[frontier] unknown key {unknown[0]!r}; allowed: {', '.join(FRONTIER_KEYS)}")
+    try:
+        return frontier_options(FrontierOptions(), dict(block))
+    except ValueError as exc:
+        text = str(exc)
+        for key in FRONTIER_KEYS:
+            text = text.replace("--" + key.replace("_", "-"), key)
+        raise bad(f"[frontier] {text}") from None
+
+
+def frontier_options(options: Any, changes: Mapping[str, Any]) -> Any:
+    """``options`` (a FrontierOptions) with ``changes`` (``FRONTIER_KEYS`` -> value, strings or
+    numbers), checked by ``study.frontier.check_frontier_options``: a ValueError naming the option."""
+    from study.frontier import check_frontier_options
+
+    values = {**options.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
+    if isinstance(values["solve_rule"], bool):
+        raise ValueError(f"--solve-rule: must be K/N with 1 <= K <= N, got {values['solve_rule']!r}")
+    return check_frontier_options(**values)
 
 
 def _table(data: Mapping[str, Any], key: str, bad: Any) -> dict[str, Any]:
@@ -323,12 +406,21 @@ def from_meta(meta: Mapping[str, Any]) -> Study:
 
     space = dict(meta["param_space"])
     kind = meta.get("kind", "grid")
+    mlflow = _meta_mlflow(meta)
+    if kind == "frontier":
+        options = frontier_block(meta.get("frontier") or {}, lambda m: ValueError(m))
+        swept = [k for k in meta.get("grid_axes") or [] if k not in ("length", "seed")]
+        axes = {k: list(space[k]) for k in swept}
+        fixed = {k: v for k, v in space.items() if k not in swept and k not in ("length", "seed")}
+        return Study(name="frontier", fixed=fixed, axes=canonical_axes(axes),
+                     frontier=options, mlflow=mlflow)
     if kind == "grid":
         swept = [k for k in meta.get("grid_axes") or [] if k != "seed"]
         seeds = len(space.get("seed") or [0]) if "seed" in (meta.get("grid_axes") or []) else 1
         axes = {k: list(space[k]) for k in swept}
         fixed = {k: v for k, v in space.items() if k not in swept and k != "seed"}
-        return Study(name=meta.get("grid") or "grid", seeds=seeds, fixed=fixed, axes=canonical_axes(axes))
+        return Study(name=meta.get("grid") or "grid", seeds=seeds, fixed=fixed, axes=canonical_axes(axes),
+                     mlflow=mlflow)
     block = meta.get("search") or {}
     models = space["model"] if isinstance(space["model"], list) else [space["model"]]
     lengths = space["length"] if isinstance(space["length"], list) else [space["length"]]
@@ -341,7 +433,20 @@ def from_meta(meta: Mapping[str, Any]) -> Study:
                     num_samples=int(block.get("num_samples", NUM_SAMPLES)),
                     scheduler=bool(block.get("scheduler", True)), seed=int(block.get("seed", 0)))
     fixed = {k: v for k, v in space.items() if k not in dists and k not in ("model", "length", "seed")}
-    return Study(name="optuna", fixed=fixed, axes={"model": list(models), "length": list(lengths)}, search=search)
+    return Study(name="optuna", fixed=fixed, axes={"model": list(models), "length": list(lengths)}, search=search,
+                 mlflow=mlflow)
+
+
+def _meta_mlflow(meta: Mapping[str, Any]) -> bool | str | None:
+    """study.json's MLflow store as a study file states it: the study folder's own store (which a
+    rerun into a new folder makes anew there) is ``True``; any other tracking URI is kept."""
+    uri = meta.get("mlflow")
+    if not uri:
+        return None
+    if uri.startswith("sqlite:///") and Path(uri[len("sqlite:///"):]).name == "mlflow.db" \
+            and Path(uri[len("sqlite:///"):]).parent.name == meta.get("name"):
+        return True
+    return str(uri)
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -362,6 +467,10 @@ def to_dict(study: Study) -> dict[str, Any]:
         s = study.search
         out["search"] = {"num_samples": s.num_samples, "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler,
                          "seed": s.seed, "space": {k: format_dist(d) for k, d in s.space.items()}}
+    if study.frontier is not None:
+        out["frontier"] = study.frontier.to_dict()
+    if study.mlflow is not None:
+        out["mlflow"] = study.mlflow
     return out
 
 
@@ -369,7 +478,7 @@ def to_toml(study: Study, comments: list[str] | None = None) -> str:
     """The study as a TOML study file; ``load`` reads it back to the same study."""
     data = to_dict(study)
     lines = [f"# {c}" for c in comments or []]
-    for key in ("name", "description", "seeds"):
+    for key in ("name", "description", "seeds", "mlflow"):
         if key in data:
             lines.append(f"{key} = {_toml(data[key])}")
     for key in ("fixed", "axes"):
@@ -379,6 +488,8 @@ def to_toml(study: Study, comments: list[str] | None = None) -> str:
         space = block.pop("space")
         lines += ["", "[search]"] + [f"{k} = {_toml(v)}" for k, v in block.items()]
         lines += ["", "[search.space]"] + [f"{k} = {_toml(v)}" for k, v in space.items()]
+    if "frontier" in data:
+        lines += ["", "[frontier]"] + [f"{k} = {_toml(v)}" for k, v in data["frontier"].items()]
     return "\n".join(lines) + "\n"
 
 

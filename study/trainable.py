@@ -296,12 +296,13 @@ def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
     import optuna
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
     s = spec.search
     metric, mode = s.get("metric", "eval_accuracy"), s.get("mode", "max")
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(s["storage"])))
-    searcher = OptunaSearch(
+    # PalrnnOptunaSearch (below, with the other watchers): Ray's OptunaSearch that also records each
+    # trial's values at its training step and its stopped_by, for optuna-dashboard.
+    searcher = PalrnnOptunaSearch(
         space=s["space"], metric=metric, mode=mode, sampler=optuna.samplers.TPESampler(seed=s["seed"]),
         study_name=s.get("study_name", "palrnn"), storage=storage,
     )
@@ -512,8 +513,12 @@ def run_name(config: dict[str, Any], swept: list[str] | None = None) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
-def _swept(trial: Any) -> list[str]:
-    """The fields Ray chose for the trial: the grid's axes, or what Optuna proposed."""
+def _swept(trial: Any, fields: list[str] | None = None) -> list[str]:
+    """The fields Ray chose for the trial: the grid's axes, or what Optuna proposed; ``fields`` when
+    the study names them (a frontier's searcher proposes every field of a trial's config, but only
+    its cell's fields, its length and its seed tell its trials apart)."""
+    if fields is not None:
+        return list(fields)
     return [k for k in (getattr(trial, "evaluated_params", None) or {}) if "/" not in k]
 
 
@@ -547,8 +552,11 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
 
     _SAVED_FILE_TEMPLATES: list[str] = []  # nothing of ours lives in the trial folders
 
-    def __init__(self, study_folder: str | Path) -> None:  # not Ray's: it fails without tensorboardX
+    # Not Ray's __init__, which fails without tensorboardX. ``swept``: the fields in a trial's run
+    # name besides its model, T and seed (None: those Ray chose for it).
+    def __init__(self, study_folder: str | Path, swept: list[str] | None = None) -> None:
         self.logdir = str(Path(study_folder) / tracking.TENSORBOARD)
+        self.swept = None if swept is None else list(swept)
         self._reset()
 
     def _reset(self) -> None:
@@ -557,10 +565,10 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         self._writer_cls: Any = None
 
     def __getstate__(self) -> dict[str, Any]:  # Ray pickles its run config, callbacks included
-        return {"logdir": self.logdir}
+        return {"logdir": self.logdir, "swept": self.swept}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"swept": None, **state})
         self._reset()
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
@@ -573,7 +581,7 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
 
     def run_name(self, trial: Any) -> str:
         if trial.trial_id not in self._names:
-            name = run_name(trial.config, _swept(trial))
+            name = run_name(trial.config, _swept(trial, self.swept))
             if name in self._names.values():  # two trials of one configuration (a search can propose it twice)
                 name += f"_{trial.trial_id}"
             self._names[trial.trial_id] = name
@@ -611,7 +619,8 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         try:
             from tensorboardX.summary import hparams
 
-            swept = ["model", "length", "seed", *[k for k in _swept(trial) if k not in ("model", "length", "seed")]]
+            swept = ["model", "length", "seed",
+                     *[k for k in _swept(trial, self.swept) if k not in ("model", "length", "seed")]]
             params = {k: _hparam(trial.config.get(k)) for k in swept}
             metrics = {f"palrnn/{k}": 0.0 for k in ("eval_accuracy", "step", "steps_to_target")}
             for summary in hparams(params, metrics):
@@ -638,9 +647,10 @@ class MLflowCallback(LoggerCallback, _Guarded):
     folder, so a resumed study continues its runs."""
 
     def __init__(self, uri: str, study_folder: str | Path, name: str, fixed: dict[str, Any] | None = None,
-                 kind: str = "grid") -> None:
+                 kind: str = "grid", swept: list[str] | None = None) -> None:
         self.uri, self.folder, self.name = uri, str(Path(study_folder).resolve()), name
         self.fixed, self.kind = dict(fixed or {}), kind
+        self.swept = None if swept is None else list(swept)  # the fields in a trial's run name (None: Ray's)
         self._reset()
 
     def _reset(self) -> None:
@@ -651,10 +661,10 @@ class MLflowCallback(LoggerCallback, _Guarded):
         self._ended: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind")}
+        return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind", "swept")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"swept": None, **state})
         self._reset()
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
@@ -701,7 +711,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
         else:
             tags = {"mlflow.parentRunId": self._parent, tracking.PARENT_TAG: self._parent, tracking.KEY_TAG: key,
                     tracking.ROLE_TAG: "trial", "ray_trial_id": trial.trial_id}
-            run_id = self._client.create_run(self._exp_id, run_name=run_name(trial.config, _swept(trial)),
+            run_id = self._client.create_run(self._exp_id, run_name=run_name(trial.config, _swept(trial, self.swept)),
                                              tags=tags).info.run_id
             self._params(run_id, {k: v for k, v in trial.config.items() if k in CONFIG_FIELDS})
         self._runs[trial.trial_id] = run_id
@@ -780,9 +790,20 @@ def mlflow_callbacks(spec_or_uri: Any, folder: str | Path, name: str) -> list[An
     if not uri:
         return []
     search = getattr(spec, "search", None)
+    kind = getattr(spec, "kind", None) or ("optuna" if search else "grid")
     swept = set(getattr(spec, "grid_axes", None) or []) | set((search or {}).get("space") or {})
-    fixed = {k: v for k, v in spec.param_space.items() if k not in swept and not isinstance(v, list)}
-    return [MLflowCallback(uri, folder, name, fixed=fixed, kind="optuna" if search else "grid")]
+    # The study's settings, not a search cell's: a search over several cells has lists for model and length.
+    space = getattr(getattr(spec, "plan", None), "param_space", None) or spec.param_space
+    fixed = {k: v for k, v in space.items() if k not in swept and not isinstance(v, list)}
+    return [MLflowCallback(uri, folder, name, fixed=fixed, kind=kind, swept=_run_fields(spec))]
+
+
+def _run_fields(spec: Any) -> list[str] | None:
+    """The fields a trial's run name shows beside its model, T and seed: a frontier's cell fields
+    (its searcher proposes whole configs); None: what Ray chose for the trial."""
+    if getattr(spec, "kind", None) == "frontier":
+        return list(getattr(spec, "grid_axes", None) or [])
+    return None
 
 
 def study_callbacks(spec: TunerSpec) -> list[Any]:
@@ -792,7 +813,7 @@ def study_callbacks(spec: TunerSpec) -> list[Any]:
     study_folder = getattr(spec, "study_folder", None)
     folder = Path(study_folder if study_folder is not None else spec.results_dir / spec.name).resolve()
     name = getattr(getattr(spec, "plan", None), "name", None) or spec.name
-    return [TensorBoardCallback(folder), *mlflow_callbacks(spec, folder, name)]
+    return [TensorBoardCallback(folder, swept=_run_fields(spec)), *mlflow_callbacks(spec, folder, name)]
 
 
 class PalrnnOptunaSearch(OptunaSearch):

@@ -28,7 +28,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("argv,expected", CASES, ids=[" ".join(a) for a, _ in CASES])
-def test_bad_input_as_a_real_process(argv, expected, tmp_path):
+def test_bad_input_as_a_real_process(argv, expected, tmp_path, fault):
     if "--gpus-per-trial" in argv:
         import torch
 
@@ -44,6 +44,8 @@ def test_bad_input_as_a_real_process(argv, expected, tmp_path):
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], p.stderr
     assert list(tmp_path.iterdir()) == []
+    fault("a bad value to one of the three commands, as a real process", 1,
+          "one line, exit 2, no traceback, nothing written, no Ray session created (RAY_TMPDIR stays empty)")
 
 
 def test_dashboard_elsewhere_than_localhost_is_warned_about():

@@ -273,6 +273,14 @@ FILES = {
     "name.toml": 'name = "../x"\n',
     "chrono.toml": '[fixed]\ninit = "chrono"\n[axes]\nmodel = ["RNN", "LSTM"]\n',
     "grid.toml": GRID_FILE,
+    "frontier.toml": '[axes]\nmodel = ["LSTM"]\n[frontier]\nsolve_rule = "2/3"\n',
+    "frontier_rule.toml": '[frontier]\nsolve_rule = "5/4"\n',
+    "frontier_key.toml": '[frontier]\nrule = "4/5"\n',
+    "frontier_max.toml": "[frontier]\nstart_length = 10\nmax_length = 8\n",
+    "frontier_seeds.toml": "seeds = 3\n[frontier]\n",
+    "frontier_length.toml": "[axes]\nlength = [5, 6]\n[frontier]\n",
+    "frontier_search.toml": '[frontier]\n[search]\n[search.space]\nlr = "loguniform:1e-4:1e-2"\n',
+    "mlflow_empty.toml": 'mlflow = ""\n',
 }
 
 
@@ -306,6 +314,24 @@ def _file_cases():
         (["--study", "grid.toml", "--search", "optuna"], "--search: grid.toml is a grid (it has no [search] table)"),
         (["--study", "grid.toml", "--num-samples", "5"], "--num-samples: only with --search optuna; grid.toml is a "
                                                          "grid (no [search] table)"),
+        (["--study", "frontier_rule.toml"], "--study frontier_rule.toml: [frontier] solve_rule: must be K/N with "
+                                            "1 <= K <= N, got '5/4'"),
+        (["--study", "frontier_key.toml"], "[frontier] unknown key 'rule'; allowed: solve_rule, start_length, "
+                                           "max_length, speculate"),
+        (["--study", "frontier_max.toml"], "[frontier] max_length: must be >= start_length (10), got 8"),
+        (["--study", "frontier_seeds.toml"], "seeds: a frontier runs seeds 0 .. N-1 of its solve rule K/N"),
+        (["--study", "frontier_length.toml"], "[axes] length: a frontier searches the lengths"),
+        (["--study", "frontier_search.toml"], "frontier: not with [search]"),
+        (["--study", "mlflow_empty.toml"], "mlflow: must be true (a SQLite store in the study folder), false or a "
+                                           "tracking URI"),
+        (["--study", "grid.toml", "--frontier"], "--frontier: grid.toml is a grid (it has no [frontier] table)"),
+        (["--study", "frontier.toml", "--search", "optuna"], "--search: frontier.toml is a frontier (it has a "
+                                                             "[frontier] table)"),
+        (["--study", "grid.toml", "--max-length", "9"], "--max-length: only with --frontier; grid.toml is a grid "
+                                                        "(no [frontier] table)"),
+        (["--study", "frontier.toml", "--lengths", "5"], "--lengths: not with --frontier, which searches the lengths"),
+        (["--study", "frontier.toml", "--solve-rule", "4/3"], "--solve-rule: must be K/N with 1 <= K <= N, got "
+                                                               "'4/3'"),
     ]
 
 
@@ -360,7 +386,38 @@ def _option_cases():
     ]
 
 
-CASES = _file_cases() + _option_cases()
+def _frontier_cases():
+    """A memory frontier's options (docs/frontier.md): one line naming the option."""
+    rule = "must be K/N with 1 <= K <= N, got"
+    return [
+        (["--frontier", "--solve-rule", "5/4"], f"--solve-rule: {rule} '5/4'"),
+        (["--frontier", "--solve-rule", "0/5"], f"--solve-rule: {rule} '0/5'"),
+        (["--frontier", "--solve-rule", "x"], f"--solve-rule: {rule} 'x'"),
+        (["--frontier", "--max-length", "4"], "--max-length: must be >= --start-length (5), got 4"),
+        (["--frontier", "--start-length", "20", "--max-length", "10"],
+         "--max-length: must be >= --start-length (20), got 10"),
+        (["--frontier", "--start-length", "1"], "--start-length: must be an integer >= 2, got 1"),
+        (["--frontier", "--speculate", "-1"], "--speculate: must be an integer >= 0, got -1"),
+        (["--frontier", "--max-length", "x"], "--max-length: must be an integer >= 2, got 'x'"),
+        (["--frontier", "--grid", "lengths"], "--frontier: not with --grid; a frontier's cells are --models and "
+                                              "--sweep, its lengths and seeds are searched"),
+        (["--frontier", "--search", "optuna"], "--frontier: not with --search optuna"),
+        (["--frontier", "--lengths", "5", "6"], "--lengths: not with --frontier, which searches the lengths "
+                                                "(--start-length, --max-length)"),
+        (["--frontier", "--seeds", "3"], "--seeds: not with --frontier, which runs seeds 0 .. N-1 of its solve rule "
+                                         "K/N (--solve-rule)"),
+        (["--frontier", "--length", "5"], "--length: not with --frontier, which searches the lengths"),
+        (["--frontier", "--model", "RNN"], "--model: only with --search optuna; a frontier takes --models"),
+        (["--frontier", "--num-samples", "3"], "--num-samples: only with --search optuna"),
+        (["--frontier", "--set", "length=20"], "--set: length: a frontier searches the lengths"),
+        (["--frontier", "--sweep", "seed=0,1"], "--sweep: seed: a frontier runs seeds 0 .. N-1 of its solve rule"),
+        (["--frontier", "--sweep", "init=chrono"], "--sweep: init: chrono needs a gated model (LSTM, GRU), got RNN"),
+        (["--solve-rule", "4/5"], "--solve-rule: only with --frontier"),
+        (["--search", "optuna", "--speculate", "0"], "--speculate: only with --frontier"),
+    ]
+
+
+CASES = _file_cases() + _option_cases() + _frontier_cases()
 
 
 def _prepare(tmp_path):
@@ -372,7 +429,8 @@ def _prepare(tmp_path):
 
 
 @pytest.mark.parametrize("argv,expected", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
-def test_bad_input_one_line_exit_2_nothing_written_no_ray(argv, expected, tmp_path, monkeypatch, capsys, no_ray):
+def test_bad_input_one_line_exit_2_nothing_written_no_ray(argv, expected, tmp_path, monkeypatch, capsys, no_ray,
+                                                          fault):
     if "device=cuda" in argv and __import__("torch").cuda.is_available():
         pytest.skip("this machine has a GPU")
     _prepare(tmp_path)
@@ -386,6 +444,8 @@ def test_bad_input_one_line_exit_2_nothing_written_no_ray(argv, expected, tmp_pa
     assert out == "" and len(lines) == 1, err
     assert lines[0].startswith("python -m study.run: error: ") and expected in lines[0], lines[0]
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    fault("a bad value to `python -m study.run`", 1,
+          "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
 
 
 def test_there_are_at_least_twenty_new_bad_inputs():
@@ -412,6 +472,13 @@ API_CASES = [
     ({"study": "nosuch.toml"}, ["--study", "nosuch.toml"]),
     ({"study": "axis_empty.toml"}, ["--study", "axis_empty.toml"]),
     ({"fixed": {"device": "cuda"}}, ["--set", "device=cuda"]),
+    ({"frontier": True, "solve_rule": "5/4"}, ["--frontier", "--solve-rule", "5/4"]),
+    ({"frontier": True, "max_length": 4}, ["--frontier", "--max-length", "4"]),
+    ({"frontier": True, "grid": "lengths"}, ["--frontier", "--grid", "lengths"]),
+    ({"frontier": True, "search": "optuna"}, ["--frontier", "--search", "optuna"]),
+    ({"frontier": True, "lengths": [5, 6]}, ["--frontier", "--lengths", "5", "6"]),
+    ({"frontier": True, "seeds": 3}, ["--frontier", "--seeds", "3"]),
+    ({"max_length": 9}, ["--max-length", "9"]),
 ]
 
 

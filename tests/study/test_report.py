@@ -169,7 +169,7 @@ def bad_cases(tmp: Path):
 
 
 @pytest.mark.parametrize("case", range(7))
-def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case, fault):
     argv, expected = bad_cases(tmp_path)[case]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert report.main(argv) == 2
@@ -178,6 +178,8 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     assert captured.err.count("\n") == 1 and captured.err.startswith("study.report: error: ")
     assert expected in captured.err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    fault("a bad value to `python -m study.report`", 1,
+          "one line naming the option and what is allowed, exit 2, no traceback, nothing written")
 
 
 def test_module_entry_point(tmp_path):

@@ -55,7 +55,7 @@ CASES = list(range(35))
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, capsys):
+def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, capsys, fault):
     import ray
 
     if case == 13 and __import__("torch").cuda.is_available():
@@ -75,6 +75,8 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, monkeypatch, 
     assert lines[0].startswith("python -m study.run: error: ") and expected in lines[0], lines[0]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert not ray.is_initialized()
+    fault("a bad value to `python -m study.run`", 1,
+          "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
 
 
 def _ray_must_not_start(*args, **kwargs):
@@ -107,7 +109,7 @@ def test_dashboard_port_taken_or_free():
         assert driver.dashboard_port_for("127.0.0.1", None) > default
 
 
-def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
+def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys, fault):
     import json
 
     import ray
@@ -130,6 +132,8 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys):
         held.release()
     again = driver.StudyLock(plan.folder, plan.name)  # free once the driver ended
     again.release()
+    fault("`--resume` of a study whose driver is still running", 1,
+          "refused in one line before Ray starts (the driver holds a lock on the folder)")
 
 
 def test_help_gives_every_default_and_never_none(capsys):

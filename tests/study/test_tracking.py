@@ -338,6 +338,95 @@ def test_mlflow_that_fails_says_so_once_and_the_study_goes_on(tmp_path, capsys):
     assert out.count("palrnn: MLflow logging to sqlite:///") == 1 and "the study goes on without it" in out
 
 
+# ---- planning: --mlflow, a study file's mlflow, the watchers of a study's Ray experiments -------
+
+
+def _plan(argv, tmp_path):
+    from study import planning, run
+
+    argv = [*argv, "--results-dir", str(tmp_path)]
+    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+
+
+def test_mlflow_is_planned_kept_in_study_json_and_resumed(tmp_path, monkeypatch, capsys):
+    import study
+    from study import driver
+    from study.run import main
+    from study.studyfile import StudyError
+
+    monkeypatch.setattr(tracking, "installed", lambda module: True)
+    plan = _plan(["--grid", "smoke", "--mlflow", "--name", "m"], tmp_path)
+    assert plan.mlflow == tracking.default_mlflow_uri(tmp_path / "m") == f"sqlite:///{tmp_path.resolve()}/m/mlflow.db"
+    assert "\nmlflow = true\n" in driver.study_toml(plan)  # a rerun logs to its own folder's store
+    assert f"MLflow: every trial logged to {plan.mlflow}" in plan.text()
+    assert _plan(["--grid", "smoke", "--mlflow", "http://h:5000"], tmp_path).mlflow == "http://h:5000"
+    assert _plan(["--grid", "smoke"], tmp_path).mlflow is None
+    assert study.plan(grid="smoke", mlflow=True, name="m", results_dir=str(tmp_path)).mlflow == plan.mlflow
+    assert study.plan(grid="smoke", mlflow="http://h:5000", results_dir=str(tmp_path)).mlflow == "http://h:5000"
+    (tmp_path / "s.toml").write_text('name = "s"\nmlflow = true\n[axes]\nhidden = [8]\n')
+    assert _plan(["--study", str(tmp_path / "s.toml"), "--name", "x"], tmp_path).mlflow == \
+        tracking.default_mlflow_uri(tmp_path / "x")
+    assert _plan(["--study", str(tmp_path / "s.toml"), "--mlflow", "http://h:5000"], tmp_path).mlflow == \
+        "http://h:5000"  # the command line's store, not the file's
+    # study.json keeps the store: --resume logs to it; another store is refused.
+    plan.folder.mkdir()
+    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    assert json.loads((plan.folder / "study.json").read_text())["mlflow"] == plan.mlflow
+    assert _plan(["--resume", "--name", "m"], tmp_path).mlflow == plan.mlflow
+    assert _plan(["--resume", "--name", "m", "--mlflow"], tmp_path).mlflow == plan.mlflow
+    with pytest.raises(StudyError, match=r"plan another study than 'm' \(--mlflow: http://h:5000 here, sqlite:///"):
+        _plan(["--resume", "--name", "m", "--mlflow", "http://h:5000"], tmp_path)
+    assert main(["--dry-run", "--grid", "smoke", "--mlflow", "--results-dir", str(tmp_path)]) == 0
+    assert "MLflow: every trial logged to sqlite:///" in capsys.readouterr().out
+
+
+def test_mlflow_not_installed_is_one_line_exit_2_before_ray(tmp_path, monkeypatch, capsys):
+    import ray
+
+    from study.run import main
+
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray would have started"))
+    monkeypatch.setattr(tracking, "installed", lambda module: module != "mlflow")
+    (tmp_path / "s.toml").write_text('mlflow = true\n[axes]\nhidden = [8]\n')
+    missing = 'mlflow is not installed; pip install -e ".[mlflow]"'
+    for argv, line in [(["--grid", "smoke", "--mlflow"], f"--mlflow: {missing}"),
+                       (["--study", str(tmp_path / "s.toml")], f"--study {tmp_path / 's.toml'}: mlflow: {missing}")]:
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--results-dir", str(tmp_path / "r")])
+        out, err = capsys.readouterr()
+        assert exc.value.code == 2 and out == "" and err == f"python -m study.run: error: {line}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_the_watchers_of_a_search_cell_and_of_a_frontier_write_to_the_study(tmp_path, monkeypatch):
+    """A search over several cells runs one Ray experiment per cell (cells/<model>-T<length>/), and a
+    frontier proposes whole configs: their TensorBoard runs and MLflow runs still go to the study's
+    folder and the study's run, named by what the study varies."""
+    monkeypatch.setattr(tracking, "installed", lambda module: True)
+    search = _plan(["--search", "optuna", "--models", "RNN", "LSTM", "--lengths", "5", "--num-samples", "2",
+                    "--name", "s", "--mlflow"], tmp_path)
+    spec = adapter.TunerSpec(search, search={"space": dict.fromkeys(search.axes)}, cell=search.cells[1])
+    assert spec.results_dir == tmp_path / "s" / "cells" and spec.name == "LSTM-T5"
+    tb, ml = adapter.study_callbacks(spec)
+    assert tb.logdir == str((tmp_path / "s").resolve() / "tensorboard") and tb.swept is None
+    assert (ml.folder, ml.name, ml.kind, ml.uri) == (str((tmp_path / "s").resolve()), "s", "optuna", search.mlflow)
+    assert "model" not in ml.fixed and "length" not in ml.fixed and ml.fixed["steps"] == 10_000
+
+    frontier = _plan(["--frontier", "--models", "LSTM", "--sweep", "init=default,xavier", "--name", "f", "--mlflow"],
+                     tmp_path)
+    tb, ml = adapter.study_callbacks(adapter.TunerSpec(frontier))
+    assert tb.logdir == str((tmp_path / "f").resolve() / "tensorboard") and ml.kind == "frontier"
+    config = {**frontier.cells[1], "hidden": 128, "steps": 10_000, "length": 20, "seed": 3}
+    trial = _fake_trial("t", config, list(config))  # the searcher's whole config is its evaluated_params
+    for cb in (tb, ml, pickle_roundtrip(tb), pickle_roundtrip(ml)):
+        assert cb.swept == ["model", "init"]
+        assert adapter.run_name(trial.config, adapter._swept(trial, cb.swept)) == "LSTM_T20_s3_init=xavier"
+    assert tb.run_name(trial) == "LSTM_T20_s3_init=xavier"
+    old = adapter.TensorBoardCallback.__new__(adapter.TensorBoardCallback)
+    old.__setstate__({"logdir": tb.logdir})  # pickled before run names took the study's fields
+    assert old.swept is None and "hidden=128" in old.run_name(trial)
+
+
 # ---- a real study through the command line: TensorBoard (and MLflow once study.run has --mlflow)
 
 
