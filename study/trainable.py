@@ -628,11 +628,17 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         except Exception as exc:
             self._notice("TensorBoard's hparams", exc)
         finally:
+            self._close(writer)
+
+    def _close(self, writer: Any) -> None:
+        try:
             writer.close()
+        except Exception as exc:  # a full disk: the study's own error says so
+            self._notice("closing a TensorBoard file", exc)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         for writer in self._writers.values():
-            writer.close()
+            self._close(writer)
         self._writers.clear()
 
 
