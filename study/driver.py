@@ -436,7 +436,7 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
     shown = [metric, *[a for a in plan.axes if a != metric], "steps_to_target"]
 
     def entry(row: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: _plain(v) for k, v in row.items()}, "confirm": search.confirm_command(plan, row)}
+        return {**{k: search.plain(v) for k, v in row.items()}, "confirm": search.confirm_command(plan, row)}
 
     data = entry(best)
     if len(cells) > 1:
@@ -455,13 +455,5 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
                                                     row["model"] in search.ONLY_FOR.get(k, (row["model"],)))]
         say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields))
         say(f"it is one seed's result; confirm it over 5 seeds with:\n  {row['confirm']}")
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    return v
 
 

@@ -168,7 +168,7 @@ def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
             ("Status", _e(meta.get("status") or "not recorded")),
             ("Wall time", _e(wall_text)),
             ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials))))]
-    target = _target(meta)
+    target = tb.study_target(meta)
     if target is not None:
         rows.append(("Target", _e(f"{target:g} held-out accuracy")))
     items = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
@@ -223,14 +223,6 @@ def _rate(rate: Any, low: Any, high: Any) -> str:
     return f"{rate:.2f} [{low:.2f}, {high:.2f}]"
 
 
-def _target(meta: dict[str, Any]) -> float | None:
-    try:
-        t = float(meta.get("target"))
-    except (TypeError, ValueError):
-        return None
-    return t if math.isfinite(t) else None
-
-
 def _left_out(summary: pd.DataFrame) -> str:
     words = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
     counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in words if c in summary}
@@ -239,7 +231,7 @@ def _left_out(summary: pd.DataFrame) -> str:
 
 
 def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str) -> list[str]:
-    target = _target(meta)
+    target = tb.study_target(meta)
     goal = f"{target:g}" if target is not None else "the target"
     settings = tb.study_settings(meta, trials)
     table = tb.accuracy_vs_length(summary, settings=settings)
@@ -284,16 +276,8 @@ def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings
 
 def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, left_out: str) -> list[str]:
     trials, best = data["trials"], data.get("best")
-    fields = [a for a in meta.get("axes") or [] if a in trials]
-    top = tb.top_trials(trials, fields)
-    for column in fields:
-        top[column] = top[column].map(tb.axis_value_text)
-    outcome = tb.trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
-    cut = int((outcome == "cut").sum())
-    others = [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()]
-    target = _target(meta)
-    reached = int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0
-    goal = f"{target:g}" if target is not None else "the target"
+    o = tb.search_overview(meta, trials)
+    fields, top, cut, others, reached, goal = o["fields"], o["top"], o["cut"], o["others"], o["reached"], o["goal"]
     out = ["<h2>Best trials</h2>"]
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -112,7 +111,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
              bands: pd.DataFrame, axes: list[str]) -> list[Path]:
     from study import plots
 
-    target = _target(meta)
+    target = tb.study_target(meta)
     out = folder / "figures"
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if meta.get("kind") != "optuna" and not summary.empty:
@@ -211,14 +210,6 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
 
 
-def _target(meta: dict[str, Any]) -> float | None:
-    try:
-        t = float(meta.get("target"))
-    except (TypeError, ValueError):
-        return None
-    return t if math.isfinite(t) else None
-
-
 def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
           written: list[Path], frontier: pd.DataFrame | None = None) -> str:
     kind = meta.get("kind") or "?"
@@ -235,7 +226,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     elif kind == "optuna":
         lines += _search_text(meta, data["trials"], summary)
     else:
-        target = _target(meta)
+        target = tb.study_target(meta)
         goal = f"{target:g}" if target is not None else "the target"
         lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", tb.format_accuracy_table(table)]
         parity = tb.parity_table(data["trials"], tb.summary_axes(meta, data["trials"].columns))
@@ -303,16 +294,8 @@ def _left_out(summary: pd.DataFrame) -> list[str]:
 
 def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
-    fields = [a for a in meta.get("axes") or [] if a in trials]
-    top = tb.top_trials(trials, fields)
-    for column in fields:
-        top[column] = top[column].map(tb.axis_value_text)
-    outcome = tb.trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
-    cut = int((outcome == "cut").sum())
-    others = [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()]
-    target = _target(meta)
-    reached = int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0
-    goal = f"{target:g}" if target is not None else "the target"
+    o = tb.search_overview(meta, trials)
+    top, cut, others, reached, goal = o["top"], o["cut"], o["others"], o["reached"], o["goal"]
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
     return ["", f"{len(top)} best of {len(trials)} trials (one seed each; ASHA cut {cut} early; "
                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",

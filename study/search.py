@@ -216,14 +216,14 @@ def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
     from study.studyfile import BASE
 
     space = plan.param_space
-    model = _plain(best.get("model")) if best.get("model") is not None else space["model"]
-    length = _plain(best.get("length")) if best.get("length") is not None else space["length"]
+    model = plain(best.get("model")) if best.get("model") is not None else space["model"]
+    length = plain(best.get("length")) if best.get("length") is not None else space["length"]
     grid_base = Config.from_dict({**BASE, "model": model, "length": length}).to_dict()
     fixed = {k: v for k, v in space.items()
              if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
     searched = [k for k in plan.axes
                 if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))]
-    fixed.update({k: _plain(best.get(k)) for k in searched})
+    fixed.update({k: plain(best.get(k)) for k in searched})
     words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
     words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
     if plan.results_dir != "results":
@@ -238,7 +238,8 @@ def _arg(v: Any) -> str:
     return "none" if v is None else repr(v) if isinstance(v, float) else shlex.quote(str(v))
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A pandas/numpy value as plain Python (numpy scalars unwrapped, NaN as None), for JSON and commands."""
     if hasattr(v, "item"):
         return v.item()
     if isinstance(v, float) and v != v:

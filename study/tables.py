@@ -685,3 +685,33 @@ def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10) -> pd.D
     shown = ["trial_id", *fields, "eval_accuracy", "steps_to_target", "step", "stopped_by"]
     ranked = ranked_trials(trials)
     return ranked[[c for c in shown if c in ranked]].head(n).reset_index(drop=True)
+
+
+def study_target(meta: Mapping[str, Any]) -> float | None:
+    """The study's target held-out accuracy from study.json, or None when it has none."""
+    try:
+        t = float(meta.get("target"))
+    except (TypeError, ValueError):
+        return None
+    return t if math.isfinite(t) else None
+
+
+def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, Any]:
+    """What a search's report says of its trials, for the printed report and report.html alike:
+    the best trials (``top``, their searched ``fields`` as text), how many ASHA ``cut``, the
+    ``others`` that errored or never finished, how many ``reached`` the target, and that target
+    as text (``goal``)."""
+    fields = [a for a in meta.get("axes") or [] if a in trials]
+    top = top_trials(trials, fields)
+    for column in fields:
+        top[column] = top[column].map(axis_value_text)
+    outcome = trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
+    target = study_target(meta)
+    return {
+        "fields": fields,
+        "top": top,
+        "cut": int((outcome == "cut").sum()),
+        "others": [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()],
+        "reached": int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0,
+        "goal": f"{target:g}" if target is not None else "the target",
+    }
