@@ -20,7 +20,8 @@ import time
 
 import torch
 
-from palrnn.config import Config
+from palrnn.cli import Parser
+from palrnn.config import MODELS, Config
 from palrnn.train import new_state, train_step
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -72,16 +73,16 @@ def matmul_peak(model: str, batch: int, hidden: int, repeats: int, seconds: floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m palrnn.bench", description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m palrnn.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--length", type=int, default=10, help="T (default: 10)")
     p.add_argument("--batch-size", type=int, default=128, help="batch (default: 128)")
     p.add_argument("--hidden", type=int, default=128, help="hidden units (default: 128)")
     p.add_argument("--steps", type=int, default=100, help="training steps per timing (default: 100)")
     p.add_argument("--repeats", type=int, default=5, help="timings per cell; the median is shown (default: 5)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
-    p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"], help="(default: all three)")
-    p.add_argument("--models", nargs="+", default=["RNN", "LSTM", "GRU"], help="(default: RNN LSTM GRU)")
+    p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"],
+                   choices=["scratch", "stacked", "fused"], help="(default: all three)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), help="(default: RNN LSTM GRU)")
     args = p.parse_args(argv)
     from palrnn.models import resolve_backend
 

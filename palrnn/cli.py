@@ -28,6 +28,16 @@ class Parser(argparse.ArgumentParser):
         fail(self.prog, message)
 
 
+class RaisingParser(Parser):
+    """``Parser`` for a ``main()`` that returns its exit status: a bad option raises UsageError
+    (the same one line) instead of exiting, and main() prints it and returns 2."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message += _did_you_mean(self, message.removeprefix("unrecognized arguments: ").split())
+        raise UsageError(message)
+
+
 def _did_you_mean(parser: argparse.ArgumentParser, words: list[str]) -> str:
     """"; did you mean --seeds?" for the first unknown option that is close to a known one."""
     import difflib

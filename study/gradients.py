@@ -23,12 +23,13 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from palrnn import analysis
+from palrnn.cli import RaisingParser, UsageError
 from palrnn.config import INITS, MODELS
 
 PROG = "python -m study.gradients"
@@ -192,17 +193,8 @@ def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
 # ---- command line ---------------------------------------------------------------------------
 
 
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _Usage(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = RaisingParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--study", metavar="FOLDER", help="a study's folder, results/<name>: its checkpoints/ are the "
                                                      "trained curves (default: short runs made here)")
     p.add_argument("--length", type=int, default=100, help="T, the length every curve is measured at (default: 100)")
@@ -220,27 +212,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
-    from palrnn.cli import UsageError
-
     if args.study is not None:
         if not Path(args.study).is_dir():
-            raise _Usage(f"--study: {args.study} is not a folder")
+            raise UsageError(f"--study: {args.study} is not a folder")
         if not any((Path(args.study) / "checkpoints").glob("*.pt")):
-            raise _Usage(f"--study: no checkpoints in {Path(args.study) / 'checkpoints'} (no trial has saved one)")
+            raise UsageError(f"--study: no checkpoints in {Path(args.study) / 'checkpoints'} (no trial has saved one)")
         if args.train_steps is not None:
-            raise _Usage("--train-steps: not with --study (the study's checkpoints are the trained curves)")
+            raise UsageError("--train-steps: not with --study (the study's checkpoints are the trained curves)")
     ns = argparse.Namespace(length=args.length, hidden=128 if args.hidden is None else args.hidden, batch=1,
                             train_length=args.train_length, seed=args.seed,
                             train_steps=0 if args.train_steps is None else args.train_steps,
                             models=args.models, inits=args.inits, checkpoints=[], json=None)
-    try:
-        models, inits = analysis.check_args(ns)
-    except UsageError as exc:
-        raise _Usage(str(exc)) from None
+    models, inits = analysis.check_args(ns)  # UsageError, as every check here
     if args.out is not None:
         out = Path(args.out)
         if out.is_dir() or not out.parent.is_dir():
-            raise _Usage(f"--out: cannot write {args.out} (no folder {out.parent}, or it is a folder)")
+            raise UsageError(f"--out: cannot write {args.out} (no folder {out.parent}, or it is a folder)")
     else:
         out = (Path(args.study) / "figures" if args.study else Path("results")) / FIGURE
     return models, inits, out
@@ -255,12 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.study:
             curves = study_curves(args.study, args.length, args.hidden, models, inits, args.seed, echo)
             if not any(c.state == analysis.TRAINED for c in curves):
-                raise _Usage(f"--study: no readable checkpoint in {Path(args.study) / 'checkpoints'}")
+                raise UsageError(f"--study: no readable checkpoint in {Path(args.study) / 'checkpoints'}")
         else:
             steps = 1000 if args.train_steps is None else args.train_steps
             curves = short_run_curves(args.length, 128 if args.hidden is None else args.hidden, models, inits,
                                       steps, args.train_length, args.seed, echo)
-    except _Usage as exc:
+    except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(first_step_table(curves))

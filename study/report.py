@@ -43,10 +43,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 
+from palrnn.cli import RaisingParser, UsageError
 from study import tables as tb
 from study.html import write_html
 from study.io import write_bytes_atomic, write_csv_atomic
@@ -304,21 +305,9 @@ def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFra
                 "no mean is taken across configs"]
 
 
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: main() reports them and returns 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _Usage(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and print its "
-                                       "main tables (a memory frontier's frontier.csv and table too).",
-                allow_abbrev=False)
+    p = RaisingParser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and "
+                                             "print its main tables (a memory frontier's frontier.csv and table too).")
     p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv)")
     p.add_argument("--no-figures", action="store_true", help="write summary.csv only (default: figures too)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")
@@ -330,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
         write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
-    except (_Usage, tb.NotAStudy) as exc:
+    except (UsageError, tb.NotAStudy) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -521,10 +521,12 @@ def test_no_parser_takes_an_abbreviation(tmp_path):
     with pytest.raises(SystemExit) as exc:
         palrnn_main(["--len", "5"])
     assert exc.value.code == 2
-    for module in ("palrnn.bench", "palrnn.analysis", "study.bench"):
-        p = subprocess.run([sys.executable, "-m", module, "--len", "5"], cwd=tmp_path, capture_output=True, text=True,
+    for module, argv, word in [("palrnn.bench", ["--len", "5"], "--len"), ("palrnn.analysis", ["--len", "5"], "--len"),
+                               ("study.bench", ["--len", "5"], "--len"), ("study.gradients", ["--len", "5"], "--len"),
+                               ("study.report", [".", "--qui"], "--qui")]:
+        p = subprocess.run([sys.executable, "-m", module, *argv], cwd=tmp_path, capture_output=True, text=True,
                            timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
-        assert p.returncode == 2 and "unrecognized arguments: --len" in p.stderr, (module, p.stderr[-500:])
+        assert p.returncode == 2 and f"unrecognized arguments: {word}" in p.stderr, (module, p.stderr[-500:])
 
 
 def test_study_bench_plans_through_the_same_path(tmp_path, capsys, no_ray):
