@@ -91,14 +91,14 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
                     results = adapter.restore_frontier(spec) if again else adapter.run_frontier(spec, plan.frontier)
                 finally:
                     elapsed = watch.stop()
-                trials, curves = adapter.collect(results, columns, folder)
+                trials, curves = adapter.collect(results, columns, folder, scheduled=plan.kind != "grid")
             elif len(specs) == 1:
                 spec = specs[0]
                 try:
                     results = adapter.restore_tuner(spec) if resume else adapter.run_tuner(spec)
                 finally:
                     elapsed = watch.stop()
-                trials, curves = adapter.collect(results, columns, folder)
+                trials, curves = adapter.collect(results, columns, folder, scheduled=plan.kind != "grid")
             else:
                 try:
                     trials, curves = _run_cells(specs, adapter, columns, folder, resume, watch, say)
@@ -301,7 +301,7 @@ def _run_cells(specs: list[Any], adapter: Any, columns: list[str], folder: Path,
             say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
                 f"{spec.search['num_samples']} trials -> {experiment}")
             results = adapter.restore_tuner(spec) if again else adapter.run_tuner(spec)
-            trials, curves = adapter.collect(results, columns, folder)
+            trials, curves = adapter.collect(results, columns, folder)  # a search's cells: ASHA may cut
             parts.append((trials, curves))
             unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
             if unfinished or len(trials) < spec.search["num_samples"] or watch.failure is not None:
@@ -358,10 +358,6 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     are written and its table printed (``study.frontier.write_frontier``)."""
     folder = plan.folder
     say = print if echo else (lambda *a, **k: None)
-    if plan.kind == "grid" and len(trials):
-        # No scheduler cuts a grid's trials: one that Ray ended short of its steps (Ray may mark a
-        # trial it stopped on Ctrl-C TERMINATED) is unfinished, and --resume continues it.
-        trials.loc[trials["stopped_by"] == "scheduler", "stopped_by"] = "unfinished"
     write_csv_atomic(folder / "trials.csv", trials)
     write_csv_atomic(folder / "curves.csv", curves)
     meta = _read_meta(folder) or _meta(plan)

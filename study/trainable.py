@@ -345,8 +345,8 @@ METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
            "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
 
 
-def collect(results: Any, config_columns: list[str], study_folder: str | Path | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect(results: Any, config_columns: list[str], study_folder: str | Path | None = None,
+            scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation.
 
     A trial's curve comes from its own checkpoint in ``study_folder`` (every record up to its
@@ -372,7 +372,7 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
             continue  # never started (an interrupted study): nothing to tabulate yet
         error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
         entries.append((trial_id, result.config or {}, last, df, status.get(trial_id, "TERMINATED"), error))
-    return _tables(entries, config_columns)
+    return _tables(entries, config_columns, scheduled)
 
 
 class FinishedTables:
@@ -408,7 +408,7 @@ class FinishedTables:
 
 
 def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
-            config_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+            config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
     trial -> (trials, curves)."""
     trials, curves = [], []
@@ -429,7 +429,7 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
         # The best evaluation, beside the final one: a run can reach the target and then lose it.
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if error is not None else status
-        row["stopped_by"] = _stopped_by(row)
+        row["stopped_by"] = _stopped_by(row, scheduled)
         row["node"] = last.get("node")
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
@@ -451,9 +451,13 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
 
 
-def _stopped_by(row: dict[str, Any]) -> str:
+def _stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
     """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
     (cut by ASHA), or unfinished (the study was interrupted; --resume continues it).
+
+    ``scheduled``: a scheduler may cut the study's trials. Without one (a grid), a trial Ray
+    ended short of its steps was stopped with the study (Ray may mark it TERMINATED on Ctrl-C):
+    it is unfinished.
 
     "steps" is judged from the step reached, not from the ``done`` of the last result: Ray sets
     ``done`` itself on the last result of a trial its scheduler stopped."""
@@ -465,7 +469,7 @@ def _stopped_by(row: dict[str, Any]) -> str:
         return "target"
     if row.get("step") is not None and row.get("steps") is not None and row["step"] >= row["steps"]:
         return "steps"
-    return "scheduler" if row["status"] == "TERMINATED" else "unfinished"
+    return "scheduler" if scheduled and row["status"] == "TERMINATED" else "unfinished"
 
 
 # ---- watching a study: TensorBoard, MLflow, Optuna ----------------------------------------

@@ -38,10 +38,23 @@ def test_a_search_that_ran_every_trial_is_complete_even_with_trials_cut_by_asha(
     assert meta["status"] == "complete" and tables["unfinished"] == 0
 
 
+def _ray_tables(scheduled):
+    """Two trials as Ray ends them (both TERMINATED, one short of its steps), tabulated by the adapter."""
+    from study import trainable as adapter
+
+    config = {"model": "RNN", "length": 5, "seed": 0, "steps": 100}
+    entries = [(tid, config, {"step": step, "diverged": False, "stopped_early": False}, None, "TERMINATED", None)
+               for tid, step in (("a", 100), ("b", 40))]
+    return adapter._tables(entries, list(config), scheduled)[0]
+
+
 def test_a_grid_trial_ended_short_of_its_steps_is_unfinished_not_cut(tmp_path):
     plan = study.plan(grid="smoke", models=["RNN"], lengths=[5], seeds=2, set={"steps": 100},
                       results_dir=str(tmp_path), name="g")
-    tables, meta = _finish(plan, [_row("a", 100, "steps"), _row("b", 40, "scheduler")])
+    trials = _ray_tables(scheduled=False)  # what collect() gives a grid: no scheduler cuts its trials
+    assert list(trials["stopped_by"]) == ["steps", "unfinished"]
+    assert list(_ray_tables(scheduled=True)["stopped_by"]) == ["steps", "scheduler"]  # a search's: ASHA cut it
+    tables, meta = _finish(plan, trials.to_dict("records"))
     assert meta["status"] == "interrupted"  # nothing cuts a grid's trials: Ray stopped it, --resume goes on
     assert list(tables["trials"]["stopped_by"]) == ["steps", "unfinished"]
 
