@@ -41,3 +41,16 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, "rep_" + report.when, report)
     return report
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """Ray's real entry point, watched: a test that uses this fails if anything starts Ray."""
+    import ray
+
+    def must_not_start(*args, **kwargs):
+        raise AssertionError("Ray would have started")
+
+    monkeypatch.setattr(ray, "init", must_not_start)
+    yield
+    assert not ray.is_initialized()

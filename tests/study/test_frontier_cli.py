@@ -47,18 +47,6 @@ def _listing(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*"))
 
 
-@pytest.fixture
-def no_ray(monkeypatch):
-    import ray
-
-    def must_not_start(*args, **kwargs):
-        raise AssertionError("Ray would have started")
-
-    monkeypatch.setattr(ray, "init", must_not_start)
-    yield
-    assert not ray.is_initialized()
-
-
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -74,18 +74,6 @@ def _listing(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*"))
 
 
-@pytest.fixture
-def no_ray(monkeypatch):
-    import ray
-
-    def must_not_start(*args, **kwargs):
-        raise AssertionError("Ray would have started")
-
-    monkeypatch.setattr(ray, "init", must_not_start)  # the real entry point, watched
-    yield
-    assert not ray.is_initialized()
-
-
 # ---- equivalence: the command line, a study file, Python ---------------------------------------
 
 
