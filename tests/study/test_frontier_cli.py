@@ -267,3 +267,77 @@ def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
     assert {p: p.read_text() for p in folder.glob("trial_*/result.json")} == results
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     assert len(pd.read_csv(folder / "trials.csv")) == len(trials)
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_seed(tmp_path, fault):
+    """A real frontier on Ray, its driver SIGKILLed while seeds of a probe train and others have
+    finished, then ``--resume``: the search completes, every finished seed keeps its outcome and
+    its checkpoint byte for byte (it was not trained again), and no seed is trained twice."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
+           "--set", "steps=1500", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
+           "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--num-cpus", "2",
+           "--checkpoint-every", "100", "--no-report", "--dashboard-port", str(_free_port()),
+           "--results-dir", str(tmp_path), "--name", "f"]
+    folder = tmp_path / "f"
+    state_file = folder / "frontier" / "state.json"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def seeds():
+        """(cell, length, seed) -> [state, steps_to_target] in the search's own state file."""
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {(c, p["length"], int(s)): [v["state"], v["steps_to_target"]]
+                for c, probes in enumerate(state["probes"]) for p in probes for s, v in p["seeds"].items()}
+
+    deadline, before = time.monotonic() + 300, {}
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        before = seeds()
+        finished = [k for k, (st, _) in before.items() if st in ("solved", "unsolved")]
+        running = [k for k, (st, _) in before.items() if st == "running"]
+        if len(finished) >= 2 and running and any((folder / "checkpoints").glob("LSTM-*.pt")):
+            break
+    assert proc.poll() is None, "the frontier ended before its driver could be killed"
+    finished = {k: v for k, v in before.items() if v[0] in ("solved", "unsolved")}
+    kept = {p.name: _sha(p) for p in (folder / "checkpoints").glob("*.pt")}
+    proc.send_signal(signal.SIGKILL)  # no handler runs, nothing is cleaned up
+    proc.communicate(timeout=60)
+    assert json.loads((folder / "study.json").read_text())["status"] == "running"
+
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    fr = load_frontier(folder)
+    assert fr is not None and fr.done
+    after = seeds()
+    for key, value in finished.items():  # a finished seed keeps its outcome and steps to target
+        assert after[key] == value, key
+    trials = pd.read_csv(folder / "trials.csv")
+    assert not trials.duplicated(["model", "length", "seed"]).any()  # no seed trained twice
+    counted = {(0, int(r.length), int(r.seed)) for r in trials.itertuples()}
+    assert {k for k, (st, _) in after.items() if st in ("solved", "unsolved")} <= counted
+
+    for key in finished:  # and its checkpoint was not written again: it did not train again
+        row = trials[(trials["length"] == key[1]) & (trials["seed"] == key[2])]
+        assert len(row) == 1, key
+        name = next(n for n in kept if n.startswith(f"LSTM-T{key[1]}-s{key[2]}-"))
+        assert _sha(folder / "checkpoints" / name) == kept[name], name
+    table = pd.read_csv(folder / "frontier.csv")
+    assert table["done"].all() and set(table["outcome"]) <= {"passed", "failed", "moot"}
+    for probe in table[table["outcome"] != "moot"].itertuples():  # k is the trials that reached the target
+        rows = trials[trials["length"] == probe.length]
+        assert probe.k == rows["steps_to_target"].notna().sum(), probe.length
+    fault("the driver of a memory frontier SIGKILLed mid-search", 1,
+          "`--resume` completes the search; every seed finished before the kill keeps its outcome and its "
+          "checkpoint byte for byte (it is not trained again), and no seed is trained twice")
