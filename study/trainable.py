@@ -898,6 +898,7 @@ class FrontierSearcher(tune.search.Searcher):
         self.trials: dict[str, list[int]] = {}  # Ray trial id -> [cell, length, seed], while it runs
         self.folder = None if study_folder is None else str(study_folder)
         self._restored = False  # restore() ran: a resumed driver (pickled False in tuner.pkl)
+        self.replay: list[list[int]] = []  # finished seeds that Ray's restored state lacks (reconcile)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # the Frontier makes every config; there is no search space to take
@@ -905,6 +906,10 @@ class FrontierSearcher(tune.search.Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         from study.frontier import Trial
 
+        if self.replay:  # a finished seed's trial again: it reports its checkpoint's end, trains nothing
+            key = self.replay.pop(0)
+            self.trials[trial_id] = key
+            return self.frontier.config(Trial(*key))
         nxt = self.frontier.next_trial()
         if not isinstance(nxt, Trial):
             return None if nxt is None else tune.search.Searcher.FINISHED
@@ -1000,6 +1005,14 @@ class FrontierSearcher(tune.search.Searcher):
         for key in self.frontier.running():  # running in the Frontier, but no trial of Ray's
             if tuple(key) not in mine:
                 self.frontier.release(*key)
+        # A seed that finished after Ray last saved its experiment state (a driver killed within
+        # those seconds) is counted in the Frontier but missing from Ray's trials, and so from
+        # the tables: its trial runs once more, finds its checkpoint at its end and reports it.
+        from study.frontier import SOLVED, UNSOLVED
+
+        held = {tuple(k) for k in (self.frontier.trial_of(t.config) for t in trials if t.config) if k is not None}
+        self.replay = [list(k) for k in self.frontier.finished()
+                       if self.frontier.seed_state(k) in (SOLVED, UNSOLVED) and tuple(k) not in held | mine]
         self._changed()
 
     def _load_newer_state(self) -> None:

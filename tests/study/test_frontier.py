@@ -400,6 +400,43 @@ def test_searcher_resumes_from_the_newer_state_and_reruns_no_finished_seed(tmp_p
     assert second.frontier.to_dict() == before
 
 
+def test_a_seed_finished_after_rays_last_snapshot_is_replayed_for_the_tables_not_trained(tmp_path):
+    """The driver is killed seconds after a trial Ray's saved state never saw has finished: the
+    Frontier (the study folder's newer state) counts the seed, Ray's restored trials lack it. The
+    resumed searcher hands that seed out once more, before anything new, so that its trial finds
+    its checkpoint at its end and reports it to the tables; the Frontier does not change."""
+    from types import SimpleNamespace
+
+    from study import trainable
+
+    def searcher():
+        return trainable.FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}),
+                                          tmp_path)
+
+    first = searcher()
+    configs = {f"t{i}": first.suggest(f"t{i}") for i in range(8)}
+    first.save(str(tmp_path / "ray-searcher.json"))  # Ray's snapshot knows t0-t7
+    for i in range(4):
+        first.on_trial_complete(f"t{i}", _result(configs[f"t{i}"], 200, 200, stopped_early=True))
+    first.on_trial_complete("t4", _result(configs["t4"], 1000))  # LSTM T=5 seed 0 fails: seed 4 is needed
+    configs["t8"] = first.suggest("t8")
+    assert (configs["t8"]["model"], configs["t8"]["length"], configs["t8"]["seed"]) == ("LSTM", 5, 4)
+    first.on_trial_complete("t8", _result(configs["t8"], 300, 300, stopped_early=True))  # unknown to Ray
+    second = searcher()
+    second.restore(str(tmp_path / "ray-searcher.json"))
+    held = [SimpleNamespace(trial_id=t, status="TERMINATED" if t in ("t0", "t1", "t2", "t3", "t4") else "PENDING",
+                            config=configs[t], last_result={}) for t in list(configs)[:8]]
+    trainable.FrontierCallback(second).on_step_begin(0, held)
+    assert second.replay == [[1, 5, 4]]  # finished, and held by no trial of Ray's
+    before = second.frontier.to_dict()
+    again = second.suggest("r0")
+    assert again == configs["t8"] and second.replay == []
+    second.on_trial_complete("r0", _result(again, 300, 300, stopped_early=True))
+    assert second.frontier.to_dict() == before  # counted once
+    nxt = second.suggest("r1")
+    assert nxt is None or (nxt["model"], nxt["length"], nxt["seed"]) != ("LSTM", 5, 4)
+
+
 # ---- a real frontier on Ray ----------------------------------------------------------------
 
 

@@ -292,24 +292,26 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def seeds():
-        """(cell, length, seed) -> [state, steps_to_target] in the search's own state file."""
+        """(cell, length, seed) -> [state, steps_to_target] in the search's own state file, and the
+        seeds whose Ray trial still runs (a seed is solved at its first result at the target, and
+        its trial trains on to its patience)."""
         try:
             state = json.loads(state_file.read_text())
         except (OSError, ValueError):
-            return {}
-        return {(c, p["length"], int(s)): [v["state"], v["steps_to_target"]]
-                for c, probes in enumerate(state["probes"]) for p in probes for s, v in p["seeds"].items()}
+            return {}, set()
+        return ({(c, p["length"], int(s)): [v["state"], v["steps_to_target"]]
+                 for c, probes in enumerate(state["probes"]) for p in probes for s, v in p["seeds"].items()},
+                {tuple(k) for k in state["ray_trials"].values()})
 
-    deadline, before = time.monotonic() + 300, {}
+    deadline, before, live = time.monotonic() + 300, {}, set()
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-        before = seeds()
-        finished = [k for k, (st, _) in before.items() if st in ("solved", "unsolved")]
-        running = [k for k, (st, _) in before.items() if st == "running"]
-        if len(finished) >= 2 and running and any((folder / "checkpoints").glob("LSTM-*.pt")):
+        before, live = seeds()
+        ended = [k for k, (st, _) in before.items() if st in ("solved", "unsolved") and k not in live]
+        if len(ended) >= 2 and live and any((folder / "checkpoints").glob("LSTM-*.pt")):
             break
     assert proc.poll() is None, "the frontier ended before its driver could be killed"
-    finished = {k: v for k, v in before.items() if v[0] in ("solved", "unsolved")}
+    finished = {k: v for k, v in before.items() if v[0] in ("solved", "unsolved") and k not in live}
     kept = {p.name: _sha(p) for p in (folder / "checkpoints").glob("*.pt")}
     proc.send_signal(signal.SIGKILL)  # no handler runs, nothing is cleaned up
     proc.communicate(timeout=60)
@@ -320,7 +322,7 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     fr = load_frontier(folder)
     assert fr is not None and fr.done
-    after = seeds()
+    after, _ = seeds()
     for key, value in finished.items():  # a finished seed keeps its outcome and steps to target
         assert after[key] == value, key
     trials = pd.read_csv(folder / "trials.csv")

@@ -75,3 +75,72 @@ def test_readme_findings_quote_the_committed_intervals():
     confirm = pd.read_csv(RESULTS / "reference-search-rnn20-confirm" / "summary.csv").iloc[0]
     assert (f"{confirm.eval_accuracy_mean:.3f} [{confirm.eval_accuracy_low:.3f}, "
             f"{confirm.eval_accuracy_high:.3f}]") in text
+
+
+# ---- the memory frontier's references ----------------------------------------------------------
+
+FRONTIERS = sorted(p.name for p in RESULTS.glob("reference-frontier-*") if (p / "study.json").is_file())
+FRONTIER_HEADER = "longest T remembered (≥ 4/5 seeds)"
+
+
+def test_the_frontier_references_are_committed():
+    assert {"reference-frontier-exercise", "reference-frontier-best"} <= set(FRONTIERS)
+
+
+@pytest.mark.parametrize("name", FRONTIERS)
+def test_reference_frontier_is_complete_and_re_reports_identically(name, tmp_path):
+    """A committed frontier ended complete, keeps its search's state, and study.report rewrites the
+    same frontier.csv and summary.csv from it."""
+    import json
+
+    src = RESULTS / name
+    meta = json.loads((src / "study.json").read_text())
+    assert meta["kind"] == "frontier" and meta["status"] == "complete" and meta["wall_seconds"] > 0
+    assert (src / "frontier" / "state.json").is_file() and (src / "figures" / "frontier.png").is_file()
+    assert (src / "README.md").is_file() and meta["command"] in (src / "README.md").read_text()
+    copy = tmp_path / name
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("figures"))
+    (copy / "frontier.csv").unlink()
+    write_report(copy, echo=False, figures=False)
+    for table in ("frontier.csv", "summary.csv"):
+        assert (copy / table).read_bytes() == (src / table).read_bytes(), table
+
+
+def _minutes(seconds: float) -> str:
+    return f"{round(seconds / 60)} min"
+
+
+def test_readme_frontier_table_is_the_committed_frontiers():
+    """Each row of the Findings' frontier table (model, study, longest T, first failure, wall
+    time) is what that study's frontier/state.json and study.json say."""
+    import json
+
+    import pandas as pd
+
+    from study.frontier import load_frontier
+
+    text = findings()
+    assert FRONTIER_HEADER in text
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("|") and FRONTIER_HEADER in line)
+    header = [c.strip() for c in lines[at].strip("|").split("|")]
+    rows = []
+    for line in lines[at + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    assert {r["study"].strip("`") for r in rows} == set(FRONTIERS)
+    for r in rows:
+        folder = RESULTS / r["study"].strip("`")
+        fr = load_frontier(folder)
+        cells = [i for i, c in enumerate(fr.cells) if c["model"] == r["model"]]
+        assert len(cells) == 1, r  # one cell per model in each reference frontier
+        cell = cells[0]
+        longest, first = fr.frontier(cell)
+        assert r[FRONTIER_HEADER] == ("none" if longest is None else
+                                      str(longest) if first is not None else f"≥ {longest}"), r
+        assert r["first failure"] == (f"none up to {fr.max_length}" if first is None else str(first)), r
+        trials = pd.read_csv(folder / "trials.csv")
+        assert r["trials"] == str((trials["model"] == r["model"]).sum()), r
+        wall = json.loads((folder / "study.json").read_text())["wall_seconds"]
+        assert r["wall time of the study"] == _minutes(wall), r
