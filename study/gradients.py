@@ -6,8 +6,9 @@
 
 The numbers come from palrnn.analysis (docs/gradients.md says what they are). With ``--study``,
 one trained curve per model x init found in ``<study>/checkpoints``: its lowest seed, at the
-longest length trained, the best held-out accuracy (then the file name) deciding between trials
-that differ in other settings. Every curve is measured at ``--length`` (default 100), whatever
+longest length that seed solved (reached the target; the longest trained when it solved none),
+the best held-out accuracy (then the file name) deciding between trials that differ in other
+settings. Every curve is measured at ``--length`` (default 100), whatever
 length it was trained at. One figure: a panel per model, x = t, y on a log scale, one colour per
 init, solid untrained, dashed trained, written to ``<study>/figures/gradient_flow.png`` (or
 ``--out``); a one-line-per-curve table of the t = 1 ratio is printed.
@@ -45,9 +46,10 @@ EDGE = 1e3  # inf and 0 are drawn this factor beyond the figure's finite values
 
 
 def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = None) -> list[tuple[Any, str]]:
-    """(TrainState, path) per (model, init) among ``<study>/checkpoints/*.pt``: the lowest seed, then the
-    longest length, then the best held-out accuracy, then the file name. Unreadable files are skipped
-    (said through ``echo``)."""
+    """(TrainState, path) per (model, init) among ``<study>/checkpoints/*.pt``: the lowest seed, then
+    a run that reached its target before one that did not (the model that learned, not a failed
+    attempt at a longer T), then the longest length, then the best held-out accuracy, then the file
+    name. Unreadable files are skipped (said through ``echo``)."""
     from palrnn.train import CheckpointError, load_checkpoint
 
     best: dict[tuple[str, str], tuple[tuple[Any, ...], Any, str]] = {}
@@ -60,7 +62,8 @@ def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = Non
             continue
         cfg = state.config
         accuracy = state.last.get("eval_accuracy") if state.last else None
-        rank = (cfg.seed, -cfg.length, -(accuracy if accuracy is not None else -1.0), path.name)
+        rank = (cfg.seed, state.steps_to_target is None, -cfg.length, -(accuracy if accuracy is not None else -1.0),
+                path.name)
         key = (cfg.model, cfg.init)
         if key not in best or rank < best[key][0]:
             best[key] = (rank, state, str(path))

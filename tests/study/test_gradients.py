@@ -18,9 +18,10 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _save(folder: Path, model: str, init: str, length: int, seed: int = 0, steps: int = 10) -> Path:
+def _save(folder: Path, model: str, init: str, length: int, seed: int = 0, steps: int = 10, target: float = 0.99
+          ) -> Path:
     state = new_state(Config(model=model, init=init, hidden=16, length=length, seed=seed, steps=steps,
-                             eval_every=steps, eval_size=64))
+                             eval_every=steps, eval_size=64, target=target))
     for _ in train(state):
         pass
     path = folder / f"{model}-T{length}-s{seed}-{init}0000.pt"
@@ -52,6 +53,18 @@ def test_one_checkpoint_per_model_and_init(study):
     got = sorted((s.config.model, s.config.init, s.config.length) for s, _ in picked)
     assert got == [("GRU", "default", 5), ("LSTM", "chrono", 5)]
     assert len(skipped) == 1 and "broken.pt" in skipped[0]
+
+
+def test_a_run_that_reached_its_target_is_drawn_before_a_longer_one_that_did_not(tmp_path):
+    """In a frontier's folder the longest T is usually a failure: the trained curve is the model
+    that learned (its longest solved T), not a failed attempt."""
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    _save(checkpoints, "LSTM", "xavier", 8)  # target 0.99: not reached in 10 steps
+    _save(checkpoints, "LSTM", "xavier", 5, target=0.01)  # reached at its first evaluation
+    _save(checkpoints, "LSTM", "xavier", 4, target=0.01)
+    (state, _), = gr.pick_checkpoints(tmp_path)
+    assert (state.config.length, state.steps_to_target) == (5, 10)
 
 
 def test_figure_from_a_study_folder(study):
