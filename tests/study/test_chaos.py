@@ -122,7 +122,12 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
     deadline = time.monotonic() + 400
     while len(kills) < 6 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(rng.uniform(0.5, 2.5))
-        running = [(t, r) for t, r in _saved(folder).items() if 0 < r["step"] < steps]
+        # Mid-training: at least 300 steps (three checkpoints) from its end, so that the worker
+        # cannot have finished this trial and started the next one (actors are reused) in the
+        # moment between reading the checkpoint and the kill. Ray does not retry a trial whose
+        # worker dies while the trial is still starting (PENDING): that one errors, and
+        # `--resume` reruns it.
+        running = [(t, r) for t, r in _saved(folder).items() if 0 < r["step"] <= steps - 300]
         if not running:
             continue
         trial, last = rng.choice(running)
