@@ -276,11 +276,12 @@ class Frontier:
         entry = None if p is None else p.seeds.get(int(trial.seed))
         return None if entry is None else entry[0]
 
-    def finished(self) -> list[Trial]:
-        """Every seed that finished (solved, not solved or failed), in launch order of its probe."""
+    def ended(self) -> list[Trial]:
+        """Every seed whose trial ran to its end, solved or not (not an errored one), in the order
+        its probe was launched."""
         return [Trial(c, p.length, s) for c, probes in enumerate(self._probes)
                 for p in sorted(probes.values(), key=lambda p: p.order)
-                for s, (state, _) in sorted(p.seeds.items()) if state in (SOLVED, UNSOLVED, ERROR)]
+                for s, (state, _) in sorted(p.seeds.items()) if state in (SOLVED, UNSOLVED)]
 
     def running(self) -> list[Trial]:
         return [Trial(c, p.length, s) for c, probes in enumerate(self._probes) for p in probes.values()

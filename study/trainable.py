@@ -990,12 +990,14 @@ class FrontierSearcher(tune.search.Searcher):
                 self.on_trial_complete(trial_id, flatten_dict(dict(t.last_result or {})))
             elif t.status == "ERROR":
                 self.on_trial_complete(trial_id, error=True)
+        seen = set()  # the seeds of the trials Ray holds, besides those in self.trials
         for t in trials:
             if t.trial_id in self.trials:
                 continue
             key = self.frontier.trial_of(t.config or {})
             if key is None:
                 continue
+            seen.add(tuple(key))
             if t.status in ("PENDING", "RUNNING", "PAUSED"):
                 if self.frontier.adopt(*key):
                     self.trials[t.trial_id] = list(key)
@@ -1008,11 +1010,7 @@ class FrontierSearcher(tune.search.Searcher):
         # A seed that finished after Ray last saved its experiment state (a driver killed within
         # those seconds) is counted in the Frontier but missing from Ray's trials, and so from
         # the tables: its trial runs once more, finds its checkpoint at its end and reports it.
-        from study.frontier import SOLVED, UNSOLVED
-
-        held = {tuple(k) for k in (self.frontier.trial_of(t.config) for t in trials if t.config) if k is not None}
-        self.replay = [list(k) for k in self.frontier.finished()
-                       if self.frontier.seed_state(k) in (SOLVED, UNSOLVED) and tuple(k) not in held | mine]
+        self.replay = [list(k) for k in self.frontier.ended() if tuple(k) not in seen | mine]
         self._changed()
 
     def _load_newer_state(self) -> None:
