@@ -1,0 +1,101 @@
+"""Studies interrupted by an older version of the code still resume.
+
+tests/fixtures/legacy-dffe39a.tar.gz holds three study folders (a grid, an Optuna search and a
+memory frontier) that the code at commit dffe39a (before study/ was split into layers) started and
+then stopped with Ctrl-C; tests/fixtures/README.md says how they were made. Ray pickled that
+code's classes into each folder's tuner.pkl (the progress reporter, the TensorBoard callback, the
+Optuna and frontier searchers, the frontier's scheduler and callback) by their import paths of
+then, ``study.trainable.*`` and ``study.frontier.*``; Ray also keeps the folder's absolute path
+in them, so the studies are unpacked where they were made."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHIVE = ROOT / "tests" / "fixtures" / "legacy-dffe39a.tar.gz"
+WHERE = Path("/tmp/palrnn-legacy-fixture")  # where dffe39a ran them: Ray's pickles name this folder
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def legacy():
+    shutil.rmtree(WHERE, ignore_errors=True)
+    with tarfile.open(ARCHIVE) as tar:
+        tar.extractall(WHERE.parent, filter="data")
+    yield WHERE
+    shutil.rmtree(WHERE, ignore_errors=True)
+
+
+def _resume(name):
+    cmd = [sys.executable, "-m", "study.run", "--resume", "--name", name, "--results-dir", str(WHERE),
+           "--num-cpus", "2", "--no-report", "--dashboard-port", str(_free_port())]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400)
+
+
+def _complete(folder, n_trials=None):
+    meta = json.loads((folder / "study.json").read_text())
+    trials = pd.read_csv(folder / "trials.csv")
+    curves = pd.read_csv(folder / "curves.csv")
+    assert meta["status"] == "complete", meta["status"]
+    assert len(meta["resumed"]) == 1  # this run's provenance beside the first run's
+    if n_trials is not None:
+        assert len(trials) == n_trials
+    assert set(trials["status"]) == {"TERMINATED"}
+    assert not (trials["stopped_by"] == "unfinished").any()
+    assert not curves.duplicated(["trial_id", "step"]).any()
+    return meta, trials, curves
+
+
+@pytest.mark.slow
+def test_an_interrupted_grid_of_the_older_code_resumes(legacy):
+    before = json.loads((legacy / "grid" / "study.json").read_text())
+    assert before["status"] == "interrupted"
+    done = subprocess.run(["strings", str(legacy / "grid" / "tuner.pkl")], capture_output=True, text=True).stdout \
+        if shutil.which("strings") else ""
+    assert not done or "study.trainable" in done  # the fixture really names the old module
+    result = _resume("grid")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _, trials, curves = _complete(legacy / "grid", n_trials=4)
+    assert (trials["step"] == 1200).all()
+    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1201, 100))).all()
+
+
+@pytest.mark.slow
+def test_an_interrupted_search_of_the_older_code_resumes(legacy):
+    result = _resume("search")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _, trials, _ = _complete(legacy / "search", n_trials=4)
+    assert (legacy / "search" / "best.json").is_file()
+    # The Optuna journal holds every sample: the three of the first run and the one resumed.
+    import optuna
+
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(legacy / "search" / "optuna.journal")))
+    study = optuna.load_study(study_name="palrnn", storage=storage)
+    assert len([t for t in study.trials if t.state.is_finished()]) >= 4
+
+
+@pytest.mark.slow
+def test_an_interrupted_frontier_of_the_older_code_resumes(legacy):
+    before = json.loads((legacy / "frontier" / "frontier" / "state.json").read_text())
+    result = _resume("frontier")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _, trials, _ = _complete(legacy / "frontier")
+    state = json.loads((legacy / "frontier" / "frontier" / "state.json").read_text())
+    assert state != before
+    table = pd.read_csv(legacy / "frontier" / "frontier.csv")
+    assert "running" not in set(table["outcome"])
+    assert len(trials) >= 4
