@@ -26,7 +26,13 @@ NUM_CLASSES = 10  # digits 0-9
 class Config:
     """A training run. Defaults are the exercise's (docs/exercise.md), except where noted."""
 
-    model: str = field(default="LSTM", metadata={"help": f"architecture, one of {', '.join(MODELS)}"})
+    model: str = field(
+        default="LSTM",
+        metadata={
+            "help": f"architecture, one of {', '.join(MODELS)}, or MODULE:CLASS, a model defined outside palrnn "
+            "(docs/extending.md)"
+        },
+    )
     length: int = field(
         default=10, metadata={"help": "T, the palindrome length the model reads (palindromes have T+1 digits)"}
     )
@@ -99,13 +105,16 @@ class Config:
     device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda or cuda:N"})
 
     def __post_init__(self) -> None:
-        _check_choice("model", self.model, MODELS)
+        check_model(self.model)
         _check_choice("input", self.input, INPUTS)
         _check_choice("init", self.init, INITS)
-        if self.init == "chrono" and self.model not in GATED_MODELS:
-            raise ValueError(f"init: chrono needs a gated model ({', '.join(GATED_MODELS)}), got {self.model}")
+        if self.init == "chrono" and not is_gated(self.model):
+            custom = "" if self.model in MODELS else " (its class's GATED is not True)"
+            raise ValueError(f"init: chrono needs a gated model ({', '.join(GATED_MODELS)}), got {self.model}{custom}")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("backend", self.backend, BACKENDS)
+        if self.model not in MODELS and self.backend != "auto":
+            _check_choice("backend", self.backend, ("auto", *backends_of(self.model)))
         for name in ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size"):
             _check_int(name, getattr(self, name), low=1)
         _check_int("patience", self.patience, low=0)
@@ -172,6 +181,58 @@ def parse_value(name: str, text: str) -> Any:
         kind = "a number" if name == "max_norm" or isinstance(default, float) else "an integer"
         raise ValueError(f"{name}: must be {kind}, got {text!r}") from None
     return text
+
+
+_MODEL_FORMS = f"one of {', '.join(MODELS)}, or MODULE:CLASS naming an nn.Module subclass (docs/extending.md)"
+
+
+def check_model(name: str) -> str:
+    """``name`` if it names a model, else a one-line ValueError starting "model: ".
+
+    A model is a built-in name (MODELS; nothing is imported, torch neither) or the import path
+    "MODULE:CLASS" of an nn.Module subclass defined outside palrnn, such as "tests.toy_arch:ToyRNN":
+    MODULE is imported (and with it torch), so that a path that does not import, or names no such
+    class, is refused when the Config is built, not when the model is. MODULE must be importable
+    where the model is built: from the working directory or PYTHONPATH (Ray's workers add the
+    driver's working directory to their path)."""
+    import_model(name)
+    return name
+
+
+def import_model(name: Any) -> type | None:
+    """The class a "MODULE:CLASS" model names; None for a built-in name; ValueError "model: ..." otherwise."""
+    if isinstance(name, str) and name in MODELS:
+        return None
+    module_name, sep, class_name = name.partition(":") if isinstance(name, str) else ("", "", "")
+    if not (sep and module_name and class_name):
+        raise ValueError(f"model: must be {_MODEL_FORMS}, got {name!r}")
+    import importlib
+
+    try:
+        cls: Any = importlib.import_module(module_name)
+        for part in class_name.split("."):
+            cls = getattr(cls, part)
+    except Exception as exc:  # any failure of the user's module: one line, naming the field
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise ValueError(f"model: cannot import {name!r} ({type(exc).__name__}: {reason}); "
+                         f"must be {_MODEL_FORMS}") from None
+    from torch import nn
+
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f"model: {name!r} is not a class derived from nn.Module; must be {_MODEL_FORMS}")
+    return cls
+
+
+def is_gated(model: str) -> bool:
+    """Whether ``model`` has the gates init "chrono" redraws: GATED_MODELS, or a class whose GATED is True."""
+    cls = import_model(model)
+    return model in GATED_MODELS if cls is None else getattr(cls, "GATED", False) is True
+
+
+def backends_of(model: str) -> tuple[str, ...]:
+    """The backends ``model`` implements (all three for a built-in; a class's BACKENDS, else all three)."""
+    cls = import_model(model)
+    return tuple(getattr(cls, "BACKENDS", BACKENDS[1:])) if cls is not None else BACKENDS[1:]
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

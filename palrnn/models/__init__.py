@@ -1,17 +1,32 @@
-"""The architectures, one file each, and the one place that builds a model from a Config."""
+"""The architectures, one file each, and the one place that builds a model from a Config.
+
+A new architecture is a file here (a ``Recurrent`` subclass, base.py) and its line in
+``ARCHITECTURES`` (plus its name in palrnn.config.MODELS, and GATED_MODELS if it is gated: the
+config validates against those without importing torch; this module refuses to import if they
+disagree). A model defined outside palrnn needs neither: the config's ``model`` names it by its
+import path, "MODULE:CLASS" (docs/extending.md).
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from palrnn.config import NUM_CLASSES, Config
+from palrnn.config import GATED_MODELS, INITS, MODELS, NUM_CLASSES, Config, check_model, import_model
+from palrnn.models.base import Recurrent
 from palrnn.models.gru import GRU
-from palrnn.models.init import chrono_
+from palrnn.models.init import SCHEMES, base_init
 from palrnn.models.lstm import LSTM
 from palrnn.models.rnn import VanillaRNN
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"RNN": VanillaRNN, "LSTM": LSTM, "GRU": GRU}
+
+# The config's torch-free lists of names, checked against the registries once, here.
+if tuple(ARCHITECTURES) != MODELS or {m for m, c in ARCHITECTURES.items() if c.GATED} != set(GATED_MODELS):
+    raise ImportError(f"palrnn.models.ARCHITECTURES {list(ARCHITECTURES)} disagrees with palrnn.config.MODELS "
+                      f"{MODELS} or GATED_MODELS {GATED_MODELS}: a built-in model needs its name in both")
+if tuple(SCHEMES) != INITS:
+    raise ImportError(f"palrnn.models.init.SCHEMES {list(SCHEMES)} disagrees with palrnn.config.INITS {INITS}")
 
 # The fastest correct backend per (model, device type), from `python -m palrnn.bench`
 # (README, "Speed"). Every backend is tested to agree with `scratch`.
@@ -20,30 +35,42 @@ FASTEST = {("RNN", "cpu"): "fused", ("LSTM", "cpu"): "fused", ("RNN", "cuda"): "
            ("GRU", "cpu"): "fused", ("GRU", "cuda"): "fused"}
 
 
+def architecture(name: str) -> type[nn.Module]:
+    """The class a config's ``model`` names: a built-in (ARCHITECTURES) or "MODULE:CLASS" (imported);
+    ValueError "model: ..." for anything else (palrnn.config.check_model)."""
+    cls = import_model(name)
+    return ARCHITECTURES[name] if cls is None else cls
+
+
 def resolve_backend(config: Config) -> str:
     if config.backend != "auto":
         return config.backend
     device_type = config.device.split(":")[0]
-    return FASTEST.get((config.model, device_type), "stacked")
+    fastest = FASTEST.get((config.model, device_type))
+    if fastest is not None:
+        return fastest
+    # Not timed: stacked, where the model has it (a custom model may have the scratch recurrence only).
+    return "stacked" if "stacked" in getattr(architecture(config.model), "BACKENDS", ("stacked",)) else "scratch"
 
 
 def build_model(config: Config) -> nn.Module:
-    cls = ARCHITECTURES[config.model]
-    chrono = config.init == "chrono"
-    # The RNN and the GRU have no forget gate. Under chrono, forget_bias is added after b_f is redrawn.
-    extra = {"forget_bias": 0.0 if chrono else config.forget_bias} if cls is LSTM else {}
+    cls = architecture(config.model)
+    then = SCHEMES[config.init].then  # chrono's: the gate biases for the horizon T_max = T (init.py)
+    # Only a model with a forget gate (the LSTM) takes forget_bias; with a `then`, it is added after it.
+    forget_gate = getattr(cls, "FORGET_GATE", False)
+    extra = {"forget_bias": 0.0 if then else config.forget_bias} if forget_gate else {}
     model = cls(
         input_dim=config.input_dim,
         hidden=config.hidden,
         num_classes=NUM_CLASSES,
-        init="default" if chrono else config.init,
+        init=base_init(config.init),
         seed=config.seed,
         backend=resolve_backend(config),
         **extra,
     )
-    if chrono:  # default's draws, then the gate biases for the horizon T_max = T (init.py)
-        chrono_(model, horizon=config.length, seed=config.seed)
-        if cls is LSTM:
+    if then is not None:
+        then(model, config.length, config.seed)
+        if forget_gate:
             with torch.no_grad():
                 model.b_f += config.forget_bias
     return model.to(config.device)
@@ -53,4 +80,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHITECTURES", "GRU", "LSTM", "VanillaRNN", "build_model", "count_parameters", "resolve_backend"]
+__all__ = ["ARCHITECTURES", "GRU", "LSTM", "Recurrent", "VanillaRNN", "architecture", "build_model", "check_model",
+           "count_parameters", "resolve_backend"]

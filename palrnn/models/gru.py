@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
-from palrnn.models.init import initialise
+from palrnn.models.base import Recurrent
 
 GATES = ("z", "r", "n")
 
 
-class GRU(nn.Module):
+class GRU(Recurrent):
     RECURRENT = ("W_zh", "W_rh", "W_nh")
+    BACKENDS = ("scratch", "stacked", "fused")
+    GATED = True
 
     def __init__(
         self,
@@ -47,48 +48,23 @@ class GRU(nn.Module):
         seed: int = 0,
         backend: str = "stacked",
     ) -> None:
-        super().__init__()
-        n, d, k = hidden, input_dim, num_classes
-        self.hidden, self.backend = hidden, backend
+        super().__init__(hidden, backend)
+        n, d = hidden, input_dim
         for gate in GATES:
             setattr(self, f"W_{gate}x", nn.Parameter(torch.empty(n, d)))
             setattr(self, f"W_{gate}h", nn.Parameter(torch.empty(n, n)))
             for b in ("b_nx", "b_nh") if gate == "n" else (f"b_{gate}",):
                 setattr(self, b, nn.Parameter(torch.empty(n)))
-        self.W_ph = nn.Parameter(torch.empty(k, n))
-        self.b_p = nn.Parameter(torch.empty(k))
-        initialise(self, init, hidden, self.RECURRENT, seed)
-        object.__setattr__(self, "_fused", nn.GRU(d, n, batch_first=True))
+        self.add_readout(num_classes, init, seed)  # W_ph, b_p; then every parameter drawn
+        self.hold_fused(nn.GRU(d, n, batch_first=True))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, d) -> logits (B, K) from the last step."""
-        h = self.last_hidden(x)  # (B, n)
-        return h @ self.W_ph.T + self.b_p  # (B, K)
-
-    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
-        if self.backend == "scratch":
-            return self.hidden_states(x)[:, -1]
-        if self.backend == "fused":
-            return self._forward_fused(x)
-        return self._forward_stacked(x)
-
-    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """All h_t, the equations as written: x (B, T, d) -> (B, T, n)."""
-        return torch.stack(self.step_states(x), dim=1)
-
-    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
-        B, T, _ = x.shape
-        h = x.new_zeros(B, self.hidden)  # h_0 = 0
-        hs = []
-        for t in range(T):
-            x_t = x[:, t]  # (B, d)
-            z = torch.sigmoid(x_t @ self.W_zx.T + h @ self.W_zh.T + self.b_z)  # (B, n)
-            r = torch.sigmoid(x_t @ self.W_rx.T + h @ self.W_rh.T + self.b_r)  # (B, n)
-            n = torch.tanh(x_t @ self.W_nx.T + r * (h @ self.W_nh.T + self.b_nh) + self.b_nx)  # (B, n)
-            h = (1 - z) * n + z * h  # (B, n)
-            hs.append(h)
-        return hs
+    def cell(self, x_t: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The four equations: x_t (B, d), h_{t-1} (B, n) -> h_t (B, n), which is also the whole state."""
+        z = torch.sigmoid(x_t @ self.W_zx.T + h @ self.W_zh.T + self.b_z)  # (B, n)
+        r = torch.sigmoid(x_t @ self.W_rx.T + h @ self.W_rh.T + self.b_r)  # (B, n)
+        n = torch.tanh(x_t @ self.W_nx.T + r * (h @ self.W_nh.T + self.b_nh) + self.b_nx)  # (B, n)
+        h = (1 - z) * n + z * h  # (B, n)
+        return h, h
 
     def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The gates' weights stacked in ``order``: W_x (3n, d), W_h (3n, n), the input-side bias
@@ -122,12 +98,4 @@ class GRU(nn.Module):
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         W_x, W_h, b_x, b_h = self._stack("rzn")  # torch's gate order
-        weights = {
-            "weight_ih_l0": W_x,
-            "weight_hh_l0": W_h,
-            "bias_ih_l0": b_x,
-            "bias_hh_l0": b_h,
-        }
-        self._fused.to(x.device)
-        _, h_n = functional_call(self._fused, weights, (x,))  # h_n (1, B, n)
-        return h_n[0]
+        return self.run_fused(x, W_x, W_h, b_x, b_h)

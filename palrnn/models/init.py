@@ -19,9 +19,54 @@ biases are 0. The vanilla RNN has no gates: chrono is refused there.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+# A scheme's draw: fills one parameter's CPU tensor ``w`` in place, given the parameter's name,
+# whether it is a recurrent matrix (the model's RECURRENT), the hidden size n and the generator.
+Draw = Callable[[torch.Tensor, str, bool, int, torch.Generator], None]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """One initialisation: an entry of ``SCHEMES``.
+
+    draw:  how each parameter is drawn (in registration order, from one generator seeded with ``seed``).
+    then:  for a scheme that needs the horizon T_max (the config's length), a function
+           ``then(model, horizon, seed)`` that ``build_model`` calls after the draws; a model built
+           directly with such an init is refused (it has no horizon).
+    """
+
+    draw: Draw
+    then: Callable[[nn.Module, int, int], None] | None = None
+
+
+def seed_draw(w: torch.Tensor, name: str, recurrent: bool, hidden: int, g: torch.Generator) -> None:
+    w.normal_(0.0, 1.0, generator=g)
+
+
+def default_draw(w: torch.Tensor, name: str, recurrent: bool, hidden: int, g: torch.Generator) -> None:
+    bound = 1.0 / math.sqrt(hidden)
+    w.uniform_(-bound, bound, generator=g)
+
+
+def xavier_draw(w: torch.Tensor, name: str, recurrent: bool, hidden: int, g: torch.Generator) -> None:
+    if w.dim() < 2:
+        w.zero_()
+    else:
+        nn.init.xavier_uniform_(w, generator=g)
+
+
+def orthogonal_draw(w: torch.Tensor, name: str, recurrent: bool, hidden: int, g: torch.Generator) -> None:
+    if w.dim() < 2:
+        w.zero_()
+    elif recurrent:
+        nn.init.orthogonal_(w, generator=g)
+    else:
+        nn.init.xavier_uniform_(w, generator=g)
 
 
 @torch.no_grad()
@@ -37,29 +82,28 @@ def initialise(module: nn.Module, init: str, hidden: int, recurrent: tuple[str, 
                 (``build_model`` does both)
     Parameters are drawn on the CPU and then copied, so a seed gives the same model on any device.
     """
-    if init == "chrono":
+    scheme = SCHEMES.get(init)
+    if scheme is None:
+        raise ValueError(f"init: must be one of {', '.join(SCHEMES)}, got {init!r}")
+    if scheme.then is not None:
         raise ValueError(
-            "init: chrono needs the horizon T_max: build the model with palrnn.models.build_model "
-            "(T_max = the config's length), or init it default and call chrono_"
+            f"init: {init} needs the horizon T_max: build the model with palrnn.models.build_model "
+            f"(T_max = the config's length), or init it {base_init(init)} and call {scheme.then.__name__}"
         )
     g = torch.Generator().manual_seed(seed)
-    bound = 1.0 / math.sqrt(hidden)
     for name, p in module.named_parameters():
         w = torch.empty(p.shape)
-        if init == "seed":
-            w.normal_(0.0, 1.0, generator=g)
-        elif init == "default":
-            w.uniform_(-bound, bound, generator=g)
-        elif init in ("xavier", "orthogonal"):
-            if w.dim() < 2:
-                w.zero_()
-            elif init == "orthogonal" and name in recurrent:
-                nn.init.orthogonal_(w, generator=g)
-            else:
-                nn.init.xavier_uniform_(w, generator=g)
-        else:
-            raise ValueError(f"init: must be one of seed, default, xavier, orthogonal, chrono, got {init!r}")
+        scheme.draw(w, name, name in recurrent, hidden, g)
         p.copy_(w)
+
+
+def base_init(init: str) -> str:
+    """The init a model is constructed with for ``init``: itself, or, for a scheme with a ``then``,
+    the first scheme without one that draws the same way (chrono: default)."""
+    scheme = SCHEMES[init]
+    if scheme.then is None:
+        return init
+    return next(name for name, s in SCHEMES.items() if s.then is None and s.draw is scheme.draw)
 
 
 # chrono's own generator stream: seed + this, so its draws are unrelated to the other parameters'.
@@ -84,3 +128,15 @@ def chrono_(module: nn.Module, horizon: int, seed: int) -> None:
     params[gate].copy_(b)
     if gate == "b_f":
         params["b_i"].copy_(-b)
+
+
+# The initialisations, by the name the config's ``init`` gives. A new one is a draw function (or a
+# ``then``) above and one entry here, and its name in palrnn.config.INITS (which the config, kept
+# free of torch, validates against; palrnn.models refuses to import if the two disagree).
+SCHEMES: dict[str, Scheme] = {
+    "seed": Scheme(seed_draw),
+    "default": Scheme(default_draw),
+    "xavier": Scheme(xavier_draw),
+    "orthogonal": Scheme(orthogonal_draw),
+    "chrono": Scheme(default_draw, then=chrono_),
+}

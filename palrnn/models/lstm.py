@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
-from palrnn.models.init import initialise
+from palrnn.models.base import Recurrent
 
 GATES = ("g", "i", "f", "o")
 
 
-class LSTM(nn.Module):
+class LSTM(Recurrent):
     RECURRENT = ("W_gh", "W_ih", "W_fh", "W_oh")
+    BACKENDS = ("scratch", "stacked", "fused")
+    GATED = True
+    FORGET_GATE = True
 
     def __init__(
         self,
@@ -43,54 +45,36 @@ class LSTM(nn.Module):
         backend: str = "stacked",
         forget_bias: float = 0.0,
     ) -> None:
-        super().__init__()
-        n, d, k = hidden, input_dim, num_classes
-        self.hidden, self.backend = hidden, backend
+        super().__init__(hidden, backend)
+        n, d = hidden, input_dim
         for gate in GATES:
             setattr(self, f"W_{gate}x", nn.Parameter(torch.empty(n, d)))
             setattr(self, f"W_{gate}h", nn.Parameter(torch.empty(n, n)))
             setattr(self, f"b_{gate}", nn.Parameter(torch.empty(n)))
-        self.W_ph = nn.Parameter(torch.empty(k, n))
-        self.b_p = nn.Parameter(torch.empty(k))
-        initialise(self, init, hidden, self.RECURRENT, seed)
+        self.add_readout(num_classes, init, seed)  # W_ph, b_p; then every parameter drawn
         with torch.no_grad():
             # A forget gate at sigmoid(0) = 0.5 halves c every step: after 20 steps the first digit's
             # trace (and its gradient) is down to 1e-6. A positive bias opens the gate from the start.
             self.b_f += forget_bias
-        object.__setattr__(self, "_fused", nn.LSTM(d, n, batch_first=True))
+        self.hold_fused(nn.LSTM(d, n, batch_first=True))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, d) -> logits (B, K) from the last step."""
-        h = self.last_hidden(x)  # (B, n)
-        return h @ self.W_ph.T + self.b_p  # (B, K)
+    def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = x.new_zeros(x.shape[0], self.hidden)  # h_0 = 0
+        c = x.new_zeros(x.shape[0], self.hidden)  # c_0 = 0
+        return h, c
 
-    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
-        if self.backend == "scratch":
-            return self.hidden_states(x)[:, -1]
-        if self.backend == "fused":
-            return self._forward_fused(x)
-        return self._forward_stacked(x)
-
-    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """All h_t, the equations as written: x (B, T, d) -> (B, T, n)."""
-        return torch.stack(self.step_states(x), dim=1)
-
-    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
-        B, T, _ = x.shape
-        h = x.new_zeros(B, self.hidden)  # h_0 = 0
-        c = x.new_zeros(B, self.hidden)  # c_0 = 0
-        hs = []
-        for t in range(T):
-            x_t = x[:, t]  # (B, d)
-            g = torch.tanh(x_t @ self.W_gx.T + h @ self.W_gh.T + self.b_g)
-            i = torch.sigmoid(x_t @ self.W_ix.T + h @ self.W_ih.T + self.b_i)
-            f = torch.sigmoid(x_t @ self.W_fx.T + h @ self.W_fh.T + self.b_f)
-            o = torch.sigmoid(x_t @ self.W_ox.T + h @ self.W_oh.T + self.b_o)
-            c = g * i + c * f  # (B, n)
-            h = torch.tanh(c) * o  # (B, n)
-            hs.append(h)
-        return hs
+    def cell(
+        self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The six equations: x_t (B, d), (h_{t-1}, c_{t-1}) -> h_t, (h_t, c_t), each (B, n)."""
+        h, c = state
+        g = torch.tanh(x_t @ self.W_gx.T + h @ self.W_gh.T + self.b_g)
+        i = torch.sigmoid(x_t @ self.W_ix.T + h @ self.W_ih.T + self.b_i)
+        f = torch.sigmoid(x_t @ self.W_fx.T + h @ self.W_fh.T + self.b_f)
+        o = torch.sigmoid(x_t @ self.W_ox.T + h @ self.W_oh.T + self.b_o)
+        c = g * i + c * f  # (B, n)
+        h = torch.tanh(c) * o  # (B, n)
+        return h, (h, c)
 
     def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The gates' weights stacked in ``order``: (4n, d), (4n, n), (4n,)."""
@@ -120,12 +104,4 @@ class LSTM(nn.Module):
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         W_x, W_h, b = self._stack("ifgo")  # torch's gate order
-        weights = {
-            "weight_ih_l0": W_x,
-            "weight_hh_l0": W_h,
-            "bias_ih_l0": b,
-            "bias_hh_l0": torch.zeros_like(b),
-        }
-        self._fused.to(x.device)
-        _, (h_n, _) = functional_call(self._fused, weights, (x,))  # h_n (1, B, n)
-        return h_n[0]
+        return self.run_fused(x, W_x, W_h, b, torch.zeros_like(b))

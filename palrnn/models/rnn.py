@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
-from palrnn.models.init import initialise
+from palrnn.models.base import Recurrent
 
 
-class VanillaRNN(nn.Module):
+class VanillaRNN(Recurrent):
     RECURRENT = ("W_hh",)
+    BACKENDS = ("scratch", "stacked", "fused")
 
     def __init__(
         self,
@@ -34,44 +34,18 @@ class VanillaRNN(nn.Module):
         seed: int = 0,
         backend: str = "stacked",
     ) -> None:
-        super().__init__()
-        n, d, k = hidden, input_dim, num_classes
-        self.hidden, self.backend = hidden, backend
+        super().__init__(hidden, backend)
+        n, d = hidden, input_dim
         self.W_hx = nn.Parameter(torch.empty(n, d))
         self.W_hh = nn.Parameter(torch.empty(n, n))
         self.b_h = nn.Parameter(torch.empty(n))
-        self.W_ph = nn.Parameter(torch.empty(k, n))
-        self.b_p = nn.Parameter(torch.empty(k))
-        initialise(self, init, hidden, self.RECURRENT, seed)
-        # The fused kernel's parameter holder; its own weights are never used (functional_call
-        # swaps ours in), so they are built at the smallest size and kept out of state_dict.
-        object.__setattr__(self, "_fused", nn.RNN(d, n, batch_first=True, nonlinearity="tanh"))
+        self.add_readout(num_classes, init, seed)  # W_ph, b_p; then every parameter drawn
+        self.hold_fused(nn.RNN(d, n, batch_first=True, nonlinearity="tanh"))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, d) -> logits (B, K) from the last step."""
-        h = self.last_hidden(x)  # (B, n)
-        return h @ self.W_ph.T + self.b_p  # (B, K)
-
-    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
-        if self.backend == "scratch":
-            return self.hidden_states(x)[:, -1]
-        if self.backend == "fused":
-            return self._forward_fused(x)
-        return self._forward_stacked(x)
-
-    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """All h_t, equation (1) as written: x (B, T, d) -> (B, T, n)."""
-        return torch.stack(self.step_states(x), dim=1)
-
-    def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
-        B, T, _ = x.shape
-        h = x.new_zeros(B, self.hidden)  # h_0 = 0
-        hs = []
-        for t in range(T):
-            h = torch.tanh(x[:, t] @ self.W_hx.T + h @ self.W_hh.T + self.b_h)  # (B, n)
-            hs.append(h)
-        return hs
+    def cell(self, x_t: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Equation (1): x_t (B, d), h_{t-1} (B, n) -> h_t (B, n), which is also the whole state."""
+        h = torch.tanh(x_t @ self.W_hx.T + h @ self.W_hh.T + self.b_h)  # (B, n)
+        return h, h
 
     def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
         xw = torch.addmm(self.b_h, x.reshape(-1, x.shape[-1]), self.W_hx.T)  # (B*T, n)
@@ -83,12 +57,4 @@ class VanillaRNN(nn.Module):
         return h
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
-        weights = {
-            "weight_ih_l0": self.W_hx,
-            "weight_hh_l0": self.W_hh,
-            "bias_ih_l0": self.b_h,
-            "bias_hh_l0": torch.zeros_like(self.b_h),
-        }
-        self._fused.to(x.device)
-        _, h_n = functional_call(self._fused, weights, (x,))  # h_n (1, B, n)
-        return h_n[0]
+        return self.run_fused(x, self.W_hx, self.W_hh, self.b_h, torch.zeros_like(self.b_h))
