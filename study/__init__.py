@@ -51,15 +51,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from study.studyfile import StudyError
+from study.basics.errors import StudyError
 
 if TYPE_CHECKING:
-    from study.planning import StudyPlan
+    from study.planning.plan import StudyPlan
 
 
 def plan(study: Any = None, **keywords: Any) -> StudyPlan:
     """Plan a study without running it: every trial's Config is checked; see the module's docstring."""
-    from study.planning import plan as make
+    from study.planning.build import plan as make
 
     return make(study, **keywords)
 
@@ -72,7 +72,7 @@ def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **ke
 
 def load_study(path: str | Path) -> dict[str, Any]:
     """A finished study's tables: trials, curves, summary (computed if absent) and meta."""
-    from study.tables import read_study_folder
+    from study.results.folder import read_study_folder
 
     return read_study_folder(path)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from palrnn.cli import fail
 from study import run
-from study.planning import plan_from_args
-from study.studyfile import StudyError
+from study.basics.errors import StudyError
+from study.planning.build import plan_from_args
 
 
 def _children() -> dict[int, list[int]]:

@@ -21,9 +21,13 @@ import argparse
 import sys
 
 from palrnn.cli import Parser, fail
-from study import grids
-from study.planning import DASHBOARD_PORT, describe_study, plan_from_args
-from study.studyfile import StudyError, load
+from study.basics.errors import StudyError
+from study.planning.build import plan_from_args
+from study.planning.describe import describe, describe_study
+from study.planning.plan import DASHBOARD_PORT
+from study.spec.catalogue import shipped
+from study.spec.fields import GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_MODEL
+from study.spec.load import load
 
 PROG = "python -m study.run"
 
@@ -33,7 +37,7 @@ def build_parser(prog: str = PROG) -> Parser:
     what leaving it out does."""
     p = Parser(prog=prog, description="Run a Ray Tune study of palrnn models: a named grid, a sweep of any config "
                                       "fields, a study file, an Optuna search or a memory frontier.")
-    names = ", ".join(n for n, s in grids.shipped().items() if s.kind == "grid")
+    names = ", ".join(n for n, s in shipped().items() if s.kind == "grid")
     what = p.add_argument_group("what to run")
     what.add_argument("--grid", help=f"a named grid: {names} (see --list); --sweep, --study or --search instead "
                                      "run those (default: lengths)")
@@ -56,11 +60,11 @@ def build_parser(prog: str = PROG) -> Parser:
     what.add_argument("--set", action="append", metavar="FIELD=VALUE",
                       help="fix any palrnn config field for every trial (repeatable), e.g. --set steps=3000")
     what.add_argument("--models", nargs="+", metavar="M",
-                      help=f"the models ({', '.join(grids.MODELS)}): a grid's model axis, a search's cells (default: "
-                           f"the grid's, {' and '.join(grids.GRID_MODELS)}; a search: {grids.SEARCH_MODEL})")
+                      help=f"the models ({', '.join(MODELS)}): a grid's model axis, a search's cells (default: "
+                           f"the grid's, {' and '.join(GRID_MODELS)}; a search: {SEARCH_MODEL})")
     what.add_argument("--lengths", nargs="+", metavar="T",
                       help="the lengths: a grid's length axis, a search's cells (default: the grid's; a search: "
-                           f"{grids.SEARCH_LENGTH})")
+                           f"{SEARCH_LENGTH})")
     what.add_argument("--seeds", help="a grid runs seeds 0 .. N-1 of every config (default: 3)")
     what.add_argument("--full", action="store_true",
                       help="train every trial for all its steps, as the exercise did (no stop at the target)")
@@ -78,8 +82,8 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--num-samples", help="trials Optuna proposes, per cell (default: 40)")
     opt.add_argument("--search-seed", help="seed of the TPE sampler (default: 0)")
     opt.add_argument("--scheduler", choices=["on", "off"], help="ASHA stops poor trials early (default: on)")
-    opt.add_argument("--model", help=f"the model searched, as --models M (default: {grids.SEARCH_MODEL})")
-    opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {grids.SEARCH_LENGTH})")
+    opt.add_argument("--model", help=f"the model searched, as --models M (default: {SEARCH_MODEL})")
+    opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {SEARCH_LENGTH})")
     fr = p.add_argument_group("memory frontier (--frontier)")
     fr.add_argument("--solve-rule", metavar="K/N",
                     help="a length passes when at least K of seeds 0 .. N-1 reach the target (default: 4/5)")
@@ -122,7 +126,7 @@ def list_text(args: argparse.Namespace) -> str:
     if others:
         raise StudyError(f"--{others[0].replace('_', '-')}: not with --list, which only prints")
     if not args.list:
-        return grids.describe()
+        return describe()
     return "\n".join(describe_study(load(args.list, where=f"--list {args.list}"), where=f"--list {args.list}"))
 
 
@@ -138,7 +142,7 @@ def _print(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from study.driver import StorageError
+    from study.driver.watch import StorageError
 
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)

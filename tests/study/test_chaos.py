@@ -53,7 +53,7 @@ def _curve(key):
 
     from palrnn.config import Config
     from palrnn.train import fit
-    from study.grids import GRIDS
+    from study.spec.catalogue import GRIDS
 
     torch.set_num_threads(1)
     model, length, seed, steps = key

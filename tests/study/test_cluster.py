@@ -7,7 +7,7 @@ import time
 import pytest
 
 import study
-from study import trainable  # noqa: F401
+import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 
 MB = 1024**2
 

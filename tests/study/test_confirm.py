@@ -2,13 +2,15 @@
 
 import shlex
 
-from study import planning, run
-from study.search import confirm_command
+from study import run
+from study.planning.build import plan_from_args
+from study.results.search import confirm_command
+from study.spec.catalogue import searched_fields
 
 
 def _plan(argv, tmp_path):
     argv = [*argv, "--results-dir", str(tmp_path)]
-    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+    return plan_from_args(run.build_parser().parse_args(argv), argv)
 
 
 def test_confirm_command_reruns_the_best_config_over_seeds(tmp_path):
@@ -42,7 +44,6 @@ def test_confirm_command_keeps_full_smoke_and_the_results_folder(tmp_path):
 
 
 def test_an_lstm_search_also_chooses_the_forget_bias(tmp_path):
-    from study import search
 
-    assert "forget_bias" in search.searched_fields("LSTM") and "forget_bias" not in search.searched_fields("RNN")
+    assert "forget_bias" in searched_fields("LSTM") and "forget_bias" not in searched_fields("RNN")
     assert _plan(["--search", "optuna", "--model", "LSTM", "--name", "l"], tmp_path).axes[-1] == "forget_bias"

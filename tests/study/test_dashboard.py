@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import study
-from study import trainable  # noqa: F401
+import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 
 
 def _free_port():

@@ -6,7 +6,8 @@ import json
 import pandas as pd
 
 import study
-from study import driver
+from study.driver.finish import _meta, finish
+from study.results.trials import _tables
 
 
 def _row(trial_id, step, stopped_by, steps=100, status="TERMINATED"):
@@ -17,9 +18,9 @@ def _row(trial_id, step, stopped_by, steps=100, status="TERMINATED"):
 
 def _finish(plan, rows):
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     trials = pd.DataFrame(rows)
-    tables = driver.finish(plan, trials, pd.DataFrame(columns=["trial_id", "step"]), 1.0, report=False, echo=False)
+    tables = finish(plan, trials, pd.DataFrame(columns=["trial_id", "step"]), 1.0, report=False, echo=False)
     return tables, json.loads((plan.folder / "study.json").read_text())
 
 
@@ -40,12 +41,11 @@ def test_a_search_that_ran_every_trial_is_complete_even_with_trials_cut_by_asha(
 
 def _ray_tables(scheduled):
     """Two trials as Ray ends them (both TERMINATED, one short of its steps), tabulated by the adapter."""
-    from study import trainable as adapter
 
     config = {"model": "RNN", "length": 5, "seed": 0, "steps": 100}
     entries = [(tid, config, {"step": step, "diverged": False, "stopped_early": False}, None, "TERMINATED", None)
                for tid, step in (("a", 100), ("b", 40))]
-    return adapter._tables(entries, list(config), scheduled)[0]
+    return _tables(entries, list(config), scheduled)[0]
 
 
 def test_a_grid_trial_ended_short_of_its_steps_is_unfinished_not_cut(tmp_path):

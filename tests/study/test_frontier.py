@@ -9,7 +9,11 @@ import statistics
 
 import pandas as pd
 import pytest
+from ray import tune
 
+from study.engine.callbacks.frontier import FrontierCallback
+from study.engine.search.frontier import FrontierSearcher
+from study.engine.tuner import TunerSpec, collect, run_frontier
 from study.frontier import (
     DONE,
     MOOT,
@@ -339,9 +343,8 @@ def _result(config, step, steps_to_target=None, **more):
 
 
 def test_searcher_reads_results_as_solved_unsolved_stopped_or_error(tmp_path):
-    from study import trainable
 
-    searcher = trainable.FrontierSearcher(Frontier([{"model": "LSTM"}], rule=(2, 3), speculate=0,
+    searcher = FrontierSearcher(Frontier([{"model": "LSTM"}], rule=(2, 3), speculate=0,
                                                    base={"steps": 1000}), tmp_path)
     configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(3)}
     assert configs["t0"] == {"steps": 1000, "model": "LSTM", "length": 5, "seed": 0} and configs["t2"] is None
@@ -353,7 +356,7 @@ def test_searcher_reads_results_as_solved_unsolved_stopped_or_error(tmp_path):
     t2 = searcher.suggest("t2")
     searcher.on_trial_complete("t2", error=True)  # Ray gave up on it: counted as not solved
     assert searcher.frontier.outcome(0, 5) == "failed"
-    assert searcher.suggest("t3") == trainable.tune.search.Searcher.FINISHED  # start length failed
+    assert searcher.suggest("t3") == tune.search.Searcher.FINISHED  # start length failed
     assert t2["seed"] == 2
     searcher.on_trial_complete("t0", _result(configs["t0"], 400, 300, stopped_early=True))  # its own end
     row = pd.read_csv(tmp_path / "frontier.csv").iloc[0]
@@ -364,10 +367,9 @@ def test_searcher_reads_results_as_solved_unsolved_stopped_or_error(tmp_path):
 def test_searcher_resumes_from_the_newer_state_and_reruns_no_finished_seed(tmp_path):
     from types import SimpleNamespace
 
-    from study import trainable
 
     def searcher():
-        return trainable.FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}),
+        return FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}),
                                           tmp_path)
 
     first = searcher()
@@ -387,7 +389,7 @@ def test_searcher_resumes_from_the_newer_state_and_reruns_no_finished_seed(tmp_p
     second.restore(str(tmp_path / "ray-searcher.json"))
     assert second.frontier.progress() < first.frontier.progress()
     held = [SimpleNamespace(trial_id=t, status="PENDING", config=configs[t], last_result={}) for t in configs]
-    trainable.FrontierCallback(second).on_step_begin(0, held)
+    FrontierCallback(second).on_step_begin(0, held)
     assert second.frontier.progress() == first.frontier.progress()  # the study folder's state, newer
     assert {tuple(k) for k in second.trials.values()} == {(1, 5, 1), (1, 5, 2), (1, 5, 3)}
     relaunched = [second.suggest(f"r{i}") for i in range(6)]
@@ -407,10 +409,9 @@ def test_a_seed_finished_after_rays_last_snapshot_is_replayed_for_the_tables_not
     its checkpoint at its end and reports it to the tables; the Frontier does not change."""
     from types import SimpleNamespace
 
-    from study import trainable
 
     def searcher():
-        return trainable.FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}),
+        return FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}),
                                           tmp_path)
 
     first = searcher()
@@ -426,7 +427,7 @@ def test_a_seed_finished_after_rays_last_snapshot_is_replayed_for_the_tables_not
     second.restore(str(tmp_path / "ray-searcher.json"))
     held = [SimpleNamespace(trial_id=t, status="TERMINATED" if t in ("t0", "t1", "t2", "t3", "t4") else "PENDING",
                             config=configs[t], last_result={}) for t in list(configs)[:8]]
-    trainable.FrontierCallback(second).on_step_begin(0, held)
+    FrontierCallback(second).on_step_begin(0, held)
     assert second.replay == [[1, 5, 4]]  # finished, and held by no trial of Ray's
     before = second.frontier.to_dict()
     again = second.suggest("r0")
@@ -444,7 +445,7 @@ def test_a_seed_finished_after_rays_last_snapshot_is_replayed_for_the_tables_not
 def ray_session():
     import ray
 
-    from study import trainable  # noqa: F401  (sets Ray's environment before ray.init)
+    import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
     yield
@@ -459,26 +460,24 @@ def _spec(results_dir, param_space, axes):
     """A TunerSpec of a frontier study (TunerSpec wraps the planner's StudyPlan)."""
     import dataclasses
 
-    from study import trainable
 
-    if "plan" not in {f.name for f in dataclasses.fields(trainable.TunerSpec)}:
-        return trainable.TunerSpec(name="frontier", results_dir=results_dir, param_space=param_space,
+    if "plan" not in {f.name for f in dataclasses.fields(TunerSpec)}:
+        return TunerSpec(name="frontier", results_dir=results_dir, param_space=param_space,
                                    grid_axes=axes, verbose=0)
-    from study.planning import StudyPlan
+    from study.planning.plan import StudyPlan
 
     plan = StudyPlan(name="frontier", results_dir=str(results_dir), kind="frontier", grid=None, axes=axes,
                      param_space=param_space, grid_axes=axes, n_trials=0)
-    return trainable.TunerSpec(plan=plan, verbose=0)
+    return TunerSpec(plan=plan, verbose=0)
 
 
 def test_tiny_frontier_on_ray_writes_a_complete_frontier_csv_and_figure(ray_session, tmp_path, capsys):
-    from study import trainable
 
     # 600 steps at lr 1e-2: the LSTM solves T = 5 on 2 of 3 seeds, so the search doubles, bisects
     # and stops decided and moot probes (at 300 steps and lr 3e-3 no seed solves T = 5).
     spec = _spec(tmp_path, {"model": ["RNN", "LSTM"], "init": "default", "hidden": 16, "steps": 600,
                             "eval_every": 50, "lr": 1e-2, "target": 0.99, "patience": 2}, ["model"])
-    results = trainable.run_frontier(spec, check_frontier_options("2/3", 5, 12))
+    results = run_frontier(spec, check_frontier_options("2/3", 5, 12))
     folder = tmp_path / "frontier"
     fr = load_frontier(folder)
     assert fr is not None and fr.done and fr.running() == [] and fr.rule == (2, 3)
@@ -499,7 +498,7 @@ def test_tiny_frontier_on_ray_writes_a_complete_frontier_csv_and_figure(ray_sess
         assert _none(rows["first_failed"].iloc[0]) == first and _none(rows["longest_solved"].iloc[0]) == longest
         assert f"{model:<4}  longest T remembered: " in printed
     # Every trial Ray ran is one seed of the frontier; k counts exactly those that reached 0.99.
-    trials, _ = trainable.collect(results, ["model", "length", "seed", "steps"], folder)
+    trials, _ = collect(results, ["model", "length", "seed", "steps"], folder)
     assert len(trials) == fr.launched and set(trials["status"]) == {"TERMINATED"}
     assert not trials.duplicated(["model", "length", "seed"]).any()
     assert table["k"].sum() == trials["steps_to_target"].notna().sum()

@@ -14,8 +14,11 @@ import pandas as pd
 import pytest
 
 import study
-from study import driver, planning, run
+from study import run
+from study.driver.finish import _meta, finish, study_toml
 from study.frontier import RULE_TEXT, Frontier, check_frontier_options, load_frontier
+from study.frontier.search import frontier_max_trials
+from study.planning.build import plan_from_args
 from study.run import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +43,7 @@ solve_rule = "4/5"
 
 def _cli_plan(argv, tmp_path):
     argv = [*argv, "--results-dir", str(tmp_path)]
-    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+    return plan_from_args(run.build_parser().parse_args(argv), argv)
 
 
 def _listing(folder):
@@ -105,7 +108,7 @@ def test_the_command_line_a_study_file_and_the_api_plan_the_same_frontier(tmp_pa
     assert changed.frontier == {"solve_rule": "2/3", "start_length": 5, "max_length": 40, "speculate": 0}
     path = tmp_path / "resolved" / "study.toml"
     path.parent.mkdir()
-    path.write_text(driver.study_toml(changed))
+    path.write_text(study_toml(changed))
     again = _cli_plan(["--study", str(path)], tmp_path)
     for key in ("kind", "axes", "param_space", "grid_axes", "frontier", "trials", "target"):
         assert again.to_meta()[key] == changed.to_meta()[key], key
@@ -117,7 +120,7 @@ def test_study_json_keeps_the_frontier_for_resume_and_refuses_another(tmp_path, 
             "--name", "f"]
     plan = _cli_plan(argv, tmp_path)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     resumed = _cli_plan(["--resume", "--name", "f"], tmp_path)
     assert resumed.kind == "frontier" and resumed.frontier == plan.frontier and resumed.resume
     assert resumed.cells == [{"model": "LSTM"}] and resumed.param_space == plan.param_space
@@ -144,7 +147,7 @@ def test_the_trial_bound_holds_whatever_the_seeds_do():
         fr = Frontier([{"model": "RNN"}, {"model": "LSTM"}], rule=options.rule, start=options.start,
                       max_length=options.max_length, speculate=options.speculate)
         simulate(fr, run_trial, slots=rng.randint(1, 12), rng=rng, slow=rng.choice([1.0, 3.0, 10.0]))
-        assert fr.done and fr.launched <= planning.frontier_max_trials(options, 2), (i, options)
+        assert fr.done and fr.launched <= frontier_max_trials(options, 2), (i, options)
 
 
 def _random_seeds(rng, threshold):
@@ -167,13 +170,13 @@ def _finish(tmp_path, frontier, capsys):
                      tmp_path)
     plan.folder.mkdir(parents=True)
     frontier.save(plan.folder / "frontier" / "state.json")
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     columns = ["model", "length", "seed", "steps"]
     trials = pd.DataFrame([{"trial_id": "a", "model": "LSTM", "length": 5, "seed": 0, "steps": 100, "step": 100,
                             "status": "TERMINATED", "stopped_by": "target", "diverged": False,
                             "eval_accuracy": 1.0, "steps_to_target": 50}])
     curves = pd.DataFrame(columns=["trial_id", *columns])
-    tables = driver.finish(plan, trials, curves, 1.0, report=False, echo=True)
+    tables = finish(plan, trials, curves, 1.0, report=False, echo=True)
     out = capsys.readouterr().out
     return plan, tables, out, json.loads((plan.folder / "study.json").read_text())
 

@@ -20,10 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study import tables as tb
-from study.html import FILE, figure_files
-from study.provenance import provenance_line
+from study.basics.provenance import provenance_line
 from study.report import write_report
+from study.report.html import FILE, figure_files
+from study.results.exercise import EXERCISE
+from study.results.folder import summary_axes
+from study.results.summary import parity_table
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
@@ -99,7 +101,7 @@ def expected_main_rows(summary: pd.DataFrame) -> list[list[str]]:
     """summary.csv's rows as report.py prints them: CI to three decimals, solved k/n, train and exercise to two."""
     rows = []
     for r in summary.itertuples(index=False):
-        exercise = tb.EXERCISE.get(r.model, {}).get(int(r.length))
+        exercise = EXERCISE.get(r.model, {}).get(int(r.length))
         ci = f"{r.eval_accuracy_mean:.3f}" + (f" [{r.eval_accuracy_low:.3f}, {r.eval_accuracy_high:.3f}]"
                                               if r.seeds >= 2 else "")
         rows.append([r.model, str(r.length), ci, f"{r.solved}/{r.seeds}", f"{r.train_accuracy_final:.2f}",
@@ -139,7 +141,7 @@ def test_the_page_shows_the_study(reported):
     assert rows[1:] == expected_main_rows(summary)
     # the odd/even contrasts as report.py computes them
     trials = pd.read_csv(reported / "trials.csv", dtype={"trial_id": str})
-    parity = tb.parity_table(trials, tb.summary_axes(meta, trials.columns))
+    parity = parity_table(trials, summary_axes(meta, trials.columns))
     assert page.tables["parity"][1:] == [[r.model, str(r.length), r.parity,
                                           f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"]
                                          for r in parity.itertuples()]

@@ -19,7 +19,7 @@ import torch
 from palrnn import io as core_io
 from palrnn.config import Config
 from palrnn.train import load_checkpoint, new_state, save_checkpoint, train
-from study import io
+from study.basics import io
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,16 @@ import pytest
 
 import study
 from palrnn.config import Config
-from study import driver, grids, planning, run
-from study import search as sr
+from study import run
+from study.basics.errors import StudyError
+from study.driver.finish import _meta, study_toml
+from study.planning.build import plan_from_args
+from study.planning.request import KEYWORDS
 from study.run import main
-from study.studyfile import EXERCISE, StudyError, load, to_toml
+from study.spec.catalogue import GRIDS, searched_fields, shipped, space
+from study.spec.fields import EXERCISE
+from study.spec.load import load
+from study.spec.studyfile import to_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
@@ -60,7 +66,7 @@ length = [5, 6]
 
 def _cli_plan(argv, tmp_path=None):
     argv = [*argv, "--results-dir", str(tmp_path)] if tmp_path is not None else list(argv)
-    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+    return plan_from_args(run.build_parser().parse_args(argv), argv)
 
 
 def _same_space(planned, stored):
@@ -118,14 +124,14 @@ def test_every_shipped_grid_plans_exactly_the_trials_of_before(name, tmp_path):
               for combo in itertools.product(*axes.values(), range(3))]
     assert plan.trials.to_dict("records") == before  # the same trials, in the same order
     assert plan.grid_axes == names and plan.axes == [k for k in axes if k != "length"] and plan.grid == name
-    assert grids.GRIDS[name].trial_count(3) == COUNTS[name]
-    assert grids.GRIDS[name].fixed == {**EXERCISE, **fixed}
+    assert GRIDS[name].trial_count(3) == COUNTS[name]
+    assert GRIDS[name].fixed == {**EXERCISE, **fixed}
 
 
 def test_the_default_search_is_the_one_of_before_and_replans_the_reference_search(tmp_path):
-    assert sr.space("RNN") == OLD_SPACE
-    assert sr.space("LSTM") == {**OLD_SPACE, "forget_bias": ("choice", [0.0, 1.0, 2.0])}
-    assert sr.searched_fields("GRU") == list(OLD_SPACE)
+    assert space("RNN") == OLD_SPACE
+    assert space("LSTM") == {**OLD_SPACE, "forget_bias": ("choice", [0.0, 1.0, 2.0])}
+    assert searched_fields("GRU") == list(OLD_SPACE)
     meta = json.loads((RESULTS / "reference-search-rnn20" / "study.json").read_text())
     plan = _cli_plan(["--search", "optuna", "--model", "RNN", "--length", "20", "--num-samples", "40"], tmp_path)
     assert _same_space(plan.param_space, meta["param_space"]) and plan.axes == meta["axes"] and plan.kind == "optuna"
@@ -166,7 +172,7 @@ def test_the_resolved_study_file_replans_the_identical_trials(tmp_path):
     for i, plan in enumerate(plans):
         path = tmp_path / f"s{i}" / "study.toml"
         path.parent.mkdir()
-        path.write_text(driver.study_toml(plan))
+        path.write_text(study_toml(plan))
         again = _cli_plan(["--study", str(path.parent)], tmp_path)  # a study folder: its study.toml
         assert again.trials.equals(plan.trials), plan.command
         for key in ("kind", "grid", "axes", "param_space", "grid_axes", "search", "target"):
@@ -223,7 +229,7 @@ def test_resume_accepts_the_options_of_its_study_and_refuses_others(tmp_path, ca
     argv = ["--grid", "smoke", "--seeds", "2", "--set", "steps=300", "--name", "r", "--full"]
     plan = _cli_plan(argv, tmp_path)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     again = _cli_plan([*argv, "--resume", "--num-cpus", "2"], tmp_path)
     assert again.resume and again.param_space == plan.param_space and again.options.num_cpus == 2
     alone = _cli_plan(["--resume", "--name", "r"], tmp_path)
@@ -413,7 +419,7 @@ def _prepare(tmp_path):
         (tmp_path / name).write_text(text)
     busy = _cli_plan(["--grid", "smoke", "--name", "busy"], tmp_path)
     busy.folder.mkdir(parents=True)
-    (busy.folder / "study.json").write_text(json.dumps(driver._meta(busy)))
+    (busy.folder / "study.json").write_text(json.dumps(_meta(busy)))
 
 
 @pytest.mark.parametrize("argv,expected", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
@@ -494,7 +500,7 @@ def test_api_plan_runs_nothing_until_asked_and_documents_its_keywords():
     p = study.plan(grid="smoke", seeds=1, models=["RNN"], lengths=[5])
     assert p.n_trials == 1 and p.trials.iloc[0]["hidden"] == 16 and callable(p.run)
     doc = study.__doc__
-    for key in planning.KEYWORDS:
+    for key in KEYWORDS:
         assert key in doc, key
     with pytest.raises(TypeError, match="unknown keyword 'sweeps'"):
         study.plan(sweeps={"hidden": [1]})
@@ -551,7 +557,7 @@ def test_a_wheel_ships_the_study_files(tmp_path):
 
 
 def test_every_shipped_file_is_a_valid_study_and_round_trips():
-    for name, s in grids.shipped().items():
+    for name, s in shipped().items():
         assert s.name == name
         again = load_text(to_toml(s))
         assert again == s, name
@@ -560,7 +566,7 @@ def test_every_shipped_file_is_a_valid_study_and_round_trips():
 def load_text(text):
     import tomllib
 
-    from study.studyfile import from_dict
+    from study.spec.studyfile import from_dict
 
     return from_dict(tomllib.loads(text), "text")
 

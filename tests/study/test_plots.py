@@ -10,8 +10,10 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from study import plots
-from study import tables as tb
+from study.report import plots
+from study.results.exercise import exercise_points
+from study.results.search import read_optuna_study
+from study.results.summary import curves_table, summary_table
 
 matplotlib.use("Agg")
 
@@ -48,7 +50,7 @@ def legend_texts(ax: Axes) -> list[str]:
 
 def test_curves_per_model():
     trials = make_trials()
-    bands = tb.curves_table(make_curves(trials), ["model"])
+    bands = curves_table(make_curves(trials), ["model"])
     fig = plots.plot_curves(bands, "RNN", target=0.99)
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
@@ -63,7 +65,7 @@ def test_curves_per_model():
 
 
 def test_curves_both_models_rnn_dashed():
-    bands = tb.curves_table(make_curves(make_trials()), ["model"])
+    bands = curves_table(make_curves(make_trials()), ["model"])
     fig = plots.plot_curves_both(bands)
     ax = fig.axes[0]
     assert ax.get_title() == "RNN vs LSTM: held-out accuracy during training (RNN dashed)"
@@ -74,7 +76,7 @@ def test_curves_both_models_rnn_dashed():
 
 def test_curves_one_panel_per_value_of_another_axis():
     trials = make_trials({"init": ["default", "seed"]})
-    bands = tb.curves_table(make_curves(trials), ["model", "init"])
+    bands = curves_table(make_curves(trials), ["model", "init"])
     fig = plots.plot_curves(bands, "LSTM")
     assert [ax.get_title() for ax in fig.axes] == ["init=default", "init=seed"]
     assert fig.get_suptitle().startswith("LSTM: held-out accuracy")
@@ -82,8 +84,8 @@ def test_curves_one_panel_per_value_of_another_axis():
 
 
 def test_accuracy_vs_length_with_the_exercise():
-    summary = tb.summary_table(make_trials(), ["model"])
-    fig = plots.plot_accuracy(summary, exercise=tb.exercise_points(summary))
+    summary = summary_table(make_trials(), ["model"])
+    fig = plots.plot_accuracy(summary, exercise=exercise_points(summary))
     assert isinstance(fig, Figure) and len(fig.axes) == 1  # models are the lines of one panel
     ax = fig.axes[0]
     assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
@@ -101,14 +103,14 @@ def test_accuracy_vs_length_with_the_exercise():
 
 
 def test_exercise_markers_only_where_the_exercise_applies():
-    summary = tb.summary_table(make_trials(), ["model"])
-    points = tb.exercise_points(summary, {"hidden": 64})  # not the exercise's hidden units: no markers
+    summary = summary_table(make_trials(), ["model"])
+    points = exercise_points(summary, {"hidden": 64})  # not the exercise's hidden units: no markers
     assert points.empty
     assert legend_texts(plots.plot_accuracy(summary, exercise=points).axes[0]) == ["RNN", "LSTM"]
 
 
 def test_accuracy_vs_length_one_model():
-    summary = tb.summary_table(make_trials().query("model == 'LSTM'"), ["model"])
+    summary = summary_table(make_trials().query("model == 'LSTM'"), ["model"])
     ax = plots.plot_accuracy(summary).axes[0]
     assert legend_texts(ax) == ["LSTM"] and len(ax.get_lines()) == 1
 
@@ -122,7 +124,7 @@ def near_one_trials() -> pd.DataFrame:
 
 
 def test_error_bars_stay_in_the_unit_interval():
-    summary = tb.summary_table(near_one_trials(), ["model"])
+    summary = summary_table(near_one_trials(), ["model"])
     ax = plots.plot_accuracy(summary).axes[0]
     (bars,) = [c for c in ax.collections if len(c.get_segments())]  # the error bars' LineCollection
     ends = np.array([seg[:, 1] for seg in bars.get_segments()])
@@ -134,7 +136,7 @@ def test_error_bars_stay_in_the_unit_interval():
 
 def test_curve_bands_stay_in_the_unit_interval():
     trials = near_one_trials()
-    bands = tb.curves_table(make_curves(trials), ["model"])
+    bands = curves_table(make_curves(trials), ["model"])
     fig = plots.plot_curves(bands, "RNN")
     for band in fig.axes[0].collections:
         y = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
@@ -142,7 +144,7 @@ def test_curve_bands_stay_in_the_unit_interval():
 
 
 def test_mean_accuracy_vs_length():
-    summary = tb.summary_table(make_trials(), ["model"])
+    summary = summary_table(make_trials(), ["model"])
     ax = plots.plot_mean_accuracy(summary).axes[0]
     assert ax.get_title() == "Mean training accuracy over all steps vs length (the exercise's metric)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Mean training accuracy (all steps)")
@@ -151,7 +153,7 @@ def test_mean_accuracy_vs_length():
 
 
 def test_steps_to_target():
-    summary = tb.summary_table(make_trials(), ["model"])
+    summary = summary_table(make_trials(), ["model"])
     ax = plots.plot_steps_to_target(summary, target=0.99).axes[0]
     assert ax.get_title() == "Steps to reach held-out accuracy >= 0.99 (median over solved seeds)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Steps to target")
@@ -163,7 +165,7 @@ def test_steps_to_target():
 
 
 def test_accuracy_vs_length_by_axis():
-    summary = tb.summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
+    summary = summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
     fig = plots.plot_accuracy_vs_length_by(summary, "max_norm")
     assert fig.get_suptitle() == ("Held-out accuracy vs length, by clip max_norm "
                                   "(mean over seeds, 95% logit-t interval)")
@@ -172,8 +174,8 @@ def test_accuracy_vs_length_by_axis():
         assert legend_texts(ax) == ["max_norm=none", "max_norm=1", "max_norm=10"]
         assert len(ax.get_lines()) == 3
         assert ax.get_xlabel() == "Palindrome length T" and ax.get_ylabel() == "Held-out accuracy"
-    summary2 = tb.summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
-    fig = plots.plot_accuracy(summary2, exercise=tb.exercise_points(summary2))
+    summary2 = summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
+    fig = plots.plot_accuracy(summary2, exercise=exercise_points(summary2))
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]  # a panel per model, a line per init
     assert fig.get_suptitle() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
     assert legend_texts(fig.axes[0]) == ["init=default", "init=seed", "RNN, exercise (train batch, 1 run)"]
@@ -196,7 +198,7 @@ def sweep_trials(axes: dict, models=("RNN",), lengths=(5, 6), seeds: int = 2) ->
 
 
 def sweep_summary(axes: dict, **kwargs) -> pd.DataFrame:
-    return tb.summary_table(sweep_trials(axes, **kwargs), ["model", *axes])
+    return summary_table(sweep_trials(axes, **kwargs), ["model", *axes])
 
 
 HIDDEN_LR = ["hidden=32, lr=0.001", "hidden=32, lr=0.003", "hidden=64, lr=0.001", "hidden=64, lr=0.003"]
@@ -248,7 +250,7 @@ def test_a_sweep_at_one_length_is_drawn_against_its_first_axis():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.003"]
     assert legend_texts(ax) == ["hidden=32", "hidden=64"]
     assert plots.plot_mean_accuracy(summary).axes[0].get_xlabel() == "hidden units"
-    bands = tb.curves_table(make_curves(sweep_trials({"hidden": [32, 64], "lr": [0.001, 0.003]},
+    bands = curves_table(make_curves(sweep_trials({"hidden": [32, 64], "lr": [0.001, 0.003]},
                                                      models=("GRU", "RNN"), lengths=(20,))), ["model", "hidden", "lr"])
     ax = plots.plot_curves(bands, "GRU").axes[0]  # one T: a line per combination
     assert legend_texts(ax) == HIDDEN_LR and ax.get_title().startswith("GRU: held-out accuracy")
@@ -304,7 +306,7 @@ def test_optuna_figures(optuna_study):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    study = tb.read_optuna_study(optuna_study)
+    study = read_optuna_study(optuna_study)
     assert study is not None and len(study.trials) == 6
     before = set(plt.get_fignums())
     style = dict(matplotlib.rcParams)
@@ -322,4 +324,4 @@ def test_optuna_figures(optuna_study):
 
 
 def test_no_optuna_journal(tmp_path):
-    assert tb.read_optuna_study(tmp_path) is None
+    assert read_optuna_study(tmp_path) is None

@@ -3,7 +3,7 @@
 import io
 from types import SimpleNamespace
 
-from study.trainable import ProgressLine
+from study.engine.progress import ProgressLine
 
 
 def _trial(status, step=None, seed=0, timestamp=0):
@@ -29,7 +29,7 @@ def test_a_search_counts_its_samples_not_only_those_proposed():
 
 
 def test_why_a_trial_ended():
-    from study.trainable import _stopped_by
+    from study.results.trials import _stopped_by
 
     base = {"status": "TERMINATED", "diverged": False, "stopped_early": False, "step": 3000, "steps": 10000}
     assert _stopped_by(base) == "scheduler"  # ended before its steps, no target, no error: ASHA

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from study import provenance as pv
+from study.basics import provenance as pv
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {"argv", "executable", "python", "versions", "commit", "dirty", "host", "cpu_model", "cpu_count", "gpus",

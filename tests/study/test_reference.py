@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from study.report import write_report
+from study.results.summary import SUMMARY_STATS
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
@@ -30,10 +31,9 @@ def test_reference_intervals_are_logit_t_inside_the_unit_interval(name):
     """The committed summaries were re-reported: new columns, every interval in [0, 1] around its mean."""
     import pandas as pd
 
-    from study import tables as tb
 
     summary = pd.read_csv(RESULTS / name / "summary.csv")
-    assert all(c in summary.columns for c in tb.SUMMARY_STATS)
+    assert all(c in summary.columns for c in SUMMARY_STATS)
     ok = summary.dropna(subset=["eval_accuracy_low"])
     assert len(ok) == (summary["seeds"] >= 2).sum()  # an interval wherever there are two seeds (none in a search)
     assert (ok["eval_accuracy_low"] >= 0).all() and (ok["eval_accuracy_high"] <= 1).all()

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study import report
-from study import tables as tb
+from study.report.cli import main
+from study.report.write import write_report
+from study.results.exercise import CI_COLUMN, exercise_points
+from study.results.summary import curves_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +100,7 @@ def figures(path: Path) -> list[str]:
 
 def test_report_writes_summary_and_figures(tmp_path, capsys):
     folder = make_folder(tmp_path / "study")
-    assert report.main([str(folder)]) == 0
+    assert main([str(folder)]) == 0
     out = capsys.readouterr().out
     assert figures(folder) == ["accuracy_vs_length.png", "curves_LSTM.png", "curves_RNN.png", "curves_both.png",
                                "mean_accuracy_vs_length.png", "steps_to_target.png"]
@@ -106,7 +108,7 @@ def test_report_writes_summary_and_figures(tmp_path, capsys):
     assert summary[["model", "length", "seeds", "solved"]].values.tolist() == [
         ["RNN", 5, 3, 0], ["RNN", 6, 3, 0], ["LSTM", 5, 3, 3], ["LSTM", 6, 3, 3]]
     assert summary["eval_accuracy_mean"].tolist() == pytest.approx([0.9, 0.7, 1.0, 1.0])
-    assert tb.CI_COLUMN in out and "exercise" in out
+    assert CI_COLUMN in out and "exercise" in out
     assert "Student t on the logit" in out and "docs/exercise.md" in out and "SEED" + ".md" not in out
     assert "not in the means" not in out  # every trial finished
     lines = out.splitlines()
@@ -117,9 +119,9 @@ def test_report_writes_summary_and_figures(tmp_path, capsys):
 
 def test_re_report_is_byte_identical(tmp_path, capsys):
     folder = make_folder(tmp_path / "study")
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     first = (folder / "summary.csv").read_bytes()
-    assert report.main([str(folder), "--no-figures", "--quiet"]) == 0
+    assert main([str(folder), "--no-figures", "--quiet"]) == 0
     assert (folder / "summary.csv").read_bytes() == first
     assert figures(folder) == []
     assert capsys.readouterr().out.count("wrote") == 1
@@ -127,7 +129,7 @@ def test_re_report_is_byte_identical(tmp_path, capsys):
 
 def test_write_report_returns_tables(tmp_path):
     folder = make_folder(tmp_path / "study", models=("LSTM",), extra={"init": ["seed", "default"]})
-    tables = report.write_report(folder, echo=False)
+    tables = write_report(folder, echo=False)
     assert set(tables) == {"summary", "accuracy_vs_length", "curves_summary", "figures"}
     assert list(tables["summary"].columns[:3]) == ["model", "length", "init"]
     assert tables["curves_summary"]["seeds"].tolist() == [3] * 8  # 2 inits x 2 lengths x 2 steps
@@ -138,7 +140,7 @@ def test_write_report_returns_tables(tmp_path):
 
 def test_held_values_in_curves_summary(tmp_path):
     folder = make_folder(tmp_path / "study", models=("RNN", "LSTM"), lengths=(5,))
-    bands = report.write_report(folder, echo=False, figures=False)["curves_summary"]
+    bands = write_report(folder, echo=False, figures=False)["curves_summary"]
     lstm = bands[bands["model"] == "LSTM"]
     assert lstm["step"].tolist() == [100, 200] and lstm["eval_accuracy_mean"].tolist() == [0.5, 1.0]
     rnn = bands[bands["model"] == "RNN"]
@@ -172,7 +174,7 @@ def bad_cases(tmp: Path):
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case, fault):
     argv, expected = bad_cases(tmp_path)[case]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    assert report.main(argv) == 2
+    assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("study.report: error: ")
@@ -206,7 +208,7 @@ def test_optuna_study_figures(tmp_path, capsys):
                                 sampler=optuna.samplers.RandomSampler(seed=1))
     study.optimize(lambda t: -abs(math.log10(t.suggest_float("lr", 1e-4, 1e-2, log=True)) + 3)
                    + t.suggest_categorical("hidden", [16, 32]) / 100, n_trials=5)
-    assert report.main([str(folder)]) == 0
+    assert main([str(folder)]) == 0
     out = capsys.readouterr().out
     assert figures(folder) == ["best_curve.png", "optuna_history.png", "optuna_importances.png"]
     assert "best trial: eval_accuracy=0, hidden=16, lr=0.003, steps_to_target=none" in out
@@ -228,7 +230,7 @@ def test_search_summary_keeps_configs_apart_and_cut_trials_out(tmp_path, capsys)
     trials["lr"] = [0.001, 0.001, 0.02]  # two trials of one config, one of another
     trials["stopped_by"] = ["steps", "steps", "scheduler"]
     trials.to_csv(folder / "trials.csv", index=False)
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     out = capsys.readouterr().out
     summary = pd.read_csv(folder / "summary.csv")
     assert summary[["lr", "seeds", "cut"]].values.tolist() == [[0.001, 2, 0], [0.02, 0, 1]]
@@ -243,7 +245,7 @@ def test_grid_report_counts_trials_left_out(tmp_path, capsys):
     trials.loc[0, ["status", "stopped_by"]] = ["ERROR", "error"]
     trials.loc[1, "stopped_by"] = "unfinished"
     trials.to_csv(folder / "trials.csv", index=False)
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "not in the means (summary.csv counts them): 1 errored trials, 1 unfinished trials" in out
     summary = pd.read_csv(folder / "summary.csv")
@@ -254,7 +256,7 @@ def test_grid_report_counts_trials_left_out(tmp_path, capsys):
 
 def test_summary_intervals_inside_the_unit_interval(tmp_path):
     folder = make_folder(tmp_path / "study")
-    summary = report.write_report(folder, echo=False, figures=False)["summary"]
+    summary = write_report(folder, echo=False, figures=False)["summary"]
     assert (summary["eval_accuracy_low"] >= 0).all() and (summary["eval_accuracy_high"] <= 1).all()
     rnn5 = summary.iloc[0]  # 0.95, 0.90, 0.85
     assert rnn5.eval_accuracy_low < rnn5.eval_accuracy_mean < rnn5.eval_accuracy_high < 1
@@ -264,17 +266,17 @@ def test_a_study_without_results(tmp_path, capsys):
     folder = make_folder(tmp_path / "study")
     (folder / "trials.csv").write_text("")
     (folder / "curves.csv").unlink()
-    assert report.main([str(folder)]) == 0
+    assert main([str(folder)]) == 0
     assert "no finished trials" in capsys.readouterr().out
     assert (folder / "summary.csv").read_text().startswith("model,length,seeds,eval_accuracy_mean,")
     assert figures(folder) == []
 
 
 def test_report_prints_the_provenance_line_and_writes_the_page(tmp_path, capsys):
-    from study.provenance import provenance, provenance_line
+    from study.basics.provenance import provenance, provenance_line
 
     folder = make_folder(tmp_path / "study")
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1] == ("provenance: provenance not recorded (study made before provenance was kept) · "
                                    "2026-01-01 00:00 → not finished")  # an older study.json: no provenance
@@ -284,7 +286,7 @@ def test_report_prints_the_provenance_line_and_writes_the_page(tmp_path, capsys)
     meta.update(provenance=provenance(["python", "-m", "study.run"], threads_per_trial=1),
                 finished="2026-01-01T00:08:00", wall_seconds=480.0, status="complete")
     (folder / "study.json").write_text(json.dumps(meta))
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     line = capsys.readouterr().out.splitlines()[1]
     assert line == f"provenance: {provenance_line(meta)}" and line.endswith("2026-01-01 00:00 → 00:08 (8 min)")
     assert provenance_line(meta) in (folder / "report.html").read_text(encoding="utf-8")
@@ -298,13 +300,13 @@ HIDDEN_LR = ["hidden=32, lr=0.001", "hidden=32, lr=0.003", "hidden=64, lr=0.001"
 def test_a_two_axis_user_sweep(tmp_path, capsys):
     """hidden {32, 64} x lr {0.001, 0.003} x T {5, 6}, RNN, 2 seeds: one summary row per config, every
     combination in the figures' legends, no exercise column (not the exercise's settings)."""
-    from study import plots
+    from study.report import plots
 
     folder = make_sweep(tmp_path / "sweep", {"hidden": [32, 64], "lr": [0.001, 0.003]})
     trials = pd.read_csv(folder / "trials.csv")
     trials.loc[trials["seed"] == 1, "lr"] *= 1 + 1e-13  # 0.0030000000000003: a float as a CSV round trip leaves it
     trials.to_csv(folder / "trials.csv", index=False)
-    assert report.main([str(folder)]) == 0
+    assert main([str(folder)]) == 0
     out = capsys.readouterr().out
     summary = pd.read_csv(folder / "summary.csv")
     assert list(summary.columns[:4]) == ["model", "length", "hidden", "lr"]
@@ -315,17 +317,17 @@ def test_a_two_axis_user_sweep(tmp_path, capsys):
                                "accuracy_vs_length_by_lr.png", "curves_RNN.png", "mean_accuracy_vs_length.png"]
     fig = plots.plot_accuracy(summary)
     assert legend_texts(fig.axes[0]) == HIDDEN_LR
-    assert "exercise" not in out and tb.CI_COLUMN in out
+    assert "exercise" not in out and CI_COLUMN in out
     assert "model T hidden lr" in " ".join(out.split())
 
 
 def test_a_sweep_at_one_length(tmp_path, capsys):
     """hidden x lr at T = 20 with RNN and GRU: figures against hidden, no T column, no exercise."""
-    from study import plots
+    from study.report import plots
 
     folder = make_sweep(tmp_path / "flat", {"hidden": [32, 64], "lr": [0.001, 0.003]}, models=("GRU", "RNN"),
                         lengths=(20,))
-    tables = report.write_report(folder, echo=True)
+    tables = write_report(folder, echo=True)
     out = capsys.readouterr().out
     assert figures(folder) == ["accuracy_vs_hidden.png", "curves_GRU.png", "curves_RNN.png", "curves_both.png",
                                "mean_accuracy_vs_hidden.png"]
@@ -343,10 +345,10 @@ def test_a_sweep_at_one_length(tmp_path, capsys):
 
 
 def test_max_norm_none_is_a_group(tmp_path):
-    from study import plots
+    from study.report import plots
 
     folder = make_sweep(tmp_path / "clip", {"max_norm": [None, 1.0]})
-    report.write_report(folder, echo=False)
+    write_report(folder, echo=False)
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == 4 and (summary["seeds"] == 2).all()
     assert summary["max_norm"].isna().tolist() == [True, False, True, False]
@@ -358,22 +360,22 @@ def test_a_swept_field_missing_from_trials_csv(tmp_path, capsys):
     folder = make_sweep(tmp_path / "old", {"hidden": [32, 64], "lr": [0.001, 0.003]})
     trials = pd.read_csv(folder / "trials.csv")
     trials.drop(columns=["lr"]).to_csv(folder / "trials.csv", index=False)
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == 8 and (summary["seeds"] == 2).all()  # lr from curves.csv, trial by trial
     assert "swept but not in" not in capsys.readouterr().out
     pd.read_csv(folder / "curves.csv").drop(columns=["lr"]).to_csv(folder / "curves.csv", index=False)
-    assert report.main([str(folder), "--no-figures"]) == 0
+    assert main([str(folder), "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "swept but not in trials.csv (nor curves.csv): lr; trials that differ only in it are grouped" in out
     assert "Swept but not in trials.csv (nor curves.csv): lr" in (folder / "report.html").read_text(encoding="utf-8")
 
 
 def test_the_gru_and_other_models_in_a_stable_order(tmp_path, capsys):
-    from study import plots
+    from study.report import plots
 
     folder = make_sweep(tmp_path / "gru", {}, models=("GRU", "LSTM", "RNN"), seeds=2, fixed={"steps": 10_000})
-    report.main([str(folder)])
+    main([str(folder)])
     out = capsys.readouterr().out
     summary = pd.read_csv(folder / "summary.csv")
     assert summary["model"].tolist() == ["RNN", "RNN", "LSTM", "LSTM", "GRU", "GRU"]
@@ -382,8 +384,8 @@ def test_the_gru_and_other_models_in_a_stable_order(tmp_path, capsys):
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["RNN"], ["LSTM"], ["GRU"])]
     assert [r[:2] for r in rows] == [["RNN", "5"], ["LSTM", "5"], ["GRU", "5"]]  # T = 6 rows repeat no model
     assert [r[-1] for r in rows] == ["1.00", "1.00", "-"]  # the exercise's numbers at T = 5, none for the GRU
-    ax = plots.plot_accuracy(summary, exercise=tb.exercise_points(summary)).axes[0]
+    ax = plots.plot_accuracy(summary, exercise=exercise_points(summary)).axes[0]
     assert legend_texts(ax) == ["RNN", "LSTM", "GRU", "RNN, exercise (train batch, 1 run)",
                                 "LSTM, exercise (train batch, 1 run)"]
-    assert plots.plot_curves_both(tb.curves_table(pd.read_csv(folder / "curves.csv"), ["model"])).axes[0].get_title() \
+    assert plots.plot_curves_both(curves_table(pd.read_csv(folder / "curves.csv"), ["model"])).axes[0].get_title() \
         == "RNN vs LSTM vs GRU: held-out accuracy during training (RNN dashed)"

@@ -2,7 +2,11 @@
 
 import pytest
 
-from study import driver, planning, run
+from study import run
+from study.driver.finish import _meta
+from study.driver.lock import StudyLock
+from study.driver.ports import dashboard_port_for
+from study.planning.build import plan_from_args
 from study.run import main
 
 
@@ -101,12 +105,12 @@ def test_dashboard_port_taken_or_free():
         holder.bind(("127.0.0.1", 0))
         taken = holder.getsockname()[1]
         with pytest.raises(StudyError, match=f"--dashboard-port: {taken} on 127.0.0.1 is in use"):
-            driver.dashboard_port_for("127.0.0.1", taken)  # asked for explicitly: refused, not moved
-    assert driver.dashboard_port_for("127.0.0.1", taken) == taken  # free again
-    default = driver.dashboard_port_for("127.0.0.1", None)
+            dashboard_port_for("127.0.0.1", taken)  # asked for explicitly: refused, not moved
+    assert dashboard_port_for("127.0.0.1", taken) == taken  # free again
+    default = dashboard_port_for("127.0.0.1", None)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", default))  # another study's Ray holds it: the next free one
-        assert driver.dashboard_port_for("127.0.0.1", None) > default
+        assert dashboard_port_for("127.0.0.1", None) > default
 
 
 def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys, fault):
@@ -115,10 +119,10 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys, fault
     import ray
 
     argv = ["--grid", "smoke", "--name", "busy", "--results-dir", str(tmp_path)]
-    plan = planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+    plan = plan_from_args(run.build_parser().parse_args(argv), argv)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
-    held = driver.StudyLock(plan.folder, plan.name)  # the study's driver, still running
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    held = StudyLock(plan.folder, plan.name)  # the study's driver, still running
     try:
         before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
         with pytest.raises(SystemExit) as exc:
@@ -130,7 +134,7 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys, fault
         assert not ray.is_initialized()
     finally:
         held.release()
-    again = driver.StudyLock(plan.folder, plan.name)  # free once the driver ended
+    again = StudyLock(plan.folder, plan.name)  # free once the driver ended
     again.release()
     fault("`--resume` of a study whose driver is still running", 1,
           "refused in one line before Ray starts (the driver holds a lock on the folder)")
@@ -148,7 +152,7 @@ def test_help_gives_every_default_and_never_none(capsys):
 
 
 def test_list_lines_break_between_axes_only():
-    from study.grids import wrap_parts
+    from study.planning.describe import wrap_parts
 
     parts = [f"axis{i} {{{', '.join(str(v) for v in range(i + 3))}}}" for i in range(8)]
     lines = wrap_parts(parts, "  x  ", first="      axes: ", indent="            ")

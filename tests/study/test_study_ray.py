@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import study
+import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 from palrnn.config import field_names
-from study import trainable  # noqa: F401  (sets Ray's environment before ray.init)
 
 
 @pytest.fixture(scope="module")

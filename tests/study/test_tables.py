@@ -9,7 +9,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import tables as tb
+from study.basics.errors import NotAStudy
+from study.basics.stats import t_quantile, wilson_interval
+from study.results import exercise as tb
+from study.results.exercise import (
+    CI_COLUMN,
+    EXERCISE,
+    accuracy_vs_length,
+    exercise_applies,
+    exercise_points,
+    format_accuracy_table,
+    single_length,
+    steps_to_target_table,
+    study_settings,
+)
+from study.results.folder import fill_swept_columns, missing_axes, read_study_folder, summary_axes, swept_fields
+from study.results.search import best_trial_id, ranked_trials, top_trials
+from study.results.summary import (
+    MODEL_ORDER,
+    axis_key,
+    curves_table,
+    flag,
+    model_order,
+    parity_table,
+    summary_table,
+    trial_outcome,
+)
 
 T975 = {1: 12.706205, 2: 4.302653}  # t(0.975, df) from a printed table: two and three seeds
 EPS = 1e-4
@@ -58,7 +83,7 @@ def row(summary, model, t):
 
 
 def test_summary_columns_and_order():
-    s = tb.summary_table(make_trials(), ["model"])
+    s = summary_table(make_trials(), ["model"])
     assert list(s.columns) == ["model", "length", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
                                "eval_accuracy_high", "solved", "solved_low", "solved_high",
                                "steps_to_target_median", "diverged",
@@ -68,14 +93,14 @@ def test_summary_columns_and_order():
 
 
 def test_wilson_interval():
-    assert tb.wilson_interval(3, 3) == (pytest.approx(0.43850, abs=1e-4), 1.0)  # 3 of 3 seeds: rate >= 0.44
-    assert tb.wilson_interval(0, 3) == (0.0, pytest.approx(0.56150, abs=1e-4))
-    assert tb.wilson_interval(5, 10) == (pytest.approx(0.23659, abs=1e-4), pytest.approx(0.76341, abs=1e-4))
-    assert all(math.isnan(v) for v in tb.wilson_interval(0, 0))
+    assert wilson_interval(3, 3) == (pytest.approx(0.43850, abs=1e-4), 1.0)  # 3 of 3 seeds: rate >= 0.44
+    assert wilson_interval(0, 3) == (0.0, pytest.approx(0.56150, abs=1e-4))
+    assert wilson_interval(5, 10) == (pytest.approx(0.23659, abs=1e-4), pytest.approx(0.76341, abs=1e-4))
+    assert all(math.isnan(v) for v in wilson_interval(0, 0))
 
 
 def test_summary_numbers():
-    s = tb.summary_table(make_trials(), ["model"])
+    s = summary_table(make_trials(), ["model"])
     r = row(s, "RNN", 5)
     assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 1, 0, 1)
     assert (r.errored, r.unfinished, r.cut) == (0, 0, 0)
@@ -109,12 +134,12 @@ def test_summary_as_read_back_from_csv(tmp_path):
     trials = make_trials()
     trials.to_csv(tmp_path / "t.csv", index=False)
     back = pd.read_csv(tmp_path / "t.csv")
-    pd.testing.assert_frame_equal(tb.summary_table(back, ["model"]), tb.summary_table(trials, ["model"]))
+    pd.testing.assert_frame_equal(summary_table(back, ["model"]), summary_table(trials, ["model"]))
 
 
 def test_summary_intervals_stay_in_the_unit_interval():
     """Accuracy is bounded: no interval leaves [0, 1] and each contains its mean (0.9 + 0.248 = 1.148 before)."""
-    s = tb.summary_table(make_trials(), ["model"])
+    s = summary_table(make_trials(), ["model"])
     assert (s["eval_accuracy_low"] >= 0).all() and (s["eval_accuracy_high"] <= 1).all()
     assert (s["eval_accuracy_low"] <= s["eval_accuracy_mean"]).all()
     assert (s["eval_accuracy_mean"] <= s["eval_accuracy_high"]).all()
@@ -123,20 +148,20 @@ def test_summary_intervals_stay_in_the_unit_interval():
 
 def test_one_seed_has_no_interval_and_two_seeds_use_t1():
     trials = make_trials()
-    one = tb.summary_table(trials[trials["seed"] == 0], ["model"])
+    one = summary_table(trials[trials["seed"] == 0], ["model"])
     r = row(one, "RNN", 5)
     assert r.seeds == 1 and r.eval_accuracy_mean == 1.0
     assert math.isnan(r.eval_accuracy_low) and math.isnan(r.eval_accuracy_high)
-    two = tb.summary_table(trials[trials["seed"] < 2], ["model"])
+    two = summary_table(trials[trials["seed"] < 2], ["model"])
     r = row(two, "RNN", 6)  # 0.5, 0.3: t(0.975, 1) = 12.7062 on the logit scale
     assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([0.5, 0.3])
 
 
 def test_t_quantiles_come_from_scipy():
-    assert tb.t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
-    assert tb.t_quantile(30) == pytest.approx(2.0423, abs=1e-4)
-    assert tb.t_quantile(31) == pytest.approx(2.0395, abs=1e-4)  # no 1.96 fallback
-    assert math.isnan(tb.t_quantile(0))
+    assert t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
+    assert t_quantile(30) == pytest.approx(2.0423, abs=1e-4)
+    assert t_quantile(31) == pytest.approx(2.0395, abs=1e-4)  # no 1.96 fallback
+    assert math.isnan(t_quantile(0))
     assert not hasattr(tb, "T_975")  # no hand-copied table: scipy is a dependency
 
 
@@ -144,7 +169,7 @@ def test_summary_with_another_axis_none_first():
     """A swept max_norm with None (empty in CSV): one row per value, no clipping first."""
     trials = make_trials()
     other = trials.assign(max_norm=np.nan, eval_accuracy=trials["eval_accuracy"] / 2)
-    s = tb.summary_table(pd.concat([trials, other]), ["model", "max_norm"])
+    s = summary_table(pd.concat([trials, other]), ["model", "max_norm"])
     assert list(s.columns[:3]) == ["model", "length", "max_norm"]
     assert len(s) == 8
     assert s["max_norm"].isna().tolist() == [True, False] * 4
@@ -155,14 +180,14 @@ def test_summary_with_another_axis_none_first():
 def test_summary_skips_trials_without_results():
     trials = make_trials()
     trials.loc[0, ["eval_accuracy", "status"]] = [np.nan, "ERROR"]
-    r = row(tb.summary_table(trials, ["model"]), "RNN", 5)
+    r = row(summary_table(trials, ["model"]), "RNN", 5)
     assert r.seeds == 2 and r.eval_accuracy_mean == approx(0.85) and r.solved == 0
     assert (r.errored, r.unfinished, r.cut) == (1, 0, 0)
 
 
 def with_stopped_by(trials: pd.DataFrame) -> pd.DataFrame:
     """stopped_by as study.run writes it for finished trials."""
-    by = np.where(tb.flag(trials["diverged"]), "diverged", np.where(tb.flag(trials["stopped_early"]), "target",
+    by = np.where(flag(trials["diverged"]), "diverged", np.where(flag(trials["stopped_early"]), "target",
                                                                       "steps"))
     return trials.assign(stopped_by=by)
 
@@ -177,7 +202,7 @@ def test_summary_means_are_over_finished_trials_only():
     extra["steps_to_target"] = [100, 100, 100]
     extra["status"] = ["ERROR", "RUNNING", "TERMINATED"]
     extra["stopped_by"] = ["error", "unfinished", "scheduler"]
-    s = tb.summary_table(pd.concat([trials, extra], ignore_index=True), ["model"])
+    s = summary_table(pd.concat([trials, extra], ignore_index=True), ["model"])
     r = row(s, "RNN", 5)
     assert (r.seeds, r.errored, r.unfinished, r.cut) == (3, 1, 1, 1)
     assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.9, 0.8])
@@ -186,14 +211,14 @@ def test_summary_means_are_over_finished_trials_only():
     assert r.diverged == 0 and row(s, "RNN", 6).diverged == 1  # diverged runs are finished and count
     others = s[~((s["model"] == "RNN") & (s["length"] == 5))]
     assert (others[["errored", "unfinished", "cut"]] == 0).all().all()
-    pd.testing.assert_frame_equal(tb.summary_table(trials, ["model"]), tb.summary_table(make_trials(), ["model"]))
+    pd.testing.assert_frame_equal(summary_table(trials, ["model"]), summary_table(make_trials(), ["model"]))
 
 
 def test_a_group_with_no_finished_trial_keeps_its_row():
     trials = with_stopped_by(make_trials())
     cell = (trials["model"] == "LSTM") & (trials["length"] == 6)
     trials.loc[cell, "stopped_by"] = "scheduler"
-    r = row(tb.summary_table(trials, ["model"]), "LSTM", 6)
+    r = row(summary_table(trials, ["model"]), "LSTM", 6)
     assert (r.seeds, r.cut, r.solved) == (0, 3, 0)
     assert all(math.isnan(v) for v in (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high))
 
@@ -203,9 +228,9 @@ def test_trial_outcome():
                                           None, None],
                            "status": ["TERMINATED"] * 3 + ["ERROR", "RUNNING", "TERMINATED", "ERROR", "TERMINATED",
                                                            "PENDING"]})
-    assert tb.trial_outcome(trials).tolist() == ["finished"] * 3 + ["errored", "unfinished", "cut", "errored",
+    assert trial_outcome(trials).tolist() == ["finished"] * 3 + ["errored", "unfinished", "cut", "errored",
                                                                     "finished", "unfinished"]
-    assert tb.trial_outcome(trials.drop(columns="status")).tolist()[:6] == [
+    assert trial_outcome(trials.drop(columns="status")).tolist()[:6] == [
         "finished", "finished", "finished", "errored", "unfinished", "cut"]
 
 
@@ -226,9 +251,9 @@ def search_trials() -> pd.DataFrame:
 def test_search_summary_has_one_row_per_config():
     meta = {"kind": "optuna", "axes": ["hidden", "lr", "max_norm"]}
     trials = search_trials()
-    axes = tb.summary_axes(meta, trials.columns)
+    axes = summary_axes(meta, trials.columns)
     assert axes == ["hidden", "lr", "max_norm"]
-    s = tb.summary_table(trials, axes)
+    s = summary_table(trials, axes)
     assert list(s.columns[:5]) == ["model", "length", "hidden", "lr", "max_norm"]
     assert list(zip(s["hidden"], s["lr"], s["seeds"], s["cut"], s["errored"], strict=True)) == [
         (32, 0.002, 0, 0, 1), (32, 0.01, 0, 1, 0), (64, 0.001, 2, 0, 0), (64, 0.003, 1, 0, 0)]
@@ -241,7 +266,7 @@ def test_search_summary_has_one_row_per_config():
 
 
 def test_empty_trials_give_an_empty_summary():
-    s = tb.summary_table(pd.DataFrame(), ["model"])
+    s = summary_table(pd.DataFrame(), ["model"])
     assert s.empty and "eval_accuracy_mean" in s.columns
 
 
@@ -264,7 +289,7 @@ def band(values):
 
 
 def test_curves_hold_stopped_and_diverged_trials():
-    c = tb.curves_table(make_curves(), ["model"])
+    c = curves_table(make_curves(), ["model"])
     assert list(c.columns) == ["model", "length", "step", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
                                "eval_accuracy_high"]
     assert c["step"].tolist() == [100, 200, 300]  # 150 (a diverged run's last record) is not a step
@@ -277,7 +302,7 @@ def test_curves_hold_stopped_and_diverged_trials():
 def test_curves_drop_a_trial_that_ended_otherwise():
     curves = make_curves()
     curves.loc[curves["trial_id"] == "a", "stopped_early"] = False  # e.g. stopped by the scheduler
-    c = tb.curves_table(curves, ["model"])
+    c = curves_table(curves, ["model"])
     assert c["seeds"].tolist() == [3, 3, 2]
     assert c.iloc[2]["eval_accuracy_mean"] == approx(0.4)
     assert math.isfinite(c.iloc[2]["eval_accuracy_low"])
@@ -286,7 +311,7 @@ def test_curves_drop_a_trial_that_ended_otherwise():
 def test_curves_per_group_and_metric():
     curves = make_curves()
     lstm = curves.assign(model="LSTM", trial_id=curves["trial_id"] + "2", eval_accuracy=1.0, train_accuracy=0.5)
-    c = tb.curves_table(pd.concat([lstm, curves]), ["model"], metric="train_accuracy")
+    c = curves_table(pd.concat([lstm, curves]), ["model"], metric="train_accuracy")
     assert c["model"].tolist() == ["RNN"] * 3 + ["LSTM"] * 3
     assert c[c["model"] == "LSTM"]["train_accuracy_mean"].tolist() == [0.5, 0.5, 0.5]
 
@@ -294,114 +319,114 @@ def test_curves_per_group_and_metric():
 # ---- the comparison with the exercise -----------------------------------------------------------
 
 def test_accuracy_vs_length_beside_the_exercise():
-    table = tb.accuracy_vs_length(tb.summary_table(make_trials(), ["model"]))
+    table = accuracy_vs_length(summary_table(make_trials(), ["model"]))
     assert list(table.index.names) == ["model", "T"]
-    assert list(table.columns) == [tb.CI_COLUMN, "solved", "final train", "exercise"]
-    assert tb.CI_COLUMN == "this study (mean [95% CI, logit-t])"
+    assert list(table.columns) == [CI_COLUMN, "solved", "final train", "exercise"]
+    assert CI_COLUMN == "this study (mean [95% CI, logit-t])"
     _, low, high = (v.expected for v in logit_t([1.0, 0.9, 0.8]))
-    assert table.loc[("RNN", 5), tb.CI_COLUMN] == f"0.900 [{low:.3f}, {high:.3f}]"
-    assert table.loc[("LSTM", 5), tb.CI_COLUMN] == "1.000 [1.000, 1.000]"
+    assert table.loc[("RNN", 5), CI_COLUMN] == f"0.900 [{low:.3f}, {high:.3f}]"
+    assert table.loc[("LSTM", 5), CI_COLUMN] == "1.000 [1.000, 1.000]"
     assert table.loc[("RNN", 5), "solved"] == "1/3"
     assert table.loc[("RNN", 6), "exercise"] == 0.99
     assert table.loc[("LSTM", 6), "exercise"] == 1.00
     assert table.loc[("LSTM", 6), "final train"] == approx(0.98)
-    text = tb.format_accuracy_table(table)
+    text = format_accuracy_table(table)
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert "0.99" in text and tb.CI_COLUMN in text
+    assert "0.99" in text and CI_COLUMN in text
 
 
 def test_steps_to_target_table():
-    steps = tb.steps_to_target_table(tb.summary_table(make_trials(), ["model"]))
+    steps = steps_to_target_table(summary_table(make_trials(), ["model"]))
     assert steps.index.tolist() == ["RNN", "LSTM"] and steps.columns.tolist() == [5, 6]
     assert steps.loc["RNN", 5] == 300 and math.isnan(steps.loc["RNN", 6])
     assert steps.loc["LSTM"].tolist() == [300, 700]
     trials = make_trials()
     both = pd.concat([trials.assign(init="seed"), trials.assign(init="default", steps_to_target=100)])
-    steps = tb.steps_to_target_table(tb.summary_table(both, ["model", "init"]))
+    steps = steps_to_target_table(summary_table(both, ["model", "init"]))
     assert steps.index.tolist() == [("RNN", "default"), ("RNN", "seed"), ("LSTM", "default"), ("LSTM", "seed")]
     assert steps.loc[("RNN", "default")].tolist() == [100, 100]
 
 
 def test_exercise_constant():
-    assert [tb.EXERCISE["RNN"][t] for t in range(5, 11)] == [1.00, 0.99, 0.98, 0.60, 0.35, 0.34]
-    assert set(tb.EXERCISE["LSTM"].values()) == {1.0}
+    assert [EXERCISE["RNN"][t] for t in range(5, 11)] == [1.00, 0.99, 0.98, 0.60, 0.35, 0.34]
+    assert set(EXERCISE["LSTM"].values()) == {1.0}
 
 
 def test_accuracy_vs_length_outside_the_exercise_and_with_an_axis():
     trials = make_trials().assign(length=lambda d: d["length"] + 10, init="seed")
-    table = tb.accuracy_vs_length(tb.summary_table(trials, ["model", "init"]))
+    table = accuracy_vs_length(summary_table(trials, ["model", "init"]))
     assert list(table.index.names) == ["model", "T", "init"]
-    assert list(table.columns) == [tb.CI_COLUMN, "solved", "final train"]  # T = 15, 16: no exercise number
+    assert list(table.columns) == [CI_COLUMN, "solved", "final train"]  # T = 15, 16: no exercise number
 
 
 def test_the_exercise_applies_to_its_models_lengths_and_settings_only():
     trials = make_trials()
     both = pd.concat([trials.assign(init="seed"), trials.assign(init="default")])
-    summary = tb.summary_table(both, ["model", "init"])
-    applies = tb.exercise_applies(summary)
+    summary = summary_table(both, ["model", "init"])
+    applies = exercise_applies(summary)
     assert summary.loc[applies, "init"].unique().tolist() == ["seed"] and applies.sum() == 4
-    table = tb.accuracy_vs_length(summary)
+    table = accuracy_vs_length(summary)
     assert table.loc[("RNN", 6, "seed"), "exercise"] == 0.99
     assert math.isnan(table.loc[("RNN", 6, "default"), "exercise"])
-    s = tb.summary_table(trials, ["model"])
-    assert tb.exercise_applies(s).all()  # no settings known: nothing held against it
-    assert not tb.exercise_applies(s, {"lr": 0.003}).any()  # the study fixed another learning rate
-    assert tb.exercise_applies(s, {"lr": 0.001, "max_norm": 10, "hidden": 128.0}).all()
-    assert "exercise" not in tb.accuracy_vs_length(s, settings={"steps": 300}).columns
-    bias = tb.summary_table(trials.assign(forget_bias=1.0), ["model", "forget_bias"])
-    assert tb.exercise_applies(bias).tolist() == [True, True, False, False]  # the RNN has no forget gate
-    gru = tb.summary_table(trials.assign(model="GRU"), ["model"])
-    assert not tb.exercise_applies(gru).any() and tb.exercise_points(gru).empty
-    points = tb.exercise_points(s)
+    s = summary_table(trials, ["model"])
+    assert exercise_applies(s).all()  # no settings known: nothing held against it
+    assert not exercise_applies(s, {"lr": 0.003}).any()  # the study fixed another learning rate
+    assert exercise_applies(s, {"lr": 0.001, "max_norm": 10, "hidden": 128.0}).all()
+    assert "exercise" not in accuracy_vs_length(s, settings={"steps": 300}).columns
+    bias = summary_table(trials.assign(forget_bias=1.0), ["model", "forget_bias"])
+    assert exercise_applies(bias).tolist() == [True, True, False, False]  # the RNN has no forget gate
+    gru = summary_table(trials.assign(model="GRU"), ["model"])
+    assert not exercise_applies(gru).any() and exercise_points(gru).empty
+    points = exercise_points(s)
     assert points.columns.tolist() == ["model", "length", "exercise"] and points["exercise"].tolist() == [
         1.0, 0.99, 1.0, 1.0]
 
 
 def test_a_study_with_one_length_has_no_t_column():
     trials = make_trials()
-    one = tb.summary_table(trials[trials["length"] == 5], ["model"])
-    assert tb.single_length(one) == 5 and tb.single_length(tb.summary_table(trials, ["model"])) is None
-    table = tb.accuracy_vs_length(one)
+    one = summary_table(trials[trials["length"] == 5], ["model"])
+    assert single_length(one) == 5 and single_length(summary_table(trials, ["model"])) is None
+    table = accuracy_vs_length(one)
     assert table.index.name == "model" and table.index.tolist() == ["RNN", "LSTM"]
-    h = tb.summary_table(pd.concat([trials.assign(hidden=32), trials.assign(hidden=64)]).query("length == 6"),
+    h = summary_table(pd.concat([trials.assign(hidden=32), trials.assign(hidden=64)]).query("length == 6"),
                          ["model", "hidden"])
-    assert list(tb.accuracy_vs_length(h).index.names) == ["model", "hidden"]
+    assert list(accuracy_vs_length(h).index.names) == ["model", "hidden"]
 
 
 def test_study_settings():
     meta = {"param_space": {"hidden": [32, 64], "lr": 0.003, "max_norm": None, "model": ["RNN"], "steps": [500]}}
-    assert tb.study_settings(meta) == {"lr": 0.003, "max_norm": None, "model": "RNN", "steps": 500}
-    older = tb.study_settings({}, make_trials())  # no param_space: the trials' single-valued columns
+    assert study_settings(meta) == {"lr": 0.003, "max_norm": None, "model": "RNN", "steps": 500}
+    older = study_settings({}, make_trials())  # no param_space: the trials' single-valued columns
     assert older == {"hidden": 128, "max_norm": 10.0}
 
 
 # ---- any study's axes ---------------------------------------------------------------------------
 
 def test_models_in_a_stable_order():
-    assert tb.MODEL_ORDER == ["RNN", "LSTM", "GRU"]
-    assert tb.model_order(["Zeta", "GRU", "LSTM", "Alpha", "RNN", "GRU"]) == ["RNN", "LSTM", "GRU", "Alpha", "Zeta"]
+    assert MODEL_ORDER == ["RNN", "LSTM", "GRU"]
+    assert model_order(["Zeta", "GRU", "LSTM", "Alpha", "RNN", "GRU"]) == ["RNN", "LSTM", "GRU", "Alpha", "Zeta"]
     trials = make_trials()
     many = pd.concat([trials.assign(model="GRU"), trials.assign(model="Alpha"), trials])
-    s = tb.summary_table(many, ["model"])
+    s = summary_table(many, ["model"])
     assert list(dict.fromkeys(s["model"])) == ["RNN", "LSTM", "GRU", "Alpha"]
-    steps = tb.steps_to_target_table(s)
+    steps = steps_to_target_table(s)
     assert steps.index.tolist() == ["RNN", "LSTM", "GRU", "Alpha"]
 
 
 def test_axis_key():
-    assert tb.axis_key(0.003) == tb.axis_key(0.003 * (1 + 1e-13)) == tb.axis_key("0.0030000000000000001") == 0.003
-    assert tb.axis_key(64) == tb.axis_key(64.0) == tb.axis_key(np.int64(64)) == tb.axis_key("64")
-    assert all(tb.axis_key(v) is None for v in (None, math.nan, np.nan, "", "none", "None", pd.NA))
-    assert tb.axis_key("seed") == "seed" and tb.axis_key(0.001) != tb.axis_key(0.0011)
+    assert axis_key(0.003) == axis_key(0.003 * (1 + 1e-13)) == axis_key("0.0030000000000000001") == 0.003
+    assert axis_key(64) == axis_key(64.0) == axis_key(np.int64(64)) == axis_key("64")
+    assert all(axis_key(v) is None for v in (None, math.nan, np.nan, "", "none", "None", pd.NA))
+    assert axis_key("seed") == "seed" and axis_key(0.001) != axis_key(0.0011)
 
 
 def test_swept_fields_from_axes_and_param_space():
     meta = {"axes": ["model", "hidden"], "param_space": {"hidden": [32, 64], "lr": [0.001, 0.003], "length": [5, 6],
                                                          "seed": [0, 1], "batch_size": 128}}
-    assert tb.swept_fields(meta) == ["model", "hidden", "lr"]
-    assert tb.summary_axes(meta, ["model", "length", "hidden", "lr"]) == ["hidden", "lr"]
-    assert tb.missing_axes(meta, ["model", "length", "hidden"]) == ["lr"]
-    assert tb.swept_fields({"param_space": {"max_norm": [None, 1.0]}}) == ["max_norm"]  # no axes written
+    assert swept_fields(meta) == ["model", "hidden", "lr"]
+    assert summary_axes(meta, ["model", "length", "hidden", "lr"]) == ["hidden", "lr"]
+    assert missing_axes(meta, ["model", "length", "hidden"]) == ["lr"]
+    assert swept_fields({"param_space": {"max_norm": [None, 1.0]}}) == ["max_norm"]  # no axes written
 
 
 def user_sweep() -> pd.DataFrame:
@@ -423,7 +448,7 @@ def test_summary_of_a_user_sweep_one_row_per_config(tmp_path):
     trials = user_sweep()
     trials.to_csv(tmp_path / "t.csv", index=False)
     back = pd.read_csv(tmp_path / "t.csv")
-    s = tb.summary_table(back, tb.summary_axes(meta, back.columns))
+    s = summary_table(back, summary_axes(meta, back.columns))
     assert list(s.columns[:4]) == ["model", "length", "hidden", "lr"]
     assert len(s) == 8 and (s["seeds"] == 2).all()
     assert list(zip(s["length"], s["hidden"], s["lr"], strict=True)) == list(
@@ -433,15 +458,15 @@ def test_summary_of_a_user_sweep_one_row_per_config(tmp_path):
 
 def test_a_missing_value_is_a_group_of_its_own():
     trials = user_sweep()
-    s = tb.summary_table(trials, ["max_norm"])
+    s = summary_table(trials, ["max_norm"])
     assert len(s) == 4 and (s["seeds"] == 4).all()
     assert s["max_norm"].isna().tolist() == [True, False, True, False]  # none first, within each T
     text = trials.assign(max_norm=["none" if math.isnan(v) else v for v in trials["max_norm"]])
-    s2 = tb.summary_table(text, ["max_norm"])  # "none" as text is the same group
+    s2 = summary_table(text, ["max_norm"])  # "none" as text is the same group
     assert len(s2) == 4 and s2["eval_accuracy_mean"].tolist() == s["eval_accuracy_mean"].tolist()
-    bands = tb.curves_table(trials.assign(step=100), ["max_norm"])
+    bands = curves_table(trials.assign(step=100), ["max_norm"])
     assert len(bands) == 4 and bands["max_norm"].isna().sum() == 2
-    parity = tb.parity_table(pd.concat([trials, trials.assign(length=7)]), ["max_norm"])
+    parity = parity_table(pd.concat([trials, trials.assign(length=7)]), ["max_norm"])
     assert parity["max_norm"].isna().tolist() == [True, False]
 
 
@@ -450,11 +475,11 @@ def test_a_swept_field_missing_from_trials_is_filled_from_curves_or_param_space(
     curves = trials.assign(step=100)
     meta = {"axes": ["hidden", "lr", "optimizer"], "param_space": {"hidden": [32, 64], "lr": [0.001, 0.003],
                                                                   "optimizer": ["adam"], "init": ["seed", "xavier"]}}
-    t, c = tb.fill_swept_columns(meta, trials.drop(columns=["lr"]), curves.drop(columns=["hidden"]))
+    t, c = fill_swept_columns(meta, trials.drop(columns=["lr"]), curves.drop(columns=["hidden"]))
     assert t["lr"].tolist() == trials["lr"].tolist() and c["hidden"].tolist() == curves["hidden"].tolist()
     assert (t["optimizer"] == "adam").all() and "init" not in t  # init: swept, found nowhere
-    assert tb.missing_axes(meta, t.columns) == ["init"]
-    assert len(tb.summary_table(t, tb.summary_axes(meta, t.columns))) == 8
+    assert missing_axes(meta, t.columns) == ["init"]
+    assert len(summary_table(t, summary_axes(meta, t.columns))) == 8
 
 
 def test_read_study_folder_fills_swept_columns(tmp_path):
@@ -463,7 +488,7 @@ def test_read_study_folder_fills_swept_columns(tmp_path):
     trials = user_sweep()
     trials.drop(columns=["lr"]).to_csv(tmp_path / "trials.csv", index=False)
     trials.assign(step=100).to_csv(tmp_path / "curves.csv", index=False)
-    data = tb.read_study_folder(tmp_path)
+    data = read_study_folder(tmp_path)
     assert "lr" in data["trials"] and len(data["summary"]) == 8 and (data["summary"]["seeds"] == 2).all()
 
 
@@ -473,7 +498,7 @@ def test_read_study_folder(tmp_path):
     (tmp_path / "study.json").write_text(json.dumps({"name": "x", "kind": "grid", "axes": ["model"]}))
     make_trials().to_csv(tmp_path / "trials.csv", index=False)
     make_curves().to_csv(tmp_path / "curves.csv", index=False)
-    data = tb.read_study_folder(tmp_path)
+    data = read_study_folder(tmp_path)
     assert set(data) == {"meta", "trials", "curves", "summary", "best"}
     assert data["meta"]["name"] == "x" and len(data["trials"]) == 12 and len(data["curves"]) == 7
     assert len(data["summary"]) == 4 and data["best"] is None
@@ -488,14 +513,14 @@ def test_read_study_folder(tmp_path):
 def test_not_a_study(tmp_path, setup, message):
     path = tmp_path / "s"
     setup(path)
-    with pytest.raises(tb.NotAStudy, match=message.replace("(", r"\(").replace(")", r"\)")):
-        tb.read_study_folder(path)
+    with pytest.raises(NotAStudy, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_study_folder(path)
 
 
 def test_best_trial_id():
     trials = make_trials()
-    assert tb.best_trial_id(trials, {"trial_id": "x"}) == "x"
-    assert tb.best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
+    assert best_trial_id(trials, {"trial_id": "x"}) == "x"
+    assert best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
 
 
 def test_top_trials_of_a_search():
@@ -508,16 +533,16 @@ def test_top_trials_of_a_search():
         "stopped_by": ["scheduler", "target", "target", "steps", "error"],
         "status": ["TERMINATED"] * 4 + ["ERROR"],
     })
-    top = tb.top_trials(trials, ["lr"], n=3)
+    top = top_trials(trials, ["lr"], n=3)
     # accuracy first, then fewer steps to target; an errored trial is not ranked
     assert top["trial_id"].tolist() == ["c", "b", "d"]
     assert top.columns.tolist() == ["trial_id", "lr", "eval_accuracy", "steps_to_target", "step", "stopped_by"]
     assert top["lr"].tolist() == [0.002, 0.001, 0.003]
-    assert tb.ranked_trials(trials.iloc[0:0]).empty
+    assert ranked_trials(trials.iloc[0:0]).empty
 
 
 def test_parity_contrast_number_for_number():
-    from study.tables import parity_table
+    from study.results.summary import parity_table
 
     rows = []
     acc = {5: [1.0, 0.8], 6: [0.6, 0.4], 7: [0.5, 0.3]}
@@ -537,7 +562,7 @@ def test_parity_contrast_number_for_number():
 
 def test_parity_interval_stays_in_minus_one_one():
     """A difference of accuracies lies in [-1, 1]; so does its interval (the Welch one left it: -2.9 here)."""
-    from study.tables import parity_table
+    from study.results.summary import parity_table
 
     acc = {5: [0.1, 0.1, 1.0], 6: [1.0, 1.0, 0.1], 7: [0.1, 0.1, 0.1], 8: [1.0, 1.0, 1.0]}
     trials = pd.DataFrame([{"model": "RNN", "length": t, "seed": s, "eval_accuracy": v, "stopped_by": "steps"}
@@ -549,7 +574,7 @@ def test_parity_interval_stays_in_minus_one_one():
 
 
 def test_parity_leaves_out_unfinished_trials():
-    from study.tables import parity_table
+    from study.results.summary import parity_table
 
     acc = {5: [1.0, 0.8], 6: [0.6, 0.4], 7: [0.5, 0.3]}
     rows = [{"model": "RNN", "length": t, "seed": s, "eval_accuracy": v, "stopped_by": "steps"}
@@ -559,7 +584,7 @@ def test_parity_leaves_out_unfinished_trials():
 
 
 def test_tables_cite_the_exercise_in_docs():
-    from study import report
+    from study.report import text as report
 
     for module in (tb, report):
         source = inspect.getsource(module)

@@ -17,8 +17,16 @@ import pytest
 
 from palrnn.cli import UsageError
 from palrnn.config import Config
-from study import tracking
-from study import trainable as adapter
+from study.basics import tracking
+from study.driver.finish import _meta, study_toml
+from study.engine.logger.callbacks import study_callbacks
+from study.engine.logger.common import _swept, run_name
+from study.engine.logger.mlflow import MLflowCallback, mlflow_callbacks
+from study.engine.logger.tensorboard import TensorBoardCallback
+from study.engine.search.optuna import PalrnnOptunaSearch
+from study.engine.tuner import TunerSpec
+from study.planning.build import plan_from_args
+from study.results.checkpoints import checkpoint_path, trial_key
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -92,14 +100,14 @@ def test_hints_name_the_commands_that_open_a_study(tmp_path, monkeypatch):
 
 def test_run_names_say_model_length_seed_and_the_swept_values():
     config = {"model": "LSTM", "length": 10, "seed": 0, "hidden": 64, "lr": 0.003, "max_norm": None}
-    assert adapter.run_name(config, ["model", "hidden", "length", "lr", "seed"]) == "LSTM_T10_s0_hidden=64_lr=0.003"
-    assert adapter.run_name(config, ["max_norm", "lr"]) == "LSTM_T10_s0_max_norm=none_lr=0.003"
-    assert adapter.run_name({**config, "lr": 0.0012345678}, ["lr"]) == "LSTM_T10_s0_lr=0.00123457"
+    assert run_name(config, ["model", "hidden", "length", "lr", "seed"]) == "LSTM_T10_s0_hidden=64_lr=0.003"
+    assert run_name(config, ["max_norm", "lr"]) == "LSTM_T10_s0_max_norm=none_lr=0.003"
+    assert run_name({**config, "lr": 0.0012345678}, ["lr"]) == "LSTM_T10_s0_lr=0.00123457"
 
 
 def test_tensorboard_keeps_the_last_value_of_a_step_a_restarted_trial_reports_again(tmp_path):
     pytest.importorskip("tensorboardX")
-    cb = adapter.TensorBoardCallback(tmp_path)
+    cb = TensorBoardCallback(tmp_path)
     cb = pickle_roundtrip(cb)  # Ray pickles its run config, the callbacks with it
     cb.setup()
     config = {"model": "RNN", "length": 5, "seed": 0, "hidden": 8}
@@ -220,7 +228,7 @@ def test_palrnn_optuna_search_records_steps_and_stopped_by(tmp_path):
 
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j")))
     space = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
-    searcher = adapter.PalrnnOptunaSearch(space=space, metric="eval_accuracy", mode="max", study_name="palrnn",
+    searcher = PalrnnOptunaSearch(space=space, metric="eval_accuracy", mode="max", study_name="palrnn",
                                           storage=storage, sampler=optuna.samplers.TPESampler(seed=0))
     for trial_id in ("a", "b", "c"):
         assert "lr" in searcher.suggest(trial_id)
@@ -254,13 +262,13 @@ def test_mlflow_logs_trials_as_nested_runs_at_the_training_step_and_resumes_them
     base = Config.from_dict({"model": "RNN", "length": 5, "hidden": 8, "steps": 100, "eval_every": 50}).to_dict()
     a_cfg, b_cfg, c_cfg = base, {**base, "hidden": 16}, {**base, "hidden": 32, "max_norm": None}
     # The trial's checkpoint holds its whole curve: best_eval_accuracy comes from it.
-    path = adapter.checkpoint_path(folder, adapter.trial_key(a_cfg))
+    path = checkpoint_path(folder, trial_key(a_cfg))
     path.parent.mkdir(parents=True)
     torch.save({"extra": {"records": [{"step": 50, "eval_accuracy": 0.8}, {"step": 100, "eval_accuracy": 0.7}]}},
                path)
     spec = SimpleNamespace(mlflow=uri, grid_axes=["hidden", "seed"], search=None,
                            param_space={**base, "hidden": [8, 16, 32], "seed": [0]})
-    (cb,) = adapter.mlflow_callbacks(spec, folder, "st")
+    (cb,) = mlflow_callbacks(spec, folder, "st")
     cb = pickle_roundtrip(cb)  # as Ray keeps it in tuner.pkl
     cb.setup()
     a, b = _fake_trial("a", a_cfg, ["hidden", "seed"]), _fake_trial("b", b_cfg, ["hidden", "seed"])
@@ -328,7 +336,7 @@ def test_mlflow_logs_trials_as_nested_runs_at_the_training_step_and_resumes_them
 def test_mlflow_that_fails_says_so_once_and_the_study_goes_on(tmp_path, capsys):
     pytest.importorskip("mlflow", reason='mlflow is not installed (pip install -e ".[mlflow]")')
     (tmp_path / "a-file").write_text("")  # a store that cannot be made: its folder is a file
-    cb = adapter.MLflowCallback(f"sqlite:///{tmp_path}/a-file/mlflow.db", tmp_path, "st")
+    cb = MLflowCallback(f"sqlite:///{tmp_path}/a-file/mlflow.db", tmp_path, "st")
     cb.setup()
     trial = _fake_trial("a", {"model": "RNN", "length": 5, "seed": 0}, [])
     cb.on_trial_start(iteration=0, trials=[trial], trial=trial)
@@ -342,22 +350,21 @@ def test_mlflow_that_fails_says_so_once_and_the_study_goes_on(tmp_path, capsys):
 
 
 def _plan(argv, tmp_path):
-    from study import planning, run
+    from study import run
 
     argv = [*argv, "--results-dir", str(tmp_path)]
-    return planning.plan_from_args(run.build_parser().parse_args(argv), argv)
+    return plan_from_args(run.build_parser().parse_args(argv), argv)
 
 
 def test_mlflow_is_planned_kept_in_study_json_and_resumed(tmp_path, monkeypatch, capsys):
     import study
-    from study import driver
+    from study.basics.errors import StudyError
     from study.run import main
-    from study.studyfile import StudyError
 
     monkeypatch.setattr(tracking, "installed", lambda module: True)
     plan = _plan(["--grid", "smoke", "--mlflow", "--name", "m"], tmp_path)
     assert plan.mlflow == tracking.default_mlflow_uri(tmp_path / "m") == f"sqlite:///{tmp_path.resolve()}/m/mlflow.db"
-    assert "\nmlflow = true\n" in driver.study_toml(plan)  # a rerun logs to its own folder's store
+    assert "\nmlflow = true\n" in study_toml(plan)  # a rerun logs to its own folder's store
     assert f"MLflow: every trial logged to {plan.mlflow}" in plan.text()
     assert _plan(["--grid", "smoke", "--mlflow", "http://h:5000"], tmp_path).mlflow == "http://h:5000"
     assert _plan(["--grid", "smoke"], tmp_path).mlflow is None
@@ -370,7 +377,7 @@ def test_mlflow_is_planned_kept_in_study_json_and_resumed(tmp_path, monkeypatch,
         "http://h:5000"  # the command line's store, not the file's
     # study.json keeps the store: --resume logs to it; another store is refused.
     plan.folder.mkdir()
-    (plan.folder / "study.json").write_text(json.dumps(driver._meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     assert json.loads((plan.folder / "study.json").read_text())["mlflow"] == plan.mlflow
     assert _plan(["--resume", "--name", "m"], tmp_path).mlflow == plan.mlflow
     assert _plan(["--resume", "--name", "m", "--mlflow"], tmp_path).mlflow == plan.mlflow
@@ -405,24 +412,24 @@ def test_the_watchers_of_a_search_cell_and_of_a_frontier_write_to_the_study(tmp_
     monkeypatch.setattr(tracking, "installed", lambda module: True)
     search = _plan(["--search", "optuna", "--models", "RNN", "LSTM", "--lengths", "5", "--num-samples", "2",
                     "--name", "s", "--mlflow"], tmp_path)
-    spec = adapter.TunerSpec(search, search={"space": dict.fromkeys(search.axes)}, cell=search.cells[1])
+    spec = TunerSpec(search, search={"space": dict.fromkeys(search.axes)}, cell=search.cells[1])
     assert spec.results_dir == tmp_path / "s" / "cells" and spec.name == "LSTM-T5"
-    tb, ml = adapter.study_callbacks(spec)
+    tb, ml = study_callbacks(spec)
     assert tb.logdir == str((tmp_path / "s").resolve() / "tensorboard") and tb.swept is None
     assert (ml.folder, ml.name, ml.kind, ml.uri) == (str((tmp_path / "s").resolve()), "s", "optuna", search.mlflow)
     assert "model" not in ml.fixed and "length" not in ml.fixed and ml.fixed["steps"] == 10_000
 
     frontier = _plan(["--frontier", "--models", "LSTM", "--sweep", "init=default,xavier", "--name", "f", "--mlflow"],
                      tmp_path)
-    tb, ml = adapter.study_callbacks(adapter.TunerSpec(frontier))
+    tb, ml = study_callbacks(TunerSpec(frontier))
     assert tb.logdir == str((tmp_path / "f").resolve() / "tensorboard") and ml.kind == "frontier"
     config = {**frontier.cells[1], "hidden": 128, "steps": 10_000, "length": 20, "seed": 3}
     trial = _fake_trial("t", config, list(config))  # the searcher's whole config is its evaluated_params
     for cb in (tb, ml, pickle_roundtrip(tb), pickle_roundtrip(ml)):
         assert cb.swept == ["model", "init"]
-        assert adapter.run_name(trial.config, adapter._swept(trial, cb.swept)) == "LSTM_T20_s3_init=xavier"
+        assert run_name(trial.config, _swept(trial, cb.swept)) == "LSTM_T20_s3_init=xavier"
     assert tb.run_name(trial) == "LSTM_T20_s3_init=xavier"
-    old = adapter.TensorBoardCallback.__new__(adapter.TensorBoardCallback)
+    old = TensorBoardCallback.__new__(TensorBoardCallback)
     old.__setstate__({"logdir": tb.logdir})  # pickled before run names took the study's fields
     assert old.swept is None and "hidden=128" in old.run_name(trial)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import study
-from study import trainable  # noqa: F401  (sets Ray's environment before ray.init)
+import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 from study.run import main
 
 

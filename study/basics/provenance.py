@@ -1,0 +1,214 @@
+"""Where and with what a study was made: recorded in study.json's ``provenance``, shown by the report.
+
+    from study.basics.provenance import provenance, provenance_line
+    meta["provenance"] = provenance(argv, threads_per_trial=2)
+    print(provenance_line(meta))   # commit abc1234 (dirty) · torch 2.13.0+cpu · ray 2.60.0 · ...
+
+``provenance`` returns a JSON-ready dict:
+
+    argv               the command line as given (None: the interpreter's own, ``sys.orig_argv``)
+    executable         the Python interpreter that ran it
+    python             Python's version, "3.11.7"
+    versions           {"torch", "ray", "optuna", "pandas", "numpy", "palrnn"}: installed versions, from the
+                       packages' metadata (nothing is imported for it; None for one not installed)
+    commit, dirty      the project's git commit (``git rev-parse HEAD``) and whether its working tree had
+                       changes, untracked files included (``git status --porcelain``); both None when the
+                       project is not a git checkout (its root is not a work tree's top) or git is missing
+    host               the host name
+    cpu_model          /proc/cpuinfo's "model name" on Linux, ``platform.processor()`` elsewhere
+    cpu_count          logical CPUs (``os.cpu_count()``)
+    gpus               CUDA device names as torch sees them on this machine (the driver's; [] when none)
+    threads_per_trial  torch threads each trial uses (as given by the caller; None when not given)
+    started            when this was recorded, local time, ISO 8601 to the second
+
+Studies made before provenance was kept have none: ``provenance_line`` says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("torch", "ray", "optuna", "pandas", "numpy", "palrnn")
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the study package
+
+
+NOT_RECORDED = "provenance not recorded (study made before provenance was kept)"
+
+
+def provenance(argv: list[str] | None, threads_per_trial: int | None = None, repo: Path | None = None) -> dict:
+    """This run's provenance (module docstring); ``repo``: the project's root (default: ``PROJECT_ROOT``)."""
+    commit, dirty = git_state(PROJECT_ROOT if repo is None else Path(repo))
+    return {
+        "argv": [str(a) for a in (sys.orig_argv if argv is None else argv)],
+        "executable": sys.executable,
+        "python": platform.python_version(),
+        "versions": {name: package_version(name) for name in PACKAGES},
+        "commit": commit,
+        "dirty": dirty,
+        "host": socket.gethostname(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpu_names(),
+        "threads_per_trial": None if threads_per_trial is None else int(threads_per_trial),
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def package_version(name: str) -> str | None:
+    """The installed distribution's version (its metadata; the package is not imported), or None."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def git_state(repo: Path) -> tuple[str | None, bool | None]:
+    """(HEAD's commit, whether the work tree has changes) of the git work tree whose top is ``repo``.
+
+    (None, None) when ``repo`` is not the top of a work tree (a folder inside some other repository
+    does not count: an installed copy of the project must not report its host's commit), when git is
+    missing, or when git refuses (a repository owned by someone else). No lock is taken: the index
+    is not refreshed, so a study started beside other git commands does not disturb them.
+    """
+    repo = Path(repo)
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top is None or not _same(Path(top), repo):
+        return None, None
+    commit = _git(repo, "rev-parse", "--verify", "HEAD")
+    if commit is None:  # a repository without a commit yet
+        return None, None
+    status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
+    return commit, (None if status is None else bool(status.strip()))
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # another repository's, e.g. under a git hook
+        env.pop(key, None)
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30,
+                              env=env, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name: /proc/cpuinfo on Linux, else ``platform.processor()`` (or the machine type)."""
+    if sys.platform.startswith("linux"):
+        try:
+            for line in cpuinfo.read_text(errors="replace").splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+        except OSError:
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def gpu_names() -> list[str]:
+    """Names of the CUDA devices torch sees here ([] without torch, CUDA or a device)."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return []
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken driver must not stop a study: it has no GPU to record
+        return []
+
+
+def provenance_line(meta: Mapping[str, Any]) -> str:
+    """One line for people: commit, torch, ray, Python, host, CPU, GPUs, and when it ran.
+
+    ``meta``: a study.json (its ``provenance``, ``started``, ``finished``, ``wall_seconds``) or a
+    provenance dict itself. Studies made before provenance was kept get ``NOT_RECORDED``, with the
+    times when study.json has them.
+    """
+    prov = meta.get("provenance") if "provenance" in meta else (meta if "versions" in meta else None)
+    when = _when(meta, prov if isinstance(prov, Mapping) else {})
+    if not isinstance(prov, Mapping):
+        return " · ".join([NOT_RECORDED, *([when] if when else [])])
+    versions = prov.get("versions") or {}
+    commit = prov.get("commit")
+    parts = [f"commit {str(commit)[:7]}" + (" (dirty)" if prov.get("dirty") else "") if commit
+             else "not a git checkout"]
+    for name in ("torch", "ray"):
+        parts.append(f"{name} {versions.get(name) or 'not installed'}")
+    parts.append(f"Python {prov.get('python') or '?'}")
+    parts.append(f"host {prov.get('host') or '?'}")
+    count = prov.get("cpu_count")
+    parts.append(f"{prov.get('cpu_model') or 'unknown CPU'} × {count if count is not None else '?'} CPUs")
+    threads = prov.get("threads_per_trial")
+    if threads is not None:
+        parts.append(f"{threads} torch thread{'s' if threads != 1 else ''} per trial")
+    gpus = list(prov.get("gpus") or [])
+    parts.append(_gpus(gpus))
+    if when:
+        parts.append(when)
+    return " · ".join(parts)
+
+
+def _gpus(gpus: list[str]) -> str:
+    if not gpus:
+        return "no GPU"
+    if len(set(gpus)) == 1:
+        return f"{len(gpus)} × {gpus[0]}" if len(gpus) > 1 else gpus[0]
+    return ", ".join(gpus)
+
+
+def _when(meta: Mapping[str, Any], prov: Mapping[str, Any]) -> str:
+    """"2026-11-29 02:00 → 02:10 (8 min)": start, end, and the wall time the study ran (resumes summed)."""
+    start = _time(meta.get("started")) or _time(prov.get("started"))
+    if start is None:
+        return ""
+    end = _time(meta.get("finished"))
+    text = start.strftime("%Y-%m-%d %H:%M")
+    if end is not None:
+        text += " → " + end.strftime("%H:%M" if end.date() == start.date() else "%Y-%m-%d %H:%M")
+    elif "finished" in meta:  # a study.json whose study has not finished (a bare provenance has no end)
+        text += " → not finished"
+    seconds = meta.get("wall_seconds")
+    if seconds is None and end is not None:
+        seconds = (end - start).total_seconds()
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        return text
+    return f"{text} ({duration_text(seconds)})"
+
+
+def _time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def duration_text(seconds: float) -> str:
+    """42 s, 8 min, 1 h 05 min."""
+    seconds = max(0.0, seconds)
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

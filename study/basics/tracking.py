@@ -1,0 +1,193 @@
+"""Watching a study from outside: the commands that open it in TensorBoard, optuna-dashboard and
+MLflow, and the MLflow helpers the driver needs (docs/watching.md).
+
+No Ray here, and nothing heavy at import: mlflow is imported only when a study uses it. The Ray
+callbacks that write TensorBoard's and MLflow's records while a study runs live in
+``study.trainable`` (``TensorBoardCallback``, ``MLflowCallback``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+from pathlib import Path
+from typing import Any
+
+from palrnn.cli import UsageError
+
+try:  # the refusal study.run prints as one line (a UsageError)
+    from study.basics.errors import StudyError as Refused
+except ImportError:  # pragma: no cover
+    Refused = UsageError
+
+
+TENSORBOARD = "tensorboard"  # <study folder>/tensorboard/<run name>/events.out.tfevents.*
+
+
+OPTUNA_JOURNAL = "optuna.journal"  # a search's Optuna study (study.run's plan names it so)
+
+
+MLFLOW_DB = "mlflow.db"  # the default MLflow store: <study folder>/mlflow.db
+
+
+MLFLOW_ARTIFACTS = "mlartifacts"  # beside a SQLite store: the runs' artifacts (figures)
+
+
+MLFLOW_EXPERIMENT = "palrnn"  # every study is a parent run in this experiment; its trials are its children
+
+
+STUDY_TAG = "palrnn.study"  # tags of the parent run: the study's name and its folder
+
+
+FOLDER_TAG = "palrnn.folder"
+
+
+ROLE_TAG = "palrnn.role"  # "study" (the parent run) or "trial"
+
+
+PARENT_TAG = "palrnn.parent"  # a trial's run: its study's run id (also mlflow.parentRunId)
+
+
+KEY_TAG = "palrnn.trial_key"  # a trial's run: trial_key(config), the same across restarts and --resume
+
+
+STUDY_FILES = ("report.html", "trials.csv", "summary.csv", "curves.csv", "study.json", "best.json")
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _q(path: str | Path) -> str:
+    return shlex.quote(str(path))
+
+
+def tensorboard_hint(folder: str | Path) -> str:
+    """The command that shows a study's curves live in TensorBoard (every trial a run, against
+    the training step): ``tensorboard --logdir <folder>/tensorboard``."""
+    return f"tensorboard --logdir {_q(Path(folder) / TENSORBOARD)}"
+
+
+def optuna_dashboard_hint(folder: str | Path) -> str:
+    """The command that serves a search's Optuna study (its journal file) on http://127.0.0.1:8080:
+    ``optuna-dashboard <folder>/optuna.journal``. optuna-dashboard takes a journal file's path as
+    its storage argument (it tells a journal from a SQLite file by the file's header)."""
+    return f"optuna-dashboard {_q(Path(folder) / OPTUNA_JOURNAL)}"
+
+
+def mlflow_hint(uri: str) -> str:
+    """The command that shows an MLflow store in a browser (http://127.0.0.1:5000), or the
+    address of a tracking server."""
+    if uri.startswith(("http://", "https://")):
+        return uri
+    return f"mlflow ui --backend-store-uri {_q(uri)}"
+
+
+def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = None) -> list[str]:
+    """The lines a study prints at its start: how to watch it in each tool that applies, with
+    what to install where a tool is missing."""
+    viz = '  (pip install -e ".[viz]")'
+    lines = [f"TensorBoard: {tensorboard_hint(folder)}" + ("" if installed("tensorboard") else viz)]
+    if search:
+        lines.append(f"Optuna dashboard: {optuna_dashboard_hint(folder)}"
+                     + ("" if installed("optuna_dashboard") else viz))
+    if mlflow:
+        lines.append(f"MLflow: {mlflow_hint(mlflow)}")
+    return lines
+
+
+def default_mlflow_uri(folder: str | Path) -> str:
+    """A SQLite store inside the study folder (MLflow's own default backend since 3.x is SQLite;
+    its file store is the legacy one), so that a study's tracking works offline and travels with it."""
+    return f"sqlite:///{(Path(folder) / MLFLOW_DB).resolve()}"
+
+
+def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
+    """``--mlflow [TRACKING_URI]`` -> the tracking URI a study logs to, or None (no MLflow).
+
+    No value (``""``): the study folder's own SQLite store. A URI (``sqlite:///...``,
+    ``http://host:5000``, ``file:///...``) is used as given; a plain path is a file store there,
+    made absolute so that ``--resume`` from another directory finds it. Raises StudyError (a
+    UsageError) when mlflow is not installed."""
+    if value is None:
+        return None
+    if not installed("mlflow"):
+        raise Refused('--mlflow: mlflow is not installed; pip install -e ".[mlflow]"')
+    value = value.strip()
+    if not value:
+        return default_mlflow_uri(folder)
+    if "://" in value or value.startswith("databricks"):
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside a SQLite store (MLflow would use
+    ``./mlruns`` in whatever directory the study runs from); elsewhere the store's own default."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):]).resolve()
+        return (db.parent / MLFLOW_ARTIFACTS).as_uri()
+    return None
+
+
+def mlflow_client(uri: str) -> Any:
+    import logging
+
+    from mlflow import MlflowClient
+
+    # A new SQLite store is made by alembic migrations, each of which logs a line at INFO.
+    for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking._tracking_service.client"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(client: Any, uri: str, create: bool = True) -> str | None:
+    exp = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
+    if exp is not None:
+        return exp.experiment_id
+    if not create:
+        return None
+    return client.create_experiment(MLFLOW_EXPERIMENT, artifact_location=artifact_location(uri))
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def find_study_run(client: Any, exp_id: str, name: str, folder: str | Path) -> Any | None:
+    """The study's parent run in the experiment (the latest, if a store holds several), or None."""
+    flt = (f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = {_literal(name)} "
+           f"and tags.`{FOLDER_TAG}` = {_literal(Path(folder).resolve())}")
+    runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
+    return runs[0] if runs else None
+
+
+def find_trial_run(client: Any, exp_id: str, parent_id: str, key: str) -> Any | None:
+    flt = f"tags.`{PARENT_TAG}` = {_literal(parent_id)} and tags.`{KEY_TAG}` = {_literal(key)}"
+    runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
+    return runs[0] if runs else None
+
+
+def log_study_figures(uri: str | None, folder: str | Path, name: str) -> str | None:
+    """Attach the study's figures (``figures/*``) and report files (report.html, trials.csv, ...)
+    to its MLflow parent run; call it once the report is written. Returns the parent run's id, or
+    None (no MLflow, or no run of this study in the store: a notice says which)."""
+    if not uri:
+        return None
+    if not installed("mlflow"):
+        print('palrnn: mlflow is not installed; the figures are not logged (pip install -e ".[mlflow]")')
+        return None
+    folder = Path(folder)
+    client = mlflow_client(uri)
+    exp_id = experiment_id(client, uri, create=False)
+    run = find_study_run(client, exp_id, name, folder) if exp_id is not None else None
+    if run is None:
+        print(f"palrnn: no MLflow run of study {name} in {uri}; the figures are not logged")
+        return None
+    run_id = run.info.run_id
+    if (folder / "figures").is_dir():
+        client.log_artifacts(run_id, str(folder / "figures"), "figures")
+    for file in STUDY_FILES:
+        if (folder / file).is_file():
+            client.log_artifact(run_id, str(folder / file))
+    return run_id

@@ -1,0 +1,189 @@
+"""The driver: runs a planned study on Ray (``execute``), keeps it safe while it runs (``StudyLock``,
+``StudyWatch``, storage errors) and writes its tables and final status (``finish``).
+
+Planning (``study.planning``) has checked everything before this starts; what can still go wrong
+here is the machine's: a port taken, a cluster too small, a full disk, a Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from palrnn.config import Config
+from study.basics.errors import StudyError
+from study.basics.io import write_json_atomic, write_text_atomic
+from study.basics.tracking import watch_lines
+from study.driver.finish import _meta, _read_meta, finish, study_toml
+from study.driver.lock import StudyLock, _ray_start_lock
+from study.driver.ports import dashboard_port_for, dashboard_warning
+from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error
+from study.planning.plan import STUDY_FILE, STUDY_TOML, StudyPlan
+
+COLUMNS = [f.name for f in dataclasses.fields(Config)]  # the config columns of the trials table
+
+
+def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None, num_cpus: int | None = None,
+            dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
+            report: bool = True, echo: bool = True) -> dict[str, Any]:
+    """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames."""
+    say = print if echo else _silent
+    warning = dashboard_warning(dashboard_host, address)
+    if warning:
+        print(warning, file=sys.stderr)
+    lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
+    try:
+        with ray_session(address, num_cpus, dashboard_host, dashboard_port, object_store_mb) as url:
+            _check_resources(plan)
+            if url:
+                say(f"Ray dashboard: http://{url}  (token: ~/.ray/auth_token)")
+            lock = lock or _new_folder(plan)
+            meta, before = _started(plan, resume)
+            say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
+            for line in watch_lines(plan.folder, search=plan.kind == "optuna", mlflow=plan.mlflow):
+                say(line)
+            watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan))
+            try:
+                trials, curves = _run(plan, resume, verbose=1 if echo else 0, watch=watch, say=say)
+            finally:
+                elapsed = watch.stop()
+        if watch.failure is not None:
+            raise storage_error(plan, watch.failure)
+        return finish(plan, trials, curves, elapsed, before=before, report=report, echo=echo)
+    except OSError as exc:  # the study folder cannot be written: a full disk, a read-only file system
+        if exc.errno in STORAGE_ERRNOS and plan.folder.exists():
+            raise storage_error(plan, exc) from None
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    pass
+
+
+@contextmanager
+def ray_session(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int | None,
+                object_store_mb: int) -> Iterator[str | None]:
+    """Ray for one study: joined (``address``), or started here and shut down at the end; yields
+    the dashboard's address when Ray was started here."""
+    from study.engine import session
+
+    started_here = not session.ray_running()
+    with _ray_start_lock():
+        # Two studies started at the same moment would both find the same port free; one at a
+        # time, each Ray's dashboard holds its port before the next study looks for one.
+        if started_here and not address:
+            dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)
+        url = session.init_ray(address, num_cpus, dashboard_host, dashboard_port, object_store_mb, num_gpus=None)
+    try:
+        yield url
+    finally:
+        if started_here:
+            session.shutdown_ray()
+
+
+def _new_folder(plan: StudyPlan) -> StudyLock:
+    """The study folder of a new study (another study of this name may have started since the
+    plan was checked), locked; a resumed study's folder exists and was locked before Ray."""
+    try:
+        plan.folder.mkdir(parents=True)
+    except FileExistsError:
+        raise StudyError(f"--name: {plan.folder} already exists; choose another --name") from None
+    return StudyLock(plan.folder, plan.name)
+
+
+def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
+    """study.json at the start of a run, and the seconds earlier runs of the study took; study.toml."""
+    folder = plan.folder
+    meta = _meta(plan)
+    before = 0.0
+    if resume:  # keep when it started and how long it has run so far: this run's time is added
+        earlier = _read_meta(folder)
+        meta["started"] = earlier.get("started", meta["started"])
+        # The first run's provenance stays the study's; each resumed run's is kept beside it.
+        meta["resumed"] = [*earlier.get("resumed", []), meta["provenance"]]
+        meta["provenance"] = earlier.get("provenance", meta["provenance"])
+        before = float(earlier.get("wall_seconds") or 0.0)
+    meta["wall_seconds"] = before
+    write_json_atomic(folder / STUDY_FILE, meta)
+    if not resume or not (folder / STUDY_TOML).is_file():
+        write_text_atomic(folder / STUDY_TOML, study_toml(plan))
+    return meta, before
+
+
+def _finished_tables(plan: StudyPlan) -> Any:
+    from study.results.trials import FinishedTables
+
+    return FinishedTables(plan.folder, COLUMNS)
+
+
+def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
+    """Run the plan's Ray experiments: one for a grid, a frontier or a search of one cell; a
+    search over several cells runs one after the other (``_run_cells``)."""
+    from study.engine import tuner
+
+    specs = tuner.tuner_specs(plan, verbose=verbose)
+    for spec in specs:
+        damage = tuner.experiment_state_damage(spec.results_dir / spec.name) if resume else None
+        if damage:
+            say(f"Ray's experiment state is damaged ({damage}); Ray starts the trials again, "
+                "and each continues from its own checkpoint")
+    if len(specs) > 1:
+        return _run_cells(specs, resume, watch, say)
+    spec = specs[0]
+    if plan.kind == "frontier":
+        # A study interrupted before Ray kept any state of its own starts the search again;
+        # every trial it had run continues from its own checkpoint.
+        again = resume and tuner.can_restore(spec.results_dir / spec.name)
+        results = tuner.restore_frontier(spec) if again else tuner.run_frontier(spec, plan.frontier)
+    else:
+        results = tuner.restore_tuner(spec) if resume else tuner.run_tuner(spec)
+    return tuner.collect(results, COLUMNS, plan.folder, scheduled=plan.kind != "grid")
+
+
+def _check_resources(plan: StudyPlan) -> None:
+    from study.engine import session
+
+    biggest = session.max_node_cpus()
+    if plan.cpus_per_trial > biggest:
+        raise StudyError(f"--cpus-per-trial: {plan.cpus_per_trial:g} asked for, but the largest node of this "
+                         f"Ray cluster has {biggest:g} CPUs; trials would wait forever")
+    if plan.gpus_per_trial > 0 and session.cluster_gpus() == 0:
+        raise StudyError(f"--gpus-per-trial: {plan.gpus_per_trial:g} asked for, but this Ray cluster has no GPU")
+
+
+def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
+    """A search over several cells: one Optuna search after the other, each its own Ray experiment
+    in the one Ray session. A cell that ends unfinished (Ctrl-C, or a study folder that cannot be
+    written) stops the study there; ``--resume`` continues that cell and runs the others."""
+    import pandas as pd
+
+    from study.engine import tuner
+
+    parts = []
+    try:
+        for i, spec in enumerate(specs):
+            experiment = spec.results_dir / spec.name
+            again = resume and tuner.can_restore(experiment)
+            say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
+                f"{spec.search['num_samples']} trials -> {experiment}")
+            results = tuner.restore_tuner(spec) if again else tuner.run_tuner(spec)
+            trials, curves = tuner.collect(results, COLUMNS, spec.study_folder)  # a search's cells: ASHA may cut
+            parts.append((trials, curves))
+            unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
+            if unfinished or len(trials) < spec.search["num_samples"] or watch.failure is not None:
+                break
+    except KeyboardInterrupt:  # between two cells: the next one does not start
+        pass
+    if not parts:
+        return pd.DataFrame(), pd.DataFrame()
+    trials = pd.concat([t for t, _ in parts if len(t)], ignore_index=True) if any(len(t) for t, _ in parts) \
+        else parts[0][0]
+    curves = pd.concat([c for _, c in parts if len(c)], ignore_index=True) if any(len(c) for _, c in parts) \
+        else parts[0][1]
+    return trials, curves

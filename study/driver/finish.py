@@ -1,0 +1,151 @@
+"""The end of a study: its tables, its status, its best config, its report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from pathlib import Path
+from typing import Any
+
+from study.basics import tracking
+from study.basics.io import write_csv_atomic, write_json_atomic
+from study.planning.plan import STUDY_FILE, STUDY_TOML, StudyPlan
+from study.results.search import best_trial, confirm_command, plain
+from study.spec.space import ONLY_FOR
+
+
+def study_toml(plan: StudyPlan) -> str:
+    """The resolved study, as the study file that plans these very trials again."""
+    from study.spec.studyfile import to_toml
+
+    assert plan.study is not None
+    folder = shlex.quote(str(plan.folder / STUDY_TOML))
+    return to_toml(plan.study, [f"The study {plan.name}, as planned by: {plan.command}",
+                                f"Every setting is explicit. Rerun it into a new folder: python -m study.run --study "
+                                f"{folder}", "(--sweep, --set, --seeds and the other options change it)"])
+
+
+def _meta(plan: StudyPlan) -> dict[str, Any]:
+    from study.basics.provenance import provenance
+
+    return {**plan.to_meta(), "started": dt.datetime.now().isoformat(timespec="seconds"),
+            "finished": None, "wall_seconds": None, "status": "running",
+            "provenance": provenance(None, threads_per_trial=max(1, int(plan.cpus_per_trial)))}
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((folder / STUDY_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before: float = 0.0, report: bool,
+           echo: bool) -> dict[str, Any]:
+    """Write the tables and the study's final status; ``before``: seconds earlier runs of it took.
+
+    The status is ``complete`` only when every planned trial (a search: every sample) finished;
+    ``interrupted`` when some never started or did not end; ``failed`` when a trial ended in an
+    error. ``--resume`` continues the last two (errored trials from their checkpoints).
+
+    A frontier is ``complete`` once its search knows every cell's frontier (a trial that failed
+    for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
+    are written and its table printed (``study.frontier.write_frontier``)."""
+    folder = plan.folder
+    say = print if echo else (lambda *a, **k: None)
+    write_csv_atomic(folder / "trials.csv", trials)
+    write_csv_atomic(folder / "curves.csv", curves)
+    meta = _read_meta(folder) or _meta(plan)
+    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
+    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
+    if plan.kind == "frontier":
+        done = _frontier_done(folder)
+        status = "complete" if done else "interrupted"
+    else:
+        unfinished += max(0, plan.n_trials - len(trials))
+        status = "interrupted" if unfinished else "failed" if errors else "complete"
+    meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
+                status=status)
+    write_json_atomic(folder / STUDY_FILE, meta)
+    if plan.kind == "optuna":
+        _best(plan, trials, say)
+    tables: dict[str, Any] = {"trials": trials, "curves": curves}
+    diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
+    say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
+    reported = report and len(trials)
+    if plan.kind == "frontier" and not reported:  # the report writes and prints the frontier with the rest
+        from study.frontier.table import FILE
+        from study.frontier.write import write_frontier
+
+        if (folder / FILE).is_file():
+            tables["frontier"] = write_frontier(folder, echo=echo)
+    if reported:
+        from study.report.write import write_report
+
+        tables.update(write_report(folder, echo=echo))
+    if plan.mlflow:
+        try:
+            tracking.log_study_figures(plan.mlflow, folder, plan.name)
+        except Exception as exc:  # the tables are written; MLflow is a view of them
+            say(f"palrnn: MLflow: the study's figures were not logged ({type(exc).__name__}: "
+                f"{(str(exc).splitlines() or [''])[0][:200]})")
+    hint = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
+    if plan.kind == "frontier" and status == "interrupted":
+        what = f"{unfinished} trials unfinished" if unfinished else "the frontier's search is unfinished"
+        say(f"{status}: {what}. {hint}")
+    elif plan.kind == "frontier" and errors:
+        say(f"{status}: {errors} trials failed; the frontier counted them as not solved")
+    elif unfinished or errors:
+        what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
+        say(f"{status}: {what}. {hint}")
+    tables["unfinished"] = unfinished
+    tables["errors"] = errors
+    tables["status"] = status
+    tables["tuning_seconds"] = elapsed
+    return tables
+
+
+def _frontier_done(folder: Path) -> bool:
+    """Whether the frontier in a study folder knows every cell's frontier (frontier/state.json)."""
+    from study.frontier.table import load_frontier
+
+    try:
+        state = load_frontier(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return state is not None and state.done
+
+
+def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
+    """best.json: the best trial of the search by its metric, with the command that confirms it
+    over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
+    assert plan.search is not None
+    metric, mode = plan.search.get("metric", "eval_accuracy"), plan.search.get("mode", "max")
+    best = best_trial(trials, metric, mode)
+    if best is None:
+        return
+    cells = plan.cells
+    shown = [metric, *[a for a in plan.axes if a != metric], "steps_to_target"]
+
+    def entry(row: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: plain(v) for k, v in row.items()}, "confirm": confirm_command(plan, row)}
+
+    data = entry(best)
+    if len(cells) > 1:
+        data["cells"] = {}
+        for cell in cells:
+            part = trials[(trials["model"] == cell["model"]) & (trials["length"] == cell["length"])] \
+                if len(trials) else trials
+            row = best_trial(part, metric, mode)
+            if row is not None:
+                data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
+    write_json_atomic(plan.folder / "best.json", data)
+    rows = data["cells"].values() if len(cells) > 1 else [data]
+    for row in rows:
+        where = f" ({row['model']} T={row['length']})" if len(cells) > 1 else ""
+        fields = [k for k in shown if k in row and (k in (metric, "steps_to_target") or
+                                                    row["model"] in ONLY_FOR.get(k, (row["model"],)))]
+        say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields))
+        say(f"it is one seed's result; confirm it over 5 seeds with:\n  {row['confirm']}")

@@ -1,0 +1,76 @@
+"""The driver's watch over a running study, and the study folder that can no longer be written."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from study.basics.io import write_csv_atomic, write_json_atomic
+from study.planning.plan import STUDY_FILE, StudyPlan
+
+
+class StudyWatch:
+    """The driver's watch over a running study, every ``every`` seconds: keeps study.json's
+    ``wall_seconds`` current, so that a driver killed outright (SIGKILL, power) leaves its time on
+    record and ``--resume`` adds to it; writes trials.csv and curves.csv of the trials finished so
+    far (from their checkpoints), so a study that cannot end well keeps them; and when the study
+    folder can no longer be written (a full disk, a read-only file system), interrupts the study
+    as Ctrl-C would, so that its trials stop at their last checkpoint and ``--resume`` continues."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0) -> None:
+        import threading
+
+        self.folder, self.meta, self.before, self.tables, self.every = folder, meta, before, tables, every
+        self.failure: OSError | None = None
+        self.start = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="study-watch", daemon=True)
+        self._thread.start()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def _run(self) -> None:
+        import signal
+
+        while not self._stop.wait(self.every):
+            try:
+                write_json_atomic(self.folder / STUDY_FILE, {**self.meta, "wall_seconds": self.before + self.elapsed()})
+                finished = self.tables.tables()
+                if finished is not None and len(finished[0]):
+                    write_csv_atomic(self.folder / "trials.csv", finished[0])
+                    write_csv_atomic(self.folder / "curves.csv", finished[1])
+            except OSError as exc:
+                if exc.errno in STORAGE_ERRNOS and self.failure is None and not self._stop.is_set():
+                    self.failure = exc
+                    os.kill(os.getpid(), signal.SIGINT)  # Ray Tune stops the study gracefully, as on Ctrl-C
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.elapsed()
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+class StorageError(Exception):
+    """The study folder cannot be written; the message is the one line the command prints."""
+
+
+def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:
+    finished = ""
+    try:
+        import pandas as pd
+
+        finished = f"; its trials.csv holds the {len(pd.read_csv(plan.folder / 'trials.csv'))} trials finished before"
+    except Exception:  # no table was written yet
+        pass
+    reason = exc.strerror or str(exc)
+    return StorageError(f"cannot write to {plan.folder} ({reason}): the study stopped{finished}. Free space or "
+                        f"make it writable, then resume it: python -m study.run --resume --name {plan.name} "
+                        f"--results-dir {shlex.quote(str(plan.results_dir))}")

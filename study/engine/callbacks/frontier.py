@@ -1,0 +1,29 @@
+"""The memory frontier's Ray Tune callback."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ray import tune
+
+from study.engine.search.frontier import FrontierSearcher
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+class FrontierCallback(tune.Callback):
+    """Before the first step of a driver, the searcher takes the study folder's newer state if any
+    and is matched with the trials Ray restored (``FrontierSearcher.reconcile``), so that no
+    finished seed runs again and no seed waits for a trial that is gone."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        self.searcher = searcher
+        self._matched = False
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if not self._matched:
+            self._matched = True
+            self.searcher.reconcile(trials)

@@ -1,0 +1,30 @@
+"""The memory frontier's Ray Tune scheduler."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ray import tune
+
+from study.engine.search.frontier import FrontierSearcher
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+class FrontierScheduler(tune.schedulers.FIFOScheduler):
+    """Runs trials in the order the searcher proposed them and stops, at its next result, a trial
+    whose probe is decided or moot (``FrontierSearcher.should_stop``): it ends TERMINATED,
+    ``stopped_by`` = scheduler in trials.csv, and is not counted in the frontier's k/n."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        super().__init__()
+        self.searcher = searcher
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.searcher.observe(trial.trial_id, result)
+        if self.searcher.should_stop(trial.trial_id, result):
+            return tune.schedulers.TrialScheduler.STOP
+        return tune.schedulers.TrialScheduler.CONTINUE

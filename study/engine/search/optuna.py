@@ -1,0 +1,76 @@
+"""Ray Tune's Optuna searcher, as a study uses it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from ray.tune.search.optuna import OptunaSearch
+
+from study.results.trials import METRICS, _stopped_by
+from study.spec.space import Dist
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+class PalrnnOptunaSearch(OptunaSearch):
+    """Ray's OptunaSearch, recording what the study's tables say: the intermediate values of a
+    trial at its training step (Ray's reports them at its report count, which starts again at 1
+    when a trial restarts from its checkpoint), and, when a trial ends, the user attributes
+    ``stopped_by`` (as in trials.csv), ``step`` and ``ray_trial_id``.
+
+    What Optuna learns is unchanged: a finished trial is COMPLETE with its last eval_accuracy (an
+    ASHA-cut one too: ``stopped_by`` = scheduler says so), a failed one FAIL; TPE reads neither
+    intermediate values nor attributes."""
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if isinstance(self.metric, list) or trial_id in self._completed_trials or result.get("step") is None:
+            return super().on_trial_result(trial_id, result)
+        self._report(trial_id, result)
+
+    def _report(self, trial_id: str, result: dict[str, Any]) -> None:
+        import warnings
+
+        if result.get(self.metric) is None or result.get("step") is None:
+            return
+        with warnings.catch_warnings():  # a restarted trial reports a step again: Optuna keeps the first
+            warnings.simplefilter("ignore")
+            self._ot_trials[trial_id].report(result[self.metric], int(result["step"]))
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        ot_trial = self._ot_trials.get(trial_id)
+        if ot_trial is not None and trial_id not in self._completed_trials:
+            last = result or {}
+            steps = last.get("config/steps", (last.get("config") or {}).get("steps"))  # Ray flattens the result
+            row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in METRICS}, "steps": steps}
+            try:
+                # The result that ends a trial (its last, or the one at which ASHA stops it) reaches
+                # the searcher only here, not through on_trial_result.
+                if not isinstance(self.metric, list):
+                    self._report(trial_id, last)
+                ot_trial.set_user_attr("ray_trial_id", trial_id)
+                ot_trial.set_user_attr("stopped_by", _stopped_by(row))
+                if last.get("step") is not None:
+                    ot_trial.set_user_attr("step", int(last["step"]))
+            except Exception as exc:  # never lose the result for an attribute
+                logging.getLogger(__name__).warning("optuna: %s", exc)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+
+def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
+    """A space as Optuna distributions (imports Optuna)."""
+    import optuna
+
+    d = optuna.distributions
+    out = {}
+    for name, (kind, values) in space_.items():
+        if kind == "choice":
+            out[name] = d.CategoricalDistribution(values)
+        elif kind == "int":
+            out[name] = d.IntDistribution(int(values[0]), int(values[1]))
+        else:
+            out[name] = d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
+    return out

@@ -1,0 +1,266 @@
+"""The one adapter between palrnn and Ray: every Ray call of the project lives in this module.
+
+Ray's API has moved several times (``ray.air`` -> ``ray.train`` -> ``ray.tune``); in Ray 2.60 a
+Tune function trainable uses ``ray.tune.report/get_context`` and the driver
+``ray.tune.RunConfig/FailureConfig`` (the ``ray.train.*`` versions warn or raise inside Tune).
+Keeping them here means one file to change when it moves again. Trials keep their checkpoints
+themselves (``checkpoint_path``), not through Ray's checkpoint API: see there why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ray import tune
+
+from study.engine.callbacks.frontier import FrontierCallback
+from study.engine.logger.callbacks import study_callbacks
+from study.engine.progress import ProgressLine
+from study.engine.schedulers.frontier import FrontierScheduler
+from study.engine.search.frontier import FrontierSearcher
+from study.engine.search.optuna import PalrnnOptunaSearch, optuna_space
+from study.engine.session import cluster_cpus
+from study.engine.trainable import palrnn_trial
+from study.results.checkpoints import saved_curve
+from study.results.trials import _tables
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+@dataclass
+class TunerSpec:
+    """One Ray Tuner of a planned study. ``plan`` is the study as planned (``study.planning.StudyPlan``,
+    Ray-free: its name, folder, trial settings and resources, as study.json keeps them); this adds
+    only what the driver knows once Ray is up. Every other field of the plan reads through
+    (``spec.cpus_per_trial``, ``spec.max_failures``, ...).
+
+    A search over several model x length cells runs one Tuner per ``cell``, each its own Ray
+    experiment in ``cells/<model>-T<length>/`` of the study folder; ``name`` and ``results_dir``
+    are that Ray experiment's, ``study_folder`` the study's (its checkpoints, tables, journal)."""
+
+    plan: Any
+    search: dict[str, Any] | None = None  # optuna, ready for Ray: space (distributions), storage (a path), seed, ...
+    cell: dict[str, Any] | None = None  # {"model", "length", "study_name", "experiment"}; None: the whole plan
+    verbose: int = 1
+
+    @property
+    def study_folder(self) -> Path:
+        return Path(self.plan.results_dir) / self.plan.name
+
+    @property
+    def name(self) -> str:
+        """Ray's experiment name (its folder under ``results_dir``)."""
+        experiment = (self.cell or {}).get("experiment")
+        return Path(experiment).name if experiment else self.plan.name
+
+    @property
+    def results_dir(self) -> Path:
+        experiment = (self.cell or {}).get("experiment")
+        return (self.study_folder / experiment).parent if experiment else Path(self.plan.results_dir)
+
+    @property
+    def param_space(self) -> dict[str, Any]:
+        """Config field -> value, or a list of values to grid over (``grid_axes``); a cell's model and length."""
+        if self.cell is None:
+            return dict(self.plan.param_space)
+        return {**self.plan.param_space, "model": self.cell["model"], "length": self.cell["length"]}
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_") or "plan" not in self.__dict__:
+            raise AttributeError(item)
+        return getattr(self.__dict__["plan"], item)
+
+
+def _trainable(spec: TunerSpec) -> Any:
+    threads = max(1, int(spec.cpus_per_trial))
+    folder = str(spec.study_folder.resolve())
+    fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=spec.checkpoint_every,
+                              threads=threads)
+    return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
+
+
+def _param_space(spec: TunerSpec) -> dict[str, Any]:
+    return {k: tune.grid_search(v) if k in spec.grid_axes else v for k, v in spec.param_space.items()}
+
+
+def _run_config(spec: TunerSpec) -> tune.RunConfig:
+    reporter = ProgressLine(total=(spec.search or {}).get("num_samples")) if spec.verbose else None
+    return tune.RunConfig(
+        name=spec.name,
+        storage_path=str(spec.results_dir.resolve()),
+        failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+        progress_reporter=reporter,
+        verbose=spec.verbose,
+        # Ray adds its CSV and JSON loggers itself (collect() reads them); its TensorBoard logger
+        # is replaced by TensorBoardCallback (a subclass, so Ray does not add its own).
+        callbacks=study_callbacks(spec),
+    )
+
+
+def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
+    # reuse_actors: a new trial runs in the finished trial's worker process, so torch and palrnn
+    # are imported once per worker, not once per trial (most of Ray's per-trial overhead).
+    kw: dict[str, Any] = {"trial_dirname_creator": _dirname, "reuse_actors": True}
+    if spec.max_concurrent:
+        kw["max_concurrent_trials"] = spec.max_concurrent
+    if spec.search is None:
+        return tune.TuneConfig(**kw)
+    import optuna
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search import ConcurrencyLimiter
+
+    s = spec.search
+    metric, mode = s.get("metric", "eval_accuracy"), s.get("mode", "max")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(s["storage"])))
+    # PalrnnOptunaSearch (below, with the other watchers): Ray's OptunaSearch that also records each
+    # trial's values at its training step and its stopped_by, for optuna-dashboard.
+    searcher = PalrnnOptunaSearch(
+        space=s["space"], metric=metric, mode=mode, sampler=optuna.samplers.TPESampler(seed=s["seed"]),
+        study_name=s.get("study_name", "palrnn"), storage=storage,
+    )
+    searcher = ConcurrencyLimiter(searcher, max_concurrent=s["max_concurrent"])
+    kw.pop("max_concurrent_trials", None)
+    if not s.get("scheduler", True):
+        return tune.TuneConfig(search_alg=searcher, num_samples=s["num_samples"], **kw)
+    # ASHA counts training steps, not reports: a trial resumed from its checkpoint reports its
+    # steps on from there, while Ray's training_iteration would start again at 1.
+    every = int(spec.param_space.get("eval_every", 1))
+    scheduler = ASHAScheduler(time_attr="step", metric=metric, mode=mode,
+                              max_t=s["max_t"] * every, grace_period=s["grace_period"] * every, reduction_factor=3)
+    return tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s["num_samples"], **kw)
+
+
+def _dirname(trial: Any) -> str:
+    return f"trial_{trial.trial_id}"
+
+
+def run_tuner(spec: TunerSpec) -> Any:
+    tuner = tune.Tuner(_trainable(spec), param_space=_param_space(spec), tune_config=_tune_config(spec),
+                       run_config=_run_config(spec))
+    return tuner.fit()
+
+
+def restore_tuner(spec: TunerSpec) -> Any:
+    path = str((spec.results_dir / spec.name).resolve())
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
+                               param_space=_param_space(spec))
+    return tuner.fit()
+
+
+def can_restore(path: Path) -> bool:
+    return tune.Tuner.can_restore(str(path.resolve()))
+
+
+def experiment_state_damage(study_folder: str | Path) -> str | None:
+    """Why Ray's latest experiment state in the folder cannot be read (a full disk cuts it short:
+    Ray copies it without a temporary file), or None when it reads."""
+    states = sorted(Path(study_folder).glob("experiment_state-*.json"))
+    if not states:
+        return None
+    try:
+        json.loads(states[-1].read_text())
+    except (OSError, ValueError) as exc:
+        return f"{states[-1].name}: {str(exc).splitlines()[0]}"
+    return None
+
+
+def collect(results: Any, config_columns: list[str], study_folder: str | Path | None = None,
+            scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation.
+
+    A trial's curve comes from its own checkpoint in ``study_folder`` (every record up to its
+    last step, written atomically with the state), else from Ray's log of its results, which a
+    driver killed outright leaves incomplete (Ray copies it to the study folder only now and then).
+    """
+    entries = []
+    # Ray's own status of each trial (TERMINATED, ERROR, or PENDING/RUNNING/PAUSED when the study
+    # was interrupted); ResultGrid keeps it only on its analysis object.
+    analysis = getattr(results, "_experiment_analysis", None)
+    status = {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
+    for result in results:
+        last = result.metrics or {}
+        trial_id = Path(result.path).name.removeprefix("trial_")
+        saved = saved_curve(study_folder, result.config or {}) if study_folder is not None else None
+        if saved:
+            df = pd.DataFrame(saved)
+            if int(df["step"].max()) >= int(last.get("step") or 0):
+                last = {**last, **saved[-1]}
+        else:
+            df = result.metrics_dataframe
+        if "step" not in last and result.error is None:
+            continue  # never started (an interrupted study): nothing to tabulate yet
+        error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
+        entries.append((trial_id, result.config or {}, last, df, status.get(trial_id, "TERMINATED"), error))
+    return _tables(entries, config_columns, scheduled)
+
+
+def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tuple[tune.TuneConfig, tune.RunConfig]:
+    import dataclasses
+
+    # The grid's settings (actor reuse, trial folder names, --max-concurrent) with the frontier's
+    # searcher and scheduler; num_samples -1: as many trials as the searcher proposes.
+    tune_config = dataclasses.replace(_tune_config(dataclasses.replace(spec, search=None)), search_alg=searcher,
+                                      scheduler=FrontierScheduler(searcher), num_samples=-1)
+    run_config = _run_config(spec)
+    run_config.callbacks = [*(run_config.callbacks or []), FrontierCallback(searcher)]
+    return tune_config, run_config
+
+
+def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
+    """Run the memory frontier of ``spec`` on Ray (``study.frontier``); returns Ray's ResultGrid.
+
+    The cells are the combinations of ``spec.grid_axes``' values in ``spec.param_space`` (model
+    always among them; ``length`` and ``seed`` are the search's), every other field shared:
+    ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
+    (``check_frontier_options``) or a dict of its arguments. The study folder gets
+    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.frontier.write_frontier``
+    adds the figure and prints the table."""
+    from study.frontier.options import FrontierOptions, check_frontier_options, frontier_cells
+    from study.frontier.search import Frontier
+
+    options = (frontier_options if isinstance(frontier_options, FrontierOptions)
+               else check_frontier_options(**dict(frontier_options)))
+    base, cells = frontier_cells(spec.param_space, spec.grid_axes)
+    frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
+                        speculate=options.speculate, base=base)
+    folder = Path(getattr(spec, "study_folder", None) or Path(spec.results_dir) / spec.name).resolve()
+    searcher = FrontierSearcher(frontier, folder)
+    tune_config, run_config = _frontier_tuner_configs(spec, searcher)
+    return tune.Tuner(_trainable(spec), tune_config=tune_config, run_config=run_config).fit()
+
+
+def restore_frontier(spec: TunerSpec) -> Any:
+    """Continue an interrupted frontier (``--resume``): Ray restores the searcher with its state,
+    finished probes are not run again, trials that were running continue from their checkpoints.
+    Trials that ended in an error stay so (the frontier counted them as not solved)."""
+    path = str((spec.results_dir / spec.name).resolve())
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False)
+    return tuner.fit()
+
+
+def tuner_specs(plan: Any, verbose: int) -> list[Any]:
+    """The Ray Tuners of a plan: one for a grid; one per model x length cell for a search."""
+    if plan.search is None:
+        return [TunerSpec(plan, verbose=verbose)]
+    several = len(plan.cells) > 1
+    return [TunerSpec(plan, search=_search_spec(plan, cell), cell=cell if several else None,
+                              verbose=verbose) for cell in plan.cells]
+
+
+def _search_spec(plan: Any, cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell's search, ready for Ray: its Optuna distributions, the journal's path, the concurrency."""
+    assert plan.search is not None
+    cpus = cluster_cpus()
+    fits = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+    limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
+    storage = plan.folder.resolve() / plan.search["storage"]
+    ready = {k: v for k, v in plan.search.items() if k not in ("cells", "space")}
+    return {**ready, "space": optuna_space(plan.space(cell["model"])), "storage": storage,
+            "max_concurrent": limit, "study_name": cell.get("study_name", "palrnn")}

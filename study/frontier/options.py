@@ -1,0 +1,103 @@
+"""The memory frontier's options: the solve rule K/N, the lengths, speculation; its cells."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+RULE_TEXT = ("the frontier is the longest T that passed with no failed probe at a shorter T; a pass above a "
+             "failure is listed but not counted; lengths not probed are not known (the search assumes the "
+             "solve rate falls with T)")
+
+
+@dataclass(frozen=True)
+class FrontierOptions:
+    """The frontier's options, checked (``check_frontier_options``)."""
+
+    rule: tuple[int, int] = (4, 5)
+    start: int = 5
+    max_length: int = 100
+    speculate: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"solve_rule": f"{self.rule[0]}/{self.rule[1]}", "start_length": self.start,
+                "max_length": self.max_length, "speculate": self.speculate}
+
+
+def parse_solve_rule(text: Any) -> tuple[int, int]:
+    """``"4/5"`` -> (4, 5); ValueError "--solve-rule: must be K/N with 1 <= K <= N, got '5/4'"."""
+    if isinstance(text, (tuple, list)) and len(text) == 2:
+        k, n = text
+    else:
+        parts = str(text).strip().split("/")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            k, n = int(parts[0]), int(parts[1])
+        except ValueError:
+            k = n = None
+    if not (isinstance(k, int) and isinstance(n, int) and not isinstance(k, bool) and not isinstance(n, bool)
+            and 1 <= k <= n):
+        shown = f"{text[0]}/{text[1]}" if isinstance(text, (tuple, list)) and len(text) == 2 else text
+        raise ValueError(f"--solve-rule: must be K/N with 1 <= K <= N, got {str(shown)!r}")
+    return k, n
+
+
+def _int_option(option: str, value: Any, low: int) -> int:
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{option}: must be an integer >= {low}, got {str(value)!r}") from None
+    if number < low:
+        raise ValueError(f"{option}: must be an integer >= {low}, got {number}")
+    return number
+
+
+def check_frontier_options(solve_rule: Any = "4/5", start_length: Any = 5, max_length: Any = 100,
+                           speculate: Any = 1) -> FrontierOptions:
+    """The CLI's frontier options, strings or numbers, checked: a ValueError naming the option.
+
+    ``--solve-rule K/N`` (1 <= K <= N), ``--start-length`` (>= 2: T = 1 has ten palindromes),
+    ``--max-length`` (>= the start length), ``--speculate`` (>= 0)."""
+    rule = parse_solve_rule(solve_rule)
+    start = _int_option("--start-length", start_length, 2)
+    top = _int_option("--max-length", max_length, 2)
+    if top < start:
+        raise ValueError(f"--max-length: must be >= --start-length ({start}), got {top}")
+    spec = _int_option("--speculate", speculate, 0)
+    return FrontierOptions(rule=rule, start=start, max_length=top, speculate=spec)
+
+
+def frontier_cells(param_space: Mapping[str, Any], axes: Sequence[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(base, cells) from a grid's ``param_space`` (field -> value, or list of values for ``axes``).
+
+    Each cell is one combination of the axes' values, with ``model`` always in it (the frontier's
+    tables name a cell by its model first); ``length`` and ``seed`` belong to the search and are
+    dropped; every other field is in ``base``, shared by every cell."""
+    axes = [a for a in axes if a not in ("length", "seed")]
+    base = {k: v for k, v in param_space.items() if k not in axes and k not in ("length", "seed")}
+    if "model" not in axes:
+        from palrnn.config import Config
+
+        axes = ["model", *axes]
+        model = base.pop("model", Config().model)
+        param_space = {**param_space, "model": model}
+    values = [list(v) if isinstance(v := param_space[a], (list, tuple)) else [v] for a in axes]
+    return base, [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float):
+        return "none" if math.isnan(v) else f"{v:g}"
+    return "none" if v is None else str(v)
+
+
+def cell_label(cell: Mapping[str, Any]) -> str:
+    """``LSTM init=xavier forget_bias=1``: the model, then every other setting as name=value."""
+    parts = [_text(cell["model"])] if "model" in cell else []
+    return " ".join(parts + [f"{k}={_text(v)}" for k, v in cell.items() if k != "model"])

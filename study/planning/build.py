@@ -1,0 +1,264 @@
+"""From a request to a StudyPlan: every check before anything runs or is written."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from study.basics.errors import StudyError
+from study.planning.merge import _base, _check_mode, merge
+from study.planning.plan import STUDY_FILE, STUDY_TOML, RunOptions, StudyPlan
+from study.planning.request import RESOURCES, RUN_OPTIONS, Request, _float, _int, request_from_args, request_from_kwargs
+from study.planning.resolve import Resolved, resolve
+from study.spec.fields import NAME_RE, value_text
+from study.spec.space import format_dist
+from study.spec.studyfile import Study
+
+
+def make_plan(req: Request) -> StudyPlan:
+    """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
+    if req.resume:
+        return _resumed_plan(req)
+    return _new_plan(req, check_folder=True)
+
+
+def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
+    resources = _resources(req)
+    base, where = _base(req)
+    _check_mode(req, base.kind, where)
+    study, origin = merge(base, req, where)
+    res = resolve(study, origin, where)
+    _check_devices(res, study, origin, where, resources, req)
+    search = None
+    if study.kind == "optuna":
+        s = res.study.search
+        assert s is not None
+        reports = -(-res.base.steps // res.base.eval_every)
+        several = len(res.cells) > 1
+        cells = [{"model": m, "length": t, "study_name": f"palrnn-{m}-T{t}" if several else "palrnn",
+                  "experiment": f"cells/{m}-T{t}" if several else None} for m, t in res.cells]
+        search = {"seed": s.seed, "num_samples": s.num_samples, "max_t": reports, "grace_period": max(1, reports // 9),
+                  "storage": "optuna.journal", "space": {k: format_dist(d) for k, d in s.space.items()},
+                  "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler, "cells": cells}
+    user_sets = {k: v for k, v in req.sets.items()}
+    patience = res.base.patience
+    options = resources.pop("options")
+    frontier = res.study.frontier.to_dict() if study.kind == "frontier" else None
+    plan = StudyPlan(
+        name="", results_dir=str(req.results_dir), kind=study.kind, grid=study.name if study.kind == "grid" else None,
+        axes=res.axes, param_space=res.param_space, grid_axes=res.grid_axes, n_trials=res.n_trials,
+        search=search, frontier=frontier, command=req.command, target=res.base.target,
+        extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": patience, "set": user_sets},
+        study=res.study, options=options, **resources)
+    plan.name = _check_name(req.name, study.name)
+    _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
+    if check_folder:
+        _check_folder(plan, resume=False)
+    return plan
+
+
+def _plan_mlflow(plan: StudyPlan, where: str) -> None:
+    """``plan.mlflow``: the tracking URI of the study's MLflow store (``study.tracking.mlflow_uri``:
+    True, the study folder's own SQLite store), or None; refused when mlflow is not installed.
+    The resolved study (study.toml) keeps True for the folder's own store, else the URI."""
+    from study.basics import tracking
+
+    assert plan.study is not None
+    value = plan.study.mlflow
+    if value is None:
+        return
+    try:
+        plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
+    except StudyError as exc:
+        if where == "--mlflow":
+            raise
+        raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
+    plan.study.mlflow = True if value is True else plan.mlflow
+
+
+def _resources(req: Request) -> dict[str, Any]:
+    cpus = _float("--cpus-per-trial", req.cpus_per_trial, 0, strict=True)
+    gpus = _float("--gpus-per-trial", req.gpus_per_trial, 0)
+    out: dict[str, Any] = {
+        "cpus_per_trial": cpus, "gpus_per_trial": gpus,
+        "checkpoint_every": _int("--checkpoint-every", req.checkpoint_every, 1),
+        "max_failures": _int("--max-failures", req.max_failures, 0),
+        "max_concurrent": _int("--max-concurrent", req.max_concurrent, 0),
+    }
+    options = _run_options(req)
+    if cpus > 1 and cpus != int(cpus):
+        raise StudyError(f"--cpus-per-trial: fractions are allowed below 1 only, got {req.cpus_per_trial}")
+    local_cpus = options.num_cpus or os.cpu_count() or 1
+    if not options.address and cpus > local_cpus:
+        raise StudyError(f"--cpus-per-trial: {cpus:g} asked for, but this machine's Ray has {local_cpus} CPUs")
+    if gpus > 0 and not options.address:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise StudyError(f"--gpus-per-trial: {gpus:g} asked for, but this machine has no CUDA GPU; use 0")
+    out["options"] = options
+    return out
+
+
+def _run_options(req: Request) -> RunOptions:
+    num_cpus = None if req.num_cpus is None else _int("--num-cpus", req.num_cpus, 1)
+    port = None if req.dashboard_port is None else _int("--dashboard-port", req.dashboard_port, 1)
+    if port is not None and port > 65535:
+        raise StudyError(f"--dashboard-port: must be a port number from 1 to 65535, got {port}")
+    store = _int("--object-store-mb", req.object_store_mb, 64)
+    if num_cpus is not None and req.address:
+        raise StudyError("--num-cpus: only for a Ray started here; a cluster (--address) has its own")
+    return RunOptions(address=req.address or None, num_cpus=num_cpus, dashboard_host=str(req.dashboard_host),
+                      dashboard_port=port, object_store_mb=store)
+
+
+def _check_devices(res: Resolved, study: Study, origin: Mapping[str, str], where: str, resources: Mapping[str, Any],
+                   req: Request) -> None:
+    """A trial asked to train on a GPU gets one only from Ray (--gpus-per-trial), and only where there is one."""
+    devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
+    label = origin.get("device", where)
+    for device in devices:
+        if device == "cpu":
+            continue
+        if not (req.address or resources["options"].address):
+            from palrnn.cli import UsageError, check_device
+
+            try:
+                check_device(device)
+            except UsageError as exc:
+                raise StudyError(f"{label}: {str(exc).removeprefix('--')}") from None
+        if device.startswith("cuda") and resources["gpus_per_trial"] == 0:
+            raise StudyError(f"{label}: device: {device} needs a GPU from Ray for each trial; give --gpus-per-trial "
+                             "(the trials then train on their GPU without --set device)")
+
+
+def _check_name(name: Any, label: str) -> str:
+    if name is None:
+        return f"{label}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
+        raise StudyError(f"--name: {name!r} is not allowed; use letters, digits, '.', '_' and '-' "
+                         "(no '/', no '..', at most 100 characters)")
+    return name
+
+
+def _check_folder(plan: StudyPlan, resume: bool) -> None:
+    root = Path(plan.results_dir)
+    if root.exists() and not root.is_dir():
+        raise StudyError(f"--results-dir: {root} exists and is not a folder")
+    probe = root if root.exists() else next((p for p in root.absolute().parents if p.exists()), Path("/"))
+    if not _writable(probe):
+        raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})")
+    folder = plan.folder
+    if resume:
+        if not (folder / STUDY_FILE).is_file():
+            raise StudyError(f"--resume: no study {plan.name!r} in {root} (no {STUDY_FILE}); "
+                             "give --name of an existing study")
+    elif folder.exists():
+        raise StudyError(f"--name: {folder} already exists; choose another --name, or add --resume to continue it")
+
+
+def _writable(folder: Path) -> bool:
+    """Really try (permission bits say nothing for root, nor on a read-only file system)."""
+    if not folder.is_dir():
+        return False
+    try:
+        Path(tempfile.mkdtemp(prefix=".palrnn-probe-", dir=folder)).rmdir()
+    except OSError:
+        return False
+    return True
+
+
+def _resumed_plan(req: Request) -> StudyPlan:
+    import json
+
+    if req.name is None:
+        raise StudyError("--resume: give the study's --name")
+    name = _check_name(req.name, "")
+    folder = Path(str(req.results_dir)) / name
+    try:
+        data = json.loads((folder / STUDY_FILE).read_text())
+        plan = StudyPlan.from_meta(data)
+    except FileNotFoundError:
+        raise StudyError(f"--resume: no study {name!r} in {req.results_dir} (no {STUDY_FILE}); "
+                         "give --name of an existing study") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StudyError(f"--resume: {folder / STUDY_FILE} is not a study file ({exc})") from None
+    plan.results_dir, plan.resume = str(req.results_dir), True
+    if (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
+        from study.spec.load import load
+
+        try:
+            plan.study = load(folder / STUDY_TOML)
+        except StudyError:
+            pass  # study.json's plan is the one that runs; its study was derived from it
+    plan.options = _run_options(req)
+    planning = [o for o in req.given if o not in RUN_OPTIONS]
+    if planning:
+        _check_same_study(plan, req, planning)
+    _check_folder(plan, resume=True)
+    return plan
+
+
+def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
+    """Options given with --resume must plan the study being resumed: never silently ignored."""
+    b = plan.to_meta()
+
+    def refuse(what: str, here: Any, there: Any) -> StudyError:
+        return StudyError(f"--resume: these options plan another study than {plan.name!r} ({what}: "
+                          f"{_shown(here)} here, {_shown(there)} in its {STUDY_FILE}); resume it with "
+                          f"--resume --name {plan.name} and no planning options")
+
+    resources = _resources(req)
+    for option, key in RESOURCES.items():
+        if option in given and resources[key] != b[key]:
+            raise refuse(option, resources[key], b[key])
+    if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
+        from study.basics import tracking
+
+        uri = tracking.mlflow_uri(str(req.mlflow), plan.folder)
+        if uri != b.get("mlflow"):
+            raise refuse("--mlflow", uri, b.get("mlflow"))
+    if all(o in RESOURCES or o == "--mlflow" for o in given):
+        return
+    a = _new_plan(dataclasses.replace(req, resume=False, name=plan.name), check_folder=False).to_meta()
+    if a["kind"] != b["kind"]:
+        raise refuse("kind", a["kind"], b["kind"])
+    for key in sorted(set(a["param_space"]) & set(b["param_space"])):  # a field newer than the study: its default
+        if a["param_space"][key] != b["param_space"][key]:
+            raise refuse(key, a["param_space"].get(key), b["param_space"].get(key))
+    if a["grid_axes"] != b["grid_axes"]:
+        raise refuse("swept", a["grid_axes"], b["grid_axes"])
+    if a["frontier"] != b.get("frontier"):
+        raise refuse("frontier", a["frontier"], b.get("frontier"))
+    if (a["search"] is None) != (b["search"] is None):
+        raise refuse("search", a["search"], b["search"])
+    if a["search"] is not None:
+        for key in sorted(set(a["search"]) & set(b["search"])):
+            if a["search"][key] != b["search"][key]:
+                raise refuse(f"search {key}", a["search"][key], b["search"][key])
+
+
+def _shown(v: Any) -> str:
+    text = value_text(v) if not isinstance(v, (list, dict)) else json_text(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def json_text(v: Any) -> str:
+    import json
+
+    return json.dumps(v, default=str)
+
+
+def plan(study: Any = None, **keywords: Any) -> StudyPlan:
+    """``study.plan``: see the package's docstring."""
+    return make_plan(request_from_kwargs(study, **keywords))
+
+
+def plan_from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> StudyPlan:
+    """The command line's plan (``python -m study.run``, ``python -m study.bench``)."""
+    return make_plan(request_from_args(args, argv, prog))

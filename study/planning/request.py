@@ -1,0 +1,291 @@
+"""The request: what the user asked for, from the command line or Python keywords, typed but not yet planned."""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from study.basics.errors import StudyError
+from study.spec.fields import FIELDS, check_axis, config_value, text_value
+from study.spec.space import SYNTAX, Dist, parse_dist
+from study.spec.studyfile import FRONTIER_KEYS, mlflow_value
+
+SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, these settings
+
+
+# Options that say how to run a study, not which: --resume takes them; every other option must
+# plan the very study it resumes.
+RUN_OPTIONS = ("--resume", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
+               "--dashboard-host", "--dashboard-port", "--object-store-mb")
+
+
+RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per_trial",
+             "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
+             "--max-concurrent": "max_concurrent"}
+
+
+SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
+               "--scheduler")
+
+
+FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
+
+
+@dataclass
+class Request:
+    """What the user asked for, from the command line or Python, not yet checked. ``given``: the
+    options given, by their command-line names (an API keyword counts as its option)."""
+
+    given: list[str] = field(default_factory=list)
+    grid: str | None = None
+    study: Any = None  # a path (str, Path) or a study file's contents (dict)
+    search: Any = None  # "optuna" / True, or a [search] table (dict)
+    seeds: Any = None
+    models: Any = None
+    lengths: Any = None
+    model: Any = None
+    length: Any = None
+    sets: dict[str, Any] = field(default_factory=dict)  # field -> value (typed and checked)
+    sweeps: dict[str, list[Any]] = field(default_factory=dict)  # field -> values (typed and checked)
+    space: dict[str, Dist] | None = None
+    metric: Any = None
+    mode: Any = None
+    num_samples: Any = None
+    search_seed: Any = None
+    scheduler: Any = None  # True / False
+    frontier: Any = None  # True, or a [frontier] table (dict)
+    solve_rule: Any = None
+    start_length: Any = None
+    max_length: Any = None
+    speculate: Any = None
+    mlflow: Any = None  # "" (the study folder's own store) or a tracking URI; None: not given
+    full: bool = False
+    patience: Any = None
+    smoke_test: bool = False
+    description: Any = None
+    name: Any = None
+    results_dir: Any = "results"
+    resume: bool = False
+    cpus_per_trial: Any = 1
+    gpus_per_trial: Any = 0
+    checkpoint_every: Any = 1000
+    max_failures: Any = 2
+    max_concurrent: Any = 0
+    address: Any = None
+    num_cpus: Any = None
+    dashboard_host: Any = "127.0.0.1"
+    dashboard_port: Any = None
+    object_store_mb: Any = 128
+    command: str = ""
+
+
+def _int(option: str, value: Any, low: int) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise StudyError(f"{option}: must be an integer >= {low}, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StudyError(f"{option}: must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise StudyError(f"{option}: must be an integer >= {low}, got {value}")
+    return value
+
+
+def _float(option: str, value: Any, low: float, strict: bool = False) -> float:
+    shown = value
+    try:
+        value = float(value) if not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value) or not (value > low if strict else value >= low):
+        raise StudyError(f"{option}: must be a number {'>' if strict else '>='} {low:g}, got {shown!r}")
+    return value
+
+
+def _field(option: str, key: Any) -> str:
+    if not isinstance(key, str) or key not in FIELDS:
+        raise StudyError(f"{option}: unknown config field {key!r}; allowed: {', '.join(sorted(FIELDS))}")
+    return key
+
+
+def _pairs(option: str, items: Sequence[str], form: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise StudyError(f"{option}: expected {form}, got {item!r}")
+        _field(option, key)
+        if key in out:
+            raise StudyError(f"{option}: {key} is given twice")
+        out[key] = text
+    return out
+
+
+def sets_from_text(items: Sequence[str]) -> dict[str, Any]:
+    out = {}
+    for key, text in _pairs("--set", items, "FIELD=VALUE").items():
+        try:
+            out[key] = text_value(key, text)
+        except ValueError as exc:
+            raise StudyError(f"--set: {exc}") from None
+    return out
+
+
+def sweeps_from_text(items: Sequence[str]) -> dict[str, list[Any]]:
+    out = {}
+    for key, text in _pairs("--sweep", items, "FIELD=V1,V2,...").items():
+        try:
+            if not text.strip():
+                raise ValueError(f"{key}: no values; give at least one, e.g. --sweep {key}=V1,V2")
+            out[key] = check_axis(key, [text_value(key, t) for t in text.split(",")])
+        except ValueError as exc:
+            raise StudyError(f"--sweep: {exc}") from None
+    return out
+
+
+def space_from_text(items: Sequence[str]) -> dict[str, Dist]:
+    out = {}
+    for key, text in _pairs("--space", items, f"FIELD=DIST with DIST one of {SYNTAX}").items():
+        try:
+            out[key] = parse_dist(key, text)
+        except ValueError as exc:
+            raise StudyError(f"--space: {exc}") from None
+    return out
+
+
+def sets_from_mapping(values: Any) -> dict[str, Any]:
+    if not isinstance(values, Mapping):
+        raise StudyError(f"--set: give a dict of config fields, got {values!r}")
+    out = {}
+    for key, value in values.items():
+        try:
+            out[_field("--set", key)] = config_value(key, value)
+        except ValueError as exc:
+            raise StudyError(f"--set: {exc}") from None
+    return out
+
+
+def sweeps_from_mapping(values: Any) -> dict[str, list[Any]]:
+    if not isinstance(values, Mapping):
+        raise StudyError(f"--sweep: give a dict of config fields and their values, got {values!r}")
+    out = {}
+    for key, vs in values.items():
+        _field("--sweep", key)
+        if isinstance(vs, (str, bytes)) or not isinstance(vs, Sequence):
+            raise StudyError(f"--sweep: {key}: give a list of values, e.g. {{{key!r}: [...]}}")
+        try:
+            out[key] = check_axis(key, list(vs))
+        except ValueError as exc:
+            raise StudyError(f"--sweep: {exc}") from None
+    return out
+
+
+def space_from_mapping(values: Any) -> dict[str, Dist]:
+    if not isinstance(values, Mapping):
+        raise StudyError(f"--space: give a dict of config fields and distributions, got {values!r}")
+    out = {}
+    for key, spec in values.items():
+        try:
+            out[_field("--space", key)] = parse_dist(key, spec)
+        except ValueError as exc:
+            raise StudyError(f"--space: {exc}") from None
+    return out
+
+
+# The API's keywords and the command-line options they stand for.
+KEYWORDS = {
+    "grid": "--grid", "study": "--study", "search": "--search", "seeds": "--seeds", "models": "--models",
+    "lengths": "--lengths", "model": "--model", "length": "--length", "axes": "--sweep", "fixed": "--set",
+    "set": "--set", "space": "--space", "metric": "--metric", "mode": "--mode", "num_samples": "--num-samples",
+    "search_seed": "--search-seed", "scheduler": "--scheduler", "frontier": "--frontier",
+    "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
+    "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
+    "smoke_test": "--smoke-test", "description": "--description", "name": "--name", "results_dir": "--results-dir",
+    "resume": "--resume", "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
+    "checkpoint_every": "--checkpoint-every", "max_failures": "--max-failures", "max_concurrent": "--max-concurrent",
+    "address": "--address", "num_cpus": "--num-cpus", "dashboard_host": "--dashboard-host",
+    "dashboard_port": "--dashboard-port", "object_store_mb": "--object-store-mb",
+}
+
+
+def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Request:
+    """The command line's options (text, as argparse leaves them) as a Request."""
+    given = [option for option, value in _given_options(args)]
+    req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
+    for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
+                "search_seed", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
+                "start_length", "max_length", "speculate", "mlflow"):
+        setattr(req, key, getattr(args, key))
+    req.study = args.study
+    req.search = args.search
+    req.frontier = True if args.frontier else None
+    req.full, req.smoke_test, req.resume = args.full, args.smoke_test, args.resume
+    req.sets = sets_from_text(args.set or [])
+    req.sweeps = sweeps_from_text(args.sweep or [])
+    req.space = space_from_text(args.space) if args.space else None
+    req.scheduler = None if args.scheduler is None else args.scheduler == "on"
+    for key in ("results_dir", "cpus_per_trial", "gpus_per_trial", "checkpoint_every", "max_failures",
+                "max_concurrent", "dashboard_host", "object_store_mb"):
+        if getattr(args, key) is not None:
+            setattr(req, key, getattr(args, key))
+    return req
+
+
+def _given_options(args: Any) -> list[tuple[str, Any]]:
+    out = []
+    for key, value in vars(args).items():
+        if value is None or value is False or value == []:
+            continue
+        out.append(("--" + key.replace("_", "-"), value))
+    return out
+
+
+def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
+    """``study.plan``'s keywords as a Request; each stands for its command-line option."""
+    unknown = [k for k in kw if k not in KEYWORDS]
+    if unknown:
+        raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: study, {', '.join(KEYWORDS)}")
+    if "fixed" in kw and "set" in kw and kw["fixed"] is not None and kw["set"] is not None:
+        raise StudyError("--set: give fixed= or set= (the same thing), not both")
+    defaults = Request()
+    given = [KEYWORDS[k] for k, v in kw.items() if v is not None and (v is not False or k == "scheduler")
+             and not (k in ("results_dir", "dashboard_host") and v == getattr(defaults, k))]
+    if study is not None:
+        given.insert(0, "--study")
+    req = Request(given=given)
+    shown = str(study) if isinstance(study, Path) else study
+    req.command = "study.plan(" + ", ".join([*([repr(shown)] if study is not None else []),
+                                            *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")"
+    req.study = study
+    for key, value in kw.items():
+        if value is None or (key in ("search", "frontier", "mlflow") and value is False):
+            continue
+        if key in ("fixed", "set"):
+            req.sets = sets_from_mapping(value)
+        elif key == "axes":
+            req.sweeps = sweeps_from_mapping(value)
+        elif key == "space":
+            req.space = space_from_mapping(value)
+        elif key == "scheduler":
+            if value not in (True, False, "on", "off"):
+                raise StudyError(f"--scheduler: must be on or off (True or False), got {value!r}")
+            req.scheduler = value in (True, "on")
+        elif key == "frontier":
+            if value is not True and not isinstance(value, Mapping):
+                raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
+                                 f"got {value!r}")
+            req.frontier = value
+        elif key == "mlflow":
+            uri = mlflow_value(value, lambda m: StudyError(f"--{m}"))
+            req.mlflow = "" if uri is True else uri
+        else:
+            setattr(req, key, value)
+    if kw.get("search") is True:
+        req.search = "optuna"
+    return req

@@ -1,0 +1,108 @@
+"""The report's printed text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.provenance import provenance_line
+from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
+from study.results.folder import missing_axes, study_target, summary_axes
+from study.results.search import search_overview
+from study.results.summary import axis_value_text, parity_table
+
+
+def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
+          written: list[Path], frontier: pd.DataFrame | None = None) -> str:
+    kind = meta.get("kind") or "?"
+    what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else \
+        "memory frontier" if kind == "frontier" else kind
+    lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
+             f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
+    if frontier is not None:
+        from study.frontier.table import format_frontier
+
+        lines += ["", format_frontier(frontier)]
+    if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
+        lines += ["no finished trials to summarise", *_left_out(summary)]
+    elif kind == "optuna":
+        lines += _search_text(meta, data["trials"], summary)
+    else:
+        target = study_target(meta)
+        goal = f"{target:g}" if target is not None else "the target"
+        lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", format_accuracy_table(table)]
+        parity = parity_table(data["trials"], summary_axes(meta, data["trials"].columns))
+        if len(parity) and kind == "grid":
+            shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+                                                    for r in parity.itertuples()]})
+            shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
+            lines += ["", "Odd vs even T: c(T) = acc(T) - mean(acc(T-1), acc(T+1)); odd lengths easier would",
+                      "show c > 0 at odd T and c < 0 at even T, beyond the intervals (95%, MOVER from the",
+                      "three lengths' logit-t intervals):",
+                      shown.to_string(index=False)]
+        if summary["solved"].sum() > 0:
+            steps = steps_to_target_table(summary)
+            lines += ["", f"Median steps to {goal} held-out accuracy, over the seeds that got there (- none):",
+                      steps.to_string(float_format=lambda v: f"{v:.0f}", na_rep="-")]
+    best = data.get("best")
+    if kind == "optuna" and best:
+        shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
+        lines += ["", "best trial: " + ", ".join(f"{k}={axis_value_text(best.get(k))}" for k in shown)]
+        if best.get("confirm"):
+            lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
+    where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
+             + (f", {folder / 'frontier.csv'}" if frontier is not None else "")
+             + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
+    lines += ["", f"wrote {where}"]
+    return "\n".join(lines)
+
+
+def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list[str]:
+    """What the printed table's columns are; the exercise's only when its column is there (its
+    models, T and settings: ``tables.exercise_applies``), the one T of a study that swept none."""
+    t = single_length(summary)
+    lines = [f"every trial at T = {t} (the study swept no length)"] if t is not None else []
+    lines += ["this study: final held-out accuracy, mean over seeds [95% interval, Student t on the logit",
+              f"scale, inside [0, 1]]; solved: seeds that reached {goal}; final train: last training-batch",
+              "accuracy"]
+    if "exercise" in table.columns:
+        lines[-1] += "; exercise: the exercise's training-batch accuracy at step 10,000, one run"
+        lines.append("(docs/exercise.md), where its models, T and settings match")
+    return lines
+
+
+def _wrap(text: str, width: int = 96) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def _missing_note(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+    """A swept field trials.csv has no column for: its values cannot be told apart, so say so."""
+    missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
+    if not missing:
+        return []
+    return _wrap(f"swept but not in trials.csv (nor curves.csv): {', '.join(missing)}; trials that differ only in "
+                 f"{'it' if len(missing) == 1 else 'them'} are grouped together")
+
+
+def _left_out(summary: pd.DataFrame) -> list[str]:
+    """One line naming the trials left out of the means (errored, unfinished, cut), if any."""
+    words = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
+    counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in words if c in summary}
+    shown = [f"{n} {words[c]} trials" for c, n in counts.items() if n]
+    return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
+
+
+def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
+    o = search_overview(meta, trials)
+    top, cut, others, reached, goal = o["top"], o["cut"], o["others"], o["reached"], o["goal"]
+    configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
+    return ["", f"{len(top)} best of {len(trials)} trials (one seed each; ASHA cut {cut} early; "
+                f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
+            top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
+            "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "
+                "no mean is taken across configs"]

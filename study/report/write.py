@@ -1,0 +1,214 @@
+"""python -m study.report results/<name>: a study's summary.csv and figures, and its main tables printed.
+
+    python -m study.report results/lengths-20261128-170000
+    python -m study.report results/lengths-20261128-170000 --no-figures
+
+Also run at the end of every ``python -m study.run``. Prints the study's provenance line (commit,
+versions, host; ``study.provenance``) and its tables. Writes into the study's folder, atomically:
+
+    summary.csv                          one row per model x length x every other swept field (x config
+                                         of a search): finished trials only (tables.summary_table)
+    figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
+                                         T, per combination of the other axes)
+    figures/curves_both.png              every model in one figure, RNN dashed (needs two models)
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% logit-t intervals, one
+                                         line per combination of the other swept axes ("hidden=64,
+                                         lr=0.003"), a panel per model when there are several; the
+                                         exercise's numbers beside, where they apply
+    figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
+    figures/steps_to_target.png          median steps to the target against T (when any seed got there)
+    figures/accuracy_vs_length_by_<axis>.png   coloured by one swept axis, panels by the others
+    figures/accuracy_vs_<axis>.png, mean_accuracy_vs_<axis>.png, steps_to_target_vs_<axis>.png
+                                         instead of the three "vs length" figures, for a study with a
+                                         single T: against its first swept axis (plots.figure_x)
+    figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+    frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write_frontier, from the
+                                         study's frontier/state.json; the frontier table is printed first)
+    report.html                          the study on one page to share: its command, provenance,
+                                         status, tables and every figure, self-contained (study.html)
+
+A figure whose data are absent is skipped. summary.csv is deterministic: a re-report of the same
+folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
+the group columns, a search's learning rates among them, are written as they are).
+
+Intervals (``study.stats``): mean accuracy across seeds, 95% logit-t (Student t on the logit scale,
+inside [0, 1]); solve rate, 95% Wilson; odd-vs-even contrast, 95% MOVER from the logit-t intervals.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.errors import one_line
+from study.basics.io import write_bytes_atomic, write_csv_atomic
+from study.report.html import write_html
+from study.report.text import _text
+from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
+from study.results.folder import read_study_folder, study_target, summary_axes
+from study.results.search import best_trial_id, read_optuna_study
+from study.results.summary import SUMMARY_STATS, curves_table, model_order, summary_table
+
+PROG = "study.report"
+DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below any seed-to-seed spread
+
+
+def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
+    """Write summary.csv and figures/*.png into a study folder; print the main tables when ``echo``.
+
+    Also writes report.html, the study on one self-contained page (``study.html``), with every
+    figure under figures/ embedded. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
+    ``curves_summary`` (held-out accuracy bands per step, from ``tables.curves_table``),
+    ``figures`` (the paths written) and, for a memory frontier, ``frontier`` (frontier.csv's table).
+    Raises ``tables.NotAStudy`` when the path is not a study folder (before writing anything).
+    """
+    folder = Path(path)
+    data = read_study_folder(folder)
+    meta, trials, curves = data["meta"], data["trials"], data["curves"]
+    axes = summary_axes(meta, trials.columns)
+    summary = summary_table(trials, axes)
+    bands = curves_table(curves, axes)
+    table = accuracy_vs_length(summary, settings=study_settings(meta, trials))
+    rounded = summary.round({c: DIGITS for c in SUMMARY_STATS})
+    write_csv_atomic(folder / "summary.csv", rounded)
+    frontier = _frontier(folder, meta, figures)
+    written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    if frontier is not None and figures:
+        from study.frontier.table import FIGURE
+
+        written.insert(0, folder / "figures" / FIGURE)
+    write_html(folder, data, rounded)
+    if echo:
+        print(_text(folder, meta, summary, table, data, written, frontier))
+    out = {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
+    if frontier is not None:
+        out["frontier"] = frontier
+    return out
+
+
+def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame | None:
+    """A memory frontier's frontier.csv (and figures/frontier.png), from its frontier/state.json;
+    None for other studies, or when the frontier has no state (a note says why)."""
+    if meta.get("kind") != "frontier":
+        return None
+    from study.frontier import table as fr
+    from study.frontier.write import write_frontier
+
+    try:
+        state = fr.load_frontier(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"{PROG}: {fr.FILE} cannot be read ({one_line(exc)}); no frontier.csv written", file=sys.stderr)
+        return None
+    if state is None:
+        print(f"{PROG}: no {fr.FILE} in {folder}: the frontier's search never started", file=sys.stderr)
+        return None
+    return write_frontier(folder, state, echo=False, figure=figure)
+
+
+def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
+             bands: pd.DataFrame, axes: list[str]) -> list[Path]:
+    from study.report import plots
+
+    target = study_target(meta)
+    out = folder / "figures"
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    if meta.get("kind") != "optuna" and not summary.empty:
+        models = model_order(bands["model"]) if "model" in bands else []
+        for m in models:
+            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(bands, m, target=target)))
+        if len(models) >= 2:
+            jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
+        x = plots.figure_x(summary)
+        vs = "length" if x == "length" else _safe(x)
+        points = exercise_points(summary, study_settings(meta, data["trials"]))
+        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points)))
+        jobs.append((f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x)))
+        if summary["solved"].sum() > 0:
+            jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
+                         lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
+        if x == "length":
+            for a in plots.varying_axes(summary):
+                jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
+                             lambda a=a: plots.plot_accuracy_vs_length_by(summary, a)))
+    if meta.get("kind") == "optuna":
+        jobs += _optuna_jobs(folder, meta, data, target)
+    if not jobs:
+        return []
+    out.mkdir(exist_ok=True)
+    written = []
+    for name, draw in jobs:
+        if name.startswith("optuna_"):
+            # Optuna's own plots can refuse a study (too few distinct trials for fANOVA): skip, say so.
+            import matplotlib.pyplot as plt
+
+            before = set(plt.get_fignums())
+            try:
+                drawn = draw()
+            except (ValueError, RuntimeError) as exc:
+                print(f"{PROG}: skipped figures/{name}: {one_line(exc)}", file=sys.stderr)
+                for n in set(plt.get_fignums()) - before:
+                    plt.close(n)
+                continue
+        else:
+            drawn = draw()
+        _save(drawn, out / name)
+        written.append(out / name)
+    return written
+
+
+def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
+                 target: float | None) -> list[tuple[str, Callable[[], Any]]]:
+    import optuna
+
+    from study.report import plots
+
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    study = read_optuna_study(folder, meta)
+    if study is not None:
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if complete:
+            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study)))
+        if len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1
+                                      for p in complete[0].params):
+            jobs.append(("optuna_importances.png", lambda: plots.plot_optuna_importances(study)))
+    trials, curves, best = data["trials"], data["curves"], data["best"]
+    trial_id = best_trial_id(trials, best)
+    if trial_id is not None and not curves.empty and (curves["trial_id"].astype(str) == trial_id).any():
+        searched = [a for a in meta.get("axes") or [] if a in trials.columns]
+        row = trials[trials["trial_id"].astype(str) == trial_id]
+        params = {a: row.iloc[0][a] for a in searched} if len(row) else None
+        jobs.append(("best_curve.png",
+                     lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
+    return jobs
+
+
+def _save(drawn: Any, path: Path) -> None:
+    """Render to PNG bytes, write them atomically, and release the figure (pyplot's too)."""
+    from matplotlib.figure import Figure
+
+    fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
+    finally:
+        _close(fig)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _close(fig: Any) -> None:
+    # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
+
+        if plt.fignum_exists(getattr(fig, "number", -1)):
+            plt.close(fig)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))

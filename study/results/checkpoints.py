@@ -1,0 +1,56 @@
+"""A trial's checkpoint: its name, its path, and the one reader of what it holds."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from palrnn.config import Config, field_names
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+CHECKPOINTS = "checkpoints"  # <study folder>/checkpoints/<trial id>.pt, one per trial, overwritten
+
+
+CONFIG_FIELDS = field_names()
+
+
+def trial_key(config: dict[str, Any]) -> str:
+    """A trial's name for its checkpoint, from its configuration alone: ``LSTM-T10-s0-<hash>``.
+
+    Not Ray's trial id: when Ray's own experiment state is lost or damaged (a full disk cuts it
+    short), Ray starts the study's trials again under new ids, and each must still find its
+    checkpoint. Two trials with one configuration are one and the same run (training is
+    deterministic), so sharing a checkpoint is right for them too."""
+    import hashlib
+
+    # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
+    fields = Config.from_dict({k: v for k, v in config.items() if k in CONFIG_FIELDS}).to_dict()
+    fields.pop("device", None)  # where a trial runs is not which trial it is
+    digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{config.get('model')}-T{config.get('length')}-s{config.get('seed')}-{digest}"
+
+
+def checkpoint_path(study_folder: str | Path, key: str) -> Path:
+    """Where a trial keeps its one checkpoint (``key``: ``trial_key``). It lives in the study
+    folder, not among Ray's checkpoints: Ray's experiment state, saved every few seconds, can name
+    a checkpoint that Ray has already replaced and deleted, so a driver killed at the wrong moment
+    left a trial that could never be resumed ("does not exist on storage anymore"). A file of our
+    own, written atomically at one fixed path, is always the trial's latest complete state."""
+    return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
+
+
+def saved_curve(study_folder: str | Path, config: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None."""
+    import torch
+
+    try:
+        payload = torch.load(checkpoint_path(study_folder, trial_key(config)), map_location="cpu", weights_only=True)
+        return list(payload["extra"]["records"])
+    except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
+        return None

@@ -1,0 +1,184 @@
+"""A study beside the exercise's reported numbers: where they apply, the accuracy-vs-length table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.basics.stats import METHOD
+from study.results.summary import (
+    FORGET_GATE_MODELS,
+    SUMMARY_STATS,
+    axis_key,
+    axis_value_text,
+    distinct_values,
+    is_missing,
+)
+
+# The exercise's reported results (docs/exercise.md): training-batch accuracy at step 10,000, one run each.
+EXERCISE: dict[str, dict[int, float]] = {
+    "RNN": {5: 1.00, 6: 0.99, 7: 0.98, 8: 0.60, 9: 0.35, 10: 0.34},
+    "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
+}
+
+
+# The exercise's training settings (docs/exercise.md): its numbers above are for runs with these.
+# A row of a study is comparable with them when none of these differs (``exercise_applies``).
+EXERCISE_SETTINGS: dict[str, Any] = {"init": "seed", "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 128,
+                                     "hidden": 128, "max_norm": 10.0, "steps": 10_000, "input": "scalar",
+                                     "forget_bias": 0.0}
+
+
+CI_COLUMN = f"this study (mean [95% CI, {METHOD}])"
+
+
+def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The config fields the study held at one value, with that value: ``param_space``'s (a value, or a
+    list of one); for a field it does not give (an older study.json), trials.csv's column where it
+    has one distinct value. None stands for a missing value (max_norm none)."""
+    out: dict[str, Any] = {}
+    space = meta.get("param_space")
+    for field, value in (space.items() if isinstance(space, Mapping) else []):
+        if isinstance(value, list):
+            if len(value) != 1:
+                continue
+            value = value[0]
+        out[field] = None if is_missing(value) else value
+    if trials is not None and not trials.empty:
+        for field in EXERCISE_SETTINGS:
+            if field not in out and field in trials:
+                values = distinct_values(trials, field)
+                if len(values) == 1:
+                    out[field] = None if is_missing(values[0]) else values[0]
+    return out
+
+
+def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
+                     exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.Series:
+    """Per summary row: is the exercise's number comparable? Its model and T are in the exercise's
+    table, and every one of the exercise's settings (``EXERCISE_SETTINGS``) known for the row, from
+    its own columns or else from the study's fixed ``settings`` (``study_settings``), is the
+    exercise's (forget_bias only for the LSTM, the others ignore it). A setting the study did not
+    record is not held against it."""
+    settings = settings or {}
+    ok = []
+    for r in summary.to_dict("records"):
+        model = r.get("model")
+        good = not math.isnan(_exercise(exercise, model, r.get("length")))
+        for field, wanted in EXERCISE_SETTINGS.items():
+            if not good:
+                break
+            if field == "forget_bias" and str(model) not in FORGET_GATE_MODELS:
+                continue
+            if field in r:
+                value = r[field]
+            elif field in settings:
+                value = settings[field]
+            else:
+                continue
+            good = axis_key(value) == axis_key(wanted)
+        ok.append(good)
+    return pd.Series(ok, index=summary.index, dtype=bool)
+
+
+def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
+                    exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.DataFrame:
+    """The summary's rows the exercise's numbers apply to (``exercise_applies``): their group columns
+    and ``exercise``, the exercise's training-batch accuracy at step 10,000 (one run)."""
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    if summary.empty:
+        return pd.DataFrame(columns=[*groups, "exercise"])
+    rows = summary[exercise_applies(summary, settings, exercise)]
+    return rows[groups].assign(exercise=[_exercise(exercise, m, t) for m, t in zip(rows["model"], rows["length"],
+                                                                                   strict=True)]).reset_index(drop=True)
+
+
+def single_length(summary: pd.DataFrame) -> int | None:
+    """The one palindrome length T of a study that swept none (None when it has several, or none)."""
+    if "length" not in summary or summary.empty:
+        return None
+    lengths = distinct_values(summary, "length")
+    return int(lengths[0]) if len(lengths) == 1 and not is_missing(lengths[0]) else None
+
+
+def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE,
+                       digits: int = 3, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """This study's held-out accuracy, beside the exercise's reported numbers where they apply; one row per group.
+
+    Index: model, T (and any other swept axis); no T when the study has a single T
+    (``single_length``: the caller says which). Columns:
+    ``this study (mean [95% CI, logit-t])`` (``CI_COLUMN``): final held-out accuracy as text,
+    "mean [low, high]" with the logit-t interval (the mean alone for one seed, "-" for none);
+    ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
+    accuracy (mean over seeds), the like-for-like number to the exercise's;
+    ``exercise``: the exercise's training-batch accuracy at step 10,000, one run, where it applies
+    (``exercise_applies``: its models and T, its settings; NaN elsewhere). A study none of whose
+    rows it applies to has no ``exercise`` column.
+    """
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    if summary.empty:
+        return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])
+    applies = exercise_applies(summary, settings, exercise).to_numpy()
+    out = pd.DataFrame({
+        CI_COLUMN: [_ci_text(r, digits) for r in summary.itertuples(index=False)],
+        "solved": [f"{int(s)}/{int(n)}" for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
+        "final train": pd.to_numeric(summary["train_accuracy_final"], errors="coerce").to_numpy(dtype=float),
+    })
+    if applies.any():
+        out["exercise"] = [_exercise(exercise, m, t) if a else math.nan
+                           for m, t, a in zip(summary["model"], summary["length"], applies, strict=True)]
+    if single_length(summary) is not None:
+        groups = [c for c in groups if c != "length"]
+    index = summary[groups].rename(columns={"length": "T"})
+    for col in index.columns:
+        if col not in ("model", "T"):
+            index[col] = [axis_value_text(v) for v in index[col]]
+    out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])
+    return out
+
+
+def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Median steps to the target over the solved seeds: rows model (x other axes), columns T.
+
+    NaN where no seed of that cell reached the target (``summary``'s ``solved`` is 0).
+    """
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+    rows = [c for c in groups if c != "length"]
+    if summary.empty:
+        return pd.DataFrame()
+    df = summary[[*groups, "steps_to_target_median"]].copy()
+    for col in rows:
+        if col != "model":
+            df[col] = [axis_value_text(v) for v in df[col]]
+    # pivot would sort the models alphabetically: keep the summary's order of rows instead.
+    keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None)))
+    wide = df.pivot_table(index=rows, columns="length", values="steps_to_target_median", aggfunc="first",
+                          dropna=False, sort=False)
+    wide = wide.reindex(pd.MultiIndex.from_tuples(keys, names=rows) if len(rows) > 1 else [k[0] for k in keys])
+    wide.columns = pd.Index([int(t) for t in wide.columns], name="T")
+    return wide[sorted(wide.columns)]
+
+
+def _ci_text(row: Any, digits: int) -> str:
+    mean, low, high = row.eval_accuracy_mean, row.eval_accuracy_low, row.eval_accuracy_high
+    if not np.isfinite(mean):
+        return "-"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _exercise(exercise: Mapping[str, Mapping[int, float]], model: Any, length: Any) -> float:
+    try:
+        return float(exercise.get(str(model), {}).get(int(length), math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def format_accuracy_table(table: pd.DataFrame) -> str:
+    """The accuracy-vs-length table as printed by ``python -m study.report`` (fits in 80 columns)."""
+    return table.to_string(float_format=lambda v: f"{v:.2f}", na_rep="-")

@@ -1,0 +1,159 @@
+"""A study's tables: read a study folder, then compute the summary, the curve bands, the comparison.
+
+Compute first, draw later (``study.plots`` draws from these DataFrames; nothing here draws).
+
+Group columns: every table is grouped by ``model``, ``length`` and every other field the study swept
+(``swept_fields``: study.json's ``axes`` and every field its ``param_space`` lists values for, a
+user's own sweep of ``hidden``, ``lr``, ``batch_size``, ``max_norm``, ``steps`` ... included); in a
+grid, ``seed`` is what is averaged over. A search (Optuna) draws each trial's config: its tables are
+grouped by every searched field, so each config is its own group (usually one trial). Values group
+by ``axis_key``: a missing value (None, NaN, an empty CSV cell, "none": max_norm none) is a group of
+its own, and numbers that differ only in their last digits (0.003 and 0.0030000000000000001 after a
+CSV round trip, 64 and 64.0) are one group. Models come in ``MODEL_ORDER`` (RNN, LSTM, GRU, then
+any other alphabetically), other values ascending, missing first.
+
+What is averaged: the finished trials of one config only, those with ``stopped_by`` steps, target
+or diverged (a diverged run finished: it counts, as a failure). Errored, unfinished (an interrupted
+study) and scheduler-cut trials are not in any mean; ``summary_table`` counts them in their own
+columns (``errored``, ``unfinished``, ``cut``).
+
+Intervals (formulas in ``study.stats``): the mean accuracy across seeds has the 95% logit-t interval
+(Student t on the logit scale, accuracies clipped to [1e-4, 1 - 1e-4] first, back-transformed,
+widened to include the arithmetic mean when skewed seeds leave it outside), which stays inside
+[0, 1]; the solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval
+built from its groups' logit-t intervals, inside [-1, 1]. With one seed there is no interval: low
+and high are NaN. The t quantile comes from scipy (a dependency).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.errors import NotAStudy, one_line
+from study.results.summary import NOT_AXES, summary_table
+
+
+def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A study folder's contents: ``meta`` (study.json), ``trials``, ``curves``, ``summary``, ``best``.
+
+    ``trials`` and ``curves`` have a column for model, length and every swept field
+    (``fill_swept_columns``), even where trials.csv or curves.csv lacks one.
+
+    ``summary`` is summary.csv when the report has been written, else computed from the trials.
+    ``best`` is best.json (Optuna studies) or None. Raises ``NotAStudy`` (a ValueError) with a
+    one-line message when the path is missing, not a folder, or lacks study.json or trials.csv.
+    """
+    folder = Path(path)
+    hint = "give results/<name>"
+    if not folder.exists():
+        raise NotAStudy(f"{path}: no such folder; {hint}")
+    if not folder.is_dir():
+        raise NotAStudy(f"{path}: not a folder; {hint}")
+    for name in ("study.json", "trials.csv"):
+        if not (folder / name).is_file():
+            raise NotAStudy(f"{path}: not a study folder (no {name}); {hint}")
+    try:
+        meta = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotAStudy(f"{path}: study.json cannot be read ({one_line(exc)}); {hint}") from None
+    if not isinstance(meta, dict):
+        raise NotAStudy(f"{path}: study.json is not a study description; {hint}")
+    trials = _read_csv(folder / "trials.csv", path)
+    curves = _read_csv(folder / "curves.csv", path) if (folder / "curves.csv").is_file() else pd.DataFrame()
+    trials, curves = fill_swept_columns(meta, trials, curves)
+    axes = summary_axes(meta, trials.columns)
+    if (folder / "summary.csv").is_file():
+        summary = _read_csv(folder / "summary.csv", path)
+    else:
+        summary = summary_table(trials, axes)
+    best = None
+    if (folder / "best.json").is_file():
+        try:
+            best = json.loads((folder / "best.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            best = None
+    return {"meta": meta, "trials": trials, "curves": curves, "summary": summary, "best": best}
+
+
+def _read_csv(file: Path, shown: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(file, dtype={"trial_id": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise NotAStudy(f"{shown}: {file.name} cannot be read ({one_line(exc)})") from None
+
+
+def swept_fields(meta: Mapping[str, Any]) -> list[str]:
+    """Every config field the study swept, besides length and seed: study.json's ``axes`` in their
+    order, then any other field its ``param_space`` gives a list of values for (a user's own sweep
+    whose ``axes`` were not written, or are incomplete). ``model`` is among them when it was swept."""
+    fields = [a for a in meta.get("axes") or [] if isinstance(a, str)]
+    space = meta.get("param_space")
+    if isinstance(space, Mapping):
+        fields += [k for k, v in space.items() if isinstance(k, str) and isinstance(v, list)]
+    return [f for f in dict.fromkeys(fields) if f not in ("length", "seed")]
+
+
+def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The axes to group by besides model and length: the study's swept fields (``swept_fields``)
+    that are in the table.
+
+    For a grid, its swept fields; for an Optuna search, its searched fields, so that each config is
+    a group of its own and trials of different configs are never averaged as if they were seeds.
+    A swept field missing from the table cannot group it (``missing_axes`` names those; the report
+    says so): ``read_study_folder`` fills what it can first (``fill_swept_columns``).
+    """
+    return [a for a in swept_fields(meta) if a not in NOT_AXES and a in columns]
+
+
+def missing_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The swept fields (besides model) that the table has no column for: its trials of different
+    values of them cannot be told apart."""
+    return [a for a in swept_fields(meta) if a not in NOT_AXES and a not in columns]
+
+
+def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
+                       curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``trials`` and ``curves`` with a column for model, length and every swept field, where it can be had.
+
+    A field missing from one table (an older study, a hand-made one) is taken from the other, trial
+    by trial (``trial_id``); failing that, from ``param_space`` where the study held it at one value
+    (a value, or a list of one). A swept field neither table has stays missing (``missing_axes``).
+    """
+    space = meta.get("param_space") if isinstance(meta.get("param_space"), Mapping) else {}
+    fields = ["model", "length", *[a for a in swept_fields(meta) if a not in NOT_AXES]]
+    tables = [trials, curves]
+    for field in fields:
+        for i, other in ((0, 1), (1, 0)):
+            table, source = tables[i], tables[other]
+            if table.empty or field in table:
+                continue
+            if field in source and "trial_id" in table and "trial_id" in source and not source.empty:
+                first = source.drop_duplicates("trial_id")
+                values = pd.Series(first[field].to_numpy(), index=first["trial_id"].astype(str))
+                tables[i] = table.assign(**{field: table["trial_id"].astype(str).map(values)})
+            elif field in space:
+                value = space[field]
+                if isinstance(value, list):
+                    if len(value) != 1:
+                        continue
+                    value = value[0]
+                tables[i] = table.assign(**{field: math.nan if value is None else value})
+    return tables[0], tables[1]
+
+
+def study_target(meta: Mapping[str, Any]) -> float | None:
+    """The study's target held-out accuracy from study.json, or None when it has none."""
+    try:
+        t = float(meta.get("target"))
+    except (TypeError, ValueError):
+        return None
+    return t if math.isfinite(t) else None

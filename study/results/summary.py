@@ -1,0 +1,328 @@
+"""The summary (per cell: seeds, mean held-out accuracy and its interval, solves), the curve bands, the parity table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.basics.stats import contrast_interval, logit_t_interval, wilson_interval
+
+FORGET_GATE_MODELS = ("LSTM",)  # forget_bias is ignored by the others
+
+
+# Config fields that are never a summary axis: seed is averaged over, length is always a group.
+NOT_AXES = ("model", "length", "seed")
+
+
+MODEL_ORDER = ["RNN", "LSTM", "GRU"]  # the exercise's two, then the GRU; other models follow alphabetically
+
+
+SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
+                 "solved_low", "solved_high", "steps_to_target_median", "diverged", "stopped_early",
+                 "mean_train_accuracy", "train_accuracy_final", "errored", "unfinished", "cut"]
+
+
+# Why a trial ended (trials.csv's stopped_by) -> its outcome in the tables. Only "finished" trials
+# enter a mean; the others are counted in summary columns of their own (errored, unfinished, cut).
+OUTCOMES = {"steps": "finished", "target": "finished", "diverged": "finished",
+            "error": "errored", "unfinished": "unfinished", "scheduler": "cut"}
+
+
+def group_columns(axes: Sequence[str], columns: Sequence[str] | None = None) -> list[str]:
+    """``model``, ``length``, then the other swept axes (those present in ``columns`` if given)."""
+    cols = ["model", "length", *[a for a in axes if a not in NOT_AXES]]
+    return cols if columns is None else [c for c in cols if c in columns]
+
+
+def extra_axes(table: pd.DataFrame, first_stat: str) -> list[str]:
+    """The group columns of a computed table besides model and length (those before ``first_stat``)."""
+    cols = list(table.columns)
+    cols = cols[: cols.index(first_stat)] if first_stat in cols else cols
+    return [c for c in cols if c not in NOT_AXES]
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA, an empty CSV cell or the text "none" (max_norm none): no value."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value.strip().lower() in ("", "none", "nan")
+
+
+def axis_key(value: Any) -> Any:
+    """What an axis value groups and sorts by: None for a missing value (``is_missing``); a number
+    (or a number read back as text) as a float to 12 significant digits, so that 0.003 and
+    0.0030000000000000001, or 64 and 64.0, are one value; any other value as its text."""
+    if is_missing(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(f"{float(value):.12g}")
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return None if math.isnan(number) else float(f"{number:.12g}")
+
+
+def group_rows(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    """(values, rows) per group of ``columns`` (``axis_key``: a missing value is a group of its own,
+    never dropped), in order of first appearance. ``values`` are the group's own, its first row's
+    (NaN for a missing value). No columns: one group, the whole table."""
+    columns = list(columns)
+    if not columns:
+        return [((), table)]
+    positions: dict[tuple[Any, ...], list[int]] = {}
+    keys = zip(*[[axis_key(v) for v in table[c].tolist()] for c in columns], strict=True)
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
+    out = []
+    for key, rows in positions.items():
+        sub = table.iloc[rows]
+        values = tuple(math.nan if k is None else sub[c].iloc[0] for c, k in zip(columns, key, strict=True))
+        out.append((values, sub))
+    return out
+
+
+def model_order(models: Sequence[Any] | pd.Series) -> list[str]:
+    """The distinct models in ``MODEL_ORDER`` (RNN, LSTM, GRU), any other after them alphabetically."""
+    present = list(dict.fromkeys(str(m) for m in models if not is_missing(m)))
+    return [m for m in MODEL_ORDER if m in present] + sorted(m for m in present if m not in MODEL_ORDER)
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    key = axis_key(value)
+    if key is None:
+        return (0, 0.0, "")
+    if isinstance(key, bool | float):
+        return (1, float(key), "")
+    return (2, 0.0, str(key))
+
+
+def distinct_values(table: pd.DataFrame, column: str) -> list[Any]:
+    """The distinct values of a column (one per ``axis_key``), sorted as ``sort_groups`` sorts them."""
+    if column not in table:
+        return []
+    return [values[0] for values, _ in group_rows(sort_groups(table[[column]], [column]), [column])]
+
+
+def trial_outcome(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's outcome: "finished", "errored", "unfinished" or "cut" (by the scheduler).
+
+    From ``stopped_by`` (``OUTCOMES``); where it is missing or unknown (a hand-made table, an older
+    study), from ``status``: ERROR is errored, TERMINATED (or no status) finished, any other
+    (RUNNING, PENDING, PAUSED) unfinished. A trial whose status is ERROR is errored whatever its
+    ``stopped_by`` says.
+    """
+    if "stopped_by" in trials:
+        out = trials["stopped_by"].map(lambda v: OUTCOMES.get(str(v).strip()))
+    else:
+        out = pd.Series([None] * len(trials), index=trials.index, dtype=object)
+    status = trials["status"].astype(str).str.strip() if "status" in trials else pd.Series("", index=trials.index)
+    fallback = status.map(lambda v: "errored" if v == "ERROR" else "finished" if v in ("TERMINATED", "", "nan")
+                          else "unfinished")
+    out = out.where(out.notna(), fallback)
+    return out.where(status != "ERROR", "errored").astype(object)
+
+
+def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that ran to their end (``trial_outcome`` finished): the only ones averaged."""
+    if trials.empty:
+        return trials
+    return trials[trial_outcome(trials) == "finished"]
+
+
+def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
+    """Are odd lengths easier than even ones (the exercise's open question)?
+
+    Accuracy falls with T, so comparing T = 7 with T = 6 mixes parity with the trend. For every T
+    whose neighbours T - 1 and T + 1 were run, the contrast
+
+        c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2
+
+    removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
+    c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.stats.contrast_interval``)
+    built from the three lengths' logit-t intervals, which stays inside [-1, 1]. Finished trials
+    only; NaN low and high where a length has one seed.
+    """
+    groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
+    rows = []
+    if trials.empty or metric not in trials:
+        return pd.DataFrame(columns=[*groups, "length", "parity", "contrast", "low", "high"])
+    ok = finished_trials(trials)
+    ok = ok[pd.to_numeric(ok[metric], errors="coerce").notna()]
+    for key, g in group_rows(ok, groups):
+        values = {int(t): pd.to_numeric(sub[metric]).to_numpy(dtype=float) for t, sub in g.groupby("length")}
+        for t in sorted(values):
+            if t - 1 not in values or t + 1 not in values:
+                continue
+            c, low, high = contrast_interval([values[t], values[t - 1], values[t + 1]], [1.0, -0.5, -0.5])
+            rows.append({**dict(zip(groups, key, strict=True)), "length": t, "parity": "odd" if t % 2 else "even",
+                         "contrast": c, "low": low, "high": high})
+    table = pd.DataFrame(rows, columns=[*groups, "length", "parity", "contrast", "low", "high"])
+    return sort_groups(table, [*groups, "length"])
+
+
+def flag(values: pd.Series) -> pd.Series:
+    """A boolean column as read back from CSV (True/False, 'True'/'False', 1/0, empty = False)."""
+    return values.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)
+
+
+def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Rows in a fixed order: by the group columns; models in ``MODEL_ORDER`` (RNN, LSTM, GRU, then
+    others alphabetically), other values by ``axis_key``: missing first (no clipping), then numbers
+    ascending, then text."""
+    by = [c for c in by if c in table.columns]
+    if not by or table.empty:
+        return table.reset_index(drop=True)
+
+    def key(col: pd.Series) -> pd.Series:
+        if col.name == "model":
+            ranks = {m: i for i, m in enumerate(model_order(col))}
+            return col.map(lambda m: -1 if is_missing(m) else ranks[str(m)])
+        keys = sorted({_sort_key(v) for v in col})
+        ranks = {k: i for i, k in enumerate(keys)}
+        return col.map(lambda v: ranks[_sort_key(v)])
+
+    return table.sort_values(list(by), key=key, kind="stable").reset_index(drop=True)
+
+
+def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """One row per model x length (x each other swept axis; x each config of a search), over seeds.
+
+    Only the finished trials of a group (``trial_outcome``: stopped_by steps, target or diverged)
+    with a final held-out accuracy enter its numbers. Columns: the group columns, then
+    ``seeds``: those finished trials; ``eval_accuracy_mean/_low/_high``: final held-out accuracy,
+    the arithmetic mean and its 95% logit-t interval (``study.stats.logit_t_interval``; inside
+    [0, 1], NaN for one seed); ``solved``: seeds whose ``steps_to_target`` is not empty;
+    ``solved_low/_high``: the 95% Wilson interval of the solve rate solved/seeds (``wilson_interval``);
+    ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
+    ``diverged`` and ``stopped_early``: counts among the seeds; ``mean_train_accuracy``: the
+    exercise's own metric (mean batch accuracy over all training steps), mean across seeds;
+    ``train_accuracy_final``: the last window's training-batch accuracy, mean across seeds;
+    ``errored``, ``unfinished``, ``cut``: the group's trials left out of every mean because they
+    failed with an error, were not finished when the study stopped (``--resume`` continues them),
+    or were stopped early by the scheduler (ASHA). A group with no finished trial still has its
+    row: ``seeds`` 0, the means NaN. Rows are sorted by the group columns (``sort_groups``).
+    """
+    if trials.empty or "eval_accuracy" not in trials:
+        return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
+                                     *SUMMARY_STATS])
+    groups = group_columns(axes, trials.columns)
+    columns = [*groups, *SUMMARY_STATS]
+    df = trials.copy()
+    df["eval_accuracy"] = pd.to_numeric(df["eval_accuracy"], errors="coerce")
+    df["_outcome"] = trial_outcome(df)
+    rows = []
+    for key, everyone in group_rows(df, groups):
+        outcome = everyone["_outcome"]
+        g = everyone[(outcome == "finished") & everyone["eval_accuracy"].notna()]
+        n, mean, low, high = logit_t_interval(g["eval_accuracy"])
+        steps = pd.to_numeric(g.get("steps_to_target", pd.Series(dtype=float)), errors="coerce").dropna()
+        solved_low, solved_high = wilson_interval(len(steps), n)
+        rows.append({
+            **dict(zip(groups, key, strict=True)),
+            "seeds": n,
+            "eval_accuracy_mean": mean,
+            "eval_accuracy_low": low,
+            "eval_accuracy_high": high,
+            "solved": int(len(steps)),
+            "solved_low": solved_low,
+            "solved_high": solved_high,
+            "steps_to_target_median": float(steps.median()) if len(steps) else math.nan,
+            "diverged": int(flag(g["diverged"]).sum()) if "diverged" in g else 0,
+            "stopped_early": int(flag(g["stopped_early"]).sum()) if "stopped_early" in g else 0,
+            "mean_train_accuracy": _mean(g, "mean_train_accuracy"),
+            "train_accuracy_final": _mean(g, "train_accuracy"),
+            "errored": int((outcome == "errored").sum()),
+            "unfinished": int((outcome == "unfinished").sum()),
+            "cut": int((outcome == "cut").sum()),
+        })
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return sort_groups(pd.DataFrame(rows, columns=columns), groups)
+
+
+def _mean(g: pd.DataFrame, column: str) -> float:
+    if column not in g:
+        return math.nan
+    x = pd.to_numeric(g[column], errors="coerce").dropna()
+    return float(x.mean()) if len(x) else math.nan
+
+
+def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
+    """Mean and 95% band of ``metric`` (an accuracy, in [0, 1]) across seeds, per group and evaluation step.
+
+    Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
+    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% logit-t
+    interval (``study.stats.logit_t_interval``), as in the summary.
+
+    A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
+    ended before the others: its ``metric`` is held at its last value for every later step of its
+    group, so that the mean across seeds is not biased by the finished runs dropping out (a solved
+    run stays solved, a diverged one stays failed). Any other trial that ended early (a Ray
+    scheduler stop, an error) simply stops contributing: ``seeds`` counts who is left. The step
+    of a diverged trial's last record, off the evaluation schedule, is not a step of the table.
+    """
+    groups = group_columns(axes, curves.columns)
+    stats = [f"{metric}_mean", f"{metric}_low", f"{metric}_high"]
+    columns = [*groups, "step", "seeds", *stats]
+    if curves.empty or metric not in curves or "step" not in curves:
+        return pd.DataFrame(columns=columns)
+    df = curves.copy()
+    df["step"] = pd.to_numeric(df["step"], errors="coerce")
+    df[metric] = pd.to_numeric(df[metric], errors="coerce")
+    df = df[df["step"].notna()].sort_values(["trial_id", "step"], kind="stable")
+    rows = []
+    for key, g in group_rows(df, groups):
+        series, held = {}, {}
+        for tid, t in g.groupby("trial_id", sort=True):
+            last = t.iloc[-1]
+            diverged = bool(flag(pd.Series([last.get("diverged")])).iloc[0])
+            stopped = bool(flag(pd.Series([last.get("stopped_early")])).iloc[0])
+            held[tid] = diverged or stopped
+            s = t.dropna(subset=[metric]).drop_duplicates("step", keep="last").set_index("step")[metric]
+            series[tid] = (s, t["step"].max())
+        on_schedule = set(g.loc[~g.index.isin(_last_rows_of_diverged(g)), "step"])
+        grid = sorted(on_schedule) or sorted(set(g["step"]))
+        wide = {}
+        for tid, (s, last_step) in series.items():
+            v = s.reindex(sorted(set(s.index) | set(grid))).ffill().reindex(grid)
+            if not held[tid]:
+                v[v.index > last_step] = np.nan
+            wide[tid] = v
+        matrix = pd.DataFrame(wide, index=grid)
+        for step, values in matrix.iterrows():
+            n, mean, low, high = logit_t_interval(values)
+            if n:
+                rows.append({**dict(zip(groups, key, strict=True)), "step": int(step), "seeds": n,
+                             stats[0]: mean, stats[1]: low, stats[2]: high})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return sort_groups(pd.DataFrame(rows, columns=columns), [*groups, "step"])
+
+
+def _last_rows_of_diverged(g: pd.DataFrame) -> list[Any]:
+    """Index labels of each diverged trial's final record (off the evaluation schedule)."""
+    out = []
+    for _, t in g.groupby("trial_id", sort=False):
+        last = t.iloc[-1]
+        if bool(flag(pd.Series([last.get("diverged")])).iloc[0]):
+            out.append(t.index[-1])
+    return out
+
+
+def axis_value_text(value: Any) -> str:
+    """An axis value as the tables and legends show it: empty max_norm is "none", 0.001 is "0.001"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, float | np.floating):
+        return f"{value:g}"
+    return str(value)

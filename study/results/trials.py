@@ -1,0 +1,116 @@
+"""Trial and curve tables from each trial's records, and why each trial ended (no Ray here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.results.checkpoints import CHECKPOINTS
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "examples_per_second", "grad_norm",
+           "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
+
+
+class FinishedTables:
+    """The tables of the trials finished so far, from their checkpoints alone (no Ray): what the
+    driver writes while a study runs, so that a study stopped by a full disk or a crash keeps the
+    tables of everything that finished. Checkpoints are read again only when they change."""
+
+    def __init__(self, study_folder: str | Path, config_columns: list[str]) -> None:
+        self.folder, self.columns = Path(study_folder), config_columns
+        self._cache: dict[str, tuple[int, str, dict[str, Any], list[dict[str, Any]]]] = {}
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
+        import torch
+
+        changed = False
+        for path in sorted((self.folder / CHECKPOINTS).glob("*.pt")):
+            try:
+                mtime = path.stat().st_mtime_ns
+                if self._cache.get(path.stem, (None,))[0] == mtime:
+                    continue
+                payload = torch.load(path, map_location="cpu", weights_only=True)
+                extra = payload["extra"]
+                self._cache[path.stem] = (mtime, extra["trial_id"], payload["config"], list(extra["records"]))
+                changed = True
+            except Exception:  # being replaced this instant, or unreadable: the next call sees it
+                continue
+        if not changed:
+            return None
+        entries = [(trial_id, config, records[-1], pd.DataFrame(records), "TERMINATED", None)
+                   for _, trial_id, config, records in self._cache.values() if records and records[-1].get("done")]
+        return _tables(entries, self.columns)
+
+
+def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
+            config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
+    trial -> (trials, curves)."""
+    trials, curves = [], []
+    for trial_id, config, last, df, status, error in entries:
+        cfg = {k: config.get(k) for k in config_columns}
+        best = None
+        if df is not None and len(df) and "step" in df:
+            # A trial restored from a checkpoint reports the steps after it again: keep the last.
+            df = df.drop_duplicates("step", keep="last").sort_values("step")
+            part = df[[c for c in METRICS if c in df]].copy()
+            part.insert(0, "trial_id", trial_id)
+            for k, v in reversed(cfg.items()):
+                part.insert(1, k, [v] * len(part))
+            curves.append(part)
+            if "eval_accuracy" in part and part["eval_accuracy"].notna().any():
+                best = float(part["eval_accuracy"].max())
+        row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
+        # The best evaluation, beside the final one: a run can reach the target and then lose it.
+        row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
+        row["status"] = "ERROR" if error is not None else status
+        row["stopped_by"] = _stopped_by(row, scheduled)
+        row["node"] = last.get("node")
+        row["restarts"] = last.get("restarts", 0)
+        row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
+        row["wall_seconds"] = last.get("wall_seconds")
+        row["error"] = error
+        trials.append(row)
+    trials_df = pd.DataFrame(trials)
+    if len(trials_df):
+        trials_df = trials_df.sort_values([c for c in config_columns if c in trials_df] + ["trial_id"],
+                                          key=_sort_key).reset_index(drop=True)
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *METRICS])
+    if len(curves_df):
+        curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
+    return trials_df, curves_df
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    # Columns mixing None and numbers (max_norm) sort with None first.
+    return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
+
+
+def _stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
+    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
+    (cut by ASHA), or unfinished (the study was interrupted; --resume continues it).
+
+    ``scheduled``: a scheduler may cut the study's trials. Without one (a grid), a trial Ray
+    ended short of its steps was stopped with the study (Ray may mark it TERMINATED on Ctrl-C):
+    it is unfinished.
+
+    "steps" is judged from the step reached, not from the ``done`` of the last result: Ray sets
+    ``done`` itself on the last result of a trial its scheduler stopped."""
+    if row["status"] == "ERROR":
+        return "error"
+    if row.get("diverged"):
+        return "diverged"
+    if row.get("stopped_early"):
+        return "target"
+    if row.get("step") is not None and row.get("steps") is not None and row["step"] >= row["steps"]:
+        return "steps"
+    return "scheduler" if scheduled and row["status"] == "TERMINATED" else "unfinished"

@@ -1,0 +1,126 @@
+"""Config fields and their values as studies state them: the exercise's settings, typing and checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from palrnn import config
+from palrnn.config import Config
+
+# The exercise's training settings (docs/exercise.md): the base of every study.
+EXERCISE: dict[str, Any] = {
+    "init": "seed",
+    "optimizer": "rmsprop",
+    "lr": 1e-3,
+    "batch_size": 128,
+    "hidden": 128,
+    "max_norm": 10.0,
+    "steps": 10_000,
+}
+
+
+PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target (--patience)
+
+
+BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
+
+
+SEEDS = 3
+
+
+NUM_SAMPLES = 40
+
+
+# What a search may optimise: the metrics a trial reports at its end.
+METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy", "examples_per_second")
+
+
+MODES = ("max", "min")
+
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+CELL_FIELDS = ("model", "length")  # a search's axes: one search per model x length cell
+
+
+def config_value(name: str, value: Any) -> Any:
+    """``value`` as field ``name`` stores it (a float field's int as a float; "none" for max_norm),
+    checked alone by palrnn's Config on the exercise's settings: ValueError naming the field."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
+    optional = "None" in str(FIELDS[name].type)
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "off"))):
+        value = None
+    elif isinstance(FIELDS[name].default, float) or optional:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+    neutral = {**BASE, "model": "LSTM"}  # a gated model: values that need one (init chrono) pass alone
+    Config.from_dict({**neutral, name: value})
+    return value
+
+
+def text_value(name: str, text: str) -> Any:
+    """A command-line value of field ``name`` (``parse_value``), checked as ``config_value``."""
+    from palrnn.config import parse_value
+
+    if name not in FIELDS:
+        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
+    return config_value(name, parse_value(name, text))
+
+
+def value_text(value: Any) -> str:
+    """A value as the command line and a study file's strings write it (parses back exactly)."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def check_axis(name: str, values: list[Any]) -> list[Any]:
+    """An axis's values, each checked (``config_value``); empty or repeated values are refused."""
+    if not values:
+        raise ValueError(f"{name}: no values; give at least one")
+    out: list[Any] = []
+    for v in values:
+        v = config_value(name, v)
+        if v in out:
+            raise ValueError(f"{name}: {value_text(v)} is given twice")
+        out.append(v)
+    return out
+
+
+def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """model first, length last, the others in their order: the order of the trials and columns."""
+    order = [k for k in ("model",) if k in axes] + [k for k in axes if k not in ("model", "length")]
+    order += [k for k in ("length",) if k in axes]
+    return {k: list(axes[k]) for k in order}
+
+
+def default_mode(metric: str) -> str:
+    return "min" if metric.endswith("_loss") else "max"
+
+
+# Every model a study may train (--models, --model) and the models a grid sweeps unless told:
+# the exercise's two, so each grid keeps its trial count; --models adds the GRU.
+MODELS = list(config.MODELS)
+
+
+GRID_MODELS = ["RNN", "LSTM"]
+
+
+LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
+
+
+SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
+
+
+def field_names() -> set[str]:
+    return {f.name for f in dataclasses.fields(Config)}

@@ -1,0 +1,81 @@
+"""A study from a file: a study file (TOML), or a study folder (its study.toml, else its study.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from study.basics.errors import StudyError
+from study.spec.catalogue import default_space
+from study.spec.fields import NUM_SAMPLES, canonical_axes, default_mode
+from study.spec.space import parse_dist
+from study.spec.studyfile import Search, Study, _first_line, frontier_block, read_toml
+
+
+def load(path: str | Path, where: str | None = None) -> Study:
+    """The study in a TOML file, or in a study folder (its study.toml, else its study.json)."""
+    path = Path(path)
+    where = where or f"--study {path}"
+    if path.is_dir():
+        if (path / "study.toml").is_file():
+            path = path / "study.toml"
+        elif (path / "study.json").is_file():
+            path = path / "study.json"
+        else:
+            raise StudyError(f"{where}: a folder without study.toml or study.json is not a study")
+    if path.suffix == ".json":
+        try:
+            return from_meta(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StudyError(f"{where}: not a study file ({_first_line(exc)})") from None
+    return read_toml(path, where)
+
+
+def from_meta(meta: Mapping[str, Any]) -> Study:
+    """The study a study.json describes (one written before study files existed included)."""
+
+    space = dict(meta["param_space"])
+    kind = meta.get("kind", "grid")
+    mlflow = _meta_mlflow(meta)
+    if kind == "frontier":
+        options = frontier_block(meta.get("frontier") or {}, lambda m: ValueError(m))
+        swept = [k for k in meta.get("grid_axes") or [] if k not in ("length", "seed")]
+        axes = {k: list(space[k]) for k in swept}
+        fixed = {k: v for k, v in space.items() if k not in swept and k not in ("length", "seed")}
+        return Study(name="frontier", fixed=fixed, axes=canonical_axes(axes),
+                     frontier=options, mlflow=mlflow)
+    if kind == "grid":
+        swept = [k for k in meta.get("grid_axes") or [] if k != "seed"]
+        seeds = len(space.get("seed") or [0]) if "seed" in (meta.get("grid_axes") or []) else 1
+        axes = {k: list(space[k]) for k in swept}
+        fixed = {k: v for k, v in space.items() if k not in swept and k != "seed"}
+        return Study(name=meta.get("grid") or "grid", seeds=seeds, fixed=fixed, axes=canonical_axes(axes),
+                     mlflow=mlflow)
+    block = meta.get("search") or {}
+    models = space["model"] if isinstance(space["model"], list) else [space["model"]]
+    lengths = space["length"] if isinstance(space["length"], list) else [space["length"]]
+    if block.get("space"):
+        dists = {k: parse_dist(k, v) for k, v in block["space"].items()}
+    else:  # written before search spaces were data: the default space of its model
+        dists = default_space()
+    metric = block.get("metric", "eval_accuracy")
+    search = Search(space=dists, metric=metric, mode=block.get("mode", default_mode(metric)),
+                    num_samples=int(block.get("num_samples", NUM_SAMPLES)),
+                    scheduler=bool(block.get("scheduler", True)), seed=int(block.get("seed", 0)))
+    fixed = {k: v for k, v in space.items() if k not in dists and k not in ("model", "length", "seed")}
+    return Study(name="optuna", fixed=fixed, axes={"model": list(models), "length": list(lengths)}, search=search,
+                 mlflow=mlflow)
+
+
+def _meta_mlflow(meta: Mapping[str, Any]) -> bool | str | None:
+    """study.json's MLflow store as a study file states it: the study folder's own store (which a
+    rerun into a new folder makes anew there) is ``True``; any other tracking URI is kept."""
+    uri = meta.get("mlflow")
+    if not uri:
+        return None
+    if uri.startswith("sqlite:///") and Path(uri[len("sqlite:///"):]).name == "mlflow.db" \
+            and Path(uri[len("sqlite:///"):]).parent.name == meta.get("name"):
+        return True
+    return str(uri)

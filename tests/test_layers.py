@@ -1,0 +1,167 @@
+"""study/ in one-way layers (docs/design.md), computed from the code: every import statement of
+study's and palrnn's modules, those inside functions included (``TYPE_CHECKING`` blocks aside).
+
+- no import cycle among the modules, but for the one back edge docs/design.md names
+  (``StudyPlan.run`` reaching the driver);
+- each layer of study/ imports only the layers below it;
+- Ray is imported by the engine only, and palrnn imports no study module.
+"""
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Bottom to top. A module belongs to the first layer whose prefix it starts with.
+LAYERS = [
+    ("basics", ["study.basics"]),
+    ("frontier", ["study.frontier"]),
+    ("spec", ["study.spec"]),
+    ("plan", ["study.planning"]),
+    ("results", ["study.results"]),
+    ("engine", ["study.engine", "study.trainable"]),  # study.trainable: old pickles' names (test_legacy_resume)
+    ("report", ["study.report"]),
+    ("driver", ["study.driver"]),
+    ("entry", ["study.report.cli", "study.report.__main__", "study.run", "study.bench", "study.gradients", "study"]),
+]
+# The one back edge: a plan runs itself (StudyPlan.run -> study.driver.execute), inside a function.
+BACK_EDGES = {("study.planning.plan", "study.driver.execute")}
+RAY_LAYER = "engine"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int:
+    best = None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and (best is None or len(p) > best[1]):
+                best = (i, len(p))
+    assert best is not None, module
+    return best[0]
+
+
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def imports(source: str, module: str, known: set[str]) -> set[str]:
+    """The modules of ``known`` that ``source`` imports, at any depth; ``from a import b`` counts as
+    ``a.b`` when that is a module, else ``a``. A package's own ``__init__`` is not counted."""
+    out: set[str] = set()
+    skip: set[int] = set()
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if _type_checking(node):
+            skip |= {id(n) for n in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                out.add(full if full in known else node.module)
+    return {m for m in out if m != module}
+
+
+def graph() -> dict[str, set[str]]:
+    files = sorted([*(ROOT / "study").rglob("*.py"), *(ROOT / "palrnn").rglob("*.py")])
+    names = {module_name(f): f for f in files}
+    known = set(names)
+    return {m: {i for i in imports(f.read_text(), m, known) if i in known or i.split(".")[0] in ("ray",)}
+            for m, f in names.items()}
+
+
+def cycles(g: dict[str, set[str]], allowed: set[tuple[str, str]] = frozenset()) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), ``allowed`` edges left out."""
+    edges = {m: {t for t in ts if t in g and (m, t) not in allowed} for m, ts in g.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    sys.setrecursionlimit(10_000)
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle_through_an_import_inside_a_function():
+    known = {"study.a", "study.b", "study.c"}
+    g = {"study.a": imports("import study.b\n", "study.a", known),
+         "study.b": imports("def f():\n    from study.c import x\n", "study.b", known),
+         "study.c": imports("from study import a\nif TYPE_CHECKING:\n    import study.b\n", "study.c", known)}
+    assert g["study.c"] == {"study.a"}  # a TYPE_CHECKING import is not one
+    assert cycles(g) == [["study.a", "study.b", "study.c"]]
+    assert cycles(g, {("study.b", "study.c")}) == []
+
+
+def test_no_import_cycles_but_the_one_named_back_edge():
+    g = graph()
+    assert cycles(g, BACK_EDGES) == []
+    for a, b in BACK_EDGES:  # the back edge is still there (else drop it from the list)
+        assert b in g[a], (a, b)
+
+
+def test_each_layer_imports_only_layers_below_it():
+    g = graph()
+    bad = []
+    for m, targets in g.items():
+        if not m.startswith("study"):
+            continue
+        for t in targets:
+            if t.startswith("study") and (m, t) not in BACK_EDGES and layer_of(t) > layer_of(m):
+                bad.append(f"{m} ({LAYERS[layer_of(m)][0]}) imports {t} ({LAYERS[layer_of(t)][0]})")
+    assert bad == []
+
+
+def test_ray_is_imported_by_the_engine_only_and_palrnn_imports_no_study():
+    g = graph()
+    ray = sorted(m for m, ts in g.items() if any(t == "ray" or t.startswith("ray.") for t in ts))
+    assert ray and all(LAYERS[layer_of(m)][0] == RAY_LAYER for m in ray), ray
+    assert [m for m, ts in g.items() if m.startswith("palrnn") and any(t.startswith("study") for t in ts)] == []
+
+
+def test_modules_and_functions_stay_small():
+    """About 400 lines a module and 60 a function (argparse declarations aside)."""
+    big = []
+    for f in sorted([*(ROOT / "study").rglob("*.py"), *(ROOT / "palrnn").rglob("*.py")]):
+        source = f.read_text()
+        if source.count("\n") > 420:
+            big.append(f"{f.relative_to(ROOT)}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "parser" not in node.name \
+                    and node.end_lineno - node.lineno + 1 > 60:
+                big.append(f"{f.relative_to(ROOT)}:{node.lineno} {node.name}(): {node.end_lineno - node.lineno + 1}")
+    assert big == []
