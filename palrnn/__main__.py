@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from palrnn.cli import (
     Parser,
@@ -54,31 +55,7 @@ def _check_save_path(path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.resume:
-            from palrnn.train import CheckpointError, load_checkpoint
-
-            if not Path(args.resume).is_file():
-                raise UsageError(f"--resume: {args.resume} is not a file")
-            device = None
-            if args.device is not None:  # the checkpoint is rebuilt there (its generator is a CPU one)
-                device = config_from_args(argparse.Namespace(device=args.device)).device
-                check_device(device)
-            try:
-                state = load_checkpoint(args.resume, device=device)
-            except CheckpointError as exc:  # every problem with the file: one line, exit 2
-                raise UsageError(f"--resume: {exc}") from None
-            config = config_from_args(args, base=state.config)
-            changed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k))
-            fixed = [k for k in changed if k not in RESUMABLE]
-            if fixed:
-                raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
-                                 f"{', '.join(option_name(k) for k in RESUMABLE)} can")
-            # A new --target or --patience: the streak and steps_to_target are recounted from
-            # the checkpoint's evaluation history under the new rule.
-            state.reconfigure(config)
-        else:
-            config = config_from_args(args)
-            state = None
+        config, state = _resumed(args) if args.resume else (config_from_args(args), None)
         if args.threads is not None and args.threads < 1:
             raise UsageError(f"--threads: must be an integer >= 1, got {args.threads}")
         check_device(config.device)
@@ -89,12 +66,56 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from palrnn.train import new_state, save_checkpoint, train
+    from palrnn.train import new_state, save_checkpoint
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if state is None:
         state = new_state(config)
+    result = _train(args, config, state)
+    if args.save:
+        save_checkpoint(state, args.save)
+    status = "diverged" if result["diverged"] else ("reached target, stopped" if result["stopped_early"] else "done")
+    summary = (f"{config.model} T={config.length}: {status} at step {result['step']}, held-out accuracy "
+               f"{result['eval_accuracy']:.4f}, steps_to_target {result['steps_to_target']}, "
+               f"{result['wall_seconds']:.1f} s")
+    print(summary, file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+        print(json.dumps(clean), flush=True)
+    return 0
+
+
+def _resumed(args: argparse.Namespace) -> tuple[Any, Any]:
+    """--resume: the checkpoint's state and its config, changed only where RESUMABLE allows."""
+    from palrnn.train import CheckpointError, load_checkpoint
+
+    if not Path(args.resume).is_file():
+        raise UsageError(f"--resume: {args.resume} is not a file")
+    device = None
+    if args.device is not None:  # the checkpoint is rebuilt there (its generator is a CPU one)
+        device = config_from_args(argparse.Namespace(device=args.device)).device
+        check_device(device)
+    try:
+        state = load_checkpoint(args.resume, device=device)
+    except CheckpointError as exc:  # every problem with the file: one line, exit 2
+        raise UsageError(f"--resume: {exc}") from None
+    config = config_from_args(args, base=state.config)
+    changed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k))
+    fixed = [k for k in changed if k not in RESUMABLE]
+    if fixed:
+        raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
+                         f"{', '.join(option_name(k) for k in RESUMABLE)} can")
+    # A new --target or --patience: the streak and steps_to_target are recounted from
+    # the checkpoint's evaluation history under the new rule.
+    state.reconfigure(config)
+    return config, state
+
+
+def _train(args: argparse.Namespace, config: Any, state: Any) -> dict[str, Any]:
+    """Train ``state`` to its end with a progress bar (or a line per evaluation); its last record."""
+    from palrnn.train import train
+
     start = time.perf_counter()
     bar = None
     if not args.no_progress:
@@ -113,26 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     if bar is not None:
         bar.close()
-    result = {
-        "model": config.model,
-        "length": config.length,
-        "steps": config.steps,
-        **state.last,
-        "wall_seconds": time.perf_counter() - start,
-        "backend": type(state.model).__name__ + ":" + getattr(state.model, "backend", "?"),
-    }
-    if args.save:
-        save_checkpoint(state, args.save)
-    status = "diverged" if result["diverged"] else ("reached target, stopped" if result["stopped_early"] else "done")
-    summary = (f"{config.model} T={config.length}: {status} at step {result['step']}, held-out accuracy "
-               f"{result['eval_accuracy']:.4f}, steps_to_target {result['steps_to_target']}, "
-               f"{result['wall_seconds']:.1f} s")
-    print(summary, file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
-        print(json.dumps(clean), flush=True)
-    return 0
-
+    return {"model": config.model, "length": config.length, "steps": config.steps, **state.last,
+            "wall_seconds": time.perf_counter() - start,
+            "backend": type(state.model).__name__ + ":" + getattr(state.model, "backend", "?")}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from palrnn import analysis
 from palrnn.cli import RaisingParser, UsageError
 from palrnn.config import INITS, MODELS
+from study.basics.layout import CHECKPOINTS, FIGURES
 
 PROG = "python -m study.gradients"
 FIGURE = "gradient_flow.png"
@@ -53,7 +54,7 @@ def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = Non
     from palrnn.train import CheckpointError, load_checkpoint
 
     best: dict[tuple[str, str], tuple[tuple[Any, ...], Any, str]] = {}
-    for path in sorted((Path(study) / "checkpoints").glob("*.pt")):
+    for path in sorted((Path(study) / CHECKPOINTS).glob("*.pt")):
         try:
             state = load_checkpoint(path, device="cpu")
         except CheckpointError as exc:
@@ -218,7 +219,7 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
     if args.study is not None:
         if not Path(args.study).is_dir():
             raise UsageError(f"--study: {args.study} is not a folder")
-        if not any((Path(args.study) / "checkpoints").glob("*.pt")):
+        if not any((Path(args.study) / CHECKPOINTS).glob("*.pt")):
             raise UsageError(f"--study: no checkpoints in {Path(args.study) / 'checkpoints'} (no trial has saved one)")
         if args.train_steps is not None:
             raise UsageError("--train-steps: not with --study (the study's checkpoints are the trained curves)")
@@ -232,7 +233,7 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
         if out.is_dir() or not out.parent.is_dir():
             raise UsageError(f"--out: cannot write {args.out} (no folder {out.parent}, or it is a folder)")
     else:
-        out = (Path(args.study) / "figures" if args.study else Path("results")) / FIGURE
+        out = (Path(args.study) / FIGURES if args.study else Path("results")) / FIGURE
     return models, inits, out
 
 

@@ -57,14 +57,8 @@ import pandas as pd
 from scipy import special, stats
 
 LEVEL = 0.95
-
-
 EPS = 1e-4  # accuracy clipped to [EPS, 1 - EPS] before the logit: about half an example in 4,096
-
-
 METHOD = "logit-t"  # the name the tables give the accuracy interval
-
-
 Z_975 = float(stats.norm.ppf(0.975))  # 1.959964
 
 

@@ -13,49 +13,33 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from palrnn.cli import UsageError
-
-try:  # the refusal study.run prints as one line (a UsageError)
-    from study.basics.errors import StudyError as Refused
-except ImportError:  # pragma: no cover
-    Refused = UsageError
-
-
-TENSORBOARD = "tensorboard"  # <study folder>/tensorboard/<run name>/events.out.tfevents.*
-
-
-OPTUNA_JOURNAL = "optuna.journal"  # a search's Optuna study (study.run's plan names it so)
-
-
-MLFLOW_DB = "mlflow.db"  # the default MLflow store: <study folder>/mlflow.db
-
-
-MLFLOW_ARTIFACTS = "mlartifacts"  # beside a SQLite store: the runs' artifacts (figures)
-
+from study.basics.errors import StudyError as Refused  # the refusal study.run prints as one line
+from study.basics.layout import FIGURES, MLFLOW_ARTIFACTS, MLFLOW_DB, OPTUNA_JOURNAL, REPORT_FILES, TENSORBOARD
 
 MLFLOW_EXPERIMENT = "palrnn"  # every study is a parent run in this experiment; its trials are its children
-
-
 STUDY_TAG = "palrnn.study"  # tags of the parent run: the study's name and its folder
-
-
 FOLDER_TAG = "palrnn.folder"
-
-
 ROLE_TAG = "palrnn.role"  # "study" (the parent run) or "trial"
-
-
 PARENT_TAG = "palrnn.parent"  # a trial's run: its study's run id (also mlflow.parentRunId)
-
-
 KEY_TAG = "palrnn.trial_key"  # a trial's run: trial_key(config), the same across restarts and --resume
 
 
-STUDY_FILES = ("report.html", "trials.csv", "summary.csv", "curves.csv", "study.json", "best.json")
+# The optional dependencies of watching a study, and what installs each (docs/watching.md).
+INSTALL = {
+    "tensorboard": 'pip install -e ".[viz]"',
+    "optuna_dashboard": 'pip install -e ".[viz]"',
+    "mlflow": 'pip install -e ".[mlflow]"',
+    "tensorboardX": "pip install tensorboardX",  # ray[tune] brings it
+}
 
 
 def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def missing(module: str) -> str:
+    """The one message for an optional dependency that is not installed: what to install."""
+    return f"{module} is not installed; {INSTALL[module]}"
 
 
 def _q(path: str | Path) -> str:
@@ -86,11 +70,11 @@ def mlflow_hint(uri: str) -> str:
 def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = None) -> list[str]:
     """The lines a study prints at its start: how to watch it in each tool that applies, with
     what to install where a tool is missing."""
-    viz = '  (pip install -e ".[viz]")'
-    lines = [f"TensorBoard: {tensorboard_hint(folder)}" + ("" if installed("tensorboard") else viz)]
+    lines = [f"TensorBoard: {tensorboard_hint(folder)}"
+             + ("" if installed("tensorboard") else f"  ({INSTALL['tensorboard']})")]
     if search:
         lines.append(f"Optuna dashboard: {optuna_dashboard_hint(folder)}"
-                     + ("" if installed("optuna_dashboard") else viz))
+                     + ("" if installed("optuna_dashboard") else f"  ({INSTALL['optuna_dashboard']})"))
     if mlflow:
         lines.append(f"MLflow: {mlflow_hint(mlflow)}")
     return lines
@@ -112,7 +96,7 @@ def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
     if value is None:
         return None
     if not installed("mlflow"):
-        raise Refused('--mlflow: mlflow is not installed; pip install -e ".[mlflow]"')
+        raise Refused(f"--mlflow: {missing('mlflow')}")
     value = value.strip()
     if not value:
         return default_mlflow_uri(folder)
@@ -175,7 +159,7 @@ def log_study_figures(uri: str | None, folder: str | Path, name: str) -> str | N
     if not uri:
         return None
     if not installed("mlflow"):
-        print('palrnn: mlflow is not installed; the figures are not logged (pip install -e ".[mlflow]")')
+        print(f"palrnn: the figures are not logged: {missing('mlflow')}")
         return None
     folder = Path(folder)
     client = mlflow_client(uri)
@@ -185,9 +169,9 @@ def log_study_figures(uri: str | None, folder: str | Path, name: str) -> str | N
         print(f"palrnn: no MLflow run of study {name} in {uri}; the figures are not logged")
         return None
     run_id = run.info.run_id
-    if (folder / "figures").is_dir():
-        client.log_artifacts(run_id, str(folder / "figures"), "figures")
-    for file in STUDY_FILES:
+    if (folder / FIGURES).is_dir():
+        client.log_artifacts(run_id, str(folder / FIGURES), FIGURES)
+    for file in REPORT_FILES:
         if (folder / file).is_file():
             client.log_artifact(run_id, str(folder / file))
     return run_id

@@ -16,12 +16,13 @@ from typing import Any
 from palrnn.config import Config
 from study.basics.errors import StudyError
 from study.basics.io import write_json_atomic, write_text_atomic
+from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.tracking import watch_lines
-from study.driver.finish import _meta, _read_meta, finish, study_toml
+from study.driver.finish import _meta, _read_meta, finish, silent, study_toml
 from study.driver.lock import StudyLock, _ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error
-from study.planning.plan import STUDY_FILE, STUDY_TOML, StudyPlan
+from study.planning.plan import StudyPlan
 
 COLUMNS = [f.name for f in dataclasses.fields(Config)]  # the config columns of the trials table
 
@@ -30,7 +31,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
             report: bool = True, echo: bool = True) -> dict[str, Any]:
     """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames."""
-    say = print if echo else _silent
+    say = print if echo else silent
     warning = dashboard_warning(dashboard_host, address)
     if warning:
         print(warning, file=sys.stderr)
@@ -60,10 +61,6 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     finally:
         if lock is not None:
             lock.release()
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    pass
 
 
 @contextmanager
@@ -171,12 +168,12 @@ def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[
             experiment = spec.results_dir / spec.name
             again = resume and tuner.can_restore(experiment)
             say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
-                f"{spec.search['num_samples']} trials -> {experiment}")
+                f"{spec.plan.search.settings.num_samples} trials -> {experiment}")
             results = tuner.restore_tuner(spec) if again else tuner.run_tuner(spec)
             trials, curves = tuner.collect(results, COLUMNS, spec.study_folder)  # a search's cells: ASHA may cut
             parts.append((trials, curves))
             unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
-            if unfinished or len(trials) < spec.search["num_samples"] or watch.failure is not None:
+            if unfinished or len(trials) < spec.plan.search.settings.num_samples or watch.failure is not None:
                 break
     except KeyboardInterrupt:  # between two cells: the next one does not start
         pass

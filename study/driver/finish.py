@@ -9,7 +9,8 @@ from typing import Any
 
 from study.basics import tracking
 from study.basics.io import write_csv_atomic, write_json_atomic
-from study.planning.plan import STUDY_FILE, STUDY_TOML, StudyPlan
+from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
+from study.planning.plan import StudyPlan
 from study.results.search import best_trial, confirm_command, plain
 from study.spec.space import ONLY_FOR
 
@@ -54,18 +55,11 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
     are written and its table printed (``study.frontier.write_frontier``)."""
     folder = plan.folder
-    say = print if echo else (lambda *a, **k: None)
-    write_csv_atomic(folder / "trials.csv", trials)
-    write_csv_atomic(folder / "curves.csv", curves)
+    say = print if echo else silent
+    write_csv_atomic(folder / TRIALS, trials)
+    write_csv_atomic(folder / CURVES, curves)
+    status, unfinished, errors = _status(plan, trials)
     meta = _read_meta(folder) or _meta(plan)
-    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
-    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
-    if plan.kind == "frontier":
-        done = _frontier_done(folder)
-        status = "complete" if done else "interrupted"
-    else:
-        unfinished += max(0, plan.n_trials - len(trials))
-        status = "interrupted" if unfinished else "failed" if errors else "complete"
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
@@ -74,7 +68,30 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
-    reported = report and len(trials)
+    tables.update(_reports(plan, bool(report and len(trials)), echo, say))
+    _say_status(plan, status, unfinished, errors, say)
+    return {**tables, "unfinished": unfinished, "errors": errors, "status": status, "tuning_seconds": elapsed}
+
+
+def silent(*args: Any, **kwargs: Any) -> None:
+    """``say`` when the driver echoes nothing."""
+
+
+def _status(plan: StudyPlan, trials: Any) -> tuple[str, int, int]:
+    """The study's status, its unfinished trials (a grid's or a search's: those never started
+    too) and its failed ones."""
+    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
+    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
+    if plan.kind == "frontier":
+        return ("complete" if _frontier_done(plan.folder) else "interrupted"), unfinished, errors
+    unfinished += max(0, plan.n_trials - len(trials))
+    return ("interrupted" if unfinished else "failed" if errors else "complete"), unfinished, errors
+
+
+def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str, Any]:
+    """The report (``study.report``) and, with --mlflow, its figures in the study's MLflow run."""
+    folder = plan.folder
+    tables: dict[str, Any] = {}
     if plan.kind == "frontier" and not reported:  # the report writes and prints the frontier with the rest
         from study.frontier.table import FILE
         from study.frontier.write import write_frontier
@@ -91,6 +108,11 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
         except Exception as exc:  # the tables are written; MLflow is a view of them
             say(f"palrnn: MLflow: the study's figures were not logged ({type(exc).__name__}: "
                 f"{(str(exc).splitlines() or [''])[0][:200]})")
+    return tables
+
+
+def _say_status(plan: StudyPlan, status: str, unfinished: int, errors: int, say: Any) -> None:
+    """What a study that did not end complete says, and how to resume it."""
     hint = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
     if plan.kind == "frontier" and status == "interrupted":
         what = f"{unfinished} trials unfinished" if unfinished else "the frontier's search is unfinished"
@@ -100,11 +122,6 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     elif unfinished or errors:
         what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
         say(f"{status}: {what}. {hint}")
-    tables["unfinished"] = unfinished
-    tables["errors"] = errors
-    tables["status"] = status
-    tables["tuning_seconds"] = elapsed
-    return tables
 
 
 def _frontier_done(folder: Path) -> bool:
@@ -122,7 +139,7 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
     """best.json: the best trial of the search by its metric, with the command that confirms it
     over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
     assert plan.search is not None
-    metric, mode = plan.search.get("metric", "eval_accuracy"), plan.search.get("mode", "max")
+    metric, mode = plan.search.settings.metric, plan.search.settings.mode
     best = best_trial(trials, metric, mode)
     if best is None:
         return
@@ -141,7 +158,7 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
             row = best_trial(part, metric, mode)
             if row is not None:
                 data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
-    write_json_atomic(plan.folder / "best.json", data)
+    write_json_atomic(plan.folder / BEST, data)
     rows = data["cells"].values() if len(cells) > 1 else [data]
     for row in rows:
         where = f" ({row['model']} T={row['length']})" if len(cells) > 1 else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from study.basics.errors import StudyError
+from study.basics.layout import LOCK
 
 
 class StudyLock:
@@ -17,7 +18,7 @@ class StudyLock:
     dies, SIGKILL included, so a dead driver never blocks a resume. Who holds it is written to
     ``.lock.holder`` (the lock file itself is truncated by every attempt to take it)."""
 
-    FILE = ".lock"
+    FILE = LOCK
 
     def __init__(self, folder: Path, name: str) -> None:
         from filelock import FileLock, Timeout

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from study.basics.io import write_csv_atomic, write_json_atomic
-from study.planning.plan import STUDY_FILE, StudyPlan
+from study.basics.layout import CURVES, STUDY_FILE, TRIALS
+from study.planning.plan import StudyPlan
 
 
 class StudyWatch:
@@ -42,8 +43,8 @@ class StudyWatch:
                 write_json_atomic(self.folder / STUDY_FILE, {**self.meta, "wall_seconds": self.before + self.elapsed()})
                 finished = self.tables.tables()
                 if finished is not None and len(finished[0]):
-                    write_csv_atomic(self.folder / "trials.csv", finished[0])
-                    write_csv_atomic(self.folder / "curves.csv", finished[1])
+                    write_csv_atomic(self.folder / TRIALS, finished[0])
+                    write_csv_atomic(self.folder / CURVES, finished[1])
             except OSError as exc:
                 if exc.errno in STORAGE_ERRNOS and self.failure is None and not self._stop.is_set():
                     self.failure = exc

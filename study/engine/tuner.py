@@ -1,19 +1,18 @@
-"""The one adapter between palrnn and Ray: every Ray call of the project lives in this module.
+"""A plan's Ray Tuners: built, run, restored, and their results collected into the study's tables.
 
-Ray's API has moved several times (``ray.air`` -> ``ray.train`` -> ``ray.tune``); in Ray 2.60 a
-Tune function trainable uses ``ray.tune.report/get_context`` and the driver
-``ray.tune.RunConfig/FailureConfig`` (the ``ray.train.*`` versions warn or raise inside Tune).
-Keeping them here means one file to change when it moves again. Trials keep their checkpoints
-themselves (``checkpoint_path``), not through Ray's checkpoint API: see there why.
+A grid is one Tuner over Ray's grid_search; a search one Tuner per model x length cell, with the
+searcher of its kind (``study.engine.search.SEARCHERS``) and its scheduler
+(``study.engine.schedulers``); a frontier one Tuner driven by the frontier's searcher, scheduler
+and callback. Trials keep their checkpoints themselves (``study.results.checkpoints``), not
+through Ray's checkpoint API: see there why.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from ray import tune
@@ -21,34 +20,33 @@ from ray import tune
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.logger.callbacks import study_callbacks
 from study.engine.progress import ProgressLine
+from study.engine.schedulers import scheduler
 from study.engine.schedulers.frontier import FrontierScheduler
+from study.engine.search import SEARCHERS
 from study.engine.search.frontier import FrontierSearcher
-from study.engine.search.optuna import PalrnnOptunaSearch, optuna_space
 from study.engine.session import cluster_cpus
 from study.engine.trainable import palrnn_trial
 from study.results.checkpoints import saved_curve
 from study.results.trials import _tables
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+if TYPE_CHECKING:
+    from study.planning.plan import StudyPlan
 
 
 @dataclass
 class TunerSpec:
-    """One Ray Tuner of a planned study. ``plan`` is the study as planned (``study.planning.StudyPlan``,
-    Ray-free: its name, folder, trial settings and resources, as study.json keeps them); this adds
-    only what the driver knows once Ray is up. Every other field of the plan reads through
-    (``spec.cpus_per_trial``, ``spec.max_failures``, ...).
+    """One Ray Tuner of a planned study. ``plan`` is the study as planned
+    (``study.planning.plan.StudyPlan``, Ray-free: its name, folder, trial settings, resources and
+    search); this adds what the driver knows once Ray is up.
 
     A search over several model x length cells runs one Tuner per ``cell``, each its own Ray
     experiment in ``cells/<model>-T<length>/`` of the study folder; ``name`` and ``results_dir``
     are that Ray experiment's, ``study_folder`` the study's (its checkpoints, tables, journal)."""
 
-    plan: Any
-    search: dict[str, Any] | None = None  # optuna, ready for Ray: space (distributions), storage (a path), seed, ...
+    plan: StudyPlan
     cell: dict[str, Any] | None = None  # {"model", "length", "study_name", "experiment"}; None: the whole plan
     verbose: int = 1
+    max_concurrent: int = 0  # a search's trials at once: what fits the cluster, at most --max-concurrent
 
     @property
     def study_folder(self) -> Path:
@@ -72,30 +70,44 @@ class TunerSpec:
             return dict(self.plan.param_space)
         return {**self.plan.param_space, "model": self.cell["model"], "length": self.cell["length"]}
 
-    def __getattr__(self, item: str) -> Any:
-        if item.startswith("_") or "plan" not in self.__dict__:
-            raise AttributeError(item)
-        return getattr(self.__dict__["plan"], item)
+    @property
+    def search_cell(self) -> dict[str, Any] | None:
+        """The search cell this Tuner runs (a search of one cell: its only one); None: not a search."""
+        if self.plan.search is None:
+            return None
+        return self.cell or self.plan.search.cells[0]
+
+
+def tuner_specs(plan: StudyPlan, verbose: int) -> list[TunerSpec]:
+    """The Ray Tuners of a plan: one for a grid or a frontier; one per model x length cell for a search."""
+    if plan.search is None:
+        return [TunerSpec(plan, verbose=verbose)]
+    fits = max(1, int(cluster_cpus() // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+    limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
+    several = len(plan.cells) > 1
+    return [TunerSpec(plan, cell=cell if several else None, verbose=verbose, max_concurrent=limit)
+            for cell in plan.cells]
 
 
 def _trainable(spec: TunerSpec) -> Any:
-    threads = max(1, int(spec.cpus_per_trial))
+    plan = spec.plan
     folder = str(spec.study_folder.resolve())
-    fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=spec.checkpoint_every,
-                              threads=threads)
-    return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
+    fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=plan.checkpoint_every,
+                              threads=max(1, int(plan.cpus_per_trial)))
+    return tune.with_resources(fn, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
 
 
 def _param_space(spec: TunerSpec) -> dict[str, Any]:
-    return {k: tune.grid_search(v) if k in spec.grid_axes else v for k, v in spec.param_space.items()}
+    return {k: tune.grid_search(v) if k in spec.plan.grid_axes else v for k, v in spec.param_space.items()}
 
 
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
-    reporter = ProgressLine(total=(spec.search or {}).get("num_samples")) if spec.verbose else None
+    search = spec.plan.search
+    reporter = ProgressLine(total=search.settings.num_samples if search else None) if spec.verbose else None
     return tune.RunConfig(
         name=spec.name,
         storage_path=str(spec.results_dir.resolve()),
-        failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+        failure_config=tune.FailureConfig(max_failures=spec.plan.max_failures),
         progress_reporter=reporter,
         verbose=spec.verbose,
         # Ray adds its CSV and JSON loggers itself (collect() reads them); its TensorBoard logger
@@ -104,37 +116,18 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
     )
 
 
-def _tune_config(spec: TunerSpec) -> tune.TuneConfig:
+def _tune_config(spec: TunerSpec, searched: bool = True) -> tune.TuneConfig:
+    """``searched``: with the plan's search, if it has one (``searcher``, ``scheduler``)."""
     # reuse_actors: a new trial runs in the finished trial's worker process, so torch and palrnn
     # are imported once per worker, not once per trial (most of Ray's per-trial overhead).
     kw: dict[str, Any] = {"trial_dirname_creator": _dirname, "reuse_actors": True}
-    if spec.max_concurrent:
-        kw["max_concurrent_trials"] = spec.max_concurrent
-    if spec.search is None:
+    search = spec.plan.search if searched else None
+    if search is None:
+        if spec.plan.max_concurrent:
+            kw["max_concurrent_trials"] = spec.plan.max_concurrent
         return tune.TuneConfig(**kw)
-    import optuna
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search import ConcurrencyLimiter
-
-    s = spec.search
-    metric, mode = s.get("metric", "eval_accuracy"), s.get("mode", "max")
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(s["storage"])))
-    # PalrnnOptunaSearch (below, with the other watchers): Ray's OptunaSearch that also records each
-    # trial's values at its training step and its stopped_by, for optuna-dashboard.
-    searcher = PalrnnOptunaSearch(
-        space=s["space"], metric=metric, mode=mode, sampler=optuna.samplers.TPESampler(seed=s["seed"]),
-        study_name=s.get("study_name", "palrnn"), storage=storage,
-    )
-    searcher = ConcurrencyLimiter(searcher, max_concurrent=s["max_concurrent"])
-    kw.pop("max_concurrent_trials", None)
-    if not s.get("scheduler", True):
-        return tune.TuneConfig(search_alg=searcher, num_samples=s["num_samples"], **kw)
-    # ASHA counts training steps, not reports: a trial resumed from its checkpoint reports its
-    # steps on from there, while Ray's training_iteration would start again at 1.
-    every = int(spec.param_space.get("eval_every", 1))
-    scheduler = ASHAScheduler(time_attr="step", metric=metric, mode=mode,
-                              max_t=s["max_t"] * every, grace_period=s["grace_period"] * every, reduction_factor=3)
-    return tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s["num_samples"], **kw)
+    return tune.TuneConfig(search_alg=SEARCHERS[spec.plan.kind](spec), scheduler=scheduler(spec),
+                           num_samples=search.settings.num_samples, **kw)
 
 
 def _dirname(trial: Any) -> str:
@@ -206,7 +199,7 @@ def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tupl
 
     # The grid's settings (actor reuse, trial folder names, --max-concurrent) with the frontier's
     # searcher and scheduler; num_samples -1: as many trials as the searcher proposes.
-    tune_config = dataclasses.replace(_tune_config(dataclasses.replace(spec, search=None)), search_alg=searcher,
+    tune_config = dataclasses.replace(_tune_config(spec, searched=False), search_alg=searcher,
                                       scheduler=FrontierScheduler(searcher), num_samples=-1)
     run_config = _run_config(spec)
     run_config.callbacks = [*(run_config.callbacks or []), FrontierCallback(searcher)]
@@ -216,7 +209,7 @@ def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tupl
 def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
     """Run the memory frontier of ``spec`` on Ray (``study.frontier``); returns Ray's ResultGrid.
 
-    The cells are the combinations of ``spec.grid_axes``' values in ``spec.param_space`` (model
+    The cells are the combinations of ``spec.plan.grid_axes``' values in ``spec.param_space`` (model
     always among them; ``length`` and ``seed`` are the search's), every other field shared:
     ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
     (``check_frontier_options``) or a dict of its arguments. The study folder gets
@@ -227,11 +220,10 @@ def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
 
     options = (frontier_options if isinstance(frontier_options, FrontierOptions)
                else check_frontier_options(**dict(frontier_options)))
-    base, cells = frontier_cells(spec.param_space, spec.grid_axes)
+    base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)
     frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
                         speculate=options.speculate, base=base)
-    folder = Path(getattr(spec, "study_folder", None) or Path(spec.results_dir) / spec.name).resolve()
-    searcher = FrontierSearcher(frontier, folder)
+    searcher = FrontierSearcher(frontier, spec.study_folder.resolve())
     tune_config, run_config = _frontier_tuner_configs(spec, searcher)
     return tune.Tuner(_trainable(spec), tune_config=tune_config, run_config=run_config).fit()
 
@@ -243,24 +235,3 @@ def restore_frontier(spec: TunerSpec) -> Any:
     path = str((spec.results_dir / spec.name).resolve())
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False)
     return tuner.fit()
-
-
-def tuner_specs(plan: Any, verbose: int) -> list[Any]:
-    """The Ray Tuners of a plan: one for a grid; one per model x length cell for a search."""
-    if plan.search is None:
-        return [TunerSpec(plan, verbose=verbose)]
-    several = len(plan.cells) > 1
-    return [TunerSpec(plan, search=_search_spec(plan, cell), cell=cell if several else None,
-                              verbose=verbose) for cell in plan.cells]
-
-
-def _search_spec(plan: Any, cell: dict[str, Any]) -> dict[str, Any]:
-    """A cell's search, ready for Ray: its Optuna distributions, the journal's path, the concurrency."""
-    assert plan.search is not None
-    cpus = cluster_cpus()
-    fits = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
-    limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
-    storage = plan.folder.resolve() / plan.search["storage"]
-    ready = {k: v for k, v in plan.search.items() if k not in ("cells", "space")}
-    return {**ready, "space": optuna_space(plan.space(cell["model"])), "storage": storage,
-            "max_concurrent": limit, "study_name": cell.get("study_name", "palrnn")}

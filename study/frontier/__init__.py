@@ -2,6 +2,7 @@
 and its figure (docs/frontier.md). Ray drives the search through ``study.engine.search.frontier``.
 
     options.py   the solve rule K/N, the lengths, speculation; the cells of a frontier
+    probe.py     one length of one cell, its seeds' states and its outcome
     search.py    ``Frontier``, the state machine: doubling, bisection, early decision, speculation
     table.py     frontier.csv's table, the printed table, frontier/state.json read back
     figure.py    ``plot_frontier``
@@ -19,8 +20,8 @@ from typing import Any
 
 _WHERE = {
     "options": ("RULE_TEXT", "FrontierOptions", "parse_solve_rule", "check_frontier_options", "frontier_cells"),
-    "search": ("DONE", "VERSION", "RUNNING", "SOLVED", "UNSOLVED", "STOPPED", "ERROR", "PASSED", "FAILED", "MOOT",
-               "Trial", "_Probe", "Frontier", "frontier_doubling", "frontier_max_trials"),
+    "probe": ("RUNNING", "SOLVED", "UNSOLVED", "STOPPED", "ERROR", "PASSED", "FAILED", "MOOT", "Trial", "_Probe"),
+    "search": ("DONE", "VERSION", "Frontier", "frontier_doubling", "frontier_max_trials"),
     "table": ("FILE", "CSV", "FIGURE", "TABLE_COLUMNS", "cell_label", "load_frontier", "frontier_table",
               "format_frontier", "cell_frontier_text"),
     "write": ("write_frontier",),

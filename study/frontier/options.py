@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from study.basics.text import value_text
 
 RULE_TEXT = ("the frontier is the longest T that passed with no failed probe at a shorter T; a pass above a "
              "failure is listed but not counted; lengths not probed are not known (the search assumes the "
@@ -91,13 +92,9 @@ def frontier_cells(param_space: Mapping[str, Any], axes: Sequence[str]) -> tuple
     return base, [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*values)]
 
 
-def _text(v: Any) -> str:
-    if isinstance(v, float):
-        return "none" if math.isnan(v) else f"{v:g}"
-    return "none" if v is None else str(v)
 
 
 def cell_label(cell: Mapping[str, Any]) -> str:
     """``LSTM init=xavier forget_bias=1``: the model, then every other setting as name=value."""
-    parts = [_text(cell["model"])] if "model" in cell else []
-    return " ".join(parts + [f"{k}={_text(v)}" for k, v in cell.items() if k != "model"])
+    parts = [value_text(cell["model"], 6)] if "model" in cell else []
+    return " ".join(parts + [f"{k}={value_text(v, 6)}" for k, v in cell.items() if k != "model"])

@@ -11,20 +11,19 @@ from typing import Any
 
 import pandas as pd
 
+from study.basics.layout import FRONTIER_CSV, FRONTIER_FIGURE, FRONTIER_STATE
 from study.basics.stats import wilson_interval
-from study.frontier.options import RULE_TEXT, _text, cell_label
-from study.frontier.search import ERROR, FAILED, PASSED, SOLVED, STOPPED, Frontier
+from study.basics.text import value_text
+from study.frontier.options import RULE_TEXT, cell_label
+from study.frontier.probe import ERROR, FAILED, PASSED, SOLVED, STOPPED
+from study.frontier.search import Frontier
 
 # The Frontier's state in the study folder (to_dict), rewritten on every change. Not a .json file at
 # the folder's top: Ray's Tuner.restore copies those to its staging folder and later back over the
 # originals, which would put an older state back.
-FILE = "frontier/state.json"
-
-
-CSV = "frontier.csv"
-
-
-FIGURE = "frontier.png"  # under figures/
+FILE = FRONTIER_STATE
+CSV = FRONTIER_CSV
+FIGURE = FRONTIER_FIGURE
 
 
 def load_frontier(folder: str | os.PathLike[str]) -> Frontier | None:
@@ -111,7 +110,7 @@ def format_frontier(table: pd.DataFrame) -> str:
     width = max(len(label) for label, _ in cells)
     first = table.iloc[0]
     lines = [f"memory frontier: the longest T at which >= {first['rule']} seeds reach held-out accuracy "
-             f"{_text(first['target'])} within {_steps_text(table)} steps"]
+             f"{value_text(first['target'], 6)} within {_steps_text(table)} steps"]
     for label, rows in cells:
         lines.append(f"{label:<{width}}  {cell_frontier_text(rows)}")
     lines.append(f"rule: {RULE_TEXT}")

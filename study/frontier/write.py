@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.basics.layout import FIGURES
 from study.frontier.figure import plot_frontier
 from study.frontier.search import Frontier
 from study.frontier.table import CSV, FIGURE, FILE, format_frontier, frontier_table, load_frontier
@@ -29,8 +30,8 @@ def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = N
         ax = plot_frontier(table)
         buf = io.BytesIO()
         ax.get_figure(root=True).savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        (folder / "figures").mkdir(exist_ok=True)
-        write_bytes_atomic(folder / "figures" / FIGURE, buf.getvalue())
+        (folder / FIGURES).mkdir(exist_ok=True)
+        write_bytes_atomic(folder / FIGURES / FIGURE, buf.getvalue())
     if echo:
         print(format_frontier(table))
     return table

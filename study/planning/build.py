@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from study.basics.errors import StudyError
-from study.planning.merge import _base, _check_mode, merge
-from study.planning.plan import STUDY_FILE, STUDY_TOML, RunOptions, StudyPlan
+from study.basics.layout import STUDY_FILE, STUDY_TOML
+from study.basics.text import value_text
+from study.planning.kinds import KINDS
+from study.planning.merge import base as base_study
+from study.planning.merge import check_options, merge
+from study.planning.plan import RunOptions, StudyPlan
 from study.planning.request import RESOURCES, RUN_OPTIONS, Request, _float, _int, request_from_args, request_from_kwargs
 from study.planning.resolve import Resolved, resolve
-from study.spec.fields import NAME_RE, value_text
-from study.spec.space import format_dist
+from study.spec.fields import NAME_RE
 from study.spec.studyfile import Study
 
 
@@ -29,32 +32,19 @@ def make_plan(req: Request) -> StudyPlan:
 
 def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
     resources = _resources(req)
-    base, where = _base(req)
-    _check_mode(req, base.kind, where)
+    base, where = base_study(req)
+    check_options(req, base, where)
     study, origin = merge(base, req, where)
     res = resolve(study, origin, where)
     _check_devices(res, study, origin, where, resources, req)
-    search = None
-    if study.kind == "optuna":
-        s = res.study.search
-        assert s is not None
-        reports = -(-res.base.steps // res.base.eval_every)
-        several = len(res.cells) > 1
-        cells = [{"model": m, "length": t, "study_name": f"palrnn-{m}-T{t}" if several else "palrnn",
-                  "experiment": f"cells/{m}-T{t}" if several else None} for m, t in res.cells]
-        search = {"seed": s.seed, "num_samples": s.num_samples, "max_t": reports, "grace_period": max(1, reports // 9),
-                  "storage": "optuna.journal", "space": {k: format_dist(d) for k, d in s.space.items()},
-                  "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler, "cells": cells}
     user_sets = {k: v for k, v in req.sets.items()}
     patience = res.base.patience
     options = resources.pop("options")
-    frontier = res.study.frontier.to_dict() if study.kind == "frontier" else None
     plan = StudyPlan(
-        name="", results_dir=str(req.results_dir), kind=study.kind, grid=study.name if study.kind == "grid" else None,
-        axes=res.axes, param_space=res.param_space, grid_axes=res.grid_axes, n_trials=res.n_trials,
-        search=search, frontier=frontier, command=req.command, target=res.base.target,
+        name="", results_dir=str(req.results_dir), kind=study.kind, axes=res.axes, param_space=res.param_space,
+        grid_axes=res.grid_axes, n_trials=res.n_trials, command=req.command, target=res.base.target,
         extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": patience, "set": user_sets},
-        study=res.study, options=options, **resources)
+        study=res.study, options=options, **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **resources)
     plan.name = _check_name(req.name, study.name)
     _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
     if check_folder:

@@ -1,22 +1,26 @@
-"""The request combined with the study it changes (a shipped grid, a study file, the default search, a frontier)."""
+"""The request combined with the study it changes (a shipped grid, a study file, the default
+search, a frontier): ``base`` finds that study, ``merge`` applies the options to it, step by step,
+each field's setting remembering the option (or file) it came from, for the error that names it."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from palrnn.config import check_model
 from study.basics.errors import StudyError
-from study.planning.request import FRONTIER_ONLY, SEARCH_ONLY, SMOKE, Request, _int
+from study.planning.kinds import KINDS
+from study.planning.request import SMOKE, Request, _int
 from study.spec import catalogue
 from study.spec.fields import CELL_FIELDS, METRICS, MODELS, MODES, canonical_axes, default_mode
-from study.spec.studyfile import FRONTIER_KEYS, Study, frontier_block, frontier_options
+from study.spec.studyfile import FRONTIER_KEYS, Search, Study, frontier_block, frontier_options
 
 
-def _base(req: Request) -> tuple[Study, str]:
+def base(req: Request) -> tuple[Study, str]:
     """The study the options change, and where it came from (the label of its errors)."""
-    from study.spec.load import load
-    from study.spec.studyfile import _search, from_dict
+    from study.spec.studyfile import _search
 
     shipped = catalogue.shipped()
     if req.study is not None and req.grid is not None:
@@ -40,18 +44,7 @@ def _base(req: Request) -> tuple[Study, str]:
             raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}")
         return shipped[req.grid], f"--grid {req.grid}"
     if req.study is not None:
-        if isinstance(req.study, Mapping):
-            base, where = from_dict(req.study, "study"), "study"
-        else:
-            base, where = load(req.study), f"--study {req.study}"
-        if searching and base.search is None:
-            what = "a frontier (it has a [frontier] table)" if base.kind == "frontier" else \
-                "a grid (it has no [search] table)"
-            raise StudyError(f"--search: {req.study} is {what}")
-        if frontier and base.frontier is None:
-            what = "a search (it has a [search] table)" if base.kind == "optuna" else \
-                "a grid (it has no [frontier] table)"
-            raise StudyError(f"--frontier: {req.study} is {what}")
+        base, where = _study_file(req, searching, frontier)
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
@@ -72,52 +65,77 @@ def _base(req: Request) -> tuple[Study, str]:
     return base, where
 
 
-def _check_mode(req: Request, kind: str, where: str) -> None:
+def _study_file(req: Request, searching: bool, frontier: bool) -> tuple[Study, str]:
+    """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
+    from study.spec.load import load
+    from study.spec.studyfile import from_dict
+
+    if isinstance(req.study, Mapping):
+        base, where = from_dict(req.study, "study"), "study"
+    else:
+        base, where = load(req.study), f"--study {req.study}"
+    if searching and base.search is None:
+        what = "a frontier (it has a [frontier] table)" if base.frontier is not None else \
+            "a grid (it has no [search] table)"
+        raise StudyError(f"--search: {req.study} is {what}")
+    if frontier and base.frontier is None:
+        what = "a search (it has a [search] table)" if base.search is not None else \
+            "a grid (it has no [frontier] table)"
+        raise StudyError(f"--frontier: {req.study} is {what}")
+    return base, where
+
+
+def check_options(req: Request, base: Study, where: str) -> None:
     """Options the chosen kind of study does not use are refused, not silently ignored."""
-    given = req.given
-    from_file = where == "study" or where.startswith("--study")
-    if kind != "frontier":
-        foreign = [o for o in FRONTIER_ONLY if o in given]
-        if foreign:
-            what = f"; {where.removeprefix('--study ')} is a {'grid' if kind == 'grid' else 'search'} (no [frontier] " \
-                   "table)" if from_file else ""
-            raise StudyError(f"{foreign[0]}: only with --frontier{what}")
-    if kind == "frontier":
-        foreign = [o for o in SEARCH_ONLY if o in given]
-        if "--lengths" in given or "--length" in given:
-            option = "--lengths" if "--lengths" in given else "--length"
-            raise StudyError(f"{option}: not with --frontier, which searches the lengths (--start-length, "
-                             "--max-length)")
-        if "--seeds" in given:
-            raise StudyError("--seeds: not with --frontier, which runs seeds 0 .. N-1 of its solve rule K/N "
-                             "(--solve-rule)")
-        if foreign:
-            hint = "; a frontier takes --models" if foreign[0] == "--model" else ""
-            raise StudyError(f"{foreign[0]}: only with --search optuna{hint}")
-        return
-    if kind == "grid":
-        foreign = [o for o in SEARCH_ONLY if o in given]
-        if foreign:
-            option = foreign[0]
-            hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
-            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" if from_file else ""
-            raise StudyError(f"{option}: only with --search optuna{hint}{what}")
-        return
-    if "--seeds" in given:
-        raise StudyError("--seeds: not for a search, which trains each config on seed 0; the best config's "
-                         "command (printed at its end) reruns it over seeds")
-    if "--model" in given and "--models" in given:
-        raise StudyError("--model: not with --models; give the models with one of them")
-    if "--length" in given and "--lengths" in given:
-        raise StudyError("--length: not with --lengths; give the lengths with one of them")
+    KINDS[base.kind].check_options(req, where)
+
+
+@dataclass
+class Settings:
+    """A study's fixed settings and axes as the options change them, and where each field's
+    setting came from (the file, or the option that changed it last)."""
+
+    fixed: dict[str, Any]
+    axes: dict[str, list[Any]]
+    origin: dict[str, str] = field(default_factory=dict)
+
+    def fix(self, key: str, value: Any, where: str) -> None:
+        self.axes.pop(key, None)
+        self.fixed[key] = value
+        self.origin[key] = where
+
+    def sweep(self, key: str, values: list[Any], where: str) -> None:
+        self.fixed.pop(key, None)
+        self.axes[key] = values
+        self.origin[key] = where
 
 
 def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]:
     """``base`` changed by the request's options; also where each field's setting came from."""
-    kind = base.kind
-    origin: dict[str, str] = {k: where for k in [*base.fixed, *base.axes]}
-    fixed, axes = dict(base.fixed), dict(base.axes)
-    sets, sweeps = dict(req.sets), dict(req.sweeps)
+    kind = KINDS[base.kind]
+    settings = Settings(dict(base.fixed), dict(base.axes), {k: where for k in [*base.fixed, *base.axes]})
+    sets = {k: (v, "--set") for k, v in req.sets.items()}  # field -> (value, the option that gives it)
+    sweeps = {k: (vs, "--sweep") for k, vs in req.sweeps.items()}
+    _cell_options(req, sets, sweeps)
+    _patience(req, sets, sweeps)
+    clash = [k for k in sweeps if k in sets]
+    if clash:
+        raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
+    kind.check_fixed(sets, sweeps)
+    search = _search(base.search, req, settings, sets, sweeps, where) if base.search is not None else None
+    for k, (v, option) in sets.items():
+        settings.fix(k, v, option)
+    for k, (vs, option) in sweeps.items():
+        settings.sweep(k, vs, option)
+    seeds = _seeds(base, req, settings, sets, search, kind.has_seeds)
+    study = Study(name=base.name, description=_description(base, req, where), seeds=seeds if kind.has_seeds else None,
+                  fixed=settings.fixed, axes=canonical_axes(settings.axes), search=search,
+                  frontier=_frontier(base, req), mlflow=_mlflow(base, req))
+    return study, settings.origin
+
+
+def _cell_options(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
+    """--models/--model and --lengths/--length: the model and length axes (a search's cells)."""
     for option, key, values, single in (("--models", "model", req.models, req.model),
                                         ("--lengths", "length", req.lengths, req.length)):
         if single is not None:
@@ -130,8 +148,11 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
             raise StudyError(f"{option}: {key} is also swept by --sweep; give one of them")
         if key in sets:
             raise StudyError(f"{option}: {key} is also fixed by --set; give one of them")
-        sweeps[key] = _cells(option, key, values)
-        origin[key] = option
+        sweeps[key] = (_cells(option, key, values), option)
+
+
+def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
+    """--full (patience 0: every step) or --patience N."""
     if req.full and req.patience is not None:
         raise StudyError("--patience: not with --full, which trains every trial for all its steps")
     if req.full or req.patience is not None:
@@ -139,92 +160,85 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
         if "patience" in sets or "patience" in sweeps:
             raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
                              "give one of them")
-        sets["patience"] = 0 if req.full else _int("--patience", req.patience, 0)
-        origin["patience"] = option
-    clash = [k for k in sweeps if k in sets]
-    if clash:
-        raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
-    if kind == "frontier" and ("length" in sets or "length" in sweeps):
-        option = "--set" if "length" in sets else "--sweep"
-        raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
-    if "seed" in sets or "seed" in sweeps:
-        option = "--set" if "seed" in sets else "--sweep"
-        if kind == "frontier":
-            raise StudyError(f"{option}: seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)")
-        if kind == "grid":
-            raise StudyError(f"{option}: seed is swept by --seeds N (seeds 0 .. N-1)")
-        raise StudyError(f"{option}: seed: a search trains each config on seed 0; the best config's command "
-                         "reruns it over seeds")
-    search = dataclasses.replace(base.search) if base.search is not None else None
-    if search is not None:
+        sets["patience"] = (0 if req.full else _int("--patience", req.patience, 0), option)
+
+
+def _search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
+            where: str) -> Search:
+    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler."""
+    search = dataclasses.replace(base)
+    for k in search.space:
+        settings.origin[k] = where
+    if req.space is not None:
+        search.space = dict(req.space)
         for k in search.space:
-            origin[k] = where
-        if req.space is not None:
-            search.space = dict(req.space)
-            for k in search.space:
-                fixed.pop(k, None)
-                origin[k] = "--space"
-        other = [k for k in sweeps if k not in CELL_FIELDS]
-        if other:
-            k = other[0]
-            raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
-                             f"search {k} with --space {k}=choice:... or fix it with --set")
-        searched = [k for k in sets if k in search.space]
-        if searched:
-            raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
-                             "the space (--space gives the whole space)")
-        if req.metric is not None:
-            if req.metric not in METRICS:
-                raise StudyError(f"--metric: must be one of {', '.join(METRICS)}, got {req.metric!r}")
-            search.metric = req.metric
-            search.mode = default_mode(req.metric)
-        if req.mode is not None:
-            if req.mode not in MODES:
-                raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
-            search.mode = req.mode
-        if req.num_samples is not None:
-            search.num_samples = _int("--num-samples", req.num_samples, 1)
-        if req.search_seed is not None:
-            search.seed = _int("--search-seed", req.search_seed, 0)
-        if req.scheduler is not None:
-            search.scheduler = bool(req.scheduler)
-    for k, v in sets.items():
-        axes.pop(k, None)
-        fixed[k] = v
-        origin[k] = origin[k] if origin.get(k) in ("--full", "--patience") else "--set"
-    for k, vs in sweeps.items():
-        fixed.pop(k, None)
-        axes[k] = vs
-        origin[k] = origin[k] if origin.get(k) in ("--models", "--lengths", "--model", "--length") else "--sweep"
+            settings.fixed.pop(k, None)
+            settings.origin[k] = "--space"
+    other = [k for k in sweeps if k not in CELL_FIELDS]
+    if other:
+        k = other[0]
+        raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
+                         f"search {k} with --space {k}=choice:... or fix it with --set")
+    searched = [k for k in sets if k in search.space]
+    if searched:
+        raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
+                         "the space (--space gives the whole space)")
+    if req.metric is not None:
+        if req.metric not in METRICS:
+            raise StudyError(f"--metric: must be one of {', '.join(METRICS)}, got {req.metric!r}")
+        search.metric = req.metric
+        search.mode = default_mode(req.metric)
+    if req.mode is not None:
+        if req.mode not in MODES:
+            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
+        search.mode = req.mode
+    if req.num_samples is not None:
+        search.num_samples = _int("--num-samples", req.num_samples, 1)
+    if req.search_seed is not None:
+        search.seed = _int("--search-seed", req.search_seed, 0)
+    if req.scheduler is not None:
+        search.scheduler = bool(req.scheduler)
+    return search
+
+
+def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any], search: Search | None,
+           has_seeds: bool) -> int | None:
+    """--seeds N; --smoke-test's tiny settings (one seed for a grid, unless told)."""
     seeds = base.seeds
     if req.seeds is not None:
         seeds = _int("--seeds", req.seeds, 1)
     if req.smoke_test:
         searched = search.space if search is not None else {}
         for k, v in SMOKE.items():
-            if k not in sets and k not in axes and k not in searched:
-                fixed[k] = v
-                origin[k] = "--smoke-test"
-        if req.seeds is None and kind == "grid":
+            if k not in sets and k not in settings.axes and k not in searched:
+                settings.fix(k, v, "--smoke-test")
+        if req.seeds is None and has_seeds:
             seeds = 1
-    frontier = base.frontier
-    if frontier is not None:
-        changes = {k: getattr(req, k) for k in FRONTIER_KEYS}
-        try:
-            frontier = frontier_options(frontier, changes)
-        except ValueError as exc:  # the file's own values were checked when it was read
-            raise StudyError(str(exc)) from None
-    mlflow = base.mlflow
-    if req.mlflow is not None:
-        mlflow = True if not str(req.mlflow).strip() else str(req.mlflow).strip()
-    description = base.description
-    if req.space is not None and where == "--search optuna":  # no longer the default search's space
-        description = f"an Optuna search over {', '.join(req.space)}"
+    return seeds
+
+
+def _frontier(base: Study, req: Request) -> Any:
+    """A frontier's options changed by --solve-rule, --start-length, --max-length, --speculate."""
+    if base.frontier is None:
+        return None
+    try:
+        return frontier_options(base.frontier, {k: getattr(req, k) for k in FRONTIER_KEYS})
+    except ValueError as exc:  # the file's own values were checked when it was read
+        raise StudyError(str(exc)) from None
+
+
+def _mlflow(base: Study, req: Request) -> bool | str | None:
+    if req.mlflow is None:
+        return base.mlflow
+    return True if not str(req.mlflow).strip() else str(req.mlflow).strip()
+
+
+def _description(base: Study, req: Request, where: str) -> str:
     if req.description is not None:
-        description = str(req.description)
-    study = Study(name=base.name, description=description, seeds=seeds if kind == "grid" else None, fixed=fixed,
-                  axes=canonical_axes(axes), search=search, frontier=frontier, mlflow=mlflow)
-    return study, origin
+        return str(req.description)
+    if req.space is not None and where == "--search optuna":  # no longer the default search's space
+        return f"an Optuna search over {', '.join(req.space)}"
+    return base.description
 
 
 def _cells(option: str, key: str, values: Any) -> list[Any]:
@@ -234,6 +248,11 @@ def _cells(option: str, key: str, values: Any) -> list[Any]:
     for v in values:
         if key == "length":
             v = _int(option, v, 1)
+        elif isinstance(v, str) and ":" in v:  # a model defined outside palrnn, by its import path
+            try:
+                check_model(v)
+            except ValueError as exc:
+                raise StudyError(f"{option}: {exc}") from None
         elif v not in MODELS:
             raise StudyError(f"{option}: unknown model {v!r}; allowed: {', '.join(MODELS)}")
         if v not in out:

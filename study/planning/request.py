@@ -15,23 +15,15 @@ from study.spec.space import SYNTAX, Dist, parse_dist
 from study.spec.studyfile import FRONTIER_KEYS, mlflow_value
 
 SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, these settings
-
-
 # Options that say how to run a study, not which: --resume takes them; every other option must
 # plan the very study it resumes.
 RUN_OPTIONS = ("--resume", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
                "--dashboard-host", "--dashboard-port", "--object-store-mb")
-
-
 RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per_trial",
              "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
              "--max-concurrent": "max_concurrent"}
-
-
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
                "--scheduler")
-
-
 FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
 
 

@@ -36,7 +36,9 @@ from typing import Any
 import pandas as pd
 
 from study.basics.io import write_text_atomic
+from study.basics.layout import FIGURES, REPORT
 from study.basics.provenance import duration_text, provenance_line
+from study.basics.text import value_text
 from study.results.exercise import (
     CI_COLUMN,
     accuracy_vs_length,
@@ -47,21 +49,15 @@ from study.results.exercise import (
 )
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.search import search_overview
-from study.results.summary import axis_value_text, group_columns, parity_table
+from study.results.summary import group_columns, parity_table
 
-FILE = "report.html"
-
-
+FILE = REPORT
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-
 # Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
 # follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
 FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
                 "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
                 "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "best_curve.png")
-
-
 CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
@@ -74,11 +70,7 @@ CAPTIONS = {
     "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
     "best_curve.png": "The best trial's training curve",
 }
-
-
 EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
-
-
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
@@ -300,7 +292,7 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, l
     out = ["<h2>Best trials</h2>"]
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        out.append("<p>Best trial: " + _e(", ".join(f"{k}={axis_value_text(best.get(k))}" for k in shown))
+        out.append("<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown))
                    + "</p>")
         if best.get("confirm"):
             out.append(f"<p>It is one seed's result; confirm it over 5 seeds with:</p><pre>{_e(best['confirm'])}</pre>")
@@ -349,7 +341,7 @@ def _plain(v: Any) -> Any:
 
 def figure_files(folder: Path) -> list[Path]:
     """figures/*.png in reading order (``FIGURE_ORDER``)."""
-    files = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
+    files = sorted((folder / FIGURES).glob("*.png")) if (folder / FIGURES).is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
         matches = [(len(entry), i) for i, entry in enumerate(FIGURE_ORDER)

@@ -8,10 +8,11 @@ from typing import Any
 import pandas as pd
 
 from study.basics.provenance import provenance_line
+from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.search import search_overview
-from study.results.summary import axis_value_text, parity_table
+from study.results.summary import parity_table
 
 
 def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
@@ -49,7 +50,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     best = data.get("best")
     if kind == "optuna" and best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        lines += ["", "best trial: " + ", ".join(f"{k}={axis_value_text(best.get(k))}" for k in shown)]
+        lines += ["", "best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)]
         if best.get("confirm"):
             lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
     where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"

@@ -48,6 +48,7 @@ import pandas as pd
 
 from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic
+from study.basics.layout import FIGURES, SUMMARY
 from study.report.html import write_html
 from study.report.text import _text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
@@ -76,13 +77,13 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     bands = curves_table(curves, axes)
     table = accuracy_vs_length(summary, settings=study_settings(meta, trials))
     rounded = summary.round({c: DIGITS for c in SUMMARY_STATS})
-    write_csv_atomic(folder / "summary.csv", rounded)
+    write_csv_atomic(folder / SUMMARY, rounded)
     frontier = _frontier(folder, meta, figures)
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
     if frontier is not None and figures:
         from study.frontier.table import FIGURE
 
-        written.insert(0, folder / "figures" / FIGURE)
+        written.insert(0, folder / FIGURES / FIGURE)
     write_html(folder, data, rounded)
     if echo:
         print(_text(folder, meta, summary, table, data, written, frontier))
@@ -116,7 +117,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
     from study.report import plots
 
     target = study_target(meta)
-    out = folder / "figures"
+    out = folder / FIGURES
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if meta.get("kind") != "optuna" and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []

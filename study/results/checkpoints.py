@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from palrnn.config import Config, field_names
+from study.basics.layout import CHECKPOINTS
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
-CHECKPOINTS = "checkpoints"  # <study folder>/checkpoints/<trial id>.pt, one per trial, overwritten
 
 
 CONFIG_FIELDS = field_names()
@@ -45,12 +46,29 @@ def checkpoint_path(study_folder: str | Path, key: str) -> Path:
     return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
-def saved_curve(study_folder: str | Path, config: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None."""
+@dataclass(frozen=True)
+class Saved:
+    """What a trial's checkpoint says of the trial: its config, its records (its curve up to the
+    checkpoint's step) and the Ray trial that wrote it."""
+
+    config: dict[str, Any] | None
+    records: list[dict[str, Any]]
+    trial_id: str | None
+
+
+def read_saved(path: str | Path) -> Saved:
+    """The one reader of a trial's checkpoint for the tables (``torch.load`` with weights_only:
+    no pickle runs); raises when the file is missing, being replaced or unreadable."""
     import torch
 
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    extra = payload["extra"]
+    return Saved(payload.get("config"), list(extra["records"]), extra.get("trial_id"))
+
+
+def saved_curve(study_folder: str | Path, config: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None."""
     try:
-        payload = torch.load(checkpoint_path(study_folder, trial_key(config)), map_location="cpu", weights_only=True)
-        return list(payload["extra"]["records"])
+        return read_saved(checkpoint_path(study_folder, trial_key(config))).records
     except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
         return None

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from study.basics.stats import METHOD
+from study.basics.text import value_text
 from study.results.summary import (
     FORGET_GATE_MODELS,
     SUMMARY_STATS,
     axis_key,
-    axis_value_text,
     distinct_values,
     is_missing,
 )
@@ -136,7 +136,7 @@ def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int
     index = summary[groups].rename(columns={"length": "T"})
     for col in index.columns:
         if col not in ("model", "T"):
-            index[col] = [axis_value_text(v) for v in index[col]]
+            index[col] = [value_text(v, 6) for v in index[col]]
     out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])
     return out
 
@@ -153,7 +153,7 @@ def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
     df = summary[[*groups, "steps_to_target_median"]].copy()
     for col in rows:
         if col != "model":
-            df[col] = [axis_value_text(v) for v in df[col]]
+            df[col] = [value_text(v, 6) for v in df[col]]
     # pivot would sort the models alphabetically: keep the summary's order of rows instead.
     keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None)))
     wide = df.pivot_table(index=rows, columns="length", values="steps_to_target_median", aggfunc="first",

@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from study.basics.errors import NotAStudy, one_line
+from study.basics.layout import BEST, CURVES, STUDY_FILE, SUMMARY, TRIALS
 from study.results.summary import NOT_AXES, summary_table
 
 
@@ -56,27 +57,27 @@ def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise NotAStudy(f"{path}: no such folder; {hint}")
     if not folder.is_dir():
         raise NotAStudy(f"{path}: not a folder; {hint}")
-    for name in ("study.json", "trials.csv"):
+    for name in (STUDY_FILE, TRIALS):
         if not (folder / name).is_file():
             raise NotAStudy(f"{path}: not a study folder (no {name}); {hint}")
     try:
-        meta = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / STUDY_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise NotAStudy(f"{path}: study.json cannot be read ({one_line(exc)}); {hint}") from None
     if not isinstance(meta, dict):
         raise NotAStudy(f"{path}: study.json is not a study description; {hint}")
-    trials = _read_csv(folder / "trials.csv", path)
-    curves = _read_csv(folder / "curves.csv", path) if (folder / "curves.csv").is_file() else pd.DataFrame()
+    trials = _read_csv(folder / TRIALS, path)
+    curves = _read_csv(folder / CURVES, path) if (folder / CURVES).is_file() else pd.DataFrame()
     trials, curves = fill_swept_columns(meta, trials, curves)
     axes = summary_axes(meta, trials.columns)
-    if (folder / "summary.csv").is_file():
-        summary = _read_csv(folder / "summary.csv", path)
+    if (folder / SUMMARY).is_file():
+        summary = _read_csv(folder / SUMMARY, path)
     else:
         summary = summary_table(trials, axes)
     best = None
-    if (folder / "best.json").is_file():
+    if (folder / BEST).is_file():
         try:
-            best = json.loads((folder / "best.json").read_text(encoding="utf-8"))
+            best = json.loads((folder / BEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             best = None
     return {"meta": meta, "trials": trials, "curves": curves, "summary": summary, "best": best}

@@ -12,18 +12,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from study.basics.layout import OPTUNA_JOURNAL
+from study.basics.text import value_text
 from study.results.folder import study_target
-from study.results.summary import axis_value_text, trial_outcome
+from study.results.summary import trial_outcome
 from study.spec.space import ONLY_FOR
 
 
 def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
     """The Optuna study in a search's journal file (optuna.journal), or None when there is none."""
     folder = Path(path)
-    storage_name = ((meta or {}).get("search") or {}).get("storage") or "optuna.journal"
+    storage_name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
     journal = Path(storage_name) if Path(storage_name).is_absolute() else folder / storage_name
     if not journal.is_file():
-        journal = folder / "optuna.journal"
+        journal = folder / OPTUNA_JOURNAL
         if not journal.is_file():
             return None
     import optuna
@@ -73,7 +75,7 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, 
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = top_trials(trials, fields)
     for column in fields:
-        top[column] = top[column].map(axis_value_text)
+        top[column] = top[column].map(lambda v: value_text(v, 6))
     outcome = trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
     target = study_target(meta)
     return {

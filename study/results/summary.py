@@ -319,10 +319,3 @@ def _last_rows_of_diverged(g: pd.DataFrame) -> list[Any]:
     return out
 
 
-def axis_value_text(value: Any) -> str:
-    """An axis value as the tables and legends show it: empty max_norm is "none", 0.001 is "0.001"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "none"
-    if isinstance(value, float | np.floating):
-        return f"{value:g}"
-    return str(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from study.results.checkpoints import CHECKPOINTS
+from study.results.checkpoints import CHECKPOINTS, read_saved
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -30,17 +30,16 @@ class FinishedTables:
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
-        import torch
-
         changed = False
         for path in sorted((self.folder / CHECKPOINTS).glob("*.pt")):
             try:
                 mtime = path.stat().st_mtime_ns
                 if self._cache.get(path.stem, (None,))[0] == mtime:
                     continue
-                payload = torch.load(path, map_location="cpu", weights_only=True)
-                extra = payload["extra"]
-                self._cache[path.stem] = (mtime, extra["trial_id"], payload["config"], list(extra["records"]))
+                saved = read_saved(path)
+                if saved.trial_id is None or saved.config is None:
+                    continue
+                self._cache[path.stem] = (mtime, saved.trial_id, saved.config, saved.records)
                 changed = True
             except Exception:  # being replaced this instant, or unreadable: the next call sees it
                 continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from palrnn import config
 from palrnn.config import Config
+from study.basics.text import value_text
 
 # The exercise's training settings (docs/exercise.md): the base of every study.
 EXERCISE: dict[str, Any] = {
@@ -20,33 +21,15 @@ EXERCISE: dict[str, Any] = {
     "max_norm": 10.0,
     "steps": 10_000,
 }
-
-
 PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target (--patience)
-
-
 BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
-
-
 SEEDS = 3
-
-
 NUM_SAMPLES = 40
-
-
 # What a search may optimise: the metrics a trial reports at its end.
 METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy", "examples_per_second")
-
-
 MODES = ("max", "min")
-
-
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-
-
 CELL_FIELDS = ("model", "length")  # a search's axes: one search per model x length cell
 
 
@@ -75,13 +58,6 @@ def text_value(name: str, text: str) -> Any:
     return config_value(name, parse_value(name, text))
 
 
-def value_text(value: Any) -> str:
-    """A value as the command line and a study file's strings write it (parses back exactly)."""
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def check_axis(name: str, values: list[Any]) -> list[Any]:
@@ -111,14 +87,8 @@ def default_mode(metric: str) -> str:
 # Every model a study may train (--models, --model) and the models a grid sweeps unless told:
 # the exercise's two, so each grid keeps its trial count; --models adds the GRU.
 MODELS = list(config.MODELS)
-
-
 GRID_MODELS = ["RNN", "LSTM"]
-
-
 LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
-
-
 SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from study.basics.errors import StudyError
+from study.basics.layout import MLFLOW_DB, STUDY_FILE, STUDY_TOML
 from study.spec.catalogue import default_space
-from study.spec.fields import NUM_SAMPLES, canonical_axes, default_mode
+from study.spec.fields import canonical_axes, default_mode
 from study.spec.space import parse_dist
 from study.spec.studyfile import Search, Study, _first_line, frontier_block, read_toml
 
@@ -19,10 +20,10 @@ def load(path: str | Path, where: str | None = None) -> Study:
     path = Path(path)
     where = where or f"--study {path}"
     if path.is_dir():
-        if (path / "study.toml").is_file():
-            path = path / "study.toml"
-        elif (path / "study.json").is_file():
-            path = path / "study.json"
+        if (path / STUDY_TOML).is_file():
+            path = path / STUDY_TOML
+        elif (path / STUDY_FILE).is_file():
+            path = path / STUDY_FILE
         else:
             raise StudyError(f"{where}: a folder without study.toml or study.json is not a study")
     if path.suffix == ".json":
@@ -56,15 +57,8 @@ def from_meta(meta: Mapping[str, Any]) -> Study:
     block = meta.get("search") or {}
     models = space["model"] if isinstance(space["model"], list) else [space["model"]]
     lengths = space["length"] if isinstance(space["length"], list) else [space["length"]]
-    if block.get("space"):
-        dists = {k: parse_dist(k, v) for k, v in block["space"].items()}
-    else:  # written before search spaces were data: the default space of its model
-        dists = default_space()
-    metric = block.get("metric", "eval_accuracy")
-    search = Search(space=dists, metric=metric, mode=block.get("mode", default_mode(metric)),
-                    num_samples=int(block.get("num_samples", NUM_SAMPLES)),
-                    scheduler=bool(block.get("scheduler", True)), seed=int(block.get("seed", 0)))
-    fixed = {k: v for k, v in space.items() if k not in dists and k not in ("model", "length", "seed")}
+    search = search_from_meta(block)
+    fixed = {k: v for k, v in space.items() if k not in search.space and k not in ("model", "length", "seed")}
     return Study(name="optuna", fixed=fixed, axes={"model": list(models), "length": list(lengths)}, search=search,
                  mlflow=mlflow)
 
@@ -75,7 +69,18 @@ def _meta_mlflow(meta: Mapping[str, Any]) -> bool | str | None:
     uri = meta.get("mlflow")
     if not uri:
         return None
-    if uri.startswith("sqlite:///") and Path(uri[len("sqlite:///"):]).name == "mlflow.db" \
+    if uri.startswith("sqlite:///") and Path(uri[len("sqlite:///"):]).name == MLFLOW_DB \
             and Path(uri[len("sqlite:///"):]).parent.name == meta.get("name"):
         return True
     return str(uri)
+
+
+def search_from_meta(block: Mapping[str, Any]) -> Search:
+    """study.json's ``search`` table as the study file's Search. A study older than a key has
+    Search's default for it; one written before search spaces were data searched the default space."""
+    text = block.get("space")
+    space = {k: parse_dist(k, v) for k, v in text.items()} if text else default_space()
+    metric = block.get("metric", Search.metric)
+    return Search(space=space, metric=metric, mode=block.get("mode", default_mode(metric)),
+                  num_samples=int(block.get("num_samples", Search.num_samples)),
+                  scheduler=bool(block.get("scheduler", Search.scheduler)), seed=int(block.get("seed", Search.seed)))

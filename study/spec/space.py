@@ -17,18 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from study.spec.fields import value_text
+from study.basics.text import value_text
+from study.spec.fields import FIELDS, config_value, text_value
 
 KINDS = ("choice", "uniform", "loguniform", "int")
-
-
 SYNTAX = "choice:V1,V2,...  uniform:LOW:HIGH  loguniform:LOW:HIGH  int:LOW:HIGH"
-
-
 # Fields only some models use: a cell of another model does not search them (they would change nothing).
 ONLY_FOR = {"forget_bias": ("LSTM",)}
-
-
 Dist = tuple[str, Any]
 
 
@@ -36,8 +31,6 @@ def parse_dist(name: str, spec: Any) -> Dist:
     """One field's distribution from its text (``loguniform:1e-4:3e-2``) or its data form
     (``("loguniform", (1e-4, 3e-2))``); ValueError naming the field. Each value is typed and
     checked as field ``name`` stores it; the planner checks them again on each cell's settings."""
-    from study.spec.fields import FIELDS, config_value, text_value
-
     shown = f"{name}={spec}" if isinstance(spec, str) else f"{name}={spec!r}"
     if name not in FIELDS:
         raise ValueError(f"{name}: unknown config field; allowed: {', '.join(sorted(FIELDS))}")
@@ -45,10 +38,18 @@ def parse_dist(name: str, spec: Any) -> Dist:
         how = "--seeds" if name == "seed" else "--models/--lengths ([axes] in a file)"
         raise ValueError(f"{name}: not searched; a search runs one Optuna study per model x length cell "
                          f"on seed 0 (cells: {how})")
+    kind, texts, typed = _split(spec, shown)
+    if kind == "choice":
+        return ("choice", _choices(name, shown, texts, typed))
+    return (kind, _bounds(name, shown, kind, texts if texts is not None else typed))
+
+
+def _split(spec: Any, shown: str) -> tuple[str, list[str] | None, list[Any] | None]:
+    """A distribution's kind, and its values as text (``spec`` a string) or as data."""
     if isinstance(spec, str):
         kind, _, rest = spec.strip().partition(":")
         parts = rest.split(",") if kind == "choice" else rest.split(":")
-        texts = [p.strip() for p in parts] if rest.strip() else []
+        texts: list[str] | None = [p.strip() for p in parts] if rest.strip() else []
         typed = None
     elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
         kind, values = spec
@@ -60,27 +61,33 @@ def parse_dist(name: str, spec: Any) -> Dist:
     kind = kind.strip().lower()
     if kind not in KINDS:
         raise ValueError(f"{shown}: unknown distribution {kind!r}; allowed: {SYNTAX}")
+    return kind, texts, typed
+
+
+def _choices(name: str, shown: str, texts: list[str] | None, typed: list[Any] | None) -> list[Any]:
+    try:
+        values = [text_value(name, t) for t in texts] if texts is not None else [config_value(name, v)
+                                                                                  for v in typed or []]
+    except ValueError as exc:
+        raise ValueError(f"{shown}: {exc}") from None
+    if len(values) < 2:
+        raise ValueError(f"{shown}: choice needs two values or more (one value: fix it with --set)")
+    for i, v in enumerate(values):
+        if v in values[:i]:
+            raise ValueError(f"{shown}: {value_text(v)} is given twice")
+    return values
+
+
+def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, Any]:
+    """A range's (LOW, HIGH), of the field's type, both checked by palrnn."""
     default = FIELDS[name].default
     optional = "None" in str(FIELDS[name].type)
     is_int = isinstance(default, int) and not isinstance(default, bool)
     is_float = isinstance(default, float) or optional
-    if kind == "choice":
-        try:
-            values = [text_value(name, t) for t in texts] if texts is not None else [config_value(name, v)
-                                                                                      for v in typed]
-        except ValueError as exc:
-            raise ValueError(f"{shown}: {exc}") from None
-        if len(values) < 2:
-            raise ValueError(f"{shown}: choice needs two values or more (one value: fix it with --set)")
-        for i, v in enumerate(values):
-            if v in values[:i]:
-                raise ValueError(f"{shown}: {value_text(v)} is given twice")
-        return ("choice", values)
     takes = "integers" if is_int else "real numbers" if is_float else "names"
     if (kind == "int" and not is_int) or (kind in ("uniform", "loguniform") and not is_float):
         use = "int:LOW:HIGH or choice" if is_int else "uniform, loguniform or choice" if is_float else "choice"
         raise ValueError(f"{shown}: {name} takes {takes}; use {use}")
-    bounds = texts if texts is not None else typed
     if len(bounds) != 2:
         raise ValueError(f"{shown}: {kind} takes {kind}:LOW:HIGH")
     try:
@@ -99,7 +106,7 @@ def parse_dist(name: str, spec: Any) -> Dist:
             config_value(name, bound)
         except ValueError as exc:
             raise ValueError(f"{shown}: {exc}") from None
-    return (kind, (low, high))
+    return low, high
 
 
 def _int_bound(b: Any) -> int:
@@ -120,7 +127,7 @@ def dist_text(dist: Dist) -> str:
     """A distribution for people: ``{32, 64, 128}``, ``[0.0001, 0.03] (log)``."""
     kind, values = dist
     if kind == "choice":
-        return "{" + ", ".join(_choice(v) for v in values) + "}"
+        return "{" + ", ".join(value_text(v, 6) for v in values) + "}"
     low, high = values
     return f"[{low:g}, {high:g}]" + {"loguniform": " (log)", "int": " (integers)"}.get(kind, "")
 
@@ -144,5 +151,3 @@ def space_parts(space_: dict[str, Dist]) -> list[str]:
     return parts
 
 
-def _choice(c: Any) -> str:
-    return "none" if c is None else f"{c:g}" if isinstance(c, float) else str(c)

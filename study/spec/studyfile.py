@@ -85,11 +85,7 @@ from study.spec.fields import (
 )
 
 TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
-
-
 SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed")
-
-
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 
@@ -97,7 +93,7 @@ FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 @dataclass
 class Search:
     """A search block: what Optuna chooses (``space``: field -> (kind, values), see
-    ``study.search.parse_dist``) and how."""
+    ``study.spec.space.parse_dist``) and how."""
 
     space: dict[str, tuple[str, Any]]
     metric: str = "eval_accuracy"
@@ -167,6 +163,24 @@ def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise bad(f"description: must be a string, got {description!r}")
+    fixed_values, axis_values = _settings(data, bad)
+    seeds = data.get("seeds")
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise bad(f"seeds: must be an integer >= 1, got {seeds!r}")
+    search = _search_block(data, seeds, axis_values, fixed_values, bad) if "search" in data else None
+    frontier = None
+    if "frontier" in data:
+        if search is not None:
+            raise bad("frontier: not with [search]; a study is a grid, a search or a frontier")
+        frontier = _frontier_block(data, seeds, axis_values, fixed_values, bad)
+    mlflow = mlflow_value(data.get("mlflow"), bad)
+    return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
+                 axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow)
+
+
+
+def _settings(data: Mapping[str, Any], bad: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """[fixed] and [axes], every value typed and checked by palrnn."""
     fixed = _table(data, "fixed", bad)
     axes = _table(data, "axes", bad)
     for key in ("fixed", "axes"):
@@ -188,37 +202,37 @@ def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
     both = [k for k in axes if k in fixed]
     if both:
         raise bad(f"{both[0]}: in both [fixed] and [axes]; give one")
-    seeds = data.get("seeds")
-    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise bad(f"seeds: must be an integer >= 1, got {seeds!r}")
-    search = None
-    if "search" in data:
-        search = _search(data["search"], bad)
-        if seeds is not None:
-            raise bad("seeds: a search trains each config on seed 0 (the best one's command reruns it over seeds); "
-                      "leave seeds out")
-        other = [k for k in axis_values if k not in CELL_FIELDS]
-        if other:
-            raise bad(f"[axes] {other[0]}: a search sweeps only model and length (one search per cell); "
-                      f"search {other[0]} in [search.space] or fix it in [fixed]")
-        clash = [k for k in search.space if k in fixed_values]
-        if clash:
-            raise bad(f"{clash[0]}: in both [fixed] and [search.space]; give one")
-    frontier = None
-    if "frontier" in data:
-        if search is not None:
-            raise bad("frontier: not with [search]; a study is a grid, a search or a frontier")
-        frontier = frontier_block(data["frontier"], bad)
-        if seeds is not None:
-            raise bad("seeds: a frontier runs seeds 0 .. N-1 of its solve rule K/N; leave seeds out")
-        for key, table in (("axes", axis_values), ("fixed", fixed_values)):
-            if "length" in table:
-                raise bad(f"[{key}] length: a frontier searches the lengths; give start_length and max_length "
-                          "in [frontier]")
-    mlflow = mlflow_value(data.get("mlflow"), bad)
-    return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
-                 axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow)
+    return fixed_values, axis_values
 
+
+def _search_block(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
+                  bad: Any) -> Search:
+    """[search], which sweeps only the cells' model and length and runs seed 0."""
+    search = _search(data["search"], bad)
+    if seeds is not None:
+        raise bad("seeds: a search trains each config on seed 0 (the best one's command reruns it over seeds); "
+                  "leave seeds out")
+    other = [k for k in axes if k not in CELL_FIELDS]
+    if other:
+        raise bad(f"[axes] {other[0]}: a search sweeps only model and length (one search per cell); "
+                  f"search {other[0]} in [search.space] or fix it in [fixed]")
+    clash = [k for k in search.space if k in fixed]
+    if clash:
+        raise bad(f"{clash[0]}: in both [fixed] and [search.space]; give one")
+    return search
+
+
+def _frontier_block(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
+                    bad: Any) -> Any:
+    """[frontier], which chooses the lengths and the seeds itself."""
+    frontier = frontier_block(data["frontier"], bad)
+    if seeds is not None:
+        raise bad("seeds: a frontier runs seeds 0 .. N-1 of its solve rule K/N; leave seeds out")
+    for key, table in (("axes", axes), ("fixed", fixed)):
+        if "length" in table:
+            raise bad(f"[{key}] length: a frontier searches the lengths; give start_length and max_length "
+                      "in [frontier]")
+    return frontier
 
 def mlflow_value(value: Any, bad: Any) -> bool | str | None:
     """A study file's ``mlflow``: true (the study folder's own store), false, or a tracking URI."""
@@ -291,19 +305,19 @@ def _search(block: Any, bad: Any) -> Search:
             dists[name] = parse_dist(name, spec)
         except ValueError as exc:
             raise bad(f"[search.space] {exc}") from None
-    metric = block.get("metric", "eval_accuracy")
+    metric = block.get("metric", Search.metric)
     if metric not in METRICS:
         raise bad(f"[search] metric: must be one of {', '.join(METRICS)}, got {metric!r}")
     mode = block.get("mode", default_mode(metric))
     if mode not in MODES:
         raise bad(f"[search] mode: must be max or min, got {mode!r}")
-    num_samples = block.get("num_samples", NUM_SAMPLES)
+    num_samples = block.get("num_samples", Search.num_samples)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
-    scheduler = block.get("scheduler", True)
+    scheduler = block.get("scheduler", Search.scheduler)
     if not isinstance(scheduler, bool):
         raise bad(f"[search] scheduler: must be true (ASHA stops poor trials early) or false, got {scheduler!r}")
-    seed = block.get("seed", 0)
+    seed = block.get("seed", Search.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
     return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed)

@@ -412,7 +412,7 @@ def test_the_watchers_of_a_search_cell_and_of_a_frontier_write_to_the_study(tmp_
     monkeypatch.setattr(tracking, "installed", lambda module: True)
     search = _plan(["--search", "optuna", "--models", "RNN", "LSTM", "--lengths", "5", "--num-samples", "2",
                     "--name", "s", "--mlflow"], tmp_path)
-    spec = TunerSpec(search, search={"space": dict.fromkeys(search.axes)}, cell=search.cells[1])
+    spec = TunerSpec(search, cell=search.cells[1])
     assert spec.results_dir == tmp_path / "s" / "cells" and spec.name == "LSTM-T5"
     tb, ml = study_callbacks(spec)
     assert tb.logdir == str((tmp_path / "s").resolve() / "tensorboard") and tb.swept is None

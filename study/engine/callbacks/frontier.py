@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ray import tune
 
 from study.engine.search.frontier import FrontierSearcher
-
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
 class FrontierCallback(tune.Callback):

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from study.basics.text import value_text
 from study.results.trials import METRICS
-
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
 
 # What a trial's evaluations put on record, against the training step ("step" too, to see a
 # restarted trial go back to its checkpoint).
@@ -29,21 +24,13 @@ def _scalars(result: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _short(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
 def run_name(config: dict[str, Any], swept: list[str] | None = None) -> str:
     """A trial's name in TensorBoard and MLflow: model, length, seed and the swept values,
     e.g. ``LSTM_T10_s0_hidden=64_lr=0.003``."""
     import re
 
     parts = [f"{config.get('model')}_T{config.get('length')}_s{config.get('seed')}"]
-    parts += [f"{k}={_short(config.get(k))}" for k in swept or [] if k not in ("model", "length", "seed")]
+    parts += [f"{k}={value_text(config.get(k), 6)}" for k in swept or [] if k not in ("model", "length", "seed")]
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
@@ -57,7 +44,7 @@ def _swept(trial: Any, fields: list[str] | None = None) -> list[str]:
 
 
 def _hparam(value: Any) -> Any:
-    return value if isinstance(value, str | bool | int | float) else _short(value)
+    return value if isinstance(value, str | bool | int | float) else value_text(value, 6)
 
 
 class _Guarded:
@@ -74,9 +61,9 @@ class _Guarded:
             print(f"palrnn: {what} failed ({type(exc).__name__}: {why}); the study goes on without it")
 
 
-def _run_fields(spec: Any) -> list[str] | None:
+def _run_fields(plan: Any) -> list[str] | None:
     """The fields a trial's run name shows beside its model, T and seed: a frontier's cell fields
     (its searcher proposes whole configs); None: what Ray chose for the trial."""
-    if getattr(spec, "kind", None) == "frontier":
-        return list(getattr(spec, "grid_axes", None) or [])
+    if getattr(plan, "kind", None) == "frontier":
+        return list(plan.grid_axes or [])
     return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,6 @@ from study.basics import tracking
 from study.engine.logger.common import _Guarded, _run_fields, _scalars, _swept, run_name
 from study.results.checkpoints import CONFIG_FIELDS, saved_curve, trial_key
 from study.results.trials import METRICS, _stopped_by
-
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
 class MLflowCallback(LoggerCallback, _Guarded):
@@ -163,19 +158,16 @@ class MLflowCallback(LoggerCallback, _Guarded):
             self._give_up(exc)
 
 
-def mlflow_callbacks(spec_or_uri: Any, folder: str | Path, name: str) -> list[Any]:
-    """The callbacks that log a study to MLflow: ``spec_or_uri`` is a TunerSpec (its ``mlflow``,
-    the tracking URI; its fixed settings become the study run's params) or a tracking URI."""
-    if isinstance(spec_or_uri, str):
-        return [MLflowCallback(spec_or_uri, folder, name)]
-    spec = spec_or_uri
-    uri = getattr(spec, "mlflow", None)
-    if not uri:
+def mlflow_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
+    """The callbacks that log a study to MLflow: ``plan`` is its StudyPlan (its ``mlflow``, the
+    tracking URI, or none; its fixed settings become the study run's params), or a tracking URI."""
+    if isinstance(plan, str):
+        return [MLflowCallback(plan, folder, name)]
+    if not plan.mlflow:
         return []
-    search = getattr(spec, "search", None)
-    kind = getattr(spec, "kind", None) or ("optuna" if search else "grid")
-    swept = set(getattr(spec, "grid_axes", None) or []) | set((search or {}).get("space") or {})
+    search = plan.search
+    kind = getattr(plan, "kind", None) or ("optuna" if search else "grid")
+    swept = set(plan.grid_axes or []) | set(search.settings.space if search is not None else {})
     # The study's settings, not a search cell's: a search over several cells has lists for model and length.
-    space = getattr(getattr(spec, "plan", None), "param_space", None) or spec.param_space
-    fixed = {k: v for k, v in space.items() if k not in swept and not isinstance(v, list)}
-    return [MLflowCallback(uri, folder, name, fixed=fixed, kind=kind, swept=_run_fields(spec))]
+    fixed = {k: v for k, v in plan.param_space.items() if k not in swept and not isinstance(v, list)}
+    return [MLflowCallback(plan.mlflow, folder, name, fixed=fixed, kind=kind, swept=_run_fields(plan))]

@@ -9,11 +9,7 @@ from typing import Any
 from ray.tune.logger import TBXLoggerCallback
 
 from study.basics import tracking
-from study.engine.logger.common import _Guarded, _hparam, _scalars, _swept, run_name
-
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+from study.engine.logger.common import _Guarded, _hparam, _run_fields, _scalars, _swept, run_name
 
 
 class TensorBoardCallback(TBXLoggerCallback, _Guarded):
@@ -51,7 +47,7 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         try:
             from tensorboardX import SummaryWriter
         except ImportError:
-            print("palrnn: tensorboardX is not installed: no TensorBoard curves (pip install tensorboardX)")
+            print(f"palrnn: no TensorBoard curves: {tracking.missing('tensorboardX')}")
             return
         self._writer_cls = SummaryWriter
 
@@ -116,3 +112,8 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         for writer in self._writers.values():
             self._close(writer)
         self._writers.clear()
+
+
+def tensorboard_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
+    """Every study's TensorBoard runs (its folder's tensorboard/), named by what the study varies."""
+    return [TensorBoardCallback(folder, swept=_run_fields(plan))]

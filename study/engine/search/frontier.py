@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 
 from palrnn.config import Config
-
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+from study.basics.io import write_csv_atomic, write_json_atomic
+from study.frontier import table as fr
+from study.frontier.probe import RUNNING, Trial
+from study.frontier.search import Frontier
+from study.frontier.table import FILE
 
 
 class FrontierSearcher(tune.search.Searcher):
@@ -47,8 +47,6 @@ class FrontierSearcher(tune.search.Searcher):
         return True  # the Frontier makes every config; there is no search space to take
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        from study.frontier.search import Trial
-
         if self.replay:  # a finished seed's trial again: it reports its checkpoint's end, trains nothing
             key = self.replay.pop(0)
             self.trials[trial_id] = key
@@ -61,8 +59,6 @@ class FrontierSearcher(tune.search.Searcher):
         return self.frontier.config(nxt)
 
     def _key(self, trial_id: str, result: dict[str, Any] | None = None) -> Any:
-        from study.frontier.search import Trial
-
         key = self.trials.get(trial_id)
         if key is not None:
             return Trial(*key)
@@ -72,8 +68,6 @@ class FrontierSearcher(tune.search.Searcher):
 
     def observe(self, trial_id: str, result: dict[str, Any]) -> None:
         """A trial's result as it arrives: a seed that has reached the target is solved now."""
-        from study.frontier.search import RUNNING
-
         key = self._key(trial_id, result)
         steps = result.get("steps_to_target")
         if key is not None and steps is not None and self.frontier.seed_state(key) == RUNNING:
@@ -83,8 +77,6 @@ class FrontierSearcher(tune.search.Searcher):
     def should_stop(self, trial_id: str, result: dict[str, Any] | None = None) -> bool:
         """Stop a trial whose seed still runs in a probe that is decided or moot. A seed already
         solved runs on to its own end (palrnn's patience), as in any study."""
-        from study.frontier.search import RUNNING
-
         key = self._key(trial_id, result)
         return (key is not None and self.frontier.seed_state(key) == RUNNING
                 and self.frontier.decided(key.cell, key.length))
@@ -160,8 +152,6 @@ class FrontierSearcher(tune.search.Searcher):
         """Take the study folder's frontier/state.json when it is further on than the state Ray
         restored: Ray copies its experiment and searcher state to the study folder only every few
         minutes, this file is written on every change."""
-        from study.frontier.search import Frontier
-        from study.frontier.table import FILE
 
         try:
             state = json.loads((Path(self.folder) / FILE).read_text()) if self.folder else None
@@ -175,8 +165,6 @@ class FrontierSearcher(tune.search.Searcher):
     def _changed(self, table: bool = True) -> None:
         if self.folder is None:
             return
-        from study.basics.io import write_csv_atomic, write_json_atomic
-        from study.frontier import table as fr
 
         folder = Path(self.folder)
         (folder / fr.FILE).parent.mkdir(parents=True, exist_ok=True)
@@ -188,8 +176,6 @@ class FrontierSearcher(tune.search.Searcher):
         return {"frontier": self.frontier.to_dict(), "trials": self.trials, "folder": self.folder}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        from study.frontier.search import Frontier
-
         self.frontier = Frontier.from_dict(state["frontier"])
         self.trials = {k: list(v) for k, v in state["trials"].items()}
         self._restored = True

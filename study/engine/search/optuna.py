@@ -1,19 +1,18 @@
-"""Ray Tune's Optuna searcher, as a study uses it."""
+"""A search's searcher: Ray Tune's OptunaSearch (``ray.tune.search.Searcher``), as a study uses it."""
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from study.results.trials import METRICS, _stopped_by
 from study.spec.space import Dist
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+if TYPE_CHECKING:
+    from study.engine.tuner import TunerSpec
 
 
 class PalrnnOptunaSearch(OptunaSearch):
@@ -74,3 +73,21 @@ def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
         else:
             out[name] = d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
     return out
+
+
+def optuna_searcher(spec: TunerSpec) -> Searcher:
+    """A search cell's searcher: Optuna's TPE, seeded, over the cell's space, its trials kept in the
+    study's journal (one Optuna study per cell), as many at once as ``spec.max_concurrent``."""
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+
+    search = spec.plan.search
+    cell = spec.search_cell
+    assert search is not None and cell is not None
+    s = search.settings
+    journal = optuna.storages.journal.JournalFileBackend(str(spec.study_folder.resolve() / search.storage))
+    searcher = PalrnnOptunaSearch(space=optuna_space(search.space(cell["model"])), metric=s.metric, mode=s.mode,
+                                  sampler=optuna.samplers.TPESampler(seed=s.seed),
+                                  study_name=cell.get("study_name", "palrnn"),
+                                  storage=optuna.storages.JournalStorage(journal))
+    return ConcurrencyLimiter(searcher, max_concurrent=spec.max_concurrent)

@@ -1,0 +1,43 @@
+"""A study folder's layout: the name of every file and folder a study leaves in results/<name>/,
+in one place (docs/design.md lists what each holds).
+
+    study.json            the plan (study.json's keys: ``study.planning.plan.META_KEYS``), its status,
+                          provenance and wall time
+    study.toml            the resolved study: the study file that plans these very trials again
+    trials.csv            one row per trial: its config, its final metrics, how it ended
+    curves.csv            one row per trial per evaluation
+    summary.csv           per cell: seeds, mean held-out accuracy and its 95% interval, solves
+    best.json             a search's best config, with the command that confirms it over seeds
+    report.html           the report as one self-contained page
+    figures/              the report's figures (figures/frontier.png for a memory frontier)
+    checkpoints/          each trial's one checkpoint, <trial_key>.pt
+    optuna.journal        a search's Optuna studies
+    frontier/state.json   a memory frontier's search state; frontier.csv its table
+    tensorboard/          a run per trial for TensorBoard
+    mlflow.db             the study's own MLflow store (--mlflow), its artifacts in mlartifacts/
+    cells/<model>-T<T>/   Ray's experiment of each cell of a search over several cells
+    .lock                 held by the one driver running the study
+"""
+
+STUDY_FILE = "study.json"
+STUDY_TOML = "study.toml"
+TRIALS = "trials.csv"
+CURVES = "curves.csv"
+SUMMARY = "summary.csv"
+BEST = "best.json"
+REPORT = "report.html"
+FIGURES = "figures"
+CHECKPOINTS = "checkpoints"
+OPTUNA_JOURNAL = "optuna.journal"
+# Not a .json file at the folder's top: Ray's Tuner.restore copies those to its staging folder and
+# later back over the originals, which would put an older state back.
+FRONTIER_STATE = "frontier/state.json"
+FRONTIER_CSV = "frontier.csv"
+FRONTIER_FIGURE = "frontier.png"  # under figures/
+TENSORBOARD = "tensorboard"  # tensorboard/<run name>/events.out.tfevents.*
+MLFLOW_DB = "mlflow.db"
+MLFLOW_ARTIFACTS = "mlartifacts"  # beside a SQLite store: the runs' artifacts (figures)
+CELLS = "cells"
+LOCK = ".lock"
+# What a study's MLflow run gets as artifacts, besides its figures.
+REPORT_FILES = (REPORT, TRIALS, SUMMARY, CURVES, STUDY_FILE, BEST)

@@ -1,0 +1,157 @@
+"""What every kind of study shares, and what each does its own way (``Kind``)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from palrnn.config import Config
+from study.basics.errors import StudyError
+from study.basics.text import wrap_parts
+from study.planning.request import FRONTIER_ONLY, Request
+from study.spec.fields import BASE, CELL_FIELDS, canonical_axes
+from study.spec.studyfile import Study
+
+if TYPE_CHECKING:
+    from study.planning.plan import StudyPlan
+
+Fail = Callable[[ValueError], StudyError]  # a Config's ValueError as the option or file that set its field
+
+
+@dataclass
+class Resolved:
+    """A study with every default filled in and every trial checked."""
+
+    study: Study  # what study.toml keeps: every setting explicit
+    base: Config
+    param_space: dict[str, Any]
+    grid_axes: list[str]
+    axes: list[str]
+    n_trials: int
+    cells: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Kind:
+    """A kind of study: how it is planned, checked, counted and described. study.json names it
+    (``name``); ``study.planning.kinds.KINDS`` holds one of each."""
+
+    name = ""  # study.json's "kind"
+    what = ""  # the dry run's headline: study NAME (WHAT, N trials)
+    has_seeds = False  # whether the study file's ``seeds = N`` and --seeds apply
+    seeds_refused = ""  # why --set/--sweep seed is refused
+
+    # -- planning --
+
+    def check_options(self, req: Request, where: str) -> None:
+        """Refuse the options this kind does not use (never ignore them in silence)."""
+        foreign = [o for o in FRONTIER_ONLY if o in req.given]
+        if foreign:
+            what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
+                if from_file(where) else ""
+            raise StudyError(f"{foreign[0]}: only with --frontier{what}")
+
+    noun = ""  # in refusals: "grid" or "search"
+
+    def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
+        """--set and --sweep of fields this kind chooses itself are refused."""
+        if "seed" in sets or "seed" in sweeps:
+            option = "--set" if "seed" in sets else "--sweep"
+            raise StudyError(f"{option}: {self.seeds_refused}")
+
+    def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
+                origin: Mapping[str, str], where: str) -> Resolved:
+        raise NotImplementedError
+
+    def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
+        """The StudyPlan fields this kind sets: ``grid``, ``search`` or ``frontier``."""
+        raise NotImplementedError
+
+    # -- what runs --
+
+    def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
+        raise ValueError(f"a {self.noun}'s trials are chosen while it runs; see .cells and .trials")
+
+    def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
+        return []
+
+    def trials(self, plan: StudyPlan) -> Any:
+        raise NotImplementedError
+
+    # -- for people --
+
+    def count_text(self, plan: StudyPlan) -> str:
+        return f"{plan.n_trials} trials"
+
+    def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
+        raise NotImplementedError
+
+    def body(self, plan: StudyPlan, width: int) -> list[str]:
+        """The dry run below its headline, the count last."""
+        raise NotImplementedError
+
+    def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
+        """--list's lines for a study of this kind, before what it fixes."""
+        raise NotImplementedError
+
+
+def from_file(where: str) -> bool:
+    return where == "study" or where.startswith("--study")
+
+
+def cell_axes(study: Study, axes: dict[str, list[Any]], defaults: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """``axes`` with a model and a length axis: the study's, its fixed value, or ``defaults``."""
+    for key in CELL_FIELDS:
+        if key not in axes:
+            axes[key] = [study.fixed[key]] if key in study.fixed else defaults[key]
+    return canonical_axes(axes)
+
+
+def check_combinations(base: Config, axes: Mapping[str, list[Any]], fail: Fail, **also: Any) -> int:
+    """Check the Config of every combination of the axes (``also``: besides); their number."""
+    names = list(axes)
+    n = 0
+    for combo in itertools.product(*axes.values()):
+        try:
+            base.replace(**dict(zip(names, combo, strict=True)), **also)
+        except ValueError as exc:
+            raise fail(exc) from None
+        n += 1
+    return n
+
+
+def common_lines(common: Mapping[str, Any], width: int) -> list[str]:
+    """What every trial of a plan sets beyond the exercise's settings."""
+    from study.basics.text import exact_text
+
+    neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
+    differ = [f"{k}={exact_text(v)}" for k, v in common.items() if k in neutral and v != neutral[k]]
+    if not differ:
+        return ["every trial: the exercise's settings"]
+    return wrap_parts(differ, " ", first="every trial, besides the exercise's settings: ", indent="  ", width=width)
+
+
+def list_head(study: Study, count: str, width: int) -> list[str]:
+    """--list's first line of a study: its name, its count, its description."""
+    return wrap_parts(study.description.split(), " ", first=f"{study.name:<10} {count}  ", indent=" " * 11,
+                      width=width)
+
+
+def frame(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    """Rows as a DataFrame; a column holding None (max_norm: no clipping) keeps None, not NaN."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=columns)
+    for c in columns:
+        if any(r.get(c) is None for r in rows):
+            df[c] = pd.Series([r.get(c) for r in rows], dtype=object, index=df.index)
+    return df
+
+
+def first_config(fixed: Mapping[str, Any], axes: Mapping[str, list[Any]], fail: Fail, **also: Any) -> Config:
+    """The Config of the first value of every axis: what the other trials' settings replace."""
+    try:
+        return Config.from_dict({**fixed, **{k: v[0] for k, v in axes.items()}, **also})
+    except ValueError as exc:
+        raise fail(exc) from None

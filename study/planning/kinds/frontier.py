@@ -1,0 +1,140 @@
+"""A memory frontier: for every cell (a combination of its axes, model always among them), the
+longest T that K of N seeds solve; the search chooses the lengths and the seeds (docs/frontier.md)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from study.basics.errors import StudyError
+from study.basics.text import format_table, set_text, wrap_parts
+from study.frontier.options import RULE_TEXT, check_frontier_options, frontier_cells
+from study.frontier.search import frontier_doubling, frontier_max_trials
+from study.planning.kinds.base import Fail, Kind, Resolved, common_lines, first_config, frame, list_head
+from study.planning.request import SEARCH_ONLY, Request
+from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
+from study.spec.studyfile import Study
+
+if TYPE_CHECKING:
+    from study.planning.plan import StudyPlan
+
+
+class FrontierKind(Kind):
+    name = "frontier"
+    what = "memory frontier"
+    noun = "frontier"
+    seeds_refused = "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"
+
+    def check_options(self, req: Request, where: str) -> None:
+        given = req.given
+        foreign = [o for o in SEARCH_ONLY if o in given]
+        if "--lengths" in given or "--length" in given:
+            option = "--lengths" if "--lengths" in given else "--length"
+            raise StudyError(f"{option}: not with --frontier, which searches the lengths (--start-length, "
+                             "--max-length)")
+        if "--seeds" in given:
+            raise StudyError("--seeds: not with --frontier, which runs seeds 0 .. N-1 of its solve rule K/N "
+                             "(--solve-rule)")
+        if foreign:
+            hint = "; a frontier takes --models" if foreign[0] == "--model" else ""
+            raise StudyError(f"{foreign[0]}: only with --search optuna{hint}")
+
+    def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
+        if "length" in sets or "length" in sweeps:
+            option = "--set" if "length" in sets else "--sweep"
+            raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
+        super().check_fixed(sets, sweeps)
+
+    def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
+                origin: Mapping[str, str], where: str) -> Resolved:
+        """Every cell checked by palrnn at the start and the max length; the lengths and the seeds
+        are the search's, so neither is in ``param_space``."""
+        options = study.frontier
+        assert options is not None
+        if "model" not in axes:
+            axes["model"] = [study.fixed["model"]] if "model" in study.fixed else list(GRID_MODELS)
+        axes = canonical_axes(axes)
+        for key in (*axes, "length", "seed"):
+            fixed.pop(key, None)
+        base = first_config(fixed, axes, fail, length=options.start)
+        names = list(axes)
+        combos = list(itertools.product(*axes.values()))
+        for combo in combos:
+            for length in (options.start, options.max_length):
+                try:
+                    base.replace(**dict(zip(names, combo, strict=True)), length=length)
+                except ValueError as exc:
+                    raise fail(exc) from None
+        resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in ("length", "seed")}
+        param_space = {**{k: v for k, v in base.to_dict().items() if k not in ("length", "seed")}, **axes}
+        out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
+                    frontier=options, mlflow=study.mlflow)
+        return Resolved(out, base, param_space, names, names, frontier_max_trials(options, len(combos)))
+
+    def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
+        assert res.study.frontier is not None
+        return {"frontier": res.study.frontier.to_dict()}
+
+    def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
+        """The combinations of its swept fields (``study.frontier.options.frontier_cells``), model first."""
+        return frontier_cells(plan.param_space, plan.grid_axes)[1]
+
+    def trials(self, plan: StudyPlan) -> Any:
+        """One row per cell: its lengths and seeds are the search's."""
+        fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
+        columns = [f for f in FIELDS if f not in ("length", "seed")]
+        return frame([{**fixed, **cell} for cell in self.cells(plan)], columns)
+
+    def count_text(self, plan: StudyPlan) -> str:
+        """``up to 120 trials``: it stops once it knows each cell's frontier."""
+        return f"up to {plan.n_trials} trials"
+
+    def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
+        assert plan.frontier is not None
+        n = len(self.cells(plan))
+        f = plan.frontier
+        parts = [f"{n} cell{'s' * (n != 1)},", f"rule {f['solve_rule']},", f"T from {f['start_length']} to "
+                 f"{f['max_length']},", f"speculate {f['speculate']}"]
+        return wrap_parts(parts, " ", first=f"study {label} (memory frontier, {self.count_text(plan)}): ",
+                          indent="  ", width=width)
+
+    def body(self, plan: StudyPlan, width: int) -> list[str]:
+        """What every trial shares, the cells, the rule and the probes it starts with."""
+        assert plan.frontier is not None
+        opts = check_frontier_options(**plan.frontier)
+        k, n = opts.rule
+        cells = self.cells(plan)
+        order = list(cells[0]) if cells else ["model"]
+        lines = common_lines({key: v for key, v in plan.param_space.items() if key not in order}, width)
+        lines += format_table(order, [[c[key] for key in order] for c in cells], width, index="cell")
+        steps, target = plan.param_space.get("steps"), plan.target
+        lines += _para(f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out "
+                       f"accuracy {target:g} within {steps:,} steps; {RULE_TEXT}", width)
+        doubling = frontier_doubling(opts)
+        lines += _para(f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then "
+                       f"bisection between the longest pass and the first failure; a probe starts seeds 0..{k - 1} "
+                       f"and adds one only while {k}/{n} can still go either way", width)
+        if opts.speculate:
+            lines += _para(f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would make "
+                           f"next if its undecided probe{'s' * (opts.speculate > 1)} passed (up to {opts.speculate} "
+                           "ahead)", width)
+        lines.append(f"{self.count_text(plan)} ({len(cells)} cell{'s' * (len(cells) != 1)}; the search stops once "
+                     "it knows every cell's frontier)")
+        return lines
+
+    def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
+        opts = res.study.frontier
+        assert opts is not None
+        cells = math.prod(len(v) for v in res.study.axes.values())
+        lines = list_head(study, f"up to {res.n_trials} trials ({cells} cell{'s' * (cells != 1)}: memory frontier)",
+                          width)
+        parts = [f"{k} {set_text(v, short=False)}" for k, v in res.study.axes.items()]
+        lines += wrap_parts(parts, "  x  ", first=f"{'':<10} cells: ", indent=" " * 18, width=width)
+        return [*lines, f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "
+                        f"speculate {opts.speculate}"]
+
+
+def _para(text: str, width: int) -> list[str]:
+    return wrap_parts(text.split(), " ", first="", indent="  ", width=width)

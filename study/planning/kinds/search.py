@@ -1,0 +1,128 @@
+"""An Optuna search: one Optuna study per model x length cell, each trial a config Optuna chose,
+trained on seed 0."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from study.basics.errors import StudyError
+from study.basics.text import format_table, wrap_parts
+from study.planning.kinds.base import Fail, Kind, Resolved, cell_axes, common_lines, first_config, frame, list_head
+from study.planning.request import Request
+from study.planning.search import SearchPlan
+from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
+from study.spec.space import ONLY_FOR, for_model, format_dist, space_parts, values_to_check
+from study.spec.studyfile import Study
+
+if TYPE_CHECKING:
+    from study.planning.plan import StudyPlan
+
+
+class SearchKind(Kind):
+    name = "optuna"
+    what = "Optuna search"
+    noun = "search"
+    seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
+
+    def check_options(self, req: Request, where: str) -> None:
+        super().check_options(req, where)
+        given = req.given
+        if "--seeds" in given:
+            raise StudyError("--seeds: not for a search, which trains each config on seed 0; the best config's "
+                             "command (printed at its end) reruns it over seeds")
+        if "--model" in given and "--models" in given:
+            raise StudyError("--model: not with --models; give the models with one of them")
+        if "--length" in given and "--lengths" in given:
+            raise StudyError("--length: not with --lengths; give the lengths with one of them")
+
+    def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
+                origin: Mapping[str, str], where: str) -> Resolved:
+        """Every cell checked with every value and bound of its space."""
+        assert study.search is not None
+        axes = cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
+        space = study.search.space
+        for key in [*axes, *space]:
+            fixed.pop(key, None)
+        base = first_config(fixed, axes, fail)
+        resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
+        cells = list(itertools.product(axes["model"], axes["length"]))
+        searched: list[str] = []
+        for model, length in cells:
+            try:
+                cell = base.replace(model=model, length=length)
+            except ValueError as exc:
+                raise fail(exc) from None
+            dims = for_model(space, model)
+            if not dims:
+                ignored = ", ".join(f"{k} ({', '.join(ONLY_FOR.get(k, ()))} only)" for k in space)
+                raise StudyError(f"{origin.get(next(iter(space)), where)}: nothing to search for {model}, which "
+                                 f"ignores {ignored}; search other fields too, or leave {model} out")
+            for name, dist in dims.items():
+                for value in values_to_check(dist):
+                    try:
+                        cell.replace(**{name: value})
+                    except ValueError as exc:
+                        raise StudyError(f"{origin.get(name, where)}: {exc}") from None
+                if name not in searched:
+                    searched.append(name)
+        param_space = base.to_dict()
+        if len(cells) > 1:
+            param_space["model"], param_space["length"] = list(axes["model"]), list(axes["length"])
+        out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
+                    search=dataclasses.replace(study.search, space=dict(space)), mlflow=study.mlflow)
+        return Resolved(out, base, param_space, [], searched, study.search.num_samples * len(cells), cells)
+
+    def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
+        assert res.study.search is not None
+        return {"search": SearchPlan.plan(res.study.search, res.cells, res.base.steps, res.base.eval_every)}
+
+    def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
+        """One Optuna study each: its model, length, Optuna study name and Ray experiment (None: the
+        study folder itself, as for a search of one cell)."""
+        assert plan.search is not None
+        return [dict(c) for c in plan.search.cells]
+
+    def trials(self, plan: StudyPlan) -> Any:
+        """A search's samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their
+        distributions."""
+        assert plan.search is not None
+        rows = []
+        fixed = {k: v for k, v in plan.param_space.items() if k not in ("model", "length")}
+        for cell in self.cells(plan):
+            dims = {k: format_dist(d) for k, d in plan.search.space(cell["model"]).items()}
+            for i in range(plan.search.settings.num_samples):
+                rows.append({**fixed, "model": cell["model"], "length": cell["length"], **dims, "sample": i})
+        return frame(rows, [*FIELDS, "sample"])
+
+    def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
+        assert plan.search is not None
+        s = plan.search.settings
+        n = len(self.cells(plan))
+        parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"TPE seed {s.seed},",
+                 f"{s.metric} ({s.mode}),", "ASHA on" if s.scheduler else "no scheduler"]
+        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
+                          width=width)
+
+    def body(self, plan: StudyPlan, width: int) -> list[str]:
+        assert plan.search is not None
+        lines = wrap_parts(space_parts(plan.search.settings.space), "; ", first="searched: ", indent="  ",
+                           width=width)
+        rows = [[c["model"], c["length"], plan.search.settings.num_samples,
+                 ", ".join(plan.search.space(c["model"]))] for c in self.cells(plan)]
+        varying = set(CELL_FIELDS) | set(plan.axes)
+        common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
+        table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
+        return [*lines, *common_lines(common, width), *table, f"{plan.n_trials} trials"]
+
+    def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
+        s = res.study.search
+        assert s is not None
+        cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
+        each = " each" if len(res.cells) > 1 else ""
+        lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
+        lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} TPE over ", indent=" " * 11, width=width)
+        sched = "ASHA cutting poor trials" if s.scheduler else "no scheduler"
+        return [*lines, f"{'':<10} metric {s.metric} ({s.mode}), sampler seed {s.seed}, {sched}"]

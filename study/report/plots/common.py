@@ -1,0 +1,185 @@
+"""What the report's figures share: labels, styles, colours, the layout of lines and panels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from study.basics.text import value_text
+from study.results.summary import (
+    axis_key,
+    extra_axes,
+    group_rows,
+    model_order,
+    sort_groups,
+)
+
+STEPS = "Steps"
+LENGTH = "Palindrome length T"
+HELD_OUT = "Held-out accuracy"
+AXIS_NAMES = {"max_norm": "clip max_norm", "lr": "learning rate", "hidden": "hidden units"}
+LOG_AXES = ("lr",)  # drawn on a log scale (so is any positive axis spanning 100x or more)
+MAX_LINES = 8  # lines in one panel; more, and the first axis makes panels
+MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}
+
+
+def model_style(model: str) -> str:
+    """The line style of a model: the exercise drew the RNN dashed; LSTM solid, GRU dash-dot, others dotted."""
+    return MODEL_STYLES.get(str(model), ":")
+
+
+def _models(table: pd.DataFrame) -> list[str]:
+    return model_order(table["model"]) if "model" in table else []
+
+
+def axis_label(axis: str) -> str:
+    """An axis as an x label: "hidden units (hidden)", "learning rate (lr)", "clip max_norm", "batch_size"."""
+    if axis == "length":
+        return LENGTH
+    name = AXIS_NAMES.get(axis, axis)
+    return name if axis in name else f"{name} ({axis})"
+
+
+def _length_colors(lengths: Sequence[Any]) -> dict[Any, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    n = len(lengths)
+    return {t: cmap(0.9 * i / max(n - 1, 1)) for i, t in enumerate(lengths)}
+
+
+def _value_colors(values: Sequence[Any]) -> dict[Any, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return {v: cmap(i % 10) for i, v in enumerate(values)}
+
+
+def varying_axes(table: pd.DataFrame, first_stat: str = "seeds") -> list[str]:
+    """The swept axes of a computed table besides model and length (``extra_axes``) that take more
+    than one value in it (a missing value counts as one): the ones a figure tells apart."""
+    return [a for a in extra_axes(table, first_stat) if len({axis_key(v) for v in table[a]}) > 1]
+
+
+def figure_x(summary: pd.DataFrame) -> str:
+    """What the summary figures put on x: ``length`` when the study has several T (or nothing else
+    varies), else its first varying axis (a study of hidden x lr at one T: hidden)."""
+    lengths = {axis_key(v) for v in summary["length"]} if "length" in summary else set()
+    others = varying_axes(summary)
+    return "length" if len(lengths) > 1 or not others else others[0]
+
+
+def _label(columns: Sequence[str], values: Sequence[Any]) -> str:
+    """"RNN, hidden=64, lr=0.003": a model by its name, T as "T=5", any other axis as "name=value"."""
+    parts = []
+    for c, v in zip(columns, values, strict=True):
+        parts.append(str(v) if c == "model" else f"T={value_text(v, 6)}" if c == "length"
+                     else f"{c}={value_text(v, 6)}")
+    return ", ".join(parts)
+
+
+def _keys(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The distinct combinations of ``columns``' values, in ``sort_groups`` order (models RNN first)."""
+    if not columns:
+        return [()]
+    return [values for values, _ in group_rows(sort_groups(table[list(columns)], columns), columns)]
+
+
+def _matching(table: pd.DataFrame, columns: Sequence[str], values: Sequence[Any]) -> pd.DataFrame:
+    mask = np.ones(len(table), dtype=bool)
+    for c, v in zip(columns, values, strict=True):
+        if c in table:
+            wanted = axis_key(v)
+            mask &= np.array([axis_key(u) == wanted for u in table[c]], dtype=bool)
+    return table[mask]
+
+
+def _panels(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(title, rows) per combination of ``columns``' values, in sorted order; one untitled panel if none."""
+    for values in _keys(table, columns):
+        yield _label(columns, values), _matching(table, columns, values)
+
+
+def layout(table: pd.DataFrame, x: str, first_stat: str = "seeds",
+           max_lines: int = MAX_LINES) -> tuple[list[str], list[str]]:
+    """(panel columns, line columns) of a figure of ``table`` against ``x``.
+
+    Lines: one per combination of the varying axes besides ``x`` (``length`` too when it varies and
+    is not ``x``); panels: one per model when there are several. While a panel would hold more than
+    ``max_lines`` lines, the first line axis makes panels instead. With no other varying axis, the
+    models are the lines of one panel.
+    """
+    others = [a for a in varying_axes(table, first_stat) if a != x]
+    if x != "length" and "length" in table and len({axis_key(v) for v in table["length"]}) > 1:
+        others = ["length", *others]
+    if not others:
+        return [], (["model"] if "model" in table else [])
+    panels = ["model"] if len(_models(table)) > 1 else []
+    lines = list(others)
+    while len(lines) > 1 and len(_keys(table, lines)) > max_lines:
+        panels.append(lines.pop(0))
+    return panels, lines
+
+
+def _grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list[Axes]]:
+    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols * (0.8 if cols > 1 else 1), height * rows * (0.85 if rows > 1 else 1)),
+                 layout="constrained")
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
+    return fig, axes
+
+
+def _accuracy_axes(ax: Axes, ylabel: str = HELD_OUT) -> None:
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+
+
+def _target_line(ax: Axes, target: float | None) -> None:
+    if target is not None and np.isfinite(target):
+        ax.axhline(target, color="0.5", linestyle=":", linewidth=1, label=f"target {target:g}")
+
+
+def _band(ax: Axes, rows: pd.DataFrame, x: str, metric: str, color: Any) -> None:
+    low, high = rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float)
+    ok = np.isfinite(low) & np.isfinite(high)
+    if ok.any():
+        ax.fill_between(rows[x].to_numpy(float), low, high, where=ok, color=color, alpha=0.18, linewidth=0)
+
+
+def _metric_name(metric: str) -> str:
+    return {"eval_accuracy": HELD_OUT, "train_accuracy": "Training accuracy (window)"}.get(metric, metric)
+
+
+def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, *,
+            loc: str = "lower right", **kwargs: Any) -> None:
+    """A legend inside the axes, or beside them when it has many entries (it would hide the lines)."""
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if len(labels) > 8:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small",
+                  ncol=1 + len(labels) // 16, **kwargs)
+    else:
+        ax.legend(handles, labels, loc=loc, fontsize="small", **kwargs)
+
+
+def _errors(rows: pd.DataFrame, metric: str) -> np.ndarray:
+    """Asymmetric error bars (2, n) from low/high (the logit-t interval is not symmetric about the
+    mean); zero where the interval is missing. Never negative: the interval contains the mean."""
+    y = rows[f"{metric}_mean"].to_numpy(float)
+    low = np.nan_to_num(y - rows[f"{metric}_low"].to_numpy(float), nan=0.0)
+    high = np.nan_to_num(rows[f"{metric}_high"].to_numpy(float) - y, nan=0.0)
+    return np.vstack([low, high])
+
+
+def _integer_ticks(ax: Axes, lengths: pd.Series) -> None:
+    values = sorted(set(int(t) for t in lengths))
+    if len(values) <= 12:
+        ax.set_xticks(values)
