@@ -19,7 +19,7 @@ Notebook API::
     tables["trials"], tables["curves"], tables["summary"]
 
 ``study.plan(study=None, **keywords)`` and ``study.run_study(study=None, *, echo=True,
-report=True, **keywords)`` take the keys of a study file (``study.studyfile``) and the options of
+report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile``) and the options of
 ``python -m study.run``, by their Python names; each keyword stands for its option:
 
     study           a study file's path (or a study folder: its study.toml), or a file's contents as a dict

@@ -12,7 +12,7 @@ or a memory frontier.
     python -m study.run --list [FILE]
 
 This module parses the options and prints; ``study.planning`` plans (every check, before Ray
-starts), ``study.driver`` runs.
+starts), ``study.driver.execute`` runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import sys
 
 from palrnn.cli import Parser, fail
-from study.basics.errors import StudyError
+from study.basics.errors import StorageError, StudyError
 from study.planning.build import plan_from_args
 from study.planning.describe import describe, describe_study
 from study.planning.plan import DASHBOARD_PORT
@@ -142,8 +142,6 @@ def _print(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from study.driver.watch import StorageError
-
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:

@@ -1,4 +1,5 @@
-"""Errors every layer raises: a study that cannot be planned, a folder that is not a study."""
+"""Errors every layer raises (a study that cannot be planned, a folder that is not a study, a study
+folder that cannot be written), and an exception as one line of text."""
 
 from __future__ import annotations
 
@@ -15,5 +16,16 @@ class NotAStudy(ValueError):
 
 
 def one_line(exc: BaseException) -> str:
+    """An exception's last line (a traceback's is the error itself)."""
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line (a parser's message, before its context)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class StorageError(Exception):
+    """The study folder cannot be written; the message is the one line the command prints."""

@@ -3,7 +3,7 @@ MLflow, and the MLflow helpers the driver needs (docs/watching.md).
 
 No Ray here, and nothing heavy at import: mlflow is imported only when a study uses it. The Ray
 callbacks that write TensorBoard's and MLflow's records while a study runs live in
-``study.trainable`` (``TensorBoardCallback``, ``MLflowCallback``).
+``study.engine.logger`` (``TensorBoardCallback``, ``MLflowCallback``).
 """
 
 from __future__ import annotations

@@ -10,15 +10,16 @@ from typing import Any
 from study.basics import tracking
 from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
+from study.basics.provenance import provenance
+from study.frontier.table import load_frontier
 from study.planning.plan import StudyPlan
 from study.results.search import best_trial, confirm_command, plain
 from study.spec.space import ONLY_FOR
+from study.spec.studyfile import to_toml
 
 
 def study_toml(plan: StudyPlan) -> str:
     """The resolved study, as the study file that plans these very trials again."""
-    from study.spec.studyfile import to_toml
-
     assert plan.study is not None
     folder = shlex.quote(str(plan.folder / STUDY_TOML))
     return to_toml(plan.study, [f"The study {plan.name}, as planned by: {plan.command}",
@@ -27,8 +28,6 @@ def study_toml(plan: StudyPlan) -> str:
 
 
 def _meta(plan: StudyPlan) -> dict[str, Any]:
-    from study.basics.provenance import provenance
-
     return {**plan.to_meta(), "started": dt.datetime.now().isoformat(timespec="seconds"),
             "finished": None, "wall_seconds": None, "status": "running",
             "provenance": provenance(None, threads_per_trial=max(1, int(plan.cpus_per_trial)))}
@@ -53,7 +52,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
 
     A frontier is ``complete`` once its search knows every cell's frontier (a trial that failed
     for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
-    are written and its table printed (``study.frontier.write_frontier``)."""
+    are written and its table printed (``study.frontier.write.write_frontier``)."""
     folder = plan.folder
     say = print if echo else silent
     write_csv_atomic(folder / TRIALS, trials)
@@ -126,8 +125,6 @@ def _say_status(plan: StudyPlan, status: str, unfinished: int, errors: int, say:
 
 def _frontier_done(folder: Path) -> bool:
     """Whether the frontier in a study folder knows every cell's frontier (frontier/state.json)."""
-    from study.frontier.table import load_frontier
-
     try:
         state = load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from study.basics.errors import StorageError
 from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import CURVES, STUDY_FILE, TRIALS
 from study.planning.plan import StudyPlan
@@ -57,10 +58,6 @@ class StudyWatch:
 
 
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
-
-
-class StorageError(Exception):
-    """The study folder cannot be written; the message is the one line the command prints."""
 
 
 def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:

@@ -26,6 +26,8 @@ from study.engine.search import SEARCHERS
 from study.engine.search.frontier import FrontierSearcher
 from study.engine.session import cluster_cpus
 from study.engine.trainable import palrnn_trial
+from study.frontier.options import FrontierOptions, check_frontier_options, frontier_cells
+from study.frontier.search import Frontier
 from study.results.checkpoints import saved_curve
 from study.results.trials import _tables
 
@@ -213,11 +215,8 @@ def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
     always among them; ``length`` and ``seed`` are the search's), every other field shared:
     ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
     (``check_frontier_options``) or a dict of its arguments. The study folder gets
-    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.frontier.write_frontier``
+    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.frontier.write.write_frontier``
     adds the figure and prints the table."""
-    from study.frontier.options import FrontierOptions, check_frontier_options, frontier_cells
-    from study.frontier.search import Frontier
-
     options = (frontier_options if isinstance(frontier_options, FrontierOptions)
                else check_frontier_options(**dict(frontier_options)))
     base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)

@@ -37,7 +37,7 @@ not counted; lengths that were not probed are not known (the search assumes the 
 with T and probes only the lengths doubling and bisection pick).
 
 ``Frontier`` is a pure state machine (no Ray, no clock, no randomness): the Ray driver
-(``study.trainable.FrontierSearcher``) and the tests drive it alike. ``frontier_table`` turns it
+(``study.engine.search.frontier.FrontierSearcher``) and the tests drive it alike. ``frontier_table`` turns it
 into ``frontier.csv``; ``plot_frontier`` draws it; ``format_frontier`` prints it. docs/frontier.md
 has the options, the outputs and how a study resumes.
 """

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from study.basics import tracking
 from study.basics.errors import StudyError
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
@@ -56,8 +57,6 @@ def _plan_mlflow(plan: StudyPlan, where: str) -> None:
     """``plan.mlflow``: the tracking URI of the study's MLflow store (``study.tracking.mlflow_uri``:
     True, the study folder's own SQLite store), or None; refused when mlflow is not installed.
     The resolved study (study.toml) keeps True for the folder's own store, else the URI."""
-    from study.basics import tracking
-
     assert plan.study is not None
     value = plan.study.mlflow
     if value is None:

@@ -15,13 +15,12 @@ from study.planning.kinds import KINDS
 from study.planning.request import SMOKE, Request, _int
 from study.spec import catalogue
 from study.spec.fields import CELL_FIELDS, METRICS, MODELS, MODES, canonical_axes, default_mode
-from study.spec.studyfile import FRONTIER_KEYS, Search, Study, frontier_block, frontier_options
+from study.spec.load import load
+from study.spec.studyfile import FRONTIER_KEYS, Search, Study, from_dict, frontier_block, frontier_options, search_block
 
 
 def base(req: Request) -> tuple[Study, str]:
     """The study the options change, and where it came from (the label of its errors)."""
-    from study.spec.studyfile import _search
-
     shipped = catalogue.shipped()
     if req.study is not None and req.grid is not None:
         raise StudyError("--study: not with --grid; a study file says what to run itself (--sweep changes its axes)")
@@ -58,7 +57,7 @@ def base(req: Request) -> tuple[Study, str]:
     else:
         base, where = shipped["lengths"], "--grid lengths"
     if isinstance(req.search, Mapping):
-        base = dataclasses.replace(base, search=_search(req.search, lambda m: StudyError(f"search: {m}")))
+        base = dataclasses.replace(base, search=search_block(req.search, lambda m: StudyError(f"search: {m}")))
         base.fixed = {k: v for k, v in base.fixed.items() if k not in base.search.space}
     if isinstance(req.frontier, Mapping):
         base = dataclasses.replace(base, frontier=frontier_block(req.frontier, lambda m: StudyError(f"frontier: {m}")))
@@ -67,9 +66,6 @@ def base(req: Request) -> tuple[Study, str]:
 
 def _study_file(req: Request, searching: bool, frontier: bool) -> tuple[Study, str]:
     """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
-    from study.spec.load import load
-    from study.spec.studyfile import from_dict
-
     if isinstance(req.study, Mapping):
         base, where = from_dict(req.study, "study"), "study"
     else:
@@ -122,7 +118,7 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
     if clash:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
-    search = _search(base.search, req, settings, sets, sweeps, where) if base.search is not None else None
+    search = _changed_search(base.search, req, settings, sets, sweeps, where) if base.search is not None else None
     for k, (v, option) in sets.items():
         settings.fix(k, v, option)
     for k, (vs, option) in sweeps.items():
@@ -163,7 +159,7 @@ def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> Non
         sets["patience"] = (0 if req.full else _int("--patience", req.patience, 0), option)
 
 
-def _search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
+def _changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
             where: str) -> Search:
     """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler."""
     search = dataclasses.replace(base)

@@ -22,6 +22,7 @@ from typing import Any
 from study.basics.text import WIDTH
 from study.planning.kinds import KINDS, Kind
 from study.planning.search import SearchPlan
+from study.spec.load import from_meta
 from study.spec.space import Dist
 from study.spec.studyfile import Study
 
@@ -130,8 +131,6 @@ class StudyPlan:
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> StudyPlan:
         """The plan a study.json keeps (also one written before study files existed)."""
-        from study.spec.load import from_meta
-
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: meta[k] for k in META_KEYS if k in meta and k in known}
         values["n_trials"] = int(meta["trials"])

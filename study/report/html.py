@@ -39,6 +39,8 @@ from study.basics.io import write_text_atomic
 from study.basics.layout import FIGURES, REPORT
 from study.basics.provenance import duration_text, provenance_line
 from study.basics.text import value_text
+from study.frontier.options import RULE_TEXT
+from study.frontier.table import CSV, cell_frontier_text, format_frontier
 from study.results.exercise import (
     CI_COLUMN,
     accuracy_vs_length,
@@ -195,9 +197,6 @@ def _planned(meta: dict[str, Any], n: int) -> str:
 
 def _frontier(folder: Path) -> list[str]:
     """A memory frontier's tables (from frontier.csv): each cell's frontier, then every probe."""
-    from study.frontier.options import RULE_TEXT
-    from study.frontier.table import CSV, cell_frontier_text, format_frontier
-
     out = ["<h2>Memory frontier</h2>"]
     try:
         table = pd.read_csv(folder / CSV)

@@ -22,7 +22,7 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
-    frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write_frontier, from the
+    frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write.write_frontier, from the
                                          study's frontier/state.json; the frontier table is printed first)
     report.html                          the study on one page to share: its command, provenance,
                                          status, tables and every figure, self-contained (study.html)
@@ -49,6 +49,9 @@ import pandas as pd
 from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic
 from study.basics.layout import FIGURES, SUMMARY
+from study.frontier import table as fr
+from study.frontier.write import write_frontier
+from study.report import plots
 from study.report.html import write_html
 from study.report.text import _text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
@@ -98,9 +101,6 @@ def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame 
     None for other studies, or when the frontier has no state (a note says why)."""
     if meta.get("kind") != "frontier":
         return None
-    from study.frontier import table as fr
-    from study.frontier.write import write_frontier
-
     try:
         state = fr.load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -114,8 +114,6 @@ def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame 
 
 def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
              bands: pd.DataFrame, axes: list[str]) -> list[Path]:
-    from study.report import plots
-
     target = study_target(meta)
     out = folder / FIGURES
     jobs: list[tuple[str, Callable[[], Any]]] = []
@@ -166,8 +164,6 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
 def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
                  target: float | None) -> list[tuple[str, Callable[[], Any]]]:
     import optuna
-
-    from study.report import plots
 
     jobs: list[tuple[str, Callable[[], Any]]] = []
     study = read_optuna_study(folder, meta)

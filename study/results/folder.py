@@ -1,6 +1,6 @@
 """A study's tables: read a study folder, then compute the summary, the curve bands, the comparison.
 
-Compute first, draw later (``study.plots`` draws from these DataFrames; nothing here draws).
+Compute first, draw later (``study.report.plots`` draws from these DataFrames; nothing here draws).
 
 Group columns: every table is grouped by ``model``, ``length`` and every other field the study swept
 (``swept_fields``: study.json's ``axes`` and every field its ``param_space`` lists values for, a
@@ -17,7 +17,7 @@ or diverged (a diverged run finished: it counts, as a failure). Errored, unfinis
 study) and scheduler-cut trials are not in any mean; ``summary_table`` counts them in their own
 columns (``errored``, ``unfinished``, ``cut``).
 
-Intervals (formulas in ``study.stats``): the mean accuracy across seeds has the 95% logit-t interval
+Intervals (formulas in ``study.basics.stats``): the mean accuracy across seeds has the 95% logit-t interval
 (Student t on the logit scale, accuracies clipped to [1e-4, 1 - 1e-4] first, back-transformed,
 widened to include the arithmetic mean when skewed seeds leave it outside), which stays inside
 [0, 1]; the solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval

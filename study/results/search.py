@@ -16,6 +16,7 @@ from study.basics.layout import OPTUNA_JOURNAL
 from study.basics.text import value_text
 from study.results.folder import study_target
 from study.results.summary import trial_outcome
+from study.spec.fields import BASE
 from study.spec.space import ONLY_FOR
 
 
@@ -90,10 +91,8 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, 
 
 def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max") -> dict[str, Any] | None:
     """The finished trial with the best final ``metric``: for eval_accuracy (max), the highest, ties
-    broken by fewer steps to the target (``study.tables.ranked_trials``)."""
+    broken by fewer steps to the target (``ranked_trials``)."""
     import pandas as pd
-
-    from study.results.search import ranked_trials
 
     if metric == "eval_accuracy" and mode == "max":
         ranked = ranked_trials(trials)
@@ -114,8 +113,6 @@ def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
     --patience, --smoke-test) that differs from what the ``lengths`` grid would use. ``best`` is a
     row of the trials table; its model and length name the cell (a search over several cells)."""
     from palrnn.config import Config
-    from study.spec.fields import BASE
-
     space = plan.param_space
     model = plain(best.get("model")) if best.get("model") is not None else space["model"]
     length = plain(best.get("length")) if best.get("length") is not None else space["length"]

@@ -148,7 +148,7 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
         c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2
 
     removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
-    c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.stats.contrast_interval``)
+    c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.basics.stats.contrast_interval``)
     built from the three lengths' logit-t intervals, which stays inside [-1, 1]. Finished trials
     only; NaN low and high where a length has one seed.
     """
@@ -200,7 +200,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     Only the finished trials of a group (``trial_outcome``: stopped_by steps, target or diverged)
     with a final held-out accuracy enter its numbers. Columns: the group columns, then
     ``seeds``: those finished trials; ``eval_accuracy_mean/_low/_high``: final held-out accuracy,
-    the arithmetic mean and its 95% logit-t interval (``study.stats.logit_t_interval``; inside
+    the arithmetic mean and its 95% logit-t interval (``study.basics.stats.logit_t_interval``; inside
     [0, 1], NaN for one seed); ``solved``: seeds whose ``steps_to_target`` is not empty;
     ``solved_low/_high``: the 95% Wilson interval of the solve rate solved/seeds (``wilson_interval``);
     ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
@@ -262,7 +262,7 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
 
     Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
     ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% logit-t
-    interval (``study.stats.logit_t_interval``), as in the summary.
+    interval (``study.basics.stats.logit_t_interval``), as in the summary.
 
     A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
     ended before the others: its ``metric`` is held at its last value for every later step of its

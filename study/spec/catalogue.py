@@ -1,6 +1,6 @@
 """The shipped studies: named grids and the default search, as study files in ``study/studies/``.
 
-Each grid is a study file (``study.studyfile``) of swept axes over palrnn Config fields, on top of
+Each grid is a study file (``study.spec.studyfile``) of swept axes over palrnn Config fields, on top of
 the exercise's settings; ``--grid NAME`` plans ``study/studies/NAME.toml``, and
 ``--study FILE`` plans a file of your own the same way. Every grid is also swept over seeds
 0 ... N-1 (``--seeds``), so every cell has an interval.
@@ -75,8 +75,6 @@ GRIDS: dict[str, Grid] = _grids()
 
 def default_space() -> dict[str, Dist]:
     """The shipped search's space (study/studies/optuna.toml), every model's dimensions."""
-    from study.spec.catalogue import shipped
-
     search = shipped()["optuna"].search
     assert search is not None
     return dict(search.space)

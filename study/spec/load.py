@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from study.basics.errors import StudyError
+from study.basics.errors import StudyError, first_line
 from study.basics.layout import MLFLOW_DB, STUDY_FILE, STUDY_TOML
 from study.spec.catalogue import default_space
 from study.spec.fields import canonical_axes, default_mode
 from study.spec.space import parse_dist
-from study.spec.studyfile import Search, Study, _first_line, frontier_block, read_toml
+from study.spec.studyfile import Search, Study, frontier_block, read_toml
 
 
 def load(path: str | Path, where: str | None = None) -> Study:
@@ -30,7 +30,7 @@ def load(path: str | Path, where: str | None = None) -> Study:
         try:
             return from_meta(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StudyError(f"{where}: not a study file ({_first_line(exc)})") from None
+            raise StudyError(f"{where}: not a study file ({first_line(exc)})") from None
     return read_toml(path, where)
 
 

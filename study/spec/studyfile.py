@@ -70,7 +70,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from study.basics.errors import StudyError
+from study.basics.errors import StudyError, first_line
+from study.frontier.options import FrontierOptions, check_frontier_options
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
@@ -83,6 +84,7 @@ from study.spec.fields import (
     config_value,
     default_mode,
 )
+from study.spec.space import format_dist, parse_dist
 
 TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
 SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed")
@@ -113,7 +115,7 @@ class Study:
     fixed: dict[str, Any] = field(default_factory=dict)
     axes: dict[str, list[Any]] = field(default_factory=dict)
     search: Search | None = None
-    frontier: Any = None  # a memory frontier: its options (study.frontier.FrontierOptions)
+    frontier: Any = None  # a memory frontier: its options (study.frontier.options.FrontierOptions)
     mlflow: bool | str | None = None  # True: the study folder's own MLflow store; a str: a tracking URI
 
     @property
@@ -132,18 +134,14 @@ def read_toml(path: Path, where: str) -> Study:
     except FileNotFoundError:
         raise StudyError(f"{where}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise StudyError(f"{where}: cannot be read ({_first_line(exc)})") from None
+        raise StudyError(f"{where}: cannot be read ({first_line(exc)})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{where}: not valid TOML: {_first_line(exc)}") from None
+        raise StudyError(f"{where}: not valid TOML: {first_line(exc)}") from None
     default_name = path.stem if NAME_RE.fullmatch(path.stem) else "study"
     return from_dict(data, where, default_name=default_name)
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
@@ -167,12 +165,12 @@ def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
     seeds = data.get("seeds")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise bad(f"seeds: must be an integer >= 1, got {seeds!r}")
-    search = _search_block(data, seeds, axis_values, fixed_values, bad) if "search" in data else None
+    search = _file_search(data, seeds, axis_values, fixed_values, bad) if "search" in data else None
     frontier = None
     if "frontier" in data:
         if search is not None:
             raise bad("frontier: not with [search]; a study is a grid, a search or a frontier")
-        frontier = _frontier_block(data, seeds, axis_values, fixed_values, bad)
+        frontier = _file_frontier(data, seeds, axis_values, fixed_values, bad)
     mlflow = mlflow_value(data.get("mlflow"), bad)
     return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
                  axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow)
@@ -205,10 +203,10 @@ def _settings(data: Mapping[str, Any], bad: Any) -> tuple[dict[str, Any], dict[s
     return fixed_values, axis_values
 
 
-def _search_block(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
+def _file_search(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
                   bad: Any) -> Search:
     """[search], which sweeps only the cells' model and length and runs seed 0."""
-    search = _search(data["search"], bad)
+    search = search_block(data["search"], bad)
     if seeds is not None:
         raise bad("seeds: a search trains each config on seed 0 (the best one's command reruns it over seeds); "
                   "leave seeds out")
@@ -222,7 +220,7 @@ def _search_block(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], 
     return search
 
 
-def _frontier_block(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
+def _file_frontier(data: Mapping[str, Any], seeds: Any, axes: Mapping[str, Any], fixed: Mapping[str, Any],
                     bad: Any) -> Any:
     """[frontier], which chooses the lengths and the seeds itself."""
     frontier = frontier_block(data["frontier"], bad)
@@ -245,10 +243,8 @@ def mlflow_value(value: Any, bad: Any) -> bool | str | None:
 
 
 def frontier_block(block: Any, bad: Any) -> Any:
-    """A [frontier] table as ``study.frontier.FrontierOptions``, every value checked; an error names
+    """A [frontier] table as ``study.frontier.options.FrontierOptions``, every value checked; an error names
     the key (``solve_rule: ...``)."""
-    from study.frontier.options import FrontierOptions
-
     if block is True:
         return FrontierOptions()
     if not isinstance(block, Mapping):
@@ -269,8 +265,6 @@ def frontier_block(block: Any, bad: Any) -> Any:
 def frontier_options(options: Any, changes: Mapping[str, Any]) -> Any:
     """``options`` (a FrontierOptions) with ``changes`` (``FRONTIER_KEYS`` -> value, strings or
     numbers), checked by ``study.frontier.check_frontier_options``: a ValueError naming the option."""
-    from study.frontier.options import check_frontier_options
-
     values = {**options.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
     if isinstance(values["solve_rule"], bool):
         raise ValueError(f"--solve-rule: must be K/N with 1 <= K <= N, got {values['solve_rule']!r}")
@@ -287,9 +281,7 @@ def _table(data: Mapping[str, Any], key: str, bad: Any) -> dict[str, Any]:
     return dict(table)
 
 
-def _search(block: Any, bad: Any) -> Search:
-    from study.spec.space import parse_dist
-
+def search_block(block: Any, bad: Any) -> Search:
     if not isinstance(block, Mapping):
         raise bad(f"search: must be a table ([search]), got {block!r}")
     unknown = [k for k in block if k not in SEARCH_KEYS]
@@ -325,8 +317,6 @@ def _search(block: Any, bad: Any) -> Search:
 
 def to_dict(study: Study) -> dict[str, Any]:
     """The study as a file's keys (``from_dict`` reads it back to the same study)."""
-    from study.spec.space import format_dist
-
     out: dict[str, Any] = {"name": study.name}
     if study.description:
         out["description"] = study.description

@@ -14,26 +14,12 @@ from ray import tune
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.search.frontier import FrontierSearcher
 from study.engine.tuner import TunerSpec, collect, run_frontier
-from study.frontier import (
-    DONE,
-    MOOT,
-    PASSED,
-    RULE_TEXT,
-    RUNNING,
-    SOLVED,
-    UNSOLVED,
-    Frontier,
-    FrontierOptions,
-    Trial,
-    check_frontier_options,
-    format_frontier,
-    frontier_cells,
-    frontier_table,
-    load_frontier,
-    parse_solve_rule,
-    plot_frontier,
-    write_frontier,
-)
+from study.frontier.figure import plot_frontier
+from study.frontier.options import RULE_TEXT, FrontierOptions, check_frontier_options, frontier_cells, parse_solve_rule
+from study.frontier.probe import MOOT, PASSED, RUNNING, SOLVED, UNSOLVED, Trial
+from study.frontier.search import DONE, Frontier
+from study.frontier.table import format_frontier, frontier_table, load_frontier
+from study.frontier.write import write_frontier
 
 # ---- a stand-in trainable: seeds below solving(T) solve, the others do not --------------------
 

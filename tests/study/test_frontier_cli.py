@@ -16,8 +16,9 @@ import pytest
 import study
 from study import run
 from study.driver.finish import _meta, finish, study_toml
-from study.frontier import RULE_TEXT, Frontier, check_frontier_options, load_frontier
-from study.frontier.search import frontier_max_trials
+from study.frontier.options import RULE_TEXT, check_frontier_options
+from study.frontier.search import Frontier, frontier_max_trials
+from study.frontier.table import load_frontier
 from study.planning.build import plan_from_args
 from study.run import main
 

@@ -117,7 +117,7 @@ def test_readme_frontier_table_is_the_committed_frontiers():
 
     import pandas as pd
 
-    from study.frontier import load_frontier
+    from study.frontier.table import load_frontier
 
     text = findings()
     assert FRONTIER_HEADER in text

@@ -108,3 +108,21 @@ def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_
     assert summary["diverged"].tolist() == [2, 2]  # per model: both seeds
     fault("a diverging trial (lr 10, no clipping)", len(trials),
           "`diverged=True`, `stopped_by=diverged`, the study goes on and exits 0; summary.csv counts it")
+
+
+TOY = "tests.toy_arch:ToyRNN"  # tests/toy_arch.py: an architecture defined outside palrnn (docs/extending.md)
+
+
+def test_a_model_defined_outside_palrnn_trains_in_a_one_trial_study(ray_session, tmp_path):
+    """A new architecture is one file: named by its import path, it is planned, trained on Ray's
+    workers (which import it from the working directory, as palrnn does) and reported like a built-in."""
+    tables = study.run_study(models=[TOY], lengths=[4], seeds=1, name="toy", results_dir=str(tmp_path), echo=False,
+                             fixed={"hidden": 16, "input": "onehot", "init": "default", "lr": 1e-2, "batch_size": 64,
+                                    "steps": 300, "eval_every": 100, "patience": 0})
+    trials, summary = tables["trials"], tables["summary"]
+    assert trials["model"].tolist() == [TOY] and trials["status"].tolist() == ["TERMINATED"]
+    assert trials["step"].tolist() == [300] and trials["eval_accuracy"].iloc[0] >= 0.9  # chance: 0.1
+    assert summary["model"].tolist() == [TOY] and summary["seeds"].tolist() == [1]
+    assert (tmp_path / "toy" / "report.html").is_file()
+    with pytest.raises(study.StudyError, match=r"^--models: model: cannot import 'tests.toy_arch:Nope'"):
+        study.plan(models=["tests.toy_arch:Nope"], results_dir=str(tmp_path))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from palrnn.config import Config
 from study.basics.errors import StudyError
-from study.basics.text import wrap_parts
+from study.basics.text import exact_text, wrap_parts
 from study.planning.request import FRONTIER_ONLY, Request
 from study.spec.fields import BASE, CELL_FIELDS, canonical_axes
 from study.spec.studyfile import Study
@@ -123,8 +123,6 @@ def check_combinations(base: Config, axes: Mapping[str, list[Any]], fail: Fail, 
 
 def common_lines(common: Mapping[str, Any], width: int) -> list[str]:
     """What every trial of a plan sets beyond the exercise's settings."""
-    from study.basics.text import exact_text
-
     neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
     differ = [f"{k}={exact_text(v)}" for k, v in common.items() if k in neutral and v != neutral[k]]
     if not differ:
