@@ -44,7 +44,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             lock = lock or _new_folder(plan)
             meta, before = _started(plan, resume)
             say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
-            for line in watch_lines(plan.folder, search=plan.kind == "optuna", mlflow=plan.mlflow):
+            for line in watch_lines(plan.folder, search=plan.search is not None, mlflow=plan.mlflow):
                 say(line)
             watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan))
             try:
@@ -133,14 +133,14 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     if len(specs) > 1:
         return _run_cells(specs, resume, watch, say)
     spec = specs[0]
-    if plan.kind == "frontier":
+    if plan.frontier is not None:
         # A study interrupted before Ray kept any state of its own starts the search again;
         # every trial it had run continues from its own checkpoint.
         again = resume and tuner.can_restore(spec.results_dir / spec.name)
         results = tuner.restore_frontier(spec) if again else tuner.run_frontier(spec, plan.frontier)
     else:
         results = tuner.restore_tuner(spec) if resume else tuner.run_tuner(spec)
-    return tuner.collect(results, COLUMNS, plan.folder, scheduled=plan.kind != "grid")
+    return tuner.collect(results, COLUMNS, plan.folder, scheduled=plan.kind_of.scheduled)
 
 
 def _check_resources(plan: StudyPlan) -> None:

@@ -11,7 +11,6 @@ from study.basics import tracking
 from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
 from study.basics.provenance import provenance
-from study.frontier.table import load_frontier
 from study.planning.plan import StudyPlan
 from study.results.search import best_trial, confirm_command, plain
 from study.spec.space import ONLY_FOR
@@ -57,12 +56,14 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     say = print if echo else silent
     write_csv_atomic(folder / TRIALS, trials)
     write_csv_atomic(folder / CURVES, curves)
-    status, unfinished, errors = _status(plan, trials)
+    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
+    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
+    status, unfinished = plan.kind_of.status(plan, len(trials), unfinished, errors)
     meta = _read_meta(folder) or _meta(plan)
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
-    if plan.kind == "optuna":
+    if plan.search is not None:
         _best(plan, trials, say)
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
@@ -76,22 +77,11 @@ def silent(*args: Any, **kwargs: Any) -> None:
     """``say`` when the driver echoes nothing."""
 
 
-def _status(plan: StudyPlan, trials: Any) -> tuple[str, int, int]:
-    """The study's status, its unfinished trials (a grid's or a search's: those never started
-    too) and its failed ones."""
-    unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
-    errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
-    if plan.kind == "frontier":
-        return ("complete" if _frontier_done(plan.folder) else "interrupted"), unfinished, errors
-    unfinished += max(0, plan.n_trials - len(trials))
-    return ("interrupted" if unfinished else "failed" if errors else "complete"), unfinished, errors
-
-
 def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str, Any]:
     """The report (``study.report``) and, with --mlflow, its figures in the study's MLflow run."""
     folder = plan.folder
     tables: dict[str, Any] = {}
-    if plan.kind == "frontier" and not reported:  # the report writes and prints the frontier with the rest
+    if plan.frontier is not None and not reported:  # the report writes and prints the frontier with the rest
         from study.frontier.table import FILE
         from study.frontier.write import write_frontier
 
@@ -112,24 +102,10 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
 
 def _say_status(plan: StudyPlan, status: str, unfinished: int, errors: int, say: Any) -> None:
     """What a study that did not end complete says, and how to resume it."""
-    hint = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
-    if plan.kind == "frontier" and status == "interrupted":
-        what = f"{unfinished} trials unfinished" if unfinished else "the frontier's search is unfinished"
-        say(f"{status}: {what}. {hint}")
-    elif plan.kind == "frontier" and errors:
-        say(f"{status}: {errors} trials failed; the frontier counted them as not solved")
-    elif unfinished or errors:
-        what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
-        say(f"{status}: {what}. {hint}")
-
-
-def _frontier_done(folder: Path) -> bool:
-    """Whether the frontier in a study folder knows every cell's frontier (frontier/state.json)."""
-    try:
-        state = load_frontier(folder)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return state is not None and state.done
+    resume = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
+    line = plan.kind_of.status_line(status, unfinished, errors, resume)
+    if line:
+        say(line)
 
 
 def _best(plan: StudyPlan, trials: Any, say: Any) -> None:

@@ -14,7 +14,7 @@ from study.basics.errors import StudyError
 from study.planning.kinds import KINDS
 from study.planning.request import SMOKE, Request, _int
 from study.spec import catalogue
-from study.spec.fields import CELL_FIELDS, METRICS, MODELS, MODES, canonical_axes, default_mode
+from study.spec.fields import CELL_FIELDS, MODELS, MODES, SEARCH_METRICS, canonical_axes, default_mode
 from study.spec.load import load
 from study.spec.studyfile import FRONTIER_KEYS, Search, Study, from_dict, frontier_block, frontier_options, search_block
 
@@ -180,8 +180,8 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
         raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                          "the space (--space gives the whole space)")
     if req.metric is not None:
-        if req.metric not in METRICS:
-            raise StudyError(f"--metric: must be one of {', '.join(METRICS)}, got {req.metric!r}")
+        if req.metric not in SEARCH_METRICS:
+            raise StudyError(f"--metric: must be one of {', '.join(SEARCH_METRICS)}, got {req.metric!r}")
         search.metric = req.metric
         search.mode = default_mode(req.metric)
     if req.mode is not None:

@@ -18,9 +18,10 @@ from study.results.summary import (
     distinct_values,
     is_missing,
 )
+from study.spec.fields import EXERCISE
 
 # The exercise's reported results (docs/exercise.md): training-batch accuracy at step 10,000, one run each.
-EXERCISE: dict[str, dict[int, float]] = {
+EXERCISE_RESULTS: dict[str, dict[int, float]] = {
     "RNN": {5: 1.00, 6: 0.99, 7: 0.98, 8: 0.60, 9: 0.35, 10: 0.34},
     "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
 }
@@ -28,9 +29,7 @@ EXERCISE: dict[str, dict[int, float]] = {
 
 # The exercise's training settings (docs/exercise.md): its numbers above are for runs with these.
 # A row of a study is comparable with them when none of these differs (``exercise_applies``).
-EXERCISE_SETTINGS: dict[str, Any] = {"init": "seed", "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 128,
-                                     "hidden": 128, "max_norm": 10.0, "steps": 10_000, "input": "scalar",
-                                     "forget_bias": 0.0}
+EXERCISE_SETTINGS: dict[str, Any] = {**EXERCISE, "input": "scalar", "forget_bias": 0.0}
 
 
 CI_COLUMN = f"this study (mean [95% CI, {METHOD}])"
@@ -58,7 +57,7 @@ def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) 
 
 
 def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
-                     exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.Series:
+                     exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS) -> pd.Series:
     """Per summary row: is the exercise's number comparable? Its model and T are in the exercise's
     table, and every one of the exercise's settings (``EXERCISE_SETTINGS``) known for the row, from
     its own columns or else from the study's fixed ``settings`` (``study_settings``), is the
@@ -86,7 +85,7 @@ def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None =
 
 
 def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
-                    exercise: Mapping[str, Mapping[int, float]] = EXERCISE) -> pd.DataFrame:
+                    exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS) -> pd.DataFrame:
     """The summary's rows the exercise's numbers apply to (``exercise_applies``): their group columns
     and ``exercise``, the exercise's training-batch accuracy at step 10,000 (one run)."""
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
@@ -105,7 +104,7 @@ def single_length(summary: pd.DataFrame) -> int | None:
     return int(lengths[0]) if len(lengths) == 1 and not is_missing(lengths[0]) else None
 
 
-def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE,
+def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS,
                        digits: int = 3, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """This study's held-out accuracy, beside the exercise's reported numbers where they apply; one row per group.
 

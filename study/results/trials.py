@@ -15,7 +15,7 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
-METRICS = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "examples_per_second", "grad_norm",
+RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "examples_per_second", "grad_norm",
            "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
 
 
@@ -61,14 +61,14 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
         if df is not None and len(df) and "step" in df:
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
             df = df.drop_duplicates("step", keep="last").sort_values("step")
-            part = df[[c for c in METRICS if c in df]].copy()
+            part = df[[c for c in RECORDED if c in df]].copy()
             part.insert(0, "trial_id", trial_id)
             for k, v in reversed(cfg.items()):
                 part.insert(1, k, [v] * len(part))
             curves.append(part)
             if "eval_accuracy" in part and part["eval_accuracy"].notna().any():
                 best = float(part["eval_accuracy"].max())
-        row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in METRICS}}
+        row = {"trial_id": trial_id, **cfg, **{k: last.get(k) for k in RECORDED}}
         # The best evaluation, beside the final one: a run can reach the target and then lose it.
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if error is not None else status
@@ -83,7 +83,7 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
     if len(trials_df):
         trials_df = trials_df.sort_values([c for c in config_columns if c in trials_df] + ["trial_id"],
                                           key=_sort_key).reset_index(drop=True)
-    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *METRICS])
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *RECORDED])
     if len(curves_df):
         curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
     return trials_df, curves_df

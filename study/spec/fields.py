@@ -26,7 +26,8 @@ BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
 SEEDS = 3
 NUM_SAMPLES = 40
 # What a search may optimise: the metrics a trial reports at its end.
-METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy", "examples_per_second")
+SEARCH_METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy",
+                  "examples_per_second")
 MODES = ("max", "min")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}

@@ -75,10 +75,10 @@ from study.frontier.options import FrontierOptions, check_frontier_options
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
-    METRICS,
     MODES,
     NAME_RE,
     NUM_SAMPLES,
+    SEARCH_METRICS,
     canonical_axes,
     check_axis,
     config_value,
@@ -298,8 +298,8 @@ def search_block(block: Any, bad: Any) -> Search:
         except ValueError as exc:
             raise bad(f"[search.space] {exc}") from None
     metric = block.get("metric", Search.metric)
-    if metric not in METRICS:
-        raise bad(f"[search] metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+    if metric not in SEARCH_METRICS:
+        raise bad(f"[search] metric: must be one of {', '.join(SEARCH_METRICS)}, got {metric!r}")
     mode = block.get("mode", default_mode(metric))
     if mode not in MODES:
         raise bad(f"[search] mode: must be max or min, got {mode!r}")

@@ -23,7 +23,7 @@ import pytest
 from study.basics.provenance import provenance_line
 from study.report import write_report
 from study.report.html import FILE, figure_files
-from study.results.exercise import EXERCISE
+from study.results.exercise import EXERCISE_RESULTS as EXERCISE
 from study.results.folder import summary_axes
 from study.results.summary import parity_table
 

@@ -14,7 +14,6 @@ from study.basics.stats import t_quantile, wilson_interval
 from study.results import exercise as tb
 from study.results.exercise import (
     CI_COLUMN,
-    EXERCISE,
     accuracy_vs_length,
     exercise_applies,
     exercise_points,
@@ -23,6 +22,7 @@ from study.results.exercise import (
     steps_to_target_table,
     study_settings,
 )
+from study.results.exercise import EXERCISE_RESULTS as EXERCISE
 from study.results.folder import fill_swept_columns, missing_axes, read_study_folder, summary_axes, swept_fields
 from study.results.search import best_trial_id, ranked_trials, top_trials
 from study.results.summary import (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from study.basics.text import value_text
-from study.results.trials import METRICS
+from study.results.trials import RECORDED
 
 # What a trial's evaluations put on record, against the training step ("step" too, to see a
 # restarted trial go back to its checkpoint).
-WATCHED = [m for m in METRICS if m != "stopped_early"] + ["wall_seconds"]
+WATCHED = [m for m in RECORDED if m != "stopped_early"] + ["wall_seconds"]
 
 
 def _scalars(result: dict[str, Any]) -> dict[str, float]:

@@ -11,7 +11,7 @@ from ray.tune.logger import LoggerCallback
 from study.basics import tracking
 from study.engine.logger.common import _Guarded, _run_fields, _scalars, _swept, run_name
 from study.results.checkpoints import CONFIG_FIELDS, saved_curve, trial_key
-from study.results.trials import METRICS, _stopped_by
+from study.results.trials import RECORDED, _stopped_by
 
 
 class MLflowCallback(LoggerCallback, _Guarded):
@@ -126,7 +126,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
                 return
             last = trial.last_result or {}
             status = "ERROR" if failed else "TERMINATED"
-            row = {"status": status, **{k: last.get(k) for k in METRICS}, "steps": trial.config.get("steps")}
+            row = {"status": status, **{k: last.get(k) for k in RECORDED}, "steps": trial.config.get("steps")}
             tags = [RunTag("stopped_by", _stopped_by(row)), RunTag("ray_status", status)]
             # The best evaluation of the whole curve: the checkpoint holds it all, also the part
             # logged before a restart of the driver.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from study.results.trials import METRICS, _stopped_by
+from study.results.trials import RECORDED, _stopped_by
 from study.spec.space import Dist
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class PalrnnOptunaSearch(OptunaSearch):
         if ot_trial is not None and trial_id not in self._completed_trials:
             last = result or {}
             steps = last.get("config/steps", (last.get("config") or {}).get("steps"))  # Ray flattens the result
-            row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in METRICS}, "steps": steps}
+            row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in RECORDED}, "steps": steps}
             try:
                 # The result that ends a trial (its last, or the one at which ASHA stops it) reaches
                 # the searcher only here, not through on_trial_result.

@@ -38,8 +38,9 @@ class Kind:
     (``name``); ``study.planning.kinds.KINDS`` holds one of each."""
 
     name = ""  # study.json's "kind"
-    what = ""  # the dry run's headline: study NAME (WHAT, N trials)
+    noun = ""  # in messages: "a grid's trials", "... is a search"
     has_seeds = False  # whether the study file's ``seeds = N`` and --seeds apply
+    scheduled = True  # a scheduler or searcher may end its trials short of their steps (a grid's run them all)
     seeds_refused = ""  # why --set/--sweep seed is refused
 
     # -- planning --
@@ -51,8 +52,6 @@ class Kind:
             what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
                 if from_file(where) else ""
             raise StudyError(f"{foreign[0]}: only with --frontier{what}")
-
-    noun = ""  # in refusals: "grid" or "search"
 
     def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
         """--set and --sweep of fields this kind chooses itself are refused."""
@@ -94,6 +93,23 @@ class Kind:
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         """--list's lines for a study of this kind, before what it fixes."""
         raise NotImplementedError
+
+    # -- its end --
+
+    def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
+        """The study's status at the end of a run, from its trials table's ``rows`` and their
+        ``unfinished`` and ``errors``; and its unfinished trials, those never started included:
+        ``complete`` when every planned trial finished, ``interrupted`` when some never started or
+        did not end, ``failed`` when one ended in an error (--resume continues the last two)."""
+        unfinished += max(0, plan.n_trials - rows)
+        return ("interrupted" if unfinished else "failed" if errors else "complete"), unfinished
+
+    def status_line(self, status: str, unfinished: int, errors: int, resume: str) -> str | None:
+        """What a study that did not end complete says (``resume``: how to resume it)."""
+        if not (unfinished or errors):
+            return None
+        what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
+        return f"{status}: {what}. {resume}"
 
 
 def from_file(where: str) -> bool:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 class FrontierKind(Kind):
     name = "frontier"
-    what = "memory frontier"
     noun = "frontier"
     seeds_refused = "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"
 
@@ -134,6 +133,25 @@ class FrontierKind(Kind):
         lines += wrap_parts(parts, "  x  ", first=f"{'':<10} cells: ", indent=" " * 18, width=width)
         return [*lines, f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "
                         f"speculate {opts.speculate}"]
+
+    def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
+        """``complete`` once its search knows every cell's frontier (frontier/state.json; a trial
+        that failed for good counts as not solved), else ``interrupted``."""
+        from study.frontier.table import load_frontier
+
+        try:
+            state = load_frontier(plan.folder)
+        except (OSError, ValueError, KeyError, TypeError):
+            state = None
+        return ("complete" if state is not None and state.done else "interrupted"), unfinished
+
+    def status_line(self, status: str, unfinished: int, errors: int, resume: str) -> str | None:
+        if status == "interrupted":
+            what = f"{unfinished} trials unfinished" if unfinished else "the frontier's search is unfinished"
+            return f"{status}: {what}. {resume}"
+        if errors:
+            return f"{status}: {errors} trials failed; the frontier counted them as not solved"
+        return None
 
 
 def _para(text: str, width: int) -> list[str]:

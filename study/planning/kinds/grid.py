@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 class GridKind(Kind):
     name = "grid"
-    what = "grid"
     noun = "grid"
     has_seeds = True
+    scheduled = False  # a trial Ray ended short of its steps was stopped with the study: unfinished
     seeds_refused = "seed is swept by --seeds N (seeds 0 .. N-1)"
 
     def check_options(self, req: Request, where: str) -> None:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 class SearchKind(Kind):
     name = "optuna"
-    what = "Optuna search"
     noun = "search"
     seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
 
