@@ -31,7 +31,25 @@ pip() {
         | { grep -v -e "^WARNING: Location" -e "^$" || true; }
 }
 
+# Python 3.11 or newer with its venv module, checked before anything is made or installed: one line
+# naming what is missing (a python3 too old, or without venv, would otherwise fail late, inside pip).
 if [ ! -x "$VENV/bin/python" ]; then
+    if ! command -v "$PYTHON" >/dev/null 2>&1; then
+        echo "setup: $PYTHON not found; install Python 3.11 or newer (Debian/Ubuntu: apt-get install python3" \
+             "python3-venv), or set PYTHON to one" >&2
+        exit 1
+    fi
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+        found=$("$PYTHON" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo "unknown")
+        echo "setup: $PYTHON is Python $found; palrnn needs 3.11 or newer (Debian/Ubuntu: apt-get install" \
+             "python3.11 python3.11-venv, then PYTHON=python3.11 bash scripts/setup.sh)" >&2
+        exit 1
+    fi
+    if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo "setup: $PYTHON has no venv module (with ensurepip); Debian/Ubuntu: apt-get install python3-venv" \
+             "(or python3.X-venv for your Python 3.X)" >&2
+        exit 1
+    fi
     "$PYTHON" -m venv "$VENV"
 fi
 constraints=()

@@ -20,6 +20,7 @@ Compute first (``study_curves``, ``short_run_curves``: palrnn.analysis), then dr
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from matplotlib.lines import Line2D
 from palrnn import analysis
 from palrnn.cli import RaisingParser, UsageError
 from palrnn.config import INITS, MODELS
+from palrnn.io import write_bytes_atomic
 from study.basics.layout import CHECKPOINTS, FIGURES
 
 PROG = "python -m study.gradients"
@@ -257,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     print(first_step_table(curves))
     fig = plot_gradient_flow(curves)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    buf = io.BytesIO()  # drawn first, then written atomically: a killed run leaves the previous figure
+    fig.savefig(buf, format=out.suffix.lstrip(".").lower() or "png", dpi=120)
+    write_bytes_atomic(out, buf.getvalue())
     print(f"wrote {out}")
     return 0
 

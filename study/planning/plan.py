@@ -1,15 +1,5 @@
-"""Planning: every study, from the command line, a study file or Python, becomes one StudyPlan here.
-
-    request (python -m study.run's options | study.plan's keywords)
-      -> Study: a shipped grid (--grid), a study file (--study), a search (--search), a memory
-         frontier (--frontier) or the exercise, changed by --sweep / --set / --models / --lengths /
-         --space / --solve-rule / ... (``merge``)
-      -> every trial's Config checked by palrnn (``resolve``), the folder and resources checked
-      -> StudyPlan: what study.json keeps; ``.trials`` as a DataFrame, ``.run()`` runs it
-
-Nothing here imports Ray or Optuna, and nothing is written: a bad input raises StudyError, whose
-message is the one line the command prints. ``study.driver`` runs a plan.
-"""
+"""The StudyPlan: everything decided before Ray starts, what study.json keeps (``to_meta``,
+``from_meta``), its trials as a DataFrame, its --dry-run text, and ``run``."""
 
 from __future__ import annotations
 

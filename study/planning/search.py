@@ -23,6 +23,8 @@ SINGLE = "palrnn"  # the Optuna study of a search of one cell
 
 @dataclass(frozen=True)
 class SearchPlan:
+    """A planned search: its ``settings`` as the study file states them, and what Ray Tune needs."""
+
     settings: Search
     max_t: int  # ASHA: the evaluations a trial may run (its steps / eval_every, rounded up)
     grace_period: int  # ASHA: the evaluations before it may cut a trial

@@ -9,7 +9,7 @@ from typing import Any
 from ray import tune
 
 from palrnn.config import Config
-from study.basics.io import write_csv_atomic, write_json_atomic
+from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from study.frontier import table as fr
 from study.frontier.probe import RUNNING, Trial
 from study.frontier.search import Frontier
@@ -181,7 +181,7 @@ class FrontierSearcher(tune.search.Searcher):
         self._restored = True
 
     def save(self, checkpoint_path: str) -> None:
-        Path(checkpoint_path).write_text(json.dumps(self.get_state(), default=str))
+        write_text_atomic(checkpoint_path, json.dumps(self.get_state(), default=str))
 
     def restore(self, checkpoint_path: str) -> None:
         self.set_state(json.loads(Path(checkpoint_path).read_text()))
