@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -81,16 +82,25 @@ def test_corrupt_or_truncated_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_checkpoint_loading_refuses_arbitrary_pickles(tmp_path):
-    """weights_only=True: a file that would run code when unpickled is refused, not executed."""
-    evil = tmp_path / "evil.pt"
-    torch.save({"config": Config().to_dict(), "payload": _Evil()}, evil)
+    """weights_only=True: a checkpoint valid in every other way, but carrying an object that runs
+    code when unpickled (here: it writes a marker file), is refused, and the code does not run."""
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    state = new_state(Config(model="RNN", hidden=8, length=5, steps=10, eval_every=5))
+    save_checkpoint(state, path, extra={"records": [], "note": _Evil(marker)})
     with pytest.raises(CheckpointError, match="evil.pt"):
-        load_checkpoint(evil)
+        load_checkpoint(path)
+    assert not marker.exists()
+    torch.load(path, map_location="cpu", weights_only=False)  # the payload is live: unpickled, it runs
+    assert marker.read_text() == "ran"
 
 
 class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
     def __reduce__(self):
-        return (print, ("this must never run",))
+        return (Path.write_text, (Path(self.marker), "ran"))
 
 
 def test_clipping_happens_between_backward_and_step():
