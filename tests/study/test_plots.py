@@ -138,9 +138,14 @@ def test_curve_bands_stay_in_the_unit_interval():
     trials = near_one_trials()
     bands = curves_table(make_curves(trials), ["model"])
     fig = plots.plot_curves(bands, "RNN")
-    for band in fig.axes[0].collections:
+    drawn = fig.axes[0].collections
+    assert len(drawn) == 2  # a band for each T (5 and 6): a figure with no band proves nothing
+    for band in drawn:
         y = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+        assert len(y) >= 6 and y.max() - y.min() > 0.1  # a band over the three steps, not a line
         assert y.min() >= 0.0 and y.max() <= 1.0
+    # T = 6's seeds are 1.0, 0.1 and 0.1: a plain Student t band would reach below 0 at its first step.
+    assert min(np.concatenate([p.vertices[:, 1] for p in drawn[1].get_paths()])) < 0.05
 
 
 def test_mean_accuracy_vs_length():
