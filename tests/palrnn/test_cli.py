@@ -10,34 +10,35 @@ from palrnn.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# (argv, the line's start: the option, then what is allowed)
 BAD = [
-    (["--length", "0"], "--length"),
-    (["--length", "-3"], "--length"),
-    (["--length", "ten"], "--length"),
-    (["--hidden", "0"], "--hidden"),
-    (["--batch-size", "0"], "--batch-size"),
-    (["--steps", "-1"], "--steps"),
-    (["--lr", "-0.1"], "--lr"),
-    (["--lr", "0"], "--lr"),
-    (["--lr", "nan"], "--lr"),
-    (["--model", "GPT"], "--model"),
-    (["--init", "zeros"], "--init"),
-    (["--optimizer", "lbfgs"], "--optimizer"),
-    (["--backend", "cudnn"], "--backend"),
-    (["--max-norm", "-1"], "--max-norm"),
-    (["--eval-fraction", "0.9"], "--eval-fraction"),
-    (["--target", "1.5"], "--target"),
-    (["--device", "tpu"], "--device"),
-    (["--input", "binary"], "--input"),
-    (["--no-such-option", "1"], "unrecognized"),
-    (["--save", "no/such/folder/model.pt", "--steps", "1"], "--save"),
-    (["--resume", "missing.pt"], "--resume"),
-    (["--threads", "0"], "--threads"),
+    (["--length", "0"], "--length: must be an integer >= 1, got 0"),
+    (["--length", "-3"], "--length: must be an integer >= 1, got -3"),
+    (["--length", "ten"], "--length: must be an integer, got 'ten'"),
+    (["--hidden", "0"], "--hidden: must be an integer >= 1, got 0"),
+    (["--batch-size", "0"], "--batch-size: must be an integer >= 1, got 0"),
+    (["--steps", "-1"], "--steps: must be an integer >= 1, got -1"),
+    (["--lr", "-0.1"], "--lr: must be a finite number > 0, got -0.1"),
+    (["--lr", "0"], "--lr: must be a finite number > 0, got 0.0"),
+    (["--lr", "nan"], "--lr: must be a finite number > 0, got nan"),
+    (["--model", "GPT"], "--model: must be one of RNN, LSTM, GRU, or MODULE:CLASS"),
+    (["--init", "zeros"], "--init: must be one of seed, default, xavier, orthogonal, chrono, got 'zeros'"),
+    (["--optimizer", "lbfgs"], "--optimizer: must be one of rmsprop, adam, sgd, got 'lbfgs'"),
+    (["--backend", "cudnn"], "--backend: must be one of auto, scratch, stacked, fused, got 'cudnn'"),
+    (["--max-norm", "-1"], "--max-norm: must be a finite number > 0 or none, got -1.0"),
+    (["--eval-fraction", "0.9"], "--eval-fraction: must be in (0, 0.5), got 0.9"),
+    (["--target", "1.5"], "--target: must be in (0, 1], got 1.5"),
+    (["--device", "tpu"], "--device: must be cpu, cuda, cuda:N or mps, got 'tpu'"),
+    (["--input", "binary"], "--input: must be one of scalar, onehot, got 'binary'"),
+    (["--no-such-option", "1"], "unrecognized arguments: --no-such-option 1"),
+    (["--save", "no/such/folder/model.pt", "--steps", "1"], "--save: folder no/such/folder does not exist"),
+    (["--resume", "missing.pt"], "--resume: missing.pt is not a file"),
+    (["--threads", "0"], "--threads: must be an integer >= 1, got 0"),
 ]
 
 
-@pytest.mark.parametrize("argv,named", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_values_one_line_exit_2_nothing_written(argv, named, tmp_path, monkeypatch, capsys, fault):
+@pytest.mark.parametrize("argv,says", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_values_one_line_exit_2_nothing_written(argv, says, tmp_path, monkeypatch, capsys, fault):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -45,7 +46,7 @@ def test_bad_values_one_line_exit_2_nothing_written(argv, named, tmp_path, monke
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and named in lines[0] and "Traceback" not in err
+    assert len(lines) == 1 and lines[0].startswith(f"python -m palrnn: error: {says}") and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
     fault("a bad value to `python -m palrnn`", 1, "one line naming the option and what is allowed, exit 2, "
           "no traceback, nothing written")
