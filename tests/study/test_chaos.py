@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from study.planning.plan import DASHBOARD_PORT
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -155,6 +157,17 @@ def test_two_studies_started_at_once_both_run(tmp_path, fault):
                 "--lengths", "5", "--name", name, "--results-dir", str(tmp_path), "--set", "steps=200",
                 "--num-cpus", "1", "--no-report"]
 
+    def free(port):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    # Ray's default port or the first free one after it, then the next free one after that.
+    first = next(port for port in range(DASHBOARD_PORT, DASHBOARD_PORT + 100) if free(port))
+    second = next(port for port in range(first + 1, DASHBOARD_PORT + 100) if free(port))
     procs = [subprocess.Popen(cmd(name), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True) for name in ("one", "two")]
     outs = [p.communicate(timeout=300)[0] for p in procs]
@@ -162,6 +175,7 @@ def test_two_studies_started_at_once_both_run(tmp_path, fault):
         assert p.returncode == 0, out[-3000:]
     ports = {int(re.search(r"Ray dashboard: http://127\.0\.0\.1:(\d+)", out).group(1)) for out in outs}
     assert len(ports) == 2, outs
+    assert sorted(ports) == [first, second], outs  # the second took the next free port, not any
     for name in ("one", "two"):
         assert json.loads((tmp_path / name / "study.json").read_text())["status"] == "complete"
         assert len(pd.read_csv(tmp_path / name / "trials.csv")) == 1

@@ -1,8 +1,11 @@
 """A two-node Ray cluster on one machine (ray.cluster_utils.Cluster): trials land on both nodes,
 survive the loss of a node, and a trial too big for any node is refused with a clear message."""
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ import study
 import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 
 MB = 1024**2
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -79,5 +83,15 @@ def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path, fault):
         study.run_study(grid="smoke", seeds=1, name="too-big", results_dir=str(tmp_path), address=cluster.address,
                         echo=False, cpus_per_trial=2)
     assert not (tmp_path / "too-big").exists()
-    fault("a trial asking more CPUs than any node of a cluster has", 1,
-          "refused with one line before anything is written")
+    # The same, as the command: its one line, exit status 2, no traceback, nothing written.
+    p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--address",
+                        cluster.address, "--cpus-per-trial", "2", "--name", "too-big", "--results-dir",
+                        str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ours = [line for line in p.stderr.splitlines() if line.startswith("python -m study.run")]
+    assert p.returncode == 2 and "Traceback" not in p.stderr + p.stdout, p.stderr[-3000:]
+    assert ours == ["python -m study.run: error: --cpus-per-trial: 2 asked for, but the largest node of this Ray "
+                    "cluster has 1 CPUs; trials would wait forever"], p.stderr[-3000:]
+    assert p.stderr.rstrip().endswith(ours[0])  # Ray's own log lines of joining the cluster come before it
+    assert list(tmp_path.iterdir()) == []
+    fault("a trial asking more CPUs than any node of a cluster has", 2,
+          "refused with one line before anything is written, from the API and from the command")
