@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = ("torch", "ray", "optuna", "pandas", "numpy", "palrnn")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the study package
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the study package (study/basics/../..)
 NOT_RECORDED = "provenance not recorded (study made before provenance was kept)"
 
 
