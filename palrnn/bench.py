@@ -15,13 +15,21 @@ thread count, it times whole training steps (batch, forward, loss, backward, cli
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import torch
 
 from palrnn.cli import Parser
 from palrnn.config import MODELS, Config
+from palrnn.io import atomic_write
+from palrnn.provenance import PROJECT_ROOT, cpu_model, git_state
 from palrnn.train import new_state, train_step
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -83,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"],
                    choices=["scratch", "stacked", "fused"], help="(default: all three)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), help="(default: RNN LSTM GRU)")
+    p.add_argument("--json", metavar="FILE", help="also write every row, with the machine, versions and commit, to "
+                                                  "FILE (JSON, atomically): what the README's tables are made from")
     args = p.parse_args(argv)
+    if args.json and not Path(args.json).absolute().parent.is_dir():
+        p.error(f"--json: no folder {Path(args.json).absolute().parent}")
     from palrnn.models import resolve_backend
 
     print(f"torch {torch.__version__}, T={args.length}, batch {args.batch_size}, hidden {args.hidden}, "
@@ -91,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'model':<5} {'backend':<8} {'threads':>7} {'examples/s':>11} {'GFLOP/s':>8} {'peak':>7} {'of peak':>8}"
     print(header)
     print("-" * len(header))
+    rows: list[dict[str, Any]] = []
     for model in args.models:
         default = resolve_backend(Config(model=model))
         for threads in args.threads:
@@ -105,8 +118,28 @@ def main(argv: list[str] | None = None) -> int:
                 mark = "*" if backend == default else " "
                 print(f"{model:<5} {backend + mark:<8} {threads:>7} {rate:>11,.0f} {gflops:>8.1f} {peak:>7.1f} "
                       f"{gflops / peak:>8.0%}", flush=True)
+                rows.append({"model": model, "backend": backend, "default": backend == default, "threads": threads,
+                             "examples_per_second": rate, "gflops": gflops, "peak_gflops": peak})
     print("* the default backend (backend=auto) on this device")
+    if args.json:
+        settings = {k: getattr(args, k) for k in ("length", "batch_size", "hidden", "steps", "repeats")}
+        write_json(args.json, {"command": " ".join(["python -m palrnn.bench", *(argv or sys.argv[1:])]),
+                               "settings": settings, "machine": machine(), "rows": rows})
+        print(f"wrote {args.json}")
     return 0
+
+
+def machine() -> dict[str, Any]:
+    """Where and with what a benchmark ran: the CPU, the versions, the commit (``palrnn.provenance``)."""
+    commit, dirty = git_state(PROJECT_ROOT)
+    return {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "commit": commit, "dirty": dirty,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

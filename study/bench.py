@@ -23,6 +23,8 @@ from pathlib import Path
 from palrnn.cli import fail
 from study import run
 from study.basics.errors import StudyError
+from study.basics.io import write_json_atomic
+from study.basics.provenance import provenance
 from study.planning.build import plan_from_args
 
 
@@ -90,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     prog = "python -m study.bench"
     parser = run.build_parser(prog)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures, with the machine, versions and "
+                                                       "commit, to FILE (JSON): what the README's table is made from")
     args = parser.parse_args(argv)
+    if args.json and not Path(args.json).absolute().parent.is_dir():
+        fail(prog, f"--json: no folder {Path(args.json).absolute().parent}")
     try:
         if args.list is not None:
             print(run.list_text(args))
@@ -138,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU busy              {sampler.busy():8.0%}  of {cpus} CPUs; median sample "
           f"{busy[len(busy) // 2] if busy else float('nan'):.0%}")
     print(f"peak memory (PSS)     {sampler.peak / 2**30:8.2f} GiB  driver + Ray + workers")
+    if args.json:
+        figures = {"trials": n, "planned": plan.n_trials, "concurrency": concurrency, "wall_seconds": wall,
+                   "training_seconds": train_sum, "tuning_seconds": tuning, "overhead_per_trial": overhead_loop,
+                   "overhead_per_trial_with_start": overhead, "cpu_busy": sampler.busy(), "cpus": cpus,
+                   "peak_memory_gib": sampler.peak / 2**30}
+        write_json_atomic(args.json, {"command": " ".join([prog, *argv]), "study": plan.name, "figures": figures,
+                                      "machine": provenance(argv)})
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -1,9 +1,9 @@
-"""Where Ray finds, in a study made before study/ was split into layers, the classes it pickled.
+"""Where Ray finds, in a study made before study/ was split into layers, what it pickled.
 
-Ray pickles a study's progress reporter, callbacks, searcher and scheduler into its folder's
-tuner.pkl by their import paths; before the split they lived in this module. A study interrupted
-then is resumed by today's classes through these names (tests/study/test_legacy_resume.py).
-New code imports them from ``study.engine``.
+Ray pickles a study's progress reporter, callbacks, searcher, scheduler and trial-folder namer
+(``_dirname``) into its folder's tuner.pkl by their import paths; before the split they lived in
+this module. A study interrupted then is resumed by today's code through these names
+(tests/study/test_legacy_resume.py). New code imports them from ``study.engine``.
 """
 
 from study.engine.callbacks.frontier import FrontierCallback
@@ -14,6 +14,7 @@ from study.engine.schedulers.frontier import FrontierScheduler
 from study.engine.search.frontier import FrontierSearcher
 from study.engine.search.optuna import PalrnnOptunaSearch
 from study.engine.trainable import palrnn_trial
+from study.engine.tuner import _dirname
 
 __all__ = ["FrontierCallback", "FrontierScheduler", "FrontierSearcher", "MLflowCallback", "PalrnnOptunaSearch",
-           "ProgressLine", "TensorBoardCallback", "palrnn_trial"]
+           "ProgressLine", "TensorBoardCallback", "_dirname", "palrnn_trial"]

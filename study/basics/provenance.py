@@ -27,15 +27,15 @@ Studies made before provenance was kept have none: ``provenance_line`` says so.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import os
 import platform
 import socket
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from palrnn.provenance import cpu_model, git_state, package_version
 
 PACKAGES = ("torch", "ray", "optuna", "pandas", "numpy", "palrnn")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the study package (study/basics/../..)
@@ -59,65 +59,6 @@ def provenance(argv: list[str] | None, threads_per_trial: int | None = None, rep
         "threads_per_trial": None if threads_per_trial is None else int(threads_per_trial),
         "started": dt.datetime.now().isoformat(timespec="seconds"),
     }
-
-
-def package_version(name: str) -> str | None:
-    """The installed distribution's version (its metadata; the package is not imported), or None."""
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def git_state(repo: Path) -> tuple[str | None, bool | None]:
-    """(HEAD's commit, whether the work tree has changes) of the git work tree whose top is ``repo``.
-
-    (None, None) when ``repo`` is not the top of a work tree (a folder inside some other repository
-    does not count: an installed copy of the project must not report its host's commit), when git is
-    missing, or when git refuses (a repository owned by someone else). No lock is taken: the index
-    is not refreshed, so a study started beside other git commands does not disturb them.
-    """
-    repo = Path(repo)
-    top = _git(repo, "rev-parse", "--show-toplevel")
-    if top is None or not _same(Path(top), repo):
-        return None, None
-    commit = _git(repo, "rev-parse", "--verify", "HEAD")
-    if commit is None:  # a repository without a commit yet
-        return None, None
-    status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
-    return commit, (None if status is None else bool(status.strip()))
-
-
-def _git(repo: Path, *args: str) -> str | None:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # another repository's, e.g. under a git hook
-        env.pop(key, None)
-    try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30,
-                              env=env, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The CPU's model name: /proc/cpuinfo on Linux, else ``platform.processor()`` (or the machine type)."""
-    if sys.platform.startswith("linux"):
-        try:
-            for line in cpuinfo.read_text(errors="replace").splitlines():
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    return value.strip()
-        except OSError:
-            pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def gpu_names() -> list[str]:
