@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from palrnn.cli import fail
 from study import run
@@ -124,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()
+    _report(plan, tables, wall, sampler, args.json, " ".join([prog, *argv]), argv)
+    return 0
+
+
+def _report(plan: Any, tables: dict[str, Any], wall: float, sampler: Sampler, json_file: str | None, command: str,
+            argv: list[str]) -> None:
+    """The benchmark's figures, printed, and with --json written with the machine's provenance."""
     trials = tables["trials"]
     n = len(trials)
     cpus = os.cpu_count() or 1
@@ -144,15 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU busy              {sampler.busy():8.0%}  of {cpus} CPUs; median sample "
           f"{busy[len(busy) // 2] if busy else float('nan'):.0%}")
     print(f"peak memory (PSS)     {sampler.peak / 2**30:8.2f} GiB  driver + Ray + workers")
-    if args.json:
+    if json_file:
         figures = {"trials": n, "planned": plan.n_trials, "concurrency": concurrency, "wall_seconds": wall,
                    "training_seconds": train_sum, "tuning_seconds": tuning, "overhead_per_trial": overhead_loop,
                    "overhead_per_trial_with_start": overhead, "cpu_busy": sampler.busy(), "cpus": cpus,
                    "peak_memory_gib": sampler.peak / 2**30}
-        write_json_atomic(args.json, {"command": " ".join([prog, *argv]), "study": plan.name, "figures": figures,
+        write_json_atomic(json_file, {"command": command, "study": plan.name, "figures": figures,
                                       "machine": provenance(argv)})
-        print(f"wrote {args.json}")
-    return 0
+        print(f"wrote {json_file}")
 
 
 if __name__ == "__main__":
