@@ -1,5 +1,6 @@
-"""The driver: runs a planned study on Ray (``execute``), keeps it safe while it runs (``StudyLock``,
-``StudyWatch``, storage errors) and writes its tables and final status (``finish``).
+"""Run a planned study on Ray (``execute``): Ray started here or joined, the study folder made and
+locked, study.json and study.toml written, the plan's Tuners run by the engine while the watch keeps
+the tables current, then ``finish``.
 
 Planning (``study.planning``) has checked everything before this starts; what can still go wrong
 here is the machine's: a port taken, a cluster too small, a full disk, a Ctrl-C.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,15 +152,7 @@ def space_from_text(items: Sequence[str]) -> dict[str, Dist]:
 
 
 def sets_from_mapping(values: Any) -> dict[str, Any]:
-    if not isinstance(values, Mapping):
-        raise StudyError(f"--set: give a dict of config fields, got {values!r}")
-    out = {}
-    for key, value in values.items():
-        try:
-            out[_field("--set", key)] = config_value(key, value)
-        except ValueError as exc:
-            raise StudyError(f"--set: {exc}") from None
-    return out
+    return _typed_mapping("--set", "config fields", values, config_value)
 
 
 def sweeps_from_mapping(values: Any) -> dict[str, list[Any]]:
@@ -179,14 +171,19 @@ def sweeps_from_mapping(values: Any) -> dict[str, list[Any]]:
 
 
 def space_from_mapping(values: Any) -> dict[str, Dist]:
+    return _typed_mapping("--space", "config fields and distributions", values, parse_dist)
+
+
+def _typed_mapping(option: str, what: str, values: Any, typed: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """An API keyword's dict, each value typed and checked for its field: StudyError naming ``option``."""
     if not isinstance(values, Mapping):
-        raise StudyError(f"--space: give a dict of config fields and distributions, got {values!r}")
+        raise StudyError(f"{option}: give a dict of {what}, got {values!r}")
     out = {}
-    for key, spec in values.items():
+    for key, value in values.items():
         try:
-            out[_field("--space", key)] = parse_dist(key, spec)
+            out[_field(option, key)] = typed(key, value)
         except ValueError as exc:
-            raise StudyError(f"--space: {exc}") from None
+            raise StudyError(f"{option}: {exc}") from None
     return out
 
 
