@@ -8,13 +8,12 @@ here is the machine's: a port taken, a cluster too small, a full disk, a Ctrl-C.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from palrnn.config import Config
+from palrnn.config import field_names
 from study.basics.errors import StudyError
 from study.basics.io import write_json_atomic, write_text_atomic
 from study.basics.layout import STUDY_FILE, STUDY_TOML
@@ -25,7 +24,7 @@ from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error
 from study.planning.plan import StudyPlan
 
-COLUMNS = [f.name for f in dataclasses.fields(Config)]  # the config columns of the trials table
+COLUMNS = field_names()  # the config columns of the trials table
 
 
 def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None, num_cpus: int | None = None,

@@ -92,6 +92,3 @@ GRID_MODELS = ["RNN", "LSTM"]
 LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
 SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
 
-
-def field_names() -> set[str]:
-    return {f.name for f in dataclasses.fields(Config)}

@@ -13,7 +13,6 @@ from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atom
 from study.frontier import table as fr
 from study.frontier.probe import RUNNING, Trial
 from study.frontier.search import Frontier
-from study.frontier.table import FILE
 
 
 class FrontierSearcher(tune.search.Searcher):
@@ -154,7 +153,7 @@ class FrontierSearcher(tune.search.Searcher):
         minutes, this file is written on every change."""
 
         try:
-            state = json.loads((Path(self.folder) / FILE).read_text()) if self.folder else None
+            state = json.loads((Path(self.folder) / fr.FILE).read_text()) if self.folder else None
             newer = Frontier.from_dict(state) if state else None
         except (OSError, ValueError, KeyError, TypeError):
             return
