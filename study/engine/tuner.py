@@ -19,6 +19,7 @@ from ray import tune
 
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.logger.callbacks import study_callbacks
+from study.engine import ray_fixes
 from study.engine.progress import ProgressLine
 from study.engine.schedulers import scheduler
 from study.engine.schedulers.frontier import FrontierScheduler
@@ -33,6 +34,8 @@ from study.results.trials import _tables
 
 if TYPE_CHECKING:
     from study.planning.plan import StudyPlan
+
+ray_fixes.apply()  # a trial whose reused worker dies as it starts is retried (see there)
 
 
 @dataclass
