@@ -16,6 +16,7 @@ in one place (docs/design.md lists what each holds).
     tensorboard/          a run per trial for TensorBoard
     mlflow.db             the study's own MLflow store (--mlflow), its artifacts in mlartifacts/
     cells/<model>-T<T>/   Ray's experiment of each cell of a search over several cells
+    finished/             Ray's experiment of trials Ray stopped short (TERMINATED) that a later run finished
     .lock                 held by the one driver running the study
 """
 
@@ -38,6 +39,7 @@ TENSORBOARD = "tensorboard"  # tensorboard/<run name>/events.out.tfevents.*
 MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlartifacts"  # beside a SQLite store: the runs' artifacts (figures)
 CELLS = "cells"
+FINISHED = "finished"  # a Ray experiment of the trials Ray stopped short that a later run finished
 LOCK = ".lock"
 # What a study's MLflow run gets as artifacts, besides its figures.
 REPORT_FILES = (REPORT, TRIALS, SUMMARY, CURVES, STUDY_FILE, BEST)

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from ray import tune
 
+from study.basics.layout import FINISHED
+from study.engine import ray_fixes
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.logger.callbacks import study_callbacks
-from study.engine import ray_fixes
 from study.engine.progress import ProgressLine
 from study.engine.schedulers import scheduler
 from study.engine.schedulers.frontier import FrontierScheduler
@@ -142,14 +143,83 @@ def _dirname(trial: Any) -> str:
 def run_tuner(spec: TunerSpec) -> Any:
     tuner = tune.Tuner(_trainable(spec), param_space=_param_space(spec), tune_config=_tune_config(spec),
                        run_config=_run_config(spec))
-    return tuner.fit()
+    return _fit(spec, tuner)
 
 
 def restore_tuner(spec: TunerSpec) -> Any:
     path = str((spec.results_dir / spec.name).resolve())
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
                                param_space=_param_space(spec))
-    return tuner.fit()
+    return _fit(spec, tuner)
+
+
+def _fit(spec: TunerSpec, tuner: Any) -> Any:
+    """``tuner.fit()``; then, unless it was interrupted, a grid's trials that Ray holds TERMINATED
+    short of their steps are run to their end (``finish_short``)."""
+    results, interrupted = fit_noting_interrupt(tuner)
+    if not interrupted and not spec.plan.kind_of.scheduled:
+        finish_short(spec, results)
+    return results
+
+
+def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
+    """``tuner.fit()`` and whether a Ctrl-C (SIGINT) ended it. Ray Tune puts its own SIGINT handler
+    in place for the run, and on the first signal stops the run and puts back the handler it found:
+    this one, which answers a later Ctrl-C as Python does."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return tuner.fit(), False  # no signal handler can be set here, nor by Ray
+
+    before = signal.getsignal(signal.SIGINT)
+
+    def later(signum: int, frame: Any) -> Any:
+        handler = before if callable(before) else signal.default_int_handler
+        return handler(signum, frame)
+
+    signal.signal(signal.SIGINT, later)
+    try:
+        results = tuner.fit()
+        return results, signal.getsignal(signal.SIGINT) is later
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def finish_short(spec: TunerSpec, results: Any) -> int:
+    """Run to their end the trials Ray holds TERMINATED short of their steps, with nothing that
+    stopped them on purpose (no target reached, no divergence, no scheduler: a grid). Ray can end a
+    running trial so when the study is stopped, and a restored experiment never starts a
+    TERMINATED trial again. One Tuner over their configs (the Ray experiment ``finished/`` of the study
+    folder), each
+    trial continuing from its own checkpoint; ``collect`` then reads their curves from there.
+    Returns how many it ran."""
+    import dataclasses
+
+    from study.results.trials import _stopped_by
+
+    short = []
+    for trial in _ray_trials(results):
+        config = dict(trial.config or {})
+        if not config or trial.status != "TERMINATED":
+            continue
+        # Where it got to: its checkpoint's last record, else Ray's last result, else nowhere.
+        last = (saved_curve(spec.study_folder, config) or [dict(trial.last_result or {})])[-1]
+        if _stopped_by({**last, "status": "TERMINATED", "steps": config.get("steps")}, scheduled=False) == "unfinished":
+            short.append(config)
+    if not short:
+        return 0
+    # Each config once: Ray's points to evaluate, over a space that holds every value they take.
+    space: dict[str, Any] = {}
+    for key in short[0]:
+        values = [c.get(key) for c in short]
+        space[key] = values[0] if all(v == values[0] for v in values) else tune.choice(
+            [v for i, v in enumerate(values) if v not in values[:i]])
+    tune_config = dataclasses.replace(_tune_config(spec, searched=False), num_samples=len(short),
+                                      search_alg=tune.search.BasicVariantGenerator(points_to_evaluate=short))
+    run_config = dataclasses.replace(_run_config(spec), name=FINISHED, storage_path=str(spec.study_folder.resolve()))
+    tune.Tuner(_trainable(spec), param_space=space, tune_config=tune_config, run_config=run_config).fit()
+    return len(short)
 
 
 def can_restore(path: Path) -> bool:
@@ -178,14 +248,15 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
     driver killed outright leaves incomplete (Ray copies it to the study folder only now and then).
     """
     entries = []
-    # Ray's own status of each trial (TERMINATED, ERROR, or PENDING/RUNNING/PAUSED when the study
-    # was interrupted); ResultGrid keeps it only on its analysis object.
-    analysis = getattr(results, "_experiment_analysis", None)
-    status = {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
+    held = {t.trial_id: t for t in _ray_trials(results)}
     for result in results:
         last = result.metrics or {}
         trial_id = Path(result.path).name.removeprefix("trial_")
-        saved = saved_curve(study_folder, result.config or {}) if study_folder is not None else None
+        trial = held.get(trial_id)
+        # A trial that never reported to Ray has no config in its result, but may have a
+        # checkpoint (it ran in finish_short's Tuner): Ray's Trial has its config.
+        config = result.config or dict(getattr(trial, "config", None) or {})
+        saved = saved_curve(study_folder, config) if study_folder is not None and config else None
         if saved:
             df = pd.DataFrame(saved)
             if int(df["step"].max()) >= int(last.get("step") or 0):
@@ -195,8 +266,16 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
         if "step" not in last and result.error is None:
             continue  # never started (an interrupted study): nothing to tabulate yet
         error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
-        entries.append((trial_id, result.config or {}, last, df, status.get(trial_id, "TERMINATED"), error))
+        entries.append((trial_id, config, last, df, getattr(trial, "status", "TERMINATED"), error))
     return _tables(entries, config_columns, scheduled)
+
+
+def _ray_trials(results: Any) -> list[Any]:
+    """Ray's Trial objects of a ResultGrid (their status: TERMINATED, ERROR, or PENDING/RUNNING/
+    PAUSED when the study was interrupted; their config even before a first result), which
+    ResultGrid keeps only on its analysis object."""
+    analysis = getattr(results, "_experiment_analysis", None)
+    return list(getattr(analysis, "trials", None) or [])
 
 
 def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tuple[tune.TuneConfig, tune.RunConfig]:

@@ -101,3 +101,42 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
     fault("SIGINT (Ctrl-C) to the driver mid-study", 1,
           "tables for what finished, `status: interrupted`, exit 130 and the resume command; `--resume` completes "
           "without rerunning finished trials, and the tables equal an uninterrupted run's, row for row")
+
+
+def test_resume_finishes_trials_ray_holds_terminated_short_of_their_steps(tmp_path, fault):
+    """Ray can end a running trial TERMINATED when the study is stopped, and a restored experiment
+    never starts a TERMINATED trial again. The interrupted study's saved experiment state is given
+    exactly that (its RUNNING trials made TERMINATED); `--resume` still runs every trial to its end."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = _cmd(tmp_path, "--seeds", "1", name="short")  # 4 trials
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tmp_path / "short"
+    deadline = time.monotonic() + 240
+    while len(_finished_trials(folder)) < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the study ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    (state_file,) = sorted(folder.glob("experiment_state-*.json"))[-1:]
+    state = json.loads(state_file.read_text())
+    made_short = 0
+    for entry in state["trial_data"]:
+        trial = json.loads(entry[0])
+        if trial["status"] == "RUNNING":
+            trial["status"], made_short = "TERMINATED", made_short + 1
+            entry[0] = json.dumps(trial)
+    assert made_short >= 1, "no trial was running at the interrupt"
+    state_file.write_text(json.dumps(state))
+
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    trials = pd.read_csv(folder / "trials.csv")
+    curves = pd.read_csv(folder / "curves.csv")
+    assert len(trials) == 4 and (trials["step"] == 1500).all() and set(trials["stopped_by"]) == {"steps"}
+    assert not curves.duplicated(["trial_id", "step"]).any()
+    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()
+    fault("`--resume` of a study whose trials Ray holds TERMINATED short of their steps", made_short,
+          "each is run to its end from its own checkpoint (Ray never restarts a TERMINATED trial); the study "
+          "ends complete, every evaluation once")
