@@ -235,16 +235,43 @@ def test_two_studies_started_at_once_both_run(tmp_path, fault):
           "each starts its own Ray, the second's dashboard on the next free port; both end complete")
 
 
+class SmallDisk:
+    """A 16 MiB tmpfs, a real file system that really fills up. ``path`` is where a command run
+    with ``prefix`` sees it; ``view`` is where this test reads and writes it."""
+
+    def __init__(self, path, view, prefix):
+        self.path, self.view, self.prefix = path, view, prefix
+
+
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 16 MiB tmpfs: a real file system that really fills up (mounting needs root)."""
+    """The tmpfs, mounted without root where the machine allows it: in a user and mount namespace
+    of its own (``unshare -rm``), held open by a process that commands join with ``nsenter``, and
+    seen from here through that process's /proc/<pid>/root. Else, as root, mounted here."""
     mount = tmp_path / "disk"
     mount.mkdir()
+    holder = subprocess.Popen(["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=16m tmpfs "$0" && echo mounted '
+                               '&& exec sleep 3600', str(mount)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    if holder.stdout.readline().strip() == "mounted":
+        try:
+            yield SmallDisk(mount, Path(f"/proc/{holder.pid}/root{mount}"),
+                            ["nsenter", "-t", str(holder.pid), "-U", "-m", "--preserve-credentials", f"--wd={ROOT}"])
+        finally:
+            holder.kill()
+            holder.communicate()
+        return
+    holder.wait()
+    why = holder.stderr.read().strip()
+    if os.geteuid() != 0:
+        pytest.skip(f"cannot mount a tmpfs: no user namespace here (`unshare -rm`: {why}; see the sysctls "
+                    "kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns), "
+                    "and not root")
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
     if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {p.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs: `unshare -rm` says {why}; `mount` as root says {p.stderr.strip()}")
     try:
-        yield mount
+        yield SmallDisk(mount, mount, [])
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
@@ -264,9 +291,9 @@ def _fill(folder):
 
 def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_disk, fault):
     steps = 1500
-    cmd = _cmd(small_disk, "full", 2, steps)
+    cmd = small_disk.prefix + _cmd(small_disk.path, "full", 2, steps)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    folder = small_disk / "full"
+    folder = small_disk.view / "full"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.3)
@@ -277,7 +304,7 @@ def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_dis
         except (OSError, ValueError):  # not written yet, or being replaced
             continue
     assert proc.poll() is None, "the study ended before the disk could fill"
-    filler = _fill(small_disk)
+    filler = _fill(small_disk.view)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, out[-2000:] + err[-3000:]
     # Ray and the trials' workers print their own tracebacks of the failed writes on the way; the
@@ -286,7 +313,7 @@ def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_dis
     assert len(ours) == 1, out[-2000:] + err[-4000:]
     (line,) = ours
     assert line.startswith("python -m study.run: error: cannot write to ") and "No space left on device" in line
-    assert f"--resume --name full --results-dir {small_disk}" in line
+    assert f"--resume --name full --results-dir {small_disk.path}" in line
     kept = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})  # whole, and the finished trials in it
     assert len(kept) >= 2 and (kept["step"] == steps).all() and set(kept["status"]) == {"TERMINATED"}
 
@@ -298,6 +325,7 @@ def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_dis
     curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
     assert len(trials) == 8
     _assert_undisturbed(trials, curves, steps)
-    fault("the results folder's disk full mid-study (a 16 MiB tmpfs filled up)", 1,
+    fault("the results folder's disk full mid-study (a 16 MiB tmpfs filled up; no root needed where user "
+          "namespaces are allowed)", 1,
           "the study stops with one line naming the folder and the resume command, exit 1; trials.csv keeps the "
           "trials finished before; once space is back `--resume` completes, bit-identical to an undisturbed run")
