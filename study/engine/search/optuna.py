@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ray.tune.search import Searcher
+from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
+from ray.tune.utils.util import unflatten_dict
 
 from study.results.trials import RECORDED, _stopped_by
 from study.spec.space import Dist
@@ -23,7 +24,39 @@ class PalrnnOptunaSearch(OptunaSearch):
 
     What Optuna learns is unchanged: a finished trial is COMPLETE with its last eval_accuracy (an
     ASHA-cut one too: ``stopped_by`` = scheduler says so), a failed one FAIL; TPE reads neither
-    intermediate values nor attributes."""
+    intermediate values nor attributes.
+
+    A driver killed outright leaves the journal ahead of Ray's saved state: trials it started
+    after Ray last saved are RUNNING in the journal and unknown to Ray. Restored, the searcher
+    gives each of them, params and all, to the first new Ray trials (``suggest``), which continue
+    from their own checkpoints: the journal keeps each trial once and the search its num_samples."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        self._orphans: list[Any] | None = None  # found at the first suggest
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if trial_id not in self._ot_trials and not callable(self._space):
+            orphan = self._next_orphan()
+            if orphan is not None:
+                import optuna
+
+                self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, orphan._trial_id)
+                return unflatten_dict(dict(orphan.params))
+        return super().suggest(trial_id)
+
+    def _next_orphan(self) -> Any:
+        """The next journal trial left RUNNING by a killed driver that no Ray trial holds (only
+        in a restored searcher: a new search's journal is its own)."""
+        if not hasattr(self, "_orphans"):
+            return None
+        if self._orphans is None:
+            from optuna.trial import TrialState
+
+            held = {t.number for t in self._ot_trials.values()}
+            self._orphans = [t for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                             if t.number not in held]
+        return self._orphans.pop(0) if self._orphans else None
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if isinstance(self.metric, list) or trial_id in self._completed_trials or result.get("step") is None:
@@ -59,6 +92,20 @@ class PalrnnOptunaSearch(OptunaSearch):
         super().on_trial_complete(trial_id, result=result, error=error)
 
 
+class StudyConcurrencyLimiter(ConcurrencyLimiter):
+    """Ray's ConcurrencyLimiter, which forgets on restore which trials were live and so would
+    keep a restored trial's end from its searcher: an end the searcher is waiting for reaches it."""
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        inner = self.searcher
+        waiting = (trial_id not in self.live_trials and trial_id in getattr(inner, "_ot_trials", {})
+                   and trial_id not in getattr(inner, "_completed_trials", {trial_id}))
+        if waiting:
+            inner.on_trial_complete(trial_id, result=result, error=error)
+            return
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+
 def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
     """A space as Optuna distributions (imports Optuna)."""
     import optuna
@@ -79,7 +126,6 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
     """A search cell's searcher: Optuna's TPE, seeded, over the cell's space, its trials kept in the
     study's journal (one Optuna study per cell), as many at once as ``spec.max_concurrent``."""
     import optuna
-    from ray.tune.search import ConcurrencyLimiter
 
     search = spec.plan.search
     cell = spec.search_cell
@@ -90,4 +136,4 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
                                   sampler=optuna.samplers.TPESampler(seed=s.seed),
                                   study_name=cell.get("study_name", "palrnn"),
                                   storage=optuna.storages.JournalStorage(journal))
-    return ConcurrencyLimiter(searcher, max_concurrent=spec.max_concurrent)
+    return StudyConcurrencyLimiter(searcher, max_concurrent=spec.max_concurrent)
