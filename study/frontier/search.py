@@ -133,6 +133,13 @@ class Frontier:
                 for p in sorted(probes.values(), key=lambda p: p.order)
                 for s, (state, _) in sorted(p.seeds.items()) if state in (SOLVED, UNSOLVED)]
 
+    def stopped(self) -> list[Trial]:
+        """Every seed whose trial was stopped before its end because its probe was decided or moot
+        (not counted), in the order its probe was launched."""
+        return [Trial(c, p.length, s) for c, probes in enumerate(self._probes)
+                for p in sorted(probes.values(), key=lambda p: p.order)
+                for s, (state, _) in sorted(p.seeds.items()) if state == STOPPED]
+
     def running(self) -> list[Trial]:
         return [Trial(c, p.length, s) for c, probes in enumerate(self._probes) for p in probes.values()
                 for s, (st, _) in sorted(p.seeds.items()) if st == RUNNING]

@@ -424,6 +424,41 @@ def test_a_seed_finished_after_rays_last_snapshot_is_replayed_for_the_tables_not
     assert nxt is None or (nxt["model"], nxt["length"], nxt["seed"]) != ("LSTM", 5, 4)
 
 
+def test_a_seed_stopped_after_rays_last_snapshot_is_replayed_for_its_row_and_stopped_again(tmp_path):
+    """Seeds stopped because their probe was decided, in trials Ray's saved state never saw (the
+    driver is killed seconds later): the resumed searcher hands them out once more with the
+    finished ones, the scheduler stops each at its first result, and the Frontier does not change;
+    their rows reach the tables."""
+    def searcher():
+        return FrontierSearcher(Frontier(CELLS[:2], rule=(4, 5), speculate=0, base={"steps": 1000}), tmp_path)
+
+    first = searcher()
+    first.save(str(tmp_path / "ray-searcher.json"))  # Ray's snapshot, older than every trial
+    configs = {f"t{i}": first.suggest(f"t{i}") for i in range(8)}
+    for t in ("t0", "t1"):  # cell 0's seeds 0 and 1 fail: at most 3 of 5 can pass, the probe fails
+        first.on_trial_complete(t, _result(configs[t], 1000))
+    for t in ("t2", "t3"):
+        assert first.should_stop(t, _result(configs[t], 300))
+        first.on_trial_complete(t, _result(configs[t], 300))  # stopped short: STOPPED, not counted
+    stopped = {tuple(k) for k in first.frontier.stopped()}
+    assert stopped == {tuple(first._key(t, _result(configs[t], 300))) for t in ("t2", "t3")}
+
+    second = searcher()
+    second.restore(str(tmp_path / "ray-searcher.json"))
+    FrontierCallback(second).on_step_begin(0, [])  # Ray holds no trial of theirs
+    assert stopped <= {tuple(k) for k in second.replay}
+    before = second.frontier.to_dict()
+    replays = len(second.replay)
+    for i in range(replays):
+        config = second.suggest(f"r{i}")
+        key = second._key(f"r{i}")
+        result = _result(config, 300)
+        if tuple(key) in stopped:
+            assert second.should_stop(f"r{i}", result)  # stopped at its first result, trains no further
+        second.on_trial_complete(f"r{i}", result if tuple(key) in stopped else _result(config, 1000))
+    assert second.frontier.to_dict() == before and second.replay == []
+
+
 # ---- a real frontier on Ray ----------------------------------------------------------------
 
 

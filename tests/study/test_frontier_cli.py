@@ -5,6 +5,7 @@ its study.json, its end (status, frontier.csv), and one tiny real frontier throu
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -333,6 +334,10 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     assert not trials.duplicated(["model", "length", "seed"]).any()  # no seed trained twice
     counted = {(0, int(r.length), int(r.seed)) for r in trials.itertuples()}
     assert {k for k, (st, _) in after.items() if st in ("solved", "unsolved")} <= counted
+    # Every seed that trained has its row, a seed stopped because its probe was decided included.
+    trained = {(0, int(m.group(1)), int(m.group(2))) for p in (folder / "checkpoints").glob("LSTM-*.pt")
+               if (m := re.match(r"LSTM-T(\d+)-s(\d+)-", p.name))}
+    assert trained and trained <= counted, sorted(trained - counted)
 
     for key in finished:  # and its checkpoint was not written again: it did not train again
         row = trials[(trials["length"] == key[1]) & (trials["seed"] == key[2])]

@@ -3,7 +3,6 @@ trials.csv and once in the journal, the search reaching its num_samples."""
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys

@@ -11,7 +11,7 @@ from ray import tune
 from palrnn.config import Config
 from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from study.frontier import table as fr
-from study.frontier.probe import RUNNING, Trial
+from study.frontier.probe import RUNNING, STOPPED, Trial
 from study.frontier.search import Frontier
 
 
@@ -46,7 +46,7 @@ class FrontierSearcher(tune.search.Searcher):
         return True  # the Frontier makes every config; there is no search space to take
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.replay:  # a finished seed's trial again: it reports its checkpoint's end, trains nothing
+        if self.replay:  # a finished or stopped seed's trial again: it reports its checkpoint (a stopped one stops)
             key = self.replay.pop(0)
             self.trials[trial_id] = key
             return self.frontier.config(Trial(*key))
@@ -74,11 +74,12 @@ class FrontierSearcher(tune.search.Searcher):
             self._changed()
 
     def should_stop(self, trial_id: str, result: dict[str, Any] | None = None) -> bool:
-        """Stop a trial whose seed still runs in a probe that is decided or moot. A seed already
-        solved runs on to its own end (palrnn's patience), as in any study."""
+        """Stop a trial whose seed still runs in a probe that is decided or moot, and the replay of
+        a seed stopped so before (``reconcile``) at its first result. A seed already solved runs on
+        to its own end (palrnn's patience), as in any study."""
         key = self._key(trial_id, result)
-        return (key is not None and self.frontier.seed_state(key) == RUNNING
-                and self.frontier.decided(key.cell, key.length))
+        state = None if key is None else self.frontier.seed_state(key)
+        return state == STOPPED or (state == RUNNING and self.frontier.decided(key.cell, key.length))
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         self.observe(trial_id, result)
@@ -144,7 +145,10 @@ class FrontierSearcher(tune.search.Searcher):
         # A seed that finished after Ray last saved its experiment state (a driver killed within
         # those seconds) is counted in the Frontier but missing from Ray's trials, and so from
         # the tables: its trial runs once more, finds its checkpoint at its end and reports it.
-        self.replay = [list(k) for k in self.frontier.ended() if tuple(k) not in seen | mine]
+        # A seed stopped so (its probe decided) runs once more too, and is stopped at its first
+        # result (should_stop): its row in the tables is its checkpoint's curve.
+        replayed = self.frontier.ended() + self.frontier.stopped()
+        self.replay = [list(k) for k in replayed if tuple(k) not in seen | mine]
         self._changed()
 
     def _load_newer_state(self) -> None:
