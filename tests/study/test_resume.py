@@ -137,6 +137,7 @@ def test_resume_finishes_trials_ray_holds_terminated_short_of_their_steps(tmp_pa
     assert len(trials) == 4 and (trials["step"] == 1500).all() and set(trials["stopped_by"]) == {"steps"}
     assert not curves.duplicated(["trial_id", "step"]).any()
     assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()
-    fault("`--resume` of a study whose trials Ray holds TERMINATED short of their steps", made_short,
+    fault("trials Ray holds TERMINATED short of their steps (written into Ray's saved state of an interrupted "
+          "study: the state is real, how Ray came to write it is not reproduced)", made_short,
           "each is run to its end from its own checkpoint (Ray never restarts a TERMINATED trial); the study "
           "ends complete, every evaluation once")

@@ -13,7 +13,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-SAMPLES = 10
+SAMPLES = 8
 
 
 def _free_port():
@@ -41,7 +41,7 @@ def test_optuna_search_driver_sigkilled_then_resumed_counts_every_trial_once(tmp
     import optuna
 
     cmd = [sys.executable, "-m", "study.run", "--search", "optuna", "--model", "RNN", "--length", "5",
-           "--num-samples", str(SAMPLES), "--scheduler", "off", "--set", "steps=1200", "--set", "eval_every=100",
+           "--num-samples", str(SAMPLES), "--scheduler", "off", "--set", "steps=800", "--set", "eval_every=100",
            "--set", "batch_size=32", "--checkpoint-every", "100", "--num-cpus", "2", "--no-report",
            "--dashboard-port", str(_free_port()), "--results-dir", str(tmp_path), "--name", "s"]
     folder = tmp_path / "s"
