@@ -17,6 +17,8 @@ Notebook API::
     tables["frontier"]            # a memory frontier's frontier.csv (docs/frontier.md)
     tables = study.load_study("results/lengths-20261128-170000")
     tables["trials"], tables["curves"], tables["summary"]
+    c = study.compare("results/reference-lengths", "results/my-rerun")   # also python -m study.compare
+    c.table, c.flagged            # compare.csv: per cell, each study and B - A with 95% intervals
 
 ``study.plan(study=None, **keywords)`` and ``study.run_study(study=None, *, echo=True,
 report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile``) and the options of
@@ -70,6 +72,13 @@ def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **ke
     return plan(study, **keywords).run(echo=echo, report=report)
 
 
+def compare(*paths: str | Path, out: str | Path | None = None, write: bool = True, figures: bool = True) -> Any:
+    """Compare study folders cell by cell, every later one against the first (``study/compare.py``)."""
+    from study.compare import compare as _compare
+
+    return _compare(*paths, out=out, write=write, figures=figures)
+
+
 def load_study(path: str | Path) -> dict[str, Any]:
     """A finished study's tables: trials, curves, summary (computed if absent) and meta."""
     from study.results.folder import read_study_folder
@@ -77,4 +86,4 @@ def load_study(path: str | Path) -> dict[str, Any]:
     return read_study_folder(path)
 
 
-__all__ = ["StudyError", "load_study", "plan", "run_study"]
+__all__ = ["StudyError", "compare", "load_study", "plan", "run_study"]

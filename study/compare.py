@@ -1,0 +1,88 @@
+"""``python -m study.compare A B [C ...]``: two or more studies side by side (study/report/compare.py).
+
+Prints, per cell (model, length and any swept field), each study's held-out accuracy with its 95%
+interval, B - A with its 95% interval, the solve rates and their difference, and marks the cells
+where an interval of a difference excludes 0; writes compare.csv, compare.png and compare.html to
+``--out`` (default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell
+differs, so that CI can check a rerun against a committed reference.
+
+``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+from palrnn.cli import RaisingParser, UsageError
+from study.basics.errors import NotAStudy, StudyError
+
+
+def compare(*paths: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, write: bool = True,
+            figures: bool = True) -> Any:
+    """Compare study folders, every later one against the first; returns the ``Comparison``
+    (``.table`` is compare.csv as a DataFrame, ``.flagged`` its cells that differ). Writes
+    compare.csv (and compare.png, compare.html) into ``out`` (default: beside the first study)
+    unless ``write`` is False. Raises StudyError (one line) on bad input."""
+    from study.report.compare import compare_studies, default_folder, write_comparison
+
+    comparison = compare_studies(list(paths))
+    if write:
+        write_comparison(comparison, Path(out) if out is not None else default_folder(comparison), figures=figures)
+    return comparison
+
+
+def build_parser() -> RaisingParser:
+    p = RaisingParser(prog="python -m study.compare",
+                      description="Compare studies cell by cell: accuracy and solve rate with 95%% intervals, and "
+                                  "each study's difference from the first.")
+    p.add_argument("paths", nargs="+", metavar="STUDY", help="two or more study folders, results/<name>; "
+                                                             "the first is the baseline A")
+    p.add_argument("--out", help="folder for compare.csv, compare.png and compare.html "
+                                 "(default: compare-<A>-vs-<B> beside the first study)")
+    p.add_argument("--fail-on-difference", action="store_true",
+                   help="exit 1 when a cell differs (an interval of B - A excludes 0); default: exit 0")
+    p.add_argument("--no-figures", action="store_true", help="write compare.csv only")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors and the output folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0: compared (no flagged cell, or no --fail-on-difference); 1: a cell differs and
+    --fail-on-difference; 2: bad input (one line on stderr, nothing written)."""
+    from study.report.compare import compare_studies, default_folder, text_lines, write_comparison
+
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        comparison = compare_studies(args.paths)
+        folder = Path(args.out) if args.out else default_folder(comparison)
+        if folder.exists() and not folder.is_dir():
+            raise StudyError(f"--out: {folder} is a file; give a folder")
+        write_comparison(comparison, folder, figures=not args.no_figures)
+    except (UsageError, NotAStudy, StudyError) as exc:
+        print(f"python -m study.compare: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"python -m study.compare: error: cannot write the comparison: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print("\n".join(text_lines(comparison)))
+    print(f"comparison in {folder}")
+    return 1 if args.fail_on_difference and len(comparison.flagged) else 0
+
+
+class _CallableModule(types.ModuleType):
+    """``import study.compare`` puts this module on the ``study`` package in place of the function
+    ``study.compare``: calling the module calls the function, so both spellings keep working."""
+
+    def __call__(self, *paths: str | os.PathLike[str], **kw: Any) -> Any:
+        return compare(*paths, **kw)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+if __name__ == "__main__":
+    sys.exit(main())

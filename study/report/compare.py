@@ -1,0 +1,252 @@
+"""Two or more studies side by side (``python -m study.compare``, ``study.compare``): their cells
+aligned on the axes they share, each study's held-out accuracy and solve rate with their
+intervals, and each study's difference from the first with a 95% interval.
+
+A cell is one value of every axis: model, length, and each field any of the studies swept; a
+study that held such a field at one value contributes its trials there (trials.csv has every
+config field). Per cell and study: the finished seeds' mean final held-out accuracy with its 95%
+logit-t interval, and the solve rate with its 95% Wilson interval (``summary_table``, as in each
+study's own summary.csv). The difference B - A of the means, and of the solve rates, has the
+MOVER interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the
+way the report's contrasts are built; for the solve rates it is Newcombe's interval. ``differs``
+is set where either difference's interval excludes 0. A cell only one study has is kept, with
+``present`` saying which; nothing is dropped in silence.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.errors import StudyError
+from study.basics.stats import mover_interval
+from study.results.folder import read_study_folder, summary_axes
+from study.results.summary import group_columns, sort_groups, summary_table
+
+PROG = "python -m study.compare"
+CSV = "compare.csv"
+FIGURE = "compare.png"
+HTML = "compare.html"
+SIDE = ("seeds", "accuracy", "accuracy_low", "accuracy_high", "solved", "solve_rate", "solve_low", "solve_high")
+DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
+        "solve_rate_diff", "solve_rate_diff_low", "solve_rate_diff_high")
+
+
+@dataclass
+class Comparison:
+    """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
+    studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
+    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder."""
+
+    table: pd.DataFrame
+    studies: list[str]
+    axes: list[str]
+    summaries: dict[str, pd.DataFrame]
+    folders: dict[str, Path]
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        return self.table[self.table["differs"]]
+
+
+def compare_studies(paths: list[str | os.PathLike[str]]) -> Comparison:
+    """Compare the study folders ``paths`` (two or more): every later one against the first.
+    Raises StudyError (one line) for fewer than two, a folder that is not a study, or studies
+    with no cell in common."""
+    if len(paths) < 2:
+        raise StudyError("give two or more study folders to compare (results/<name> ...)")
+    data, labels = {}, []
+    for path in paths:
+        label = _label(Path(path), labels)
+        data[label] = read_study_folder(path)  # NotAStudy: one line naming the folder
+        labels.append(label)
+    axes = _shared_axes([d["meta"] for d in data.values()], [d["trials"] for d in data.values()])
+    missing = [lab for lab in labels if any(a not in data[lab]["trials"] for a in axes)]
+    if missing:
+        raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
+                         f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
+    extra = [a for a in axes if a not in ("model", "length")]
+    summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
+    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes) for lab in labels[1:]]
+    table = pd.concat(parts, ignore_index=True)
+    if not (table["present"] == "both").any():
+        raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
+                         f"(no {', '.join(axes)} they both ran); nothing to compare")
+    return Comparison(table, labels, axes, summaries, {lab: Path(p) for lab, p in zip(labels, paths, strict=True)})
+
+
+def _label(folder: Path, taken: list[str]) -> str:
+    """A study's label: its folder's name, numbered where two folders share one."""
+    name = folder.resolve().name or str(folder)
+    label, i = name, 2
+    while label in taken:
+        label, i = f"{name}#{i}", i + 1
+    return label
+
+
+def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> list[str]:
+    """model, length, then every field any study swept (in the order the studies name them)."""
+    axes = ["model", "length"]
+    for meta, table in zip(metas, trials, strict=True):
+        axes += [a for a in summary_axes(meta, table.columns) if a not in axes]
+    return axes
+
+
+def _side(summary: pd.DataFrame) -> pd.DataFrame:
+    """A study's summary with the columns compare.csv gives each side."""
+    out = pd.DataFrame({
+        "seeds": summary["seeds"],
+        "accuracy": summary["eval_accuracy_mean"],
+        "accuracy_low": summary["eval_accuracy_low"],
+        "accuracy_high": summary["eval_accuracy_high"],
+        "solved": summary["solved"],
+        "solve_rate": [s / n if n else math.nan for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
+        "solve_low": summary["solved_low"],
+        "solve_high": summary["solved_high"],
+    })
+    return out
+
+
+def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str]) -> pd.DataFrame:
+    """The cells of studies A and B, outer-joined on ``axes``, with B - A and its intervals."""
+    groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
+    keyed = []
+    for summary in (a, b):
+        side = _side(summary)
+        side.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
+        keyed.append(side)
+    joined = keyed[0].add_prefix("a_").join(keyed[1].add_prefix("b_"), how="outer")
+    rows = []
+    for key, row in joined.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        has_a, has_b = not pd.isna(row["a_seeds"]), not pd.isna(row["b_seeds"])
+        diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
+        rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
+                     **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
+                     **diff, "differs": _excludes_zero(diff),
+                     "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
+    table = pd.DataFrame(rows)
+    for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
+        table[c] = table[c].astype("Int64")
+    return sort_groups(table, groups).reset_index(drop=True)
+
+
+def _differences(row: pd.Series) -> dict[str, float]:
+    """B - A of the mean accuracies and of the solve rates, each with its MOVER interval."""
+    acc = mover_interval([row["b_accuracy"], row["a_accuracy"]],
+                         [(row["b_accuracy_low"], row["b_accuracy_high"]),
+                          (row["a_accuracy_low"], row["a_accuracy_high"])], [1.0, -1.0])
+    rate = mover_interval([row["b_solve_rate"], row["a_solve_rate"]],
+                          [(row["b_solve_low"], row["b_solve_high"]), (row["a_solve_low"], row["a_solve_high"])],
+                          [1.0, -1.0])
+    return dict(zip(DIFF, (*acc, *rate), strict=True))
+
+
+def _excludes_zero(diff: dict[str, float]) -> bool:
+    """Whether the accuracy's or the solve rate's difference has an interval that excludes 0."""
+    for name in ("accuracy_diff", "solve_rate_diff"):
+        low, high = diff[f"{name}_low"], diff[f"{name}_high"]
+        if not (math.isnan(low) or math.isnan(high)) and (low > 0 or high < 0):
+            return True
+    return False
+
+
+def default_folder(comparison: Comparison) -> Path:
+    """Where compare.csv goes when the user names no folder: beside the first study,
+    ``compare-<A>-vs-<B>[-vs-...]``."""
+    first = comparison.folders[comparison.studies[0]].resolve()
+    return first.parent / ("compare-" + "-vs-".join(s.replace("#", "_") for s in comparison.studies))
+
+
+def text_lines(comparison: Comparison) -> list[str]:
+    """The printed comparison: one line per cell and later study, the flagged ones marked."""
+    from study.basics.text import format_table, value_text
+
+    lines = []
+    cols = [*[a for a in comparison.axes if a in comparison.table], "A", "B", "B - A accuracy", "solved A/B",
+            "B - A solve rate", ""]
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        d = r._asdict()
+        rows.append([*[value_text(d[a]) for a in comparison.axes if a in d],
+                     _mean_text(d, "a"), _mean_text(d, "b"),
+                     _diff_text(d, "accuracy_diff"), f"{_count(d, 'a')} / {_count(d, 'b')}",
+                     _diff_text(d, "solve_rate_diff"),
+                     "differs" if d["differs"] else ("" if d["present"] == "both" else d["present"])])
+    lines.append(f"A = {comparison.studies[0]}; B = " + ", ".join(comparison.studies[1:])
+                 + " (held-out accuracy, mean [95% interval] over seeds)")
+    lines += format_table(cols, rows)
+    flagged = len(comparison.flagged)
+    lines.append(f"{flagged} cell{'s' if flagged != 1 else ''} differ (a 95% interval of B - A excludes 0)"
+                 if flagged else "no cell differs: every 95% interval of B - A covers 0")
+    return lines
+
+
+def _mean_text(d: dict[str, Any], side: str) -> str:
+    if pd.isna(d[f"{side}_seeds"]):
+        return "-"
+    mean, low, high = d[f"{side}_accuracy"], d[f"{side}_accuracy_low"], d[f"{side}_accuracy_high"]
+    if pd.isna(mean):
+        return "-"
+    return f"{mean:.3f}" if pd.isna(low) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _diff_text(d: dict[str, Any], name: str) -> str:
+    c, low, high = d[name], d[f"{name}_low"], d[f"{name}_high"]
+    if pd.isna(c):
+        return "-"
+    return f"{c:+.3f}" if pd.isna(low) else f"{c:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def _count(d: dict[str, Any], side: str) -> str:
+    return "-" if pd.isna(d[f"{side}_seeds"]) else f"{int(d[f'{side}_solved'])}/{int(d[f'{side}_seeds'])}"
+
+
+def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], figures: bool = True) -> list[Path]:
+    """compare.csv, and unless ``figures`` is False compare.png and compare.html, written atomically
+    into ``folder`` (made if needed); returns the paths written."""
+    from study.basics.io import write_bytes_atomic, write_csv_atomic, write_text_atomic
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(out / CSV, comparison.table)
+    written = [out / CSV]
+    if figures:
+        from study.report.plots.compare import plot_comparison, png_bytes
+
+        png = png_bytes(plot_comparison(comparison))
+        write_bytes_atomic(out / FIGURE, png)
+        write_text_atomic(out / HTML, render_comparison_html(comparison, png))
+        written += [out / FIGURE, out / HTML]
+    return written
+
+
+def render_comparison_html(comparison: Comparison, png: bytes) -> str:
+    """compare.html: one self-contained page (the figure inlined), as report.html is."""
+    import base64
+
+    from study.report.html import CSP, STYLE, _e, _table
+
+    shown = comparison.table.copy()
+    for c in shown.columns:
+        if shown[c].dtype.kind == "f":
+            shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
+    names = ", ".join(_e(s) for s in comparison.studies[1:])
+    flagged = len(comparison.flagged)
+    body = [f"<h1>{_e(comparison.studies[0])} against {names}</h1>",
+            f"<p>{flagged} cell{'s' if flagged != 1 else ''} where a 95% interval of B - A excludes 0 "
+            "(<code>differs</code>). Held-out accuracy: mean over seeds with its 95% logit-t interval; "
+            "solve rate with its 95% Wilson interval; differences with MOVER intervals.</p>",
+            f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+            'alt="Held-out accuracy vs length, one line and band per study"></figure>',
+            _table(shown, "compare", text={"model", "study_a", "study_b", "present"}),
+            f'<p class="note">Written by <code>{_e(PROG)}</code>; the numbers are compare.csv\'s.</p>']
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
+                      f"<title>Comparison: {_e(comparison.studies[0])} against {names}</title>",
+                      f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
