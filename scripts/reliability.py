@@ -23,7 +23,8 @@ TESTS = ["tests/study/test_faults.py", "tests/study/test_chaos.py", "tests/study
          "tests/study/test_resume.py", "tests/study/test_search_faults.py", "tests/study/test_io.py",
          "tests/study/test_study_ray.py", "tests/study/test_run_errors.py", "tests/study/test_frontier_cli.py",
          "tests/palrnn/test_cli.py", "tests/palrnn/test_train.py", "tests/study/test_report.py",
-         "tests/study/test_plan.py", "tests/test_bad_input.py", "tests/study/test_compare.py"]
+         "tests/study/test_plan.py", "tests/test_bad_input.py", "tests/study/test_compare.py",
+         "tests/study/test_samplers.py"]
 START, END = "<!-- reliability: start (scripts/reliability.py writes this table) -->", "<!-- reliability: end -->"
 
 

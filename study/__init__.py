@@ -33,7 +33,8 @@ report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile
     models, lengths a grid's model and length axes, a search's cells (--models, --lengths)
     model, length   one model, one length (--model, --length)
     space           {field: "loguniform:1e-4:3e-2" | ("choice", [32, 64]) | ...}: what Optuna chooses (--space)
-    metric, mode, num_samples, search_seed, scheduler (True/False): the search's (--metric, ...)
+    metric, mode, num_samples, search_seed, sampler ("tpe", "random", "cmaes", "gp", "qmc", "nsga2"),
+    scheduler (True/False): the search's (--metric, ...)
     frontier        True (a memory frontier, --frontier), or a [frontier] table as a dict
     solve_rule, start_length, max_length, speculate: the frontier's ("4/5", 5, 100, 1; --solve-rule, ...)
     mlflow          True (a SQLite store in the study folder) or a tracking URI: every trial in MLflow (--mlflow)

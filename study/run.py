@@ -80,7 +80,9 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--metric", help="the metric Optuna and ASHA optimise (default: eval_accuracy)")
     opt.add_argument("--mode", choices=["max", "min"], help="max or min (default: min for a loss, else max)")
     opt.add_argument("--num-samples", help="trials Optuna proposes, per cell (default: 40)")
-    opt.add_argument("--search-seed", help="seed of the TPE sampler (default: 0)")
+    opt.add_argument("--search-seed", help="seed of the sampler (default: 0)")
+    opt.add_argument("--sampler", help="Optuna's sampler: tpe, random, cmaes (numbers only), gp (Gaussian "
+                                       "process), qmc (quasi-Monte Carlo) or nsga2 (default: tpe)")
     opt.add_argument("--scheduler", choices=["on", "off"], help="ASHA stops poor trials early (default: on)")
     opt.add_argument("--model", help=f"the model searched, as --models M (default: {SEARCH_MODEL})")
     opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {SEARCH_LENGTH})")

@@ -16,7 +16,16 @@ from study.planning.request import SMOKE, Request, _int
 from study.spec import catalogue
 from study.spec.fields import CELL_FIELDS, MODELS, MODES, SEARCH_METRICS, canonical_axes, default_mode
 from study.spec.load import load
-from study.spec.studyfile import FRONTIER_KEYS, Search, Study, from_dict, frontier_block, frontier_options, search_block
+from study.spec.studyfile import (
+    FRONTIER_KEYS,
+    Search,
+    Study,
+    from_dict,
+    frontier_block,
+    frontier_options,
+    sampler_problem,
+    search_block,
+)
 
 
 def base(req: Request) -> tuple[Study, str]:
@@ -161,7 +170,8 @@ def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> Non
 
 def _changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
             where: str) -> Search:
-    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler."""
+    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler,
+    --sampler."""
     search = dataclasses.replace(base)
     for k in search.space:
         settings.origin[k] = where
@@ -194,6 +204,11 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
         search.seed = _int("--search-seed", req.search_seed, 0)
     if req.scheduler is not None:
         search.scheduler = bool(req.scheduler)
+    if req.sampler is not None:
+        search.sampler = req.sampler
+    problem = sampler_problem(search.sampler, search.space)
+    if problem:
+        raise StudyError(f"--sampler: {problem}")
     return search
 
 

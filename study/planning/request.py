@@ -23,7 +23,7 @@ RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per
              "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
              "--max-concurrent": "max_concurrent"}
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
-               "--scheduler")
+               "--scheduler", "--sampler")
 FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
 
 
@@ -48,6 +48,7 @@ class Request:
     mode: Any = None
     num_samples: Any = None
     search_seed: Any = None
+    sampler: Any = None  # one of study.spec.studyfile.SAMPLERS (checked in planning)
     scheduler: Any = None  # True / False
     frontier: Any = None  # True, or a [frontier] table (dict)
     solve_rule: Any = None
@@ -192,7 +193,7 @@ KEYWORDS = {
     "grid": "--grid", "study": "--study", "search": "--search", "seeds": "--seeds", "models": "--models",
     "lengths": "--lengths", "model": "--model", "length": "--length", "axes": "--sweep", "fixed": "--set",
     "set": "--set", "space": "--space", "metric": "--metric", "mode": "--mode", "num_samples": "--num-samples",
-    "search_seed": "--search-seed", "scheduler": "--scheduler", "frontier": "--frontier",
+    "search_seed": "--search-seed", "sampler": "--sampler", "scheduler": "--scheduler", "frontier": "--frontier",
     "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
     "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
     "smoke_test": "--smoke-test", "description": "--description", "name": "--name", "results_dir": "--results-dir",
@@ -208,7 +209,7 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     given = [option for option, value in _given_options(args)]
     req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
     for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
-                "search_seed", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
+                "search_seed", "sampler", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
                 "start_length", "max_length", "speculate", "mlflow"):
         setattr(req, key, getattr(args, key))
     req.study = args.study

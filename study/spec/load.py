@@ -83,4 +83,5 @@ def search_from_meta(block: Mapping[str, Any]) -> Search:
     metric = block.get("metric", Search.metric)
     return Search(space=space, metric=metric, mode=block.get("mode", default_mode(metric)),
                   num_samples=int(block.get("num_samples", Search.num_samples)),
-                  scheduler=bool(block.get("scheduler", Search.scheduler)), seed=int(block.get("seed", Search.seed)))
+                  scheduler=bool(block.get("scheduler", Search.scheduler)), seed=int(block.get("seed", Search.seed)),
+                  sampler=str(block.get("sampler", Search.sampler)))

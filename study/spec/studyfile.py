@@ -29,7 +29,8 @@ A search: an Optuna TPE search per model x length cell (``[axes]`` may hold only
     metric = "eval_accuracy"            # default eval_accuracy
     mode = "max"                        # default: min for a loss, else max
     scheduler = true                    # ASHA stops poor trials early; default true
-    seed = 0                            # the TPE sampler's seed; default 0
+    seed = 0                            # the sampler's seed; default 0
+    sampler = "tpe"                     # tpe, random, cmaes, gp, qmc or nsga2; default tpe
 
     [space]                      # FIELD = "choice:V1,V2,..." | "uniform:LOW:HIGH" |
     lr = "loguniform:1e-4:3e-2"         #         "loguniform:LOW:HIGH" | "int:LOW:HIGH"
@@ -87,7 +88,9 @@ from study.spec.fields import (
 from study.spec.space import format_dist, parse_dist
 
 TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
-SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed")
+SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "sampler")
+# Optuna's samplers a search may use (study/engine/search/optuna.py builds them, seeded by ``seed``).
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 
@@ -103,6 +106,7 @@ class Search:
     num_samples: int = NUM_SAMPLES
     scheduler: bool = True
     seed: int = 0
+    sampler: str = "tpe"
 
 
 @dataclass
@@ -312,7 +316,25 @@ def search_block(block: Any, bad: Any) -> Search:
     seed = block.get("seed", Search.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
-    return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed)
+    sampler = block.get("sampler", Search.sampler)
+    problem = sampler_problem(sampler, dists)
+    if problem:
+        raise bad(f"[search] sampler: {problem}")
+    return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed,
+                  sampler=sampler)
+
+
+def sampler_problem(sampler: Any, space: Mapping[str, tuple[str, Any]]) -> str | None:
+    """Why ``sampler`` cannot search ``space`` (one line), or None. CMA-ES samples numbers only:
+    over a space of choices only it would sample nothing itself (Optuna falls back to random
+    sampling for every choice), so it is refused; over a mixed space Optuna samples the choices at
+    random, as its documentation says, and the search prints so."""
+    if sampler not in SAMPLERS:
+        return f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+    if sampler == "cmaes" and space and all(kind == "choice" for kind, _ in space.values()):
+        return ("cmaes samples numbers only, and this space has only choices "
+                f"({', '.join(space)}); use tpe, random, gp, qmc or nsga2, or search a number")
+    return None
 
 
 def to_dict(study: Study) -> dict[str, Any]:
@@ -327,7 +349,7 @@ def to_dict(study: Study) -> dict[str, Any]:
     if study.search is not None:
         s = study.search
         out["search"] = {"num_samples": s.num_samples, "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler,
-                         "seed": s.seed, "space": {k: format_dist(d) for k, d in s.space.items()}}
+                         "seed": s.seed, "sampler": s.sampler, "space": {k: format_dist(d) for k, d in s.space.items()}}
     if study.frontier is not None:
         out["frontier"] = study.frontier.to_dict()
     if study.mlflow is not None:

@@ -93,6 +93,24 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
         assert (folder / "figures" / figure).is_file(), figure
 
 
+def test_a_search_with_another_sampler_runs_and_the_journal_names_it(ray_session, tmp_path):
+    """CMA-ES over a mixed space (its numbers; the choice sampled at random, seeded), for real."""
+    import optuna
+
+    tables = study.run_study(search="optuna", name="cma", results_dir=str(tmp_path), echo=False, report=False,
+                             model="RNN", length=5, num_samples=4, sampler="cmaes", search_seed=3, scheduler=False,
+                             space={"lr": "loguniform:1e-3:3e-2", "hidden": "int:8:32",
+                                    "init": "choice:default,xavier"},
+                             set={"steps": 100, "eval_every": 50})
+    assert len(tables["trials"]) == 4 and tables["trials"]["lr"].nunique() == 4
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "cma" / "optuna.journal")))
+    loaded = optuna.load_study(study_name="palrnn", storage=storage)
+    assert loaded.user_attrs == {"sampler": "cmaes", "sampler_seed": 3}
+    assert len(loaded.trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in loaded.trials)
+    assert json.loads((tmp_path / "cma" / "study.json").read_text())["search"]["sampler"] == "cmaes"
+
+
 def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_path, capsys, fault):
     from study.run import main
 

@@ -122,9 +122,40 @@ def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
     return out
 
 
+def optuna_sampler(name: str, seed: int) -> Any:
+    """Optuna's sampler ``name`` (``study.spec.studyfile.SAMPLERS``), seeded. CMA-ES and quasi-Monte
+    Carlo sample the numbers of a space; the choices of a mixed space they leave to Optuna's
+    independent (random) sampling, as Optuna documents, seeded too."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # QMC and GP are "experimental" in Optuna: the choice is the user's
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(optuna.samplers, name, seed)
+
+
+def _sampler(s: Any, name: str, seed: int) -> Any:
+    if name == "tpe":
+        return s.TPESampler(seed=seed)
+    if name == "random":
+        return s.RandomSampler(seed=seed)
+    if name == "cmaes":
+        return s.CmaEsSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed),
+                              warn_independent_sampling=False)
+    if name == "gp":
+        return s.GPSampler(seed=seed)
+    if name == "qmc":
+        return s.QMCSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
+    if name == "nsga2":
+        return s.NSGAIISampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}")
+
+
 def optuna_searcher(spec: TunerSpec) -> Searcher:
-    """A search cell's searcher: Optuna's TPE, seeded, over the cell's space, its trials kept in the
-    study's journal (one Optuna study per cell), as many at once as ``spec.max_concurrent``."""
+    """A search cell's searcher: the plan's Optuna sampler (TPE unless --sampler), seeded, over the
+    cell's space, its trials kept in the study's journal (one Optuna study per cell), as many at
+    once as ``spec.max_concurrent``."""
     import optuna
 
     search = spec.plan.search
@@ -133,7 +164,11 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
     s = search.settings
     journal = optuna.storages.journal.JournalFileBackend(str(spec.study_folder.resolve() / search.storage))
     searcher = PalrnnOptunaSearch(space=optuna_space(search.space(cell["model"])), metric=s.metric, mode=s.mode,
-                                  sampler=optuna.samplers.TPESampler(seed=s.seed),
+                                  sampler=optuna_sampler(s.sampler, s.seed),
                                   study_name=cell.get("study_name", "palrnn"),
                                   storage=optuna.storages.JournalStorage(journal))
+    # The journal says which sampler (and seed) chose its trials; a resumed search restores the
+    # same sampler with Ray's searcher state, and study.json plans it again.
+    searcher._ot_study.set_user_attr("sampler", s.sampler)
+    searcher._ot_study.set_user_attr("sampler_seed", s.seed)
     return StudyConcurrencyLimiter(searcher, max_concurrent=spec.max_concurrent)

@@ -100,7 +100,7 @@ class SearchKind(Kind):
         assert plan.search is not None
         s = plan.search.settings
         n = len(self.cells(plan))
-        parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"TPE seed {s.seed},",
+        parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{SAMPLER_NAMES[s.sampler]} seed {s.seed},",
                  f"{s.metric} ({s.mode}),", "ASHA on" if s.scheduler else "no scheduler"]
         return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
                           width=width)
@@ -114,7 +114,8 @@ class SearchKind(Kind):
         varying = set(CELL_FIELDS) | set(plan.axes)
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
-        return [*lines, *common_lines(common, width), *table, f"{plan.n_trials} trials"]
+        return [*lines, *sampler_lines(plan.search.settings, width), *common_lines(common, width), *table,
+                f"{plan.n_trials} trials"]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
@@ -122,6 +123,22 @@ class SearchKind(Kind):
         cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
         each = " each" if len(res.cells) > 1 else ""
         lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
-        lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} TPE over ", indent=" " * 11, width=width)
+        lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {SAMPLER_NAMES[s.sampler]} over ",
+                            indent=" " * 11, width=width)
         sched = "ASHA cutting poor trials" if s.scheduler else "no scheduler"
         return [*lines, f"{'':<10} metric {s.metric} ({s.mode}), sampler seed {s.seed}, {sched}"]
+
+
+SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
+                 "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
+
+
+def sampler_lines(search: Any, width: int) -> list[str]:
+    """What the terminal says where the sampler leaves part of the space to random sampling, as
+    Optuna does for the choices of a mixed space under CMA-ES or quasi-Monte Carlo."""
+    choices = [k for k, (kind, _) in search.space.items() if kind == "choice"]
+    if search.sampler in ("cmaes", "qmc") and choices:
+        return wrap_parts([f"{SAMPLER_NAMES[search.sampler]} samples the numbers; {', '.join(choices)} "
+                           "(choices) are sampled at random, seeded (Optuna's independent sampler)"], "",
+                          first="note: ", indent="  ", width=width)
+    return []

@@ -1,0 +1,81 @@
+"""--sampler: Optuna's samplers, chosen on the command line, in a study file or from Python,
+seeded, recorded, refused where they cannot search the space. Planning only (no Ray); a real
+search with a sampler of its own: tests/study/test_study_ray.py."""
+
+import pytest
+
+import study
+from study.engine.search.optuna import optuna_sampler
+from study.run import main
+from study.spec.studyfile import SAMPLERS
+
+SPACE = {"lr": "loguniform:1e-4:3e-2", "hidden": "int:16:64", "init": "choice:default,xavier"}
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_every_sampler_plans_and_is_kept_in_study_json(sampler, no_ray):
+    from study.planning.search import SearchPlan
+
+    p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, sampler=sampler, search_seed=7, space=SPACE)
+    s = p.search.settings
+    assert (s.sampler, s.seed) == (sampler, 7)
+    meta = p.search.to_meta()
+    assert meta["sampler"] == sampler
+    again = SearchPlan.from_meta(meta, p.param_space)  # what --resume plans from study.json
+    assert again.settings.sampler == sampler and again.settings.seed == 7
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_each_sampler_is_optunas_own_and_seeded(sampler):
+    import optuna
+
+    classes = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler", "gp": "GPSampler",
+               "qmc": "QMCSampler", "nsga2": "NSGAIISampler"}
+    assert type(optuna_sampler(sampler, 3)).__name__ == classes[sampler]
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def first_params(seed):
+        s = optuna.create_study(sampler=optuna_sampler(sampler, seed), direction="maximize")
+        for _ in range(4):
+            t = s.ask({"x": optuna.distributions.FloatDistribution(0, 1),
+                       "y": optuna.distributions.FloatDistribution(0, 1),
+                       "c": optuna.distributions.CategoricalDistribution(["a", "b"])})
+            s.tell(t, t.params["x"])
+        return [t.params for t in s.trials]
+
+    assert first_params(3) == first_params(3)  # seeded: the same proposals again
+    if sampler != "qmc":  # a scrambled Sobol sequence starts at the same point whatever the seed
+        assert first_params(3) != first_params(4)
+
+
+def test_the_dry_run_names_the_sampler_and_what_it_samples_at_random(capsys, no_ray):
+    assert main(["--search", "optuna", "--model", "RNN", "--length", "5", "--num-samples", "3", "--sampler",
+                 "cmaes", "--space", "lr=loguniform:1e-4:3e-2", "--space", "init=choice:default,xavier",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "CMA-ES seed 0" in out
+    assert "init (choices) are sampled at random" in out.replace("\n  ", " ")
+
+
+def test_a_study_files_search_block_takes_a_sampler(tmp_path, no_ray):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\n[fixed]\nmodel = "RNN"\nlength = 5\n[search]\nnum_samples = 2\nsampler = "gp"\n'
+                    '[search.space]\nlr = "loguniform:1e-4:3e-2"\n')
+    assert study.plan(path).search.settings.sampler == "gp"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--sampler", "annealing"], "--sampler: must be one of tpe, random, cmaes, gp, qmc, nsga2, got 'annealing'"),
+    (["--sampler", "cmaes", "--space", "init=choice:default,xavier", "--space", "optimizer=choice:adam,sgd"],
+     "--sampler: cmaes samples numbers only, and this space has only choices (init, optimizer)"),
+    (["--sampler", "tpe"], "--sampler: only with --search"),
+])
+def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, tmp_path, capsys, no_ray, fault):
+    base = ["--search", "optuna"] if "only with" not in words else ["--grid", "smoke"]
+    with pytest.raises(SystemExit) as exc:
+        main([*base, *argv, "--results-dir", str(tmp_path), "--name", "x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
+    assert not any(tmp_path.iterdir())
+    fault("a bad value to `python -m study.run`", 1,
+          "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
