@@ -81,10 +81,14 @@ def compare(*paths: str | Path, out: str | Path | None = None, write: bool = Tru
 
 
 def load_study(path: str | Path) -> dict[str, Any]:
-    """A finished study's tables: trials, curves, summary (computed if absent) and meta."""
+    """A finished study's tables: trials, curves, summary (computed if absent) and meta (study.json),
+    best (a search's best.json, else None). The tables have the same columns and dtypes for every
+    kind of study and for older folders (categories for model, init, status ...; nullable
+    integers where a value can be missing): ``study/results/tidy.py`` lists them."""
     from study.results.folder import read_study_folder
+    from study.results.tidy import tidy_tables
 
-    return read_study_folder(path)
+    return tidy_tables(read_study_folder(path))
 
 
 __all__ = ["StudyError", "compare", "load_study", "plan", "run_study"]
