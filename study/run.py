@@ -83,7 +83,9 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--search-seed", help="seed of the sampler (default: 0)")
     opt.add_argument("--sampler", help="Optuna's sampler: tpe, random, cmaes (numbers only), gp (Gaussian "
                                        "process), qmc (quasi-Monte Carlo) or nsga2 (default: tpe)")
-    opt.add_argument("--scheduler", choices=["on", "off"], help="ASHA stops poor trials early (default: on)")
+    opt.add_argument("--scheduler", help="what stops poor trials early: asha, hyperband (Ray's HyperBand), median "
+                                         "(the median stopping rule) or none; on and off mean asha and none "
+                                         "(default: asha)")
     opt.add_argument("--model", help=f"the model searched, as --models M (default: {SEARCH_MODEL})")
     opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {SEARCH_LENGTH})")
     fr = p.add_argument_group("memory frontier (--frontier)")

@@ -18,12 +18,14 @@ from study.spec.fields import CELL_FIELDS, MODELS, MODES, SEARCH_METRICS, canoni
 from study.spec.load import load
 from study.spec.studyfile import (
     FRONTIER_KEYS,
+    SCHEDULER_NAMES,
     Search,
     Study,
     from_dict,
     frontier_block,
     frontier_options,
     sampler_problem,
+    scheduler_name,
     search_block,
 )
 
@@ -203,7 +205,11 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
     if req.search_seed is not None:
         search.seed = _int("--search-seed", req.search_seed, 0)
     if req.scheduler is not None:
-        search.scheduler = bool(req.scheduler)
+        name = scheduler_name(req.scheduler)
+        if name is None:
+            raise StudyError(f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False "
+                             f"still mean asha and none), got {req.scheduler!r}")
+        search.scheduler = name
     if req.sampler is not None:
         search.sampler = req.sampler
     problem = sampler_problem(search.sampler, search.space)

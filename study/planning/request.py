@@ -49,7 +49,7 @@ class Request:
     num_samples: Any = None
     search_seed: Any = None
     sampler: Any = None  # one of study.spec.studyfile.SAMPLERS (checked in planning)
-    scheduler: Any = None  # True / False
+    scheduler: Any = None  # a name of study.spec.studyfile.SCHEDULER_NAMES (on/off, True/False: asha/none)
     frontier: Any = None  # True, or a [frontier] table (dict)
     solve_rule: Any = None
     start_length: Any = None
@@ -219,7 +219,7 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     req.sets = sets_from_text(args.set or [])
     req.sweeps = sweeps_from_text(args.sweep or [])
     req.space = space_from_text(args.space) if args.space else None
-    req.scheduler = None if args.scheduler is None else args.scheduler == "on"
+    req.scheduler = args.scheduler
     for key in ("results_dir", "cpus_per_trial", "gpus_per_trial", "checkpoint_every", "max_failures",
                 "max_concurrent", "dashboard_host", "object_store_mb"):
         if getattr(args, key) is not None:
@@ -263,9 +263,7 @@ def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
         elif key == "space":
             req.space = space_from_mapping(value)
         elif key == "scheduler":
-            if value not in (True, False, "on", "off"):
-                raise StudyError(f"--scheduler: must be on or off (True or False), got {value!r}")
-            req.scheduler = value in (True, "on")
+            req.scheduler = value  # checked with the search's other settings
         elif key == "frontier":
             if value is not True and not isinstance(value, Mapping):
                 raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "

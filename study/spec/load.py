@@ -12,7 +12,7 @@ from study.basics.layout import MLFLOW_DB, STUDY_FILE, STUDY_TOML
 from study.spec.catalogue import default_space
 from study.spec.fields import canonical_axes, default_mode
 from study.spec.space import parse_dist
-from study.spec.studyfile import Search, Study, frontier_block, read_toml
+from study.spec.studyfile import Search, Study, frontier_block, read_toml, scheduler_name
 
 
 def load(path: str | Path, where: str | None = None) -> Study:
@@ -83,5 +83,6 @@ def search_from_meta(block: Mapping[str, Any]) -> Search:
     metric = block.get("metric", Search.metric)
     return Search(space=space, metric=metric, mode=block.get("mode", default_mode(metric)),
                   num_samples=int(block.get("num_samples", Search.num_samples)),
-                  scheduler=bool(block.get("scheduler", Search.scheduler)), seed=int(block.get("seed", Search.seed)),
+                  scheduler=scheduler_name(block.get("scheduler", Search.scheduler)) or Search.scheduler,
+                  seed=int(block.get("seed", Search.seed)),
                   sampler=str(block.get("sampler", Search.sampler)))

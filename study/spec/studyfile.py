@@ -28,7 +28,7 @@ A search: an Optuna TPE search per model x length cell (``[axes]`` may hold only
     num_samples = 40                    # trials per cell; default 40
     metric = "eval_accuracy"            # default eval_accuracy
     mode = "max"                        # default: min for a loss, else max
-    scheduler = true                    # ASHA stops poor trials early; default true
+    scheduler = "asha"                  # asha, hyperband, median or none (true: asha, false: none)
     seed = 0                            # the sampler's seed; default 0
     sampler = "tpe"                     # tpe, random, cmaes, gp, qmc or nsga2; default tpe
 
@@ -91,6 +91,18 @@ TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier
 SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "sampler")
 # Optuna's samplers a search may use (study/engine/search/optuna.py builds them, seeded by ``seed``).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
+# Ray Tune's schedulers a search may use (study/engine/schedulers/); "none": every trial runs to its end.
+SCHEDULER_NAMES = ("asha", "hyperband", "median", "none")
+
+
+def scheduler_name(value: Any) -> str | None:
+    """A scheduler as given, by its name: true/"on" are asha, false/"off" none (the older
+    spellings); None when it is none of these."""
+    if value is True or value == "on":
+        return "asha"
+    if value is False or value == "off":
+        return "none"
+    return value if value in SCHEDULER_NAMES else None
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 
@@ -104,7 +116,7 @@ class Search:
     metric: str = "eval_accuracy"
     mode: str = "max"
     num_samples: int = NUM_SAMPLES
-    scheduler: bool = True
+    scheduler: str = "asha"
     seed: int = 0
     sampler: str = "tpe"
 
@@ -310,9 +322,10 @@ def search_block(block: Any, bad: Any) -> Search:
     num_samples = block.get("num_samples", Search.num_samples)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
-    scheduler = block.get("scheduler", Search.scheduler)
-    if not isinstance(scheduler, bool):
-        raise bad(f"[search] scheduler: must be true (ASHA stops poor trials early) or false, got {scheduler!r}")
+    scheduler = scheduler_name(block.get("scheduler", Search.scheduler))
+    if scheduler is None:
+        raise bad(f"[search] scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (or true for asha, false for "
+                  f"none), got {block.get('scheduler')!r}")
     seed = block.get("seed", Search.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")

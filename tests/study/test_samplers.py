@@ -79,3 +79,31 @@ def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, tmp_path,
     assert not any(tmp_path.iterdir())
     fault("a bad value to `python -m study.run`", 1,
           "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
+
+
+@pytest.mark.parametrize("given, name, kind", [
+    ("asha", "asha", "AsyncHyperBandScheduler"), ("hyperband", "hyperband", "HyperBandScheduler"),
+    ("median", "median", "MedianStoppingRule"), ("none", "none", None), ("on", "asha", "AsyncHyperBandScheduler"),
+    ("off", "none", None), (True, "asha", "AsyncHyperBandScheduler"), (False, "none", None)])
+def test_every_scheduler_plans_and_builds_on_the_steps(given, name, kind, tmp_path, no_ray):
+    from study.engine.schedulers import scheduler
+    from study.engine.tuner import TunerSpec
+    from study.planning.search import SearchPlan
+
+    p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, scheduler=given, space=SPACE,
+                   results_dir=str(tmp_path), set={"steps": 900, "eval_every": 100})
+    assert p.search.settings.scheduler == name
+    assert SearchPlan.from_meta(p.search.to_meta(), p.param_space).settings.scheduler == name  # --resume
+    built = scheduler(TunerSpec(p))
+    assert (type(built).__name__ if built is not None else None) == kind
+    if built is not None:
+        assert built._time_attr == "step"  # training steps, not Ray's report count
+
+
+def test_an_unknown_scheduler_names_the_new_spellings(capsys, tmp_path, no_ray):
+    with pytest.raises(SystemExit) as exc:
+        main(["--search", "optuna", "--scheduler", "fifo", "--results-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and not any(tmp_path.iterdir())
+    assert err[0] == ("python -m study.run: error: --scheduler: must be one of asha, hyperband, median, none "
+                      "(on and off, True and False still mean asha and none), got 'fifo'")

@@ -94,11 +94,12 @@ def test_optuna_search_runs_and_stores_its_study(ray_session, tmp_path):
 
 
 def test_a_search_with_another_sampler_runs_and_the_journal_names_it(ray_session, tmp_path):
-    """CMA-ES over a mixed space (its numbers; the choice sampled at random, seeded), for real."""
+    """CMA-ES over a mixed space (its numbers; the choice sampled at random, seeded), with the
+    median stopping rule, for real."""
     import optuna
 
     tables = study.run_study(search="optuna", name="cma", results_dir=str(tmp_path), echo=False, report=False,
-                             model="RNN", length=5, num_samples=4, sampler="cmaes", search_seed=3, scheduler=False,
+                             model="RNN", length=5, num_samples=4, sampler="cmaes", search_seed=3, scheduler="median",
                              space={"lr": "loguniform:1e-3:3e-2", "hidden": "int:8:32",
                                     "init": "choice:default,xavier"},
                              set={"steps": 100, "eval_every": 50})

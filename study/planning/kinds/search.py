@@ -101,7 +101,7 @@ class SearchKind(Kind):
         s = plan.search.settings
         n = len(self.cells(plan))
         parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{SAMPLER_NAMES[s.sampler]} seed {s.seed},",
-                 f"{s.metric} ({s.mode}),", "ASHA on" if s.scheduler else "no scheduler"]
+                 f"{s.metric} ({s.mode}),", SCHEDULER_TEXT[s.scheduler]]
         return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
                           width=width)
 
@@ -125,10 +125,12 @@ class SearchKind(Kind):
         lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
         lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {SAMPLER_NAMES[s.sampler]} over ",
                             indent=" " * 11, width=width)
-        sched = "ASHA cutting poor trials" if s.scheduler else "no scheduler"
+        sched = SCHEDULER_TEXT[s.scheduler]
         return [*lines, f"{'':<10} metric {s.metric} ({s.mode}), sampler seed {s.seed}, {sched}"]
 
 
+SCHEDULER_TEXT = {"asha": "ASHA cutting poor trials", "hyperband": "HyperBand cutting poor trials",
+                  "median": "the median stopping rule cutting poor trials", "none": "no scheduler"}
 SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
                  "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
 
