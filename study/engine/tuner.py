@@ -181,6 +181,8 @@ def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
     signal.signal(signal.SIGINT, later)
     try:
         results = tuner.fit()
+        # Ray's handler still in place: no Ctrl-C. (With TUNE_DISABLE_SIGINT_HANDLER=1 Ray sets none,
+        # and every run reads as interrupted: nothing more is started on its own, the safe side.)
         return results, signal.getsignal(signal.SIGINT) is later
     finally:
         signal.signal(signal.SIGINT, before)
@@ -190,10 +192,9 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
     """Run to their end the trials Ray holds TERMINATED short of their steps, with nothing that
     stopped them on purpose (no target reached, no divergence, no scheduler: a grid). Ray can end a
     running trial so when the study is stopped, and a restored experiment never starts a
-    TERMINATED trial again. One Tuner over their configs (the Ray experiment ``finished/`` of the study
-    folder), each
-    trial continuing from its own checkpoint; ``collect`` then reads their curves from there.
-    Returns how many it ran."""
+    TERMINATED trial again. One Tuner over their configs (the Ray experiment ``finished/`` of the
+    study folder), each trial continuing from its own checkpoint; ``collect`` then reads their
+    curves from there. Returns how many it ran."""
     import dataclasses
 
     from study.results.trials import _stopped_by
