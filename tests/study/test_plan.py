@@ -135,7 +135,10 @@ def test_the_default_search_is_the_one_of_before_and_replans_the_reference_searc
     meta = json.loads((RESULTS / "reference-search-rnn20" / "study.json").read_text())
     plan = _cli_plan(["--search", "optuna", "--model", "RNN", "--length", "20", "--num-samples", "40"], tmp_path)
     assert _same_space(plan.param_space, meta["param_space"]) and plan.axes == meta["axes"] and plan.kind == "optuna"
-    assert {k: plan.search[k] for k in meta["search"]} == meta["search"]
+    # The reference was planned before schedulers had names (true: ASHA) and samplers a choice (TPE).
+    old = meta["search"]["scheduler"]
+    expected = {**meta["search"], "scheduler": "asha" if old is True else old}
+    assert {k: plan.search[k] for k in expected} == expected and plan.search["sampler"] == "tpe"
     assert plan.cells == [{"model": "RNN", "length": 20, "study_name": "palrnn", "experiment": None}]
 
 
@@ -178,7 +181,7 @@ def test_the_resolved_study_file_replans_the_identical_trials(tmp_path):
         for key in ("kind", "grid", "axes", "param_space", "grid_axes", "search", "target"):
             assert again.to_meta()[key] == plan.to_meta()[key], (plan.command, key)
     search = load(tmp_path / f"s{len(plans) - 1}" / "study.toml")
-    assert search.search.metric == "eval_loss" and search.search.mode == "min" and not search.search.scheduler
+    assert search.search.metric == "eval_loss" and search.search.mode == "min" and search.search.scheduler == "none"
     assert search.search.space["hidden"] == ("int", (8, 64))
 
 
@@ -298,7 +301,8 @@ def _file_cases():
         (["--study", "search_seeds.toml"], "seeds: a search trains each config on seed 0"),
         (["--study", "search_axes.toml"], "[axes] hidden: a search sweeps only model and length"),
         (["--study", "num_samples.toml"], "[search] num_samples: must be an integer >= 1, got 0"),
-        (["--study", "scheduler.toml"], "[search] scheduler: must be true (ASHA stops poor trials early) or false"),
+        (["--study", "scheduler.toml"], "[search] scheduler: must be one of asha, hyperband, median, none (or true "
+                                        "for asha, false for none), got 'yes'"),
         (["--study", "metric.toml"], "[search] metric: must be one of eval_accuracy, eval_loss"),
         (["--study", "name.toml"], "name: '../x' is not allowed"),
         (["--study", "chrono.toml"], "--study chrono.toml: init: chrono needs a gated model (LSTM, GRU), got RNN"),
