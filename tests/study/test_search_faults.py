@@ -74,7 +74,9 @@ def test_optuna_search_driver_sigkilled_then_resumed_counts_every_trial_once(tmp
     assert set(trials["stopped_by"]) <= {"steps", "target", "diverged"}, trials["stopped_by"]
     shown = "\n".join(f"{t.number} {t.state.name} {t.user_attrs}" for t in journal)
     assert len(complete) == SAMPLES, shown
-    assert sorted(t.user_attrs["ray_trial_id"] for t in complete) == sorted(trials["trial_id"]), shown
+    # Matched by their learning rate (continuous, so each trial's own): a trial that had ended
+    # before the kill, unknown to Ray's saved state, keeps its first Ray trial id in the journal.
+    assert sorted(t.params["lr"] for t in complete) == sorted(trials["lr"]), shown
     # Known gap (one CI run of three): a journal trial the killed driver had started can stay
     # RUNNING beside them; it is never COMPLETE, so it is never counted. Said here, not hidden.
     assert all(t.state == optuna.trial.TrialState.RUNNING for t in left), shown

@@ -27,9 +27,11 @@ class PalrnnOptunaSearch(OptunaSearch):
     intermediate values nor attributes.
 
     A driver killed outright leaves the journal ahead of Ray's saved state: trials it started
-    after Ray last saved are RUNNING in the journal and unknown to Ray. Restored, the searcher
-    gives each of them, params and all, to the first new Ray trials (``suggest``), which continue
-    from their own checkpoints: the journal keeps each trial once and the search its num_samples."""
+    after Ray last saved are in the journal (RUNNING, or COMPLETE if they ended before the kill)
+    and unknown to Ray. Restored, the searcher gives each of them, params and all, to the first new
+    Ray trials (``suggest``), which continue from their own checkpoints (one that had ended only
+    reports its end again): the journal keeps each trial once, trials.csv gets its row, and the
+    search its num_samples. A journal trial that had ended keeps its first Ray trial id."""
 
     def restore(self, checkpoint_path: str) -> None:
         super().restore(checkpoint_path)
@@ -46,15 +48,16 @@ class PalrnnOptunaSearch(OptunaSearch):
         return super().suggest(trial_id)
 
     def _next_orphan(self) -> Any:
-        """The next journal trial left RUNNING by a killed driver that no Ray trial holds (only
-        in a restored searcher: a new search's journal is its own)."""
+        """The next journal trial of a killed driver that no Ray trial holds, running or ended
+        (only in a restored searcher: a new search's journal is its own)."""
         if not hasattr(self, "_orphans"):
             return None
         if self._orphans is None:
             from optuna.trial import TrialState
 
             held = {t.number for t in self._ot_trials.values()}
-            self._orphans = [t for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            states = (TrialState.RUNNING, TrialState.COMPLETE)
+            self._orphans = [t for t in self._ot_study.get_trials(deepcopy=False, states=states)
                              if t.number not in held]
         return self._orphans.pop(0) if self._orphans else None
 
