@@ -78,6 +78,18 @@ def _assert_undisturbed(trials, curves, steps):
         assert list(zip(got["step"], got["eval_accuracy"], got["train_loss"], strict=True)) == expected[key], key
 
 
+def _assert_ends_undisturbed(proc, folder, kills, what, n_trials, steps):
+    """The study whose workers were killed (``kills``, at least 5) ends, exits 0, and its
+    ``n_trials`` trials end without an error, each as an undisturbed run would."""
+    out, _ = proc.communicate(timeout=400)
+    assert len(kills) >= 5, f"only {len(kills)} {what}:\n{out[-2000:]}"
+    assert proc.returncode == 0, out[-3000:]
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
+    assert len(trials) == n_trials and trials["error"].isna().all(), trials[["trial_id", "status", "error"]]
+    _assert_undisturbed(trials, curves, steps)
+
+
 def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
     steps = 1500
     cmd = _cmd(tmp_path, "k", 2, steps)
@@ -158,13 +170,7 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
         except ProcessLookupError:
             continue
         kills.append(pid)
-    out, _ = proc.communicate(timeout=400)
-    assert len(kills) >= 5, f"only {len(kills)} workers could be killed:\n{out[-2000:]}"
-    assert proc.returncode == 0, out[-3000:]
-    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
-    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
-    assert len(trials) == 24 and trials["error"].isna().all(), trials[["trial_id", "status", "error"]]
-    _assert_undisturbed(trials, curves, steps)
+    _assert_ends_undisturbed(proc, folder, kills, "workers could be killed", 24, steps)
     fault("trial workers SIGKILLed at random moments of one 24-trial study (any worker, whatever it is doing)",
           len(kills), "the study ends complete and exits 0; every trial's curve is bit-identical to an "
           "undisturbed run's")
@@ -189,13 +195,7 @@ def test_workers_killed_between_two_trials_change_nothing(tmp_path, fault):
                 except ProcessLookupError:
                     continue
                 kills.append(trial)
-    out, _ = proc.communicate(timeout=400)
-    assert len(kills) >= 5, f"only {len(kills)} workers could be killed between two trials:\n{out[-2000:]}"
-    assert proc.returncode == 0, out[-3000:]
-    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
-    curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
-    assert len(trials) == 12 and trials["error"].isna().all(), trials[["trial_id", "status", "error"]]
-    _assert_undisturbed(trials, curves, steps)
+    _assert_ends_undisturbed(proc, folder, kills, "workers could be killed between two trials", 12, steps)
     fault("a trial's worker SIGKILLed as the trial ends and the worker is reused for the next", len(kills),
           "the trial that was starting (PENDING to Ray, which does not retry it) is retried from its checkpoint; "
           "the study ends complete, every curve bit-identical to an undisturbed run's")

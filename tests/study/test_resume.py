@@ -45,18 +45,24 @@ def _finished_trials(folder):
     return done
 
 
-def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_cmd(tmp_path), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    folder = tmp_path / "r"
+def _interrupted(cmd, folder, env, finished):
+    """Run the study ``cmd`` until ``finished`` of its trials have ended, then SIGINT its driver
+    (Ctrl-C); it must exit 130. Returns what it printed."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 240
-    while len(_finished_trials(folder)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    while len(_finished_trials(folder)) < finished and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.5)
     assert proc.poll() is None, "the study ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
+    return out
+
+
+def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    folder = tmp_path / "r"
+    out = _interrupted(_cmd(tmp_path), folder, env, finished=2)
     assert "--resume --name r" in out
     meta = json.loads((folder / "study.json").read_text())
     assert meta["status"] == "interrupted" and meta["wall_seconds"] > 0
@@ -109,15 +115,8 @@ def test_resume_finishes_trials_ray_holds_terminated_short_of_their_steps(tmp_pa
     exactly that (its RUNNING trials made TERMINATED); `--resume` still runs every trial to its end."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = _cmd(tmp_path, "--seeds", "1", name="short")  # 4 trials
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     folder = tmp_path / "short"
-    deadline = time.monotonic() + 240
-    while len(_finished_trials(folder)) < 1 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-    assert proc.poll() is None, "the study ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out
+    _interrupted(cmd, folder, env, finished=1)
     (state_file,) = sorted(folder.glob("experiment_state-*.json"))[-1:]
     state = json.loads(state_file.read_text())
     made_short = 0
