@@ -199,14 +199,20 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
 
     from study.results.trials import _stopped_by
 
+    def unfinished(config: dict[str, Any], last: dict[str, Any]) -> bool:
+        row = {**last, "status": "TERMINATED", "steps": config.get("steps")}
+        return _stopped_by(row, scheduled=False) == "unfinished"
+
     short = []
     for trial in _ray_trials(results):
         config = dict(trial.config or {})
         if not config or trial.status != "TERMINATED":
             continue
-        # Where it got to: its checkpoint's last record, else Ray's last result, else nowhere.
-        last = (saved_curve(spec.study_folder, config) or [dict(trial.last_result or {})])[-1]
-        if _stopped_by({**last, "status": "TERMINATED", "steps": config.get("steps")}, scheduled=False) == "unfinished":
+        # A trial saves its last record before it reports it: when Ray's last result says it
+        # ended, it did, and its checkpoint is not read (every trial of every grid comes here).
+        # Else where it got to is its checkpoint's last record, or Ray's result, or nowhere.
+        last = dict(trial.last_result or {})
+        if unfinished(config, last) and unfinished(config, (saved_curve(spec.study_folder, config) or [last])[-1]):
             short.append(config)
     if not short:
         return 0
