@@ -217,7 +217,8 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], fig
     write_csv_atomic(out / CSV, comparison.table)
     written = [out / CSV]
     if figures:
-        from study.report.plots.compare import plot_comparison, png_bytes
+        from study.report.plots.compare import plot_comparison
+        from study.report.write import png_bytes
 
         png = png_bytes(plot_comparison(comparison))
         write_bytes_atomic(out / FIGURE, png)

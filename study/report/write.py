@@ -187,6 +187,11 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
 
 def _save(drawn: Any, path: Path) -> None:
     """Render to PNG bytes, write them atomically, and release the figure (pyplot's too)."""
+    write_bytes_atomic(path, png_bytes(drawn))
+
+
+def png_bytes(drawn: Any) -> bytes:
+    """A figure (or an Axes of it) as the report's PNG bytes; the figure is released (pyplot's too)."""
     from matplotlib.figure import Figure
 
     fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
@@ -195,7 +200,7 @@ def _save(drawn: Any, path: Path) -> None:
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
     finally:
         _close(fig)
-    write_bytes_atomic(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def _close(fig: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -45,8 +44,3 @@ def plot_comparison(comparison: Comparison) -> Any:
     fig.tight_layout()
     return fig
 
-
-def png_bytes(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
