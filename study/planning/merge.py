@@ -14,18 +14,25 @@ from study.basics.errors import StudyError
 from study.planning.kinds import KINDS
 from study.planning.request import SMOKE, Request, _int
 from study.spec import catalogue
-from study.spec.fields import CELL_FIELDS, MODELS, MODES, SEARCH_METRICS, canonical_axes, default_mode
+from study.spec.fields import (
+    CELL_FIELDS,
+    MODELS,
+    MODES,
+    SCHEDULER_NAMES,
+    SEARCH_METRICS,
+    canonical_axes,
+    default_mode,
+    sampler_problem,
+    scheduler_name,
+)
 from study.spec.load import load
 from study.spec.studyfile import (
     FRONTIER_KEYS,
-    SCHEDULER_NAMES,
     Search,
     Study,
     from_dict,
     frontier_block,
     frontier_options,
-    sampler_problem,
-    scheduler_name,
     search_block,
 )
 

@@ -48,8 +48,8 @@ class Request:
     mode: Any = None
     num_samples: Any = None
     search_seed: Any = None
-    sampler: Any = None  # one of study.spec.studyfile.SAMPLERS (checked in planning)
-    scheduler: Any = None  # a name of study.spec.studyfile.SCHEDULER_NAMES (on/off, True/False: asha/none)
+    sampler: Any = None  # one of study.spec.fields.SAMPLERS (checked in planning)
+    scheduler: Any = None  # a name of study.spec.fields.SCHEDULER_NAMES (on/off, True/False: asha/none)
     frontier: Any = None  # True, or a [frontier] table (dict)
     solve_rule: Any = None
     start_length: Any = None

@@ -92,3 +92,31 @@ GRID_MODELS = ["RNN", "LSTM"]
 LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
 SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
 
+
+# Optuna's samplers a search may use (study/engine/search/optuna.py builds them, seeded by ``seed``).
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
+# Ray Tune's schedulers a search may use (study/engine/schedulers/); "none": every trial runs to its end.
+SCHEDULER_NAMES = ("asha", "hyperband", "median", "none")
+
+
+def scheduler_name(value: Any) -> str | None:
+    """A scheduler as given, by its name: true/"on" are asha, false/"off" none (the older
+    spellings); None when it is none of these."""
+    if value is True or value == "on":
+        return "asha"
+    if value is False or value == "off":
+        return "none"
+    return value if value in SCHEDULER_NAMES else None
+
+
+def sampler_problem(sampler: Any, space: Mapping[str, tuple[str, Any]]) -> str | None:
+    """Why ``sampler`` cannot search ``space`` (one line), or None. CMA-ES samples numbers only:
+    over a space of choices only it would sample nothing itself (Optuna falls back to random
+    sampling for every choice), so it is refused; over a mixed space Optuna samples the choices at
+    random, as its documentation says, and the search prints so."""
+    if sampler not in SAMPLERS:
+        return f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+    if sampler == "cmaes" and space and all(kind == "choice" for kind, _ in space.values()):
+        return ("cmaes samples numbers only, and this space has only choices "
+                f"({', '.join(space)}); use tpe, random, gp, qmc or nsga2, or search a number")
+    return None

@@ -10,9 +10,9 @@ from typing import Any
 from study.basics.errors import StudyError, first_line
 from study.basics.layout import MLFLOW_DB, STUDY_FILE, STUDY_TOML
 from study.spec.catalogue import default_space
-from study.spec.fields import canonical_axes, default_mode
+from study.spec.fields import canonical_axes, default_mode, scheduler_name
 from study.spec.space import parse_dist
-from study.spec.studyfile import Search, Study, frontier_block, read_toml, scheduler_name
+from study.spec.studyfile import Search, Study, frontier_block, read_toml
 
 
 def load(path: str | Path, where: str | None = None) -> Study:

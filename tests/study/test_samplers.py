@@ -7,7 +7,7 @@ import pytest
 import study
 from study.engine.search.optuna import optuna_sampler
 from study.run import main
-from study.spec.studyfile import SAMPLERS
+from study.spec.fields import SAMPLERS
 
 SPACE = {"lr": "loguniform:1e-4:3e-2", "hidden": "int:16:64", "init": "choice:default,xavier"}
 

@@ -126,7 +126,7 @@ def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
 
 
 def optuna_sampler(name: str, seed: int) -> Any:
-    """Optuna's sampler ``name`` (``study.spec.studyfile.SAMPLERS``), seeded. CMA-ES and quasi-Monte
+    """Optuna's sampler ``name`` (``study.spec.fields.SAMPLERS``), seeded. CMA-ES and quasi-Monte
     Carlo sample the numbers of a space; the choices of a mixed space they leave to Optuna's
     independent (random) sampling, as Optuna documents, seeded too."""
     import warnings
