@@ -21,7 +21,7 @@ from study.basics.tracking import watch_lines
 from study.driver.finish import _meta, _read_meta, finish, silent, study_toml
 from study.driver.lock import StudyLock, _ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
-from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error
+from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.plan import StudyPlan
 
 COLUMNS = field_names()  # the config columns of the trials table
@@ -49,6 +49,13 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan))
             try:
                 trials, curves = _run(plan, resume, verbose=1 if echo else 0, watch=watch, say=say)
+            except Exception:
+                # A full disk can break Ray itself on the way out (it reads back a trial's error file
+                # that was written empty): the study's verdict is still the folder that cannot be written.
+                failure = watch.failure or unwritable(plan.folder)
+                if failure is not None:
+                    raise storage_error(plan, failure) from None
+                raise
             finally:
                 elapsed = watch.stop()
         if watch.failure is not None:

@@ -60,6 +60,25 @@ class StudyWatch:
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
+def unwritable(folder: Path) -> OSError | None:
+    """The error a small write into ``folder`` meets where it cannot be written (a full disk, a
+    read-only file system), else None."""
+    probe = folder / ".writable"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        return exc if exc.errno in STORAGE_ERRNOS else None
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return None
+
+
 def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:
     finished = ""
     try:

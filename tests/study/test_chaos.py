@@ -289,6 +289,20 @@ def _fill(folder):
     return filler
 
 
+def test_a_full_disk_is_told_apart_from_a_writable_one(small_disk):
+    # The driver's last check when Ray itself breaks on a full disk (it reads back a trial's error
+    # file that was written empty): is the study folder still writable?
+    from study.driver.watch import unwritable
+
+    assert unwritable(small_disk.view) is None
+    filler = _fill(small_disk.view)
+    exc = unwritable(small_disk.view)
+    assert exc is not None and exc.errno == 28, exc
+    assert not (small_disk.view / ".writable").exists()
+    filler.unlink()
+    assert unwritable(small_disk.view) is None
+
+
 def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_disk, fault):
     steps = 1500
     cmd = small_disk.prefix + _cmd(small_disk.path, "full", 2, steps)
