@@ -26,7 +26,7 @@ from study.planning.build import plan_from_args
 from study.planning.describe import describe, describe_study
 from study.planning.plan import DASHBOARD_PORT
 from study.spec.catalogue import shipped
-from study.spec.fields import GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_MODEL
+from study.spec.fields import GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_METRICS, SEARCH_MODEL
 from study.spec.load import load
 
 PROG = "python -m study.run"
@@ -77,8 +77,13 @@ def build_parser(prog: str = PROG) -> Parser:
                      help="what Optuna chooses (repeatable; the whole space when given): choice:V1,V2,..., "
                           "uniform:LOW:HIGH, loguniform:LOW:HIGH or int:LOW:HIGH, e.g. --space lr=loguniform:1e-4:3e-2 "
                           "(default: hidden, lr, max_norm, init, optimizer, and forget_bias for the LSTM)")
-    opt.add_argument("--metric", help="the metric Optuna and ASHA optimise (default: eval_accuracy)")
-    opt.add_argument("--mode", choices=["max", "min"], help="max or min (default: min for a loss, else max)")
+    opt.add_argument("--metric", action="append", metavar="NAME[:max|min]",
+                     help="what Optuna optimises (default: eval_accuracy); repeatable: several objectives, "
+                          "searched together (a Pareto front, pareto.csv), e.g. --metric eval_accuracy:max --metric "
+                          "steps_to_target:min; a scheduler ranks trials by the first (metrics: "
+                          f"{', '.join(SEARCH_METRICS)})")
+    opt.add_argument("--mode", choices=["max", "min"],
+                     help="one metric's direction (default: min for a loss, steps, params, seconds, else max)")
     opt.add_argument("--num-samples", help="trials Optuna proposes, per cell (default: 40)")
     opt.add_argument("--search-seed", help="seed of the sampler (default: 0)")
     opt.add_argument("--sampler", help="Optuna's sampler: tpe, random, cmaes (numbers only), gp (Gaussian "

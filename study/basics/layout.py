@@ -8,6 +8,7 @@ in one place (docs/design.md lists what each holds).
     curves.csv            one row per trial per evaluation
     summary.csv           per cell: seeds, mean held-out accuracy and its 95% interval, solves
     best.json             a search's best config, with the command that confirms it over seeds
+    pareto.csv            a search of several objectives: the trials on its Pareto front
     report.html           the report as one self-contained page
     figures/              the report's figures (figures/frontier.png for a memory frontier)
     checkpoints/          each trial's one checkpoint, <trial_key>.pt
@@ -26,6 +27,8 @@ TRIALS = "trials.csv"
 CURVES = "curves.csv"
 SUMMARY = "summary.csv"
 BEST = "best.json"
+PARETO = "pareto.csv"
+PARETO_FIGURE = "pareto.png"  # under figures/
 REPORT = "report.html"
 FIGURES = "figures"
 CHECKPOINTS = "checkpoints"

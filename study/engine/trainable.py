@@ -43,14 +43,16 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
             print(f"palrnn: {exc}; restarting this trial from step 0")
             state, from_scratch, records = None, True, []
     start = time.perf_counter()
+    fresh = state is None
+    if state is None:
+        state = new_state(config)
+    params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
 
     def metrics(record: dict[str, Any]) -> dict[str, Any]:
         return {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
-                "wall_seconds": wall_before + time.perf_counter() - start}
+                "params": params, "wall_seconds": wall_before + time.perf_counter() - start}
 
-    if state is None:
-        state = new_state(config)
-    elif state.last:
+    if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
         # the two): report it again. A trial whose checkpoint is its end reports only this.
         tune.report(metrics(state.last))

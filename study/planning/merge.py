@@ -19,13 +19,12 @@ from study.spec.fields import (
     MODELS,
     MODES,
     SCHEDULER_NAMES,
-    SEARCH_METRICS,
     canonical_axes,
-    default_mode,
     sampler_problem,
     scheduler_name,
 )
 from study.spec.load import load
+from study.spec.objectives import objectives_problem, parse_objectives
 from study.spec.studyfile import (
     FRONTIER_KEYS,
     Search,
@@ -198,15 +197,7 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
     if searched:
         raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                          "the space (--space gives the whole space)")
-    if req.metric is not None:
-        if req.metric not in SEARCH_METRICS:
-            raise StudyError(f"--metric: must be one of {', '.join(SEARCH_METRICS)}, got {req.metric!r}")
-        search.metric = req.metric
-        search.mode = default_mode(req.metric)
-    if req.mode is not None:
-        if req.mode not in MODES:
-            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
-        search.mode = req.mode
+    _objectives(search, req)
     if req.num_samples is not None:
         search.num_samples = _int("--num-samples", req.num_samples, 1)
     if req.search_seed is not None:
@@ -222,7 +213,29 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
     problem = sampler_problem(search.sampler, search.space)
     if problem:
         raise StudyError(f"--sampler: {problem}")
+    wrong = objectives_problem(search.objectives, search.sampler, search.scheduler)
+    if wrong:
+        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
+        given = getattr(req, wrong[0][2:]) is not None
+        raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
     return search
+
+
+def _objectives(search: Search, req: Request) -> None:
+    """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
+    if req.metric is not None:
+        try:
+            objectives = parse_objectives(req.metric)
+        except ValueError as exc:
+            raise StudyError(f"--metric: {exc}") from None
+        (search.metric, search.mode), search.more = objectives[0], tuple(objectives[1:])
+    if req.mode is not None:
+        if req.mode not in MODES:
+            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
+        given = [req.metric] if isinstance(req.metric, str) else list(req.metric or [])
+        if search.more or any(":" in str(m) for m in given):
+            raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
+        search.mode = req.mode
 
 
 def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any], search: Search | None,

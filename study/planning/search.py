@@ -50,7 +50,8 @@ class SearchPlan:
         s = self.settings
         return {"seed": s.seed, "num_samples": s.num_samples, "max_t": self.max_t, "grace_period": self.grace_period,
                 "storage": self.storage, "space": {k: format_dist(d) for k, d in s.space.items()},
-                "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler, "sampler": s.sampler,
+                "metric": s.metric, "mode": s.mode, "objectives": [list(o) for o in s.objectives],
+                "scheduler": s.scheduler, "sampler": s.sampler,
                 "cells": [dict(c) for c in self.cells]}
 
     @classmethod

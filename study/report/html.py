@@ -50,6 +50,7 @@ from study.results.exercise import (
     study_settings,
 )
 from study.results.folder import missing_axes, study_target, summary_axes
+from study.results.pareto import PARETO_TEXT, front_table
 from study.results.search import search_overview
 from study.results.summary import group_columns, parity_table
 
@@ -59,7 +60,8 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 # follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
 FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
                 "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
-                "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "best_curve.png")
+                "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "pareto.png",
+                "best_curve.png")
 CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
@@ -70,6 +72,7 @@ CAPTIONS = {
     "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
     "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
     "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
+    "pareto.png": "Every finished trial in the search's first two objectives; the Pareto front marked and joined",
     "best_curve.png": "The best trial's training curve",
 }
 EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
@@ -304,6 +307,11 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, l
                                       "trial); no mean is taken across configs") + "</summary>",
             *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
             _accuracy_table(summary, settings=study_settings(meta, trials)), "</details>"]
+    front = front_table(meta, trials)
+    if front is not None:
+        out += ["<h2>Pareto front</h2>", f'<p class="note">{_e(len(front))} of {_e(len(trials))} trials; '
+                f"{_e(PARETO_TEXT)} (pareto.csv).</p>", _table(front, "pareto", text={"trial_id", "model"},
+                fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))]
     return out
 
 

@@ -11,6 +11,7 @@ from study.basics.provenance import provenance_line
 from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
+from study.results.pareto import PARETO_TEXT, front_table
 from study.results.search import search_overview
 from study.results.summary import parity_table
 
@@ -106,4 +107,12 @@ def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFra
                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
             "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "
-                "no mean is taken across configs"]
+                "no mean is taken across configs", *_front_text(meta, trials)]
+
+
+def _front_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+    front = front_table(meta, trials)
+    if front is None:
+        return []
+    return ["", f"Pareto front ({PARETO_TEXT}): {len(front)} of {len(trials)} trials, pareto.csv",
+            front.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]

@@ -22,6 +22,8 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+    pareto.csv, figures/pareto.png       (searches of several objectives: the Pareto front's trials, and
+                                         every trial in the first two objectives with the front marked)
     frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write.write_frontier, from the
                                          study's frontier/state.json; the frontier table is printed first)
     report.html                          the study on one page to share: its command, provenance,
@@ -48,7 +50,7 @@ import pandas as pd
 
 from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic
-from study.basics.layout import FIGURES, SUMMARY
+from study.basics.layout import FIGURES, PARETO_FIGURE, SUMMARY
 from study.frontier import table as fr
 from study.frontier.write import write_frontier
 from study.report import plots
@@ -56,6 +58,7 @@ from study.report.html import write_html
 from study.report.text import _text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
+from study.results.pareto import study_objectives, write_pareto
 from study.results.search import best_trial_id, read_optuna_study
 from study.results.summary import SUMMARY_STATS, curves_table, model_order, summary_table
 
@@ -167,14 +170,20 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
 
     jobs: list[tuple[str, Callable[[], Any]]] = []
     study = read_optuna_study(folder, meta)
+    objectives = study_objectives(meta)
+    first = objectives[0][0] if objectives else "eval_accuracy"
     if study is not None:
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if complete:
-            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study)))
+            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
         if len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1
                                       for p in complete[0].params):
-            jobs.append(("optuna_importances.png", lambda: plots.plot_optuna_importances(study)))
+            jobs.append(("optuna_importances.png", lambda: plots.plot_optuna_importances(study, first)))
     trials, curves, best = data["trials"], data["curves"], data["best"]
+    if len(objectives) > 1:
+        front = write_pareto(folder, trials, objectives)
+        if len(front):
+            jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
     trial_id = best_trial_id(trials, best)
     if trial_id is not None and not curves.empty and (curves["trial_id"].astype(str) == trial_id).any():
         searched = [a for a in meta.get("axes") or [] if a in trials.columns]

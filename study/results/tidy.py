@@ -10,7 +10,8 @@ trials (one row per trial):
       length, hidden, batch_size, steps, eval_every, eval_size, patience, seed   Int64
       forget_bias, lr, momentum, max_norm (NaN: no clipping), eval_fraction, target,
       diverge_loss                                        float64
-    step, steps_to_target (missing: never reached the target), restarts           Int64
+    step, steps_to_target (missing: never reached the target), restarts,
+      params (the model's parameter count; missing in studies made before it)    Int64
     train_loss, train_accuracy, eval_loss, eval_accuracy, best_eval_accuracy (missing in
       older studies), examples_per_second, grad_norm, grad_norm_max, mean_train_accuracy,
       wall_seconds                                                             float64
@@ -40,7 +41,7 @@ from palrnn.config import Config, field_names
 
 CATEGORIES = ("model", "input", "init", "optimizer", "backend", "device", "status", "stopped_by", "node")
 INTEGERS = ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size", "patience", "seed", "step",
-            "steps_to_target", "restarts")
+            "steps_to_target", "restarts", "params")
 FLOATS = ("forget_bias", "lr", "momentum", "max_norm", "eval_fraction", "target", "diverge_loss", "train_loss",
           "train_accuracy", "eval_loss", "eval_accuracy", "best_eval_accuracy", "examples_per_second", "grad_norm",
           "grad_norm_max", "mean_train_accuracy", "wall_seconds")
@@ -48,7 +49,8 @@ BOOLEANS = ("diverged", "stopped_early", "restarted_from_scratch")
 METRICS = ("step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "best_eval_accuracy",
            "examples_per_second", "grad_norm", "grad_norm_max", "mean_train_accuracy", "diverged",
            "steps_to_target", "stopped_early")
-TRIAL_END = ("status", "stopped_by", "node", "restarts", "restarted_from_scratch", "wall_seconds", "error")
+TRIAL_END = ("status", "stopped_by", "node", "restarts", "restarted_from_scratch", "wall_seconds", "params",
+             "error")
 SUMMARY_COUNTS = ("seeds", "solved", "diverged", "stopped_early", "errored", "unfinished", "cut")
 
 

@@ -77,6 +77,7 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
         row["wall_seconds"] = last.get("wall_seconds")
+        row["params"] = last.get("params")  # the model's parameter count (studies before it: missing)
         row["error"] = error
         trials.append(row)
     trials_df = pd.DataFrame(trials)

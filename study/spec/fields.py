@@ -25,9 +25,11 @@ PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target
 BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
 SEEDS = 3
 NUM_SAMPLES = 40
-# What a search may optimise: the metrics a trial reports at its end.
+# What a search may optimise: the metrics a trial reports (at every evaluation, and so at its end),
+# its model's parameter count (params) and its training time so far (wall_seconds).
 SEARCH_METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy",
-                  "examples_per_second")
+                  "examples_per_second", "steps_to_target", "grad_norm", "grad_norm_max", "params", "wall_seconds")
+LOWER_IS_BETTER = ("steps_to_target", "grad_norm", "grad_norm_max", "params", "wall_seconds")
 MODES = ("max", "min")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -82,7 +84,9 @@ def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
 
 
 def default_mode(metric: str) -> str:
-    return "min" if metric.endswith("_loss") else "max"
+    """A metric's usual direction: min for a loss, a count of steps or parameters, seconds, a
+    gradient's norm; else max."""
+    return "min" if metric.endswith("_loss") or metric in LOWER_IS_BETTER else "max"
 
 
 # Every model a study may train (--models, --model) and the models a grid sweeps unless told:

@@ -85,4 +85,5 @@ def search_from_meta(block: Mapping[str, Any]) -> Search:
                   num_samples=int(block.get("num_samples", Search.num_samples)),
                   scheduler=scheduler_name(block.get("scheduler", Search.scheduler)) or Search.scheduler,
                   seed=int(block.get("seed", Search.seed)),
-                  sampler=str(block.get("sampler", Search.sampler)))
+                  sampler=str(block.get("sampler", Search.sampler)),
+                  more=tuple((str(m), str(d)) for m, d in (block.get("objectives") or [])[1:]))

@@ -26,8 +26,9 @@ A search: an Optuna TPE search per model x length cell (``[axes]`` may hold only
 
     [search]
     num_samples = 40                    # trials per cell; default 40
-    metric = "eval_accuracy"            # default eval_accuracy
-    mode = "max"                        # default: min for a loss, else max
+    metric = "eval_accuracy"            # default eval_accuracy; several: ["eval_accuracy:max",
+                                        #   "steps_to_target:min"] (study/spec/objectives.py)
+    mode = "max"                        # one metric's direction; default: min for a loss, else max
     scheduler = "asha"                  # asha, hyperband, median or none (true: asha, false: none)
     seed = 0                            # the sampler's seed; default 0
     sampler = "tpe"                     # tpe, random, cmaes, gp, qmc or nsga2; default tpe
@@ -80,14 +81,13 @@ from study.spec.fields import (
     NAME_RE,
     NUM_SAMPLES,
     SCHEDULER_NAMES,
-    SEARCH_METRICS,
     canonical_axes,
     check_axis,
     config_value,
-    default_mode,
     sampler_problem,
     scheduler_name,
 )
+from study.spec.objectives import objectives_problem, parse_objectives
 from study.spec.space import format_dist, parse_dist
 
 TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
@@ -108,6 +108,13 @@ class Search:
     scheduler: str = "asha"
     seed: int = 0
     sampler: str = "tpe"
+    # The objectives after the first (metric, mode): a multi-objective search (study.spec.objectives).
+    more: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """Every (metric, mode) searched, the first (``metric``, ``mode``) the one schedulers rank by."""
+        return [(self.metric, self.mode), *self.more]
 
 
 @dataclass
@@ -302,12 +309,17 @@ def search_block(block: Any, bad: Any) -> Search:
             dists[name] = parse_dist(name, spec)
         except ValueError as exc:
             raise bad(f"[search.space] {exc}") from None
-    metric = block.get("metric", Search.metric)
-    if metric not in SEARCH_METRICS:
-        raise bad(f"[search] metric: must be one of {', '.join(SEARCH_METRICS)}, got {metric!r}")
-    mode = block.get("mode", default_mode(metric))
-    if mode not in MODES:
-        raise bad(f"[search] mode: must be max or min, got {mode!r}")
+    try:
+        objectives = parse_objectives(block.get("metric", Search.metric))
+    except ValueError as exc:
+        raise bad(f"[search] metric: {exc}") from None
+    (metric, mode), more = objectives[0], tuple(objectives[1:])
+    if "mode" in block:
+        if more or ":" in str(block.get("metric", "")):
+            raise bad("[search] mode: give each metric its direction instead (metric = [\"NAME:max\", ...])")
+        mode = block["mode"]
+        if mode not in MODES:
+            raise bad(f"[search] mode: must be max or min, got {mode!r}")
     num_samples = block.get("num_samples", Search.num_samples)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
@@ -322,8 +334,11 @@ def search_block(block: Any, bad: Any) -> Search:
     problem = sampler_problem(sampler, dists)
     if problem:
         raise bad(f"[search] sampler: {problem}")
+    wrong = objectives_problem(objectives, sampler, scheduler)
+    if wrong:
+        raise bad(f"[search] {wrong[0][2:]}: {wrong[1]}")
     return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed,
-                  sampler=sampler)
+                  sampler=sampler, more=more)
 
 
 def to_dict(study: Study) -> dict[str, Any]:
@@ -337,7 +352,9 @@ def to_dict(study: Study) -> dict[str, Any]:
     out["axes"] = {k: list(v) for k, v in study.axes.items()}
     if study.search is not None:
         s = study.search
-        out["search"] = {"num_samples": s.num_samples, "metric": s.metric, "mode": s.mode, "scheduler": s.scheduler,
+        metric: Any = [f"{m}:{d}" for m, d in s.objectives] if s.more else s.metric
+        out["search"] = {"num_samples": s.num_samples, "metric": metric, **({} if s.more else {"mode": s.mode}),
+                         "scheduler": s.scheduler,
                          "seed": s.seed, "sampler": s.sampler, "space": {k: format_dist(d) for k, d in s.space.items()}}
     if study.frontier is not None:
         out["frontier"] = study.frontier.to_dict()

@@ -112,6 +112,44 @@ def test_a_search_with_another_sampler_runs_and_the_journal_names_it(ray_session
     assert json.loads((tmp_path / "cma" / "study.json").read_text())["search"]["sampler"] == "cmaes"
 
 
+def test_a_two_objective_search_writes_its_pareto_front(ray_session, tmp_path):
+    """NSGA-II over held-out accuracy (max) and steps to the target (min), for real: Optuna gets both
+    values of every trial (a trial that never reached the target: infinitely many steps), and
+    pareto.csv is the non-dominated trials of trials.csv."""
+    import math
+
+    import optuna
+
+    from tests.study.test_objectives import brute_front
+
+    tables = study.run_study(search="optuna", name="mo", results_dir=str(tmp_path), echo=False, report=True,
+                             model="RNN", length=5, num_samples=6, sampler="nsga2", scheduler="none",
+                             metric=["eval_accuracy:max", "steps_to_target:min"],
+                             space={"lr": "loguniform:1e-3:3e-2", "hidden": "int:8:32"},
+                             set={"steps": 200, "eval_every": 50, "target": 0.2, "patience": 0})
+    folder = tmp_path / "mo"
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    assert len(trials) == len(tables["trials"]) == 6 and set(trials["status"]) == {"TERMINATED"}
+    assert trials["params"].notna().all() and (trials["params"] > 0).all()
+    pareto = pd.read_csv(folder / "pareto.csv", dtype={"trial_id": str})
+    objectives = [("eval_accuracy", "max"), ("steps_to_target", "min")]
+    assert set(pareto["trial_id"]) == brute_front(trials, objectives) and len(pareto) >= 1
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(folder / "optuna.journal")))
+    loaded = optuna.load_study(study_name="palrnn", storage=storage)
+    assert [d.name for d in loaded.directions] == ["MAXIMIZE", "MINIMIZE"]
+    complete = [t for t in loaded.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 6
+    by_id = {t.user_attrs["ray_trial_id"]: t.values for t in complete}
+    for row in trials.itertuples():
+        acc, steps = by_id[row.trial_id]
+        assert acc == pytest.approx(row.eval_accuracy)
+        assert steps == (math.inf if pd.isna(row.steps_to_target) else row.steps_to_target)
+    assert (folder / "figures" / "pareto.png").is_file()
+    html = (folder / "report.html").read_text()
+    assert "<h2>Pareto front</h2>" in html and 'id="pareto"' in html
+
+
 def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_path, capsys, fault):
     from study.run import main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
@@ -10,6 +11,7 @@ from ray.tune.search.optuna import OptunaSearch
 from ray.tune.utils.util import unflatten_dict
 
 from study.results.trials import RECORDED, _stopped_by
+from study.spec.objectives import NOT_PER_EVALUATION
 from study.spec.space import Dist
 
 if TYPE_CHECKING:
@@ -92,7 +94,19 @@ class PalrnnOptunaSearch(OptunaSearch):
                     ot_trial.set_user_attr("step", int(last["step"]))
             except Exception as exc:  # never lose the result for an attribute
                 logging.getLogger(__name__).warning("optuna: %s", exc)
-        super().on_trial_complete(trial_id, result=result, error=error)
+        super().on_trial_complete(trial_id, result=self._valued(result), error=error)
+
+    def _valued(self, result: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A trial that never reached the target has no steps_to_target: to Optuna it took
+        infinitely many steps (the worst value its direction allows), not a missing value, which
+        would leave the trial PRUNED and out of the Pareto front."""
+        if not result:
+            return result
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        modes = self.mode if isinstance(self.mode, list) else [self.mode]
+        gaps = {m: math.inf if d == "min" else -math.inf for m, d in zip(metrics, modes, strict=True)
+                if m in NOT_PER_EVALUATION and result.get(m) is None}
+        return {**result, **gaps} if gaps else result
 
 
 class StudyConcurrencyLimiter(ConcurrencyLimiter):
@@ -166,7 +180,10 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
     assert search is not None and cell is not None
     s = search.settings
     journal = optuna.storages.journal.JournalFileBackend(str(spec.study_folder.resolve() / search.storage))
-    searcher = PalrnnOptunaSearch(space=optuna_space(search.space(cell["model"])), metric=s.metric, mode=s.mode,
+    # Several objectives: Ray's OptunaSearch takes them as lists, and Optuna searches them all.
+    metric: Any = [m for m, _ in s.objectives] if s.more else s.metric
+    mode: Any = [d for _, d in s.objectives] if s.more else s.mode
+    searcher = PalrnnOptunaSearch(space=optuna_space(search.space(cell["model"])), metric=metric, mode=mode,
                                   sampler=optuna_sampler(s.sampler, s.seed),
                                   study_name=cell.get("study_name", "palrnn"),
                                   storage=optuna.storages.JournalStorage(journal))

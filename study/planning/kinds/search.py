@@ -15,7 +15,7 @@ from study.planning.request import Request
 from study.planning.search import SearchPlan
 from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
 from study.spec.space import ONLY_FOR, for_model, format_dist, space_parts, values_to_check
-from study.spec.studyfile import Study
+from study.spec.studyfile import Search, Study
 
 if TYPE_CHECKING:
     from study.planning.plan import StudyPlan
@@ -101,7 +101,7 @@ class SearchKind(Kind):
         s = plan.search.settings
         n = len(self.cells(plan))
         parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{SAMPLER_NAMES[s.sampler]} seed {s.seed},",
-                 f"{s.metric} ({s.mode}),", SCHEDULER_TEXT[s.scheduler]]
+                 f"{objectives_text(s)},", scheduler_text(s)]
         return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
                           width=width)
 
@@ -125,8 +125,21 @@ class SearchKind(Kind):
         lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
         lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {SAMPLER_NAMES[s.sampler]} over ",
                             indent=" " * 11, width=width)
-        sched = SCHEDULER_TEXT[s.scheduler]
-        return [*lines, f"{'':<10} metric {s.metric} ({s.mode}), sampler seed {s.seed}, {sched}"]
+        metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
+        return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
+
+
+def objectives_text(s: Search) -> str:
+    """``eval_accuracy (max)``; several: each, and that they make a Pareto front."""
+    if not s.more:
+        return f"{s.metric} ({s.mode})"
+    return "objectives " + ", ".join(f"{m} ({d})" for m, d in s.objectives) + " (a Pareto front)"
+
+
+def scheduler_text(s: Search) -> str:
+    """What the scheduler does; with several objectives, by which it ranks (Ray's take one metric)."""
+    text = SCHEDULER_TEXT[s.scheduler]
+    return f"{text} by {s.metric}, the first objective" if s.more and s.scheduler != "none" else text
 
 
 SCHEDULER_TEXT = {"asha": "ASHA cutting poor trials", "hyperband": "HyperBand cutting poor trials",
