@@ -144,3 +144,30 @@ def test_readme_frontier_table_is_the_committed_frontiers():
         assert r["trials"] == str((trials["model"] == r["model"]).sum()), r
         wall = json.loads((folder / "study.json").read_text())["wall_seconds"]
         assert r["wall time of the study"] == _minutes(wall), r
+
+
+def test_every_interval_the_findings_quote_is_a_committed_one():
+    """Each "mean [low, high]" in README's Findings is a cell of a committed reference: a summary.csv
+    row's held-out accuracy, or an odd-vs-even contrast the report computes from its trials.csv.
+    A reference run again with other numbers fails here until the Findings follow it."""
+    import re
+
+    import pandas as pd
+
+    from study.results.folder import read_study_folder, summary_axes
+    from study.results.summary import parity_table
+
+    known = set()
+    for folder in sorted(RESULTS.glob("reference-*")):
+        if not (folder / "summary.csv").is_file():
+            continue
+        summary = pd.read_csv(folder / "summary.csv").dropna(subset=["eval_accuracy_low"])
+        known |= {f"{r.eval_accuracy_mean:.3f} [{r.eval_accuracy_low:.3f}, {r.eval_accuracy_high:.3f}]"
+                  for r in summary.itertuples()}
+        data = read_study_folder(folder)
+        parity = parity_table(data["trials"], summary_axes(data["meta"], data["trials"].columns))
+        known |= {f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in parity.dropna().itertuples()}
+    quoted = re.findall(r"[+−-]?\d\.\d{3} \[[+−-]?\d\.\d{3}, [+−-]?\d\.\d{3}\]", findings())
+    assert len(quoted) >= 20
+    missing = [q for q in quoted if q.replace("−", "-") not in known]
+    assert not missing, f"quoted in README's Findings but in no committed reference: {missing}"
