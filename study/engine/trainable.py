@@ -46,11 +46,11 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
     fresh = state is None
     if state is None:
         state = new_state(config)
-    params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
+    n_params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
 
     def metrics(record: dict[str, Any]) -> dict[str, Any]:
         return {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
-                "params": params, "wall_seconds": wall_before + time.perf_counter() - start}
+                "params": n_params, "wall_seconds": wall_before + time.perf_counter() - start}
 
     if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
