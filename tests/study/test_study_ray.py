@@ -112,6 +112,27 @@ def test_a_search_with_another_sampler_runs_and_the_journal_names_it(ray_session
     assert json.loads((tmp_path / "cma" / "study.json").read_text())["search"]["sampler"] == "cmaes"
 
 
+@pytest.mark.parametrize("sampler, scheduler", [("random", "hyperband"), ("gp", "none"), ("qmc", "asha")])
+def test_every_other_sampler_and_scheduler_runs_a_tiny_search(sampler, scheduler, ray_session, tmp_path):
+    """With the test above (CMA-ES, median), the default (TPE, ASHA) and NSGA-II below: every
+    sampler and every scheduler runs a real search, and the journal holds its trials."""
+    import optuna
+
+    tables = study.run_study(search="optuna", name="s", results_dir=str(tmp_path), echo=False, report=False,
+                             model="RNN", length=5, num_samples=3, sampler=sampler, search_seed=1, scheduler=scheduler,
+                             space={"lr": "loguniform:1e-3:3e-2", "hidden": "int:8:32"},
+                             set={"steps": 100, "eval_every": 50})
+    trials = tables["trials"]
+    assert len(trials) == 3 and set(trials["status"]) == {"TERMINATED"} and trials["lr"].nunique() == 3
+    meta = json.loads((tmp_path / "s" / "study.json").read_text())
+    assert (meta["search"]["sampler"], meta["search"]["scheduler"], meta["status"]) == (sampler, scheduler, "complete")
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "s" / "optuna.journal")))
+    loaded = optuna.load_study(study_name="palrnn", storage=storage)
+    assert loaded.user_attrs["sampler"] == sampler
+    assert [t.state for t in loaded.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+
+
 def test_a_two_objective_search_writes_its_pareto_front(ray_session, tmp_path):
     """NSGA-II over held-out accuracy (max) and steps to the target (min), for real: Optuna gets both
     values of every trial (a trial that never reached the target: infinitely many steps), and
