@@ -134,7 +134,7 @@ def test_the_page_shows_the_study(reported):
     words = " ".join(" ".join(page.text).split())
     assert "Study reference-lengths" in words
     assert meta["command"] in words and provenance_line(meta) in words
-    assert "Status complete" in words and "Wall time 25 min (1,505 s)" in words
+    assert "Status complete" in words and "Wall time 55 min (3,321 s)" in words
     summary = pd.read_csv(reported / "summary.csv")
     rows = page.tables["summary"]
     assert rows[0] == ["model", "T", "held-out accuracy, mean [95% CI]", "solved", "final train", "exercise"]
