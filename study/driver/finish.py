@@ -12,7 +12,7 @@ from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
 from study.basics.provenance import provenance
 from study.planning.plan import StudyPlan
-from study.results.pareto import write_pareto
+from study.results.pareto import PARETO_TEXT, write_pareto
 from study.results.search import best_trial, confirm_command, plain
 from study.spec.objectives import objective_text
 from study.spec.space import ONLY_FOR
@@ -69,8 +69,8 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
         _best(plan, trials, say)
         if plan.search.settings.more:
             front = write_pareto(folder, trials, plan.search.settings.objectives)
-            say(f"Pareto front: {len(front)} of {len(trials)} trials, each beaten in no objective by another "
-                f"({objective_text(plan.search.settings.objectives)}); pareto.csv")
+            say(f"Pareto front over {objective_text(plan.search.settings.objectives)}: {len(front)} of "
+                f"{len(trials)} trials ({PARETO_TEXT}); pareto.csv")
     tables: dict[str, Any] = {"trials": trials, "curves": curves}
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
