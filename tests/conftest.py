@@ -54,3 +54,23 @@ def no_ray(monkeypatch):
     monkeypatch.setattr(ray, "init", must_not_start)
     yield
     assert not ray.is_initialized()
+
+
+@pytest.fixture
+def refused_by_run(tmp_path, capsys, no_ray, fault):
+    """``refused_by_run(argv, words)``: ``python -m study.run`` with ``argv`` (results in tmp_path,
+    name x) ends with one line holding ``words``, exit 2, nothing written, Ray not started; the
+    fault is recorded for the Reliability table."""
+    from study.run import main
+
+    def check(argv, words):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--results-dir", str(tmp_path), "--name", "x"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
+        assert not any(tmp_path.iterdir())
+        fault("a bad value to `python -m study.run`", 1,
+              "one line naming the option and what is allowed, exit 2, no traceback, nothing written, "
+              "Ray not started")
+
+    return check

@@ -11,7 +11,6 @@ import pytest
 
 import study
 from study.results.pareto import objective_values, pareto_front, study_objectives
-from study.run import main
 from study.spec.objectives import parse_objectives
 
 SPACE = {"lr": "loguniform:1e-4:3e-2", "hidden": "int:16:64"}
@@ -140,15 +139,8 @@ def test_the_front_matches_the_definition_on_random_trials(seed):
      "--mode: not with several metrics or NAME:max|min; give each --metric its direction"),
     (["--metric", "eval_accuracy", "--grid", "smoke"], "--metric: only with --search"),
 ])
-def test_bad_objectives_are_one_line_exit_2_nothing_written(argv, words, tmp_path, capsys, no_ray, fault):
-    base = [] if "--grid" in argv else ["--search", "optuna"]
-    with pytest.raises(SystemExit) as exc:
-        main([*base, *argv, "--results-dir", str(tmp_path), "--name", "x"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
-    assert not any(tmp_path.iterdir())
-    fault("a bad value to `python -m study.run`", 1,
-          "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
+def test_bad_objectives_are_one_line_exit_2_nothing_written(argv, words, refused_by_run):
+    refused_by_run([*([] if "--grid" in argv else ["--search", "optuna"]), *argv], words)
 
 
 def test_a_study_files_bad_metrics_name_the_key(tmp_path, no_ray):

@@ -70,15 +70,9 @@ def test_a_study_files_search_block_takes_a_sampler(tmp_path, no_ray):
      "--sampler: cmaes samples numbers only, and this space has only choices (init, optimizer)"),
     (["--sampler", "tpe"], "--sampler: only with --search"),
 ])
-def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, tmp_path, capsys, no_ray, fault):
+def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, refused_by_run):
     base = ["--search", "optuna"] if "only with" not in words else ["--grid", "smoke"]
-    with pytest.raises(SystemExit) as exc:
-        main([*base, *argv, "--results-dir", str(tmp_path), "--name", "x"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1 and words in err[0], err
-    assert not any(tmp_path.iterdir())
-    fault("a bad value to `python -m study.run`", 1,
-          "one line naming the option and what is allowed, exit 2, no traceback, nothing written, Ray not started")
+    refused_by_run([*base, *argv], words)
 
 
 @pytest.mark.parametrize("given, name, kind", [
