@@ -98,17 +98,19 @@ class Palindromes:
         return torch.cat([left, left[:, :n_right].flip(1)], dim=1)
 
     def encode(self, digits: torch.Tensor) -> torch.Tensor:
-        """(N, T) digits -> (N, T, D) model inputs."""
+        """(N, T) digits -> (N, T, D) model inputs, in torch's default dtype (float32 unless a caller
+        asked for another, as scripts/pin_curves.py does for float64)."""
+        dtype = torch.get_default_dtype()
         if self.onehot:
-            return torch.nn.functional.one_hot(digits, NUM_CLASSES).to(torch.float32)
-        return digits.to(torch.float32).unsqueeze(-1)
+            return torch.nn.functional.one_hot(digits, NUM_CLASSES).to(dtype)
+        return digits.to(dtype).unsqueeze(-1)
 
     def _split(self, left: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         seq = self.palindromes(left)
         return self.encode(seq[:, :-1]), seq[:, -1].clone()
 
     def train_batch(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """A fresh batch of training palindromes: x (B, T, D) float32, y (B,) int64, on ``device``.
+        """A fresh batch of training palindromes: x (B, T, D) float32 (the default dtype), y (B,) int64, on ``device``.
 
         Drawn on the CPU with ``generator`` (a CPU generator), then moved: see the module doc.
         """

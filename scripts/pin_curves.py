@@ -33,9 +33,17 @@ KEYS = ("step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "g
 
 
 def curve(model: str, backend: str) -> list[dict[str, float]]:
+    """The run in float64: float32's last bits differ between CPUs (the kernels a CPU's instruction set
+    selects sum in other orders; one CI machine moved losses by 2e-6 and flipped a prediction at a tie),
+    while float64 keeps them ~1e-13 apart, so the pin can be tight and still hold on any x86 machine."""
     torch.set_num_threads(1)
-    state = new_state(Config(model=model, backend=backend, **SETTINGS))
-    return [{k: float(r[k]) for k in KEYS} for r in train(state)]
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        state = new_state(Config(model=model, backend=backend, **SETTINGS))
+        return [{k: float(r[k]) for k in KEYS} for r in train(state)]
+    finally:
+        torch.set_default_dtype(before)
 
 
 def main() -> int:
