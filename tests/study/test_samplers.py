@@ -48,6 +48,22 @@ def test_each_sampler_is_optunas_own_and_seeded(sampler):
         assert first_params(3) != first_params(4)
 
 
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_each_sampler_survives_rays_pickle(sampler):
+    """Ray pickles the searcher, sampler and all, into tuner.pkl and its saved state (--resume);
+    Optuna 5.1's NSGA-II holds a thread lock, which failed the study before its first trial."""
+    import optuna
+    from ray import cloudpickle
+
+    again = cloudpickle.loads(cloudpickle.dumps(optuna_sampler(sampler, 3)))
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    s = optuna.create_study(sampler=again, directions=["maximize", "minimize"] if sampler == "nsga2" else None)
+    for _ in range(3):  # the unpickled sampler (and its lock) still works
+        t = s.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        s.tell(t, [t.params["x"], 1 - t.params["x"]] if sampler == "nsga2" else t.params["x"])
+    assert len(s.trials) == 3
+
+
 def test_the_dry_run_names_the_sampler_and_what_it_samples_at_random(capsys, no_ray):
     assert main(["--search", "optuna", "--model", "RNN", "--length", "5", "--num-samples", "3", "--sampler",
                  "cmaes", "--space", "lr=loguniform:1e-4:3e-2", "--space", "init=choice:default,xavier",

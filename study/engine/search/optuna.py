@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
@@ -152,6 +153,32 @@ def optuna_sampler(name: str, seed: int) -> Any:
         return _sampler(optuna.samplers, name, seed)
 
 
+class PicklableLock:
+    """A ``threading.Lock`` that pickles as a new, unheld lock. Optuna 5.1's NSGA-II sampler keeps a
+    lock, which Ray must pickle with the searcher (tuner.pkl, and its saved state for --resume)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.__exit__(*exc)
+
+    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+        return self._lock.acquire(*args, **kwargs)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+
+
 def _sampler(s: Any, name: str, seed: int) -> Any:
     if name == "tpe":
         return s.TPESampler(seed=seed)
@@ -165,7 +192,10 @@ def _sampler(s: Any, name: str, seed: int) -> Any:
     if name == "qmc":
         return s.QMCSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
     if name == "nsga2":
-        return s.NSGAIISampler(seed=seed)
+        sampler = s.NSGAIISampler(seed=seed)
+        if hasattr(sampler, "_thread_lock"):  # Optuna 5.1's genetic samplers hold a lock Ray cannot pickle
+            sampler._thread_lock = PicklableLock()
+        return sampler
     raise ValueError(f"unknown sampler {name!r}")
 
 
