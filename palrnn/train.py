@@ -32,6 +32,7 @@ from palrnn.models import build_model
 CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generator is always a CPU one
 # What a resumed run may change: how long it goes on and when it stops, not what it trains.
 RESUMABLE = ("steps", "eval_every", "target", "patience")
+PERTURBABLE = ("lr", "max_norm")  # what Population Based Training may change as a run goes on (perturb)
 
 
 def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
@@ -91,6 +92,14 @@ class TrainState:
         if self.last:  # a new dict: the old one may be a record a caller holds
             self.last = {**self.last, "steps_to_target": self.steps_to_target, "stopped_early": self.stopped_early,
                          "done": self.done}
+
+
+    def perturb(self, lr: float, max_norm: float | None) -> None:
+        """Go on with another learning rate and clipping norm (PERTURBABLE), from the next step: what
+        Population Based Training changes as a run goes on. The optimizer's moment estimates stay."""
+        self.config = self.config.replace(lr=lr, max_norm=max_norm)  # checked as any config is
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
 
 Bookkeeping = tuple[int, int | None, bool]  # (streak, steps_to_target, stopped_early)

@@ -34,7 +34,9 @@ report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile
     model, length   one model, one length (--model, --length)
     space           {field: "loguniform:1e-4:3e-2" | ("choice", [32, 64]) | ...}: what Optuna chooses (--space)
     metric, mode, num_samples, search_seed, sampler ("tpe", "random", "cmaes", "gp", "qmc", "nsga2"),
-    scheduler (True/False): the search's (--metric, ...)
+    scheduler ("asha", "hyperband", "median", "pbt", "none"): the search's (--metric, ...)
+    perturbation_interval, perturb: Population Based Training's steps between rounds and fields
+                    perturbed (["lr", "max_norm"]), with scheduler="pbt" (--perturbation-interval, --perturb)
     frontier        True (a memory frontier, --frontier), or a [frontier] table as a dict
     solve_rule, start_length, max_length, speculate: the frontier's ("4/5", 5, 100, 1; --solve-rule, ...)
     mlflow          True (a SQLite store in the study folder) or a tracking URI: every trial in MLflow (--mlflow)

@@ -89,8 +89,16 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--sampler", help="Optuna's sampler: tpe, random, cmaes (numbers only), gp (Gaussian "
                                        "process), qmc (quasi-Monte Carlo) or nsga2 (default: tpe)")
     opt.add_argument("--scheduler", help="what stops poor trials early: asha, hyperband (Ray's HyperBand), median "
-                                         "(the median stopping rule) or none; on and off mean asha and none "
+                                         "(the median stopping rule), pbt (Population Based Training: --num-samples "
+                                         "trials, lr and max_norm perturbed as they train) or none; on and off mean "
+                                         "asha and none "
                                          "(default: asha)")
+    opt.add_argument("--perturbation-interval", metavar="STEPS",
+                     help="with --scheduler pbt: training steps between perturbations, a multiple of eval_every "
+                          "(default: a quarter of the steps)")
+    opt.add_argument("--perturb", action="append", metavar="FIELD",
+                     help="with --scheduler pbt: a searched field PBT perturbs (repeatable; lr or max_norm; "
+                          "default: both, where searched)")
     opt.add_argument("--model", help=f"the model searched, as --models M (default: {SEARCH_MODEL})")
     opt.add_argument("--length", help=f"the length searched, as --lengths T (default: {SEARCH_LENGTH})")
     fr = p.add_argument_group("memory frontier (--frontier)")

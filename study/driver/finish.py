@@ -13,7 +13,7 @@ from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
 from study.basics.provenance import provenance
 from study.planning.plan import StudyPlan
 from study.results.pareto import PARETO_TEXT, write_pareto
-from study.results.search import best_trial, confirm_command, plain
+from study.results.search import best_trial, confirm_command, confirm_words, plain
 from study.spec.objectives import objective_text
 from study.spec.space import ONLY_FOR
 from study.spec.studyfile import to_toml
@@ -144,4 +144,4 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
         fields = [k for k in shown if k in row and (k in (metric, "steps_to_target") or
                                                     row["model"] in ONLY_FOR.get(k, (row["model"],)))]
         say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields))
-        say(f"it is one seed's result; confirm it over 5 seeds with:\n  {row['confirm']}")
+        say(f"{confirm_words(row)}\n  {row['confirm']}")

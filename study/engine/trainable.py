@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -11,51 +12,86 @@ import ray
 from ray import tune
 
 from palrnn.config import Config
+from study.engine import pbt_trial
 from study.results.checkpoints import CONFIG_FIELDS, checkpoint_path, trial_key
+from study.results.pbt import member, member_key
 
 
-def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
-                 threads: int = 1) -> None:
-    """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint."""
-    import torch
+def _saved(path: Any, config: Config) -> tuple[Any, dict[str, Any]]:
+    """(the state saved at ``path`` or None, what the trial carries on with)."""
+    from palrnn.train import CheckpointError, load_checkpoint
 
-    from palrnn.train import CheckpointError, load_checkpoint, new_state, save_checkpoint, train
+    carried: dict[str, Any] = {"wall_seconds": 0.0, "restarts": 0, "restarted_from_scratch": False, "records": [],
+                               "lineage": []}
+    if not path.exists():
+        return None, carried
+    try:  # a restart after a failure, or a resumed study: continue where it stopped
+        state = load_checkpoint(path, device=config.device)
+        extra = state.extra
+        return state, {"wall_seconds": extra["wall_seconds"], "restarts": extra["restarts"] + 1,
+                       "restarted_from_scratch": extra["restarted_from_scratch"], "records": list(extra["records"]),
+                       "lineage": list(extra.get("lineage", []))}
+    except (CheckpointError, KeyError, TypeError) as exc:
+        # A corrupt checkpoint must not give a silently wrong result: start the trial over
+        # from step 0 and record it (restarted_from_scratch), so the tables show it.
+        print(f"palrnn: {exc}; restarting this trial from step 0")
+        return None, {**carried, "restarted_from_scratch": True}
 
-    torch.set_num_threads(threads)
-    logging.getLogger("ray").setLevel(logging.WARNING)
+
+def _where(params: dict[str, Any], study_folder: str, pbt: bool) -> tuple[Config, str, str, str, Any]:
+    """(the trial's config, its node, its Ray trial id, its checkpoint's name and path)."""
     config = Config.from_dict({k: v for k, v in params.items() if k in CONFIG_FIELDS})
     if ray.get_gpu_ids() and config.device == "cpu":
         config = config.replace(device="cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the trial's GPU
-    node = ray.get_runtime_context().get_node_id()
-    path = checkpoint_path(study_folder, trial_key(params))
     trial_id = tune.get_context().get_trial_id()
+    key = str(member_key(params, trial_id) if pbt else trial_key(params))
+    path = checkpoint_path(study_folder, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wall_before, restarts, from_scratch, records = 0.0, 0, False, []
-    state = None
-    if path.exists():  # a restart after a failure, or a resumed study: continue where it stopped
-        try:
-            state = load_checkpoint(path, device=config.device)
-            wall_before, restarts = state.extra["wall_seconds"], state.extra["restarts"] + 1
-            from_scratch, records = state.extra["restarted_from_scratch"], list(state.extra["records"])
-        except (CheckpointError, KeyError, TypeError) as exc:
-            # A corrupt checkpoint must not give a silently wrong result: start the trial over
-            # from step 0 and record it (restarted_from_scratch), so the tables show it.
-            print(f"palrnn: {exc}; restarting this trial from step 0")
-            state, from_scratch, records = None, True, []
-    start = time.perf_counter()
-    fresh = state is None
+    return config, ray.get_runtime_context().get_node_id(), trial_id, key, path
+
+
+def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
+                 threads: int = 1, pbt: dict[str, Any] | None = None) -> None:
+    """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint.
+    ``pbt``: a Population Based Training trial's perturbation interval and decision log
+    (``study.engine.pbt_trial``); its checkpoint is named after its member, not its config."""
+    import torch
+
+    from palrnn.train import new_state, save_checkpoint, train
+
+    torch.set_num_threads(threads)
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    config, node, trial_id, key, path = _where(params, study_folder, bool(pbt))
+    state, carried = _saved(path, config)
+    records, lineage = carried["records"], carried["lineage"]
+    start, fresh, took = time.perf_counter(), state is None, None
     if state is None:
         state = new_state(config)
+    elif pbt:
+        state, took = pbt_trial.exploit(state, study_folder, params, trial_id, pbt["log"], lineage)
     n_params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
 
     def metrics(record: dict[str, Any]) -> dict[str, Any]:
-        return {**record, "node": node, "restarts": restarts, "restarted_from_scratch": from_scratch,
-                "params": n_params, "wall_seconds": wall_before + time.perf_counter() - start}
+        out = {**record, "node": node, "restarts": carried["restarts"], "params": n_params,
+               "restarted_from_scratch": carried["restarted_from_scratch"],
+               "wall_seconds": carried["wall_seconds"] + time.perf_counter() - start}
+        if pbt:  # what it trains with now, and where its weights came from
+            out.update(lr=state.config.lr, max_norm=state.config.max_norm, member=member(trial_id),
+                       lineage=json.dumps(lineage, sort_keys=True))
+        return out
 
+    def save(result: dict[str, Any]) -> None:
+        save_checkpoint(state, path, extra={"wall_seconds": result["wall_seconds"], "restarts": carried["restarts"],
+                                            "restarted_from_scratch": carried["restarted_from_scratch"],
+                                            "records": records, "lineage": lineage, "pid": os.getpid(),
+                                            "trial_id": trial_id})
+
+    if took is not None:
+        save(metrics(records[-1]))  # the exploit made, once: a restart from here does not make it again
     if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
         # the two): report it again. A trial whose checkpoint is its end reports only this.
-        tune.report(metrics(state.last))
+        tune.report(metrics(records[-1] if records else state.last))
     last_saved = state.step
     for record in train(state):
         result = metrics(record)
@@ -64,9 +100,12 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         # made from it (collect), so no evaluation is lost or counted twice however the trial,
         # its worker or the driver was stopped. Saved before the report: a restarted trial goes
         # on from the last record saved.
-        if state.done or state.step - last_saved >= checkpoint_every:
-            save_checkpoint(state, path, extra={"wall_seconds": result["wall_seconds"], "restarts": restarts,
-                                                "restarted_from_scratch": from_scratch, "records": records,
-                                                "pid": os.getpid(), "trial_id": trial_id})
+        boundary = bool(pbt) and not state.done and state.step % pbt["every"] == 0
+        if state.done or boundary or state.step - last_saved >= checkpoint_every:
+            save(result)
             last_saved = state.step
-        tune.report(result)
+        if boundary:
+            pbt_trial.save_boundary(study_folder, key, path, state.step)
+            pbt_trial.report_boundary(result, key, state.step)
+        else:
+            tune.report(result)

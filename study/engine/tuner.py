@@ -24,6 +24,8 @@ from study.engine.logger.callbacks import study_callbacks
 from study.engine.progress import ProgressLine
 from study.engine.schedulers import scheduler
 from study.engine.schedulers.frontier import FrontierScheduler
+from study.engine.schedulers.pbt import domains as pbt_domains
+from study.engine.schedulers.pbt import pbt_searcher
 from study.engine.search import SEARCHERS
 from study.engine.search.frontier import FrontierSearcher
 from study.engine.session import cluster_cpus
@@ -31,7 +33,9 @@ from study.engine.trainable import palrnn_trial
 from study.frontier.options import FrontierOptions, check_frontier_options, frontier_cells
 from study.frontier.search import Frontier
 from study.results.checkpoints import saved_curve
+from study.results.pbt import log_path as pbt_log_path
 from study.results.trials import _tables
+from study.spec.pbt import interval as pbt_interval
 
 if TYPE_CHECKING:
     from study.planning.plan import StudyPlan
@@ -99,12 +103,30 @@ def _trainable(spec: TunerSpec) -> Any:
     plan = spec.plan
     folder = str(spec.study_folder.resolve())
     fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=plan.checkpoint_every,
-                              threads=max(1, int(plan.cpus_per_trial)))
+                              threads=max(1, int(plan.cpus_per_trial)), pbt=_pbt_settings(spec))
     return tune.with_resources(fn, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
 
 
+def _pbt_settings(spec: TunerSpec) -> dict[str, Any] | None:
+    """What a PBT trial needs to know (study.engine.trainable), or None when the study is not PBT."""
+    if not _is_pbt(spec):
+        return None
+    search, params = spec.plan.search, spec.param_space
+    assert search is not None
+    every = pbt_interval(search.settings, int(params["steps"]), int(params.get("eval_every", 1)))
+    return {"every": every, "log": str(pbt_log_path(spec.results_dir / spec.name).resolve())}
+
+
+def _is_pbt(spec: TunerSpec) -> bool:
+    return spec.plan.search is not None and spec.plan.search.settings.scheduler == "pbt"
+
+
 def _param_space(spec: TunerSpec) -> dict[str, Any]:
-    return {k: tune.grid_search(v) if k in spec.plan.grid_axes else v for k, v in spec.param_space.items()}
+    space = {k: tune.grid_search(v) if k in spec.plan.grid_axes else v for k, v in spec.param_space.items()}
+    if _is_pbt(spec):  # Ray draws PBT's first configs from the space itself
+        assert spec.plan.search is not None
+        space.update(pbt_domains(spec.plan.search.space(str(space["model"]))))
+    return space
 
 
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
@@ -132,7 +154,8 @@ def _tune_config(spec: TunerSpec, searched: bool = True) -> tune.TuneConfig:
         if spec.plan.max_concurrent:
             kw["max_concurrent_trials"] = spec.plan.max_concurrent
         return tune.TuneConfig(**kw)
-    return tune.TuneConfig(search_alg=SEARCHERS[spec.plan.kind](spec), scheduler=scheduler(spec),
+    searcher = pbt_searcher(spec) if _is_pbt(spec) else SEARCHERS[spec.plan.kind](spec)
+    return tune.TuneConfig(search_alg=searcher, scheduler=scheduler(spec),
                            num_samples=search.settings.num_samples, **kw)
 
 
@@ -263,7 +286,7 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
         # A trial that never reported to Ray has no config in its result, but may have a
         # checkpoint (it ran in finish_short's Tuner): Ray's Trial has its config.
         config = result.config or dict(getattr(trial, "config", None) or {})
-        saved = saved_curve(study_folder, config) if study_folder is not None and config else None
+        saved = saved_curve(study_folder, config, trial_id) if study_folder is not None and config else None
         if saved:
             df = pd.DataFrame(saved)
             if int(df["step"].max()) >= int(last.get("step") or 0):

@@ -25,6 +25,7 @@ from study.spec.fields import (
 )
 from study.spec.load import load
 from study.spec.objectives import objectives_problem, parse_objectives
+from study.spec.pbt import SAMPLER_WITH_PBT, positive_interval
 from study.spec.studyfile import (
     FRONTIER_KEYS,
     Search,
@@ -210,6 +211,9 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
         search.scheduler = name
     if req.sampler is not None:
         search.sampler = req.sampler
+        if search.scheduler == "pbt":
+            raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
+    _pbt_options(search, req)
     problem = sampler_problem(search.sampler, search.space)
     if problem:
         raise StudyError(f"--sampler: {problem}")
@@ -219,6 +223,18 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
         given = getattr(req, wrong[0][2:]) is not None
         raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
     return search
+
+
+def _pbt_options(search: Search, req: Request) -> None:
+    """--perturbation-interval and --perturb (checked against the steps in planning: study.spec.pbt)."""
+    if req.perturbation_interval is not None:
+        try:
+            search.perturbation_interval = positive_interval(req.perturbation_interval)
+        except ValueError as exc:
+            raise StudyError(f"--perturbation-interval: {exc}") from None
+    if req.perturb is not None:
+        names = [req.perturb] if isinstance(req.perturb, str) else list(req.perturb)
+        search.perturb = tuple(str(n).strip() for n in names)
 
 
 def _objectives(search: Search, req: Request) -> None:

@@ -23,7 +23,7 @@ RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per
              "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
              "--max-concurrent": "max_concurrent"}
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
-               "--scheduler", "--sampler")
+               "--scheduler", "--sampler", "--perturbation-interval", "--perturb")
 FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
 
 
@@ -50,6 +50,8 @@ class Request:
     search_seed: Any = None
     sampler: Any = None  # one of study.spec.fields.SAMPLERS (checked in planning)
     scheduler: Any = None  # a name of study.spec.fields.SCHEDULER_NAMES (on/off, True/False: asha/none)
+    perturbation_interval: Any = None  # PBT's (study.spec.pbt)
+    perturb: Any = None  # the fields PBT perturbs: a list of names
     frontier: Any = None  # True, or a [frontier] table (dict)
     solve_rule: Any = None
     start_length: Any = None
@@ -194,6 +196,7 @@ KEYWORDS = {
     "lengths": "--lengths", "model": "--model", "length": "--length", "axes": "--sweep", "fixed": "--set",
     "set": "--set", "space": "--space", "metric": "--metric", "mode": "--mode", "num_samples": "--num-samples",
     "search_seed": "--search-seed", "sampler": "--sampler", "scheduler": "--scheduler", "frontier": "--frontier",
+    "perturbation_interval": "--perturbation-interval", "perturb": "--perturb",
     "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
     "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
     "smoke_test": "--smoke-test", "description": "--description", "name": "--name", "results_dir": "--results-dir",
@@ -210,7 +213,7 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
     for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
                 "search_seed", "sampler", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
-                "start_length", "max_length", "speculate", "mlflow"):
+                "start_length", "max_length", "speculate", "mlflow", "perturbation_interval", "perturb"):
         setattr(req, key, getattr(args, key))
     req.study = args.study
     req.search = args.search

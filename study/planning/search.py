@@ -52,6 +52,8 @@ class SearchPlan:
                 "storage": self.storage, "space": {k: format_dist(d) for k, d in s.space.items()},
                 "metric": s.metric, "mode": s.mode, "objectives": [list(o) for o in s.objectives],
                 "scheduler": s.scheduler, "sampler": s.sampler,
+                **({"perturbation_interval": s.perturbation_interval} if s.perturbation_interval else {}),
+                **({"perturb": list(s.perturb)} if s.perturb else {}),
                 "cells": [dict(c) for c in self.cells]}
 
     @classmethod

@@ -51,7 +51,7 @@ from study.results.exercise import (
 )
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import search_overview
+from study.results.search import confirm_words, search_overview
 from study.results.summary import group_columns, parity_table
 
 FILE = REPORT
@@ -61,7 +61,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
                 "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
                 "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "pareto.png",
-                "best_curve.png")
+                "pbt.png", "best_curve.png")
 CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
@@ -73,6 +73,8 @@ CAPTIONS = {
     "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
     "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
     "pareto.png": "Every finished trial in the search's first two objectives; the Pareto front marked and joined",
+    "pbt.png": "Population Based Training: each trial's learning rate and held-out accuracy over the steps; a "
+               "star where it went on from another trial's weights, dotted from the donor's accuracy",
     "best_curve.png": "The best trial's training curve",
 }
 EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
@@ -290,15 +292,16 @@ def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings
 def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, left_out: str) -> list[str]:
     trials, best = data["trials"], data.get("best")
     o = search_overview(meta, trials)
-    fields, top, cut, others, reached, goal = o["fields"], o["top"], o["cut"], o["others"], o["reached"], o["goal"]
+    fields, top, others, reached, goal = o["fields"], o["top"], o["others"], o["reached"], o["goal"]
     out = ["<h2>Best trials</h2>"]
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
         out.append("<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown))
                    + "</p>")
         if best.get("confirm"):
-            out.append(f"<p>It is one seed's result; confirm it over 5 seeds with:</p><pre>{_e(best['confirm'])}</pre>")
-    out += [f'<p class="note">{_e(len(top))} best of {_e(len(trials))} trials (one seed each; ASHA cut {cut} early; '
+            words = confirm_words(best)
+            out.append(f"<p>{_e(words[0].upper() + words[1:])}</p><pre>{_e(best['confirm'])}</pre>")
+    out += [f'<p class="note">{_e(len(top))} best of {_e(len(trials))} trials (one seed each; {_e(o["scheduled"])}; '
             f"{reached} reached {_e(goal)}{_e(''.join('; ' + o for o in others))}).</p>",
             _table(top, "best-trials", text={"trial_id", "stopped_by", *fields},
                    fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))]

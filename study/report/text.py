@@ -12,7 +12,7 @@ from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import search_overview
+from study.results.search import confirm_words, search_overview
 from study.results.summary import parity_table
 
 
@@ -53,7 +53,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
         lines += ["", "best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)]
         if best.get("confirm"):
-            lines += [f"it is one seed's result; confirm it over 5 seeds with:\n  {best['confirm']}"]
+            lines += [f"{confirm_words(best)}\n  {best['confirm']}"]
     where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
              + (f", {folder / 'frontier.csv'}" if frontier is not None else "")
              + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
@@ -101,9 +101,9 @@ def _left_out(summary: pd.DataFrame) -> list[str]:
 def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
     o = search_overview(meta, trials)
-    top, cut, others, reached, goal = o["top"], o["cut"], o["others"], o["reached"], o["goal"]
+    top, others, reached, goal = o["top"], o["others"], o["reached"], o["goal"]
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
-    return ["", f"{len(top)} best of {len(trials)} trials (one seed each; ASHA cut {cut} early; "
+    return ["", f"{len(top)} best of {len(trials)} trials (one seed each; {o['scheduled']}; "
                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
             "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "

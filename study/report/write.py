@@ -24,6 +24,8 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
     pareto.csv, figures/pareto.png       (searches of several objectives: the Pareto front's trials, and
                                          every trial in the first two objectives with the front marked)
+    figures/pbt.png                      (Population Based Training: lr and held-out accuracy over the steps
+                                         per trial, the exploits marked)
     frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write.write_frontier, from the
                                          study's frontier/state.json; the frontier table is printed first)
     report.html                          the study on one page to share: its command, provenance,
@@ -50,7 +52,7 @@ import pandas as pd
 
 from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic
-from study.basics.layout import FIGURES, PARETO_FIGURE, SUMMARY
+from study.basics.layout import FIGURES, PARETO_FIGURE, PBT_FIGURE, SUMMARY
 from study.frontier import table as fr
 from study.frontier.write import write_frontier
 from study.report import plots
@@ -184,6 +186,8 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
         front = write_pareto(folder, trials, objectives)
         if len(front):
             jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
+    if not curves.empty and "exploited_from" in curves:  # Population Based Training
+        jobs.append((PBT_FIGURE, lambda: plots.plot_pbt(curves)))
     trial_id = best_trial_id(trials, best)
     if trial_id is not None and not curves.empty and (curves["trial_id"].astype(str) == trial_id).any():
         searched = [a for a in meta.get("axes") or [] if a in trials.columns]

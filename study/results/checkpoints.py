@@ -66,9 +66,17 @@ def read_saved(path: str | Path) -> Saved:
     return Saved(payload.get("config"), list(extra["records"]), extra.get("trial_id"))
 
 
-def saved_curve(study_folder: str | Path, config: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None."""
+def saved_curve(study_folder: str | Path, config: dict[str, Any],
+                trial_id: str | None = None) -> list[dict[str, Any]] | None:
+    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None. A
+    PBT trial's checkpoint is named after its member (``trial_id``), its config changing as it trains."""
+    from study.results.pbt import member_key
+
+    key = member_key(config, trial_id) if trial_id else None
     try:
+        pbt = checkpoint_path(study_folder, key) if key else None
+        if pbt is not None and pbt.exists():
+            return read_saved(pbt).records
         return read_saved(checkpoint_path(study_folder, trial_key(config))).records
     except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
         return None

@@ -16,7 +16,7 @@ from study.basics.layout import OPTUNA_JOURNAL
 from study.basics.text import value_text
 from study.results.folder import study_target
 from study.results.summary import trial_outcome
-from study.spec.fields import BASE
+from study.spec.fields import BASE, scheduler_name
 from study.spec.space import ONLY_FOR
 
 
@@ -70,7 +70,8 @@ def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10) -> pd.D
 
 def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, Any]:
     """What a search's report says of its trials, for the printed report and report.html alike:
-    the best trials (``top``, their searched ``fields`` as text), how many ASHA ``cut``, the
+    the best trials (``top``, their searched ``fields`` as text), how many the scheduler ``cut``
+    and what it did (``scheduled``: "ASHA cut 2 early", "PBT made 5 exploits"), the
     ``others`` that errored or never finished, how many ``reached`` the target, and that target
     as text (``goal``)."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
@@ -83,10 +84,25 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, 
         "fields": fields,
         "top": top,
         "cut": int((outcome == "cut").sum()),
+        "scheduled": scheduled_text(meta, trials, int((outcome == "cut").sum())),
         "others": [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()],
         "reached": int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0,
         "goal": f"{target:g}" if target is not None else "the target",
     }
+
+
+SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
+
+
+def scheduled_text(meta: Mapping[str, Any], trials: pd.DataFrame, cut: int) -> str:
+    """What the search's scheduler did, in a few words."""
+    name = scheduler_name((meta.get("search") or {}).get("scheduler", "asha")) or "asha"
+    if name == "pbt":
+        made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
+        return f"PBT made {made} exploit{'s' * (made != 1)}"
+    if name == "none":
+        return "no scheduler: every trial ran to its end"
+    return f"{SCHEDULER_WORDS[name]} cut {cut} early"
 
 
 def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max") -> dict[str, Any] | None:
@@ -105,6 +121,16 @@ def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max") ->
     if ok.empty:
         return None
     return ok.sort_values("_v", ascending=mode == "min", kind="stable").drop(columns="_v").iloc[0].to_dict()
+
+
+def confirm_words(best: Mapping[str, Any]) -> str:
+    """What the confirm command is, said before it: a PBT trial trained under a schedule of lr and
+    max_norm (its lineage), which the command does not replay: it holds the last values fixed."""
+    made = pd.to_numeric(pd.Series([best.get("exploits")]), errors="coerce").iloc[0]
+    if pd.notna(made) and made > 0:
+        return (f"it is one seed's result, trained under PBT's schedule ({int(made)} exploits: {best.get('lineage')}); "
+                "this reruns its last lr and max_norm, held fixed, over 5 seeds:")
+    return "it is one seed's result; confirm it over 5 seeds with:"
 
 
 def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:

@@ -15,6 +15,9 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
+# A PBT trial's records also hold what it trains with as it goes (curves.csv; and exploited_from,
+# the member whose weights it went on from just before a record, from its lineage).
+PBT_RECORDED = ["lr", "max_norm"]
 RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "examples_per_second", "grad_norm",
            "grad_norm_max", "mean_train_accuracy", "diverged", "steps_to_target", "stopped_early"]
 
@@ -57,14 +60,20 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
     trials, curves = [], []
     for trial_id, config, last, df, status, error in entries:
         cfg = {k: config.get(k) for k in config_columns}
+        pbt = "lineage" in last
+        if pbt:  # PBT: the config it ended with (its last exploit's), and its lineage
+            cfg, extra, lineage = pbt_columns(cfg, last)
         best = None
         if df is not None and len(df) and "step" in df:
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
             df = df.drop_duplicates("step", keep="last").sort_values("step")
-            part = df[[c for c in RECORDED if c in df]].copy()
+            per_record = [c for c in PBT_RECORDED if pbt and c in df]  # lr and max_norm as they went
+            part = df[[c for c in RECORDED if c in df] + per_record].copy()
             part.insert(0, "trial_id", trial_id)
-            for k, v in reversed(cfg.items()):
+            for k, v in reversed([(k, v) for k, v in cfg.items() if k not in per_record]):
                 part.insert(1, k, [v] * len(part))
+            if pbt:
+                part["exploited_from"] = exploited_from(part["step"], lineage)
             curves.append(part)
             if "eval_accuracy" in part and part["eval_accuracy"].notna().any():
                 best = float(part["eval_accuracy"].max())
@@ -79,6 +88,8 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
         row["wall_seconds"] = last.get("wall_seconds")
         row["params"] = last.get("params")  # the model's parameter count (studies before it: missing)
         row["error"] = error
+        if pbt:
+            row.update(extra)
         trials.append(row)
     trials_df = pd.DataFrame(trials)
     if len(trials_df):
@@ -88,6 +99,32 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
     if len(curves_df):
         curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
     return trials_df, curves_df
+
+
+def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series:
+    """Per record, the member whose weights the trial went on from since the record before (its
+    first record after an exploit), else missing."""
+    out = pd.Series(pd.NA, index=steps.index, dtype="Int64")
+    for e in lineage:
+        after = steps[steps > e["step"]]
+        if len(after):
+            out[after.index[0]] = int(e["from"])
+    return out
+
+
+def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """A PBT trial's config as it ended (its last exploit's values), its columns ``member``,
+    ``exploits`` (how many times it took another's weights) and ``lineage`` (each exploit as
+    ``STEP:mFROM``, with the values it went on with), and the lineage itself."""
+    import json
+
+    lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
+    if lineage:
+        cfg = {**cfg, **{k: v for k, v in lineage[-1]["config"].items() if k in cfg}}
+    text = "; ".join(f"{e['step']}:m{e['from']} (" + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                          for k, v in sorted(e["config"].items())) + ")"
+                     for e in lineage)
+    return cfg, {"member": last.get("member"), "exploits": len(lineage), "lineage": text}, lineage
 
 
 def _sort_key(col: pd.Series) -> pd.Series:

@@ -100,7 +100,7 @@ SEARCH_MODEL, SEARCH_LENGTH = "RNN", 20  # a search's cell unless told
 # Optuna's samplers a search may use (study/engine/search/optuna.py builds them, seeded by ``seed``).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 # Ray Tune's schedulers a search may use (study/engine/schedulers/); "none": every trial runs to its end.
-SCHEDULER_NAMES = ("asha", "hyperband", "median", "none")
+SCHEDULER_NAMES = ("asha", "hyperband", "median", "pbt", "none")
 
 
 def scheduler_name(value: Any) -> str | None:

@@ -86,4 +86,5 @@ def search_from_meta(block: Mapping[str, Any]) -> Search:
                   scheduler=scheduler_name(block.get("scheduler", Search.scheduler)) or Search.scheduler,
                   seed=int(block.get("seed", Search.seed)),
                   sampler=str(block.get("sampler", Search.sampler)),
-                  more=tuple((str(m), str(d)) for m, d in (block.get("objectives") or [])[1:]))
+                  more=tuple((str(m), str(d)) for m, d in (block.get("objectives") or [])[1:]),
+                  perturbation_interval=block.get("perturbation_interval"), perturb=tuple(block.get("perturb") or ()))

@@ -77,44 +77,17 @@ from study.frontier.options import FrontierOptions, check_frontier_options
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
-    MODES,
     NAME_RE,
-    NUM_SAMPLES,
-    SCHEDULER_NAMES,
     canonical_axes,
     check_axis,
     config_value,
-    sampler_problem,
-    scheduler_name,
 )
-from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.space import format_dist, parse_dist
+from study.spec.search import Search, search_block
+from study.spec.space import format_dist
 
 TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
-SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "sampler")
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
-
-
-@dataclass
-class Search:
-    """A search block: what Optuna chooses (``space``: field -> (kind, values), see
-    ``study.spec.space.parse_dist``) and how."""
-
-    space: dict[str, tuple[str, Any]]
-    metric: str = "eval_accuracy"
-    mode: str = "max"
-    num_samples: int = NUM_SAMPLES
-    scheduler: str = "asha"
-    seed: int = 0
-    sampler: str = "tpe"
-    # The objectives after the first (metric, mode): a multi-objective search (study.spec.objectives).
-    more: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def objectives(self) -> list[tuple[str, str]]:
-        """Every (metric, mode) searched, the first (``metric``, ``mode``) the one schedulers rank by."""
-        return [(self.metric, self.mode), *self.more]
 
 
 @dataclass
@@ -293,54 +266,6 @@ def _table(data: Mapping[str, Any], key: str, bad: Any) -> dict[str, Any]:
     return dict(table)
 
 
-def search_block(block: Any, bad: Any) -> Search:
-    if not isinstance(block, Mapping):
-        raise bad(f"search: must be a table ([search]), got {block!r}")
-    unknown = [k for k in block if k not in SEARCH_KEYS]
-    if unknown:
-        raise bad(f"[search] unknown key {unknown[0]!r}; allowed: {', '.join(SEARCH_KEYS)}")
-    space = block.get("space")
-    if not isinstance(space, Mapping) or not space:
-        raise bad("[search] space: give the fields Optuna chooses, as [search.space] with lines like "
-                  "lr = \"loguniform:1e-4:3e-2\"")
-    dists = {}
-    for name, spec in space.items():
-        try:
-            dists[name] = parse_dist(name, spec)
-        except ValueError as exc:
-            raise bad(f"[search.space] {exc}") from None
-    try:
-        objectives = parse_objectives(block.get("metric", Search.metric))
-    except ValueError as exc:
-        raise bad(f"[search] metric: {exc}") from None
-    (metric, mode), more = objectives[0], tuple(objectives[1:])
-    if "mode" in block:
-        if more or ":" in str(block.get("metric", "")):
-            raise bad("[search] mode: give each metric its direction instead (metric = [\"NAME:max\", ...])")
-        mode = block["mode"]
-        if mode not in MODES:
-            raise bad(f"[search] mode: must be max or min, got {mode!r}")
-    num_samples = block.get("num_samples", Search.num_samples)
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
-    scheduler = scheduler_name(block.get("scheduler", Search.scheduler))
-    if scheduler is None:
-        raise bad(f"[search] scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (or true for asha, false for "
-                  f"none), got {block.get('scheduler')!r}")
-    seed = block.get("seed", Search.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
-    sampler = block.get("sampler", Search.sampler)
-    problem = sampler_problem(sampler, dists)
-    if problem:
-        raise bad(f"[search] sampler: {problem}")
-    wrong = objectives_problem(objectives, sampler, scheduler)
-    if wrong:
-        raise bad(f"[search] {wrong[0][2:]}: {wrong[1]}")
-    return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed,
-                  sampler=sampler, more=more)
-
-
 def to_dict(study: Study) -> dict[str, Any]:
     """The study as a file's keys (``from_dict`` reads it back to the same study)."""
     out: dict[str, Any] = {"name": study.name}
@@ -356,6 +281,10 @@ def to_dict(study: Study) -> dict[str, Any]:
         out["search"] = {"num_samples": s.num_samples, "metric": metric, **({} if s.more else {"mode": s.mode}),
                          "scheduler": s.scheduler,
                          "seed": s.seed, "sampler": s.sampler, "space": {k: format_dist(d) for k, d in s.space.items()}}
+        if s.perturbation_interval is not None:
+            out["search"]["perturbation_interval"] = s.perturbation_interval
+        if s.perturb:
+            out["search"]["perturb"] = list(s.perturb)
     if study.frontier is not None:
         out["frontier"] = study.frontier.to_dict()
     if study.mlflow is not None:

@@ -305,8 +305,8 @@ def _file_cases():
         (["--study", "search_seeds.toml"], "seeds: a search trains each config on seed 0"),
         (["--study", "search_axes.toml"], "[axes] hidden: a search sweeps only model and length"),
         (["--study", "num_samples.toml"], "[search] num_samples: must be an integer >= 1, got 0"),
-        (["--study", "scheduler.toml"], "[search] scheduler: must be one of asha, hyperband, median, none (or true "
-                                        "for asha, false for none), got 'yes'"),
+        (["--study", "scheduler.toml"], "[search] scheduler: must be one of asha, hyperband, median, pbt, none "
+                                        "(or true for asha, false for none), got 'yes'"),
         (["--study", "metric.toml"], "[search] metric: must be one of eval_accuracy, eval_loss"),
         (["--study", "name.toml"], "name: '../x' is not allowed"),
         (["--study", "chrono.toml"], "--study chrono.toml: init: chrono needs a gated model (LSTM, GRU), got RNN"),

@@ -115,5 +115,53 @@ def test_an_unknown_scheduler_names_the_new_spellings(capsys, tmp_path, no_ray):
         main(["--search", "optuna", "--scheduler", "fifo", "--results-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and not any(tmp_path.iterdir())
-    assert err[0] == ("python -m study.run: error: --scheduler: must be one of asha, hyperband, median, none "
+    assert err[0] == ("python -m study.run: error: --scheduler: must be one of asha, hyperband, median, pbt, none "
                       "(on and off, True and False still mean asha and none), got 'fifo'")
+
+
+PBT_REFUSALS = [
+    (["--perturbation-interval", "0"], "--perturbation-interval: must be a positive integer (training steps), "
+                                        "got '0'"),
+    (["--perturbation-interval", "1.5"], "--perturbation-interval: must be a positive integer (training steps), "
+                                          "got '1.5'"),
+    (["--perturbation-interval", "20000"], "--perturbation-interval: must be below the trial's steps (10000), "
+                                            "got 20000"),
+    (["--perturbation-interval", "150"], "--perturbation-interval: must be a multiple of eval_every (500)"),
+    (["--perturb", "hidden"], "--perturb: PBT can change only lr and max_norm while a trial trains, got 'hidden'"),
+    (["--perturb", "lr", "--space", "hidden=int:8:64"], "--perturb: lr is not searched; PBT perturbs fields of the "
+                                                         "space (searched: hidden)"),
+    (["--space", "hidden=int:8:64"], "--perturb: nothing to perturb: PBT changes lr or max_norm, and neither is "
+                                     "searched (searched: hidden); add one to --space"),
+    (["--sampler", "random"], "--sampler: Ray Tune draws PBT's first configs at random itself"),
+    (["--metric", "eval_accuracy:max", "--metric", "params:min"], "--metric: pbt ranks trials by one metric, and 2 "
+                                                                  "are given"),
+]
+
+
+@pytest.mark.parametrize("argv,words", PBT_REFUSALS)
+def test_bad_pbt_settings_are_one_line_exit_2_nothing_written(argv, words, refused_by_run):
+    refused_by_run(["--search", "optuna", "--scheduler", "pbt", *argv], words)
+
+
+def test_pbt_settings_without_pbt_are_refused(refused_by_run):
+    refused_by_run(["--search", "optuna", "--scheduler", "asha", "--perturbation-interval", "100"],
+                   "--perturbation-interval: only with --scheduler pbt (the scheduler is asha)")
+
+
+def test_a_study_files_search_block_takes_pbt_and_the_dry_run_says_what_it_does(tmp_path, capsys, no_ray):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\n[fixed]\nmodel = "RNN"\nlength = 5\nsteps = 1000\neval_every = 100\n[search]\n'
+                    'num_samples = 8\nscheduler = "pbt"\nperturbation_interval = 200\nperturb = ["lr"]\n'
+                    '[search.space]\nlr = "loguniform:1e-4:3e-2"\nmax_norm = "uniform:0.5:5"\n')
+    plan = study.plan(path)
+    s = plan.search.settings
+    assert (s.scheduler, s.perturbation_interval, s.perturb) == ("pbt", 200, ("lr",))
+    assert main(["--study", str(path), "--dry-run", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.replace("\n  ", " ")
+    assert ("PBT: the bottom quarter by eval_accuracy take the top quarter's weights every 200 steps, "
+            "lr perturbed") in out
+    assert "Ray's random first configs (PBT's population)" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(path.read_text().replace("perturbation_interval = 200", "perturbation_interval = -3"))
+    with pytest.raises(Exception, match=r"\[search\] perturbation_interval: must be a positive integer"):
+        study.plan(bad)

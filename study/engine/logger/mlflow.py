@@ -130,7 +130,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
             tags = [RunTag("stopped_by", _stopped_by(row)), RunTag("ray_status", status)]
             # The best evaluation of the whole curve: the checkpoint holds it all, also the part
             # logged before a restart of the driver.
-            curve = saved_curve(self.folder, trial.config) or []
+            curve = saved_curve(self.folder, trial.config, trial.trial_id) or []
             best = [r["eval_accuracy"] for r in curve if r.get("eval_accuracy") is not None]
             metrics = []
             if best and last.get("step") is not None:

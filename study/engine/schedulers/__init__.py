@@ -3,6 +3,7 @@
     asha.py       ``ASHAScheduler``: a search's poor trials stopped early
     hyperband.py  ``HyperBandScheduler``: the same, by HyperBand's brackets
     median.py     ``MedianStoppingRule``: a trial below the median of the others at its step stopped
+    pbt.py        ``PopulationBasedTraining``: the bottom trials go on from the top ones' weights, perturbed
     frontier.py   ``FrontierScheduler`` (a ``FIFOScheduler``): a frontier's decided probes stopped
 
 ``SCHEDULERS``: a name -> the function that builds it from a ``TunerSpec``; a search runs the
@@ -18,11 +19,13 @@ from typing import Any
 from study.engine.schedulers.asha import asha
 from study.engine.schedulers.hyperband import hyperband
 from study.engine.schedulers.median import median
+from study.engine.schedulers.pbt import pbt
 
 SCHEDULERS: dict[str, Callable[[Any], Any]] = {
     "asha": asha,
     "hyperband": hyperband,
     "median": median,
+    "pbt": pbt,
 }
 
 

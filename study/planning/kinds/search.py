@@ -14,6 +14,8 @@ from study.planning.kinds.base import Fail, Kind, Resolved, cell_axes, common_li
 from study.planning.request import Request
 from study.planning.search import SearchPlan
 from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
+from study.spec.pbt import interval as pbt_interval
+from study.spec.pbt import pbt_problem, perturbed
 from study.spec.space import ONLY_FOR, for_model, format_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
 
@@ -46,6 +48,9 @@ class SearchKind(Kind):
         for key in [*axes, *space]:
             fixed.pop(key, None)
         base = first_config(fixed, axes, fail)
+        wrong = pbt_problem(study.search, base.steps, base.eval_every)
+        if wrong:
+            raise StudyError(f"{wrong[0]}: {wrong[1]}")
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
         cells = list(itertools.product(axes["model"], axes["length"]))
         searched: list[str] = []
@@ -100,8 +105,9 @@ class SearchKind(Kind):
         assert plan.search is not None
         s = plan.search.settings
         n = len(self.cells(plan))
-        parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{SAMPLER_NAMES[s.sampler]} seed {s.seed},",
-                 f"{objectives_text(s)},", scheduler_text(s)]
+        steps = (int(plan.param_space.get("steps", 0)), int(plan.param_space.get("eval_every", 1)))
+        parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{sampler_text(s)} seed {s.seed},",
+                 f"{objectives_text(s)},", scheduler_text(s, steps)]
         return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
                           width=width)
 
@@ -123,7 +129,7 @@ class SearchKind(Kind):
         cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
         each = " each" if len(res.cells) > 1 else ""
         lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
-        lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {SAMPLER_NAMES[s.sampler]} over ",
+        lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {sampler_text(s)} over ",
                             indent=" " * 11, width=width)
         metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
@@ -136,8 +142,19 @@ def objectives_text(s: Search) -> str:
     return "objectives " + ", ".join(f"{m} ({d})" for m, d in s.objectives) + " (a Pareto front)"
 
 
-def scheduler_text(s: Search) -> str:
-    """What the scheduler does; with several objectives, by which it ranks (Ray's take one metric)."""
+def sampler_text(s: Search) -> str:
+    """Who draws the configs: Optuna's sampler, or under PBT Ray's random first configs."""
+    return "Ray's random first configs (PBT's population)," if s.scheduler == "pbt" else SAMPLER_NAMES[s.sampler]
+
+
+def scheduler_text(s: Search, steps: tuple[int, int] | None = None) -> str:
+    """What the scheduler does; with several objectives, by which it ranks (Ray's take one metric).
+    ``steps``: a trial's (steps, eval_every), for PBT's perturbation interval."""
+    if s.scheduler == "pbt":
+        every = (f"every {pbt_interval(s, *steps)} steps" if steps and steps[0]
+                 else f"every {s.perturbation_interval or 'quarter of the'} steps")
+        return (f"PBT: the bottom quarter by {s.metric} take the top quarter's weights "
+                f"{every}, {' and '.join(perturbed(s)) or 'nothing'} perturbed")
     text = SCHEDULER_TEXT[s.scheduler]
     return f"{text} by {s.metric}, the first objective" if s.more and s.scheduler != "none" else text
 

@@ -28,7 +28,8 @@ from study.report.plots.common import axis_label, figure_x, layout, model_style,
 from study.report.plots.curves import plot_best_curve, plot_curves, plot_curves_both
 from study.report.plots.optuna import plot_optuna_history, plot_optuna_importances
 from study.report.plots.pareto import plot_pareto
+from study.report.plots.pbt import plot_pbt
 
 __all__ = ["axis_label", "figure_x", "layout", "model_style", "plot_accuracy", "plot_accuracy_vs_length_by",
            "plot_best_curve", "plot_curves", "plot_curves_both", "plot_mean_accuracy", "plot_optuna_history",
-           "plot_optuna_importances", "plot_pareto", "plot_steps_to_target", "varying_axes"]
+           "plot_optuna_importances", "plot_pareto", "plot_pbt", "plot_steps_to_target", "varying_axes"]

@@ -1,0 +1,54 @@
+"""What a trial does under Population Based Training (``study.engine.schedulers.pbt``).
+
+At each perturbation step it saves its state twice: its own latest checkpoint and a copy that
+other members may go on from (``study.results.pbt.boundary_path``), and reports it to Ray with a
+small checkpoint naming it (Ray's PBT exploits only trials that report checkpoints). When it
+starts, it looks in the decision log for an exploit at its step that it has not made yet: then it
+goes on from the other member's state at that step, with the logged lr and max_norm, and keeps its
+own curve up to there. The log, not Ray's checkpoint, decides: it is current however the driver
+was stopped, and Ray's restored state may lag behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from study.basics.io import write_bytes_atomic
+from study.results.pbt import boundary_path, decision, member, member_key, read_log
+
+
+def exploit(state: Any, folder: str, params: dict[str, Any], trial_id: str, log: str,
+            lineage: list[dict[str, Any]]) -> tuple[Any, int | None]:
+    """(the state to go on from, the member whose weights it took, or None) at ``state``'s step."""
+    from palrnn.train import load_checkpoint
+
+    who = member(trial_id)
+    made = decision(read_log(log), who, state.step)
+    if made is None or any(e["step"] == state.step for e in lineage):
+        return state, None
+    donor = member_key(params, f"_{made['from']}")
+    assert donor is not None
+    new = load_checkpoint(boundary_path(folder, donor, state.step), device=state.config.device)
+    config = made["config"]
+    new.perturb(lr=float(config.get("lr", new.config.lr)), max_norm=config.get("max_norm", new.config.max_norm))
+    lineage.append({"step": state.step, "from": made["from"], "config": dict(config)})
+    return new, made["from"]
+
+
+def save_boundary(folder: str, key: str, path: Path, step: int) -> None:
+    """A copy of the trial's checkpoint at a perturbation step, for others to go on from."""
+    target = boundary_path(folder, key, step)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(target, path.read_bytes())
+
+
+def report_boundary(result: dict[str, Any], key: str, step: int) -> None:
+    """Report ``result`` with a Ray checkpoint that names the saved state (Ray copies it to its storage)."""
+    from ray import tune
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "pbt.json").write_text(json.dumps({"key": key, "step": step}))
+        tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))

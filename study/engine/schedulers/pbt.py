@@ -1,0 +1,145 @@
+"""Population Based Training (Ray Tune's ``PopulationBasedTraining``), deterministic and resumable.
+
+PBT's population is the search's ``num_samples`` trials, their first configs drawn at random from
+the space by Ray (``pbt_searcher``: Ray refuses a search algorithm beside PBT). Every
+``perturbation_interval`` training steps, once every trial has got there (Ray's synchronous PBT),
+the bottom quarter of the trials by the search's metric go on from the weights of one of the top
+quarter, with its config perturbed: each perturbed field multiplied by 0.8 or 1.2, or with
+probability 0.25 drawn again from the space, and kept inside the space.
+
+What this adds to Ray's: every random draw is seeded by the search seed, the step and the trial's
+member, so a study decides the same however often it was stopped; each decision is written to the
+decision log (``study.results.pbt``) before Ray acts on it, and Ray's scheduler, which a restored
+Tuner unpickles as it was when the study started (tuner.pkl), takes its place in the rounds and each
+trial's config back from the log as Ray adds the trials again.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ray import tune
+from ray.tune.schedulers import PopulationBasedTraining
+from ray.tune.search import BasicVariantGenerator
+
+from study.results.pbt import append_log, decision, last_round, log_path, member, read_log
+from study.spec.pbt import interval, perturbed
+
+if TYPE_CHECKING:
+    from study.engine.tuner import TunerSpec
+
+RESAMPLE_PROBABILITY = 0.25
+QUANTILE = 0.25
+
+
+def domains(space: dict[str, Any]) -> dict[str, Any]:
+    """The search space as Ray Tune's distributions (PBT's first configs, and its resampling)."""
+    out = {}
+    for name, (kind, values) in space.items():
+        if kind == "choice":
+            out[name] = tune.choice(list(values))
+        elif kind == "uniform":
+            out[name] = tune.uniform(*values)
+        elif kind == "loguniform":
+            out[name] = tune.loguniform(*values)
+        else:
+            out[name] = tune.randint(values[0], values[1] + 1)
+    return out
+
+
+def pbt_searcher(spec: TunerSpec) -> BasicVariantGenerator:
+    """Ray's random sampling of the population's first configs, seeded by the search seed. The whole
+    population is made at once (no limit on live trials): PBT compares every member at each round,
+    and runs as many at a time as the cluster fits, pausing the others (``choose_trial_to_run``)."""
+    search = spec.plan.search
+    assert search is not None
+    return BasicVariantGenerator(random_state=search.settings.seed, max_concurrent=0)
+
+
+class StudyPBT(PopulationBasedTraining):
+    """Ray's synchronous PBT with seeded decisions and the study's decision log (module docstring)."""
+
+    def __init__(self, log: Path, seed: int, space: dict[str, Any], **kw: Any) -> None:
+        super().__init__(**kw)
+        self._log, self._seed, self._space = Path(log), seed, space
+
+    def _draws(self, step: int, who: int) -> None:
+        key = f"{self._seed}/{step}/{who}"
+        random.seed(key)
+        np.random.seed(hash_int(key))
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        super().on_trial_add(tune_controller, trial)
+        log = read_log(self._log)
+        done = last_round(log)
+        if done is None:  # a new study: the whole population is added before its first round
+            return
+        # A restored study: this trial is where the log's last round left it, with its config then.
+        state = self._trial_state[trial]
+        state.last_perturbation_time = state.last_train_time = done
+        self._next_perturbation_sync = max(self._next_perturbation_sync, done + self._perturbation_interval)
+        mine = [e for e in log if e.get("member") == member(trial.trial_id)]
+        if mine:
+            trial.set_config({**trial.config, **mine[-1]["config"]})
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        before = self._next_perturbation_sync
+        out = super().on_trial_result(tune_controller, trial, result)
+        if self._next_perturbation_sync != before:  # every trial got there: a round was decided
+            append_log(self._log, {"round": int(result[self._time_attr])})
+        return out
+
+    def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper: list[Any], lower: list[Any]) -> None:
+        self._draws(int(self._trial_state[trial].last_train_time), member(trial.trial_id))
+        super()._checkpoint_or_exploit(trial, tune_controller, upper, lower)
+
+    def _get_new_config(self, trial: Any, trial_to_clone: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        step, who = int(self._trial_state[trial].last_train_time), member(trial.trial_id)
+        logged = decision(read_log(self._log), who, step)
+        if logged is not None:  # decided before the driver was stopped: decided again the same
+            return {**trial_to_clone.config, **logged["config"]}, {}
+        new, operations = super()._get_new_config(trial, trial_to_clone)
+        for name in self._hyperparam_mutations:
+            new[name] = inside(self._space[name], new[name])
+        append_log(self._log, {"step": step, "member": who, "from": member(trial_to_clone.trial_id),
+                               "config": {k: new[k] for k in self._space if k in new}})
+        return new, operations
+
+
+def hash_int(text: str) -> int:
+    """A hash of ``text`` that is the same in every process (Python's ``hash`` of a str is not)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
+
+
+def inside(dist: tuple[str, Any], value: Any) -> Any:
+    """A perturbed value kept within its distribution's bounds (Ray's factors of 0.8 and 1.2 can leave it)."""
+    kind, values = dist
+    if kind == "choice" or value is None:
+        return value
+    low, high = values
+    value = min(max(value, low), high)
+    return int(round(value)) if kind == "int" else float(value)
+
+
+def mutation(dist: tuple[str, Any]) -> Any:
+    """How Ray's PBT changes a field: a choice's list (shifted one place either way), else its distribution."""
+    return list(dist[1]) if dist[0] == "choice" else domains({"x": dist})["x"]
+
+
+def pbt(spec: TunerSpec) -> StudyPBT:
+    search = spec.plan.search
+    assert search is not None
+    steps, every = int(spec.param_space["steps"]), int(spec.param_space.get("eval_every", 1))
+    space = search.space(str(spec.param_space["model"]))
+    fields = [f for f in perturbed(search.settings) if f in space]
+    return StudyPBT(log_path(spec.results_dir / spec.name), search.settings.seed, space,
+                    time_attr="step", metric=search.settings.metric, mode=search.settings.mode,
+                    perturbation_interval=interval(search.settings, steps, every),
+                    hyperparam_mutations={f: mutation(space[f]) for f in fields},
+                    quantile_fraction=QUANTILE, resample_probability=RESAMPLE_PROBABILITY, synch=True,
+                    log_config=False)  # its decisions are in pbt.json

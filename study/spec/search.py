@@ -1,0 +1,103 @@
+"""A study's [search] block: what Optuna chooses and how (``Search``), read from a study file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from study.spec.fields import MODES, NUM_SAMPLES, SCHEDULER_NAMES, sampler_problem, scheduler_name
+from study.spec.objectives import objectives_problem, parse_objectives
+from study.spec.pbt import SAMPLER_WITH_PBT, positive_interval
+from study.spec.space import parse_dist
+
+SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "sampler", "perturbation_interval",
+               "perturb")
+
+@dataclass
+class Search:
+    """A search block: what Optuna chooses (``space``: field -> (kind, values), see
+    ``study.spec.space.parse_dist``) and how."""
+
+    space: dict[str, tuple[str, Any]]
+    metric: str = "eval_accuracy"
+    mode: str = "max"
+    num_samples: int = NUM_SAMPLES
+    scheduler: str = "asha"
+    seed: int = 0
+    sampler: str = "tpe"
+    # The objectives after the first (metric, mode): a multi-objective search (study.spec.objectives).
+    more: tuple[tuple[str, str], ...] = ()
+    perturbation_interval: int | None = None  # PBT's (study.spec.pbt); None: a quarter of the steps
+    perturb: tuple[str, ...] = ()  # the fields PBT perturbs; (): lr and max_norm where searched
+
+    @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """Every (metric, mode) searched, the first (``metric``, ``mode``) the one schedulers rank by."""
+        return [(self.metric, self.mode), *self.more]
+
+
+def search_block(block: Any, bad: Any) -> Search:
+    if not isinstance(block, Mapping):
+        raise bad(f"search: must be a table ([search]), got {block!r}")
+    unknown = [k for k in block if k not in SEARCH_KEYS]
+    if unknown:
+        raise bad(f"[search] unknown key {unknown[0]!r}; allowed: {', '.join(SEARCH_KEYS)}")
+    space = block.get("space")
+    if not isinstance(space, Mapping) or not space:
+        raise bad("[search] space: give the fields Optuna chooses, as [search.space] with lines like "
+                  "lr = \"loguniform:1e-4:3e-2\"")
+    dists = {}
+    for name, spec in space.items():
+        try:
+            dists[name] = parse_dist(name, spec)
+        except ValueError as exc:
+            raise bad(f"[search.space] {exc}") from None
+    try:
+        objectives = parse_objectives(block.get("metric", Search.metric))
+    except ValueError as exc:
+        raise bad(f"[search] metric: {exc}") from None
+    (metric, mode), more = objectives[0], tuple(objectives[1:])
+    if "mode" in block:
+        if more or ":" in str(block.get("metric", "")):
+            raise bad("[search] mode: give each metric its direction instead (metric = [\"NAME:max\", ...])")
+        mode = block["mode"]
+        if mode not in MODES:
+            raise bad(f"[search] mode: must be max or min, got {mode!r}")
+    num_samples = block.get("num_samples", Search.num_samples)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
+    scheduler = scheduler_name(block.get("scheduler", Search.scheduler))
+    if scheduler is None:
+        raise bad(f"[search] scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (or true for asha, false for "
+                  f"none), got {block.get('scheduler')!r}")
+    seed = block.get("seed", Search.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
+    sampler = block.get("sampler", Search.sampler)
+    problem = sampler_problem(sampler, dists)
+    if problem:
+        raise bad(f"[search] sampler: {problem}")
+    wrong = objectives_problem(objectives, sampler, scheduler)
+    if wrong:
+        raise bad(f"[search] {wrong[0][2:]}: {wrong[1]}")
+    if scheduler == "pbt" and "sampler" in block:
+        raise bad(f"[search] sampler: {SAMPLER_WITH_PBT}")
+    return Search(space=dists, metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler, seed=seed,
+                  sampler=sampler, more=more, **pbt_block(block, bad))
+
+
+def pbt_block(block: Mapping[str, Any], bad: Any) -> dict[str, Any]:
+    """[search]'s perturbation_interval and perturb (checked against the steps when the study is planned)."""
+    out: dict[str, Any] = {}
+    if "perturbation_interval" in block:
+        try:
+            out["perturbation_interval"] = positive_interval(block["perturbation_interval"])
+        except ValueError as exc:
+            raise bad(f"[search] perturbation_interval: {exc}") from None
+    if "perturb" in block:
+        names = block["perturb"]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise bad(f"[search] perturb: must be a list of field names, as [\"lr\", \"max_norm\"], got {names!r}")
+        out["perturb"] = tuple(names)
+    return out
