@@ -1,0 +1,262 @@
+"""Which search method finds a solving config soonest: the same search run by several methods, each
+repeated over search seeds, at one budget (``python -m study.methods``).
+
+    python -m study.methods --out results/reference-methods-rnn20          # run (or go on with) every search
+    python -m study.methods --out results/reference-methods-rnn20 --analyse-only
+
+Each (method, search seed) is one study folder, ``<out>/<method>-s<seed>``, run as ``python -m
+study.run --search optuna ...`` would run it: the samplers (random, TPE, GP, CMA-ES) with no
+scheduler, so every trial has the same step budget, and PBT with its population the same number of
+trials. A folder whose study.json says complete is not run again (a killed run goes on where it
+stopped). Then, per method: the share of repeats that found a config reaching the target held out,
+the trials and the training steps spent until the first such config (median and range over the
+repeats), the best final held-out accuracy, and the best config rerun over 5 seeds
+(``<out>/confirm-<method>``). Written: ``methods.csv``, ``repeats.csv``, ``figures/methods.png``
+(best held-out accuracy so far against training steps spent, the median over the repeats and
+their range as a band, one per method).
+
+Training steps spent, in a method's own order: a sampler's trials counted one after another in
+the order they were asked for (Ray's trial number), a trial's steps those it trained; PBT's
+population trains in step with itself, so at step s it has spent (members) x s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.basics.io import write_bytes_atomic, write_text_atomic
+
+METHODS = {"random": {"sampler": "random"}, "tpe": {"sampler": "tpe"}, "gp": {"sampler": "gp"},
+           "cmaes": {"sampler": "cmaes"}, "pbt": {"scheduler": "pbt"}}
+# The space: numbers where CMA-ES and GP can use them (hidden as an integer, clipping as a number),
+# the init a choice (sampled at random by CMA-ES, as Optuna documents); RMSprop as in the exercise.
+SPACE = {"hidden": "int:32:128", "lr": "loguniform:1e-4:3e-2", "max_norm": "loguniform:0.3:30",
+         "init": "choice:seed,default,xavier,orthogonal"}
+PROG = "python -m study.methods"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--out", required=True, help="the folder of the searches and the tables")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="(default: all)")
+    p.add_argument("--model", default="RNN", choices=["RNN", "LSTM", "GRU"], help="(default: RNN)")
+    p.add_argument("--length", type=int, default=20, help="T (default: 20)")
+    p.add_argument("--num-samples", type=int, default=16, help="trials per search, PBT's population (default: 16)")
+    p.add_argument("--steps", type=int, default=3000, help="each trial's step budget (default: 3000)")
+    p.add_argument("--eval-every", type=int, default=250, help="(default: 250)")
+    p.add_argument("--perturbation-interval", type=int, default=500, help="PBT's (default: 500)")
+    p.add_argument("--search-seeds", type=int, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
+    p.add_argument("--confirm-seeds", type=int, default=5, help="the best config's reruns (default: 5; 0: none)")
+    p.add_argument("--num-cpus", type=int, default=None, help="Ray's CPUs (default: the machine's)")
+    p.add_argument("--analyse-only", action="store_true", help="run nothing; tables and figure from what is there")
+    return p
+
+
+def _done(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "study.json").read_text()).get("status") == "complete"
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+
+
+def _fixed(args: argparse.Namespace) -> dict[str, Any]:
+    return {"steps": args.steps, "eval_every": args.eval_every, "optimizer": "rmsprop"}
+
+
+def run_searches(args: argparse.Namespace) -> None:
+    import study
+
+    out = Path(args.out)
+    for seed in args.search_seeds:
+        for method in args.methods:
+            name = f"{method}-s{seed}"
+            if _done(out / name):
+                continue
+            extra = ({"perturbation_interval": args.perturbation_interval} if method == "pbt" else {})
+            study.run_study(search="optuna", model=args.model, length=args.length, num_samples=args.num_samples,
+                            search_seed=seed, scheduler=METHODS[method].get("scheduler", "none"),
+                            **({"sampler": METHODS[method]["sampler"]} if "sampler" in METHODS[method] else {}),
+                            space=SPACE, set=_fixed(args), name=name, results_dir=str(out), echo=False,
+                            report=True, num_cpus=args.num_cpus, resume=(out / name).exists(), **extra)
+            print(f"{PROG}: {name} done", flush=True)
+
+
+def numbered(curves: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """curves with ``_n``, each trial's place in the order it was asked for: Ray's trial number
+    (``..._00003``), or for a trial Optuna's searcher named, its Optuna trial number (the journal)."""
+    ids = curves["trial_id"].astype(str)
+    suffix = ids.str.rsplit("_", n=1).str[-1]
+    if suffix.str.isdigit().all():
+        return curves.assign(_n=suffix.astype(int))
+    from study.results.search import read_optuna_study
+
+    found = read_optuna_study(folder) if folder is not None else None
+    number = {t.user_attrs.get("ray_trial_id"): t.number for t in (found.trials if found is not None else [])}
+    first_seen = {t: i for i, t in enumerate(dict.fromkeys(ids))}
+    return curves.assign(_n=[number.get(t, 10**6 + first_seen[t]) for t in ids])
+
+
+def spent_curve(curves: pd.DataFrame, pbt: bool, folder: Path | None = None) -> pd.DataFrame:
+    """(spent, best): the best held-out accuracy so far against the training steps spent (module docstring)."""
+    curves = numbered(curves, folder)
+    if pbt:
+        members = curves["_n"].nunique()
+        by_step = curves.groupby("step")["eval_accuracy"].max().sort_index()
+        return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values})
+    rows, spent, best = [], 0, 0.0
+    for _, df in sorted(curves.groupby("_n"), key=lambda kv: kv[0]):
+        df = df.sort_values("step")
+        for step, acc in zip(df["step"], df["eval_accuracy"], strict=True):
+            best = max(best, float(acc))
+            rows.append((spent + int(step), best))
+        spent += int(df["step"].max())
+    return pd.DataFrame(rows, columns=["spent", "best"])
+
+
+def first_solve(curves: pd.DataFrame, pbt: bool, target: float, folder: Path | None = None) -> tuple[Any, Any]:
+    """(trials, training steps) spent until the first config that reached ``target`` held out; (None,
+    None) when none did."""
+    reached = curves[curves["eval_accuracy"] >= target]
+    if reached.empty:
+        return None, None
+    curves = numbered(curves, folder)
+    if pbt:
+        step = int(reached["step"].min())
+        return int(curves["_n"].nunique()), step * int(curves["_n"].nunique())
+    spent = 0
+    for i, (_, df) in enumerate(sorted(curves.groupby("_n"), key=lambda kv: kv[0]), start=1):
+        hit = df[df["eval_accuracy"] >= target]
+        if len(hit):
+            return i, spent + int(hit["step"].min())
+        spent += int(df["step"].max())
+    return None, None
+
+
+def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.99) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(repeats, methods): one row per search, and per method the summary the module docstring lists."""
+    import study
+
+    rows = []
+    for method in methods:
+        for seed in seeds:
+            folder = out / f"{method}-s{seed}"
+            if not _done(folder):
+                continue
+            t = study.load_study(folder)
+            trials, curves = t["trials"], t["curves"]
+            n_trials, n_steps = first_solve(curves, method == "pbt", target, folder)
+            best = trials.sort_values("eval_accuracy", ascending=False, kind="stable").iloc[0]
+            rows.append({"method": method, "search_seed": seed, "trials": len(trials),
+                         "steps_spent": int(spent_curve(curves, method == "pbt", folder)["spent"].max()),
+                         "solved": n_trials is not None, "trials_to_solve": n_trials, "steps_to_solve": n_steps,
+                         "best_eval_accuracy": float(best["eval_accuracy"]), "best_trial": str(best["trial_id"]),
+                         "wall_seconds": float(t["meta"].get("wall_seconds") or np.nan)})
+    repeats = pd.DataFrame(rows)
+    summary = []
+    for method, df in repeats.groupby("method", sort=False) if len(repeats) else []:
+        solved = df[df["solved"]]
+        summary.append({"method": method, "repeats": len(df), "solved": f"{len(solved)}/{len(df)}",
+                        "trials_to_solve": _median_range(solved["trials_to_solve"]),
+                        "steps_to_solve": _median_range(solved["steps_to_solve"]),
+                        "best_eval_accuracy": _median_range(df["best_eval_accuracy"], "{:.3f}"),
+                        "wall_minutes": round(float(df["wall_seconds"].sum()) / 60, 1)})
+    return repeats, pd.DataFrame(summary)
+
+
+def _median_range(values: pd.Series, fmt: str = "{:,.0f}") -> str:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return "-"
+    return f"{fmt.format(v.median())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
+
+
+def plot_methods(out: Path, methods: list[str], seeds: list[int]) -> Any:
+    """Best held-out accuracy so far against training steps spent: per method the median over its
+    repeats, and their range as a band."""
+    from matplotlib.figure import Figure
+
+    import study
+
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    for i, method in enumerate(methods):
+        runs = []
+        for seed in seeds:
+            folder = out / f"{method}-s{seed}"
+            if _done(folder):
+                t = study.load_study(folder)
+                runs.append(spent_curve(t["curves"], method == "pbt", folder))
+        if not runs:
+            continue
+        grid = np.linspace(0, max(r["spent"].max() for r in runs), 200)
+        values = np.array([np.interp(grid, r["spent"], r["best"], left=np.nan) for r in runs])
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # before a repeat's first evaluation: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ax.plot(grid, np.nanmedian(values, axis=0), color=f"C{i}", label=f"{method} ({len(runs)} repeats)")
+            ax.fill_between(grid, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=f"C{i}", alpha=0.15)
+    ax.axhline(0.99, color="0.5", linestyle="--", linewidth=1)
+    ax.set_xlabel("training steps spent by the search")
+    ax.set_ylabel("best held-out accuracy so far")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Which method finds a solving config soonest (median; band: range over repeats)", fontsize=10)
+    return fig
+
+
+def confirm(args: argparse.Namespace, repeats: pd.DataFrame) -> pd.DataFrame:
+    """Each method's best config (over its repeats) rerun over ``--confirm-seeds`` seeds."""
+    import study
+
+    out, rows = Path(args.out), []
+    for method, df in repeats.groupby("method", sort=False):
+        top = df.sort_values("best_eval_accuracy", ascending=False, kind="stable").iloc[0]
+        best = json.loads((out / f"{method}-s{int(top['search_seed'])}" / "best.json").read_text())
+        config = {k: best[k] for k in SPACE if k in best}
+        name = f"confirm-{method}"
+        if not _done(out / name) and not args.analyse_only:
+            study.run_study(grid="lengths", models=[args.model], lengths=[args.length], seeds=args.confirm_seeds,
+                            set={**_fixed(args), **config}, name=name, results_dir=str(out), echo=False,
+                            report=True, num_cpus=args.num_cpus, resume=(out / name).exists())
+        if _done(out / name):
+            s = study.load_study(out / name)["summary"].iloc[0]
+            rows.append({"method": method, **config, "confirm_mean": s.get("eval_accuracy_mean"),
+                         "confirm_low": s.get("eval_accuracy_low"), "confirm_high": s.get("eval_accuracy_high"),
+                         "confirm_solved": f"{int(s.get('solved', 0))}/{int(s.get('seeds', 0))}"})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.analyse_only:
+        run_searches(args)
+    repeats, summary = analyse(out, args.methods, args.search_seeds)
+    if summary.empty:
+        print(f"{PROG}: error: no finished search in {out}", file=sys.stderr)
+        return 2
+    if args.confirm_seeds:
+        confirmed = confirm(args, repeats)
+        if len(confirmed):
+            summary = summary.merge(confirmed, on="method", how="left")
+    write_text_atomic(out / "repeats.csv", repeats.to_csv(index=False))
+    write_text_atomic(out / "methods.csv", summary.to_csv(index=False))
+    from study.report.write import png_bytes
+
+    (out / "figures").mkdir(exist_ok=True)
+    write_bytes_atomic(out / "figures" / "methods.png", png_bytes(plot_methods(out, args.methods, args.search_seeds)))
+    print(summary.to_string(index=False))
+    print(f"wrote {out / 'methods.csv'}, {out / 'repeats.csv'}, {out / 'figures' / 'methods.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
