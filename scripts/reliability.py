@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/reliability.py            # runs them (about 6 min on 2 cores), rewrites README.md
     .venv/bin/python scripts/reliability.py --print    # only prints the table
+    PALRNN_RELIABILITY=/tmp/faults.jsonl .venv/bin/python -m pytest    # the whole suite, recording
+    .venv/bin/python scripts/reliability.py --from /tmp/faults.jsonl   # the table from that run's rows
 
 Every fault test records (fault, count injected, what happened) through the ``fault`` fixture of
 tests/conftest.py, only when its assertions passed. Rows of one fault (a parametrised test) are
@@ -46,19 +48,30 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--print", action="store_true", help="print the table, leave README.md alone")
+    p.add_argument("--from", dest="source", metavar="FILE",
+                   help="run nothing: the rows a passing run recorded in FILE ($PALRNN_RELIABILITY), those of "
+                        "the fault tests' files")
     args = p.parse_args()
+    if args.source:
+        rows = [json.loads(line) for line in Path(args.source).read_text().splitlines()]
+        rows = [r for r in rows if r["test"].split("::")[0] in TESTS]
+        return _write(table(rows), args.print)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "faults.jsonl"
         env = {**os.environ, "PALRNN_RELIABILITY": str(log)}
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], cwd=ROOT,
                              env=env)
         rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    text = table(rows)
-    print(text)
     if run.returncode != 0:
+        print(table(rows))
         print("some fault tests failed: README.md left as it is", file=sys.stderr)
         return 1
-    if not args.print:
+    return _write(table(rows), args.print)
+
+
+def _write(text: str, print_only: bool) -> int:
+    print(text)
+    if not print_only:
         readme = ROOT / "README.md"
         s = readme.read_text()
         a, b = s.index(START) + len(START), s.index(END)
