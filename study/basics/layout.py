@@ -33,7 +33,8 @@ REPORT = "report.html"
 FIGURES = "figures"
 CHECKPOINTS = "checkpoints"
 OPTUNA_JOURNAL = "optuna.journal"
-PBT_LOG = "pbt.json"  # Population Based Training's decisions, in order (study.results.pbt)
+PBT_LOG = "pbt/decisions.json"  # Population Based Training's decisions, in order (study.results.pbt); in a
+# folder, not at the top: Ray's Tuner.restore puts its own older copy of a top .json file back (see below)
 PBT_FIGURE = "pbt.png"  # under figures/
 # Not a .json file at the folder's top: Ray's Tuner.restore copies those to its staging folder and
 # later back over the originals, which would put an older state back.

@@ -1,7 +1,7 @@
 """Population Based Training's decisions, as the study keeps them (no Ray here).
 
-``pbt.json`` in the study folder (a search of several cells: one per cell's Ray experiment,
-``cells/<model>-T<length>/pbt.json``) lists, in order, every exploit (``{"step", "member",
+``pbt/decisions.json`` in the study folder (a search of several cells: one per cell's Ray experiment,
+``cells/<model>-T<length>/pbt/decisions.json``) lists, in order, every exploit (``{"step", "member",
 "from", "config"}``: member ``member`` goes on from member ``from``'s weights at ``step``, with
 ``config``'s searched values) and every round's end (``{"round": step}``). The scheduler writes it
 before Ray acts on a decision, and a trial reads it when it starts: the decisions survive a driver
@@ -46,6 +46,7 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
 
 def append_log(path: str | Path, entry: dict[str, Any]) -> None:
     """Add one entry (the whole file written again, atomically)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, [*read_log(path), entry])
 
 

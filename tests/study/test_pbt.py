@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.results.pbt import log_path
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 STEPS, EVERY, INTERVAL, SAMPLES = 400, 50, 100, 4
@@ -56,7 +58,7 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     # Undisturbed: the exploits happen, and the tables say so.
     _run(tmp_path, "calm")
     calm = tmp_path / "calm"
-    log = json.loads((calm / "pbt.json").read_text())
+    log = json.loads(log_path(calm).read_text())
     exploits = [e for e in log if "member" in e]
     assert exploits, log
     assert {e["step"] for e in exploits} <= set(range(INTERVAL, STEPS, INTERVAL))
@@ -90,7 +92,7 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.3)
         try:
-            rounds = [e for e in json.loads((killed / "pbt.json").read_text()) if "round" in e]
+            rounds = [e for e in json.loads(log_path(killed).read_text()) if "round" in e]
         except (FileNotFoundError, json.JSONDecodeError):
             rounds = []
         if rounds:

@@ -142,4 +142,4 @@ def pbt(spec: TunerSpec) -> StudyPBT:
                     perturbation_interval=interval(search.settings, steps, every),
                     hyperparam_mutations={f: mutation(space[f]) for f in fields},
                     quantile_fraction=QUANTILE, resample_probability=RESAMPLE_PROBABILITY, synch=True,
-                    log_config=False)  # its decisions are in pbt.json
+                    log_config=False)  # its decisions are in pbt/decisions.json
