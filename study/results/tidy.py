@@ -19,9 +19,12 @@ trials (one row per trial):
     status (TERMINATED, ERROR, ...), stopped_by (steps, target, diverged,
       scheduler, error, unfinished), node                                      category
     error                                                                      string
+    Population Based Training adds member, exploits (Int64) and lineage (string), and its
+      config columns are the values a trial ended with
 
 curves (one row per trial per evaluation): trial_id, the config fields, then the recorded metrics,
-with the dtypes above.
+with the dtypes above; under PBT lr and max_norm as each evaluation trained with, and
+exploited_from (Int64: the member whose weights the trial went on from since the record before).
 
 summary (one row per cell; see study.results.summary.summary_table): the group columns (model
 category, length Int64, any swept field), seeds, solved, diverged, stopped_early, errored,
@@ -41,7 +44,7 @@ from palrnn.config import Config, field_names
 
 CATEGORIES = ("model", "input", "init", "optimizer", "backend", "device", "status", "stopped_by", "node")
 INTEGERS = ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size", "patience", "seed", "step",
-            "steps_to_target", "restarts", "params")
+            "steps_to_target", "restarts", "params", "member", "exploits", "exploited_from")  # the last three: PBT's
 FLOATS = ("forget_bias", "lr", "momentum", "max_norm", "eval_fraction", "target", "diverge_loss", "train_loss",
           "train_accuracy", "eval_loss", "eval_accuracy", "best_eval_accuracy", "examples_per_second", "grad_norm",
           "grad_norm_max", "mean_train_accuracy", "wall_seconds")

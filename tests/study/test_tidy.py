@@ -11,7 +11,9 @@ from palrnn.config import field_names
 from study.results.tidy import BOOLEANS, CATEGORIES, FLOATS, INTEGERS, METRICS, TRIAL_END
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-REFERENCES = sorted(p.name for p in RESULTS.glob("reference-*") if (p / "study.json").is_file())
+# Every committed study, the searches of a comparison of search methods (reference-methods-*) too.
+REFERENCES = sorted(str(p.relative_to(RESULTS)) for p in [*RESULTS.glob("reference-*"), *RESULTS.glob("reference-*/*")]
+                    if (p / "study.json").is_file())
 TRIALS = ["trial_id", *field_names(), *METRICS, *TRIAL_END]
 
 
