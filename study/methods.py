@@ -233,6 +233,28 @@ def confirm(args: argparse.Namespace, repeats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def markdown(summary: pd.DataFrame) -> str:
+    """methods.csv as the README's table (tests/study/test_reference.py checks the README has it)."""
+    lines = ["| method | repeats that found a config reaching 0.99 | trials until the first (median [range]) | "
+             "training steps until the first | best final held-out accuracy | its best config | "
+             "that config over 5 seeds: mean [95% interval], solved | wall time |", "|---|---|---|---|---|---|---|---|"]
+    for r in summary.to_dict("records"):
+        config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not _gone(r.get(k)))
+        confirmed = (f"{r['confirm_mean']:.3f} [{r['confirm_low']:.3f}, {r['confirm_high']:.3f}], {r['confirm_solved']}"
+                     if not _gone(r.get("confirm_mean")) else "-")
+        lines.append(f"| {r['method']} | {r['solved']} | {r['trials_to_solve']} | {r['steps_to_solve']} | "
+                     f"{r['best_eval_accuracy']} | {config} | {confirmed} | {r['wall_minutes']:g} min |")
+    return "\n".join(lines)
+
+
+def _gone(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Path(args.out)
@@ -253,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
     (out / "figures").mkdir(exist_ok=True)
     write_bytes_atomic(out / "figures" / "methods.png", png_bytes(plot_methods(out, args.methods, args.search_seeds)))
-    print(summary.to_string(index=False))
+    print(markdown(pd.read_csv(out / "methods.csv")))
     print(f"wrote {out / 'methods.csv'}, {out / 'repeats.csv'}, {out / 'figures' / 'methods.png'}")
     return 0
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ray import tune
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search import BasicVariantGenerator
 
@@ -91,6 +92,35 @@ class StudyPBT(PopulationBasedTraining):
         if self._next_perturbation_sync != before:  # every trial got there: a round was decided
             append_log(self._log, {"round": int(result[self._time_attr])})
         return out
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Any:
+        """Ray's choice; and where none is left because every live trial waits at the round while the
+        trial that would have completed it ended instead (it reached the target, or diverged), the
+        round is decided here: Ray's synchronous PBT decides a round only on a result, and would wait
+        for ever."""
+        chosen = super().choose_trial_to_run(tune_controller)
+        if chosen is not None:
+            return chosen
+        live = list(tune_controller.get_live_trials())
+        waiting = [t for t in live if t.status in (Trial.PAUSED, Trial.PENDING)]
+        if not waiting or len(waiting) < len(live):
+            return None
+        if any(self._trial_state[t].last_train_time < self._next_perturbation_sync for t in waiting):
+            return None
+        self._round(tune_controller)
+        return super().choose_trial_to_run(tune_controller)
+
+    def _round(self, tune_controller: Any) -> None:
+        """The round Ray's synchronous PBT decides in ``on_trial_result`` when the last trial gets there."""
+        step = self._next_perturbation_sync
+        lower, upper = self._quantiles()
+        middle = [t for t in tune_controller.get_trials() if t not in lower and t not in upper]
+        for t in upper + middle + lower:
+            self._trial_state[t].last_perturbation_time = step
+            self._checkpoint_or_exploit(t, tune_controller, upper, lower)
+        times = [self._trial_state[t].last_train_time for t in tune_controller.get_trials()]
+        self._next_perturbation_sync = max(self._next_perturbation_sync + self._perturbation_interval, max(times))
+        append_log(self._log, {"round": int(step)})
 
     def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper: list[Any], lower: list[Any]) -> None:
         self._draws(int(self._trial_state[trial].last_train_time), member(trial.trial_id))
