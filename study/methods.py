@@ -235,16 +235,22 @@ def confirm(args: argparse.Namespace, repeats: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(summary: pd.DataFrame) -> str:
     """methods.csv as the README's table (tests/study/test_reference.py checks the README has it)."""
-    lines = ["| method | repeats that found a config reaching 0.99 | trials until the first (median [range]) | "
+    lines = ["| method | repeats that found a config reaching 0.99 | trials until the first, median (range) | "
              "training steps until the first | best final held-out accuracy | its best config | "
              "that config over 5 seeds: mean [95% interval], solved | wall time |", "|---|---|---|---|---|---|---|---|"]
     for r in summary.to_dict("records"):
         config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not _gone(r.get(k)))
         confirmed = (f"{r['confirm_mean']:.3f} [{r['confirm_low']:.3f}, {r['confirm_high']:.3f}], {r['confirm_solved']}"
                      if not _gone(r.get("confirm_mean")) else "-")
-        lines.append(f"| {r['method']} | {r['solved']} | {r['trials_to_solve']} | {r['steps_to_solve']} | "
-                     f"{r['best_eval_accuracy']} | {config} | {confirmed} | {r['wall_minutes']:g} min |")
+        lines.append(f"| {r['method']} | {r['solved']} | {_range(r['trials_to_solve'])} | "
+                     f"{_range(r['steps_to_solve'])} | {_range(r['best_eval_accuracy'])} | {config} | {confirmed} | "
+                     f"{r['wall_minutes']:g} min |")
     return "\n".join(lines)
+
+
+def _range(text: Any) -> str:
+    """methods.csv's "median [low, high]" as "median (low-high)": a range over repeats, not an interval."""
+    return str(text).replace(" [", " (").replace(", ", "–").replace("]", ")")
 
 
 def _gone(value: Any) -> bool:

@@ -158,7 +158,7 @@ def test_every_interval_the_findings_quote_is_a_committed_one():
     from study.results.summary import parity_table
 
     known = set()
-    for folder in sorted(RESULTS.glob("reference-*")):
+    for folder in sorted([*RESULTS.glob("reference-*"), *RESULTS.glob("reference-methods-*/confirm-*")]):
         if not (folder / "summary.csv").is_file():
             continue
         summary = pd.read_csv(folder / "summary.csv").dropna(subset=["eval_accuracy_low"])
@@ -171,3 +171,36 @@ def test_every_interval_the_findings_quote_is_a_committed_one():
     assert len(quoted) >= 20
     missing = [q for q in quoted if q.replace("−", "-") not in known]
     assert not missing, f"quoted in README's Findings but in no committed reference: {missing}"
+
+
+METHODS = RESULTS / "reference-methods-rnn20"
+
+
+def test_the_methods_reference_re_analyses_to_its_committed_tables():
+    """python -m study.methods --analyse-only over the committed searches gives the committed
+    repeats.csv and methods.csv (each search's trials.csv, curves.csv and journal are committed)."""
+    import pandas as pd
+
+    from study.methods import METHODS as NAMES
+    from study.methods import analyse
+
+    repeats, summary = analyse(METHODS, list(NAMES), [0, 1, 2])
+    committed = pd.read_csv(METHODS / "repeats.csv")
+    assert len(repeats) == 15
+    for column in ("method", "best_trial", "solved"):
+        assert list(repeats[column].astype(str)) == list(committed[column].astype(str)), column
+    for column in ("search_seed", "trials", "steps_spent", "trials_to_solve", "steps_to_solve", "best_eval_accuracy"):
+        now, then = (pd.to_numeric(df[column], errors="coerce").fillna(-1).tolist() for df in (repeats, committed))
+        assert now == pytest.approx(then), column
+    table = pd.read_csv(METHODS / "methods.csv")
+    for column in ("solved", "trials_to_solve", "steps_to_solve", "best_eval_accuracy"):
+        assert list(summary[column].astype(str)) == list(table[column].astype(str)), column
+
+
+def test_readme_methods_table_is_the_committed_methods_csv():
+    import pandas as pd
+
+    from study.methods import markdown
+
+    readme = (RESULTS.parent / "README.md").read_text()
+    assert markdown(pd.read_csv(METHODS / "methods.csv")) in readme
