@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from palrnn.cli import Parser
 from study.basics.io import write_bytes_atomic, write_text_atomic
 
 METHODS = {"random": {"sampler": "random"}, "tpe": {"sampler": "tpe"}, "gp": {"sampler": "gp"},
@@ -44,7 +45,7 @@ PROG = "python -m study.methods"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])  # one line, exit 2; no abbreviations
     p.add_argument("--out", required=True, help="the folder of the searches and the tables")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="(default: all)")
     p.add_argument("--model", default="RNN", choices=["RNN", "LSTM", "GRU"], help="(default: RNN)")
@@ -261,8 +262,26 @@ def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Bad values end in one line naming the option and what is allowed, exit 2, before anything runs."""
+    for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),
+                               ("--steps", args.steps, 1), ("--eval-every", args.eval_every, 1),
+                               ("--confirm-seeds", args.confirm_seeds, 0), ("--perturbation-interval",
+                                                                            args.perturbation_interval, 1)):
+        if value < low:
+            p.error(f"{option}: must be an integer >= {low}, got {value}")
+    if any(seed < 0 for seed in args.search_seeds):
+        p.error(f"--search-seeds: must be integers >= 0, got {args.search_seeds}")
+    if "pbt" in args.methods and (args.perturbation_interval >= args.steps
+                                  or args.perturbation_interval % args.eval_every):
+        p.error(f"--perturbation-interval: must be below --steps ({args.steps}) and a multiple of --eval-every "
+                f"({args.eval_every}), got {args.perturbation_interval}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    p = _parser()
+    args = p.parse_args(argv)
+    _check(p, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if not args.analyse_only:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from study.methods import first_solve, spent_curve
 
@@ -32,6 +33,24 @@ def test_pbts_population_spends_its_steps_together():
     assert first_solve(curves, pbt=True, target=0.99) == (3, 3 * 300)
     spent = spent_curve(curves, pbt=True)
     assert list(spent["spent"]) == [300, 600, 900] and list(spent["best"]) == [0.4, 0.6, 0.992]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--num-samples", "0"], "--num-samples: must be an integer >= 1, got 0"),
+    (["--steps", "-5"], "--steps: must be an integer >= 1, got -5"),
+    (["--search-seeds", "-1"], "--search-seeds: must be integers >= 0, got [-1]"),
+    (["--perturbation-interval", "300"], "--perturbation-interval: must be below --steps (3000) and a multiple of "
+                                         "--eval-every (250), got 300"),
+    (["--methods", "bogus"], "--methods: invalid choice: 'bogus'"),
+])
+def test_bad_values_are_one_line_exit_2_nothing_written(argv, words, tmp_path):
+    out = tmp_path / "m"
+    done = subprocess.run([sys.executable, "-m", "study.methods", "--out", str(out), *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr
+    assert lines[0].startswith("python -m study.methods: error: ")
+    assert not out.exists()
 
 
 def test_a_tiny_comparison_writes_its_tables_and_figure(tmp_path):
