@@ -92,7 +92,10 @@ def run_searches(args: argparse.Namespace) -> None:
 
 def numbered(curves: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
     """curves with ``_n``, each trial's place in the order it was asked for: Ray's trial number
-    (``..._00003``), or for a trial Optuna's searcher named, its Optuna trial number (the journal)."""
+    (``..._00003``), or for a trial Optuna's searcher named, its Optuna trial number (the journal).
+    Curves already numbered are returned as they are."""
+    if "_n" in curves:
+        return curves
     ids = curves["trial_id"].astype(str)
     suffix = ids.str.rsplit("_", n=1).str[-1]
     if suffix.str.isdigit().all():
@@ -141,8 +144,10 @@ def first_solve(curves: pd.DataFrame, pbt: bool, target: float, folder: Path | N
     return None, None
 
 
-def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.99) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(repeats, methods): one row per search, and per method the summary the module docstring lists."""
+def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.99,
+            spent: dict[tuple[str, int], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(repeats, methods): one row per search, and per method the summary the module docstring lists.
+    ``spent``: filled with each search's ``spent_curve``, by (method, seed), for ``plot_methods``."""
     import study
 
     rows = []
@@ -152,11 +157,14 @@ def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.9
             if not _done(folder):
                 continue
             t = study.load_study(folder)
-            trials, curves = t["trials"], t["curves"]
-            n_trials, n_steps = first_solve(curves, method == "pbt", target, folder)
+            trials, curves = t["trials"], numbered(t["curves"], folder)
+            n_trials, n_steps = first_solve(curves, method == "pbt", target)
+            curve = spent_curve(curves, method == "pbt")
+            if spent is not None:
+                spent[(method, seed)] = curve
             best = trials.sort_values("eval_accuracy", ascending=False, kind="stable").iloc[0]
             rows.append({"method": method, "search_seed": seed, "trials": len(trials),
-                         "steps_spent": int(spent_curve(curves, method == "pbt", folder)["spent"].max()),
+                         "steps_spent": int(curve["spent"].max()),
                          "solved": n_trials is not None, "trials_to_solve": n_trials, "steps_to_solve": n_steps,
                          "best_eval_accuracy": float(best["eval_accuracy"]), "best_trial": str(best["trial_id"]),
                          "wall_seconds": float(t["meta"].get("wall_seconds") or np.nan)})
@@ -179,22 +187,15 @@ def _median_range(values: pd.Series, fmt: str = "{:,.0f}") -> str:
     return f"{fmt.format(v.median())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
 
 
-def plot_methods(out: Path, methods: list[str], seeds: list[int]) -> Any:
-    """Best held-out accuracy so far against training steps spent: per method the median over its
-    repeats, and their range as a band."""
+def plot_methods(spent: dict[tuple[str, int], pd.DataFrame], methods: list[str]) -> Any:
+    """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per
+    method the median over its repeats, and their range as a band."""
     from matplotlib.figure import Figure
-
-    import study
 
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
     for i, method in enumerate(methods):
-        runs = []
-        for seed in seeds:
-            folder = out / f"{method}-s{seed}"
-            if _done(folder):
-                t = study.load_study(folder)
-                runs.append(spent_curve(t["curves"], method == "pbt", folder))
+        runs = [curve for (m, _), curve in spent.items() if m == method]
         if not runs:
             continue
         grid = np.linspace(0, max(r["spent"].max() for r in runs), 200)
@@ -286,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if not args.analyse_only:
         run_searches(args)
-    repeats, summary = analyse(out, args.methods, args.search_seeds)
+    spent: dict[tuple[str, int], pd.DataFrame] = {}
+    repeats, summary = analyse(out, args.methods, args.search_seeds, spent=spent)
     if summary.empty:
         print(f"{PROG}: error: no finished search in {out}", file=sys.stderr)
         return 2
@@ -299,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     from study.report.write import png_bytes
 
     (out / "figures").mkdir(exist_ok=True)
-    write_bytes_atomic(out / "figures" / "methods.png", png_bytes(plot_methods(out, args.methods, args.search_seeds)))
+    write_bytes_atomic(out / "figures" / "methods.png", png_bytes(plot_methods(spent, args.methods)))
     print(markdown(pd.read_csv(out / "methods.csv")))
     print(f"wrote {out / 'methods.csv'}, {out / 'repeats.csv'}, {out / 'figures' / 'methods.png'}")
     return 0
