@@ -38,9 +38,12 @@ def exploit(state: Any, folder: str, params: dict[str, Any], trial_id: str, log:
     return new, made["from"]
 
 
-def save_boundary(folder: str, key: str, path: Path, step: int) -> None:
-    """A copy of the trial's checkpoint at a perturbation step, for others to go on from."""
+def save_boundary(folder: str, key: str, path: Path, step: int, replace: bool = True) -> None:
+    """A copy of the trial's checkpoint at a perturbation step, for others to go on from (not
+    ``replace``: only where the worker died before it was made)."""
     target = boundary_path(folder, key, step)
+    if target.exists() and not replace:
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(target, path.read_bytes())
 

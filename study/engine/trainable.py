@@ -88,10 +88,19 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
 
     if took is not None:
         save(metrics(records[-1]))  # the exploit made, once: a restart from here does not make it again
+    def report(result: dict[str, Any], again: bool = False) -> None:
+        """To Ray; at a PBT perturbation step with the state others may go on from, also when the
+        record is reported again: Ray's PBT exploits only a trial whose last report had a checkpoint."""
+        if pbt and not state.done and state.step % pbt["every"] == 0:
+            pbt_trial.save_boundary(study_folder, key, path, state.step, replace=not again)
+            pbt_trial.report_boundary(result, key, state.step)
+        else:
+            tune.report(result)
+
     if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
         # the two): report it again. A trial whose checkpoint is its end reports only this.
-        tune.report(metrics(records[-1] if records else state.last))
+        report(metrics(records[-1] if records else state.last), again=True)
     last_saved = state.step
     for record in train(state):
         result = metrics(record)
@@ -104,8 +113,4 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         if state.done or boundary or state.step - last_saved >= checkpoint_every:
             save(result)
             last_saved = state.step
-        if boundary:
-            pbt_trial.save_boundary(study_folder, key, path, state.step)
-            pbt_trial.report_boundary(result, key, state.step)
-        else:
-            tune.report(result)
+        report(result)

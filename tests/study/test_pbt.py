@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.results.pbt import log_path
+from study.results.pbt import boundary_path, log_path, read_log
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -54,6 +54,22 @@ def _run(folder: Path, name: str) -> subprocess.CompletedProcess:
     return done
 
 
+def _boundary(folder: Path, who: int, step: int) -> Path:
+    return boundary_path(folder, f"pbt-RNN-T5-m{who:03d}", step)
+
+
+def _a_round_whose_donor_waits(folder: Path, exploits: list[dict]) -> tuple[int, int]:
+    """(step, donor) of a round after the first whose donor reached it soonest among the members in
+    this run."""
+    def rank(e: dict) -> int:
+        times = sorted(_boundary(folder, m, e["step"]).stat().st_mtime for m in range(SAMPLES))
+        return times.index(_boundary(folder, e["from"], e["step"]).stat().st_mtime)
+
+    first = min((e for e in exploits if e["step"] > INTERVAL), key=rank)
+    assert rank(first) < SAMPLES - 1, "every round's donor was the last member to reach it"
+    return first["step"], first["from"]
+
+
 def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_same_tables(tmp_path, fault):
     # Undisturbed: the exploits happen, and the tables say so.
     _run(tmp_path, "calm")
@@ -84,27 +100,27 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     assert (calm / "figures" / "pbt.png").stat().st_size > 0
     assert "pbt.png" in (calm / "report.html").read_text()
 
-    # Killed outright after the first round was decided, then resumed: the same tables.
+    # Killed outright inside a round: the moment a member that round copies (a donor in the
+    # undisturbed run) has reached the round's step and saved its state, while others still train
+    # towards it. The resumed member reports that step again, and must still be a donor (it was
+    # not: Ray's PBT skipped the exploit). Then resumed: the same decisions and the same tables.
+    step, donor = _a_round_whose_donor_waits(calm, exploits)
     cmd = _cmd(tmp_path, "killed")
     killed = tmp_path / "killed"
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.3)
-        try:
-            rounds = [e for e in json.loads(log_path(killed).read_text()) if "round" in e]
-        except (FileNotFoundError, json.JSONDecodeError):
-            rounds = []
-        if rounds:
-            break
+    while time.monotonic() < deadline and proc.poll() is None and not _boundary(killed, donor, step).exists():
+        time.sleep(0.05)
     assert proc.poll() is None, "the study ended before its driver could be killed"
-    time.sleep(1.0)  # on into the next stretch
     proc.kill()  # SIGKILL: no handler runs
     proc.wait(timeout=60)
     assert json.loads((killed / "study.json").read_text())["status"] == "running"
+    rounds = [e["round"] for e in read_log(log_path(killed)) if "round" in e]
+    assert INTERVAL in rounds and step not in rounds, f"killed after rounds {rounds}, not inside round {step}"
     resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     again = _tables(killed)
+    assert [e for e in json.loads(log_path(killed).read_text()) if "member" in e] == exploits
     # restarts counts the times a trial started again from its checkpoint: each of PBT's pauses at
     # a round, and here a trial the kill stopped too.
     assert (again["trials.csv"]["restarts"] >= tables["trials.csv"]["restarts"]).all()
