@@ -7,15 +7,17 @@ import ray
 
 def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int,
              object_store_mb: int, num_gpus: int | None = None) -> str | None:
-    """Connect to a cluster (``address``) or start a local Ray; return the dashboard's address."""
+    """Connect to a cluster (``address``) or start a local Ray; return the dashboard's address. The
+    local Ray is this study's own (``address="local"``) even where another Ray runs on the machine
+    (``ray start``, or ``RAY_ADDRESS`` set): Ray would join that one and refuse the CPUs asked for."""
     if ray.is_initialized():
         return None
     if address:
         ctx = ray.init(address=address, log_to_driver=True)
     else:
-        ctx = ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=True, dashboard_host=dashboard_host,
-                       dashboard_port=dashboard_port, object_store_memory=object_store_mb * 1024**2,
-                       log_to_driver=True)
+        ctx = ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=True,
+                       dashboard_host=dashboard_host, dashboard_port=dashboard_port,
+                       object_store_memory=object_store_mb * 1024**2, log_to_driver=True)
     return getattr(ctx, "dashboard_url", None) or None
 
 

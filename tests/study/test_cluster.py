@@ -1,8 +1,11 @@
 """A two-node Ray cluster on one machine (ray.cluster_utils.Cluster): trials land on both nodes,
 survive the loss of a node, and a trial too big for any node is refused with a clear message."""
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -95,3 +98,30 @@ def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path, fault):
     assert list(tmp_path.iterdir()) == []
     fault("a trial asking more CPUs than any node of a cluster has", 2,
           "refused with one line before anything is written, from the API and from the command")
+
+
+def test_without_address_a_study_starts_its_own_ray_beside_a_running_one(tmp_path):
+    """A Ray already running on the machine (`ray start`: it is the one `ray.init()` would join, and
+    refuse the CPUs asked for with a traceback) does not stop a study without --address: it starts
+    its own Ray, runs there, and leaves the other running."""
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    env = {**os.environ, "RAY_TMPDIR": str(ray_tmp)}
+    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus",
+                             "1", "--include-dashboard", "false", "--port", "0"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(ray_tmp.rglob("ray_current_cluster")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert list(ray_tmp.rglob("ray_current_cluster")), "ray start did not come up"
+        p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--set",
+                            "steps=100", "--set", "eval_every=50", "--num-cpus", "2", "--name", "beside",
+                            "--results-dir", str(tmp_path / "results")], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout[-2000:] + p.stderr[-3000:]
+        assert "Started a local Ray instance" in p.stdout + p.stderr
+        assert head.poll() is None  # the other Ray still runs
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
