@@ -128,6 +128,6 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
         pd.testing.assert_frame_equal(again[name].drop(columns="restarts", errors="ignore"),
                                       tables[name].drop(columns="restarts", errors="ignore"),
                                       obj=name)
-    fault("the driver of a PBT study SIGKILLed mid-study", 1,
-          f"`--resume` ends with the same trials.csv and curves.csv as an undisturbed run ({len(exploits)} exploits, "
-          "each trial's curve every evaluation once, the lineage the same)")
+    fault("the driver of a PBT study SIGKILLed inside a round, while the member it copies waits at it", 1,
+          f"`--resume` makes the same decisions ({len(exploits)} exploits) and ends with the same trials.csv and "
+          "curves.csv as an undisturbed run (each trial's curve every evaluation once, the lineage the same)")

@@ -51,6 +51,18 @@ def test_reference_search_summary_has_one_row_per_config():
     assert (summary["seeds"] + summary["cut"] == 1).all()
 
 
+def test_every_reference_was_run_from_a_clean_commit():
+    """Each committed study (the references, and the searches of a methods comparison) records the
+    commit it ran from and a clean working tree, so that commit alone reproduces it."""
+    import json
+
+    metas = sorted(RESULTS.glob("reference-*/study.json")) + sorted(RESULTS.glob("reference-*/*/study.json"))
+    assert len(metas) >= 10
+    for path in metas:
+        provenance = json.loads(path.read_text())["provenance"]
+        assert len(provenance["commit"]) == 40 and provenance["dirty"] is False, path
+
+
 def findings() -> str:
     text = (RESULTS.parent / "README.md").read_text(encoding="utf-8")
     return text.split("## Findings", 1)[1].split("\n## ", 1)[0]
