@@ -55,3 +55,23 @@ def report_boundary(result: dict[str, Any], key: str, step: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "pbt.json").write_text(json.dumps({"key": key, "step": step}))
         tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def at_boundary(state: Any, pbt: dict[str, Any] | None) -> bool:
+    """Whether a PBT trial's state is at a perturbation step (its end is not one)."""
+    return bool(pbt) and not state.done and state.step % pbt["every"] == 0
+
+
+def report(result: dict[str, Any], state: Any, pbt: dict[str, Any] | None, folder: str, key: str, path: Path,
+           again: bool = False) -> None:
+    """Report ``result`` to Ray (every trial: ``pbt`` is None outside PBT). Under PBT, at a
+    perturbation step, with the state others may go on from, also when a restarted trial reports
+    its record ``again``: Ray's PBT exploits only a member whose last report had a checkpoint, and
+    skips the exploit otherwise."""
+    from ray import tune
+
+    if at_boundary(state, pbt):
+        save_boundary(folder, key, path, state.step, replace=not again)
+        report_boundary(result, key, state.step)
+    else:
+        tune.report(result)

@@ -88,19 +88,11 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
 
     if took is not None:
         save(metrics(records[-1]))  # the exploit made, once: a restart from here does not make it again
-    def report(result: dict[str, Any], again: bool = False) -> None:
-        """To Ray; at a PBT perturbation step with the state others may go on from, also when the
-        record is reported again: Ray's PBT exploits only a trial whose last report had a checkpoint."""
-        if pbt and not state.done and state.step % pbt["every"] == 0:
-            pbt_trial.save_boundary(study_folder, key, path, state.step, replace=not again)
-            pbt_trial.report_boundary(result, key, state.step)
-        else:
-            tune.report(result)
-
     if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
         # the two): report it again. A trial whose checkpoint is its end reports only this.
-        report(metrics(records[-1] if records else state.last), again=True)
+        pbt_trial.report(metrics(records[-1] if records else state.last), state, pbt, study_folder, key, path,
+                         again=True)
     last_saved = state.step
     for record in train(state):
         result = metrics(record)
@@ -109,8 +101,7 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         # made from it (collect), so no evaluation is lost or counted twice however the trial,
         # its worker or the driver was stopped. Saved before the report: a restarted trial goes
         # on from the last record saved.
-        boundary = bool(pbt) and not state.done and state.step % pbt["every"] == 0
-        if state.done or boundary or state.step - last_saved >= checkpoint_every:
+        if state.done or pbt_trial.at_boundary(state, pbt) or state.step - last_saved >= checkpoint_every:
             save(result)
             last_saved = state.step
-        report(result)
+        pbt_trial.report(result, state, pbt, study_folder, key, path)
