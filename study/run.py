@@ -124,7 +124,8 @@ def build_parser(prog: str = PROG) -> Parser:
     res.add_argument("--gpus-per-trial", help="GPUs per trial (fractions allowed) (default: 0)")
     res.add_argument("--max-concurrent", help="trials at once; 0: as many as the resources allow (default: 0)")
     res.add_argument("--num-cpus", help="CPUs of a Ray started here (default: all of them)")
-    res.add_argument("--address", help="an existing Ray cluster, e.g. 127.0.0.1:6379 (default: start Ray)")
+    res.add_argument("--address", help="an existing Ray cluster, e.g. 127.0.0.1:6379 (default: $RAY_ADDRESS where set, "
+                     "as in a Ray Job; else start Ray)")
     res.add_argument("--dashboard-host",
                      help="where a Ray started here serves its dashboard; anything else than 127.0.0.1 exposes it "
                           "(default: 127.0.0.1)")

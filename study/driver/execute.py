@@ -8,6 +8,7 @@ here is the machine's: a port taken, a cluster too small, a full disk, a Ctrl-C.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,8 +31,10 @@ COLUMNS = field_names()  # the config columns of the trials table
 def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None, num_cpus: int | None = None,
             dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
             report: bool = True, echo: bool = True) -> dict[str, Any]:
-    """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames."""
+    """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames.
+    With no ``address``, ``RAY_ADDRESS`` where it is set (a Ray Job's driver has it): that cluster."""
     say = print if echo else silent
+    address = address or os.environ.get("RAY_ADDRESS") or None
     warning = dashboard_warning(dashboard_host, address)
     if warning:
         print(warning, file=sys.stderr)

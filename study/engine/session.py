@@ -9,7 +9,7 @@ def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, das
              object_store_mb: int, num_gpus: int | None = None) -> str | None:
     """Connect to a cluster (``address``) or start a local Ray; return the dashboard's address. The
     local Ray is this study's own (``address="local"``) even where another Ray runs on the machine
-    (``ray start``, or ``RAY_ADDRESS`` set): Ray would join that one and refuse the CPUs asked for."""
+    (``ray start``): Ray would join that one and refuse the CPUs asked for."""
     if ray.is_initialized():
         return None
     if address:

@@ -81,6 +81,21 @@ def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path, fault):
     fault("a worker node of a two-node cluster removed mid-trial", 1, "its trials finish on the other node")
 
 
+def test_ray_address_in_the_environment_joins_that_cluster(cluster, tmp_path):
+    """A study started with RAY_ADDRESS set and no --address (a Ray Job's driver: `ray job submit --
+    python -m study.run ...`) runs on that cluster, not on a Ray of its own."""
+    import pandas as pd
+
+    env = {**os.environ, "RAY_ADDRESS": cluster.address}
+    p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--set", "steps=100",
+                        "--set", "eval_every=50", "--name", "job", "--results-dir", str(tmp_path)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    assert "Connecting to existing Ray cluster" in p.stdout + p.stderr
+    nodes = set(pd.read_csv(tmp_path / "job" / "trials.csv")["node"])
+    assert nodes <= {n.node_id for n in cluster.list_all_nodes()}, nodes  # the cluster's nodes, no Ray of its own
+
+
 def test_a_trial_bigger_than_any_node_is_refused(cluster, tmp_path, fault):
     with pytest.raises(ValueError, match="--cpus-per-trial: 2 asked for, but the largest node .* has 1 CPUs"):
         study.run_study(grid="smoke", seeds=1, name="too-big", results_dir=str(tmp_path), address=cluster.address,
