@@ -108,9 +108,10 @@ def numbered(curves: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
     return curves.assign(_n=[number.get(t, 10**6 + first_seen[t]) for t in ids])
 
 
-def spent_curve(curves: pd.DataFrame, pbt: bool, folder: Path | None = None) -> pd.DataFrame:
-    """(spent, best): the best held-out accuracy so far against the training steps spent (module docstring)."""
-    curves = numbered(curves, folder)
+def spent_curve(curves: pd.DataFrame, pbt: bool) -> pd.DataFrame:
+    """(spent, best): the best held-out accuracy so far against the training steps spent (module docstring).
+    Curves of trials Optuna named are ``numbered`` with their study's folder first."""
+    curves = numbered(curves)
     if pbt:
         members = curves["_n"].nunique()
         by_step = curves.groupby("step")["eval_accuracy"].max().sort_index()
@@ -125,13 +126,13 @@ def spent_curve(curves: pd.DataFrame, pbt: bool, folder: Path | None = None) -> 
     return pd.DataFrame(rows, columns=["spent", "best"])
 
 
-def first_solve(curves: pd.DataFrame, pbt: bool, target: float, folder: Path | None = None) -> tuple[Any, Any]:
+def first_solve(curves: pd.DataFrame, pbt: bool, target: float) -> tuple[Any, Any]:
     """(trials, training steps) spent until the first config that reached ``target`` held out; (None,
-    None) when none did."""
+    None) when none did. Curves of trials Optuna named are ``numbered`` with their study's folder first."""
     reached = curves[curves["eval_accuracy"] >= target]
     if reached.empty:
         return None, None
-    curves = numbered(curves, folder)
+    curves = numbered(curves)
     if pbt:
         step = int(reached["step"].min())
         return int(curves["_n"].nunique()), step * int(curves["_n"].nunique())
