@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from study.planning.plan import DASHBOARD_PORT
+from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -128,28 +129,6 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
           "to an undisturbed run, and adds its time to the first run's")
 
 
-def _workers(root):
-    """The pids of the trial workers (Ray's ImplicitFunc actors) among the descendants of ``root``:
-    whatever each is doing, starting a trial, training, saving, or idle between two trials."""
-    children: dict[int, list[int]] = {}
-    titles: dict[int, str] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pid = int(stat.parent.name)
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            titles[pid] = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(pid)
-    found, todo = [], [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            todo.append(pid)
-            if titles.get(pid, "").startswith("ray::ImplicitFunc"):
-                found.append(pid)
-    return found
-
-
 def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
     """Trial workers SIGKILLed at truly random moments: a random worker of the study at a random
     time, whatever it is doing (a trial starting in a reused worker, training, saving its
@@ -161,10 +140,10 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
     deadline = time.monotonic() + 400
     while len(kills) < 8 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(rng.uniform(0.5, 3.0))
-        workers = _workers(proc.pid)
-        if not workers:
+        found = workers(proc.pid)
+        if not found:
             continue
-        pid = rng.choice(workers)
+        pid = rng.choice(found)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

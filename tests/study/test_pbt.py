@@ -1,10 +1,13 @@
 """Population Based Training for real, under Ray: at least one exploit happens, each trial's lineage
 is in trials.csv and curves.csv, every curve has every evaluation once, the report draws lr and
-accuracy over the steps with the exploits marked; and a PBT study whose driver is SIGKILLed
-mid-study resumes to the same tables as an undisturbed run."""
+accuracy over the steps with the exploits marked; a PBT study whose driver is SIGKILLed
+mid-study resumes to the same tables as an undisturbed run; and one whose trial workers are
+SIGKILLed at random moments ends with them too."""
 
 import json
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -12,8 +15,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from study.results.pbt import boundary_path, log_path, read_log
+from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -28,13 +33,13 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _cmd(folder: Path, name: str) -> list[str]:
+def _cmd(folder: Path, name: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "study.run", "--search", "optuna", "--scheduler", "pbt", "--model", "RNN",
             "--length", "5", "--num-samples", str(SAMPLES), "--space", "lr=loguniform:1e-3:3e-2",
             "--space", "max_norm=uniform:0.5:5", "--set", f"steps={STEPS}", "--set", f"eval_every={EVERY}",
             "--set", "hidden=16", "--set", "batch_size=32", "--set", "patience=0",
             "--perturbation-interval", str(INTERVAL), "--num-cpus", "2", "--dashboard-port", str(_free_port()),
-            "--results-dir", str(folder), "--name", name]
+            "--results-dir", str(folder), "--name", name, *extra]
 
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -70,13 +75,35 @@ def _a_round_whose_donor_waits(folder: Path, exploits: list[dict]) -> tuple[int,
     return first["step"], first["from"]
 
 
-def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_same_tables(tmp_path, fault):
+def _exploits(folder: Path) -> list[dict]:
+    return [e for e in json.loads(log_path(folder).read_text()) if "member" in e]
+
+
+def _assert_same_as(folder: Path, calm: Path) -> None:
+    """``folder``'s study made the same decisions and ended with the same tables as the undisturbed
+    ``calm`` one. restarts counts the times a trial started again from its checkpoint: each of
+    PBT's pauses at a round, and the trials a fault stopped too."""
+    assert _exploits(folder) == _exploits(calm)
+    again, tables = _tables(folder), _tables(calm)
+    assert (again["trials.csv"]["restarts"] >= tables["trials.csv"]["restarts"]).all()
+    for name in ("trials.csv", "curves.csv"):
+        pd.testing.assert_frame_equal(again[name].drop(columns="restarts", errors="ignore"),
+                                      tables[name].drop(columns="restarts", errors="ignore"),
+                                      obj=name)
+
+
+@pytest.fixture(scope="module")
+def calm(tmp_path_factory) -> Path:
+    """An undisturbed PBT study."""
+    folder = tmp_path_factory.mktemp("pbt")
+    _run(folder, "calm")
+    return folder / "calm"
+
+
+def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_same_tables(calm, tmp_path, fault):
     # Undisturbed: the exploits happen, and the tables say so.
-    _run(tmp_path, "calm")
-    calm = tmp_path / "calm"
-    log = json.loads(log_path(calm).read_text())
-    exploits = [e for e in log if "member" in e]
-    assert exploits, log
+    exploits = _exploits(calm)
+    assert exploits
     assert {e["step"] for e in exploits} <= set(range(INTERVAL, STEPS, INTERVAL))
     tables = _tables(calm)
     trials, curves = tables["trials.csv"], tables["curves.csv"]
@@ -119,15 +146,61 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     assert INTERVAL in rounds and step not in rounds, f"killed after rounds {rounds}, not inside round {step}"
     resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    again = _tables(killed)
-    assert [e for e in json.loads(log_path(killed).read_text()) if "member" in e] == exploits
-    # restarts counts the times a trial started again from its checkpoint: each of PBT's pauses at
-    # a round, and here a trial the kill stopped too.
-    assert (again["trials.csv"]["restarts"] >= tables["trials.csv"]["restarts"]).all()
-    for name in ("trials.csv", "curves.csv"):
-        pd.testing.assert_frame_equal(again[name].drop(columns="restarts", errors="ignore"),
-                                      tables[name].drop(columns="restarts", errors="ignore"),
-                                      obj=name)
+    _assert_same_as(killed, calm)
     fault("the driver of a PBT study SIGKILLed inside a round, while the member it copies waits at it", 1,
           f"`--resume` makes the same decisions ({len(exploits)} exploits) and ends with the same trials.csv and "
           "curves.csv as an undisturbed run (each trial's curve every evaluation once, the lineage the same)")
+
+
+def _saved(folder: Path, who: int) -> dict | None:
+    """A member's checkpoint's extra (records, lineage, worker pid), or None while there is none."""
+    import torch
+
+    try:
+        return torch.load(folder / "checkpoints" / f"pbt-RNN-T5-m{who:03d}.pt", map_location="cpu",
+                          weights_only=True)["extra"]
+    except Exception:  # not written yet, or being replaced this instant
+        return None
+
+
+def test_pbt_workers_killed_at_random_moments_change_nothing(calm, tmp_path, fault):
+    """Trial workers SIGKILLed in a PBT study: first the worker of a member the moment it has gone
+    on from a donor's weights and saved that (a restart must not take them a second time), then
+    random workers at random moments (training, saving the state others go on from, reporting at a
+    round, idle). Each stopped trial starts again from its own checkpoint; the study makes the same
+    decisions and ends with the same tables as the undisturbed one."""
+    first = _exploits(calm)[0]
+    kills, rng = [], random.Random(0)
+    proc = subprocess.Popen(_cmd(tmp_path, "chaos", "--max-failures", "20"), cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tmp_path / "chaos"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+        extra = _saved(folder, first["member"])
+        if extra and any(e["step"] == first["step"] for e in extra["lineage"]):
+            os.kill(extra["pid"], signal.SIGKILL)
+            kills.append(extra["pid"])
+            break
+    assert kills, "the study ended before the exploiting member's worker could be killed"
+    while len(kills) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(rng.uniform(0.5, 2.0))
+        found = workers(proc.pid)
+        if not found:
+            continue
+        try:
+            os.kill(rng.choice(found), signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        kills.append(time.monotonic())
+    out, _ = proc.communicate(timeout=400)
+    assert len(kills) >= 5, f"only {len(kills)} workers could be killed:\n{out[-2000:]}"
+    assert proc.returncode == 0, out[-3000:]
+    stopped = out.count("Trial task failed for trial")  # Ray's word for a trial whose worker died under it
+    assert stopped >= 1, out[-2000:]
+    assert pd.read_csv(folder / "trials.csv")["error"].isna().all()
+    _assert_same_as(folder, calm)
+    fault("trial workers of a PBT study SIGKILLed: one just after its trial went on from a donor's weights, "
+          "then at random moments (training, saving at a round, idle)", len(kills),
+          f"{stopped} trials stopped mid-run start again from their checkpoints; the study ends complete and exits "
+          "0 with the same decisions, trials.csv and curves.csv as an undisturbed run")
