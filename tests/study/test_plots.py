@@ -330,3 +330,35 @@ def test_optuna_figures(optuna_study):
 
 def test_no_optuna_journal(tmp_path):
     assert read_optuna_study(tmp_path) is None
+
+
+def test_pbt_figure_marks_each_exploit_at_its_step_and_goes_on_from_the_donor():
+    # Two members; member 1 takes member 0's weights at step 100 (its record at 150 says so) and
+    # goes on with lr 0.02; member 0 goes on untouched.
+    rows = []
+    members = ((0, [0.4, 0.7, 0.8, 0.9], [0.01] * 4), (1, [0.3, 0.35, 0.75, 0.85], [0.001] * 2 + [0.02] * 2))
+    for member, accs, lrs in members:
+        for i, step in enumerate((50, 100, 150, 200)):
+            rows.append({"trial_id": f"pbt_{member:05d}", "step": step, "eval_accuracy": accs[i], "lr": lrs[i],
+                         "exploited_from": 0 if (member, step) == (1, 150) else None})
+    fig = plots.plot_pbt(pd.DataFrame(rows))
+    top, bottom = fig.axes[:2]
+    assert top.get_yscale() == "log" and bottom.get_ylabel() == "held-out accuracy"
+    assert legend_texts(top) == ["m0", "m1"]
+    assert "2 trials, 1 exploits" in fig._suptitle.get_text()
+
+    def lines(ax, style):
+        return [list(zip(ln.get_xdata(), ln.get_ydata(), strict=True)) for ln in ax.get_lines()
+                if (ln.get_marker() == "*" if style == "*" else ln.get_linestyle() == style and ln.get_marker() in
+                    ("None", None, ""))]
+
+    # One star in each panel, at the exploit's step: the new lr above, the donor's accuracy below.
+    assert lines(top, "*") == [[(100, 0.02)]]
+    assert lines(bottom, "*") == [[(100, 0.7)]]
+    # The jump: dotted from the member's own accuracy at 100 to the donor's, and its curve in two
+    # stretches, the second starting at the donor's point.
+    assert lines(bottom, ":") == [[(100, 0.35), (100, 0.7)]]
+    assert lines(bottom, "-") == [[(50, 0.4), (100, 0.7), (150, 0.8), (200, 0.9)],
+                                  [(50, 0.3), (100, 0.35)], [(100, 0.7), (150, 0.75), (200, 0.85)]]
+    with pytest.raises(ValueError, match="not a PBT study"):
+        plots.plot_pbt(pd.DataFrame(rows).drop(columns="lr"))
