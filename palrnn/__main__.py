@@ -25,7 +25,7 @@ from palrnn.cli import (
 )
 
 PROG = "python -m palrnn"
-# What a resumed run may change: how long it goes on and when it stops (palrnn.train.RESUMABLE,
+# What a resumed run may change: how long it goes on and when it stops (palrnn.state.RESUMABLE,
 # not imported here so that --help and bad values answer without importing torch), and where.
 RESUMABLE = ("steps", "eval_every", "target", "patience", "device")
 

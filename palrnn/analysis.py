@@ -159,7 +159,7 @@ def untrained_curve(model: str, init: str, length: int, hidden: int = 128, seed:
 
 def trained_state_curve(state: Any, length: int, source: str | None = None, seed: int = 0,
                         batch: int = BATCH) -> Curve:
-    """The curve of a palrnn.train.TrainState's model (a loaded checkpoint, or a run just made) at ``length``."""
+    """The curve of a palrnn.state.TrainState's model (a loaded checkpoint, or a run just made) at ``length``."""
     cfg = state.config
     accuracy = state.last.get("eval_accuracy") if state.last else None
     return measure(state.model, cfg, length, TRAINED, batch, seed, trained_length=cfg.length, steps=state.step,
@@ -167,7 +167,7 @@ def trained_state_curve(state: Any, length: int, source: str | None = None, seed
 
 
 def checkpoint_curve(path: str | Path, length: int, seed: int = 0, batch: int = BATCH) -> Curve:
-    """A checkpoint's model (palrnn.train.save_checkpoint's file) measured at ``length``; its config
+    """A checkpoint's model (palrnn.checkpoint.save_checkpoint's file) measured at ``length``; its config
     tells model, init, hidden and the length it was trained at. CheckpointError for a bad file."""
     from palrnn.train import load_checkpoint
 

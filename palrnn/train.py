@@ -1,4 +1,5 @@
-"""The training loop, checkpoints that resume bit-exactly, and one-call ``fit``.
+"""The training loop and one-call ``fit``; the run's state is palrnn.state's, its checkpoints palrnn.checkpoint's
+(both also importable from here, as before).
 
 ``train(state)`` is a generator: every ``eval_every`` steps (and at the end) it yields one
 metrics record, named in the shared vocabulary of docs/design.md, and lets the caller (the CLI,
@@ -14,136 +15,32 @@ checkpoint's generator state loads on any device. A checkpoint keeps the evaluat
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from palrnn.checkpoint import CHECKPOINT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from palrnn.config import Config
 from palrnn.data import Palindromes
-from palrnn.io import atomic_write
-from palrnn.models import build_model
+from palrnn.state import (
+    PERTURBABLE,
+    RESUMABLE,
+    Bookkeeping,
+    TrainState,
+    _count_evaluation,
+    _empty_window,
+    batch_generator,
+    make_optimizer,
+    new_state,
+    target_bookkeeping,
+)
 
-CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generator is always a CPU one
-# What a resumed run may change: how long it goes on and when it stops, not what it trains.
-RESUMABLE = ("steps", "eval_every", "target", "patience")
-PERTURBABLE = ("lr", "max_norm")  # what Population Based Training may change as a run goes on (perturb)
-
-
-def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
-    return torch.optim.RMSprop(params, lr=config.lr)  # the exercise's: torch's defaults but lr
-
-
-@dataclass
-class TrainState:
-    """Everything a run needs to continue exactly where it stopped."""
-
-    config: Config
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator  # draws the training batches; always a CPU generator (palrnn.data)
-    data: Palindromes
-    step: int = 0
-    # The target bookkeeping below is a function of ``history`` and the config's target and
-    # patience (``target_bookkeeping``); ``reconfigure`` recomputes it when they change.
-    steps_to_target: int | None = None
-    streak: int = 0  # evaluations in a row at or above the target
-    diverged: bool = False
-    stopped_early: bool = False
-    train_correct_all: int = 0  # over every step so far: the exercise's "mean accuracy"
-    history: list[tuple[int, float]] = field(default_factory=list)  # (step, eval_accuracy), diverged ones not
-    window: dict[str, float] = field(default_factory=lambda: _empty_window())
-    last: dict[str, Any] = field(default_factory=dict)  # the latest metrics record
-    extra: dict[str, Any] = field(default_factory=dict)  # the caller's own small values, saved with checkpoints
-
-    @property
-    def params(self) -> list[nn.Parameter]:
-        return list(self.model.parameters())
-
-    @property
-    def done(self) -> bool:
-        return self.diverged or self.stopped_early or self.step >= self.config.steps
-
-    def reconfigure(self, config: Config) -> None:
-        """Continue this run under ``config``, which may differ from the current one only in RESUMABLE.
-
-        Any other changed field is a ValueError naming it. The streak, ``steps_to_target`` and
-        ``stopped_early`` are recomputed from ``history`` under the new target and patience (and
-        the latest metrics record's copies of them with it), so a resumed run never keeps a
-        streak counted against an old target.
-        """
-        old, new = self.config.to_dict(), config.to_dict()
-        fixed = [k for k in new if new[k] != old[k] and k not in RESUMABLE]
-        if fixed:
-            raise ValueError(f"{fixed[0]}: cannot change when resuming a run; only {', '.join(RESUMABLE)} can")
-        self.config = config
-        self.streak, self.steps_to_target, self.stopped_early = target_bookkeeping(
-            self.history, config.target, config.patience
-        )
-        if self.last:  # a new dict: the old one may be a record a caller holds
-            self.last = {**self.last, "steps_to_target": self.steps_to_target, "stopped_early": self.stopped_early,
-                         "done": self.done}
-
-
-    def perturb(self, lr: float, max_norm: float | None) -> None:
-        """Go on with another learning rate and clipping norm (PERTURBABLE), from the next step: what
-        Population Based Training changes as a run goes on. The optimizer's moment estimates stay."""
-        self.config = self.config.replace(lr=lr, max_norm=max_norm)  # checked as any config is
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-
-
-Bookkeeping = tuple[int, int | None, bool]  # (streak, steps_to_target, stopped_early)
-
-
-def _count_evaluation(before: Bookkeeping, step: int, accuracy: float, target: float, patience: int) -> Bookkeeping:
-    """The one rule: an evaluation at or above ``target`` extends the streak, any other ends it;
-    the first one at or above it is ``steps_to_target``; a streak of ``patience`` (> 0) stops the run."""
-    streak, steps_to_target, stopped_early = before
-    if accuracy >= target:
-        streak += 1
-        if steps_to_target is None:
-            steps_to_target = step
-    else:
-        streak = 0
-    if patience and streak >= patience:
-        stopped_early = True
-    return streak, steps_to_target, stopped_early
-
-
-def target_bookkeeping(history: list[tuple[int, float]], target: float, patience: int) -> Bookkeeping:
-    """(streak, steps_to_target, stopped_early) after the evaluations in ``history``, in order."""
-    result: Bookkeeping = (0, None, False)
-    for step, accuracy in history:
-        result = _count_evaluation(result, step, accuracy, target, patience)
-    return result
-
-
-def _empty_window() -> dict[str, float]:
-    return {"loss": 0.0, "correct": 0.0, "steps": 0.0, "grad_norm": 0.0, "grad_norm_max": 0.0, "seconds": 0.0}
-
-
-def new_state(config: Config) -> TrainState:
-    model = build_model(config)
-    data = Palindromes(
-        config.length, config.eval_fraction, config.eval_size, config.input == "onehot", config.device
-    )
-    generator = batch_generator(config.seed)
-    return TrainState(config, model, make_optimizer(config, model.parameters()), generator, data)
-
-
-def batch_generator(seed: int) -> torch.Generator:
-    """The training batches' generator: a CPU one on every device, so one seed is one data stream."""
-    return torch.Generator(device="cpu").manual_seed(seed + 1_000_003)
+__all__ = ["CHECKPOINT_VERSION", "PERTURBABLE", "RESUMABLE", "Bookkeeping", "CheckpointError", "TrainState",
+           "batch_generator", "diverging", "evaluate", "fit", "load_checkpoint", "make_optimizer", "new_state",
+           "save_checkpoint", "target_bookkeeping", "train", "train_step"]
 
 
 @torch.no_grad()
@@ -268,146 +165,3 @@ def fit(config: Config, on_eval: Callable[[dict[str, Any]], None] | None = None)
         if on_eval is not None:
             on_eval(record)
     return {**state.last, "wall_seconds": time.perf_counter() - start}
-
-
-# ---- checkpoints -------------------------------------------------------------------------
-
-
-def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
-    """Write model, optimizer, RNG and loop state atomically and durably (palrnn.io.atomic_write).
-
-    A writer killed mid-save leaves the previous checkpoint at ``path`` as it was. ``extra``:
-    the caller's own values (numbers, strings, lists, dicts), saved with it and returned as
-    ``state.extra`` by ``load_checkpoint``; by default ``state.extra``. It becomes ``state.extra``.
-    """
-    if extra is not None:
-        state.extra = dict(extra)
-    payload = {
-        "version": CHECKPOINT_VERSION,
-        "config": state.config.to_dict(),
-        "model": state.model.state_dict(),
-        "optimizer": state.optimizer.state_dict(),
-        "generator": state.generator.get_state(),
-        "loop": {
-            "step": state.step,
-            # streak, steps_to_target and stopped_early are written for whoever reads the file;
-            # load_checkpoint recomputes them from the history under the config it resumes with.
-            "steps_to_target": state.steps_to_target,
-            "streak": state.streak,
-            "diverged": state.diverged,
-            "stopped_early": state.stopped_early,
-            "train_correct_all": state.train_correct_all,
-            "history": [[step, accuracy] for step, accuracy in state.history],
-            "window": dict(state.window),
-            "last": dict(state.last),
-        },
-        "extra": dict(state.extra),
-    }
-    with atomic_write(path, "wb") as f:
-        torch.save(payload, f)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used; the message names the file and what is wrong."""
-
-
-_PAYLOAD_KEYS = ("version", "config", "model", "optimizer", "generator", "loop")
-_LOOP_TYPES: dict[str, tuple[type, ...]] = {
-    "step": (int,),
-    "steps_to_target": (int, type(None)),
-    "streak": (int,),
-    "diverged": (bool,),
-    "stopped_early": (bool,),
-    "train_correct_all": (int,),
-    "history": (list,),
-    "window": (dict,),
-    "last": (dict,),
-}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _check_loop(loop: Any) -> dict[str, Any]:
-    """The checkpoint's loop state, every key present and of its type; ValueError saying what is not."""
-    if not isinstance(loop, dict):
-        raise ValueError(f"loop: expected a dict, got {type(loop).__name__}")
-    for key, types in _LOOP_TYPES.items():
-        if key not in loop:
-            raise ValueError(f"loop: no {key!r}")
-        value = loop[key]
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            raise ValueError(f"loop: {key!r} is a {type(value).__name__}")
-    missing = sorted(set(_empty_window()) - set(loop["window"]))
-    if missing:
-        raise ValueError(f"loop: window has no {missing[0]!r}")
-    window = {key: float(value) for key, value in loop["window"].items()}
-    history = []
-    for entry in loop["history"]:
-        step, accuracy = entry  # ValueError/TypeError when not a pair
-        if isinstance(step, bool) or not isinstance(step, int) or not isinstance(accuracy, (int, float)):
-            raise ValueError(f"loop: history entry {entry!r} is not (step, eval_accuracy)")
-        history.append((step, float(accuracy)))
-    return {**loop, "history": history, "window": window}
-
-
-def load_checkpoint(
-    path: str | os.PathLike[str], device: str | None = None, overrides: dict[str, Any] | None = None
-) -> TrainState:
-    """Rebuild a TrainState from ``save_checkpoint``'s file (torch.load with weights_only=True).
-
-    ``device``: build the model and data there instead of the saved device (the generator is a
-    CPU one, so its state loads anywhere). ``overrides``: config fields to continue with, only
-    RESUMABLE ones may differ from the saved config (``TrainState.reconfigure``; a ValueError
-    naming the field otherwise, or for an invalid value). Every problem with the file itself,
-    unreadable, another CHECKPOINT_VERSION, a missing or mistyped key, parameters that do not
-    fit, is a CheckpointError naming the file.
-    """
-    path = Path(path)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling and zip errors all mean the same to the caller
-        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{path}: not a palrnn checkpoint (holds a {type(payload).__name__}, not a dict)")
-    version = payload.get("version")
-    if version != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint version {version!r}, but this palrnn reads version {CHECKPOINT_VERSION} only"
-        )
-    try:
-        missing = [key for key in _PAYLOAD_KEYS if key not in payload]
-        if missing:
-            raise ValueError(f"no {missing[0]!r}")
-        config = Config.from_dict(payload["config"])
-        loop = _check_loop(payload["loop"])
-        extra = payload.get("extra", {})
-        if not isinstance(extra, dict):
-            raise ValueError(f"extra: expected a dict, got {type(extra).__name__}")
-    except Exception as exc:  # key, type and config errors: the file is not what save_checkpoint writes
-        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
-    if device is not None:
-        config = config.replace(device=device)  # an invalid device is the caller's ValueError
-    try:
-        state = new_state(config)
-    except (RuntimeError, AssertionError) as exc:  # e.g. saved on a GPU this machine does not have
-        raise CheckpointError(
-            f"{path}: cannot build the saved model on device {config.device!r} ({_first_line(exc)}); "
-            "load it with another device"
-        ) from exc
-    try:
-        state.model.load_state_dict(payload["model"])
-        state.optimizer.load_state_dict(payload["optimizer"])
-        state.generator.set_state(payload["generator"])
-    except Exception as exc:  # shapes, missing parameters, a generator state of the wrong size
-        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
-    for key in ("step", "diverged", "train_correct_all", "history"):
-        setattr(state, key, loop[key])
-    state.window = loop["window"]
-    state.last = dict(loop["last"])
-    state.extra = dict(extra)
-    # Config.from_dict: an unknown or invalid override is a ValueError naming the field.
-    state.reconfigure(Config.from_dict({**config.to_dict(), **(overrides or {})}))  # recomputes the bookkeeping
-    return state

@@ -38,7 +38,7 @@ with atomic_write(sys.argv[1]) as f:
 # still going when it is killed.
 SLOW_CHECKPOINT = """
 import contextlib, sys, time
-import palrnn.train as t
+import palrnn.checkpoint as t
 from palrnn.config import Config
 from palrnn.io import atomic_write
 

@@ -1,0 +1,159 @@
+"""Checkpoints that resume a run bit-exactly: model, optimizer, the batch generator's state and the
+loop's (``save_checkpoint``, written atomically), and ``load_checkpoint``, which checks every part
+and turns every problem with the file into a CheckpointError naming it. The generator is a CPU
+one on every device (palrnn.data), so a checkpoint loads on any device.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from palrnn.config import Config
+from palrnn.io import atomic_write
+from palrnn.state import TrainState, _empty_window, new_state
+
+CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generator is always a CPU one
+
+
+def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
+    """Write model, optimizer, RNG and loop state atomically and durably (palrnn.io.atomic_write).
+
+    A writer killed mid-save leaves the previous checkpoint at ``path`` as it was. ``extra``:
+    the caller's own values (numbers, strings, lists, dicts), saved with it and returned as
+    ``state.extra`` by ``load_checkpoint``; by default ``state.extra``. It becomes ``state.extra``.
+    """
+    if extra is not None:
+        state.extra = dict(extra)
+    payload = {
+        "version": CHECKPOINT_VERSION,
+        "config": state.config.to_dict(),
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "generator": state.generator.get_state(),
+        "loop": {
+            "step": state.step,
+            # streak, steps_to_target and stopped_early are written for whoever reads the file;
+            # load_checkpoint recomputes them from the history under the config it resumes with.
+            "steps_to_target": state.steps_to_target,
+            "streak": state.streak,
+            "diverged": state.diverged,
+            "stopped_early": state.stopped_early,
+            "train_correct_all": state.train_correct_all,
+            "history": [[step, accuracy] for step, accuracy in state.history],
+            "window": dict(state.window),
+            "last": dict(state.last),
+        },
+        "extra": dict(state.extra),
+    }
+    with atomic_write(path, "wb") as f:
+        torch.save(payload, f)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and what is wrong."""
+
+
+_PAYLOAD_KEYS = ("version", "config", "model", "optimizer", "generator", "loop")
+_LOOP_TYPES: dict[str, tuple[type, ...]] = {
+    "step": (int,),
+    "steps_to_target": (int, type(None)),
+    "streak": (int,),
+    "diverged": (bool,),
+    "stopped_early": (bool,),
+    "train_correct_all": (int,),
+    "history": (list,),
+    "window": (dict,),
+    "last": (dict,),
+}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_loop(loop: Any) -> dict[str, Any]:
+    """The checkpoint's loop state, every key present and of its type; ValueError saying what is not."""
+    if not isinstance(loop, dict):
+        raise ValueError(f"loop: expected a dict, got {type(loop).__name__}")
+    for key, types in _LOOP_TYPES.items():
+        if key not in loop:
+            raise ValueError(f"loop: no {key!r}")
+        value = loop[key]
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise ValueError(f"loop: {key!r} is a {type(value).__name__}")
+    missing = sorted(set(_empty_window()) - set(loop["window"]))
+    if missing:
+        raise ValueError(f"loop: window has no {missing[0]!r}")
+    window = {key: float(value) for key, value in loop["window"].items()}
+    history = []
+    for entry in loop["history"]:
+        step, accuracy = entry  # ValueError/TypeError when not a pair
+        if isinstance(step, bool) or not isinstance(step, int) or not isinstance(accuracy, (int, float)):
+            raise ValueError(f"loop: history entry {entry!r} is not (step, eval_accuracy)")
+        history.append((step, float(accuracy)))
+    return {**loop, "history": history, "window": window}
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], device: str | None = None, overrides: dict[str, Any] | None = None
+) -> TrainState:
+    """Rebuild a TrainState from ``save_checkpoint``'s file (torch.load with weights_only=True).
+
+    ``device``: build the model and data there instead of the saved device (the generator is a
+    CPU one, so its state loads anywhere). ``overrides``: config fields to continue with, only
+    RESUMABLE ones may differ from the saved config (``TrainState.reconfigure``; a ValueError
+    naming the field otherwise, or for an invalid value). Every problem with the file itself,
+    unreadable, another CHECKPOINT_VERSION, a missing or mistyped key, parameters that do not
+    fit, is a CheckpointError naming the file.
+    """
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling and zip errors all mean the same to the caller
+        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{path}: not a palrnn checkpoint (holds a {type(payload).__name__}, not a dict)")
+    version = payload.get("version")
+    if version != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {version!r}, but this palrnn reads version {CHECKPOINT_VERSION} only"
+        )
+    try:
+        missing = [key for key in _PAYLOAD_KEYS if key not in payload]
+        if missing:
+            raise ValueError(f"no {missing[0]!r}")
+        config = Config.from_dict(payload["config"])
+        loop = _check_loop(payload["loop"])
+        extra = payload.get("extra", {})
+        if not isinstance(extra, dict):
+            raise ValueError(f"extra: expected a dict, got {type(extra).__name__}")
+    except Exception as exc:  # key, type and config errors: the file is not what save_checkpoint writes
+        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
+    if device is not None:
+        config = config.replace(device=device)  # an invalid device is the caller's ValueError
+    try:
+        state = new_state(config)
+    except (RuntimeError, AssertionError) as exc:  # e.g. saved on a GPU this machine does not have
+        raise CheckpointError(
+            f"{path}: cannot build the saved model on device {config.device!r} ({_first_line(exc)}); "
+            "load it with another device"
+        ) from exc
+    try:
+        state.model.load_state_dict(payload["model"])
+        state.optimizer.load_state_dict(payload["optimizer"])
+        state.generator.set_state(payload["generator"])
+    except Exception as exc:  # shapes, missing parameters, a generator state of the wrong size
+        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
+    for key in ("step", "diverged", "train_correct_all", "history"):
+        setattr(state, key, loop[key])
+    state.window = loop["window"]
+    state.last = dict(loop["last"])
+    state.extra = dict(extra)
+    # Config.from_dict: an unknown or invalid override is a ValueError naming the field.
+    state.reconfigure(Config.from_dict({**config.to_dict(), **(overrides or {})}))  # recomputes the bookkeeping
+    return state
