@@ -231,7 +231,7 @@ def render_comparison_html(comparison: Comparison, png: bytes) -> str:
     """compare.html: one self-contained page (the figure inlined), as report.html is."""
     import base64
 
-    from study.report.html import CSP, STYLE, _e, _table
+    from study.report.page import CSP, STYLE, _e, _table
 
     shown = comparison.table.copy()
     for c in shown.columns:

@@ -1,0 +1,151 @@
+"""The parts of the study's HTML pages (report.html, compare.html): the Content-Security-Policy and
+the inline style sheet, escaping, tables, and figures embedded as base64 ``data:`` URIs in reading
+order with their captions (see ``study.report.html`` for what a page holds and why it is one file).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.layout import FIGURES
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
+# follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
+FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
+                "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
+                "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "pareto.png",
+                "pbt.png", "best_curve.png")
+CAPTIONS = {
+    "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
+                    "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
+    "curves_both.png": "Held-out accuracy against training steps, every model (RNN dashed), one line per T; "
+                       "bands: 95% logit-t intervals across seeds",
+    "accuracy_vs_length.png": "Final held-out accuracy against T, mean over seeds with 95% logit-t intervals",
+    "mean_accuracy_vs_length.png": "The exercise's metric: mean training-batch accuracy over all steps, against T",
+    "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
+    "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
+    "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
+    "pareto.png": "Every finished trial in the search's first two objectives; the Pareto front marked and joined",
+    "pbt.png": "Population Based Training: each trial's learning rate and held-out accuracy over the steps; a "
+               "star where it went on from another trial's weights, dotted from the donor's accuracy",
+    "best_curve.png": "The best trial's training curve",
+}
+EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+            font-size: .9em; background: #f4f4f4; padding: .1em .3em; border-radius: 3px; }
+pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
+th { background: #f0f0f0; }
+td.text, th.text { text-align: left; }
+tbody tr:nth-child(even) { background: #fafafa; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: .9rem; }
+.note { color: #555; font-size: .92rem; }
+details summary { cursor: pointer; margin: .5rem 0; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def _csv_cell(v: Any) -> str:
+    return "" if _missing(v) else str(v)  # as summary.csv writes it
+
+
+def _table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
+           fmt: Callable[[Any], str] | None = None) -> str:
+    """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned."""
+    text = text or set()
+    fmt = fmt or (lambda v: "-" if _missing(v) else str(v))
+
+    def cls(column: Any) -> str:
+        return ' class="text"' if column in text else ""
+
+    head = "".join(f"<th{cls(c)}>{_e(c)}</th>" for c in df.columns)
+    rows = []
+    for values in df.itertuples(index=False, name=None):
+        cells = "".join(f"<td{cls(c)}>{_e(fmt(_plain(v)))}</td>" for c, v in zip(df.columns, values, strict=True))
+        rows.append(f"<tr>{cells}</tr>")
+    return (f'<table id="{_e(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars as Python ones (a float stays a float for the formatter)."""
+    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
+
+
+def figure_files(folder: Path) -> list[Path]:
+    """figures/*.png in reading order (``FIGURE_ORDER``)."""
+    files = sorted((folder / FIGURES).glob("*.png")) if (folder / FIGURES).is_dir() else []
+
+    def rank(p: Path) -> tuple[int, str]:
+        matches = [(len(entry), i) for i, entry in enumerate(FIGURE_ORDER)
+                   if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
+        return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
+
+    return sorted((p for p in files if p.is_file()), key=rank)
+
+
+def _figures(folder: Path, exercise: bool = False) -> list[str]:
+    files = figure_files(folder)
+    if not files:
+        return []
+    out = ["<h2>Figures</h2>"]
+    for p in files:
+        raw = p.read_bytes()
+        caption = _caption(p.name) + (EXERCISE_CAPTION if exercise and p.name == "accuracy_vs_length.png" else "")
+        size = _png_size(raw)
+        dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+        out.append(f'<figure id="fig-{_e(p.stem)}"><img src="data:image/png;base64,'
+                   f'{base64.b64encode(raw).decode("ascii")}" alt="{_e(caption)}"{dims}>'
+                   f"<figcaption>{_e(caption)} (figures/{_e(p.name)})</figcaption></figure>")
+    return out
+
+
+def _caption(name: str) -> str:
+    if name in CAPTIONS:
+        return CAPTIONS[name]
+    stem = name[:-len(".png")] if name.endswith(".png") else name
+    if stem.startswith("curves_"):
+        return f"Held-out accuracy against training steps, {stem[len('curves_'):]}, one line per T (or per " \
+               "combination of the swept axes); bands: 95% logit-t intervals across seeds"
+    if stem.startswith("accuracy_vs_length_by_"):
+        return f"Final held-out accuracy against T, per value of {stem[len('accuracy_vs_length_by_'):]}"
+    for prefix, what in (("accuracy_vs_", "Final held-out accuracy, mean over seeds with 95% logit-t intervals,"),
+                         ("mean_accuracy_vs_", "The exercise's metric, mean training-batch accuracy over all steps,"),
+                         ("steps_to_target_vs_", "Median steps to the target held-out accuracy (over the seeds that "
+                                                 "reached it)")):
+        if stem.startswith(prefix):
+            return f"{what} against {stem[len(prefix):]}"
+    return name
+
+
+def _png_size(raw: bytes) -> tuple[int, int] | None:
+    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", raw[16:24])
