@@ -24,6 +24,7 @@ from study.driver.lock import StudyLock, _ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.plan import StudyPlan
+from study.results.search import uses_optuna
 
 COLUMNS = field_names()  # the config columns of the trials table
 
@@ -47,7 +48,8 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             lock = lock or _new_folder(plan)
             meta, before = _started(plan, resume)
             say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
-            for line in watch_lines(plan.folder, search=plan.search is not None, mlflow=plan.mlflow):
+            optuna = uses_optuna(plan.search.to_meta() if plan.search is not None else None)
+            for line in watch_lines(plan.folder, search=optuna, mlflow=plan.mlflow):
                 say(line)
             watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan))
             try:

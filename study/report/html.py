@@ -48,7 +48,7 @@ from study.results.exercise import (
 )
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, search_overview
+from study.results.search import confirm_words, method_text, search_overview
 from study.results.summary import group_columns, parity_table
 
 FILE = REPORT
@@ -117,7 +117,7 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
 
 def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
     grid = f"grid {meta['grid']}" if meta.get("grid") else "grid"
-    what = grid if kind == "grid" else "search (Optuna)" if kind == "optuna" else kind
+    what = grid if kind == "grid" else f"search ({method_text(meta)})" if kind == "optuna" else kind
     if kind == "frontier":
         f = meta.get("frontier") or {}
         what = (f"memory frontier (rule {f.get('solve_rule', '?')}, T from {f.get('start_length', '?')} to "

@@ -12,7 +12,7 @@ from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, search_overview
+from study.results.search import confirm_words, method_text, search_overview
 from study.results.summary import parity_table
 
 
@@ -20,7 +20,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
           written: list[Path], frontier: pd.DataFrame | None = None) -> str:
     kind = meta.get("kind") or "?"
     what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else \
-        "memory frontier" if kind == "frontier" else kind
+        "memory frontier" if kind == "frontier" else f"search: {method_text(meta)}" if kind == "optuna" else kind
     lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
              f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
     if frontier is not None:

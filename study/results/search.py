@@ -94,6 +94,26 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, 
 SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
 
 
+def method_text(meta: Mapping[str, Any]) -> str:
+    """How a search searched, in a few words: Optuna's sampler and Ray's scheduler, or Population
+    Based Training (Ray Tune's own; it uses no Optuna sampler and keeps no Optuna journal)."""
+    from study.planning.kinds.search import SAMPLER_NAMES
+
+    search = meta.get("search") or {}
+    name = scheduler_name(search.get("scheduler", "asha")) or "asha"
+    if name == "pbt":
+        return "Population Based Training"
+    sampler = search.get("sampler") or "tpe"
+    words = SCHEDULER_WORDS.get(name, "no scheduler")
+    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {words}"
+
+
+def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
+    """Whether a search (study.json's ``search``) is run by Optuna and keeps its journal: every
+    search but Population Based Training."""
+    return meta_search is not None and scheduler_name(meta_search.get("scheduler", "asha")) != "pbt"
+
+
 def scheduled_text(meta: Mapping[str, Any], trials: pd.DataFrame, cut: int) -> str:
     """What the search's scheduler did, in a few words."""
     name = scheduler_name((meta.get("search") or {}).get("scheduler", "asha")) or "asha"

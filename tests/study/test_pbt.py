@@ -96,7 +96,8 @@ def _assert_same_as(folder: Path, calm: Path) -> None:
 def calm(tmp_path_factory) -> Path:
     """An undisturbed PBT study."""
     folder = tmp_path_factory.mktemp("pbt")
-    _run(folder, "calm")
+    done = _run(folder, "calm")
+    (folder / "calm.out").write_text(done.stdout)
     return folder / "calm"
 
 
@@ -126,6 +127,11 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     # changed there, and the donor's own curve is untouched.
     assert (calm / "figures" / "pbt.png").stat().st_size > 0
     assert "pbt.png" in (calm / "report.html").read_text()
+    # What the terminal and the report say it is: PBT, which keeps no Optuna journal to watch.
+    out = (calm.parent / "calm.out").read_text()
+    assert "study calm (search: Population Based Training): 4 trials" in out
+    assert "Optuna dashboard" not in out and not (calm / "optuna.journal").exists()
+    assert "<dt>Kind</dt><dd>search (Population Based Training)</dd>" in (calm / "report.html").read_text()
 
     # Killed outright inside a round: the moment a member that round copies (a donor in the
     # undisturbed run) has reached the round's step and saved its state, while others still train

@@ -165,3 +165,16 @@ def test_a_study_files_search_block_takes_pbt_and_the_dry_run_says_what_it_does(
     bad.write_text(path.read_text().replace("perturbation_interval = 200", "perturbation_interval = -3"))
     with pytest.raises(Exception, match=r"\[search\] perturbation_interval: must be a positive integer"):
         study.plan(bad)
+
+
+@pytest.mark.parametrize("search, words, journal", [
+    ({"sampler": "cmaes", "scheduler": "median"}, "Optuna, CMA-ES, the median stopping rule", True),
+    ({"sampler": "gp", "scheduler": "none"}, "Optuna, Gaussian process, no scheduler", True),
+    ({"scheduler": True}, "Optuna, TPE, ASHA", True),  # a study.json from before samplers
+    ({"sampler": "tpe", "scheduler": "pbt"}, "Population Based Training", False),
+])
+def test_the_report_names_how_a_search_searched(search, words, journal):
+    from study.results.search import method_text, uses_optuna
+
+    assert method_text({"search": search}) == words
+    assert uses_optuna(search) is journal  # the start lines name optuna-dashboard only where a journal is kept
