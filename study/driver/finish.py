@@ -56,6 +56,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     are written and its table printed (``study.frontier.write.write_frontier``)."""
     folder = plan.folder
     say = print if echo else silent
+    trials = plan.kind_of.settle(plan, trials)
     write_csv_atomic(folder / TRIALS, trials)
     write_csv_atomic(folder / CURVES, curves)
     unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0

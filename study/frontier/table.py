@@ -15,7 +15,7 @@ from study.basics.layout import FRONTIER_CSV, FRONTIER_FIGURE, FRONTIER_STATE
 from study.basics.stats import wilson_interval
 from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT, cell_label
-from study.frontier.probe import ERROR, FAILED, PASSED, SOLVED, STOPPED
+from study.frontier.probe import ERROR, FAILED, PASSED, RUNNING, SOLVED, STOPPED
 from study.frontier.search import Frontier
 
 # The Frontier's state in the study folder (to_dict), rewritten on every change. Not a .json file at
@@ -32,6 +32,16 @@ def load_frontier(folder: str | os.PathLike[str]) -> Frontier | None:
     if not path.is_file():
         return None
     return Frontier.from_dict(json.loads(path.read_text()))
+
+
+def running_rows(frontier: Frontier, trials: pd.DataFrame) -> pd.Series:
+    """Per row of a frontier's trials table, whether its seed is still running in ``frontier``
+    (its cell told by the row's settings, ``Frontier.trial_of``)."""
+    def running(row: dict[str, Any]) -> bool:
+        trial = frontier.trial_of(row)
+        return trial is not None and frontier.seed_state(trial) == RUNNING
+
+    return pd.Series([running(row) for row in trials.to_dict("records")], index=trials.index, dtype=bool)
 
 
 TABLE_COLUMNS = ["cell", "length", "outcome", "k", "n", "solved_rate", "solved_low", "solved_high",

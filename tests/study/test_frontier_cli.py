@@ -167,16 +167,16 @@ def _random_seeds(rng, threshold):
 # ---- the driver's end, without Ray -----------------------------------------------------------
 
 
-def _finish(tmp_path, frontier, capsys):
+def _finish(tmp_path, frontier, capsys, rows=None):
     plan = _cli_plan(["--frontier", "--models", "LSTM", "--solve-rule", "2/3", "--set", "steps=100", "--name", "f"],
                      tmp_path)
     plan.folder.mkdir(parents=True)
     frontier.save(plan.folder / "frontier" / "state.json")
     (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
     columns = ["model", "length", "seed", "steps"]
-    trials = pd.DataFrame([{"trial_id": "a", "model": "LSTM", "length": 5, "seed": 0, "steps": 100, "step": 100,
-                            "status": "TERMINATED", "stopped_by": "target", "diverged": False,
-                            "eval_accuracy": 1.0, "steps_to_target": 50}])
+    trials = pd.DataFrame(rows or [{"trial_id": "a", "model": "LSTM", "length": 5, "seed": 0, "steps": 100,
+                                    "step": 100, "status": "TERMINATED", "stopped_by": "target", "diverged": False,
+                                    "eval_accuracy": 1.0, "steps_to_target": 50}])
     curves = pd.DataFrame(columns=["trial_id", *columns])
     tables = finish(plan, trials, curves, 1.0, report=False, echo=True)
     out = capsys.readouterr().out
@@ -193,6 +193,22 @@ def test_finish_marks_an_unfinished_frontier_interrupted_and_says_how_to_resume(
     assert "LSTM  search unfinished (5: running)" in out  # the frontier as far as it got
     assert (plan.folder / "frontier.csv").is_file() and (plan.folder / "figures" / "frontier.png").is_file()
     assert tables["unfinished"] == 0  # no trial is unfinished: python -m study.run exits 130 by the status
+
+
+def test_a_seed_stopped_with_the_study_is_unfinished_one_its_probe_stopped_is_not(tmp_path, capsys):
+    # Ctrl-C while two seeds train: Ray holds both TERMINATED short of their steps. One of them the
+    # search had stopped itself (its probe decided) just before; the other still runs in its state.
+    fr = Frontier([{"model": "LSTM"}], rule=(2, 3), speculate=0, base={"steps": 100})
+    running, stopped = fr.next_trial(), fr.next_trial()
+    fr.stop(*stopped)
+    rows = [{"trial_id": t, "model": "LSTM", "length": trial.length, "seed": trial.seed, "steps": 100, "step": 40,
+             "status": "TERMINATED", "stopped_by": "scheduler", "diverged": False, "eval_accuracy": 0.5,
+             "steps_to_target": None} for t, trial in (("r", running), ("s", stopped))]
+    plan, tables, out, meta = _finish(tmp_path, fr, capsys, rows)
+    written = pd.read_csv(plan.folder / "trials.csv").set_index("trial_id")["stopped_by"]
+    assert written.to_dict() == {"r": "unfinished", "s": "scheduler"}
+    assert meta["status"] == "interrupted" and tables["unfinished"] == 1
+    assert "interrupted: 1 trials unfinished. Resume with:" in out
 
 
 def test_finish_marks_a_known_frontier_complete(tmp_path, capsys):

@@ -15,6 +15,8 @@ from study.spec.fields import BASE, CELL_FIELDS, canonical_axes
 from study.spec.studyfile import Study
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from study.planning.plan import StudyPlan
 
 Fail = Callable[[ValueError], StudyError]  # a Config's ValueError as the option or file that set its field
@@ -95,6 +97,11 @@ class Kind:
         raise NotImplementedError
 
     # -- its end --
+
+    def settle(self, plan: StudyPlan, trials: pd.DataFrame) -> pd.DataFrame:
+        """The trials table as the study's end writes it (a frontier reads why its seeds ended from
+        its search's state); as collected otherwise."""
+        return trials
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
         """The study's status at the end of a run, from its trials table's ``rows`` and their

@@ -18,6 +18,9 @@ from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
 from study.spec.studyfile import Study
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from study.frontier.search import Frontier
     from study.planning.plan import StudyPlan
 
 
@@ -134,15 +137,23 @@ class FrontierKind(Kind):
         return [*lines, f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "
                         f"speculate {opts.speculate}"]
 
+    def settle(self, plan: StudyPlan, trials: pd.DataFrame) -> pd.DataFrame:
+        """A seed still running in the search's state when the study ended was stopped with the
+        study (Ctrl-C, a full disk), not by the search because its probe was decided: Ray holds it
+        TERMINATED short of its steps, as it does those the search stopped, and it is ``unfinished``
+        (``--resume`` trains it on), not ``scheduler``."""
+        from study.frontier.table import running_rows
+
+        state = _state(plan)
+        if state is None or not len(trials) or "stopped_by" not in trials:
+            return trials
+        stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
+        return trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
+
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
         """``complete`` once its search knows every cell's frontier (frontier/state.json; a trial
         that failed for good counts as not solved), else ``interrupted``."""
-        from study.frontier.table import load_frontier
-
-        try:
-            state = load_frontier(plan.folder)
-        except (OSError, ValueError, KeyError, TypeError):
-            state = None
+        state = _state(plan)
         return ("complete" if state is not None and state.done else "interrupted"), unfinished
 
     def status_line(self, status: str, unfinished: int, errors: int, resume: str) -> str | None:
@@ -151,6 +162,17 @@ class FrontierKind(Kind):
             return f"{status}: {what}. {resume}"
         if errors:
             return f"{status}: {errors} trials failed; the frontier counted them as not solved"
+        return None
+
+
+def _state(plan: StudyPlan) -> Frontier | None:
+    """The frontier's search state in the study folder (frontier/state.json), or None where there is
+    none that reads."""
+    from study.frontier.table import load_frontier
+
+    try:
+        return load_frontier(plan.folder)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
