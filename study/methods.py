@@ -265,19 +265,30 @@ def _short(value: Any) -> str:
 
 
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Bad values end in one line naming the option and what is allowed, exit 2, before anything runs."""
-    for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),
-                               ("--steps", args.steps, 1), ("--eval-every", args.eval_every, 1),
-                               ("--confirm-seeds", args.confirm_seeds, 0), ("--perturbation-interval",
-                                                                            args.perturbation_interval, 1)):
-        if value < low:
-            p.error(f"{option}: must be an integer >= {low}, got {value}")
+    """Bad values end in one line naming the option and what is allowed, exit 2, before anything
+    runs; by the rules study.run applies to the same options (``study.planning.request._int``,
+    ``study.spec.pbt.pbt_problem``)."""
+    from types import SimpleNamespace
+
+    from study.basics.errors import StudyError
+    from study.planning.request import _int
+    from study.spec.pbt import pbt_problem
+
+    try:
+        for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),
+                                   ("--steps", args.steps, 1), ("--eval-every", args.eval_every, 1),
+                                   ("--confirm-seeds", args.confirm_seeds, 0),
+                                   ("--perturbation-interval", args.perturbation_interval, 1)):
+            _int(option, value, low)
+    except StudyError as exc:
+        p.error(str(exc))
     if any(seed < 0 for seed in args.search_seeds):
         p.error(f"--search-seeds: must be integers >= 0, got {args.search_seeds}")
-    if "pbt" in args.methods and (args.perturbation_interval >= args.steps
-                                  or args.perturbation_interval % args.eval_every):
-        p.error(f"--perturbation-interval: must be below --steps ({args.steps}) and a multiple of --eval-every "
-                f"({args.eval_every}), got {args.perturbation_interval}")
+    pbt = SimpleNamespace(scheduler="pbt", perturbation_interval=args.perturbation_interval,
+                          perturb=(), space=SPACE, objectives=[("eval_accuracy", "max")])
+    problem = pbt_problem(pbt, args.steps, args.eval_every) if "pbt" in args.methods else None
+    if problem is not None:
+        p.error(f"{problem[0]}: {problem[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:

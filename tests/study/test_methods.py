@@ -39,8 +39,9 @@ def test_pbts_population_spends_its_steps_together():
     (["--num-samples", "0"], "--num-samples: must be an integer >= 1, got 0"),
     (["--steps", "-5"], "--steps: must be an integer >= 1, got -5"),
     (["--search-seeds", "-1"], "--search-seeds: must be integers >= 0, got [-1]"),
-    (["--perturbation-interval", "300"], "--perturbation-interval: must be below --steps (3000) and a multiple of "
-                                         "--eval-every (250), got 300"),
+    (["--perturbation-interval", "300"], "--perturbation-interval: must be a multiple of eval_every (250): PBT "
+                                         "compares trials at their evaluations, got 300"),
+    (["--perturbation-interval", "3000"], "--perturbation-interval: must be below the trial's steps (3000), got 3000"),
     (["--methods", "bogus"], "--methods: invalid choice: 'bogus'"),
 ])
 def test_bad_values_are_one_line_exit_2_nothing_written(argv, words, tmp_path):
