@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,23 @@ def _fixed(args: argparse.Namespace) -> dict[str, Any]:
     return {"steps": args.steps, "eval_every": args.eval_every, "optimizer": "rmsprop"}
 
 
-def run_searches(args: argparse.Namespace) -> None:
+def one_ray(stack: ExitStack, args: argparse.Namespace) -> Callable[[], None]:
+    """A call that starts Ray once, the first time a study of the comparison trains, for every study
+    after it (each would otherwise start and stop a Ray of its own: seconds each); ``stack`` stops it."""
+    started: list[bool] = []
+
+    def start() -> None:
+        if not started:
+            from study.driver.execute import ray_session
+
+            stack.enter_context(ray_session(os.environ.get("RAY_ADDRESS") or None, args.num_cpus, "127.0.0.1",
+                                            None, 128))
+            started.append(True)
+
+    return start
+
+
+def run_searches(args: argparse.Namespace, ray: Callable[[], None] = lambda: None) -> None:
     import study
 
     out = Path(args.out)
@@ -82,6 +101,7 @@ def run_searches(args: argparse.Namespace) -> None:
             if _done(out / name):
                 continue
             extra = ({"perturbation_interval": args.perturbation_interval} if method == "pbt" else {})
+            ray()
             study.run_study(search="optuna", model=args.model, length=args.length, num_samples=args.num_samples,
                             search_seed=seed, scheduler=METHODS[method].get("scheduler", "none"),
                             **({"sampler": METHODS[method]["sampler"]} if "sampler" in METHODS[method] else {}),
@@ -214,7 +234,7 @@ def plot_methods(spent: dict[tuple[str, int], pd.DataFrame], methods: list[str])
     return fig
 
 
-def confirm(args: argparse.Namespace, repeats: pd.DataFrame) -> pd.DataFrame:
+def confirm(args: argparse.Namespace, repeats: pd.DataFrame, ray: Callable[[], None] = lambda: None) -> pd.DataFrame:
     """Each method's best config (over its repeats) rerun over ``--confirm-seeds`` seeds."""
     import study
 
@@ -225,6 +245,7 @@ def confirm(args: argparse.Namespace, repeats: pd.DataFrame) -> pd.DataFrame:
         config = {k: best[k] for k in SPACE if k in best}
         name = f"confirm-{method}"
         if not _done(out / name) and not args.analyse_only:
+            ray()
             study.run_study(grid="lengths", models=[args.model], lengths=[args.length], seeds=args.confirm_seeds,
                             set={**_fixed(args), **config}, name=name, results_dir=str(out), echo=False,
                             report=True, num_cpus=args.num_cpus, resume=(out / name).exists())
@@ -297,17 +318,19 @@ def main(argv: list[str] | None = None) -> int:
     _check(p, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if not args.analyse_only:
-        run_searches(args)
-    spent: dict[tuple[str, int], pd.DataFrame] = {}
-    repeats, summary = analyse(out, args.methods, args.search_seeds, spent=spent)
-    if summary.empty:
-        print(f"{PROG}: error: no finished search in {out}", file=sys.stderr)
-        return 2
-    if args.confirm_seeds:
-        confirmed = confirm(args, repeats)
-        if len(confirmed):
-            summary = summary.merge(confirmed, on="method", how="left")
+    with ExitStack() as stack:
+        ray = one_ray(stack, args)
+        if not args.analyse_only:
+            run_searches(args, ray)
+        spent: dict[tuple[str, int], pd.DataFrame] = {}
+        repeats, summary = analyse(out, args.methods, args.search_seeds, spent=spent)
+        if summary.empty:
+            print(f"{PROG}: error: no finished search in {out}", file=sys.stderr)
+            return 2
+        if args.confirm_seeds:
+            confirmed = confirm(args, repeats, ray)
+            if len(confirmed):
+                summary = summary.merge(confirmed, on="method", how="left")
     write_text_atomic(out / "repeats.csv", repeats.to_csv(index=False))
     write_text_atomic(out / "methods.csv", summary.to_csv(index=False))
     from study.report.write import png_bytes
@@ -317,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(pd.read_csv(out / "methods.csv")))
     print(f"wrote {out / 'methods.csv'}, {out / 'repeats.csv'}, {out / 'figures' / 'methods.png'}")
     return 0
+
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ def test_a_tiny_comparison_writes_its_tables_and_figure(tmp_path):
            "--perturbation-interval", "100", "--search-seeds", "0", "--confirm-seeds", "2", "--num-cpus", "2"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # One Ray for the four studies (two searches, two confirmations), not one each.
+    assert (done.stdout + done.stderr).count("Started a local Ray instance") == 1, done.stderr[-3000:]
     methods = pd.read_csv(out / "methods.csv")
     repeats = pd.read_csv(out / "repeats.csv")
     assert list(methods["method"]) == ["random", "pbt"] and list(repeats["trials"]) == [4, 4]
@@ -71,4 +73,5 @@ def test_a_tiny_comparison_writes_its_tables_and_figure(tmp_path):
     # Run again: every search is complete, nothing is trained again, the same tables.
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "done" not in again.stdout
+    assert "Started a local Ray instance" not in again.stdout + again.stderr  # nothing to train: no Ray
     pd.testing.assert_frame_equal(pd.read_csv(out / "methods.csv"), methods)
