@@ -133,7 +133,10 @@ def test_without_address_a_study_starts_its_own_ray_beside_a_running_one(tmp_pat
                             "steps=100", "--set", "eval_every=50", "--num-cpus", "2", "--name", "beside",
                             "--results-dir", str(tmp_path / "results")], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=300)
-        assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout[-2000:] + p.stderr[-3000:]
+        # The driver's own traceback starts a line; Ray's workers' shutdown noise comes prefixed
+        # "(palrnn_trial pid=...)" and is not the study's.
+        driver_traceback = any(line.startswith("Traceback") for line in p.stderr.splitlines())
+        assert p.returncode == 0 and not driver_traceback, p.stdout[-2000:] + p.stderr[-3000:]
         assert "Started a local Ray instance" in p.stdout + p.stderr
         assert head.poll() is None  # the other Ray still runs
     finally:
