@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,34 @@ def exploit(state: Any, folder: str, params: dict[str, Any], trial_id: str, log:
     new.perturb(lr=float(config.get("lr", new.config.lr)), max_norm=config.get("max_norm", new.config.max_norm))
     lineage.append({"step": state.step, "from": made["from"], "config": dict(config)})
     return new, made["from"]
+
+
+def _trained(path: Path) -> Path:
+    return path.with_name(path.name + ".trained")
+
+
+def trained_past(path: Path, step: int) -> None:
+    """Note that the trial has trained past its checkpoint at ``step`` (written at the first step after it)."""
+    write_bytes_atomic(_trained(path), str(step).encode())
+
+
+def marker(path: Path, saved: Callable[[], int]) -> Callable[[int], None]:
+    """The training loop's ``on_step``: at the first step after the checkpoint ``saved()`` names, ``trained_past``."""
+    def on_step(step: int) -> None:
+        if step == saved() + 1:
+            trained_past(path, saved())
+
+    return on_step
+
+
+def paused(path: Path, step: int) -> bool:
+    """Whether a PBT trial starting again from its checkpoint at ``step`` never trained past it: Ray
+    paused it at a round, as synchronous PBT does, or stopped it there; not a restart after a fault
+    (``restarts``). A worker killed before the first step past a checkpoint reads as paused too."""
+    try:
+        return int(_trained(path).read_text()) != step
+    except (OSError, ValueError):
+        return True
 
 
 def save_boundary(folder: str, key: str, path: Path, step: int, replace: bool = True) -> None:

@@ -68,6 +68,7 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
     if state is None:
         state = new_state(config)
     elif pbt:
+        carried["restarts"] -= pbt_trial.paused(path, state.step)  # a pause at a round is not a restart
         state, took = pbt_trial.exploit(state, study_folder, params, trial_id, pbt["log"], lineage)
     n_params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
 
@@ -94,7 +95,8 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         pbt_trial.report(metrics(records[-1] if records else state.last), state, pbt, study_folder, key, path,
                          again=True)
     last_saved = state.step
-    for record in train(state):
+    # PBT: noted at the first step past each checkpoint (late-bound on purpose: the last one saved).
+    for record in train(state, on_step=pbt_trial.marker(path, lambda: last_saved) if pbt else None):  # noqa: B023
         result = metrics(record)
         records.append(result)
         # The checkpoint carries the trial's curve, every record up to its step: the tables are
