@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -82,10 +81,12 @@ def one_ray(stack: ExitStack, args: argparse.Namespace) -> Callable[[], None]:
 
     def start() -> None:
         if not started:
-            from study.driver.execute import ray_session
+            from study.driver.execute import cluster_address, ray_session
+            from study.planning.plan import RunOptions
 
-            stack.enter_context(ray_session(os.environ.get("RAY_ADDRESS") or None, args.num_cpus, "127.0.0.1",
-                                            None, 128))
+            o = RunOptions(address=cluster_address(None), num_cpus=args.num_cpus)  # a study's defaults
+            stack.enter_context(ray_session(o.address, o.num_cpus, o.dashboard_host, o.dashboard_port,
+                                            o.object_store_mb))
             started.append(True)
 
     return start

@@ -35,7 +35,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     """Start or join Ray, run (or resume) the study, write its tables; return them as DataFrames.
     With no ``address``, ``RAY_ADDRESS`` where it is set (a Ray Job's driver has it): that cluster."""
     say = print if echo else silent
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = cluster_address(address)
     warning = dashboard_warning(dashboard_host, address)
     if warning:
         print(warning, file=sys.stderr)
@@ -73,6 +73,12 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     finally:
         if lock is not None:
             lock.release()
+
+
+def cluster_address(address: str | None) -> str | None:
+    """The cluster a study joins: ``address``, else ``RAY_ADDRESS`` where it is set (a Ray Job's
+    driver has it), else none (the study starts its own Ray)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
 
 
 @contextmanager

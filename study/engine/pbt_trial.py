@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from study.basics.io import write_bytes_atomic
-from study.results.pbt import boundary_path, decision, member, member_key, read_log
+from study.results.pbt import boundary_path, decision, member, member_key, read_log, trained_path
 
 
 def exploit(state: Any, folder: str, params: dict[str, Any], trial_id: str, log: str,
@@ -39,13 +39,9 @@ def exploit(state: Any, folder: str, params: dict[str, Any], trial_id: str, log:
     return new, made["from"]
 
 
-def _trained(path: Path) -> Path:
-    return path.with_name(path.name + ".trained")
-
-
 def trained_past(path: Path, step: int) -> None:
     """Note that the trial has trained past its checkpoint at ``step`` (written at the first step after it)."""
-    write_bytes_atomic(_trained(path), str(step).encode())
+    write_bytes_atomic(trained_path(path), str(step).encode())
 
 
 def marker(path: Path, saved: Callable[[], int]) -> Callable[[int], None]:
@@ -62,7 +58,7 @@ def paused(path: Path, step: int) -> bool:
     paused it at a round, as synchronous PBT does, or stopped it there; not a restart after a fault
     (``restarts``). A worker killed before the first step past a checkpoint reads as paused too."""
     try:
-        return int(_trained(path).read_text()) != step
+        return int(trained_path(path).read_text()) != step
     except (OSError, ValueError):
         return True
 

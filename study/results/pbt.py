@@ -37,6 +37,12 @@ def boundary_path(study_folder: str | Path, key: str, step: int) -> Path:
     return Path(study_folder) / CHECKPOINTS / "pbt" / key / f"step-{step:09d}.pt"
 
 
+def trained_path(checkpoint: Path) -> Path:
+    """Beside a member's checkpoint, the step of the checkpoint it last trained past (which tells a
+    restart after a fault from a pause at a round)."""
+    return checkpoint.with_name(checkpoint.name + ".trained")
+
+
 def read_log(path: str | Path) -> list[dict[str, Any]]:
     try:
         return list(json.loads(Path(path).read_text()))

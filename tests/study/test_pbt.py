@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.results.pbt import boundary_path, log_path, read_log
+from study.results.checkpoints import checkpoint_path
+from study.results.pbt import boundary_path, log_path, member_key, read_log, trained_path
 from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +60,13 @@ def _run(folder: Path, name: str) -> subprocess.CompletedProcess:
     return done
 
 
+def _key(who: int) -> str:
+    """Member ``who``'s checkpoint name."""
+    return str(member_key({"model": "RNN", "length": 5}, f"_{who:05d}"))
+
+
 def _boundary(folder: Path, who: int, step: int) -> Path:
-    return boundary_path(folder, f"pbt-RNN-T5-m{who:03d}", step)
+    return boundary_path(folder, _key(who), step)
 
 
 def _a_round_whose_donor_waits(folder: Path, exploits: list[dict]) -> tuple[int, int]:
@@ -165,8 +171,7 @@ def _saved(folder: Path, who: int) -> dict | None:
     import torch
 
     try:
-        return torch.load(folder / "checkpoints" / f"pbt-RNN-T5-m{who:03d}.pt", map_location="cpu",
-                          weights_only=True)["extra"]
+        return torch.load(checkpoint_path(folder, _key(who)), map_location="cpu", weights_only=True)["extra"]
     except Exception:  # not written yet, or being replaced this instant
         return None
 
@@ -174,9 +179,8 @@ def _saved(folder: Path, who: int) -> dict | None:
 def test_pbt_workers_killed_at_random_moments_change_nothing(calm, tmp_path, fault):
     """Trial workers SIGKILLed in a PBT study: first the worker of a member that has gone on from a
     donor's weights, saved that and trains past it (a restart must not take them a second time, and
-    counts as one), then
-    random workers at random moments (training, saving the state others go on from, reporting at a
-    round, idle). Each stopped trial starts again from its own checkpoint; the study makes the same
+    counts as one), then random workers at random moments (training, saving the state others go on
+    from, reporting at a round, idle). Each stopped trial starts again from its own checkpoint; the study makes the same
     decisions and ends with the same tables as the undisturbed one."""
     first = _exploits(calm)[0]
     kills, rng = [], random.Random(0)
@@ -187,7 +191,7 @@ def test_pbt_workers_killed_at_random_moments_change_nothing(calm, tmp_path, fau
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
         extra = _saved(folder, first["member"])
-        trained = folder / "checkpoints" / f"pbt-RNN-T5-m{first['member']:03d}.pt.trained"
+        trained = trained_path(checkpoint_path(folder, _key(first["member"])))
         if (extra and any(e["step"] == first["step"] for e in extra["lineage"]) and trained.exists()
                 and trained.read_text() == str(first["step"])):  # and it trains past that point
             os.kill(extra["pid"], signal.SIGKILL)
