@@ -37,6 +37,7 @@ other. The generator passed to ``train_batch`` must therefore be a CPU generator
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -158,3 +159,19 @@ class Palindromes:
         if self._eval is None:
             self._eval = self._split(self.eval_left_halves().to(self.device))
         return self._eval
+
+
+def eval_count(length: int, eval_fraction: float = 0.1, eval_size: int = 4096) -> int:
+    """How many held-out palindromes ``Palindromes(length, eval_fraction, eval_size).eval_set()`` has:
+    every held-out one when they are few (about 100 at T = 5, 1,000 at T = 6 and 7, 10,000 at T = 8
+    and 9 with the default fraction), else ``eval_size``. A seed's held-out accuracy is a proportion of
+    this many examples, which the study's intervals count (study.basics.stats)."""
+    return _eval_count(int(length), float(eval_fraction), int(eval_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _eval_count(length: int, eval_fraction: float, eval_size: int) -> int:
+    data = Palindromes(length, eval_fraction, eval_size)
+    if 10**data.m * eval_fraction > 2 * _ENUMERATE_LIMIT:
+        return eval_size
+    return int(data.eval_left_halves().shape[0])

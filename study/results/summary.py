@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from study.basics.stats import contrast_interval, logit_t_interval, wilson_interval
+from palrnn.data import eval_count
+from study.basics.stats import accuracy_interval, contrast_interval, wilson_interval
 
 FORGET_GATE_MODELS = ("LSTM",)  # forget_bias is ignored by the others
 
@@ -22,7 +23,7 @@ MODEL_ORDER = ["RNN", "LSTM", "GRU"]  # the exercise's two, then the GRU; other 
 
 
 SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
-                 "solved_low", "solved_high", "steps_to_target_median", "diverged", "stopped_early",
+                 "solved_low", "solved_high", "held", "steps_to_target_median", "diverged", "stopped_early",
                  "mean_train_accuracy", "train_accuracy_final", "errored", "unfinished", "cut"]
 
 
@@ -30,6 +31,22 @@ SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accur
 # enter a mean; the others are counted in summary columns of their own (errored, unfinished, cut).
 OUTCOMES = {"steps": "finished", "target": "finished", "diverged": "finished",
             "error": "errored", "unfinished": "unfinished", "scheduler": "cut"}
+
+
+def held_out_examples(rows: pd.DataFrame) -> np.ndarray:
+    """The held-out examples behind each row's eval_accuracy (``palrnn.data.eval_count`` of its length,
+    eval_fraction and eval_size; the defaults where a column is missing); NaN where the length is not
+    known, which leaves ``accuracy_interval`` its t part alone."""
+    out = np.full(len(rows), np.nan)
+    if "length" not in rows:
+        return out
+    length = pd.to_numeric(rows["length"], errors="coerce").to_numpy(dtype=float)
+    fraction = pd.to_numeric(rows.get("eval_fraction", pd.Series(0.1, index=rows.index)), errors="coerce")
+    size = pd.to_numeric(rows.get("eval_size", pd.Series(4096, index=rows.index)), errors="coerce")
+    for i, (t, f, e) in enumerate(zip(length, fraction.fillna(0.1), size.fillna(4096), strict=True)):
+        if np.isfinite(t) and t >= 1:
+            out[i] = eval_count(int(t), float(f), int(e))
+    return out
 
 
 def group_columns(axes: Sequence[str], columns: Sequence[str] | None = None) -> list[str]:
@@ -149,7 +166,7 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
 
     removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
     c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.basics.stats.contrast_interval``)
-    built from the three lengths' logit-t intervals, which stays inside [-1, 1]. Finished trials
+    built from the three lengths' accuracy intervals (``accuracy_interval``), inside [-1, 1]. Finished trials
     only; NaN low and high where a length has one seed.
     """
     groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
@@ -160,10 +177,12 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     ok = ok[pd.to_numeric(ok[metric], errors="coerce").notna()]
     for key, g in group_rows(ok, groups):
         values = {int(t): pd.to_numeric(sub[metric]).to_numpy(dtype=float) for t, sub in g.groupby("length")}
+        examples = {int(t): held_out_examples(sub) for t, sub in g.groupby("length")}
         for t in sorted(values):
             if t - 1 not in values or t + 1 not in values:
                 continue
-            c, low, high = contrast_interval([values[t], values[t - 1], values[t + 1]], [1.0, -0.5, -0.5])
+            c, low, high = contrast_interval([values[t], values[t - 1], values[t + 1]], [1.0, -0.5, -0.5],
+                                             [examples[t], examples[t - 1], examples[t + 1]])
             rows.append({**dict(zip(groups, key, strict=True)), "length": t, "parity": "odd" if t % 2 else "even",
                          "contrast": c, "low": low, "high": high})
     table = pd.DataFrame(rows, columns=[*groups, "length", "parity", "contrast", "low", "high"])
@@ -200,9 +219,11 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     Only the finished trials of a group (``trial_outcome``: stopped_by steps, target or diverged)
     with a final held-out accuracy enter its numbers. Columns: the group columns, then
     ``seeds``: those finished trials; ``eval_accuracy_mean/_low/_high``: final held-out accuracy,
-    the arithmetic mean and its 95% logit-t interval (``study.basics.stats.logit_t_interval``; inside
-    [0, 1], NaN for one seed); ``solved``: seeds whose ``steps_to_target`` is not empty;
-    ``solved_low/_high``: the 95% Wilson interval of the solve rate solved/seeds (``wilson_interval``);
+    the arithmetic mean and its 95% interval (``study.basics.stats.accuracy_interval``, which counts
+    each seed's held-out examples; inside [0, 1], NaN for one seed); ``solved``: seeds that reached
+    the target at some evaluation (``steps_to_target`` not empty); ``solved_low/_high``: the 95%
+    Wilson interval of the solve rate solved/seeds (``wilson_interval``); ``held``: seeds whose last
+    evaluation is still at or above the target (a seed can reach it and lose it again);
     ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
     ``diverged`` and ``stopped_early``: counts among the seeds; ``mean_train_accuracy``: the
     exercise's own metric (mean batch accuracy over all training steps), mean across seeds;
@@ -224,8 +245,9 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     for key, everyone in group_rows(df, groups):
         outcome = everyone["_outcome"]
         g = everyone[(outcome == "finished") & everyone["eval_accuracy"].notna()]
-        n, mean, low, high = logit_t_interval(g["eval_accuracy"])
+        n, mean, low, high = accuracy_interval(g["eval_accuracy"], held_out_examples(g))
         steps = pd.to_numeric(g.get("steps_to_target", pd.Series(dtype=float)), errors="coerce").dropna()
+        target = pd.to_numeric(g.get("target", pd.Series(0.99, index=g.index)), errors="coerce").fillna(0.99)
         solved_low, solved_high = wilson_interval(len(steps), n)
         rows.append({
             **dict(zip(groups, key, strict=True)),
@@ -236,6 +258,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
             "solved": int(len(steps)),
             "solved_low": solved_low,
             "solved_high": solved_high,
+            "held": int((g["eval_accuracy"] >= target).sum()),
             "steps_to_target_median": float(steps.median()) if len(steps) else math.nan,
             "diverged": int(flag(g["diverged"]).sum()) if "diverged" in g else 0,
             "stopped_early": int(flag(g["stopped_early"]).sum()) if "stopped_early" in g else 0,
@@ -261,8 +284,8 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     """Mean and 95% band of ``metric`` (an accuracy, in [0, 1]) across seeds, per group and evaluation step.
 
     Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
-    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% logit-t
-    interval (``study.basics.stats.logit_t_interval``), as in the summary.
+    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% interval
+    (``study.basics.stats.accuracy_interval``), as in the summary.
 
     A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
     ended before the others: its ``metric`` is held at its last value for every later step of its
@@ -299,8 +322,10 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
                 v[v.index > last_step] = np.nan
             wide[tid] = v
         matrix = pd.DataFrame(wide, index=grid)
+        examples = held_out_examples(g.drop_duplicates("trial_id").set_index("trial_id").reindex(matrix.columns)
+                                     .reset_index())
         for step, values in matrix.iterrows():
-            n, mean, low, high = logit_t_interval(values)
+            n, mean, low, high = accuracy_interval(values, examples)
             if n:
                 rows.append({**dict(zip(groups, key, strict=True)), "step": int(step), "seeds": n,
                              stats[0]: mean, stats[1]: low, stats[2]: high})

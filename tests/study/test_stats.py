@@ -13,20 +13,30 @@ from study.results import exercise as tb
 T975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 9: 2.262157}
 
 
-def expit(z):
-    return 1 / (1 + math.exp(-z))
+# t(0.995, df) from a printed t table (the 99% two-sided column), not from scipy
+T995 = {1: 63.656741, 2: 9.924843, 4: 4.604095, 9: 3.249836}
 
 
-def by_hand(values, eps=1e-4):
-    """The logit-t interval from its formula: clip, logit, mean +- t sd / sqrt(n), expit, widen to the mean."""
-    x = [min(max(v, eps), 1 - eps) for v in values]
-    z = [math.log(p / (1 - p)) for p in x]
-    n = len(z)
-    centre = sum(z) / n
-    sd = math.sqrt(sum((v - centre) ** 2 for v in z) / (n - 1))
-    half = T975[n - 1] * sd / math.sqrt(n)
+def wilson_by_hand(k, n, z=1.959964):
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def by_hand(values, m=None):
+    """The interval from its formula: mean -+ t(0.995, n - 1) sd / sqrt(n), clipped to [0, 1], joined with
+    the Wilson interval of the pooled count (m examples a seed)."""
+    n = len(values)
     mean = sum(values) / n
-    return mean, min(expit(centre - half), mean), max(expit(centre + half), mean)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = T995[n - 1] * sd / math.sqrt(n)
+    low, high = max(0.0, mean - half), min(1.0, mean + half)
+    if m is not None:
+        k = sum(round(v * m) for v in values)
+        wl, wh = wilson_by_hand(k, n * m)
+        low, high = min(low, 0.0 if k == 0 else wl), max(high, 1.0 if k == n * m else wh)
+    return mean, low, high
 
 
 def close(x):
@@ -42,25 +52,40 @@ def test_t_quantile_from_scipy():
     assert t_quantile is st.t_quantile and not hasattr(tb, "T_975")
 
 
-def test_logit_t_worked_example():
-    # logits 0, 1, 2: mean 1, sd 1, half = 4.3027 / sqrt(3) = 2.48414 -> expit(-1.48414), expit(3.48414)
-    values = [expit(0), expit(1), expit(2)]  # 0.5, 0.731059, 0.880797
-    n, mean, low, high = st.logit_t_interval(values)
-    assert n == 3 and mean == pytest.approx((0.5 + 0.731059 + 0.880797) / 3, abs=1e-6)
-    assert (low, high) == (close(0.184803), close(0.970233))
-    assert (low, high) == (close(expit(1 - 4.3027 / math.sqrt(3))), close(expit(1 + 4.3027 / math.sqrt(3))))
+def test_worked_example_of_the_issue():
+    # 1.00, 0.99, 0.96 of 100 held-out examples (T = 5): mean 0.98333, sd 0.020817, half = 9.9248 * 0.020817
+    # / sqrt(3) = 0.11928 -> [0.864, 1]. The logit-t interval gave [0.102, 1.000], below every seed.
+    n, mean, low, high = st.accuracy_interval([1.0, 0.99, 0.96], 100)
+    assert n == 3 and mean == pytest.approx(0.98333, abs=1e-5)
+    assert (low, high) == (close(0.98333 - 0.11928), 1.0)
+    assert low > 0.85
 
 
-@pytest.mark.parametrize("values", [
-    [0.9, 0.8, 0.7],
-    [1.0, 0.9, 0.8],
-    [0.5, 0.3],
-    [1.0, 1.0, 1.0, 1.0, 0.96],
-    [0.3, 0.25, 0.28, 0.31, 0.3, 0.29, 0.27, 0.26, 0.33, 0.32],
+@pytest.mark.parametrize("values,m", [
+    ([0.9, 0.8, 0.7], 4096), ([1.0, 0.9, 0.8], 100), ([0.5, 0.3, 0.4], None),
+    ([1.0, 1.0, 1.0, 1.0, 0.96], 100), ([0.3, 0.25, 0.28, 0.31, 0.3, 0.29, 0.27, 0.26, 0.33, 0.32], 988),
+    ([1.0, 1.0, 1.0], 4096), ([1 - 1 / 4096] * 3, 4096), ([0.5] * 3, 100),
 ])
-def test_logit_t_matches_the_formula(values):
-    n, mean, low, high = st.logit_t_interval(values)
-    assert (mean, low, high) == tuple(close(v) for v in by_hand(values))
+def test_the_interval_matches_the_formula(values, m):
+    n, mean, low, high = st.accuracy_interval(values, m)
+    assert (mean, low, high) == tuple(close(v) for v in by_hand(values, m))
+
+
+def test_agreeing_seeds_never_give_a_zero_width_interval():
+    # Every seed one example short of 1 (or all at 1): the held-out examples alone leave room.
+    for values, m in (([1 - 1 / 4096] * 3, 4096), ([1.0] * 3, 4096), ([1.0] * 10, 100), ([0.5] * 3, 988)):
+        _, mean, low, high = st.accuracy_interval(values, m)
+        assert low < high and low <= mean <= high
+    assert st.accuracy_interval([1.0] * 3, 4096)[2] == close(wilson_by_hand(3 * 4096, 3 * 4096)[0])
+    # Without the count, agreeing seeds have no spread and the t part alone has no width: the count matters.
+    assert st.accuracy_interval([0.5] * 3)[2:] == (0.5, 0.5)
+
+
+def test_each_seed_may_have_its_own_count_and_nan_seeds_drop_with_theirs():
+    n, mean, low, high = st.accuracy_interval([1.0, math.nan, 1.0], [100, 5, 4096])
+    assert n == 2 and low == close(wilson_by_hand(4196, 4196)[0])
+    # A count missing for a seed: the t part alone, as when no count is known.
+    assert st.accuracy_interval([0.5, 0.5], [100, math.nan])[2:] == (0.5, 0.5)
 
 
 @pytest.mark.parametrize("values", [
@@ -70,36 +95,21 @@ def test_logit_t_matches_the_formula(values):
     [1.0] * 9 + [0.0], [0.999] * 9 + [0.1],                 # 10 seeds, one far from the rest
     [0.976, 1.0, 0.9, 1.0, 1.0],
 ])
-def test_logit_t_stays_in_the_unit_interval_and_contains_the_mean(values):
-    n, mean, low, high = st.logit_t_interval(values)
-    assert n == len(values)
-    assert 0.0 <= low <= mean <= high <= 1.0
+def test_the_interval_stays_in_the_unit_interval_and_contains_the_mean(values):
+    for m in (None, 100, 4096):
+        n, mean, low, high = st.accuracy_interval(values, m)
+        assert n == len(values)
+        assert 0.0 <= low <= mean <= high <= 1.0
 
 
-def test_logit_t_at_the_bounds():
-    assert st.logit_t_interval([1.0] * 3) == (3, 1.0, close(1 - 1e-4), 1.0)  # collapses at 1 - eps, widened to 1
-    assert st.logit_t_interval([0.0] * 10) == (10, 0.0, 0.0, close(1e-4))
-    assert st.logit_t_interval([0.5] * 3) == (3, 0.5, close(0.5), close(0.5))  # no spread, no width
-
-
-def test_logit_t_widens_to_a_mean_outside_it():
-    # Nine seeds at 0.999 and one at 0.1: the logit interval is about [0.981, 0.9997], the mean 0.909.
-    values = [0.999] * 9 + [0.1]
-    n, mean, low, high = st.logit_t_interval(values)
-    z = [math.log(0.999 / 0.001)] * 9 + [math.log(0.1 / 0.9)]
-    centre, sd = np.mean(z), np.std(z, ddof=1)
-    assert expit(centre - T975[9] * sd / math.sqrt(10)) == pytest.approx(0.981, abs=1e-3)
-    assert mean == pytest.approx(0.9091) and low == mean and high == close(expit(centre + T975[9] * sd / 10 ** 0.5))
-
-
-def test_logit_t_one_value_none_and_bad_input():
-    assert st.logit_t_interval([0.7])[:2] == (1, 0.7)
-    assert all(math.isnan(v) for v in st.logit_t_interval([0.7])[2:])
-    n, *rest = st.logit_t_interval([math.nan, None, "x"])
+def test_one_value_none_and_bad_input():
+    assert st.accuracy_interval([0.7], 100)[:2] == (1, 0.7)
+    assert all(math.isnan(v) for v in st.accuracy_interval([0.7], 100)[2:])
+    n, *rest = st.accuracy_interval([math.nan, None, "x"])
     assert n == 0 and all(math.isnan(v) for v in rest)
-    assert st.logit_t_interval([0.5, math.nan, 0.7])[0] == 2
+    assert st.accuracy_interval([0.5, math.nan, 0.7])[0] == 2
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        st.logit_t_interval([0.5, 1.2])
+        st.accuracy_interval([0.5, 1.2])
 
 
 def test_random_seeds_stay_inside():
@@ -107,7 +117,7 @@ def test_random_seeds_stay_inside():
     for n in (3, 5, 10):
         for _ in range(200):
             values = rng.choice([0.0, 0.1, 0.5, 0.97, 1.0], size=n) if rng.random() < 0.5 else rng.random(n)
-            _, mean, low, high = st.logit_t_interval(values)
+            _, mean, low, high = st.accuracy_interval(values, int(rng.choice([100, 988, 4096])))
             assert 0.0 <= low <= mean <= high <= 1.0
 
 
