@@ -18,7 +18,7 @@ Notebook API::
     tables = study.load_study("results/lengths-20261128-170000")
     tables["trials"], tables["curves"], tables["summary"]
     c = study.compare("results/reference-lengths", "results/my-rerun")   # also python -m study.compare
-    c.table, c.flagged            # compare.csv: per cell, each study and B - A with 95% intervals
+    c.table, c.flagged            # compare.csv: per cell, each study, B - A with 95% intervals, verdict
 
 ``study.plan(study=None, **keywords)`` and ``study.run_study(study=None, *, echo=True,
 report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile``) and the options of
@@ -75,11 +75,14 @@ def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **ke
     return plan(study, **keywords).run(echo=echo, report=report)
 
 
-def compare(*paths: str | Path, out: str | Path | None = None, write: bool = True, figures: bool = True) -> Any:
-    """Compare study folders cell by cell, every later one against the first (``study/compare.py``)."""
+def compare(*paths: str | Path, out: str | Path | None = None, write: bool = True, figures: bool = True,
+            margin: float | None = None, ignore: str | list[str] | None = None) -> Any:
+    """Compare study folders cell by cell, every later one against the first (``study/compare.py``):
+    ``margin`` (default 0.02) the practical margin of the verdicts, ``ignore`` the fixed settings
+    set aside (docs/compare.md)."""
     from study.compare import compare as _compare
 
-    return _compare(*paths, out=out, write=write, figures=figures)
+    return _compare(*paths, out=out, write=write, figures=figures, margin=margin, ignore=ignore)
 
 
 def load_study(path: str | Path) -> dict[str, Any]:

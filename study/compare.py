@@ -1,10 +1,13 @@
 """``python -m study.compare A B [C ...]``: two or more studies side by side (study/report/compare.py).
 
-Prints, per cell (model, length and any swept field), each study's held-out accuracy with its 95%
-interval, B - A with its 95% interval, the solve rates and their difference, and marks the cells
-where an interval of a difference excludes 0; writes compare.csv, compare.png and compare.html to
-``--out`` (default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell
-differs, so that CI can check a rerun against a committed reference.
+First the settings: every fixed config field, and the ones the studies differ in. Studies that
+differ in one are refused (exit 2, naming the fields) unless ``--ignore field,...`` sets them aside.
+Then, per cell (model, length and any swept field), each study's held-out accuracy with its 95%
+interval and seeds, B - A with its 95% interval, and a verdict against the practical margin
+(``--margin``, default 0.02): differs (the interval lies wholly outside +-margin), same (wholly
+inside it), inconclusive. Writes compare.csv, compare.png and compare.html to ``--out``
+(default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell's verdict
+is "differs", so that CI can check a rerun against a committed reference (docs/compare.md).
 
 ``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +26,58 @@ from study.basics.errors import NotAStudy, StudyError
 
 
 def compare(*paths: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, write: bool = True,
-            figures: bool = True) -> Any:
+            figures: bool = True, margin: float | None = None, ignore: str | Sequence[str] | None = None) -> Any:
     """Compare study folders, every later one against the first; returns the ``Comparison``
-    (``.table`` is compare.csv as a DataFrame, ``.flagged`` its cells that differ). Writes
-    compare.csv (and compare.png, compare.html) into ``out`` (default: beside the first study)
-    unless ``write`` is False. Raises StudyError (one line) on bad input."""
+    (``.table`` is compare.csv as a DataFrame, ``.flagged`` its cells whose verdict is "differs",
+    ``.settings`` every fixed config field). ``margin``: the practical margin in accuracy units
+    (default ``DEFAULT_MARGIN``, 0.02); ``ignore``: fixed settings to set aside ("init,hidden" or a
+    list). Writes compare.csv (and compare.png, compare.html) into ``out`` (default: beside the
+    first study) unless ``write`` is False. Raises StudyError (one line) on bad input."""
     from study.report.compare import compare_studies, default_folder, write_comparison
+    from study.report.compare_verdict import DEFAULT_MARGIN
 
-    comparison = compare_studies(list(paths))
+    comparison = compare_studies(list(paths), DEFAULT_MARGIN if margin is None else margin, ignore)
     if write:
         write_comparison(comparison, Path(out) if out is not None else default_folder(comparison), figures=figures)
     return comparison
 
 
 def build_parser() -> RaisingParser:
+    from study.report.compare_settings import settings_fields
+    from study.report.compare_verdict import DEFAULT_MARGIN
+
     p = RaisingParser(prog="python -m study.compare",
-                      description="Compare studies cell by cell: accuracy and solve rate with 95%% intervals, and "
-                                  "each study's difference from the first.")
+                      description="Compare studies cell by cell: accuracy and solve rate with 95% intervals, and "
+                                  "each study's difference from the first judged against a practical margin. "
+                                  "Studies that differ in a fixed setting are refused unless --ignore sets it aside.")
     p.add_argument("paths", nargs="+", metavar="STUDY", help="two or more study folders, results/<name>; "
                                                              "the first is the baseline A")
     p.add_argument("--out", help="folder for compare.csv, compare.png and compare.html "
                                  "(default: compare-<A>-vs-<B> beside the first study)")
+    p.add_argument("--margin", default=str(DEFAULT_MARGIN), metavar="X",
+                   help="practical margin in held-out accuracy, in [0, 1): a cell differs when the 95%% interval "
+                        "of B - A lies wholly outside [-X, +X], is the same when wholly inside, else inconclusive "
+                        "(default: %(default)s, docs/compare.md)")
+    p.add_argument("--ignore", metavar="FIELD,...",
+                   help="fixed settings the studies may differ in, set aside: their cells are paired anyway "
+                        f"(config fields: {', '.join(settings_fields())})")
     p.add_argument("--fail-on-difference", action="store_true",
-                   help="exit 1 when a cell differs (an interval of B - A excludes 0); default: exit 0")
+                   help="exit 1 when a cell's verdict is 'differs' (outside the margin); default: exit 0")
     p.add_argument("--no-figures", action="store_true", help="write compare.csv only")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and the output folder")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """0: compared (no flagged cell, or no --fail-on-difference); 1: a cell differs and
-    --fail-on-difference; 2: bad input (one line on stderr, nothing written)."""
-    from study.report.compare import compare_studies, default_folder, text_lines, write_comparison
+    """0: compared (no cell differs, or no --fail-on-difference); 1: a cell's verdict is "differs"
+    and --fail-on-difference; 2: bad input (one line on stderr, nothing written): a bad --margin or
+    --ignore, a folder that is not a study, studies that differ in a setting not set aside."""
+    from study.report.compare import compare_studies, default_folder, write_comparison
+    from study.report.compare_page import text_lines
 
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-        comparison = compare_studies(args.paths)
+        comparison = compare_studies(args.paths, args.margin, args.ignore)
         folder = Path(args.out) if args.out else default_folder(comparison)
         if folder.exists() and not folder.is_dir():
             raise StudyError(f"--out: {folder} is a file; give a folder")

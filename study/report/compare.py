@@ -1,23 +1,33 @@
 """Two or more studies side by side (``python -m study.compare``, ``study.compare``): their cells
 aligned on the axes they share, each study's held-out accuracy and solve rate with their
-intervals, and each study's difference from the first with a 95% interval.
+intervals, each study's difference from the first with a 95% interval, and a verdict per cell
+against a practical margin (docs/compare.md).
 
 A cell is one value of every axis: model, length, and each field any of the studies swept; a
 study that held such a field at one value contributes its trials there (trials.csv has every
-config field). Per cell and study: the finished seeds' mean final held-out accuracy with its 95%
-logit-t interval, and the solve rate with its 95% Wilson interval (``summary_table``, as in each
-study's own summary.csv). The difference B - A of the means, and of the solve rates, has the
-MOVER interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the
-way the report's contrasts are built; for the solve rates it is Newcombe's interval. ``differs``
-is set where either difference's interval excludes 0. A cell only one study has is kept, with
-``present`` saying which; nothing is dropped in silence.
+config field). Every other config field is a setting: cells are paired only when the studies agree
+on every setting, or the user set the ones that differ aside (``--ignore``; study/report/
+compare_settings.py). Per cell and study: the finished seeds' mean final held-out accuracy with
+its 95% interval, and the solve rate with its 95% interval (``summary_table``, as in each study's
+own summary.csv). The difference B - A of the means, and of the solve rates, has the MOVER
+interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the way the
+report's contrasts are built; for the solve rates it is Newcombe's interval.
+
+``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``, in accuracy
+units): "differs" where its 95% interval lies wholly outside [-margin, +margin], "same" (same
+within the margin) where it lies wholly inside, "inconclusive" otherwise, and where a side has no
+interval (fewer than two finished seeds). ``differs`` is verdict == "differs". The solve rate has
+no verdict of its own (docs/compare.md says why); its difference and interval are in compare.csv.
+A cell only one study has is kept, with ``present`` saying which and no verdict; nothing is
+dropped in silence.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +35,11 @@ import pandas as pd
 
 from study.basics.errors import StudyError
 from study.basics.stats import mover_interval
+from study.report.compare_settings import check_settings, parse_ignore, settings_table
+from study.report.compare_verdict import DEFAULT_MARGIN, DIFFERS, check_margin, judge
 from study.results.folder import read_study_folder, summary_axes
 from study.results.summary import group_columns, sort_groups, summary_table
 
-PROG = "python -m study.compare"
 CSV = "compare.csv"
 FIGURE = "compare.png"
 HTML = "compare.html"
@@ -41,23 +52,33 @@ DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
 class Comparison:
     """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
     studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
-    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder."""
+    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
+    ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
+    each study's value and its status (equal, set aside); ``ignored``: the fields set aside."""
 
     table: pd.DataFrame
     studies: list[str]
     axes: list[str]
     summaries: dict[str, pd.DataFrame]
     folders: dict[str, Path]
+    margin: float = DEFAULT_MARGIN
+    settings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def flagged(self) -> pd.DataFrame:
-        return self.table[self.table["differs"]]
+        """The cells whose verdict is "differs"."""
+        return self.table[self.table["verdict"] == DIFFERS]
 
 
-def compare_studies(paths: list[str | os.PathLike[str]]) -> Comparison:
-    """Compare the study folders ``paths`` (two or more): every later one against the first.
-    Raises StudyError (one line) for fewer than two, a folder that is not a study, or studies
-    with no cell in common."""
+def compare_studies(paths: list[str | os.PathLike[str]], margin: Any = DEFAULT_MARGIN,
+                    ignore: str | Iterable[str] | None = None) -> Comparison:
+    """Compare the study folders ``paths`` (two or more): every later one against the first, each
+    cell's difference judged against ``margin``. Raises StudyError (one line) for fewer than two,
+    a folder that is not a study, a bad margin or ``ignore`` name, studies that differ in a fixed
+    setting not in ``ignore``, or studies with no cell in common."""
+    margin = check_margin(margin)
+    ignored = parse_ignore(ignore)
     if len(paths) < 2:
         raise StudyError("give two or more study folders to compare (results/<name> ...)")
     data, labels = {}, []
@@ -66,18 +87,22 @@ def compare_studies(paths: list[str | os.PathLike[str]]) -> Comparison:
         data[label] = read_study_folder(path)  # NotAStudy: one line naming the folder
         labels.append(label)
     axes = _shared_axes([d["meta"] for d in data.values()], [d["trials"] for d in data.values()])
+    settings = settings_table(data, axes, ignored)
+    check_settings(settings, labels, axes, ignored)
     missing = [lab for lab in labels if any(a not in data[lab]["trials"] for a in axes)]
     if missing:
         raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
                          f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
     extra = [a for a in axes if a not in ("model", "length")]
     summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
-    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes) for lab in labels[1:]]
+    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin) for lab in labels[1:]]
     table = pd.concat(parts, ignore_index=True)
     if not (table["present"] == "both").any():
         raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
                          f"(no {', '.join(axes)} they both ran); nothing to compare")
-    return Comparison(table, labels, axes, summaries, {lab: Path(p) for lab, p in zip(labels, paths, strict=True)})
+    table["set_aside"] = ",".join(ignored)
+    return Comparison(table, labels, axes, summaries, {lab: Path(p) for lab, p in zip(labels, paths, strict=True)},
+                      margin, settings, ignored)
 
 
 def _label(folder: Path, taken: list[str]) -> str:
@@ -112,8 +137,9 @@ def _side(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str]) -> pd.DataFrame:
-    """The cells of studies A and B, outer-joined on ``axes``, with B - A and its intervals."""
+def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
+          margin: float) -> pd.DataFrame:
+    """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
     groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
     keyed = []
     for summary in (a, b):
@@ -126,9 +152,10 @@ def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: li
         key = key if isinstance(key, tuple) else (key,)
         has_a, has_b = not pd.isna(row["a_seeds"]), not pd.isna(row["b_seeds"])
         diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
+        verdict = judge(diff["accuracy_diff_low"], diff["accuracy_diff_high"], margin) if has_a and has_b else None
         rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
                      **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
-                     **diff, "differs": _excludes_zero(diff),
+                     **diff, "margin": margin, "verdict": verdict, "differs": verdict == DIFFERS,
                      "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
     table = pd.DataFrame(rows)
     for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
@@ -147,64 +174,11 @@ def _differences(row: pd.Series) -> dict[str, float]:
     return dict(zip(DIFF, (*acc, *rate), strict=True))
 
 
-def _excludes_zero(diff: dict[str, float]) -> bool:
-    """Whether the accuracy's or the solve rate's difference has an interval that excludes 0."""
-    for name in ("accuracy_diff", "solve_rate_diff"):
-        low, high = diff[f"{name}_low"], diff[f"{name}_high"]
-        if not (math.isnan(low) or math.isnan(high)) and (low > 0 or high < 0):
-            return True
-    return False
-
-
 def default_folder(comparison: Comparison) -> Path:
     """Where compare.csv goes when the user names no folder: beside the first study,
     ``compare-<A>-vs-<B>[-vs-...]``."""
     first = comparison.folders[comparison.studies[0]].resolve()
     return first.parent / ("compare-" + "-vs-".join(s.replace("#", "_") for s in comparison.studies))
-
-
-def text_lines(comparison: Comparison) -> list[str]:
-    """The printed comparison: one line per cell and later study, the flagged ones marked."""
-    from study.basics.text import format_table, value_text
-
-    lines = []
-    cols = [*[a for a in comparison.axes if a in comparison.table], "A", "B", "B - A accuracy", "solved A/B",
-            "B - A solve rate", ""]
-    rows = []
-    for r in comparison.table.itertuples(index=False):
-        d = r._asdict()
-        rows.append([*[value_text(d[a]) for a in comparison.axes if a in d],
-                     _mean_text(d, "a"), _mean_text(d, "b"),
-                     _diff_text(d, "accuracy_diff"), f"{_count(d, 'a')} / {_count(d, 'b')}",
-                     _diff_text(d, "solve_rate_diff"),
-                     "differs" if d["differs"] else ("" if d["present"] == "both" else d["present"])])
-    lines.append(f"A = {comparison.studies[0]}; B = " + ", ".join(comparison.studies[1:])
-                 + " (held-out accuracy, mean [95% interval] over seeds)")
-    lines += format_table(cols, rows)
-    flagged = len(comparison.flagged)
-    lines.append(f"{flagged} cell{'s' if flagged != 1 else ''} differ (a 95% interval of B - A excludes 0)"
-                 if flagged else "no cell differs: every 95% interval of B - A covers 0")
-    return lines
-
-
-def _mean_text(d: dict[str, Any], side: str) -> str:
-    if pd.isna(d[f"{side}_seeds"]):
-        return "-"
-    mean, low, high = d[f"{side}_accuracy"], d[f"{side}_accuracy_low"], d[f"{side}_accuracy_high"]
-    if pd.isna(mean):
-        return "-"
-    return f"{mean:.3f}" if pd.isna(low) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def _diff_text(d: dict[str, Any], name: str) -> str:
-    c, low, high = d[name], d[f"{name}_low"], d[f"{name}_high"]
-    if pd.isna(c):
-        return "-"
-    return f"{c:+.3f}" if pd.isna(low) else f"{c:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
-def _count(d: dict[str, Any], side: str) -> str:
-    return "-" if pd.isna(d[f"{side}_seeds"]) else f"{int(d[f'{side}_solved'])}/{int(d[f'{side}_seeds'])}"
 
 
 def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], figures: bool = True) -> list[Path]:
@@ -217,6 +191,7 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], fig
     write_csv_atomic(out / CSV, comparison.table)
     written = [out / CSV]
     if figures:
+        from study.report.compare_page import render_comparison_html
         from study.report.plots.compare import plot_comparison
         from study.report.write import png_bytes
 
@@ -225,29 +200,3 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], fig
         write_text_atomic(out / HTML, render_comparison_html(comparison, png))
         written += [out / FIGURE, out / HTML]
     return written
-
-
-def render_comparison_html(comparison: Comparison, png: bytes) -> str:
-    """compare.html: one self-contained page (the figure inlined), as report.html is."""
-    import base64
-
-    from study.report.page import CSP, STYLE, _e, _table
-
-    shown = comparison.table.copy()
-    for c in shown.columns:
-        if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
-    names = ", ".join(_e(s) for s in comparison.studies[1:])
-    flagged = len(comparison.flagged)
-    body = [f"<h1>{_e(comparison.studies[0])} against {names}</h1>",
-            f"<p>{flagged} cell{'s' if flagged != 1 else ''} where a 95% interval of B - A excludes 0 "
-            "(<code>differs</code>). Held-out accuracy: mean over seeds with its 95% logit-t interval; "
-            "solve rate with its 95% Wilson interval; differences with MOVER intervals.</p>",
-            f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            'alt="Held-out accuracy vs length, one line and band per study"></figure>',
-            _table(shown, "compare", text={"model", "study_a", "study_b", "present"}),
-            f'<p class="note">Written by <code>{_e(PROG)}</code>; the numbers are compare.csv\'s.</p>']
-    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
-                      f"<title>Comparison: {_e(comparison.studies[0])} against {names}</title>",
-                      f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
