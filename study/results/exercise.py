@@ -110,8 +110,8 @@ def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int
 
     Index: model, T (and any other swept axis); no T when the study has a single T
     (``single_length``: the caller says which). Columns:
-    ``this study (mean [95% CI, logit-t])`` (``CI_COLUMN``): final held-out accuracy as text,
-    "mean [low, high]" with the logit-t interval (the mean alone for one seed, "-" for none);
+    ``this study (mean [95% CI, t(0.995) | Wilson])`` (``CI_COLUMN``): final held-out accuracy as text,
+    "mean [low, high]" with ``accuracy_interval`` (the mean alone for one seed, "-" for none);
     ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
     accuracy (mean over seeds), the like-for-like number to the exercise's;
     ``exercise``: the exercise's training-batch accuracy at step 10,000, one run, where it applies

@@ -17,11 +17,11 @@ or diverged (a diverged run finished: it counts, as a failure). Errored, unfinis
 study) and scheduler-cut trials are not in any mean; ``summary_table`` counts them in their own
 columns (``errored``, ``unfinished``, ``cut``).
 
-Intervals (formulas in ``study.basics.stats``): the mean accuracy across seeds has the 95% logit-t interval
-(Student t on the logit scale, accuracies clipped to [1e-4, 1 - 1e-4] first, back-transformed,
-widened to include the arithmetic mean when skewed seeds leave it outside), which stays inside
-[0, 1]; the solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval
-built from its groups' logit-t intervals, inside [-1, 1]. With one seed there is no interval: low
+Intervals (formulas in ``study.basics.stats``): the mean accuracy across seeds has the 95% interval
+t(0.995) | Wilson (a t interval joined with the pooled Wilson interval of the held-out examples, its
+quantile chosen by the coverage simulation of docs/statistics.md), which stays inside [0, 1]; the
+solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval built from
+its groups' intervals, inside [-1, 1]. With one seed there is no interval: low
 and high are NaN. The t quantile comes from scipy (a dependency).
 """
 

@@ -55,5 +55,5 @@ def test_docs_statistics_shows_this_runs_table(rows):
         match = [d for d in text.splitlines() if d.split(" | ")[0:2] == head]
         assert match, f"docs/statistics.md has no row {head}: run python tests/study/coverage_sim.py"
         got, want = numbers.findall(match[0]), numbers.findall(line)
-        assert len(got) == len(want) and all(abs(float(a) - float(b)) <= 0.006 for a, b in zip(got, want, strict=True)), (
-            f"docs/statistics.md's row {head} is not this run's: {line}")
+        same = len(got) == len(want) and all(abs(float(a) - float(b)) <= 0.006 for a, b in zip(got, want, strict=True))
+        assert same, f"docs/statistics.md's row {head} is not this run's: {line}"

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.plots.common import (
     AXIS_NAMES,
@@ -69,7 +70,7 @@ def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float]
 
 
 def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFrame | None,
-            target: float | None) -> Figure:
+            target: float | None, seeds: pd.DataFrame | None = None) -> Figure:
     """The summary's ``what`` (accuracy, mean training accuracy or steps to target) against ``x``
     (``figure_x`` by default), panels and lines by ``layout``."""
     x = figure_x(summary) if x is None else x
@@ -84,7 +85,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
     at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
     name = "length" if x == "length" else AXIS_NAMES.get(x, x)
     if what == "accuracy":
-        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% logit-t interval"
+        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})"
         ylabel, loc = HELD_OUT, "lower left"
     elif what == "mean":
         title = f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)"
@@ -106,6 +107,9 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
             _draw(ax, rows, what, colors[key], model_style(model), _label(line_cols, key) or str(model))
+            if what == "accuracy" and seeds is not None:
+                _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, line_keys.index(key), len(line_keys)),
+                           colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
             _exercise_markers(ax, _matching(exercise, panel_cols, _panel_key(sub, panel_cols)),
                               colors if line_cols == ["model"] else None)
@@ -151,6 +155,33 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
                             fontsize="x-small", color=color)
 
 
+MAX_DOTS = 10  # a cell of at most this many seeds draws each seed as a dot
+
+
+def _dot_offset(positions: dict[Any, float], scale: str, line: int, lines: int) -> float:
+    """Where line ``line`` of ``lines`` draws its seed dots, beside its mean: the lines side by side."""
+    if scale == "log":
+        return 0.0
+    span = (max(positions.values()) - min(positions.values())) or 1.0
+    return (line - (lines - 1) / 2 + 0.5) * 0.012 * span
+
+
+def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float, color: Any) -> None:
+    """Each finished seed's final held-out accuracy as a small hollow dot beside its cell's mean, for the
+    cells of at most ``MAX_DOTS`` seeds (``seeds``: the finished trials; a cell's rows match the
+    summary row on every group column)."""
+    groups = [c for c in rows.columns[: list(rows.columns).index("seeds")] if c in seeds]
+    labelled = any(t == "one seed" for t in ax.get_legend_handles_labels()[1])
+    for _, row in rows.iterrows():
+        if not 0 < int(row["seeds"]) <= MAX_DOTS:
+            continue
+        values = pd.to_numeric(_matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
+                               errors="coerce").dropna().to_numpy(float)
+        ax.scatter(np.full(len(values), row["_x"] + offset), values, s=18, facecolors="none", edgecolors=color,
+                   linewidths=0.8, alpha=0.8, zorder=3, label=None if labelled else "one seed")
+        labelled = True
+
+
 def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] | None) -> None:
     """The exercise's numbers where they apply (``tables.exercise_points``), x markers for the RNN."""
     for model in _models(points):
@@ -161,14 +192,18 @@ def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] 
                 label=f"{model}, exercise (train batch, 1 run)")
 
 
-def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None) -> Figure:
+def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None,
+                  seeds: pd.DataFrame | None = None) -> Figure:
     """Final held-out accuracy against ``x`` (``figure_x``: T, or a single-T study's first axis),
-    mean over seeds with 95% logit-t error bars; panels and lines by ``layout``.
+    mean over seeds with 95% error bars (``METHOD``); panels and lines by ``layout``.
+
+    ``seeds``: the finished trials (``finished_trials``); a cell of at most ``MAX_DOTS`` seeds draws
+    each seed's final held-out accuracy as a hollow dot beside its mean and interval.
 
     ``exercise``: ``tables.exercise_points``, the exercise's reported numbers where they apply,
     drawn beside as x (RNN) and + markers (training-batch accuracy at step 10,000, one run), when x is T.
     """
-    return _versus(summary, "accuracy", x, exercise, None)
+    return _versus(summary, "accuracy", x, exercise, None, seeds)
 
 
 def plot_mean_accuracy(summary: pd.DataFrame, *, x: str | None = None) -> Figure:
@@ -187,7 +222,7 @@ def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target:
 def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
     """Held-out accuracy against T for each value of a swept ``axis``, one panel per model.
 
-    Lines per panel: one per value of ``axis``, with 95% logit-t error bars. Other varying axes, if
+    Lines per panel: one per value of ``axis``, with 95% error bars. Other varying axes, if
     any, make more panels.
     """
     if axis not in summary.columns:
@@ -216,5 +251,5 @@ def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
         _accuracy_axes(ax)
         _integer_ticks(ax, summary["length"])
         _legend(ax, loc="lower left", title=name)
-    fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% logit-t interval)")
+    fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% interval, {METHOD})")
     return fig

@@ -171,7 +171,7 @@ def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None
 
 
 def _errors(rows: pd.DataFrame, metric: str) -> np.ndarray:
-    """Asymmetric error bars (2, n) from low/high (the logit-t interval is not symmetric about the
+    """Asymmetric error bars (2, n) from low/high (the interval is not symmetric about the
     mean); zero where the interval is missing. Never negative: the interval contains the mean."""
     y = rows[f"{metric}_mean"].to_numpy(float)
     low = np.nan_to_num(y - rows[f"{metric}_low"].to_numpy(float), nan=0.0)

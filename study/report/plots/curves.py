@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.plots.common import (
     MAX_LINES,
@@ -45,7 +46,7 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% logit-t band)"
+    title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
     return _curves_figure(rows, [model], title, metric, target, width=None, model_in_label=False)
 
 
