@@ -184,7 +184,7 @@ def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.9
             curve = spent_curve(curves, method == "pbt")
             if spent is not None:
                 spent[(method, seed)] = curve
-            best = trials.sort_values("eval_accuracy", ascending=False, kind="stable").iloc[0]
+            best = _best_row(trials, t["best"])
             rows.append({"method": method, "search_seed": seed, "trials": len(trials),
                          "steps_spent": int(curve["spent"].max()),
                          "solved": n_trials is not None, "trials_to_solve": n_trials, "steps_to_solve": n_steps,
@@ -200,6 +200,17 @@ def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.9
                         "best_eval_accuracy": _median_range(df["best_eval_accuracy"], "{:.3f}"),
                         "wall_minutes": round(float(df["wall_seconds"].sum()) / 60, 1)})
     return repeats, pd.DataFrame(summary)
+
+
+def _best_row(trials: pd.DataFrame, best: dict[str, Any] | None) -> pd.Series:
+    """A search's best trial, the one its best.json names and ``confirm`` reruns
+    (``study.results.search.best_trial_id``: its ties and their rule are in best.json)."""
+    from study.results.search import best_trial_id
+
+    chosen = trials[trials["trial_id"].astype(str) == best_trial_id(trials, best)]
+    if len(chosen):
+        return chosen.iloc[0]
+    return trials.sort_values("eval_accuracy", ascending=False, kind="stable").iloc[0]
 
 
 def _median_range(values: pd.Series, fmt: str = "{:,.0f}") -> str:
@@ -250,12 +261,22 @@ def confirm(args: argparse.Namespace, repeats: pd.DataFrame, ray: Callable[[], N
             study.run_study(grid="lengths", models=[args.model], lengths=[args.length], seeds=args.confirm_seeds,
                             set={**_fixed(args), **config}, name=name, results_dir=str(out), echo=False,
                             report=True, num_cpus=args.num_cpus, resume=(out / name).exists())
-        if _done(out / name):
+        if _done(out / name) and not _confirms(out / name, config):
+            print(f"study.methods: {out / name} reran another config than {method}'s best.json names "
+                  f"({', '.join(f'{k}={v}' for k, v in config.items())}): not reported; remove it and run again",
+                  file=sys.stderr)
+        elif _done(out / name):
             s = study.load_study(out / name)["summary"].iloc[0]
             rows.append({"method": method, **config, "confirm_mean": s.get("eval_accuracy_mean"),
                          "confirm_low": s.get("eval_accuracy_low"), "confirm_high": s.get("eval_accuracy_high"),
                          "confirm_solved": f"{int(s.get('solved', 0))}/{int(s.get('seeds', 0))}"})
     return pd.DataFrame(rows)
+
+
+def _confirms(folder: Path, config: dict[str, Any]) -> bool:
+    """Whether the confirming study in ``folder`` ran ``config`` (its study.json's settings)."""
+    space = json.loads((folder / "study.json").read_text()).get("param_space") or {}
+    return all(space.get(k) == v for k, v in config.items())
 
 
 def markdown(summary: pd.DataFrame) -> str:

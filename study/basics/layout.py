@@ -9,6 +9,7 @@ in one place (docs/design.md lists what each holds).
     summary.csv           per cell: seeds, mean held-out accuracy and its 95% interval, solves
     best.json             a search's best config, with the command that confirms it over seeds
     pareto.csv            a search of several objectives: the trials on its Pareto front
+    importances.csv       an Optuna search: each searched field's fANOVA importance (study.results.importance)
     report.html           the report as one self-contained page
     figures/              the report's figures (figures/frontier.png for a memory frontier)
     checkpoints/          each trial's one checkpoint, <trial_key>.pt
@@ -29,6 +30,7 @@ SUMMARY = "summary.csv"
 BEST = "best.json"
 PARETO = "pareto.csv"
 PARETO_FIGURE = "pareto.png"  # under figures/
+IMPORTANCES = "importances.csv"
 REPORT = "report.html"
 FIGURES = "figures"
 CHECKPOINTS = "checkpoints"

@@ -13,7 +13,7 @@ from study.basics.layout import BEST, CURVES, STUDY_FILE, STUDY_TOML, TRIALS
 from study.basics.provenance import provenance
 from study.planning.plan import StudyPlan
 from study.results.pareto import PARETO_TEXT, write_pareto
-from study.results.search import best_trial, confirm_command, confirm_words, plain
+from study.results.search import best_record, confirm_words, optuna_numbers, tied_words
 from study.spec.objectives import objective_text
 from study.spec.space import ONLY_FOR
 from study.spec.studyfile import to_toml
@@ -116,33 +116,21 @@ def _say_status(plan: StudyPlan, status: str, unfinished: int, errors: int, say:
 
 
 def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
-    """best.json: the best trial of the search by its metric, with the command that confirms it
-    over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
+    """best.json (``study.results.search.best_record``): the best trial of the search by its
+    metric, every trial tied with it and the rule that chose among them, with the command that
+    confirms it over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
     assert plan.search is not None
-    metric, mode = plan.search.settings.metric, plan.search.settings.mode
-    best = best_trial(trials, metric, mode)
-    if best is None:
+    metric = plan.search.settings.metric
+    data = best_record(plan, trials, optuna_numbers(plan.folder, _read_meta(plan.folder)))
+    if data is None:
         return
     cells = plan.cells
     shown = [metric, *[a for a in plan.axes if a != metric], "steps_to_target"]
-
-    def entry(row: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: plain(v) for k, v in row.items()}, "confirm": confirm_command(plan, row)}
-
-    data = entry(best)
-    if len(cells) > 1:
-        data["cells"] = {}
-        for cell in cells:
-            part = trials[(trials["model"] == cell["model"]) & (trials["length"] == cell["length"])] \
-                if len(trials) else trials
-            row = best_trial(part, metric, mode)
-            if row is not None:
-                data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
     write_json_atomic(plan.folder / BEST, data)
     rows = data["cells"].values() if len(cells) > 1 else [data]
     for row in rows:
         where = f" ({row['model']} T={row['length']})" if len(cells) > 1 else ""
         fields = [k for k in shown if k in row and (k in (metric, "steps_to_target") or
                                                     row["model"] in ONLY_FOR.get(k, (row["model"],)))]
-        say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields))
+        say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields) + tied_words(row))
         say(f"{confirm_words(row)}\n  {row['confirm']}")

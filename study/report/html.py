@@ -47,8 +47,9 @@ from study.results.exercise import (
     study_settings,
 )
 from study.results.folder import missing_axes, study_target, summary_axes
+from study.results.importance import importance_label, importance_text
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, method_text, search_overview
+from study.results.search import confirm_words, method_text, search_overview, tied_words
 from study.results.summary import group_columns, parity_table
 
 FILE = REPORT
@@ -239,13 +240,13 @@ def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings
 
 def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, left_out: str) -> list[str]:
     trials, best = data["trials"], data.get("best")
-    o = search_overview(meta, trials)
+    o = search_overview(meta, trials, data.get("numbers"))
     fields, top, others, reached, goal = o["fields"], o["top"], o["others"], o["reached"], o["goal"]
     out = ["<h2>Best trials</h2>"]
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        out.append("<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown))
-                   + "</p>")
+        out.append("<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
+                                          + tied_words(best)) + "</p>")
         if best.get("confirm"):
             words = confirm_words(best)
             out.append(f"<p>{_e(words[0].upper() + words[1:])}</p><pre>{_e(best['confirm'])}</pre>")
@@ -258,6 +259,11 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, l
                                       "trial); no mean is taken across configs") + "</summary>",
             *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
             _accuracy_table(summary, settings=study_settings(meta, trials)), "</details>"]
+    importances = data.get("importances")
+    if importances is not None and len(importances):
+        words = (f"Importance of each searched field, {importance_label(str(importances['seeds'].iloc[0]))} "
+                 f"(importances.csv): {importance_text(importances)}.")
+        out.append(f'<p class="note">{_e(words)}</p>')
     front = front_table(meta, trials)
     if front is not None:
         out += ["<h2>Pareto front</h2>", f'<p class="note">{_e(len(front))} of {_e(len(trials))} trials; '

@@ -33,7 +33,8 @@ CAPTIONS = {
     "mean_accuracy_vs_length.png": "The exercise's metric: mean training-batch accuracy over all steps, against T",
     "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
     "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
-    "optuna_importances.png": "Hyperparameter importances (fANOVA) of the searched fields",
+    "optuna_importances.png": "Hyperparameter importance of the searched fields: fANOVA (Optuna's "
+                              "FanovaImportanceEvaluator), the mean over seeds 0-9 and their range (importances.csv)",
     "pareto.png": "Every finished trial in the search's first two objectives; the Pareto front marked and joined",
     "pbt.png": "Population Based Training: each trial's learning rate and held-out accuracy over the steps; a "
                "star where it went on from another trial's weights, dotted from the donor's accuracy",

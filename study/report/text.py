@@ -11,8 +11,9 @@ from study.basics.provenance import provenance_line
 from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
+from study.results.importance import importance_label, importance_text
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, method_text, search_overview
+from study.results.search import confirm_words, method_text, search_overview, tied_words
 from study.results.summary import parity_table
 
 
@@ -30,7 +31,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif kind == "optuna":
-        lines += _search_text(meta, data["trials"], summary)
+        lines += (_search_text(meta, data["trials"], summary, data.get("numbers"))
+                  + _importance_lines(data.get("importances")))
     else:
         target = study_target(meta)
         goal = f"{target:g}" if target is not None else "the target"
@@ -51,7 +53,8 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     best = data.get("best")
     if kind == "optuna" and best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        lines += ["", "best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)]
+        lines += ["", *_wrap("best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
+                             + tied_words(best), 120)]
         if best.get("confirm"):
             lines += [f"{confirm_words(best)}\n  {best['confirm']}"]
     where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
@@ -98,9 +101,11 @@ def _left_out(summary: pd.DataFrame) -> list[str]:
     return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
 
 
-def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    """A search's trials differ in their configs, not their seeds: show the best ones, not a mean."""
-    o = search_overview(meta, trials)
+def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame,
+                 numbers: dict[str, int] | None = None) -> list[str]:
+    """A search's trials differ in their configs, not their seeds: show the best ones, not a mean
+    (ties in Optuna's trial order, ``numbers``)."""
+    o = search_overview(meta, trials, numbers)
     top, others, reached, goal = o["top"], o["others"], o["reached"], o["goal"]
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
     return ["", f"{len(top)} best of {len(trials)} trials (one seed each; {o['scheduled']}; "
@@ -108,6 +113,14 @@ def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFra
             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
             "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "
                 "no mean is taken across configs", *_front_text(meta, trials)]
+
+
+def _importance_lines(table: pd.DataFrame | None) -> list[str]:
+    """The searched fields' importances (importances.csv), with what computed them."""
+    if table is None or not len(table):
+        return []
+    return ["", *_wrap(f"Importance of each searched field, {importance_label(str(table['seeds'].iloc[0]))} "
+                       f"(importances.csv): {importance_text(table)}")]
 
 
 def _front_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:

@@ -6,6 +6,9 @@
 Also run at the end of every ``python -m study.run``. Prints the study's provenance line (commit,
 versions, host; ``study.provenance``) and its tables. Writes into the study's folder, atomically:
 
+    trials.csv, curves.csv               written again only where this code tabulates them otherwise than
+                                         the code that ran the study (``_restate``: PBT members' own
+                                         metrics, a frontier's every launched seed)
     summary.csv                          one row per model x length x every other swept field (x config
                                          of a search): finished trials only (tables.summary_table)
     figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
@@ -22,6 +25,11 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
     figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
+    importances.csv                      (Optuna searches: each searched field's fANOVA importance, Optuna's
+                                         FanovaImportanceEvaluator, mean and range over seeds 0-9;
+                                         study.results.importance)
+    best.json                            (searches: written again from trials.csv, as the study's end
+                                         wrote it: study.results.search.best_record)
     pareto.csv, figures/pareto.png       (searches of several objectives: the Pareto front's trials, and
                                          every trial in the first two objectives with the front marked)
     figures/pbt.png                      (Population Based Training: lr and held-out accuracy over the steps
@@ -51,8 +59,8 @@ from typing import Any
 import pandas as pd
 
 from study.basics.errors import one_line
-from study.basics.io import write_bytes_atomic, write_csv_atomic
-from study.basics.layout import FIGURES, PARETO_FIGURE, PBT_FIGURE, SUMMARY
+from study.basics.io import write_bytes_atomic, write_csv_atomic, write_json_atomic
+from study.basics.layout import BEST, CURVES, FIGURES, IMPORTANCES, PARETO_FIGURE, PBT_FIGURE, SUMMARY, TRIALS
 from study.frontier import table as fr
 from study.frontier.write import write_frontier
 from study.report import plots
@@ -60,8 +68,10 @@ from study.report.html import write_html
 from study.report.text import _text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
+from study.results.importance import write_importances
 from study.results.pareto import study_objectives, write_pareto
-from study.results.search import best_trial_id, read_optuna_study
+from study.results.pbt import own_since_exploit
+from study.results.search import best_record, best_trial_id, optuna_numbers, read_optuna_study
 from study.results.summary import SUMMARY_STATS, curves_table, model_order, summary_table
 
 PROG = "study.report"
@@ -79,7 +89,12 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     """
     folder = Path(path)
     data = read_study_folder(folder)
+    _restate(folder, data)
     meta, trials, curves = data["meta"], data["trials"], data["curves"]
+    if meta.get("kind") == "optuna":
+        data["numbers"] = optuna_numbers(folder, meta)
+        data["importances"] = _importances(folder, meta)
+        data["best"] = _best(folder, meta, data) or data["best"]
     axes = summary_axes(meta, trials.columns)
     summary = summary_table(trials, axes)
     bands = curves_table(curves, axes)
@@ -99,6 +114,49 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     if frontier is not None:
         out["frontier"] = frontier
     return out
+
+
+def _restate(folder: Path, data: dict[str, Any]) -> None:
+    """trials.csv and curves.csv as this code tabulates them, written again where a study written
+    by older code differs: a PBT member's steps_to_target and best_eval_accuracy its own since its
+    last exploit (``study.results.pbt.own_since_exploit``); a frontier's every launched seed a row,
+    a seed stopped with the study unfinished (``study.planning.kinds.frontier.settle_trials``)."""
+    from study.planning.kinds.frontier import settle_trials
+
+    trials, curves = own_since_exploit(data["trials"], data["curves"])
+    if data["meta"].get("kind") == "frontier":
+        trials = settle_trials(folder, trials)
+    for name, new, old in ((TRIALS, trials, data["trials"]), (CURVES, curves, data["curves"])):
+        if not new.equals(old):
+            write_csv_atomic(folder / name, new)
+    data["trials"], data["curves"] = trials, curves
+
+
+def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
+    """best.json again, from trials.csv and the journal's trial order (``study.results.search.best_record``,
+    as the study wrote it at its end): a search reported by older code gets its ties and their rule.
+    None (best.json left as it is) where study.json's plan cannot be read back."""
+    from study.planning.plan import StudyPlan
+
+    try:
+        plan = StudyPlan.from_meta(meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        print(f"{PROG}: {BEST} left as it is: study.json's plan cannot be read ({one_line(exc)})", file=sys.stderr)
+        return None
+    best = best_record(plan, data["trials"], data["numbers"]) if plan.search is not None else None
+    if best is not None:
+        write_json_atomic(folder / BEST, best)
+    return best
+
+
+def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
+    """An Optuna search's importances.csv (``study.results.importance``), and its table; None where
+    there is no journal, or fANOVA cannot split its objective (too few distinct trials: a note)."""
+    try:
+        return write_importances(folder, read_optuna_study(folder, meta))
+    except (ValueError, RuntimeError) as exc:
+        print(f"{PROG}: no {IMPORTANCES}: {one_line(exc)}", file=sys.stderr)
+        return None
 
 
 def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame | None:
@@ -148,7 +206,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
     written = []
     for name, draw in jobs:
         if name.startswith("optuna_"):
-            # Optuna's own plots can refuse a study (too few distinct trials for fANOVA): skip, say so.
+            # Optuna's own plots can refuse a study (too few distinct trials): skip, say so.
             import matplotlib.pyplot as plt
 
             before = set(plt.get_fignums())
@@ -178,9 +236,9 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if complete:
             jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
-        if len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1
-                                      for p in complete[0].params):
-            jobs.append(("optuna_importances.png", lambda: plots.plot_optuna_importances(study, first)))
+    importances = data.get("importances")
+    if importances is not None and len(importances):
+        jobs.append(("optuna_importances.png", lambda: plots.plot_importances(importances, first)))
     trials, curves, best = data["trials"], data["curves"], data["best"]
     if len(objectives) > 1:
         front = write_pareto(folder, trials, objectives)

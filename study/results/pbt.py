@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from study.basics.io import write_json_atomic
 from study.basics.layout import CHECKPOINTS, PBT_LOG
 
@@ -67,3 +69,52 @@ def last_round(log: list[dict[str, Any]]) -> int | None:
 
 def log_path(experiment_folder: str | Path) -> Path:
     return Path(experiment_folder) / PBT_LOG
+
+
+OWN_TEXT = ("a PBT member's steps_to_target and best_eval_accuracy are its own since its last exploit: from "
+            "the evaluations after it went on from another member's weights (curves.csv: from the record "
+            "marked exploited_from on), not the donor's history, which those weights carried")
+
+
+def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, curves) with each PBT member's target bookkeeping its own since its last exploit.
+
+    A member that goes on from a donor's weights takes the donor's state, and with it the donor's
+    evaluation history: the record's ``steps_to_target`` is the donor's (or the donor's donor's).
+    Here, in curves.csv, a record's ``steps_to_target`` is the first step at which the member's own
+    ``eval_accuracy`` reached its ``target`` since the exploit before that record (a stretch starts
+    at the record marked ``exploited_from``; none: since step 0); in trials.csv, ``steps_to_target``
+    is its last record's, and ``best_eval_accuracy`` the best evaluation of its last stretch.
+    ``stopped_early`` and ``stopped_by`` stay what training did (its streak counted the donor's
+    evaluations too). Tables without ``exploited_from`` (not PBT) come back as they are."""
+    if curves.empty or "exploited_from" not in curves or "eval_accuracy" not in curves:
+        return trials, curves
+    ordered = curves.sort_values(["trial_id", "step"], kind="stable")  # its index kept: curves keep their order
+    ids = ordered["trial_id"].astype(str)
+    stretch = ordered["exploited_from"].notna().astype(int).groupby(ids).cumsum()
+    target = pd.to_numeric(ordered["target"], errors="coerce") if "target" in ordered else \
+        ids.map(_targets(trials)).astype(float)
+    accuracy = pd.to_numeric(ordered["eval_accuracy"], errors="coerce")
+    reached = pd.to_numeric(ordered["step"], errors="coerce").where(accuracy >= target).astype(float)
+    first = reached.groupby([ids, stretch]).transform(lambda s: s.cummin().ffill())
+    curves = curves.assign(steps_to_target=first,
+                           exploited_from=pd.to_numeric(curves["exploited_from"], errors="coerce").astype("Int64"))
+    if trials.empty or "trial_id" not in trials:
+        return trials, curves
+    last = stretch == stretch.groupby(ids).transform("max")
+    final = ~ids.duplicated(keep="last")  # each member's last record (GroupBy.last would skip a missing value)
+    own = pd.DataFrame({"steps_to_target": pd.Series(first[final].values, index=ids[final].values),
+                        "best_eval_accuracy": accuracy[last].groupby(ids[last]).max()})
+    rows = trials["trial_id"].astype(str)
+    trials = trials.copy()
+    for column in own:
+        if column in trials:
+            mapped = rows.map(own[column])
+            trials[column] = mapped.where(rows.isin(own.index), trials[column])
+    return trials, curves
+
+
+def _targets(trials: pd.DataFrame) -> dict[str, float]:
+    if "target" not in trials or "trial_id" not in trials:
+        return {}
+    return dict(zip(trials["trial_id"].astype(str), pd.to_numeric(trials["target"], errors="coerce"), strict=True))

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from study.basics.layout import OPTUNA_JOURNAL
@@ -20,8 +19,8 @@ from study.spec.fields import BASE, scheduler_name
 from study.spec.space import ONLY_FOR
 
 
-def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
-    """The Optuna study in a search's journal file (optuna.journal), or None when there is none."""
+def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
+    """The Optuna storage of a search's journal file (optuna.journal), or None when there is none."""
     folder = Path(path)
     storage_name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
     journal = Path(storage_name) if Path(storage_name).is_absolute() else folder / storage_name
@@ -32,7 +31,16 @@ def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | No
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+
+
+def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
+    """The Optuna study in a search's journal file (optuna.journal), or None when there is none."""
+    storage = _journal(path, meta)
+    if storage is None:
+        return None
+    import optuna
+
     names = optuna.get_all_study_names(storage)
     if not names:
         return None
@@ -40,17 +48,49 @@ def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | No
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def ranked_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The finished trials with a final held-out accuracy, best first: highest ``eval_accuracy``,
-    ties broken by fewer ``steps_to_target`` (a trial that never got there counts as infinitely slow),
-    then by the table's own order."""
-    if trials.empty or "eval_accuracy" not in trials:
+OPTUNA_TIE_BREAK = ("the first of them in Optuna's trial order (its trial number): the trial Optuna's "
+                    "study.best_trial names")
+ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a PBT study's trials, "
+                "..._00000 on, in the order it made them)")
+
+
+def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:
+    """Each trial's number in the search's Optuna journal, by Ray's trial id (the ``ray_trial_id``
+    Optuna keeps for it; a search of several cells: each cell's study's numbers); None where the
+    search keeps no journal (PBT)."""
+    storage = _journal(path, meta)
+    if storage is None:
+        return None
+    import optuna
+
+    numbers = {}
+    for name in optuna.get_all_study_names(storage):
+        for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False):
+            if t.user_attrs.get("ray_trial_id") is not None:
+                numbers[str(t.user_attrs["ray_trial_id"])] = t.number
+    return numbers or None
+
+
+def tie_break_text(numbers: Mapping[str, int] | None) -> str:
+    """The rule that picks the best among trials tied on the objective, in words."""
+    return ID_TIE_BREAK if numbers is None else OPTUNA_TIE_BREAK
+
+
+def ranked_trials(trials: pd.DataFrame, metric: str = "eval_accuracy", mode: str = "max",
+                  numbers: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """The finished trials with a final ``metric``, best first; among equal values, the first in
+    Optuna's trial order (``numbers``, ``optuna_numbers``: as Optuna's study.best_trial takes the
+    first completed trial with the best value), then by trial id (all of them, where no journal
+    gives ``numbers``). Values are compared as they are: ties are exact."""
+    if trials.empty or metric not in trials:
         return trials.iloc[0:0]
     ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
-    accuracy = pd.to_numeric(ok["eval_accuracy"], errors="coerce")
-    steps = pd.to_numeric(ok["steps_to_target"], errors="coerce") if "steps_to_target" in ok else accuracy * np.nan
-    ok = ok.assign(_a=accuracy, _s=steps.fillna(math.inf))[accuracy.notna()]
-    return ok.sort_values(["_a", "_s"], ascending=[False, True], kind="stable").drop(columns=["_a", "_s"])
+    value = pd.to_numeric(ok[metric], errors="coerce")
+    ids = ok["trial_id"].astype(str) if "trial_id" in ok else pd.Series("", index=ok.index)
+    number = ids.map(lambda i: (numbers or {}).get(i, math.inf)).astype(float)
+    ok = ok.assign(_v=value, _n=number, _i=ids)[value.notna()]
+    return ok.sort_values(["_v", "_n", "_i"], ascending=[mode == "min", True, True],
+                          kind="stable").drop(columns=["_v", "_n", "_i"])
 
 
 def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -> str | None:
@@ -61,21 +101,23 @@ def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -
     return None if ranked.empty else str(ranked.iloc[0]["trial_id"])
 
 
-def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10) -> pd.DataFrame:
+def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10,
+               numbers: Mapping[str, int] | None = None) -> pd.DataFrame:
     """A search's ``n`` best trials (``ranked_trials``): the searched ``fields`` and how each ended."""
     shown = ["trial_id", *fields, "eval_accuracy", "steps_to_target", "step", "stopped_by"]
-    ranked = ranked_trials(trials)
+    ranked = ranked_trials(trials, numbers=numbers)
     return ranked[[c for c in shown if c in ranked]].head(n).reset_index(drop=True)
 
 
-def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame) -> dict[str, Any]:
+def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
+                    numbers: Mapping[str, int] | None = None) -> dict[str, Any]:
     """What a search's report says of its trials, for the printed report and report.html alike:
     the best trials (``top``, their searched ``fields`` as text), how many the scheduler ``cut``
     and what it did (``scheduled``: "ASHA cut 2 early", "PBT made 5 exploits"), the
     ``others`` that errored or never finished, how many ``reached`` the target, and that target
-    as text (``goal``)."""
+    as text (``goal``). ``numbers``: the trials' Optuna numbers (``optuna_numbers``), which order ties."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
-    top = top_trials(trials, fields)
+    top = top_trials(trials, fields, numbers=numbers)
     for column in fields:
         top[column] = top[column].map(lambda v: value_text(v, 6))
     outcome = trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
@@ -125,22 +167,54 @@ def scheduled_text(meta: Mapping[str, Any], trials: pd.DataFrame, cut: int) -> s
     return f"{SCHEDULER_WORDS[name]} cut {cut} early"
 
 
-def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max") -> dict[str, Any] | None:
-    """The finished trial with the best final ``metric``: for eval_accuracy (max), the highest, ties
-    broken by fewer steps to the target (``ranked_trials``)."""
-    import pandas as pd
+def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",
+               numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
+    """The finished trial with the best final ``metric`` (``ranked_trials``' first), as a row, with
+    ``tied`` (every trial with that very value, the best first) and ``tie_break`` (the rule that
+    chose among them, in words: ``tie_break_text``); None when no trial finished with a value."""
+    ranked = ranked_trials(trials, metric, mode, numbers)
+    if ranked.empty:
+        return None
+    best = ranked.iloc[0].to_dict()
+    value = pd.to_numeric(ranked[metric], errors="coerce")
+    tied = ranked.loc[value == value.iloc[0], "trial_id"].astype(str).tolist() if "trial_id" in ranked else []
+    return {**best, "tied": tied, "tie_break": tie_break_text(numbers)}
 
-    if metric == "eval_accuracy" and mode == "max":
-        ranked = ranked_trials(trials)
-        return None if ranked.empty else ranked.iloc[0].to_dict()
-    if trials.empty or metric not in trials:
+
+def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
+    """best.json: the search's best trial by its (first) metric (``best_trial``: with ``tied`` and
+    ``tie_break``), every value plain, and ``confirm``, the command that reruns it over 5 seeds; a
+    search over several cells adds each cell's best (``cells``). None when no trial finished."""
+    metric, mode = plan.search.settings.metric, plan.search.settings.mode
+    best = best_trial(trials, metric, mode, numbers)
+    if best is None:
         return None
-    ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
-    value = pd.to_numeric(ok[metric], errors="coerce")
-    ok = ok.assign(_v=value)[value.notna()]
-    if ok.empty:
-        return None
-    return ok.sort_values("_v", ascending=mode == "min", kind="stable").drop(columns="_v").iloc[0].to_dict()
+
+    def entry(row: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v if k == "tied" else plain(v) for k, v in row.items()}, "confirm": confirm_command(plan, row)}
+
+    data = entry(best)
+    cells = plan.cells
+    if len(cells) > 1:
+        data["cells"] = {}
+        for cell in cells:
+            part = trials[(trials["model"] == cell["model"]) & (trials["length"] == cell["length"])] \
+                if len(trials) else trials
+            row = best_trial(part, metric, mode, numbers)
+            if row is not None:
+                data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
+    return data
+
+
+def tied_words(best: Mapping[str, Any]) -> str:
+    """What best.json says of the trials tied with its best, in words ("" when none is): how many,
+    and the rule that chose among them."""
+    others = [t for t in best.get("tied") or [] if str(t) != str(best.get("trial_id"))]
+    if not others:
+        return ""
+    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    return (f" (trial {best.get('trial_id')}, tied with {len(others)} other{'s' * (len(others) > 1)}: {shown}; "
+            f"chosen as {best.get('tie_break') or 'the first of them'})")
 
 
 def confirm_words(best: Mapping[str, Any]) -> str:

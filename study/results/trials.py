@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from study.results.checkpoints import CHECKPOINTS, read_saved
+from study.results.pbt import own_since_exploit
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -98,7 +99,8 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *RECORDED])
     if len(curves_df):
         curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
-    return trials_df, curves_df
+    # PBT: a member's steps to the target and best accuracy are its own since its last exploit, not its donor's.
+    return own_since_exploit(trials_df, curves_df)
 
 
 def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series:

@@ -131,6 +131,14 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     counts = pd.Series([e["member"] for e in exploits]).value_counts()
     assert (trials.set_index("member")["exploits"].fillna(0).astype(int)
             == counts.reindex(trials["member"], fill_value=0).values).all()
+    # Each member's steps to the target and best accuracy are its own since its last exploit, from its curve.
+    for member, curve in curves.groupby("member"):
+        marked = curve.index[curve["exploited_from"].notna()]
+        own = curve.loc[marked[-1]:] if len(marked) else curve
+        hit = own.loc[own["eval_accuracy"] >= own["target"], "step"]
+        row = trials[trials["member"] == member].iloc[0]
+        assert (pd.isna(row["steps_to_target"]) and hit.empty) or row["steps_to_target"] == hit.iloc[0], member
+        assert row["best_eval_accuracy"] == own["eval_accuracy"].max(), member
     # A trial that took another's weights starts its next stretch from the donor's state: its lr
     # changed there, and the donor's own curve is untouched.
     assert (calm / "figures" / "pbt.png").stat().st_size > 0

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from study.report import plots
 from study.results.exercise import exercise_points
+from study.results.importance import fanova_importances
 from study.results.search import read_optuna_study
 from study.results.summary import curves_table, summary_table
 
@@ -319,9 +320,10 @@ def test_optuna_figures(optuna_study):
     assert ax.get_title() == "Optimization History Plot"
     assert ax.get_ylabel() == "Held-out accuracy (eval_accuracy)"
     assert "eval_accuracy" in legend_texts(ax) and "Best Value" in legend_texts(ax)
-    ax = plots.plot_optuna_importances(study)
-    assert ax.get_title(loc="left") == "Hyperparameter Importances"
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Hyperparameter Importance", "Hyperparameter")
+    fig = plots.plot_importances(fanova_importances(study, seeds=(0, 1, 2)))
+    ax = fig.axes[0]
+    assert ax.get_title() == "Hyperparameter importance: fANOVA (Optuna's FanovaImportanceEvaluator, seeds 0-2)"
+    assert ax.get_ylabel() == "Searched field" and ax.get_xlabel().startswith("Importance for eval_accuracy")
     assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["hidden", "lr"]
     assert dict(matplotlib.rcParams) == style  # Optuna's ggplot style did not leak into later figures
     for n in set(plt.get_fignums()) - before:

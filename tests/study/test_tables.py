@@ -520,7 +520,7 @@ def test_not_a_study(tmp_path, setup, message):
 def test_best_trial_id():
     trials = make_trials()
     assert best_trial_id(trials, {"trial_id": "x"}) == "x"
-    assert best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0, fewest steps to target
+    assert best_trial_id(trials) == "LSTM5s0"  # accuracy 1.0 (five trials), the first by trial id
 
 
 def test_top_trials_of_a_search():
@@ -534,10 +534,12 @@ def test_top_trials_of_a_search():
         "status": ["TERMINATED"] * 4 + ["ERROR"],
     })
     top = top_trials(trials, ["lr"], n=3)
-    # accuracy first, then fewer steps to target; an errored trial is not ranked
-    assert top["trial_id"].tolist() == ["c", "b", "d"]
+    # accuracy first, then the trial id (no journal: study.results.search.ID_TIE_BREAK), not the steps to
+    # target; an errored trial is not ranked
+    assert top["trial_id"].tolist() == ["b", "c", "d"]
     assert top.columns.tolist() == ["trial_id", "lr", "eval_accuracy", "steps_to_target", "step", "stopped_by"]
-    assert top["lr"].tolist() == [0.002, 0.001, 0.003]
+    assert top["lr"].tolist() == [0.001, 0.002, 0.003]
+    assert top_trials(trials, ["lr"], n=3, numbers={"b": 4, "c": 2})["trial_id"].tolist() == ["c", "b", "d"]
     assert ranked_trials(trials.iloc[0:0]).empty
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from study.basics.errors import StudyError
@@ -138,17 +139,8 @@ class FrontierKind(Kind):
                         f"speculate {opts.speculate}"]
 
     def settle(self, plan: StudyPlan, trials: pd.DataFrame) -> pd.DataFrame:
-        """A seed still running in the search's state when the study ended was stopped with the
-        study (Ctrl-C, a full disk), not by the search because its probe was decided: Ray holds it
-        TERMINATED short of its steps, as it does those the search stopped, and it is ``unfinished``
-        (``--resume`` trains it on), not ``scheduler``."""
-        from study.frontier.table import running_rows
-
-        state = _state(plan)
-        if state is None or not len(trials) or "stopped_by" not in trials:
-            return trials
-        stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
-        return trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
+        """The trials table as the search's state tells it (``settle_trials``)."""
+        return settle_trials(plan.folder, trials)
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
         """``complete`` once its search knows every cell's frontier (frontier/state.json; a trial
@@ -166,14 +158,81 @@ class FrontierKind(Kind):
 
 
 def _state(plan: StudyPlan) -> Frontier | None:
-    """The frontier's search state in the study folder (frontier/state.json), or None where there is
+    return _folder_state(plan.folder)
+
+
+def _folder_state(folder: Path) -> Frontier | None:
+    """The frontier's search state in a study folder (frontier/state.json), or None where there is
     none that reads."""
     from study.frontier.table import load_frontier
 
     try:
-        return load_frontier(plan.folder)
+        return load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+# What became of a seed the search launched that has no row (it never reported), by its state.
+NO_ROW = {"running": ("PENDING", "unfinished"), "stopped": ("TERMINATED", "scheduler"), "error": ("ERROR", "error")}
+
+
+def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
+    """A frontier's trials table as its search's state (frontier/state.json in ``folder``) tells it.
+
+    A seed still running in the state when the study ended was stopped with the study (Ctrl-C, a
+    full disk), not by the search because its probe was decided: Ray holds it TERMINATED short of
+    its steps, as it does those the search stopped, and it is ``unfinished`` (``--resume`` trains
+    it on), not ``scheduler``. A seed the search launched that never reported (Ray held it PENDING
+    for a free CPU when the study stopped) gets a row of its own with no metrics (``NO_ROW``):
+    status PENDING and ``unfinished`` when it was running, ``scheduler`` when the search had
+    stopped it, ``error`` when it failed; its trial id from the state's ``ray_trials``. A seed that
+    ended, solved or not, reported its result and has its row already."""
+    import pandas as pd
+
+    state = _folder_state(folder)
+    if state is None:
+        return trials
+    if len(trials) and "stopped_by" in trials:
+        from study.frontier.table import running_rows
+
+        stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
+        trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
+    missing = _rows_missing(folder, state, trials)
+    if not missing:
+        return trials
+    if not len(trials):
+        return pd.DataFrame(missing)
+    out = pd.concat([trials, pd.DataFrame(missing)], ignore_index=True)
+    # Integer columns stay integers (their new cells missing), as Ray's tables write them: 5000, not 5000.0.
+    whole = [c for c in trials.columns if pd.api.types.is_integer_dtype(trials[c]) and out[c].dtype != trials[c].dtype]
+    return out.astype({c: "Int64" for c in whole})
+
+
+def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[dict[str, Any]]:
+    """A row for each seed the search launched that ``trials`` has none for and that ``NO_ROW`` names."""
+    import json
+
+    from study.basics.layout import FRONTIER_STATE
+    from study.frontier.probe import Trial
+
+    try:
+        ids = json.loads((Path(folder) / FRONTIER_STATE).read_text()).get("ray_trials") or {}
+    except (OSError, ValueError):
+        ids = {}
+    by_seed = {Trial(*map(int, key)): str(trial_id) for trial_id, key in ids.items()}
+    present = {state.trial_of(row) for row in trials.to_dict("records")} if len(trials) else set()
+    columns = list(trials.columns) if len(trials.columns) else None
+    rows = []
+    seeds = itertools.product(range(len(state.cells)), range(state.rule[1]))
+    for trial in sorted((Trial(c, length, seed) for c, seed in seeds for length in state.probes(c)),
+                        key=lambda t: (t.cell, state.probes(t.cell).index(t.length), t.seed)):
+        seed_state = state.seed_state(trial)
+        if trial in present or seed_state not in NO_ROW:
+            continue
+        config = {k: v for k, v in state.config(trial).items() if columns is None or k in columns}
+        status, stopped_by = NO_ROW[seed_state]
+        rows.append({"trial_id": by_seed.get(trial), **config, "status": status, "stopped_by": stopped_by})
+    return rows
 
 
 def _para(text: str, width: int) -> list[str]:

@@ -2,8 +2,8 @@
 
 Nothing here computes a statistic or writes a file, and nothing calls ``plt.show``: figures are
 built as ``matplotlib.figure.Figure`` objects (no pyplot state, no display needed), except
-Optuna's own plots, which use pyplot (the caller closes them). Bands and error bars are the 95%
-logit-t interval across seeds (``study.stats.logit_t_interval``: Student t on the logit scale,
+Optuna's own plot (its history), which uses pyplot (the caller closes it). Bands and error bars are the 95%
+interval across seeds (``study.basics.stats.accuracy_interval``: t(0.995) | Wilson, chosen by coverage,
 inside [0, 1], containing the mean), drawn as computed, asymmetric.
 
 Figures follow the study, whatever it swept. Against ``x`` (``figure_x``: the palindrome length
@@ -26,10 +26,10 @@ from study.report.plots.accuracy import (
 )
 from study.report.plots.common import axis_label, figure_x, layout, model_style, varying_axes
 from study.report.plots.curves import plot_best_curve, plot_curves, plot_curves_both
-from study.report.plots.optuna import plot_optuna_history, plot_optuna_importances
+from study.report.plots.optuna import plot_importances, plot_optuna_history
 from study.report.plots.pareto import plot_pareto
 from study.report.plots.pbt import plot_pbt
 
 __all__ = ["axis_label", "figure_x", "layout", "model_style", "plot_accuracy", "plot_accuracy_vs_length_by",
-           "plot_best_curve", "plot_curves", "plot_curves_both", "plot_mean_accuracy", "plot_optuna_history",
-           "plot_optuna_importances", "plot_pareto", "plot_pbt", "plot_steps_to_target", "varying_axes"]
+           "plot_best_curve", "plot_curves", "plot_curves_both", "plot_importances", "plot_mean_accuracy",
+           "plot_optuna_history", "plot_pareto", "plot_pbt", "plot_steps_to_target", "varying_axes"]

@@ -1,0 +1,92 @@
+"""A search's hyperparameter importances: fANOVA as Optuna computes it (its FanovaImportanceEvaluator),
+over several seeds of its random forest.
+
+fANOVA fits a random forest to the trials and splits the variance of the objective among the
+searched fields. The forest is random: on a 40-trial search one seed can rank the fields otherwise
+than the next (reference-search-rnn20: lr 0.18 to 0.45 over seeds 0 to 9). The table gives each
+field's mean over ``FANOVA_SEEDS`` and their range, so that one seed's draw is never read as the
+answer. Optuna's default evaluator (``get_param_importances`` without one: PED-ANOVA in Optuna 5)
+is another method; it is not used here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.io import write_csv_atomic
+from study.basics.layout import IMPORTANCES
+
+FANOVA_SEEDS = tuple(range(10))
+COLUMNS = ["param", "fanova_mean", "fanova_min", "fanova_max", "seeds", "evaluator"]
+
+
+def seeds_text(seeds: Sequence[int]) -> str:
+    """``0-9`` for seeds 0 .. 9, else the seeds listed."""
+    seeds = list(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
+def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool = False) -> str:
+    """What the importances are, in words: the evaluator and its seeds (as ``seeds_text`` writes
+    them, or that text itself: importances.csv's ``seeds``); ``short``: without what the numbers are."""
+    text = seeds if isinstance(seeds, str) else seeds_text(seeds)
+    several = "-" in text or "," in text
+    label = f"fANOVA (Optuna's FanovaImportanceEvaluator, seed{'s' * several} {text})"
+    return label if short or not several else f"{label}: mean over the seeds, and their range"
+
+
+def importances_ready(study: Any) -> bool:
+    """Whether fANOVA can split the study's objective: two finished trials, and a searched field
+    that takes two values among them."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1 for p in complete[0].params)
+
+
+def fanova_importances(study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame:
+    """One row per searched field, most important first: ``fanova_mean``, ``fanova_min`` and
+    ``fanova_max`` over ``seeds`` of ``optuna.importance.get_param_importances(study,
+    evaluator=FanovaImportanceEvaluator(seed=s))`` (normalised: each seed's importances sum to 1),
+    ``seeds`` (as text) and ``evaluator``. A study of several objectives: the first one's. Raises
+    Optuna's ValueError or RuntimeError where it cannot (``importances_ready``)."""
+    import warnings
+
+    import optuna
+
+    target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
+    runs = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for s in seeds:
+            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=s)
+            runs[s] = optuna.importance.get_param_importances(study, evaluator=evaluator, target=target)
+    table = pd.DataFrame(runs).astype(float)  # one row per field, one column per seed
+    out = pd.DataFrame({"param": table.index, "fanova_mean": table.mean(axis=1).values,
+                        "fanova_min": table.min(axis=1).values, "fanova_max": table.max(axis=1).values})
+    out["seeds"] = seeds_text(seeds)
+    out["evaluator"] = "optuna.importance.FanovaImportanceEvaluator"
+    return out.sort_values(["fanova_mean", "param"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def importance_text(table: pd.DataFrame) -> str:
+    """``lr 0.31 [0.18, 0.45], ...``: each field's mean and range, as the report prints them."""
+    return ", ".join(f"{r.param} {r.fanova_mean:.2f} [{r.fanova_min:.2f}, {r.fanova_max:.2f}]"
+                     for r in table.itertuples())
+
+
+def write_importances(folder: Path, study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame | None:
+    """importances.csv in a search's folder (``fanova_importances``, rounded to 6 decimals: stable
+    bytes across re-reports), and its table; None where fANOVA cannot split the study's objective
+    (``importances_ready``): then no file is written."""
+    if study is None or not importances_ready(study):
+        return None
+    table = fanova_importances(study, seeds)
+    write_csv_atomic(Path(folder) / IMPORTANCES, table.round({c: 6 for c in COLUMNS[1:4]}))
+    return table
