@@ -34,6 +34,7 @@ import pandas as pd
 from study.basics.io import write_text_atomic
 from study.basics.layout import REPORT
 from study.basics.provenance import duration_text, provenance_line
+from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
 from study.frontier.table import CSV, cell_frontier_text, format_frontier
@@ -200,7 +201,7 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
     settings = study_settings(meta, trials)
     table = accuracy_vs_length(summary, settings=settings)
     t = single_length(summary)
-    note = ("Mean over seeds [95% interval, Student t on the logit scale, inside [0, 1]]; "
+    note = (f"Mean over seeds [95% interval, {METHOD}, docs/statistics.md]; "
             f"solved: seeds that reached {goal}; final train: last training-batch accuracy")
     if "exercise" in table.columns:
         note += ("; exercise: the exercise's training-batch accuracy at step 10,000, one run, where its models, T "
@@ -218,7 +219,7 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
         out += ["<h2>Odd vs even T</h2>",
                 '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
                 "c &gt; 0 at odd T and c &lt; 0 at even T, beyond the intervals (95%, MOVER from the three "
-                "lengths' logit-t intervals).</p>",
+                f"lengths' {METHOD} intervals).</p>",
                 _table(shown, "parity", text={c for c in shown.columns if c != "c [95% CI]"} - {"T"})]
     if pd.to_numeric(summary["solved"], errors="coerce").fillna(0).sum() > 0:
         steps = steps_to_target_table(summary)

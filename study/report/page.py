@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from study.basics.layout import FIGURES
+from study.basics.stats import METHOD
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 # Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
@@ -28,8 +29,8 @@ CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
     "curves_both.png": "Held-out accuracy against training steps, every model (RNN dashed), one line per T; "
-                       "bands: 95% logit-t intervals across seeds",
-    "accuracy_vs_length.png": "Final held-out accuracy against T, mean over seeds with 95% logit-t intervals",
+                       f"bands: 95% intervals across seeds ({METHOD})",
+    "accuracy_vs_length.png": f"Final held-out accuracy against T, mean over seeds with 95% intervals ({METHOD})",
     "mean_accuracy_vs_length.png": "The exercise's metric: mean training-batch accuracy over all steps, against T",
     "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
     "optuna_history.png": "The search's history: each trial's held-out accuracy and the best so far",
@@ -134,10 +135,10 @@ def _caption(name: str) -> str:
     stem = name[:-len(".png")] if name.endswith(".png") else name
     if stem.startswith("curves_"):
         return f"Held-out accuracy against training steps, {stem[len('curves_'):]}, one line per T (or per " \
-               "combination of the swept axes); bands: 95% logit-t intervals across seeds"
+               f"combination of the swept axes); bands: 95% intervals across seeds ({METHOD})"
     if stem.startswith("accuracy_vs_length_by_"):
         return f"Final held-out accuracy against T, per value of {stem[len('accuracy_vs_length_by_'):]}"
-    for prefix, what in (("accuracy_vs_", "Final held-out accuracy, mean over seeds with 95% logit-t intervals,"),
+    for prefix, what in (("accuracy_vs_", f"Final held-out accuracy, mean over seeds with 95% intervals ({METHOD}),"),
                          ("mean_accuracy_vs_", "The exercise's metric, mean training-batch accuracy over all steps,"),
                          ("steps_to_target_vs_", "Median steps to the target held-out accuracy (over the seeds that "
                                                  "reached it)")):

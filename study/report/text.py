@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from study.basics.provenance import provenance_line
+from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
@@ -44,7 +45,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
             shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
             lines += ["", "Odd vs even T: c(T) = acc(T) - mean(acc(T-1), acc(T+1)); odd lengths easier would",
                       "show c > 0 at odd T and c < 0 at even T, beyond the intervals (95%, MOVER from the",
-                      "three lengths' logit-t intervals):",
+                      f"three lengths' {METHOD} intervals):",
                       shown.to_string(index=False)]
         if summary["solved"].sum() > 0:
             steps = steps_to_target_table(summary)
@@ -69,8 +70,8 @@ def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list
     models, T and settings: ``tables.exercise_applies``), the one T of a study that swept none."""
     t = single_length(summary)
     lines = [f"every trial at T = {t} (the study swept no length)"] if t is not None else []
-    lines += ["this study: final held-out accuracy, mean over seeds [95% interval, Student t on the logit",
-              f"scale, inside [0, 1]]; solved: seeds that reached {goal}; final train: last training-batch",
+    lines += [f"this study: final held-out accuracy, mean over seeds [95% interval, {METHOD},",
+              f"docs/statistics.md]; solved: seeds that reached {goal}; final train: last training-batch",
               "accuracy"]
     if "exercise" in table.columns:
         lines[-1] += "; exercise: the exercise's training-batch accuracy at step 10,000, one run"

@@ -14,7 +14,7 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
     figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
                                          T, per combination of the other axes)
     figures/curves_both.png              every model in one figure, RNN dashed (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% logit-t intervals, one
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals, one
                                          line per combination of the other swept axes ("hidden=64,
                                          lr=0.003"), a panel per model when there are several; the
                                          exercise's numbers beside, where they apply
@@ -43,8 +43,9 @@ A figure whose data are absent is skipped. summary.csv is deterministic: a re-re
 folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
 the group columns, a search's learning rates among them, are written as they are).
 
-Intervals (``study.stats``): mean accuracy across seeds, 95% logit-t (Student t on the logit scale,
-inside [0, 1]); solve rate, 95% Wilson; odd-vs-even contrast, 95% MOVER from the logit-t intervals.
+Intervals (``study.basics.stats``, docs/statistics.md): mean accuracy across seeds, 95% t(0.995) | Wilson
+(chosen by a coverage simulation, inside [0, 1]); solve rate, 95% Wilson; odd-vs-even contrast, 95% MOVER
+from those intervals.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from study.results.importance import write_importances
 from study.results.pareto import study_objectives, write_pareto
 from study.results.pbt import own_since_exploit
 from study.results.search import best_record, best_trial_id, optuna_numbers, read_optuna_study
-from study.results.summary import SUMMARY_STATS, curves_table, model_order, summary_table
+from study.results.summary import SUMMARY_STATS, curves_table, finished_trials, model_order, summary_table
 
 PROG = "study.report"
 DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below any seed-to-seed spread
@@ -189,7 +190,8 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         x = plots.figure_x(summary)
         vs = "length" if x == "length" else _safe(x)
         points = exercise_points(summary, study_settings(meta, data["trials"]))
-        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points)))
+        seeds = finished_trials(data["trials"])
+        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points, seeds=seeds)))
         jobs.append((f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x)))
         if summary["solved"].sum() > 0:
             jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",

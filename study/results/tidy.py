@@ -27,7 +27,7 @@ with the dtypes above; under PBT lr and max_norm as each evaluation trained with
 exploited_from (Int64: the member whose weights the trial went on from since the record before).
 
 summary (one row per cell; see study.results.summary.summary_table): the group columns (model
-category, length Int64, any swept field), seeds, solved, diverged, stopped_early, errored,
+category, length Int64, any swept field), seeds, solved, held, diverged, stopped_early, errored,
 unfinished, cut as Int64, the rest float64.
 
 Internally the report works on the tables as read (``study.results.folder.read_study_folder``);
@@ -54,7 +54,7 @@ METRICS = ("step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
            "steps_to_target", "stopped_early")
 TRIAL_END = ("status", "stopped_by", "node", "restarts", "restarted_from_scratch", "wall_seconds", "params",
              "error")
-SUMMARY_COUNTS = ("seeds", "solved", "diverged", "stopped_early", "errored", "unfinished", "cut")
+SUMMARY_COUNTS = ("seeds", "solved", "held", "diverged", "stopped_early", "errored", "unfinished", "cut")
 
 
 def tidy_tables(data: dict[str, Any]) -> dict[str, Any]:

@@ -364,3 +364,31 @@ def test_pbt_figure_marks_each_exploit_at_its_step_and_goes_on_from_the_donor():
                                   [(50, 0.3), (100, 0.35)], [(100, 0.7), (150, 0.75), (200, 0.85)]]
     with pytest.raises(ValueError, match="not a PBT study"):
         plots.plot_pbt(pd.DataFrame(rows).drop(columns="lr"))
+
+
+def _seed_dots(ax):
+    """(x, y) of the hollow seed dots (PathCollections labelled "one seed" or unlabelled scatter)."""
+    out = []
+    for c in ax.collections:
+        if type(c).__name__ == "PathCollection":
+            out += [tuple(p) for p in c.get_offsets()]
+    return out
+
+
+def test_accuracy_figure_draws_every_seed_beside_its_mean_where_a_cell_has_at_most_ten():
+    trials = make_trials()
+    many = trials[(trials["model"] == "RNN") & (trials["length"] == 6)].iloc[[0]]
+    extra = pd.concat([many.assign(trial_id=f"x{i}", seed=10 + i) for i in range(9)])  # RNN T = 6: 12 seeds
+    trials = pd.concat([trials, extra], ignore_index=True)
+    summary = summary_table(trials, [])
+    fig = plots.plot_accuracy(summary, seeds=trials)
+    ax = fig.axes[0]
+    dots = _seed_dots(ax)
+    # RNN T = 5 and both LSTM lengths: 3 seeds each, drawn; RNN T = 6 has 12 seeds: only its mean and interval.
+    assert len(dots) == 9
+    rnn5 = sorted(y for x, y in dots if abs(x - 5) < 0.5 and y < 0.99)
+    assert rnn5 == pytest.approx([0.7, 0.8, 0.9])
+    assert not [y for x, y in dots if abs(x - 6) < 0.5 and y < 0.99]
+    assert "one seed" in ax.get_legend_handles_labels()[1]
+    # Without the trials, no dots (the figure of a summary alone).
+    assert not _seed_dots(plots.plot_accuracy(summary).axes[0])
