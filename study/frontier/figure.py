@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from study.basics.text import value_text
@@ -13,24 +14,32 @@ from study.frontier.table import _cells, _int_or_none, _steps_text
 
 
 def plot_frontier(table: pd.DataFrame, ax: Any = None) -> Any:
-    """Solve rate k/n against T per cell, 95% Wilson error bars; the frontier (longest_solved) a
-    star and a dotted vertical line in the cell's colour; the rule's threshold K/N dashed.
+    """Solve rate k/n against T per cell, 95% Wilson error bars; the rule's threshold K/N dashed.
 
-    Filled markers: passed; open: failed; grey x: moot. Returns the Axes (a new
-    ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
+    Filled markers: passed; open: failed; grey x: moot. The frontier (longest_solved) where the
+    search found it: a star and a dotted vertical line in the cell's colour; where it is only a
+    bound (no failure above it, or the search stopped before bisecting to it; or a failure at the
+    start length): an open star with an arrow to where it may lie (the first failure, or off the
+    axis). The fitted crossing of K/N (``fitted_*``): a diamond at the estimate on a line over its
+    95% interval, drawn at height K/N (cells a little apart), an arrow where the interval has no end
+    or leaves the axis. Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None:
+    no pyplot state)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
     if ax is None:
         ax = Figure(figsize=(7.5, 4.5)).add_subplot()
     cells = _cells(table)
-    for i, (label, rows) in enumerate(cells):
-        # A small multiplicative dodge so that cells probed at the same T do not hide each other.
-        _draw_cell(ax, label, rows, colormaps["tab10"](i % 10), 1 + 0.012 * (i - (len(cells) - 1) / 2))
     first = table.iloc[0]
     k, n = (int(v) for v in str(first["rule"]).split("/"))
+    _length_axis(ax, sorted({int(t) for t in table[table["length"].notna()]["length"]}), _fitted_lengths(table),
+                 _open_sides(table))
+    for i, (label, rows) in enumerate(cells):
+        # A small multiplicative dodge so that cells probed at the same T do not hide each other.
+        color, offset = colormaps["tab10"](i % 10), i - (len(cells) - 1) / 2
+        _draw_cell(ax, label, rows, color, 1 + 0.012 * offset)
+        _draw_fit(ax, rows, color, k / n + 0.025 * offset)
     ax.axhline(k / n, color="0.4", ls="--", lw=0.8)
-    _length_axis(ax, sorted({int(t) for t in table[table["length"].notna()]["length"]}))
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("Palindrome length T")
     ax.set_ylabel("Seeds solved, k/n (95% Wilson)")
@@ -59,16 +68,85 @@ def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float
             ax.plot(xi, 0 if math.isnan(yi) else yi, "x", color="0.5", ms=6)
         else:
             ax.plot(xi, yi, "o", color=color, ms=6, mfc=color if outcome == PASSED else "white")
-    longest = _int_or_none(rows["longest_solved"].iloc[0])
-    if longest is not None:
-        at = rows[rows["length"] == longest]
+    _draw_frontier(ax, rows, color, dodge)
+
+
+def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> None:
+    """The frontier: a star where the search found it, an open star and an arrow where it is a bound."""
+    longest, failed = _int_or_none(rows["longest_solved"].iloc[0]), _int_or_none(rows["first_failed"].iloc[0])
+    done = bool(rows["done"].iloc[0])
+
+    def rate_at(t: int) -> float:
+        return float(rows.loc[rows["length"] == t, "solved_rate"].iloc[0])
+
+    if longest is not None and failed is not None and done:  # found: the longest pass, the next length failed
         ax.axvline(longest * dodge, color=color, ls=":", lw=1)
-        ax.plot(longest * dodge, float(at["solved_rate"].iloc[0]), "*", color=color, ms=14, mec="black",
-                mew=0.6, zorder=5)
+        ax.plot(longest * dodge, rate_at(longest), "*", color=color, ms=14, mec="black", mew=0.6, zorder=5,
+                gid="frontier")
+    elif longest is not None:  # at least longest: up to the first failure when one is known, else open
+        y = rate_at(longest)
+        ax.plot(longest * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
+        end = (failed * dodge, y) if failed is not None else (1.0, y)
+        _arrow(ax, (longest * dodge, y), end, color, "frontier-bound", to_edge=failed is None)
+    elif failed is not None and done:  # failed at the start length: below it
+        y = rate_at(failed)
+        ax.plot(failed * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
+        _arrow(ax, (failed * dodge, y), (0.0, y), color, "frontier-bound", to_edge=True)
 
 
-def _length_axis(ax: Any, lengths: list[int]) -> None:
-    """T on a log2 scale, a tick at each probed length whose label would not overlap the last."""
+def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
+    """The fitted crossing: a diamond at the estimate on a line over its 95% interval; an arrow to
+    the axis' edge where the interval has no end that way or leaves the axis."""
+    r = rows.iloc[0]
+    if "fitted_low" not in rows or pd.isna(r["fitted_low"]):
+        return
+    low, high, estimate = float(r["fitted_low"]), float(r["fitted_high"]), float(r["fitted_length"])
+    left, right = ax.get_xlim()
+    x0, x1 = max(low, left), min(high, right)
+    ax.plot([x0, x1], [y, y], "-", color=color, lw=2.2, alpha=0.75, solid_capstyle="butt", gid="fitted-interval")
+    for end, inside in ((low, low >= left), (high, high <= right)):
+        if inside:
+            ax.plot([end], [y], "|", color=color, ms=9, mew=2, gid="fitted-interval")
+    if low < left:
+        _arrow(ax, (x0 * 1.1, y), (0.0, y), color, "fitted-open", to_edge=True)
+    if high > right:
+        _arrow(ax, (x1 / 1.1, y), (1.0, y), color, "fitted-open", to_edge=True)
+    if not math.isnan(estimate):
+        ax.plot([estimate], [y], "D", color=color, mec="black", mew=0.6, ms=6, zorder=6, gid="fitted-crossing")
+
+
+def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], color: Any, gid: str,
+           to_edge: bool) -> None:
+    """An arrow from ``start`` (data) to ``end``: data, or with ``to_edge`` the axes' edge (x 0 or 1)."""
+    arrow = ax.annotate("", xy=end, xytext=start, xycoords=("axes fraction", "data") if to_edge else "data",
+                        textcoords="data", arrowprops={"arrowstyle": "->", "color": color, "lw": 1.4})
+    arrow.set_gid(gid)
+
+
+def _fitted_lengths(table: pd.DataFrame) -> list[float]:
+    """The finite fitted lengths and interval ends, for the axis."""
+    if "fitted_low" not in table:
+        return []
+    values = pd.concat([table[c] for c in ("fitted_length", "fitted_low", "fitted_high")]).astype(float)
+    return [float(v) for v in values if math.isfinite(v) and v > 0]
+
+
+def _open_sides(table: pd.DataFrame) -> tuple[bool, bool]:
+    """(left, right): whether some arrow goes off the axis that way (a bound, or a fitted interval
+    with no end), to leave it room."""
+    fitted = "fitted_low" in table
+    first = table.drop_duplicates("cell")
+    left = bool(((first["longest_solved"].isna() & first["first_failed"].notna()).any())
+                or (fitted and (table["fitted_low"] == 0).any()))
+    right = bool(((first["longest_solved"].notna() & first["first_failed"].isna()).any())
+                 or (fitted and np.isinf(table["fitted_high"].astype(float)).any()))
+    return left, right
+
+
+def _length_axis(ax: Any, lengths: list[int], fitted: list[float], open_sides: tuple[bool, bool]) -> None:
+    """T on a log2 scale, a tick at each probed length whose label would not overlap the last; the
+    axis holds the fitted lengths too, up to 10 times beyond the probed ones, and room for arrows
+    that leave it."""
     ax.set_xscale("log", base=2)
     if not lengths:
         return
@@ -78,17 +156,25 @@ def _length_axis(ax: Any, lengths: list[int]) -> None:
             ticks.append(t)
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.minorticks_off()
-    ax.set_xlim(lengths[0] / 1.15, lengths[-1] * 1.15)
+    shown = [v for v in fitted if lengths[0] / 10 <= v <= lengths[-1] * 10]
+    ax.set_xlim(min([lengths[0], *shown]) / (1.6 if open_sides[0] else 1.15),
+                max([lengths[-1], *shown]) * (1.6 if open_sides[1] else 1.15))
 
 
 def _legend(ax: Any, k: int, n: int) -> None:
     """The cells, then what the markers and the dashed line mean."""
     from matplotlib.lines import Line2D
 
+    rate = value_text(k / n, 3)
     keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
             Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="failed"),
             Line2D([], [], ls="", marker="x", color="0.5", label="moot (above a failure)"),
             Line2D([], [], ls="", marker="*", color="0.3", mec="black", ms=12, label="frontier (longest T)"),
+            Line2D([], [], ls="-", lw=0.8, marker="*", color="0.3", mfc="white", ms=12,
+                   label="frontier only a bound\n(arrow: where it may lie,\nup to a failure or open)"),
+            Line2D([], [], ls="-", lw=2.2, marker="D", color="0.3", mec="black", ms=6,
+                   label=f"fitted {rate} crossing, 95% interval\n(logistic in log T, profile\nlikelihood; "
+                         f"arrow: open)"),
             Line2D([], [], ls="--", color="0.4", lw=0.8, label=f"rule {k}/{n}")]
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=[*handles, *keys], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),

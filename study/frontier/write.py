@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.basics.layout import FIGURES
+from study.basics.layout import FIGURES, TRIALS
 from study.frontier.figure import plot_frontier
 from study.frontier.search import Frontier
 from study.frontier.table import CSV, FIGURE, FILE, format_frontier, frontier_table, load_frontier
@@ -17,14 +17,16 @@ from study.frontier.table import CSV, FIGURE, FILE, format_frontier, frontier_ta
 def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = None, echo: bool = True,
                    figure: bool = True) -> pd.DataFrame:
     """Write ``frontier.csv`` and ``figures/frontier.png`` into a study folder (from ``frontier``,
-    else the folder's frontier/state.json), print the table when ``echo``; returns the table."""
+    else the folder's frontier/state.json; ``held`` from its trials.csv, when it has one), print
+    the table when ``echo``; returns the table."""
     from study.basics.io import write_bytes_atomic, write_csv_atomic
 
     folder = Path(folder)
     frontier = frontier or load_frontier(folder)
     if frontier is None:
         raise FileNotFoundError(f"{folder / FILE}: no frontier in this folder")
-    table = frontier_table(frontier)
+    trials = pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None
+    table = frontier_table(frontier, trials)
     write_csv_atomic(folder / CSV, table)
     if figure:
         ax = plot_frontier(table)
