@@ -32,7 +32,7 @@ EXERCISE_RESULTS: dict[str, dict[int, float]] = {
 EXERCISE_SETTINGS: dict[str, Any] = {**EXERCISE, "input": "scalar", "forget_bias": 0.0}
 
 
-CI_COLUMN = f"this study (mean [95% CI, {METHOD}])"
+CI_COLUMN = f"held out, mean [95% CI, {METHOD}]"
 
 
 def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -110,7 +110,7 @@ def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int
 
     Index: model, T (and any other swept axis); no T when the study has a single T
     (``single_length``: the caller says which). Columns:
-    ``this study (mean [95% CI, t(0.995) | Wilson])`` (``CI_COLUMN``): final held-out accuracy as text,
+    ``held out, mean [95% CI, t(0.995) | Wilson]`` (``CI_COLUMN``): final held-out accuracy as text,
     "mean [low, high]" with ``accuracy_interval`` (the mean alone for one seed, "-" for none);
     ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
     accuracy (mean over seeds), the like-for-like number to the exercise's;

@@ -55,7 +55,7 @@ def test_curves_per_model():
     fig = plots.plot_curves(bands, "RNN", target=0.99)
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
-    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% logit-t band)"
+    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% band, t(0.995) | Wilson)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Steps", "Held-out accuracy")
     assert legend_texts(ax) == ["T=5", "T=6", "target 0.99"]
     assert len(ax.get_lines()) == 3
@@ -89,7 +89,7 @@ def test_accuracy_vs_length_with_the_exercise():
     fig = plots.plot_accuracy(summary, exercise=exercise_points(summary))
     assert isinstance(fig, Figure) and len(fig.axes) == 1  # models are the lines of one panel
     ax = fig.axes[0]
-    assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
+    assert ax.get_title() == "Held-out accuracy vs length, mean over seeds with 95% interval (t(0.995) | Wilson)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Palindrome length T", "Held-out accuracy")
     assert legend_texts(ax) == ["RNN", "LSTM", "RNN, exercise (train batch, 1 run)",
                                 "LSTM, exercise (train batch, 1 run)"]
@@ -174,7 +174,7 @@ def test_accuracy_vs_length_by_axis():
     summary = summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
     fig = plots.plot_accuracy_vs_length_by(summary, "max_norm")
     assert fig.get_suptitle() == ("Held-out accuracy vs length, by clip max_norm "
-                                  "(mean over seeds, 95% logit-t interval)")
+                                  "(mean over seeds, 95% interval, t(0.995) | Wilson)")
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]
     for ax in fig.axes:
         assert legend_texts(ax) == ["max_norm=none", "max_norm=1", "max_norm=10"]
@@ -183,7 +183,7 @@ def test_accuracy_vs_length_by_axis():
     summary2 = summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
     fig = plots.plot_accuracy(summary2, exercise=exercise_points(summary2))
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]  # a panel per model, a line per init
-    assert fig.get_suptitle() == "Held-out accuracy vs length, mean over seeds with 95% logit-t interval"
+    assert fig.get_suptitle() == "Held-out accuracy vs length, mean over seeds with 95% interval (t(0.995) | Wilson)"
     assert legend_texts(fig.axes[0]) == ["init=default", "init=seed", "RNN, exercise (train batch, 1 run)"]
     assert legend_texts(fig.axes[1]) == ["init=default", "init=seed", "LSTM, exercise (train batch, 1 run)"]
 
@@ -215,7 +215,7 @@ def test_a_two_axis_sweep_has_a_line_per_combination():
     assert plots.figure_x(summary) == "length" and plots.varying_axes(summary) == ["hidden", "lr"]
     fig = plots.plot_accuracy(summary)
     (ax,) = fig.axes  # one model: one panel, named in the title
-    assert ax.get_title() == "RNN: held-out accuracy vs length, mean over seeds with 95% logit-t interval"
+    assert ax.get_title() == "RNN: held-out accuracy vs length, mean over seeds with 95% interval (t(0.995) | Wilson)"
     assert legend_texts(ax) == HIDDEN_LR
     assert ax.get_xlabel() == "Palindrome length T"
     for draw in (plots.plot_mean_accuracy, plots.plot_steps_to_target):
@@ -243,8 +243,8 @@ def test_a_sweep_at_one_length_is_drawn_against_its_first_axis():
     summary = sweep_summary({"hidden": [32, 64], "lr": [0.001, 0.003]}, models=("GRU", "RNN"), lengths=(20,))
     assert plots.figure_x(summary) == "hidden"
     fig = plots.plot_accuracy(summary)
-    assert fig.get_suptitle() == ("Held-out accuracy vs hidden units at T = 20, mean over seeds with 95% logit-t "
-                                  "interval")
+    assert fig.get_suptitle() == ("Held-out accuracy vs hidden units at T = 20, mean over seeds with 95% interval "
+                                  "(t(0.995) | Wilson)")
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "GRU"]
     for ax in fig.axes:
         assert ax.get_xlabel() == "hidden units" and ax.get_xscale() == "linear"

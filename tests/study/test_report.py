@@ -109,7 +109,7 @@ def test_report_writes_summary_and_figures(tmp_path, capsys):
         ["RNN", 5, 3, 0], ["RNN", 6, 3, 0], ["LSTM", 5, 3, 3], ["LSTM", 6, 3, 3]]
     assert summary["eval_accuracy_mean"].tolist() == pytest.approx([0.9, 0.7, 1.0, 1.0])
     assert CI_COLUMN in out and "exercise" in out
-    assert "Student t on the logit" in out and "docs/exercise.md" in out and "SEED" + ".md" not in out
+    assert "t(0.995) | Wilson" in out and "docs/statistics.md" in out and "docs/exercise.md" in out and "SEED" + ".md" not in out
     assert "not in the means" not in out  # every trial finished
     lines = out.splitlines()
     rnn6 = next(line for line in lines if line.split()[:1] == ["6"])  # RNN T=6 row (index repeated blank)
@@ -259,7 +259,8 @@ def test_summary_intervals_inside_the_unit_interval(tmp_path):
     summary = write_report(folder, echo=False, figures=False)["summary"]
     assert (summary["eval_accuracy_low"] >= 0).all() and (summary["eval_accuracy_high"] <= 1).all()
     rnn5 = summary.iloc[0]  # 0.95, 0.90, 0.85
-    assert rnn5.eval_accuracy_low < rnn5.eval_accuracy_mean < rnn5.eval_accuracy_high < 1
+    assert rnn5.eval_accuracy_low < rnn5.eval_accuracy_mean < rnn5.eval_accuracy_high <= 1
+    assert rnn5.eval_accuracy_low == pytest.approx(0.9 - 9.924843 * 0.05 / 3 ** 0.5, abs=1e-5)  # t(0.995, 2)
 
 
 def test_a_study_without_results(tmp_path, capsys):

@@ -37,21 +37,31 @@ from study.results.summary import (
 )
 
 T975 = {1: 12.706205, 2: 4.302653}  # t(0.975, df) from a printed table: two and three seeds
-EPS = 1e-4
 
 
 def approx(x):
     return pytest.approx(x, abs=1e-5, nan_ok=True)
 
 
-def logit_t(values):
-    """(mean, low, high) by hand: the logit-scale t interval (study.stats), widened to the mean."""
-    x = np.clip(np.asarray(values, float), EPS, 1 - EPS)
-    z = np.log(x / (1 - x))
-    half = T975[len(z) - 1] * z.std(ddof=1) / math.sqrt(len(z))
-    mean = float(np.mean(values))
-    low, high = 1 / (1 + math.exp(-(z.mean() - half))), 1 / (1 + math.exp(-(z.mean() + half)))
-    return approx(mean), approx(min(low, mean)), approx(max(high, mean))
+# Held-out examples a seed is scored on (palrnn.data: every held-out palindrome at T <= 9, 4,096 beyond).
+EXAMPLES = {5: 100, 6: 988, 7: 988, 20: 4096}
+T995 = {1: 63.656741, 2: 9.924843}  # t(0.995, df), from a printed table
+
+
+def interval(values, length):
+    """(mean, low, high) by hand: mean -+ t(0.995, n - 1) sd / sqrt(n), clipped to [0, 1], joined with
+    the Wilson interval of the pooled held-out count (study.basics.stats.accuracy_interval)."""
+    x = np.asarray(values, float)
+    n, m, z = len(x), EXAMPLES[length], 1.959964
+    mean = float(x.mean())
+    half = T995[n - 1] * x.std(ddof=1) / math.sqrt(n)
+    k, total = float(np.rint(x * m).sum()), n * m
+    p = k / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    w = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    low = min(max(0.0, mean - half), 0.0 if k == 0 else centre - w)
+    high = max(min(1.0, mean + half), 1.0 if k == total else centre + w)
+    return approx(mean), approx(low), approx(high)
 
 
 def make_trials() -> pd.DataFrame:
@@ -85,11 +95,19 @@ def row(summary, model, t):
 def test_summary_columns_and_order():
     s = summary_table(make_trials(), ["model"])
     assert list(s.columns) == ["model", "length", "seeds", "eval_accuracy_mean", "eval_accuracy_low",
-                               "eval_accuracy_high", "solved", "solved_low", "solved_high",
+                               "eval_accuracy_high", "solved", "solved_low", "solved_high", "held",
                                "steps_to_target_median", "diverged",
                                "stopped_early", "mean_train_accuracy", "train_accuracy_final",
                                "errored", "unfinished", "cut"]
     assert list(zip(s["model"], s["length"], strict=True)) == [("RNN", 5), ("RNN", 6), ("LSTM", 5), ("LSTM", 6)]
+
+
+def test_held_counts_the_seeds_still_at_the_target_at_their_last_evaluation():
+    # A seed that reached the target and lost it again is solved but not held.
+    trials = pd.DataFrame({"model": "RNN", "length": 10, "seed": [0, 1, 2], "target": 0.99,
+                           "eval_accuracy": [1.0, 0.71, 0.2], "steps_to_target": [500.0, 8000.0, None]})
+    r = summary_table(trials, []).iloc[0]
+    assert (r["solved"], r["held"], r["seeds"]) == (2, 1, 3)
 
 
 def test_wilson_interval():
@@ -105,26 +123,26 @@ def test_summary_numbers():
     assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 1, 0, 1)
     assert (r.errored, r.unfinished, r.cut) == (0, 0, 0)
     assert r.eval_accuracy_mean == approx(0.9)
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.9, 0.8])
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([1.0, 0.9, 0.8], 5)
     assert r.steps_to_target_median == 300
     assert r.mean_train_accuracy == approx(0.7)
     assert r.train_accuracy_final == approx(0.9)
 
     r = row(s, "RNN", 6)
     assert (r.seeds, r.solved, r.diverged, r.stopped_early) == (3, 0, 1, 0)  # a diverged run is finished
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([0.5, 0.3, 0.1])
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([0.5, 0.3, 0.1], 6)
     assert math.isnan(r.steps_to_target_median)
 
-    r = row(s, "LSTM", 5)  # every seed at 1: the interval collapses at 1 - eps, widened to the mean
+    r = row(s, "LSTM", 5)  # every seed at 1: no spread, but 300 examples leave room (Wilson)
     assert (r.solved, r.stopped_early, r.steps_to_target_median) == (3, 3, 300)
-    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(1 - EPS), 1.0)
+    assert (r.eval_accuracy_low, r.eval_accuracy_high) == (approx(0.987357), 1.0)
 
     r = row(s, "LSTM", 6)  # median over the solved seeds only
     assert (r.solved, r.steps_to_target_median) == (2, 700)
     # Wilson, worked by hand for 2/3: den = 1 + z^2/3 = 2.28054, centre = (2/3 + z^2/6) / den = 0.57309,
     # half = z sqrt(2/27 + z^2/36) / den = 0.36545
     assert (r.solved_low, r.solved_high) == (pytest.approx(0.20765, abs=1e-4), pytest.approx(0.93854, abs=1e-4))
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.99, 0.98])
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([1.0, 0.99, 0.98], 6)
     assert r.mean_train_accuracy == approx(0.70)
     assert r.train_accuracy_final == approx((1.0 + 0.98 + 0.96) / 3)
 
@@ -143,7 +161,7 @@ def test_summary_intervals_stay_in_the_unit_interval():
     assert (s["eval_accuracy_low"] >= 0).all() and (s["eval_accuracy_high"] <= 1).all()
     assert (s["eval_accuracy_low"] <= s["eval_accuracy_mean"]).all()
     assert (s["eval_accuracy_mean"] <= s["eval_accuracy_high"]).all()
-    assert row(s, "RNN", 5).eval_accuracy_high < 1.0
+    assert row(s, "RNN", 5).eval_accuracy_high == 1.0  # 0.9 + 0.573, clipped at 1
 
 
 def test_one_seed_has_no_interval_and_two_seeds_use_t1():
@@ -153,8 +171,8 @@ def test_one_seed_has_no_interval_and_two_seeds_use_t1():
     assert r.seeds == 1 and r.eval_accuracy_mean == 1.0
     assert math.isnan(r.eval_accuracy_low) and math.isnan(r.eval_accuracy_high)
     two = summary_table(trials[trials["seed"] < 2], ["model"])
-    r = row(two, "RNN", 6)  # 0.5, 0.3: t(0.975, 1) = 12.7062 on the logit scale
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([0.5, 0.3])
+    r = row(two, "RNN", 6)  # 0.5, 0.3: t(0.995, 1) = 63.657: the interval is all of [0, 1]
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([0.5, 0.3], 6)
 
 
 def test_t_quantiles_come_from_scipy():
@@ -205,7 +223,7 @@ def test_summary_means_are_over_finished_trials_only():
     s = summary_table(pd.concat([trials, extra], ignore_index=True), ["model"])
     r = row(s, "RNN", 5)
     assert (r.seeds, r.errored, r.unfinished, r.cut) == (3, 1, 1, 1)
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.9, 0.8])
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([1.0, 0.9, 0.8], 5)
     assert (r.solved, r.steps_to_target_median) == (1, 300)
     assert (r.mean_train_accuracy, r.train_accuracy_final) == (approx(0.7), approx(0.9))
     assert r.diverged == 0 and row(s, "RNN", 6).diverged == 1  # diverged runs are finished and count
@@ -258,7 +276,7 @@ def test_search_summary_has_one_row_per_config():
     assert list(zip(s["hidden"], s["lr"], s["seeds"], s["cut"], s["errored"], strict=True)) == [
         (32, 0.002, 0, 0, 1), (32, 0.01, 0, 1, 0), (64, 0.001, 2, 0, 0), (64, 0.003, 1, 0, 0)]
     r = s[s["lr"] == 0.001].iloc[0]  # the one config run twice: its two trials are its seeds
-    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == logit_t([1.0, 0.8])
+    assert (r.eval_accuracy_mean, r.eval_accuracy_low, r.eval_accuracy_high) == interval([1.0, 0.8], 20)
     assert r.solved == 1
     one = s[s["lr"] == 0.003].iloc[0]
     assert one.eval_accuracy_mean == approx(0.2) and math.isnan(one.eval_accuracy_low)
@@ -285,7 +303,7 @@ def make_curves() -> pd.DataFrame:
 
 
 def band(values):
-    return logit_t(values)
+    return interval(values, 5)
 
 
 def test_curves_hold_stopped_and_diverged_trials():
@@ -322,10 +340,10 @@ def test_accuracy_vs_length_beside_the_exercise():
     table = accuracy_vs_length(summary_table(make_trials(), ["model"]))
     assert list(table.index.names) == ["model", "T"]
     assert list(table.columns) == [CI_COLUMN, "solved", "final train", "exercise"]
-    assert CI_COLUMN == "this study (mean [95% CI, logit-t])"
-    _, low, high = (v.expected for v in logit_t([1.0, 0.9, 0.8]))
+    assert CI_COLUMN == "held out, mean [95% CI, t(0.995) | Wilson]"
+    _, low, high = (v.expected for v in interval([1.0, 0.9, 0.8], 5))
     assert table.loc[("RNN", 5), CI_COLUMN] == f"0.900 [{low:.3f}, {high:.3f}]"
-    assert table.loc[("LSTM", 5), CI_COLUMN] == "1.000 [1.000, 1.000]"
+    assert table.loc[("LSTM", 5), CI_COLUMN] == "1.000 [0.987, 1.000]"  # 300 examples, every one right
     assert table.loc[("RNN", 5), "solved"] == "1/3"
     assert table.loc[("RNN", 6), "exercise"] == 0.99
     assert table.loc[("LSTM", 6), "exercise"] == 1.00
@@ -556,8 +574,8 @@ def test_parity_contrast_number_for_number():
     assert row["length"] == 6 and row["parity"] == "even"
     c = row["contrast"]
     assert c == pytest.approx(0.5 - (0.9 + 0.4) / 2)
-    # MOVER from each length's logit-t interval: c = m6 - (m5 + m7) / 2
-    (m6, l6, u6), (m5, l5, u5), (m7, l7, u7) = ([v.expected for v in logit_t(acc[t])] for t in (6, 5, 7))
+    # MOVER from each length's interval: c = m6 - (m5 + m7) / 2
+    (m6, l6, u6), (m5, l5, u5), (m7, l7, u7) = ([v.expected for v in interval(acc[t], t)] for t in (6, 5, 7))
     assert row["low"] == pytest.approx(c - math.sqrt((m6 - l6) ** 2 + ((u5 - m5) / 2) ** 2 + ((u7 - m7) / 2) ** 2))
     assert row["high"] == pytest.approx(c + math.sqrt((u6 - m6) ** 2 + ((m5 - l5) / 2) ** 2 + ((m7 - l7) / 2) ** 2))
 
