@@ -11,23 +11,24 @@ from study.results.summary import SUMMARY_STATS
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
-@pytest.mark.parametrize("name", ["reference-lengths", "reference-init", "reference-forget", "reference-search-rnn20",
-                                  "reference-search-rnn20-confirm"])
+NAMES = ["reference-lengths", "reference-init", "reference-forget", "reference-search-rnn20",
+         "reference-search-rnn20-confirm", "reference-search-rnn20-confirm-tied"]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_reference_study_re_reports_identically(name, tmp_path):
     src = RESULTS / name
     assert (src / "summary.csv").is_file() and (src / "README.md").is_file(), f"{name} is not committed"
     copy = tmp_path / name
     shutil.copytree(src, copy, ignore=shutil.ignore_patterns("figures"))
     write_report(copy, echo=False, figures=False)
-    assert (copy / "summary.csv").read_bytes() == (src / "summary.csv").read_bytes()
-
-
-NAMES = ["reference-lengths", "reference-init", "reference-forget", "reference-search-rnn20",
-         "reference-search-rnn20-confirm"]
+    for table in ("summary.csv", "trials.csv", "best.json", "importances.csv"):
+        if (src / table).is_file():
+            assert (copy / table).read_bytes() == (src / table).read_bytes(), table
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_intervals_are_logit_t_inside_the_unit_interval(name):
+def test_reference_intervals_are_inside_the_unit_interval_and_never_zero_width(name):
     """The committed summaries were re-reported: new columns, every interval in [0, 1] around its mean."""
     import pandas as pd
 
@@ -39,6 +40,7 @@ def test_reference_intervals_are_logit_t_inside_the_unit_interval(name):
     assert (ok["eval_accuracy_low"] >= 0).all() and (ok["eval_accuracy_high"] <= 1).all()
     assert (ok["eval_accuracy_low"] <= ok["eval_accuracy_mean"]).all()
     assert (ok["eval_accuracy_mean"] <= ok["eval_accuracy_high"]).all()
+    assert (ok["eval_accuracy_low"] < ok["eval_accuracy_high"]).all()  # the held-out examples leave room
 
 
 def test_reference_search_summary_has_one_row_per_config():
@@ -73,7 +75,7 @@ def test_readme_findings_quote_the_committed_intervals():
     import pandas as pd
 
     text = findings()
-    assert "logit-t" in text and "Student-t interval over" not in text
+    assert "t(0.995) | Wilson" in text and "logit-t interval over" not in text
     summary = pd.read_csv(RESULTS / "reference-lengths" / "summary.csv")
 
     def cell(model, t):
@@ -170,6 +172,28 @@ def test_readme_frontier_table_is_the_committed_frontiers():
         assert r["trials"] == str((trials["model"] == r["model"]).sum()), r
         wall = json.loads((folder / "study.json").read_text())["wall_seconds"]
         assert r["wall time of the study"] == _minutes(wall), r
+        _check_fitted_and_held(folder, r)
+
+
+def _check_fitted_and_held(folder, r):
+    """The row's fitted crossing and held solves are frontier.csv's (a bound said as a bound)."""
+    import math
+
+    import pandas as pd
+
+    probes = pd.read_csv(folder / "frontier.csv")
+    probes = probes[probes["cell"] == r["model"]]
+    fit = probes.iloc[0]
+    text = r["fitted 0.8 crossing [95%]"]
+    if math.isfinite(fit.fitted_length) and fit.fitted_low > 0 and math.isfinite(fit.fitted_high):
+        assert text.startswith(f"{fit.fitted_length:.3g} [{fit.fitted_low:.3g}, {fit.fitted_high:.3g}]"), r
+    elif math.isnan(fit.fitted_length) and math.isfinite(fit.fitted_low) and fit.fitted_low > 0:
+        assert text.startswith(f"≥ {fit.fitted_low:.3g}") and "bound" in text, r  # every probe passed
+    elif fit.fitted_low == 0 and fit.fitted_high == math.inf:
+        assert "no interval" in text, r
+    else:
+        assert text.startswith("—"), r
+    assert r["solves held to the end"] == f"{int(probes['held'].sum())} of {int(probes['k'].sum())}", r
 
 
 def test_every_interval_the_findings_quote_is_a_committed_one():
