@@ -37,7 +37,7 @@ from study.basics.provenance import duration_text, provenance_line
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
-from study.frontier.table import CSV, cell_frontier_text, format_frontier
+from study.frontier.table import CSV, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
 from study.report.page import CSP, STYLE, _csv_cell, _e, _figures, _missing, _plain, _table, figure_files
 from study.results.exercise import (
     CI_COLUMN,
@@ -160,7 +160,9 @@ def _frontier(folder: Path) -> list[str]:
     if table.empty:
         return [*out, f'<p class="note">{CSV} is empty.</p>']
     headline = format_frontier(table).splitlines()[0]
-    cells = pd.DataFrame([{"cell": label, "frontier": cell_frontier_text(rows).removeprefix("longest T remembered: ")}
+    cells = pd.DataFrame([{"cell": label, "frontier": cell_frontier_text(rows).removeprefix("longest T remembered: "),
+                           "fitted crossing [95%]": cell_fit_text(rows) or "-",
+                           "solves held": cell_held_text(rows) or "-"}
                           for label, rows in table.groupby("cell", sort=False)])
     probes = table[table["length"].notna()]
     shown = pd.DataFrame({
@@ -174,7 +176,7 @@ def _frontier(folder: Path) -> list[str]:
     headline = headline.removeprefix("memory frontier: ")
     out += [f'<p class="note">{_e(headline[:1].upper() + headline[1:])}.</p>',
             _table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
-                   text={"cell", "longest T remembered"}),
+                   text={"cell", "longest T remembered", "fitted crossing [95%]", "solves held"}),
             f'<p class="note">Rule: {_e(RULE_TEXT)}. A probe stops once its outcome is known: k of n finished '
             "seeds; stopped seeds are not counted.</p>",
             _table(shown, "frontier-probes", text={"cell", "outcome"},

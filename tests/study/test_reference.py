@@ -128,6 +128,8 @@ def test_reference_frontier_is_complete_and_re_reports_identically(name, tmp_pat
     write_report(copy, echo=False, figures=False)
     for table in ("frontier.csv", "summary.csv"):
         assert (copy / table).read_bytes() == (src / table).read_bytes(), table
+    html = (copy / "report.html").read_text()
+    assert "fitted crossing [95%]" in html and "held 0.99 at the last evaluation" in html
 
 
 def _minutes(seconds: float) -> str:
