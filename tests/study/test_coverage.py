@@ -5,6 +5,7 @@ here, on the product's own interval function, and docs/statistics.md shows this 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from study.basics import stats
@@ -57,3 +58,28 @@ def test_docs_statistics_shows_this_runs_table(rows):
         got, want = numbers.findall(match[0]), numbers.findall(line)
         same = len(got) == len(want) and all(abs(float(a) - float(b)) <= 0.006 for a, b in zip(got, want, strict=True))
         assert same, f"docs/statistics.md's row {head} is not this run's: {line}"
+
+
+def test_compares_difference_interval_covers_the_true_difference():
+    rows = sim.differences()
+    worst = min(rows, key=lambda r: r["coverage"])
+    assert worst["coverage"] >= sim.TARGET, worst
+    text = (ROOT / "docs" / "statistics.md").read_text()
+    for line in sim.difference_markdown(rows).splitlines()[2:]:
+        head = " | ".join(line.split(" | ")[:2])
+        match = [d for d in text.splitlines() if d.startswith(head + " | ") and d.count("|") == line.count("|")]
+        assert match, f"docs/statistics.md has no row {head}: run python tests/study/coverage_sim.py"
+        got, want = float(match[0].split(" | ")[2]), float(line.split(" | ")[2])
+        assert abs(got - want) <= 0.006, f"docs/statistics.md's row {head} is not this run's: {line}"
+
+
+def test_the_simulations_mover_is_the_products():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        a = sorted(rng.random(3))
+        b = sorted(rng.random(3))
+        ma, la, ha = a[1], a[0], a[2]
+        mb, lb, hb = b[1], b[0], b[2]
+        c, low, high = stats.mover_interval([mb, ma], [(lb, hb), (la, ha)], [1, -1])
+        vlow, vhigh = sim.mover(*(tuple(np.array([v]) for v in side) for side in ((ma, la, ha), (mb, lb, hb))))
+        assert (low, high) == (pytest.approx(vlow[0]), pytest.approx(vhigh[0]))
