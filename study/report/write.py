@@ -199,7 +199,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         if x == "length":
             for a in plots.varying_axes(summary):
                 jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
-                             lambda a=a: plots.plot_accuracy_vs_length_by(summary, a)))
+                             lambda a=a: plots.plot_accuracy_vs_length_by(summary, a, seeds=seeds)))
     if meta.get("kind") == "optuna":
         jobs += _optuna_jobs(folder, meta, data, target)
     if not jobs:

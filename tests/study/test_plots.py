@@ -392,3 +392,14 @@ def test_accuracy_figure_draws_every_seed_beside_its_mean_where_a_cell_has_at_mo
     assert "one seed" in ax.get_legend_handles_labels()[1]
     # Without the trials, no dots (the figure of a summary alone).
     assert not _seed_dots(plots.plot_accuracy(summary).axes[0])
+
+
+def test_accuracy_by_axis_figure_draws_every_seed_too():
+    trials = make_trials({"init": ["seed", "xavier"]})
+    summary = summary_table(trials, ["init"])
+    fig = plots.plot_accuracy_vs_length_by(summary, "init", seeds=trials)
+    rnn = fig.axes[0]
+    assert rnn.get_title() == "RNN"
+    assert len(_seed_dots(rnn)) == 12  # 2 inits x 2 lengths x 3 seeds
+    assert sorted(y for x, y in _seed_dots(rnn) if abs(x - 5) < 0.5)[:3] == pytest.approx([0.7, 0.7, 0.8])
+    assert not _seed_dots(plots.plot_accuracy_vs_length_by(summary, "init").axes[0])

@@ -219,11 +219,12 @@ def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target:
     return _versus(summary, "steps", x, None, target)
 
 
-def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
+def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str, *, seeds: pd.DataFrame | None = None) -> Figure:
     """Held-out accuracy against T for each value of a swept ``axis``, one panel per model.
 
     Lines per panel: one per value of ``axis``, with 95% error bars. Other varying axes, if
-    any, make more panels.
+    any, make more panels. ``seeds`` (the finished trials): each seed as a dot beside its mean
+    where a cell has at most ``MAX_DOTS`` seeds, as in ``plot_accuracy``.
     """
     if axis not in summary.columns:
         raise ValueError(f"the summary has no column {axis!r}")
@@ -246,6 +247,10 @@ def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str) -> Figure:
             ax.errorbar(rows["length"].to_numpy(float), rows["eval_accuracy_mean"].to_numpy(float),
                         yerr=_errors(rows, "eval_accuracy"), marker="o", capsize=0, color=colors[text],
                         linestyle=model_style(model), label=f"{axis}={text}")
+            if seeds is not None:
+                positions = {axis_key(t): float(t) for t in summary["length"]}
+                _seed_dots(ax, rows.assign(_x=rows["length"].astype(float)), seeds,
+                           _dot_offset(positions, "linear", values.index(v), len(values)), colors[text])
         ax.set_title(title)
         ax.set_xlabel(LENGTH)
         _accuracy_axes(ax)
