@@ -81,11 +81,11 @@ def tidy_runs(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def tidy_summary(summary: pd.DataFrame) -> pd.DataFrame:
-    df = summary.copy()
-    for name in SUMMARY_COUNTS:
+    df = _typed(summary.copy())
+    for name in SUMMARY_COUNTS:  # after _typed: diverged and stopped_early are counts here, not flags
         if name in df:
-            df[name] = _integers(df[name])
-    return _typed(df)
+            df[name] = _integers(summary[name])
+    return df
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +98,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
             df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
         elif name in BOOLEANS:
             df[name] = _booleans(df[name])
-        elif name in ("trial_id", "error"):
+        elif name in ("trial_id", "error", "lineage"):
             df[name] = df[name].astype("string")
     return df
 
