@@ -1,5 +1,6 @@
 """study/ in one-way layers (docs/design.md), computed from the code: every import statement of
-study's and palrnn's modules, those inside functions included (``TYPE_CHECKING`` blocks aside).
+study's and palrnn's modules, those inside functions included (``TYPE_CHECKING`` blocks aside),
+relative ones (``from ..driver import execute``) read against the importing module's package.
 
 - no import cycle among the modules, but for the one back edge docs/design.md names
   (``StudyPlan.run`` reaching the driver);
@@ -51,9 +52,11 @@ def _type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def imports(source: str, module: str, known: set[str]) -> set[str]:
+def imports(source: str, module: str, known: set[str], package: bool = False) -> set[str]:
     """The modules of ``known`` that ``source`` imports, at any depth; ``from a import b`` counts as
-    ``a.b`` when that is a module, else ``a``. A package's own ``__init__`` is not counted."""
+    ``a.b`` when that is a module, else ``a``. A relative import (``from ..a import b``) is read
+    against ``module``'s package (``module`` itself where it is a package's ``__init__``,
+    ``package``). A package's own ``__init__`` is not counted."""
     out: set[str] = set()
     skip: set[int] = set()
     tree = ast.parse(source)
@@ -65,18 +68,31 @@ def imports(source: str, module: str, known: set[str]) -> set[str]:
             continue
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, module, package)
             for a in node.names:
-                full = f"{node.module}.{a.name}"
-                out.add(full if full in known else node.module)
+                full = f"{base}.{a.name}"
+                out.add(full if full in known else base)
     return {m for m in out if m != module}
+
+
+def _absolute(node: ast.ImportFrom, module: str, package: bool) -> str:
+    """The module ``from ... import`` names: its own name, or a relative one resolved against the
+    importing module's package."""
+    if node.level == 0:
+        return str(node.module)
+    parts = module.split(".") if package else module.split(".")[:-1]
+    assert node.level - 1 < len(parts), f"{module}: a relative import above the top package"
+    parts = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*parts, *([node.module] if node.module else [])])
 
 
 def graph() -> dict[str, set[str]]:
     files = sorted([*(ROOT / "study").rglob("*.py"), *(ROOT / "palrnn").rglob("*.py")])
     names = {module_name(f): f for f in files}
     known = set(names)
-    return {m: {i for i in imports(f.read_text(), m, known) if i in known or i.split(".")[0] in ("ray",)}
+    return {m: {i for i in imports(f.read_text(), m, known, f.name == "__init__.py")
+                if i in known or i.split(".")[0] in ("ray",)}
             for m, f in names.items()}
 
 
@@ -125,6 +141,23 @@ def test_the_cycle_finder_finds_a_cycle_through_an_import_inside_a_function():
     assert g["study.c"] == {"study.a"}  # a TYPE_CHECKING import is not one
     assert cycles(g) == [["study.a", "study.b", "study.c"]]
     assert cycles(g, {("study.b", "study.c")}) == []
+
+
+def test_relative_imports_are_read_against_the_importing_module_s_package():
+    known = {"study", "study.basics", "study.basics.stats", "study.basics.text", "study.driver",
+             "study.driver.execute", "study.engine", "study.engine.search", "study.engine.search.optuna"}
+    upward = "def f():\n    from ..driver.execute import cluster_address\n"
+    assert imports(upward, "study.basics.stats", known) == {"study.driver.execute"}
+    assert imports("from . import text\nfrom .text import wrap\n", "study.basics.stats", known) == {"study.basics.text"}
+    assert imports("from .. import driver\n", "study.basics.stats", known) == {"study.driver"}
+    assert imports("from ...driver import execute\n", "study.engine.search.optuna", known) == {"study.driver.execute"}
+    # In a package's __init__, "." is the package itself.
+    assert imports("from .search import optuna\n", "study.engine", known, package=True) == \
+        {"study.engine.search.optuna"}
+    # And the layer check sees it: basics importing the driver is upward.
+    g = {"study.basics.stats": imports(upward, "study.basics.stats", known)}
+    assert [(m, t) for m, ts in g.items() for t in ts if layer_of(t) > layer_of(m)] == \
+        [("study.basics.stats", "study.driver.execute")]
 
 
 def test_no_import_cycles_but_the_one_named_back_edge():
