@@ -112,6 +112,21 @@ def test_the_front_is_the_non_dominated_finished_trials_of_each_cell():
     assert objective_values(trials, objectives).loc[3, "steps_to_target"] == math.inf
 
 
+def test_ties_dominate_only_when_one_objective_is_strictly_better():
+    """Equal on one objective and better on the other dominates; equal on both does not (either way)."""
+    rows = [("a", 0.8, 500), ("b", 0.8, 700),  # b: a's accuracy, slower: dominated by a
+            ("c", 0.9, 900), ("d", 0.9, 900),  # c and d: equal on both, neither dominates the other
+            ("e", 0.7, 500),                   # e: a's steps, less accurate: dominated by a
+            ("f", 0.9, None)]                  # f: c's accuracy, never reached the target: dominated by c
+    trials = pd.DataFrame([{"trial_id": t, "model": "RNN", "length": 10, "eval_accuracy": acc,
+                            "steps_to_target": steps, "status": "TERMINATED"} for t, acc, steps in rows])
+    objectives = [("eval_accuracy", "max"), ("steps_to_target", "min")]
+    front = pareto_front(trials, objectives)
+    # Best first by the first objective, ties by trial id.
+    assert list(front["trial_id"]) == ["c", "d", "a"]
+    assert set(front["trial_id"]) == brute_front(trials, objectives)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_the_front_matches_the_definition_on_random_trials(seed):
     import random
