@@ -1,8 +1,9 @@
 """Population Based Training for real, under Ray: at least one exploit happens, each trial's lineage
 is in trials.csv and curves.csv, every curve has every evaluation once, the report draws lr and
 accuracy over the steps with the exploits marked; a PBT study whose driver is SIGKILLed
-mid-study resumes to the same tables as an undisturbed run; and one whose trial workers are
-SIGKILLed at random moments ends with them too."""
+mid-study (inside a round; between an exploit logged and Ray acting on it) resumes to the same
+tables as an undisturbed run, reading the logged decision back where deciding again would differ;
+and one whose trial workers are SIGKILLed at random moments ends with them too."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,6 +60,49 @@ def _run(folder: Path, name: str) -> subprocess.CompletedProcess:
     done = subprocess.run(_cmd(folder, name), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
+
+
+# study.run's driver with a test's hand on PBT's decisions at one round (argv: MODE STEP, then
+# study.run's arguments). "kill": SIGKILLed right after it writes an exploit of round STEP to the
+# decision log, before Ray acts on it. "otherwise": deciding an exploit of round STEP anew (Ray's
+# PBT's own decision) gives lr OTHER_LR, so that only the logged decision reproduces that round.
+OTHER_LR = 0.0123456
+DRIVER = f"""
+import os, signal, sys
+from ray.tune.schedulers import PopulationBasedTraining
+from study.engine.schedulers.pbt import StudyPBT
+from study.run import main
+
+mode, step, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+if mode == "kill":
+    decide = StudyPBT._get_new_config
+    def _decide_and_die(self, trial, trial_to_clone):
+        out = decide(self, trial, trial_to_clone)
+        if int(self._trial_state[trial].last_train_time) == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    StudyPBT._get_new_config = _decide_and_die
+elif mode == "otherwise":
+    decide = PopulationBasedTraining._get_new_config
+    def _decide_otherwise(self, trial, trial_to_clone):
+        new, operations = decide(self, trial, trial_to_clone)
+        if int(self._trial_state[trial].last_train_time) == step:
+            new = {{**new, "lr": {OTHER_LR}}}
+        return new, operations
+    PopulationBasedTraining._get_new_config = _decide_otherwise
+sys.exit(main(argv))
+"""
+
+
+def _driver(cmd: list[str], mode: str, step: int) -> tuple[int, str]:
+    """``cmd`` (``_cmd``'s) run by ``DRIVER`` in ``mode`` at round ``step``: its exit status and output
+    (to a file, not a pipe: a Ray process the killed driver leaves behind would hold a pipe open)."""
+    assert cmd[1:3] == ["-m", "study.run"]
+    with tempfile.TemporaryFile("w+") as out:
+        done = subprocess.run([cmd[0], "-c", DRIVER, mode, str(step), *cmd[3:]], cwd=ROOT, env=ENV,
+                              stdout=out, stderr=subprocess.STDOUT, text=True, timeout=400)
+        out.seek(0)
+        return done.returncode, out.read()
 
 
 def _key(who: int) -> str:
@@ -152,7 +197,8 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     # Killed outright inside a round: the moment a member that round copies (a donor in the
     # undisturbed run) has reached the round's step and saved its state, while others still train
     # towards it. The resumed member reports that step again, and must still be a donor (it was
-    # not: Ray's PBT skipped the exploit). Then resumed: the same decisions and the same tables.
+    # not: Ray's PBT skipped the exploit). Then resumed (twice, below): the same decisions and the
+    # same tables.
     step, donor = _a_round_whose_donor_waits(calm, exploits)
     cmd = _cmd(tmp_path, "killed")
     killed = tmp_path / "killed"
@@ -166,12 +212,24 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     assert json.loads((killed / "study.json").read_text())["status"] == "running"
     rounds = [e["round"] for e in read_log(log_path(killed)) if "round" in e]
     assert INTERVAL in rounds and step not in rounds, f"killed after rounds {rounds}, not inside round {step}"
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    # Resumed, and killed again between that round's exploit written to the decision log and the
+    # round's end: the exploit is logged, Ray has not acted on it.
+    status, out = _driver(cmd + ["--resume"], "kill", step)
+    assert status == -signal.SIGKILL, out[-3000:]
+    log = read_log(log_path(killed))
+    assert "member" in log[-1] and log[-1]["step"] == step and {"round": step} not in log, log
+    assert [e for e in log if "member" in e] == [e for e in exploits if e["step"] <= step]
+    # Resumed once more by a driver that, deciding that exploit again, would give another lr: only
+    # reading the logged decision back makes the same tables as the undisturbed run.
+    assert all(e["config"]["lr"] != OTHER_LR for e in exploits)
+    status, out = _driver(cmd + ["--resume"], "otherwise", step)
+    assert status == 0, out[-3000:]
     _assert_same_as(killed, calm)
-    fault("the driver of a PBT study SIGKILLed inside a round, while the member it copies waits at it", 1,
-          f"`--resume` makes the same decisions ({len(exploits)} exploits) and ends with the same trials.csv and "
-          "curves.csv as an undisturbed run (each trial's curve every evaluation once, the lineage the same)")
+    fault("the driver of a PBT study SIGKILLed inside a round, while the member it copies waits at it, then "
+          "again between an exploit written to the decision log and the end of its round", 2,
+          f"`--resume` makes the same decisions ({len(exploits)} exploits), the logged one read back where deciding "
+          "again would differ, and ends with the same trials.csv and curves.csv as an undisturbed run (each "
+          "trial's curve every evaluation once, the lineage the same)")
 
 
 def _saved(folder: Path, who: int) -> dict | None:
