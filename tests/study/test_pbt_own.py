@@ -1,6 +1,7 @@
 """A PBT member's steps_to_target and best_eval_accuracy are its own since its last exploit, read
 from its own curve, not the donor's history its weights carried (reference-methods-rnn20/pbt-s0,
-trial c63e7_00003: trials.csv said 1,750, the donor's; its own curve first reaches 0.99 at 2,250).
+trial c63e7_00003, e8a48_00003 since it was run again: trials.csv said 1,750, the donor's; its own
+curve first reaches 0.99 at 2,250).
 No Ray here; tests/study/test_pbt.py checks a real PBT study's tables too."""
 
 import json
@@ -29,21 +30,24 @@ def _own(curve: pd.DataFrame, target: float) -> tuple[float | None, float]:
 def test_every_member_of_the_committed_pbt_search_against_its_own_curve():
     trials = pd.read_csv(PBT / "trials.csv", dtype={"trial_id": str})
     curves = pd.read_csv(PBT / "curves.csv", dtype={"trial_id": str})
-    assert trials.set_index("trial_id").loc["c63e7_00003", "steps_to_target"] == 1750  # the donor's, as written
     own, own_curves = own_since_exploit(trials, curves)
     own = own.set_index("trial_id")
-    changed = 0
     for trial_id, curve in curves.groupby("trial_id"):
         steps, best = _own(curve, float(curve["target"].iloc[0]))
         got = own.loc[trial_id, "steps_to_target"]
         assert (pd.isna(got) and steps is None) or got == steps, (trial_id, got, steps)
         assert own.loc[trial_id, "best_eval_accuracy"] == pytest.approx(best, abs=1e-12), trial_id
-        changed += not ((pd.isna(got) and pd.isna(trials.set_index("trial_id").loc[trial_id, "steps_to_target"]))
-                        or got == trials.set_index("trial_id").loc[trial_id, "steps_to_target"])
+        assert (pd.isna(got) and pd.isna(trials.set_index("trial_id").loc[trial_id, "steps_to_target"])) \
+            or got == trials.set_index("trial_id").loc[trial_id, "steps_to_target"], trial_id  # as committed
+        marked = curve.loc[curve["exploited_from"].notna(), "step"]
+        assert pd.isna(got) or not len(marked) or got >= marked.max(), trial_id  # never before its last exploit
         last = own_curves[own_curves["trial_id"] == trial_id].sort_values("step").iloc[-1]
         assert (pd.isna(last["steps_to_target"]) and pd.isna(got)) or last["steps_to_target"] == got
-    assert own.loc["c63e7_00003", "steps_to_target"] == 2250
-    assert changed == 5  # members 3, 5, 8, 12 and 15 carried their donor's step
+    # Member 3 took member 14's weights at step 2,250 and was at 1.0 there: its own solve is 2,250;
+    # its donor reached 0.99 at 1,750, which the member's state (and so trials.csv before) carried.
+    assert own.loc["e8a48_00003", "steps_to_target"] == 2250
+    assert own.loc["e8a48_00014", "steps_to_target"] == 1750
+    assert curves.loc[(curves["trial_id"] == "e8a48_00003") & (curves["step"] == 2250), "exploited_from"].item() == 14
     assert len(own) == len(trials) and list(own_curves["trial_id"]) == list(curves["trial_id"])
 
 
@@ -85,9 +89,11 @@ def test_re_reporting_the_committed_pbt_search_writes_the_members_own_steps(tmp_
     shutil.copytree(PBT, folder)
     out = write_report(folder, echo=False, figures=False)
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
-    assert trials.loc["c63e7_00003", "steps_to_target"] == 2250
+    assert trials.loc["e8a48_00003", "steps_to_target"] == 2250
     curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
-    assert curves[(curves["trial_id"] == "c63e7_00003") & (curves["step"] == 2250)]["steps_to_target"].item() == 2250
+    assert curves[(curves["trial_id"] == "e8a48_00003") & (curves["step"] == 2250)]["steps_to_target"].item() == 2250
+    for table in ("trials.csv", "curves.csv"):  # the committed tables are the re-reported ones
+        assert (folder / table).read_bytes() == (PBT / table).read_bytes(), table
     assert ",14\n" in (folder / "curves.csv").read_text()  # exploited_from stays an integer
     solved = out["summary"]["steps_to_target_median"].dropna()
     assert set(solved) == set(trials["steps_to_target"].dropna())  # one trial per config
