@@ -6,7 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from study.basics.stats import accuracy_interval, contrast_interval, finite_values, mover_interval
+from study.basics.stats import (
+    accuracy_interval,
+    accuracy_intervals,
+    contrast_interval,
+    finite_values,
+    mover_interval,
+    wilson_interval,
+)
 
 
 def test_finite_values_drops_text_nan_and_infinities_as_floats():
@@ -28,3 +35,26 @@ def test_contrast_interval_uses_each_groups_examples():
     assert c == 0.0 and low == pytest.approx(-(1 - g_low) * math.sqrt(1)) and high == pytest.approx(1 - g_low)
     with pytest.raises(ValueError):
         contrast_interval(groups, [1, -1], examples=[100, 100, 100])  # one count per group, no more
+
+
+def test_accuracy_intervals_row_by_row():
+    p = np.array([[1.0, 1.0, 1.0], [0.5, 0.6, 0.7]])
+    mean, low, high = accuracy_intervals(p, None)
+    assert mean == pytest.approx([1.0, 0.6]) and low[0] == high[0] == 1.0 and low[1] < 0.6 < high[1]
+    one = [accuracy_interval(row, 100)[2:] for row in p]
+    _, low, high = accuracy_intervals(p, 100)
+    assert low == pytest.approx([o[0] for o in one]) and high == pytest.approx([o[1] for o in one])
+
+
+def test_accuracy_interval_takes_counts_of_at_least_one_and_its_quantile():
+    assert accuracy_interval([1.0, 1.0], [0, 100]) == (2, 1.0, 1.0, 1.0)  # a count of 0: the t part alone
+    assert accuracy_interval([1.0, 1.0, 1.0], [1, 1, 1])[2] == pytest.approx(wilson_interval(3, 3)[0])
+    assert accuracy_interval([0.5, 0.6, 0.7], quantile=0.975)[2] > accuracy_interval([0.5, 0.6, 0.7])[2]
+
+
+def test_wilson_interval_edges_and_its_z():
+    assert wilson_interval(1, 10)[0] > 0 and wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(3, 3)[1] == 1.0 and wilson_interval(7, 7)[1] == 1.0
+    low, high = wilson_interval(1, 1)
+    assert low == pytest.approx(0.2065, abs=1e-4) and high == 1.0
+    assert wilson_interval(5, 10, z=1.0)[0] > wilson_interval(5, 10)[0]
