@@ -54,7 +54,8 @@ def test_accuracy_interval_takes_counts_of_at_least_one_and_its_quantile():
 
 def test_wilson_interval_edges_and_its_z():
     assert wilson_interval(1, 10)[0] > 0 and wilson_interval(0, 10)[0] == 0.0
-    assert wilson_interval(3, 3)[1] == 1.0 and wilson_interval(7, 7)[1] == 1.0
+    # exactly 1 at k = n: the formula alone gives 0.9999999999999999 at n = 10, 13, 25, ...
+    assert wilson_interval(3, 3)[1] == 1.0 and wilson_interval(10, 10)[1] == 1.0 and wilson_interval(27, 27)[1] == 1.0
     low, high = wilson_interval(1, 1)
     assert low == pytest.approx(0.2065, abs=1e-4) and high == 1.0
     assert wilson_interval(5, 10, z=1.0)[0] > wilson_interval(5, 10)[0]

@@ -97,3 +97,7 @@ def test_toml_values():
         ['"none"', "true", "false", "3", "0.5", '"é"', '[1, "a"]']
     with pytest.raises(TypeError, match=r"^cannot write \{\} to a study file$"):
         _toml({})
+
+
+def test_a_study_without_a_name_is_called_study():
+    assert from_dict({}, "w").name == "study"

@@ -42,3 +42,7 @@ def test_format_table_aligns_left_and_splits_into_blocks_at_the_width():
 def test_format_table_right_aligns_the_index():
     lines = format_table(["v"], [[c] for c in "abcdefghijk"], index="n")
     assert lines[:2] == [" n  v", " 0  a"] and lines[-1] == "10  k"
+
+
+def test_format_table_has_no_index_header_by_default():
+    assert format_table(["v"], [["a"]]) == ["   v", "0  a"]
