@@ -71,11 +71,6 @@ def log_path(experiment_folder: str | Path) -> Path:
     return Path(experiment_folder) / PBT_LOG
 
 
-OWN_TEXT = ("a PBT member's steps_to_target and best_eval_accuracy are its own since its last exploit: from "
-            "the evaluations after it went on from another member's weights (curves.csv: from the record "
-            "marked exploited_from on), not the donor's history, which those weights carried")
-
-
 def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trials, curves) with each PBT member's target bookkeeping its own since its last exploit.
 
