@@ -1,13 +1,13 @@
-"""Run the fault tests and write the README's Reliability table from what they injected.
+"""Run the fault tests and write docs/reliability.md's table from what they injected.
 
-    .venv/bin/python scripts/reliability.py            # runs them (about 6 min on 2 cores), rewrites README.md
+    .venv/bin/python scripts/reliability.py            # runs them (about 6 min on 2 cores), writes the page
     .venv/bin/python scripts/reliability.py --print    # only prints the table
     PALRNN_RELIABILITY=/tmp/faults.jsonl .venv/bin/python -m pytest    # the whole suite, recording
     .venv/bin/python scripts/reliability.py --from /tmp/faults.jsonl   # the table from that run's rows
 
 Every fault test records (fault, count injected, what happened) through the ``fault`` fixture of
 tests/conftest.py, only when its assertions passed. Rows of one fault (a parametrised test) are
-summed. The table goes between the two markers in README.md.
+summed. The table goes between the two markers in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def table(rows: list[dict]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--print", action="store_true", help="print the table, leave README.md alone")
+    p.add_argument("--print", action="store_true", help="print the table, leave docs/reliability.md alone")
     p.add_argument("--from", dest="source", metavar="FILE",
                    help="run nothing: the rows a passing run recorded in FILE ($PALRNN_RELIABILITY), those of "
                         "the fault tests' files")
@@ -64,7 +64,7 @@ def main() -> int:
         rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     if run.returncode != 0:
         print(table(rows))
-        print("some fault tests failed: README.md left as it is", file=sys.stderr)
+        print("some fault tests failed: docs/reliability.md left as it is", file=sys.stderr)
         return 1
     return _write(table(rows), args.print)
 
@@ -72,7 +72,7 @@ def main() -> int:
 def _write(text: str, print_only: bool) -> int:
     print(text)
     if not print_only:
-        readme = ROOT / "README.md"
+        readme = ROOT / "docs" / "reliability.md"
         s = readme.read_text()
         a, b = s.index(START) + len(START), s.index(END)
         readme.write_text(s[:a] + "\n" + text + "\n" + s[b:])

@@ -1,10 +1,10 @@
-"""Write the README's Speed tables from the benchmarks' own outputs, results/bench/*.json:
+"""Write docs/speed.md's tables from the benchmarks' own outputs, results/bench/*.json:
 
     python -m palrnn.bench --json results/bench/palrnn-bench.json
     python -m study.bench --grid lengths --json results/bench/study-bench.json
-    python scripts/speed_tables.py        # rewrites the README between its speed markers
+    python scripts/speed_tables.py        # rewrites docs/speed.md between its speed markers
 
-tests/test_speed_tables.py checks that the README's tables are these files' rows.
+tests/test_speed_tables.py checks that docs/speed.md's tables are these files' rows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "results" / "bench"
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "speed.md"
 START = "<!-- speed: start (scripts/speed_tables.py writes this part from results/bench/*.json) -->"
 END = "<!-- speed: end -->"
 
@@ -89,14 +89,14 @@ def _study_machine(prov: dict) -> dict:
 
 
 def main() -> int:
-    text = README.read_text()
+    text = PAGE.read_text()
     if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} markers", file=sys.stderr)
+        print(f"docs/speed.md has no {START} ... {END} markers", file=sys.stderr)
         return 1
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
-    README.write_text(head + block() + tail)
-    print("README.md: Speed tables written from results/bench/")
+    PAGE.write_text(head + block() + tail)
+    print("docs/speed.md: Speed tables written from results/bench/")
     return 0
 
 

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture
 def fault(request):
-    """Record what a fault test injected and what it showed, for the README's Reliability table.
+    """Record what a fault test injected and what it showed, for docs/reliability.md's table.
 
     ``fault(name, injected, outcome)``: after the test's assertions pass, one JSON line is added
     to the file named by $PALRNN_RELIABILITY (scripts/reliability.py sets it, runs the fault tests

@@ -1,6 +1,7 @@
-"""The README's Speed tables are the benchmarks' own outputs: every row of results/bench/*.json,
+"""docs/speed.md's tables are the benchmarks' own outputs: every row of results/bench/*.json,
 written by `python -m palrnn.bench --json` and `python -m study.bench --json`, as
-scripts/speed_tables.py renders it, stands in the README between its speed markers."""
+scripts/speed_tables.py renders it, stands in docs/speed.md between its speed markers; and the
+README's quick start quotes the main job's wall time from the same file."""
 
 import importlib.util
 import json
@@ -12,8 +13,8 @@ speed = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(speed)
 
 
-def test_the_readme_speed_block_is_rendered_from_the_benchmark_files():
-    readme = (ROOT / "README.md").read_text()
+def test_the_speed_page_is_rendered_from_the_benchmark_files():
+    readme = (ROOT / "docs" / "speed.md").read_text()
     assert speed.START in readme and speed.END in readme
     shown = readme.split(speed.START, 1)[1].split(speed.END, 1)[0]
     assert speed.START + shown + speed.END == speed.block()
@@ -29,3 +30,11 @@ def test_the_benchmark_files_name_their_machine_and_commit():
     assert {r["model"] for r in rows} == {"RNN", "LSTM", "GRU"} and all(r["examples_per_second"] > 0 for r in rows)
     figures = json.loads((ROOT / "results" / "bench" / "study-bench.json").read_text())["figures"]
     assert figures["trials"] == figures["planned"] == 36
+
+
+def test_the_quick_start_quotes_the_main_jobs_benchmarked_wall_time():
+    """The quick start's "about N min" for `--grid lengths` is study-bench.json's wall time, rounded."""
+    figures = json.loads((ROOT / "results" / "bench" / "study-bench.json").read_text())["figures"]
+    quick = (ROOT / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    line = next(x for x in quick.splitlines() if "study.run --grid lengths" in x)
+    assert f"about {round(figures['wall_seconds'] / 60)} min on 2 cores" in line, line

@@ -65,27 +65,36 @@ def test_every_reference_was_run_from_a_clean_commit():
         assert len(provenance["commit"]) == 40 and provenance["dirty"] is False, path
 
 
-def findings() -> str:
+def answer() -> str:
+    """The README's first section, the answer: its lengths table and frontier summary."""
     text = (RESULTS.parent / "README.md").read_text(encoding="utf-8")
-    return text.split("## Findings", 1)[1].split("\n## ", 1)[0]
+    return text.split("## The answer", 1)[1].split("\n## ", 1)[0]
+
+
+def findings() -> str:
+    """docs/findings.md, every finding, and the README's answer, which quotes some of them."""
+    return (RESULTS.parent / "docs" / "findings.md").read_text(encoding="utf-8") + "\n" + answer()
 
 
 def test_readme_findings_quote_the_committed_intervals():
-    """The lengths table in README's Findings is summary.csv's, to three decimals, with its method named."""
+    """The lengths table, in the README's answer and in docs/findings.md, is summary.csv's, to three
+    decimals, with its method named."""
     import pandas as pd
 
     text = findings()
     assert "t(0.995) | Wilson" in text and "logit-t interval over" not in text
+    assert "t(0.995) | Wilson" in answer()
     summary = pd.read_csv(RESULTS / "reference-lengths" / "summary.csv")
 
     def cell(model, t):
         r = summary[(summary["model"] == model) & (summary["length"] == t)].iloc[0]
         return f"{r.eval_accuracy_mean:.3f} [{r.eval_accuracy_low:.3f}, {r.eval_accuracy_high:.3f}]"
 
-    for t in range(5, 11):
-        row = next(line for line in text.splitlines() if line.startswith(f"| {t} |"))
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1] == cell("RNN", t) and cells[3] == cell("LSTM", t)
+    for page in (answer(), (RESULTS.parent / "docs" / "findings.md").read_text(encoding="utf-8")):
+        for t in range(5, 11):
+            row = next(line for line in page.splitlines() if line.startswith(f"| {t} |"))
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            assert cells[1] == cell("RNN", t) and cells[3] == cell("LSTM", t)
     confirm = pd.read_csv(RESULTS / "reference-search-rnn20-confirm" / "summary.csv").iloc[0]
     assert (f"{confirm.eval_accuracy_mean:.3f} [{confirm.eval_accuracy_low:.3f}, "
             f"{confirm.eval_accuracy_high:.3f}]") in text
@@ -177,6 +186,44 @@ def test_readme_frontier_table_is_the_committed_frontiers():
         _check_fitted_and_held(folder, r)
 
 
+# The README's frontier summary: each cell is the "longest T" of the findings' row of these studies.
+SUMMARY_STUDIES = {
+    ("RNN", "the exercise's settings"): "reference-frontier-exercise",
+    ("LSTM", "the exercise's settings"): "reference-frontier-exercise",
+    ("GRU", "the exercise's settings"): "reference-frontier-exercise",
+    ("RNN", "the best settings found"): "reference-frontier-rnn-search",
+    ("LSTM", "the best settings found"): "reference-frontier-lstm-chrono",
+    ("GRU", "the best settings found"): "reference-frontier-gru-long",
+}
+
+
+def _table(text: str, header_cell: str) -> list[dict]:
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("|") and header_cell in line)
+    header = [c.strip() for c in lines[at].strip("|").split("|")]
+    rows = []
+    for line in lines[at + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    return rows
+
+
+def test_readme_frontier_summary_is_the_findings_frontier_table():
+    """The README's "how far" table quotes, per model, the findings' frontier rows it names (which
+    the test above checks against the studies), the exercise's failure at T = 5 and chrono's bound."""
+    detail = _table((RESULTS.parent / "docs" / "findings.md").read_text(encoding="utf-8"), FRONTIER_HEADER)
+    summary = _table(answer(), "the best settings found")
+    assert [r["model"] for r in summary] == ["RNN", "LSTM", "GRU"]
+    for r in summary:
+        for column in ("the exercise's settings", "the best settings found"):
+            study_name = SUMMARY_STUDIES[(r["model"], column)]
+            row = next(d for d in detail if d["model"] == r["model"] and d["study"] == f"`{study_name}`")
+            assert r[column].split(" (")[0] == row[FRONTIER_HEADER], (r, row)
+    lstm_best = next(d for d in detail if d["model"] == "LSTM" and d["study"] == "`reference-frontier-best`")
+    assert f"({lstm_best[FRONTIER_HEADER]} with Xavier" in summary[1]["with them"]
+
+
 def _check_fitted_and_held(folder, r):
     """The row's fitted crossing and held solves are frontier.csv's (a bound said as a bound)."""
     import math
@@ -199,7 +246,8 @@ def _check_fitted_and_held(folder, r):
 
 
 def test_every_interval_the_findings_quote_is_a_committed_one():
-    """Each "mean [low, high]" in README's Findings is a cell of a committed reference: a summary.csv
+    """Each "mean [low, high]" in docs/findings.md or the README's answer is a cell of a committed
+    reference: a summary.csv
     row's held-out accuracy, or an odd-vs-even contrast the report computes from its trials.csv.
     A reference run again with other numbers fails here until the Findings follow it."""
     import re
@@ -222,7 +270,7 @@ def test_every_interval_the_findings_quote_is_a_committed_one():
     quoted = re.findall(r"[+−-]?\d\.\d{3} \[[+−-]?\d\.\d{3}, [+−-]?\d\.\d{3}\]", findings())
     assert len(quoted) >= 20
     missing = [q for q in quoted if q.replace("−", "-") not in known]
-    assert not missing, f"quoted in README's Findings but in no committed reference: {missing}"
+    assert not missing, f"quoted in docs/findings.md or the README's answer but in no committed reference: {missing}"
 
 
 METHODS = RESULTS / "reference-methods-rnn20"
@@ -254,5 +302,5 @@ def test_readme_methods_table_is_the_committed_methods_csv():
 
     from study.methods import markdown
 
-    readme = (RESULTS.parent / "README.md").read_text()
-    assert markdown(pd.read_csv(METHODS / "methods.csv")) in readme
+    page = (RESULTS.parent / "docs" / "findings.md").read_text()
+    assert markdown(pd.read_csv(METHODS / "methods.csv")) in page
