@@ -29,7 +29,7 @@ if tuple(SCHEMES) != INITS:
     raise ImportError(f"palrnn.models.init.SCHEMES {list(SCHEMES)} disagrees with palrnn.config.INITS {INITS}")
 
 # The fastest correct backend per (model, device type), from `python -m palrnn.bench`
-# (README, "Speed"). Every backend is tested to agree with `scratch`.
+# (docs/speed.md). Every backend is tested to agree with `scratch`.
 # GRU on cuda is cuDNN's kernel as for the other two, not yet timed there.
 FASTEST = {("RNN", "cpu"): "fused", ("LSTM", "cpu"): "fused", ("RNN", "cuda"): "fused", ("LSTM", "cuda"): "fused",
            ("GRU", "cpu"): "fused", ("GRU", "cuda"): "fused"}
