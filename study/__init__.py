@@ -18,6 +18,7 @@ Notebook API::
     tables = study.load_study("results/lengths-20261128-170000")
     tables["trials"], tables["curves"], tables["summary"]
     c = study.compare("results/reference-lengths", "results/my-rerun")   # also python -m study.compare
+    c = study.compare(tables["trials"], by="init", write=False)       # one study's inits against the first
     c.table, c.flagged            # compare.csv: per cell, each study, B - A with 95% intervals, verdict
 
 ``study.plan(study=None, **keywords)`` and ``study.run_study(study=None, *, echo=True,
@@ -75,14 +76,18 @@ def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **ke
     return plan(study, **keywords).run(echo=echo, report=report)
 
 
-def compare(*paths: str | Path, out: str | Path | None = None, write: bool = True, figures: bool = True,
-            margin: float | None = None, ignore: str | list[str] | None = None) -> Any:
-    """Compare study folders cell by cell, every later one against the first (``study/compare.py``):
-    ``margin`` (default 0.02) the practical margin of the verdicts, ``ignore`` the fixed settings
-    set aside (docs/compare.md)."""
+def compare(*paths: Any, out: str | Path | None = None, write: bool = True, figures: bool = True,
+            margin: float | None = None, ignore: str | list[str] | None = None, by: str | None = None,
+            labels: list[str] | None = None) -> Any:
+    """Compare studies cell by cell, every later one against the first (``study/compare.py``): study
+    folders, trials DataFrames (``load_study(...)["trials"]``) or ``load_study``'s tables, or one
+    study split ``by`` a column it varies (``by="init"``); ``margin`` (default 0.02) the practical
+    margin of the verdicts, ``ignore`` the fixed settings set aside, ``labels`` the studies' names
+    (docs/compare.md, docs/analysis.md)."""
     from study.compare import compare as _compare
 
-    return _compare(*paths, out=out, write=write, figures=figures, margin=margin, ignore=ignore)
+    return _compare(*paths, out=out, write=write, figures=figures, margin=margin, ignore=ignore, by=by,
+                    labels=labels)
 
 
 def load_study(path: str | Path) -> dict[str, Any]:

@@ -9,7 +9,9 @@ inside it), inconclusive. Writes compare.csv, compare.png and compare.html to ``
 (default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell's verdict
 is "differs", so that CI can check a rerun against a committed reference (docs/compare.md).
 
-``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``).
+``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``). From
+Python a study may also be a trials DataFrame, and one study may be split by a column
+(``study.compare(trials, by="init")``; docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -25,18 +27,25 @@ from palrnn.cli import RaisingParser, UsageError
 from study.basics.errors import NotAStudy, StudyError
 
 
-def compare(*paths: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, write: bool = True,
-            figures: bool = True, margin: float | None = None, ignore: str | Sequence[str] | None = None) -> Any:
-    """Compare study folders, every later one against the first; returns the ``Comparison``
+def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool = True, figures: bool = True,
+            margin: float | None = None, ignore: str | Sequence[str] | None = None, by: str | None = None,
+            labels: Sequence[str] | None = None) -> Any:
+    """Compare studies, every later one against the first; returns the ``Comparison``
     (``.table`` is compare.csv as a DataFrame, ``.flagged`` its cells whose verdict is "differs",
-    ``.settings`` every fixed config field). ``margin``: the practical margin in accuracy units
-    (default ``DEFAULT_MARGIN``, 0.02); ``ignore``: fixed settings to set aside ("init,hidden" or a
-    list). Writes compare.csv (and compare.png, compare.html) into ``out`` (default: beside the
-    first study) unless ``write`` is False. Raises StudyError (one line) on bad input."""
+    ``.settings`` every fixed config field). A study is a folder, a trials DataFrame
+    (``study.load_study(folder)["trials"]``, filtered as you like) or ``study.load_study``'s tables;
+    ``by``: give one study and a config field it varies (``by="init"``), and each value is compared
+    as a study of its own, the first (in the tables' order) as A (study/report/compare_inputs.py);
+    ``labels``: the studies' names in the tables (default: folder names, A, B ... for DataFrames,
+    ``init=xavier`` for a split). ``margin``: the practical margin in accuracy units (default
+    ``DEFAULT_MARGIN``, 0.02); ``ignore``: fixed settings to set aside ("init,hidden" or a list).
+    Writes compare.csv (and compare.png, compare.html) into ``out`` (default: beside the first
+    study's folder; a DataFrame needs ``out``) unless ``write`` is False. Raises StudyError (one
+    line) on bad input."""
     from study.report.compare import compare_studies, default_folder, write_comparison
     from study.report.compare_verdict import DEFAULT_MARGIN
 
-    comparison = compare_studies(list(paths), DEFAULT_MARGIN if margin is None else margin, ignore)
+    comparison = compare_studies(list(paths), DEFAULT_MARGIN if margin is None else margin, ignore, by, labels)
     if write:
         write_comparison(comparison, Path(out) if out is not None else default_folder(comparison), figures=figures)
     return comparison
@@ -55,9 +64,9 @@ def build_parser() -> RaisingParser:
     p.add_argument("--out", help="folder for compare.csv, compare.png and compare.html "
                                  "(default: compare-<A>-vs-<B> beside the first study)")
     p.add_argument("--margin", default=str(DEFAULT_MARGIN), metavar="X",
-                   help="practical margin in held-out accuracy, in [0, 1): a cell differs when the 95%% interval "
-                        "of B - A lies wholly outside [-X, +X], is the same when wholly inside, else inconclusive "
-                        "(default: %(default)s, docs/compare.md)")
+                   help="practical margin in held-out accuracy, in [0, 1): a cell differs when the 95-percent "
+                        "interval of B - A lies wholly outside [-X, +X], is the same when wholly inside, else "
+                        f"inconclusive (default: {DEFAULT_MARGIN}, docs/compare.md)")
     p.add_argument("--ignore", metavar="FIELD,...",
                    help="fixed settings the studies may differ in, set aside: their cells are paired anyway "
                         f"(config fields: {', '.join(settings_fields())})")
@@ -98,7 +107,7 @@ class _CallableModule(types.ModuleType):
     """``import study.compare`` puts this module on the ``study`` package in place of the function
     ``study.compare``: calling the module calls the function, so both spellings keep working."""
 
-    def __call__(self, *paths: str | os.PathLike[str], **kw: Any) -> Any:
+    def __call__(self, *paths: Any, **kw: Any) -> Any:
         return compare(*paths, **kw)
 
 

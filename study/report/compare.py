@@ -20,13 +20,16 @@ interval (fewer than two finished seeds). ``differs`` is verdict == "differs". T
 no verdict of its own (docs/compare.md says why); its difference and interval are in compare.csv.
 A cell only one study has is kept, with ``present`` saying which and no verdict; nothing is
 dropped in silence.
+
+A study is a folder, a trials DataFrame or study.load_study's tables, or one study is split by a
+column (``by="init"``): study/report/compare_inputs.py.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +38,10 @@ import pandas as pd
 
 from study.basics.errors import StudyError
 from study.basics.stats import mover_interval
+from study.report.compare_inputs import load_sides
 from study.report.compare_settings import check_settings, parse_ignore, settings_table
 from study.report.compare_verdict import DEFAULT_MARGIN, DIFFERS, check_margin, judge
-from study.results.folder import read_study_folder, summary_axes
+from study.results.folder import summary_axes
 from study.results.summary import group_columns, sort_groups, summary_table
 
 CSV = "compare.csv"
@@ -54,7 +58,8 @@ class Comparison:
     studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
     ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
     ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
-    each study's value and its status (equal, set aside); ``ignored``: the fields set aside."""
+    each study's value and its status (equal, set aside); ``ignored``: the fields set aside;
+    ``by``: the column one study was split by, else None. ``folders`` has no DataFrame's label."""
 
     table: pd.DataFrame
     studies: list[str]
@@ -64,6 +69,7 @@ class Comparison:
     margin: float = DEFAULT_MARGIN
     settings: pd.DataFrame = field(default_factory=pd.DataFrame)
     ignored: list[str] = field(default_factory=list)
+    by: str | None = None
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -71,21 +77,23 @@ class Comparison:
         return self.table[self.table["verdict"] == DIFFERS]
 
 
-def compare_studies(paths: list[str | os.PathLike[str]], margin: Any = DEFAULT_MARGIN,
-                    ignore: str | Iterable[str] | None = None) -> Comparison:
-    """Compare the study folders ``paths`` (two or more): every later one against the first, each
-    cell's difference judged against ``margin``. Raises StudyError (one line) for fewer than two,
-    a folder that is not a study, a bad margin or ``ignore`` name, studies that differ in a fixed
-    setting not in ``ignore``, or studies with no cell in common."""
+def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
+                    by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
+    """Compare the studies ``paths`` (two or more: study folders, trials DataFrames, study.load_study's
+    tables; or one split ``by`` a column, study/report/compare_inputs.py): every later one against the
+    first, each cell's difference judged against ``margin``. Raises StudyError (one line) for fewer
+    than two, a folder that is not a study, a bad margin, ``ignore`` name or ``by``, studies that
+    differ in a fixed setting not in ``ignore``, or studies with no cell in common."""
     margin = check_margin(margin)
     ignored = parse_ignore(ignore)
-    if len(paths) < 2:
-        raise StudyError("give two or more study folders to compare (results/<name> ...)")
-    data, labels = {}, []
-    for path in paths:
-        label = _label(Path(path), labels)
-        data[label] = read_study_folder(path)  # NotAStudy: one line naming the folder
-        labels.append(label)
+    sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
+    if len(sides) < 2:
+        raise StudyError("give two or more studies to compare (study folders results/<name>, trials DataFrames), "
+                         "or one with by=\"<column>\"")
+    if by is not None:
+        ignored = parse_ignore([*ignored, by])  # the one setting the parts differ in
+    data = {side.label: side.data for side in sides}
+    labels = [side.label for side in sides]
     axes = _shared_axes([d["meta"] for d in data.values()], [d["trials"] for d in data.values()])
     settings = settings_table(data, axes, ignored)
     check_settings(settings, labels, axes, ignored)
@@ -101,17 +109,8 @@ def compare_studies(paths: list[str | os.PathLike[str]], margin: Any = DEFAULT_M
         raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
                          f"(no {', '.join(axes)} they both ran); nothing to compare")
     table["set_aside"] = ",".join(ignored)
-    return Comparison(table, labels, axes, summaries, {lab: Path(p) for lab, p in zip(labels, paths, strict=True)},
-                      margin, settings, ignored)
-
-
-def _label(folder: Path, taken: list[str]) -> str:
-    """A study's label: its folder's name, numbered where two folders share one."""
-    name = folder.resolve().name or str(folder)
-    label, i = name, 2
-    while label in taken:
-        label, i = f"{name}#{i}", i + 1
-    return label
+    return Comparison(table, labels, axes, summaries, {s.label: s.folder for s in sides if s.folder is not None},
+                      margin, settings, ignored, by)
 
 
 def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> list[str]:
@@ -177,7 +176,12 @@ def _differences(row: pd.Series) -> dict[str, float]:
 def default_folder(comparison: Comparison) -> Path:
     """Where compare.csv goes when the user names no folder: beside the first study,
     ``compare-<A>-vs-<B>[-vs-...]``."""
+    if comparison.studies[0] not in comparison.folders:
+        raise StudyError("out: the first study is a DataFrame, with no folder to write beside; give out= "
+                         "(or write=False)")
     first = comparison.folders[comparison.studies[0]].resolve()
+    if comparison.by is not None:
+        return first.parent / f"compare-{first.name}-by-{comparison.by}"
     return first.parent / ("compare-" + "-vs-".join(s.replace("#", "_") for s in comparison.studies))
 
 
