@@ -1,11 +1,13 @@
 """Checkpoints that resume a run bit-exactly: model, optimizer, the batch generator's state and the
-loop's (``save_checkpoint``, written atomically), and ``load_checkpoint``, which checks every part
-and turns every problem with the file into a CheckpointError naming it. The generator is a CPU
+loop's (``save_checkpoint``, written atomically; ``checkpoint_bytes``, the same checkpoint as bytes
+for a caller that stores it elsewhere), and ``load_checkpoint``, which reads a file or those bytes,
+checks every part and turns every problem with it into a CheckpointError naming it. The generator is a CPU
 one on every device (palrnn.data), so a checkpoint loads on any device.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,23 @@ def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict
     the caller's own values (numbers, strings, lists, dicts), saved with it and returned as
     ``state.extra`` by ``load_checkpoint``; by default ``state.extra``. It becomes ``state.extra``.
     """
+    payload = _payload(state, extra)
+    with atomic_write(path, "wb") as f:
+        torch.save(payload, f)
+
+
+def checkpoint_bytes(state: TrainState, extra: dict[str, Any] | None = None) -> bytes:
+    """The checkpoint ``save_checkpoint`` writes, as bytes (the same bytes it writes), for a caller
+    that keeps it elsewhere (an object store); ``load_checkpoint`` reads them back. ``extra``: as there."""
+    buffer = io.BytesIO()
+    torch.save(_payload(state, extra), buffer)
+    return buffer.getvalue()
+
+
+def _payload(state: TrainState, extra: dict[str, Any] | None) -> dict[str, Any]:
     if extra is not None:
         state.extra = dict(extra)
-    payload = {
+    return {
         "version": CHECKPOINT_VERSION,
         "config": state.config.to_dict(),
         "model": state.model.state_dict(),
@@ -49,8 +65,6 @@ def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict
         },
         "extra": dict(state.extra),
     }
-    with atomic_write(path, "wb") as f:
-        torch.save(payload, f)
 
 
 class CheckpointError(ValueError):
@@ -100,9 +114,12 @@ def _check_loop(loop: Any) -> dict[str, Any]:
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], device: str | None = None, overrides: dict[str, Any] | None = None
+    path: str | os.PathLike[str] | bytes, device: str | None = None, overrides: dict[str, Any] | None = None,
+    name: str | None = None,
 ) -> TrainState:
-    """Rebuild a TrainState from ``save_checkpoint``'s file (torch.load with weights_only=True).
+    """Rebuild a TrainState from ``save_checkpoint``'s file, or from ``checkpoint_bytes``' bytes
+    (``path`` given as bytes; ``name`` is what error messages call them, by default ``<bytes>``),
+    with torch.load and weights_only=True.
 
     ``device``: build the model and data there instead of the saved device (the generator is a
     CPU one, so its state loads anywhere). ``overrides``: config fields to continue with, only
@@ -111,9 +128,13 @@ def load_checkpoint(
     unreadable, another CHECKPOINT_VERSION, a missing or mistyped key, parameters that do not
     fit, is a CheckpointError naming the file.
     """
-    path = Path(path)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        source: Any = io.BytesIO(bytes(path))
+        path = name or "<bytes>"
+    else:
+        source = path = Path(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling and zip errors all mean the same to the caller
         raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
     if not isinstance(payload, dict):
