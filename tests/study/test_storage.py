@@ -1,0 +1,156 @@
+"""The store a study shares between nodes (study.basics.store, --storage), against a real S3 server
+(moto on 127.0.0.1) and a local path: reads and writes by key, atomic writes, and the one-line
+refusals of a storage that cannot work."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from study.basics.errors import StudyError
+from study.basics.store import MARKER, Store, check_storage, open_storage
+from tests.s3_server import s3 as _s3  # noqa: F401 (the fixture s3)
+from tests.s3_server import s3_server as _s3_server  # noqa: F401 (the fixture s3_server)
+
+
+@pytest.fixture(params=["s3", "path"])
+def store(request, tmp_path):
+    if request.param == "path":
+        return Store(str(tmp_path / "store"))
+    return Store(request.getfixturevalue("s3").uri("pre/fix"))
+
+
+def test_write_read_exists_list_delete(store):
+    assert not store.exists("a/b.pt") and store.list() == []
+    with pytest.raises(FileNotFoundError):
+        store.read("a/b.pt")
+    store.write("a/b.pt", b"one")
+    store.write("a/b.pt", b"two")  # replaced whole
+    store.write("c.json", b"{}")
+    assert store.read("a/b.pt") == b"two" and store.exists("a/b.pt")
+    assert store.list() == ["a/b.pt", "c.json"] and store.list("a") == ["a/b.pt"]
+    assert [(k, size) for k, size, _ in store.entries()] == [("a/b.pt", 3), ("c.json", 2)]
+    assert store.child("a").read("b.pt") == b"two"
+    store.delete("a/b.pt")
+    store.delete("a/b.pt")  # already gone: nothing
+    assert store.list() == ["c.json"]
+
+
+def test_s3_keys_are_under_the_prefix_and_the_endpoint_may_come_from_the_environment(s3, monkeypatch):
+    Store(s3.uri("runs")).child("study").write("checkpoints/x.pt", b"x")
+    assert s3.keys() == ["runs/study/checkpoints/x.pt"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+    assert Store(f"s3://{s3.bucket}/runs/study").read("checkpoints/x.pt") == b"x"
+
+
+def test_a_failed_s3_write_leaves_the_previous_object_and_no_temporary_key(s3, monkeypatch):
+    import study.basics.store as module
+
+    store = Store(s3.uri("p"))
+    store.write("k.pt", b"before")
+    real = module._filesystem
+
+    class BrokenMove:  # the upload goes through; the move over the target fails
+        def __init__(self, fs):
+            self.fs = fs
+
+        def move(self, src, dest):
+            raise OSError("connection reset")
+
+        def __getattr__(self, name):
+            return getattr(self.fs, name)
+
+    monkeypatch.setattr(module, "_filesystem", lambda uri: (BrokenMove(real(uri)[0]), real(uri)[1]))
+    with pytest.raises(OSError, match="connection reset"):
+        store.write("k.pt", b"after")
+    monkeypatch.undo()
+    assert s3.get("p/k.pt") == b"before" and s3.keys() == ["p/k.pt"]
+
+
+# A writer killed mid-upload: its bytes go out in chunks, slowly, through the real S3 file system.
+SLOW_WRITER = """
+import sys, time
+import study.basics.store as s
+real = s._filesystem
+
+class Slow:
+    def __init__(self, f):
+        self.f = f
+    def write(self, data):
+        for i in range(0, len(data), 1 << 20):
+            self.f.write(data[i:i + (1 << 20)])
+            print("chunk", flush=True)
+            time.sleep(0.3)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.f.close()
+
+class FS:
+    def __init__(self, fs):
+        self.fs = fs
+    def open_output_stream(self, path):
+        return Slow(self.fs.open_output_stream(path))
+    def __getattr__(self, name):
+        return getattr(self.fs, name)
+
+s._filesystem = lambda uri: (FS(real(uri)[0]), real(uri)[1])
+s.Store(sys.argv[1]).write("k.pt", b"n" * (8 << 20))
+"""
+
+
+def test_a_writer_killed_mid_upload_leaves_the_previous_object(s3, fault):
+    store = Store(s3.uri("p"))
+    store.write("k.pt", b"before")
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, store.uri], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert writer.stdout.readline() == "chunk\n"  # mid-upload
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    time.sleep(0.2)
+    assert store.read("k.pt") == b"before" and s3.keys() == ["p/k.pt"]
+    store.write("k.pt", b"after")
+    assert store.read("k.pt") == b"after"
+    fault("storage writer SIGKILLed mid-upload to S3", 1,
+          "the previous object read back whole; no partial or temporary object visible")
+
+
+def test_the_store_check_leaves_nothing_behind(store):
+    check_storage(store)
+    assert not store.exists(MARKER) and store.list() == []
+
+
+@pytest.mark.parametrize("uri,why", [
+    ("nosuchscheme://bucket/x", "is not a storage pyarrow.fs knows"),
+    ("s3://KEY:SECRET@bucket/x", "holds a credential (user info"),
+    ("s3://bucket/x?secret_key=abc", "holds a credential (the query key 'secret_key')"),
+    ("   ", "empty"),
+])
+def test_a_storage_uri_that_cannot_work_is_one_line_naming_the_option(uri, why):
+    with pytest.raises(StudyError) as error:
+        open_storage(uri)
+    text = str(error.value)
+    assert text.startswith("--storage: ") and why in text and "\n" not in text
+    assert "SECRET" not in text.split("(")[0] or uri.startswith("s3://KEY")
+
+
+def test_a_missing_bucket_is_named(s3):
+    with pytest.raises(StudyError, match=r"^--storage: bucket 'no-such-bucket' does not exist at http://127"):
+        check_storage(open_storage(f"s3://no-such-bucket/x?endpoint_override={s3.endpoint}"))
+
+
+def test_missing_credentials_are_named(s3, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(StudyError) as error:
+        check_storage(open_storage(s3.uri("fresh")))
+    text = str(error.value)
+    assert text.startswith(f"--storage: cannot write and read back {s3.uri('fresh')} (") and "AWS_ACCESS_KEY_ID" in text
+    assert "\n" not in text
