@@ -94,7 +94,7 @@ def load_study(path: str | Path) -> dict[str, Any]:
     """A finished study's tables: trials, curves, summary (computed if absent) and meta (study.json),
     best (a search's best.json, else None). The tables have the same columns and dtypes for every
     kind of study and for older folders (categories for model, init, status ...; nullable
-    integers where a value can be missing): ``study/results/tidy.py`` lists them."""
+    integers where a value can be missing): ``study/results/columns.py`` lists them (docs/data.md)."""
     from study.results.folder import read_study_folder
     from study.results.tidy import tidy_tables
 

@@ -2,33 +2,8 @@
 of study (grid, search, frontier) and for folders written by older versions, so that a notebook's
 pandas code runs on any of them.
 
-trials (one row per trial):
-    trial_id          string
-    <config fields>   palrnn.config.field_names(), in that order; a field an older study did not
-                      have yet (forget_bias) is its default then and now (Config's)
-      model, input, init, optimizer, backend, device     category
-      length, hidden, batch_size, steps, eval_every, eval_size, patience, seed   Int64
-      forget_bias, lr, momentum, max_norm (NaN: no clipping), eval_fraction, target,
-      diverge_loss                                        float64
-    step, steps_to_target (missing: never reached the target), restarts,
-      params (the model's parameter count; missing in studies made before it)    Int64
-    train_loss, train_accuracy, eval_loss, eval_accuracy, best_eval_accuracy (missing in
-      older studies), examples_per_second, grad_norm, grad_norm_max, mean_train_accuracy,
-      wall_seconds                                                             float64
-    diverged, stopped_early, restarted_from_scratch                            boolean
-    status (TERMINATED, ERROR, ...), stopped_by (steps, target, diverged,
-      scheduler, error, unfinished), node                                      category
-    error                                                                      string
-    Population Based Training adds member, exploits (Int64) and lineage (string), and its
-      config columns are the values a trial ended with
-
-curves (one row per trial per evaluation): trial_id, the config fields, then the recorded metrics,
-with the dtypes above; under PBT lr and max_norm as each evaluation trained with, and
-exploited_from (Int64: the member whose weights the trial went on from since the record before).
-
-summary (one row per cell; see study.results.summary.summary_table): the group columns (model
-category, length Int64, any swept field), seeds, solved, held, diverged, stopped_early, errored,
-unfinished, cut as Int64, the rest float64.
+The columns, their dtypes and meanings are the data dictionary, ``study.results.columns``
+(docs/data.md is made from it): trials and curves get its dtypes; summary its counts as Int64.
 
 Internally the report works on the tables as read (``study.results.folder.read_study_folder``);
 these dtypes are for users.
@@ -41,14 +16,8 @@ from typing import Any
 import pandas as pd
 
 from palrnn.config import Config, field_names
+from study.results.columns import BOOLEANS, CATEGORIES, FLOATS, INTEGERS, STRINGS
 
-CATEGORIES = ("model", "input", "init", "optimizer", "backend", "device", "status", "stopped_by", "node")
-INTEGERS = ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size", "patience", "seed", "step",
-            "steps_to_target", "restarts", "params", "member", "exploits", "exploited_from")  # the last three: PBT's
-FLOATS = ("forget_bias", "lr", "momentum", "max_norm", "eval_fraction", "target", "diverge_loss", "train_loss",
-          "train_accuracy", "eval_loss", "eval_accuracy", "best_eval_accuracy", "examples_per_second", "grad_norm",
-          "grad_norm_max", "mean_train_accuracy", "wall_seconds")
-BOOLEANS = ("diverged", "stopped_early", "restarted_from_scratch")
 METRICS = ("step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "best_eval_accuracy",
            "examples_per_second", "grad_norm", "grad_norm_max", "mean_train_accuracy", "diverged",
            "steps_to_target", "stopped_early")
@@ -58,7 +27,7 @@ SUMMARY_COUNTS = ("seeds", "solved", "held", "diverged", "stopped_early", "error
 
 
 def tidy_tables(data: dict[str, Any]) -> dict[str, Any]:
-    """``read_study_folder``'s tables with the columns and dtypes of the module docstring."""
+    """``read_study_folder``'s tables with the columns and dtypes of ``study.results.columns``."""
     out = dict(data)
     out["trials"] = tidy_runs(data["trials"], [*field_names(), *METRICS, *TRIAL_END])
     out["curves"] = tidy_runs(data["curves"], [*field_names(), *METRICS]) if len(data["curves"].columns) else \
@@ -98,7 +67,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
             df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
         elif name in BOOLEANS:
             df[name] = _booleans(df[name])
-        elif name in ("trial_id", "error", "lineage"):
+        elif name in STRINGS:
             df[name] = df[name].astype("string")
     return df
 
