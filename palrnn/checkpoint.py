@@ -113,6 +113,27 @@ def _check_loop(loop: Any) -> dict[str, Any]:
     return {**loop, "history": history, "window": window}
 
 
+def _read(path: str | os.PathLike[str] | bytes, name: str | None) -> tuple[dict[str, Any], Any]:
+    """(the payload of a checkpoint file or its bytes, of this CHECKPOINT_VERSION; what messages call it)."""
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        source: Any = io.BytesIO(bytes(path))
+        label: Any = name or "<bytes>"
+    else:
+        source = label = Path(path)
+    try:
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling and zip errors all mean the same to the caller
+        raise CheckpointError(f"{label}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{label}: not a palrnn checkpoint (holds a {type(payload).__name__}, not a dict)")
+    version = payload.get("version")
+    if version != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{label}: checkpoint version {version!r}, but this palrnn reads version {CHECKPOINT_VERSION} only"
+        )
+    return payload, label
+
+
 def load_checkpoint(
     path: str | os.PathLike[str] | bytes, device: str | None = None, overrides: dict[str, Any] | None = None,
     name: str | None = None,
@@ -128,22 +149,7 @@ def load_checkpoint(
     unreadable, another CHECKPOINT_VERSION, a missing or mistyped key, parameters that do not
     fit, is a CheckpointError naming the file.
     """
-    if isinstance(path, (bytes, bytearray, memoryview)):
-        source: Any = io.BytesIO(bytes(path))
-        path = name or "<bytes>"
-    else:
-        source = path = Path(path)
-    try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling and zip errors all mean the same to the caller
-        raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{path}: not a palrnn checkpoint (holds a {type(payload).__name__}, not a dict)")
-    version = payload.get("version")
-    if version != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint version {version!r}, but this palrnn reads version {CHECKPOINT_VERSION} only"
-        )
+    payload, path = _read(path, name)
     try:
         missing = [key for key in _PAYLOAD_KEYS if key not in payload]
         if missing:

@@ -1,6 +1,7 @@
 """A real S3 server for the storage tests: moto's server mode on 127.0.0.1, as Ray's own storage
 tests use (the storage-test extra installs it). ``s3_server``: its endpoint, for a test module;
-``s3``: a fresh bucket with credentials in the environment, for one test."""
+``s3``: a fresh bucket with credentials in the environment, for one test. A test module imports
+``s3_fixture`` and ``s3_server_fixture`` to use them."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ class S3:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
 
-@pytest.fixture(scope="module")
-def s3_server():
+@pytest.fixture(scope="module", name="s3_server")
+def s3_server_fixture():
     server_module = pytest.importorskip(
         "moto.server", reason='moto is not installed: pip install -e ".[storage-test]" (moto[server]>=5)')
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -44,8 +45,8 @@ def s3_server():
     server.stop()
 
 
-@pytest.fixture
-def s3(s3_server, monkeypatch):
+@pytest.fixture(name="s3")
+def s3_fixture(s3_server, monkeypatch):
     import boto3
 
     for key, value in ENV.items():

@@ -14,8 +14,7 @@ import pytest
 
 from study.basics.errors import StudyError
 from study.basics.store import MARKER, Store, check_storage, open_storage
-from tests.s3_server import s3 as _s3  # noqa: F401 (the fixture s3)
-from tests.s3_server import s3_server as _s3_server  # noqa: F401 (the fixture s3_server)
+from tests.s3_server import s3_fixture, s3_server_fixture  # noqa: F401 (the fixtures s3, s3_server)
 
 
 @pytest.fixture(params=["s3", "path"])
