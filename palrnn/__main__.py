@@ -23,6 +23,7 @@ from palrnn.cli import (
     fail,
     option_name,
 )
+from palrnn.config import MODELS
 
 PROG = "python -m palrnn"
 # What a resumed run may change: how long it goes on and when it stops (palrnn.state.RESUMABLE,
@@ -31,7 +32,9 @@ RESUMABLE = ("steps", "eval_every", "target", "patience", "device")
 
 
 def build_parser() -> Parser:
-    p = Parser(prog=PROG, description="Train one RNN or LSTM on the palindrome task (no Ray).")
+    p = Parser(prog=PROG, description=f"Train one model ({', '.join(MODELS[:-1])} or {MODELS[-1]}, or one of "
+                                      "your own: --model MODULE:CLASS) on the palindrome task (no Ray). Names are "
+                                      "taken in any case (--model lstm, --init Xavier).")
     add_config_options(p)
     p.add_argument("--save", metavar="PATH", help="write the final checkpoint here (default: none)")
     p.add_argument("--resume", metavar="PATH", help="continue from a checkpoint written by --save (default: none)")

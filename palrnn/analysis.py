@@ -40,6 +40,7 @@ from palrnn.cli import Parser, UsageError, fail
 from palrnn.config import GATED_MODELS, INITS, MODELS, Config
 from palrnn.data import Palindromes
 from palrnn.models import build_model
+from palrnn.names import canonical, did_you_mean
 
 PROG = "python -m palrnn.analysis"
 UNTRAINED, TRAINED = "untrained", "trained"
@@ -251,13 +252,15 @@ def write_json(path: str | Path, curves: Sequence[Curve], length: int, batch: in
 
 
 def _names(values: Sequence[str] | None, allowed: Sequence[str], option: str) -> list[str]:
-    """``--models RNN LSTM`` or ``--models RNN,LSTM``: the names, in ``allowed``'s order; UsageError otherwise."""
+    """``--models RNN LSTM`` or ``--models rnn,lstm`` (any case): the names, in ``allowed``'s order;
+    UsageError otherwise (with "did you mean" for a near miss)."""
     if values is None:
         return list(allowed)
-    names = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    names = [canonical(v.strip(), allowed) for value in values for v in value.split(",") if v.strip()]
     bad = [n for n in names if n not in allowed]
     if bad or not names:
-        raise UsageError(f"{option}: must be one or more of {', '.join(allowed)}, got {bad[0] if bad else 'none'!r}")
+        raise UsageError(f"{option}: must be one or more of {', '.join(allowed)}, got {bad[0] if bad else 'none'!r}"
+                         f"{did_you_mean(bad[0], allowed) if bad else ''}")
     return [a for a in allowed if a in names]
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from palrnn.cli import Parser
+from palrnn.cli import Parser, any_case
 from palrnn.config import MODELS, Config
 from palrnn.io import atomic_write
 from palrnn.provenance import PROJECT_ROOT, cpu_model, git_state
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="timings per cell; the median is shown (default: 5)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
     p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"],
-                   choices=["scratch", "stacked", "fused"], help="(default: all three)")
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), help="(default: RNN LSTM GRU)")
+                   choices=["scratch", "stacked", "fused"], type=any_case(["scratch", "stacked", "fused"]),
+                   help="(default: all three)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), type=any_case(MODELS),
+                   help="(default: RNN LSTM GRU)")
     p.add_argument("--json", metavar="FILE", help="also write every row, with the machine, versions and commit, to "
                                                   "FILE (JSON, atomically): what the README's tables are made from")
     args = p.parse_args(argv)

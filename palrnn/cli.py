@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import re
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from palrnn.config import Config, parse_value
+from palrnn.names import canonical, did_you_mean
 
 
 class UsageError(Exception):
@@ -23,9 +27,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments: "):
-            message += _did_you_mean(self, message.removeprefix("unrecognized arguments: ").split())
-        fail(self.prog, message)
+        fail(self.prog, _hinted(self, message))
 
 
 class RaisingParser(Parser):
@@ -33,9 +35,31 @@ class RaisingParser(Parser):
     (the same one line) instead of exiting, and main() prints it and returns 2."""
 
     def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments: "):
-            message += _did_you_mean(self, message.removeprefix("unrecognized arguments: ").split())
-        raise UsageError(message)
+        raise UsageError(_hinted(self, message))
+
+
+_INVALID_CHOICE = re.compile(r"argument (?P<option>[^:]+): invalid choice: (?P<value>.+?) "
+                             r"\(choose from (?P<allowed>.*)\)$")
+
+
+def _hinted(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's message with "; did you mean ...?" for an unknown option or a choice close to a known one."""
+    if message.startswith("unrecognized arguments: "):
+        return message + _did_you_mean(parser, message.removeprefix("unrecognized arguments: ").split())
+    match = _INVALID_CHOICE.match(message)
+    if match:
+        try:
+            value = ast.literal_eval(match["value"])
+            allowed = [str(a) for a in ast.literal_eval(f"[{match['allowed']}]")]
+        except (ValueError, SyntaxError):
+            return message
+        return message + did_you_mean(value, allowed)
+    return message
+
+
+def any_case(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse ``type`` for an option of ``choices=allowed``: a name in any case, as ``allowed`` spells it."""
+    return lambda text: canonical(text, allowed)
 
 
 def _did_you_mean(parser: argparse.ArgumentParser, words: list[str]) -> str:
@@ -61,7 +85,9 @@ def option_name(field: str) -> str:
 
 
 def add_config_options(parser: argparse.ArgumentParser, defaults: Config | None = None) -> None:
-    """One option per Config field, its help and default shown in --help; values parsed later."""
+    """One option per Config field, its help and default shown in --help; values parsed later. An
+    option is spelled with dashes (--max-norm); the field's own name (--max_norm, as study.run's
+    --set max_norm=... writes it) is taken too, and not listed."""
     defaults = defaults or Config()
     for f in dataclasses.fields(Config):
         default = getattr(defaults, f.name)
@@ -73,6 +99,8 @@ def add_config_options(parser: argparse.ArgumentParser, defaults: Config | None 
             metavar=f.name.upper(),
             help=f"{f.metadata.get('help', '')} (default: {shown})",
         )
+        if "_" in f.name:
+            parser.add_argument("--" + f.name, dest=f.name, default=None, help=argparse.SUPPRESS)
 
 
 def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:

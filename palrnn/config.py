@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from palrnn.names import canonical, choice_error, did_you_mean
+
 MODELS = ("RNN", "LSTM", "GRU")
 GATED_MODELS = ("LSTM", "GRU")  # the models with gates, which init "chrono" needs
 INITS = ("seed", "default", "xavier", "orthogonal", "chrono")
@@ -20,6 +22,8 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 BACKENDS = ("auto", "scratch", "stacked", "fused")
 INPUTS = ("scalar", "onehot")
 NUM_CLASSES = 10  # digits 0-9
+# The fields that hold a name, and their names: any case is taken, the config keeps this spelling.
+_NAMED = {"model": MODELS, "input": INPUTS, "init": INITS, "optimizer": OPTIMIZERS, "backend": BACKENDS}
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class Config:
     model: str = field(
         default="LSTM",
         metadata={
-            "help": f"architecture, one of {', '.join(MODELS)}, or MODULE:CLASS, a model defined outside palrnn "
-            "(docs/extending.md)"
+            "help": f"architecture, one of {', '.join(MODELS)} (any case), or MODULE:CLASS, a model defined outside "
+            "palrnn (docs/extending.md)"
         },
     )
     length: int = field(
@@ -105,6 +109,9 @@ class Config:
     device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda or cuda:N"})
 
     def __post_init__(self) -> None:
+        # Names in any case (palrnn.names): the config holds the tables' one spelling.
+        for name, allowed in _NAMED.items():
+            object.__setattr__(self, name, canonical(getattr(self, name), allowed))
         check_model(self.model)
         _check_choice("input", self.input, INPUTS)
         _check_choice("init", self.init, INITS)
@@ -187,7 +194,8 @@ _MODEL_FORMS = f"one of {', '.join(MODELS)}, or MODULE:CLASS naming an nn.Module
 
 
 def check_model(name: str) -> str:
-    """``name`` if it names a model, else a one-line ValueError starting "model: ".
+    """``name`` if it names a model (a built-in one in its one spelling: "lstm" is "LSTM"), else a
+    one-line ValueError starting "model: ".
 
     A model is a built-in name (MODELS; nothing is imported, torch neither) or the import path
     "MODULE:CLASS" of an nn.Module subclass defined outside palrnn, such as "tests.toy_arch:ToyRNN":
@@ -196,16 +204,16 @@ def check_model(name: str) -> str:
     where the model is built: from the working directory or PYTHONPATH (Ray's workers add the
     driver's working directory to their path)."""
     import_model(name)
-    return name
+    return canonical(name, MODELS)
 
 
 def import_model(name: Any) -> type | None:
     """The class a "MODULE:CLASS" model names; None for a built-in name; ValueError "model: ..." otherwise."""
-    if isinstance(name, str) and name in MODELS:
+    if isinstance(name, str) and canonical(name, MODELS) in MODELS:
         return None
     module_name, sep, class_name = name.partition(":") if isinstance(name, str) else ("", "", "")
     if not (sep and module_name and class_name):
-        raise ValueError(f"model: must be {_MODEL_FORMS}, got {name!r}")
+        raise ValueError(f"model: must be {_MODEL_FORMS}, got {name!r}{did_you_mean(name, MODELS)}")
     import importlib
 
     try:
@@ -226,7 +234,7 @@ def import_model(name: Any) -> type | None:
 def is_gated(model: str) -> bool:
     """Whether ``model`` has the gates init "chrono" redraws: GATED_MODELS, or a class whose GATED is True."""
     cls = import_model(model)
-    return model in GATED_MODELS if cls is None else getattr(cls, "GATED", False) is True
+    return canonical(model, MODELS) in GATED_MODELS if cls is None else getattr(cls, "GATED", False) is True
 
 
 def backends_of(model: str) -> tuple[str, ...]:
@@ -237,7 +245,7 @@ def backends_of(model: str) -> tuple[str, ...]:
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
+        raise ValueError(f"{name}: {choice_error(value, allowed)}")
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

@@ -42,11 +42,13 @@ report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile
     solve_rule, start_length, max_length, speculate: the frontier's ("4/5", 5, 100, 1; --solve-rule, ...)
     mlflow          True (a SQLite store in the study folder) or a tracking URI: every trial in MLflow (--mlflow)
     full, patience, smoke_test, description
-    name, results_dir, resume
+    out             the study's folder (--out; or name and results_dir, its two parts), resume
     cpus_per_trial, gpus_per_trial, checkpoint_every, max_failures, max_concurrent
     address, num_cpus, dashboard_host, dashboard_port, object_store_mb: where and how Ray runs
 
 Values are Python values (``None`` turns clipping off, as ``none`` does on the command line).
+Names are taken in any case (models=["lstm"], grid="Lengths", fixed={"init": "Xavier"}) and kept
+in their one spelling (LSTM, lengths, xavier).
 Every bad input raises ``study.StudyError`` (a ValueError) before anything runs or is written;
 its message is the one line ``python -m study.run`` prints for the same input (so it names the
 option: ``--set: lr: must be a finite number > 0, got -1.0``).

@@ -11,7 +11,7 @@ the best held-out accuracy (then the file name) deciding between trials that dif
 settings. Every curve is measured at ``--length`` (default 100), whatever
 length it was trained at. One figure: a panel per model, x = t, y on a log scale, one colour per
 init, solid untrained, dashed trained, written to ``<study>/figures/gradient_flow.png`` (or
-``--out``); a one-line-per-curve table of the t = 1 ratio is printed.
+``--out FOLDER``'s gradient_flow.png); a one-line-per-curve table of the t = 1 ratio is printed.
 
 Compute first (``study_curves``, ``short_run_curves``: palrnn.analysis), then draw
 (``plot_gradient_flow``: returns the Figure, writes nothing).
@@ -212,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", metavar="MODEL", help=f"of {', '.join(MODELS)} (default: all)")
     p.add_argument("--inits", nargs="+", metavar="INIT", help=f"of {', '.join(INITS)} (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the models and the measuring batch (default: 0)")
-    p.add_argument("--out", metavar="FILE.png",
-                   help=f"where to write the figure (default: <study>/figures/{FIGURE}, else results/{FIGURE})")
+    p.add_argument("--out", metavar="FOLDER",
+                   help=f"the folder the figure, {FIGURE}, is written to (default: <study>/figures, else results); "
+                        "deprecated: a FILE.png, .svg or .pdf names the file itself")
     return p
 
 
@@ -230,13 +231,27 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
                             train_steps=0 if args.train_steps is None else args.train_steps,
                             models=args.models, inits=args.inits, checkpoints=[], json=None)
     models, inits = analysis.check_args(ns)  # UsageError, as every check here
-    if args.out is not None:
-        out = Path(args.out)
-        if out.is_dir() or not out.parent.is_dir():
-            raise UsageError(f"--out: cannot write {args.out} (no folder {out.parent}, or it is a folder)")
-    else:
-        out = (Path(args.study) / FIGURES if args.study else Path("results")) / FIGURE
-    return models, inits, out
+    return models, inits, _out_file(args.out, args.study)
+
+
+def _out_file(out: str | None, study: str | None) -> Path:
+    """The figure's file: ``FIGURE`` in --out FOLDER (made if missing, under a folder that exists),
+    else in <study>/figures or results. A --out ending in an image suffix that is not a folder is
+    the file itself, the older spelling: taken, with a line saying it is deprecated."""
+    if out is None:
+        return (Path(study) / FIGURES if study else Path("results")) / FIGURE
+    path = Path(out)
+    if path.suffix.lower() in (".png", ".svg", ".pdf") and not path.is_dir():
+        if not path.parent.is_dir():
+            raise UsageError(f"--out: cannot write {out} (no folder {path.parent})")
+        print(f"{PROG}: --out {out}: a file for --out is deprecated; --out names a folder "
+              f"(--out {path.parent} writes {path.parent / FIGURE})", file=sys.stderr)
+        return path
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out: {out} is a file; give the folder to write {FIGURE} in")
+    if not path.is_dir() and not path.parent.is_dir():
+        raise UsageError(f"--out: cannot make folder {out} (no folder {path.parent})")
+    return path / FIGURE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from palrnn.cli import Parser
+from palrnn.cli import Parser, any_case
+from palrnn.config import MODELS
 from study.basics.io import write_bytes_atomic, write_text_atomic
 
 METHODS = {"random": {"sampler": "random"}, "tpe": {"sampler": "tpe"}, "gp": {"sampler": "gp"},
@@ -49,8 +50,9 @@ PROG = "python -m study.methods"
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])  # one line, exit 2; no abbreviations
     p.add_argument("--out", required=True, help="the folder of the searches and the tables")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="(default: all)")
-    p.add_argument("--model", default="RNN", choices=["RNN", "LSTM", "GRU"], help="(default: RNN)")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), type=any_case(METHODS),
+                   help="(default: all)")
+    p.add_argument("--model", default="RNN", choices=list(MODELS), type=any_case(MODELS), help="(default: RNN)")
     p.add_argument("--length", type=int, default=20, help="T (default: 20)")
     p.add_argument("--num-samples", type=int, default=16, help="trials per search, PBT's population (default: 16)")
     p.add_argument("--steps", type=int, default=3000, help="each trial's step budget (default: 3000)")

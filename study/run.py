@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from palrnn.cli import Parser, fail
+from palrnn.cli import Parser, any_case, fail
 from study.basics.errors import StorageError, StudyError
 from study.planning.build import plan_from_args
 from study.planning.describe import describe, describe_study
@@ -43,7 +43,8 @@ def build_parser(prog: str = PROG) -> Parser:
                                      "run those (default: lengths)")
     what.add_argument("--study", metavar="FILE", help="a study file (TOML: name, seeds, [fixed], [axes] or [search]; "
                                                       "see --list FILE), or a study folder: its study.toml reruns it")
-    what.add_argument("--search", choices=["optuna"], help="an Optuna search instead of a grid")
+    what.add_argument("--search", choices=["optuna"], type=any_case(["optuna"]),
+                      help="an Optuna search instead of a grid")
     what.add_argument("--frontier", action="store_true",
                       help="a memory frontier instead of a grid: for every cell (the models x the other --sweep "
                            "axes) the longest T that K of N seeds solve; the search chooses the lengths and the "
@@ -82,7 +83,7 @@ def build_parser(prog: str = PROG) -> Parser:
                           "searched together (a Pareto front, pareto.csv), e.g. --metric eval_accuracy:max --metric "
                           "steps_to_target:min; a scheduler ranks trials by the first (metrics: "
                           f"{', '.join(SEARCH_METRICS)})")
-    opt.add_argument("--mode", choices=["max", "min"],
+    opt.add_argument("--mode", choices=["max", "min"], type=any_case(["max", "min"]),
                      help="one metric's direction (default: min for a loss, steps, params, seconds, else max)")
     opt.add_argument("--num-samples", help="trials Optuna proposes, per cell (default: 40)")
     opt.add_argument("--search-seed", help="seed of the sampler (default: 0)")
@@ -110,10 +111,14 @@ def build_parser(prog: str = PROG) -> Parser:
                     help="undecided probes per cell the search may run ahead of while CPUs are free; 0: one probe "
                          "per cell at a time (default: 1)")
     out = p.add_argument_group("results")
-    out.add_argument("--name", help="the study's folder name (default: <grid or study name>-<date>-<time>)")
+    out.add_argument("--out", metavar="FOLDER",
+                     help="the study's folder, as every command's --out names where it writes (default: "
+                          "results/<grid or study name>-<date>-<time>; the same as --results-dir DIR --name NAME)")
+    out.add_argument("--name", help="the study's folder name, in --results-dir (default: <grid or study "
+                                    "name>-<date>-<time>)")
     out.add_argument("--results-dir", help="where studies are written (default: results)")
     out.add_argument("--resume", action="store_true",
-                     help="continue the interrupted study --name, without rerunning finished trials")
+                     help="continue the interrupted study --out (or --name), without rerunning finished trials")
     out.add_argument("--no-report", action="store_true", help="skip summary.csv and figures at the end")
     out.add_argument("--mlflow", nargs="?", const="", metavar="TRACKING_URI",
                      help="log every trial to MLflow (params, metrics at every evaluation at the training step, "
@@ -135,6 +140,9 @@ def build_parser(prog: str = PROG) -> Parser:
     res.add_argument("--object-store-mb", help="object store of a Ray started here, MiB (default: 128)")
     res.add_argument("--checkpoint-every", help="steps between a trial's checkpoints (default: 1000)")
     res.add_argument("--max-failures", help="times a failed trial is resumed from its checkpoint (default: 2)")
+    res.add_argument("--ignore-memory", action="store_true",
+                     help="run trials that the estimate says cannot fit this machine's memory (or its GPU's), "
+                          "which are otherwise refused before Ray starts (docs/estimates.md)")
     return p
 
 
@@ -159,6 +167,13 @@ def _print(text: str) -> int:
     return 0
 
 
+def _as_given(message: str, args: argparse.Namespace) -> str:
+    """An error about the study's folder in the option the user gave: --out stands for --results-dir and --name."""
+    if getattr(args, "out", None) is None or message.startswith("--out:"):
+        return message
+    return message.replace("--results-dir", "--out").replace("--name", "--out")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
@@ -170,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             return _print(plan.text() + "\n--dry-run: nothing was run, nothing written")
         tables = plan.run(report=not args.no_report)
     except StudyError as exc:
-        fail(PROG, str(exc))
+        fail(PROG, _as_given(str(exc), args))
     except StorageError as exc:  # not the user's input: exit status 1
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from palrnn.config import check_model
+from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.planning.kinds import KINDS
 from study.planning.request import SMOKE, Request, _int
@@ -18,9 +19,9 @@ from study.spec.fields import (
     CELL_FIELDS,
     MODELS,
     MODES,
-    SCHEDULER_NAMES,
     canonical_axes,
     sampler_problem,
+    scheduler_error,
     scheduler_name,
 )
 from study.spec.load import load
@@ -58,7 +59,8 @@ def base(req: Request) -> tuple[Study, str]:
                              "what it chooses --space")
         names = [n for n, s in shipped.items() if s.kind == "grid"]
         if req.grid not in names:
-            raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}")
+            raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}"
+                             f"{did_you_mean(req.grid, names)}")
         return shipped[req.grid], f"--grid {req.grid}"
     if req.study is not None:
         base, where = _study_file(req, searching, frontier)
@@ -206,8 +208,7 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
     if req.scheduler is not None:
         name = scheduler_name(req.scheduler)
         if name is None:
-            raise StudyError(f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False "
-                             f"still mean asha and none), got {req.scheduler!r}")
+            raise StudyError(f"--scheduler: {scheduler_error(req.scheduler)}")
         search.scheduler = name
     if req.sampler is not None:
         search.sampler = req.sampler
@@ -307,7 +308,7 @@ def _cells(option: str, key: str, values: Any) -> list[Any]:
             except ValueError as exc:
                 raise StudyError(f"{option}: {exc}") from None
         elif v not in MODELS:
-            raise StudyError(f"{option}: unknown model {v!r}; allowed: {', '.join(MODELS)}")
+            raise StudyError(f"{option}: unknown model {v!r}; allowed: {', '.join(MODELS)}{did_you_mean(v, MODELS)}")
         if v not in out:
             out.append(v)
     if not out:

@@ -9,16 +9,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from palrnn.config import MODELS
+from palrnn.names import canonical
 from study.basics.errors import StudyError
-from study.spec.fields import FIELDS, check_axis, config_value, text_value
+from study.spec.catalogue import GRIDS
+from study.spec.fields import (
+    MODES,
+    NAME_RE,
+    SCHEDULER_NAMES,
+    check_axis,
+    config_value,
+    field_name,
+    sampler_name,
+    text_value,
+)
 from study.spec.space import SYNTAX, Dist, parse_dist
 from study.spec.studyfile import FRONTIER_KEYS, mlflow_value
 
 SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, these settings
 # Options that say how to run a study, not which: --resume takes them; every other option must
 # plan the very study it resumes.
-RUN_OPTIONS = ("--resume", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
-               "--dashboard-host", "--dashboard-port", "--object-store-mb")
+RUN_OPTIONS = ("--resume", "--out", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
+               "--dashboard-host", "--dashboard-port", "--object-store-mb", "--ignore-memory")
 RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per_trial",
              "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
              "--max-concurrent": "max_concurrent"}
@@ -64,6 +76,7 @@ class Request:
     description: Any = None
     name: Any = None
     results_dir: Any = "results"
+    out: Any = None  # the study's folder: --results-dir and --name in one (_out)
     resume: bool = False
     cpus_per_trial: Any = 1
     gpus_per_trial: Any = 0
@@ -75,6 +88,7 @@ class Request:
     dashboard_host: Any = "127.0.0.1"
     dashboard_port: Any = None
     object_store_mb: Any = 128
+    ignore_memory: bool = False  # run trials the estimate says cannot fit this machine's memory
     command: str = ""
 
 
@@ -103,9 +117,11 @@ def _float(option: str, value: Any, low: float, strict: bool = False) -> float:
 
 
 def _field(option: str, key: Any) -> str:
-    if not isinstance(key, str) or key not in FIELDS:
-        raise StudyError(f"{option}: unknown config field {key!r}; allowed: {', '.join(sorted(FIELDS))}")
-    return key
+    """A config field as typed (``max_norm`` or ``max-norm``), as Config spells it; StudyError naming ``option``."""
+    try:
+        return field_name(key)
+    except ValueError as exc:
+        raise StudyError(f"{option}: {exc}") from None
 
 
 def _pairs(option: str, items: Sequence[str], form: str) -> dict[str, str]:
@@ -115,7 +131,7 @@ def _pairs(option: str, items: Sequence[str], form: str) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise StudyError(f"{option}: expected {form}, got {item!r}")
-        _field(option, key)
+        key = _field(option, key)
         if key in out:
             raise StudyError(f"{option}: {key} is given twice")
         out[key] = text
@@ -163,7 +179,7 @@ def sweeps_from_mapping(values: Any) -> dict[str, list[Any]]:
         raise StudyError(f"--sweep: give a dict of config fields and their values, got {values!r}")
     out = {}
     for key, vs in values.items():
-        _field("--sweep", key)
+        key = _field("--sweep", key)
         if isinstance(vs, (str, bytes)) or not isinstance(vs, Sequence):
             raise StudyError(f"--sweep: {key}: give a list of values, e.g. {{{key!r}: [...]}}")
         try:
@@ -183,8 +199,9 @@ def _typed_mapping(option: str, what: str, values: Any, typed: Callable[[str, An
         raise StudyError(f"{option}: give a dict of {what}, got {values!r}")
     out = {}
     for key, value in values.items():
+        key = _field(option, key)
         try:
-            out[_field(option, key)] = typed(key, value)
+            out[key] = typed(key, value)
         except ValueError as exc:
             raise StudyError(f"{option}: {exc}") from None
     return out
@@ -199,11 +216,13 @@ KEYWORDS = {
     "perturbation_interval": "--perturbation-interval", "perturb": "--perturb",
     "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
     "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
-    "smoke_test": "--smoke-test", "description": "--description", "name": "--name", "results_dir": "--results-dir",
+    "smoke_test": "--smoke-test", "description": "--description", "out": "--out", "name": "--name",
+    "results_dir": "--results-dir",
     "resume": "--resume", "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
     "checkpoint_every": "--checkpoint-every", "max_failures": "--max-failures", "max_concurrent": "--max-concurrent",
     "address": "--address", "num_cpus": "--num-cpus", "dashboard_host": "--dashboard-host",
     "dashboard_port": "--dashboard-port", "object_store_mb": "--object-store-mb",
+    "ignore_memory": "--ignore-memory",
 }
 
 
@@ -213,21 +232,39 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
     for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
                 "search_seed", "sampler", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
-                "start_length", "max_length", "speculate", "mlflow", "perturbation_interval", "perturb"):
+                "start_length", "max_length", "speculate", "mlflow", "perturbation_interval", "perturb", "out"):
         setattr(req, key, getattr(args, key))
     req.study = args.study
     req.search = args.search
     req.frontier = True if args.frontier else None
     req.full, req.smoke_test, req.resume = args.full, args.smoke_test, args.resume
+    req.ignore_memory = bool(getattr(args, "ignore_memory", False))
     req.sets = sets_from_text(args.set or [])
     req.sweeps = sweeps_from_text(args.sweep or [])
     req.space = space_from_text(args.space) if args.space else None
     req.scheduler = args.scheduler
+    _canonical_names(req)
     for key in ("results_dir", "cpus_per_trial", "gpus_per_trial", "checkpoint_every", "max_failures",
                 "max_concurrent", "dashboard_host", "object_store_mb"):
         if getattr(args, key) is not None:
             setattr(req, key, getattr(args, key))
+    _out(req)
     return req
+
+
+def _out(req: Request) -> None:
+    """--out FOLDER, the study's folder, as every command names where it writes: its parent is
+    --results-dir, its last part --name (which stay, for a name made from the date)."""
+    if req.out is None:
+        return
+    if "--name" in req.given or "--results-dir" in req.given:
+        raise StudyError(f"--out: not with {'--name' if '--name' in req.given else '--results-dir'}; --out names the "
+                         "study's folder whole (DIR/NAME)")
+    folder = Path(str(req.out))
+    if not str(req.out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
+        raise StudyError(f"--out: {str(req.out)!r} is not allowed; its last part is the study's name: letters, "
+                         "digits, '.', '_' and '-' (at most 100 characters)")
+    req.name, req.results_dir = folder.name, str(folder.parent)
 
 
 def _given_options(args: Any) -> list[tuple[str, Any]]:
@@ -279,4 +316,22 @@ def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
             setattr(req, key, value)
     if kw.get("search") is True:
         req.search = "optuna"
+    _canonical_names(req)
+    _out(req)
     return req
+
+
+def _canonical_names(req: Request) -> None:
+    """Names as people type them (palrnn.names): the grid, the models, the sampler, the scheduler,
+    the search and the mode in any case, turned into their one spelling before anything is checked
+    (a name that is none of them stays as given, for the planner to refuse with "did you mean")."""
+    req.grid = canonical(req.grid, GRIDS)
+    if isinstance(req.models, (list, tuple)):
+        req.models = [canonical(m, MODELS) for m in req.models]
+    else:
+        req.models = canonical(req.models, MODELS)
+    req.model = canonical(req.model, MODELS)
+    req.sampler = sampler_name(req.sampler)
+    req.scheduler = canonical(req.scheduler, (*SCHEDULER_NAMES, "on", "off"))
+    req.search = canonical(req.search, ("optuna",))
+    req.mode = canonical(req.mode, MODES)

@@ -1,20 +1,30 @@
-"""python -m study.report's command line."""
+"""python -m study.report's command line: a study folder, or a folder of study.methods' searches."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
+from pathlib import Path
 
 from palrnn.cli import RaisingParser, UsageError
 from study.basics.errors import NotAStudy
 from study.report.write import PROG, write_report
 
+METHODS_TABLES = ("methods.csv", "repeats.csv")  # what study.methods writes in its --out folder
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = RaisingParser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and "
-                                             "print its main tables (a memory frontier's frontier.csv and table too).")
-    p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv)")
-    p.add_argument("--no-figures", action="store_true", help="write summary.csv only (default: figures too)")
+                                             "print its main tables (a memory frontier's frontier.csv and table too); "
+                                             "for a folder of search methods compared (python -m study.methods "
+                                             "--out FOLDER), its methods.csv, repeats.csv and figures/methods.png.")
+    p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv), or a "
+                                "study.methods folder (holds methods.csv and repeats.csv)")
+    p.add_argument("--no-figures", action="store_true",
+                   help="write summary.csv only (default: figures too); not for a study.methods folder, whose "
+                        "figure is its report")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")
     return p
 
@@ -23,8 +33,52 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m study.report PATH [--no-figures]``: 0 on success, 2 on bad input (one line on stderr)."""
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        if is_methods_folder(args.path):
+            return report_methods(args.path, echo=not args.quiet, figures=not args.no_figures)
         write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
     except (UsageError, NotAStudy) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def is_methods_folder(path: str | Path) -> bool:
+    """A folder study.methods wrote (its tables, and no study.json of its own)."""
+    folder = Path(path)
+    return all((folder / name).is_file() for name in METHODS_TABLES) and not (folder / "study.json").exists()
+
+
+def methods_argv(path: str | Path) -> list[str]:
+    """The ``python -m study.methods`` options that redo a methods folder's tables and figure from
+    the searches it holds: --analyse-only, its methods (methods.csv's order), its search seeds
+    (repeats.csv) and, where it has confirming reruns, --confirm-seeds (run nothing: they are read)."""
+    import pandas as pd
+
+    folder = Path(path)
+    try:
+        summary = pd.read_csv(folder / "methods.csv")
+        repeats = pd.read_csv(folder / "repeats.csv")
+        methods = [str(m) for m in summary["method"]]
+        seeds = sorted({int(s) for s in repeats["search_seed"]})
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"{path}: a study.methods folder whose methods.csv or repeats.csv cannot be read "
+                         f"({type(exc).__name__}: {exc}); run python -m study.methods --out {path} "
+                         "--analyse-only") from None
+    confirms = [str(s).partition("/")[2] for s in summary.get("confirm_solved", pd.Series(dtype=str)).dropna()]
+    confirm_seeds = max((int(n) for n in confirms if n.isdigit()), default=0)
+    return ["--out", str(folder), "--analyse-only", "--methods", *methods, "--search-seeds", *map(str, seeds),
+            "--confirm-seeds", str(confirm_seeds)]
+
+
+def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
+    """Re-report a study.methods folder as ``python -m study.methods --analyse-only`` would (its own
+    code: the tables and figures/methods.png redone from the searches' folders)."""
+    if not figures:
+        raise UsageError(f"--no-figures: {path} is a study.methods folder; its report is its tables and "
+                         "figures/methods.png, written together")
+    from study import methods
+
+    argv = methods_argv(path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out if not echo else sys.stdout):
+        return methods.main(argv)

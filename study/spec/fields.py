@@ -9,6 +9,7 @@ from typing import Any
 
 from palrnn import config
 from palrnn.config import Config
+from palrnn.names import canonical, choice_error, did_you_mean
 from study.basics.text import value_text
 
 # The exercise's training settings (docs/exercise.md): the base of every study.
@@ -36,9 +37,20 @@ FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 CELL_FIELDS = ("model", "length")  # a search's axes: one search per model x length cell
 
 
+def field_name(key: Any) -> str:
+    """A config field as people type it: ``max_norm``, or ``max-norm`` as its option is spelled, any
+    case; ValueError listing the fields (with "did you mean" for a near miss) when it is none."""
+    name = key.strip().replace("-", "_").lower() if isinstance(key, str) else key
+    if name not in FIELDS:
+        raise ValueError(f"unknown config field {key!r}; allowed: {', '.join(sorted(FIELDS))}"
+                         f"{did_you_mean(name, FIELDS)}")
+    return name
+
+
 def config_value(name: str, value: Any) -> Any:
-    """``value`` as field ``name`` stores it (a float field's int as a float; "none" for max_norm),
-    checked alone by palrnn's Config on the exercise's settings: ValueError naming the field."""
+    """``value`` as field ``name`` stores it (a float field's int as a float; "none" for max_norm; a
+    name in its one spelling: "lstm" is "LSTM", "Xavier" xavier), checked alone by palrnn's Config on
+    the exercise's settings: ValueError naming the field."""
     if name not in FIELDS:
         raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
     optional = "None" in str(FIELDS[name].type)
@@ -48,8 +60,7 @@ def config_value(name: str, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
     neutral = {**BASE, "model": "LSTM"}  # a gated model: values that need one (init chrono) pass alone
-    Config.from_dict({**neutral, name: value})
-    return value
+    return getattr(Config.from_dict({**neutral, name: value}), name)
 
 
 def text_value(name: str, text: str) -> Any:
@@ -104,13 +115,25 @@ SCHEDULER_NAMES = ("asha", "hyperband", "median", "pbt", "none")
 
 
 def scheduler_name(value: Any) -> str | None:
-    """A scheduler as given, by its name: true/"on" are asha, false/"off" none (the older
-    spellings); None when it is none of these."""
+    """A scheduler as given, by its name in any case: true/"on" are asha, false/"off" none (the
+    older spellings); None when it is none of these."""
+    value = canonical(value, (*SCHEDULER_NAMES, "on", "off"))
     if value is True or value == "on":
         return "asha"
     if value is False or value == "off":
         return "none"
     return value if value in SCHEDULER_NAMES else None
+
+
+def scheduler_error(value: Any) -> str:
+    """Why ``value`` names no scheduler: what is allowed, and the name meant for a near miss."""
+    return (f"must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False still mean asha and none), "
+            f"got {value!r}{did_you_mean(value, SCHEDULER_NAMES)}")
+
+
+def sampler_name(value: Any) -> Any:
+    """A sampler in any case, as SAMPLERS spells it (anything else unchanged: ``sampler_problem`` refuses it)."""
+    return canonical(value, SAMPLERS)
 
 
 def sampler_problem(sampler: Any, space: Mapping[str, tuple[str, Any]]) -> str | None:
@@ -119,7 +142,7 @@ def sampler_problem(sampler: Any, space: Mapping[str, tuple[str, Any]]) -> str |
     sampling for every choice), so it is refused; over a mixed space Optuna samples the choices at
     random, as its documentation says, and the search prints so."""
     if sampler not in SAMPLERS:
-        return f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
+        return choice_error(sampler, SAMPLERS)
     if sampler == "cmaes" and space and all(kind == "choice" for kind, _ in space.values()):
         return ("cmaes samples numbers only, and this space has only choices "
                 f"({', '.join(space)}); use tpe, random, gp, qmc or nsga2, or search a number")

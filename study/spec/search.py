@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from study.spec.fields import MODES, NUM_SAMPLES, SCHEDULER_NAMES, sampler_problem, scheduler_name
+from palrnn.names import did_you_mean
+from study.spec.fields import MODES, NUM_SAMPLES, SCHEDULER_NAMES, sampler_name, sampler_problem, scheduler_name
 from study.spec.objectives import objectives_problem, parse_objectives
 from study.spec.pbt import SAMPLER_WITH_PBT, positive_interval
 from study.spec.space import parse_dist
@@ -70,11 +71,11 @@ def search_block(block: Any, bad: Any) -> Search:
     scheduler = scheduler_name(block.get("scheduler", Search.scheduler))
     if scheduler is None:
         raise bad(f"[search] scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (or true for asha, false for "
-                  f"none), got {block.get('scheduler')!r}")
+                  f"none), got {block.get('scheduler')!r}{did_you_mean(block.get('scheduler'), SCHEDULER_NAMES)}")
     seed = block.get("seed", Search.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
-    sampler = block.get("sampler", Search.sampler)
+    sampler = sampler_name(block.get("sampler", Search.sampler))
     problem = sampler_problem(sampler, dists)
     if problem:
         raise bad(f"[search] sampler: {problem}")

@@ -1,0 +1,47 @@
+"""Names as people type them: a model, init, optimizer, sampler, scheduler or grid named in any case.
+
+Every table of names (``palrnn.config.MODELS``, ``INITS``, ...; study's samplers, schedulers and
+grids) keeps one spelling; what a user types is turned into that spelling where it comes in
+(``canonical``), so the tables, the configs and the files hold one spelling only. A name that is
+none of them gets a one-line error that lists what is allowed and, for a near miss, the name meant
+(``did_you_mean``, as an unknown option gets one: ``--seed 7``, "did you mean --seeds?").
+Standard library only: palrnn's config (which imports no torch) and study's parsing both use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+
+def _key(name: str) -> str:
+    return name.strip().lower()
+
+
+def canonical(value: Any, allowed: Iterable[str]) -> Any:
+    """The spelling in ``allowed`` that ``value`` names, case and surrounding spaces aside;
+    ``value`` unchanged when it names none of them (or is not a string): the caller refuses it."""
+    if not isinstance(value, str):
+        return value
+    key = _key(value)
+    for name in allowed:
+        if _key(name) == key:
+            return name
+    return value
+
+
+def did_you_mean(value: Any, allowed: Iterable[str]) -> str:
+    """``"; did you mean LSTM?"`` when ``value`` is close to one name of ``allowed`` (case aside,
+    ``difflib.get_close_matches``), else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    names = {_key(name): name for name in allowed}
+    close = difflib.get_close_matches(_key(value), list(names), n=1, cutoff=0.6)
+    return f"; did you mean {names[close[0]]}?" if close else ""
+
+
+def choice_error(value: Any, allowed: Iterable[str]) -> str:
+    """``"must be one of a, b, c, got 'x'"``, with ``did_you_mean``'s suffix for a near miss."""
+    allowed = list(allowed)
+    return f"must be one of {', '.join(allowed)}, got {value!r}{did_you_mean(value, allowed)}"
