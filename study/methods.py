@@ -222,29 +222,50 @@ def _median_range(values: pd.Series, fmt: str = "{:,.0f}") -> str:
     return f"{fmt.format(v.median())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
 
 
+METHOD_MARKERS = {"random": "o", "tpe": "s", "gp": "^", "cmaes": "D", "pbt": "v"}
+DODGE_POINTS = 3.0  # each method's line shifted right by this many points from the last, so none hides another
+
+
 def plot_methods(spent: dict[tuple[str, int], pd.DataFrame], methods: list[str]) -> Any:
     """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per
-    method the median over its repeats, and their range as a band."""
-    from matplotlib.figure import Figure
+    method the median over its repeats, and their range as a band.
 
-    fig = Figure(figsize=(7.5, 4.5))
+    Methods whose medians coincide stay visible: each line is shifted a few points sideways
+    (``DODGE_POINTS``; the data are not changed), carries its own marker (hollow for every other method),
+    and a median identical to an earlier method's says so in the legend ("= random")."""
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import offset_copy
+
+    fig = Figure(figsize=(8.5, 4.8), layout="constrained")
     ax = fig.subplots()
-    for i, method in enumerate(methods):
+    drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    shown = [m for m in methods if any(k == m for k, _ in spent)]
+    for i, method in enumerate(shown):
         runs = [curve for (m, _), curve in spent.items() if m == method]
-        if not runs:
-            continue
         grid = np.linspace(0, max(r["spent"].max() for r in runs), 200)
         values = np.array([np.interp(grid, r["spent"], r["best"], left=np.nan) for r in runs])
         with np.errstate(all="ignore"), warnings.catch_warnings():  # before a repeat's first evaluation: NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            ax.plot(grid, np.nanmedian(values, axis=0), color=f"C{i}", label=f"{method} ({len(runs)} repeats)")
-            ax.fill_between(grid, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=f"C{i}", alpha=0.15)
-    ax.axhline(0.99, color="0.5", linestyle="--", linewidth=1)
+            median, low, high = (np.nanmedian(values, axis=0), np.nanmin(values, axis=0),
+                                 np.nanmax(values, axis=0))
+        same = [m for m, (g, y) in drawn.items() if len(g) == len(grid) and np.allclose(g, grid)
+                and np.allclose(y, median, equal_nan=True)]
+        drawn[method] = (grid, median)
+        shift = (i - (len(shown) - 1) / 2) * DODGE_POINTS
+        moved = offset_copy(ax.transData, fig=fig, x=shift, y=0, units="points")
+        label = f"{method} ({len(runs)} repeats)" + (f" = {same[0]}, drawn beside it" if same else "")
+        color = f"C{methods.index(method)}"
+        ax.plot(grid, median, color=color, transform=moved, marker=METHOD_MARKERS.get(method, "o"), markevery=(i, 20),
+                mfc="white" if i % 2 else color, markersize=5, lw=1.6, label=label, gid=f"median {method}")
+        ax.fill_between(grid, low, high, color=color, alpha=0.1, linewidth=0)
+    ax.axhline(0.99, color="0.5", linestyle="--", linewidth=1, label="target 0.99")
     ax.set_xlabel("training steps spent by the search")
     ax.set_ylabel("best held-out accuracy so far")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Which method finds a solving config soonest (median; band: range over repeats)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title("Which method finds a solving config soonest (median over repeats; band: their range;\n"
+                 f"lines shifted {DODGE_POINTS:g} points sideways from each other so that equal ones show)",
+                 fontsize=10)
     return fig
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,10 @@ from study.basics.text import value_text
 from study.frontier.probe import MOOT, PASSED
 from study.frontier.table import _cells, _int_or_none, _steps_text
 
+TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm", "batch_size")  # when fixed
 
-def plot_frontier(table: pd.DataFrame, ax: Any = None) -> Any:
+
+def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, Any] | None = None) -> Any:
     """Solve rate k/n against T per cell, 95% Wilson error bars; the rule's threshold K/N dashed.
 
     Filled markers: passed; open: failed; grey x: moot. The frontier (longest_solved) where the
@@ -22,8 +25,11 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None) -> Any:
     start length): an open star with an arrow to where it may lie (the first failure, or off the
     axis). The fitted crossing of K/N (``fitted_*``): a diamond at the estimate on a line over its
     95% interval, drawn at height K/N (cells a little apart), an arrow where the interval has no end
-    or leaves the axis. Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None:
-    no pyplot state)."""
+    or leaves the axis (no diamond where the interval is (0, inf)). A bound is labelled "\u2265 100"
+    (or "\u2265 100, < 200"; "< 5" below the start). The title names the cells' models, the fixed
+    ``settings`` that define them (the frontier's base config: ``TITLE_SETTINGS`` that no cell sets),
+    the rule and the lengths probed.
+    Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
@@ -43,10 +49,25 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("Palindrome length T")
     ax.set_ylabel("Seeds solved, k/n (95% Wilson)")
-    ax.set_title(f"Memory frontier: \u2265 {first['rule']} seeds reach {value_text(first['target'], 6)} within "
-                 f"{_steps_text(table)} steps", fontsize=10)
+    ax.set_title(frontier_title(table, settings), fontsize=10)
     _legend(ax, k, n)
     return ax
+
+
+def frontier_title(table: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> str:
+    """"Memory frontier of RNN, LSTM, GRU: hidden 64, init xavier, ..." over "\u2265 4/5 seeds reach
+    0.99 within 10,000 steps; T probed 5 to 100" (``plot_frontier``)."""
+    first = table.iloc[0]
+    models = list(dict.fromkeys(str(m) for m in table["model"])) if "model" in table else []
+    varying = set(table.columns)
+    fixed = [f"{k} {value_text(settings[k], 6)}" for k in TITLE_SETTINGS
+             if settings and k in settings and k not in varying and (k != "forget_bias" or "LSTM" in models)]
+    head = "Memory frontier" + (f" of {', '.join(models)}" if models else "") + (": " + ", ".join(fixed) if fixed
+                                                                               else "")
+    lengths = sorted({int(t) for t in table["length"].dropna()})
+    probed = f"; T probed {lengths[0]} to {lengths[-1]}" if len(lengths) > 1 else ""
+    return (f"{head}\n\u2265 {first['rule']} seeds reach {value_text(first['target'], 6)} held out within "
+            f"{_steps_text(table)} steps{probed}")
 
 
 def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float) -> None:
@@ -88,10 +109,20 @@ def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> Non
         ax.plot(longest * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
         end = (failed * dodge, y) if failed is not None else (1.0, y)
         _arrow(ax, (longest * dodge, y), end, color, "frontier-bound", to_edge=failed is None)
+        _bound_label(ax, longest * dodge, y, f"\u2265 {longest}" + (f", < {failed}" if failed is not None else ""),
+                     color)
     elif failed is not None and done:  # failed at the start length: below it
         y = rate_at(failed)
         ax.plot(failed * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
         _arrow(ax, (failed * dodge, y), (0.0, y), color, "frontier-bound", to_edge=True)
+        _bound_label(ax, failed * dodge, y, f"< {failed}", color)
+
+
+def _bound_label(ax: Any, x: float, y: float, text: str, color: Any) -> None:
+    """A bound's value beside its open star: "\u2265 100", above it (below near the top of the axis)."""
+    ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10), ha="center",
+                fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
 def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
@@ -111,7 +142,7 @@ def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
         _arrow(ax, (x0 * 1.1, y), (0.0, y), color, "fitted-open", to_edge=True)
     if high > right:
         _arrow(ax, (x1 / 1.1, y), (1.0, y), color, "fitted-open", to_edge=True)
-    if not math.isnan(estimate):
+    if not math.isnan(estimate) and not (low <= 0 and math.isinf(high)):  # (0, inf): the estimate says nothing
         ax.plot([estimate], [y], "D", color=color, mec="black", mew=0.6, ms=6, zorder=6, gid="fitted-crossing")
 
 

@@ -29,7 +29,7 @@ def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = N
     table = frontier_table(frontier, trials)
     write_csv_atomic(folder / CSV, table)
     if figure:
-        ax = plot_frontier(table)
+        ax = plot_frontier(table, settings=frontier.base)
         buf = io.BytesIO()
         ax.get_figure(root=True).savefig(buf, format="png", dpi=110, bbox_inches="tight")
         (folder / FIGURES).mkdir(exist_ok=True)

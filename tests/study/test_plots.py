@@ -49,18 +49,29 @@ def legend_texts(ax: Axes) -> list[str]:
     return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def figure_legend(fig: Figure) -> list[str]:
+    """The entries of a figure's one legend (small multiples: ``plots.common._figure_legend``)."""
+    (legend,) = fig.legends
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def means(ax: Axes) -> list:
+    """The mean lines of a curves panel (one Line2D per stretch of constant seed count)."""
+    return [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("mean")]
+
+
 def test_curves_per_model():
     trials = make_trials()
     bands = curves_table(make_curves(trials), ["model"])
     fig = plots.plot_curves(bands, "RNN", target=0.99)
-    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert isinstance(fig, Figure) and [ax.get_title() for ax in fig.axes] == ["T=5", "T=6"]  # a panel per T
+    assert fig.get_suptitle() == "RNN: held-out accuracy during training (mean over seeds, 95% band, t(0.995) | Wilson)"
     ax = fig.axes[0]
-    assert ax.get_title() == "RNN: held-out accuracy during training (mean over seeds, 95% band, t(0.995) | Wilson)"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Steps", "Held-out accuracy")
-    assert legend_texts(ax) == ["T=5", "T=6", "target 0.99"]
-    assert len(ax.get_lines()) == 3
-    assert all(line.get_linestyle() == "--" for line in ax.get_lines()[:2])  # RNN dashed
-    assert len(ax.collections) == 2  # one band per length
+    assert figure_legend(fig) == ["mean over seeds, 95% band", "target 0.99"]
+    for ax in fig.axes:
+        assert len(means(ax)) == 1 and means(ax)[0].get_linestyle() == "--"  # RNN dashed
+        assert len(ax.collections) == 1  # its band
     with pytest.raises(ValueError, match="GRU"):
         plots.plot_curves(bands, "GRU")
 
@@ -68,20 +79,23 @@ def test_curves_per_model():
 def test_curves_both_models_rnn_dashed():
     bands = curves_table(make_curves(make_trials()), ["model"])
     fig = plots.plot_curves_both(bands)
-    ax = fig.axes[0]
-    assert ax.get_title() == "RNN vs LSTM: held-out accuracy during training (RNN dashed)"
-    assert legend_texts(ax) == ["RNN T=5", "RNN T=6", "LSTM T=5", "LSTM T=6"]
-    assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "--", "-", "-"]
-    assert ax.get_xlabel() == "Steps"
+    assert fig.get_suptitle() == ("RNN vs LSTM: held-out accuracy during training (mean over seeds, 95% band; "
+                                  "RNN dashed)")
+    assert [ax.get_title() for ax in fig.axes] == ["T=5", "T=6"]
+    assert figure_legend(fig) == ["RNN", "LSTM"]
+    for ax in fig.axes:
+        assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "-"]
+    assert fig.axes[0].get_xlabel() == "Steps"
 
 
 def test_curves_one_panel_per_value_of_another_axis():
     trials = make_trials({"init": ["default", "seed"]})
     bands = curves_table(make_curves(trials), ["model", "init"])
     fig = plots.plot_curves(bands, "LSTM")
-    assert [ax.get_title() for ax in fig.axes] == ["init=default", "init=seed"]
+    assert [ax.get_title() for ax in fig.axes] == ["T=5", "T=6"]  # a panel per T, a line per init
     assert fig.get_suptitle().startswith("LSTM: held-out accuracy")
-    assert all(len(ax.get_lines()) == 2 for ax in fig.axes)
+    assert all(len(means(ax)) == 2 for ax in fig.axes)
+    assert figure_legend(fig) == ["init=default", "init=seed"]
 
 
 def test_accuracy_vs_length_with_the_exercise():
@@ -139,7 +153,7 @@ def test_curve_bands_stay_in_the_unit_interval():
     trials = near_one_trials()
     bands = curves_table(make_curves(trials), ["model"])
     fig = plots.plot_curves(bands, "RNN")
-    drawn = fig.axes[0].collections
+    drawn = [c for ax in fig.axes for c in ax.collections]
     assert len(drawn) == 2  # a band for each T (5 and 6): a figure with no band proves nothing
     for band in drawn:
         y = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
@@ -258,11 +272,11 @@ def test_a_sweep_at_one_length_is_drawn_against_its_first_axis():
     assert plots.plot_mean_accuracy(summary).axes[0].get_xlabel() == "hidden units"
     bands = curves_table(make_curves(sweep_trials({"hidden": [32, 64], "lr": [0.001, 0.003]},
                                                      models=("GRU", "RNN"), lengths=(20,))), ["model", "hidden", "lr"])
-    ax = plots.plot_curves(bands, "GRU").axes[0]  # one T: a line per combination
-    assert legend_texts(ax) == HIDDEN_LR and ax.get_title().startswith("GRU: held-out accuracy")
-    ax = plots.plot_curves_both(bands).axes[0]
-    assert ax.get_title() == "RNN vs GRU: held-out accuracy during training (RNN dashed)"
-    assert legend_texts(ax) == [f"{m}, {c}" for m in ("RNN", "GRU") for c in HIDDEN_LR]
+    fig = plots.plot_curves(bands, "GRU")  # one T: a line per combination, four at most in a panel
+    assert figure_legend(fig) == HIDDEN_LR and fig.axes[0].get_title().startswith("GRU: held-out accuracy")
+    fig = plots.plot_curves_both(bands)  # a panel per combination, a line per model
+    assert fig.get_suptitle().startswith("RNN vs GRU: held-out accuracy during training")
+    assert [ax.get_title() for ax in fig.axes] == HIDDEN_LR and figure_legend(fig) == ["RNN", "GRU"]
 
 
 def test_text_and_missing_values_are_categories():

@@ -389,5 +389,5 @@ def test_the_gru_and_other_models_in_a_stable_order(tmp_path, capsys):
     ax = plots.plot_accuracy(summary, exercise=exercise_points(summary)).axes[0]
     assert legend_texts(ax) == ["RNN", "LSTM", "GRU", "RNN, exercise (train batch, 1 run)",
                                 "LSTM, exercise (train batch, 1 run)"]
-    assert plots.plot_curves_both(curves_table(pd.read_csv(folder / "curves.csv"), ["model"])).axes[0].get_title() \
-        == "RNN vs LSTM vs GRU: held-out accuracy during training (RNN dashed)"
+    assert plots.plot_curves_both(curves_table(pd.read_csv(folder / "curves.csv"), ["model"])).get_suptitle() \
+        == "RNN vs LSTM vs GRU: held-out accuracy during training (mean over seeds, 95% band; RNN dashed)"

@@ -80,25 +80,9 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
     panel_cols, line_cols = layout(summary, x)
     line_keys = _keys(summary, line_cols)
     colors = _value_colors(line_keys)
-    models = _models(summary)
-    only_model = models[0] if len(models) == 1 and "model" not in panel_cols + line_cols else None
-    at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
-    name = "length" if x == "length" else AXIS_NAMES.get(x, x)
-    if what == "accuracy":
-        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})"
-        ylabel, loc = HELD_OUT, "lower left"
-    elif what == "mean":
-        title = f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)"
-        ylabel, loc = "Mean training accuracy (all steps)", "lower left"
-    else:
-        goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
-        title = f"Steps to reach {goal}{at} (median over solved seeds)"
-        # upper left suits one line per model (steps grow with T); "best" where lines per axis cross
-        ylabel, loc = "Steps to target", "upper left" if line_cols == ["model"] else "best"
-    if only_model is not None:
-        title = f"{only_model}: {title[0].lower()}{title[1:]}"
+    title, ylabel, loc = _titles(summary, what, x, target, panel_cols, line_cols)
     panels = list(_panels(summary, panel_cols))
-    fig, axes = _grid(len(panels))
+    fig, axes = _grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
     for ax, (panel, sub) in zip(axes, panels, strict=True):
         for key in line_keys:
             rows = _matching(sub, line_cols, key)
@@ -124,10 +108,51 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: "exercise" in labels[i])
-        _legend(ax, [handles[i] for i in order], [labels[i] for i in order], loc=loc)
+        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+        if what == "steps":
+            _steps_legend(ax, handles, labels)
+        else:
+            _legend(ax, handles, labels, loc=loc)
     if panel_cols:
         fig.suptitle(title)
+    if what == "steps":  # labels placed where the laid-out axes put their points
+        fig.get_layout_engine().execute(fig)
+        for ax in axes:
+            _place_labels(ax)
     return fig
+
+
+def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
+    """Beside the axes (steps grow to the top right, where a legend inside would hide points), with a
+    key to the open markers where some are drawn."""
+    from matplotlib.lines import Line2D
+
+    if any(line.get_gid() == "one-seed" for line in ax.get_lines()):
+        handles = [*handles, Line2D([], [], linestyle="none", marker="o", mfc="white", color="0.3")]
+        labels = [*labels, ONE_SEED]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+
+
+def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, panel_cols: list[str],
+            line_cols: list[str]) -> tuple[str, str, str]:
+    """(title, y label, legend place) of a ``_versus`` figure."""
+    models = _models(summary)
+    only_model = models[0] if len(models) == 1 and "model" not in panel_cols + line_cols else None
+    at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
+    name = "length" if x == "length" else AXIS_NAMES.get(x, x)
+    if what == "accuracy":
+        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})"
+        ylabel, loc = HELD_OUT, "lower left"
+    elif what == "mean":
+        title = f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)"
+        ylabel, loc = "Mean training accuracy (all steps)", "lower left"
+    else:
+        goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
+        title = f"Steps to reach {goal}{at} (median over solved seeds)"
+        ylabel, loc = "Steps to target", "upper left"  # beside the axes (``_steps_legend``)
+    if only_model is not None:
+        title = f"{only_model}: {title[0].lower()}{title[1:]}"
+    return title, ylabel, loc
 
 
 def _at_length(summary: pd.DataFrame) -> str:
@@ -148,11 +173,43 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
         ax.plot(x, rows["mean_train_accuracy"].to_numpy(float), marker="o", color=color, linestyle=style, label=label)
     else:
         y = rows["steps_to_target_median"].to_numpy(float)
-        ax.plot(x, y, marker="o", color=color, linestyle=style, label=label)
-        for xi, yi, s, n in zip(x, y, rows["solved"], rows["seeds"], strict=True):
-            if np.isfinite(yi):
-                ax.annotate(f"{int(s)}/{int(n)}", (xi, yi), textcoords="offset points", xytext=(4, 4),
-                            fontsize="x-small", color=color)
+        solved, seeds = rows["solved"].to_numpy(int), rows["seeds"].to_numpy(int)
+        alone = (solved == 1) & (seeds > 1) & np.isfinite(y)  # one seed of several: its steps, no median
+        ax.plot(x, np.where(alone, np.nan, y), marker="o", color=color, linestyle=style, label=label)
+        if alone.any():
+            ax.plot(x[alone], y[alone], linestyle="none", marker="o", mfc="white", color=color, gid="one-seed")
+        pending = getattr(ax, "_solved_labels", [])
+        pending += [(xi, yi, f"{s}/{n}", color) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
+                    if np.isfinite(yi)]
+        ax._solved_labels = pending  # placed once every line is drawn (``_place_labels``)
+
+
+ONE_SEED = "one seed of several solved:\nits steps, not a median (not joined)"
+LABEL_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "right"), (4, 11, "left"),
+                 (4, -18, "left"))  # points: beside a point, then above or below it
+
+
+def _place_labels(ax: Axes) -> None:
+    """The "solved/seeds" labels of a steps figure, each at the first offset (``LABEL_OFFSETS``) where
+    its box overlaps no label placed before; a label with no free place is left out (its point is
+    still drawn). Boxes are estimated from the text's length at the axes' current size."""
+    labels = getattr(ax, "_solved_labels", [])
+    if not labels:
+        return
+    to_points = 72 / ax.get_figure(root=True).dpi
+    points = [tuple(v * to_points for v in ax.transData.transform((x, y))) for x, y, _, _ in labels]
+    placed = [(px - 4, py - 4, px + 4, py + 4) for px, py in points]  # the markers: no label over them
+    size = 7.0  # points: x-small
+    for (x, y, text, color), (px, py) in sorted(zip(labels, points, strict=True), key=lambda item: item[1]):
+        width, height = 0.62 * size * len(text) + 2, size + 2
+        for dx, dy, align in LABEL_OFFSETS:
+            left = px + dx - (width if align == "right" else 0)
+            box = (left, py + dy, left + width, py + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,
+                            fontsize=size, color=color, gid="solved-label")
+                break
 
 
 MAX_DOTS = 10  # a cell of at most this many seeds draws each seed as a dot

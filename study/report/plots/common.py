@@ -29,9 +29,17 @@ MAX_LINES = 8  # lines in one panel; more, and the first axis makes panels
 MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}
 
 
+MODEL_COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2"}  # the frontier figure's order of cells too
+
+
 def model_style(model: str) -> str:
     """The line style of a model: the exercise drew the RNN dashed; LSTM solid, GRU dash-dot, others dotted."""
     return MODEL_STYLES.get(str(model), ":")
+
+
+def model_color(model: str) -> str:
+    """The colour of a model in figures that tell models apart by colour (RNN blue, LSTM orange, GRU green)."""
+    return MODEL_COLORS.get(str(model), "C4")
 
 
 def _models(table: pd.DataFrame) -> list[str]:
@@ -134,6 +142,40 @@ def _grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list
                  layout="constrained")
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     return fig, axes
+
+
+def _shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str = "") -> tuple[Figure, list[Axes]]:
+    """Small multiples: ``n`` panels in rows of ``ncols`` (by default 1 to 5, by ``n``), every panel
+    sharing the first one's x and y axes; tick labels and ``xlabel``/``ylabel`` on the outer panels
+    only (x under a panel with no panel below it). Panels are smaller the more there are."""
+    cols = min(n, ncols) if ncols else (1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4 if n <= 16 else 5)
+    rows = math.ceil(n / cols)
+    width, height = (6.4, 4.4) if n == 1 else (4.6, 3.2) if n <= 4 else (3.4, 2.5)
+    fig = Figure(figsize=(max(width * cols, 7.5), height * rows + 1.0), layout="constrained")
+    grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    axes = [ax for row in grid for ax in row]
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    for i, ax in enumerate(axes[:n]):
+        bottom, left = i + cols >= n, i % cols == 0
+        ax.tick_params(labelbottom=bottom, labelleft=left)
+        ax.set_xlabel(xlabel if bottom else "")
+        ax.set_ylabel(ylabel if left else "")
+    return fig, axes[:n]
+
+
+def _figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ()) -> None:
+    """One legend for a figure of panels: every labelled artist once (by label, first seen), then
+    ``extra`` handles (keys to line widths and markers), beside the panels."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    order = sorted(seen, key=lambda label: label.startswith(("one seed", "seed ")))  # means first, then seeds
+    handles = [*(seen[label] for label in order), *extra]
+    labels = [*order, *(h.get_label() for h in extra)]
+    fig.legend(handles, labels, loc="outside lower center", fontsize="small", frameon=False,
+               ncols=min(len(labels), 3 if len(fig.axes) > 1 else 2))
 
 
 def _accuracy_axes(ax: Axes, ylabel: str = HELD_OUT) -> None:

@@ -12,93 +12,177 @@ from matplotlib.figure import Figure
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.plots.common import (
-    MAX_LINES,
     STEPS,
     _accuracy_axes,
     _band,
-    _grid,
+    _figure_legend,
     _keys,
     _label,
-    _legend,
-    _length_colors,
     _matching,
     _metric_name,
     _models,
     _panels,
+    _shared_grid,
     _target_line,
     _value_colors,
+    model_color,
     model_style,
     varying_axes,
 )
-from study.results.summary import (
-    distinct_values,
-)
+from study.results.summary import distinct_values, trial_outcome
+
+MAX_CURVE_LINES = 4  # mean lines in one panel of curves; more, and an axis makes panels instead
+FULL_WIDTH, FEWER_WIDTH = 2.0, 0.9  # a mean line over all its seeds; over fewer (some stopped)
+SEED_END = {"target": ("o", "seed stopped at the target (held at its last value in the mean)"),
+            "cut": ("x", "seed cut by the scheduler (out of the mean from then)"),
+            "errored": ("x", "seed that errored"), "unfinished": ("x", "seed unfinished")}
 
 
-def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy",
-                target: float | None = None) -> Figure:
-    """One model's accuracy curves with their across-seed bands (``curves_table``).
+def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy", target: float | None = None,
+                curves: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> Figure:
+    """One model's accuracy curves with their across-seed bands (``curves_table``), as small multiples.
 
-    Several T: one line per T, one panel per combination of the other varying axes. One T: one line
-    per combination of the varying axes (panels past ``MAX_LINES``). Plus the target line when
-    ``target`` is given.
-    """
+    Panels: one per T (and per value of the axes that would put more than ``MAX_CURVE_LINES`` lines in
+    one), every panel on the same x and y axes. Lines: one per combination of the other varying
+    axes; a panel with one mean line also draws each seed thin (``curves``, the study's curves.csv),
+    its end marked by how it stopped (``trials``' stopped_by: a dot at the target, an x where the
+    scheduler cut it or it errored). A mean line is bold where every seed of its cell is in it and
+    thin where fewer are, with "n=5→4" where the count drops. Plus the target line when ``target``
+    is given."""
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
     title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
-    return _curves_figure(rows, [model], title, metric, target, width=None, model_in_label=False)
+    panels, lines = _curve_layout(rows, [])
+    if curves is not None and "model" in curves:
+        curves = curves[curves["model"].astype(str) == str(model)]
+    return _small_multiples(rows, [model], panels, lines, title, metric, target,
+                            _seed_ends(trials) if curves is not None and not lines else None, curves)
 
 
 def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", target: float | None = None) -> Figure:
-    """Every model's curves in one figure, RNN dashed (the exercise's plot c): coloured by T (one
-    panel per combination of the other varying axes), or with a single T by that combination."""
+    """Every model's mean curves side by side (the exercise's plot c), as small multiples: a panel per
+    T (and per combination of the other varying axes), a line per model in its colour, RNN dashed,
+    each with its 95% band; bold where every seed of the cell is in the mean, thin where fewer."""
     models = _models(bands)
-    title = f"{' vs '.join(models)}: {_metric_name(metric).lower()} during training (RNN dashed)"
-    return _curves_figure(bands, models, title, metric, target, width=7.2, model_in_label=True)
+    title = (f"{' vs '.join(models)}: {_metric_name(metric).lower()} during training "
+             f"(mean over seeds, 95% band; RNN dashed)")
+    panels = [*varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
+    return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
 
 
-def _curves_figure(bands: pd.DataFrame, models: list[str], title: str, metric: str, target: float | None,
-                   width: float | None, model_in_label: bool) -> Figure:
-    extra = varying_axes(bands, "step")
-    lengths = distinct_values(bands, "length")
-    if len(lengths) > 1 or not extra:
-        panel_cols, line_cols = extra, ["length"]
-        colors = _length_colors(lengths)
-        color_of = {(t,): colors[t] for t in lengths}
-    else:
-        panel_cols, line_cols = [], list(extra)
-        while len(line_cols) > 1 and len(_keys(bands, line_cols)) > MAX_LINES:
-            panel_cols.append(line_cols.pop(0))
-        color_of = _value_colors(_keys(bands, line_cols))
+def _curve_layout(bands: pd.DataFrame, lines: list[str]) -> tuple[list[str], list[str]]:
+    """(panel columns, line columns) of one model's curves: T makes panels; the other varying axes
+    are the lines while they make at most ``MAX_CURVE_LINES``, the first of them panels otherwise
+    (panel columns in the order rows-then-columns of the grid: the other axes, then T)."""
+    lines = [*lines, *varying_axes(bands, "step")]
+    panels: list[str] = []
+    while lines and len(_keys(bands, lines)) > MAX_CURVE_LINES:
+        panels.append(lines.pop(0))
+    if len(distinct_values(bands, "length")) > 1:
+        panels.append("length")
+    return panels, lines
+
+
+def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
+                     title: str, metric: str, target: float | None, ends: dict[str, str] | None,
+                     curves: pd.DataFrame | None) -> Figure:
     panels = list(_panels(bands, panel_cols))
-    fig, axes = _grid(len(panels)) if width is None else _grid(len(panels), width=width)
+    lengths = len(distinct_values(bands, "length"))
+    ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
+    fig, axes = _shared_grid(len(panels), ncols, STEPS, _metric_name(metric))
+    line_keys = _keys(bands, [c for c in line_cols if c != "model"])
+    colors = _value_colors(line_keys) if len(line_keys) > 1 else {}
+    dropped = False
     for ax, (panel, sub) in zip(axes, panels, strict=True):
+        key_of_panel = [sub[c].iloc[0] for c in panel_cols]
+        if ends is not None and curves is not None:
+            _seeds(ax, _matching(curves, panel_cols, key_of_panel), metric, model_color(models[0]), ends)
         for model in models:
-            for key in color_of:
-                line = _matching(sub[sub["model"] == model], line_cols, key).sort_values("step")
+            for key in line_keys:
+                line = _matching(sub[sub["model"] == model], [c for c in line_cols if c != "model"], key)
                 if line.empty:
                     continue
-                text = _curve_label(line_cols, key, model, model_in_label)
-                ax.plot(line["step"], line[f"{metric}_mean"], color=color_of[key], linestyle=model_style(model),
-                        label=text)
-                _band(ax, line, "step", metric, color_of[key])
+                color = colors.get(key, model_color(model))
+                label = _curve_label(line_cols, key, model, ends is not None)
+                _band(ax, line.sort_values("step"), "step", metric, color)
+                dropped |= _mean_line(ax, line.sort_values("step"), metric, color, model_style(model), label)
         _target_line(ax, target)
-        ax.set_xlabel(STEPS)
-        _accuracy_axes(ax, _metric_name(metric))
-        _legend(ax)
-        ax.set_title(panel if panel else title)
-    if panel_cols:
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
+    if len(panels) > 1 or panels[0][0]:
         fig.suptitle(title)
+    _figure_legend(fig, axes, _keys_to_widths() if dropped else [])
     return fig
 
 
-def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, model_in_label: bool) -> str:
-    if list(columns) == ["length"]:
-        t = f"T={value_text(values[0], 6)}"
-        return f"{model} {t}" if model_in_label else t
-    text = _label(columns, values)
-    return f"{model}, {text}" if model_in_label else text
+def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, seeds_drawn: bool) -> str:
+    """A mean line's legend entry: its model (curves of several), its combination of axes, or "mean"."""
+    shown = [c for c in columns if c != "model"]
+    if shown:
+        return _label(shown, values)
+    return "mean over seeds, 95% band" if seeds_drawn or "model" not in columns else str(model)
+
+
+def _mean_line(ax: Axes, line: pd.DataFrame, metric: str, color: Any, style: str, label: str) -> bool:
+    """The mean, bold while every seed of the cell is in it, thin from where fewer are (``seeds``,
+    the trials at each step), "n=5→4" at each drop. Returns whether the count ever drops."""
+    x = line["step"].to_numpy(float)
+    y = line[f"{metric}_mean"].to_numpy(float)
+    n = line["seeds"].to_numpy(int)
+    full, start = int(n.max()), 0
+    for i in range(1, len(n) + 1):
+        if i < len(n) and n[i] == n[start]:
+            continue
+        part = slice(max(start - 1, 0), i)  # from the last point before: the line stays joined
+        ax.plot(x[part], y[part], color=color, linestyle=style, label=label if start == 0 else None,
+                linewidth=FULL_WIDTH if n[start] == full else FEWER_WIDTH, gid=f"mean n={n[start]}")
+        if start > 0:
+            ax.annotate(f"n={n[start - 1]}\u2192{n[start]}", (x[start], y[start]), textcoords="offset points",
+                        xytext=(2, -9 if y[start] > 0.5 else 4), fontsize="x-small", color=color, gid="seeds-drop",
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        start = i
+    return bool((n < full).any())
+
+
+def _keys_to_widths() -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color="0.3", linewidth=FULL_WIDTH, label="mean over every seed of the cell"),
+            Line2D([], [], color="0.3", linewidth=FEWER_WIDTH, label="mean over fewer (n=5\u21924: from 5 to 4)")]
+
+
+def _seed_ends(trials: pd.DataFrame | None) -> dict[str, str]:
+    """Each trial's way of ending, for its curve's end marker: "target", "cut", "errored",
+    "unfinished", or "steps" (trained its budget: no marker); from trials.csv's stopped_by."""
+    if trials is None or trials.empty:
+        return {}
+    outcome = trial_outcome(trials)
+    by = trials["stopped_by"].astype(str) if "stopped_by" in trials else pd.Series("", index=trials.index)
+    ends = outcome.where(outcome != "finished", by.where(by == "target", "steps"))
+    return dict(zip(trials["trial_id"].astype(str), ends, strict=True))
+
+
+def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[str, str]) -> None:
+    """Each seed's curve, thin; a seed that did not finish (cut, errored) grey and dotted; its end
+    marked by how it stopped (``SEED_END``)."""
+    for tid, seed in curves.groupby(curves["trial_id"].astype(str), sort=True):
+        seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"),
+                           y=pd.to_numeric(seed[metric], errors="coerce")).dropna(subset=["step", "y"])
+        seed = seed.sort_values("step")
+        if seed.empty:
+            continue
+        end = ends.get(str(tid), "steps")
+        finished = end in ("steps", "target")
+        ax.plot(seed["step"], seed["y"], color=color if finished else "0.3", linewidth=0.7,
+                linestyle="-" if finished else ":", alpha=0.45 if finished else 0.9,
+                label="one seed" if finished else None, gid=f"seed {end}")
+        if end in SEED_END:
+            marker, label = SEED_END[end]
+            ax.plot(seed["step"].iloc[-1], seed["y"].iloc[-1], marker, color=color if finished else "0.2",
+                    markersize=4 if marker == "o" else 6, alpha=0.8, linestyle="none", label=label,
+                    gid=f"seed-end {end}")
 
 
 def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None = None,
