@@ -45,6 +45,7 @@ report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile
     out             the study's folder (--out; or name and results_dir, its two parts), resume
     cpus_per_trial, gpus_per_trial, checkpoint_every, max_failures, max_concurrent
     address, num_cpus, dashboard_host, dashboard_port, object_store_mb: where and how Ray runs
+    ignore_memory   run trials the estimate says cannot fit this machine's memory (--ignore-memory)
 
 Values are Python values (``None`` turns clipping off, as ``none`` does on the command line).
 Names are taken in any case (models=["lstm"], grid="Lengths", fixed={"init": "Xavier"}) and kept
