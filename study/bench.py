@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = "python -m study.bench"
     parser = run.build_parser(prog)
     parser.add_argument("--json", metavar="FILE", help="also write the figures, with the machine, versions and "
-                                                       "commit, to FILE (JSON): what docs/speed.md's table is made from")
+                                                       "commit, to FILE (JSON): docs/speed.md's table is made from it")
     args = parser.parse_args(argv)
     if args.json and not Path(args.json).absolute().parent.is_dir():
         fail(prog, f"--json: no folder {Path(args.json).absolute().parent}")
