@@ -152,6 +152,21 @@ def test_steps_to_target_marks_a_single_solved_seed_and_keeps_its_labels_apart()
     assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
 
 
+def test_steps_lines_with_equal_medians_are_drawn_apart():
+    rows = [{"trial_id": f"{init}{t}s{seed}", "model": "LSTM", "length": t, "init": init, "seed": seed,
+             "eval_accuracy": 1.0, "train_accuracy": 1.0, "mean_train_accuracy": 0.9, "steps_to_target": 1000 * t,
+             "diverged": False, "stopped_early": True}
+            for init, t, seed in itertools.product(("seed", "xavier"), (10, 20), range(2))]
+    ax = plots.plot_steps_to_target(summary_table(pd.DataFrame(rows), ["model", "init"]), target=0.99).axes[0]
+    first, second = (ln for ln in ax.get_lines() if ln.get_label().startswith("init="))
+    assert list(first.get_ydata()) == list(second.get_ydata())  # equal medians ...
+
+    def drawn(line):
+        return line.get_transform().transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+
+    assert (np.abs(drawn(first) - drawn(second))[:, 0] >= 2).all()  # ... side by side, both in sight
+
+
 def _frontier(probes: dict[int, tuple[int, int]], cell: dict, start=5, max_length=100) -> Frontier:
     fr = Frontier([cell], rule=(4, 5), start=start, max_length=max_length, speculate=0)
     for length, (k, n) in probes.items():

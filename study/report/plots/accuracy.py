@@ -90,7 +90,8 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
                 continue
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
-            _draw(ax, rows, what, colors[key], model_style(model), _label(line_cols, key) or str(model))
+            shift = (line_keys.index(key) - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
+            _draw(ax, rows, what, colors[key], model_style(model), _label(line_cols, key) or str(model), shift)
             if what == "accuracy" and seeds is not None:
                 _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, line_keys.index(key), len(line_keys)),
                            colors[key])
@@ -164,7 +165,7 @@ def _panel_key(sub: pd.DataFrame, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(sub[c].iloc[0] for c in columns)
 
 
-def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str) -> None:
+def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str, shift: float = 0.0) -> None:
     x = rows["_x"].to_numpy(float)
     if what == "accuracy":
         ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=_errors(rows, "eval_accuracy"), color=color,
@@ -175,15 +176,22 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
         y = rows["steps_to_target_median"].to_numpy(float)
         solved, seeds = rows["solved"].to_numpy(int), rows["seeds"].to_numpy(int)
         alone = (solved == 1) & (seeds > 1) & np.isfinite(y)  # one seed of several: its steps, no median
-        ax.plot(x, np.where(alone, np.nan, y), marker="o", color=color, linestyle=style, label=label)
+        from matplotlib.transforms import offset_copy
+
+        moved = offset_copy(ax.transData, fig=ax.get_figure(root=True), x=shift, y=0, units="points")
+        ax.plot(x, np.where(alone, np.nan, y), marker="o", color=color, linestyle=style, label=label, transform=moved)
+        ax.update_datalim(np.column_stack([x, y])[np.isfinite(y)])  # a moved line does not widen the axes itself
+        ax.autoscale_view()
         if alone.any():
-            ax.plot(x[alone], y[alone], linestyle="none", marker="o", mfc="white", color=color, gid="one-seed")
+            ax.plot(x[alone], y[alone], linestyle="none", marker="o", mfc="white", color=color, gid="one-seed",
+                    transform=moved)
         pending = getattr(ax, "_solved_labels", [])
-        pending += [(xi, yi, f"{s}/{n}", color) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
+        pending += [(xi, yi, f"{s}/{n}", color, shift) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
                     if np.isfinite(yi)]
         ax._solved_labels = pending  # placed once every line is drawn (``_place_labels``)
 
 
+STEPS_DODGE = 3.0  # points between the lines of a steps figure, sideways: equal medians stay visible
 ONE_SEED = "one seed of several solved:\nits steps, not a median (not joined)"
 LABEL_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "right"), (4, 11, "left"),
                  (4, -18, "left"))  # points: beside a point, then above or below it
@@ -197,17 +205,19 @@ def _place_labels(ax: Axes) -> None:
     if not labels:
         return
     to_points = 72 / ax.get_figure(root=True).dpi
-    points = [tuple(v * to_points for v in ax.transData.transform((x, y))) for x, y, _, _ in labels]
+    points = [(px * to_points + shift, py * to_points)
+              for (px, py), shift in zip(ax.transData.transform([(x, y) for x, y, *_ in labels]),
+                                         (item[4] for item in labels), strict=True)]
     placed = [(px - 4, py - 4, px + 4, py + 4) for px, py in points]  # the markers: no label over them
     size = 7.0  # points: x-small
-    for (x, y, text, color), (px, py) in sorted(zip(labels, points, strict=True), key=lambda item: item[1]):
+    for (x, y, text, color, shift), (px, py) in sorted(zip(labels, points, strict=True), key=lambda item: item[1]):
         width, height = 0.62 * size * len(text) + 2, size + 2
         for dx, dy, align in LABEL_OFFSETS:
             left = px + dx - (width if align == "right" else 0)
             box = (left, py + dy, left + width, py + dy + height)
             if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
                 placed.append(box)
-                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx + shift, dy), ha=align,
                             fontsize=size, color=color, gid="solved-label")
                 break
 
@@ -271,8 +281,11 @@ def plot_mean_accuracy(summary: pd.DataFrame, *, x: str | None = None) -> Figure
 
 def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target: float | None = None) -> Figure:
     """Median steps to reach the target held-out accuracy against ``x`` (``figure_x``), over the
-    solved seeds; panels and lines by ``layout``. Each point is annotated "solved/seeds"; where
-    no seed reached the target there is no point."""
+    solved seeds; panels and lines by ``layout``. Each point is annotated "solved/seeds" (where the
+    label finds a free place: labels never overlap); where no seed reached the target there is no
+    point. A point where one seed of several solved is open and not joined to its line (its steps
+    are one run's, not a median). Lines are shifted ``STEPS_DODGE`` points sideways from each other
+    (the data are not changed), so that equal medians stay visible."""
     return _versus(summary, "steps", x, None, target)
 
 
