@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from study.basics.stats import METHOD
-from study.basics.text import format_table, value_text
+from study.basics.text import value_text
 from study.report.compare_verdict import DIFFERS, INCONCLUSIVE, SAME
+from study.report.page import CSP, STYLE, _e, _table, contents, scroll, section
 
 PROG = "python -m study.compare"
 
@@ -76,61 +77,169 @@ def solved_text(d: dict[str, Any]) -> str:
 
 
 def cell_table(comparison: Comparison) -> pd.DataFrame:
-    """The readable table: the cell, each side's mean [interval] n, B - A [interval], the verdict,
-    the seeds solved on each side (B's study named when there are several)."""
+    """The readable table, the verdict first: the cell, B - A [interval], the verdict, each side's
+    mean [interval] n and the seeds solved on each side (B's study named when there are several)."""
     axes = [a for a in comparison.axes if a in comparison.table]
     several = len(comparison.studies) > 2
     rows = []
     for r in comparison.table.itertuples(index=False):
         d = r._asdict()
         rows.append({**({"B": d["study_b"]} if several else {}), **{a: value_text(d[a], 6) for a in axes},
-                     "A: mean [95% interval] n": side_text(d, "a"), "B: mean [95% interval] n": side_text(d, "b"),
                      "B - A [95% interval]": diff_text(d), "verdict": verdict_text(d),
+                     "A: mean [95% interval] n": side_text(d, "a"), "B: mean [95% interval] n": side_text(d, "b"),
                      "solved A / B": solved_text(d)})
     return pd.DataFrame(rows)
 
 
+WIDTH = 100  # the printed table's and text's width in characters
+OPTIONAL = ("solved A / B", "A mean n", "B mean n")  # left out, in this order, while the table is too wide
+NUMBERS = {"T", "B - A [95% interval]", "A mean n", "B mean n"}  # right-aligned
+
+
+def printed_table(comparison: Comparison, width: int = WIDTH) -> tuple[list[str], list[str]]:
+    """The terminal's table within ``width`` characters: the cell, B - A [95% interval] (4 decimals),
+    the verdict ("only A" where one study has the cell), each side's mean and seeds (3 decimals) and
+    the seeds solved, with no row index; columns in ``OPTIONAL`` are left out while it is wider.
+    Returns (the table's lines, the columns left out). compare.csv has every column."""
+    axes = [a for a in comparison.axes if a in comparison.table]
+    several = len(comparison.studies) > 2
+    names = {s: f"B{i}" if several else "B" for i, s in enumerate(comparison.studies[1:], 1)}
+    names[comparison.studies[0]] = "A"
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        d = r._asdict()
+        where = str(d["present"]).removeprefix("only ")
+        verdict = str(d["verdict"]) if d["present"] == "both" else f"only {names.get(where, where)}"
+        rows.append({**({"B": names[d["study_b"]]} if several else {}),
+                     **{("T" if a == "length" else a): value_text(d[a], 6) for a in axes},
+                     "B - A [95% interval]": diff_text(d), "verdict": verdict,
+                     "A mean n": _mean_n(d, "a"), "B mean n": _mean_n(d, "b"), "solved A / B": solved_text(d)})
+    columns = list(rows[0]) if rows else []
+    left_out: list[str] = []
+    while _width(rows, columns) > width and len(left_out) < len(OPTIONAL):
+        left_out.append(OPTIONAL[len(left_out)])
+        columns = [c for c in columns if c not in left_out]
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+
+    def line(values: dict[str, str]) -> str:
+        return "  ".join(values[c].rjust(widths[c]) if c in NUMBERS else values[c].ljust(widths[c])
+                         for c in columns).rstrip()
+
+    return [line({c: c for c in columns}), *(line(r) for r in rows)], left_out
+
+
+def _mean_n(d: dict[str, Any], side: str) -> str:
+    """"0.980 n=4"; "-" where the study has no such cell."""
+    n, mean = d[f"{side}_seeds"], d[f"{side}_accuracy"]
+    return "-" if pd.isna(n) else f"- n={int(n)}" if pd.isna(mean) else f"{mean:.3f} n={int(n)}"
+
+
+def _width(rows: list[dict[str, str]], columns: list[str]) -> int:
+    return sum(max([len(c), *(len(r[c]) for r in rows)]) for c in columns) + 2 * max(len(columns) - 1, 0)
+
+
+def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
+    """Lines longer than ``width`` wrapped, their continuation indented under their first word."""
+    import textwrap
+
+    out = []
+    for text in lines:
+        indent = " " * (len(text) - len(text.lstrip()))
+        out += textwrap.wrap(text, width=width, initial_indent="", subsequent_indent=indent + "  ",
+                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) \
+            if len(text) > width else [text]
+    return out
+
+
 def text_lines(comparison: Comparison) -> list[str]:
-    """The printed comparison: what the numbers are, the settings, one line per cell, the counts."""
+    """The printed comparison, ``WIDTH`` characters wide: who A and B are, what the numbers are, the
+    settings, one line per cell, the counts."""
     from study.report.compare_settings import settings_lines
 
-    lines = [f"A = {comparison.studies[0]}; B = " + ", ".join(comparison.studies[1:]), *method_lines(comparison)]
+    several = len(comparison.studies) > 2
+    bs = [f"B{i} = {s}" for i, s in enumerate(comparison.studies[1:], 1)] if several else \
+        [f"B = {comparison.studies[1]}"]
+    lines = [f"A = {comparison.studies[0]}; " + "; ".join(bs), *method_lines(comparison)]
     lines += settings_lines(comparison.settings, comparison.studies, comparison.axes)
-    table = cell_table(comparison)
-    lines += format_table(list(table.columns), table.to_numpy().tolist(), width=160)
-    lines.append(verdict_counts(comparison))
+    table, left_out = printed_table(comparison)
+    lines = _wrapped(lines)
+    lines += table
+    if left_out:
+        lines += _wrapped([f"(left out to fit {WIDTH} columns: {', '.join(left_out)}; compare.csv has every column)"])
+    lines += _wrapped([verdict_counts(comparison)])
     flagged = len(comparison.flagged)
-    lines.append(f"{flagged} cell{'s' if flagged != 1 else ''} differ{'s' if flagged == 1 else ''} by more than "
-                 f"the margin {margin_text(comparison.margin)} (--fail-on-difference exits 1)" if flagged
-                 else f"no cell differs by more than the margin {margin_text(comparison.margin)}")
+    lines += _wrapped([f"{flagged} cell{'s' if flagged != 1 else ''} differ{'s' if flagged == 1 else ''} by more "
+                       f"than the margin {margin_text(comparison.margin)} (--fail-on-difference exits 1)" if flagged
+                       else f"no cell differs by more than the margin {margin_text(comparison.margin)}"])
     return lines
 
 
 def render_comparison_html(comparison: Comparison, png: bytes) -> str:
-    """compare.html: one self-contained page (the figure inlined), as report.html is."""
-    from study.report.page import CSP, STYLE, _e, _table
-
+    """compare.html: one self-contained page (the figure inlined), as report.html is. First the
+    verdicts: the settings the studies differ in (or set aside), then the cells both studies have,
+    each with B - A [95% interval] and its verdict; then the figure, the cells of one study only,
+    what the numbers are, every setting, and compare.csv's every column behind a disclosure."""
     a, names = _e(comparison.studies[0]), ", ".join(_e(s) for s in comparison.studies[1:])
-    settings = comparison.settings.drop(columns=["differs"], errors="ignore")
-    aside = comparison.ignored
-    text_columns = {"B", "model", "verdict"}
+    table = cell_table(comparison)
+    both = (comparison.table["present"] == "both").to_numpy()
+    text = {"B", "verdict", *(a for a in comparison.axes if a != "length")}
+    caption = (f"B - A held-out accuracy with its 95% interval, per cell, against the band of the margin "
+               f"{margin_text(comparison.margin)} (compare.png)")
+    verdicts = [*_differing(comparison), scroll(_table(table[both].reset_index(drop=True), "compare", text=text)),
+                f'<figure id="fig-compare"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+                f'alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>']
+    sections = [("verdicts", "Verdicts", verdicts)]
+    if not both.all():
+        only = table[~both].drop(columns=["B - A [95% interval]"]).reset_index(drop=True)
+        sections.append(("only", f"Cells of one study only ({len(only)})", [
+            '<p class="note">No difference and no verdict: the other study did not run them.</p>',
+            scroll(_table(only, "only", text=text))]))
+    sections += [("method", "What the numbers are", [f"<p>{_e(line)}</p>" for line in method_lines(comparison)]),
+                 ("settings", "Every setting", _settings(comparison)),
+                 ("csv", "Every column of compare.csv", [
+                     "<details><summary>compare.csv, as written</summary>",
+                     scroll(_table(comparison.table, "compare-csv", text={"model", "study_a", "study_b", "verdict",
+                                                                          "present", "set_aside"})),
+                     "</details>"])]
     body = [f"<h1>{a} against {names}</h1>",
-            f"<p>A = <code>{a}</code>; B = {names}. {_e(verdict_counts(comparison))}.</p>",
-            *[f"<p>{_e(line)}</p>" for line in method_lines(comparison)],
-            "<h2>Settings</h2>",
-            f"<p>Every config field but the cell axes ({_e(', '.join(comparison.axes))}) and seed (averaged "
+            f'<p class="lede">A = <code>{a}</code>; B = {names}. {_e(verdict_counts(comparison))}.</p>',
+            *section(*sections[0]), contents([(i, t) for i, t, _ in sections])]
+    for element_id, title, parts in sections[1:]:
+        body += section(element_id, title, parts)
+    body.append(f'<p class="note">Written by <code>{_e(PROG)}</code>; every number, the solve rates\' '
+                "differences and their intervals included, is in compare.csv.</p>")
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                      f"<title>Comparison: {a} against {names}</title>",
+                      f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
+
+
+def _differing(comparison: Comparison) -> list[str]:
+    """The settings the studies differ in (all set aside, or they would have been refused), first."""
+    settings = comparison.settings
+    if settings.empty or "status" not in settings:
+        return []
+    differ = settings[settings["status"] != "equal"].drop(columns=["differs"], errors="ignore")
+    if differ.empty:
+        return [f'<p class="note">The studies agree on every setting ({len(settings)} config fields besides the '
+                f"cells' {_e(', '.join(comparison.axes))} and seed).</p>"]
+    return ["<p>Settings the studies differ in, set aside (<code>--ignore</code>): cells are paired whatever "
+            "their values.</p>", _table(differ.reset_index(drop=True), "settings-differ",
+                                        text={"field", *comparison.studies, "status"})]
+
+
+def _settings(comparison: Comparison) -> list[str]:
+    """Every config field but the cells' and seed, each study's value and its status, those that
+    differ first, folded."""
+    settings = comparison.settings.drop(columns=["differs"], errors="ignore")
+    if "status" in settings:
+        settings = settings.sort_values("status", key=lambda s: s == "equal", kind="stable")
+    aside = comparison.ignored
+    return [f"<p>Every config field but the cell axes ({_e(', '.join(comparison.axes))}) and seed (averaged "
             "over). Cells are paired only where every setting is equal"
             + (f"; set aside (<code>--ignore</code>): {_e(', '.join(aside))}, paired whatever their values"
                if aside else "") + ".</p>",
-            _table(settings, "settings", text={"field", *comparison.studies, "status"}),
-            f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            f'alt="B - A held-out accuracy with its 95% interval against the band of the margin '
-            f'{_e(margin_text(comparison.margin))}, per cell"></figure>',
-            "<h2>Cells</h2>",
-            _table(cell_table(comparison), "compare", text=text_columns),
-            f'<p class="note">Written by <code>{_e(PROG)}</code>; every number, the solve rates\' '
-            "differences and their intervals included, is in compare.csv.</p>"]
-    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
-                      f"<title>Comparison: {a} against {names}</title>",
-                      f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
+            f"<details><summary>{_e(len(settings))} settings</summary>",
+            scroll(_table(settings.reset_index(drop=True), "settings", text={"field", *comparison.studies, "status"})),
+            "</details>"]

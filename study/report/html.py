@@ -6,25 +6,31 @@ same from an e-mail attachment, offline, as from the study's folder, and its Con
 forbids any load but its own data: images and inline style. Every text from the study (names,
 commands, axis values) is HTML-escaped.
 
-Shown: the study's name, command, provenance (``study.provenance.provenance_line``), status and wall
-time; the summary table as ``python -m study.report`` prints it (``table#summary``: model x T x every
-other swept axis, final held-out accuracy "mean [95% CI]" to three decimals, solved k/n, final train
-accuracy and, where it applies, the exercise's number to two: only a study with rows of the
-exercise's models, T and settings has that column, ``tables.exercise_applies``; a study that swept
-no length has no T column, its one T is in the heading); for a grid, the odd-vs-even contrasts
-(``table#parity``, where three consecutive T were run) and the median steps to the target
-(``table#steps``); for a search (Optuna), the best trial and the ten best trials
-(``table#best-trials``), the per-config summary folded below; for a memory frontier, first its
-frontier (``table#frontier``: each cell's longest T remembered under the rule, and
-``table#frontier-probes``: every probed length's k/n with its 95% Wilson interval, from
-frontier.csv) and figures/frontier.png; every figure; and all of summary.csv's columns, folded. A
-swept field that trials.csv lacks is named in a note. A re-report of the same folder writes the
-same bytes.
+The page leads with its answer: first the headline, its figure beside its table (a grid: final
+held-out accuracy against T, figures/accuracy_vs_length.png and ``table#summary``; a memory
+frontier: figures/frontier.png and ``table#frontier``, each cell's longest T remembered under the
+rule; a search: its best config from best.json, ``table#best``, with the command that confirms it),
+then a table of contents (``nav#contents``) linking every section, then the rest: the study's
+facts (name, command, provenance ``study.provenance.provenance_line``, status, wall time); for a
+grid, the odd-vs-even contrasts (``table#parity``, where three consecutive T were run) and the
+median steps to the target (``table#steps``); for a frontier, every probed length's k/n with its
+95% Wilson interval (``table#frontier-probes``, from frontier.csv) and its summary table; for a
+search, the ten best trials (``table#best-trials``), the per-config summary folded below, the
+importances and the Pareto front; then every other figure in a grid two columns wide on a desktop
+page, each captioned (``study.report.page``), and all of summary.csv's columns, folded. The
+summary table is as ``python -m study.report`` prints it: model x T x every other swept axis, final
+held-out accuracy "mean [95% CI]" to three decimals, solved k/n, final train accuracy and, where it
+applies, the exercise's number to two (only a study with rows of the exercise's models, T and
+settings has that column, ``tables.exercise_applies``; a study that swept no length has no T
+column, its one T is in the heading). A swept field that trials.csv lacks is named in a note. The
+footer names the folder as the user gave it (``page.shown_folder``). A re-report of the same
+folder from the same place writes the same bytes.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,8 +43,25 @@ from study.basics.provenance import duration_text, provenance_line
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
-from study.frontier.table import CSV, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
-from study.report.page import CSP, STYLE, _csv_cell, _e, _figures, _missing, _plain, _table, figure_files
+from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
+from study.report.page import (
+    CSP,
+    STYLE,
+    _csv_cell,
+    _e,
+    _figures,
+    _missing,
+    _plain,
+    _table,
+    contents,
+    figure_caption,
+    figure_files,
+    figure_html,
+    scroll,
+    section,
+    shown_folder,
+)
+from study.report.text import left_out_words, trials_text
 from study.results.exercise import (
     CI_COLUMN,
     accuracy_vs_length,
@@ -54,6 +77,7 @@ from study.results.search import confirm_words, method_text, search_overview, ti
 from study.results.summary import group_columns, parity_table
 
 FILE = REPORT
+Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
 
 
 def write_html(folder: str | os.PathLike[str], data: dict[str, Any], summary: pd.DataFrame | None = None) -> Path:
@@ -72,30 +96,34 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     meta, trials = data["meta"], data["trials"]
     kind = meta.get("kind") or "?"
     name = str(meta.get("name") or folder.name)
-    body: list[str] = [f"<h1>Study {_e(name)}</h1>", _facts(meta, trials, kind)]
-    missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
-    if missing:
-        body.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {_e(", ".join(missing))}; '
-                    "trials that differ only in these are grouped together.</p>")
-    if kind == "frontier":
-        body += _frontier(folder)
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
-    left_out = _left_out(summary)
-    if not finished:
-        body.append("<p>No finished trials to summarise.</p>")
-        body += [f'<p class="note">{_e(left_out)}</p>'] if left_out else []
-    elif kind == "optuna":
-        body += _search(meta, data, summary, left_out)
-    else:
-        body += _grid(meta, trials, summary, left_out)
-    body += _figures(folder, exercise=finished and kind != "optuna" and not exercise_points(
-        summary, study_settings(meta, trials)).empty)
+    title, parts, figure, rest = _answer(folder, data, summary, kind, bool(finished))
+    files = figure_files(folder)
+    exercise = bool(finished) and kind != "optuna" and not exercise_points(summary, study_settings(meta, trials)).empty
+    shown = next((p for p in files if p.name == figure), None)
+    if shown is not None:
+        parts = ['<div class="headline">', figure_html(shown, figure_caption(shown.name, exercise)),
+                 '<div class="tables">', *parts, "</div>", "</div>"]
+    missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
+    about = [_facts(meta, trials, kind)]
+    if missing:
+        about.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {_e(", ".join(missing))}; '
+                     "trials that differ only in these are grouped together.</p>")
+    sections: list[Section] = [("about", "About this study", about), *rest]
+    others = [p for p in files if p is not shown]
+    if others:
+        sections.append(("figures", "Figures", _figures(others, exercise)))
     if not summary.empty:
         groups = group_columns(summary_axes(meta, summary.columns), summary.columns)
-        body += ["<details><summary>Every column of summary.csv</summary>",
-                 _table(summary, "summary-csv", fmt=_csv_cell, text=set(groups) - {"length"}),
-                 "</details>"]
-    where = f"{meta.get('results_dir') or 'results'}/{folder.name}"
+        sections.append(("summary-columns", "Every column of summary.csv", [
+            "<details><summary>summary.csv, as written</summary>",
+            scroll(_table(summary, "summary-csv", fmt=_csv_cell, text=set(groups) - {"length"})), "</details>"]))
+    body = [f"<h1>Study {_e(name)}</h1>", f'<p class="lede">{_e(_lede(meta, trials, kind))}</p>',
+            *section("headline", title, parts),
+            contents([("headline", title), *((i, t) for i, t, _ in sections)])]
+    for element_id, heading, content in sections:
+        body += section(element_id, heading, content)
+    where = shlex.quote(shown_folder(folder))
     body.append(f'<p class="note">Written by <code>python -m study.report {_e(where)}</code> from the '
                 "study's trials.csv, curves.csv and study.json; the numbers are summary.csv's.</p>")
     return "\n".join([
@@ -117,23 +145,60 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     ])
 
 
-def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
+def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: str,
+            finished: bool) -> tuple[str, list[str], str | None, list[Section]]:
+    """The headline (its title, its parts, the file name of its figure) and the sections after it."""
+    meta, trials = data["meta"], data["trials"]
+    left_out = _left_out(summary)
+    if kind == "frontier":
+        (title, parts), probes = _frontier(folder)
+        rest = [probes] if probes else []
+        if finished:
+            rest += _grid(meta, trials, summary, left_out)
+        return title, parts, FIGURE, rest
+    if not finished:
+        return "No finished trials", ["<p>No finished trials to summarise.</p>",
+                                      *([f'<p class="note">{_e(left_out)}</p>'] if left_out else [])], None, []
+    if kind == "optuna":
+        head, rest = _search(meta, data, summary, left_out)
+        return "Best config", head, None, rest
+    (_, title, parts), *rest = _grid(meta, trials, summary, left_out)
+    x = next((p.name for p in figure_files(folder) if p.name.startswith("accuracy_vs_")), None)
+    return title, parts, x, rest
+
+
+def _what(meta: dict[str, Any], kind: str) -> str:
     grid = f"grid {meta['grid']}" if meta.get("grid") else "grid"
     what = grid if kind == "grid" else f"search ({method_text(meta)})" if kind == "optuna" else kind
     if kind == "frontier":
         f = meta.get("frontier") or {}
         what = (f"memory frontier (rule {f.get('solve_rule', '?')}, T from {f.get('start_length', '?')} to "
                 f"{f.get('max_length', '?')})")
-    wall = meta.get("wall_seconds")
+    return what
+
+
+def _wall(meta: dict[str, Any]) -> str | None:
     try:
-        wall_text = f"{duration_text(float(wall))} ({float(wall):,.0f} s)"
+        wall = float(meta.get("wall_seconds"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        wall_text = "not recorded"
-    rows = [("Kind", _e(what)),
+        return None
+    return f"{duration_text(wall)} ({wall:,.0f} s)"
+
+
+def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
+    """One line under the title: what the study is, its trials, its status and wall time."""
+    n = len(trials)
+    words = [_what(meta, kind), trials_text(n), str(meta.get("status") or "status not recorded")]
+    wall = _wall(meta)
+    return "; ".join(words + ([wall] if wall else [])) + "."
+
+
+def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
+    rows = [("Kind", _e(_what(meta, kind))),
             ("Command", f"<code>{_e(meta.get('command') or 'not recorded')}</code>"),
             ("Provenance", _e(provenance_line(meta))),
             ("Status", _e(meta.get("status") or "not recorded")),
-            ("Wall time", _e(wall_text)),
+            ("Wall time", _e(_wall(meta) or "not recorded")),
             ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials))))]
     target = study_target(meta)
     if target is not None:
@@ -150,15 +215,16 @@ def _planned(meta: dict[str, Any], n: int) -> str:
     return f" of {meta['trials']} planned"
 
 
-def _frontier(folder: Path) -> list[str]:
-    """A memory frontier's tables (from frontier.csv): each cell's frontier, then every probe."""
-    out = ["<h2>Memory frontier</h2>"]
+def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
+    """A memory frontier's tables (from frontier.csv): the headline (each cell's frontier), and the
+    section of every probe."""
+    title = "Memory frontier"
     try:
         table = pd.read_csv(folder / CSV)
     except (OSError, ValueError, pd.errors.ParserError):
-        return [*out, f'<p class="note">No {CSV}: the frontier\'s search has no state yet.</p>']
+        return (title, [f'<p class="note">No {CSV}: the frontier\'s search has no state yet.</p>']), None
     if table.empty:
-        return [*out, f'<p class="note">{CSV} is empty.</p>']
+        return (title, [f'<p class="note">{CSV} is empty.</p>']), None
     headline = format_frontier(table).splitlines()[0]
     cells = pd.DataFrame([{"cell": label, "frontier": cell_frontier_text(rows).removeprefix("longest T remembered: "),
                            "fitted crossing [95%]": cell_fit_text(rows) or "-",
@@ -174,14 +240,15 @@ def _frontier(folder: Path) -> list[str]:
         "seeds launched": probes["launched"], "stopped": probes["stopped"], "errors": probes["errors"],
         "counted": ["yes" if bool(c) else "no" for c in probes["counted"]]})
     headline = headline.removeprefix("memory frontier: ")
-    out += [f'<p class="note">{_e(headline[:1].upper() + headline[1:])}.</p>',
-            _table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
-                   text={"cell", "longest T remembered", "fitted crossing [95%]", "solves held"}),
-            f'<p class="note">Rule: {_e(RULE_TEXT)}. A probe stops once its outcome is known: k of n finished '
-            "seeds; stopped seeds are not counted.</p>",
-            _table(shown, "frontier-probes", text={"cell", "outcome"},
-                   fmt=lambda v: "-" if _missing(v) else f"{v:,.0f}" if isinstance(v, float) else str(v))]
-    return out
+    head = [f'<p class="note">{_e(headline[:1].upper() + headline[1:])}.</p>',
+            scroll(_table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
+                          text={"cell", "longest T remembered", "fitted crossing [95%]", "solves held"})),
+            f'<p class="note">Rule: {_e(RULE_TEXT)}.</p>']
+    every = ['<p class="note">A probe stops once its outcome is known: k of n finished seeds; stopped seeds are '
+             "not counted.</p>",
+             scroll(_table(shown, "frontier-probes", text={"cell", "outcome"},
+                           fmt=lambda v: "-" if _missing(v) else f"{v:,.0f}" if isinstance(v, float) else str(v)))]
+    return (title, head), ("probes", "Every probe", every)
 
 
 def _rate(rate: Any, low: Any, high: Any) -> str:
@@ -191,13 +258,12 @@ def _rate(rate: Any, low: Any, high: Any) -> str:
 
 
 def _left_out(summary: pd.DataFrame) -> str:
-    words = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
-    counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in words if c in summary}
-    shown = [f"{n} {words[c]} trials" for c, n in counts.items() if n]
+    shown = left_out_words(summary)
     return f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
 
 
-def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str) -> list[str]:
+def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str) -> list[Section]:
+    """The accuracy table (first: a grid's headline), the odd-vs-even contrasts, the steps to the target."""
     target = study_target(meta)
     goal = f"{target:g}" if target is not None else "the target"
     settings = study_settings(meta, trials)
@@ -208,27 +274,26 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
     if "exercise" in table.columns:
         note += ("; exercise: the exercise's training-batch accuracy at step 10,000, one run, where its models, T "
                  "and settings match")
-    out = [f"<h2>Final held-out accuracy{_e(f' at T = {t}') if t is not None else ''}</h2>",
-           f'<p class="note">{_e(note)}.</p>']
-    if left_out:
-        out.append(f'<p class="note">{_e(left_out)}</p>')
-    out.append(_accuracy_table(summary, settings=settings))
+    accuracy = [f'<p class="note">{_e(note)}.</p>', *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
+                scroll(_accuracy_table(summary, settings=settings))]
+    title = f"Final held-out accuracy at T = {t}" if t is not None else "Final held-out accuracy against T"
+    out: list[Section] = [("accuracy", title, accuracy)]
     parity = parity_table(trials, summary_axes(meta, trials.columns))
     if len(parity) and meta.get("kind") == "grid":
         shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
                                                 for r in parity.itertuples()]})
         shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
-        out += ["<h2>Odd vs even T</h2>",
-                '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
-                "c &gt; 0 at odd T and c &lt; 0 at even T, beyond the intervals (95%, MOVER from the three "
-                f"lengths' {METHOD} intervals).</p>",
-                _table(shown, "parity", text={c for c in shown.columns if c != "c [95% CI]"} - {"T"})]
+        out.append(("parity", "Odd vs even T", [
+            '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
+            "c &gt; 0 at odd T and c &lt; 0 at even T, beyond the intervals (95%, MOVER from the three "
+            f"lengths' {METHOD} intervals).</p>",
+            scroll(_table(shown, "parity", text={c for c in shown.columns if c != "c [95% CI]"} - {"T"}))]))
     if pd.to_numeric(summary["solved"], errors="coerce").fillna(0).sum() > 0:
         steps = steps_to_target_table(summary)
-        out += [f"<h2>Median steps to {_e(goal)} held-out accuracy</h2>",
-                '<p class="note">Over the seeds that got there (&ndash;: none).</p>',
-                _table(steps.reset_index(), "steps", text=set(steps.index.names),
-                       fmt=lambda v: "-" if _missing(v) else f"{v:.0f}" if isinstance(v, float) else str(v))]
+        out.append(("steps", f"Median steps to {goal} held-out accuracy", [
+            '<p class="note">Over the seeds that got there (&ndash;: none).</p>',
+            scroll(_table(steps.reset_index(), "steps", text=set(steps.index.names),
+                          fmt=lambda v: "-" if _missing(v) else f"{v:.0f}" if isinstance(v, float) else str(v)))]))
     return out
 
 
@@ -241,38 +306,56 @@ def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings
                   fmt=lambda v: "-" if _missing(v) else f"{v:.2f}" if isinstance(v, float) else str(v))
 
 
-def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame, left_out: str) -> list[str]:
+def _best_table(meta: dict[str, Any], best: dict[str, Any]) -> pd.DataFrame:
+    """best.json as a table: the best trial, then each cell's best (a search over several cells)."""
+    shown = ["trial_id", "eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
+    cells = best.get("cells") or {}
+    rows = [{**({"cell": "every cell"} if cells else {}), **{k: value_text(best.get(k), 6) for k in shown}}]
+    rows += [{"cell": c, **{k: value_text(entry.get(k), 6) for k in shown}} for c, entry in cells.items()]
+    return pd.DataFrame(rows)
+
+
+def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
+            left_out: str) -> tuple[list[str], list[Section]]:
+    """A search's headline (its best config, best.json) and its sections: the best trials, the Pareto front."""
     trials, best = data["trials"], data.get("best")
     o = search_overview(meta, trials, data.get("numbers"))
     fields, top, others, reached, goal = o["fields"], o["top"], o["others"], o["reached"], o["goal"]
-    out = ["<h2>Best trials</h2>"]
+    head = []
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        out.append("<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
-                                          + tied_words(best)) + "</p>")
+        table = _best_table(meta, best)
+        head += ["<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
+                                        + tied_words(best)) + "</p>",
+                 scroll(_table(table, "best", text={"cell", "trial_id", *fields}))]
         if best.get("confirm"):
             words = confirm_words(best)
-            out.append(f"<p>{_e(words[0].upper() + words[1:])}</p><pre>{_e(best['confirm'])}</pre>")
-    out += [f'<p class="note">{_e(len(top))} best of {_e(len(trials))} trials (one seed each; {_e(o["scheduled"])}; '
-            f"{reached} reached {_e(goal)}{_e(''.join('; ' + o for o in others))}).</p>",
-            _table(top, "best-trials", text={"trial_id", "stopped_by", *fields},
-                   fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))]
+            head.append(f"<p>{_e(words[0].upper() + words[1:])}</p><pre>{_e(best['confirm'])}</pre>")
+    else:
+        head.append('<p class="note">No best.json: no trial of the search finished.</p>')
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum())
-    out += ["<details><summary>" + _e(f"Summary: one row per config ({len(summary)} rows, {configs} with a finished "
-                                      "trial); no mean is taken across configs") + "</summary>",
-            *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
-            _accuracy_table(summary, settings=study_settings(meta, trials)), "</details>"]
+    ranked = [f'<p class="note">{_e(len(top))} best of {_e(trials_text(len(trials)))} (one seed each; '
+              f"{_e(o['scheduled'])}; {reached} reached {_e(goal)}{_e(''.join('; ' + o for o in others))}).</p>",
+              scroll(_table(top, "best-trials", text={"trial_id", "stopped_by", *fields},
+                            fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))),
+              "<details><summary>" + _e(f"Summary: one row per config ({len(summary)} row"
+                                        f"{'s' * (len(summary) != 1)}, {configs} with a finished trial); no mean is "
+                                        "taken across configs") + "</summary>",
+              *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
+              scroll(_accuracy_table(summary, settings=study_settings(meta, trials))), "</details>"]
     importances = data.get("importances")
     if importances is not None and len(importances):
         words = (f"Importance of each searched field, {importance_label(str(importances['seeds'].iloc[0]))} "
                  f"(importances.csv): {importance_text(importances)}.")
-        out.append(f'<p class="note">{_e(words)}</p>')
+        ranked.append(f'<p class="note">{_e(words)}</p>')
+    rest: list[Section] = [("best-trials", "Best trials", ranked)]
     front = front_table(meta, trials)
     if front is not None:
-        out += ["<h2>Pareto front</h2>", f'<p class="note">{_e(len(front))} of {_e(len(trials))} trials; '
-                f"{_e(PARETO_TEXT)} (pareto.csv).</p>", _table(front, "pareto", text={"trial_id", "model"},
-                fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))]
-    return out
+        rest.append(("pareto", "Pareto front", [
+            f'<p class="note">{_e(len(front))} of {_e(trials_text(len(trials)))}; {_e(PARETO_TEXT)} (pareto.csv).</p>',
+            scroll(_table(front, "pareto", text={"trial_id", "model"},
+                          fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v)))]))
+    return head, rest
 
 
 __all__: Sequence[str] = ["FILE", "figure_files", "render_html", "write_html"]

@@ -1,6 +1,7 @@
 """The parts of the study's HTML pages (report.html, compare.html): the Content-Security-Policy and
-the inline style sheet, escaping, tables, and figures embedded as base64 ``data:`` URIs in reading
-order with their captions (see ``study.report.html`` for what a page holds and why it is one file).
+the inline style sheet, escaping, tables, sections with a table of contents, and figures embedded
+as base64 ``data:`` URIs in reading order with their captions, laid out in a grid that uses a
+desktop page's width (see ``study.report.html`` for what a page holds and why it is one file).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +23,10 @@ from study.basics.stats import METHOD
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 # Figures in reading order (by name, or by the longest prefix ending in "_" that names them); others
 # follow alphabetically. A study with one T has accuracy_vs_<axis>.png where others have ..._vs_length.
-FIGURE_ORDER = ("frontier.png", "curves_both.png", "curves_", "accuracy_vs_length.png", "accuracy_vs_",
-                "mean_accuracy_vs_length.png", "mean_accuracy_vs_", "steps_to_target.png", "steps_to_target_vs_",
+FIGURE_ORDER = ("frontier.png", "accuracy_vs_length.png", "accuracy_vs_", "curves_both.png", "curves_",
+                "steps_to_target.png", "steps_to_target_vs_", "mean_accuracy_vs_length.png", "mean_accuracy_vs_",
                 "accuracy_vs_length_by_", "optuna_history.png", "optuna_importances.png", "pareto.png",
-                "pbt.png", "best_curve.png")
+                "pbt.png", "best_curve.png", "gradient_flow.png")
 CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
@@ -40,26 +42,42 @@ CAPTIONS = {
     "pbt.png": "Population Based Training: each trial's learning rate and held-out accuracy over the steps; a "
                "star where it went on from another trial's weights, dotted from the donor's accuracy",
     "best_curve.png": "The best trial's training curve",
+    "gradient_flow.png": "Gradient flow: ||dL/dh_t|| / ||dL/dh_T|| against t (log scale), a panel per model, a "
+                         "colour per init; solid: untrained, dashed: trained (python -m study.gradients, "
+                         "docs/gradients.md)",
 }
 EXERCISE_CAPTION = ", beside the exercise's numbers where they apply"
+WIDE = 900  # a figure wider than this many pixels spans both columns (and the headline's width)
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+       margin: 2rem auto; max-width: 100rem; padding: 0 1.5rem; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+.lede { color: #444; margin-top: 0; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
             font-size: .9em; background: #f4f4f4; padding: .1em .3em; border-radius: 3px; }
-pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+code { overflow-wrap: anywhere; }
+pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .2rem 1rem; }
 dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
+dl.facts dd { margin: 0; min-width: 0; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
 th { background: #f0f0f0; }
-td.text, th.text { text-align: left; }
+td { white-space: nowrap; }
+td.text, th.text { text-align: left; white-space: normal; }
 tbody tr:nth-child(even) { background: #fafafa; }
-figure { margin: 1.5rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.scroll { max-width: 100%; overflow-x: auto; }
+.headline { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
+.headline > figure { flex: 1 1 38rem; min-width: 0; margin: .5rem 0; }
+.headline > figure.wide { flex-basis: 100%; }
+.headline > .tables { flex: 1 1 30rem; min-width: 0; }
+nav.contents ol { columns: 2 18rem; margin: .3rem 0; }
+.figures { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.5rem; }
+@media (min-width: 1200px) { .figures { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+                             .figures figure.wide { grid-column: 1 / -1; } }
+figure { margin: 1rem 0; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .9rem; }
 .note { color: #555; font-size: .92rem; }
 details summary { cursor: pointer; margin: .5rem 0; }
@@ -102,7 +120,7 @@ def _plain(v: Any) -> Any:
 
 
 def figure_files(folder: Path) -> list[Path]:
-    """figures/*.png in reading order (``FIGURE_ORDER``)."""
+    """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another (``repeats``)."""
     files = sorted((folder / FIGURES).glob("*.png")) if (folder / FIGURES).is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
@@ -110,23 +128,71 @@ def figure_files(folder: Path) -> list[Path]:
                    if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
         return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
 
-    return sorted((p for p in files if p.is_file()), key=rank)
+    files = [p for p in files if p.is_file()]
+    dropped = repeats([p.name for p in files])
+    return sorted((p for p in files if p.name not in dropped), key=rank)
 
 
-def _figures(folder: Path, exercise: bool = False) -> list[str]:
-    files = figure_files(folder)
+def repeats(names: list[str]) -> set[str]:
+    """The figures among ``names`` that draw what another of them draws (older report code made
+    them): accuracy_vs_length_by_<axis>.png beside accuracy_vs_length.png, the same means and
+    intervals cut by one axis."""
+    have = set(names)
+    return {n for n in have if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in have else set()
+
+
+def figure_html(path: Path, caption: str, css: str = "") -> str:
+    """One figure, its bytes inlined, with its caption and file name; ``css``: extra classes."""
+    raw = path.read_bytes()
+    size = _png_size(raw)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    wide = " wide" if size and size[0] > WIDE else ""
+    classes = f"{css}{wide}".strip()
+    cls = f' class="{classes}"' if classes else ""
+    return (f'<figure id="fig-{_e(path.stem)}"{cls}>'
+            f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{_e(caption)}"{dims}>'
+            f"<figcaption>{_e(caption)} (figures/{_e(path.name)})</figcaption></figure>")
+
+
+def figure_caption(name: str, exercise: bool = False) -> str:
+    """A figure's caption by its file name; ``exercise``: its accuracy figure has the exercise's numbers."""
+    return _caption(name) + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
+
+
+def _figures(files: list[Path], exercise: bool = False) -> list[str]:
+    """The figures' grid (two columns on a desktop page, one on a narrow one; a wide figure spans both)."""
     if not files:
         return []
-    out = ["<h2>Figures</h2>"]
-    for p in files:
-        raw = p.read_bytes()
-        caption = _caption(p.name) + (EXERCISE_CAPTION if exercise and p.name == "accuracy_vs_length.png" else "")
-        size = _png_size(raw)
-        dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-        out.append(f'<figure id="fig-{_e(p.stem)}"><img src="data:image/png;base64,'
-                   f'{base64.b64encode(raw).decode("ascii")}" alt="{_e(caption)}"{dims}>'
-                   f"<figcaption>{_e(caption)} (figures/{_e(p.name)})</figcaption></figure>")
-    return out
+    return ['<div class="figures">', *(figure_html(p, figure_caption(p.name, exercise)) for p in files), "</div>"]
+
+
+def section(element_id: str, title: str, parts: list[str]) -> list[str]:
+    """A titled section the table of contents links to."""
+    return [f'<section id="{_e(element_id)}">', f"<h2>{_e(title)}</h2>", *parts, "</section>"]
+
+
+def contents(entries: list[tuple[str, str]]) -> str:
+    """The table of contents: a link to every section, (id, title) in page order."""
+    items = "".join(f'<li><a href="#{_e(i)}">{_e(t)}</a></li>' for i, t in entries)
+    return f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>'
+
+
+def scroll(table: str) -> str:
+    """A table that may be wider than the page, in a box that scrolls sideways instead."""
+    return f'<div class="scroll">{table}</div>'
+
+
+def shown_folder(folder: str | os.PathLike[str]) -> str:
+    """A study folder as a page or a printed command names it: as the user gave it when relative,
+    relative to the current directory when under it, else by its name alone (never an absolute
+    path of the machine that wrote it)."""
+    p = Path(folder)
+    if not p.is_absolute():
+        return Path(os.path.normpath(p)).as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.name
 
 
 def _caption(name: str) -> str:

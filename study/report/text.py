@@ -23,7 +23,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
     kind = meta.get("kind") or "?"
     what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else \
         "memory frontier" if kind == "frontier" else f"search: {method_text(meta)}" if kind == "optuna" else kind
-    lines = [f"study {meta.get('name') or folder.name} ({what}): {len(data['trials'])} trials",
+    lines = [f"study {meta.get('name') or folder.name} ({what}): {trials_text(len(data['trials']))}",
              f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
     if frontier is not None:
         from study.frontier.table import format_frontier
@@ -96,10 +96,23 @@ def _missing_note(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
 
 def _left_out(summary: pd.DataFrame) -> list[str]:
     """One line naming the trials left out of the means (errored, unfinished, cut), if any."""
-    words = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
-    counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in words if c in summary}
-    shown = [f"{n} {words[c]} trials" for c, n in counts.items() if n]
+    shown = left_out_words(summary)
     return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
+
+
+LEFT_OUT = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the scheduler"}
+
+
+def trials_text(n: int) -> str:
+    """"1 trial", "9 trials"."""
+    return f"{n} trial{'s' * (n != 1)}"
+
+
+def left_out_words(summary: pd.DataFrame) -> list[str]:
+    """The trials summary.csv counts but leaves out of the means, one phrase a reason:
+    "1 trial errored", "9 trials cut by the scheduler"."""
+    counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in LEFT_OUT if c in summary}
+    return [f"{trials_text(n)} {LEFT_OUT[c]}" for c, n in counts.items() if n]
 
 
 def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame,
@@ -109,10 +122,11 @@ def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFra
     o = search_overview(meta, trials, numbers)
     top, others, reached, goal = o["top"], o["others"], o["reached"], o["goal"]
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
-    return ["", f"{len(top)} best of {len(trials)} trials (one seed each; {o['scheduled']}; "
+    return ["", f"{len(top)} best of {trials_text(len(trials))} (one seed each; {o['scheduled']}; "
                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
-            "", f"summary.csv: one row per config ({len(summary)} rows, {configs} with a finished trial); "
+            "", f"summary.csv: one row per config ({len(summary)} row{'s' * (len(summary) != 1)}, {configs} with a "
+                f"finished trial); "
                 "no mean is taken across configs", *_front_text(meta, trials)]
 
 
@@ -128,5 +142,5 @@ def _front_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
     front = front_table(meta, trials)
     if front is None:
         return []
-    return ["", f"Pareto front ({PARETO_TEXT}): {len(front)} of {len(trials)} trials, pareto.csv",
+    return ["", f"Pareto front ({PARETO_TEXT}): {len(front)} of {trials_text(len(trials))}, pareto.csv",
             front.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]

@@ -20,7 +20,6 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          exercise's numbers beside, where they apply
     figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
     figures/steps_to_target.png          median steps to the target against T (when any seed got there)
-    figures/accuracy_vs_length_by_<axis>.png   coloured by one swept axis, panels by the others
     figures/accuracy_vs_<axis>.png, mean_accuracy_vs_<axis>.png, steps_to_target_vs_<axis>.png
                                          instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
@@ -39,7 +38,12 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
     report.html                          the study on one page to share: its command, provenance,
                                          status, tables and every figure, self-contained (study.html)
 
-A figure whose data are absent is skipped. summary.csv is deterministic: a re-report of the same
+A figure whose data are absent is skipped, and no figure repeats another: one accuracy figure, its
+lines every combination of the swept axes (``plots.plot_accuracy_vs_length_by`` draws the same data
+cut by one axis; the report leaves it out). A figure under figures/ named as this code names its
+figures but not drawn by this report (an older report's, or one whose data went) is removed, so
+that report.html shows what this report drew (``stale_figures``); other commands' figures
+(gradient_flow.png, study.gradients's) are left alone. summary.csv is deterministic: a re-report of the same
 folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
 the group columns, a search's learning rates among them, are written as they are).
 
@@ -66,6 +70,7 @@ from study.frontier import table as fr
 from study.frontier.write import write_frontier
 from study.report import plots
 from study.report.html import write_html
+from study.report.page import shown_folder
 from study.report.text import _text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
@@ -104,6 +109,9 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     write_csv_atomic(folder / SUMMARY, rounded)
     frontier = _frontier(folder, meta, figures)
     written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    if figures:
+        for stale in stale_figures(folder / FIGURES, written):
+            stale.unlink(missing_ok=True)
     if frontier is not None and figures:
         from study.frontier.table import FIGURE
 
@@ -136,7 +144,11 @@ def _restate(folder: Path, data: dict[str, Any]) -> None:
 def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
     """best.json again, from trials.csv and the journal's trial order (``study.results.search.best_record``,
     as the study wrote it at its end): a search reported by older code gets its ties and their rule.
-    None (best.json left as it is) where study.json's plan cannot be read back."""
+    Its confirm command names the results folder the study is reported from (``confirm_results_dir``),
+    not the one of the machine that ran it. None (best.json left as it is) where study.json's plan
+    cannot be read back."""
+    from dataclasses import replace
+
     from study.planning.plan import StudyPlan
 
     try:
@@ -144,10 +156,25 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
     except (KeyError, TypeError, ValueError) as exc:
         print(f"{PROG}: {BEST} left as it is: study.json's plan cannot be read ({one_line(exc)})", file=sys.stderr)
         return None
+    plan = replace(plan, results_dir=confirm_results_dir(folder, meta))
     best = best_record(plan, data["trials"], data["numbers"]) if plan.search is not None else None
     if best is not None:
         write_json_atomic(folder / BEST, best)
     return best
+
+
+def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
+    """The --results-dir of a search's confirm command: the folder above the study as the user
+    named it (``page.shown_folder``: relative to here); the study's own results_dir where the
+    study is reported in the very folder it was written to, outside this one (the run's own
+    report: the user gave it); else "results", the default (a copy reported elsewhere)."""
+    shown = shown_folder(folder)
+    if not folder.is_absolute() or shown != folder.name or folder.resolve().parent == Path.cwd().resolve():
+        return Path(shown).parent.as_posix()  # "." beside here
+    written = meta.get("results_dir")
+    if folder.is_absolute() and written and Path(written, folder.name).resolve() == folder.resolve():
+        return str(written)
+    return "results"
 
 
 def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
@@ -184,8 +211,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
     if meta.get("kind") != "optuna" and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []
         for m in models:
-            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
-                bands, m, target=target, curves=data["curves"], trials=data["trials"])))
+            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(bands, m, target=target)))
         if len(models) >= 2:
             jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
         x = plots.figure_x(summary)
@@ -197,10 +223,6 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         if summary["solved"].sum() > 0:
             jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
                          lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
-        if x == "length":
-            for a in plots.varying_axes(summary):
-                jobs.append((f"accuracy_vs_length_by_{_safe(a)}.png",
-                             lambda a=a: plots.plot_accuracy_vs_length_by(summary, a, seeds=seeds)))
     if meta.get("kind") == "optuna":
         jobs += _optuna_jobs(folder, meta, data, target)
     if not jobs:
@@ -225,6 +247,22 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         _save(drawn, out / name)
         written.append(out / name)
     return written
+
+
+# The figures this code draws, by name or by the prefix of their names (``stale_figures``).
+MADE = ("curves_", "accuracy_vs_", "mean_accuracy_vs_", "steps_to_target", "optuna_history.png",
+        "optuna_importances.png", "best_curve.png", PARETO_FIGURE, PBT_FIGURE)
+
+
+def stale_figures(figures: Path, written: list[Path]) -> list[Path]:
+    """The PNGs under ``figures`` named as this code names its figures but not ``written`` by this
+    report: an older report's (accuracy_vs_length_by_init.png) or one whose data are gone. Figures
+    of other commands (gradient_flow.png, frontier.png) are not among them."""
+    if not figures.is_dir():
+        return []
+    keep = {p.name for p in written}
+    return sorted(p for p in figures.glob("*.png") if p.name not in keep
+                  and any(p.name == m or (not m.endswith(".png") and p.name.startswith(m)) for m in MADE))
 
 
 def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],

@@ -115,8 +115,8 @@ def test_every_report_writes_a_self_contained_page(reported):
     page = Page(text)
     images = [attrs for tag, attrs in page.tags if tag == "img"]
     files = figure_files(reported)
-    assert [p.name for p in files] == ["curves_both.png", "curves_LSTM.png", "curves_RNN.png",
-                                       "accuracy_vs_length.png", "mean_accuracy_vs_length.png", "steps_to_target.png"]
+    assert [p.name for p in files] == ["accuracy_vs_length.png", "curves_both.png", "curves_LSTM.png",
+                                       "curves_RNN.png", "steps_to_target.png", "mean_accuracy_vs_length.png"]
     assert len(images) == len(files)  # every figure, each the file's very bytes
     for attrs, path in zip(images, files, strict=True):
         assert attrs["src"].startswith("data:image/png;base64,")
