@@ -12,8 +12,6 @@ from palrnn.cli import RaisingParser, UsageError
 from study.basics.errors import NotAStudy
 from study.report.write import PROG, write_report
 
-METHODS_TABLES = ("methods.csv", "repeats.csv")  # what study.methods writes in its --out folder
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = RaisingParser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and "
@@ -21,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "for a folder of search methods compared (python -m study.methods "
                                              "--out FOLDER), its methods.csv, repeats.csv and figures/methods.png.")
     p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv), or a "
-                                "study.methods folder (holds methods.csv and repeats.csv)")
+                                "study.methods folder (holds a folder per search, <method>-s<seed>)")
     p.add_argument("--no-figures", action="store_true",
                    help="write summary.csv only (default: figures too); not for a study.methods folder, whose "
                         "figure is its report")
@@ -42,32 +40,36 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _searches(folder: Path) -> list[tuple[str, int]]:
+    """The (method, search seed) of each search a study.methods folder holds: ``<method>-s<seed>/study.json``."""
+    from study.methods import METHODS
+
+    found = []
+    for study_json in folder.glob("*-s*/study.json"):
+        method, _, seed = study_json.parent.name.rpartition("-s")
+        if method in METHODS and seed.isdigit():
+            found.append((method, int(seed)))
+    return sorted(found, key=lambda ms: (list(METHODS).index(ms[0]), ms[1]))
+
+
 def is_methods_folder(path: str | Path) -> bool:
-    """A folder study.methods wrote (its tables, and no study.json of its own)."""
+    """A folder study.methods wrote: no study.json of its own, and its searches' folders."""
     folder = Path(path)
-    return all((folder / name).is_file() for name in METHODS_TABLES) and not (folder / "study.json").exists()
+    return folder.is_dir() and not (folder / "study.json").exists() and bool(_searches(folder))
 
 
 def methods_argv(path: str | Path) -> list[str]:
     """The ``python -m study.methods`` options that redo a methods folder's tables and figure from
-    the searches it holds: --analyse-only, its methods (methods.csv's order), its search seeds
-    (repeats.csv) and, where it has confirming reruns, --confirm-seeds (run nothing: they are read)."""
-    import pandas as pd
-
+    the searches it holds: --analyse-only, its methods and search seeds (its ``<method>-s<seed>``
+    folders) and, where it has confirming reruns (``confirm-<method>``), --confirm-seeds (they are
+    read, not run)."""
     folder = Path(path)
-    try:
-        summary = pd.read_csv(folder / "methods.csv")
-        repeats = pd.read_csv(folder / "repeats.csv")
-        methods = [str(m) for m in summary["method"]]
-        seeds = sorted({int(s) for s in repeats["search_seed"]})
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"{path}: a study.methods folder whose methods.csv or repeats.csv cannot be read "
-                         f"({type(exc).__name__}: {exc}); run python -m study.methods --out {path} "
-                         "--analyse-only") from None
-    confirms = [str(s).partition("/")[2] for s in summary.get("confirm_solved", pd.Series(dtype=str)).dropna()]
-    confirm_seeds = max((int(n) for n in confirms if n.isdigit()), default=0)
+    searches = _searches(folder)
+    methods = list(dict.fromkeys(m for m, _ in searches))
+    seeds = sorted({s for _, s in searches})
+    confirms = any((folder / f"confirm-{m}" / "study.json").is_file() for m in methods)
     return ["--out", str(folder), "--analyse-only", "--methods", *methods, "--search-seeds", *map(str, seeds),
-            "--confirm-seeds", str(confirm_seeds)]
+            "--confirm-seeds", "5" if confirms else "0"]
 
 
 def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
