@@ -30,8 +30,9 @@ FIGURE_ORDER = ("frontier.png", "accuracy_vs_length.png", "accuracy_vs_", "curve
 CAPTIONS = {
     "frontier.png": "The memory frontier: seeds solved k/n against T per cell (95% Wilson intervals); filled: "
                     "passed, open: failed, x: moot; the star: the longest T remembered; dashed: the rule's K/N",
-    "curves_both.png": "Held-out accuracy against training steps, every model (RNN dashed), one line per T; "
-                       f"bands: 95% intervals across seeds ({METHOD})",
+    "curves_both.png": "Held-out accuracy against training steps, every model side by side (RNN dashed): a panel "
+                       f"per T (and per value of the other swept axes); bands: 95% intervals across seeds ({METHOD}); "
+                       "a line is thin where fewer seeds are in its mean",
     "accuracy_vs_length.png": f"Final held-out accuracy against T, mean over seeds with 95% intervals ({METHOD})",
     "mean_accuracy_vs_length.png": "The exercise's metric: mean training-batch accuracy over all steps, against T",
     "steps_to_target.png": "Median steps to the target held-out accuracy, over the seeds that reached it",
@@ -200,8 +201,9 @@ def _caption(name: str) -> str:
         return CAPTIONS[name]
     stem = name[:-len(".png")] if name.endswith(".png") else name
     if stem.startswith("curves_"):
-        return f"Held-out accuracy against training steps, {stem[len('curves_'):]}, one line per T (or per " \
-               f"combination of the swept axes); bands: 95% intervals across seeds ({METHOD})"
+        return f"Held-out accuracy against training steps, {stem[len('curves_'):]}: a panel per T (or per " \
+               f"combination of the swept axes), the mean over seeds with its 95% band ({METHOD}); where a panel " \
+               "has one mean line, each seed is drawn thin"
     if stem.startswith("accuracy_vs_length_by_"):
         return f"Final held-out accuracy against T, per value of {stem[len('accuracy_vs_length_by_'):]}"
     for prefix, what in (("accuracy_vs_", f"Final held-out accuracy, mean over seeds with 95% intervals ({METHOD}),"),
