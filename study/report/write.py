@@ -211,7 +211,8 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
     if meta.get("kind") != "optuna" and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []
         for m in models:
-            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(bands, m, target=target)))
+            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
+                bands, m, target=target, curves=data["curves"], trials=data["trials"])))
         if len(models) >= 2:
             jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
         x = plots.figure_x(summary)
