@@ -83,7 +83,7 @@ class Kind:
     # -- for people --
 
     def count_text(self, plan: StudyPlan) -> str:
-        return f"{plan.n_trials} trials"
+        return f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
         raise NotImplementedError

@@ -75,8 +75,8 @@ class GridKind(Kind):
         seeds = len(plan.param_space["seed"])
         parts = [f"{k} {set_text(plan.param_space[k])}" for k in plan.grid_axes if k != "seed"]
         parts.append(f"seeds 0..{seeds - 1}" if seeds > 1 else "seed 0")
-        return wrap_parts(parts, " x ", first=f"study {label} (grid, {plan.n_trials} trials): ", indent="  ",
-                          width=width)
+        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
+        return wrap_parts(parts, " x ", first=f"study {label} (grid, {count}): ", indent="  ", width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
         configs = self.configs(plan)

@@ -108,8 +108,8 @@ class SearchKind(Kind):
         steps = (int(plan.param_space.get("steps", 0)), int(plan.param_space.get("eval_every", 1)))
         parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{sampler_text(s)} seed {s.seed},",
                  f"{objectives_text(s)},", scheduler_text(s, steps)]
-        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {plan.n_trials} trials): ", indent="  ",
-                          width=width)
+        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
+        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {count}): ", indent="  ", width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
         assert plan.search is not None
@@ -121,7 +121,7 @@ class SearchKind(Kind):
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
         return [*lines, *sampler_lines(plan.search.settings, width), *common_lines(common, width), *table,
-                f"{plan.n_trials} trials"]
+                f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
