@@ -128,19 +128,27 @@ class Palindromes:
             bad[idx] = self.is_heldout(fresh)
         return self._split(left.to(self.device))
 
+    def enumerated(self) -> torch.Tensor | None:
+        """Every held-out left half, when there are few enough to evaluate them all; else None (then
+        ``eval_left_halves`` draws a fixed sample of ``eval_size``). Cheap either way: None is
+        decided by arithmetic when 10**m left halves are too many to list."""
+        # 10**m as a float overflows past m = 308 (T >= 615); no such set is enumerated anyway.
+        if self.m > 308 or 10**self.m * self.eval_fraction > 2 * _ENUMERATE_LIMIT:
+            return None
+        idx = torch.arange(10**self.m)
+        powers = 10 ** torch.arange(self.m - 1, -1, -1)
+        left = (idx.unsqueeze(1) // powers) % 10  # (10**m, m), row k = digits of k
+        held = left[self.is_heldout(left)]
+        return held if held.shape[0] <= max(self.eval_size, _ENUMERATE_LIMIT) else None
+
     def eval_left_halves(self) -> torch.Tensor:
         """The held-out left halves evaluated on: all of them, or a fixed sample (see module doc).
 
         Computed on the CPU and returned there; ``eval_set`` moves them to ``device``.
         """
-        total = 10**self.m
-        if total * self.eval_fraction <= 2 * _ENUMERATE_LIMIT:  # small enough to enumerate every left half
-            idx = torch.arange(total)
-            powers = 10 ** torch.arange(self.m - 1, -1, -1)
-            left = (idx.unsqueeze(1) // powers) % 10  # (10**m, m), row k = digits of k
-            held = left[self.is_heldout(left)]
-            if held.shape[0] <= max(self.eval_size, _ENUMERATE_LIMIT):
-                return held
+        held = self.enumerated()
+        if held is not None:  # small enough to enumerate every left half
+            return held
         g = torch.Generator().manual_seed(_EVAL_SEED + self.length)  # a CPU generator, on every device
         need = self.eval_size
         chunks, found = [], 0
@@ -171,6 +179,7 @@ def eval_count(length: int, eval_fraction: float = 0.1, eval_size: int = 4096) -
 
 @functools.lru_cache(maxsize=256)
 def _eval_count(length: int, eval_fraction: float, eval_size: int) -> int:
-    # The held-out set itself, drawn once per length (milliseconds; 50 ms at T = 200): its size is
-    # whatever eval_left_halves decides, with no second copy of its rule here.
-    return int(Palindromes(length, eval_fraction, eval_size).eval_left_halves().shape[0])
+    # eval_left_halves' own rule (``enumerated``): every held-out left half, counted, or the sample of
+    # eval_size it draws, not drawn (at T = 100,000 the draw alone would need 40 GB).
+    held = Palindromes(length, eval_fraction, eval_size).enumerated()
+    return eval_size if held is None else int(held.shape[0])

@@ -48,6 +48,8 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             lock = lock or _new_folder(plan)
             meta, before = _started(plan, resume)
             say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
+            for line in plan.estimated().lines():  # docs/estimates.md
+                say(line)
             optuna = uses_optuna(plan.search.to_meta() if plan.search is not None else None)
             for line in watch_lines(plan.folder, search=optuna, mlflow=plan.mlflow):
                 say(line)

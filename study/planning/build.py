@@ -26,9 +26,11 @@ from study.spec.studyfile import Study
 
 def make_plan(req: Request) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
-    if req.resume:
-        return _resumed_plan(req)
-    return _new_plan(req, check_folder=True)
+    from study.planning.estimate import check_memory
+
+    plan = _resumed_plan(req) if req.resume else _new_plan(req, check_folder=True)
+    plan.estimate = check_memory(plan, ignore=bool(req.ignore_memory))  # a trial too large: refused here
+    return plan
 
 
 def _new_plan(req: Request, check_folder: bool) -> StudyPlan:

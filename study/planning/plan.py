@@ -62,6 +62,7 @@ class StudyPlan:
     study: Study | None = None
     options: RunOptions = field(default_factory=RunOptions)
     resume: bool = False
+    estimate: Any = field(default=None, repr=False, compare=False)  # planning's Estimate (planning/estimate.py)
 
     @property
     def folder(self) -> Path:
@@ -135,12 +136,21 @@ class StudyPlan:
     def text(self, width: int = WIDTH) -> str:
         """The --dry-run text: the study in one line, what every trial shares beyond the exercise's
         settings, then a table of every trial's settings that differ (a search: of every cell; a
-        frontier: its cells, its rule and its first probes), the MLflow store, the count."""
+        frontier: its cells, its rule and its first probes), the MLflow store, the count, the
+        estimate of its wall time and of each trial's memory (docs/estimates.md)."""
         label = self.study.name if self.study else (self.grid or self.kind)
         lines = [*self.kind_of.headline(self, label, width), *self.kind_of.body(self, width)]
         if self.mlflow:  # named before the last line, the count
             lines.insert(len(lines) - 1, f"MLflow: every trial logged to {self.mlflow}")
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.estimated().lines()])
+
+    def estimated(self) -> Any:
+        """The plan's time and memory estimate (``study.planning.estimate``), made once."""
+        if self.estimate is None:
+            from study.planning.estimate import estimate
+
+            self.estimate = estimate(self)
+        return self.estimate
 
     def count_text(self) -> str:
         """``36 trials``; a frontier's ``up to 120 trials`` (it stops once it knows each cell's frontier)."""

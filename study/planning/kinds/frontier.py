@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
+from study.frontier.bound import max_trials
 from study.frontier.options import RULE_TEXT, check_frontier_options, frontier_cells
-from study.frontier.search import frontier_doubling, frontier_max_trials
+from study.frontier.search import frontier_doubling
 from study.planning.kinds.base import Fail, Kind, Resolved, common_lines, first_config, frame, list_head
 from study.planning.request import SEARCH_ONLY, Request
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
@@ -74,7 +75,7 @@ class FrontierKind(Kind):
         param_space = {**{k: v for k, v in base.to_dict().items() if k not in ("length", "seed")}, **axes}
         out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
                     frontier=options, mlflow=study.mlflow)
-        return Resolved(out, base, param_space, names, names, frontier_max_trials(options, len(combos)))
+        return Resolved(out, base, param_space, names, names, max_trials(options, len(combos)))
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
         assert res.study.frontier is not None

@@ -1,0 +1,173 @@
+"""The cost table behind every estimate (``study.planning.estimate``), measured on this machine:
+
+    python scripts/calibrate_estimate.py        # a few minutes; rewrites study/planning/costs.json
+
+For each built-in model (its default CPU backend) and 1 and 2 torch threads it times whole training
+steps (``palrnn.train.train_step``: batch, forward, loss, backward, clip, step) and forward passes
+without gradients (an evaluation's) at a few small sizes, and fits
+
+    seconds(T, B, n) = c0 + T * (c1 + c2 * B * n + c3 * B * n**2)
+
+by least squares on relative error (c0: the optimizer, the batch; c1: a time step's fixed cost;
+c2: the elementwise work; c3: the matrix products), scaled to agree with the training benchmark
+results/bench/palrnn-bench.json at its size (T = 10, B = n = 128; ``anchor``). It measures, in
+fresh processes, how far the peak memory grows in two training steps (bytes per time step,
+sequence and hidden unit) and in one evaluation (per time step, held-out example and hidden unit),
+at T = 1,000 and n = 128, and the peak of a process with torch, palrnn and Ray imported (a trial's
+worker). Ray's
+own costs (starting Ray and finishing a study; per trial: worker, scheduling, checkpoints) are the
+study benchmark's, results/bench/study-bench.json (``python -m study.bench``).
+
+Nothing here runs when a study is planned: planning reads the table (no torch import, so a dry run
+answers in well under a second, docs/estimates.md).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+COSTS = Path(__file__).with_name("costs.json")
+SIZES = [(4, 16, 16), (32, 16, 16), (32, 128, 16), (32, 16, 128), (32, 128, 128), (64, 64, 64), (16, 256, 32)]
+
+
+def _median_seconds(run: Any, repeats: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_sizes(model: str, repeats: int = 5) -> tuple[list[float], list[float]]:
+    """Seconds of one training step and of one forward pass (no gradients) at each of ``SIZES``."""
+    import torch
+
+    from palrnn.config import Config
+    from palrnn.train import new_state, train_step
+
+    steps, forwards = [], []
+    for length, batch, hidden in SIZES:
+        state = new_state(Config(model=model, length=length, batch_size=batch, hidden=hidden))
+        x, _ = state.data.train_batch(batch, torch.Generator().manual_seed(0))
+
+        def forward(model_: Any = state.model, x_: Any = x) -> None:
+            with torch.no_grad():
+                model_(x_)
+
+        steps.append(_median_seconds(lambda s=state: train_step(s), repeats))
+        forwards.append(_median_seconds(forward, repeats))
+    return steps, forwards
+
+
+def fit(seconds: list[float]) -> list[float]:
+    """[c0, c1, c2, c3] of ``seconds(T, B, n)`` over ``SIZES`` (module doc), none negative."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    rows = np.array([[1.0, t, t * b * n, t * b * n * n] for t, b, n in SIZES])
+    y = np.array(seconds)
+    coef, _ = nnls(rows / y[:, None], np.ones_like(y))  # relative error, non-negative coefficients
+    return [float(c) for c in coef]
+
+
+PEAK = """
+import resource, sys, torch
+from palrnn.config import Config
+from palrnn.train import evaluate, new_state, train_step
+torch.set_num_threads(1)
+model, phase, length, batch, hidden, examples = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+state = new_state(Config(model=model, length=length, batch_size=batch, hidden=hidden, eval_size=examples))
+state.data.eval_set()
+peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+before = peak()
+if phase == "train":
+    for _ in range(2):
+        train_step(state)
+elif phase == "eval":
+    evaluate(state.model, state.data)
+else:
+    import ray  # noqa: F401  (a Ray worker's imports)
+    before = 0
+print(peak() - before)
+"""
+
+
+def peak_bytes(model: str, phase: str, length: int = 400, batch: int = 128, hidden: int = 128,
+               examples: int = 512) -> int:
+    """Bytes by which a fresh process's peak memory grows in two training steps (``train``) or one
+    evaluation (``eval``) after its held-out set is drawn; ``worker``: the process's peak with torch,
+    palrnn and Ray imported and the set drawn."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PEAK, model, phase, str(length), str(batch), str(hidden),
+                          str(examples)], check=True, capture_output=True, text=True)
+    return int(out.stdout.split()[-1])
+
+
+def memory_bytes(model: str, length: int = 1000, hidden: int = 128) -> dict[str, float]:
+    """Bytes per time step and hidden unit: of a training step per sequence (batch 128), of an
+    evaluation per held-out example (512), each from its peak's growth at T = ``length``."""
+    train = peak_bytes(model, "train", length=length, hidden=hidden) / (length * 128 * hidden)
+    evaluation = peak_bytes(model, "eval", length=length, hidden=hidden, examples=512) / (length * 512 * hidden)
+    return {"train": train, "eval": evaluation}
+
+
+def anchor(step: list[float], bench: dict[str, Any], model: str, threads: int) -> float:
+    """The factor that makes a fit's step time at the benchmark's size (T, B, n of
+    results/bench/palrnn-bench.json) that benchmark's, for the default backend at ``threads``: the
+    fits give how the cost scales, the benchmark, timed on a quiet machine, its level (timings taken
+    while other work shares the CPUs run slow, and a busy machine's two threads slower still)."""
+    size = bench["settings"]
+    rows = [r for r in bench["rows"] if r["model"] == model and r["default"] and r["threads"] == threads]
+    if not rows:
+        return 1.0
+    seconds = size["batch_size"] / rows[0]["examples_per_second"]
+    fitted = step[0] + size["length"] * (step[1] + step[2] * size["batch_size"] * size["hidden"]
+                                         + step[3] * size["batch_size"] * size["hidden"] ** 2)
+    return seconds / fitted
+
+
+def ray_costs(bench: Path) -> dict[str, Any]:
+    """Ray's costs from the study benchmark: seconds per trial beyond its training, and seconds to
+    start Ray and finish the study (wall time minus the time Ray's Tuner ran)."""
+    figures = json.loads(bench.read_text())["figures"]
+    return {"per_trial": figures["overhead_per_trial"], "start": figures["wall_seconds"] - figures["tuning_seconds"],
+            "source": str(bench.relative_to(bench.parents[2])) if len(bench.parents) > 2 else str(bench)}
+
+
+def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    """The whole table (``COSTS``): the machine, each model's fits, Ray's costs."""
+    import os
+    import platform
+
+    import torch
+
+    from palrnn.config import MODELS
+    from palrnn.provenance import cpu_model
+
+    palrnn_bench = json.loads((bench.parent / "palrnn-bench.json").read_text())
+    before = torch.get_num_threads()
+    models: dict[str, Any] = {}
+    try:
+        for model in MODELS:
+            entry: dict[str, Any] = {"memory": memory_bytes(model)}
+            for n in threads:
+                torch.set_num_threads(n)
+                steps, forwards = time_sizes(model)
+                scale = anchor(fit(steps), palrnn_bench, model, n)
+                entry[f"threads_{n}"] = {"step": [c * scale for c in fit(steps)],
+                                         "forward": [c * scale for c in fit(forwards)], "scaled": scale}
+            models[model] = entry
+    finally:
+        torch.set_num_threads(before)
+    return {"machine": {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+                        "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
+            "sizes": [list(s) for s in SIZES], "models": models, "ray": ray_costs(bench),
+            "worker_bytes": peak_bytes("LSTM", "worker", length=10)}

@@ -1,0 +1,339 @@
+"""What a plan will cost before it runs: its wall time and each trial's peak memory (docs/estimates.md).
+
+Time. A trial of ``steps`` steps at length T, batch B and n hidden units trains for
+``steps * step(T, B, n) + evaluations * forward(T, eval examples, n)`` seconds, from the cost table
+``costs.json`` (measured on this machine by ``scripts/calibrate_estimate.py``; per model, fits of a
+training step and of a forward pass at the trial's torch threads), plus Ray's cost per trial. The
+trials run ``at_once`` at a time (CPUs / --cpus-per-trial, GPUs / --gpus-per-trial, --max-concurrent;
+a search's cells one after another); the wall time adds Ray's start and the study's finish.
+
+Memory. A trial's peak: the worker process (Python, torch, Ray), the parameters with their
+gradients and optimizer state, the held-out set it keeps (x: eval examples x T x d floats), and the
+largest of (a) a training step: T x B x n x a bytes (the forward graph kept for backward, the
+gradients, the batch), (b) an evaluation without gradients: examples x T x n x e bytes (torch's
+kernel returns every step's output), (c) drawing the held-out sample (``palrnn.data``: about 12 x
+eval examples candidate rows of T/2 int64 digits, and their hashes); ``a`` and ``e`` per model are
+the growth of a fresh process's peak memory, measured by the calibration.
+
+No torch import: a dry run answers in well under a second at any size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from study.basics.errors import StudyError
+from study.planning.calibrate import COSTS
+
+if TYPE_CHECKING:
+    from study.planning.plan import StudyPlan
+
+GIB = 2**30
+EVAL_CHUNK = 8192  # palrnn.train.evaluate's
+ENUMERATE_LIMIT = 2**14  # palrnn.data's
+INT64, FLOAT32 = 8, 4
+IGNORE = "--ignore-memory"
+
+
+@functools.lru_cache(maxsize=1)
+def costs() -> dict[str, Any]:
+    """The cost table (``study.planning.calibrate``), read once per process."""
+    return json.loads(COSTS.read_text())
+
+
+def _fit(model: str, threads: int, which: str) -> list[float]:
+    table = costs()["models"]
+    entry = table.get(model, table["LSTM"])  # a model of one's own: costed as the LSTM
+    return entry[f"threads_{min(max(threads, 1), 2)}"][which]
+
+
+def _seconds(c: Sequence[float], length: int, batch: int, hidden: int) -> float:
+    return c[0] + length * (c[1] + c[2] * batch * hidden + c[3] * batch * hidden * hidden)
+
+
+def _eval_examples(cfg: Mapping[str, Any]) -> int:
+    """About how many held-out examples a trial evaluates (``palrnn.data.eval_count``'s rule without
+    torch: every held-out left half, about 10**m x eval_fraction, when few, else eval_size)."""
+    m, fraction, size = (int(cfg["length"]) + 2) // 2, float(cfg["eval_fraction"]), int(cfg["eval_size"])
+    if m > 308 or 10**m * fraction > 2 * ENUMERATE_LIMIT:
+        return size
+    held = max(1, round(10**m * fraction))
+    return held if held <= max(size, ENUMERATE_LIMIT) else size
+
+
+def trial_seconds(cfg: Mapping[str, Any], threads: int) -> float:
+    """Training and evaluation seconds of one trial that runs all its steps (no Ray)."""
+    model, length, batch, hidden = str(cfg["model"]), int(cfg["length"]), int(cfg["batch_size"]), int(cfg["hidden"])
+    steps, every = int(cfg["steps"]), int(cfg["eval_every"])
+    train = steps * _seconds(_fit(model, threads, "step"), length, batch, hidden)
+    examples = _eval_examples(cfg)
+    chunks = [EVAL_CHUNK] * (examples // EVAL_CHUNK) + ([examples % EVAL_CHUNK] if examples % EVAL_CHUNK else [])
+    forward = sum(_seconds(_fit(model, threads, "forward"), length, c, hidden) for c in chunks)
+    return train + math.ceil(steps / every) * forward
+
+
+def _parameters(model: str, hidden: int, inputs: int) -> int:
+    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}.get(model, 4)
+    return gates * (hidden * inputs + hidden * hidden + 2 * hidden) + 10 * hidden + 10
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One trial's peak bytes: on the machine (``host``) and, for a trial on a GPU, on it (``device``)."""
+
+    host: int
+    device: int
+    parts: dict[str, int]
+
+
+def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
+    """A trial's peak memory (module doc); ``on_gpu``: its model and data on a GPU, the held-out draw
+    on the machine."""
+    model, length, batch, hidden = str(cfg["model"]), int(cfg["length"]), int(cfg["batch_size"]), int(cfg["hidden"])
+    inputs = 10 if cfg.get("input") == "onehot" else 1
+    table = costs()
+    measured = table["models"].get(model, table["models"]["LSTM"])["memory"]
+    examples = _eval_examples(cfg)
+    half = (length + 2) // 2
+    parts = {
+        "parameters": 4 * FLOAT32 * _parameters(model, hidden, inputs),  # weights, gradients, optimizer (2)
+        "held-out set": examples * (length * inputs * FLOAT32 + INT64),
+        "training step": int(length * batch * hidden * measured["train"]),  # measured: graph, gradients, batch
+        # measured: torch's kernel returns every step's output
+        "evaluation": int(min(examples, EVAL_CHUNK) * length * hidden * measured["eval"]),
+    }
+    draw = 0 if examples < int(cfg["eval_size"]) else max(1024, math.ceil(examples / float(cfg["eval_fraction"]) * 1.2))
+    host_only = {"worker": int(table.get("worker_bytes", 0.5 * GIB)),
+                 "held-out draw": 2 * draw * half * INT64 + examples * (length + 1) * 2 * INT64}
+    device = parts["parameters"] + parts["held-out set"] + max(parts["training step"], parts["evaluation"])
+    if on_gpu:
+        host = host_only["worker"] + max(host_only["held-out draw"], parts["held-out set"])
+    else:
+        host = host_only["worker"] + parts["parameters"] + parts["held-out set"] + max(
+            parts["training step"], parts["evaluation"], host_only["held-out draw"])
+    return Memory(host=int(host), device=int(device) if on_gpu else 0, parts={**parts, **host_only})
+
+
+def machine_memory() -> int | None:
+    """This machine's memory in bytes (os.sysconf), None where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def gpu_memory() -> int | None:
+    """The first GPU's memory in bytes, None without one (torch imported only here, and only when
+    planning already needed it: trials on GPUs)."""
+    try:
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory) if torch.cuda.is_available() else None
+    except (ImportError, RuntimeError, AssertionError):
+        return None
+
+
+def size_text(n: float) -> str:
+    """Bytes as people read them: 512 MB, 3.1 GB, 103 GB (powers of 1,000, as machines are sold)."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:,.0f} {unit}"
+    return f"{max(n, 0) / 1e3:,.0f} kB"
+
+
+def duration_text(seconds: float) -> str:
+    """1 min 5 s, 2 h 10 min, 3 d 4 h."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s < 600 else f"{round(s / 60)} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+# -- a plan's ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A plan's estimate: its wall time (``bound``: why it is an upper bound; None: every trial
+    runs all its steps, so it is the expected time) and its largest trial's memory."""
+
+    trials: int
+    wall: float
+    at_once: int
+    where: str  # what runs the trials at once: "this machine's 2 CPUs"
+    bound: str | None
+    memory: Memory
+    biggest: str  # the settings of the trial with the largest memory
+    machine: int | None
+    gpu: int | None
+    cluster: bool
+    frontier: bool = False
+
+    def lines(self) -> list[str]:
+        """The estimate as it is printed (``--dry-run`` and a study's start): two sentences."""
+        how = "at most " if self.bound else "about "
+        time = (f"estimate: {how}{duration_text(self.wall)} wall time ({self.trials:,} trials, {self.at_once} at "
+                f"once on {self.where}; Ray's start and {costs()['ray']['per_trial']:.1f} s per trial included"
+                f"{'; ' + self.bound if self.bound else '; every trial trains all its steps'})")
+        mem = f"memory: up to {size_text(self.memory.host)} per trial ({self.biggest})"
+        if self.memory.device:
+            mem += f", {size_text(self.memory.device)} of it on its GPU"
+        if self.cluster:
+            mem += "; the cluster's nodes are not checked"
+        elif self.machine:
+            mem += f"; this machine has {size_text(self.machine)}"
+            if self.at_once * self.memory.host > self.machine:
+                mem += f", less than {self.at_once} such trials at once need"
+        return [*_para(time), *_para(mem)]
+
+    def refusal(self) -> str | None:
+        """The one line that refuses a trial too large for the machine (or its GPU), or None."""
+        fewer = "a lower --max-length" if self.frontier else "fewer --lengths"
+        fix = f"{fewer}, a smaller hidden or batch_size (--set), or {IGNORE} to run it anyway"
+        if self.gpu and self.memory.device > self.gpu:
+            return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.device)} on its GPU; "
+                    f"the GPU has {size_text(self.gpu)}; {fix}")
+        if not self.cluster and self.machine and self.memory.host > self.machine:
+            return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.host)}; this machine "
+                    f"has {size_text(self.machine)}; {fix}")
+        return None
+
+
+def _para(text: str, width: int = 100) -> list[str]:
+    from study.basics.text import wrap_parts
+
+    return wrap_parts(text.split(), " ", first="", indent="  ", width=width)
+
+
+def _largest(plan: StudyPlan, dist: tuple[str, Any], field: str) -> Any:
+    kind, values = dist
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers:
+        return None
+    return min(numbers) if field == "eval_every" else max(numbers)
+
+
+def _groups(plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
+    """The trials as groups run one after another (a search's cells), each a list of (config, how
+    many trials of it); a search's and a frontier's at their most costly (``bound``)."""
+    fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
+    if plan.kind == "grid":
+        return [[(c, 1) for c in plan.configs()]]
+    if plan.search is not None:
+        groups = []
+        for cell in plan.cells:
+            cfg = {**fixed, "model": cell["model"], "length": cell["length"]}
+            for field, dist in plan.space(cell["model"]).items():
+                if field in ("hidden", "batch_size", "steps", "eval_every") and _largest(plan, dist, field):
+                    cfg[field] = _largest(plan, dist, field)
+            groups.append([(cfg, plan.search.settings.num_samples)])
+        return groups
+    from study.frontier.bound import bisections
+    from study.frontier.options import check_frontier_options
+    from study.frontier.search import frontier_doubling
+
+    assert plan.frontier is not None
+    opts = check_frontier_options(**plan.frontier)
+    doubling = frontier_doubling(opts)
+    extra = max((bisections(b - a) for a, b in zip(doubling, doubling[1:], strict=False)), default=0)
+    seeds = opts.rule[1] * (1 + opts.speculate)
+    lengths = [*doubling, *[opts.max_length] * extra]
+    return [[({**fixed, **cell, "length": t}, seeds) for t in lengths] for cell in plan.cells]
+
+
+def _at_once(plan: StudyPlan) -> tuple[int, str]:
+    """How many trials run at once, and on what."""
+    cpus = plan.options.num_cpus or os.cpu_count() or 1
+    slots = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+    where = f"this machine's {cpus} CPU{'s' * (cpus != 1)}"
+    if plan.gpus_per_trial:
+        gpus = _gpu_count()
+        slots = min(slots, max(1, int(gpus // plan.gpus_per_trial)))
+        where += f" and {gpus} GPU{'s' * (gpus != 1)}"
+    if plan.max_concurrent:
+        slots = min(slots, plan.max_concurrent)
+    if plan.frontier is not None:
+        from study.frontier.options import check_frontier_options
+
+        opts = check_frontier_options(**plan.frontier)
+        slots = min(slots, len(plan.cells) * opts.rule[1] * (1 + opts.speculate))
+    if plan.options.address:
+        where += " (a cluster may run more)"
+    return slots, where
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return int(torch.cuda.device_count())
+    except ImportError:
+        return 0
+
+
+def _bound(plan: StudyPlan, configs: list[dict[str, Any]]) -> str | None:
+    if plan.search is not None:
+        s = plan.search.settings
+        cut = "" if s.scheduler == "none" else f"; the scheduler ({s.scheduler}) cuts some sooner"
+        return (f"an upper bound: all {s.num_samples} samples of each cell train all their steps at the space's "
+                f"largest hidden and batch_size{cut}")
+    if plan.frontier is not None:
+        return ("an upper bound: every seed of every probe on the longest path of doubling and bisection up to "
+                f"T = {plan.frontier['max_length']:,} trains all its steps; the search stops once it knows "
+                "each cell's frontier, usually much sooner")
+    if any(int(c.get("patience") or 0) > 0 for c in configs):
+        return ("an upper bound: every trial trains all its steps, but early stopping at the target ends "
+                "many sooner (--full trains them all)")
+    return None
+
+
+def estimate(plan: StudyPlan) -> Estimate:
+    """The plan's estimate (module doc): no torch, no Ray, nothing written."""
+    at_once, where = _at_once(plan)
+    threads = max(1, int(plan.cpus_per_trial))
+    per_trial, start = costs()["ray"]["per_trial"], costs()["ray"]["start"]
+    on_gpu = plan.gpus_per_trial > 0
+    wall, biggest, memory, trials = start, "", Memory(0, 0, {}), 0
+    configs: list[dict[str, Any]] = []
+    for group in _groups(plan):
+        times = [(trial_seconds(cfg, threads) + per_trial, n) for cfg, n in group]
+        total = sum(t * n for t, n in times)
+        wall += max(total / min(at_once, sum(n for _, n in group)), max(t for t, _ in times))
+        for cfg, n in group:
+            configs.append(cfg)
+            m = trial_memory(cfg, on_gpu)
+            if (m.device, m.host) > (memory.device, memory.host):
+                memory, biggest = m, _settings(cfg)
+            trials += n
+    return Estimate(trials=plan.n_trials, wall=wall, at_once=min(at_once, max(plan.n_trials, 1)), where=where,
+                    bound=_bound(plan, configs), memory=memory, biggest=biggest, machine=machine_memory(),
+                    gpu=gpu_memory() if on_gpu else None, cluster=bool(plan.options.address),
+                    frontier=plan.frontier is not None)
+
+
+def _settings(cfg: Mapping[str, Any]) -> str:
+    return f"{cfg['model']} T={int(cfg['length']):,}, hidden {cfg['hidden']}, batch {cfg['batch_size']}"
+
+
+def check_memory(plan: StudyPlan, ignore: bool = False) -> Estimate:
+    """The plan's estimate; StudyError (one line) when a trial cannot fit this machine's memory, or
+    its GPU's, unless ``ignore`` (--ignore-memory)."""
+    est = estimate(plan)
+    refusal = est.refusal()
+    if refusal and not ignore:
+        raise StudyError(refusal)
+    return est
+
+
+__all__ = ["IGNORE", "Estimate", "Memory", "check_memory", "costs", "estimate", "trial_memory", "trial_seconds"]
