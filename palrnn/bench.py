@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), type=any_case(MODELS),
                    help="(default: RNN LSTM GRU)")
     p.add_argument("--json", metavar="FILE", help="also write every row, with the machine, versions and commit, to "
-                                                  "FILE (JSON, atomically): what the README's tables are made from")
+                                                  "FILE (JSON, atomically): what docs/speed.md's tables are made from")
     args = p.parse_args(argv)
     if args.json and not Path(args.json).absolute().parent.is_dir():
         p.error(f"--json: no folder {Path(args.json).absolute().parent}")
