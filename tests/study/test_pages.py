@@ -37,12 +37,16 @@ REPORTS = ("reference-lengths", "reference-init", "reference-frontier-best", "re
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """The four references re-reported in copies (their committed figures kept), and compare.html of
-    reference-lengths against reference-init; name -> the page's path."""
+    """The four references re-reported in copies (their committed figures kept, and in reference-init
+    a stale accuracy_vs_length_by_init.png planted), and compare.html of reference-lengths against
+    reference-init; name -> the page's path."""
     root = tmp_path_factory.mktemp("pages")
     out = {}
     for name in REPORTS:
         shutil.copytree(RESULTS / name, root / name)
+        if name == "reference-init":  # a figure older report code drew, which repeats accuracy_vs_length
+            figures = root / name / "figures"
+            shutil.copy(figures / "accuracy_vs_length.png", figures / "accuracy_vs_length_by_init.png")
         write_report(root / name, echo=False, figures=False)
         out[name] = root / name / FILE
     comparison = study.compare(root / "reference-lengths", root / "reference-init", ignore="patience",
@@ -101,7 +105,7 @@ def test_every_figure_is_captioned_and_none_repeats_another(pages):
     frontier = pages["reference-frontier-best"].read_text(encoding="utf-8")
     assert "Gradient flow: ||dL/dh_t|| / ||dL/dh_T|| against t" in frontier  # study.gradients's figure too
     init = pages["reference-init"].parent
-    assert (init / "figures" / "accuracy_vs_length_by_init.png").is_file()  # drawn by older report code
+    assert (init / "figures" / "accuracy_vs_length_by_init.png").is_file()  # planted by the fixture
     assert "accuracy_vs_length_by_init.png" not in pages["reference-init"].read_text(encoding="utf-8")
     stale = stale_figures(init / "figures", [init / "figures" / n for n in (
         "accuracy_vs_length.png", "curves_both.png", "curves_LSTM.png", "curves_RNN.png", "steps_to_target.png",
