@@ -76,6 +76,19 @@ def findings() -> str:
     return (RESULTS.parent / "docs" / "findings.md").read_text(encoding="utf-8") + "\n" + answer()
 
 
+def _table(text: str, header_cell: str) -> list[dict]:
+    """The markdown table whose header row holds header_cell, as one dict a row."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("|") and header_cell in line)
+    header = [c.strip() for c in lines[at].strip("|").split("|")]
+    rows = []
+    for line in lines[at + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    return rows
+
+
 def test_readme_findings_quote_the_committed_intervals():
     """The lengths table, in the README's answer and in docs/findings.md, is summary.csv's, to three
     decimals, with its method named."""
@@ -156,14 +169,7 @@ def test_readme_frontier_table_is_the_committed_frontiers():
 
     text = findings()
     assert FRONTIER_HEADER in text
-    lines = text.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("|") and FRONTIER_HEADER in line)
-    header = [c.strip() for c in lines[at].strip("|").split("|")]
-    rows = []
-    for line in lines[at + 2:]:
-        if not line.startswith("|"):
-            break
-        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    rows = _table(text, FRONTIER_HEADER)
     assert {r["study"].strip("`") for r in rows} == set(FRONTIERS)
     for r in rows:
         folder = RESULTS / r["study"].strip("`")
@@ -195,18 +201,6 @@ SUMMARY_STUDIES = {
     ("LSTM", "the best settings found"): "reference-frontier-lstm-chrono",
     ("GRU", "the best settings found"): "reference-frontier-gru-long",
 }
-
-
-def _table(text: str, header_cell: str) -> list[dict]:
-    lines = text.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("|") and header_cell in line)
-    header = [c.strip() for c in lines[at].strip("|").split("|")]
-    rows = []
-    for line in lines[at + 2:]:
-        if not line.startswith("|"):
-            break
-        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
-    return rows
 
 
 def test_readme_frontier_summary_is_the_findings_frontier_table():
