@@ -46,6 +46,8 @@ report=True, **keywords)`` take the keys of a study file (``study.spec.studyfile
     cpus_per_trial, gpus_per_trial, checkpoint_every, max_failures, max_concurrent
     address, num_cpus, dashboard_host, dashboard_port, object_store_mb: where and how Ray runs
     ignore_memory   run trials the estimate says cannot fit this machine's memory (--ignore-memory)
+    storage         "s3://bucket/prefix", another pyarrow.fs URI or a path: where trials keep their
+                    checkpoints and Ray its experiment, for nodes that share no disk (--storage, docs/storage.md)
 
 Values are Python values (``None`` turns clipping off, as ``none`` does on the command line).
 Names are taken in any case (models=["lstm"], grid="Lengths", fixed={"init": "Xavier"}) and kept

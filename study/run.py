@@ -120,6 +120,11 @@ def build_parser(prog: str = PROG) -> Parser:
     out.add_argument("--resume", action="store_true",
                      help="continue the interrupted study --out (or --name), without rerunning finished trials")
     out.add_argument("--no-report", action="store_true", help="skip summary.csv and figures at the end")
+    out.add_argument("--storage", metavar="URI",
+                     help="where trials keep their checkpoints and Ray its experiment, for a cluster whose nodes "
+                          "share no disk: s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL or "
+                          "?endpoint_override=, credentials from the environment), another pyarrow.fs URI, or a "
+                          "path every node sees (docs/storage.md); default: the study folder")
     out.add_argument("--mlflow", nargs="?", const="", metavar="TRACKING_URI",
                      help="log every trial to MLflow (params, metrics at every evaluation at the training step, "
                           "figures at the end); without a value, to a SQLite store in the study folder "

@@ -190,13 +190,13 @@ class Store:
         except FileNotFoundError:
             pass
 
-    def upload(self, folder: str | os.PathLike[str], prefix: str = "", skip: tuple[str, ...] = ()) -> int:
-        """Copy every file under a local ``folder`` to ``prefix`` here (each write atomic); the
-        top-level names in ``skip`` are left out. Returns how many files it copied."""
+    def upload(self, folder: str | os.PathLike[str], prefix: str = "") -> int:
+        """Copy every file under a local ``folder`` to ``prefix`` here (each write atomic), but for
+        hidden ones (a name starting with ``.``: a lock, a write in progress). Returns how many it copied."""
         folder, n = Path(folder), 0
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             relative = path.relative_to(folder)
-            if relative.parts[0] in skip:
+            if any(part.startswith(".") for part in relative.parts):
                 continue
             self.write(str(PurePosixPath(prefix, relative.as_posix())) if prefix else relative.as_posix(),
                        path.read_bytes())
@@ -228,7 +228,10 @@ def open_storage(uri: str, option: str = "--storage") -> Store:
                          "in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), "
                          "never in the URI, which study.json records")
     store = Store(uri)
-    if store.remote:
+    if store.remote and urlsplit(uri).scheme in BUCKETED:  # its file system may ask the network (a bucket's region)
+        if not urlsplit(uri).netloc:
+            raise StudyError(f"{option}: {uri} names no bucket; give {urlsplit(uri).scheme}://bucket/prefix")
+    elif store.remote:
         try:
             _filesystem(_base(uri))
         except Exception as exc:  # ArrowInvalid: unrecognized scheme, a bad query key or value
@@ -243,7 +246,10 @@ def check_storage(store: Store, option: str = "--storage") -> None:
     not answer), when it cannot. Leaves nothing behind on success."""
     from study.basics.errors import StudyError, first_line
 
-    bucket = _missing_bucket(store)
+    try:
+        bucket = _missing_bucket(store)
+    except Exception as exc:  # the file system cannot be made: an endpoint that does not answer, a bad query
+        raise StudyError(f"{option}: cannot reach {store.uri} ({first_line(exc)})") from None
     if bucket is not None:
         raise StudyError(f"{option}: bucket {bucket!r} does not exist at {_endpoint(store)}; create it first")
     marker = secrets.token_hex(8).encode()
@@ -285,3 +291,11 @@ def _denied(exc: BaseException) -> bool:
 def _endpoint(store: Store) -> str:
     query = dict(parse_qsl(urlsplit(store.uri).query))
     return query.get("endpoint_override") or os.environ.get("AWS_ENDPOINT_URL") or "the default endpoint"
+
+
+def study_store(storage: str | None, folder: str | os.PathLike[str]) -> Store:
+    """Where a study's trials keep what they share: ``<storage>/<study name>`` with --storage, else
+    the study folder itself (as an absolute path, the same from every process)."""
+    if storage:
+        return Store(storage).child(Path(folder).name)
+    return Store(str(Path(folder).resolve()))

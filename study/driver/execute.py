@@ -19,6 +19,7 @@ from study.basics.errors import StudyError
 from study.basics.io import write_json_atomic, write_text_atomic
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.tracking import watch_lines
+from study.driver import shared
 from study.driver.finish import _meta, _read_meta, finish, silent, study_toml
 from study.driver.lock import StudyLock, _ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
@@ -39,14 +40,17 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     warning = dashboard_warning(dashboard_host, address)
     if warning:
         print(warning, file=sys.stderr)
+    shared.check_storage(plan)  # --storage reachable from here: before Ray, before anything is written
     lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
         with ray_session(address, num_cpus, dashboard_host, dashboard_port, object_store_mb) as url:
             _check_resources(plan)
+            shared.check_nodes(plan)  # every node reaches what trials share, before the study folder is made
             if url:
                 say(f"Ray dashboard: http://{url}  (token: ~/.ray/auth_token)")
             lock = lock or _new_folder(plan)
             meta, before = _started(plan, resume)
+            shared.upload(plan, (STUDY_FILE, STUDY_TOML))  # --storage: the study's plan beside its trials
             say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
             for line in plan.estimated().lines():  # docs/estimates.md
                 say(line)
@@ -67,7 +71,9 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
                 elapsed = watch.stop()
         if watch.failure is not None:
             raise storage_error(plan, watch.failure)
-        return finish(plan, trials, curves, elapsed, before=before, report=report, echo=echo)
+        done = finish(plan, trials, curves, elapsed, before=before, report=report, echo=echo)
+        shared.upload(plan)  # --storage: the tables, figures and report beside the trials
+        return done
     except OSError as exc:  # the study folder cannot be written: a full disk, a read-only file system
         if exc.errno in STORAGE_ERRNOS and plan.folder.exists():
             raise storage_error(plan, exc) from None
@@ -134,9 +140,10 @@ def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
 
 
 def _finished_tables(plan: StudyPlan) -> Any:
+    from study.basics.store import study_store
     from study.results.trials import FinishedTables
 
-    return FinishedTables(plan.folder, COLUMNS)
+    return FinishedTables(study_store(plan.storage, plan.folder) if plan.storage else plan.folder, COLUMNS)
 
 
 def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
@@ -146,7 +153,7 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
 
     specs = tuner.tuner_specs(plan, verbose=verbose)
     for spec in specs:
-        damage = tuner.experiment_state_damage(spec.results_dir / spec.name) if resume else None
+        damage = tuner.experiment_state_damage(spec.results_dir / spec.name) if resume and not plan.storage else None
         if damage:
             say(f"Ray's experiment state is damaged ({damage}); Ray starts the trials again, "
                 "and each continues from its own checkpoint")
@@ -156,11 +163,12 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     if plan.frontier is not None:
         # A study interrupted before Ray kept any state of its own starts the search again;
         # every trial it had run continues from its own checkpoint.
-        again = resume and tuner.can_restore(spec.results_dir / spec.name)
+        again = resume and tuner.can_restore(spec)
         results = tuner.restore_frontier(spec) if again else tuner.run_frontier(spec, plan.frontier)
     else:
         results = tuner.restore_tuner(spec) if resume else tuner.run_tuner(spec)
-    return tuner.collect(results, COLUMNS, plan.folder, scheduled=plan.kind_of.scheduled)
+    where = spec.store if plan.storage else plan.folder  # the trials' checkpoints
+    return tuner.collect(results, COLUMNS, where, scheduled=plan.kind_of.scheduled)
 
 
 def _check_resources(plan: StudyPlan) -> None:
@@ -186,11 +194,11 @@ def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[
     try:
         for i, spec in enumerate(specs):
             experiment = spec.results_dir / spec.name
-            again = resume and tuner.can_restore(experiment)
+            again = resume and tuner.can_restore(spec)
             say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
                 f"{spec.plan.search.settings.num_samples} trials -> {experiment}")
             results = tuner.restore_tuner(spec) if again else tuner.run_tuner(spec)
-            trials, curves = tuner.collect(results, COLUMNS, spec.study_folder)  # a search's cells: ASHA may cut
+            trials, curves = tuner.collect(results, COLUMNS, spec.store)  # a search's cells: ASHA may cut
             parts.append((trials, curves))
             unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
             if unfinished or len(trials) < spec.plan.search.settings.num_samples or watch.failure is not None:

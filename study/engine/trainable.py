@@ -1,4 +1,8 @@
-"""The Ray Tune function trainable: one palrnn training run, resumable from its own checkpoint."""
+"""The Ray Tune function trainable: one palrnn training run, resumable from its own checkpoint.
+
+Its checkpoint is a key of the study's store (``study.basics.store``): a file in the study folder,
+as always, or, with --storage, an object every node reaches, so that a trial restarted on another
+node goes on from it."""
 
 from __future__ import annotations
 
@@ -12,25 +16,29 @@ import ray
 from ray import tune
 
 from palrnn.config import Config
+from study.basics.layout import CHECKPOINTS
+from study.basics.store import Store
 from study.engine import pbt_trial
-from study.results.checkpoints import CONFIG_FIELDS, checkpoint_path, trial_key
+from study.results.checkpoints import CONFIG_FIELDS, checkpoint_key, load_state, save_state, trial_key
 from study.results.pbt import member, member_key
 
 
-def _saved(path: Any, config: Config) -> tuple[Any, dict[str, Any]]:
-    """(the state saved at ``path`` or None, what the trial carries on with)."""
-    from palrnn.train import CheckpointError, load_checkpoint
+def _saved(store: Store, path: str, config: Config) -> tuple[Any, dict[str, Any]]:
+    """(the state saved at key ``path`` of ``store`` or None, what the trial carries on with)."""
+    from palrnn.train import CheckpointError
 
     carried: dict[str, Any] = {"wall_seconds": 0.0, "restarts": 0, "restarted_from_scratch": False, "records": [],
                                "lineage": []}
-    if not path.exists():
+    if not store.exists(path):
         return None, carried
     try:  # a restart after a failure, or a resumed study: continue where it stopped
-        state = load_checkpoint(path, device=config.device)
+        state = load_state(store, path, config.device)
         extra = state.extra
         return state, {"wall_seconds": extra["wall_seconds"], "restarts": extra["restarts"] + 1,
                        "restarted_from_scratch": extra["restarted_from_scratch"], "records": list(extra["records"]),
                        "lineage": list(extra.get("lineage", []))}
+    except FileNotFoundError:  # removed since (a new study of the same name): none
+        return None, carried
     except (CheckpointError, KeyError, TypeError) as exc:
         # A corrupt checkpoint must not give a silently wrong result: start the trial over
         # from step 0 and record it (restarted_from_scratch), so the tables show it.
@@ -38,38 +46,41 @@ def _saved(path: Any, config: Config) -> tuple[Any, dict[str, Any]]:
         return None, {**carried, "restarted_from_scratch": True}
 
 
-def _where(params: dict[str, Any], study_folder: str, pbt: bool) -> tuple[Config, str, str, str, Any]:
-    """(the trial's config, its node, its Ray trial id, its checkpoint's name and path)."""
+def _where(params: dict[str, Any], study_folder: str, pbt: bool) -> tuple[Config, str, str, str, Store, str]:
+    """(the trial's config, its node, its Ray trial id, its checkpoint's name, the study's store and
+    the checkpoint's key there)."""
     config = Config.from_dict({k: v for k, v in params.items() if k in CONFIG_FIELDS})
     if ray.get_gpu_ids() and config.device == "cpu":
         config = config.replace(device="cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the trial's GPU
     trial_id = tune.get_context().get_trial_id()
     key = str(member_key(params, trial_id) if pbt else trial_key(params))
-    path = checkpoint_path(study_folder, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return config, ray.get_runtime_context().get_node_id(), trial_id, key, path
+    store = Store(study_folder)
+    if store.local is not None:
+        store.path(CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+    return config, ray.get_runtime_context().get_node_id(), trial_id, key, store, checkpoint_key(key)
 
 
 def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
                  threads: int = 1, pbt: dict[str, Any] | None = None) -> None:
     """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint.
+    ``study_folder``: the study folder, or the study's --storage URI (``study.basics.store``).
     ``pbt``: a Population Based Training trial's perturbation interval and decision log
     (``study.engine.pbt_trial``); its checkpoint is named after its member, not its config."""
     import torch
 
-    from palrnn.train import new_state, save_checkpoint, train
+    from palrnn.train import new_state, train
 
     torch.set_num_threads(threads)
     logging.getLogger("ray").setLevel(logging.WARNING)
-    config, node, trial_id, key, path = _where(params, study_folder, bool(pbt))
-    state, carried = _saved(path, config)
+    config, node, trial_id, key, store, path = _where(params, study_folder, bool(pbt))
+    state, carried = _saved(store, path, config)
     records, lineage = carried["records"], carried["lineage"]
     start, fresh, took = time.perf_counter(), state is None, None
     if state is None:
         state = new_state(config)
     elif pbt:
-        carried["restarts"] -= pbt_trial.paused(path, state.step)  # a pause at a round is not a restart
-        state, took = pbt_trial.exploit(state, study_folder, params, trial_id, pbt["log"], lineage)
+        carried["restarts"] -= pbt_trial.paused(store, path, state.step)  # a pause at a round is not a restart
+        state, took = pbt_trial.exploit(state, store, params, trial_id, pbt["log"], lineage)
     n_params = sum(p.numel() for p in state.model.parameters())  # a search may minimise it
 
     def metrics(record: dict[str, Any]) -> dict[str, Any]:
@@ -82,21 +93,21 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         return out
 
     def save(result: dict[str, Any]) -> None:
-        save_checkpoint(state, path, extra={"wall_seconds": result["wall_seconds"], "restarts": carried["restarts"],
-                                            "restarted_from_scratch": carried["restarted_from_scratch"],
-                                            "records": records, "lineage": lineage, "pid": os.getpid(),
-                                            "trial_id": trial_id})
+        save_state(store, path, state, {"wall_seconds": result["wall_seconds"], "restarts": carried["restarts"],
+                                        "restarted_from_scratch": carried["restarted_from_scratch"],
+                                        "records": records, "lineage": lineage, "pid": os.getpid(),
+                                        "trial_id": trial_id})
 
     if took is not None:
         save(metrics(records[-1]))  # the exploit made, once: a restart from here does not make it again
     if not fresh and state.last:
         # The record saved with the checkpoint may never have reached Ray (the worker died between
         # the two): report it again. A trial whose checkpoint is its end reports only this.
-        pbt_trial.report(metrics(records[-1] if records else state.last), state, pbt, study_folder, key, path,
+        pbt_trial.report(metrics(records[-1] if records else state.last), state, pbt, store, key, path,
                          again=True)
     last_saved = state.step
     # PBT: noted at the first step past each checkpoint (late-bound on purpose: the last one saved).
-    for record in train(state, on_step=pbt_trial.marker(path, lambda: last_saved) if pbt else None):  # noqa: B023
+    for record in train(state, on_step=pbt_trial.marker(store, path, lambda: last_saved) if pbt else None):  # noqa: B023
         result = metrics(record)
         records.append(result)
         # The checkpoint carries the trial's curve, every record up to its step: the tables are
@@ -106,4 +117,4 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         if state.done or pbt_trial.at_boundary(state, pbt) or state.step - last_saved >= checkpoint_every:
             save(result)
             last_saved = state.step
-        pbt_trial.report(result, state, pbt, study_folder, key, path)
+        pbt_trial.report(result, state, pbt, store, key, path)

@@ -4,7 +4,9 @@ A grid is one Tuner over Ray's grid_search; a search one Tuner per model x lengt
 searcher of its kind (``study.engine.search.SEARCHERS``) and its scheduler
 (``study.engine.schedulers``); a frontier one Tuner driven by the frontier's searcher, scheduler
 and callback. Trials keep their checkpoints themselves (``study.results.checkpoints``), not
-through Ray's checkpoint API: see there why.
+through Ray's checkpoint API: see there why. With --storage (``plan.storage``), the trials'
+checkpoints, PBT's states and Ray's own experiment live in that storage (``TunerSpec.store``,
+``ray_storage``), under the study's name, as they would in the study folder.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from ray import tune
 
-from study.basics.layout import FINISHED
+from study.basics.layout import FINISHED, PBT_LOG
+from study.basics.store import Store, study_store
 from study.engine import ray_fixes
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.logger.callbacks import study_callbacks
@@ -63,6 +66,17 @@ class TunerSpec:
         return Path(self.plan.results_dir) / self.plan.name
 
     @property
+    def store(self) -> Store:
+        """Where the trials keep their checkpoints: the study folder, or with --storage its place there."""
+        return study_store(self.plan.storage, self.study_folder)
+
+    def experiment_store(self, *parts: str) -> Store:
+        """Where Ray keeps this Tuner's experiment (with ``parts``: a folder of it), as a store."""
+        relative = (self.results_dir / self.name / Path(*parts)).relative_to(self.study_folder) \
+            if self.cell else Path(*parts)
+        return self.store.child(*relative.parts)
+
+    @property
     def name(self) -> str:
         """Ray's experiment name (its folder under ``results_dir``)."""
         experiment = (self.cell or {}).get("experiment")
@@ -101,7 +115,7 @@ def tuner_specs(plan: StudyPlan, verbose: int) -> list[TunerSpec]:
 
 def _trainable(spec: TunerSpec) -> Any:
     plan = spec.plan
-    folder = str(spec.study_folder.resolve())
+    folder = spec.store.uri  # the study folder as an absolute path, as always; or --storage's place
     fn = tune.with_parameters(palrnn_trial, study_folder=folder, checkpoint_every=plan.checkpoint_every,
                               threads=max(1, int(plan.cpus_per_trial)), pbt=_pbt_settings(spec))
     return tune.with_resources(fn, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
@@ -114,7 +128,9 @@ def _pbt_settings(spec: TunerSpec) -> dict[str, Any] | None:
     search, params = spec.plan.search, spec.param_space
     assert search is not None
     every = pbt_interval(search.settings, int(params["steps"]), int(params.get("eval_every", 1)))
-    return {"every": every, "log": str(pbt_log_path(spec.results_dir / spec.name).resolve())}
+    log = spec.experiment_store().uri_of(PBT_LOG) if spec.plan.storage else \
+        str(pbt_log_path(spec.results_dir / spec.name).resolve())
+    return {"every": every, "log": log}
 
 
 def _is_pbt(spec: TunerSpec) -> bool:
@@ -132,9 +148,11 @@ def _param_space(spec: TunerSpec) -> dict[str, Any]:
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
     search = spec.plan.search
     reporter = ProgressLine(total=search.settings.num_samples if search else None) if spec.verbose else None
+    storage_path, filesystem = ray_storage(spec)
     return tune.RunConfig(
         name=spec.name,
-        storage_path=str(spec.results_dir.resolve()),
+        storage_path=storage_path,
+        storage_filesystem=filesystem,
         failure_config=tune.FailureConfig(max_failures=spec.plan.max_failures),
         progress_reporter=reporter,
         verbose=spec.verbose,
@@ -142,6 +160,22 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
         # is replaced by TensorBoardCallback (a subclass, so Ray does not add its own).
         callbacks=study_callbacks(spec),
     )
+
+
+def ray_storage(spec: TunerSpec, experiment: bool = False) -> tuple[str, Any]:
+    """(Ray's storage_path, its storage_filesystem) for this Tuner: the folder above its experiment
+    (with ``experiment``: the experiment's own folder), on --storage's file system, else on this
+    machine's (None: Ray's default)."""
+    if not spec.plan.storage:
+        folder = spec.results_dir / spec.name if experiment else spec.results_dir
+        return str(folder.resolve()), None
+    if experiment:
+        store = spec.experiment_store()
+    elif spec.cell and spec.cell.get("experiment"):
+        store = spec.store.child(*Path(spec.cell["experiment"]).parent.parts)  # <name>/cells
+    else:
+        store = Store(spec.plan.storage)
+    return (str(store.local.resolve()), None) if store.local is not None else (store.root, store.filesystem)
 
 
 def _tune_config(spec: TunerSpec, searched: bool = True) -> tune.TuneConfig:
@@ -170,9 +204,9 @@ def run_tuner(spec: TunerSpec) -> Any:
 
 
 def restore_tuner(spec: TunerSpec) -> Any:
-    path = str((spec.results_dir / spec.name).resolve())
+    path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
-                               param_space=_param_space(spec))
+                               param_space=_param_space(spec), storage_filesystem=filesystem)
     return _fit(spec, tuner)
 
 
@@ -235,7 +269,7 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
         # ended, it did, and its checkpoint is not read (every trial of every grid comes here).
         # Else where it got to is its checkpoint's last record, or Ray's result, or nowhere.
         last = dict(trial.last_result or {})
-        if unfinished(config, last) and unfinished(config, (saved_curve(spec.study_folder, config) or [last])[-1]):
+        if unfinished(config, last) and unfinished(config, (saved_curve(spec.store, config) or [last])[-1]):
             short.append(config)
     if not short:
         return 0
@@ -247,12 +281,18 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
             [v for i, v in enumerate(values) if v not in values[:i]])
     tune_config = dataclasses.replace(_tune_config(spec, searched=False), num_samples=len(short),
                                       search_alg=tune.search.BasicVariantGenerator(points_to_evaluate=short))
-    run_config = dataclasses.replace(_run_config(spec), name=FINISHED, storage_path=str(spec.study_folder.resolve()))
+    store = spec.store  # Ray's experiment finished/ beside the checkpoints
+    run_config = dataclasses.replace(_run_config(spec), name=FINISHED, storage_path=(
+        str(store.local.resolve()) if store.local is not None else store.root))
     tune.Tuner(_trainable(spec), param_space=space, tune_config=tune_config, run_config=run_config).fit()
     return len(short)
 
 
-def can_restore(path: Path) -> bool:
+def can_restore(path: Path | TunerSpec) -> bool:
+    """Whether Ray kept a state of the experiment (a TunerSpec's: in --storage where it has one)."""
+    if isinstance(path, TunerSpec):
+        where, filesystem = ray_storage(path, experiment=True)
+        return tune.Tuner.can_restore(where, storage_filesystem=filesystem)
     return tune.Tuner.can_restore(str(path.resolve()))
 
 
@@ -343,6 +383,7 @@ def restore_frontier(spec: TunerSpec) -> Any:
     """Continue an interrupted frontier (``--resume``): Ray restores the searcher with its state,
     finished probes are not run again, trials that were running continue from their checkpoints.
     Trials that ended in an error stay so (the frontier counted them as not solved)."""
-    path = str((spec.results_dir / spec.name).resolve())
-    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False)
+    path, filesystem = ray_storage(spec, experiment=True)
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False,
+                               storage_filesystem=filesystem)
     return tuner.fit()

@@ -50,6 +50,7 @@ def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
         study=res.study, options=options, **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **resources)
     plan.name = _check_name(req.name, study.name)
     _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
+    _plan_storage(plan, req.storage, getattr(base, "storage", None), where)
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
@@ -70,6 +71,20 @@ def _plan_mlflow(plan: StudyPlan, where: str) -> None:
             raise
         raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
     plan.study.mlflow = True if value is True else plan.mlflow
+
+
+def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None:
+    """``plan.storage``: --storage's URI, else the study file's ``storage``, checked as far as it can
+    be without reading or writing it (``study.basics.store.open_storage``); a path made absolute."""
+    if given is None and in_file is None:
+        return
+    from study.basics.store import open_storage
+
+    store = open_storage(str(given if given is not None else in_file),
+                         "--storage" if given is not None else f"{where}: storage")
+    plan.storage = str(store.local.resolve()) if store.local is not None else store.uri
+    if plan.study is not None:
+        plan.study = dataclasses.replace(plan.study, storage=plan.storage)
 
 
 def _resources(req: Request) -> dict[str, Any]:
@@ -188,11 +203,21 @@ def _resumed_plan(req: Request) -> StudyPlan:
         except StudyError:
             pass  # study.json's plan is the one that runs; its study was derived from it
     plan.options = _run_options(req)
+    if req.storage is not None:  # the study's storage is its study.json's; another one would lose its trials
+        asked = StudyPlan(**{**_EMPTY_PLAN, "name": plan.name})
+        _plan_storage(asked, req.storage, None, "--storage")
+        if asked.storage != plan.storage:
+            raise StudyError(f"--storage: {asked.storage} here, but study {plan.name!r} keeps its trials in "
+                             f"{plan.storage or 'its study folder'}; resume it without --storage")
     planning = [o for o in req.given if o not in RUN_OPTIONS]
     if planning:
         _check_same_study(plan, req, planning)
     _check_folder(plan, resume=True)
     return plan
+
+
+_EMPTY_PLAN: dict[str, Any] = {"name": "", "results_dir": "", "kind": "grid", "grid": None, "axes": [],
+                               "param_space": {}, "grid_axes": [], "n_trials": 0}
 
 
 def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:

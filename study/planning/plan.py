@@ -19,7 +19,7 @@ from study.spec.studyfile import Study
 DASHBOARD_PORT = 8265  # Ray's default
 META_KEYS = ("name", "results_dir", "kind", "grid", "axes", "param_space", "grid_axes", "trials", "cpus_per_trial",
              "gpus_per_trial", "checkpoint_every", "max_failures", "max_concurrent", "search", "frontier", "mlflow",
-             "command", "target", "extra")
+             "command", "target", "extra", "storage")
 
 
 @dataclass
@@ -62,6 +62,7 @@ class StudyPlan:
     study: Study | None = None
     options: RunOptions = field(default_factory=RunOptions)
     resume: bool = False
+    storage: str | None = None  # --storage's URI (never credentials); None: the study folder (study.json: no key)
     estimate: Any = field(default=None, repr=False, compare=False)  # planning's Estimate (planning/estimate.py)
 
     @property
@@ -117,7 +118,7 @@ class StudyPlan:
         meta = {k: getattr(self, k) for k in META_KEYS if k != "trials"}
         meta["trials"] = self.n_trials
         meta["search"] = self.search.to_meta() if self.search is not None else None
-        return {k: _jsonable(meta[k]) for k in META_KEYS}
+        return {k: _jsonable(meta[k]) for k in META_KEYS if k != "storage" or meta[k] is not None}
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> StudyPlan:
@@ -142,6 +143,8 @@ class StudyPlan:
         lines = [*self.kind_of.headline(self, label, width), *self.kind_of.body(self, width)]
         if self.mlflow:  # named before the last line, the count
             lines.insert(len(lines) - 1, f"MLflow: every trial logged to {self.mlflow}")
+        if self.storage:
+            lines.insert(len(lines) - 1, f"storage: checkpoints and Ray's experiment in {self.storage}")
         return "\n".join([*lines, *self.estimated().lines()])
 
     def estimated(self) -> Any:

@@ -30,7 +30,7 @@ SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, 
 # Options that say how to run a study, not which: --resume takes them; every other option must
 # plan the very study it resumes.
 RUN_OPTIONS = ("--resume", "--out", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
-               "--dashboard-host", "--dashboard-port", "--object-store-mb", "--ignore-memory")
+               "--dashboard-host", "--dashboard-port", "--object-store-mb", "--ignore-memory", "--storage")
 RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per_trial",
              "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
              "--max-concurrent": "max_concurrent"}
@@ -88,6 +88,7 @@ class Request:
     dashboard_host: Any = "127.0.0.1"
     dashboard_port: Any = None
     object_store_mb: Any = 128
+    storage: Any = None  # --storage: where trials keep what they share (study.basics.store); None: the study folder
     ignore_memory: bool = False  # run trials the estimate says cannot fit this machine's memory
     command: str = ""
 
@@ -221,7 +222,7 @@ KEYWORDS = {
     "resume": "--resume", "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
     "checkpoint_every": "--checkpoint-every", "max_failures": "--max-failures", "max_concurrent": "--max-concurrent",
     "address": "--address", "num_cpus": "--num-cpus", "dashboard_host": "--dashboard-host",
-    "dashboard_port": "--dashboard-port", "object_store_mb": "--object-store-mb",
+    "dashboard_port": "--dashboard-port", "object_store_mb": "--object-store-mb", "storage": "--storage",
     "ignore_memory": "--ignore-memory",
 }
 
@@ -234,6 +235,7 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
                 "search_seed", "sampler", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
                 "start_length", "max_length", "speculate", "mlflow", "perturbation_interval", "perturb", "out"):
         setattr(req, key, getattr(args, key))
+    req.storage = getattr(args, "storage", None)
     req.study = args.study
     req.search = args.search
     req.frontier = True if args.frontier else None

@@ -1,4 +1,5 @@
-"""A trial's checkpoint: its name, its path, and the one reader of what it holds."""
+"""A trial's checkpoint: its name, its path (its key in the study's store: the study folder, or
+--storage's, ``study.basics.store``), and the one reader of what it holds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from palrnn.config import Config, field_names
 from study.basics.layout import CHECKPOINTS
+from study.basics.store import Store
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -46,6 +48,36 @@ def checkpoint_path(study_folder: str | Path, key: str) -> Path:
     return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
+def checkpoint_key(key: str) -> str:
+    """``checkpoint_path``'s place as a key of the study's store: ``checkpoints/<key>.pt``."""
+    return f"{CHECKPOINTS}/{key}.pt"
+
+
+def as_store(study_folder: str | Path | Store) -> Store:
+    """Where a study's trials keep their checkpoints: a Store as it is, a study folder as one."""
+    return study_folder if isinstance(study_folder, Store) else Store(str(study_folder))
+
+
+def load_state(store: Store, key: str, device: str) -> Any:
+    """The TrainState saved at ``key`` of ``store`` (a file read in place; an object, by its bytes)."""
+    from palrnn.train import load_checkpoint
+
+    if store.local is not None:
+        return load_checkpoint(store.path(key), device=device)
+    return load_checkpoint(store.read(key), device=device, name=store.uri_of(key))
+
+
+def save_state(store: Store, key: str, state: Any, extra: dict[str, Any]) -> None:
+    """Save ``state`` at ``key`` of ``store``, atomically (a file as palrnn writes it; an object whole)."""
+    from palrnn.checkpoint import checkpoint_bytes
+    from palrnn.train import save_checkpoint
+
+    if store.local is not None:
+        save_checkpoint(state, store.path(key), extra=extra)
+    else:
+        store.write(key, checkpoint_bytes(state, extra=extra))
+
+
 @dataclass(frozen=True)
 class Saved:
     """What a trial's checkpoint says of the trial: its config, its records (its curve up to the
@@ -56,27 +88,36 @@ class Saved:
     trial_id: str | None
 
 
-def read_saved(path: str | Path) -> Saved:
+def read_saved(path: str | Path | bytes) -> Saved:
     """The one reader of a trial's checkpoint for the tables (``torch.load`` with weights_only:
-    no pickle runs); raises when the file is missing, being replaced or unreadable."""
+    no pickle runs), from its file or its bytes; raises when it is missing, being replaced or unreadable."""
+    import io
+
     import torch
 
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    source = io.BytesIO(bytes(path)) if isinstance(path, (bytes, bytearray)) else path
+    payload = torch.load(source, map_location="cpu", weights_only=True)
     extra = payload["extra"]
     return Saved(payload.get("config"), list(extra["records"]), extra.get("trial_id"))
 
 
-def saved_curve(study_folder: str | Path, config: dict[str, Any],
+def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
                 trial_id: str | None = None) -> list[dict[str, Any]] | None:
     """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None. A
-    PBT trial's checkpoint is named after its member (``trial_id``), its config changing as it trains."""
+    PBT trial's checkpoint is named after its member (``trial_id``), its config changing as it trains.
+    ``study_folder``: the study folder, or the Store its trials keep their checkpoints in (--storage)."""
     from study.results.pbt import member_key
 
     key = member_key(config, trial_id) if trial_id else None
+    store = as_store(study_folder)
     try:
-        pbt = checkpoint_path(study_folder, key) if key else None
-        if pbt is not None and pbt.exists():
-            return read_saved(pbt).records
-        return read_saved(checkpoint_path(study_folder, trial_key(config))).records
+        if store.local is not None:  # a file: read in place
+            pbt = checkpoint_path(store.local, key) if key else None
+            if pbt is not None and pbt.exists():
+                return read_saved(pbt).records
+            return read_saved(checkpoint_path(store.local, trial_key(config))).records
+        if key and store.exists(checkpoint_key(key)):
+            return read_saved(store.read(checkpoint_key(key))).records
+        return read_saved(store.read(checkpoint_key(trial_key(config)))).records
     except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
         return None

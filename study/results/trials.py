@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from study.results.checkpoints import CHECKPOINTS, read_saved
+from study.basics.store import Store
+from study.results.checkpoints import CHECKPOINTS, as_store, read_saved
 from study.results.pbt import own_since_exploit
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -26,24 +27,37 @@ RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy"
 class FinishedTables:
     """The tables of the trials finished so far, from their checkpoints alone (no Ray): what the
     driver writes while a study runs, so that a study stopped by a full disk or a crash keeps the
-    tables of everything that finished. Checkpoints are read again only when they change."""
+    tables of everything that finished. Checkpoints are read again only when they change.
+    ``study_folder``: the study folder, or the Store the trials keep their checkpoints in (--storage)."""
 
-    def __init__(self, study_folder: str | Path, config_columns: list[str]) -> None:
-        self.folder, self.columns = Path(study_folder), config_columns
-        self._cache: dict[str, tuple[int, str, dict[str, Any], list[dict[str, Any]]]] = {}
+    def __init__(self, study_folder: str | Path | Store, config_columns: list[str]) -> None:
+        self.store, self.columns = as_store(study_folder), config_columns
+        self._cache: dict[str, tuple[Any, str, dict[str, Any], list[dict[str, Any]]]] = {}
+
+    def _checkpoints(self) -> list[tuple[str, Any, Any]]:
+        """(name, what tells it changed, what read_saved reads) of every trial checkpoint."""
+        if self.store.local is not None:
+            return [(p.stem, None, p) for p in sorted((self.store.local / CHECKPOINTS).glob("*.pt"))]
+        store = self.store
+        return [(key[len(CHECKPOINTS) + 1:-3], (size, mtime), key) for key, size, mtime in store.entries(CHECKPOINTS)
+                if key.endswith(".pt") and key.count("/") == 1]
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
         changed = False
-        for path in sorted((self.folder / CHECKPOINTS).glob("*.pt")):
+        try:
+            found = self._checkpoints()
+        except OSError:  # a checkpoint replaced while listed, or the storage not answering: the next call
+            return None
+        for stem, mtime, where in found:
             try:
-                mtime = path.stat().st_mtime_ns
-                if self._cache.get(path.stem, (None,))[0] == mtime:
+                mtime = where.stat().st_mtime_ns if mtime is None else mtime  # a file: as it is now
+                if self._cache.get(stem, (None,))[0] == mtime:
                     continue
-                saved = read_saved(path)
+                saved = read_saved(where if self.store.local is not None else self.store.read(where))
                 if saved.trial_id is None or saved.config is None:
                     continue
-                self._cache[path.stem] = (mtime, saved.trial_id, saved.config, saved.records)
+                self._cache[stem] = (mtime, saved.trial_id, saved.config, saved.records)
                 changed = True
             except Exception:  # being replaced this instant, or unreadable: the next call sees it
                 continue

@@ -85,7 +85,7 @@ from study.spec.fields import (
 from study.spec.search import Search, search_block
 from study.spec.space import format_dist
 
-TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow")
+TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow", "storage")
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
 
@@ -102,6 +102,7 @@ class Study:
     search: Search | None = None
     frontier: Any = None  # a memory frontier: its options (study.frontier.options.FrontierOptions)
     mlflow: bool | str | None = None  # True: the study folder's own MLflow store; a str: a tracking URI
+    storage: str | None = None  # where trials keep what they share (--storage); None: the study folder
 
     @property
     def kind(self) -> str:
@@ -157,8 +158,11 @@ def from_dict(data: Any, where: str, default_name: str = "study") -> Study:
             raise bad("frontier: not with [search]; a study is a grid, a search or a frontier")
         frontier = _file_frontier(data, seeds, axis_values, fixed_values, bad)
     mlflow = mlflow_value(data.get("mlflow"), bad)
+    storage = data.get("storage")
+    if storage is not None and (not isinstance(storage, str) or not storage.strip()):
+        raise bad(f"storage: must be a URI such as \"s3://bucket/prefix\" or a path, got {storage!r}")
     return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
-                 axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow)
+                 axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow, storage=storage)
 
 
 
@@ -289,6 +293,8 @@ def to_dict(study: Study) -> dict[str, Any]:
         out["frontier"] = study.frontier.to_dict()
     if study.mlflow is not None:
         out["mlflow"] = study.mlflow
+    if study.storage is not None:
+        out["storage"] = study.storage
     return out
 
 
@@ -296,7 +302,7 @@ def to_toml(study: Study, comments: list[str] | None = None) -> str:
     """The study as a TOML study file; ``load`` reads it back to the same study."""
     data = to_dict(study)
     lines = [f"# {c}" for c in comments or []]
-    for key in ("name", "description", "seeds", "mlflow"):
+    for key in ("name", "description", "seeds", "mlflow", "storage"):
         if key in data:
             lines.append(f"{key} = {_toml(data[key])}")
     for key in ("fixed", "axes"):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,62 @@ def test_missing_credentials_are_named(s3, monkeypatch):
     text = str(error.value)
     assert text.startswith(f"--storage: cannot write and read back {s3.uri('fresh')} (") and "AWS_ACCESS_KEY_ID" in text
     assert "\n" not in text
+
+
+# ---- --storage, storage = "…", study.plan(storage=…): planned, recorded, checked before Ray -----------
+
+
+def test_storage_is_planned_from_the_option_the_keyword_and_the_study_file(tmp_path):
+    import study
+
+    uri = "s3://bucket/runs?endpoint_override=http://127.0.0.1:9"
+    plan = study.plan(grid="smoke", storage=uri, name="x", results_dir=str(tmp_path))
+    assert plan.storage == uri and plan.to_meta()["storage"] == uri and plan.study.storage == uri
+    assert "storage" not in study.plan(grid="smoke", name="x", results_dir=str(tmp_path)).to_meta()
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\nseeds = 1\nstorage = "relative/store"\n[fixed]\nsteps = 10\n')
+    from_file = study.plan(path, name="x", results_dir=str(tmp_path))
+    assert from_file.storage == str(Path("relative/store").resolve())  # a path: made absolute
+    from study.planning.plan import StudyPlan
+
+    assert StudyPlan.from_meta(plan.to_meta()).storage == uri  # study.json keeps it for --resume
+    from study.spec.studyfile import to_toml
+
+    assert 'storage = "' + uri + '"' in to_toml(plan.study)  # study.toml too
+
+
+def test_a_bad_storage_in_a_study_file_is_named(tmp_path):
+    import study
+
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\nseeds = 1\nstorage = 3\n[fixed]\nsteps = 10\n')
+    with pytest.raises(StudyError, match=r"storage: must be a URI such as \"s3://bucket/prefix\" or a path, got 3"):
+        study.plan(path, name="x", results_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("uri,words", [
+    ("nosuchscheme://bucket/x", "--storage: nosuchscheme://bucket/x is not a storage pyarrow.fs knows"),
+    ("s3://AKIA:SECRET@bucket/x", "--storage: s3:// URI holds a credential"),
+])
+def test_a_storage_that_cannot_work_is_refused_by_run(uri, words, refused_by_run):
+    refused_by_run(["--grid", "smoke", "--storage", uri], words)
+
+
+def test_a_missing_bucket_is_refused_before_ray_starts(s3, refused_by_run):
+    refused_by_run(["--grid", "smoke", "--storage", f"s3://no-such-bucket/x?endpoint_override={s3.endpoint}"],
+                   "--storage: bucket 'no-such-bucket' does not exist at http://127.0.0.1:")
+
+
+def test_resume_with_another_storage_is_refused(tmp_path, no_ray):
+    import json
+
+    import study
+
+    plan = study.plan(grid="smoke", storage="s3://bucket/a", name="x", results_dir=str(tmp_path))
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "study.json").write_text(json.dumps(plan.to_meta()))
+    assert study.plan(resume=True, name="x", results_dir=str(tmp_path)).storage == "s3://bucket/a"
+    assert study.plan(resume=True, name="x", results_dir=str(tmp_path), storage="s3://bucket/a").storage
+    with pytest.raises(StudyError, match=r"^--storage: s3://bucket/b here, but study 'x' keeps its trials in "
+                                         r"s3://bucket/a; resume it without --storage$"):
+        study.plan(resume=True, name="x", results_dir=str(tmp_path), storage="s3://bucket/b")

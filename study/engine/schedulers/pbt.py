@@ -26,6 +26,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search import BasicVariantGenerator
 
+from study.basics.layout import PBT_LOG
 from study.results.pbt import append_log, decision, last_round, log_path, member, read_log
 from study.spec.pbt import interval, perturbed
 
@@ -63,9 +64,17 @@ def pbt_searcher(spec: TunerSpec) -> BasicVariantGenerator:
 class StudyPBT(PopulationBasedTraining):
     """Ray's synchronous PBT with seeded decisions and the study's decision log (module docstring)."""
 
-    def __init__(self, log: Path, seed: int, space: dict[str, Any], **kw: Any) -> None:
+    def __init__(self, log: Path, seed: int, space: dict[str, Any], mirror: str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self._log, self._seed, self._space = Path(log), seed, space
+        self._mirror = mirror  # --storage: the log's copy there, which members on every node read
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        """One entry in the log, and in its copy in the storage (``pbt_trial.mirror_log``), before Ray acts on it."""
+        from study.engine.pbt_trial import mirror_log
+
+        append_log(self._log, entry)
+        mirror_log(self._log, getattr(self, "_mirror", None))  # a scheduler pickled before --storage: none
 
     def _draws(self, step: int, who: int) -> None:
         key = f"{self._seed}/{step}/{who}"
@@ -90,7 +99,7 @@ class StudyPBT(PopulationBasedTraining):
         before = self._next_perturbation_sync
         out = super().on_trial_result(tune_controller, trial, result)
         if self._next_perturbation_sync != before:  # every trial got there: a round was decided
-            append_log(self._log, {"round": int(result[self._time_attr])})
+            self._append({"round": int(result[self._time_attr])})
         return out
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
@@ -120,7 +129,7 @@ class StudyPBT(PopulationBasedTraining):
             self._checkpoint_or_exploit(t, tune_controller, upper, lower)
         times = [self._trial_state[t].last_train_time for t in tune_controller.get_trials()]
         self._next_perturbation_sync = max(self._next_perturbation_sync + self._perturbation_interval, max(times))
-        append_log(self._log, {"round": int(step)})
+        self._append({"round": int(step)})
 
     def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper: list[Any], lower: list[Any]) -> None:
         self._draws(int(self._trial_state[trial].last_train_time), member(trial.trial_id))
@@ -134,7 +143,7 @@ class StudyPBT(PopulationBasedTraining):
         new, operations = super()._get_new_config(trial, trial_to_clone)
         for name in self._hyperparam_mutations:
             new[name] = inside(self._space[name], new[name])
-        append_log(self._log, {"step": step, "member": who, "from": member(trial_to_clone.trial_id),
+        self._append({"step": step, "member": who, "from": member(trial_to_clone.trial_id),
                                "config": {k: new[k] for k in self._space if k in new}})
         return new, operations
 
@@ -168,6 +177,7 @@ def pbt(spec: TunerSpec) -> StudyPBT:
     space = search.space(str(spec.param_space["model"]))
     fields = [f for f in perturbed(search.settings) if f in space]
     return StudyPBT(log_path(spec.results_dir / spec.name), search.settings.seed, space,
+                    mirror=spec.experiment_store().uri_of(PBT_LOG) if spec.plan.storage else None,
                     time_attr="step", metric=search.settings.metric, mode=search.settings.mode,
                     perturbation_interval=interval(search.settings, steps, every),
                     hyperparam_mutations={f: mutation(space[f]) for f in fields},

@@ -1,0 +1,79 @@
+"""What a study's nodes share (--storage, ``study.basics.store``): checked before the first trial,
+and the study folder's outputs copied there.
+
+Before Ray starts, ``check_storage``: the storage can be written and read from the driver (a
+scheme pyarrow.fs does not know was refused when the study was planned). Once Ray is up,
+``check_nodes``: every other node can do the same (``study.engine.nodes``), or, without
+--storage, sees the study folder; a node that cannot is refused in one line naming it. Nothing is
+written before these checks pass (the study folder is made after them). At the start and at the
+end, ``upload`` copies the driver's study.json, study.toml, tables, figures and report to the
+storage, beside the trials' checkpoints.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from study.basics.errors import StudyError
+from study.basics.store import Store, study_store
+
+
+def check_storage(plan: Any) -> None:
+    """--storage written, read back and cleaned up from here; a StudyError naming it when it cannot be."""
+    if plan.storage:
+        from study.basics.store import check_storage as check
+
+        check(Store(plan.storage))
+
+
+def check_nodes(plan: Any) -> None:
+    """Every other node of the cluster reaches what trials share (see the module docstring)."""
+    from study.engine import nodes
+
+    if not nodes.other_nodes():
+        return  # Ray on this machine alone: nothing to check
+    if plan.storage:
+        failed = nodes.storage_failures(plan.storage)
+        if failed:
+            node, why = failed[0]
+            raise StudyError(f"--storage: node {node} cannot write and read back {plan.storage} ({why}); "
+                             f"give every node the storage's endpoint and credentials")
+        return
+    folder = _nearest_folder(plan.folder)
+    token = secrets.token_hex(8)
+    fd, marker = tempfile.mkstemp(prefix=".palrnn-node-check-", dir=folder)
+    try:
+        with open(fd, "w") as f:
+            f.write(token)
+        blind = nodes.blind_nodes(marker, token)
+    finally:
+        Path(marker).unlink(missing_ok=True)
+    if blind:
+        node, why = blind[0]
+        others = f" (and {len(blind) - 1} more)" if len(blind) > 1 else ""
+        raise StudyError(f"--storage: node {node}{others} cannot see the study folder {plan.folder.resolve()} "
+                         f"({why}); give --storage s3://bucket/prefix (or another storage every node reaches), "
+                         "or put --results-dir on a file system every node shares")
+
+
+def _nearest_folder(folder: Path) -> Path:
+    """The study folder, or its nearest existing parent (a new study's folder is made after the checks)."""
+    folder = folder.resolve()
+    return next((p for p in (folder, *folder.parents) if p.is_dir()), Path("/"))
+
+
+def upload(plan: Any, names: tuple[str, ...] | None = None) -> None:
+    """Copy the study folder's files (only ``names``, where given) to the study's place in --storage."""
+    if not plan.storage:
+        return
+    store = study_store(plan.storage, plan.folder)
+    if names is None:
+        store.upload(plan.folder)
+        return
+    for name in names:
+        path = plan.folder / name
+        if path.is_file():
+            store.write(name, path.read_bytes())
