@@ -26,7 +26,8 @@ TESTS = ["tests/study/test_faults.py", "tests/study/test_chaos.py", "tests/study
          "tests/study/test_study_ray.py", "tests/study/test_run_errors.py", "tests/study/test_frontier_cli.py",
          "tests/palrnn/test_cli.py", "tests/palrnn/test_train.py", "tests/study/test_report.py",
          "tests/study/test_plan.py", "tests/test_bad_input.py", "tests/study/test_compare.py",
-         "tests/study/test_samplers.py", "tests/study/test_objectives.py", "tests/study/test_pbt.py"]
+         "tests/study/test_samplers.py", "tests/study/test_objectives.py", "tests/study/test_pbt.py",
+         "tests/study/test_storage.py", "tests/study/test_storage_cluster.py"]
 START, END = "<!-- reliability: start (scripts/reliability.py writes this table) -->", "<!-- reliability: end -->"
 
 

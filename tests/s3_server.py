@@ -1,15 +1,19 @@
 """A real S3 server for the storage tests: moto's server mode on 127.0.0.1, as Ray's own storage
 tests use (the storage-test extra installs it). ``s3_server``: its endpoint, for a test module;
 ``s3``: a fresh bucket with credentials in the environment, for one test. A test module imports
-``s3_fixture`` and ``s3_server_fixture`` to use them."""
+``s3_fixture`` and ``s3_server_fixture`` to use them. Without moto the tests skip, saying so; with
+PALRNN_REQUIRE_STORAGE=1 (.ci/run sets it) they fail instead."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 
 import pytest
 
+# .ci/run sets it: the storage tests fail, rather than skip, where moto or a namespaced node is missing.
+REQUIRE = "PALRNN_REQUIRE_STORAGE"
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -36,8 +40,14 @@ class S3:
 
 @pytest.fixture(scope="module", name="s3_server")
 def s3_server_fixture():
-    server_module = pytest.importorskip(
-        "moto.server", reason='moto is not installed: pip install -e ".[storage-test]" (moto[server]>=5)')
+    why = 'moto is not installed: pip install -e ".[storage-test]" (moto[server]>=5)'
+    if os.environ.get(REQUIRE) == "1":  # .ci/run: fail, never skip
+        try:
+            import moto.server as server_module
+        except ImportError:
+            pytest.fail(f"{REQUIRE}=1 but {why}")
+    else:
+        server_module = pytest.importorskip("moto.server", reason=why)
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

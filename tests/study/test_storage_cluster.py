@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from tests.s3_server import ENV as S3_ENV
-from tests.s3_server import s3_fixture, s3_server_fixture  # noqa: F401 (the fixtures s3, s3_server)
+from tests.s3_server import REQUIRE, s3_fixture, s3_server_fixture  # noqa: F401 (the fixtures s3, s3_server)
 
 ROOT = Path(__file__).resolve().parents[2]
 RAY = str(Path(sys.executable).parent / "ray")
@@ -47,7 +47,16 @@ def _why_not() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+WHY_NOT = _why_not()
+if WHY_NOT is not None and os.environ.get(REQUIRE) == "1":  # .ci/run: fail, never skip
+    pytestmark = pytest.mark.usefixtures("_required_node")
+else:
+    pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+
+
+@pytest.fixture
+def _required_node():
+    pytest.fail(f"{REQUIRE}=1 but a node without the driver's disk cannot be made here: {WHY_NOT}")
 
 
 def _free_port() -> int:
