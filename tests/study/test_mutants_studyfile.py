@@ -101,3 +101,18 @@ def test_toml_values():
 
 def test_a_study_without_a_name_is_called_study():
     assert from_dict({}, "w").name == "study"
+
+
+def test_storage_is_read_checked_written_and_read_back():
+    """A study file's top-level storage: read as given, refused when empty or not a string, written
+    by to_dict and to_toml under its own key, and read back the same (none when not given)."""
+    uri = "s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000"
+    study = from_dict({"storage": uri}, "w")
+    assert study.storage == uri and from_dict({}, "w").storage is None
+    for bad in ("", "  ", 5, ["s3://b"]):
+        _refused({"storage": bad},
+                 f"storage: must be a URI such as \"s3://bucket/prefix\" or a path, got {bad!r}")
+    assert to_dict(study)["storage"] == uri and "storage" not in to_dict(from_dict({}, "w"))
+    text = to_toml(study)
+    assert tomllib.loads(text)["storage"] == uri and "storage" not in tomllib.loads(to_toml(from_dict({}, "w")))
+    assert from_dict(tomllib.loads(text), "w") == study
