@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +138,12 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(s3_server, tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
+    # Ray's files of this cluster in a folder of their own (short: Ray's socket paths must fit 107
+    # bytes), so that its address file does not outlive it in /tmp/ray, where a later plain
+    # ray.init() of another test module would take it for a running cluster and try to join it.
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     env = {**os.environ, **S3_ENV, "PYTHONUNBUFFERED": "1", "RAY_USAGE_STATS_ENABLED": "0",
-           "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT)}
+           "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp}
     port, ip = _free_port(), _host_ip()
     address = f"{ip}:{port}"
     head = _node(["--head", f"--node-ip-address={ip}", f"--port={port}", "--num-cpus=1",
@@ -158,6 +163,7 @@ def cluster(s3_server, tmp_path_factory):
         if worker is not None:
             worker.kill()
         head.kill()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def _study(cluster: Cluster, name: str, *extra: str, storage: str | None = None) -> list[str]:
