@@ -24,8 +24,8 @@ BEST = ROOT / "results" / "reference-frontier-best"
 
 
 def _cut(src: Path, dst: Path, keep, fixed=None) -> Path:
-    """A study folder of ``src``'s trials (and curves) that ``keep(trials)`` selects; ``fixed``:
-    fields the new study held at one value instead of sweeping them."""
+    """A study folder of ``src``'s trials that ``keep(trials)`` selects; ``fixed``: fields the new
+    study held at one value instead of sweeping them (test_compare_frames.py uses it too)."""
     dst.mkdir(parents=True)
     meta = json.loads((src / "study.json").read_text())
     trials = pd.read_csv(src / "trials.csv", dtype={"trial_id": str})

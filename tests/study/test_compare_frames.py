@@ -4,11 +4,11 @@ intervals and settings refusal as the equivalent study folders (cut from the com
 without Ray, as tests/study/test_compare.py cuts them); bad by= and labels= are one-line
 StudyErrors."""
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_compare import _cut
 
 import study
 from study.basics.errors import StudyError
@@ -19,22 +19,6 @@ EXERCISE = ROOT / "results" / "reference-frontier-exercise"
 BEST = ROOT / "results" / "reference-frontier-best"
 INITS = ["default", "orthogonal", "seed", "xavier"]  # the tables' order: the first is A
 LABELS = ("study_a", "study_b", "present")  # the only columns that name the studies
-
-
-def _cut(src: Path, dst: Path, keep, fixed=None) -> Path:
-    """A study folder of ``src``'s trials that ``keep(trials)`` selects; ``fixed``: fields the new
-    study held at one value instead of sweeping them (test_compare.py's _cut)."""
-    dst.mkdir(parents=True)
-    meta = json.loads((src / "study.json").read_text())
-    trials = pd.read_csv(src / "trials.csv", dtype={"trial_id": str})
-    trials = trials[keep(trials)]
-    for field, value in (fixed or {}).items():
-        meta["axes"] = [a for a in meta.get("axes") or [] if a != field]
-        meta["param_space"] = {**meta.get("param_space", {}), field: value}
-    meta["name"] = dst.name
-    (dst / "study.json").write_text(json.dumps(meta))
-    trials.to_csv(dst / "trials.csv", index=False)
-    return dst
 
 
 def _per_init(tmp_path: Path, inits, keep=lambda t: True) -> list[Path]:
