@@ -10,6 +10,10 @@ study while a sampler thread reads /proc (Linux) every half second:
   peak memory      the largest sum, over one sample, of the proportional set size (PSS, shared
                    pages split among their users) of the driver and every process below it:
                    Ray's GCS, raylet, dashboard and the trial workers
+
+With --storage URI it measures what that storage costs instead (study.bench_storage): the study
+(default: the smoke grid) run --repeats times with its checkpoints in the storage and as many
+times in a local folder, alternating, with the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from palrnn.cli import fail
-from study import run
+from study import bench_storage, run
 from study.basics.errors import StudyError
 from study.basics.io import write_json_atomic
 from study.basics.provenance import provenance
@@ -95,14 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = run.build_parser(prog)
     parser.add_argument("--json", metavar="FILE", help="also write the figures, with the machine, versions and "
                                                        "commit, to FILE (JSON): docs/speed.md's table is made from it")
+    parser.add_argument("--repeats", metavar="N",
+                        help=f"with --storage: runs of each arm, the storage and a local folder, in alternating "
+                             f"order (default: {bench_storage.REPEATS})")
     args = parser.parse_args(argv)
     if args.json and not Path(args.json).absolute().parent.is_dir():
         fail(prog, f"--json: no folder {Path(args.json).absolute().parent}")
+    if args.storage is not None and args.list is None:
+        return _storage(args, argv, prog)
+    if args.repeats is not None:
+        fail(prog, "--repeats: only with --storage, whose cost it measures against a local folder")
     try:
         if args.list is not None:
             print(run.list_text(args))
             return 0
-        if args.name is None and not args.resume:
+        if args.name is None and args.out is None and not args.resume:
             what = args.grid or (args.search and "optuna") or (args.frontier and "frontier") or \
                 (args.study and Path(args.study).stem) or \
                 ("sweep" if args.sweep else "lengths")
@@ -126,6 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     sampler.stop_event.set()
     sampler.join()
     _report(plan, tables, wall, sampler, args.json, " ".join([prog, *argv]), argv)
+    return 0
+
+
+def _storage(args: Any, argv: list[str], prog: str) -> int:
+    """--storage URI: the study with its checkpoints there against a local folder (study.bench_storage)."""
+    if not any((args.grid, args.study, args.sweep, args.search, args.frontier)):
+        args.grid = "smoke"  # the storage's cost, not the study's: a small grid
+    try:
+        data = bench_storage.run(args, argv, prog)
+    except StudyError as exc:
+        fail(prog, str(exc))
+    except bench_storage.RunFailed as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    if data is not None:
+        bench_storage.report(data, args.json, " ".join([prog, *argv]), argv)
     return 0
 
 
