@@ -2,6 +2,8 @@
 
     python -m palrnn.bench --json results/bench/palrnn-bench.json
     python -m study.bench --grid lengths --json results/bench/study-bench.json
+    python scripts/moto_server.py -- python -m study.bench --storage s3://palrnn-bench/studies \
+        --json results/bench/storage-bench.json      # --storage against a local folder, on a local S3 server
     python scripts/speed_tables.py        # rewrites docs/speed.md between its speed markers
 
 tests/test_speed_tables.py checks that docs/speed.md's tables are these files' rows.
@@ -49,6 +51,24 @@ def study_rows(data: dict) -> list[str]:
             f"| peak memory, driver + Ray + workers (sum of PSS) | {f['peak_memory_gib']:.2f} GiB | < 4 GiB |"]
 
 
+def storage_rows(data: dict) -> list[str]:
+    """storage-bench.json (python -m study.bench --storage): each arm's medians, and their ratio."""
+    f, where = data["figures"], data["storage"]
+    name = {"local": "a local folder", "storage": f"{where['uri']} ({where['scheme']}"
+            + (f", endpoint {where['endpoint']})" if where["endpoint"] else ")")}
+    rows = ["| the trials' files in | runs: wall time | wall time, median | tuning loop, median | "
+            "checkpoints each run left |", "|---|---|---|---|---|"]
+    for arm in ("local", "storage"):
+        runs = [r for r in data["runs"] if r["arm"] == arm]
+        kept = sorted({f"{r['kept']['checkpoints']} ({r['kept']['checkpoint_bytes'] / 1e3:,.0f} kB)" for r in runs})
+        walls = ", ".join(f"{r['wall_seconds']:.1f}" for r in runs)
+        rows.append(f"| {name[arm]} | {walls} s | "
+                    f"{f[arm]['wall_seconds_median']:.1f} s | {f[arm]['tuning_seconds_median']:.1f} s | "
+                    f"{' / '.join(kept)} |")
+    rows.append(f"| storage / local | | {f['wall_seconds_ratio']:.2f}× | {f['tuning_seconds_ratio']:.2f}× | |")
+    return rows
+
+
 def _peaks(data: dict, threads: int) -> str:
     peaks = sorted({r["peak_gflops"] for r in data["rows"] if r["threads"] == threads})
     return f"{peaks[0]:.0f}" if len(peaks) == 1 or peaks[-1] - peaks[0] < 0.5 else f"{peaks[0]:.0f}–{peaks[-1]:.0f}"
@@ -77,7 +97,14 @@ def block() -> str:
                                                     for t in threads) + ".", "",
              f"**A study** (`{study['command']}`: the default main job, {study['figures']['trials']} trials, "
              f"3 seeds, early stop at 0.99). {machine_line(_study_machine(study['machine']))}:", "",
-             *study_rows(study), "", END]
+             *study_rows(study), ""]
+    storage = json.loads((BENCH / "storage-bench.json").read_text())
+    s = storage["settings"]
+    lines += [f"**What storage costs** (`{storage['command']}`): the {s['what']} grid, {s['trials']} trials a run, "
+              f"each run a whole study as `study.run` runs it (Ray's start and shutdown included; the tuning loop "
+              f"is Tuner.fit alone), {s['repeats']} runs with the trials' checkpoints and Ray's experiment in the "
+              f"storage and {s['repeats']} in a local folder, in {s['order'].replace(':', ' order:')}. "
+              f"{machine_line(_study_machine(storage['machine']))}:", "", *storage_rows(storage), "", END]
     return "\n".join(lines)
 
 
