@@ -25,6 +25,7 @@ from study.driver.lock import StudyLock, _ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.plan import StudyPlan
+from study.planning.remote import write_state
 from study.results.search import uses_optuna
 
 COLUMNS = field_names()  # the config columns of the trials table
@@ -41,6 +42,8 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     if warning:
         print(warning, file=sys.stderr)
     shared.check_storage(plan)  # --storage reachable from here: before Ray, before anything is written
+    if plan.fetched:  # --resume on a machine without the study folder: its state, as read from --storage
+        write_state(plan.folder, plan.fetched)
     lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
         with ray_session(address, num_cpus, dashboard_host, dashboard_port, object_store_mb) as url:
@@ -57,7 +60,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             optuna = uses_optuna(plan.search.to_meta() if plan.search is not None else None)
             for line in watch_lines(plan.folder, search=optuna, mlflow=plan.mlflow):
                 say(line)
-            watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan))
+            watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan), mirror=shared.mirror(plan))
             try:
                 trials, curves = _run(plan, resume, verbose=1 if echo else 0, watch=watch, say=say)
             except Exception:

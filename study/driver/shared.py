@@ -7,17 +7,21 @@ scheme pyarrow.fs does not know was refused when the study was planned). Once Ra
 --storage, sees the study folder; a node that cannot is refused in one line naming it. Nothing is
 written before these checks pass (the study folder is made after them). At the start and at the
 end, ``upload`` copies the driver's study.json, study.toml, tables, figures and report to the
-storage, beside the trials' checkpoints.
+storage, beside the trials' checkpoints; while the study runs, ``mirror`` copies there what its
+driver resumes from (study.json, study.toml, a search's Optuna journal, a frontier's state), so
+that ``--resume`` continues it from a machine without the study folder (``study.planning.remote``).
 """
 
 from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from study.basics.errors import StudyError
+from study.basics.layout import MIRRORED
 from study.basics.store import Store, study_store
 
 
@@ -77,3 +81,26 @@ def upload(plan: Any, names: tuple[str, ...] | None = None) -> None:
         path = plan.folder / name
         if path.is_file():
             store.write(name, path.read_bytes())
+
+
+def mirror(plan: Any) -> Callable[[], None] | None:
+    """With --storage, what copies the driver's state (``layout.MIRRORED``) there, each file when it
+    has changed since its last copy (the watch calls it every few seconds); else None."""
+    if not plan.storage:
+        return None
+    store, copied = study_store(plan.storage, plan.folder), {}
+
+    def copy() -> None:
+        for name in MIRRORED:
+            path = plan.folder / name
+            try:
+                seen = path.stat().st_mtime_ns, path.stat().st_size
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if copied.get(name) == seen:
+                continue
+            store.write(name, data)
+            copied[name] = seen
+
+    return copy

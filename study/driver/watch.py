@@ -5,11 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import shlex
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from study.basics.errors import StorageError
+from study.basics.errors import StorageError, first_line
 from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import CURVES, STUDY_FILE, TRIALS
 from study.planning.plan import StudyPlan
@@ -21,12 +23,15 @@ class StudyWatch:
     record and ``--resume`` adds to it; writes trials.csv and curves.csv of the trials finished so
     far (from their checkpoints), so a study that cannot end well keeps them; and when the study
     folder can no longer be written (a full disk, a read-only file system), interrupts the study
-    as Ctrl-C would, so that its trials stop at their last checkpoint and ``--resume`` continues."""
+    as Ctrl-C would, so that its trials stop at their last checkpoint and ``--resume`` continues.
+    With --storage, ``mirror`` copies the driver's state there at each tick and at the end."""
 
-    def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0) -> None:
+    def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0,
+                 mirror: Callable[[], None] | None = None) -> None:
         import threading
 
         self.folder, self.meta, self.before, self.tables, self.every = folder, meta, before, tables, every
+        self.mirror, self.mirror_failed = mirror, False
         self.failure: OSError | None = None
         self.start = time.perf_counter()
         self._stop = threading.Event()
@@ -46,14 +51,30 @@ class StudyWatch:
                 if finished is not None and len(finished[0]):
                     write_csv_atomic(self.folder / TRIALS, finished[0])
                     write_csv_atomic(self.folder / CURVES, finished[1])
+                self._mirror()
             except OSError as exc:
                 if exc.errno in STORAGE_ERRNOS and self.failure is None and not self._stop.is_set():
                     self.failure = exc
                     os.kill(os.getpid(), signal.SIGINT)  # Ray Tune stops the study gracefully, as on Ctrl-C
 
+    def _mirror(self) -> None:
+        """--storage: the driver's state copied there (``shared.mirror``). A storage that does not
+        answer for a moment is said once and tried again at the next tick: the trials, which need
+        it, fail on their own if it stays away."""
+        if self.mirror is None:
+            return
+        try:
+            self.mirror()
+        except Exception as exc:
+            if not self.mirror_failed:
+                print(f"study: cannot copy the driver's state to --storage now ({first_line(exc)}); trying again",
+                      file=sys.stderr)
+            self.mirror_failed = True
+
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
+        self._mirror()
         return self.elapsed()
 
 

@@ -207,7 +207,24 @@ def restore_tuner(spec: TunerSpec) -> Any:
     path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
                                param_space=_param_space(spec), storage_filesystem=filesystem)
+    relocate(tuner, spec)
     return _fit(spec, tuner)
+
+
+def relocate(tuner: Any, spec: TunerSpec) -> None:
+    """Point what Ray unpickled from tuner.pkl with the first driver's study folder in it (the
+    searcher, the scheduler, the logger callbacks) at this driver's study folder: the same one,
+    or another where the study is resumed on another machine from --storage (``relocate`` of
+    each; Ray's Tuner.restore takes no new TuneConfig or RunConfig)."""
+    internal = getattr(tuner, "_local_tuner", None)
+    if internal is None:  # not a Tuner as Ray 2.60 builds it: nothing of ours to point
+        return
+    search = internal._tune_config.search_alg
+    parts = [search, getattr(search, "searcher", None), internal._tune_config.scheduler,
+             *(internal._run_config.callbacks or [])]
+    for part in parts:
+        if hasattr(part, "relocate"):
+            part.relocate(spec.study_folder.resolve())
 
 
 def _fit(spec: TunerSpec, tuner: Any) -> Any:
@@ -386,4 +403,5 @@ def restore_frontier(spec: TunerSpec) -> Any:
     path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False,
                                storage_filesystem=filesystem)
+    relocate(tuner, spec)
     return tuner.fit()

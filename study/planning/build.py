@@ -14,6 +14,7 @@ from study.basics import tracking
 from study.basics.errors import StudyError
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
+from study.planning import remote
 from study.planning.kinds import KINDS
 from study.planning.merge import base as base_study
 from study.planning.merge import check_options, merge
@@ -152,7 +153,9 @@ def _check_name(name: Any, label: str) -> str:
     return name
 
 
-def _check_folder(plan: StudyPlan, resume: bool) -> None:
+def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | None = None) -> None:
+    """--results-dir and the study folder fit a new study, or a resumed one (``fetched``: whose
+    state was read from --storage, for a study folder the driver makes)."""
     root = Path(plan.results_dir)
     if root.exists() and not root.is_dir():
         raise StudyError(f"--results-dir: {root} exists and is not a folder")
@@ -161,7 +164,7 @@ def _check_folder(plan: StudyPlan, resume: bool) -> None:
         raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})")
     folder = plan.folder
     if resume:
-        if not (folder / STUDY_FILE).is_file():
+        if not fetched and not (folder / STUDY_FILE).is_file():
             raise StudyError(f"--resume: no study {plan.name!r} in {root} (no {STUDY_FILE}); "
                              "give --name of an existing study")
     elif folder.exists():
@@ -186,16 +189,21 @@ def _resumed_plan(req: Request) -> StudyPlan:
         raise StudyError("--resume: give the study's --name")
     name = _check_name(req.name, "")
     folder = Path(str(req.results_dir)) / name
+    # No study folder here, and --storage given: the study's state as its driver left it there.
+    fetched = remote.fetch_state(req.storage, name, str(req.results_dir)) \
+        if req.storage is not None and not (folder / STUDY_FILE).is_file() else None
     try:
-        data = json.loads((folder / STUDY_FILE).read_text())
+        data = remote.meta_of(fetched) if fetched else json.loads((folder / STUDY_FILE).read_text())
         plan = StudyPlan.from_meta(data)
     except FileNotFoundError:
-        raise StudyError(f"--resume: no study {name!r} in {req.results_dir} (no {STUDY_FILE}); "
-                         "give --name of an existing study") from None
+        raise StudyError(f"--resume: no study {name!r} in {req.results_dir} (no {STUDY_FILE}); give --name of "
+                         "an existing study, or its --storage where it ran on another machine") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StudyError(f"--resume: {folder / STUDY_FILE} is not a study file ({exc})") from None
     plan.results_dir, plan.resume = str(req.results_dir), True
-    if (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
+    if fetched:
+        plan.study = remote.study_of(fetched) or plan.study
+    elif (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
         from study.spec.load import load
 
         try:
@@ -212,7 +220,8 @@ def _resumed_plan(req: Request) -> StudyPlan:
     planning = [o for o in req.given if o not in RUN_OPTIONS]
     if planning:
         _check_same_study(plan, req, planning)
-    _check_folder(plan, resume=True)
+    _check_folder(plan, resume=True, fetched=fetched)
+    plan.fetched = fetched
     return plan
 
 

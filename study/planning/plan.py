@@ -64,6 +64,9 @@ class StudyPlan:
     resume: bool = False
     storage: str | None = None  # --storage's URI (never credentials); None: the study folder (study.json: no key)
     estimate: Any = field(default=None, repr=False, compare=False)  # planning's Estimate (planning/estimate.py)
+    # A resume on a machine without the study folder: the driver state read from --storage, written
+    # to the study folder when the study starts (study.planning.remote).
+    fetched: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:

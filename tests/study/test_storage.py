@@ -213,3 +213,58 @@ def test_resume_with_another_storage_is_refused(tmp_path, no_ray):
     with pytest.raises(StudyError, match=r"^--storage: s3://bucket/b here, but study 'x' keeps its trials in "
                                          r"s3://bucket/a; resume it without --storage$"):
         study.plan(resume=True, name="x", results_dir=str(tmp_path), storage="s3://bucket/b")
+
+
+def test_a_resume_without_the_study_folder_reads_its_state_from_the_storage_and_writes_it_only_at_the_start(
+        s3, tmp_path, no_ray, refused_by_run):
+    import json
+
+    import study
+    from study.driver.execute import write_state
+
+    plan = study.plan(grid="smoke", storage=s3.uri("runs"), name="x", results_dir=str(tmp_path / "first"))
+    store = Store(s3.uri("runs")).child("x")
+    store.write("study.json", json.dumps(plan.to_meta()).encode())
+    store.write("pbt/decisions.json", b"[]")
+    here = tmp_path / "here"
+    # No study there: refused in one line naming both places, nothing written.
+    refused_by_run(["--resume", "--storage", s3.uri("elsewhere")],
+                   f"--resume: no study 'x' in {tmp_path} (no study.json) nor in {s3.uri('elsewhere')}")
+    # The study in the storage: planned from its study.json, nothing written until the study starts.
+    again = study.plan(resume=True, name="x", results_dir=str(here), storage=s3.uri("runs"))
+    assert again.storage == s3.uri("runs") and again.folder == here / "x" and again.configs() == plan.configs()
+    assert not here.exists()
+    assert set(again.fetched) == {"study.json", "pbt/decisions.json"}
+    write_state(again.folder, again.fetched)
+    assert json.loads((here / "x" / "study.json").read_text()) == plan.to_meta()
+    assert (here / "x" / "pbt" / "decisions.json").read_bytes() == b"[]"
+    # Once the folder is here, it is the study's, as for any resume.
+    assert study.plan(resume=True, name="x", results_dir=str(here)).fetched is None
+
+
+def test_the_driver_mirrors_its_state_to_the_storage_when_it_changes(s3, tmp_path, no_ray):
+    from study.driver import shared
+
+    plan = study_plan_with_storage(s3, tmp_path)
+    plan.folder.mkdir(parents=True)
+    (plan.folder / "study.json").write_text('{"a": 1}')
+    (plan.folder / "frontier").mkdir()
+    (plan.folder / "frontier" / "state.json").write_text("{}")
+    (plan.folder / "trials.csv").write_text("x\n")  # not driver state: copied only at the end
+    copy = shared.mirror(plan)
+    copy()
+    keys = set(Store(s3.uri("runs")).child("x").list())
+    assert {"study.json", "frontier/state.json"} <= keys and "trials.csv" not in keys
+    Store(s3.uri("runs")).child("x").delete("study.json")
+    copy()  # unchanged since its last copy: not copied again
+    assert not Store(s3.uri("runs")).child("x").exists("study.json")
+    (plan.folder / "study.json").write_text('{"a": 22}')
+    copy()
+    assert Store(s3.uri("runs")).child("x").read("study.json") == b'{"a": 22}'
+    assert shared.mirror(study_plan_with_storage(None, tmp_path / "b")) is None  # no --storage: nothing to copy
+
+
+def study_plan_with_storage(s3, tmp_path):
+    import study
+
+    return study.plan(grid="smoke", storage=s3.uri("runs") if s3 else None, name="x", results_dir=str(tmp_path / "r"))

@@ -239,28 +239,130 @@ def test_a_pbt_study_exploits_across_nodes(cluster, s3):
     assert _checkpoints_on_disk(cluster) == []
 
 
-def test_a_driver_killed_outright_resumes_from_the_storage(cluster, s3, fault):
-    cmd = _study(cluster, "resumed", storage=s3.uri("runs"))
+def _killed_when(cluster: Cluster, cmd: list[str], ready, timeout: float = 240) -> None:
+    """Start the driver ``cmd``, and SIGKILL it (no handler runs) once ``ready()``."""
     proc = subprocess.Popen(cmd, cwd=ROOT, env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while not (any(k.startswith("runs/resumed/checkpoints/") for k in s3.keys("runs/resumed/"))
-               and any(k.startswith("runs/resumed/experiment_state-") for k in s3.keys("runs/resumed/"))):
-        assert time.monotonic() < deadline and proc.poll() is None, "no checkpoint before the driver ended"
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline and proc.poll() is None, "the study ended before its driver was killed"
         time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    meta = json.loads((cluster.results / "resumed" / "study.json").read_text())
-    assert meta["storage"] == s3.uri("runs")
-    done = _run(cluster, [*_study(cluster, "resumed"), "--resume"])  # no --storage: study.json's
+
+
+def _elsewhere(cmd: list[str], results: Path) -> list[str]:
+    """``cmd`` with another --results-dir: the driver of another machine, which has no study folder."""
+    return [*cmd[:cmd.index("--results-dir") + 1], str(results), *cmd[cmd.index("--results-dir") + 2:]]
+
+
+def _every_evaluation_once(curves: pd.DataFrame, steps: int = STEPS) -> None:
+    for trial, seen in curves.groupby("trial_id")["step"]:
+        assert list(seen) == list(range(EVERY, steps + 1, EVERY)), trial
+
+
+def test_a_driver_killed_outright_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path,
+                                                                                           fault):
+    cmd = _study(cluster, "resumed", storage=s3.uri("runs"))
+    keys = lambda: s3.keys("runs/resumed/")  # noqa: E731
+    _killed_when(cluster, cmd, lambda: any(k.startswith("runs/resumed/checkpoints/") for k in keys())
+                 and any(k.startswith("runs/resumed/experiment_state-") for k in keys()))
+    assert json.loads((cluster.results / "resumed" / "study.json").read_text())["storage"] == s3.uri("runs")
+    # Resumed by a driver whose results folder has no such study: study.json and study.toml from the bucket.
+    done = _run(cluster, [*_elsewhere(cmd, tmp_path), "--resume"])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    trials = pd.read_csv(cluster.results / "resumed" / "trials.csv")
-    curves = pd.read_csv(cluster.results / "resumed" / "curves.csv")
+    folder = tmp_path / "resumed"
+    trials, curves = pd.read_csv(folder / "trials.csv"), pd.read_csv(folder / "curves.csv")
     assert len(trials) == 2 and (trials["step"] == STEPS).all()
-    for _, steps in curves.groupby("trial_id")["step"]:
-        assert list(steps) == list(range(EVERY, STEPS + 1, EVERY))
+    _every_evaluation_once(curves)
+    meta = json.loads((folder / "study.json").read_text())
+    assert meta["status"] == "complete" and len(meta["resumed"]) == 1 and meta["storage"] == s3.uri("runs")
     assert json.loads(s3.get("runs/resumed/study.json"))["status"] == "complete"
+    assert json.loads((cluster.results / "resumed" / "study.json").read_text())["status"] == "running"
+    assert _checkpoints_on_disk(cluster) == [] and not list(tmp_path.rglob("*.pt"))
     fault("driver SIGKILLed, trials' state in S3 (--storage) on a two-node cluster", 1,
-          "--resume restores Ray's experiment from the storage; every evaluation once")
+          "--resume from another results folder (a machine without the study folder) takes study.json from the "
+          "storage and restores Ray's experiment from there; every evaluation once")
+
+
+def test_a_search_killed_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path, fault):
+    cmd = [sys.executable, "-m", "study.run", "--search", "optuna", "--model", "RNN", "--length", "5",
+           "--num-samples", "4", "--space", "lr=loguniform:1e-3:3e-2", "--set", f"steps={STEPS}",
+           "--set", f"eval_every={EVERY}", "--set", "hidden=8", "--set", "patience=0", "--checkpoint-every", "50",
+           "--no-report", "--address", cluster.address, "--name", "search", "--results-dir", str(cluster.results),
+           "--storage", s3.uri("runs")]
+    first = cluster.results / "search"
+
+    def ready() -> bool:  # a trial has ended, and Ray has saved its searcher to the bucket
+        keys = s3.keys("runs/search/")
+        return ((first / "trials.csv").is_file() and len(pd.read_csv(first / "trials.csv")) >= 1
+                and "runs/search/optuna.journal" in keys and any("searcher-state" in k for k in keys))
+
+    _killed_when(cluster, cmd, ready)
+    done = _run(cluster, [*_elsewhere(cmd, tmp_path), "--resume"])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = tmp_path / "search"
+    trials, curves = (pd.read_csv(folder / name, dtype={"trial_id": str}) for name in ("trials.csv", "curves.csv"))
+    # Each trial ran to its end, or until ASHA (the search's scheduler) cut it: every evaluation once up to there.
+    assert len(trials) == 4 and set(trials["status"]) == {"TERMINATED"}, trials[["status", "stopped_by"]]
+    assert set(trials["stopped_by"]) <= {"steps", "scheduler"} and (trials["step"] == STEPS).any()
+    for trial, seen in curves.groupby("trial_id")["step"]:
+        last = int(trials.loc[trials["trial_id"] == trial, "step"].iloc[0])
+        assert list(seen) == list(range(EVERY, last + 1, EVERY)), trial
+    # The search's journal went on in this folder: each of its trials once, each a row of trials.csv.
+    import optuna
+
+    journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / "optuna.journal")))
+    done_trials = optuna.load_study(study_name=None, storage=journal).get_trials()
+    assert [t.state.name for t in done_trials] == ["COMPLETE"] * 4
+    assert sorted(t.user_attrs["ray_trial_id"] for t in done_trials) == sorted(trials["trial_id"])
+    assert not list(tmp_path.rglob("*.pt")) and _checkpoints_on_disk(cluster) == []
+    fault("the driver of an Optuna search SIGKILLed, trials' state in S3 (--storage) on a two-node cluster", 1,
+          "--resume from another results folder takes the journal Ray's saved searcher knows from the storage; "
+          "num_samples trials, each once in the journal and trials.csv, every evaluation once (ASHA as its scheduler)")
+
+
+def test_a_frontier_killed_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path, fault):
+    from study.frontier.table import load_frontier
+
+    cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
+           "--set", "steps=1500", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
+           "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--checkpoint-every", "100",
+           "--no-report", "--address", cluster.address, "--name", "frontier", "--results-dir", str(cluster.results),
+           "--storage", s3.uri("runs")]
+
+    def seeds() -> dict[tuple[int, int], list]:
+        """(length, seed) -> [state, steps_to_target] of the ended seeds in the state in the bucket."""
+        try:
+            state = json.loads(s3.get("runs/frontier/frontier/state.json"))
+        except Exception:  # not there yet
+            return {}
+        return {(p["length"], int(s)): [v["state"], v["steps_to_target"]] for probes in state["probes"]
+                for p in probes for s, v in p["seeds"].items() if v["state"] in ("solved", "unsolved")}
+
+    ended: dict = {}
+
+    def ready() -> bool:  # a seed has ended, and others run
+        ended.update(seeds())
+        return len(ended) >= 1 and any(k.startswith("runs/frontier/experiment_state-")
+                                       for k in s3.keys("runs/frontier/"))
+
+    _killed_when(cluster, cmd, ready)
+    done = _run(cluster, [*_elsewhere(cmd, tmp_path), "--resume"], timeout=400)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = tmp_path / "frontier"
+    assert json.loads((folder / "study.json").read_text())["status"] == "complete"
+    fr = load_frontier(folder)
+    assert fr is not None and fr.done
+    after = seeds()
+    for key, value in ended.items():  # a seed that had ended keeps its outcome: it was not run again
+        assert after[key] == value, key
+    trials = pd.read_csv(folder / "trials.csv")
+    assert not trials.duplicated(["model", "length", "seed"]).any()  # no seed trained twice
+    assert {(int(r.length), int(r.seed)) for r in trials.itertuples()} >= set(after)
+    assert (folder / "frontier.csv").is_file() and not list(tmp_path.rglob("*.pt"))
+    fault("the driver of a memory frontier SIGKILLed, trials' state in S3 (--storage) on a two-node cluster", 1,
+          "--resume from another results folder takes the frontier's state from the storage; a seed that had "
+          "ended keeps its outcome, no seed trained twice")
 
 
 def test_the_worker_node_killed_mid_trial_its_trials_finish_on_the_head(cluster, s3, fault):

@@ -9,6 +9,7 @@ from typing import Any
 from ray.tune.logger import LoggerCallback
 
 from study.basics import tracking
+from study.basics.store import study_store
 from study.engine.logger.common import _Guarded, _run_fields, _scalars, _swept, run_name
 from study.results.checkpoints import CONFIG_FIELDS, saved_curve, trial_key
 from study.results.trials import RECORDED, _stopped_by
@@ -25,11 +26,19 @@ class MLflowCallback(LoggerCallback, _Guarded):
     folder, so a resumed study continues its runs."""
 
     def __init__(self, uri: str, study_folder: str | Path, name: str, fixed: dict[str, Any] | None = None,
-                 kind: str = "grid", swept: list[str] | None = None) -> None:
+                 kind: str = "grid", swept: list[str] | None = None, storage: str | None = None) -> None:
         self.uri, self.folder, self.name = uri, str(Path(study_folder).resolve()), name
         self.fixed, self.kind = dict(fixed or {}), kind
         self.swept = None if swept is None else list(swept)  # the fields in a trial's run name (None: Ray's)
+        self.storage = storage  # --storage, where the trials' checkpoints are; None: the study folder
         self._reset()
+
+    def relocate(self, study_folder: Path) -> None:
+        """Log from ``study_folder`` (a study resumed from another one: ``tuner.relocate``); a
+        study's own SQLite store is the one in that folder."""
+        if self.uri == tracking.default_mlflow_uri(self.folder):
+            self.uri = tracking.default_mlflow_uri(study_folder)
+        self.folder = str(study_folder)
 
     def _reset(self) -> None:
         self._client: Any = None
@@ -39,10 +48,10 @@ class MLflowCallback(LoggerCallback, _Guarded):
         self._ended: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind", "swept")}
+        return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind", "swept", "storage")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"swept": None, **state})
+        self.__dict__.update({"swept": None, "storage": None, **state})
         self._reset()
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
@@ -130,7 +139,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
             tags = [RunTag("stopped_by", _stopped_by(row)), RunTag("ray_status", status)]
             # The best evaluation of the whole curve: the checkpoint holds it all, also the part
             # logged before a restart of the driver.
-            curve = saved_curve(self.folder, trial.config, trial.trial_id) or []
+            curve = saved_curve(study_store(self.storage, self.folder), trial.config, trial.trial_id) or []
             best = [r["eval_accuracy"] for r in curve if r.get("eval_accuracy") is not None]
             metrics = []
             if best and last.get("step") is not None:
@@ -170,4 +179,5 @@ def mlflow_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
     swept = set(plan.grid_axes or []) | set(search.settings.space if search is not None else {})
     # The study's settings, not a search cell's: a search over several cells has lists for model and length.
     fixed = {k: v for k, v in plan.param_space.items() if k not in swept and not isinstance(v, list)}
-    return [MLflowCallback(plan.mlflow, folder, name, fixed=fixed, kind=kind, swept=_run_fields(plan))]
+    return [MLflowCallback(plan.mlflow, folder, name, fixed=fixed, kind=kind, swept=_run_fields(plan),
+                           storage=getattr(plan, "storage", None))]

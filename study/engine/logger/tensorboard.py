@@ -36,6 +36,10 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
         self._names: dict[str, str] = {}
         self._writer_cls: Any = None
 
+    def relocate(self, study_folder: Path) -> None:
+        """Write to ``study_folder`` (a study resumed from another one: ``tuner.relocate``)."""
+        self.logdir = str(study_folder / tracking.TENSORBOARD)
+
     def __getstate__(self) -> dict[str, Any]:  # Ray pickles its run config, callbacks included
         return {"logdir": self.logdir, "swept": self.swept}
 

@@ -42,6 +42,11 @@ class FrontierSearcher(tune.search.Searcher):
         self._restored = False  # restore() ran: a resumed driver (pickled False in tuner.pkl)
         self.replay: list[list[int]] = []  # finished seeds that Ray's restored state lacks (reconcile)
 
+    def relocate(self, study_folder: Path) -> None:
+        """Keep the frontier's state in ``study_folder`` (a study resumed from another one:
+        ``study.engine.tuner.relocate``; ``set_state`` keeps it)."""
+        self.folder = str(study_folder)
+
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # the Frontier makes every config; there is no search space to take
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
@@ -36,9 +37,41 @@ class PalrnnOptunaSearch(OptunaSearch):
     reports its end again): the journal keeps each trial once, trials.csv gets its row, and the
     search its num_samples. A journal trial that had ended keeps its first Ray trial id."""
 
+    def save(self, checkpoint_path: str) -> None:
+        """Ray's save of the searcher, with the experiment's state; with --storage the journal is
+        copied there first (``mirror``, a Store), so that the copy a resume on another machine
+        reads (``study.planning.remote``) knows every trial the saved searcher names."""
+        mirror, journal = getattr(self, "mirror", None), journal_file(self._ot_study)
+        if mirror is not None and journal is not None and Path(journal).is_file():
+            data = Path(journal).read_bytes()
+            mirror.write(Path(journal).name, data[:data.rfind(b"\n") + 1])  # Optuna's whole lines
+        super().save(checkpoint_path)
+
+    def relocate(self, study_folder: Path) -> None:
+        """Keep the journal in ``study_folder`` (a study resumed from another one:
+        ``study.engine.tuner.relocate``), also once ``restore`` has put back the Optuna study Ray
+        saved, whose storage names the first driver's folder."""
+        journal = journal_file(self._ot_study)
+        if journal is not None:
+            self._journal_here = str(study_folder / Path(journal).name)
+
     def restore(self, checkpoint_path: str) -> None:
-        super().restore(checkpoint_path)
+        here = getattr(self, "_journal_here", None)
+        super().restore(checkpoint_path)  # the searcher's __dict__ as Ray saved it
         self._orphans: list[Any] | None = None  # found at the first suggest
+        if here is not None and journal_file(self._ot_study) != here:
+            self._journal_here = here
+            self._reopen(here)
+
+    def _reopen(self, journal: str) -> None:
+        """The saved Optuna study and its trials, from the journal at ``journal``."""
+        import optuna
+
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+        old = self._ot_study
+        self._ot_study = optuna.load_study(study_name=old.study_name, storage=storage, sampler=old.sampler)
+        self._storage = storage
+        self._ot_trials = {tid: optuna.trial.Trial(self._ot_study, t._trial_id) for tid, t in self._ot_trials.items()}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if trial_id not in self._ot_trials and not callable(self._space):
@@ -108,6 +141,16 @@ class PalrnnOptunaSearch(OptunaSearch):
         gaps = {m: math.inf if d == "min" else -math.inf for m, d in zip(metrics, modes, strict=True)
                 if m in NOT_PER_EVALUATION and result.get(m) is None}
         return {**result, **gaps} if gaps else result
+
+
+def journal_file(study: Any) -> str | None:
+    """The file of an Optuna study's journal storage (Optuna 5's JournalStorage and JournalFileBackend), or None."""
+    part = getattr(study, "_storage", None)
+    for _ in range(3):  # a cache over the storage, the storage over its backend
+        if hasattr(part, "_file_path"):
+            return str(part._file_path)
+        part = getattr(part, "_backend", None)
+    return None
 
 
 class StudyConcurrencyLimiter(ConcurrencyLimiter):
@@ -221,4 +264,5 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
     # same sampler with Ray's searcher state, and study.json plans it again.
     searcher._ot_study.set_user_attr("sampler", s.sampler)
     searcher._ot_study.set_user_attr("sampler_seed", s.seed)
+    searcher.mirror = spec.store if spec.plan.storage else None  # where save() copies the journal
     return StudyConcurrencyLimiter(searcher, max_concurrent=spec.max_concurrent)
