@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from study.planning.plan import DASHBOARD_PORT
+from tests.ports import fresh_port
 from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +114,8 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
     kept = pd.read_csv(folder / "trials.csv")  # the tables of the trials finished before the kill
     assert len(kept) >= 2 and (kept["step"] == steps).all()
 
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    resumed = subprocess.run(fresh_port(cmd) + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                             timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]  # the dead lock did not block
     after = json.loads((folder / "study.json").read_text())
     assert after["status"] == "complete" and after["started"] == meta["started"]
@@ -311,7 +313,8 @@ def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_dis
     assert len(kept) >= 2 and (kept["step"] == steps).all() and set(kept["status"]) == {"TERMINATED"}
 
     filler.unlink()  # space is back
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    resumed = subprocess.run(fresh_port(cmd) + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                             timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})

@@ -22,6 +22,7 @@ from study.frontier.search import Frontier, frontier_max_trials
 from study.frontier.table import load_frontier
 from study.planning.build import plan_from_args
 from study.run import main
+from tests.ports import fresh_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -338,7 +339,8 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     proc.communicate(timeout=60)
     assert json.loads((folder / "study.json").read_text())["status"] == "running"
 
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
+    resumed = subprocess.run(fresh_port(cmd) + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                             timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     fr = load_frontier(folder)

@@ -130,17 +130,22 @@ def _exploits(folder: Path) -> list[dict]:
     return [e for e in json.loads(log_path(folder).read_text()) if "member" in e]
 
 
-def _assert_same_as(folder: Path, calm: Path) -> None:
+def _assert_same_as(folder: Path, calm: Path, out: str = "") -> None:
     """``folder``'s study made the same decisions and ended with the same tables as the undisturbed
     ``calm`` one, but for restarts: the times a fault made a trial start again from its checkpoint
-    after it had trained past it (PBT's pauses at a round are not restarts)."""
+    after it had trained past it (PBT's pauses at a round are not restarts). ``out``: what the last
+    driver printed, shown on a failure with each trial's end."""
     assert _exploits(folder) == _exploits(calm)
     again, tables = _tables(folder), _tables(calm)
-    assert (again["trials.csv"]["restarts"] >= tables["trials.csv"]["restarts"]).all()
+    ends = again["trials.csv"].reindex(columns=["member", "step", "status", "stopped_by", "restarts", "error"])
+    context = f"\n{ends.to_string()}\n{out}"
+    assert (again["trials.csv"]["restarts"] >= tables["trials.csv"]["restarts"]).all(), context
     for name in ("trials.csv", "curves.csv"):
-        pd.testing.assert_frame_equal(again[name].drop(columns="restarts", errors="ignore"),
-                                      tables[name].drop(columns="restarts", errors="ignore"),
-                                      obj=name)
+        try:
+            pd.testing.assert_frame_equal(again[name].drop(columns="restarts", errors="ignore"),
+                                          tables[name].drop(columns="restarts", errors="ignore"), obj=name)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}{context}") from None
 
 
 @pytest.fixture(scope="module")
@@ -214,17 +219,19 @@ def test_pbt_exploits_records_lineage_and_resumes_after_a_driver_kill_to_the_sam
     assert INTERVAL in rounds and step not in rounds, f"killed after rounds {rounds}, not inside round {step}"
     # Resumed, and killed again between that round's exploit written to the decision log and the
     # round's end: the exploit is logged, Ray has not acted on it.
-    status, out = _driver(cmd + ["--resume"], "kill", step)
-    assert status == -signal.SIGKILL, out[-3000:]
+    # Each driver on a dashboard port of its own: the killed one's Ray may hold its port a while.
+    status, killed_out = _driver(_cmd(tmp_path, "killed", "--resume"), "kill", step)
+    assert status == -signal.SIGKILL, killed_out[-3000:]
     log = read_log(log_path(killed))
     assert "member" in log[-1] and log[-1]["step"] == step and {"round": step} not in log, log
     assert [e for e in log if "member" in e] == [e for e in exploits if e["step"] <= step]
     # Resumed once more by a driver that, deciding that exploit again, would give another lr: only
     # reading the logged decision back makes the same tables as the undisturbed run.
     assert all(e["config"]["lr"] != OTHER_LR for e in exploits)
-    status, out = _driver(cmd + ["--resume"], "otherwise", step)
+    status, out = _driver(_cmd(tmp_path, "killed", "--resume"), "otherwise", step)
     assert status == 0, out[-3000:]
-    _assert_same_as(killed, calm)
+    _assert_same_as(killed, calm, f"round {step}, donor {donor}; the driver killed in it printed:\n"
+                    f"{killed_out[-2000:]}\nthe last driver printed:\n{out[-5000:]}")
     fault("the driver of a PBT study SIGKILLed inside a round, while the member it copies waits at it, then "
           "again between an exploit written to the decision log and the end of its round", 2,
           f"`--resume` makes the same decisions ({len(exploits)} exploits), the logged one read back where deciding "

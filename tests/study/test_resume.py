@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.ports import fresh_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -128,7 +130,8 @@ def test_resume_finishes_trials_ray_holds_terminated_short_of_their_steps(tmp_pa
     assert made_short >= 1, "no trial was running at the interrupt"
     state_file.write_text(json.dumps(state))
 
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    resumed = subprocess.run(fresh_port(cmd) + ["--resume"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     trials = pd.read_csv(folder / "trials.csv")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.ports import fresh_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 SAMPLES = 8
@@ -61,7 +63,8 @@ def test_optuna_search_driver_sigkilled_then_resumed_counts_every_trial_once(tmp
     finished_before = {n: t for n, t in before.items() if t.state == optuna.trial.TrialState.COMPLETE}
     assert json.loads((folder / "study.json").read_text())["status"] == "running"
 
-    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=500)
+    resumed = subprocess.run(fresh_port(cmd) + ["--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                             timeout=500)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
