@@ -283,8 +283,10 @@ def to_dict(study: Study) -> dict[str, Any]:
         s = study.search
         metric: Any = [f"{m}:{d}" for m, d in s.objectives] if s.more else s.metric
         out["search"] = {"num_samples": s.num_samples, "metric": metric, **({} if s.more else {"mode": s.mode}),
-                         "scheduler": s.scheduler,
-                         "seed": s.seed, "sampler": s.sampler, "space": {k: format_dist(d) for k, d in s.space.items()}}
+                         "scheduler": s.scheduler, "seed": s.seed,
+                         # PBT draws its population at random and takes no sampler (a file naming one is refused)
+                         **({} if s.scheduler == "pbt" else {"sampler": s.sampler}),
+                         "space": {k: format_dist(d) for k, d in s.space.items()}}
         if s.perturbation_interval is not None:
             out["search"]["perturbation_interval"] = s.perturbation_interval
         if s.perturb:

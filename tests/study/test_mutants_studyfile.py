@@ -90,6 +90,11 @@ def test_pbts_keys_are_written():
                  perturb=("lr",))
     written = to_dict(Study(name="p", search=pbt))["search"]
     assert written["perturbation_interval"] == 50 and written["perturb"] == ["lr"]
+    # PBT takes no sampler: none is written, and the study.toml a PBT study leaves reads back as that study.
+    assert "sampler" not in written and written["seed"] == 0 and written["scheduler"] == "pbt"
+    study = Study(name="p", search=pbt)
+    assert from_dict(tomllib.loads(to_toml(study)), "w") == study
+    assert "sampler" in to_dict(Study(name="s", search=Search(space=pbt.space)))["search"]
 
 
 def test_toml_values():
