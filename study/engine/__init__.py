@@ -6,7 +6,8 @@ Ray call here means one layer to change when it moves again.
     session.py       start or join Ray; what the cluster holds
     trainable.py     the function trainable: one palrnn run, resumable from its own checkpoint
     tuner.py         a plan's Ray Tuners: run, restore, collect their results into tables
-    ray_fixes.py     one fix to Ray Tune: a trial whose reused worker dies as it starts is retried
+    ray_fixes.py     two fixes to Ray Tune: a trial whose reused worker dies as it starts is retried;
+                     a trial paused while it saves is not stopped when it runs again
     progress.py      the progress reporter (a ``tune.ProgressReporter``)
     search/          searchers, one per file: optuna.py (``OptunaSearch``), frontier.py (``Searcher``)
     schedulers/      schedulers, one per file: asha.py, frontier.py (``FIFOScheduler``)

@@ -43,7 +43,7 @@ from study.spec.pbt import interval as pbt_interval
 if TYPE_CHECKING:
     from study.planning.plan import StudyPlan
 
-ray_fixes.apply()  # a trial whose reused worker dies as it starts is retried (see there)
+ray_fixes.apply()  # two fixes to Ray Tune's controller (see there)
 
 
 @dataclass

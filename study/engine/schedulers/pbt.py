@@ -69,6 +69,10 @@ class StudyPBT(PopulationBasedTraining):
         self._log, self._seed, self._space = Path(log), seed, space
         self._mirror = mirror  # --storage: the log's copy there, which members on every node read
 
+    def relocate(self, study_folder: Path) -> None:
+        """Keep the log in ``study_folder`` (a study resumed from another one: ``tuner.relocate``)."""
+        self._log = log_path(study_folder)
+
     def _append(self, entry: dict[str, Any]) -> None:
         """One entry in the log, and in its copy in the storage (``pbt_trial.mirror_log``), before Ray acts on it."""
         from study.engine.pbt_trial import mirror_log
