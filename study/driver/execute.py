@@ -153,6 +153,7 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     """Run the plan's Ray experiments: one for a grid, a frontier or a search of one cell; a
     search over several cells runs one after the other (``_run_cells``)."""
     from study.engine import tuner
+    from study.engine.collect import collect
 
     specs = tuner.tuner_specs(plan, verbose=verbose)
     for spec in specs:
@@ -171,7 +172,7 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     else:
         results = tuner.restore_tuner(spec) if resume else tuner.run_tuner(spec)
     where = spec.store if plan.storage else plan.folder  # the trials' checkpoints
-    return tuner.collect(results, COLUMNS, where, scheduled=plan.kind_of.scheduled)
+    return collect(results, COLUMNS, where, scheduled=plan.kind_of.scheduled)
 
 
 def _check_resources(plan: StudyPlan) -> None:
@@ -192,6 +193,7 @@ def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[
     import pandas as pd
 
     from study.engine import tuner
+    from study.engine.collect import collect
 
     parts = []
     try:
@@ -201,7 +203,7 @@ def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[
             say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
                 f"{spec.plan.search.settings.num_samples} trials -> {experiment}")
             results = tuner.restore_tuner(spec) if again else tuner.run_tuner(spec)
-            trials, curves = tuner.collect(results, COLUMNS, spec.store)  # a search's cells: ASHA may cut
+            trials, curves = collect(results, COLUMNS, spec.store)  # a search's cells: ASHA may cut
             parts.append((trials, curves))
             unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
             if unfinished or len(trials) < spec.plan.search.settings.num_samples or watch.failure is not None:

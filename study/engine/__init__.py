@@ -5,7 +5,8 @@ Ray call here means one layer to change when it moves again.
 
     session.py       start or join Ray; what the cluster holds
     trainable.py     the function trainable: one palrnn run, resumable from its own checkpoint
-    tuner.py         a plan's Ray Tuners: run, restore, collect their results into tables
+    tuner.py         a plan's Ray Tuners: run, restore
+    collect.py       a Tuner's results as trials.csv and curves.csv, each curve from its checkpoint
     ray_fixes.py     two fixes to Ray Tune: a trial whose reused worker dies as it starts is retried;
                      a trial paused while it saves is not stopped when it runs again
     progress.py      the progress reporter (a ``tune.ProgressReporter``)

@@ -1,4 +1,5 @@
-"""A plan's Ray Tuners: built, run, restored, and their results collected into the study's tables.
+"""A plan's Ray Tuners: built, run and restored (their results become the study's tables in
+``study.engine.collect``).
 
 A grid is one Tuner over Ray's grid_search; a search one Tuner per model x length cell, with the
 searcher of its kind (``study.engine.search.SEARCHERS``) and its scheduler
@@ -16,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from ray import tune
 
 from study.basics.layout import FINISHED, PBT_LOG
 from study.basics.store import Store, study_store
 from study.engine import ray_fixes
 from study.engine.callbacks.frontier import FrontierCallback
+from study.engine.collect import ray_trials
 from study.engine.logger.callbacks import study_callbacks
 from study.engine.progress import ProgressLine
 from study.engine.schedulers import scheduler
@@ -37,7 +38,6 @@ from study.frontier.options import FrontierOptions, check_frontier_options, fron
 from study.frontier.search import Frontier
 from study.results.checkpoints import saved_curve
 from study.results.pbt import log_path as pbt_log_path
-from study.results.trials import _tables
 from study.spec.pbt import interval as pbt_interval
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
         return _stopped_by(row, scheduled=False) == "unfinished"
 
     short = []
-    for trial in _ray_trials(results):
+    for trial in ray_trials(results):
         config = dict(trial.config or {})
         if not config or trial.status != "TERMINATED":
             continue
@@ -324,45 +324,6 @@ def experiment_state_damage(study_folder: str | Path) -> str | None:
     except (OSError, ValueError) as exc:
         return f"{states[-1].name}: {str(exc).splitlines()[0]}"
     return None
-
-
-def collect(results: Any, config_columns: list[str], study_folder: str | Path | None = None,
-            scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation.
-
-    A trial's curve comes from its own checkpoint in ``study_folder`` (every record up to its
-    last step, written atomically with the state), else from Ray's log of its results, which a
-    driver killed outright leaves incomplete (Ray copies it to the study folder only now and then).
-    """
-    entries = []
-    held = {t.trial_id: t for t in _ray_trials(results)}
-    for result in results:
-        last = result.metrics or {}
-        trial_id = Path(result.path).name.removeprefix("trial_")
-        trial = held.get(trial_id)
-        # A trial that never reported to Ray has no config in its result, but may have a
-        # checkpoint (it ran in finish_short's Tuner): Ray's Trial has its config.
-        config = result.config or dict(getattr(trial, "config", None) or {})
-        saved = saved_curve(study_folder, config, trial_id) if study_folder is not None and config else None
-        if saved:
-            df = pd.DataFrame(saved)
-            if int(df["step"].max()) >= int(last.get("step") or 0):
-                last = {**last, **saved[-1]}
-        else:
-            df = result.metrics_dataframe
-        if "step" not in last and result.error is None:
-            continue  # never started (an interrupted study): nothing to tabulate yet
-        error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
-        entries.append((trial_id, config, last, df, getattr(trial, "status", "TERMINATED"), error))
-    return _tables(entries, config_columns, scheduled)
-
-
-def _ray_trials(results: Any) -> list[Any]:
-    """Ray's Trial objects of a ResultGrid (their status: TERMINATED, ERROR, or PENDING/RUNNING/
-    PAUSED when the study was interrupted; their config even before a first result), which
-    ResultGrid keeps only on its analysis object."""
-    analysis = getattr(results, "_experiment_analysis", None)
-    return list(getattr(analysis, "trials", None) or [])
 
 
 def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tuple[tune.TuneConfig, tune.RunConfig]:

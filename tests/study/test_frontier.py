@@ -12,8 +12,9 @@ import pytest
 from ray import tune
 
 from study.engine.callbacks.frontier import FrontierCallback
+from study.engine.collect import collect
 from study.engine.search.frontier import FrontierSearcher
-from study.engine.tuner import TunerSpec, collect, run_frontier
+from study.engine.tuner import TunerSpec, run_frontier
 from study.frontier.figure import plot_frontier
 from study.frontier.options import RULE_TEXT, FrontierOptions, check_frontier_options, frontier_cells, parse_solve_rule
 from study.frontier.probe import MOOT, PASSED, RUNNING, SOLVED, UNSOLVED, Trial
