@@ -94,11 +94,15 @@ def mirror(plan: Any) -> Callable[[], None] | None:
         for name in MIRRORED:
             path = plan.folder / name
             try:
-                seen = path.stat().st_mtime_ns, path.stat().st_size
-                data = path.read_bytes()
+                stat = path.stat()
             except FileNotFoundError:
                 continue
+            seen = stat.st_mtime_ns, stat.st_size
             if copied.get(name) == seen:
+                continue
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
                 continue
             store.write(name, data)
             copied[name] = seen

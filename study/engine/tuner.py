@@ -219,12 +219,12 @@ def relocate(tuner: Any, spec: TunerSpec) -> None:
     internal = getattr(tuner, "_local_tuner", None)
     if internal is None:  # not a Tuner as Ray 2.60 builds it: nothing of ours to point
         return
-    search = internal._tune_config.search_alg
+    search, folder = internal._tune_config.search_alg, spec.study_folder.resolve()
     parts = [search, getattr(search, "searcher", None), internal._tune_config.scheduler,
              *(internal._run_config.callbacks or [])]
     for part in parts:
         if hasattr(part, "relocate"):
-            part.relocate(spec.study_folder.resolve())
+            part.relocate(folder)
 
 
 def _fit(spec: TunerSpec, tuner: Any) -> Any:
