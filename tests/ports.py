@@ -1,4 +1,4 @@
-"""Dashboard ports for the tests' study drivers."""
+"""Free ports for the tests' study drivers (their dashboards) and Ray nodes."""
 
 from __future__ import annotations
 

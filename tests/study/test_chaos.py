@@ -17,24 +17,19 @@ import pandas as pd
 import pytest
 
 from study.planning.plan import DASHBOARD_PORT
-from tests.ports import fresh_port
+from tests.ports import free_port, fresh_port
 from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _cmd(results, name, seeds, steps, *extra):
     return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", str(seeds), "--name", name,
             "--results-dir", str(results), "--set", f"steps={steps}", "--set", "eval_every=100",
             "--set", "batch_size=32", "--full", "--checkpoint-every", "100", "--num-cpus", "2", "--no-report",
-            "--dashboard-port", str(_free_port()), *extra]
+            "--dashboard-port", str(free_port()), *extra]
 
 
 def _saved(folder):

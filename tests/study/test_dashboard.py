@@ -1,7 +1,6 @@
 """The dashboard of a Ray that study.run starts: on 127.0.0.1, token-protected, showing the trials."""
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -10,12 +9,7 @@ from pathlib import Path
 
 import study
 import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port
 
 
 def _get(url, token=None):
@@ -48,7 +42,7 @@ def _listening(port):
 
 
 def test_dashboard_is_local_token_protected_and_shows_trials(tmp_path, capsys):
-    port = _free_port()
+    port = free_port()
     seen, refused, bound = set(), [], set()
 
     def watch():

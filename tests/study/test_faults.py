@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,21 +11,17 @@ import pandas as pd
 
 from palrnn.config import Config
 from palrnn.train import fit
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _study(tmp_path, name, *extra):
     return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--models", "LSTM",
             "--name", name, "--results-dir", str(tmp_path), "--full", "--num-cpus", "2", "--no-report",
-            "--dashboard-port", str(_free_port()), *extra]
+            "--dashboard-port", str(free_port()), *extra]
 
 
 def _saved(checkpoint):

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from study.frontier.search import Frontier, frontier_max_trials
 from study.frontier.table import load_frontier
 from study.planning.build import plan_from_args
 from study.run import main
-from tests.ports import fresh_port
+from tests.ports import free_port, fresh_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -52,11 +51,6 @@ def _cli_plan(argv, tmp_path):
 def _listing(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*"))
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- planning: the command line, a study file and the API ------------------------------------
@@ -232,7 +226,7 @@ def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
     cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
            "--set", "steps=600", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
            "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--num-cpus", "2",
-           "--dashboard-port", str(_free_port()), "--results-dir", str(tmp_path), "--name", "f"]
+           "--dashboard-port", str(free_port()), "--results-dir", str(tmp_path), "--name", "f"]
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     folder = tmp_path / "f"
@@ -283,7 +277,7 @@ def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
     # --resume of the finished frontier reruns nothing.
     results = {p: p.read_text() for p in folder.glob("trial_*/result.json")}
     again = subprocess.run([*cmd[:3], "--resume", "--name", "f", "--results-dir", str(tmp_path), "--num-cpus", "2",
-                            "--dashboard-port", str(_free_port()), "--no-report"], cwd=ROOT, env=ENV,
+                            "--dashboard-port", str(free_port()), "--no-report"], cwd=ROOT, env=ENV,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert {p: p.read_text() for p in folder.glob("trial_*/result.json")} == results
@@ -307,7 +301,7 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
            "--set", "steps=1500", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
            "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--num-cpus", "2",
-           "--checkpoint-every", "100", "--no-report", "--dashboard-port", str(_free_port()),
+           "--checkpoint-every", "100", "--no-report", "--dashboard-port", str(free_port()),
            "--results-dir", str(tmp_path), "--name", "f"]
     folder = tmp_path / "f"
     state_file = folder / "frontier" / "state.json"

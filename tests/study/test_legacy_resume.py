@@ -12,7 +12,6 @@ import io
 import json
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -21,15 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "tests" / "fixtures" / "legacy-dffe39a.tar.gz"
 WHERE = Path("/tmp/palrnn-legacy-fixture")  # where dffe39a ran them: Ray's pickles name this folder
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,7 @@ def legacy():
 
 def _resume(name):
     cmd = [sys.executable, "-m", "study.run", "--resume", "--name", name, "--results-dir", str(WHERE),
-           "--num-cpus", "2", "--no-report", "--dashboard-port", str(_free_port())]
+           "--num-cpus", "2", "--no-report", "--dashboard-port", str(free_port())]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400)
 
 

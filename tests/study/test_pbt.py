@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import pytest
 
 from study.results.checkpoints import checkpoint_path
 from study.results.pbt import boundary_path, log_path, member_key, read_log, trained_path
+from tests.ports import free_port
 from tests.workers import workers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,18 +30,13 @@ STEPS, EVERY, INTERVAL, SAMPLES = 400, 50, 100, 4
 VOLATILE = ["examples_per_second", "wall_seconds", "node", "trial_id"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _cmd(folder: Path, name: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "study.run", "--search", "optuna", "--scheduler", "pbt", "--model", "RNN",
             "--length", "5", "--num-samples", str(SAMPLES), "--space", "lr=loguniform:1e-3:3e-2",
             "--space", "max_norm=uniform:0.5:5", "--set", f"steps={STEPS}", "--set", f"eval_every={EVERY}",
             "--set", "hidden=16", "--set", "batch_size=32", "--set", "patience=0",
-            "--perturbation-interval", str(INTERVAL), "--num-cpus", "2", "--dashboard-port", str(_free_port()),
+            "--perturbation-interval", str(INTERVAL), "--num-cpus", "2", "--dashboard-port", str(free_port()),
             "--results-dir", str(folder), "--name", name, *extra]
 
 

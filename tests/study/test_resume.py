@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,22 +11,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.ports import fresh_port
+from tests.ports import free_port, fresh_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cmd(tmp_path, *extra, name="r"):
     return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", name,
             "--results-dir", str(tmp_path), "--set", "steps=1500", "--set", "eval_every=100", "--full",
             "--checkpoint-every", "300", "--num-cpus", "2", "--no-report",
-            "--dashboard-port", str(_free_port()), *extra]
+            "--dashboard-port", str(free_port()), *extra]
 
 
 def _finished_trials(folder):

@@ -3,7 +3,6 @@ trials.csv and once COMPLETE in the journal, the search reaching its num_samples
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,17 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.ports import fresh_port
+from tests.ports import free_port, fresh_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 SAMPLES = 8
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _journal(folder):
@@ -45,7 +39,7 @@ def test_optuna_search_driver_sigkilled_then_resumed_counts_every_trial_once(tmp
     cmd = [sys.executable, "-m", "study.run", "--search", "optuna", "--model", "RNN", "--length", "5",
            "--num-samples", str(SAMPLES), "--scheduler", "off", "--set", "steps=800", "--set", "eval_every=100",
            "--set", "batch_size=32", "--checkpoint-every", "100", "--num-cpus", "2", "--no-report",
-           "--dashboard-port", str(_free_port()), "--results-dir", str(tmp_path), "--name", "s"]
+           "--dashboard-port", str(free_port()), "--results-dir", str(tmp_path), "--name", "s"]
     folder = tmp_path / "s"
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, before = time.monotonic() + 300, []

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.ports import free_port
 from tests.s3_server import ENV as S3_ENV
 from tests.s3_server import REQUIRE, s3_fixture, s3_server_fixture  # noqa: F401 (the fixtures s3, s3_server)
 
@@ -59,11 +60,6 @@ else:
 def _required_node():
     pytest.fail(f"{REQUIRE}=1 but a node without the driver's disk cannot be made here: {WHY_NOT}")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _host_ip() -> str:
@@ -144,10 +140,10 @@ def cluster(s3_server, tmp_path_factory):
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     env = {**os.environ, **S3_ENV, "PYTHONUNBUFFERED": "1", "RAY_USAGE_STATS_ENABLED": "0",
            "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp}
-    port, ip = _free_port(), _host_ip()
+    port, ip = free_port(), _host_ip()
     address = f"{ip}:{port}"
     head = _node(["--head", f"--node-ip-address={ip}", f"--port={port}", "--num-cpus=1",
-                  "--include-dashboard=false", f"--ray-client-server-port={_free_port()}"], env, None)
+                  "--include-dashboard=false", f"--ray-client-server-port={free_port()}"], env, None)
     worker = None
     try:
         deadline = time.monotonic() + 90

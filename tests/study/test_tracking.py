@@ -3,7 +3,6 @@ optuna-dashboard opens, and MLflow runs, each checked against the study's own ta
 
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from study.engine.search.optuna import PalrnnOptunaSearch
 from study.engine.tuner import TunerSpec
 from study.planning.build import plan_from_args
 from study.results.checkpoints import checkpoint_path, trial_key
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -34,11 +34,6 @@ BIN = Path(sys.executable).parent
 # SQLAlchemy's, from inside MLflow's SQLite store.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy:DeprecationWarning")
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _scalars(run_dir, tag):
@@ -138,7 +133,7 @@ def pickle_roundtrip(obj):
 def _dashboard_studies(journal):
     """What `optuna-dashboard <journal>` (the hint's command) serves: its studies, each with its trials."""
     exe = BIN / "optuna-dashboard"
-    port = _free_port()
+    port = free_port()
     cmd = [*tracking.optuna_dashboard_hint(journal.parent).replace("optuna-dashboard", str(exe), 1).split(),
            "--port", str(port), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -167,7 +162,7 @@ def search(tmp_path_factory):
     """A tiny real search through the command line (its own Ray): its study folder."""
     results = tmp_path_factory.mktemp("search")
     cmd = [sys.executable, "-m", "study.run", "--search", "optuna", "--model", "RNN", "--length", "5",
-           "--num-samples", "3", "--smoke-test", "--num-cpus", "2", "--dashboard-port", str(_free_port()),
+           "--num-samples", "3", "--smoke-test", "--num-cpus", "2", "--dashboard-port", str(free_port()),
            "--results-dir", str(results), "--name", "s", "--no-report"]
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -450,7 +445,7 @@ def grid(tmp_path_factory):
     mlflow = _has_option("--mlflow") and tracking.installed("mlflow")
     cmd = [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--lengths", "5", "--full",
            "--set", "steps=100", "--set", "eval_every=25", "--set", "batch_size=32", "--num-cpus", "2",
-           "--dashboard-port", str(_free_port()), "--results-dir", str(results), "--name", "g",
+           "--dashboard-port", str(free_port()), "--results-dir", str(results), "--name", "g",
            *(["--mlflow"] if mlflow else ["--no-report"])]
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
