@@ -50,7 +50,8 @@ def run(module: str, argv: list[str]) -> str:
             code = main(argv) or 0
         except SystemExit as e:
             code = e.code
-    return f"$ python -m {module} {' '.join(argv)}\n--- exit {code}\n--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}"
+    return (f"$ python -m {module} {' '.join(argv)}\n--- exit {code}\n"
+            f"--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}")
 
 
 def main(out: Path) -> None:

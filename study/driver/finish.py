@@ -53,7 +53,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
 
     A frontier is ``complete`` once its search knows every cell's frontier (a trial that failed
     for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
-    are written and its table printed (``study.frontier.write.write_frontier``)."""
+    are written and its table printed (``study.report.frontier.write_frontier``)."""
     folder = plan.folder
     say = print if echo else silent
     trials = plan.kind_of.settle(plan, trials)
@@ -90,7 +90,7 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
     tables: dict[str, Any] = {}
     if plan.frontier is not None and not reported:  # the report writes and prints the frontier with the rest
         from study.frontier.table import FILE
-        from study.frontier.write import write_frontier
+        from study.report.frontier import write_frontier
 
         if (folder / FILE).is_file():
             tables["frontier"] = write_frontier(folder, echo=echo)

@@ -345,7 +345,7 @@ def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
     always among them; ``length`` and ``seed`` are the search's), every other field shared:
     ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
     (``check_frontier_options``) or a dict of its arguments. The study folder gets
-    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.frontier.write.write_frontier``
+    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.report.frontier.write_frontier``
     adds the figure and prints the table."""
     options = (frontier_options if isinstance(frontier_options, FrontierOptions)
                else check_frontier_options(**dict(frontier_options)))

@@ -162,11 +162,11 @@ def _rounded(value: float) -> float:
     return value if not math.isfinite(value) or value == 0 else float(f"{value:.{FIT_DIGITS}g}")
 
 
-def _cells(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+def table_cells(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(str(label), rows) for label, rows in table.groupby("cell", sort=False)]
 
 
-def _int_or_none(v: Any) -> int | None:
+def int_or_none(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
 
@@ -177,11 +177,11 @@ def format_frontier(table: pd.DataFrame) -> str:
     """
     if table.empty:
         return "memory frontier: no cell"
-    cells = _cells(table)
+    cells = table_cells(table)
     width = max(len(label) for label, _ in cells)
     first = table.iloc[0]
     lines = [f"memory frontier: the longest T at which >= {first['rule']} seeds reach held-out accuracy "
-             f"{value_text(first['target'], 6)} within {_steps_text(table)} steps"]
+             f"{value_text(first['target'], 6)} within {steps_text(table)} steps"]
     for label, rows in cells:
         lines.append(f"{label:<{width}}  {cell_frontier_text(rows)}")
         lines += [f"{'':<{width}}  {text}" for text in (cell_fit_text(rows), cell_held_text(rows)) if text]
@@ -259,7 +259,7 @@ def cell_frontier_text(rows: pd.DataFrame) -> str:
     """One cell's frontier as ``format_frontier`` prints it, from its rows of ``frontier_table``:
     ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
     r = rows.iloc[0]
-    longest, failed = _int_or_none(r["longest_solved"]), _int_or_none(r["first_failed"])
+    longest, failed = int_or_none(r["longest_solved"]), int_or_none(r["first_failed"])
     top = int(rows["length"].max()) if rows["length"].notna().any() else None
     if not bool(r["done"]):
         probed = ", ".join(f"{int(x.length)}: {x.outcome}" for x in rows.itertuples() if pd.notna(x.length))
@@ -278,7 +278,7 @@ def cell_frontier_text(rows: pd.DataFrame) -> str:
     return what
 
 
-def _steps_text(table: pd.DataFrame) -> str:
+def steps_text(table: pd.DataFrame) -> str:
     steps = sorted({int(s) for s in table["steps"].dropna()})
     return "/".join(f"{s:,}" for s in steps) or "?"
 

@@ -33,7 +33,7 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          every trial in the first two objectives with the front marked)
     figures/pbt.png                      (Population Based Training: lr and held-out accuracy over the steps
                                          per trial, the exploits marked)
-    frontier.csv, figures/frontier.png   (memory frontiers: study.frontier.write.write_frontier, from the
+    frontier.csv, figures/frontier.png   (memory frontiers: study.report.frontier.write_frontier, from the
                                          study's frontier/state.json; the frontier table is printed first)
     report.html                          the study on one page to share: its command, provenance,
                                          status, tables and every figure, self-contained (study.html)
@@ -67,8 +67,8 @@ from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic, write_json_atomic
 from study.basics.layout import BEST, CURVES, FIGURES, IMPORTANCES, PARETO_FIGURE, PBT_FIGURE, SUMMARY, TRIALS
 from study.frontier import table as fr
-from study.frontier.write import write_frontier
 from study.report import plots
+from study.report.frontier import write_frontier
 from study.report.html import write_html
 from study.report.page import shown_folder
 from study.report.text import _text

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from study.frontier.figure import plot_frontier
 from study.frontier.search import Frontier
 from study.frontier.table import frontier_table
 from study.methods import plot_methods
 from study.report import plots
+from study.report.frontier import plot_frontier
 from study.report.plots.accuracy import ONE_SEED
 from study.report.plots.curves import FEWER_WIDTH, FULL_WIDTH, MAX_CURVE_LINES
 from study.results.summary import curves_table, summary_table

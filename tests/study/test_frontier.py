@@ -15,12 +15,11 @@ from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.collect import collect
 from study.engine.search.frontier import FrontierSearcher
 from study.engine.tuner import TunerSpec, run_frontier
-from study.frontier.figure import plot_frontier
 from study.frontier.options import RULE_TEXT, FrontierOptions, check_frontier_options, frontier_cells, parse_solve_rule
 from study.frontier.probe import MOOT, PASSED, RUNNING, SOLVED, UNSOLVED, Trial
 from study.frontier.search import DONE, Frontier
 from study.frontier.table import format_frontier, frontier_table, load_frontier
-from study.frontier.write import write_frontier
+from study.report.frontier import plot_frontier, write_frontier
 
 # ---- a stand-in trainable: seeds below solving(T) solve, the others do not --------------------
 
@@ -461,17 +460,6 @@ def test_a_seed_stopped_after_rays_last_snapshot_is_replayed_for_its_row_and_sto
 
 
 # ---- a real frontier on Ray ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
-
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def _none(value):

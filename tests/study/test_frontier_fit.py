@@ -13,11 +13,10 @@ import pytest
 from scipy.special import expit, log_expit, logit
 from scipy.stats import chi2
 
-from study.frontier.figure import plot_frontier
 from study.frontier.fit import FLAT, QUASI, SEPARATED, TOO_FEW, calibrated_cutoff, deviance_at, fit_crossing
 from study.frontier.search import DONE, Frontier
 from study.frontier.table import cell_crossing, format_frontier, frontier_table
-from study.frontier.write import write_frontier
+from study.report.frontier import plot_frontier, write_frontier
 
 matplotlib.use("Agg")
 RESULTS = Path(__file__).resolve().parents[2] / "results"

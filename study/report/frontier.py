@@ -1,17 +1,33 @@
-"""The frontier drawn: per cell, the solve rate of every probed length."""
+"""The frontier drawn (per cell, the solve rate of every probed length) and written to a study folder:
+frontier.csv, figures/frontier.png and the printed table."""
 
 from __future__ import annotations
 
+import io
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from study.basics.layout import FIGURES, TRIALS
 from study.basics.text import value_text
 from study.frontier.probe import MOOT, PASSED
-from study.frontier.table import _cells, _int_or_none, _steps_text
+from study.frontier.search import Frontier
+from study.frontier.table import (
+    CSV,
+    FIGURE,
+    FILE,
+    format_frontier,
+    frontier_table,
+    int_or_none,
+    load_frontier,
+    steps_text,
+    table_cells,
+)
 
 TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm", "batch_size")  # when fixed
 
@@ -35,7 +51,7 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, An
 
     if ax is None:
         ax = Figure(figsize=(7.5, 4.5)).add_subplot()
-    cells = _cells(table)
+    cells = table_cells(table)
     first = table.iloc[0]
     k, n = (int(v) for v in str(first["rule"]).split("/"))
     _length_axis(ax, sorted({int(t) for t in table[table["length"].notna()]["length"]}), _fitted_lengths(table),
@@ -67,7 +83,7 @@ def frontier_title(table: pd.DataFrame, settings: Mapping[str, Any] | None = Non
     lengths = sorted({int(t) for t in table["length"].dropna()})
     probed = f"; T probed {lengths[0]} to {lengths[-1]}" if len(lengths) > 1 else ""
     return (f"{head}\n\u2265 {first['rule']} seeds reach {value_text(first['target'], 6)} held out within "
-            f"{_steps_text(table)} steps{probed}")
+            f"{steps_text(table)} steps{probed}")
 
 
 def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float) -> None:
@@ -94,7 +110,7 @@ def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float
 
 def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> None:
     """The frontier: a star where the search found it, an open star and an arrow where it is a bound."""
-    longest, failed = _int_or_none(rows["longest_solved"].iloc[0]), _int_or_none(rows["first_failed"].iloc[0])
+    longest, failed = int_or_none(rows["longest_solved"].iloc[0]), int_or_none(rows["first_failed"].iloc[0])
     done = bool(rows["done"].iloc[0])
 
     def rate_at(t: int) -> float:
@@ -210,3 +226,28 @@ def _legend(ax: Any, k: int, n: int) -> None:
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=[*handles, *keys], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               frameon=False)
+
+
+def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = None, echo: bool = True,
+                   figure: bool = True) -> pd.DataFrame:
+    """Write ``frontier.csv`` and ``figures/frontier.png`` into a study folder (from ``frontier``,
+    else the folder's frontier/state.json; ``held`` from its trials.csv, when it has one), print
+    the table when ``echo``; returns the table."""
+    from study.basics.io import write_bytes_atomic, write_csv_atomic
+
+    folder = Path(folder)
+    frontier = frontier or load_frontier(folder)
+    if frontier is None:
+        raise FileNotFoundError(f"{folder / FILE}: no frontier in this folder")
+    trials = pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None
+    table = frontier_table(frontier, trials)
+    write_csv_atomic(folder / CSV, table)
+    if figure:
+        ax = plot_frontier(table, settings=frontier.base)
+        buf = io.BytesIO()
+        ax.get_figure(root=True).savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        (folder / FIGURES).mkdir(exist_ok=True)
+        write_bytes_atomic(folder / FIGURES / FIGURE, buf.getvalue())
+    if echo:
+        print(format_frontier(table))
+    return table
