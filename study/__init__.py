@@ -65,14 +65,16 @@ from typing import TYPE_CHECKING, Any
 from study.basics.errors import StudyError
 
 if TYPE_CHECKING:
-    from study.planning.plan import StudyPlan
+    from study.run import Plan
 
 
-def plan(study: Any = None, **keywords: Any) -> StudyPlan:
-    """Plan a study without running it: every trial's Config is checked; see the module's docstring."""
+def plan(study: Any = None, **keywords: Any) -> Plan:
+    """Plan a study without running it: every trial's Config is checked; see the module's docstring.
+    Its ``run()`` runs it."""
     from study.planning.build import plan as make
+    from study.run import Plan
 
-    return make(study, **keywords)
+    return Plan.of(make(study, **keywords))
 
 
 def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **keywords: Any) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     start = time.perf_counter()
     try:
-        tables = plan.run(report=False, echo=True)
+        tables = run.run_plan(plan, report=False, echo=True)
     except StudyError as exc:
         sampler.stop_event.set()
         fail(prog, str(exc))

@@ -33,6 +33,7 @@ from study.driver import shared
 from study.planning.build import plan_from_args
 from study.planning.plan import StudyPlan
 from study.planning.request import _int, request_from_args
+from study.run import run_plan
 
 ARMS = ("storage", "local")
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, argv: list[str], prog: str) -> dict[str, Any] 
     runs = []
     for i, (repeat, arm, plan) in enumerate(planned, 1):
         start = time.perf_counter()
-        tables = plan.run(report=False, echo=False)
+        tables = run_plan(plan, report=False, echo=False)
         wall = time.perf_counter() - start
         if tables["status"] != "complete":
             raise RunFailed(f"run {plan.name} ended {tables['status']} ({tables['errors']} errors): no timing")

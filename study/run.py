@@ -12,24 +12,52 @@ or a memory frontier.
     python -m study.run --list [FILE]
 
 This module parses the options and prints; ``study.planning`` plans (every check, before Ray
-starts), ``study.driver.execute`` runs.
+starts), ``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan``
+returns, is a plan that runs itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from typing import Any
 
 from palrnn.cli import Parser, any_case, fail
 from study.basics.errors import StorageError, StudyError
 from study.planning.build import plan_from_args
 from study.planning.describe import describe, describe_study
-from study.planning.plan import DASHBOARD_PORT
-from study.spec.catalogue import shipped
+from study.planning.plan import DASHBOARD_PORT, StudyPlan
+from study.spec.catalogue import grid_names
 from study.spec.fields import GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_METRICS, SEARCH_MODEL
 from study.spec.load import load
 
 PROG = "python -m study.run"
+
+
+def run_plan(plan: StudyPlan, **options: Any) -> dict[str, Any]:
+    """Run (or resume) ``plan`` on Ray; return its tables (``study.driver.execute``). ``options``:
+    address, num_cpus, dashboard_host, dashboard_port, object_store_mb (default: those given when
+    planning), echo, report."""
+    from study.driver.execute import execute
+
+    run = {**dataclasses.asdict(plan.options), **{k: v for k, v in options.items()
+                                                  if k in dataclasses.asdict(plan.options)}}
+    rest = {k: v for k, v in options.items() if k not in run}
+    return execute(plan, resume=plan.resume, **run, **rest)
+
+
+@dataclasses.dataclass
+class Plan(StudyPlan):
+    """The plan ``study.plan`` returns: a StudyPlan that runs itself (``run_plan``)."""
+
+    @classmethod
+    def of(cls, plan: StudyPlan) -> Plan:
+        return cls(**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)})
+
+    def run(self, **options: Any) -> dict[str, Any]:
+        """Run (or resume) the study on Ray; return its tables: see ``run_plan``."""
+        return run_plan(self, **options)
 
 
 def build_parser(prog: str = PROG) -> Parser:
@@ -37,7 +65,7 @@ def build_parser(prog: str = PROG) -> Parser:
     what leaving it out does."""
     p = Parser(prog=prog, description="Run a Ray Tune study of palrnn models: a named grid, a sweep of any config "
                                       "fields, a study file, an Optuna search or a memory frontier.")
-    names = ", ".join(n for n, s in shipped().items() if s.kind == "grid")
+    names = ", ".join(grid_names())
     what = p.add_argument_group("what to run")
     what.add_argument("--grid", help=f"a named grid: {names} (see --list); --sweep, --study or --search instead "
                                      "run those (default: lengths)")
@@ -188,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = plan_from_args(args, argv, PROG)
         if args.dry_run:
             return _print(plan.text() + "\n--dry-run: nothing was run, nothing written")
-        tables = plan.run(report=not args.no_report)
+        tables = run_plan(plan, report=not args.no_report)
     except StudyError as exc:
         fail(PROG, _as_given(str(exc), args))
     except StorageError as exc:  # not the user's input: exit status 1

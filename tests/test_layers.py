@@ -26,8 +26,8 @@ LAYERS = [
     ("driver", ["study.driver"]),
     ("entry", ["study.report.cli", "study.report.__main__", "study.run", "study.bench", "study.gradients", "study"]),
 ]
-# The one back edge: a plan runs itself (StudyPlan.run -> study.driver.execute), inside a function.
-BACK_EDGES = {("study.planning.plan", "study.driver.execute")}
+# No back edge: planning derives, the entry layer runs (study.run.run_plan).
+BACK_EDGES: set[tuple[str, str]] = set()
 RAY_LAYER = "engine"
 
 

@@ -57,7 +57,7 @@ def base(req: Request) -> tuple[Study, str]:
         if searching:
             raise StudyError("--grid: not with --search optuna; a search's cells are --models/--lengths, "
                              "what it chooses --space")
-        names = [n for n, s in shipped.items() if s.kind == "grid"]
+        names = catalogue.grid_names()
         if req.grid not in names:
             raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}"
                              f"{did_you_mean(req.grid, names)}")

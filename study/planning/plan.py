@@ -1,5 +1,5 @@
 """The StudyPlan: everything decided before Ray starts, what study.json keeps (``to_meta``,
-``from_meta``), its trials as a DataFrame, its --dry-run text, and ``run``."""
+``from_meta``), its trials as a DataFrame and its --dry-run text (``study.run.run_plan`` runs it)."""
 
 from __future__ import annotations
 
@@ -101,17 +101,6 @@ class StudyPlan:
         samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their distributions;
         a frontier's cells."""
         return self.kind_of.trials(self)
-
-    def run(self, **options: Any) -> dict[str, Any]:
-        """Run (or resume) the study on Ray; return its tables (``study.driver.execute``).
-        ``options``: address, num_cpus, dashboard_host, dashboard_port, object_store_mb (default:
-        those given when planning), echo, report."""
-        from study.driver.execute import execute  # the one way up (docs/design.md): a plan runs itself
-
-        run = {**dataclasses.asdict(self.options), **{k: v for k, v in options.items()
-                                                      if k in dataclasses.asdict(self.options)}}
-        rest = {k: v for k, v in options.items() if k not in run}
-        return execute(self, resume=self.resume, **run, **rest)
 
     # -- study.json --
 

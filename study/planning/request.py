@@ -12,7 +12,7 @@ from typing import Any
 from palrnn.config import MODELS
 from palrnn.names import canonical
 from study.basics.errors import StudyError
-from study.spec.catalogue import GRIDS
+from study.spec.catalogue import grid_names
 from study.spec.fields import (
     MODES,
     NAME_RE,
@@ -327,7 +327,7 @@ def _canonical_names(req: Request) -> None:
     """Names as people type them (palrnn.names): the grid, the models, the sampler, the scheduler,
     the search and the mode in any case, turned into their one spelling before anything is checked
     (a name that is none of them stays as given, for the planner to refuse with "did you mean")."""
-    req.grid = canonical(req.grid, GRIDS)
+    req.grid = canonical(req.grid, grid_names())
     if isinstance(req.models, (list, tuple)):
         req.models = [canonical(m, MODELS) for m in req.models]
     else:

@@ -66,7 +66,3 @@ class SearchPlan:
             {"model": param_space["model"], "length": param_space["length"], "study_name": SINGLE, "experiment": None}]
         return cls(settings, max_t=int(meta["max_t"]), grace_period=int(meta["grace_period"]), cells=cells,
                    storage=str(meta.get("storage", OPTUNA_JOURNAL)))
-
-    def __getitem__(self, key: str) -> Any:
-        """study.json's keys, read-only (``plan.search["num_samples"]``), as before the search was typed."""
-        return self.to_meta()[key]

@@ -9,40 +9,10 @@ the exercise's settings; ``--grid NAME`` plans ``study/studies/NAME.toml``, and
 from __future__ import annotations
 
 import functools
-import itertools
-from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
 
-from palrnn.config import Config
-from study.spec.fields import EXERCISE
 from study.spec.space import Dist, for_model
 from study.spec.studyfile import Study, read_toml
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A shipped grid's axes and fixed settings (the exercise's, and the file's [fixed])."""
-
-    name: str
-    description: str
-    axes: dict[str, list[Any]]  # field -> values; "length" and "model" are axes of every grid
-    fixed: dict[str, Any] = field(default_factory=dict)
-
-    def settings(self, seeds: int) -> dict[str, list[Any]]:
-        return {**self.axes, "seed": list(range(seeds))}
-
-    def trial_count(self, seeds: int) -> int:
-        n = seeds
-        for values in self.axes.values():
-            n *= len(values)
-        return n
-
-    def configs(self, seeds: int, base: Config) -> list[Config]:
-        """Every trial's Config (validated): the product of the axes and the seeds."""
-        space = self.settings(seeds)
-        names = list(space)
-        return [base.replace(**dict(zip(names, combo, strict=True))) for combo in itertools.product(*space.values())]
 
 
 @functools.cache
@@ -58,19 +28,16 @@ def _shipped() -> tuple[tuple[str, Study], ...]:
     return tuple(out)
 
 
+def grid_names() -> list[str]:
+    """The shipped grids' names (--grid)."""
+    return [name for name, s in _shipped() if s.kind == "grid"]
+
+
 def shipped() -> dict[str, Study]:
     """Every shipped study by name (a fresh copy: callers may change it)."""
     import copy
 
     return {name: copy.deepcopy(s) for name, s in _shipped()}
-
-
-def _grids() -> dict[str, Grid]:
-    return {name: Grid(name, s.description, {k: list(v) for k, v in s.axes.items()}, {**EXERCISE, **s.fixed})
-            for name, s in _shipped() if s.kind == "grid"}
-
-
-GRIDS: dict[str, Grid] = _grids()
 
 
 def default_space() -> dict[str, Dist]:

@@ -52,11 +52,12 @@ def _curve(key):
 
     from palrnn.config import Config
     from palrnn.train import fit
-    from study.spec.catalogue import GRIDS
+    from study.spec.catalogue import shipped
+    from study.spec.fields import EXERCISE
 
     torch.set_num_threads(1)
     model, length, seed, steps = key
-    base = {**GRIDS["smoke"].fixed, "batch_size": 32, "steps": steps, "eval_every": 100, "patience": 0}
+    base = {**EXERCISE, **shipped()["smoke"].fixed, "batch_size": 32, "steps": steps, "eval_every": 100, "patience": 0}
     records = []
     fit(Config(**base, model=model, length=length, seed=seed), on_eval=records.append)
     return [(r["step"], r["eval_accuracy"], r["train_loss"]) for r in records]

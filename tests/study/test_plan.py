@@ -18,7 +18,7 @@ from study.driver.finish import _meta, study_toml
 from study.planning.build import plan_from_args
 from study.planning.request import KEYWORDS
 from study.run import main
-from study.spec.catalogue import GRIDS, searched_fields, shipped, space
+from study.spec.catalogue import searched_fields, shipped, space
 from study.spec.fields import EXERCISE
 from study.spec.load import load
 from study.spec.studyfile import to_toml
@@ -124,8 +124,7 @@ def test_every_shipped_grid_plans_exactly_the_trials_of_before(name, tmp_path):
               for combo in itertools.product(*axes.values(), range(3))]
     assert plan.trials.to_dict("records") == before  # the same trials, in the same order
     assert plan.grid_axes == names and plan.axes == [k for k in axes if k != "length"] and plan.grid == name
-    assert GRIDS[name].trial_count(3) == COUNTS[name]
-    assert GRIDS[name].fixed == {**EXERCISE, **fixed}
+    assert {**EXERCISE, **shipped()[name].fixed} == {**EXERCISE, **fixed}
 
 
 def test_the_default_search_is_the_one_of_before_and_replans_the_reference_search(tmp_path):
@@ -138,7 +137,8 @@ def test_the_default_search_is_the_one_of_before_and_replans_the_reference_searc
     # The reference was planned before schedulers had names (true: ASHA) and samplers a choice (TPE).
     old = meta["search"]["scheduler"]
     expected = {**meta["search"], "scheduler": "asha" if old is True else old}
-    assert {k: plan.search[k] for k in expected} == expected and plan.search["sampler"] == "tpe"
+    search = plan.search.to_meta()
+    assert {k: search[k] for k in expected} == expected and search["sampler"] == "tpe"
     assert plan.cells == [{"model": "RNN", "length": 20, "study_name": "palrnn", "experiment": None}]
 
 
