@@ -1,4 +1,5 @@
-"""``python -m study.compare A B [C ...]``: two or more studies side by side (study/report/compare.py).
+"""``python -m study.compare A B [C ...]``: two or more studies side by side (study/results/compare.py
+computes the comparison, study/report/compare.py prints and writes it).
 
 First the settings: every fixed config field, and the ones the studies differ in. Studies that
 differ in one are refused (exit 2, naming the fields) unless ``--ignore field,...`` sets them aside.
@@ -35,15 +36,15 @@ def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool 
     ``.settings`` every fixed config field). A study is a folder, a trials DataFrame
     (``study.load_study(folder)["trials"]``, filtered as you like) or ``study.load_study``'s tables;
     ``by``: give one study and a config field it varies (``by="init"``), and each value is compared
-    as a study of its own, the first (in the tables' order) as A (study/report/compare_inputs.py);
+    as a study of its own, the first (in the tables' order) as A (study/results/compare_sides.py);
     ``labels``: the studies' names in the tables (default: folder names, A, B ... for DataFrames,
     ``init=xavier`` for a split). ``margin``: the practical margin in accuracy units (default
     ``DEFAULT_MARGIN``, 0.02); ``ignore``: fixed settings to set aside ("init,hidden" or a list).
     Writes compare.csv (and compare.png, compare.html) into ``out`` (default: beside the first
     study's folder; a DataFrame needs ``out``) unless ``write`` is False. Raises StudyError (one
     line) on bad input."""
-    from study.report.compare import compare_studies, default_folder, write_comparison
-    from study.report.compare_verdict import DEFAULT_MARGIN
+    from study.report.compare import default_folder, write_comparison
+    from study.results.compare import DEFAULT_MARGIN, compare_studies
 
     comparison = compare_studies(list(paths), DEFAULT_MARGIN if margin is None else margin, ignore, by, labels)
     if write:
@@ -52,8 +53,8 @@ def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool 
 
 
 def build_parser() -> RaisingParser:
-    from study.report.compare_settings import settings_fields
-    from study.report.compare_verdict import DEFAULT_MARGIN
+    from study.results.compare import DEFAULT_MARGIN
+    from study.results.compare_sides import settings_fields
 
     p = RaisingParser(prog="python -m study.compare",
                       description="Compare studies cell by cell: accuracy and solve rate with 95% intervals, and "
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     """0: compared (no cell differs, or no --fail-on-difference); 1: a cell's verdict is "differs"
     and --fail-on-difference; 2: bad input (one line on stderr, nothing written): a bad --margin or
     --ignore, a folder that is not a study, studies that differ in a setting not set aside."""
-    from study.report.compare import compare_studies, default_folder, write_comparison
-    from study.report.compare_page import text_lines
+    from study.report.compare import default_folder, text_lines, write_comparison
+    from study.results.compare import compare_studies
 
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)

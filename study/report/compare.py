@@ -1,176 +1,251 @@
-"""Two or more studies side by side (``python -m study.compare``, ``study.compare``): their cells
-aligned on the axes they share, each study's held-out accuracy and solve rate with their
-intervals, each study's difference from the first with a 95% interval, and a verdict per cell
-against a practical margin (docs/compare.md).
-
-A cell is one value of every axis: model, length, and each field any of the studies swept; a
-study that held such a field at one value contributes its trials there (trials.csv has every
-config field). Every other config field is a setting: cells are paired only when the studies agree
-on every setting, or the user set the ones that differ aside (``--ignore``; study/report/
-compare_settings.py). Per cell and study: the finished seeds' mean final held-out accuracy with
-its 95% interval, and the solve rate with its 95% interval (``summary_table``, as in each study's
-own summary.csv). The difference B - A of the means, and of the solve rates, has the MOVER
-interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the way the
-report's contrasts are built; for the solve rates it is Newcombe's interval.
-
-``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``, in accuracy
-units): "differs" where its 95% interval lies wholly outside [-margin, +margin], "same" (same
-within the margin) where it lies wholly inside, "inconclusive" otherwise, and where a side has no
-interval (fewer than two finished seeds). ``differs`` is verdict == "differs". The solve rate has
-no verdict of its own (docs/compare.md says why); its difference and interval are in compare.csv.
-A cell only one study has is kept, with ``present`` saying which and no verdict; nothing is
-dropped in silence.
-
-A study is a folder, a trials DataFrame or study.load_study's tables, or one study is split by a
-column (``by="init"``): study/report/compare_inputs.py.
-"""
+"""What a comparison says (study/results/compare.py computes it): the printed lines of
+``python -m study.compare``, compare.html, and the files written (compare.csv, compare.png,
+compare.html). Both show, per cell, each side's mean [95% interval]
+and seeds, B - A [95% interval] and the verdict against the margin, after the settings the
+studies were compared under; compare.csv keeps every column."""
 
 from __future__ import annotations
 
-import math
+import base64
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from study.basics.errors import StudyError
-from study.basics.stats import mover_interval
-from study.report.compare_inputs import load_sides
-from study.report.compare_settings import check_settings, parse_ignore, settings_table
-from study.report.compare_verdict import DEFAULT_MARGIN, DIFFERS, check_margin, judge
-from study.results.folder import summary_axes
-from study.results.summary import group_columns, sort_groups, summary_table
+from study.basics.stats import METHOD
+from study.basics.text import value_text
+from study.report.page import CSP, STYLE, _e, _table, contents, scroll, section
+from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison
+from study.results.compare_sides import settings_lines
 
+PROG = "python -m study.compare"
 CSV = "compare.csv"
 FIGURE = "compare.png"
 HTML = "compare.html"
-SIDE = ("seeds", "accuracy", "accuracy_low", "accuracy_high", "solved", "solve_rate", "solve_low", "solve_high")
-DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
-        "solve_rate_diff", "solve_rate_diff_low", "solve_rate_diff_high")
 
 
-@dataclass
-class Comparison:
-    """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
-    studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
-    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
-    ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
-    each study's value and its status (equal, set aside); ``ignored``: the fields set aside;
-    ``by``: the column one study was split by, else None. ``folders`` has no DataFrame's label."""
-
-    table: pd.DataFrame
-    studies: list[str]
-    axes: list[str]
-    summaries: dict[str, pd.DataFrame]
-    folders: dict[str, Path]
-    margin: float = DEFAULT_MARGIN
-    settings: pd.DataFrame = field(default_factory=pd.DataFrame)
-    ignored: list[str] = field(default_factory=list)
-    by: str | None = None
-
-    @property
-    def flagged(self) -> pd.DataFrame:
-        """The cells whose verdict is "differs"."""
-        return self.table[self.table["verdict"] == DIFFERS]
+def margin_text(margin: float) -> str:
+    return f"\u00b1{value_text(margin, 6)}"
 
 
-def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
-                    by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
-    """Compare the studies ``paths`` (two or more: study folders, trials DataFrames, study.load_study's
-    tables; or one split ``by`` a column, study/report/compare_inputs.py): every later one against the
-    first, each cell's difference judged against ``margin``. Raises StudyError (one line) for fewer
-    than two, a folder that is not a study, a bad margin, ``ignore`` name or ``by``, studies that
-    differ in a fixed setting not in ``ignore``, or studies with no cell in common."""
-    margin = check_margin(margin)
-    ignored = parse_ignore(ignore)
-    sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
-    if len(sides) < 2:
-        raise StudyError("give two or more studies to compare (study folders results/<name>, trials DataFrames), "
-                         "or one with by=\"<column>\"")
-    if by is not None:
-        ignored = parse_ignore([*ignored, by])  # the one setting the parts differ in
-    data = {side.label: side.data for side in sides}
-    labels = [side.label for side in sides]
-    axes = _shared_axes([d["meta"] for d in data.values()], [d["trials"] for d in data.values()])
-    settings = settings_table(data, axes, ignored)
-    check_settings(settings, labels, axes, ignored)
-    missing = [lab for lab in labels if any(a not in data[lab]["trials"] for a in axes)]
-    if missing:
-        raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
-                         f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
-    extra = [a for a in axes if a not in ("model", "length")]
-    summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
-    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin) for lab in labels[1:]]
-    table = pd.concat(parts, ignore_index=True)
-    if not (table["present"] == "both").any():
-        raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
-                         f"(no {', '.join(axes)} they both ran); nothing to compare")
-    table["set_aside"] = ",".join(ignored)
-    return Comparison(table, labels, axes, summaries, {s.label: s.folder for s in sides if s.folder is not None},
-                      margin, settings, ignored, by)
+def method_lines(comparison: Comparison) -> list[str]:
+    """What each number is and what each verdict means, with the margin used."""
+    m = value_text(comparison.margin, 6)
+    return [f"Held-out accuracy: mean over the finished seeds [95% {METHOD} interval], n seeds; "
+            "B - A with the 95% MOVER interval built from the two sides' intervals.",
+            f"Verdict against the margin {margin_text(comparison.margin)} (--margin): differs = the interval of "
+            f"B - A lies wholly outside [-{m}, +{m}]; same = wholly inside it (the same within the margin); "
+            "inconclusive = neither, or a side has no interval (under two seeds)."]
 
 
-def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> list[str]:
-    """model, length, then every field any study swept (in the order the studies name them)."""
-    axes = ["model", "length"]
-    for meta, table in zip(metas, trials, strict=True):
-        axes += [a for a in summary_axes(meta, table.columns) if a not in axes]
-    return axes
+def verdict_counts(comparison: Comparison) -> str:
+    """"1 cell differs, 3 same within +-0.02, 2 inconclusive; 4 cells of one study only"."""
+    t = comparison.table
+    counts = {v: int((t["verdict"] == v).sum()) for v in (DIFFERS, SAME, INCONCLUSIVE)}
+    parts = [f"{counts[DIFFERS]} cell{'s' if counts[DIFFERS] != 1 else ''} differ{'s' if counts[DIFFERS] == 1 else ''}",
+             f"{counts[SAME]} same within {margin_text(comparison.margin)}", f"{counts[INCONCLUSIVE]} inconclusive"]
+    alone = int((t["present"] != "both").sum())
+    return ", ".join(parts) + (f"; {alone} cell{'s' if alone != 1 else ''} of one study only" if alone else "")
 
 
-def _side(summary: pd.DataFrame) -> pd.DataFrame:
-    """A study's summary with the columns compare.csv gives each side."""
-    out = pd.DataFrame({
-        "seeds": summary["seeds"],
-        "accuracy": summary["eval_accuracy_mean"],
-        "accuracy_low": summary["eval_accuracy_low"],
-        "accuracy_high": summary["eval_accuracy_high"],
-        "solved": summary["solved"],
-        "solve_rate": [s / n if n else math.nan for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
-        "solve_low": summary["solved_low"],
-        "solve_high": summary["solved_high"],
-    })
+def side_text(d: dict[str, Any], side: str) -> str:
+    """"0.9804 [0.6600, 1.0000] n=4"; "-" where the study has no such cell."""
+    n = d[f"{side}_seeds"]
+    if pd.isna(n):
+        return "-"
+    mean, low, high = d[f"{side}_accuracy"], d[f"{side}_accuracy_low"], d[f"{side}_accuracy_high"]
+    if pd.isna(mean):
+        return f"- n={int(n)}"
+    return (f"{mean:.4f} n={int(n)}" if pd.isna(low) or pd.isna(high)
+            else f"{mean:.4f} [{low:.4f}, {high:.4f}] n={int(n)}")
+
+
+def diff_text(d: dict[str, Any], name: str = "accuracy_diff") -> str:
+    c, low, high = d[name], d[f"{name}_low"], d[f"{name}_high"]
+    if pd.isna(c):
+        return "-"
+    return f"{c:+.4f}" if pd.isna(low) or pd.isna(high) else f"{c:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def verdict_text(d: dict[str, Any]) -> str:
+    return str(d["verdict"]) if d["present"] == "both" else str(d["present"])
+
+
+def solved_text(d: dict[str, Any]) -> str:
+    def count(side: str) -> str:
+        n = d[f"{side}_seeds"]
+        return "-" if pd.isna(n) else f"{int(d[f'{side}_solved'])}/{int(n)}"
+
+    return f"{count('a')} / {count('b')}"
+
+
+def cell_table(comparison: Comparison) -> pd.DataFrame:
+    """The readable table, the verdict first: the cell, B - A [interval], the verdict, each side's
+    mean [interval] n and the seeds solved on each side (B's study named when there are several)."""
+    axes = [a for a in comparison.axes if a in comparison.table]
+    several = len(comparison.studies) > 2
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        d = r._asdict()
+        rows.append({**({"B": d["study_b"]} if several else {}), **{a: value_text(d[a], 6) for a in axes},
+                     "B - A [95% interval]": diff_text(d), "verdict": verdict_text(d),
+                     "A: mean [95% interval] n": side_text(d, "a"), "B: mean [95% interval] n": side_text(d, "b"),
+                     "solved A / B": solved_text(d)})
+    return pd.DataFrame(rows)
+
+
+WIDTH = 100  # the printed table's and text's width in characters
+OPTIONAL = ("solved A / B", "A mean n", "B mean n")  # left out, in this order, while the table is too wide
+NUMBERS = {"T", "B - A [95% interval]", "A mean n", "B mean n"}  # right-aligned
+
+
+def printed_table(comparison: Comparison, width: int = WIDTH) -> tuple[list[str], list[str]]:
+    """The terminal's table within ``width`` characters: the cell, B - A [95% interval] (4 decimals),
+    the verdict ("only A" where one study has the cell), each side's mean and seeds (3 decimals) and
+    the seeds solved, with no row index; columns in ``OPTIONAL`` are left out while it is wider.
+    Returns (the table's lines, the columns left out). compare.csv has every column."""
+    axes = [a for a in comparison.axes if a in comparison.table]
+    several = len(comparison.studies) > 2
+    names = {s: f"B{i}" if several else "B" for i, s in enumerate(comparison.studies[1:], 1)}
+    names[comparison.studies[0]] = "A"
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        d = r._asdict()
+        where = str(d["present"]).removeprefix("only ")
+        verdict = str(d["verdict"]) if d["present"] == "both" else f"only {names.get(where, where)}"
+        rows.append({**({"B": names[d["study_b"]]} if several else {}),
+                     **{("T" if a == "length" else a): value_text(d[a], 6) for a in axes},
+                     "B - A [95% interval]": diff_text(d), "verdict": verdict,
+                     "A mean n": _mean_n(d, "a"), "B mean n": _mean_n(d, "b"), "solved A / B": solved_text(d)})
+    columns = list(rows[0]) if rows else []
+    left_out: list[str] = []
+    while _width(rows, columns) > width and len(left_out) < len(OPTIONAL):
+        left_out.append(OPTIONAL[len(left_out)])
+        columns = [c for c in columns if c not in left_out]
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+
+    def line(values: dict[str, str]) -> str:
+        return "  ".join(values[c].rjust(widths[c]) if c in NUMBERS else values[c].ljust(widths[c])
+                         for c in columns).rstrip()
+
+    return [line({c: c for c in columns}), *(line(r) for r in rows)], left_out
+
+
+def _mean_n(d: dict[str, Any], side: str) -> str:
+    """"0.980 n=4"; "-" where the study has no such cell."""
+    n, mean = d[f"{side}_seeds"], d[f"{side}_accuracy"]
+    return "-" if pd.isna(n) else f"- n={int(n)}" if pd.isna(mean) else f"{mean:.3f} n={int(n)}"
+
+
+def _width(rows: list[dict[str, str]], columns: list[str]) -> int:
+    return sum(max([len(c), *(len(r[c]) for r in rows)]) for c in columns) + 2 * max(len(columns) - 1, 0)
+
+
+def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
+    """Lines longer than ``width`` wrapped, their continuation indented under their first word."""
+    import textwrap
+
+    out = []
+    for text in lines:
+        indent = " " * (len(text) - len(text.lstrip()))
+        out += textwrap.wrap(text, width=width, initial_indent="", subsequent_indent=indent + "  ",
+                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) \
+            if len(text) > width else [text]
     return out
 
 
-def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
-          margin: float) -> pd.DataFrame:
-    """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
-    groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
-    keyed = []
-    for summary in (a, b):
-        side = _side(summary)
-        side.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
-        keyed.append(side)
-    joined = keyed[0].add_prefix("a_").join(keyed[1].add_prefix("b_"), how="outer")
-    rows = []
-    for key, row in joined.iterrows():
-        key = key if isinstance(key, tuple) else (key,)
-        has_a, has_b = not pd.isna(row["a_seeds"]), not pd.isna(row["b_seeds"])
-        diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
-        verdict = judge(diff["accuracy_diff_low"], diff["accuracy_diff_high"], margin) if has_a and has_b else None
-        rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
-                     **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
-                     **diff, "margin": margin, "verdict": verdict, "differs": verdict == DIFFERS,
-                     "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
-    table = pd.DataFrame(rows)
-    for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
-        table[c] = table[c].astype("Int64")
-    return sort_groups(table, groups).reset_index(drop=True)
+def text_lines(comparison: Comparison) -> list[str]:
+    """The printed comparison, ``WIDTH`` characters wide: who A and B are, what the numbers are, the
+    settings, one line per cell, the counts."""
+    several = len(comparison.studies) > 2
+    bs = [f"B{i} = {s}" for i, s in enumerate(comparison.studies[1:], 1)] if several else \
+        [f"B = {comparison.studies[1]}"]
+    lines = [f"A = {comparison.studies[0]}; " + "; ".join(bs), *method_lines(comparison)]
+    lines += settings_lines(comparison.settings, comparison.studies, comparison.axes)
+    table, left_out = printed_table(comparison)
+    lines = _wrapped(lines)
+    lines += table
+    if left_out:
+        lines += _wrapped([f"(left out to fit {WIDTH} columns: {', '.join(left_out)}; compare.csv has every column)"])
+    lines += _wrapped([verdict_counts(comparison)])
+    flagged = len(comparison.flagged)
+    lines += _wrapped([f"{flagged} cell{'s' if flagged != 1 else ''} differ{'s' if flagged == 1 else ''} by more "
+                       f"than the margin {margin_text(comparison.margin)} (--fail-on-difference exits 1)" if flagged
+                       else f"no cell differs by more than the margin {margin_text(comparison.margin)}"])
+    return lines
 
 
-def _differences(row: pd.Series) -> dict[str, float]:
-    """B - A of the mean accuracies and of the solve rates, each with its MOVER interval."""
-    acc = mover_interval([row["b_accuracy"], row["a_accuracy"]],
-                         [(row["b_accuracy_low"], row["b_accuracy_high"]),
-                          (row["a_accuracy_low"], row["a_accuracy_high"])], [1.0, -1.0])
-    rate = mover_interval([row["b_solve_rate"], row["a_solve_rate"]],
-                          [(row["b_solve_low"], row["b_solve_high"]), (row["a_solve_low"], row["a_solve_high"])],
-                          [1.0, -1.0])
-    return dict(zip(DIFF, (*acc, *rate), strict=True))
+def render_comparison_html(comparison: Comparison, png: bytes) -> str:
+    """compare.html: one self-contained page (the figure inlined), as report.html is. First the
+    verdicts: the settings the studies differ in (or set aside), then the cells both studies have,
+    each with B - A [95% interval] and its verdict; then the figure, the cells of one study only,
+    what the numbers are, every setting, and compare.csv's every column behind a disclosure."""
+    a, names = _e(comparison.studies[0]), ", ".join(_e(s) for s in comparison.studies[1:])
+    table = cell_table(comparison)
+    both = (comparison.table["present"] == "both").to_numpy()
+    text = {"B", "verdict", *(a for a in comparison.axes if a != "length")}
+    caption = (f"B - A held-out accuracy with its 95% interval, per cell, against the band of the margin "
+               f"{margin_text(comparison.margin)} (compare.png)")
+    verdicts = [*_differing(comparison), scroll(_table(table[both].reset_index(drop=True), "compare", text=text)),
+                f'<figure id="fig-compare"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+                f'alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>']
+    sections = [("verdicts", "Verdicts", verdicts)]
+    if not both.all():
+        only = table[~both].drop(columns=["B - A [95% interval]"]).reset_index(drop=True)
+        sections.append(("only", f"Cells of one study only ({len(only)})", [
+            '<p class="note">No difference and no verdict: the other study did not run them.</p>',
+            scroll(_table(only, "only", text=text))]))
+    sections += [("method", "What the numbers are", [f"<p>{_e(line)}</p>" for line in method_lines(comparison)]),
+                 ("settings", "Every setting", _settings(comparison)),
+                 ("csv", "Every column of compare.csv", [
+                     "<details><summary>compare.csv, as written</summary>",
+                     scroll(_table(comparison.table, "compare-csv", text={"model", "study_a", "study_b", "verdict",
+                                                                          "present", "set_aside"})),
+                     "</details>"])]
+    body = [f"<h1>{a} against {names}</h1>",
+            f'<p class="lede">A = <code>{a}</code>; B = {names}. {_e(verdict_counts(comparison))}.</p>',
+            *section(*sections[0]), contents([(i, t) for i, t, _ in sections])]
+    for element_id, title, parts in sections[1:]:
+        body += section(element_id, title, parts)
+    body.append(f'<p class="note">Written by <code>{_e(PROG)}</code>; every number, the solve rates\' '
+                "differences and their intervals included, is in compare.csv.</p>")
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                      f"<title>Comparison: {a} against {names}</title>",
+                      f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
+
+
+def _differing(comparison: Comparison) -> list[str]:
+    """The settings the studies differ in (all set aside, or they would have been refused), first."""
+    settings = comparison.settings
+    if settings.empty or "status" not in settings:
+        return []
+    differ = settings[settings["status"] != "equal"].drop(columns=["differs"], errors="ignore")
+    if differ.empty:
+        return [f'<p class="note">The studies agree on every setting ({len(settings)} config fields besides the '
+                f"cells' {_e(', '.join(comparison.axes))} and seed).</p>"]
+    return ["<p>Settings the studies differ in, set aside (<code>--ignore</code>): cells are paired whatever "
+            "their values.</p>", _table(differ.reset_index(drop=True), "settings-differ",
+                                        text={"field", *comparison.studies, "status"})]
+
+
+def _settings(comparison: Comparison) -> list[str]:
+    """Every config field but the cells' and seed, each study's value and its status, those that
+    differ first, folded."""
+    settings = comparison.settings.drop(columns=["differs"], errors="ignore")
+    if "status" in settings:
+        settings = settings.sort_values("status", key=lambda s: s == "equal", kind="stable")
+    aside = comparison.ignored
+    return [f"<p>Every config field but the cell axes ({_e(', '.join(comparison.axes))}) and seed (averaged "
+            "over). Cells are paired only where every setting is equal"
+            + (f"; set aside (<code>--ignore</code>): {_e(', '.join(aside))}, paired whatever their values"
+               if aside else "") + ".</p>",
+            f"<details><summary>{_e(len(settings))} settings</summary>",
+            scroll(_table(settings.reset_index(drop=True), "settings", text={"field", *comparison.studies, "status"})),
+            "</details>"]
 
 
 def default_folder(comparison: Comparison) -> Path:
@@ -195,7 +270,6 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], fig
     write_csv_atomic(out / CSV, comparison.table)
     written = [out / CSV]
     if figures:
-        from study.report.compare_page import render_comparison_html
         from study.report.plots.compare import plot_comparison
         from study.report.write import png_bytes
 

@@ -24,7 +24,7 @@ from test_html import Page, chromium, external_references, needs_chromium
 
 import study
 from study.report import write_report
-from study.report.compare_page import WIDTH, printed_table, text_lines
+from study.report.compare import WIDTH, printed_table, text_lines
 from study.report.html import FILE
 from study.report.page import figure_files, shown_folder
 from study.report.text import left_out_words, trials_text

@@ -13,7 +13,7 @@ from study.basics.text import value_text
 from study.report.plots.common import LENGTH, _integer_ticks, _label, _legend, model_order
 
 if TYPE_CHECKING:
-    from study.report.compare import Comparison
+    from study.results.compare import Comparison
 
 # The verdict's marker: filled where B - A differs by more than the margin.
 MARKERS = {"differs": ("o", True), "same": ("o", False), "inconclusive": ("s", False)}

@@ -1,0 +1,199 @@
+"""Two or more studies side by side (``python -m study.compare``, ``study.compare``): their cells
+aligned on the axes they share, each study's held-out accuracy and solve rate with their
+intervals, each study's difference from the first with a 95% interval, and a verdict per cell
+against a practical margin (docs/compare.md).
+
+A cell is one value of every axis: model, length, and each field any of the studies swept; a
+study that held such a field at one value contributes its trials there (trials.csv has every
+config field). Every other config field is a setting: cells are paired only when the studies agree
+on every setting, or the user set the ones that differ aside (``--ignore``; study/results/
+compare_sides.py). Per cell and study: the finished seeds' mean final held-out accuracy with
+its 95% interval, and the solve rate with its 95% interval (``summary_table``, as in each study's
+own summary.csv). The difference B - A of the means, and of the solve rates, has the MOVER
+interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the way the
+report's contrasts are built; for the solve rates it is Newcombe's interval.
+
+``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``, in accuracy
+units): "differs" where its 95% interval lies wholly outside [-margin, +margin], "same" (same
+within the margin) where it lies wholly inside, "inconclusive" otherwise, and where a side has no
+interval (fewer than two finished seeds). ``differs`` is verdict == "differs". The solve rate has
+no verdict of its own (docs/compare.md says why); its difference and interval are in compare.csv.
+A cell only one study has is kept, with ``present`` saying which and no verdict; nothing is
+dropped in silence. The default margin, 0.02 held-out accuracy: docs/compare.md says why.
+
+A study is a folder, a trials DataFrame or study.load_study's tables, or one study is split by a
+column (``by="init"``): study/results/compare_sides.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from study.basics.errors import StudyError
+from study.basics.stats import mover_interval
+from study.results.compare_sides import check_settings, load_sides, parse_ignore, settings_table
+from study.results.folder import summary_axes
+from study.results.summary import group_columns, sort_groups, summary_table
+
+# Two held-out examples per seed on the smallest held-out set among the committed references (T = 5:
+# 100 examples) is 0.02; the seeds of a solved cell of those references spread by at most 0.002
+# (their standard deviation). docs/compare.md gives the numbers.
+DEFAULT_MARGIN = 0.02
+DIFFERS, SAME, INCONCLUSIVE = "differs", "same", "inconclusive"
+VERDICTS = (DIFFERS, SAME, INCONCLUSIVE)
+ROUNDING = 1e-9  # an interval's end this close to +-margin counts as on the margin (inside it)
+SIDE = ("seeds", "accuracy", "accuracy_low", "accuracy_high", "solved", "solve_rate", "solve_low", "solve_high")
+DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
+        "solve_rate_diff", "solve_rate_diff_low", "solve_rate_diff_high")
+
+
+@dataclass
+class Comparison:
+    """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
+    studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
+    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
+    ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
+    each study's value and its status (equal, set aside); ``ignored``: the fields set aside;
+    ``by``: the column one study was split by, else None. ``folders`` has no DataFrame's label."""
+
+    table: pd.DataFrame
+    studies: list[str]
+    axes: list[str]
+    summaries: dict[str, pd.DataFrame]
+    folders: dict[str, Path]
+    margin: float = DEFAULT_MARGIN
+    settings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ignored: list[str] = field(default_factory=list)
+    by: str | None = None
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """The cells whose verdict is "differs"."""
+        return self.table[self.table["verdict"] == DIFFERS]
+
+
+def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
+                    by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
+    """Compare the studies ``paths`` (two or more: study folders, trials DataFrames, study.load_study's
+    tables; or one split ``by`` a column, study/results/compare_sides.py): every later one against the
+    first, each cell's difference judged against ``margin``. Raises StudyError (one line) for fewer
+    than two, a folder that is not a study, a bad margin, ``ignore`` name or ``by``, studies that
+    differ in a fixed setting not in ``ignore``, or studies with no cell in common."""
+    margin = check_margin(margin)
+    ignored = parse_ignore(ignore)
+    sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
+    if len(sides) < 2:
+        raise StudyError("give two or more studies to compare (study folders results/<name>, trials DataFrames), "
+                         "or one with by=\"<column>\"")
+    if by is not None:
+        ignored = parse_ignore([*ignored, by])  # the one setting the parts differ in
+    data = {side.label: side.data for side in sides}
+    labels = [side.label for side in sides]
+    axes = _shared_axes([d["meta"] for d in data.values()], [d["trials"] for d in data.values()])
+    settings = settings_table(data, axes, ignored)
+    check_settings(settings, labels, axes, ignored)
+    missing = [lab for lab in labels if any(a not in data[lab]["trials"] for a in axes)]
+    if missing:
+        raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
+                         f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
+    extra = [a for a in axes if a not in ("model", "length")]
+    summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
+    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin) for lab in labels[1:]]
+    table = pd.concat(parts, ignore_index=True)
+    if not (table["present"] == "both").any():
+        raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
+                         f"(no {', '.join(axes)} they both ran); nothing to compare")
+    table["set_aside"] = ",".join(ignored)
+    return Comparison(table, labels, axes, summaries, {s.label: s.folder for s in sides if s.folder is not None},
+                      margin, settings, ignored, by)
+
+
+def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> list[str]:
+    """model, length, then every field any study swept (in the order the studies name them)."""
+    axes = ["model", "length"]
+    for meta, table in zip(metas, trials, strict=True):
+        axes += [a for a in summary_axes(meta, table.columns) if a not in axes]
+    return axes
+
+
+def _side(summary: pd.DataFrame) -> pd.DataFrame:
+    """A study's summary with the columns compare.csv gives each side."""
+    out = pd.DataFrame({
+        "seeds": summary["seeds"],
+        "accuracy": summary["eval_accuracy_mean"],
+        "accuracy_low": summary["eval_accuracy_low"],
+        "accuracy_high": summary["eval_accuracy_high"],
+        "solved": summary["solved"],
+        "solve_rate": [s / n if n else math.nan for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
+        "solve_low": summary["solved_low"],
+        "solve_high": summary["solved_high"],
+    })
+    return out
+
+
+def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
+          margin: float) -> pd.DataFrame:
+    """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
+    groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
+    keyed = []
+    for summary in (a, b):
+        side = _side(summary)
+        side.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
+        keyed.append(side)
+    joined = keyed[0].add_prefix("a_").join(keyed[1].add_prefix("b_"), how="outer")
+    rows = []
+    for key, row in joined.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        has_a, has_b = not pd.isna(row["a_seeds"]), not pd.isna(row["b_seeds"])
+        diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
+        verdict = judge(diff["accuracy_diff_low"], diff["accuracy_diff_high"], margin) if has_a and has_b else None
+        rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
+                     **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
+                     **diff, "margin": margin, "verdict": verdict, "differs": verdict == DIFFERS,
+                     "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
+    table = pd.DataFrame(rows)
+    for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
+        table[c] = table[c].astype("Int64")
+    return sort_groups(table, groups).reset_index(drop=True)
+
+
+def _differences(row: pd.Series) -> dict[str, float]:
+    """B - A of the mean accuracies and of the solve rates, each with its MOVER interval."""
+    acc = mover_interval([row["b_accuracy"], row["a_accuracy"]],
+                         [(row["b_accuracy_low"], row["b_accuracy_high"]),
+                          (row["a_accuracy_low"], row["a_accuracy_high"])], [1.0, -1.0])
+    rate = mover_interval([row["b_solve_rate"], row["a_solve_rate"]],
+                          [(row["b_solve_low"], row["b_solve_high"]), (row["a_solve_low"], row["a_solve_high"])],
+                          [1.0, -1.0])
+    return dict(zip(DIFF, (*acc, *rate), strict=True))
+
+
+def check_margin(margin: Any) -> float:
+    """``--margin`` as a float in [0, 1); StudyError (one line) for anything else."""
+    try:
+        value = float(margin)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(margin, bool) or not (0.0 <= value < 1.0):
+        raise StudyError(f"--margin: {margin!r} is not a held-out accuracy difference; give a number in [0, 1), "
+                         f"e.g. {DEFAULT_MARGIN} (the default)")
+    return value
+
+
+def judge(low: float, high: float, margin: float) -> str:
+    """The verdict on a difference whose 95% interval is [low, high]: "differs" when it lies wholly
+    outside [-margin, +margin], "same" when wholly inside, else "inconclusive" (also when there is
+    no interval). An end within ``ROUNDING`` of the margin counts as on it, so inside."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return INCONCLUSIVE
+    if low > margin + ROUNDING or high < -margin - ROUNDING:
+        return DIFFERS
+    if low >= -margin - ROUNDING and high <= margin + ROUNDING:
+        return SAME
+    return INCONCLUSIVE
