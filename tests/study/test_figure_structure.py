@@ -230,9 +230,9 @@ def test_methods_that_coincide_stay_visible():
 
 @pytest.mark.parametrize("n", [1, 3, 7])
 def test_shared_grid_has_exactly_the_panels_asked_for(n):
-    from study.report.plots.common import _shared_grid
+    from study.report.plots.common import shared_grid
 
-    fig, axes = _shared_grid(n, xlabel="Steps", ylabel="y")
+    fig, axes = shared_grid(n, xlabel="Steps", ylabel="y")
     assert len(fig.axes) == len(axes) == n
     assert all(axes[0].get_shared_x_axes().joined(axes[0], ax) for ax in axes[1:])
     assert axes[-1].get_xlabel() == "Steps" and axes[0].get_ylabel() == "y"

@@ -50,7 +50,7 @@ def legend_texts(ax: Axes) -> list[str]:
 
 
 def figure_legend(fig: Figure) -> list[str]:
-    """The entries of a figure's one legend (small multiples: ``plots.common._figure_legend``)."""
+    """The entries of a figure's one legend (small multiples: ``plots.common.figure_legend``)."""
     (legend,) = fig.legends
     return [t.get_text() for t in legend.get_texts()]
 

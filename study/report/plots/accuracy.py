@@ -17,21 +17,21 @@ from study.report.plots.common import (
     HELD_OUT,
     LENGTH,
     LOG_AXES,
-    _accuracy_axes,
-    _errors,
-    _grid,
-    _integer_ticks,
-    _keys,
-    _label,
-    _legend,
-    _matching,
-    _models,
-    _panels,
-    _value_colors,
+    accuracy_axes,
     axis_label,
+    cell_keys,
+    cell_label,
+    draw_legend,
+    error_bars,
+    figure_grid,
     figure_x,
+    integer_ticks,
     layout,
+    matching,
     model_style,
+    models_of,
+    panels_of,
+    value_colors,
     varying_axes,
 )
 from study.results.summary import (
@@ -55,7 +55,7 @@ def _x_scale(summary: pd.DataFrame, x: str) -> tuple[dict[Any, float], str]:
 def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float], scale: str) -> None:
     ax.set_xlabel(axis_label(x))
     if x == "length":
-        _integer_ticks(ax, summary["length"])
+        integer_ticks(ax, summary["length"])
         return
     from matplotlib.ticker import NullLocator
 
@@ -78,25 +78,25 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         raise ValueError(f"the summary has no column {x!r}")
     positions, scale = _x_scale(summary, x)
     panel_cols, line_cols = layout(summary, x)
-    line_keys = _keys(summary, line_cols)
-    colors = _value_colors(line_keys)
+    line_keys = cell_keys(summary, line_cols)
+    colors = value_colors(line_keys)
     title, ylabel, loc = _titles(summary, what, x, target, panel_cols, line_cols)
-    panels = list(_panels(summary, panel_cols))
-    fig, axes = _grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
+    panels = list(panels_of(summary, panel_cols))
+    fig, axes = figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
     for ax, (panel, sub) in zip(axes, panels, strict=True):
         for key in line_keys:
-            rows = _matching(sub, line_cols, key)
+            rows = matching(sub, line_cols, key)
             if rows.empty:
                 continue
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
             shift = (line_keys.index(key) - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
-            _draw(ax, rows, what, colors[key], model_style(model), _label(line_cols, key) or str(model), shift)
+            _draw(ax, rows, what, colors[key], model_style(model), cell_label(line_cols, key) or str(model), shift)
             if what == "accuracy" and seeds is not None:
                 _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, line_keys.index(key), len(line_keys)),
                            colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
-            _exercise_markers(ax, _matching(exercise, panel_cols, _panel_key(sub, panel_cols)),
+            _exercise_markers(ax, matching(exercise, panel_cols, _panel_key(sub, panel_cols)),
                               colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
         if what == "steps":
@@ -104,7 +104,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             ax.set_ylim(bottom=0)
             ax.grid(True, alpha=0.3)
         else:
-            _accuracy_axes(ax, ylabel)
+            accuracy_axes(ax, ylabel)
         ax.set_title(panel if panel else title)
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
         handles, labels = ax.get_legend_handles_labels()
@@ -113,7 +113,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         if what == "steps":
             _steps_legend(ax, handles, labels)
         else:
-            _legend(ax, handles, labels, loc=loc)
+            draw_legend(ax, handles, labels, loc=loc)
     if panel_cols:
         fig.suptitle(title)
     if what == "steps":  # labels placed where the laid-out axes put their points
@@ -137,7 +137,7 @@ def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
 def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, panel_cols: list[str],
             line_cols: list[str]) -> tuple[str, str, str]:
     """(title, y label, legend place) of a ``_versus`` figure."""
-    models = _models(summary)
+    models = models_of(summary)
     only_model = models[0] if len(models) == 1 and "model" not in panel_cols + line_cols else None
     at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
     name = "length" if x == "length" else AXIS_NAMES.get(x, x)
@@ -168,7 +168,7 @@ def _panel_key(sub: pd.DataFrame, columns: Sequence[str]) -> tuple[Any, ...]:
 def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str, shift: float = 0.0) -> None:
     x = rows["_x"].to_numpy(float)
     if what == "accuracy":
-        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=_errors(rows, "eval_accuracy"), color=color,
+        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=error_bars(rows, "eval_accuracy"), color=color,
                     linestyle=style, marker="o", capsize=0, label=label)
     elif what == "mean":
         ax.plot(x, rows["mean_train_accuracy"].to_numpy(float), marker="o", color=color, linestyle=style, label=label)
@@ -242,7 +242,7 @@ def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float,
     for _, row in rows.iterrows():
         if not 0 < int(row["seeds"]) <= MAX_DOTS:
             continue
-        values = pd.to_numeric(_matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
+        values = pd.to_numeric(matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
                                errors="coerce").dropna().to_numpy(float)
         ax.scatter(np.full(len(values), row["_x"] + offset), values, s=18, facecolors="none", edgecolors=color,
                    linewidths=0.8, alpha=0.8, zorder=3, label=None if labelled else "one seed")
@@ -251,7 +251,7 @@ def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float,
 
 def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] | None) -> None:
     """The exercise's numbers where they apply (``tables.exercise_points``), x markers for the RNN."""
-    for model in _models(points):
+    for model in models_of(points):
         rows = points[points["model"] == model].drop_duplicates("length").sort_values("length")
         color = colors.get((model,), "black") if colors is not None else "black"
         ax.plot(rows["length"].to_numpy(float), rows["exercise"].to_numpy(float), linestyle="none",
@@ -300,22 +300,22 @@ def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str, *, seeds: pd.Da
         raise ValueError(f"the summary has no column {axis!r}")
     others = [a for a in varying_axes(summary) if a != axis]
     panels = []
-    for model in _models(summary):
+    for model in models_of(summary):
         rows = summary[summary["model"] == model]
-        for panel, sub in _panels(rows, others):
+        for panel, sub in panels_of(rows, others):
             panels.append((f"{model}, {panel}" if panel else model, model, sub))
-    fig, axes = _grid(len(panels))
+    fig, axes = figure_grid(len(panels))
     values = distinct_values(summary, axis)
-    colors = _value_colors([value_text(v, 6) for v in values])
+    colors = value_colors([value_text(v, 6) for v in values])
     name = AXIS_NAMES.get(axis, axis)
     for ax, (title, model, sub) in zip(axes, panels, strict=True):
         for v in values:
             text = value_text(v, 6)
-            rows = _matching(sub, [axis], [v]).sort_values("length")
+            rows = matching(sub, [axis], [v]).sort_values("length")
             if rows.empty:
                 continue
             ax.errorbar(rows["length"].to_numpy(float), rows["eval_accuracy_mean"].to_numpy(float),
-                        yerr=_errors(rows, "eval_accuracy"), marker="o", capsize=0, color=colors[text],
+                        yerr=error_bars(rows, "eval_accuracy"), marker="o", capsize=0, color=colors[text],
                         linestyle=model_style(model), label=f"{axis}={text}")
             if seeds is not None:
                 positions = {axis_key(t): float(t) for t in summary["length"]}
@@ -323,8 +323,8 @@ def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str, *, seeds: pd.Da
                            _dot_offset(positions, "linear", values.index(v), len(values)), colors[text])
         ax.set_title(title)
         ax.set_xlabel(LENGTH)
-        _accuracy_axes(ax)
-        _integer_ticks(ax, summary["length"])
-        _legend(ax, loc="lower left", title=name)
+        accuracy_axes(ax)
+        integer_ticks(ax, summary["length"])
+        draw_legend(ax, loc="lower left", title=name)
     fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% interval, {METHOD})")
     return fig

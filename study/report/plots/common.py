@@ -42,7 +42,7 @@ def model_color(model: str) -> str:
     return MODEL_COLORS.get(str(model), "C4")
 
 
-def _models(table: pd.DataFrame) -> list[str]:
+def models_of(table: pd.DataFrame) -> list[str]:
     return model_order(table["model"]) if "model" in table else []
 
 
@@ -54,7 +54,7 @@ def axis_label(axis: str) -> str:
     return name if axis in name else f"{name} ({axis})"
 
 
-def _length_colors(lengths: Sequence[Any]) -> dict[Any, Any]:
+def length_colors(lengths: Sequence[Any]) -> dict[Any, Any]:
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
@@ -62,7 +62,7 @@ def _length_colors(lengths: Sequence[Any]) -> dict[Any, Any]:
     return {t: cmap(0.9 * i / max(n - 1, 1)) for i, t in enumerate(lengths)}
 
 
-def _value_colors(values: Sequence[Any]) -> dict[Any, Any]:
+def value_colors(values: Sequence[Any]) -> dict[Any, Any]:
     from matplotlib import colormaps
 
     cmap = colormaps["tab10"]
@@ -83,7 +83,7 @@ def figure_x(summary: pd.DataFrame) -> str:
     return "length" if len(lengths) > 1 or not others else others[0]
 
 
-def _label(columns: Sequence[str], values: Sequence[Any]) -> str:
+def cell_label(columns: Sequence[str], values: Sequence[Any]) -> str:
     """"RNN, hidden=64, lr=0.003": a model by its name, T as "T=5", any other axis as "name=value"."""
     parts = []
     for c, v in zip(columns, values, strict=True):
@@ -92,14 +92,14 @@ def _label(columns: Sequence[str], values: Sequence[Any]) -> str:
     return ", ".join(parts)
 
 
-def _keys(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+def cell_keys(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The distinct combinations of ``columns``' values, in ``sort_groups`` order (models RNN first)."""
     if not columns:
         return [()]
     return [values for values, _ in group_rows(sort_groups(table[list(columns)], columns), columns)]
 
 
-def _matching(table: pd.DataFrame, columns: Sequence[str], values: Sequence[Any]) -> pd.DataFrame:
+def matching(table: pd.DataFrame, columns: Sequence[str], values: Sequence[Any]) -> pd.DataFrame:
     mask = np.ones(len(table), dtype=bool)
     for c, v in zip(columns, values, strict=True):
         if c in table:
@@ -108,10 +108,10 @@ def _matching(table: pd.DataFrame, columns: Sequence[str], values: Sequence[Any]
     return table[mask]
 
 
-def _panels(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[str, pd.DataFrame]]:
+def panels_of(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[str, pd.DataFrame]]:
     """(title, rows) per combination of ``columns``' values, in sorted order; one untitled panel if none."""
-    for values in _keys(table, columns):
-        yield _label(columns, values), _matching(table, columns, values)
+    for values in cell_keys(table, columns):
+        yield cell_label(columns, values), matching(table, columns, values)
 
 
 def layout(table: pd.DataFrame, x: str, first_stat: str = "seeds",
@@ -128,14 +128,14 @@ def layout(table: pd.DataFrame, x: str, first_stat: str = "seeds",
         others = ["length", *others]
     if not others:
         return [], (["model"] if "model" in table else [])
-    panels = ["model"] if len(_models(table)) > 1 else []
+    panels = ["model"] if len(models_of(table)) > 1 else []
     lines = list(others)
-    while len(lines) > 1 and len(_keys(table, lines)) > max_lines:
+    while len(lines) > 1 and len(cell_keys(table, lines)) > max_lines:
         panels.append(lines.pop(0))
     return panels, lines
 
 
-def _grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list[Axes]]:
+def figure_grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list[Axes]]:
     cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(width * cols * (0.8 if cols > 1 else 1), height * rows * (0.85 if rows > 1 else 1)),
@@ -144,7 +144,7 @@ def _grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list
     return fig, axes
 
 
-def _shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str = "") -> tuple[Figure, list[Axes]]:
+def shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str = "") -> tuple[Figure, list[Axes]]:
     """Small multiples: ``n`` panels in rows of ``ncols`` (by default 1 to 5, by ``n``), every panel
     sharing the first one's x and y axes; tick labels and ``xlabel``/``ylabel`` on the outer panels
     only (x under a panel with no panel below it). Panels are smaller the more there are."""
@@ -164,7 +164,7 @@ def _shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str
     return fig, axes[:n]
 
 
-def _figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ()) -> None:
+def figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ()) -> None:
     """One legend for a figure of panels: every labelled artist once (by label, first seen), then
     ``extra`` handles (keys to line widths and markers), beside the panels."""
     seen: dict[str, Any] = {}
@@ -178,29 +178,29 @@ def _figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ())
                ncols=min(len(labels), 3 if len(fig.axes) > 1 else 2))
 
 
-def _accuracy_axes(ax: Axes, ylabel: str = HELD_OUT) -> None:
+def accuracy_axes(ax: Axes, ylabel: str = HELD_OUT) -> None:
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
 
 
-def _target_line(ax: Axes, target: float | None) -> None:
+def target_line(ax: Axes, target: float | None) -> None:
     if target is not None and np.isfinite(target):
         ax.axhline(target, color="0.5", linestyle=":", linewidth=1, label=f"target {target:g}")
 
 
-def _band(ax: Axes, rows: pd.DataFrame, x: str, metric: str, color: Any) -> None:
+def draw_band(ax: Axes, rows: pd.DataFrame, x: str, metric: str, color: Any) -> None:
     low, high = rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float)
     ok = np.isfinite(low) & np.isfinite(high)
     if ok.any():
         ax.fill_between(rows[x].to_numpy(float), low, high, where=ok, color=color, alpha=0.18, linewidth=0)
 
 
-def _metric_name(metric: str) -> str:
+def metric_name(metric: str) -> str:
     return {"eval_accuracy": HELD_OUT, "train_accuracy": "Training accuracy (window)"}.get(metric, metric)
 
 
-def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, *,
+def draw_legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, *,
             loc: str = "lower right", **kwargs: Any) -> None:
     """A legend inside the axes, or beside them when it has many entries (it would hide the lines)."""
     if handles is None or labels is None:
@@ -212,7 +212,7 @@ def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None
         ax.legend(handles, labels, loc=loc, fontsize="small", **kwargs)
 
 
-def _errors(rows: pd.DataFrame, metric: str) -> np.ndarray:
+def error_bars(rows: pd.DataFrame, metric: str) -> np.ndarray:
     """Asymmetric error bars (2, n) from low/high (the interval is not symmetric about the
     mean); zero where the interval is missing. Never negative: the interval contains the mean."""
     y = rows[f"{metric}_mean"].to_numpy(float)
@@ -221,7 +221,7 @@ def _errors(rows: pd.DataFrame, metric: str) -> np.ndarray:
     return np.vstack([low, high])
 
 
-def _integer_ticks(ax: Axes, lengths: pd.Series) -> None:
+def integer_ticks(ax: Axes, lengths: pd.Series) -> None:
     values = sorted(set(int(t) for t in lengths))
     if len(values) <= 12:
         ax.set_xticks(values)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.plots.common import LENGTH, _integer_ticks, _label, _legend, model_order
+from study.report.plots.common import LENGTH, cell_label, draw_legend, integer_ticks, model_order
 
 if TYPE_CHECKING:
     from study.results.compare import Comparison
@@ -41,7 +41,7 @@ def plot_comparison(comparison: Comparison) -> Any:
         rows = table[table["model"] == model]
         keys = ["study_b", *extra]
         for i, (values, g) in enumerate(rows.groupby(keys, dropna=False, sort=False)):
-            name = ", ".join([str(values[0]), *([_label(extra, values[1:])] if extra else [])])
+            name = ", ".join([str(values[0]), *([cell_label(extra, values[1:])] if extra else [])])
             _series(ax, g.sort_values("length"), i, name, log_x)
         ax.set_title(str(model))
         ax.set_xlabel(LENGTH)
@@ -50,7 +50,7 @@ def plot_comparison(comparison: Comparison) -> Any:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(ScalarFormatter())
         if len(rows):
-            _integer_ticks(ax, rows["length"])
+            integer_ticks(ax, rows["length"])
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()
         for verdict, (marker, filled) in MARKERS.items():
@@ -59,7 +59,7 @@ def plot_comparison(comparison: Comparison) -> Any:
             labels.append(verdict)
         handles.append(Line2D([], [], color="0.6", alpha=0.5, linewidth=8))
         labels.append(f"margin \u00b1{value_text(m, 6)}")
-        _legend(ax, handles, labels, loc="best")
+        draw_legend(ax, handles, labels, loc="best")
     fig.suptitle(f"B - A = {comparison.studies[1] if len(comparison.studies) == 2 else 'each later study'} - "
                  f"{comparison.studies[0]}: 95% MOVER interval from each side's 95% {METHOD} interval; "
                  f"grey: the margin \u00b1{value_text(m, 6)}", fontsize="small")

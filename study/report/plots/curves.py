@@ -13,20 +13,20 @@ from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.plots.common import (
     STEPS,
-    _accuracy_axes,
-    _band,
-    _figure_legend,
-    _keys,
-    _label,
-    _matching,
-    _metric_name,
-    _models,
-    _panels,
-    _shared_grid,
-    _target_line,
-    _value_colors,
+    accuracy_axes,
+    cell_keys,
+    cell_label,
+    draw_band,
+    figure_legend,
+    matching,
+    metric_name,
     model_color,
     model_style,
+    models_of,
+    panels_of,
+    shared_grid,
+    target_line,
+    value_colors,
     varying_axes,
 )
 from study.results.summary import distinct_values, trial_outcome
@@ -52,7 +52,7 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {_metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
+    title = f"{model}: {metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
     panels, lines = _curve_layout(rows, [])
     if curves is not None and "model" in curves:
         curves = curves[curves["model"].astype(str) == str(model)]
@@ -64,8 +64,8 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
     """Every model's mean curves side by side (the exercise's plot c), as small multiples: a panel per
     T (and per combination of the other varying axes), a line per model in its colour, RNN dashed,
     each with its 95% band; bold where every seed of the cell is in the mean, thin where fewer."""
-    models = _models(bands)
-    title = (f"{' vs '.join(models)}: {_metric_name(metric).lower()} during training "
+    models = models_of(bands)
+    title = (f"{' vs '.join(models)}: {metric_name(metric).lower()} during training "
              f"(mean over seeds, 95% band; RNN dashed)")
     panels = [*varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
     return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
@@ -77,7 +77,7 @@ def _curve_layout(bands: pd.DataFrame, lines: list[str]) -> tuple[list[str], lis
     (panel columns in the order rows-then-columns of the grid: the other axes, then T)."""
     lines = [*lines, *varying_axes(bands, "step")]
     panels: list[str] = []
-    while lines and len(_keys(bands, lines)) > MAX_CURVE_LINES:
+    while lines and len(cell_keys(bands, lines)) > MAX_CURVE_LINES:
         panels.append(lines.pop(0))
     if len(distinct_values(bands, "length")) > 1:
         panels.append("length")
@@ -87,33 +87,33 @@ def _curve_layout(bands: pd.DataFrame, lines: list[str]) -> tuple[list[str], lis
 def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
                      title: str, metric: str, target: float | None, ends: dict[str, str] | None,
                      curves: pd.DataFrame | None) -> Figure:
-    panels = list(_panels(bands, panel_cols))
+    panels = list(panels_of(bands, panel_cols))
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
-    fig, axes = _shared_grid(len(panels), ncols, STEPS, _metric_name(metric))
-    line_keys = _keys(bands, [c for c in line_cols if c != "model"])
-    colors = _value_colors(line_keys) if len(line_keys) > 1 else {}
+    fig, axes = shared_grid(len(panels), ncols, STEPS, metric_name(metric))
+    line_keys = cell_keys(bands, [c for c in line_cols if c != "model"])
+    colors = value_colors(line_keys) if len(line_keys) > 1 else {}
     dropped = False
     for ax, (panel, sub) in zip(axes, panels, strict=True):
         key_of_panel = [sub[c].iloc[0] for c in panel_cols]
         if ends is not None and curves is not None:
-            _seeds(ax, _matching(curves, panel_cols, key_of_panel), metric, model_color(models[0]), ends)
+            _seeds(ax, matching(curves, panel_cols, key_of_panel), metric, model_color(models[0]), ends)
         for model in models:
             for key in line_keys:
-                line = _matching(sub[sub["model"] == model], [c for c in line_cols if c != "model"], key)
+                line = matching(sub[sub["model"] == model], [c for c in line_cols if c != "model"], key)
                 if line.empty:
                     continue
                 color = colors.get(key, model_color(model))
                 label = _curve_label(line_cols, key, model, ends is not None)
-                _band(ax, line.sort_values("step"), "step", metric, color)
+                draw_band(ax, line.sort_values("step"), "step", metric, color)
                 dropped |= _mean_line(ax, line.sort_values("step"), metric, color, model_style(model), label)
-        _target_line(ax, target)
+        target_line(ax, target)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
     if len(panels) > 1 or panels[0][0]:
         fig.suptitle(title)
-    _figure_legend(fig, axes, _keys_to_widths() if dropped else [])
+    figure_legend(fig, axes, _keys_to_widths() if dropped else [])
     return fig
 
 
@@ -121,7 +121,7 @@ def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, seed
     """A mean line's legend entry: its model (curves of several), its combination of axes, or "mean"."""
     shown = [c for c in columns if c != "model"]
     if shown:
-        return _label(shown, values)
+        return cell_label(shown, values)
     return "mean over seeds, 95% band" if seeds_drawn or "model" not in columns else str(model)
 
 
@@ -201,12 +201,12 @@ def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None
     if "train_accuracy" in rows:
         ax.plot(rows["step"], pd.to_numeric(rows["train_accuracy"], errors="coerce"), linestyle="--",
                 label="training batches (window mean)")
-    _target_line(ax, target)
+    target_line(ax, target)
     title = f"Best trial {trial_id}: learning curve"
     if params:
         title += "\n" + ", ".join(f"{k}={value_text(v, 6)}" for k, v in params.items())
     ax.set_title(title, fontsize="medium")
     ax.set_xlabel(STEPS)
-    _accuracy_axes(ax, "Accuracy")
+    accuracy_axes(ax, "Accuracy")
     ax.legend(loc="lower right", fontsize="small")
     return ax
