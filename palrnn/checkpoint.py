@@ -16,7 +16,7 @@ import torch
 
 from palrnn.config import Config
 from palrnn.io import atomic_write
-from palrnn.state import TrainState, _empty_window, new_state
+from palrnn.state import TrainState, empty_window, new_state
 
 CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generator is always a CPU one
 
@@ -100,7 +100,7 @@ def _check_loop(loop: Any) -> dict[str, Any]:
         value = loop[key]
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             raise ValueError(f"loop: {key!r} is a {type(value).__name__}")
-    missing = sorted(set(_empty_window()) - set(loop["window"]))
+    missing = sorted(set(empty_window()) - set(loop["window"]))
     if missing:
         raise ValueError(f"loop: window has no {missing[0]!r}")
     window = {key: float(value) for key, value in loop["window"].items()}

@@ -49,7 +49,7 @@ class TrainState:
     stopped_early: bool = False
     train_correct_all: int = 0  # over every step so far: the exercise's "mean accuracy"
     history: list[tuple[int, float]] = field(default_factory=list)  # (step, eval_accuracy), diverged ones not
-    window: dict[str, float] = field(default_factory=lambda: _empty_window())
+    window: dict[str, float] = field(default_factory=lambda: empty_window())
     last: dict[str, Any] = field(default_factory=dict)  # the latest metrics record
     extra: dict[str, Any] = field(default_factory=dict)  # the caller's own small values, saved with checkpoints
 
@@ -93,7 +93,7 @@ class TrainState:
 Bookkeeping = tuple[int, int | None, bool]  # (streak, steps_to_target, stopped_early)
 
 
-def _count_evaluation(before: Bookkeeping, step: int, accuracy: float, target: float, patience: int) -> Bookkeeping:
+def count_evaluation(before: Bookkeeping, step: int, accuracy: float, target: float, patience: int) -> Bookkeeping:
     """The one rule: an evaluation at or above ``target`` extends the streak, any other ends it;
     the first one at or above it is ``steps_to_target``; a streak of ``patience`` (> 0) stops the run."""
     streak, steps_to_target, stopped_early = before
@@ -112,11 +112,11 @@ def target_bookkeeping(history: list[tuple[int, float]], target: float, patience
     """(streak, steps_to_target, stopped_early) after the evaluations in ``history``, in order."""
     result: Bookkeeping = (0, None, False)
     for step, accuracy in history:
-        result = _count_evaluation(result, step, accuracy, target, patience)
+        result = count_evaluation(result, step, accuracy, target, patience)
     return result
 
 
-def _empty_window() -> dict[str, float]:
+def empty_window() -> dict[str, float]:
     return {"loss": 0.0, "correct": 0.0, "steps": 0.0, "grad_norm": 0.0, "grad_norm_max": 0.0, "seconds": 0.0}
 
 

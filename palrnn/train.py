@@ -30,9 +30,9 @@ from palrnn.state import (
     RESUMABLE,
     Bookkeeping,
     TrainState,
-    _count_evaluation,
-    _empty_window,
     batch_generator,
+    count_evaluation,
+    empty_window,
     make_optimizer,
     new_state,
     target_bookkeeping,
@@ -132,7 +132,7 @@ def _record(state: TrainState, bad_loss: float | None = None, bad_norm: float | 
     eval_loss, eval_accuracy = evaluate(state.model, state.data)
     if not state.diverged:
         state.history.append((state.step, eval_accuracy))
-        state.streak, state.steps_to_target, state.stopped_early = _count_evaluation(
+        state.streak, state.steps_to_target, state.stopped_early = count_evaluation(
             (state.streak, state.steps_to_target, state.stopped_early), state.step, eval_accuracy, cfg.target,
             cfg.patience,
         )
@@ -152,7 +152,7 @@ def _record(state: TrainState, bad_loss: float | None = None, bad_norm: float | 
         "stopped_early": state.stopped_early,
         "done": state.done,
     }
-    state.window = _empty_window()
+    state.window = empty_window()
     state.last = record
     return record
 

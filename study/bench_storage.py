@@ -28,7 +28,7 @@ from study.basics.errors import StudyError
 from study.basics.io import write_json_atomic
 from study.basics.layout import CHECKPOINTS
 from study.basics.provenance import provenance
-from study.basics.store import Store, _endpoint, has_scheme, study_store
+from study.basics.store import Store, endpoint_of, has_scheme, study_store
 from study.driver import shared
 from study.planning.build import plan_from_args
 from study.planning.plan import StudyPlan
@@ -108,7 +108,7 @@ def describe(uri: str) -> dict[str, Any]:
     one that did), scheme and endpoint (None for a path or a local file system)."""
     store = Store(uri)
     scheme = urlsplit(uri).scheme if has_scheme(uri) else "path"
-    return {"uri": store.uri, "scheme": scheme, "endpoint": _endpoint(store) if store.remote else None}
+    return {"uri": store.uri, "scheme": scheme, "endpoint": endpoint_of(store) if store.remote else None}
 
 
 def figures(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -251,7 +251,7 @@ def check_storage(store: Store, option: str = "--storage") -> None:
     except Exception as exc:  # the file system cannot be made: an endpoint that does not answer, a bad query
         raise StudyError(f"{option}: cannot reach {store.uri} ({first_line(exc)})") from None
     if bucket is not None:
-        raise StudyError(f"{option}: bucket {bucket!r} does not exist at {_endpoint(store)}; create it first")
+        raise StudyError(f"{option}: bucket {bucket!r} does not exist at {endpoint_of(store)}; create it first")
     marker = secrets.token_hex(8).encode()
     try:
         store.write(MARKER, marker)
@@ -288,7 +288,7 @@ def _denied(exc: BaseException) -> bool:
     return any(word in text for word in ("ACCESS_DENIED", "ACCESSDENIED", "FORBIDDEN", "CREDENTIAL", "SIGNATURE"))
 
 
-def _endpoint(store: Store) -> str:
+def endpoint_of(store: Store) -> str:
     query = dict(parse_qsl(urlsplit(store.uri).query))
     return query.get("endpoint_override") or os.environ.get("AWS_ENDPOINT_URL") or "the default endpoint"
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from study.basics.store import Store
 from study.results.checkpoints import saved_curve
-from study.results.trials import _tables
+from study.results.trials import trial_tables
 
 
 def collect(results: Any, config_columns: list[str], study_folder: str | Path | Store | None = None,
@@ -42,7 +42,7 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
             continue  # never started (an interrupted study): nothing to tabulate yet
         error = None if result.error is None else str(result.error).strip().splitlines()[-1][:200]
         entries.append((trial_id, config, last, df, getattr(trial, "status", "TERMINATED"), error))
-    return _tables(entries, config_columns, scheduled)
+    return trial_tables(entries, config_columns, scheduled)
 
 
 def ray_trials(results: Any) -> list[Any]:

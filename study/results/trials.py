@@ -65,10 +65,10 @@ class FinishedTables:
             return None
         entries = [(trial_id, config, records[-1], pd.DataFrame(records), "TERMINATED", None)
                    for _, trial_id, config, records in self._cache.values() if records and records[-1].get("done")]
-        return _tables(entries, self.columns)
+        return trial_tables(entries, self.columns)
 
 
-def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
+def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
             config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
     trial -> (trials, curves)."""
@@ -96,7 +96,7 @@ def _tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, s
         # The best evaluation, beside the final one: a run can reach the target and then lose it.
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if error is not None else status
-        row["stopped_by"] = _stopped_by(row, scheduled)
+        row["stopped_by"] = stopped_by(row, scheduled)
         row["node"] = last.get("node")
         row["restarts"] = last.get("restarts", 0)
         row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
@@ -148,7 +148,7 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.map(lambda v: (0, "") if v is None or (isinstance(v, float) and v != v) else (1, v))
 
 
-def _stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
+def stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
     """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
     (cut by ASHA), or unfinished (the study was interrupted; --resume continues it).
 

@@ -12,7 +12,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.utils.util import unflatten_dict
 
-from study.results.trials import RECORDED, _stopped_by
+from study.results.trials import RECORDED, stopped_by
 from study.spec.objectives import NOT_PER_EVALUATION
 from study.spec.space import Dist
 
@@ -123,7 +123,7 @@ class PalrnnOptunaSearch(OptunaSearch):
                 if not isinstance(self.metric, list):
                     self._report(trial_id, last)
                 ot_trial.set_user_attr("ray_trial_id", trial_id)
-                ot_trial.set_user_attr("stopped_by", _stopped_by(row))
+                ot_trial.set_user_attr("stopped_by", stopped_by(row))
                 if last.get("step") is not None:
                     ot_trial.set_user_attr("step", int(last["step"]))
             except Exception as exc:  # never lose the result for an attribute
