@@ -71,7 +71,7 @@ def _plan_mlflow(plan: StudyPlan, where: str) -> None:
         if where == "--mlflow":
             raise
         raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
-    plan.study.mlflow = True if value is True else plan.mlflow
+    plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
 
 
 def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from palrnn.config import check_model
@@ -77,8 +78,9 @@ def base(req: Request) -> tuple[Study, str]:
     else:
         base, where = shipped["lengths"], "--grid lengths"
     if isinstance(req.search, Mapping):
-        base = dataclasses.replace(base, search=search_block(req.search, lambda m: StudyError(f"search: {m}")))
-        base.fixed = {k: v for k, v in base.fixed.items() if k not in base.search.space}
+        search = search_block(req.search, lambda m: StudyError(f"search: {m}"))
+        base = dataclasses.replace(base, search=search, fixed={k: v for k, v in base.fixed.items()
+                                                               if k not in search.space})
     if isinstance(req.frontier, Mapping):
         base = dataclasses.replace(base, frontier=frontier_block(req.frontier, lambda m: StudyError(f"frontier: {m}")))
     return base, where
@@ -183,7 +185,7 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
             where: str) -> Search:
     """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler,
     --sampler."""
-    search = dataclasses.replace(base)
+    search = SimpleNamespace(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})  # changed below
     for k in search.space:
         settings.origin[k] = where
     if req.space is not None:
@@ -218,15 +220,15 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
     problem = sampler_problem(search.sampler, search.space)
     if problem:
         raise StudyError(f"--sampler: {problem}")
-    wrong = objectives_problem(search.objectives, search.sampler, search.scheduler)
+    wrong = objectives_problem([(search.metric, search.mode), *search.more], search.sampler, search.scheduler)
     if wrong:
         # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
         given = getattr(req, wrong[0][2:]) is not None
         raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
-    return search
+    return Search(**vars(search))
 
 
-def _pbt_options(search: Search, req: Request) -> None:
+def _pbt_options(search: SimpleNamespace, req: Request) -> None:
     """--perturbation-interval and --perturb (checked against the steps in planning: study.spec.pbt)."""
     if req.perturbation_interval is not None:
         try:
@@ -238,7 +240,7 @@ def _pbt_options(search: Search, req: Request) -> None:
         search.perturb = tuple(str(n).strip() for n in names)
 
 
-def _objectives(search: Search, req: Request) -> None:
+def _objectives(search: SimpleNamespace, req: Request) -> None:
     """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
     if req.metric is not None:
         try:

@@ -15,7 +15,7 @@ from study.spec.space import parse_dist
 SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "sampler", "perturbation_interval",
                "perturb")
 
-@dataclass
+@dataclass(frozen=True)
 class Search:
     """A search block: what Optuna chooses (``space``: field -> (kind, values), see
     ``study.spec.space.parse_dist``) and how."""

@@ -1,0 +1,83 @@
+"""The study document (study/spec/document.py): one frozen schema, one parser whose errors name the
+key path, a study file's errors the same in its own wording, and study.json's versioned reader."""
+
+import dataclasses
+import json
+
+import pytest
+
+from study.basics.errors import StudyError
+from study.spec.document import FORMAT_VERSION, DocumentError, Resources, Study, parse, to_dict
+from study.spec.studyfile import from_dict
+
+
+
+@pytest.mark.parametrize("data, path, dotted, toml", [
+    ({"fixed": {"lr": -1}}, ("fixed", "lr"), "fixed.lr: must be a finite number > 0, got -1.0",
+     "[fixed] lr: must be a finite number > 0, got -1.0"),
+    ({"axes": {"hidden": 64}}, ("axes", "hidden"), "axes.hidden: give a list of values, e.g. hidden = [128]",
+     "[axes] hidden: give a list of values, e.g. hidden = [128]"),
+    ({"search": {"space": {"lr": "loguniform:1e-4:3e-2"}, "num_samples": 0}}, ("search", "num_samples"),
+     "search.num_samples: must be an integer >= 1, got 0", "[search] num_samples: must be an integer >= 1, got 0"),
+    ({"search": {"space": {"lr": "loguniform:1e-4:3e-2"}, "bogus": 1}}, ("search",),
+     "search: unknown key 'bogus'; allowed: space, metric, mode, num_samples, scheduler, seed, sampler, "
+     "perturbation_interval, perturb",
+     "[search] unknown key 'bogus'; allowed: space, metric, mode, num_samples, scheduler, seed, sampler, "
+     "perturbation_interval, perturb"),
+    ({"seeds": 0}, ("seeds",), "seeds: must be an integer >= 1, got 0", "seeds: must be an integer >= 1, got 0"),
+    ({"resources": {"cpus_per_trial": 0}}, ("resources", "cpus_per_trial"),
+     "resources.cpus_per_trial: must be a number > 0, got 0", "[resources] cpus_per_trial: must be a number > 0, got 0"),
+])
+def test_an_error_names_the_key_path_and_a_study_file_names_it_in_its_tables(data, path, dotted, toml):
+    with pytest.raises(DocumentError) as info:
+        parse(data)
+    assert info.value.path == path and str(info.value) == dotted and info.value.toml == toml
+    assert DocumentError.of_toml(toml).toml == toml and str(DocumentError.of_toml(toml)) == dotted
+    if "resources" not in data:  # a study file takes every key but a run's resources
+        with pytest.raises(StudyError, match="^") as file_error:
+            from_dict(data, "--study s.toml")
+        assert str(file_error.value) == f"--study s.toml: {toml}"
+
+
+def test_a_study_file_refuses_a_runs_keys_the_document_takes():
+    with pytest.raises(StudyError) as info:
+        from_dict({"resources": {}}, "study")
+    assert str(info.value) == ("study: unknown key 'resources'; allowed: name, description, seeds, fixed, axes, "
+                               "search, frontier, mlflow, storage")
+    assert parse({"resources": {"max_failures": 5}}).resources == Resources(max_failures=5)
+    with pytest.raises(DocumentError, match=r"^format_version: must be 2, got 1$"):
+        parse({"format_version": 1})
+
+
+def test_the_document_is_frozen_and_typed():
+    study = parse({"name": "s", "fixed": {"lr": 1}, "resources": {"cpus_per_trial": "2"}})
+    assert study.fixed == {"lr": 1.0} and isinstance(study.fixed["lr"], float)
+    assert study.resources.cpus_per_trial == 2.0 and study.format_version == FORMAT_VERSION
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        study.name = "other"  # type: ignore[misc]
+    with pytest.raises(DocumentError, match=r"^resources.cpus_per_trial: fractions are allowed below 1 only"):
+        parse({"resources": {"cpus_per_trial": 1.5}})
+
+
+@pytest.mark.parametrize("data", [
+    {"name": "g", "seeds": 2, "fixed": {"steps": 300, "max_norm": None}, "axes": {"hidden": [16, 32]},
+     "mlflow": True, "resources": {"gpus_per_trial": 0.5, "max_concurrent": 2}},
+    {"name": "o", "search": {"space": {"lr": "loguniform:1e-4:3e-2", "hidden": "choice:16,32"},
+                             "metric": ["eval_accuracy:max", "steps_to_target:min"], "scheduler": "none"},
+     "axes": {"model": ["RNN", "LSTM"]}, "storage": "/tmp/x"},
+    {"name": "f", "frontier": {"solve_rule": "2/3", "max_length": 40}, "axes": {"model": ["LSTM"]}},
+])
+def test_the_documents_dict_reads_back_to_the_same_document(data):
+    study = parse(data)
+    again = parse(to_dict(study, resources=True))
+    assert again == study
+    assert to_dict(again, resources=True) == to_dict(study, resources=True)
+    assert json.loads(json.dumps(to_dict(study, resources=True))) == to_dict(study, resources=True)
+
+
+def test_a_resource_a_document_does_not_know_is_refused_by_name():
+    with pytest.raises(DocumentError) as info:
+        parse({"resources": {"cpus": 2}})
+    assert info.value.toml == ("[resources] unknown key 'cpus'; allowed: cpus_per_trial, gpus_per_trial, "
+                               "checkpoint_every, max_failures, max_concurrent")
+    assert Study(name="s").resources == Resources()
