@@ -50,11 +50,16 @@ def run(module: str, argv: list[str]) -> str:
             code = main(argv) or 0
         except SystemExit as e:
             code = e.code
-    return (f"$ python -m {module} {' '.join(argv)}\n--- exit {code}\n"
+    shown = module.removesuffix(".__main__")
+    return (f"$ python -m {shown} {' '.join(argv)}\n--- exit {code}\n"
             f"--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}")
 
 
 def main(out: Path) -> None:
+    import fcntl
+
+    lock = open("/tmp/palrnn-behaviour.lock", "w")  # one run at a time: they share WORK
+    fcntl.flock(lock, fcntl.LOCK_EX)
     sys.path.insert(0, str(ROOT))
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -76,7 +81,7 @@ def main(out: Path) -> None:
     for ref in sorted((ROOT / "results").glob("reference-*")):
         copy = reports / ref.name
         shutil.copytree(ref, copy)
-        text = run("study.report.cli", [str(copy)])
+        text = run("study.report.__main__", [str(copy)])
         (copy / "report-stdout.txt").write_text(text.replace(str(copy), "<copy>"))
     shutil.rmtree(WORK, ignore_errors=True)
 

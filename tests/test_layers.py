@@ -24,7 +24,7 @@ LAYERS = [
     ("engine", ["study.engine", "study.trainable"]),  # study.trainable: old pickles' names (test_legacy_resume)
     ("report", ["study.report"]),
     ("driver", ["study.driver"]),
-    ("entry", ["study.report.cli", "study.report.__main__", "study.run", "study.bench", "study.gradients", "study"]),
+    ("entry", ["study.report.__main__", "study.run", "study.bench", "study.gradients", "study"]),
 ]
 # No back edge: planning derives, the entry layer runs (study.run.run_plan).
 BACK_EDGES: set[tuple[str, str]] = set()

@@ -1,7 +1,91 @@
-"""python -m study.report results/<name>"""
+"""python -m study.report results/<name>: the command line, for a study folder or a folder of study.methods'
+searches."""
 
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
 import sys
+from pathlib import Path
 
-from study.report.cli import main
+from palrnn.cli import RaisingParser, UsageError
+from study.basics.errors import NotAStudy
+from study.report.write import PROG, write_report
 
-sys.exit(main())
+
+def build_parser() -> argparse.ArgumentParser:
+    p = RaisingParser(prog=PROG, description="Write a study's summary.csv, figures/*.png and report.html and "
+                                             "print its main tables (a memory frontier's frontier.csv and table too); "
+                                             "for a folder of search methods compared (python -m study.methods "
+                                             "--out FOLDER), its methods.csv, repeats.csv and figures/methods.png.")
+    p.add_argument("path", help="the study's folder, results/<name> (holds study.json and trials.csv), or a "
+                                "study.methods folder (holds a folder per search, <method>-s<seed>)")
+    p.add_argument("--no-figures", action="store_true",
+                   help="write summary.csv only (default: figures too); not for a study.methods folder, whose "
+                        "figure is its report")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (default: print the tables)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m study.report PATH [--no-figures]``: 0 on success, 2 on bad input (one line on stderr)."""
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        if is_methods_folder(args.path):
+            return report_methods(args.path, echo=not args.quiet, figures=not args.no_figures)
+        write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
+    except (UsageError, NotAStudy) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _searches(folder: Path) -> list[tuple[str, int]]:
+    """The (method, search seed) of each search a study.methods folder holds: ``<method>-s<seed>/study.json``."""
+    from study.methods import METHODS
+
+    found = []
+    for study_json in folder.glob("*-s*/study.json"):
+        method, _, seed = study_json.parent.name.rpartition("-s")
+        if method in METHODS and seed.isdigit():
+            found.append((method, int(seed)))
+    return sorted(found, key=lambda ms: (list(METHODS).index(ms[0]), ms[1]))
+
+
+def is_methods_folder(path: str | Path) -> bool:
+    """A folder study.methods wrote: no study.json of its own, and its searches' folders."""
+    folder = Path(path)
+    return folder.is_dir() and not (folder / "study.json").exists() and bool(_searches(folder))
+
+
+def methods_argv(path: str | Path) -> list[str]:
+    """The ``python -m study.methods`` options that redo a methods folder's tables and figure from
+    the searches it holds: --analyse-only, its methods and search seeds (its ``<method>-s<seed>``
+    folders) and, where it has confirming reruns (``confirm-<method>``), --confirm-seeds (they are
+    read, not run)."""
+    folder = Path(path)
+    searches = _searches(folder)
+    methods = list(dict.fromkeys(m for m, _ in searches))
+    seeds = sorted({s for _, s in searches})
+    confirms = any((folder / f"confirm-{m}" / "study.json").is_file() for m in methods)
+    return ["--out", str(folder), "--analyse-only", "--methods", *methods, "--search-seeds", *map(str, seeds),
+            "--confirm-seeds", "5" if confirms else "0"]
+
+
+def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
+    """Re-report a study.methods folder as ``python -m study.methods --analyse-only`` would (its own
+    code: the tables and figures/methods.png redone from the searches' folders)."""
+    if not figures:
+        raise UsageError(f"--no-figures: {path} is a study.methods folder; its report is its tables and "
+                         "figures/methods.png, written together")
+    from study import methods
+
+    argv = methods_argv(path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out if not echo else sys.stdout):
+        return methods.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

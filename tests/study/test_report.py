@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.report.cli import main
+from study.report.__main__ import main
 from study.report.write import write_report
 from study.results.exercise import CI_COLUMN, exercise_points
 from study.results.summary import curves_table
