@@ -21,6 +21,7 @@ from study.planning.merge import check_options, merge
 from study.planning.plan import RunOptions, StudyPlan
 from study.planning.request import RESOURCES, RUN_OPTIONS, Request, _float, _int, request_from_args, request_from_kwargs
 from study.planning.resolve import Resolved, resolve
+from study.spec.document import Resources
 from study.spec.fields import NAME_RE
 from study.spec.studyfile import Study
 
@@ -48,7 +49,8 @@ def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
         name="", results_dir=str(req.results_dir), kind=study.kind, axes=res.axes, param_space=res.param_space,
         grid_axes=res.grid_axes, n_trials=res.n_trials, command=req.command, target=res.base.target,
         extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": patience, "set": user_sets},
-        study=res.study, options=options, **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **resources)
+        study=dataclasses.replace(res.study, resources=Resources(**resources)), options=options,
+        **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **resources)
     plan.name = _check_name(req.name, study.name)
     _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
     _plan_storage(plan, req.storage, getattr(base, "storage", None), where)

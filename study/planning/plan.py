@@ -12,7 +12,8 @@ from typing import Any
 from study.basics.text import WIDTH
 from study.planning.kinds import KINDS, Kind
 from study.planning.search import SearchPlan
-from study.spec.load import from_meta
+from study.spec.document import FORMAT_VERSION, to_dict
+from study.spec.load import read_meta
 from study.spec.space import Dist
 from study.spec.studyfile import Study
 
@@ -110,18 +111,21 @@ class StudyPlan:
         meta = {k: getattr(self, k) for k in META_KEYS if k != "trials"}
         meta["trials"] = self.n_trials
         meta["search"] = self.search.to_meta() if self.search is not None else None
-        return {k: _jsonable(meta[k]) for k in META_KEYS if k != "storage" or meta[k] is not None}
+        out = {k: _jsonable(meta[k]) for k in META_KEYS if k != "storage" or meta[k] is not None}
+        if self.study is not None:  # the document, read back by study.spec.load.read_meta
+            out.update(format_version=FORMAT_VERSION, study=_jsonable(to_dict(self.study, resources=True)))
+        return out
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> StudyPlan:
-        """The plan a study.json keeps (also one written before study files existed)."""
+        """The plan a study.json keeps, of any ``format_version`` (``study.spec.load.read_meta``)."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: meta[k] for k in META_KEYS if k in meta and k in known}
         values["n_trials"] = int(meta["trials"])
         if values.get("search") is not None:
             values["search"] = SearchPlan.from_meta(values["search"], values["param_space"])
         plan = cls(**values)
-        plan.study = from_meta(meta)
+        plan.study = read_meta(meta)
         return plan
 
     # -- for people --

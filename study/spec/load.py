@@ -1,7 +1,9 @@
-"""A study from a file: a study file (TOML), or a study folder (its study.toml, else its study.json)."""
+"""A study from a file: a study file (TOML), or a study folder (its study.toml, else its study.json);
+``read_meta``, the one versioned reader of study.json."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 from study.basics.errors import StudyError, first_line
 from study.basics.layout import MLFLOW_DB, STUDY_FILE, STUDY_TOML
 from study.spec.catalogue import default_space
+from study.spec.document import FORMAT_VERSION, RESOURCE_KEYS, Resources, parse
 from study.spec.fields import canonical_axes, default_mode, scheduler_name
 from study.spec.space import parse_dist
 from study.spec.studyfile import Search, Study, frontier_block, read_toml
@@ -28,15 +31,29 @@ def load(path: str | Path, where: str | None = None) -> Study:
             raise StudyError(f"{where}: a folder without study.toml or study.json is not a study")
     if path.suffix == ".json":
         try:
-            return from_meta(json.loads(path.read_text(encoding="utf-8")))
+            return read_meta(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StudyError(f"{where}: not a study file ({first_line(exc)})") from None
     return read_toml(path, where)
 
 
-def from_meta(meta: Mapping[str, Any]) -> Study:
-    """The study a study.json describes (one written before study files existed included)."""
+def read_meta(meta: Mapping[str, Any]) -> Study:
+    """The study document a study.json keeps, whatever its ``format_version``: 2 keeps it whole
+    (``study``, read by the document's parser); 1 (no such key: before the document) only the plan
+    it derived, from which the study is derived back (one written before study files existed
+    included). ValueError for a version this code does not know."""
+    version = meta.get("format_version", 1)
+    if version == FORMAT_VERSION:
+        return parse(meta["study"])
+    if version != 1:
+        raise ValueError(f"format_version {version!r}: written by a newer version of study (this one reads 1 and "
+                         f"{FORMAT_VERSION})")
+    resources = Resources.parse({k: meta[k] for k in RESOURCE_KEYS if k in meta})
+    return dataclasses.replace(_derived_study(meta), resources=resources)
 
+
+def _derived_study(meta: Mapping[str, Any]) -> Study:
+    """The study a version 1 study.json's plan describes."""
     space = dict(meta["param_space"])
     kind = meta.get("kind", "grid")
     mlflow = _meta_mlflow(meta)

@@ -3,13 +3,17 @@ key path, a study file's errors the same in its own wording, and study.json's ve
 
 import dataclasses
 import json
+import tarfile
+from pathlib import Path
 
 import pytest
 
+import study
 from study.basics.errors import StudyError
-from study.spec.document import FORMAT_VERSION, DocumentError, Resources, Study, parse, to_dict
+from study.planning.plan import StudyPlan
+from study.spec.document import FORMAT_VERSION, RESOURCE_KEYS, DocumentError, Resources, Study, parse, to_dict
+from study.spec.load import read_meta
 from study.spec.studyfile import from_dict
-
 
 
 @pytest.mark.parametrize("data, path, dotted, toml", [
@@ -26,7 +30,8 @@ from study.spec.studyfile import from_dict
      "perturbation_interval, perturb"),
     ({"seeds": 0}, ("seeds",), "seeds: must be an integer >= 1, got 0", "seeds: must be an integer >= 1, got 0"),
     ({"resources": {"cpus_per_trial": 0}}, ("resources", "cpus_per_trial"),
-     "resources.cpus_per_trial: must be a number > 0, got 0", "[resources] cpus_per_trial: must be a number > 0, got 0"),
+     "resources.cpus_per_trial: must be a number > 0, got 0",
+     "[resources] cpus_per_trial: must be a number > 0, got 0"),
 ])
 def test_an_error_names_the_key_path_and_a_study_file_names_it_in_its_tables(data, path, dotted, toml):
     with pytest.raises(DocumentError) as info:
@@ -81,3 +86,32 @@ def test_a_resource_a_document_does_not_know_is_refused_by_name():
     assert info.value.toml == ("[resources] unknown key 'cpus'; allowed: cpus_per_trial, gpus_per_trial, "
                                "checkpoint_every, max_failures, max_concurrent")
     assert Study(name="s").resources == Resources()
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy-dffe39a.tar.gz"
+
+
+@pytest.mark.parametrize("kind", ["grid", "search", "frontier"])
+def test_the_versioned_reader_reads_a_legacy_study_json_and_the_one_it_writes_back(kind):
+    """study.json of version 1 (the legacy fixture's: no document) derives the study from its plan;
+    the plan written back is version 2, the document whole, which reads back to the same study."""
+    with tarfile.open(LEGACY) as tar:
+        old = json.loads(tar.extractfile(f"palrnn-legacy-fixture/{kind}/study.json").read())
+    assert "format_version" not in old and "study" not in old
+    plan = StudyPlan.from_meta(old)
+    assert plan.study == read_meta(old) and plan.study.kind == plan.kind
+    assert plan.study.resources == Resources(**{k: old[k] for k in RESOURCE_KEYS})
+    new = json.loads(json.dumps(plan.to_meta()))
+    assert new["format_version"] == FORMAT_VERSION == 2 and new["study"] == to_dict(plan.study, resources=True)
+    assert read_meta(new) == plan.study
+    again = StudyPlan.from_meta(new)
+    assert again.to_meta() == plan.to_meta()
+
+
+def test_a_planned_study_json_keeps_the_document_with_its_resources(tmp_path):
+    p = study.plan(grid="smoke", seeds=1, cpus_per_trial=0.5, max_failures=4, out=str(tmp_path / "s"))
+    meta = json.loads(json.dumps(p.to_meta()))
+    assert read_meta(meta) == p.study and p.study.resources == Resources(cpus_per_trial=0.5, max_failures=4)
+    assert meta["study"]["resources"]["max_failures"] == meta["max_failures"] == 4
+    with pytest.raises(ValueError, match=r"^format_version 3: written by a newer version"):
+        read_meta({**meta, "format_version": 3})

@@ -8,7 +8,8 @@ import pytest
 from study.basics.errors import StudyError
 from study.frontier.options import FrontierOptions
 from study.spec.catalogue import default_space
-from study.spec.load import from_meta, load, search_from_meta
+from study.spec.load import load, search_from_meta
+from study.spec.load import read_meta as from_meta
 from study.spec.search import Search
 from study.spec.space import parse_dist
 from study.spec.studyfile import Study
