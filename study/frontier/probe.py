@@ -21,7 +21,7 @@ class Trial(NamedTuple):
     seed: int
 
 
-class _Probe:
+class Probe:
     """One length of one cell: its seeds' states and, once known, its outcome."""
 
     def __init__(self, length: int, order: int) -> None:
@@ -53,8 +53,11 @@ class _Probe:
                           for s, (st, steps) in sorted(self.seeds.items())}}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> _Probe:
+    def from_dict(cls, d: Mapping[str, Any]) -> Probe:
         p = cls(int(d["length"]), int(d["order"]))
         p.outcome = d.get("outcome")
         p.seeds = {int(s): [v["state"], v.get("steps_to_target")] for s, v in d["seeds"].items()}
         return p
+
+
+_Probe = Probe  # the name Ray's pickles of frontier studies made before 2026-12-05 hold (study.frontier.probe._Probe)

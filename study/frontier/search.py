@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from study.frontier.options import RULE_TEXT, FrontierOptions, cell_label, check_frontier_options
-from study.frontier.probe import ERROR, FAILED, MOOT, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Trial, _Probe
+from study.frontier.probe import ERROR, FAILED, MOOT, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Probe, Trial
 
 DONE = "DONE"  # next_trial(): every cell's frontier is known
 VERSION = 1
@@ -83,7 +83,7 @@ class Frontier:
             raise ValueError(f"cells: the same cell twice: {cell_label(twice)}")
         self.base = dict(base or {})
         self.launched = 0  # trials handed out by next_trial, relaunches of released seeds included
-        self._probes: list[dict[int, _Probe]] = [{} for _ in self.cells]
+        self._probes: list[dict[int, Probe]] = [{} for _ in self.cells]
         self._order = 0
 
     # -- asking ---------------------------------------------------------------------------
@@ -210,14 +210,14 @@ class Frontier:
                         return self._launch(c, p)
         return None
 
-    def _undecided(self, cell: int) -> list[_Probe]:
+    def _undecided(self, cell: int) -> list[Probe]:
         return sorted((p for p in self._probes[cell].values() if p.outcome is None), key=lambda p: p.length)
 
-    def _speculative(self, cell: int, probe: _Probe) -> bool:
+    def _speculative(self, cell: int, probe: Probe) -> bool:
         # Its use depends on an undecided probe below it (which, failing, would make it moot).
         return any(p.outcome is None and p.length < probe.length for p in self._probes[cell].values())
 
-    def _needs_seed(self, p: _Probe) -> bool:
+    def _needs_seed(self, p: Probe) -> bool:
         return p.next_seed(self.n) is not None and p.solved + p.running < self.k
 
     def _next_length(self, cell: int, assume_pass: bool) -> int | None:
@@ -242,13 +242,13 @@ class Frontier:
             length = (lo + hi) // 2
         return None if length in probes else length
 
-    def _new_probe(self, cell: int, length: int) -> _Probe:
-        p = _Probe(length, self._order)
+    def _new_probe(self, cell: int, length: int) -> Probe:
+        p = Probe(length, self._order)
         self._order += 1
         self._probes[cell][length] = p
         return p
 
-    def _launch(self, cell: int, p: _Probe) -> Trial:
+    def _launch(self, cell: int, p: Probe) -> Trial:
         seed = p.next_seed(self.n)
         assert seed is not None
         p.seeds[seed] = [RUNNING, None]
@@ -298,12 +298,12 @@ class Frontier:
         if p is not None and p.seeds.get(int(seed), [None])[0] == RUNNING:
             del p.seeds[int(seed)]
 
-    def _probe(self, cell: int, length: int) -> _Probe:
+    def _probe(self, cell: int, length: int) -> Probe:
         if not 0 <= int(cell) < len(self.cells):
             raise ValueError(f"cell: no cell {cell}")
         probes = self._probes[int(cell)]
         if int(length) not in probes:  # a result of a probe this state never made (an older state)
-            probes[int(length)] = _Probe(int(length), self._order)
+            probes[int(length)] = Probe(int(length), self._order)
             self._order += 1
         return probes[int(length)]
 
@@ -342,7 +342,7 @@ class Frontier:
         f.launched = int(d.get("launched", 0))
         for c, probes in enumerate(d["probes"]):
             for pd_ in probes:
-                p = _Probe.from_dict(pd_)
+                p = Probe.from_dict(pd_)
                 f._probes[c][p.length] = p
                 f._order = max(f._order, p.order + 1)
         return f

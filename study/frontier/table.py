@@ -16,7 +16,7 @@ from study.basics.stats import wilson_interval
 from study.basics.text import value_text
 from study.frontier.fit import FLAT, NOTES, QUASI, SEPARATED, Crossing, calibrated_cutoff, fit_crossing
 from study.frontier.options import RULE_TEXT, cell_label
-from study.frontier.probe import ERROR, FAILED, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Trial, _Probe
+from study.frontier.probe import ERROR, FAILED, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Probe, Trial
 from study.frontier.search import Frontier
 
 # The Frontier's state in the study folder (to_dict), rewritten on every change. Not a .json file at
@@ -109,7 +109,7 @@ def frontier_table(frontier: Frontier | str | os.PathLike[str], trials: pd.DataF
     return table
 
 
-def _probe_row(p: _Probe, first: int | None) -> dict[str, Any]:
+def _probe_row(p: Probe, first: int | None) -> dict[str, Any]:
     k, n = p.solved, p.finished
     low, high = wilson_interval(k, n)
     steps = [s for st, s in p.seeds.values() if st == SOLVED and s is not None]
@@ -145,7 +145,7 @@ def final_accuracy(frontier: Frontier, trials: pd.DataFrame) -> dict[Trial, floa
     return out
 
 
-def _held(cell: int, p: _Probe, final: dict[Trial, float], target: float) -> int | None:
+def _held(cell: int, p: Probe, final: dict[Trial, float], target: float) -> int | None:
     """Of the probe's finished seeds, how many ended at or above ``target`` (an errored one: not);
     None when a finished seed has no last accuracy."""
     held = 0
