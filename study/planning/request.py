@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from palrnn.config import MODELS
 from palrnn.names import canonical
 from study.basics.errors import StudyError
 from study.spec.catalogue import grid_names
+from study.spec.document import RESOURCE_KEYS, number, whole
 from study.spec.fields import (
     MODES,
     NAME_RE,
@@ -31,9 +31,7 @@ SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, 
 # plan the very study it resumes.
 RUN_OPTIONS = ("--resume", "--out", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
                "--dashboard-host", "--dashboard-port", "--object-store-mb", "--ignore-memory", "--storage")
-RESOURCES = {"--cpus-per-trial": "cpus_per_trial", "--gpus-per-trial": "gpus_per_trial",
-             "--checkpoint-every": "checkpoint_every", "--max-failures": "max_failures",
-             "--max-concurrent": "max_concurrent"}
+RESOURCES = {"--" + k.replace("_", "-"): k for k in RESOURCE_KEYS}  # --cpus-per-trial: cpus_per_trial, ...
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
                "--scheduler", "--sampler", "--perturbation-interval", "--perturb")
 FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
@@ -94,27 +92,17 @@ class Request:
 
 
 def _int(option: str, value: Any, low: int) -> int:
-    if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            raise StudyError(f"{option}: must be an integer >= {low}, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StudyError(f"{option}: must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise StudyError(f"{option}: must be an integer >= {low}, got {value}")
-    return value
+    try:
+        return whole(value, low)
+    except ValueError as exc:
+        raise StudyError(f"{option}: {exc}") from None
 
 
 def _float(option: str, value: Any, low: float, strict: bool = False) -> float:
-    shown = value
     try:
-        value = float(value) if not isinstance(value, bool) else float("nan")
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not math.isfinite(value) or not (value > low if strict else value >= low):
-        raise StudyError(f"{option}: must be a number {'>' if strict else '>='} {low:g}, got {shown!r}")
-    return value
+        return number(value, low, strict)
+    except ValueError as exc:
+        raise StudyError(f"{option}: {exc}") from None
 
 
 def _field(option: str, key: Any) -> str:
