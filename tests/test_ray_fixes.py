@@ -2,11 +2,17 @@
 a save, as PBT pauses the member it exploits) while the save of its first pause is in flight is
 paused, and no STOP stays cached for its next save to execute. The controller's collaborators
 (its actor manager, the resource bookkeeping) are stand-ins; ``pause_trial``,
-``_schedule_trial_pause`` and ``_schedule_trial_stop`` are Ray's. No Ray is started."""
+``_schedule_trial_pause`` and ``_schedule_trial_stop`` are Ray's. No Ray is started.
+
+The fixes are applied when a study starts or joins Ray (``study.engine.session.init_ray``), once
+however often, and not by importing the engine."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import defaultdict
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -69,3 +75,34 @@ def _unpatched(patched):
     (original,) = [c.cell_contents for c in patched.__closure__ or () if getattr(c.cell_contents, "__name__", "")
                    == "_schedule_trial_pause" and c.cell_contents is not patched]
     return original
+
+
+ROOT = Path(__file__).resolve().parents[1]
+APPLIED = """
+from ray.tune.execution.tune_controller import TuneController as C
+
+def applied():
+    return [getattr(getattr(C, m), f, False) for m, f in (("_trial_task_failure", "_palrnn_reset_failure_retried"),
+                                                          ("_schedule_trial_pause", "_palrnn_pause_keeps_no_stop"))]
+"""
+
+
+def test_the_fixes_are_applied_at_session_start_once_not_on_import():
+    """In a fresh interpreter: the whole engine imported, Ray's controller is as Ray wrote it; a
+    session's start applies both fixes; applying them again changes nothing (no fix wraps a fix).
+    Ray is not started: ``ray.is_initialized`` says it runs already, as where a study joins it."""
+    code = APPLIED + """
+import ray
+import study.engine.tuner, study.engine.session as session
+from study.engine import ray_fixes
+assert applied() == [False, False], applied()
+ray.is_initialized = lambda: True
+assert session.init_ray(None, 1, "127.0.0.1", 0, 128) is None
+assert applied() == [True, True], applied()
+first = (C._trial_task_failure, C._schedule_trial_pause)
+assert ray_fixes.apply() and session.init_ray(None, 1, "127.0.0.1", 0, 128) is None
+assert (C._trial_task_failure, C._schedule_trial_pause) == first
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]

@@ -57,8 +57,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             say(f"study {plan.name}: {plan.count_text()} -> {plan.folder}")
             for line in plan.estimated().lines():  # docs/estimates.md
                 say(line)
-            optuna = uses_optuna(plan.search.to_meta() if plan.search is not None else None)
-            for line in watch_lines(plan.folder, search=optuna, mlflow=plan.mlflow):
+            for line in watch_lines(plan.folder, search=uses_optuna(meta.get("search")), mlflow=plan.mlflow):
                 say(line)
             watch = StudyWatch(plan.folder, meta, before, _finished_tables(plan), mirror=shared.mirror(plan))
             try:
@@ -150,8 +149,8 @@ def _finished_tables(plan: StudyPlan) -> Any:
 
 
 def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
-    """Run the plan's Ray experiments: one for a grid, a frontier or a search of one cell; a
-    search over several cells runs one after the other (``_run_cells``)."""
+    """Run the plan's Ray experiments: one, or one per cell where its kind runs several (a search
+    over several cells), one after the other (``_run_cells``)."""
     from study.engine import tuner
     from study.engine.collect import collect
 
@@ -164,13 +163,7 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     if len(specs) > 1:
         return _run_cells(specs, resume, watch, say)
     spec = specs[0]
-    if plan.frontier is not None:
-        # A study interrupted before Ray kept any state of its own starts the search again;
-        # every trial it had run continues from its own checkpoint.
-        again = resume and tuner.can_restore(spec)
-        results = tuner.restore_frontier(spec) if again else tuner.run_frontier(spec, plan.frontier)
-    else:
-        results = tuner.restore_tuner(spec) if resume else tuner.run_tuner(spec)
+    results = tuner.run_or_restore(spec, resume)
     where = spec.store if plan.storage else plan.folder  # the trials' checkpoints
     return collect(results, COLUMNS, where, scheduled=plan.kind_of.scheduled)
 
@@ -187,7 +180,7 @@ def _check_resources(plan: StudyPlan) -> None:
 
 
 def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
-    """A search over several cells: one Optuna search after the other, each its own Ray experiment
+    """A study over several cells (a search's): one cell after the other, each its own Ray experiment
     in the one Ray session. A cell that ends unfinished (Ctrl-C, or a study folder that cannot be
     written) stops the study there; ``--resume`` continues that cell and runs the others."""
     import pandas as pd
@@ -200,13 +193,14 @@ def _run_cells(specs: list[Any], resume: bool, watch: StudyWatch, say: Callable[
         for i, spec in enumerate(specs):
             experiment = spec.results_dir / spec.name
             again = resume and tuner.can_restore(spec)
+            samples = spec.parts.num_samples
             say(f"cell {i + 1}/{len(specs)}: {spec.cell['model']} T={spec.cell['length']}, "
-                f"{spec.plan.search.settings.num_samples} trials -> {experiment}")
+                f"{samples} trials -> {experiment}")
             results = tuner.restore_tuner(spec) if again else tuner.run_tuner(spec)
             trials, curves = collect(results, COLUMNS, spec.store)  # a search's cells: ASHA may cut
             parts.append((trials, curves))
             unfinished = (int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0)
-            if unfinished or len(trials) < spec.plan.search.settings.num_samples or watch.failure is not None:
+            if unfinished or len(trials) < samples or watch.failure is not None:
                 break
     except KeyboardInterrupt:  # between two cells: the next one does not start
         pass

@@ -49,24 +49,25 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
 
     The status is ``complete`` only when every planned trial (a search: every sample) finished;
     ``interrupted`` when some never started or did not end; ``failed`` when a trial ended in an
-    error. ``--resume`` continues the last two (errored trials from their checkpoints).
-
-    A frontier is ``complete`` once its search knows every cell's frontier (a trial that failed
-    for good counts as not solved), else ``interrupted``; its frontier.csv and figures/frontier.png
-    are written and its table printed (``study.report.frontier.write_frontier``)."""
+    error. ``--resume`` continues the last two (errored trials from their checkpoints). A kind may
+    say otherwise (``Kind.status``: a frontier is ``complete`` once its search knows every cell's
+    frontier). A study whose report has a "search" section gets best.json (and its Pareto front);
+    one with a "frontier-table" section its frontier.csv and figure, with the report or without it."""
     folder = plan.folder
     say = print if echo else silent
-    trials = plan.kind_of.settle(plan, trials)
+    kind = plan.kind_of
+    trials = kind.settle(folder, trials)
     write_csv_atomic(folder / TRIALS, trials)
     write_csv_atomic(folder / CURVES, curves)
     unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
     errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
-    status, unfinished = plan.kind_of.status(plan, len(trials), unfinished, errors)
+    status, unfinished = kind.status(plan, len(trials), unfinished, errors)
     meta = _read_meta(folder) or _meta(plan)
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
-    if plan.search is not None:
+    if "search" in kind.report:
+        assert plan.search is not None
         _best(plan, trials, say)
         if plan.search.settings.more:
             front = write_pareto(folder, trials, plan.search.settings.objectives)
@@ -88,7 +89,7 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
     """The report (``study.report``) and, with --mlflow, its figures in the study's MLflow run."""
     folder = plan.folder
     tables: dict[str, Any] = {}
-    if plan.frontier is not None and not reported:  # the report writes and prints the frontier with the rest
+    if "frontier-table" in plan.kind_of.report and not reported:  # else the report writes it
         from study.frontier.table import FILE
         from study.report.frontier import write_frontier
 
@@ -119,7 +120,7 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
     """best.json (``study.results.search.best_record``): the best trial of the search by its
     metric, every trial tied with it and the rule that chose among them, with the command that
     confirms it over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
-    assert plan.search is not None
+    assert plan.search is not None  # (a search's)
     metric = plan.search.settings.metric
     data = best_record(plan, trials, optuna_numbers(plan.folder, _read_meta(plan.folder)))
     if data is None:

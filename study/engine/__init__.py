@@ -7,14 +7,17 @@ Ray call here means one layer to change when it moves again.
     trainable.py     the function trainable: one palrnn run, resumable from its own checkpoint
     tuner.py         a plan's Ray Tuners: run, restore
     collect.py       a Tuner's results as trials.csv and curves.csv, each curve from its checkpoint
-    ray_fixes.py     two fixes to Ray Tune: a trial whose reused worker dies as it starts is retried;
-                     a trial paused while it saves is not stopped when it runs again
+    ray_fixes.py     two fixes to Ray Tune, applied at session start: a trial whose reused worker dies
+                     as it starts is retried; a trial paused while it saves is not stopped when it runs again
     progress.py      the progress reporter (a ``tune.ProgressReporter``)
     search/          searchers, one per file: optuna.py (``OptunaSearch``), frontier.py (``Searcher``)
-    schedulers/      schedulers, one per file: asha.py, frontier.py (``FIFOScheduler``)
+    schedulers/      schedulers: ASHA, HyperBand, the median rule (__init__.py), pbt.py, frontier.py
     logger/          logger callbacks, one per file: tensorboard.py (``TBXLoggerCallback``), mlflow.py
                      (``LoggerCallback``); callbacks.py lists a study's
     callbacks/       other Ray callbacks: frontier.py (``tune.Callback``)
+
+Each registry (``SEARCHERS``, ``SCHEDULERS``, ``CALLBACKS``) is keyed by the names a study's kind
+gives its Tuners' parts (``study.planning.kinds.TunerParts``).
 """
 
 import os

@@ -1,15 +1,20 @@
-"""The Ray session: start or join Ray, what the cluster holds, shut it down."""
+"""The Ray session: start or join Ray (with Ray Tune's fixes applied: ``study.engine.ray_fixes``),
+what the cluster holds, shut it down."""
 
 from __future__ import annotations
 
 import ray
+
+from study.engine import ray_fixes
 
 
 def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int,
              object_store_mb: int, num_gpus: int | None = None) -> str | None:
     """Connect to a cluster (``address``) or start a local Ray; return the dashboard's address. The
     local Ray is this study's own (``address="local"``) even where another Ray runs on the machine
-    (``ray start``): Ray would join that one and refuse the CPUs asked for."""
+    (``ray start``): Ray would join that one and refuse the CPUs asked for. The fixes to Ray Tune's
+    controller, which runs in this process, are applied first (once: ``ray_fixes.apply``)."""
+    ray_fixes.apply()
     if ray.is_initialized():
         return None
     if address:

@@ -1,17 +1,19 @@
 """A plan's Ray Tuners: built, run and restored (their results become the study's tables in
 ``study.engine.collect``).
 
-A grid is one Tuner over Ray's grid_search; a search one Tuner per model x length cell, with the
-searcher of its kind (``study.engine.search.SEARCHERS``) and its scheduler
-(``study.engine.schedulers``); a frontier one Tuner driven by the frontier's searcher, scheduler
-and callback. Trials keep their checkpoints themselves (``study.results.checkpoints``), not
-through Ray's checkpoint API: see there why. With --storage (``plan.storage``), the trials'
-checkpoints, PBT's states and Ray's own experiment live in that storage (``TunerSpec.store``,
-``ray_storage``), under the study's name, as they would in the study folder.
+A study's kind names its Tuners' parts (``study.planning.kinds.TunerParts``), which this looks up
+in the engine's registries: its searcher (``study.engine.search.SEARCHERS``; none: Ray's
+grid_search of the param space), its scheduler (``study.engine.schedulers.SCHEDULERS``), its
+callbacks besides the loggers (``study.engine.callbacks.CALLBACKS``); one Tuner, or one per model
+x length cell (a search); how --resume restores it. Trials keep their checkpoints themselves
+(``study.results.checkpoints``), not through Ray's checkpoint API: see there why. With --storage
+(``plan.storage``), the trials' checkpoints, PBT's states and Ray's own experiment live in that
+storage (``TunerSpec.store``, ``ray_storage``), under the study's name, as in the study folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,29 +23,22 @@ from ray import tune
 
 from study.basics.layout import FINISHED, PBT_LOG
 from study.basics.store import Store, study_store
-from study.engine import ray_fixes
-from study.engine.callbacks.frontier import FrontierCallback
+from study.engine.callbacks import CALLBACKS
 from study.engine.collect import ray_trials
 from study.engine.logger.callbacks import study_callbacks
 from study.engine.progress import ProgressLine
 from study.engine.schedulers import scheduler
-from study.engine.schedulers.frontier import FrontierScheduler
 from study.engine.schedulers.pbt import domains as pbt_domains
-from study.engine.schedulers.pbt import pbt_searcher
 from study.engine.search import SEARCHERS
-from study.engine.search.frontier import FrontierSearcher
 from study.engine.session import cluster_cpus
 from study.engine.trainable import palrnn_trial
-from study.frontier.options import FrontierOptions, check_frontier_options, frontier_cells
-from study.frontier.search import Frontier
 from study.results.checkpoints import saved_curve
 from study.results.pbt import log_path as pbt_log_path
 from study.spec.pbt import interval as pbt_interval
 
 if TYPE_CHECKING:
+    from study.planning.kinds import TunerParts
     from study.planning.plan import StudyPlan
-
-ray_fixes.apply()  # two fixes to Ray Tune's controller (see there)
 
 
 @dataclass
@@ -60,6 +55,12 @@ class TunerSpec:
     cell: dict[str, Any] | None = None  # {"model", "length", "study_name", "experiment"}; None: the whole plan
     verbose: int = 1
     max_concurrent: int = 0  # a search's trials at once: what fits the cluster, at most --max-concurrent
+    searcher: Any = None  # its searcher, once built (``searching``): a scheduler or callback may work with it
+
+    @property
+    def parts(self) -> TunerParts:
+        """What the study's kind runs its Tuners with (``Kind.tuner``)."""
+        return self.plan.kind_of.tuner(self.plan)
 
     @property
     def study_folder(self) -> Path:
@@ -96,15 +97,15 @@ class TunerSpec:
 
     @property
     def search_cell(self) -> dict[str, Any] | None:
-        """The search cell this Tuner runs (a search of one cell: its only one); None: not a search."""
-        if self.plan.search is None:
+        """The cell this Tuner runs where its kind runs one per cell (of one cell: its only one), else None."""
+        if not self.parts.per_cell:
             return None
-        return self.cell or self.plan.search.cells[0]
+        return self.cell or self.plan.cells[0]
 
 
 def tuner_specs(plan: StudyPlan, verbose: int) -> list[TunerSpec]:
-    """The Ray Tuners of a plan: one for a grid or a frontier; one per model x length cell for a search."""
-    if plan.search is None:
+    """The Ray Tuners of a plan: one, or one per cell where its kind says so (a search's model x length)."""
+    if not plan.kind_of.tuner(plan).per_cell:
         return [TunerSpec(plan, verbose=verbose)]
     fits = max(1, int(cluster_cpus() // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
@@ -122,8 +123,8 @@ def _trainable(spec: TunerSpec) -> Any:
 
 
 def _pbt_settings(spec: TunerSpec) -> dict[str, Any] | None:
-    """What a PBT trial needs to know (study.engine.trainable), or None when the study is not PBT."""
-    if not _is_pbt(spec):
+    """What a PBT trial needs to know (study.engine.trainable), or None where its trials are no population."""
+    if not spec.parts.population:
         return None
     search, params = spec.plan.search, spec.param_space
     assert search is not None
@@ -133,21 +134,22 @@ def _pbt_settings(spec: TunerSpec) -> dict[str, Any] | None:
     return {"every": every, "log": log}
 
 
-def _is_pbt(spec: TunerSpec) -> bool:
-    return spec.plan.search is not None and spec.plan.search.settings.scheduler == "pbt"
-
-
-def _param_space(spec: TunerSpec) -> dict[str, Any]:
+def _param_space(spec: TunerSpec) -> dict[str, Any] | None:
+    """Ray's param space: the grid's axes as grid_search; None where the searcher proposes whole configs."""
+    parts = spec.parts
+    if not parts.space:
+        return None
     space = {k: tune.grid_search(v) if k in spec.plan.grid_axes else v for k, v in spec.param_space.items()}
-    if _is_pbt(spec):  # Ray draws PBT's first configs from the space itself
+    if parts.population:  # Ray draws PBT's first configs from the space itself
         assert spec.plan.search is not None
         space.update(pbt_domains(spec.plan.search.space(str(space["model"]))))
     return space
 
 
 def _run_config(spec: TunerSpec) -> tune.RunConfig:
-    search = spec.plan.search
-    reporter = ProgressLine(total=search.settings.num_samples if search else None) if spec.verbose else None
+    """Ray's run settings; ``spec``'s searcher built where its kind's callbacks work with it."""
+    total = spec.parts.num_samples
+    reporter = ProgressLine(total=total if total and total > 0 else None) if spec.verbose else None
     storage_path, filesystem = ray_storage(spec)
     return tune.RunConfig(
         name=spec.name,
@@ -158,7 +160,7 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
         verbose=spec.verbose,
         # Ray adds its CSV and JSON loggers itself (collect() reads them); its TensorBoard logger
         # is replaced by TensorBoardCallback (a subclass, so Ray does not add its own).
-        callbacks=study_callbacks(spec),
+        callbacks=[*study_callbacks(spec), *(CALLBACKS[name](spec) for name in spec.parts.callbacks)],
     )
 
 
@@ -178,19 +180,29 @@ def ray_storage(spec: TunerSpec, experiment: bool = False) -> tuple[str, Any]:
     return (str(store.local.resolve()), None) if store.local is not None else (store.root, store.filesystem)
 
 
+def searching(spec: TunerSpec) -> TunerSpec:
+    """``spec`` with its kind's searcher built (``SEARCHERS``), where it has one."""
+    name = spec.parts.searcher
+    if spec.searcher is not None or name is None:
+        return spec
+    return dataclasses.replace(spec, searcher=SEARCHERS[name](spec))
+
+
 def _tune_config(spec: TunerSpec, searched: bool = True) -> tune.TuneConfig:
-    """``searched``: with the plan's search, if it has one (``searcher``, ``scheduler``)."""
+    """``searched``: with its kind's searcher, scheduler and number of samples, if it has a searcher."""
     # reuse_actors: a new trial runs in the finished trial's worker process, so torch and palrnn
     # are imported once per worker, not once per trial (most of Ray's per-trial overhead).
     kw: dict[str, Any] = {"trial_dirname_creator": _dirname, "reuse_actors": True}
-    search = spec.plan.search if searched else None
-    if search is None:
-        if spec.plan.max_concurrent:
-            kw["max_concurrent_trials"] = spec.plan.max_concurrent
+    parts = spec.parts
+    searched = searched and parts.searcher is not None
+    if spec.plan.max_concurrent and not (searched and parts.per_cell):  # a cell's searcher limits its own
+        kw["max_concurrent_trials"] = spec.plan.max_concurrent
+    if not searched:
         return tune.TuneConfig(**kw)
-    searcher = pbt_searcher(spec) if _is_pbt(spec) else SEARCHERS[spec.plan.kind](spec)
-    return tune.TuneConfig(search_alg=searcher, scheduler=scheduler(spec),
-                           num_samples=search.settings.num_samples, **kw)
+    if parts.num_samples is not None:
+        kw["num_samples"] = parts.num_samples
+    spec = searching(spec)
+    return tune.TuneConfig(search_alg=spec.searcher, scheduler=scheduler(spec), **kw)
 
 
 def _dirname(trial: Any) -> str:
@@ -198,17 +210,29 @@ def _dirname(trial: Any) -> str:
 
 
 def run_tuner(spec: TunerSpec) -> Any:
+    spec = searching(spec)
     tuner = tune.Tuner(_trainable(spec), param_space=_param_space(spec), tune_config=_tune_config(spec),
                        run_config=_run_config(spec))
     return _fit(spec, tuner)
 
 
 def restore_tuner(spec: TunerSpec) -> Any:
+    """Continue an interrupted Tuner (``--resume``): Ray restores its searcher and scheduler with
+    their state; trials that were running continue from their checkpoints, and those that ended
+    in an error too unless its kind says not (a frontier counted them as not solved)."""
     path, filesystem = ray_storage(spec, experiment=True)
-    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True,
-                               param_space=_param_space(spec), storage_filesystem=filesystem)
+    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True,
+                               resume_errored=spec.parts.resume_errored, param_space=_param_space(spec),
+                               storage_filesystem=filesystem)
     relocate(tuner, spec)
     return _fit(spec, tuner)
+
+
+def run_or_restore(spec: TunerSpec, resume: bool) -> Any:
+    """The Tuner run, or restored with ``resume``; a study whose kind starts again where Ray kept no
+    state of it (a frontier interrupted before Ray saved: every trial it ran continues from its checkpoint)."""
+    again = resume and (not spec.parts.restart or can_restore(spec))
+    return restore_tuner(spec) if again else run_tuner(spec)
 
 
 def relocate(tuner: Any, spec: TunerSpec) -> None:
@@ -229,7 +253,8 @@ def relocate(tuner: Any, spec: TunerSpec) -> None:
 
 def _fit(spec: TunerSpec, tuner: Any) -> Any:
     """``tuner.fit()``; then, unless it was interrupted, a grid's trials that Ray holds TERMINATED
-    short of their steps are run to their end (``finish_short``)."""
+    short of their steps are run to their end (``finish_short``): a kind whose scheduler never
+    stops a trial short (a grid's)."""
     results, interrupted = fit_noting_interrupt(tuner)
     if not interrupted and not spec.plan.kind_of.scheduled:
         finish_short(spec, results)
@@ -269,13 +294,11 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
     TERMINATED trial again. One Tuner over their configs (the Ray experiment ``finished/`` of the
     study folder), each trial continuing from its own checkpoint; ``collect`` then reads their
     curves from there. Returns how many it ran."""
-    import dataclasses
-
-    from study.results.trials import _stopped_by
+    from study.results.trials import stopped_by
 
     def unfinished(config: dict[str, Any], last: dict[str, Any]) -> bool:
         row = {**last, "status": "TERMINATED", "steps": config.get("steps")}
-        return _stopped_by(row, scheduled=False) == "unfinished"
+        return stopped_by(row, scheduled=False) == "unfinished"
 
     short = []
     for trial in ray_trials(results):
@@ -324,45 +347,3 @@ def experiment_state_damage(study_folder: str | Path) -> str | None:
     except (OSError, ValueError) as exc:
         return f"{states[-1].name}: {str(exc).splitlines()[0]}"
     return None
-
-
-def _frontier_tuner_configs(spec: TunerSpec, searcher: FrontierSearcher) -> tuple[tune.TuneConfig, tune.RunConfig]:
-    import dataclasses
-
-    # The grid's settings (actor reuse, trial folder names, --max-concurrent) with the frontier's
-    # searcher and scheduler; num_samples -1: as many trials as the searcher proposes.
-    tune_config = dataclasses.replace(_tune_config(spec, searched=False), search_alg=searcher,
-                                      scheduler=FrontierScheduler(searcher), num_samples=-1)
-    run_config = _run_config(spec)
-    run_config.callbacks = [*(run_config.callbacks or []), FrontierCallback(searcher)]
-    return tune_config, run_config
-
-
-def run_frontier(spec: TunerSpec, frontier_options: Any) -> Any:
-    """Run the memory frontier of ``spec`` on Ray (``study.frontier``); returns Ray's ResultGrid.
-
-    The cells are the combinations of ``spec.plan.grid_axes``' values in ``spec.param_space`` (model
-    always among them; ``length`` and ``seed`` are the search's), every other field shared:
-    ``study.frontier.frontier_cells``. ``frontier_options``: a ``FrontierOptions``
-    (``check_frontier_options``) or a dict of its arguments. The study folder gets
-    ``frontier/state.json`` and ``frontier.csv`` as the search goes; ``study.report.frontier.write_frontier``
-    adds the figure and prints the table."""
-    options = (frontier_options if isinstance(frontier_options, FrontierOptions)
-               else check_frontier_options(**dict(frontier_options)))
-    base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)
-    frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
-                        speculate=options.speculate, base=base)
-    searcher = FrontierSearcher(frontier, spec.study_folder.resolve())
-    tune_config, run_config = _frontier_tuner_configs(spec, searcher)
-    return tune.Tuner(_trainable(spec), tune_config=tune_config, run_config=run_config).fit()
-
-
-def restore_frontier(spec: TunerSpec) -> Any:
-    """Continue an interrupted frontier (``--resume``): Ray restores the searcher with its state,
-    finished probes are not run again, trials that were running continue from their checkpoints.
-    Trials that ended in an error stay so (the frontier counted them as not solved)."""
-    path, filesystem = ray_storage(spec, experiment=True)
-    tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True, resume_errored=False,
-                               storage_filesystem=filesystem)
-    relocate(tuner, spec)
-    return tuner.fit()

@@ -178,7 +178,7 @@ class Estimate:
     machine: int | None
     gpu: int | None
     cluster: bool
-    frontier: bool = False
+    shorter: str = "fewer --lengths"  # how its trials get smaller (``Kind.shorter``)
 
     def lines(self) -> list[str]:
         """The estimate as it is printed (``--dry-run`` and a study's start): two sentences."""
@@ -199,8 +199,7 @@ class Estimate:
 
     def refusal(self) -> str | None:
         """The one line that refuses a trial too large for the machine (or its GPU), or None."""
-        fewer = "a lower --max-length" if self.frontier else "fewer --lengths"
-        fix = f"{fewer}, a smaller hidden or batch_size (--set), or {IGNORE} to run it anyway"
+        fix = f"{self.shorter}, a smaller hidden or batch_size (--set), or {IGNORE} to run it anyway"
         if self.gpu and self.memory.device > self.gpu:
             return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.device)} on its GPU; "
                     f"the GPU has {size_text(self.gpu)}; {fix}")
@@ -216,42 +215,6 @@ def _para(text: str, width: int = 100) -> list[str]:
     return wrap_parts(text.split(), " ", first="", indent="  ", width=width)
 
 
-def _largest(plan: StudyPlan, dist: tuple[str, Any], field: str) -> Any:
-    kind, values = dist
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if not numbers:
-        return None
-    return min(numbers) if field == "eval_every" else max(numbers)
-
-
-def _groups(plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
-    """The trials as groups run one after another (a search's cells), each a list of (config, how
-    many trials of it); a search's and a frontier's at their most costly (``bound``)."""
-    fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
-    if plan.kind == "grid":
-        return [[(c, 1) for c in plan.configs()]]
-    if plan.search is not None:
-        groups = []
-        for cell in plan.cells:
-            cfg = {**fixed, "model": cell["model"], "length": cell["length"]}
-            for field, dist in plan.space(cell["model"]).items():
-                if field in ("hidden", "batch_size", "steps", "eval_every") and _largest(plan, dist, field):
-                    cfg[field] = _largest(plan, dist, field)
-            groups.append([(cfg, plan.search.settings.num_samples)])
-        return groups
-    from study.frontier.bound import bisections
-    from study.frontier.options import check_frontier_options
-    from study.frontier.search import frontier_doubling
-
-    assert plan.frontier is not None
-    opts = check_frontier_options(**plan.frontier)
-    doubling = frontier_doubling(opts)
-    extra = max((bisections(b - a) for a, b in zip(doubling, doubling[1:], strict=False)), default=0)
-    seeds = opts.rule[1] * (1 + opts.speculate)
-    lengths = [*doubling, *[opts.max_length] * extra]
-    return [[({**fixed, **cell, "length": t}, seeds) for t in lengths] for cell in plan.cells]
-
-
 def _at_once(plan: StudyPlan) -> tuple[int, str]:
     """How many trials run at once, and on what."""
     cpus = plan.options.num_cpus or os.cpu_count() or 1
@@ -263,11 +226,9 @@ def _at_once(plan: StudyPlan) -> tuple[int, str]:
         where += f" and {gpus} GPU{'s' * (gpus != 1)}"
     if plan.max_concurrent:
         slots = min(slots, plan.max_concurrent)
-    if plan.frontier is not None:
-        from study.frontier.options import check_frontier_options
-
-        opts = check_frontier_options(**plan.frontier)
-        slots = min(slots, len(plan.cells) * opts.rule[1] * (1 + opts.speculate))
+    most = plan.kind_of.most_at_once(plan)
+    if most is not None:
+        slots = min(slots, most)
     if plan.options.address:
         where += " (a cluster may run more)"
     return slots, where
@@ -283,15 +244,9 @@ def _gpu_count() -> int:
 
 
 def _bound(plan: StudyPlan, configs: list[dict[str, Any]]) -> str | None:
-    if plan.search is not None:
-        s = plan.search.settings
-        cut = "" if s.scheduler == "none" else f"; the scheduler ({s.scheduler}) cuts some sooner"
-        return (f"an upper bound: all {s.num_samples} samples of each cell train all their steps at the space's "
-                f"largest hidden and batch_size{cut}")
-    if plan.frontier is not None:
-        return ("an upper bound: every seed of every probe on the longest path of doubling and bisection up to "
-                f"T = {plan.frontier['max_length']:,} trains all its steps; the search stops once it knows "
-                "each cell's frontier, usually much sooner")
+    bound = plan.kind_of.bound(plan)
+    if bound is not None:
+        return bound
     if any(int(c.get("patience") or 0) > 0 for c in configs):
         return ("an upper bound: every trial trains all its steps, but early stopping at the target ends "
                 "many sooner (--full trains them all)")
@@ -306,7 +261,7 @@ def estimate(plan: StudyPlan) -> Estimate:
     on_gpu = plan.gpus_per_trial > 0
     wall, biggest, memory, trials = start, "", Memory(0, 0, {}), 0
     configs: list[dict[str, Any]] = []
-    for group in _groups(plan):
+    for group in plan.kind_of.costly(plan):
         times = [(trial_seconds(cfg, threads) + per_trial, n) for cfg, n in group]
         total = sum(t * n for t, n in times)
         wall += max(total / min(at_once, sum(n for _, n in group)), max(t for t, _ in times))
@@ -319,7 +274,7 @@ def estimate(plan: StudyPlan) -> Estimate:
     return Estimate(trials=plan.n_trials, wall=wall, at_once=min(at_once, max(plan.n_trials, 1)), where=where,
                     bound=_bound(plan, configs), memory=memory, biggest=biggest, machine=machine_memory(),
                     gpu=gpu_memory() if on_gpu else None, cluster=bool(plan.options.address),
-                    frontier=plan.frontier is not None)
+                    shorter=plan.kind_of.shorter)
 
 
 def _settings(cfg: Mapping[str, Any]) -> str:

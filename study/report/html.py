@@ -44,6 +44,7 @@ from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
 from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
+from study.planning.kinds import Kind, kind_named
 from study.report.page import (
     CSP,
     STYLE,
@@ -94,12 +95,13 @@ def write_html(folder: str | os.PathLike[str], data: dict[str, Any], summary: pd
 
 def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> str:
     meta, trials = data["meta"], data["trials"]
-    kind = meta.get("kind") or "?"
+    kind = kind_named(meta.get("kind"))  # its report's sections: ``Kind.report``
     name = str(meta.get("name") or folder.name)
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
     title, parts, figure, rest = _answer(folder, data, summary, kind, bool(finished))
     files = figure_files(folder)
-    exercise = bool(finished) and kind != "optuna" and not exercise_points(summary, study_settings(meta, trials)).empty
+    exercise = (bool(finished) and "accuracy" in kind.report
+                and not exercise_points(summary, study_settings(meta, trials)).empty)
     shown = next((p for p in files if p.name == figure), None)
     if shown is not None:
         parts = ['<div class="headline">', figure_html(shown, figure_caption(shown.name, exercise)),
@@ -145,36 +147,30 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     ])
 
 
-def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: str,
+def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kind,
             finished: bool) -> tuple[str, list[str], str | None, list[Section]]:
     """The headline (its title, its parts, the file name of its figure) and the sections after it."""
     meta, trials = data["meta"], data["trials"]
     left_out = _left_out(summary)
-    if kind == "frontier":
+    if "frontier-table" in kind.report:
         (title, parts), probes = _frontier(folder)
         rest = [probes] if probes else []
         if finished:
-            rest += _grid(meta, trials, summary, left_out)
+            rest += _grid(meta, trials, summary, left_out, kind)
         return title, parts, FIGURE, rest
     if not finished:
         return "No finished trials", ["<p>No finished trials to summarise.</p>",
                                       *([f'<p class="note">{_e(left_out)}</p>'] if left_out else [])], None, []
-    if kind == "optuna":
+    if "search" in kind.report:
         head, rest = _search(meta, data, summary, left_out)
         return "Best config", head, None, rest
-    (_, title, parts), *rest = _grid(meta, trials, summary, left_out)
+    (_, title, parts), *rest = _grid(meta, trials, summary, left_out, kind)
     x = next((p.name for p in figure_files(folder) if p.name.startswith("accuracy_vs_")), None)
     return title, parts, x, rest
 
 
-def _what(meta: dict[str, Any], kind: str) -> str:
-    grid = f"grid {meta['grid']}" if meta.get("grid") else "grid"
-    what = grid if kind == "grid" else f"search ({method_text(meta)})" if kind == "optuna" else kind
-    if kind == "frontier":
-        f = meta.get("frontier") or {}
-        what = (f"memory frontier (rule {f.get('solve_rule', '?')}, T from {f.get('start_length', '?')} to "
-                f"{f.get('max_length', '?')})")
-    return what
+def _what(meta: dict[str, Any], kind: Kind) -> str:
+    return kind.title(meta, long=True) + (f" ({method_text(meta)})" if "search" in kind.report else "")
 
 
 def _wall(meta: dict[str, Any]) -> str | None:
@@ -185,7 +181,7 @@ def _wall(meta: dict[str, Any]) -> str | None:
     return f"{duration_text(wall)} ({wall:,.0f} s)"
 
 
-def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
+def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
     """One line under the title: what the study is, its trials, its status and wall time."""
     n = len(trials)
     words = [_what(meta, kind), trials_text(n), str(meta.get("status") or "status not recorded")]
@@ -193,13 +189,13 @@ def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
     return "; ".join(words + ([wall] if wall else [])) + "."
 
 
-def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
+def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
     rows = [("Kind", _e(_what(meta, kind))),
             ("Command", f"<code>{_e(meta.get('command') or 'not recorded')}</code>"),
             ("Provenance", _e(provenance_line(meta))),
             ("Status", _e(meta.get("status") or "not recorded")),
             ("Wall time", _e(_wall(meta) or "not recorded")),
-            ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials))))]
+            ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials), kind)))]
     target = study_target(meta)
     if target is not None:
         rows.append(("Target", _e(f"{target:g} held-out accuracy")))
@@ -207,10 +203,10 @@ def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: str) -> str:
     return f'<dl class="facts">\n{items}\n</dl>'
 
 
-def _planned(meta: dict[str, Any], n: int) -> str:
+def _planned(meta: dict[str, Any], n: int, kind: Kind) -> str:
     if meta.get("trials") in (None, n):
         return ""
-    if meta.get("kind") == "frontier":
+    if "frontier-table" in kind.report:
         return f" (the search runs at most {meta['trials']}; it stops once it knows every cell's frontier)"
     return f" of {meta['trials']} planned"
 
@@ -262,7 +258,8 @@ def _left_out(summary: pd.DataFrame) -> str:
     return f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
 
 
-def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str) -> list[Section]:
+def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str,
+          kind: Kind) -> list[Section]:
     """The accuracy table (first: a grid's headline), the odd-vs-even contrasts, the steps to the target."""
     target = study_target(meta)
     goal = f"{target:g}" if target is not None else "the target"
@@ -279,7 +276,7 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
     title = f"Final held-out accuracy at T = {t}" if t is not None else "Final held-out accuracy against T"
     out: list[Section] = [("accuracy", title, accuracy)]
     parity = parity_table(trials, summary_axes(meta, trials.columns))
-    if len(parity) and meta.get("kind") == "grid":
+    if len(parity) and "odd-even" in kind.report:
         shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
                                                 for r in parity.itertuples()]})
         shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})

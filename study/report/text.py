@@ -10,6 +10,7 @@ import pandas as pd
 from study.basics.provenance import provenance_line
 from study.basics.stats import METHOD
 from study.basics.text import value_text
+from study.planning.kinds import kind_named
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.importance import importance_label, importance_text
@@ -20,9 +21,9 @@ from study.results.summary import parity_table
 
 def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
           written: list[Path], frontier: pd.DataFrame | None = None) -> str:
-    kind = meta.get("kind") or "?"
-    what = (f"grid {meta['grid']}" if meta.get("grid") else "grid") if kind == "grid" else \
-        "memory frontier" if kind == "frontier" else f"search: {method_text(meta)}" if kind == "optuna" else kind
+    kind = kind_named(meta.get("kind"))
+    sections = kind.report  # which of the report's parts the study's kind has (``Kind.report``)
+    what = kind.title(meta) + (f": {method_text(meta)}" if "search" in sections else "")
     lines = [f"study {meta.get('name') or folder.name} ({what}): {trials_text(len(data['trials']))}",
              f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
     if frontier is not None:
@@ -31,7 +32,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
         lines += ["", format_frontier(frontier)]
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
-    elif kind == "optuna":
+    elif "search" in sections:
         lines += (_search_text(meta, data["trials"], summary, data.get("numbers"))
                   + _importance_lines(data.get("importances")))
     else:
@@ -39,7 +40,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
         goal = f"{target:g}" if target is not None else "the target"
         lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", format_accuracy_table(table)]
         parity = parity_table(data["trials"], summary_axes(meta, data["trials"].columns))
-        if len(parity) and kind == "grid":
+        if len(parity) and "odd-even" in sections:
             shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
                                                     for r in parity.itertuples()]})
             shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
@@ -52,7 +53,7 @@ def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.D
             lines += ["", f"Median steps to {goal} held-out accuracy, over the seeds that got there (- none):",
                       steps.to_string(float_format=lambda v: f"{v:.0f}", na_rep="-")]
     best = data.get("best")
-    if kind == "optuna" and best:
+    if "search" in sections and best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
         lines += ["", *_wrap("best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
                              + tied_words(best), 120)]

@@ -67,6 +67,7 @@ from study.basics.errors import one_line
 from study.basics.io import write_bytes_atomic, write_csv_atomic, write_json_atomic
 from study.basics.layout import BEST, CURVES, FIGURES, IMPORTANCES, PARETO_FIGURE, PBT_FIGURE, SUMMARY, TRIALS
 from study.frontier import table as fr
+from study.planning.kinds import kind_named
 from study.report import plots
 from study.report.frontier import write_frontier
 from study.report.html import write_html
@@ -97,7 +98,8 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     data = read_study_folder(folder)
     _restate(folder, data)
     meta, trials, curves = data["meta"], data["trials"], data["curves"]
-    if meta.get("kind") == "optuna":
+    sections = kind_named(meta.get("kind")).report  # which of the report's parts it has (``Kind.report``)
+    if "search" in sections:
         data["numbers"] = optuna_numbers(folder, meta)
         data["importances"] = _importances(folder, meta)
         data["best"] = _best(folder, meta, data) or data["best"]
@@ -107,8 +109,8 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     table = accuracy_vs_length(summary, settings=study_settings(meta, trials))
     rounded = summary.round({c: DIGITS for c in SUMMARY_STATS})
     write_csv_atomic(folder / SUMMARY, rounded)
-    frontier = _frontier(folder, meta, figures)
-    written = _figures(folder, meta, data, summary, bands, axes) if figures else []
+    frontier = _frontier(folder, figures) if "frontier-table" in sections else None
+    written = _figures(folder, meta, data, summary, bands, axes, sections) if figures else []
     if figures:
         for stale in stale_figures(folder / FIGURES, written):
             stale.unlink(missing_ok=True)
@@ -129,12 +131,9 @@ def _restate(folder: Path, data: dict[str, Any]) -> None:
     """trials.csv and curves.csv as this code tabulates them, written again where a study written
     by older code differs: a PBT member's steps_to_target and best_eval_accuracy its own since its
     last exploit (``study.results.pbt.own_since_exploit``); a frontier's every launched seed a row,
-    a seed stopped with the study unfinished (``study.planning.kinds.frontier.settle_trials``)."""
-    from study.planning.kinds.frontier import settle_trials
-
+    a seed stopped with the study unfinished (its kind's ``settle``: ``study.planning.kinds.frontier``)."""
     trials, curves = own_since_exploit(data["trials"], data["curves"])
-    if data["meta"].get("kind") == "frontier":
-        trials = settle_trials(folder, trials)
+    trials = kind_named(data["meta"].get("kind")).settle(folder, trials)
     for name, new, old in ((TRIALS, trials, data["trials"]), (CURVES, curves, data["curves"])):
         if not new.equals(old):
             write_csv_atomic(folder / name, new)
@@ -157,7 +156,7 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
         print(f"{PROG}: {BEST} left as it is: study.json's plan cannot be read ({one_line(exc)})", file=sys.stderr)
         return None
     plan = replace(plan, results_dir=confirm_results_dir(folder, meta))
-    best = best_record(plan, data["trials"], data["numbers"]) if plan.search is not None else None
+    best = best_record(plan, data["trials"], data["numbers"]) if plan.search else None
     if best is not None:
         write_json_atomic(folder / BEST, best)
     return best
@@ -187,11 +186,9 @@ def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
         return None
 
 
-def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame | None:
+def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
     """A memory frontier's frontier.csv (and figures/frontier.png), from its frontier/state.json;
-    None for other studies, or when the frontier has no state (a note says why)."""
-    if meta.get("kind") != "frontier":
-        return None
+    None when the frontier has no state (a note says why)."""
     try:
         state = fr.load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -204,11 +201,11 @@ def _frontier(folder: Path, meta: dict[str, Any], figure: bool) -> pd.DataFrame 
 
 
 def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
-             bands: pd.DataFrame, axes: list[str]) -> list[Path]:
+             bands: pd.DataFrame, axes: list[str], sections: tuple[str, ...]) -> list[Path]:
     target = study_target(meta)
     out = folder / FIGURES
     jobs: list[tuple[str, Callable[[], Any]]] = []
-    if meta.get("kind") != "optuna" and not summary.empty:
+    if "accuracy" in sections and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []
         for m in models:
             jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
@@ -224,7 +221,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         if summary["solved"].sum() > 0:
             jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
                          lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
-    if meta.get("kind") == "optuna":
+    if "search" in sections:
         jobs += _optuna_jobs(folder, meta, data, target)
     if not jobs:
         return []

@@ -14,7 +14,7 @@ from ray import tune
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.collect import collect
 from study.engine.search.frontier import FrontierSearcher
-from study.engine.tuner import TunerSpec, run_frontier
+from study.engine.tuner import TunerSpec, run_tuner
 from study.frontier.options import RULE_TEXT, FrontierOptions, check_frontier_options, frontier_cells, parse_solve_rule
 from study.frontier.probe import MOOT, PASSED, RUNNING, SOLVED, UNSOLVED, Trial
 from study.frontier.search import DONE, Frontier
@@ -466,28 +466,24 @@ def _none(value):
     return None if pd.isna(value) else int(value)
 
 
-def _spec(results_dir, param_space, axes):
-    """A TunerSpec of a frontier study (TunerSpec wraps the planner's StudyPlan)."""
-    import dataclasses
-
-
-    if "plan" not in {f.name for f in dataclasses.fields(TunerSpec)}:
-        return TunerSpec(name="frontier", results_dir=results_dir, param_space=param_space,
-                                   grid_axes=axes, verbose=0)
+def _spec(results_dir, param_space, axes, options):
+    """A TunerSpec of a frontier study (TunerSpec wraps the planner's StudyPlan) under ``options``."""
     from study.planning.plan import StudyPlan
 
     plan = StudyPlan(name="frontier", results_dir=str(results_dir), kind="frontier", grid=None, axes=axes,
-                     param_space=param_space, grid_axes=axes, n_trials=0)
+                     param_space=param_space, grid_axes=axes, n_trials=0, frontier=options.to_dict())
     return TunerSpec(plan=plan, verbose=0)
 
 
+@pytest.mark.ray
 def test_tiny_frontier_on_ray_writes_a_complete_frontier_csv_and_figure(ray_session, tmp_path, capsys):
 
     # 600 steps at lr 1e-2: the LSTM solves T = 5 on 2 of 3 seeds, so the search doubles, bisects
     # and stops decided and moot probes (at 300 steps and lr 3e-3 no seed solves T = 5).
     spec = _spec(tmp_path, {"model": ["RNN", "LSTM"], "init": "default", "hidden": 16, "steps": 600,
-                            "eval_every": 50, "lr": 1e-2, "target": 0.99, "patience": 2}, ["model"])
-    results = run_frontier(spec, check_frontier_options("2/3", 5, 12))
+                            "eval_every": 50, "lr": 1e-2, "target": 0.99, "patience": 2}, ["model"],
+                 check_frontier_options("2/3", 5, 12))
+    results = run_tuner(spec)  # its kind's searcher, scheduler and callback (study.engine.tuner)
     folder = tmp_path / "frontier"
     fr = load_frontier(folder)
     assert fr is not None and fr.done and fr.running() == [] and fr.rule == (2, 3)

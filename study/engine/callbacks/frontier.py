@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
 from study.engine.search.frontier import FrontierSearcher
+
+if TYPE_CHECKING:
+    from study.engine.tuner import TunerSpec
 
 
 class FrontierCallback(tune.Callback):
@@ -22,3 +25,8 @@ class FrontierCallback(tune.Callback):
         if not self._matched:
             self._matched = True
             self.searcher.reconcile(trials)
+
+
+def frontier_callback(spec: TunerSpec) -> FrontierCallback:
+    """The callback of a frontier's Tuner, on its searcher (``spec.searcher``)."""
+    return FrontierCallback(spec.searcher)

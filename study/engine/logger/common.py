@@ -62,8 +62,9 @@ class _Guarded:
 
 
 def _run_fields(plan: Any) -> list[str] | None:
-    """The fields a trial's run name shows beside its model, T and seed: a frontier's cell fields
-    (its searcher proposes whole configs); None: what Ray chose for the trial."""
-    if getattr(plan, "kind", None) == "frontier":
+    """The fields a trial's run name shows beside its model, T and seed: its cell fields where its
+    kind's searcher proposes whole configs (a frontier's); None: what Ray chose for the trial."""
+    kind = getattr(plan, "kind_of", None)
+    if kind is not None and not kind.tuner(plan).space:
         return list(plan.grid_axes or [])
     return None

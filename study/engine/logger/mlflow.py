@@ -12,7 +12,7 @@ from study.basics import tracking
 from study.basics.store import study_store
 from study.engine.logger.common import _Guarded, _run_fields, _scalars, _swept, run_name
 from study.results.checkpoints import CONFIG_FIELDS, saved_curve, trial_key
-from study.results.trials import RECORDED, _stopped_by
+from study.results.trials import RECORDED, stopped_by
 
 
 class MLflowCallback(LoggerCallback, _Guarded):
@@ -136,7 +136,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
             last = trial.last_result or {}
             status = "ERROR" if failed else "TERMINATED"
             row = {"status": status, **{k: last.get(k) for k in RECORDED}, "steps": trial.config.get("steps")}
-            tags = [RunTag("stopped_by", _stopped_by(row)), RunTag("ray_status", status)]
+            tags = [RunTag("stopped_by", stopped_by(row)), RunTag("ray_status", status)]
             # The best evaluation of the whole curve: the checkpoint holds it all, also the part
             # logged before a restart of the driver.
             curve = saved_curve(study_store(self.storage, self.folder), trial.config, trial.trial_id) or []
@@ -175,7 +175,7 @@ def mlflow_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
     if not plan.mlflow:
         return []
     search = plan.search
-    kind = getattr(plan, "kind", None) or ("optuna" if search else "grid")
+    kind = getattr(plan, "kind", None) or "grid"
     swept = set(plan.grid_axes or []) | set(search.settings.space if search is not None else {})
     # The study's settings, not a search cell's: a search over several cells has lists for model and length.
     fixed = {k: v for k, v in plan.param_space.items() if k not in swept and not isinstance(v, list)}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
 from study.engine.search.frontier import FrontierSearcher
+
+if TYPE_CHECKING:
+    from study.engine.tuner import TunerSpec
 
 
 class FrontierScheduler(tune.schedulers.FIFOScheduler):
@@ -23,3 +26,8 @@ class FrontierScheduler(tune.schedulers.FIFOScheduler):
         if self.searcher.should_stop(trial.trial_id, result):
             return tune.schedulers.TrialScheduler.STOP
         return tune.schedulers.TrialScheduler.CONTINUE
+
+
+def frontier_scheduler(spec: TunerSpec) -> FrontierScheduler:
+    """The scheduler of a frontier's Tuner, on its searcher (``spec.searcher``)."""
+    return FrontierScheduler(spec.searcher)

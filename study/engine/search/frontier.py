@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
@@ -13,6 +13,9 @@ from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atom
 from study.frontier import table as fr
 from study.frontier.probe import RUNNING, STOPPED, Trial
 from study.frontier.search import Frontier
+
+if TYPE_CHECKING:
+    from study.engine.tuner import TunerSpec
 
 
 class FrontierSearcher(tune.search.Searcher):
@@ -193,3 +196,18 @@ class FrontierSearcher(tune.search.Searcher):
 
     def restore(self, checkpoint_path: str) -> None:
         self.set_state(json.loads(Path(checkpoint_path).read_text()))
+
+
+def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
+    """The searcher of a frontier's Tuner: the cells are the combinations of ``spec.plan.grid_axes``'
+    values in ``spec.param_space`` (model always among them; ``length`` and ``seed`` are the
+    search's), every other field shared (``study.frontier.options.frontier_cells``), under the
+    plan's ``frontier`` options. The study folder gets ``frontier/state.json`` and ``frontier.csv``
+    as the search goes; ``study.report.frontier.write_frontier`` adds the figure and prints the table."""
+    from study.frontier.options import check_frontier_options, frontier_cells
+
+    options = check_frontier_options(**dict(spec.plan.frontier or {}))
+    base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)
+    frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
+                        speculate=options.speculate, base=base)
+    return FrontierSearcher(frontier, spec.study_folder.resolve())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from palrnn.config import Config
@@ -20,6 +21,22 @@ if TYPE_CHECKING:
     from study.planning.plan import StudyPlan
 
 Fail = Callable[[ValueError], StudyError]  # a Config's ValueError as the option or file that set its field
+
+
+@dataclass(frozen=True)
+class TunerParts:
+    """How a kind's study runs on Ray, by the names of the engine's parts: planning imports no
+    engine code, and ``study.engine.tuner`` looks each name up in its registry."""
+
+    searcher: str | None = None  # study.engine.search.SEARCHERS; None: Ray's variants of the param space
+    scheduler: str | None = None  # study.engine.schedulers.SCHEDULERS; None: Ray's FIFO
+    callbacks: tuple[str, ...] = ()  # study.engine.callbacks.CALLBACKS: Ray callbacks besides the loggers
+    num_samples: int | None = None  # Ray's: None, each variant once; -1, as many as the searcher proposes
+    per_cell: bool = False  # a Tuner per cell, one after the other, each its own Ray experiment
+    population: bool = False  # PBT: Ray draws the first configs from the space; a trial learns the rounds
+    space: bool = True  # the Tuner has the param space; False: the searcher proposes whole configs
+    restart: bool = False  # --resume of a study Ray kept no state of starts it again (else: restored)
+    resume_errored: bool = True  # --resume runs again the trials that ended in an error
 
 
 @dataclass
@@ -44,6 +61,12 @@ class Kind:
     has_seeds = False  # whether the study file's ``seeds = N`` and --seeds apply
     scheduled = True  # a scheduler or searcher may end its trials short of their steps (a grid's run them all)
     seeds_refused = ""  # why --set/--sweep seed is refused
+    # The report's sections (study.report): "frontier-table" (its table, frontier.csv and figure, first),
+    # "accuracy" (the mean over seeds: the accuracy table, its figures, the steps to the target),
+    # "odd-even" (the odd-vs-even contrasts), "search" (the best configs, best.json, importances,
+    # Optuna's figures, the Pareto front).
+    report: tuple[str, ...] = ("accuracy",)
+    shorter = "fewer --lengths"  # how the estimate says its trials get smaller
 
     # -- planning --
 
@@ -80,6 +103,25 @@ class Kind:
     def trials(self, plan: StudyPlan) -> Any:
         raise NotImplementedError
 
+    # -- its cost (study.planning.estimate) --
+
+    def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
+        """The trials as groups run one after another, each a list of (config, how many trials of
+        it); where the study chooses its trials as it runs, at their most costly (``bound``)."""
+        return [[(c, 1) for c in self.configs(plan)]]
+
+    def most_at_once(self, plan: StudyPlan) -> int | None:
+        """The most trials it can run at once, whatever the machine; None: no limit of its own."""
+        return None
+
+    def bound(self, plan: StudyPlan) -> str | None:
+        """Why the estimate is an upper bound, where ``costly`` is; None otherwise."""
+        return None
+
+    def tuner(self, plan: StudyPlan) -> TunerParts:
+        """Its Tuners' parts (a grid's: Ray's variants of the param space, every trial to its end)."""
+        return TunerParts()
+
     # -- for people --
 
     def count_text(self, plan: StudyPlan) -> str:
@@ -96,11 +138,16 @@ class Kind:
         """--list's lines for a study of this kind, before what it fixes."""
         raise NotImplementedError
 
+    def title(self, meta: Mapping[str, Any], long: bool = False) -> str:
+        """What the report calls a study of this kind (``meta``: its study.json; ``long``: with its
+        settings, as report.html's facts say it)."""
+        return self.name or "?"
+
     # -- its end --
 
-    def settle(self, plan: StudyPlan, trials: pd.DataFrame) -> pd.DataFrame:
-        """The trials table as the study's end writes it (a frontier reads why its seeds ended from
-        its search's state); as collected otherwise."""
+    def settle(self, folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
+        """The trials table of the study in ``folder`` as its end (and its report) writes it (a
+        frontier reads why its seeds ended from its search's state); as collected otherwise."""
         return trials
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:

@@ -11,10 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
-from study.frontier.bound import max_trials
+from study.frontier.bound import bisections, max_trials
 from study.frontier.options import RULE_TEXT, check_frontier_options, frontier_cells
 from study.frontier.search import frontier_doubling
-from study.planning.kinds.base import Fail, Kind, Resolved, common_lines, first_config, frame, list_head
+from study.planning.kinds.base import (
+    Fail,
+    Kind,
+    Resolved,
+    TunerParts,
+    common_lines,
+    first_config,
+    frame,
+    list_head,
+)
 from study.planning.request import SEARCH_ONLY, Request
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
 from study.spec.studyfile import Study
@@ -30,6 +39,8 @@ class FrontierKind(Kind):
     name = "frontier"
     noun = "frontier"
     seeds_refused = "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"
+    report = ("frontier-table", "accuracy")
+    shorter = "a lower --max-length"
 
     def check_options(self, req: Request, where: str) -> None:
         given = req.given
@@ -139,14 +150,47 @@ class FrontierKind(Kind):
         return [*lines, f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "
                         f"speculate {opts.speculate}"]
 
-    def settle(self, plan: StudyPlan, trials: pd.DataFrame) -> pd.DataFrame:
+    def title(self, meta: Mapping[str, Any], long: bool = False) -> str:
+        if not long:
+            return "memory frontier"
+        f = meta.get("frontier") or {}
+        return (f"memory frontier (rule {f.get('solve_rule', '?')}, T from {f.get('start_length', '?')} to "
+                f"{f.get('max_length', '?')})")
+
+    def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
+        """Every seed of every probe on the longest path of doubling and bisection, speculation included."""
+        opts = check_frontier_options(**(plan.frontier or {}))
+        doubling = frontier_doubling(opts)
+        extra = max((bisections(b - a) for a, b in zip(doubling, doubling[1:], strict=False)), default=0)
+        seeds = opts.rule[1] * (1 + opts.speculate)
+        lengths = [*doubling, *[opts.max_length] * extra]
+        fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
+        return [[({**fixed, **cell, "length": t}, seeds) for t in lengths] for cell in self.cells(plan)]
+
+    def most_at_once(self, plan: StudyPlan) -> int | None:
+        opts = check_frontier_options(**(plan.frontier or {}))
+        return len(self.cells(plan)) * opts.rule[1] * (1 + opts.speculate)
+
+    def bound(self, plan: StudyPlan) -> str | None:
+        assert plan.frontier is not None
+        return ("an upper bound: every seed of every probe on the longest path of doubling and bisection up to "
+                f"T = {plan.frontier['max_length']:,} trains all its steps; the search stops once it knows "
+                "each cell's frontier, usually much sooner")
+
+    def tuner(self, plan: StudyPlan) -> TunerParts:
+        """One Tuner driven by the frontier's searcher, which its scheduler and callback share;
+        --resume restores Ray's state where it kept one (errored trials counted as not solved)."""
+        return TunerParts(searcher="frontier", scheduler="frontier", callbacks=("frontier",), num_samples=-1,
+                          space=False, restart=True, resume_errored=False)
+
+    def settle(self, folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
         """The trials table as the search's state tells it (``settle_trials``)."""
-        return settle_trials(plan.folder, trials)
+        return settle_trials(folder, trials)
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
         """``complete`` once its search knows every cell's frontier (frontier/state.json; a trial
         that failed for good counts as not solved), else ``interrupted``."""
-        state = _state(plan)
+        state = _folder_state(plan.folder)
         return ("complete" if state is not None and state.done else "interrupted"), unfinished
 
     def status_line(self, status: str, unfinished: int, errors: int, resume: str) -> str | None:
@@ -156,10 +200,6 @@ class FrontierKind(Kind):
         if errors:
             return f"{status}: {errors} trials failed; the frontier counted them as not solved"
         return None
-
-
-def _state(plan: StudyPlan) -> Frontier | None:
-    return _folder_state(plan.folder)
 
 
 def _folder_state(folder: Path) -> Frontier | None:

@@ -34,6 +34,7 @@ class GridKind(Kind):
     has_seeds = True
     scheduled = False  # a trial Ray ended short of its steps was stopped with the study: unfinished
     seeds_refused = "seed is swept by --seeds N (seeds 0 .. N-1)"
+    report = ("accuracy", "odd-even")
 
     def check_options(self, req: Request, where: str) -> None:
         super().check_options(req, where)
@@ -60,6 +61,9 @@ class GridKind(Kind):
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
         return {"grid": study.name}
+
+    def title(self, meta: Mapping[str, Any], long: bool = False) -> str:
+        return f"grid {meta['grid']}" if meta.get("grid") else "grid"
 
     def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
         """Every trial's full config, in the order of the axes (model first, seed last)."""

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, wrap_parts
-from study.planning.kinds.base import Fail, Kind, Resolved, cell_axes, common_lines, first_config, frame, list_head
+from study.planning.kinds.base import (
+    Fail,
+    Kind,
+    Resolved,
+    TunerParts,
+    cell_axes,
+    common_lines,
+    first_config,
+    frame,
+    list_head,
+)
 from study.planning.request import Request
 from study.planning.search import SearchPlan
 from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
@@ -27,6 +37,7 @@ class SearchKind(Kind):
     name = "optuna"
     noun = "search"
     seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
+    report = ("search",)
 
     def check_options(self, req: Request, where: str) -> None:
         super().check_options(req, where)
@@ -82,6 +93,40 @@ class SearchKind(Kind):
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
         assert res.study.search is not None
         return {"search": SearchPlan.plan(res.study.search, res.cells, res.base.steps, res.base.eval_every)}
+
+    def tuner(self, plan: StudyPlan) -> TunerParts:
+        """A Tuner per cell, with the scheduler its settings name; its searcher Optuna's, or under
+        PBT Ray's random first configs of the population (Ray refuses a searcher beside PBT)."""
+        assert plan.search is not None
+        s = plan.search.settings
+        pbt = s.scheduler == "pbt"
+        return TunerParts(searcher="pbt" if pbt else self.name, num_samples=s.num_samples, per_cell=True,
+                          scheduler=None if s.scheduler == "none" else s.scheduler, population=pbt)
+
+    def title(self, meta: Mapping[str, Any], long: bool = False) -> str:
+        return "search"
+
+    def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
+        """Each cell's samples, at the space's largest hidden, batch_size and steps, one cell after the other."""
+        assert plan.search is not None
+        fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
+        groups = []
+        for cell in self.cells(plan):
+            cfg = {**fixed, "model": cell["model"], "length": cell["length"]}
+            for name, (_, values) in plan.search.space(cell["model"]).items():
+                numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                most = (min if name == "eval_every" else max)(numbers) if numbers else None
+                if name in ("hidden", "batch_size", "steps", "eval_every") and most:
+                    cfg[name] = most
+            groups.append([(cfg, plan.search.settings.num_samples)])
+        return groups
+
+    def bound(self, plan: StudyPlan) -> str | None:
+        assert plan.search is not None
+        s = plan.search.settings
+        cut = "" if s.scheduler == "none" else f"; the scheduler ({s.scheduler}) cuts some sooner"
+        return (f"an upper bound: all {s.num_samples} samples of each cell train all their steps at the space's "
+                f"largest hidden and batch_size{cut}")
 
     def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
         """One Optuna study each: its model, length, Optuna study name and Ray experiment (None: the
