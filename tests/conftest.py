@@ -74,3 +74,51 @@ def refused_by_run(tmp_path, capsys, no_ray, fault):
               "Ray not started")
 
     return check
+
+
+# ---- Ray: one shared session, and a guard that keeps the `ray` marker honest ----------------
+
+RAY_INIT = dict(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
+
+
+@pytest.fixture(scope="module")
+def ray_session(request):
+    """One local Ray for the module: 2 CPUs (a trial takes 1), an 80 MB object store, no dashboard.
+    A module's ``RAY_ENV`` (a dict), if it has one, is set while Ray starts, so that its workers
+    inherit it. A test that uses this fixture must be marked ``ray`` (pytest_runtest_setup below)."""
+    import ray
+
+    import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in getattr(request.module, "RAY_ENV", {}).items():
+            env.setenv(key, value)
+        ray.init(**RAY_INIT)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _ray_only_where_marked(request, monkeypatch):
+    """A test not marked ``ray`` fails if it starts Ray in this process (``ray.init``, which Ray's
+    own automatic start and Tune call too): the fast tier, ``-m "not ray and not fault"``, must
+    not start Ray. (Ray started in a subprocess is not seen: mark those tests by hand.)"""
+    if request.node.get_closest_marker("ray") is not None:
+        return
+    import ray
+
+    def unmarked(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} started Ray (ray.init) but is not marked ray: add "
+                             "@pytest.mark.ray (or pytestmark = pytest.mark.ray for the module)")
+
+    monkeypatch.setattr(ray, "init", unmarked)
+
+
+def pytest_runtest_setup(item):
+    # Before any fixture is set up: the Ray fixture (module-scoped, so set up ahead of the guard above)
+    # in a test not marked ``ray`` fails the test before Ray starts.
+    if "ray_session" in getattr(item, "fixturenames", ()) and item.get_closest_marker("ray") is None:
+        pytest.fail(f"{item.nodeid} uses ray_session, which starts Ray, but is not marked ray: add "
+                    "@pytest.mark.ray (or pytestmark = pytest.mark.ray for the module)", pytrace=False)

@@ -54,6 +54,7 @@ def test_dashboard_elsewhere_than_localhost_is_warned_about():
     assert "reachable from other machines" in dashboard_warning("0.0.0.0", None)
 
 
+@pytest.mark.ray
 def test_ray_tmpdir_shows_whether_ray_started():
     """The control for the check above: a Ray that does start writes its session under RAY_TMPDIR."""
     import shutil

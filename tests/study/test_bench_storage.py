@@ -13,6 +13,8 @@ import pytest
 from study.bench import main as bench
 from tests.s3_server import ENV, s3_fixture, s3_server_fixture  # noqa: F401 (the fixtures s3, s3_server)
 
+RAY_ENV = ENV  # conftest's ray_session starts Ray with moto's credentials, which its workers inherit
+
 TINY = ["--grid", "smoke", "--models", "RNN", "--lengths", "5", "--seeds", "1", "--set", "steps=20",
         "--set", "eval_every=10", "--no-report"]
 
@@ -26,7 +28,7 @@ def _refused(argv, tmp_path, capsys, words):
     assert list(tmp_path.iterdir()) == []  # no JSON, no study folder
 
 
-# These come first: no_ray fails where a Ray of this module (the fixture below) already runs.
+# These come first: no_ray fails where a Ray of this module (ray_session) already runs.
 @pytest.mark.parametrize("argv,words", [
     (["--storage", "nosuchscheme://bucket/x"], "--storage: nosuchscheme://bucket/x is not a storage pyarrow.fs knows"),
     (["--storage", "s3://AKIA:SECRET@bucket/x"], "--storage: s3:// URI holds a credential"),
@@ -43,20 +45,8 @@ def test_a_missing_bucket_is_refused_before_any_run(s3, tmp_path, capsys, no_ray
              "--storage: bucket 'no-such-bucket' does not exist at http://127.0.0.1:")
 
 
-@pytest.fixture(scope="module")
-def ray_with_s3(s3_server):
-    """Ray, once for the module, started with moto's credentials, which its workers inherit."""
-    import ray
-
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in ENV.items():
-            env.setenv(key, value)
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
-        yield
-        ray.shutdown()
-
-
-def test_the_json_holds_each_run_and_the_checkpoints_land_in_the_bucket(ray_with_s3, s3, tmp_path, capsys):
+@pytest.mark.ray
+def test_the_json_holds_each_run_and_the_checkpoints_land_in_the_bucket(ray_session, s3, tmp_path, capsys):
     out = tmp_path / "storage-bench.json"
     argv = [*TINY, "--storage", s3.uri("runs"), "--repeats", "1", "--results-dir", str(tmp_path / "r"),
             "--name", "b", "--json", str(out)]

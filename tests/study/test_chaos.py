@@ -20,6 +20,8 @@ from study.planning.plan import DASHBOARD_PORT
 from tests.ports import free_port, fresh_port
 from tests.workers import workers
 
+pytestmark = pytest.mark.fault  # every test fills a disk or kills a process (or two studies race)
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -88,6 +90,7 @@ def _assert_ends_undisturbed(proc, folder, kills, what, n_trials, steps):
     _assert_undisturbed(trials, curves, steps)
 
 
+@pytest.mark.ray
 def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
     steps = 1500
     cmd = _cmd(tmp_path, "k", 2, steps)
@@ -127,6 +130,7 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
           "to an undisturbed run, and adds its time to the first run's")
 
 
+@pytest.mark.ray
 def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
     """Trial workers SIGKILLed at truly random moments: a random worker of the study at a random
     time, whatever it is doing (a trial starting in a reused worker, training, saving its
@@ -153,6 +157,7 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
           "undisturbed run's")
 
 
+@pytest.mark.ray
 def test_workers_killed_between_two_trials_change_nothing(tmp_path, fault):
     """A worker SIGKILLed the moment its trial has saved its last step: Ray reuses workers, so
     the worker is then ending that trial, being reset for the next one (a trial Ray holds as
@@ -178,6 +183,7 @@ def test_workers_killed_between_two_trials_change_nothing(tmp_path, fault):
           "the study ends complete, every curve bit-identical to an undisturbed run's")
 
 
+@pytest.mark.ray
 def test_two_studies_started_at_once_both_run(tmp_path, fault):
     """Two real studies on one machine at the same moment, neither given a dashboard port: each
     starts its own Ray, the second's dashboard on the next free port, and both end complete."""
@@ -280,6 +286,7 @@ def test_a_full_disk_is_told_apart_from_a_writable_one(small_disk):
     assert unwritable(small_disk.view) is None
 
 
+@pytest.mark.ray
 def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_disk, fault):
     steps = 1500
     cmd = small_disk.prefix + _cmd(small_disk.path, "full", 2, steps)

@@ -15,6 +15,8 @@ import pytest
 import study
 import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 
+pytestmark = pytest.mark.ray  # Ray clusters on this machine
+
 MB = 1024**2
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +46,7 @@ def test_trials_are_placed_on_both_nodes(cluster, tmp_path):
     assert not ray.is_initialized()  # run_study connected, and let go of the cluster when done
 
 
+@pytest.mark.fault
 def test_trials_of_a_removed_node_finish_on_the_other(cluster, tmp_path, fault):
     worker_id = cluster.worker.node_id
     folder = tmp_path / "lose-node"

@@ -7,9 +7,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 import study
 import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 from tests.ports import free_port
+
+pytestmark = pytest.mark.ray
 
 
 def _get(url, token=None):

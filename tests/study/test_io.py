@@ -95,6 +95,7 @@ def kill_mid_write(script: str, target: Path) -> Path:
     return tmp
 
 
+@pytest.mark.fault
 def test_a_writer_killed_mid_write_leaves_the_previous_version(tmp_path, fault):
     path = tmp_path / "trials.csv"
     io.write_bytes_atomic(path, b"version 1\n")
@@ -110,6 +111,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version(tmp_path, fault):
           "the previous version stays whole; the next write succeeds and removes the dead writer's temporary file")
 
 
+@pytest.mark.fault
 def test_a_save_checkpoint_killed_mid_write_leaves_the_previous_checkpoint(tmp_path, fault):
     state = new_state(Config(model="RNN", hidden=8, length=5, steps=10, eval_every=5))
     list(train(state))

@@ -80,6 +80,7 @@ def test_every_name_the_older_pickles_hold_resolves_today():
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_an_interrupted_grid_of_the_older_code_resumes(legacy):
     before = json.loads((legacy / "grid" / "study.json").read_text())
     assert before["status"] == "interrupted"
@@ -91,6 +92,7 @@ def test_an_interrupted_grid_of_the_older_code_resumes(legacy):
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_an_interrupted_search_of_the_older_code_resumes(legacy):
     result = _resume("search")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -106,6 +108,7 @@ def test_an_interrupted_search_of_the_older_code_resumes(legacy):
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_an_interrupted_frontier_of_the_older_code_resumes(legacy):
     before = json.loads((legacy / "frontier" / "frontier" / "state.json").read_text())
     result = _resume("frontier")

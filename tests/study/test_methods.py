@@ -54,6 +54,7 @@ def test_bad_values_are_one_line_exit_2_nothing_written(argv, words, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.ray
 def test_a_tiny_comparison_writes_its_tables_and_figure(tmp_path):
     out = tmp_path / "m"
     cmd = [sys.executable, "-m", "study.methods", "--out", str(out), "--methods", "random", "pbt", "--model", "RNN",

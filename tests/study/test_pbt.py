@@ -23,6 +23,8 @@ from study.results.pbt import boundary_path, log_path, member_key, read_log, tra
 from tests.ports import free_port
 from tests.workers import workers
 
+pytestmark = [pytest.mark.ray, pytest.mark.fault]  # PBT studies on Ray, their driver and workers killed
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 STEPS, EVERY, INTERVAL, SAMPLES = 400, 50, 100, 4

@@ -9,8 +9,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.ports import free_port, fresh_port
+
+pytestmark = [pytest.mark.ray, pytest.mark.fault]  # a search on Ray, its driver killed
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}

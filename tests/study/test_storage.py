@@ -104,6 +104,7 @@ s.Store(sys.argv[1]).write("k.pt", b"n" * (8 << 20))
 """
 
 
+@pytest.mark.fault
 def test_a_writer_killed_mid_upload_leaves_the_previous_object(s3, fault):
     store = Store(s3.uri("p"))
     store.write("k.pt", b"before")

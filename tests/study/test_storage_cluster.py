@@ -51,9 +51,9 @@ def _why_not() -> str | None:
 
 WHY_NOT = _why_not()
 if WHY_NOT is not None and os.environ.get(REQUIRE) == "1":  # .ci/run: fail, never skip
-    pytestmark = pytest.mark.usefixtures("_required_node")
+    pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("_required_node")]  # ray: a `ray start` cluster
 else:
-    pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+    pytestmark = [pytest.mark.ray, pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))]
 
 
 @pytest.fixture
@@ -183,6 +183,7 @@ def _checkpoints_on_disk(cluster: Cluster) -> list[str]:
     return head + worker.stdout.split()
 
 
+@pytest.mark.fault
 def test_a_study_folder_the_worker_cannot_see_is_refused_before_training(cluster, fault):
     done = _run(cluster, _study(cluster, "blind"))
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
@@ -256,6 +257,7 @@ def _every_evaluation_once(curves: pd.DataFrame, steps: int = STEPS) -> None:
         assert list(seen) == list(range(EVERY, steps + 1, EVERY)), trial
 
 
+@pytest.mark.fault
 def test_a_driver_killed_outright_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path,
                                                                                            fault):
     cmd = _study(cluster, "resumed", storage=s3.uri("runs"))
@@ -280,6 +282,7 @@ def test_a_driver_killed_outright_resumes_from_the_storage_on_a_machine_without_
           "storage and restores Ray's experiment from there; every evaluation once")
 
 
+@pytest.mark.fault
 def test_a_search_killed_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path, fault):
     cmd = [sys.executable, "-m", "study.run", "--search", "optuna", "--model", "RNN", "--length", "5",
            "--num-samples", "4", "--space", "lr=loguniform:1e-3:3e-2", "--set", f"steps={STEPS}",
@@ -317,6 +320,7 @@ def test_a_search_killed_resumes_from_the_storage_on_a_machine_without_its_folde
           "num_samples trials, each once in the journal and trials.csv, every evaluation once (ASHA as its scheduler)")
 
 
+@pytest.mark.fault
 def test_a_frontier_killed_resumes_from_the_storage_on_a_machine_without_its_folder(cluster, s3, tmp_path, fault):
     from study.frontier.table import load_frontier
 
@@ -361,6 +365,7 @@ def test_a_frontier_killed_resumes_from_the_storage_on_a_machine_without_its_fol
           "ended keeps its outcome, no seed trained twice")
 
 
+@pytest.mark.fault
 def test_the_worker_node_killed_mid_trial_its_trials_finish_on_the_head(cluster, s3, fault):
     # Last in this file: the worker node does not come back.
     cmd = _study(cluster, "killed", "--max-failures", "3", storage=s3.uri("runs"))

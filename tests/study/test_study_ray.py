@@ -6,17 +6,9 @@ import pandas as pd
 import pytest
 
 import study
-import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 from palrnn.config import field_names
 
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.ray
 
 
 def test_small_grid_runs_every_trial_and_writes_complete_tables(ray_session, tmp_path):
@@ -173,6 +165,7 @@ def test_a_two_objective_search_writes_its_pareto_front(ray_session, tmp_path):
     assert "<h2>Pareto front</h2>" in html and 'id="pareto"' in html
 
 
+@pytest.mark.fault
 def test_diverging_trials_are_recorded_and_the_study_ends_well(ray_session, tmp_path, capsys, fault):
     from study.run import main
 

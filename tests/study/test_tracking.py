@@ -17,9 +17,9 @@ import pytest
 from palrnn.cli import UsageError
 from palrnn.config import Config
 from study.basics import tracking
-from study.driver.finish import _meta, study_toml
+from study.driver.finish import study_meta, study_toml
 from study.engine.logger.callbacks import study_callbacks
-from study.engine.logger.common import _swept, run_name
+from study.engine.logger.common import swept_names, run_name
 from study.engine.logger.mlflow import MLflowCallback, mlflow_callbacks
 from study.engine.logger.tensorboard import TensorBoardCallback
 from study.engine.search.optuna import PalrnnOptunaSearch
@@ -169,6 +169,7 @@ def search(tmp_path_factory):
     return results / "s"
 
 
+@pytest.mark.ray
 def test_optuna_journal_holds_the_trials_of_trials_csv(search):
     """Optuna's study in the journal has every trial of trials.csv with its params, its final
     eval_accuracy as value, and a state that fits stopped_by."""
@@ -206,6 +207,7 @@ def test_optuna_journal_holds_the_trials_of_trials_csv(search):
     assert matched == set(trials["trial_id"])
 
 
+@pytest.mark.ray
 def test_optuna_dashboard_serves_the_journal(search):
     if not tracking.installed("optuna_dashboard"):
         pytest.skip('optuna-dashboard is not installed (pip install -e ".[viz]")')
@@ -372,7 +374,7 @@ def test_mlflow_is_planned_kept_in_study_json_and_resumed(tmp_path, monkeypatch,
         "http://h:5000"  # the command line's store, not the file's
     # study.json keeps the store: --resume logs to it; another store is refused.
     plan.folder.mkdir()
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     assert json.loads((plan.folder / "study.json").read_text())["mlflow"] == plan.mlflow
     assert _plan(["--resume", "--name", "m"], tmp_path).mlflow == plan.mlflow
     assert _plan(["--resume", "--name", "m", "--mlflow"], tmp_path).mlflow == plan.mlflow
@@ -422,7 +424,7 @@ def test_the_watchers_of_a_search_cell_and_of_a_frontier_write_to_the_study(tmp_
     trial = _fake_trial("t", config, list(config))  # the searcher's whole config is its evaluated_params
     for cb in (tb, ml, pickle_roundtrip(tb), pickle_roundtrip(ml)):
         assert cb.swept == ["model", "init"]
-        assert run_name(trial.config, _swept(trial, cb.swept)) == "LSTM_T20_s3_init=xavier"
+        assert run_name(trial.config, swept_names(trial, cb.swept)) == "LSTM_T20_s3_init=xavier"
     assert tb.run_name(trial) == "LSTM_T20_s3_init=xavier"
     old = TensorBoardCallback.__new__(TensorBoardCallback)
     old.__setstate__({"logdir": tb.logdir})  # pickled before run names took the study's fields
@@ -452,6 +454,7 @@ def grid(tmp_path_factory):
     return SimpleNamespace(folder=results / "g", mlflow=mlflow, out=proc.stdout)
 
 
+@pytest.mark.ray
 def test_tensorboard_holds_every_evaluation_of_every_trial_at_its_step(grid):
     pytest.importorskip("tensorboardX")
     trials, curves = pd.read_csv(grid.folder / "trials.csv"), pd.read_csv(grid.folder / "curves.csv")
@@ -473,6 +476,7 @@ def test_tensorboard_holds_every_evaluation_of_every_trial_at_its_step(grid):
                 dict(zip(curve["step"], curve[metric].astype(float), strict=True)), rel=1e-6), metric
 
 
+@pytest.mark.ray
 def test_mlflow_runs_of_a_real_study_equal_its_tables(grid):
     if not grid.mlflow:
         pytest.skip("study.run has no --mlflow option yet, or mlflow is not installed")

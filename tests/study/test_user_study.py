@@ -7,17 +7,9 @@ import pandas as pd
 import pytest
 
 import study
-import study.engine  # noqa: F401  (sets Ray's environment before ray.init)
 from study.run import main
 
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2, log_to_driver=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.ray
 
 
 def _journal(folder):
