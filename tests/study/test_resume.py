@@ -10,16 +10,20 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.ports import free_port, fresh_port
 
+pytestmark = [pytest.mark.ray, pytest.mark.fault]  # studies on Ray, interrupted
+
 ROOT = Path(__file__).resolve().parents[2]
+STEPS = 900  # each trial's: 8 trials of them on 2 CPUs leave time to interrupt a study with some finished
 
 
 
 def _cmd(tmp_path, *extra, name="r"):
     return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", name,
-            "--results-dir", str(tmp_path), "--set", "steps=1500", "--set", "eval_every=100", "--full",
+            "--results-dir", str(tmp_path), "--set", f"steps={STEPS}", "--set", "eval_every=100", "--full",
             "--checkpoint-every", "300", "--num-cpus", "2", "--no-report",
             "--dashboard-port", str(free_port()), *extra]
 
@@ -36,7 +40,7 @@ def _finished_trials(folder):
             records = torch.load(checkpoint, map_location="cpu", weights_only=True)["extra"]["records"]
         except Exception:  # being replaced this instant
             continue
-        if records and records[-1]["step"] == 1500:
+        if records and records[-1]["step"] == STEPS:
             done[checkpoint.name] = data
     return done
 
@@ -71,7 +75,7 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     trials = pd.read_csv(folder / "trials.csv")
     curves = pd.read_csv(folder / "curves.csv")
-    assert len(trials) == 8 and (trials["step"] == 1500).all() and set(trials["status"]) == {"TERMINATED"}
+    assert len(trials) == 8 and (trials["step"] == STEPS).all() and set(trials["status"]) == {"TERMINATED"}
     after = json.loads((folder / "study.json").read_text())
     assert after["status"] == "complete" and after["started"] == meta["started"]
     # Both runs' time, not the resumed run's alone ("8 trials in 21 s" is the resumed run's).
@@ -82,7 +86,7 @@ def test_sigint_then_resume_completes_without_rerunning(tmp_path, fault):
         assert (folder / "checkpoints" / name).read_bytes() == data, name
     # Every trial's curve has every evaluation once.
     assert not curves.duplicated(["trial_id", "step"]).any()
-    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()
+    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, STEPS + 1, 100))).all()
 
     # The same study uninterrupted gives the same tables, row for row (resume is bit-exact).
     straight = subprocess.run(_cmd(tmp_path, name="straight"), cwd=ROOT, env=env, capture_output=True, text=True,
@@ -130,9 +134,9 @@ def test_resume_finishes_trials_ray_holds_terminated_short_of_their_steps(tmp_pa
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     trials = pd.read_csv(folder / "trials.csv")
     curves = pd.read_csv(folder / "curves.csv")
-    assert len(trials) == 4 and (trials["step"] == 1500).all() and set(trials["stopped_by"]) == {"steps"}
+    assert len(trials) == 4 and (trials["step"] == STEPS).all() and set(trials["stopped_by"]) == {"steps"}
     assert not curves.duplicated(["trial_id", "step"]).any()
-    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1501, 100))).all()
+    assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, STEPS + 1, 100))).all()
     fault("trials Ray holds TERMINATED short of their steps (written into Ray's saved state of an interrupted "
           "study: the state is real, how Ray came to write it is not reproduced)", made_short,
           "each is run to its end from its own checkpoint (Ray never restarts a TERMINATED trial); the study "
