@@ -220,6 +220,7 @@ def test_finish_marks_a_known_frontier_complete(tmp_path, capsys):
 # ---- a real frontier on Ray, through the command line ----------------------------------------
 
 
+@pytest.mark.ray
 def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
     """The settings of tests/study/test_frontier.py's Ray test: the LSTM solves T = 5 on 2 of 3
     seeds, so the search doubles, bisects and stops decided and moot probes."""
@@ -291,6 +292,8 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.ray
+@pytest.mark.fault
 def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_seed(tmp_path, fault):
     """A real frontier on Ray, its driver SIGKILLed while seeds of a probe train and others have
     finished, then ``--resume``: the search completes, every finished seed keeps its outcome and
@@ -299,7 +302,7 @@ def test_a_frontier_whose_driver_is_killed_resumes_without_rerunning_a_finished_
     import time
 
     cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
-           "--set", "steps=1500", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
+           "--set", "steps=600", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
            "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--num-cpus", "2",
            "--checkpoint-every", "100", "--no-report", "--dashboard-port", str(free_port()),
            "--results-dir", str(tmp_path), "--name", "f"]
