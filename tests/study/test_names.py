@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -206,9 +207,13 @@ COMMANDS = ["study.run", "study.report", "study.compare", "study.methods", "stud
 
 
 def test_no_help_prints_a_doubled_percent_and_palrnn_names_the_gru():
-    for module in COMMANDS:
-        p = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
-                           timeout=120)
+    def helped(module):
+        return subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+
+    with ThreadPoolExecutor(2) as pool:  # two commands at a time, one per core
+        done = list(pool.map(helped, COMMANDS))
+    for module, p in zip(COMMANDS, done, strict=True):
         assert p.returncode == 0 and p.stderr == "", (module, p.stderr)
         assert "%%" not in p.stdout and "%(" not in p.stdout, module
         if module == "palrnn":

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import study
 from palrnn.config import Config
 from study import run
 from study.basics.errors import StudyError
-from study.driver.finish import _meta, study_toml
+from study.driver.finish import study_meta, study_toml
 from study.planning.build import plan_from_args
 from study.planning.request import KEYWORDS
 from study.run import main
@@ -236,7 +237,7 @@ def test_resume_accepts_the_options_of_its_study_and_refuses_others(tmp_path, ca
     argv = ["--grid", "smoke", "--seeds", "2", "--set", "steps=300", "--name", "r", "--full"]
     plan = _cli_plan(argv, tmp_path)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     again = _cli_plan([*argv, "--resume", "--num-cpus", "2"], tmp_path)
     assert again.resume and again.param_space == plan.param_space and again.options.num_cpus == 2
     alone = _cli_plan(["--resume", "--name", "r"], tmp_path)
@@ -427,7 +428,7 @@ def _prepare(tmp_path):
         (tmp_path / name).write_text(text)
     busy = _cli_plan(["--grid", "smoke", "--name", "busy"], tmp_path)
     busy.folder.mkdir(parents=True)
-    (busy.folder / "study.json").write_text(json.dumps(_meta(busy)))
+    (busy.folder / "study.json").write_text(json.dumps(study_meta(busy)))
 
 
 @pytest.mark.parametrize("argv,expected", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
@@ -523,11 +524,18 @@ def test_no_parser_takes_an_abbreviation(tmp_path):
     with pytest.raises(SystemExit) as exc:
         palrnn_main(["--len", "5"])
     assert exc.value.code == 2
-    for module, argv, word in [("palrnn.bench", ["--len", "5"], "--len"), ("palrnn.analysis", ["--len", "5"], "--len"),
-                               ("study.bench", ["--len", "5"], "--len"), ("study.gradients", ["--len", "5"], "--len"),
-                               ("study.report", [".", "--qui"], "--qui")]:
-        p = subprocess.run([sys.executable, "-m", module, *argv], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    cases = [("palrnn.bench", ["--len", "5"], "--len"), ("palrnn.analysis", ["--len", "5"], "--len"),
+             ("study.bench", ["--len", "5"], "--len"), ("study.gradients", ["--len", "5"], "--len"),
+             ("study.report", [".", "--qui"], "--qui")]
+
+    def ran(case):
+        module, argv, _ = case
+        return subprocess.run([sys.executable, "-m", module, *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+    with ThreadPoolExecutor(2) as pool:  # two commands at a time, one per core
+        done = list(pool.map(ran, cases))
+    for (module, _, word), p in zip(cases, done, strict=True):
         assert p.returncode == 2 and f"unrecognized arguments: {word}" in p.stderr, (module, p.stderr[-500:])
 
 
