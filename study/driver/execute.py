@@ -20,8 +20,8 @@ from study.basics.io import write_json_atomic, write_text_atomic
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.tracking import watch_lines
 from study.driver import shared
-from study.driver.finish import _meta, _read_meta, finish, silent, study_toml
-from study.driver.lock import StudyLock, _ray_start_lock
+from study.driver.finish import finish, read_study_meta, silent, study_meta, study_toml
+from study.driver.lock import StudyLock, ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.plan import StudyPlan
@@ -99,7 +99,7 @@ def ray_session(address: str | None, num_cpus: int | None, dashboard_host: str, 
     from study.engine import session
 
     started_here = not session.ray_running()
-    with _ray_start_lock():
+    with ray_start_lock():
         # Two studies started at the same moment would both find the same port free; one at a
         # time, each Ray's dashboard holds its port before the next study looks for one.
         if started_here and not address:
@@ -125,10 +125,10 @@ def _new_folder(plan: StudyPlan) -> StudyLock:
 def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
     """study.json at the start of a run, and the seconds earlier runs of the study took; study.toml."""
     folder = plan.folder
-    meta = _meta(plan)
+    meta = study_meta(plan)
     before = 0.0
     if resume:  # keep when it started and how long it has run so far: this run's time is added
-        earlier = _read_meta(folder)
+        earlier = read_study_meta(folder)
         meta["started"] = earlier.get("started", meta["started"])
         # The first run's provenance stays the study's; each resumed run's is kept beside it.
         meta["resumed"] = [*earlier.get("resumed", []), meta["provenance"]]

@@ -28,13 +28,13 @@ def study_toml(plan: StudyPlan) -> str:
                                 f"{folder}", "(--sweep, --set, --seeds and the other options change it)"])
 
 
-def _meta(plan: StudyPlan) -> dict[str, Any]:
+def study_meta(plan: StudyPlan) -> dict[str, Any]:
     return {**plan.to_meta(), "started": dt.datetime.now().isoformat(timespec="seconds"),
             "finished": None, "wall_seconds": None, "status": "running",
             "provenance": provenance(None, threads_per_trial=max(1, int(plan.cpus_per_trial)))}
 
 
-def _read_meta(folder: Path) -> dict[str, Any]:
+def read_study_meta(folder: Path) -> dict[str, Any]:
     import json
 
     try:
@@ -62,7 +62,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     unfinished = int((trials["stopped_by"] == "unfinished").sum()) if len(trials) else 0
     errors = int((trials["status"] == "ERROR").sum()) if len(trials) else 0
     status, unfinished = kind.status(plan, len(trials), unfinished, errors)
-    meta = _read_meta(folder) or _meta(plan)
+    meta = read_study_meta(folder) or study_meta(plan)
     meta.update(finished=dt.datetime.now().isoformat(timespec="seconds"), wall_seconds=before + elapsed,
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
@@ -122,7 +122,7 @@ def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
     confirms it over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
     assert plan.search is not None  # (a search's)
     metric = plan.search.settings.metric
-    data = best_record(plan, trials, optuna_numbers(plan.folder, _read_meta(plan.folder)))
+    data = best_record(plan, trials, optuna_numbers(plan.folder, read_study_meta(plan.folder)))
     if data is None:
         return
     cells = plan.cells

@@ -42,7 +42,7 @@ class StudyLock:
             self.lock.release()
 
 
-def _ray_start_lock() -> Any:
+def ray_start_lock() -> Any:
     """A machine-wide lock (in the temporary folder) held while a study picks its dashboard port
     and starts Ray."""
     from filelock import FileLock

@@ -16,7 +16,7 @@ import pandas as pd
 from study.basics.errors import StudyError
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.page import CSP, STYLE, _e, _table, contents, scroll, section
+from study.report.page import CSP, STYLE, contents, esc, html_table, scroll, section
 from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison
 from study.results.compare_sides import settings_lines
 
@@ -182,37 +182,37 @@ def render_comparison_html(comparison: Comparison, png: bytes) -> str:
     verdicts: the settings the studies differ in (or set aside), then the cells both studies have,
     each with B - A [95% interval] and its verdict; then the figure, the cells of one study only,
     what the numbers are, every setting, and compare.csv's every column behind a disclosure."""
-    a, names = _e(comparison.studies[0]), ", ".join(_e(s) for s in comparison.studies[1:])
+    a, names = esc(comparison.studies[0]), ", ".join(esc(s) for s in comparison.studies[1:])
     table = cell_table(comparison)
     both = (comparison.table["present"] == "both").to_numpy()
     text = {"B", "verdict", *(a for a in comparison.axes if a != "length")}
     caption = (f"B - A held-out accuracy with its 95% interval, per cell, against the band of the margin "
                f"{margin_text(comparison.margin)} (compare.png)")
-    verdicts = [*_differing(comparison), scroll(_table(table[both].reset_index(drop=True), "compare", text=text)),
+    verdicts = [*_differing(comparison), scroll(html_table(table[both].reset_index(drop=True), "compare", text=text)),
                 f'<figure id="fig-compare"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-                f'alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>']
+                f'alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>']
     sections = [("verdicts", "Verdicts", verdicts)]
     if not both.all():
         only = table[~both].drop(columns=["B - A [95% interval]"]).reset_index(drop=True)
         sections.append(("only", f"Cells of one study only ({len(only)})", [
             '<p class="note">No difference and no verdict: the other study did not run them.</p>',
-            scroll(_table(only, "only", text=text))]))
-    sections += [("method", "What the numbers are", [f"<p>{_e(line)}</p>" for line in method_lines(comparison)]),
+            scroll(html_table(only, "only", text=text))]))
+    sections += [("method", "What the numbers are", [f"<p>{esc(line)}</p>" for line in method_lines(comparison)]),
                  ("settings", "Every setting", _settings(comparison)),
                  ("csv", "Every column of compare.csv", [
                      "<details><summary>compare.csv, as written</summary>",
-                     scroll(_table(comparison.table, "compare-csv", text={"model", "study_a", "study_b", "verdict",
+                     scroll(html_table(comparison.table, "compare-csv", text={"model", "study_a", "study_b", "verdict",
                                                                           "present", "set_aside"})),
                      "</details>"])]
     body = [f"<h1>{a} against {names}</h1>",
-            f'<p class="lede">A = <code>{a}</code>; B = {names}. {_e(verdict_counts(comparison))}.</p>',
+            f'<p class="lede">A = <code>{a}</code>; B = {names}. {esc(verdict_counts(comparison))}.</p>',
             *section(*sections[0]), contents([(i, t) for i, t, _ in sections])]
     for element_id, title, parts in sections[1:]:
         body += section(element_id, title, parts)
-    body.append(f'<p class="note">Written by <code>{_e(PROG)}</code>; every number, the solve rates\' '
+    body.append(f'<p class="note">Written by <code>{esc(PROG)}</code>; every number, the solve rates\' '
                 "differences and their intervals included, is in compare.csv.</p>")
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                      f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
                       f"<title>Comparison: {a} against {names}</title>",
                       f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
@@ -226,9 +226,9 @@ def _differing(comparison: Comparison) -> list[str]:
     differ = settings[settings["status"] != "equal"].drop(columns=["differs"], errors="ignore")
     if differ.empty:
         return [f'<p class="note">The studies agree on every setting ({len(settings)} config fields besides the '
-                f"cells' {_e(', '.join(comparison.axes))} and seed).</p>"]
+                f"cells' {esc(', '.join(comparison.axes))} and seed).</p>"]
     return ["<p>Settings the studies differ in, set aside (<code>--ignore</code>): cells are paired whatever "
-            "their values.</p>", _table(differ.reset_index(drop=True), "settings-differ",
+            "their values.</p>", html_table(differ.reset_index(drop=True), "settings-differ",
                                         text={"field", *comparison.studies, "status"})]
 
 
@@ -239,12 +239,13 @@ def _settings(comparison: Comparison) -> list[str]:
     if "status" in settings:
         settings = settings.sort_values("status", key=lambda s: s == "equal", kind="stable")
     aside = comparison.ignored
-    return [f"<p>Every config field but the cell axes ({_e(', '.join(comparison.axes))}) and seed (averaged "
+    return [f"<p>Every config field but the cell axes ({esc(', '.join(comparison.axes))}) and seed (averaged "
             "over). Cells are paired only where every setting is equal"
-            + (f"; set aside (<code>--ignore</code>): {_e(', '.join(aside))}, paired whatever their values"
+            + (f"; set aside (<code>--ignore</code>): {esc(', '.join(aside))}, paired whatever their values"
                if aside else "") + ".</p>",
-            f"<details><summary>{_e(len(settings))} settings</summary>",
-            scroll(_table(settings.reset_index(drop=True), "settings", text={"field", *comparison.studies, "status"})),
+            f"<details><summary>{esc(len(settings))} settings</summary>",
+            scroll(html_table(settings.reset_index(drop=True), "settings",
+                              text={"field", *comparison.studies, "status"})),
             "</details>"]
 
 

@@ -48,16 +48,16 @@ from study.planning.kinds import Kind, kind_named
 from study.report.page import (
     CSP,
     STYLE,
-    _csv_cell,
-    _e,
-    _figures,
-    _missing,
-    _plain,
-    _table,
     contents,
+    csv_cell,
+    esc,
     figure_caption,
+    figure_cards,
     figure_files,
     figure_html,
+    html_table,
+    missing_value,
+    plain_value,
     scroll,
     section,
     shown_folder,
@@ -109,34 +109,34 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
     about = [_facts(meta, trials, kind)]
     if missing:
-        about.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {_e(", ".join(missing))}; '
+        about.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {esc(", ".join(missing))}; '
                      "trials that differ only in these are grouped together.</p>")
     sections: list[Section] = [("about", "About this study", about), *rest]
     others = [p for p in files if p is not shown]
     if others:
-        sections.append(("figures", "Figures", _figures(others, exercise)))
+        sections.append(("figures", "Figures", figure_cards(others, exercise)))
     if not summary.empty:
         groups = group_columns(summary_axes(meta, summary.columns), summary.columns)
         sections.append(("summary-columns", "Every column of summary.csv", [
             "<details><summary>summary.csv, as written</summary>",
-            scroll(_table(summary, "summary-csv", fmt=_csv_cell, text=set(groups) - {"length"})), "</details>"]))
-    body = [f"<h1>Study {_e(name)}</h1>", f'<p class="lede">{_e(_lede(meta, trials, kind))}</p>',
+            scroll(html_table(summary, "summary-csv", fmt=csv_cell, text=set(groups) - {"length"})), "</details>"]))
+    body = [f"<h1>Study {esc(name)}</h1>", f'<p class="lede">{esc(_lede(meta, trials, kind))}</p>',
             *section("headline", title, parts),
             contents([("headline", title), *((i, t) for i, t, _ in sections)])]
     for element_id, heading, content in sections:
         body += section(element_id, heading, content)
     where = shlex.quote(shown_folder(folder))
-    body.append(f'<p class="note">Written by <code>python -m study.report {_e(where)}</code> from the '
+    body.append(f'<p class="note">Written by <code>python -m study.report {esc(where)}</code> from the '
                 "study's trials.csv, curves.csv and study.json; the numbers are summary.csv's.</p>")
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
-        f"<title>Study {_e(name)}</title>",
+        f"<title>Study {esc(name)}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
         "<body>",
@@ -160,7 +160,7 @@ def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kin
         return title, parts, FIGURE, rest
     if not finished:
         return "No finished trials", ["<p>No finished trials to summarise.</p>",
-                                      *([f'<p class="note">{_e(left_out)}</p>'] if left_out else [])], None, []
+                                      *([f'<p class="note">{esc(left_out)}</p>'] if left_out else [])], None, []
     if "search" in kind.report:
         head, rest = _search(meta, data, summary, left_out)
         return "Best config", head, None, rest
@@ -190,15 +190,15 @@ def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
 
 
 def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
-    rows = [("Kind", _e(_what(meta, kind))),
-            ("Command", f"<code>{_e(meta.get('command') or 'not recorded')}</code>"),
-            ("Provenance", _e(provenance_line(meta))),
-            ("Status", _e(meta.get("status") or "not recorded")),
-            ("Wall time", _e(_wall(meta) or "not recorded")),
-            ("Trials", _e(f"{len(trials)} in trials.csv" + _planned(meta, len(trials), kind)))]
+    rows = [("Kind", esc(_what(meta, kind))),
+            ("Command", f"<code>{esc(meta.get('command') or 'not recorded')}</code>"),
+            ("Provenance", esc(provenance_line(meta))),
+            ("Status", esc(meta.get("status") or "not recorded")),
+            ("Wall time", esc(_wall(meta) or "not recorded")),
+            ("Trials", esc(f"{len(trials)} in trials.csv" + _planned(meta, len(trials), kind)))]
     target = study_target(meta)
     if target is not None:
-        rows.append(("Target", _e(f"{target:g} held-out accuracy")))
+        rows.append(("Target", esc(f"{target:g} held-out accuracy")))
     items = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f'<dl class="facts">\n{items}\n</dl>'
 
@@ -236,19 +236,19 @@ def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
         "seeds launched": probes["launched"], "stopped": probes["stopped"], "errors": probes["errors"],
         "counted": ["yes" if bool(c) else "no" for c in probes["counted"]]})
     headline = headline.removeprefix("memory frontier: ")
-    head = [f'<p class="note">{_e(headline[:1].upper() + headline[1:])}.</p>',
-            scroll(_table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
+    head = [f'<p class="note">{esc(headline[:1].upper() + headline[1:])}.</p>',
+            scroll(html_table(cells.rename(columns={"frontier": "longest T remembered"}), "frontier",
                           text={"cell", "longest T remembered", "fitted crossing [95%]", "solves held"})),
-            f'<p class="note">Rule: {_e(RULE_TEXT)}.</p>']
+            f'<p class="note">Rule: {esc(RULE_TEXT)}.</p>']
     every = ['<p class="note">A probe stops once its outcome is known: k of n finished seeds; stopped seeds are '
              "not counted.</p>",
-             scroll(_table(shown, "frontier-probes", text={"cell", "outcome"},
-                           fmt=lambda v: "-" if _missing(v) else f"{v:,.0f}" if isinstance(v, float) else str(v)))]
+             scroll(html_table(shown, "frontier-probes", text={"cell", "outcome"},
+                           fmt=lambda v: "-" if missing_value(v) else f"{v:,.0f}" if isinstance(v, float) else str(v)))]
     return (title, head), ("probes", "Every probe", every)
 
 
 def _rate(rate: Any, low: Any, high: Any) -> str:
-    if _missing(_plain(rate)):
+    if missing_value(plain_value(rate)):
         return "-"
     return f"{rate:.2f} [{low:.2f}, {high:.2f}]"
 
@@ -271,7 +271,7 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
     if "exercise" in table.columns:
         note += ("; exercise: the exercise's training-batch accuracy at step 10,000, one run, where its models, T "
                  "and settings match")
-    accuracy = [f'<p class="note">{_e(note)}.</p>', *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
+    accuracy = [f'<p class="note">{esc(note)}.</p>', *([f'<p class="note">{esc(left_out)}</p>'] if left_out else []),
                 scroll(_accuracy_table(summary, settings=settings))]
     title = f"Final held-out accuracy at T = {t}" if t is not None else "Final held-out accuracy against T"
     out: list[Section] = [("accuracy", title, accuracy)]
@@ -284,13 +284,13 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
             '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
             "c &gt; 0 at odd T and c &lt; 0 at even T, beyond the intervals (95%, MOVER from the three "
             f"lengths' {METHOD} intervals).</p>",
-            scroll(_table(shown, "parity", text={c for c in shown.columns if c != "c [95% CI]"} - {"T"}))]))
+            scroll(html_table(shown, "parity", text={c for c in shown.columns if c != "c [95% CI]"} - {"T"}))]))
     if pd.to_numeric(summary["solved"], errors="coerce").fillna(0).sum() > 0:
         steps = steps_to_target_table(summary)
         out.append(("steps", f"Median steps to {goal} held-out accuracy", [
             '<p class="note">Over the seeds that got there (&ndash;: none).</p>',
-            scroll(_table(steps.reset_index(), "steps", text=set(steps.index.names),
-                          fmt=lambda v: "-" if _missing(v) else f"{v:.0f}" if isinstance(v, float) else str(v)))]))
+            scroll(html_table(steps.reset_index(), "steps", text=set(steps.index.names),
+                          fmt=lambda v: "-" if missing_value(v) else f"{v:.0f}" if isinstance(v, float) else str(v)))]))
     return out
 
 
@@ -299,8 +299,8 @@ def _accuracy_table(summary: pd.DataFrame, element_id: str = "summary", settings
     table = accuracy_vs_length(summary, settings=settings).reset_index()
     groups = [c for c in table.columns if c not in (CI_COLUMN, "solved", "final train", "exercise")]
     table = table.rename(columns={CI_COLUMN: "held-out accuracy, mean [95% CI]"})
-    return _table(table, element_id, text=set(groups) - {"T"},
-                  fmt=lambda v: "-" if _missing(v) else f"{v:.2f}" if isinstance(v, float) else str(v))
+    return html_table(table, element_id, text=set(groups) - {"T"},
+                  fmt=lambda v: "-" if missing_value(v) else f"{v:.2f}" if isinstance(v, float) else str(v))
 
 
 def _best_table(meta: dict[str, Any], best: dict[str, Any]) -> pd.DataFrame:
@@ -322,36 +322,37 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
     if best:
         shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
         table = _best_table(meta, best)
-        head += ["<p>Best trial: " + _e(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
+        head += ["<p>Best trial: " + esc(", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
                                         + tied_words(best)) + "</p>",
-                 scroll(_table(table, "best", text={"cell", "trial_id", *fields}))]
+                 scroll(html_table(table, "best", text={"cell", "trial_id", *fields}))]
         if best.get("confirm"):
             words = confirm_words(best)
-            head.append(f"<p>{_e(words[0].upper() + words[1:])}</p><pre>{_e(best['confirm'])}</pre>")
+            head.append(f"<p>{esc(words[0].upper() + words[1:])}</p><pre>{esc(best['confirm'])}</pre>")
     else:
         head.append('<p class="note">No best.json: no trial of the search finished.</p>')
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum())
-    ranked = [f'<p class="note">{_e(len(top))} best of {_e(trials_text(len(trials)))} (one seed each; '
-              f"{_e(o['scheduled'])}; {reached} reached {_e(goal)}{_e(''.join('; ' + o for o in others))}).</p>",
-              scroll(_table(top, "best-trials", text={"trial_id", "stopped_by", *fields},
-                            fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v))),
-              "<details><summary>" + _e(f"Summary: one row per config ({len(summary)} row"
+    ranked = [f'<p class="note">{esc(len(top))} best of {esc(trials_text(len(trials)))} (one seed each; '
+              f"{esc(o['scheduled'])}; {reached} reached {esc(goal)}{esc(''.join('; ' + o for o in others))}).</p>",
+              scroll(html_table(top, "best-trials", text={"trial_id", "stopped_by", *fields},
+                            fmt=lambda v: "-" if missing_value(v) else f"{v:.4g}" if isinstance(v, float) else str(v))),
+              "<details><summary>" + esc(f"Summary: one row per config ({len(summary)} row"
                                         f"{'s' * (len(summary) != 1)}, {configs} with a finished trial); no mean is "
                                         "taken across configs") + "</summary>",
-              *([f'<p class="note">{_e(left_out)}</p>'] if left_out else []),
+              *([f'<p class="note">{esc(left_out)}</p>'] if left_out else []),
               scroll(_accuracy_table(summary, settings=study_settings(meta, trials))), "</details>"]
     importances = data.get("importances")
     if importances is not None and len(importances):
         words = (f"Importance of each searched field, {importance_label(str(importances['seeds'].iloc[0]))} "
                  f"(importances.csv): {importance_text(importances)}.")
-        ranked.append(f'<p class="note">{_e(words)}</p>')
+        ranked.append(f'<p class="note">{esc(words)}</p>')
     rest: list[Section] = [("best-trials", "Best trials", ranked)]
     front = front_table(meta, trials)
     if front is not None:
         rest.append(("pareto", "Pareto front", [
-            f'<p class="note">{_e(len(front))} of {_e(trials_text(len(trials)))}; {_e(PARETO_TEXT)} (pareto.csv).</p>',
-            scroll(_table(front, "pareto", text={"trial_id", "model"},
-                          fmt=lambda v: "-" if _missing(v) else f"{v:.4g}" if isinstance(v, float) else str(v)))]))
+            f'<p class="note">{esc(len(front))} of {esc(trials_text(len(trials)))}; '
+            f'{esc(PARETO_TEXT)} (pareto.csv).</p>',
+            scroll(html_table(front, "pareto", text={"trial_id", "model"},
+                          fmt=lambda v: "-" if missing_value(v) else f"{v:.4g}" if isinstance(v, float) else str(v)))]))
     return head, rest
 
 

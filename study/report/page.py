@@ -85,37 +85,37 @@ details summary { cursor: pointer; margin: .5rem 0; }
 """
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _missing(v: Any) -> bool:
+def missing_value(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
 
-def _csv_cell(v: Any) -> str:
-    return "" if _missing(v) else str(v)  # as summary.csv writes it
+def csv_cell(v: Any) -> str:
+    return "" if missing_value(v) else str(v)  # as summary.csv writes it
 
 
-def _table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
+def html_table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
            fmt: Callable[[Any], str] | None = None) -> str:
     """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned."""
     text = text or set()
-    fmt = fmt or (lambda v: "-" if _missing(v) else str(v))
+    fmt = fmt or (lambda v: "-" if missing_value(v) else str(v))
 
     def cls(column: Any) -> str:
         return ' class="text"' if column in text else ""
 
-    head = "".join(f"<th{cls(c)}>{_e(c)}</th>" for c in df.columns)
+    head = "".join(f"<th{cls(c)}>{esc(c)}</th>" for c in df.columns)
     rows = []
     for values in df.itertuples(index=False, name=None):
-        cells = "".join(f"<td{cls(c)}>{_e(fmt(_plain(v)))}</td>" for c, v in zip(df.columns, values, strict=True))
+        cells = "".join(f"<td{cls(c)}>{esc(fmt(plain_value(v)))}</td>" for c, v in zip(df.columns, values, strict=True))
         rows.append(f"<tr>{cells}</tr>")
-    return (f'<table id="{_e(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+    return (f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
             + "\n</tbody>\n</table>")
 
 
-def _plain(v: Any) -> Any:
+def plain_value(v: Any) -> Any:
     """numpy scalars as Python ones (a float stays a float for the formatter)."""
     return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
 
@@ -150,9 +150,9 @@ def figure_html(path: Path, caption: str, css: str = "") -> str:
     wide = " wide" if size and size[0] > WIDE else ""
     classes = f"{css}{wide}".strip()
     cls = f' class="{classes}"' if classes else ""
-    return (f'<figure id="fig-{_e(path.stem)}"{cls}>'
-            f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{_e(caption)}"{dims}>'
-            f"<figcaption>{_e(caption)} (figures/{_e(path.name)})</figcaption></figure>")
+    return (f'<figure id="fig-{esc(path.stem)}"{cls}>'
+            f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{esc(caption)}"{dims}>'
+            f"<figcaption>{esc(caption)} (figures/{esc(path.name)})</figcaption></figure>")
 
 
 def figure_caption(name: str, exercise: bool = False) -> str:
@@ -160,7 +160,7 @@ def figure_caption(name: str, exercise: bool = False) -> str:
     return _caption(name) + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
 
 
-def _figures(files: list[Path], exercise: bool = False) -> list[str]:
+def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
     """The figures' grid (two columns on a desktop page, one on a narrow one; a wide figure spans both)."""
     if not files:
         return []
@@ -169,12 +169,12 @@ def _figures(files: list[Path], exercise: bool = False) -> list[str]:
 
 def section(element_id: str, title: str, parts: list[str]) -> list[str]:
     """A titled section the table of contents links to."""
-    return [f'<section id="{_e(element_id)}">', f"<h2>{_e(title)}</h2>", *parts, "</section>"]
+    return [f'<section id="{esc(element_id)}">', f"<h2>{esc(title)}</h2>", *parts, "</section>"]
 
 
 def contents(entries: list[tuple[str, str]]) -> str:
     """The table of contents: a link to every section, (id, title) in page order."""
-    items = "".join(f'<li><a href="#{_e(i)}">{_e(t)}</a></li>' for i, t in entries)
+    items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t in entries)
     return f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>'
 
 

@@ -19,7 +19,7 @@ from study.results.search import confirm_words, method_text, search_overview, ti
 from study.results.summary import parity_table
 
 
-def _text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
+def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
           written: list[Path], frontier: pd.DataFrame | None = None) -> str:
     kind = kind_named(meta.get("kind"))
     sections = kind.report  # which of the report's parts the study's kind has (``Kind.report``)

@@ -72,7 +72,7 @@ from study.report import plots
 from study.report.frontier import write_frontier
 from study.report.html import write_html
 from study.report.page import shown_folder
-from study.report.text import _text
+from study.report.text import report_text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
 from study.results.importance import write_importances
@@ -120,7 +120,7 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
         written.insert(0, folder / FIGURES / FIGURE)
     write_html(folder, data, rounded)
     if echo:
-        print(_text(folder, meta, summary, table, data, written, frontier))
+        print(report_text(folder, meta, summary, table, data, written, frontier))
     out = {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
     if frontier is not None:
         out["frontier"] = frontier

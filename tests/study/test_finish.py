@@ -6,8 +6,8 @@ import json
 import pandas as pd
 
 import study
-from study.driver.finish import _meta, finish
-from study.results.trials import _tables
+from study.driver.finish import finish, study_meta
+from study.results.trials import trial_tables
 
 
 def _row(trial_id, step, stopped_by, steps=100, status="TERMINATED"):
@@ -18,7 +18,7 @@ def _row(trial_id, step, stopped_by, steps=100, status="TERMINATED"):
 
 def _finish(plan, rows):
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     trials = pd.DataFrame(rows)
     tables = finish(plan, trials, pd.DataFrame(columns=["trial_id", "step"]), 1.0, report=False, echo=False)
     return tables, json.loads((plan.folder / "study.json").read_text())
@@ -45,7 +45,7 @@ def _ray_tables(scheduled):
     config = {"model": "RNN", "length": 5, "seed": 0, "steps": 100}
     entries = [(tid, config, {"step": step, "diverged": False, "stopped_early": False}, None, "TERMINATED", None)
                for tid, step in (("a", 100), ("b", 40))]
-    return _tables(entries, list(config), scheduled)[0]
+    return trial_tables(entries, list(config), scheduled)[0]
 
 
 def test_a_grid_trial_ended_short_of_its_steps_is_unfinished_not_cut(tmp_path):

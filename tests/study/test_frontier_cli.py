@@ -15,7 +15,7 @@ import pytest
 
 import study
 from study import run
-from study.driver.finish import _meta, finish, study_toml
+from study.driver.finish import finish, study_meta, study_toml
 from study.frontier.options import RULE_TEXT, check_frontier_options
 from study.frontier.search import Frontier, frontier_max_trials
 from study.frontier.table import load_frontier
@@ -117,7 +117,7 @@ def test_study_json_keeps_the_frontier_for_resume_and_refuses_another(tmp_path, 
             "--name", "f"]
     plan = _cli_plan(argv, tmp_path)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     resumed = _cli_plan(["--resume", "--name", "f"], tmp_path)
     assert resumed.kind == "frontier" and resumed.frontier == plan.frontier and resumed.resume
     assert resumed.cells == [{"model": "LSTM"}] and resumed.param_space == plan.param_space
@@ -167,7 +167,7 @@ def _finish(tmp_path, frontier, capsys, rows=None):
                      tmp_path)
     plan.folder.mkdir(parents=True)
     frontier.save(plan.folder / "frontier" / "state.json")
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     columns = ["model", "length", "seed", "steps"]
     trials = pd.DataFrame(rows or [{"trial_id": "a", "model": "LSTM", "length": 5, "seed": 0, "steps": 100,
                                     "step": 100, "status": "TERMINATED", "stopped_by": "target", "diverged": False,

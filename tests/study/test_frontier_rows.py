@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from study import run
-from study.driver.finish import _meta, finish
+from study.driver.finish import finish, study_meta
 from study.frontier.search import Frontier
 from study.planning.build import plan_from_args
 
@@ -45,7 +45,7 @@ def test_a_launched_seed_that_never_reported_has_an_unfinished_row(tmp_path, cap
     state = {**fr.to_dict(), "ray_trials": {k: list(t) for k, t in ids.items()}}
     (plan.folder / "frontier").mkdir()
     (plan.folder / "frontier" / "state.json").write_text(json.dumps(state))
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     trials = pd.DataFrame([_row("r0", launched[0], "target", 60), _row("r1", launched[1], "target", 60),
                            _row("r2", launched[2])])
     curves = pd.DataFrame(columns=["trial_id", "model", "length", "seed", "steps", "step"])

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from study.results.pbt import own_since_exploit
-from study.results.trials import _tables
+from study.results.trials import trial_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 PBT = ROOT / "results" / "reference-methods-rnn20" / "pbt-s0"
@@ -76,7 +76,7 @@ def test_a_new_pbt_studys_tables_count_the_members_own_evaluations():
     records = [{"step": s, "eval_accuracy": a, "steps_to_target": t, "target": 0.99, "lineage": lineage,
                 "lr": 0.01, "max_norm": 1.0}
                for s, a, t in ((100, 0.5, None), (200, 0.6, None), (300, 0.995, 100), (400, 0.999, 100))]
-    trials, curves = _tables([("x_00001", {"lr": 0.001, "target": 0.99}, records[-1], pd.DataFrame(records),
+    trials, curves = trial_tables([("x_00001", {"lr": 0.001, "target": 0.99}, records[-1], pd.DataFrame(records),
                                "TERMINATED", None)], ["lr", "target"])
     assert trials.loc[0, "steps_to_target"] == 300 and trials.loc[0, "best_eval_accuracy"] == 0.999
     assert curves["steps_to_target"].tolist()[2:] == [300, 300]

@@ -29,12 +29,12 @@ def test_a_search_counts_its_samples_not_only_those_proposed():
 
 
 def test_why_a_trial_ended():
-    from study.results.trials import _stopped_by
+    from study.results.trials import stopped_by
 
     base = {"status": "TERMINATED", "diverged": False, "stopped_early": False, "step": 3000, "steps": 10000}
-    assert _stopped_by(base) == "scheduler"  # ended before its steps, no target, no error: ASHA
-    assert _stopped_by({**base, "step": 10000}) == "steps"
-    assert _stopped_by({**base, "stopped_early": True}) == "target"
-    assert _stopped_by({**base, "diverged": True}) == "diverged"
-    assert _stopped_by({**base, "status": "ERROR"}) == "error"
-    assert _stopped_by({**base, "status": "RUNNING"}) == "unfinished"
+    assert stopped_by(base) == "scheduler"  # ended before its steps, no target, no error: ASHA
+    assert stopped_by({**base, "step": 10000}) == "steps"
+    assert stopped_by({**base, "stopped_early": True}) == "target"
+    assert stopped_by({**base, "diverged": True}) == "diverged"
+    assert stopped_by({**base, "status": "ERROR"}) == "error"
+    assert stopped_by({**base, "status": "RUNNING"}) == "unfinished"

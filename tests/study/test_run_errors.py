@@ -3,7 +3,7 @@
 import pytest
 
 from study import run
-from study.driver.finish import _meta
+from study.driver.finish import study_meta
 from study.driver.lock import StudyLock
 from study.driver.ports import dashboard_port_for
 from study.planning.build import plan_from_args
@@ -121,7 +121,7 @@ def test_resume_of_a_running_study_is_refused_before_ray(tmp_path, capsys, fault
     argv = ["--grid", "smoke", "--name", "busy", "--results-dir", str(tmp_path)]
     plan = plan_from_args(run.build_parser().parse_args(argv), argv)
     plan.folder.mkdir(parents=True)
-    (plan.folder / "study.json").write_text(json.dumps(_meta(plan)))
+    (plan.folder / "study.json").write_text(json.dumps(study_meta(plan)))
     held = StudyLock(plan.folder, plan.name)  # the study's driver, still running
     try:
         before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}

@@ -19,7 +19,7 @@ from palrnn.config import Config
 from study.basics import tracking
 from study.driver.finish import study_meta, study_toml
 from study.engine.logger.callbacks import study_callbacks
-from study.engine.logger.common import swept_names, run_name
+from study.engine.logger.common import run_name, swept_names
 from study.engine.logger.mlflow import MLflowCallback, mlflow_callbacks
 from study.engine.logger.tensorboard import TensorBoardCallback
 from study.engine.search.optuna import PalrnnOptunaSearch

@@ -12,7 +12,7 @@ from study.results.trials import RECORDED
 WATCHED = [m for m in RECORDED if m != "stopped_early"] + ["wall_seconds"]
 
 
-def _scalars(result: dict[str, Any]) -> dict[str, float]:
+def scalars_of(result: dict[str, Any]) -> dict[str, float]:
     """The watched metrics of a result that are numbers (a bool as 0/1; None and NaN left out)."""
     import numbers
 
@@ -34,7 +34,7 @@ def run_name(config: dict[str, Any], swept: list[str] | None = None) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
-def _swept(trial: Any, fields: list[str] | None = None) -> list[str]:
+def swept_names(trial: Any, fields: list[str] | None = None) -> list[str]:
     """The fields Ray chose for the trial: the grid's axes, or what Optuna proposed; ``fields`` when
     the study names them (a frontier's searcher proposes every field of a trial's config, but only
     its cell's fields, its length and its seed tell its trials apart)."""
@@ -43,11 +43,11 @@ def _swept(trial: Any, fields: list[str] | None = None) -> list[str]:
     return [k for k in (getattr(trial, "evaluated_params", None) or {}) if "/" not in k]
 
 
-def _hparam(value: Any) -> Any:
+def hparam_value(value: Any) -> Any:
     return value if isinstance(value, str | bool | int | float) else value_text(value, 6)
 
 
-class _Guarded:
+class Guarded:
     """A watcher must never stop a study: a failing write (a full disk, an MLflow server that
     went away) prints one notice per kind of failure and the study goes on."""
 
@@ -61,7 +61,7 @@ class _Guarded:
             print(f"palrnn: {what} failed ({type(exc).__name__}: {why}); the study goes on without it")
 
 
-def _run_fields(plan: Any) -> list[str] | None:
+def run_fields(plan: Any) -> list[str] | None:
     """The fields a trial's run name shows beside its model, T and seed: its cell fields where its
     kind's searcher proposes whole configs (a frontier's); None: what Ray chose for the trial."""
     kind = getattr(plan, "kind_of", None)

@@ -10,12 +10,12 @@ from ray.tune.logger import LoggerCallback
 
 from study.basics import tracking
 from study.basics.store import study_store
-from study.engine.logger.common import _Guarded, _run_fields, _scalars, _swept, run_name
+from study.engine.logger.common import Guarded, run_fields, run_name, scalars_of, swept_names
 from study.results.checkpoints import CONFIG_FIELDS, saved_curve, trial_key
 from study.results.trials import RECORDED, stopped_by
 
 
-class MLflowCallback(LoggerCallback, _Guarded):
+class MLflowCallback(LoggerCallback, Guarded):
     """Every trial an MLflow run, nested under the study's run (experiment ``palrnn``): its config
     as params, its metrics at every evaluation at the training step, at its end
     ``best_eval_accuracy`` and the tags ``stopped_by`` and ``ray_status``.
@@ -98,8 +98,8 @@ class MLflowCallback(LoggerCallback, _Guarded):
         else:
             tags = {"mlflow.parentRunId": self._parent, tracking.PARENT_TAG: self._parent, tracking.KEY_TAG: key,
                     tracking.ROLE_TAG: "trial", "ray_trial_id": trial.trial_id}
-            run_id = self._client.create_run(self._exp_id, run_name=run_name(trial.config, _swept(trial, self.swept)),
-                                             tags=tags).info.run_id
+            name = run_name(trial.config, swept_names(trial, self.swept))
+            run_id = self._client.create_run(self._exp_id, run_name=name, tags=tags).info.run_id
             self._params(run_id, {k: v for k, v in trial.config.items() if k in CONFIG_FIELDS})
         self._runs[trial.trial_id] = run_id
         self._ended.discard(trial.trial_id)
@@ -121,7 +121,7 @@ class MLflowCallback(LoggerCallback, _Guarded):
             if run_id is None:
                 return
             now, step = int(time.time() * 1000), int(result["step"])
-            metrics = [Metric(k, v, now, step) for k, v in _scalars(result).items()]
+            metrics = [Metric(k, v, now, step) for k, v in scalars_of(result).items()]
             self._client.log_batch(run_id, metrics=metrics)
         except Exception as exc:
             self._give_up(exc)
@@ -179,5 +179,5 @@ def mlflow_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
     swept = set(plan.grid_axes or []) | set(search.settings.space if search is not None else {})
     # The study's settings, not a search cell's: a search over several cells has lists for model and length.
     fixed = {k: v for k, v in plan.param_space.items() if k not in swept and not isinstance(v, list)}
-    return [MLflowCallback(plan.mlflow, folder, name, fixed=fixed, kind=kind, swept=_run_fields(plan),
+    return [MLflowCallback(plan.mlflow, folder, name, fixed=fixed, kind=kind, swept=run_fields(plan),
                            storage=getattr(plan, "storage", None))]

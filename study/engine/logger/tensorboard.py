@@ -9,10 +9,10 @@ from typing import Any
 from ray.tune.logger import TBXLoggerCallback
 
 from study.basics import tracking
-from study.engine.logger.common import _Guarded, _hparam, _run_fields, _scalars, _swept, run_name
+from study.engine.logger.common import Guarded, hparam_value, run_fields, run_name, scalars_of, swept_names
 
 
-class TensorBoardCallback(TBXLoggerCallback, _Guarded):
+class TensorBoardCallback(TBXLoggerCallback, Guarded):
     """Every trial's metrics in TensorBoard, live: ``<study folder>/tensorboard/<run name>/``,
     tags ``palrnn/<metric>``, plotted against the training step (not Ray's report count), and the
     trial's swept values in the HPARAMS tab once it ends.
@@ -57,7 +57,7 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
 
     def run_name(self, trial: Any) -> str:
         if trial.trial_id not in self._names:
-            name = run_name(trial.config, _swept(trial, self.swept))
+            name = run_name(trial.config, swept_names(trial, self.swept))
             if name in self._names.values():  # two trials of one configuration (a search can propose it twice)
                 name += f"_{trial.trial_id}"
             self._names[trial.trial_id] = name
@@ -82,7 +82,7 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
             if writer is None:
                 return
             step = int(result["step"])
-            for key, value in _scalars(result).items():
+            for key, value in scalars_of(result).items():
                 writer.add_scalar(f"palrnn/{key}", value, global_step=step)
             writer.flush()
         except Exception as exc:
@@ -96,8 +96,8 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
             from tensorboardX.summary import hparams
 
             swept = ["model", "length", "seed",
-                     *[k for k in _swept(trial, self.swept) if k not in ("model", "length", "seed")]]
-            params = {k: _hparam(trial.config.get(k)) for k in swept}
+                     *[k for k in swept_names(trial, self.swept) if k not in ("model", "length", "seed")]]
+            params = {k: hparam_value(trial.config.get(k)) for k in swept}
             metrics = {f"palrnn/{k}": 0.0 for k in ("eval_accuracy", "step", "steps_to_target")}
             for summary in hparams(params, metrics):
                 writer.file_writer.add_summary(summary)
@@ -120,4 +120,4 @@ class TensorBoardCallback(TBXLoggerCallback, _Guarded):
 
 def tensorboard_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
     """Every study's TensorBoard runs (its folder's tensorboard/), named by what the study varies."""
-    return [TensorBoardCallback(folder, swept=_run_fields(plan))]
+    return [TensorBoardCallback(folder, swept=run_fields(plan))]
