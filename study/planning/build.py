@@ -19,7 +19,15 @@ from study.planning.kinds import KINDS
 from study.planning.merge import base as base_study
 from study.planning.merge import check_options, merge
 from study.planning.plan import RunOptions, StudyPlan
-from study.planning.request import RESOURCES, RUN_OPTIONS, Request, _float, _int, request_from_args, request_from_kwargs
+from study.planning.request import (
+    RESOURCES,
+    RUN_OPTIONS,
+    Request,
+    float_option,
+    int_option,
+    request_from_args,
+    request_from_kwargs,
+)
 from study.planning.resolve import Resolved, resolve
 from study.spec.document import Resources
 from study.spec.fields import NAME_RE
@@ -91,13 +99,13 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
 
 
 def _resources(req: Request) -> dict[str, Any]:
-    cpus = _float("--cpus-per-trial", req.cpus_per_trial, 0, strict=True)
-    gpus = _float("--gpus-per-trial", req.gpus_per_trial, 0)
+    cpus = float_option("--cpus-per-trial", req.cpus_per_trial, 0, strict=True)
+    gpus = float_option("--gpus-per-trial", req.gpus_per_trial, 0)
     out: dict[str, Any] = {
         "cpus_per_trial": cpus, "gpus_per_trial": gpus,
-        "checkpoint_every": _int("--checkpoint-every", req.checkpoint_every, 1),
-        "max_failures": _int("--max-failures", req.max_failures, 0),
-        "max_concurrent": _int("--max-concurrent", req.max_concurrent, 0),
+        "checkpoint_every": int_option("--checkpoint-every", req.checkpoint_every, 1),
+        "max_failures": int_option("--max-failures", req.max_failures, 0),
+        "max_concurrent": int_option("--max-concurrent", req.max_concurrent, 0),
     }
     options = _run_options(req)
     if cpus > 1 and cpus != int(cpus):
@@ -115,11 +123,11 @@ def _resources(req: Request) -> dict[str, Any]:
 
 
 def _run_options(req: Request) -> RunOptions:
-    num_cpus = None if req.num_cpus is None else _int("--num-cpus", req.num_cpus, 1)
-    port = None if req.dashboard_port is None else _int("--dashboard-port", req.dashboard_port, 1)
+    num_cpus = None if req.num_cpus is None else int_option("--num-cpus", req.num_cpus, 1)
+    port = None if req.dashboard_port is None else int_option("--dashboard-port", req.dashboard_port, 1)
     if port is not None and port > 65535:
         raise StudyError(f"--dashboard-port: must be a port number from 1 to 65535, got {port}")
-    store = _int("--object-store-mb", req.object_store_mb, 64)
+    store = int_option("--object-store-mb", req.object_store_mb, 64)
     if num_cpus is not None and req.address:
         raise StudyError("--num-cpus: only for a Ray started here; a cluster (--address) has its own")
     return RunOptions(address=req.address or None, num_cpus=num_cpus, dashboard_host=str(req.dashboard_host),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from palrnn.config import Config
 from study.basics.text import WIDTH, exact_text, wrap_parts
-from study.planning.kinds import KINDS
+from study.planning.kinds import kind_of
 from study.planning.resolve import resolve
 from study.spec.catalogue import shipped
 from study.spec.fields import BASE
@@ -16,7 +16,7 @@ def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -
     grid), its space (a search) or its cells (a frontier), and what it fixes beyond the exercise's
     settings."""
     res = resolve(study, where=where or study.name)
-    lines = KINDS[study.kind].describe(study, res, width)
+    lines = kind_of(study).describe(study, res, width)
     neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
     differ = [f"{k}={exact_text(v)}" for k, v in res.study.fixed.items() if v != neutral.get(k)]
     if differ:

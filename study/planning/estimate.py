@@ -26,13 +26,11 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from study.basics.errors import StudyError
 from study.planning.calibrate import COSTS
-
-if TYPE_CHECKING:
-    from study.planning.plan import StudyPlan
+from study.planning.kinds.base import StudyPlan
 
 GIB = 2**30
 EVAL_CHUNK = 8192  # palrnn.train.evaluate's

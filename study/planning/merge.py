@@ -13,8 +13,8 @@ from typing import Any
 from palrnn.config import check_model
 from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
-from study.planning.kinds import KINDS
-from study.planning.request import SMOKE, Request, _int
+from study.planning.kinds import kind_of
+from study.planning.request import SMOKE, Request, int_option
 from study.spec import catalogue
 from study.spec.fields import (
     CELL_FIELDS,
@@ -105,7 +105,7 @@ def _study_file(req: Request, searching: bool, frontier: bool) -> tuple[Study, s
 
 def check_options(req: Request, base: Study, where: str) -> None:
     """Options the chosen kind of study does not use are refused, not silently ignored."""
-    KINDS[base.kind].check_options(req, where)
+    kind_of(base, where).check_options(req, where)
 
 
 @dataclass
@@ -130,7 +130,7 @@ class Settings:
 
 def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]:
     """``base`` changed by the request's options; also where each field's setting came from."""
-    kind = KINDS[base.kind]
+    kind = kind_of(base, where)
     settings = Settings(dict(base.fixed), dict(base.axes), {k: where for k in [*base.fixed, *base.axes]})
     sets = {k: (v, "--set") for k, v in req.sets.items()}  # field -> (value, the option that gives it)
     sweeps = {k: (vs, "--sweep") for k, vs in req.sweeps.items()}
@@ -148,7 +148,7 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
     seeds = _seeds(base, req, settings, sets, search, kind.has_seeds)
     study = Study(name=base.name, description=_description(base, req, where), seeds=seeds if kind.has_seeds else None,
                   fixed=settings.fixed, axes=canonical_axes(settings.axes), search=search,
-                  frontier=_frontier(base, req), mlflow=_mlflow(base, req))
+                  frontier=_frontier(base, req), mlflow=_mlflow(base, req), kind=base.kind)
     return study, settings.origin
 
 
@@ -178,7 +178,7 @@ def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> Non
         if "patience" in sets or "patience" in sweeps:
             raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
                              "give one of them")
-        sets["patience"] = (0 if req.full else _int("--patience", req.patience, 0), option)
+        sets["patience"] = (0 if req.full else int_option("--patience", req.patience, 0), option)
 
 
 def _changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
@@ -204,9 +204,9 @@ def _changed_search(base: Search, req: Request, settings: Settings, sets: Mappin
                          "the space (--space gives the whole space)")
     _objectives(search, req)
     if req.num_samples is not None:
-        search.num_samples = _int("--num-samples", req.num_samples, 1)
+        search.num_samples = int_option("--num-samples", req.num_samples, 1)
     if req.search_seed is not None:
-        search.seed = _int("--search-seed", req.search_seed, 0)
+        search.seed = int_option("--search-seed", req.search_seed, 0)
     if req.scheduler is not None:
         name = scheduler_name(req.scheduler)
         if name is None:
@@ -262,7 +262,7 @@ def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any
     """--seeds N; --smoke-test's tiny settings (one seed for a grid, unless told)."""
     seeds = base.seeds
     if req.seeds is not None:
-        seeds = _int("--seeds", req.seeds, 1)
+        seeds = int_option("--seeds", req.seeds, 1)
     if req.smoke_test:
         searched = search.space if search is not None else {}
         for k, v in SMOKE.items():
@@ -303,7 +303,7 @@ def _cells(option: str, key: str, values: Any) -> list[Any]:
     out = []
     for v in values:
         if key == "length":
-            v = _int(option, v, 1)
+            v = int_option(option, v, 1)
         elif isinstance(v, str) and ":" in v:  # a model defined outside palrnn, by its import path
             try:
                 check_model(v)

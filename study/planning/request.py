@@ -91,14 +91,14 @@ class Request:
     command: str = ""
 
 
-def _int(option: str, value: Any, low: int) -> int:
+def int_option(option: str, value: Any, low: int) -> int:
     try:
         return whole(value, low)
     except ValueError as exc:
         raise StudyError(f"{option}: {exc}") from None
 
 
-def _float(option: str, value: Any, low: float, strict: bool = False) -> float:
+def float_option(option: str, value: Any, low: float, strict: bool = False) -> float:
     try:
         return number(value, low, strict)
     except ValueError as exc:

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from study.basics.errors import StudyError
-from study.planning.kinds import KINDS, Resolved
+from study.planning.kinds import Resolved, kind_of
 from study.spec.fields import BASE
 from study.spec.studyfile import Study
 
@@ -22,7 +23,9 @@ def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = 
         key = str(exc).split(":", 1)[0]
         return StudyError(f"{origin.get(key, where)}: {exc}")
 
-    return KINDS[study.kind].resolve(study, {**BASE, **study.fixed}, dict(study.axes), fail, origin, where)
+    res = kind_of(study, where).resolve(study, {**BASE, **study.fixed}, dict(study.axes), fail, origin, where)
+    res.study = dataclasses.replace(res.study, kind=study.kind)
+    return res
 
 
 __all__ = ["Resolved", "resolve"]

@@ -28,7 +28,7 @@ from study.spec.fields import CELL_FIELDS, FIELDS, NAME_RE, canonical_axes, chec
 from study.spec.search import Search, search_block
 
 FORMAT_VERSION = 2  # 1: study.json before the document (no "study" key)
-TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow", "storage")
+TOP_KEYS = ("name", "description", "seeds", "fixed", "axes", "search", "frontier", "mlflow", "storage", "kind")
 DOCUMENT_KEYS = (*TOP_KEYS, "resources", "format_version")
 # A [frontier] table's keys, each the command line's option of the same name (--solve-rule, ...).
 FRONTIER_KEYS = ("solve_rule", "start_length", "max_length", "speculate")
@@ -111,12 +111,19 @@ class Study:
     storage: str | None = None  # where trials keep what they share (--storage); None: the study folder
     resources: Resources = Resources()
     format_version: int = FORMAT_VERSION
+    # Its kind (study.planning.kinds.KINDS); left out, the one its blocks make (block_kind).
+    kind: str = ""
 
-    @property
-    def kind(self) -> str:
-        if self.frontier is not None:
-            return "frontier"
-        return "optuna" if self.search is not None else "grid"
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", block_kind(self))
+
+
+def block_kind(study: Study) -> str:
+    """The kind a study's blocks make: a [frontier] a frontier, a [search] a search, else a grid."""
+    if study.frontier is not None:
+        return "frontier"
+    return "optuna" if study.search is not None else "grid"
 
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -190,9 +197,12 @@ def parse(data: Any, default_name: str = "study", keys: tuple[str, ...] = DOCUME
     if storage is not None and (not isinstance(storage, str) or not storage.strip()):
         raise DocumentError(("storage",), f"must be a URI such as \"s3://bucket/prefix\" or a path, got {storage!r}")
     resources = Resources.parse(data["resources"]) if "resources" in data else Resources()
+    kind = data.get("kind", "")
+    if not isinstance(kind, str) or (kind and not _KEY.fullmatch(kind)):
+        raise DocumentError(("kind",), f"must be the name of a kind of study, got {kind!r}")
     return Study(name=name, description=description, seeds=seeds, fixed=fixed_values,
                  axes=canonical_axes(axis_values), search=search, frontier=frontier, mlflow=mlflow, storage=storage,
-                 resources=resources)
+                 resources=resources, kind=kind)
 
 
 def _settings(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
@@ -326,6 +336,8 @@ def to_dict(study: Study, resources: bool = False) -> dict[str, Any]:
         out["mlflow"] = study.mlflow
     if study.storage is not None:
         out["storage"] = study.storage
+    if study.kind != block_kind(study):
+        out["kind"] = study.kind
     if resources:
         out["resources"] = {f.name: getattr(study.resources, f.name) for f in fields(Resources)}
         out["format_version"] = study.format_version

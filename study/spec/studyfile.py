@@ -122,7 +122,7 @@ def to_toml(study: Study, comments: list[str] | None = None) -> str:
     """The study as a TOML study file; ``load`` reads it back to the same study."""
     data = to_dict(study)
     lines = [f"# {c}" for c in comments or []]
-    for key in ("name", "description", "seeds", "mlflow", "storage"):
+    for key in ("name", "description", "seeds", "mlflow", "storage", "kind"):
         if key in data:
             lines.append(f"{key} = {_toml(data[key])}")
     for key in ("fixed", "axes"):

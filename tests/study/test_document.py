@@ -48,7 +48,7 @@ def test_a_study_file_refuses_a_runs_keys_the_document_takes():
     with pytest.raises(StudyError) as info:
         from_dict({"resources": {}}, "study")
     assert str(info.value) == ("study: unknown key 'resources'; allowed: name, description, seeds, fixed, axes, "
-                               "search, frontier, mlflow, storage")
+                               "search, frontier, mlflow, storage, kind")
     assert parse({"resources": {"max_failures": 5}}).resources == Resources(max_failures=5)
     with pytest.raises(DocumentError, match=r"^format_version: must be 2, got 1$"):
         parse({"format_version": 1})
@@ -115,3 +115,22 @@ def test_a_planned_study_json_keeps_the_document_with_its_resources(tmp_path):
     assert meta["study"]["resources"]["max_failures"] == meta["max_failures"] == 4
     with pytest.raises(ValueError, match=r"^format_version 3: written by a newer version"):
         read_meta({**meta, "format_version": 3})
+
+
+def test_a_document_may_name_its_kind_else_its_blocks_make_it():
+    """``kind`` left out: the blocks' kind, and no ``kind`` key written back; named: kept and
+    written; a kind the registry does not know, or whose block the study lacks or does not take,
+    is refused by planning naming the key."""
+    assert parse({}).kind == "grid" and parse({"frontier": {}}).kind == "frontier"
+    assert "kind" not in to_dict(parse({"search": {"space": {"lr": "loguniform:1e-4:1e-2"}}}))
+    toy = parse({"kind": "shuffled"})
+    assert toy.kind == "shuffled" and to_dict(toy)["kind"] == "shuffled" and parse(to_dict(toy)) == toy
+    with pytest.raises(DocumentError, match=r"^kind: must be the name of a kind of study, got 3$"):
+        parse({"kind": 3})
+    for data, message in [({"kind": "shuffled"}, "study: kind: unknown kind 'shuffled'; allowed: grid, optuna, "
+                                                 "frontier"),
+                          ({"kind": "grid", "frontier": {}}, "study: kind: a grid takes no [frontier] table"),
+                          ({"kind": "optuna"}, "study: kind: a search needs a [search] table")]:
+        with pytest.raises(StudyError) as info:
+            study.plan(data)
+        assert str(info.value) == message

@@ -140,18 +140,14 @@ def _shuffled(spec):  # what a file in study/engine/search/ would hold
 
 @pytest.fixture
 def toy(monkeypatch):
-    """The toy kind's registry lines: its kind in KINDS, its searcher in SEARCHERS. A study document
-    names no kind of its own (spec/document.py's ``Study.kind`` reads its blocks): a study named
-    "shuffled" stands for one that would."""
+    """The toy kind's registry lines: its kind in KINDS, its searcher in SEARCHERS. A study file
+    names it (``kind = "shuffled"``)."""
     from study.engine import search
     from study.planning.kinds import KINDS
-    from study.spec.document import Study
 
     kind = _toy_kind()
     monkeypatch.setitem(KINDS, kind.name, kind)
     monkeypatch.setitem(search.SEARCHERS, "shuffled", _shuffled)
-    blocks = Study.kind.fget
-    monkeypatch.setattr(Study, "kind", property(lambda s: "shuffled" if s.name == "shuffled" else blocks(s)))
     return kind
 
 
@@ -160,10 +156,10 @@ def test_a_toy_kind_is_planned_dry_run_and_given_its_tuner_parts(toy, tmp_path, 
     from study.engine.tuner import TunerSpec, _param_space, _tune_config, tuner_specs
 
     path = tmp_path / "shuffled.toml"
-    path.write_text('name = "shuffled"\nseeds = 2\n[fixed]\nsteps = 200\neval_every = 100\n[axes]\n'
+    path.write_text('name = "shuffled"\nkind = "shuffled"\nseeds = 2\n[fixed]\nsteps = 200\neval_every = 100\n[axes]\n'
                     'model = ["RNN", "LSTM"]\nlength = [5, 6]\n')
     plan = study.plan(str(path), results_dir=str(tmp_path))
-    assert plan.kind == "shuffled" and plan.kind_of is toy and plan.n_trials == 8
+    assert plan.kind == plan.study.kind == "shuffled" and plan.kind_of is toy and plan.n_trials == 8
     text = plan.text()
     assert text.startswith("study shuffled (shuffled grid): 8 trials") and "estimate:" in text
     assert len(plan.configs()) == 8 and plan.estimated().trials == 8

@@ -254,7 +254,9 @@ def test_study_report_re_reports_a_methods_folder(tmp_path):
 
 
 def test_study_report_methods_folder_arguments_and_refusals(tmp_path, capsys):
-    from study.report import cli
+    import importlib
+
+    cli = importlib.import_module("study.report.__main__")
 
     reference = ROOT / "results" / "reference-methods-rnn20"
     assert cli.is_methods_folder(reference) and not cli.is_methods_folder(ROOT / "results" / "reference-lengths")

@@ -8,12 +8,28 @@ the end and its report's sections. A new kind is a file here and its line in ``K
     frontier.py   the memory frontier of every cell
 """
 
+from study.basics.errors import StudyError
 from study.planning.kinds.base import Kind, Resolved, TunerParts
 from study.planning.kinds.frontier import FrontierKind
 from study.planning.kinds.grid import GridKind
 from study.planning.kinds.search import SearchKind
+from study.spec.document import Study
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (GridKind(), SearchKind(), FrontierKind())}
+
+
+def kind_of(study: Study, where: str = "study") -> Kind:
+    """The kind of ``study`` (its ``kind`` key, else the one its blocks make); StudyError for a
+    kind this code does not know (``where``: the option or file that gave the study)."""
+    if study.kind not in KINDS:
+        raise StudyError(f"{where}: kind: unknown kind {study.kind!r}; allowed: {', '.join(KINDS)}")
+    kind = KINDS[study.kind]
+    blocks = [b for b in ("search", "frontier") if getattr(study, b) is not None]
+    if blocks and blocks != [kind.block]:
+        raise StudyError(f"{where}: kind: a {kind.noun} takes no [{blocks[0]}] table")
+    if kind.block and getattr(study, kind.block) is None:
+        raise StudyError(f"{where}: kind: a {kind.noun} needs a [{kind.block}] table")
+    return kind
 
 
 def kind_named(name: str | None) -> Kind:
@@ -26,4 +42,4 @@ def kind_named(name: str | None) -> Kind:
     return unknown
 
 
-__all__ = ["KINDS", "Kind", "Resolved", "TunerParts", "kind_named"]
+__all__ = ["KINDS", "Kind", "Resolved", "TunerParts", "kind_named", "kind_of"]

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from palrnn.config import Config
 from study.basics.errors import StudyError
@@ -18,9 +18,33 @@ from study.spec.studyfile import Study
 if TYPE_CHECKING:
     import pandas as pd
 
-    from study.planning.plan import StudyPlan
-
 Fail = Callable[[ValueError], StudyError]  # a Config's ValueError as the option or file that set its field
+
+
+class StudyPlan(Protocol):
+    """What the kinds and the estimate read of a plan (``study.planning.plan.StudyPlan``, which
+    imports them: named here so that no import, not even a type's, goes back up)."""
+
+    name: str
+    results_dir: str
+    kind: str
+    axes: list[str]
+    param_space: dict[str, Any]
+    grid_axes: list[str]
+    n_trials: int
+    cpus_per_trial: float
+    gpus_per_trial: float
+    max_concurrent: int
+    search: Any
+    frontier: dict[str, Any] | None
+    target: float
+    options: Any
+
+    @property
+    def folder(self) -> Path: ...
+
+    @property
+    def kind_of(self) -> Kind: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,7 @@ class Kind:
 
     name = ""  # study.json's "kind"
     noun = ""  # in messages: "a grid's trials", "... is a search"
+    block: str | None = None  # the study document's block it takes: "search", "frontier"; None: neither
     has_seeds = False  # whether the study file's ``seeds = N`` and --seeds apply
     scheduled = True  # a scheduler or searcher may end its trials short of their steps (a grid's run them all)
     seeds_refused = ""  # why --set/--sweep seed is refused

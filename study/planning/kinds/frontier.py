@@ -18,6 +18,7 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
+    StudyPlan,
     TunerParts,
     common_lines,
     first_config,
@@ -32,12 +33,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from study.frontier.search import Frontier
-    from study.planning.plan import StudyPlan
-
 
 class FrontierKind(Kind):
     name = "frontier"
     noun = "frontier"
+    block = "frontier"
     seeds_refused = "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"
     report = ("frontier-table", "accuracy")
     shorter = "a lower --max-length"

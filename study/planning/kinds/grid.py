@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
@@ -12,6 +12,7 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
+    StudyPlan,
     cell_axes,
     check_combinations,
     common_lines,
@@ -23,9 +24,6 @@ from study.planning.kinds.base import (
 from study.planning.request import SEARCH_ONLY, Request
 from study.spec.fields import CELL_FIELDS, FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
 from study.spec.studyfile import Study
-
-if TYPE_CHECKING:
-    from study.planning.plan import StudyPlan
 
 
 class GridKind(Kind):

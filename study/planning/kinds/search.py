@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, wrap_parts
@@ -14,6 +14,7 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
+    StudyPlan,
     TunerParts,
     cell_axes,
     common_lines,
@@ -29,13 +30,11 @@ from study.spec.pbt import pbt_problem, perturbed
 from study.spec.space import ONLY_FOR, for_model, format_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
 
-if TYPE_CHECKING:
-    from study.planning.plan import StudyPlan
-
 
 class SearchKind(Kind):
     name = "optuna"
     noun = "search"
+    block = "search"
     seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
     report = ("search",)
 
