@@ -52,16 +52,17 @@ def _type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def imports(source: str, module: str, known: set[str], package: bool = False) -> set[str]:
+def imports(source: str, module: str, known: set[str], package: bool = False, typing: bool = False) -> set[str]:
     """The modules of ``known`` that ``source`` imports, at any depth; ``from a import b`` counts as
     ``a.b`` when that is a module, else ``a``. A relative import (``from ..a import b``) is read
     against ``module``'s package (``module`` itself where it is a package's ``__init__``,
-    ``package``). A package's own ``__init__`` is not counted."""
+    ``package``). A package's own ``__init__`` is not counted. ``typing``: the imports of
+    ``if TYPE_CHECKING:`` blocks count too."""
     out: set[str] = set()
     skip: set[int] = set()
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if _type_checking(node):
+        if _type_checking(node) and not typing:
             skip |= {id(n) for n in ast.walk(node)}
     for node in ast.walk(tree):
         if id(node) in skip:
@@ -87,11 +88,11 @@ def _absolute(node: ast.ImportFrom, module: str, package: bool) -> str:
     return ".".join([*parts, *([node.module] if node.module else [])])
 
 
-def graph() -> dict[str, set[str]]:
+def graph(typing: bool = False) -> dict[str, set[str]]:
     files = sorted([*(ROOT / "study").rglob("*.py"), *(ROOT / "palrnn").rglob("*.py")])
     names = {module_name(f): f for f in files}
     known = set(names)
-    return {m: {i for i in imports(f.read_text(), m, known, f.name == "__init__.py")
+    return {m: {i for i in imports(f.read_text(), m, known, f.name == "__init__.py", typing)
                 if i in known or i.split(".")[0] in ("ray",)}
             for m, f in names.items()}
 
@@ -165,6 +166,59 @@ def test_no_import_cycles_but_the_one_named_back_edge():
     assert cycles(g, BACK_EDGES) == []
     for a, b in BACK_EDGES:  # the back edge is still there (else drop it from the list)
         assert b in g[a], (a, b)
+
+
+def test_no_import_cycles_when_type_checking_imports_count():
+    assert cycles(graph(typing=True), BACK_EDGES) == []
+
+
+# The private names older pickles hold (Ray pickled them into study folders' tuner.pkl by these paths).
+PICKLED = {("study.trainable", "_dirname")}
+
+
+def private_imports(typing: bool = True) -> list[str]:
+    """Every ``from a import _b`` (and ``a._b`` on a module imported as ``a``) by which a module of
+    study/ or palrnn/ takes another module's private name; ``PICKLED`` aside."""
+    files = sorted([*(ROOT / "study").rglob("*.py"), *(ROOT / "palrnn").rglob("*.py")])
+    names = {module_name(f): f for f in files}
+    out = []
+    for m, f in names.items():
+        tree = ast.parse(f.read_text())
+        modules = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = _absolute(node, m, f.name == "__init__.py")
+                for a in node.names:
+                    if f"{base}.{a.name}" in names:
+                        modules[a.asname or a.name] = f"{base}.{a.name}"
+                    elif a.name.startswith("_") and not a.name.startswith("__") and base in names \
+                            and (m, a.name) not in PICKLED:
+                        out.append(f"{m} imports {base}.{a.name}")
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name in names:
+                        modules[a.asname or a.name] = a.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                out.append(f"{m} uses {modules[node.value.id]}.{node.attr}")
+    return out
+
+
+def test_no_module_imports_another_modules_private_name():
+    assert private_imports() == []
+
+
+def test_the_private_name_check_sees_an_import_and_an_attribute(tmp_path, monkeypatch):
+    pkg = tmp_path / "study"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def _hidden():\n    pass\n")
+    (pkg / "b.py").write_text("from study.a import _hidden\n")
+    (pkg / "c.py").write_text("from study import a\n\na._hidden()\n")
+    (tmp_path / "palrnn").mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert private_imports() == ["study.b imports study.a._hidden", "study.c uses study.a._hidden"]
 
 
 def test_each_layer_imports_only_layers_below_it():

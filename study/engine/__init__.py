@@ -4,6 +4,7 @@
 Ray call here means one layer to change when it moves again.
 
     session.py       start or join Ray; what the cluster holds
+    spec.py          TunerSpec: one Tuner of a plan, as the searchers, schedulers and callbacks see it
     trainable.py     the function trainable: one palrnn run, resumable from its own checkpoint
     tuner.py         a plan's Ray Tuners: run, restore
     collect.py       a Tuner's results as trials.csv and curves.csv, each curve from its checkpoint

@@ -153,7 +153,8 @@ def toy(monkeypatch):
 
 def test_a_toy_kind_is_planned_dry_run_and_given_its_tuner_parts(toy, tmp_path, no_ray):
     import study
-    from study.engine.tuner import TunerSpec, _param_space, _tune_config, tuner_specs
+    from study.engine.spec import TunerSpec
+    from study.engine.tuner import _param_space, _tune_config, tuner_specs
 
     path = tmp_path / "shuffled.toml"
     path.write_text('name = "shuffled"\nkind = "shuffled"\nseeds = 2\n[fixed]\nsteps = 200\neval_every = 100\n[axes]\n'

@@ -70,7 +70,7 @@ def test_a_two_objective_search_plans_and_round_trips(tmp_path, no_ray):
 
 def test_a_scheduler_ranks_by_the_first_objective_and_says_so(tmp_path, no_ray):
     from study.engine.schedulers import scheduler
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
     p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, metric=["eval_loss", "params"],
                    scheduler="asha", space=SPACE, results_dir=str(tmp_path), set={"steps": 900, "eval_every": 100})

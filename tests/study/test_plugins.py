@@ -9,7 +9,8 @@ from ray.tune.search import BasicVariantGenerator
 import study
 from study.engine import schedulers, search
 from study.engine.logger import callbacks
-from study.engine.tuner import TunerSpec, _tune_config
+from study.engine.spec import TunerSpec
+from study.engine.tuner import _tune_config
 
 
 def _search_plan(tmp_path, **keywords):

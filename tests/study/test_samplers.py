@@ -97,7 +97,7 @@ def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, refused_b
     ("off", "none", None), (True, "asha", "AsyncHyperBandScheduler"), (False, "none", None)])
 def test_every_scheduler_plans_and_builds_on_the_steps(given, name, kind, tmp_path, no_ray):
     from study.engine.schedulers import scheduler
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
     from study.planning.search import SearchPlan
 
     p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, scheduler=given, space=SPACE,

@@ -18,7 +18,7 @@ from study.engine.logger.mlflow import mlflow_callbacks
 from study.engine.logger.tensorboard import tensorboard_callbacks
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 CALLBACKS: list[Callable[[Any, Path, str], list[Any]]] = [
     tensorboard_callbacks,

@@ -25,7 +25,7 @@ from study.engine.schedulers.frontier import frontier_scheduler
 from study.engine.schedulers.pbt import pbt
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 
 def _budget(spec: TunerSpec) -> tuple[Any, dict[str, Any], int]:

@@ -9,7 +9,7 @@ from ray import tune
 from study.engine.search.frontier import FrontierSearcher
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 
 class FrontierScheduler(tune.schedulers.FIFOScheduler):

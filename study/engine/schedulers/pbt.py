@@ -31,7 +31,7 @@ from study.results.pbt import append_log, decision, last_round, log_path, member
 from study.spec.pbt import interval, perturbed
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 RESAMPLE_PROBABILITY = 0.25
 QUANTILE = 0.25

@@ -15,7 +15,7 @@ from study.frontier.probe import RUNNING, STOPPED, Trial
 from study.frontier.search import Frontier
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 
 class FrontierSearcher(tune.search.Searcher):

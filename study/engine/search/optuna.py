@@ -17,7 +17,7 @@ from study.spec.objectives import NOT_PER_EVALUATION
 from study.spec.space import Dist
 
 if TYPE_CHECKING:
-    from study.engine.tuner import TunerSpec
+    from study.engine.spec import TunerSpec
 
 
 class PalrnnOptunaSearch(OptunaSearch):
