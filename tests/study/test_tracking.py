@@ -23,7 +23,7 @@ from study.engine.logger.common import run_name, swept_names
 from study.engine.logger.mlflow import MLflowCallback, mlflow_callbacks
 from study.engine.logger.tensorboard import TensorBoardCallback
 from study.engine.search.optuna import PalrnnOptunaSearch
-from study.engine.tuner import TunerSpec
+from study.engine.spec import TunerSpec
 from study.planning.build import plan_from_args
 from study.results.checkpoints import checkpoint_path, trial_key
 from tests.ports import free_port
