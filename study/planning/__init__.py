@@ -3,11 +3,11 @@
     request (python -m study.run's options | study.plan's keywords)       request.py
       -> the study it changes, changed by --sweep / --set / --models /      merge.py
          --lengths / --space / --solve-rule / ...
-      -> every default filled in, every trial's Config checked by palrnn    resolve.py, kinds/
+      -> every default filled in, every trial's Config checked by palrnn    kinds/
       -> StudyPlan, with its SearchPlan; resources, devices, the folder,    build.py, plan.py,
          a resume checked                                                   search.py
       -> the --dry-run and --list text                                       describe.py
 
 Nothing here imports Ray or Optuna, and nothing is written: a bad input raises StudyError, whose
-message is the one line the command prints. ``StudyPlan.run`` hands the plan to the driver (the one
-import that goes up a layer: docs/design.md)."""
+message is the one line the command prints. Running a plan is the entry layer's
+(``study.run.run_plan``; what ``study.plan`` returns runs itself): nothing here imports upwards."""

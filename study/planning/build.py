@@ -15,7 +15,7 @@ from study.basics.errors import StudyError
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
 from study.planning import remote
-from study.planning.kinds import KINDS
+from study.planning.kinds import KINDS, Resolved, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import check_options, merge
 from study.planning.plan import RunOptions, StudyPlan
@@ -28,7 +28,6 @@ from study.planning.request import (
     request_from_args,
     request_from_kwargs,
 )
-from study.planning.resolve import Resolved, resolve
 from study.spec.document import Resources
 from study.spec.fields import NAME_RE
 from study.spec.studyfile import Study

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from palrnn.config import Config
 from study.basics.text import WIDTH, exact_text, wrap_parts
-from study.planning.kinds import kind_of
-from study.planning.resolve import resolve
+from study.planning.kinds import kind_of, resolve
 from study.spec.catalogue import shipped
 from study.spec.fields import BASE
 from study.spec.studyfile import Study

@@ -216,29 +216,16 @@ KEYWORDS = {
 
 
 def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Request:
-    """The command line's options (text, as argparse leaves them) as a Request."""
-    given = [option for option, value in _given_options(args)]
-    req = Request(given=given, command=" ".join([prog, *map(shlex.quote, argv)]))
-    for key in ("grid", "seeds", "models", "lengths", "model", "length", "metric", "mode", "num_samples",
-                "search_seed", "sampler", "patience", "name", "address", "num_cpus", "dashboard_port", "solve_rule",
-                "start_length", "max_length", "speculate", "mlflow", "perturbation_interval", "perturb", "out"):
-        setattr(req, key, getattr(args, key))
-    req.storage = getattr(args, "storage", None)
-    req.study = args.study
-    req.search = args.search
-    req.frontier = True if args.frontier else None
-    req.full, req.smoke_test, req.resume = args.full, args.smoke_test, args.resume
-    req.ignore_memory = bool(getattr(args, "ignore_memory", False))
-    req.sets = sets_from_text(args.set or [])
-    req.sweeps = sweeps_from_text(args.sweep or [])
-    req.space = space_from_text(args.space) if args.space else None
-    req.scheduler = args.scheduler
-    _canonical_names(req)
-    for key in ("results_dir", "cpus_per_trial", "gpus_per_trial", "checkpoint_every", "max_failures",
-                "max_concurrent", "dashboard_host", "object_store_mb"):
-        if getattr(args, key) is not None:
-            setattr(req, key, getattr(args, key))
-    _out(req)
+    """The command line's options (text, as argparse leaves them) as a Request: --set, --sweep and
+    --space read from their text, every other option as the keyword it stands for."""
+    sets, sweeps = sets_from_text(args.set or []), sweeps_from_text(args.sweep or [])
+    space = space_from_text(args.space) if args.space else None
+    kw = {k: getattr(args, k) for k in KEYWORDS if k not in ("study", "set", "space") and hasattr(args, k)}
+    if kw.get("mlflow") is not None:  # --mlflow without a value: the study folder's own store
+        kw["mlflow"] = kw["mlflow"].strip() or True
+    req = request_from_kwargs(args.study, given=[option for option, _ in _given_options(args)],
+                              command=" ".join([prog, *map(shlex.quote, argv)]), **kw)
+    req.sets, req.sweeps, req.space = sets, sweeps, space
     return req
 
 
@@ -266,22 +253,23 @@ def _given_options(args: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def request_from_kwargs(study: Any = None, **kw: Any) -> Request:
-    """``study.plan``'s keywords as a Request; each stands for its command-line option."""
+def request_from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
+                        **kw: Any) -> Request:
+    """``study.plan``'s keywords as a Request; each stands for its command-line option (``given``,
+    ``command``: the command line's, where it stands for them)."""
     unknown = [k for k in kw if k not in KEYWORDS]
     if unknown:
         raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: study, {', '.join(KEYWORDS)}")
     if "fixed" in kw and "set" in kw and kw["fixed"] is not None and kw["set"] is not None:
         raise StudyError("--set: give fixed= or set= (the same thing), not both")
     defaults = Request()
-    given = [KEYWORDS[k] for k, v in kw.items() if v is not None and (v is not False or k == "scheduler")
-             and not (k in ("results_dir", "dashboard_host") and v == getattr(defaults, k))]
-    if study is not None:
-        given.insert(0, "--study")
-    req = Request(given=given)
+    if given is None:
+        given = [KEYWORDS[k] for k, v in kw.items() if v is not None and (v is not False or k == "scheduler")
+                 and not (k in ("results_dir", "dashboard_host") and v == getattr(defaults, k))]
+        given = ["--study", *given] if study is not None else given
     shown = str(study) if isinstance(study, Path) else study
-    req.command = "study.plan(" + ", ".join([*([repr(shown)] if study is not None else []),
-                                            *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")"
+    req = Request(given=given, command=command or "study.plan(" + ", ".join(
+        [*([repr(shown)] if study is not None else []), *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")")
     req.study = study
     for key, value in kw.items():
         if value is None or (key in ("search", "frontier", "mlflow") and value is False):

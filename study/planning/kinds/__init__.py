@@ -8,12 +8,16 @@ the end and its report's sections. A new kind is a file here and its line in ``K
     frontier.py   the memory frontier of every cell
 """
 
+import dataclasses
+from collections.abc import Mapping
+
 from study.basics.errors import StudyError
 from study.planning.kinds.base import Kind, Resolved, TunerParts
 from study.planning.kinds.frontier import FrontierKind
 from study.planning.kinds.grid import GridKind
 from study.planning.kinds.search import SearchKind
 from study.spec.document import Study
+from study.spec.fields import BASE
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (GridKind(), SearchKind(), FrontierKind())}
 
@@ -32,6 +36,20 @@ def kind_of(study: Study, where: str = "study") -> Kind:
     return kind
 
 
+def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = "study") -> Resolved:
+    """Every default filled in (the exercise's settings, patience 3; a grid's models RNN and LSTM
+    and lengths 5..10, a search's RNN at T = 20, a frontier's RNN and LSTM) and every trial's
+    Config checked, by the study's kind. An error names the option or file that set the field."""
+    origin = dict(origin or {})
+
+    def fail(exc: ValueError) -> StudyError:
+        return StudyError(f"{origin.get(str(exc).split(':', 1)[0], where)}: {exc}")
+
+    res = kind_of(study, where).resolve(study, {**BASE, **study.fixed}, dict(study.axes), fail, origin, where)
+    res.study = dataclasses.replace(res.study, kind=study.kind)
+    return res
+
+
 def kind_named(name: str | None) -> Kind:
     """The kind study.json names; for a kind this code does not know, one reported as the base
     ``Kind`` reports (its name, the mean over seeds)."""
@@ -42,4 +60,4 @@ def kind_named(name: str | None) -> Kind:
     return unknown
 
 
-__all__ = ["KINDS", "Kind", "Resolved", "TunerParts", "kind_named", "kind_of"]
+__all__ = ["KINDS", "Kind", "Resolved", "TunerParts", "kind_named", "kind_of", "resolve"]
