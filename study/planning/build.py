@@ -20,44 +20,44 @@ from study.planning.merge import base as base_study
 from study.planning.merge import check_options, merge
 from study.planning.plan import RunOptions, StudyPlan
 from study.planning.request import (
-    RESOURCES,
     RUN_OPTIONS,
     Request,
-    float_option,
     int_option,
+    option_name,
     request_from_args,
     request_from_kwargs,
 )
-from study.spec.document import Resources
+from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
 from study.spec.fields import NAME_RE
-from study.spec.studyfile import Study
 
 
 def make_plan(req: Request) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
     from study.planning.estimate import check_memory
 
-    plan = _resumed_plan(req) if req.resume else _new_plan(req, check_folder=True)
+    try:
+        plan = _resumed_plan(req) if req.resume else _new_plan(req, check_folder=True)
+    except StudyError as exc:  # --out stands for --results-dir and --name: the error names the option given
+        if req.out is None or str(exc).startswith("--out:"):
+            raise
+        raise StudyError(str(exc).replace("--results-dir", "--out").replace("--name", "--out")) from None
     plan.estimate = check_memory(plan, ignore=bool(req.ignore_memory))  # a trial too large: refused here
     return plan
 
 
 def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
-    resources = _resources(req)
+    resources, options = _resources(req)
     base, where = base_study(req)
     check_options(req, base, where)
     study, origin = merge(base, req, where)
     res = resolve(study, origin, where)
-    _check_devices(res, study, origin, where, resources, req)
-    user_sets = {k: v for k, v in req.sets.items()}
-    patience = res.base.patience
-    options = resources.pop("options")
+    _check_devices(res, origin, where, resources.gpus_per_trial, req.address)
     plan = StudyPlan(
         name="", results_dir=str(req.results_dir), kind=study.kind, axes=res.axes, param_space=res.param_space,
         grid_axes=res.grid_axes, n_trials=res.n_trials, command=req.command, target=res.base.target,
-        extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": patience, "set": user_sets},
-        study=dataclasses.replace(res.study, resources=Resources(**resources)), options=options,
-        **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **resources)
+        extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": res.base.patience, "set": dict(req.sets)},
+        study=dataclasses.replace(res.study, resources=resources), options=options,
+        **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **dataclasses.asdict(resources))
     plan.name = _check_name(req.name, study.name)
     _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
     _plan_storage(plan, req.storage, getattr(base, "storage", None), where)
@@ -97,18 +97,15 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
         plan.study = dataclasses.replace(plan.study, storage=plan.storage)
 
 
-def _resources(req: Request) -> dict[str, Any]:
-    cpus = float_option("--cpus-per-trial", req.cpus_per_trial, 0, strict=True)
-    gpus = float_option("--gpus-per-trial", req.gpus_per_trial, 0)
-    out: dict[str, Any] = {
-        "cpus_per_trial": cpus, "gpus_per_trial": gpus,
-        "checkpoint_every": int_option("--checkpoint-every", req.checkpoint_every, 1),
-        "max_failures": int_option("--max-failures", req.max_failures, 0),
-        "max_concurrent": int_option("--max-concurrent", req.max_concurrent, 0),
-    }
+def _resources(req: Request) -> tuple[Resources, RunOptions]:
+    """--cpus-per-trial, ... as the document's ``resources`` (its parser's errors named by their
+    option), and where Ray runs; checked against this machine where Ray starts here."""
+    try:
+        resources = Resources.parse({k: getattr(req, k) for k in RESOURCE_KEYS})
+    except DocumentError as exc:
+        raise StudyError(f"{option_name(exc.path[-1])}: {exc.message}") from None
     options = _run_options(req)
-    if cpus > 1 and cpus != int(cpus):
-        raise StudyError(f"--cpus-per-trial: fractions are allowed below 1 only, got {req.cpus_per_trial}")
+    cpus, gpus = resources.cpus_per_trial, resources.gpus_per_trial
     local_cpus = options.num_cpus or os.cpu_count() or 1
     if not options.address and cpus > local_cpus:
         raise StudyError(f"--cpus-per-trial: {cpus:g} asked for, but this machine's Ray has {local_cpus} CPUs")
@@ -117,8 +114,7 @@ def _resources(req: Request) -> dict[str, Any]:
 
         if not torch.cuda.is_available():
             raise StudyError(f"--gpus-per-trial: {gpus:g} asked for, but this machine has no CUDA GPU; use 0")
-    out["options"] = options
-    return out
+    return resources, options
 
 
 def _run_options(req: Request) -> RunOptions:
@@ -133,22 +129,21 @@ def _run_options(req: Request) -> RunOptions:
                       dashboard_port=port, object_store_mb=store)
 
 
-def _check_devices(res: Resolved, study: Study, origin: Mapping[str, str], where: str, resources: Mapping[str, Any],
-                   req: Request) -> None:
+def _check_devices(res: Resolved, origin: Mapping[str, str], where: str, gpus: float, address: Any) -> None:
     """A trial asked to train on a GPU gets one only from Ray (--gpus-per-trial), and only where there is one."""
     devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
     label = origin.get("device", where)
     for device in devices:
         if device == "cpu":
             continue
-        if not (req.address or resources["options"].address):
+        if not address:
             from palrnn.cli import UsageError, check_device
 
             try:
                 check_device(device)
             except UsageError as exc:
                 raise StudyError(f"{label}: {str(exc).removeprefix('--')}") from None
-        if device.startswith("cuda") and resources["gpus_per_trial"] == 0:
+        if device.startswith("cuda") and gpus == 0:
             raise StudyError(f"{label}: device: {device} needs a GPU from Ray for each trial; give --gpus-per-trial "
                              "(the trials then train on their GPU without --set device)")
 
@@ -247,17 +242,17 @@ def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
                           f"{_shown(here)} here, {_shown(there)} in its {STUDY_FILE}); resume it with "
                           f"--resume --name {plan.name} and no planning options")
 
-    resources = _resources(req)
-    for option, key in RESOURCES.items():
-        if option in given and resources[key] != b[key]:
-            raise refuse(option, resources[key], b[key])
+    resources, _ = _resources(req)
+    for key in RESOURCE_KEYS:
+        if option_name(key) in given and getattr(resources, key) != b[key]:
+            raise refuse(option_name(key), getattr(resources, key), b[key])
     if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
         from study.basics import tracking
 
         uri = tracking.mlflow_uri(str(req.mlflow), plan.folder)
         if uri != b.get("mlflow"):
             raise refuse("--mlflow", uri, b.get("mlflow"))
-    if all(o in RESOURCES or o == "--mlflow" for o in given):
+    if all(o in map(option_name, (*RESOURCE_KEYS, "mlflow")) for o in given):
         return
     a = _new_plan(dataclasses.replace(req, resume=False, name=plan.name), check_folder=False).to_meta()
     if a["kind"] != b["kind"]:

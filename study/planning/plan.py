@@ -110,7 +110,6 @@ class StudyPlan:
         trials, command, name)."""
         meta = {k: getattr(self, k) for k in META_KEYS if k != "trials"}
         meta["trials"] = self.n_trials
-        meta["search"] = self.search.to_meta() if self.search is not None else None
         out = {k: _jsonable(meta[k]) for k in META_KEYS if k != "storage" or meta[k] is not None}
         if self.study is not None:  # the document, read back by study.spec.load.read_meta
             out.update(format_version=FORMAT_VERSION, study=_jsonable(to_dict(self.study, resources=True)))
@@ -157,6 +156,9 @@ class StudyPlan:
 
 
 def _jsonable(v: Any) -> Any:
+    """``v`` as JSON holds it: a SearchPlan as its table (``to_meta``)."""
+    if hasattr(v, "to_meta"):
+        return v.to_meta()
     if isinstance(v, dict):
         return {k: _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

@@ -12,7 +12,7 @@ from palrnn.config import MODELS
 from palrnn.names import canonical
 from study.basics.errors import StudyError
 from study.spec.catalogue import grid_names
-from study.spec.document import RESOURCE_KEYS, number, whole
+from study.spec.document import whole
 from study.spec.fields import (
     MODES,
     NAME_RE,
@@ -31,10 +31,16 @@ SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, 
 # plan the very study it resumes.
 RUN_OPTIONS = ("--resume", "--out", "--name", "--results-dir", "--no-report", "--dry-run", "--address", "--num-cpus",
                "--dashboard-host", "--dashboard-port", "--object-store-mb", "--ignore-memory", "--storage")
-RESOURCES = {"--" + k.replace("_", "-"): k for k in RESOURCE_KEYS}  # --cpus-per-trial: cpus_per_trial, ...
 SEARCH_ONLY = ("--model", "--length", "--space", "--metric", "--mode", "--num-samples", "--search-seed",
                "--scheduler", "--sampler", "--perturbation-interval", "--perturb")
-FRONTIER_ONLY = tuple("--" + k.replace("_", "-") for k in FRONTIER_KEYS)  # --solve-rule, ...
+
+
+def option_name(key: str) -> str:
+    """The command-line option of a document's key or a keyword: cpus_per_trial, --cpus-per-trial."""
+    return "--" + key.replace("_", "-")
+
+
+FRONTIER_ONLY = tuple(map(option_name, FRONTIER_KEYS))  # --solve-rule, ...
 
 
 @dataclass
@@ -94,13 +100,6 @@ class Request:
 def int_option(option: str, value: Any, low: int) -> int:
     try:
         return whole(value, low)
-    except ValueError as exc:
-        raise StudyError(f"{option}: {exc}") from None
-
-
-def float_option(option: str, value: Any, low: float, strict: bool = False) -> float:
-    try:
-        return number(value, low, strict)
     except ValueError as exc:
         raise StudyError(f"{option}: {exc}") from None
 

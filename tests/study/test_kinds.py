@@ -31,7 +31,6 @@ EXCEPTIONS = {
     # each option belongs to (--search, --frontier, --grid), and study.json's optional search block.
     "study/planning/merge.py": "which block a request's options belong to (the front end)",
     "study/planning/request.py": "which block a keyword belongs to (the front end)",
-    "study/planning/plan.py": "study.json's search block, None where there is none",
     # The methods command compares search methods by their names (--methods grid,optuna,pbt,...).
     "study/methods.py": "its own --methods names",
     # The results layer reads study.json: pareto.py's objectives are a search's (kind "optuna"),

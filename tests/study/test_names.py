@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import study
+from study.basics.errors import StudyError
 from study.run import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,6 +161,10 @@ def test_study_run_out_is_the_study_folder(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert exc.value.code == 2 and len(err.splitlines()) == 1 and expected in err, err
         assert "--name" not in err.replace("not with --name", "")
+        if "--resume" not in argv and "--name" not in argv:  # study.plan raises the line the command prints
+            with pytest.raises(StudyError) as info:
+                study.plan(grid="smoke", out=argv[1])
+            assert expected in str(info.value) and f"error: {info.value}" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
