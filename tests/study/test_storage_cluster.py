@@ -325,7 +325,7 @@ def test_a_frontier_killed_resumes_from_the_storage_on_a_machine_without_its_fol
     from study.frontier.table import load_frontier
 
     cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
-           "--set", "steps=1500", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
+           "--set", "steps=600", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
            "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--checkpoint-every", "100",
            "--no-report", "--address", cluster.address, "--name", "frontier", "--results-dir", str(cluster.results),
            "--storage", s3.uri("runs")]
