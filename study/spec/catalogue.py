@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from study.spec.space import Dist, for_model
+from study.spec.space import Dist
 from study.spec.studyfile import Study, read_toml
 
 
@@ -45,12 +45,3 @@ def default_space() -> dict[str, Dist]:
     search = shipped()["optuna"].search
     assert search is not None
     return dict(search.space)
-
-
-def space(model: str = "RNN") -> dict[str, Dist]:
-    """What the default search chooses for ``model``: the LSTM's forget-gate bias too (the RNN has none)."""
-    return for_model(default_space(), model)
-
-
-def searched_fields(model: str = "RNN", space_: dict[str, Dist] | None = None) -> list[str]:
-    return list(for_model(default_space() if space_ is None else space_, model))

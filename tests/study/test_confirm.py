@@ -5,7 +5,8 @@ import shlex
 from study import run
 from study.planning.build import plan_from_args
 from study.results.search import confirm_command
-from study.spec.catalogue import searched_fields
+from study.spec.catalogue import default_space
+from study.spec.space import for_model
 
 
 def _plan(argv, tmp_path):
@@ -45,5 +46,6 @@ def test_confirm_command_keeps_full_smoke_and_the_results_folder(tmp_path):
 
 def test_an_lstm_search_also_chooses_the_forget_bias(tmp_path):
 
-    assert "forget_bias" in searched_fields("LSTM") and "forget_bias" not in searched_fields("RNN")
+    space = default_space()
+    assert "forget_bias" in for_model(space, "LSTM") and "forget_bias" not in for_model(space, "RNN")
     assert _plan(["--search", "optuna", "--model", "LSTM", "--name", "l"], tmp_path).axes[-1] == "forget_bias"

@@ -4,6 +4,7 @@ key path, a study file's errors the same in its own wording, and study.json's ve
 import dataclasses
 import json
 import tarfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from study.basics.errors import StudyError
 from study.planning.plan import StudyPlan
 from study.spec.document import FORMAT_VERSION, RESOURCE_KEYS, DocumentError, Resources, Study, parse, to_dict
 from study.spec.load import read_meta
-from study.spec.studyfile import from_dict
+from study.spec.studyfile import from_dict, to_toml
 
 
 @pytest.mark.parametrize("data, path, dotted, toml", [
@@ -125,6 +126,8 @@ def test_a_document_may_name_its_kind_else_its_blocks_make_it():
     assert "kind" not in to_dict(parse({"search": {"space": {"lr": "loguniform:1e-4:1e-2"}}}))
     toy = parse({"kind": "shuffled"})
     assert toy.kind == "shuffled" and to_dict(toy)["kind"] == "shuffled" and parse(to_dict(toy)) == toy
+    assert 'kind = "shuffled"' in to_toml(toy).splitlines() and "kind" not in to_toml(parse({}))
+    assert from_dict(tomllib.loads(to_toml(toy)), "study") == toy
     with pytest.raises(DocumentError, match=r"^kind: must be the name of a kind of study, got 3$"):
         parse({"kind": 3})
     for data, message in [({"kind": "shuffled"}, "study: kind: unknown kind 'shuffled'; allowed: grid, optuna, "

@@ -19,9 +19,10 @@ from study.driver.finish import study_meta, study_toml
 from study.planning.build import plan_from_args
 from study.planning.request import KEYWORDS
 from study.run import main
-from study.spec.catalogue import searched_fields, shipped, space
+from study.spec.catalogue import default_space, shipped
 from study.spec.fields import EXERCISE
 from study.spec.load import load
+from study.spec.space import for_model
 from study.spec.studyfile import to_toml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,9 +130,9 @@ def test_every_shipped_grid_plans_exactly_the_trials_of_before(name, tmp_path):
 
 
 def test_the_default_search_is_the_one_of_before_and_replans_the_reference_search(tmp_path):
-    assert space("RNN") == OLD_SPACE
-    assert space("LSTM") == {**OLD_SPACE, "forget_bias": ("choice", [0.0, 1.0, 2.0])}
-    assert searched_fields("GRU") == list(OLD_SPACE)
+    assert for_model(default_space(), "RNN") == OLD_SPACE
+    assert for_model(default_space(), "LSTM") == {**OLD_SPACE, "forget_bias": ("choice", [0.0, 1.0, 2.0])}
+    assert list(for_model(default_space(), "GRU")) == list(OLD_SPACE)
     meta = json.loads((RESULTS / "reference-search-rnn20" / "study.json").read_text())
     plan = _cli_plan(["--search", "optuna", "--model", "RNN", "--length", "20", "--num-samples", "40"], tmp_path)
     assert _same_space(plan.param_space, meta["param_space"]) and plan.axes == meta["axes"] and plan.kind == "optuna"
