@@ -214,6 +214,30 @@ KEYWORDS = {
 }
 
 
+def _frontier_keyword(value: Any) -> Any:
+    if value is not True and not isinstance(value, Mapping):
+        raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
+                         f"got {value!r}")
+    return value
+
+
+def _mlflow_keyword(value: Any) -> str | None:
+    uri = mlflow_value(value, lambda m: StudyError(f"--{m}"))
+    return "" if uri is True else uri
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+# A keyword's Request field and how its value is typed and checked (any other: its own field, as given;
+# the scheduler, for one, is checked with the search's other settings). OFF: False is not given.
+TYPED = {"fixed": ("sets", sets_from_mapping), "set": ("sets", sets_from_mapping),
+         "axes": ("sweeps", sweeps_from_mapping), "space": ("space", space_from_mapping),
+         "frontier": ("frontier", _frontier_keyword), "mlflow": ("mlflow", _mlflow_keyword)}
+OFF = ("search", "frontier", "mlflow")
+
+
 def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Request:
     """The command line's options (text, as argparse leaves them) as a Request: --set, --sweep and
     --space read from their text, every other option as the keyword it stands for."""
@@ -222,7 +246,8 @@ def request_from_args(args: Any, argv: Sequence[str], prog: str = "python -m stu
     kw = {k: getattr(args, k) for k in KEYWORDS if k not in ("study", "set", "space") and hasattr(args, k)}
     if kw.get("mlflow") is not None:  # --mlflow without a value: the study folder's own store
         kw["mlflow"] = kw["mlflow"].strip() or True
-    req = request_from_kwargs(args.study, given=[option for option, _ in _given_options(args)],
+    given = [option_name(k) for k, v in vars(args).items() if v is not None and v is not False and v != []]
+    req = request_from_kwargs(args.study, given=given,
                               command=" ".join([prog, *map(shlex.quote, argv)]), **kw)
     req.sets, req.sweeps, req.space = sets, sweeps, space
     return req
@@ -241,15 +266,6 @@ def _out(req: Request) -> None:
         raise StudyError(f"--out: {str(req.out)!r} is not allowed; its last part is the study's name: letters, "
                          "digits, '.', '_' and '-' (at most 100 characters)")
     req.name, req.results_dir = folder.name, str(folder.parent)
-
-
-def _given_options(args: Any) -> list[tuple[str, Any]]:
-    out = []
-    for key, value in vars(args).items():
-        if value is None or value is False or value == []:
-            continue
-        out.append(("--" + key.replace("_", "-"), value))
-    return out
 
 
 def request_from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
@@ -271,26 +287,9 @@ def request_from_kwargs(study: Any = None, *, given: list[str] | None = None, co
         [*([repr(shown)] if study is not None else []), *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")")
     req.study = study
     for key, value in kw.items():
-        if value is None or (key in ("search", "frontier", "mlflow") and value is False):
-            continue
-        if key in ("fixed", "set"):
-            req.sets = sets_from_mapping(value)
-        elif key == "axes":
-            req.sweeps = sweeps_from_mapping(value)
-        elif key == "space":
-            req.space = space_from_mapping(value)
-        elif key == "scheduler":
-            req.scheduler = value  # checked with the search's other settings
-        elif key == "frontier":
-            if value is not True and not isinstance(value, Mapping):
-                raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
-                                 f"got {value!r}")
-            req.frontier = value
-        elif key == "mlflow":
-            uri = mlflow_value(value, lambda m: StudyError(f"--{m}"))
-            req.mlflow = "" if uri is True else uri
-        else:
-            setattr(req, key, value)
+        if value is not None and not (value is False and key in OFF):
+            field, typed = TYPED.get(key, (key, _as_given))
+            setattr(req, field, typed(value))
     if kw.get("search") is True:
         req.search = "optuna"
     _canonical_names(req)

@@ -30,7 +30,6 @@ EXCEPTIONS = {
     # The front end: a request's options merged onto the study of the kind they ask for, the block
     # each option belongs to (--search, --frontier, --grid), and study.json's optional search block.
     "study/planning/merge.py": "which block a request's options belong to (the front end)",
-    "study/planning/request.py": "which block a keyword belongs to (the front end)",
     # The methods command compares search methods by their names (--methods grid,optuna,pbt,...).
     "study/methods.py": "its own --methods names",
     # The results layer reads study.json: pareto.py's objectives are a search's (kind "optuna"),
