@@ -13,7 +13,7 @@ or a memory frontier.
 
 This module parses the options and prints; ``study.planning`` plans (every check, before Ray
 starts), ``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan``
-returns, is a plan that runs itself.
+returns, is a plan that runs itself; ``describe_study`` and ``describe`` are --list's text.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ import sys
 from typing import Any
 
 from palrnn.cli import Parser, any_case, fail
+from palrnn.config import Config
 from study.basics.errors import StorageError, StudyError
+from study.basics.text import WIDTH, exact_text, wrap_parts
 from study.planning.build import plan_from_args
-from study.planning.describe import describe, describe_study
+from study.planning.kinds import kind_of, resolve
 from study.planning.plan import DASHBOARD_PORT, StudyPlan
-from study.spec.catalogue import grid_names
-from study.spec.fields import GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_METRICS, SEARCH_MODEL
+from study.spec.catalogue import grid_names, shipped
+from study.spec.document import Study
+from study.spec.fields import BASE, GRID_MODELS, MODELS, SEARCH_LENGTH, SEARCH_METRICS, SEARCH_MODEL
 from study.spec.load import load
 
 PROG = "python -m study.run"
@@ -177,6 +180,24 @@ def build_parser(prog: str = PROG) -> Parser:
                      help="run trials that the estimate says cannot fit this machine's memory (or its GPU's), "
                           "which are otherwise refused before Ray starts (docs/estimates.md)")
     return p
+
+
+def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -> list[str]:
+    """--list's lines for one study: its name, trial count and description, then its axes (a
+    grid), its space (a search) or its cells (a frontier), and what it fixes beyond the exercise's
+    settings."""
+    res = resolve(study, where=where or study.name)
+    lines = kind_of(study).describe(study, res, width)
+    neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
+    differ = [f"{k}={exact_text(v)}" for k, v in res.study.fixed.items() if v != neutral.get(k)]
+    if differ:
+        lines += wrap_parts(differ, "  ", first=f"{'':<10} fixed: ", indent=" " * 18, width=width)
+    return lines
+
+
+def describe() -> str:
+    """The --list text: each shipped grid, its axes and trial count, and the default search."""
+    return "\n".join(line for s in shipped().values() for line in describe_study(s))
 
 
 def list_text(args: argparse.Namespace) -> str:

@@ -5,8 +5,7 @@
          --lengths / --space / --solve-rule / ...
       -> every default filled in, every trial's Config checked by palrnn    kinds/
       -> StudyPlan, with its SearchPlan; resources, devices, the folder,    build.py, plan.py,
-         a resume checked                                                   search.py
-      -> the --dry-run and --list text                                       describe.py
+         a resume checked; its --dry-run text                               kinds/search.py
 
 Nothing here imports Ray or Optuna, and nothing is written: a bad input raises StudyError, whose
 message is the one line the command prints. Running a plan is the entry layer's

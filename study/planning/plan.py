@@ -11,7 +11,7 @@ from typing import Any
 
 from study.basics.text import WIDTH
 from study.planning.kinds import KINDS, Kind
-from study.planning.search import SearchPlan
+from study.planning.kinds.search import SearchPlan
 from study.spec.document import FORMAT_VERSION, to_dict
 from study.spec.load import read_meta
 from study.spec.space import Dist

@@ -50,7 +50,7 @@ def test_objectives_parse_with_their_directions():
 
 
 def test_a_two_objective_search_plans_and_round_trips(tmp_path, no_ray):
-    from study.planning.search import SearchPlan
+    from study.planning.kinds.search import SearchPlan
 
     p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, metric=TWO, scheduler="none", space=SPACE,
                    sampler="nsga2", results_dir=str(tmp_path))

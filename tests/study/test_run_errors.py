@@ -152,7 +152,7 @@ def test_help_gives_every_default_and_never_none(capsys):
 
 
 def test_list_lines_break_between_axes_only():
-    from study.planning.describe import wrap_parts
+    from study.basics.text import wrap_parts
 
     parts = [f"axis{i} {{{', '.join(str(v) for v in range(i + 3))}}}" for i in range(8)]
     lines = wrap_parts(parts, "  x  ", first="      axes: ", indent="            ")

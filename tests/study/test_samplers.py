@@ -14,7 +14,7 @@ SPACE = {"lr": "loguniform:1e-4:3e-2", "hidden": "int:16:64", "init": "choice:de
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_every_sampler_plans_and_is_kept_in_study_json(sampler, no_ray):
-    from study.planning.search import SearchPlan
+    from study.planning.kinds.search import SearchPlan
 
     p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, sampler=sampler, search_seed=7, space=SPACE)
     s = p.search.settings
@@ -98,7 +98,7 @@ def test_bad_samplers_are_one_line_exit_2_nothing_written(argv, words, refused_b
 def test_every_scheduler_plans_and_builds_on_the_steps(given, name, kind, tmp_path, no_ray):
     from study.engine.schedulers import scheduler
     from study.engine.spec import TunerSpec
-    from study.planning.search import SearchPlan
+    from study.planning.kinds.search import SearchPlan
 
     p = study.plan(search="optuna", model="RNN", length=5, num_samples=3, scheduler=given, space=SPACE,
                    results_dir=str(tmp_path), set={"steps": 900, "eval_every": 100})

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from palrnn.config import Config
 from study.basics.errors import StudyError
@@ -21,30 +21,9 @@ if TYPE_CHECKING:
 Fail = Callable[[ValueError], StudyError]  # a Config's ValueError as the option or file that set its field
 
 
-class StudyPlan(Protocol):
-    """What the kinds and the estimate read of a plan (``study.planning.plan.StudyPlan``, which
-    imports them: named here so that no import, not even a type's, goes back up)."""
-
-    name: str
-    results_dir: str
-    kind: str
-    axes: list[str]
-    param_space: dict[str, Any]
-    grid_axes: list[str]
-    n_trials: int
-    cpus_per_trial: float
-    gpus_per_trial: float
-    max_concurrent: int
-    search: Any
-    frontier: dict[str, Any] | None
-    target: float
-    options: Any
-
-    @property
-    def folder(self) -> Path: ...
-
-    @property
-    def kind_of(self) -> Kind: ...
+# What the kinds and the estimate are given: a study.planning.plan.StudyPlan (which imports the kinds, so
+# that no import, not even a type's, goes back up).
+StudyPlan = Any
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,22 @@
 """An Optuna search: one Optuna study per model x length cell, each trial a config Optuna chose,
-trained on seed 0."""
+trained on seed 0.
+
+``SearchPlan`` is a search as planned, one object from the study file to the Tuner: the document's
+``[search]`` (``study.spec.search.Search``, where its defaults are, and only there) and what planning
+derives for Ray Tune: the cells (one Optuna study per model x length), ASHA's budget in
+evaluations, the journal's file. study.json keeps it as a table (``to_meta``); ``from_meta`` reads
+it back, that of an older study included."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from study.basics.errors import StudyError
+from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
 from study.planning.kinds.base import (
     Fail,
@@ -23,12 +31,61 @@ from study.planning.kinds.base import (
     list_head,
 )
 from study.planning.request import Request
-from study.planning.search import SearchPlan
 from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
+from study.spec.load import search_from_meta
 from study.spec.pbt import interval as pbt_interval
 from study.spec.pbt import pbt_problem, perturbed
-from study.spec.space import ONLY_FOR, for_model, format_dist, space_parts, values_to_check
+from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
+
+SINGLE = "palrnn"  # the Optuna study of a search of one cell
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A planned search: its ``settings`` as the study file states them, and what Ray Tune needs."""
+
+    settings: Search
+    max_t: int  # ASHA: the evaluations a trial may run (its steps / eval_every, rounded up)
+    grace_period: int  # ASHA: the evaluations before it may cut a trial
+    cells: list[dict[str, Any]] = field(default_factory=list)  # {"model", "length", "study_name", "experiment"}
+    storage: str = OPTUNA_JOURNAL  # the Optuna journal, in the study folder
+
+    @classmethod
+    def plan(cls, settings: Search, cells: list[tuple[str, int]], steps: int, eval_every: int) -> SearchPlan:
+        """A resolved search over ``cells`` (model, length): one Optuna study and one Ray experiment
+        per cell when there are several (``cells/<model>-T<length>/``), else the study folder's."""
+        reports = -(-steps // eval_every)
+        several = len(cells) > 1
+        return cls(settings, max_t=reports, grace_period=max(1, reports // 9),
+                   cells=[{"model": m, "length": t, "study_name": f"{SINGLE}-{m}-T{t}" if several else SINGLE,
+                           "experiment": f"{CELLS}/{m}-T{t}" if several else None} for m, t in cells])
+
+    def space(self, model: str) -> dict[str, Dist]:
+        """The dimensions a cell of ``model`` searches."""
+        return for_model(self.settings.space, model)
+
+    def to_meta(self) -> dict[str, Any]:
+        """study.json's ``search``: the space as text."""
+        s = self.settings
+        return {"seed": s.seed, "num_samples": s.num_samples, "max_t": self.max_t, "grace_period": self.grace_period,
+                "storage": self.storage, "space": {k: format_dist(d) for k, d in s.space.items()},
+                "metric": s.metric, "mode": s.mode, "objectives": [list(o) for o in s.objectives],
+                "scheduler": s.scheduler, "sampler": s.sampler,
+                **({"perturbation_interval": s.perturbation_interval} if s.perturbation_interval else {}),
+                **({"perturb": list(s.perturb)} if s.perturb else {}),
+                "cells": [dict(c) for c in self.cells]}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], param_space: Mapping[str, Any]) -> SearchPlan:
+        """study.json's ``search`` as a SearchPlan. An older study's lacks what came later: its space
+        was the default space, its metric eval_accuracy, its scheduler ASHA, its one cell that of
+        ``param_space``."""
+        settings = search_from_meta(meta)
+        cells = [dict(c) for c in meta.get("cells") or []] or [
+            {"model": param_space["model"], "length": param_space["length"], "study_name": SINGLE, "experiment": None}]
+        return cls(settings, max_t=int(meta["max_t"]), grace_period=int(meta["grace_period"]), cells=cells,
+                   storage=str(meta.get("storage", OPTUNA_JOURNAL)))
 
 
 class SearchKind(Kind):
