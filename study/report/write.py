@@ -39,8 +39,7 @@ versions, host; ``study.provenance``) and its tables. Writes into the study's fo
                                          status, tables and every figure, self-contained (study.html)
 
 A figure whose data are absent is skipped, and no figure repeats another: one accuracy figure, its
-lines every combination of the swept axes (``plots.plot_accuracy_vs_length_by`` draws the same data
-cut by one axis; the report leaves it out). A figure under figures/ named as this code names its
+lines every combination of the swept axes. A figure under figures/ named as this code names its
 figures but not drawn by this report (an older report's, or one whose data went) is removed, so
 that report.html shows what this report drew (``stale_figures``); other commands' figures
 (gradient_flow.png, study.gradients's) are left alone. summary.csv is deterministic: a re-report of the same

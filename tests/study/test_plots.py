@@ -184,16 +184,7 @@ def test_steps_to_target():
     assert sorted(t.get_text() for t in ax.texts) == ["3/3", "3/3"]
 
 
-def test_accuracy_vs_length_by_axis():
-    summary = summary_table(make_trials({"max_norm": [np.nan, 1.0, 10.0]}), ["model", "max_norm"])
-    fig = plots.plot_accuracy_vs_length_by(summary, "max_norm")
-    assert fig.get_suptitle() == ("Held-out accuracy vs length, by clip max_norm "
-                                  "(mean over seeds, 95% interval, t(0.995) | Wilson)")
-    assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]
-    for ax in fig.axes:
-        assert legend_texts(ax) == ["max_norm=none", "max_norm=1", "max_norm=10"]
-        assert len(ax.get_lines()) == 3
-        assert ax.get_xlabel() == "Palindrome length T" and ax.get_ylabel() == "Held-out accuracy"
+def test_a_panel_per_model_and_a_line_per_value():
     summary2 = summary_table(make_trials({"init": ["seed", "default"]}), ["model", "init"])
     fig = plots.plot_accuracy(summary2, exercise=exercise_points(summary2))
     assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]  # a panel per model, a line per init
@@ -234,9 +225,6 @@ def test_a_two_axis_sweep_has_a_line_per_combination():
     assert ax.get_xlabel() == "Palindrome length T"
     for draw in (plots.plot_mean_accuracy, plots.plot_steps_to_target):
         assert legend_texts(draw(summary).axes[0]) == HIDDEN_LR
-    by = plots.plot_accuracy_vs_length_by(summary, "lr")
-    assert [a.get_title() for a in by.axes] == ["RNN, hidden=32", "RNN, hidden=64"]
-    assert all(legend_texts(a) == ["lr=0.001", "lr=0.003"] for a in by.axes)
 
 
 def test_several_models_make_panels_and_many_combinations_more_panels():
@@ -406,14 +394,3 @@ def test_accuracy_figure_draws_every_seed_beside_its_mean_where_a_cell_has_at_mo
     assert "one seed" in ax.get_legend_handles_labels()[1]
     # Without the trials, no dots (the figure of a summary alone).
     assert not _seed_dots(plots.plot_accuracy(summary).axes[0])
-
-
-def test_accuracy_by_axis_figure_draws_every_seed_too():
-    trials = make_trials({"init": ["seed", "xavier"]})
-    summary = summary_table(trials, ["init"])
-    fig = plots.plot_accuracy_vs_length_by(summary, "init", seeds=trials)
-    rnn = fig.axes[0]
-    assert rnn.get_title() == "RNN"
-    assert len(_seed_dots(rnn)) == 12  # 2 inits x 2 lengths x 3 seeds
-    assert sorted(y for x, y in _seed_dots(rnn) if abs(x - 5) < 0.5)[:3] == pytest.approx([0.7, 0.7, 0.8])
-    assert not _seed_dots(plots.plot_accuracy_vs_length_by(summary, "init").axes[0])

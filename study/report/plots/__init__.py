@@ -20,7 +20,6 @@ per combination of the other axes, or, with a single T, colour by that combinati
 
 from study.report.plots.accuracy import (
     plot_accuracy,
-    plot_accuracy_vs_length_by,
     plot_mean_accuracy,
     plot_steps_to_target,
 )
@@ -30,6 +29,6 @@ from study.report.plots.optuna import plot_importances, plot_optuna_history
 from study.report.plots.pareto import plot_pareto
 from study.report.plots.pbt import plot_pbt
 
-__all__ = ["axis_label", "figure_x", "layout", "model_style", "plot_accuracy", "plot_accuracy_vs_length_by",
+__all__ = ["axis_label", "figure_x", "layout", "model_style", "plot_accuracy",
            "plot_best_curve", "plot_curves", "plot_curves_both", "plot_importances", "plot_mean_accuracy",
            "plot_optuna_history", "plot_pareto", "plot_pbt", "plot_steps_to_target", "varying_axes"]

@@ -15,7 +15,6 @@ from study.basics.text import value_text
 from study.report.plots.common import (
     AXIS_NAMES,
     HELD_OUT,
-    LENGTH,
     LOG_AXES,
     accuracy_axes,
     axis_label,
@@ -32,7 +31,6 @@ from study.report.plots.common import (
     models_of,
     panels_of,
     value_colors,
-    varying_axes,
 )
 from study.results.summary import (
     axis_key,
@@ -287,44 +285,3 @@ def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target:
     are one run's, not a median). Lines are shifted ``STEPS_DODGE`` points sideways from each other
     (the data are not changed), so that equal medians stay visible."""
     return _versus(summary, "steps", x, None, target)
-
-
-def plot_accuracy_vs_length_by(summary: pd.DataFrame, axis: str, *, seeds: pd.DataFrame | None = None) -> Figure:
-    """Held-out accuracy against T for each value of a swept ``axis``, one panel per model.
-
-    Lines per panel: one per value of ``axis``, with 95% error bars. Other varying axes, if
-    any, make more panels. ``seeds`` (the finished trials): each seed as a dot beside its mean
-    where a cell has at most ``MAX_DOTS`` seeds, as in ``plot_accuracy``.
-    """
-    if axis not in summary.columns:
-        raise ValueError(f"the summary has no column {axis!r}")
-    others = [a for a in varying_axes(summary) if a != axis]
-    panels = []
-    for model in models_of(summary):
-        rows = summary[summary["model"] == model]
-        for panel, sub in panels_of(rows, others):
-            panels.append((f"{model}, {panel}" if panel else model, model, sub))
-    fig, axes = figure_grid(len(panels))
-    values = distinct_values(summary, axis)
-    colors = value_colors([value_text(v, 6) for v in values])
-    name = AXIS_NAMES.get(axis, axis)
-    for ax, (title, model, sub) in zip(axes, panels, strict=True):
-        for v in values:
-            text = value_text(v, 6)
-            rows = matching(sub, [axis], [v]).sort_values("length")
-            if rows.empty:
-                continue
-            ax.errorbar(rows["length"].to_numpy(float), rows["eval_accuracy_mean"].to_numpy(float),
-                        yerr=error_bars(rows, "eval_accuracy"), marker="o", capsize=0, color=colors[text],
-                        linestyle=model_style(model), label=f"{axis}={text}")
-            if seeds is not None:
-                positions = {axis_key(t): float(t) for t in summary["length"]}
-                _seed_dots(ax, rows.assign(_x=rows["length"].astype(float)), seeds,
-                           _dot_offset(positions, "linear", values.index(v), len(values)), colors[text])
-        ax.set_title(title)
-        ax.set_xlabel(LENGTH)
-        accuracy_axes(ax)
-        integer_ticks(ax, summary["length"])
-        draw_legend(ax, loc="lower left", title=name)
-    fig.suptitle(f"Held-out accuracy vs length, by {name} (mean over seeds, 95% interval, {METHOD})")
-    return fig
