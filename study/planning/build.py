@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -88,13 +89,18 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
     be without reading or writing it (``study.basics.store.open_storage``); a path made absolute."""
     if given is None and in_file is None:
         return
-    from study.basics.store import open_storage
-
-    store = open_storage(str(given if given is not None else in_file),
-                         "--storage" if given is not None else f"{where}: storage")
-    plan.storage = str(store.local.resolve()) if store.local is not None else store.uri
+    plan.storage = storage_uri(given if given is not None else in_file,
+                               "--storage" if given is not None else f"{where}: storage")
     if plan.study is not None:
         plan.study = dataclasses.replace(plan.study, storage=plan.storage)
+
+
+def storage_uri(value: Any, where: str) -> str:
+    """A storage as study.json keeps it: its URI, a path made absolute (``where``: the label of its errors)."""
+    from study.basics.store import open_storage
+
+    store = open_storage(str(value), where)
+    return str(store.local.resolve()) if store.local is not None else store.uri
 
 
 def _resources(req: Request) -> tuple[Resources, RunOptions]:
@@ -187,8 +193,6 @@ def _writable(folder: Path) -> bool:
 
 
 def _resumed_plan(req: Request) -> StudyPlan:
-    import json
-
     if req.name is None:
         raise StudyError("--resume: give the study's --name")
     name = _check_name(req.name, "")
@@ -216,10 +220,9 @@ def _resumed_plan(req: Request) -> StudyPlan:
             pass  # study.json's plan is the one that runs; its study was derived from it
     plan.options = _run_options(req)
     if req.storage is not None:  # the study's storage is its study.json's; another one would lose its trials
-        asked = StudyPlan(**{**_EMPTY_PLAN, "name": plan.name})
-        _plan_storage(asked, req.storage, None, "--storage")
-        if asked.storage != plan.storage:
-            raise StudyError(f"--storage: {asked.storage} here, but study {plan.name!r} keeps its trials in "
+        asked = storage_uri(req.storage, "--storage")
+        if asked != plan.storage:
+            raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
                              f"{plan.storage or 'its study folder'}; resume it without --storage")
     planning = [o for o in req.given if o not in RUN_OPTIONS]
     if planning:
@@ -227,10 +230,6 @@ def _resumed_plan(req: Request) -> StudyPlan:
     _check_folder(plan, resume=True, fetched=fetched)
     plan.fetched = fetched
     return plan
-
-
-_EMPTY_PLAN: dict[str, Any] = {"name": "", "results_dir": "", "kind": "grid", "grid": None, "axes": [],
-                               "param_space": {}, "grid_axes": [], "n_trials": 0}
 
 
 def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
@@ -273,14 +272,8 @@ def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
 
 
 def _shown(v: Any) -> str:
-    text = value_text(v) if not isinstance(v, (list, dict)) else json_text(v)
+    text = value_text(v) if not isinstance(v, (list, dict)) else json.dumps(v, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def json_text(v: Any) -> str:
-    import json
-
-    return json.dumps(v, default=str)
 
 
 def plan(study: Any = None, **keywords: Any) -> StudyPlan:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -195,23 +195,11 @@ def _typed_mapping(option: str, what: str, values: Any, typed: Callable[[str, An
     return out
 
 
-# The API's keywords and the command-line options they stand for.
-KEYWORDS = {
-    "grid": "--grid", "study": "--study", "search": "--search", "seeds": "--seeds", "models": "--models",
-    "lengths": "--lengths", "model": "--model", "length": "--length", "axes": "--sweep", "fixed": "--set",
-    "set": "--set", "space": "--space", "metric": "--metric", "mode": "--mode", "num_samples": "--num-samples",
-    "search_seed": "--search-seed", "sampler": "--sampler", "scheduler": "--scheduler", "frontier": "--frontier",
-    "perturbation_interval": "--perturbation-interval", "perturb": "--perturb",
-    "solve_rule": "--solve-rule", "start_length": "--start-length", "max_length": "--max-length",
-    "speculate": "--speculate", "mlflow": "--mlflow", "full": "--full", "patience": "--patience",
-    "smoke_test": "--smoke-test", "description": "--description", "out": "--out", "name": "--name",
-    "results_dir": "--results-dir",
-    "resume": "--resume", "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
-    "checkpoint_every": "--checkpoint-every", "max_failures": "--max-failures", "max_concurrent": "--max-concurrent",
-    "address": "--address", "num_cpus": "--num-cpus", "dashboard_host": "--dashboard-host",
-    "dashboard_port": "--dashboard-port", "object_store_mb": "--object-store-mb", "storage": "--storage",
-    "ignore_memory": "--ignore-memory",
-}
+# The API's keywords, each the command-line option it stands for: a Request field's name (grid: --grid, ...),
+# and axes and fixed (or set), which give the Request's sweeps and sets.
+KEYWORDS = {**{f.name: option_name(f.name) for f in fields(Request) if f.name not in ("given", "sets", "sweeps",
+                                                                                      "command")},
+            "axes": "--sweep", "fixed": "--set", "set": "--set"}
 
 
 def _frontier_keyword(value: Any) -> Any:
