@@ -54,14 +54,6 @@ def axis_label(axis: str) -> str:
     return name if axis in name else f"{name} ({axis})"
 
 
-def length_colors(lengths: Sequence[Any]) -> dict[Any, Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["viridis"]
-    n = len(lengths)
-    return {t: cmap(0.9 * i / max(n - 1, 1)) for i, t in enumerate(lengths)}
-
-
 def value_colors(values: Sequence[Any]) -> dict[Any, Any]:
     from matplotlib import colormaps
 
