@@ -1,40 +1,31 @@
 """The request combined with the study it changes (a shipped grid, a study file, the default
-search, a frontier): ``base`` finds that study, ``merge`` applies the options to it, step by step,
-each field's setting remembering the option (or file) it came from, for the error that names it."""
+search, a frontier): ``base`` finds that study, ``merge`` applies the options to it (a search's or a
+frontier's block by its kind: ``Kind.change``), each field's setting remembering the option (or
+file) it came from, for the error that names it."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from palrnn.config import check_model
 from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.planning.kinds import kind_of
+from study.planning.kinds.base import Settings
 from study.planning.request import SMOKE, Request, int_option
 from study.spec import catalogue
 from study.spec.fields import (
-    CELL_FIELDS,
     MODELS,
-    MODES,
     canonical_axes,
-    sampler_problem,
-    scheduler_error,
-    scheduler_name,
 )
 from study.spec.load import load
-from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.pbt import SAMPLER_WITH_PBT, positive_interval
 from study.spec.studyfile import (
-    FRONTIER_KEYS,
     Search,
     Study,
     from_dict,
     frontier_block,
-    frontier_options,
     search_block,
 )
 
@@ -108,26 +99,6 @@ def check_options(req: Request, base: Study, where: str) -> None:
     kind_of(base, where).check_options(req, where)
 
 
-@dataclass
-class Settings:
-    """A study's fixed settings and axes as the options change them, and where each field's
-    setting came from (the file, or the option that changed it last)."""
-
-    fixed: dict[str, Any]
-    axes: dict[str, list[Any]]
-    origin: dict[str, str] = field(default_factory=dict)
-
-    def fix(self, key: str, value: Any, where: str) -> None:
-        self.axes.pop(key, None)
-        self.fixed[key] = value
-        self.origin[key] = where
-
-    def sweep(self, key: str, values: list[Any], where: str) -> None:
-        self.fixed.pop(key, None)
-        self.axes[key] = values
-        self.origin[key] = where
-
-
 def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]:
     """``base`` changed by the request's options; also where each field's setting came from."""
     kind = kind_of(base, where)
@@ -140,7 +111,8 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
     if clash:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
-    search = _changed_search(base.search, req, settings, sets, sweeps, where) if base.search is not None else None
+    block = kind.change(base, req, settings, sets, sweeps, where)  # a search's or a frontier's, changed
+    search = block.get("search")
     for k, (v, option) in sets.items():
         settings.fix(k, v, option)
     for k, (vs, option) in sweeps.items():
@@ -148,7 +120,7 @@ def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]
     seeds = _seeds(base, req, settings, sets, search, kind.has_seeds)
     study = Study(name=base.name, description=_description(base, req, where), seeds=seeds if kind.has_seeds else None,
                   fixed=settings.fixed, axes=canonical_axes(settings.axes), search=search,
-                  frontier=_frontier(base, req), mlflow=_mlflow(base, req), kind=base.kind)
+                  frontier=block.get("frontier"), mlflow=_mlflow(base, req), kind=base.kind)
     return study, settings.origin
 
 
@@ -181,82 +153,6 @@ def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> Non
         sets["patience"] = (0 if req.full else int_option("--patience", req.patience, 0), option)
 
 
-def _changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
-            where: str) -> Search:
-    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler,
-    --sampler."""
-    search = SimpleNamespace(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})  # changed below
-    for k in search.space:
-        settings.origin[k] = where
-    if req.space is not None:
-        search.space = dict(req.space)
-        for k in search.space:
-            settings.fixed.pop(k, None)
-            settings.origin[k] = "--space"
-    other = [k for k in sweeps if k not in CELL_FIELDS]
-    if other:
-        k = other[0]
-        raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
-                         f"search {k} with --space {k}=choice:... or fix it with --set")
-    searched = [k for k in sets if k in search.space]
-    if searched:
-        raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
-                         "the space (--space gives the whole space)")
-    _objectives(search, req)
-    if req.num_samples is not None:
-        search.num_samples = int_option("--num-samples", req.num_samples, 1)
-    if req.search_seed is not None:
-        search.seed = int_option("--search-seed", req.search_seed, 0)
-    if req.scheduler is not None:
-        name = scheduler_name(req.scheduler)
-        if name is None:
-            raise StudyError(f"--scheduler: {scheduler_error(req.scheduler)}")
-        search.scheduler = name
-    if req.sampler is not None:
-        search.sampler = req.sampler
-        if search.scheduler == "pbt":
-            raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
-    _pbt_options(search, req)
-    problem = sampler_problem(search.sampler, search.space)
-    if problem:
-        raise StudyError(f"--sampler: {problem}")
-    wrong = objectives_problem([(search.metric, search.mode), *search.more], search.sampler, search.scheduler)
-    if wrong:
-        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
-        given = getattr(req, wrong[0][2:]) is not None
-        raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
-    return Search(**vars(search))
-
-
-def _pbt_options(search: SimpleNamespace, req: Request) -> None:
-    """--perturbation-interval and --perturb (checked against the steps in planning: study.spec.pbt)."""
-    if req.perturbation_interval is not None:
-        try:
-            search.perturbation_interval = positive_interval(req.perturbation_interval)
-        except ValueError as exc:
-            raise StudyError(f"--perturbation-interval: {exc}") from None
-    if req.perturb is not None:
-        names = [req.perturb] if isinstance(req.perturb, str) else list(req.perturb)
-        search.perturb = tuple(str(n).strip() for n in names)
-
-
-def _objectives(search: SimpleNamespace, req: Request) -> None:
-    """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
-    if req.metric is not None:
-        try:
-            objectives = parse_objectives(req.metric)
-        except ValueError as exc:
-            raise StudyError(f"--metric: {exc}") from None
-        (search.metric, search.mode), search.more = objectives[0], tuple(objectives[1:])
-    if req.mode is not None:
-        if req.mode not in MODES:
-            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
-        given = [req.metric] if isinstance(req.metric, str) else list(req.metric or [])
-        if search.more or any(":" in str(m) for m in given):
-            raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
-        search.mode = req.mode
-
-
 def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any], search: Search | None,
            has_seeds: bool) -> int | None:
     """--seeds N; --smoke-test's tiny settings (one seed for a grid, unless told)."""
@@ -271,16 +167,6 @@ def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any
         if req.seeds is None and has_seeds:
             seeds = 1
     return seeds
-
-
-def _frontier(base: Study, req: Request) -> Any:
-    """A frontier's options changed by --solve-rule, --start-length, --max-length, --speculate."""
-    if base.frontier is None:
-        return None
-    try:
-        return frontier_options(base.frontier, {k: getattr(req, k) for k in FRONTIER_KEYS})
-    except ValueError as exc:  # the file's own values were checked when it was read
-        raise StudyError(str(exc)) from None
 
 
 def _mlflow(base: Study, req: Request) -> bool | str | None:

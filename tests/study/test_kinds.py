@@ -27,9 +27,9 @@ KIND_WORDS = {"grid", "optuna", "frontier", "pbt"}
 ALLOWED = ("study/planning/kinds/", "study/spec/")
 # Checks in modules this rule does not reach yet, each with why it stays for now.
 EXCEPTIONS = {
-    # The front end: a request's options merged onto the study of the kind they ask for, the block
-    # each option belongs to (--search, --frontier, --grid), and study.json's optional search block.
-    "study/planning/merge.py": "which block a request's options belong to (the front end)",
+    # The front end: the kind of study the options ask for (--grid, --search, --frontier), and whether
+    # a study file is that kind; each kind then changes its own block (Kind.change).
+    "study/planning/merge.py": "which kind of study the options ask for (the front end)",
     # The methods command compares search methods by their names (--methods grid,optuna,pbt,...).
     "study/methods.py": "its own --methods names",
     # The results layer reads study.json: pareto.py's objectives are a search's (kind "optuna"),

@@ -1,10 +1,11 @@
 """The kinds of study, one file each, and what each does its own way (``base.Kind``): how it
-checks its options, resolves its defaults and trials, what its plan holds, and how its dry run and
---list read, the parts of its Ray Tuners (by the names of the engine's registries), its status at
-the end and its report's sections. A new kind is a file here and its line in ``KINDS``.
+checks its options and changes its block by them (``change``), resolves its defaults and trials,
+what its plan holds, and how its dry run and --list read, the parts of its Ray Tuners (by the
+names of the engine's registries), its status at the end and its report's sections. A new kind is
+a file here and its line in ``KINDS``; a study document names it (``kind``) or its blocks make it.
 
     grid.py       every combination of the axes, each with seeds 0 .. N-1
-    search.py     an Optuna search per model x length cell
+    search.py     an Optuna search per model x length cell; SearchPlan, a search as planned
     frontier.py   the memory frontier of every cell
 """
 

@@ -43,6 +43,26 @@ class TunerParts:
 
 
 @dataclass
+class Settings:
+    """A study's fixed settings and axes as the options change them, and where each field's
+    setting came from (the file, or the option that changed it last)."""
+
+    fixed: dict[str, Any]
+    axes: dict[str, list[Any]]
+    origin: dict[str, str] = field(default_factory=dict)
+
+    def fix(self, key: str, value: Any, where: str) -> None:
+        self.axes.pop(key, None)
+        self.fixed[key] = value
+        self.origin[key] = where
+
+    def sweep(self, key: str, values: list[Any], where: str) -> None:
+        self.fixed.pop(key, None)
+        self.axes[key] = values
+        self.origin[key] = where
+
+
+@dataclass
 class Resolved:
     """A study with every default filled in and every trial checked."""
 
@@ -81,6 +101,11 @@ class Kind:
             what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
                 if from_file(where) else ""
             raise StudyError(f"{foreign[0]}: only with --frontier{what}")
+
+    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Its block of ``base`` (``search``, ``frontier``) as its options change it; a grid has none."""
+        return {}
 
     def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
         """--set and --sweep of fields this kind chooses itself are refused."""

@@ -18,6 +18,7 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
+    Settings,
     StudyPlan,
     TunerParts,
     common_lines,
@@ -27,7 +28,7 @@ from study.planning.kinds.base import (
 )
 from study.planning.request import SEARCH_ONLY, Request
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
-from study.spec.studyfile import Study
+from study.spec.studyfile import FRONTIER_KEYS, Study, frontier_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,6 +62,14 @@ class FrontierKind(Kind):
             option = "--set" if "length" in sets else "--sweep"
             raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
         super().check_fixed(sets, sweeps)
+
+    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Its options changed by --solve-rule, --start-length, --max-length, --speculate."""
+        try:
+            return {"frontier": frontier_options(base.frontier, {k: getattr(req, k) for k in FRONTIER_KEYS})}
+        except ValueError as exc:  # the file's own values were checked when it was read
+            raise StudyError(str(exc)) from None
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:

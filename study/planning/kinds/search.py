@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from study.basics.errors import StudyError
@@ -22,6 +23,7 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
+    Settings,
     StudyPlan,
     TunerParts,
     cell_axes,
@@ -30,11 +32,21 @@ from study.planning.kinds.base import (
     frame,
     list_head,
 )
-from study.planning.request import Request
-from study.spec.fields import CELL_FIELDS, FIELDS, SEARCH_LENGTH, SEARCH_MODEL
+from study.planning.request import Request, int_option
+from study.spec.fields import (
+    CELL_FIELDS,
+    FIELDS,
+    MODES,
+    SEARCH_LENGTH,
+    SEARCH_MODEL,
+    sampler_problem,
+    scheduler_error,
+    scheduler_name,
+)
 from study.spec.load import search_from_meta
+from study.spec.objectives import objectives_problem, parse_objectives
+from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem, perturbed, positive_interval
 from study.spec.pbt import interval as pbt_interval
-from study.spec.pbt import pbt_problem, perturbed
 from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
 
@@ -105,6 +117,11 @@ class SearchKind(Kind):
             raise StudyError("--model: not with --models; give the models with one of them")
         if "--length" in given and "--lengths" in given:
             raise StudyError("--length: not with --lengths; give the lengths with one of them")
+
+    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
+        assert base.search is not None
+        return {"search": changed_search(base.search, req, settings, sets, sweeps, where)}
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
@@ -234,6 +251,82 @@ class SearchKind(Kind):
                             indent=" " * 11, width=width)
         metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
+
+
+def changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
+            where: str) -> Search:
+    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler,
+    --sampler."""
+    search = SimpleNamespace(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})  # changed below
+    for k in search.space:
+        settings.origin[k] = where
+    if req.space is not None:
+        search.space = dict(req.space)
+        for k in search.space:
+            settings.fixed.pop(k, None)
+            settings.origin[k] = "--space"
+    other = [k for k in sweeps if k not in CELL_FIELDS]
+    if other:
+        k = other[0]
+        raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
+                         f"search {k} with --space {k}=choice:... or fix it with --set")
+    searched = [k for k in sets if k in search.space]
+    if searched:
+        raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
+                         "the space (--space gives the whole space)")
+    objectives(search, req)
+    if req.num_samples is not None:
+        search.num_samples = int_option("--num-samples", req.num_samples, 1)
+    if req.search_seed is not None:
+        search.seed = int_option("--search-seed", req.search_seed, 0)
+    if req.scheduler is not None:
+        name = scheduler_name(req.scheduler)
+        if name is None:
+            raise StudyError(f"--scheduler: {scheduler_error(req.scheduler)}")
+        search.scheduler = name
+    if req.sampler is not None:
+        search.sampler = req.sampler
+        if search.scheduler == "pbt":
+            raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
+    pbt_options(search, req)
+    problem = sampler_problem(search.sampler, search.space)
+    if problem:
+        raise StudyError(f"--sampler: {problem}")
+    wrong = objectives_problem([(search.metric, search.mode), *search.more], search.sampler, search.scheduler)
+    if wrong:
+        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
+        given = getattr(req, wrong[0][2:]) is not None
+        raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
+    return Search(**vars(search))
+
+
+def pbt_options(search: SimpleNamespace, req: Request) -> None:
+    """--perturbation-interval and --perturb (checked against the steps in planning: study.spec.pbt)."""
+    if req.perturbation_interval is not None:
+        try:
+            search.perturbation_interval = positive_interval(req.perturbation_interval)
+        except ValueError as exc:
+            raise StudyError(f"--perturbation-interval: {exc}") from None
+    if req.perturb is not None:
+        names = [req.perturb] if isinstance(req.perturb, str) else list(req.perturb)
+        search.perturb = tuple(str(n).strip() for n in names)
+
+
+def objectives(search: SimpleNamespace, req: Request) -> None:
+    """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
+    if req.metric is not None:
+        try:
+            objectives = parse_objectives(req.metric)
+        except ValueError as exc:
+            raise StudyError(f"--metric: {exc}") from None
+        (search.metric, search.mode), search.more = objectives[0], tuple(objectives[1:])
+    if req.mode is not None:
+        if req.mode not in MODES:
+            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
+        given = [req.metric] if isinstance(req.metric, str) else list(req.metric or [])
+        if search.more or any(":" in str(m) for m in given):
+            raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
+        search.mode = req.mode
 
 
 def objectives_text(s: Search) -> str:
