@@ -1,5 +1,5 @@
 """The frontier's planning bound by arithmetic: at most how many probes a cell makes, and at most
-how many trials a frontier runs, whatever its max length (``search.frontier_max_trials`` plays the
+how many trials a frontier runs, whatever its max length (tests/study/frontier_oracle.py plays the
 search out once per threshold instead; the two agree: tests/study/test_estimate.py).
 
 Per cell (``study.frontier.search``'s docstring): doubling probes d_0 = start, d_1 = 2 d_0, ...
@@ -33,6 +33,6 @@ def longest_probes(options: Any) -> int:
 
 def max_trials(options: Any, cells: int) -> int:
     """At most how many trials a frontier of ``cells`` cells runs: the longest path's probes, N seeds
-    each, and as many moot probes again per undecided probe it may speculate (the same bound as
-    ``search.frontier_max_trials``, in microseconds at any max length)."""
+    each, and as many moot probes again per undecided probe it may speculate (the bound that
+    tests/study/frontier_oracle.py plays out, in microseconds at any max length)."""
     return cells * options.rule[1] * longest_probes(options) * (1 + options.speculate)

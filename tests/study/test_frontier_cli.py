@@ -17,11 +17,12 @@ import study
 from study import run
 from study.driver.finish import finish, study_meta, study_toml
 from study.frontier.options import RULE_TEXT, check_frontier_options
-from study.frontier.search import Frontier, frontier_max_trials
+from study.frontier.search import Frontier
 from study.frontier.table import load_frontier
 from study.planning.build import plan_from_args
 from study.run import main
 from tests.ports import free_port, fresh_port
+from tests.study.frontier_oracle import frontier_max_trials
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}

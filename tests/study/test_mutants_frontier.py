@@ -7,7 +7,8 @@ import pytest
 
 from study.frontier.options import FrontierOptions
 from study.frontier.probe import PASSED, RUNNING, SOLVED, Trial
-from study.frontier.search import DONE, Frontier, frontier_doubling, frontier_max_trials
+from study.frontier.search import DONE, Frontier, frontier_doubling
+from tests.study.frontier_oracle import frontier_max_trials
 
 
 def test_doubling_is_capped_at_the_max_length():
