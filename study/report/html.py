@@ -45,6 +45,7 @@ from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
 from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
 from study.planning.kinds import Kind, kind_named
+from study.planning.kinds.search import method_text
 from study.report.page import (
     CSP,
     STYLE,
@@ -74,7 +75,7 @@ from study.results.exercise import (
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.importance import importance_label, importance_text
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, method_text, search_overview, tied_words
+from study.results.search import confirm_words, search_overview, tied_words
 from study.results.summary import group_columns, parity_table
 
 FILE = REPORT

@@ -13,9 +13,10 @@ import pandas as pd
 
 from study.basics.layout import OPTUNA_JOURNAL
 from study.basics.text import value_text
+from study.planning.kinds.search import scheduled_text
 from study.results.folder import study_target
 from study.results.summary import trial_outcome
-from study.spec.fields import BASE, scheduler_name
+from study.spec.fields import BASE
 from study.spec.space import ONLY_FOR
 
 
@@ -131,40 +132,6 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
         "reached": int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0,
         "goal": f"{target:g}" if target is not None else "the target",
     }
-
-
-SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
-
-
-def method_text(meta: Mapping[str, Any]) -> str:
-    """How a search searched, in a few words: Optuna's sampler and Ray's scheduler, or Population
-    Based Training (Ray Tune's own; it uses no Optuna sampler and keeps no Optuna journal)."""
-    from study.planning.kinds.search import SAMPLER_NAMES
-
-    search = meta.get("search") or {}
-    name = scheduler_name(search.get("scheduler", "asha")) or "asha"
-    if name == "pbt":
-        return "Population Based Training"
-    sampler = search.get("sampler") or "tpe"
-    words = SCHEDULER_WORDS.get(name, "no scheduler")
-    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {words}"
-
-
-def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
-    """Whether a search (study.json's ``search``) is run by Optuna and keeps its journal: every
-    search but Population Based Training."""
-    return meta_search is not None and scheduler_name(meta_search.get("scheduler", "asha")) != "pbt"
-
-
-def scheduled_text(meta: Mapping[str, Any], trials: pd.DataFrame, cut: int) -> str:
-    """What the search's scheduler did, in a few words."""
-    name = scheduler_name((meta.get("search") or {}).get("scheduler", "asha")) or "asha"
-    if name == "pbt":
-        made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
-        return f"PBT made {made} exploit{'s' * (made != 1)}"
-    if name == "none":
-        return "no scheduler: every trial ran to its end"
-    return f"{SCHEDULER_WORDS[name]} cut {cut} early"
 
 
 def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",

@@ -32,10 +32,9 @@ EXCEPTIONS = {
     "study/planning/merge.py": "which kind of study the options ask for (the front end)",
     # The methods command compares search methods by their names (--methods grid,optuna,pbt,...).
     "study/methods.py": "its own --methods names",
-    # The results layer reads study.json: pareto.py's objectives are a search's (kind "optuna"),
-    # search.py's PBT texts and journal. Both could ask ``kind_named(meta["kind"])`` instead.
+    # The results layer reads study.json: pareto.py's objectives are a search's (kind "optuna"; a
+    # grid with a search block has none: tests/study/test_mutants_pareto.py).
     "study/results/pareto.py": "a search's objectives (meta['kind'] == 'optuna')",
-    "study/results/search.py": "PBT's words and its missing Optuna journal",
 }
 
 

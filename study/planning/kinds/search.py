@@ -368,3 +368,37 @@ def sampler_lines(search: Any, width: int) -> list[str]:
                            "(choices) are sampled at random, seeded (Optuna's independent sampler)"], "",
                           first="note: ", indent="  ", width=width)
     return []
+
+
+SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
+
+
+def method_text(meta: Mapping[str, Any]) -> str:
+    """How a search searched, in a few words: Optuna's sampler and Ray's scheduler, or Population
+    Based Training (Ray Tune's own; it uses no Optuna sampler and keeps no Optuna journal)."""
+    search = meta.get("search") or {}
+    name = scheduler_name(search.get("scheduler", "asha")) or "asha"
+    if name == "pbt":
+        return "Population Based Training"
+    sampler = search.get("sampler") or "tpe"
+    words = SCHEDULER_WORDS.get(name, "no scheduler")
+    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {words}"
+
+
+def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
+    """Whether a search (study.json's ``search``) is run by Optuna and keeps its journal: every
+    search but Population Based Training."""
+    return meta_search is not None and scheduler_name(meta_search.get("scheduler", "asha")) != "pbt"
+
+
+def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
+    """What the search's scheduler did, in a few words (``trials``: its trials table)."""
+    import pandas as pd
+
+    name = scheduler_name((meta.get("search") or {}).get("scheduler", "asha")) or "asha"
+    if name == "pbt":
+        made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
+        return f"PBT made {made} exploit{'s' * (made != 1)}"
+    if name == "none":
+        return "no scheduler: every trial ran to its end"
+    return f"{SCHEDULER_WORDS[name]} cut {cut} early"
