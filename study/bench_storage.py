@@ -32,9 +32,8 @@ from study.basics.store import Store, endpoint_of, has_scheme, study_store
 from study.driver import shared
 from study.planning.build import plan_from_args
 from study.planning.plan import StudyPlan
-from study.planning.request import request_from_args
+from study.planning.request import int_option, request_from_args
 from study.run import run_plan
-from study.spec.document import whole
 
 ARMS = ("storage", "local")
 
@@ -48,10 +47,7 @@ REPEATS = 3  # --repeats' default
 def plans(args: argparse.Namespace, argv: list[str], prog: str) -> tuple[int, list[tuple[int, str, StudyPlan]]]:
     """(repeats, [(repeat, arm, plan)] in the order they run), every plan checked as study.run checks
     one (an unknown scheme, credentials in the URI: a StudyError); nothing run, nothing written."""
-    try:
-        repeats = whole(args.repeats, 1) if args.repeats is not None else REPEATS
-    except ValueError as exc:
-        raise StudyError(f"--repeats: {exc}") from None
+    repeats = int_option("--repeats", args.repeats, 1) if args.repeats is not None else REPEATS
     if args.resume:
         raise StudyError("--resume: not with --storage in python -m study.bench, which times new studies")
     req = request_from_args(args, argv, prog)  # --out split into --results-dir and --name as study.run does

@@ -332,21 +332,22 @@ def _short(value: Any) -> str:
 
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Bad values end in one line naming the option and what is allowed, exit 2, before anything
-    runs; by the rules study.run applies to the same options (``study.spec.document.whole``,
+    runs; by the rules study.run applies to the same options (``study.planning.request.int_option``,
     ``study.spec.pbt.pbt_problem``)."""
     from types import SimpleNamespace
 
-    from study.spec.document import whole
+    from study.basics.errors import StudyError
+    from study.planning.request import int_option
     from study.spec.pbt import pbt_problem
 
-    for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),
-                               ("--steps", args.steps, 1), ("--eval-every", args.eval_every, 1),
-                               ("--confirm-seeds", args.confirm_seeds, 0),
-                               ("--perturbation-interval", args.perturbation_interval, 1)):
-        try:
-            whole(value, low)
-        except ValueError as exc:
-            p.error(f"{option}: {exc}")
+    try:
+        for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),
+                                   ("--steps", args.steps, 1), ("--eval-every", args.eval_every, 1),
+                                   ("--confirm-seeds", args.confirm_seeds, 0),
+                                   ("--perturbation-interval", args.perturbation_interval, 1)):
+            int_option(option, value, low)
+    except StudyError as exc:
+        p.error(str(exc))
     if any(seed < 0 for seed in args.search_seeds):
         p.error(f"--search-seeds: must be integers >= 0, got {args.search_seeds}")
     pbt = SimpleNamespace(scheduler="pbt", perturbation_interval=args.perturbation_interval,
