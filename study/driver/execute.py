@@ -24,7 +24,7 @@ from study.driver.finish import finish, read_study_meta, silent, study_meta, stu
 from study.driver.lock import StudyLock, ray_start_lock
 from study.driver.ports import dashboard_port_for, dashboard_warning
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
-from study.planning.kinds.search import uses_optuna
+from study.planning.kinds.search_text import uses_optuna
 from study.planning.plan import StudyPlan
 from study.planning.remote import write_state
 
