@@ -6,7 +6,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,7 +48,7 @@ def _saved(folder):
 
 
 # (model, length, seed, steps) -> an undisturbed run's curve, computed once for the module: the
-# driver-kill and disk-full studies train the same 8 trials.
+# driver-kill and disk-full studies train the same 8 trials, which the random kills' 16 include.
 UNDISTURBED: dict[tuple, list] = {}
 
 
@@ -98,7 +97,7 @@ def _assert_ends_undisturbed(proc, folder, kills, what, n_trials, steps):
 
 @pytest.mark.ray
 def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
-    steps = 1500
+    steps = 1000
     cmd = _cmd(tmp_path, "k", 2, steps)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     folder = tmp_path / "k"
@@ -198,30 +197,21 @@ def test_two_studies_started_at_once_both_run(tmp_path, fault):
                 "--lengths", "5", "--name", name, "--results-dir", str(tmp_path), "--set", "steps=200",
                 "--num-cpus", "1", "--no-report"]
 
-    def free(port):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    # Ray's default port or the first free one after it, then the next free one after that.
-    first = next(port for port in range(DASHBOARD_PORT, DASHBOARD_PORT + 100) if free(port))
-    second = next(port for port in range(first + 1, DASHBOARD_PORT + 100) if free(port))
     procs = [subprocess.Popen(cmd(name), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True) for name in ("one", "two")]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out[-3000:]
-    ports = {int(re.search(r"Ray dashboard: http://127\.0\.0\.1:(\d+)", out).group(1)) for out in outs}
+    ports = sorted({int(re.search(r"Ray dashboard: http://127\.0\.0\.1:(\d+)", out).group(1)) for out in outs})
     assert len(ports) == 2, outs
-    assert sorted(ports) == [first, second], outs  # the second took the next free port, not any
+    # Ray's default port or a free one after it, not any. Not exactly the first free ones: the suite's other
+    # worker (pytest-xdist) may take and free ports of that range meanwhile.
+    assert DASHBOARD_PORT <= ports[0] < ports[1] < DASHBOARD_PORT + 100, outs
     for name in ("one", "two"):
         assert json.loads((tmp_path / name / "study.json").read_text())["status"] == "complete"
         assert len(pd.read_csv(tmp_path / name / "trials.csv")) == 1
     fault("two studies started at the same moment on one machine", 2,
-          "each starts its own Ray, the second's dashboard on the next free port; both end complete")
+          "each starts its own Ray, the second's dashboard on a free port after the first's; both end complete")
 
 
 class SmallDisk:
@@ -294,7 +284,7 @@ def test_a_full_disk_is_told_apart_from_a_writable_one(small_disk):
 
 @pytest.mark.ray
 def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_disk, fault):
-    steps = 1500
+    steps = 1000
     cmd = small_disk.prefix + _cmd(small_disk.path, "full", 2, steps)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     folder = small_disk.view / "full"
