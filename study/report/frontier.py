@@ -35,16 +35,11 @@ TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm"
 def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, Any] | None = None) -> Any:
     """Solve rate k/n against T per cell, 95% Wilson error bars; the rule's threshold K/N dashed.
 
-    Filled markers: passed; open: failed; grey x: moot. The frontier (longest_solved) where the
-    search found it: a star and a dotted vertical line in the cell's colour; where it is only a
-    bound (no failure above it, or the search stopped before bisecting to it; or a failure at the
-    start length): an open star with an arrow to where it may lie (the first failure, or off the
-    axis). The fitted crossing of K/N (``fitted_*``): a diamond at the estimate on a line over its
-    95% interval, drawn at height K/N (cells a little apart), an arrow where the interval has no end
-    or leaves the axis (no diamond where the interval is (0, inf)). A bound is labelled "\u2265 100"
-    (or "\u2265 100, < 200"; "< 5" below the start). The title names the cells' models, the fixed
-    ``settings`` that define them (the frontier's base config: ``TITLE_SETTINGS`` that no cell sets),
-    the rule and the lengths probed.
+    Filled markers: passed; open: failed; grey x: moot. The frontier where the search found it: a star
+    and a dotted line; where it is only a bound: an open star with an arrow to where it may lie, labelled
+    "\u2265 100" (or "\u2265 100, < 200"; "< 5" below the start). The fitted crossing of K/N: a diamond on
+    a line over its 95% interval, an arrow where the interval has no end or leaves the axis. The title
+    names the models, the fixed ``settings`` that define the cells, the rule and the lengths probed.
     Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure

@@ -1,31 +1,17 @@
 """report.html: one self-contained page to share a study (written by ``python -m study.report``).
 
 The page is a single file: every figure under figures/ is embedded as a base64 ``data:`` URI, the
-style sheet is inline, and there is no script, no link, no external font or image: it opens the
-same from an e-mail attachment, offline, as from the study's folder, and its Content-Security-Policy
-forbids any load but its own data: images and inline style. Every text from the study (names,
-commands, axis values) is HTML-escaped.
+style sheet is inline, and there is no script, link, external font or image, so it opens the same
+from an e-mail attachment, offline; its Content-Security-Policy forbids any other load. Every text
+from the study (names, commands, axis values) is HTML-escaped.
 
-The page leads with its answer: first the headline, its figure beside its table (a grid: final
-held-out accuracy against T, figures/accuracy_vs_length.png and ``table#summary``; a memory
-frontier: figures/frontier.png and ``table#frontier``, each cell's longest T remembered under the
-rule; a search: its best config from best.json, ``table#best``, with the command that confirms it),
-then a table of contents (``nav#contents``) linking every section, then the rest: the study's
-facts (name, command, provenance ``study.provenance.provenance_line``, status, wall time); for a
-grid, the odd-vs-even contrasts (``table#parity``, where three consecutive T were run) and the
-median steps to the target (``table#steps``); for a frontier, every probed length's k/n with its
-95% Wilson interval (``table#frontier-probes``, from frontier.csv) and its summary table; for a
-search, the ten best trials (``table#best-trials``), the per-config summary folded below, the
-importances and the Pareto front; then every other figure in a grid two columns wide on a desktop
-page, each captioned (``study.report.page``), and all of summary.csv's columns, folded. The
-summary table is as ``python -m study.report`` prints it: model x T x every other swept axis, final
-held-out accuracy "mean [95% CI]" to three decimals, solved k/n, final train accuracy and, where it
-applies, the exercise's number to two (only a study with rows of the exercise's models, T and
-settings has that column, ``tables.exercise_applies``; a study that swept no length has no T
-column, its one T is in the heading). A swept field that trials.csv lacks is named in a note. The
-footer names the folder as the user gave it (``page.shown_folder``). A re-report of the same
-folder from the same place writes the same bytes.
-"""
+The page leads with its answer, its figure beside its table (a grid: final held-out accuracy
+against T; a memory frontier: each cell's longest T remembered; a search: its best config with
+the command that confirms it), then a table of contents, then the rest: the study's facts, the
+kind's own tables (a grid's odd-vs-even contrasts and steps to the target, a frontier's every
+probe, a search's best trials, importances and Pareto front), every other figure, captioned, and
+all of summary.csv's columns, folded. A re-report of the same folder from the same place writes
+the same bytes."""
 
 from __future__ import annotations
 
@@ -85,9 +71,8 @@ Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
 def write_html(folder: str | os.PathLike[str], data: dict[str, Any], summary: pd.DataFrame | None = None) -> Path:
     """Write ``folder``/report.html (atomically) and return its path.
 
-    ``data``: ``tables.read_study_folder(folder)``; ``summary``: the summary table as written to
-    summary.csv (default ``data["summary"]``). Figures are every figures/*.png in the folder.
-    """
+    ``data``: ``read_study_folder(folder)``; ``summary``: the summary table as written to summary.csv
+    (default ``data["summary"]``)."""
     folder = Path(folder)
     path = folder / FILE
     write_text_atomic(path, render_html(folder, data, data["summary"] if summary is None else summary))
@@ -213,8 +198,7 @@ def _planned(meta: dict[str, Any], n: int, kind: Kind) -> str:
 
 
 def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
-    """A memory frontier's tables (from frontier.csv): the headline (each cell's frontier), and the
-    section of every probe."""
+    """A memory frontier's headline (each cell's frontier) and its section of every probe, from frontier.csv."""
     title = "Memory frontier"
     try:
         table = pd.read_csv(folder / CSV)

@@ -3,52 +3,32 @@
     python -m study.report results/lengths-20261128-170000
     python -m study.report results/lengths-20261128-170000 --no-figures
 
-Also run at the end of every ``python -m study.run``. Prints the study's provenance line (commit,
-versions, host; ``study.provenance``) and its tables. Writes into the study's folder, atomically:
+Also run at the end of every ``python -m study.run``. Prints the study's provenance line and its
+tables. Writes into the study's folder, atomically:
 
-    trials.csv, curves.csv               written again only where this code tabulates them otherwise than
-                                         the code that ran the study (``_restate``: PBT members' own
-                                         metrics, a frontier's every launched seed)
+    trials.csv, curves.csv               again only where this code tabulates them otherwise than the
+                                         code that ran the study (``_restate``)
     summary.csv                          one row per model x length x every other swept field (x config
-                                         of a search): finished trials only (tables.summary_table)
+                                         of a search): finished trials only
     figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
-                                         T, per combination of the other axes)
-    figures/curves_both.png              every model in one figure, RNN dashed (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals, one
-                                         line per combination of the other swept axes ("hidden=64,
-                                         lr=0.003"), a panel per model when there are several; the
-                                         exercise's numbers beside, where they apply
+                                         T, per combination of the other axes); curves_both.png: every
+                                         model in one figure (needs two models)
+    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals, one line per
+                                         combination of the other swept axes, a panel per model when
+                                         there are several; the exercise's numbers beside
     figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
     figures/steps_to_target.png          median steps to the target against T (when any seed got there)
-    figures/accuracy_vs_<axis>.png, mean_accuracy_vs_<axis>.png, steps_to_target_vs_<axis>.png
-                                         instead of the three "vs length" figures, for a study with a
+    figures/*_vs_<axis>.png              instead of the three "vs length" figures, for a study with a
                                          single T: against its first swept axis (plots.figure_x)
-    figures/optuna_history.png, optuna_importances.png, best_curve.png   (Optuna searches)
-    importances.csv                      (Optuna searches: each searched field's fANOVA importance, Optuna's
-                                         FanovaImportanceEvaluator, mean and range over seeds 0-9;
-                                         study.results.importance)
-    best.json                            (searches: written again from trials.csv, as the study's end
-                                         wrote it: study.results.search.best_record)
-    pareto.csv, figures/pareto.png       (searches of several objectives: the Pareto front's trials, and
-                                         every trial in the first two objectives with the front marked)
-    figures/pbt.png                      (Population Based Training: lr and held-out accuracy over the steps
-                                         per trial, the exploits marked)
-    frontier.csv, figures/frontier.png   (memory frontiers: study.report.frontier.write_frontier, from the
-                                         study's frontier/state.json; the frontier table is printed first)
-    report.html                          the study on one page to share: its command, provenance,
-                                         status, tables and every figure, self-contained (study.html)
+    optuna_history.png, optuna_importances.png, best_curve.png, importances.csv, best.json, pareto.csv,
+    pareto.png, pbt.png                  a search's (best.json written again from trials.csv)
+    frontier.csv, figures/frontier.png   a memory frontier's (its table is printed first)
+    report.html                          the study on one self-contained page (study.report.html)
 
-A figure whose data are absent is skipped, and no figure repeats another: one accuracy figure, its
-lines every combination of the swept axes. A figure under figures/ named as this code names its
-figures but not drawn by this report (an older report's, or one whose data went) is removed, so
-that report.html shows what this report drew (``stale_figures``); other commands' figures
-(gradient_flow.png, study.gradients's) are left alone. summary.csv is deterministic: a re-report of the same
-folder writes the same bytes (rows sorted by the group columns, statistics rounded to 6 decimals;
-the group columns, a search's learning rates among them, are written as they are).
-
-Intervals (``study.basics.stats``, docs/statistics.md): mean accuracy across seeds, 95% t(0.995) | Wilson
-(chosen by a coverage simulation, inside [0, 1]); solve rate, 95% Wilson; odd-vs-even contrast, 95% MOVER
-from those intervals.
+A figure whose data are absent is skipped, and no figure repeats another. A figure under figures/
+named as this code names its figures but not drawn by this report is removed (``stale_figures``).
+summary.csv is deterministic: a re-report of the same folder writes the same bytes (rows sorted,
+statistics rounded to 6 decimals). Intervals: docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -85,14 +65,11 @@ DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below an
 
 
 def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
-    """Write summary.csv and figures/*.png into a study folder; print the main tables when ``echo``.
+    """Write summary.csv, figures/*.png and report.html into a study folder; print the main tables when ``echo``.
 
-    Also writes report.html, the study on one self-contained page (``study.html``), with every
-    figure under figures/ embedded. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
-    ``curves_summary`` (held-out accuracy bands per step, from ``tables.curves_table``),
-    ``figures`` (the paths written) and, for a memory frontier, ``frontier`` (frontier.csv's table).
-    Raises ``tables.NotAStudy`` when the path is not a study folder (before writing anything).
-    """
+    Returns ``summary``, ``accuracy_vs_length`` (the printed table), ``curves_summary`` (held-out
+    accuracy bands per step), ``figures`` (the paths written) and, for a memory frontier, ``frontier``.
+    Raises ``NotAStudy`` when the path is not a study folder (before writing anything)."""
     folder = Path(path)
     data = read_study_folder(folder)
     _restate(folder, data)
@@ -127,10 +104,8 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
 
 
 def _restate(folder: Path, data: dict[str, Any]) -> None:
-    """trials.csv and curves.csv as this code tabulates them, written again where a study written
-    by older code differs: a PBT member's steps_to_target and best_eval_accuracy its own since its
-    last exploit (``study.results.pbt.own_since_exploit``); a frontier's every launched seed a row,
-    a seed stopped with the study unfinished (its kind's ``settle``: ``study.planning.kinds.frontier``)."""
+    """trials.csv and curves.csv written again where a study written by older code tabulated them
+    otherwise: a PBT member's own metrics since its last exploit, a frontier's every launched seed."""
     trials, curves = own_since_exploit(data["trials"], data["curves"])
     trials = kind_named(data["meta"].get("kind")).settle(folder, trials)
     for name, new, old in ((TRIALS, trials, data["trials"]), (CURVES, curves, data["curves"])):
@@ -140,11 +115,8 @@ def _restate(folder: Path, data: dict[str, Any]) -> None:
 
 
 def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
-    """best.json again, from trials.csv and the journal's trial order (``study.results.search.best_record``,
-    as the study wrote it at its end): a search reported by older code gets its ties and their rule.
-    Its confirm command names the results folder the study is reported from (``confirm_results_dir``),
-    not the one of the machine that ran it. None (best.json left as it is) where study.json's plan
-    cannot be read back."""
+    """best.json again, as the study wrote it at its end, its confirm command naming the results folder
+    the study is reported from; None (best.json left as it is) where study.json's plan cannot be read."""
     from dataclasses import replace
 
     from study.planning.plan import StudyPlan
@@ -162,10 +134,9 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
 
 
 def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
-    """The --results-dir of a search's confirm command: the folder above the study as the user
-    named it (``page.shown_folder``: relative to here); the study's own results_dir where the
-    study is reported in the very folder it was written to, outside this one (the run's own
-    report: the user gave it); else "results", the default (a copy reported elsewhere)."""
+    """The --results-dir of a search's confirm command: the folder above the study as the user named it;
+    the study's own results_dir where it is reported in the folder it was written to, outside this
+    one; else "results", the default (a copy reported elsewhere)."""
     shown = shown_folder(folder)
     if not folder.is_absolute() or shown != folder.name or folder.resolve().parent == Path.cwd().resolve():
         return Path(shown).parent.as_posix()  # "." beside here
@@ -176,8 +147,8 @@ def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
 
 
 def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
-    """An Optuna search's importances.csv (``study.results.importance``), and its table; None where
-    there is no journal, or fANOVA cannot split its objective (too few distinct trials: a note)."""
+    """An Optuna search's importances.csv and its table; None where there is no journal or fANOVA
+    cannot split its objective (a note)."""
     try:
         return write_importances(folder, read_optuna_study(folder, meta))
     except (ValueError, RuntimeError) as exc:
@@ -186,8 +157,7 @@ def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
 
 
 def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
-    """A memory frontier's frontier.csv (and figures/frontier.png), from its frontier/state.json;
-    None when the frontier has no state (a note says why)."""
+    """A memory frontier's frontier.csv (and figure); None when the frontier has no state (a note says why)."""
     try:
         state = fr.load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -241,7 +211,7 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
                 continue
         else:
             drawn = draw()
-        _save(drawn, out / name)
+        write_bytes_atomic(out / name, png_bytes(drawn))
         written.append(out / name)
     return written
 
@@ -253,8 +223,7 @@ MADE = ("curves_", "accuracy_vs_", "mean_accuracy_vs_", "steps_to_target", "optu
 
 def stale_figures(figures: Path, written: list[Path]) -> list[Path]:
     """The PNGs under ``figures`` named as this code names its figures but not ``written`` by this
-    report: an older report's (accuracy_vs_length_by_init.png) or one whose data are gone. Figures
-    of other commands (gradient_flow.png, frontier.png) are not among them."""
+    report; other commands' figures (gradient_flow.png, frontier.png) are not among them."""
     if not figures.is_dir():
         return []
     keep = {p.name for p in written}
@@ -294,11 +263,6 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
     return jobs
 
 
-def _save(drawn: Any, path: Path) -> None:
-    """Render to PNG bytes, write them atomically, and release the figure (pyplot's too)."""
-    write_bytes_atomic(path, png_bytes(drawn))
-
-
 def png_bytes(drawn: Any) -> bytes:
     """A figure (or an Axes of it) as the report's PNG bytes; the figure is released (pyplot's too)."""
     from matplotlib.figure import Figure
@@ -308,17 +272,13 @@ def png_bytes(drawn: Any) -> bytes:
     try:
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
     finally:
-        _close(fig)
+        # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
+        if "matplotlib.pyplot" in sys.modules:
+            import matplotlib.pyplot as plt
+
+            if plt.fignum_exists(getattr(fig, "number", -1)):
+                plt.close(fig)
     return buf.getvalue()
-
-
-def _close(fig: Any) -> None:
-    # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
-    if "matplotlib.pyplot" in sys.modules:
-        import matplotlib.pyplot as plt
-
-        if plt.fignum_exists(getattr(fig, "number", -1)):
-            plt.close(fig)
 
 
 def _safe(name: str) -> str:
