@@ -1,17 +1,8 @@
 """The data dictionary: every table a study (and study.compare, study.methods) writes, each column's
-dtype and meaning. ``study.results.tidy`` gives trials, curves and summary these dtypes
-(``study.load_study``); docs/data.md is made from ``TABLES`` by ``scripts/data_dictionary.py``, and
-tests/study/test_data_dictionary.py fails when docs/data.md is not what this module gives, or when
-a table the code writes has a column that is not here (or its dtype is another).
-
-Dtypes. trials, curves and summary: as ``study.load_study`` gives them (pandas: ``category``,
-``Int64`` a nullable integer, ``float64``, ``boolean`` a nullable flag, ``string``). The other CSV
-files: as ``pandas.read_csv`` reads them, ``text``, ``int64``, ``float64`` (``int64`` where every
-value is whole and none missing) or ``bool``. best.json: JSON types.
-
-A column named ``<...>`` stands for config fields (``palrnn.config.Config``; their dtypes are those
-of trials): which ones, it says.
-"""
+dtype and meaning. ``study.results.tidy`` gives trials, curves and summary these dtypes; docs/data.md
+is made from ``TABLES`` by ``scripts/data_dictionary.py`` (tests/study/test_data_dictionary.py
+checks both). The other CSV files' dtypes are as ``pandas.read_csv`` reads them; best.json's JSON
+types. A column named ``<...>`` stands for config fields (their dtypes: trials')."""
 
 from __future__ import annotations
 

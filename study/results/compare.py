@@ -1,29 +1,16 @@
-"""Two or more studies side by side (``python -m study.compare``, ``study.compare``): their cells
-aligned on the axes they share, each study's held-out accuracy and solve rate with their
-intervals, each study's difference from the first with a 95% interval, and a verdict per cell
-against a practical margin (docs/compare.md).
+"""Two or more studies side by side (``python -m study.compare``, ``study.compare``; docs/compare.md):
+their cells aligned on the axes they share, each study's held-out accuracy and solve rate with their
+intervals, each study's difference from the first with a 95% interval, and a verdict per cell.
 
-A cell is one value of every axis: model, length, and each field any of the studies swept; a
-study that held such a field at one value contributes its trials there (trials.csv has every
-config field). Every other config field is a setting: cells are paired only when the studies agree
-on every setting, or the user set the ones that differ aside (``--ignore``; study/results/
-compare_sides.py). Per cell and study: the finished seeds' mean final held-out accuracy with
-its 95% interval, and the solve rate with its 95% interval (``summary_table``, as in each study's
-own summary.csv). The difference B - A of the means, and of the solve rates, has the MOVER
-interval built from the two sides' intervals (``study.basics.stats.mover_interval``), the way the
-report's contrasts are built; for the solve rates it is Newcombe's interval.
+A cell is one value of every axis: model, length, and each field any study swept; every other
+config field is a setting, which the studies must agree on or the user set aside (``--ignore``;
+compare_sides.py). The difference B - A of the means, and of the solve rates, has the MOVER interval
+built from the two sides' intervals (for the solve rates, Newcombe's).
 
-``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``, in accuracy
-units): "differs" where its 95% interval lies wholly outside [-margin, +margin], "same" (same
-within the margin) where it lies wholly inside, "inconclusive" otherwise, and where a side has no
-interval (fewer than two finished seeds). ``differs`` is verdict == "differs". The solve rate has
-no verdict of its own (docs/compare.md says why); its difference and interval are in compare.csv.
-A cell only one study has is kept, with ``present`` saying which and no verdict; nothing is
-dropped in silence. The default margin, 0.02 held-out accuracy: docs/compare.md says why.
-
-A study is a folder, a trials DataFrame or study.load_study's tables, or one study is split by a
-column (``by="init"``): study/results/compare_sides.py.
-"""
+``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``): "differs"
+where its 95% interval lies wholly outside [-margin, +margin], "same" where it lies wholly inside,
+"inconclusive" otherwise and where a side has no interval. A cell only one study has is kept, with
+``present`` saying which and no verdict."""
 
 from __future__ import annotations
 
@@ -46,7 +33,6 @@ from study.results.summary import group_columns, sort_groups, summary_table
 # (their standard deviation). docs/compare.md gives the numbers.
 DEFAULT_MARGIN = 0.02
 DIFFERS, SAME, INCONCLUSIVE = "differs", "same", "inconclusive"
-VERDICTS = (DIFFERS, SAME, INCONCLUSIVE)
 ROUNDING = 1e-9  # an interval's end this close to +-margin counts as on the margin (inside it)
 SIDE = ("seeds", "accuracy", "accuracy_low", "accuracy_high", "solved", "solve_rate", "solve_low", "solve_high")
 DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",

@@ -1,42 +1,24 @@
-"""What ``study.compare`` compares (study/results/compare.py): each study is a study folder, a trials
-table (a pandas DataFrame, one row per trial, as ``study.load_study(folder)["trials"]`` gives it),
-or a study's tables as ``study.load_study`` gives them (a dict with ``trials`` and ``meta``); or one
-study split by a column, ``by="init"``: each value of that column is a study of its own.
+"""What ``study.compare`` compares (study/results/compare.py), and the settings the studies were trained with.
 
-A DataFrame is compared as its trials.csv would be: it is written to CSV and read back as a study
-folder's is, so ``study.load_study``'s dtypes (categories, nullable integers) and the folder it
-came from give the same rows. A DataFrame has no study.json: its swept fields (the comparison's
-cells besides model and length) are the config fields that take two or more values in it (in each
-part, when it is split), and its settings are read from its columns (a config field it has no
-column for is "not recorded"); the settings table and the refusal name the DataFrames by label.
+Each study is a study folder, a trials DataFrame (as ``study.load_study(folder)["trials"]`` gives
+it) or ``study.load_study``'s tables (a dict with ``trials`` and ``meta``); or one study split by a
+column, ``by="init"``, each value a study of its own. A DataFrame is written to CSV and read back as
+a study folder's is, so the dtypes and the folder it came from give the same rows; it has no
+study.json: its swept fields are the config fields that take two or more values in it, and its
+settings are read from its columns ("not recorded" where it has none).
 
-``by=field`` splits one study by a config field it varies, as if each value had been its own
-study that held the field fixed (its trials, study.json's ``axes`` without the field,
-``param_space`` the value): the field is the one setting the parts may differ in, so it is set
-aside (``ignore``) as the comparison of two such folders needs; every other setting is checked as
-for folders. Values come in the order the tables sort them (models RNN, LSTM, GRU; others
-ascending, missing first): the first is A. Filter the rows first to compare fewer values
-(``trials[trials["init"].isin(["seed", "xavier"])]``). ``model`` and ``length`` define every
-comparison's cells and ``seed`` is averaged over: they are refused as ``by``.
+``by=field`` splits one study as if each value had been its own study that held the field fixed:
+the field is set aside (``ignore``), every other setting checked as for folders. Values come in the
+tables' order (models RNN, LSTM, GRU; others ascending, missing first): the first is A. ``model``,
+``length`` and ``seed`` are refused as ``by``. Labels: a folder's name; a DataFrame's letter by
+position (A, B, C ...); a split's ``field=value``; ``labels=`` names them all instead. Bad input
+raises StudyError (one line).
 
-Labels: a folder's name; a DataFrame's letter by position (A, B, C ...); a split's
-``field=value``; ``labels=`` names them all instead. Bad input raises StudyError (one line).
-
-The settings two or more compared studies were trained with (``python -m study.compare``):
-every fixed config field, each study's value, which differ and which the user set aside.
-
-A setting is a palrnn config field (``study.spec.fields.FIELDS``; trials.csv has one column per
-field) other than those that define a cell or are averaged over: ``model``, ``length``, ``seed``
-(``CELL_AND_SEED``) and every field any of the studies swept (the comparison's axes). A study's
-value of a setting is the set of values its trials have (one value for a study that held it fixed),
-read from trials.csv, or from study.json's ``param_space`` where trials.csv has no such column;
-"not recorded" when neither has it. Values compare as ``axis_key`` does (64 and 64.0 are one value;
-a missing max_norm, "none", is its own value).
-
-Cells are paired only when the studies agree on every setting: ``check_settings`` refuses (one
-line, naming each field that differs with each study's value, and the ``--ignore`` that would set
-them aside) otherwise. ``parse_ignore`` reads ``--ignore init,hidden`` and checks each name.
-"""
+A setting is a palrnn config field other than ``model``, ``length``, ``seed`` (``CELL_AND_SEED``)
+and every field any study swept. A study's value of a setting is the set of values its trials have,
+from trials.csv, else study.json's ``param_space``; values compare as ``axis_key`` does (64 and 64.0
+are one value). Cells are paired only when the studies agree on every setting: ``check_settings``
+refuses otherwise, naming each field that differs and the ``--ignore`` that would set it aside."""
 
 from __future__ import annotations
 

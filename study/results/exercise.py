@@ -108,16 +108,11 @@ def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int
                        digits: int = 3, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """This study's held-out accuracy, beside the exercise's reported numbers where they apply; one row per group.
 
-    Index: model, T (and any other swept axis); no T when the study has a single T
-    (``single_length``: the caller says which). Columns:
-    ``held out, mean [95% CI, t(0.995) | Wilson]`` (``CI_COLUMN``): final held-out accuracy as text,
-    "mean [low, high]" with ``accuracy_interval`` (the mean alone for one seed, "-" for none);
-    ``solved``: "seeds solved / seeds"; ``final train``: this study's last training-batch
-    accuracy (mean over seeds), the like-for-like number to the exercise's;
-    ``exercise``: the exercise's training-batch accuracy at step 10,000, one run, where it applies
-    (``exercise_applies``: its models and T, its settings; NaN elsewhere). A study none of whose
-    rows it applies to has no ``exercise`` column.
-    """
+    Index: model, T (and any other swept axis; no T when the study has a single T). Columns:
+    ``CI_COLUMN``, "mean [low, high]" (the mean alone for one seed, "-" for none); ``solved``, "seeds
+    solved / seeds"; ``final train``, the last training-batch accuracy, the like-for-like number to the
+    exercise's; ``exercise``, the exercise's training-batch accuracy at step 10,000, one run, where it
+    applies (``exercise_applies``), a column only when it applies to some row."""
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     if summary.empty:
         return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])

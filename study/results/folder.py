@@ -1,29 +1,16 @@
-"""A study's tables: read a study folder, then compute the summary, the curve bands, the comparison.
+"""A study's tables: read a study folder, then compute the summary, the curve bands, the comparison
+(nothing here draws).
 
-Compute first, draw later (``study.report.plots`` draws from these DataFrames; nothing here draws).
+Group columns: ``model``, ``length`` and every other field the study swept (``swept_fields``:
+study.json's ``axes`` and every field its ``param_space`` lists values for); in a grid, ``seed`` is
+averaged over; a search's each config is its own group. Values group by ``axis_key``: a missing
+value (None, NaN, an empty cell, "none") is a group of its own, and numbers that differ only in
+their last digits (64 and 64.0) are one. Models come in ``MODEL_ORDER``, other values ascending,
+missing first.
 
-Group columns: every table is grouped by ``model``, ``length`` and every other field the study swept
-(``swept_fields``: study.json's ``axes`` and every field its ``param_space`` lists values for, a
-user's own sweep of ``hidden``, ``lr``, ``batch_size``, ``max_norm``, ``steps`` ... included); in a
-grid, ``seed`` is what is averaged over. A search (Optuna) draws each trial's config: its tables are
-grouped by every searched field, so each config is its own group (usually one trial). Values group
-by ``axis_key``: a missing value (None, NaN, an empty CSV cell, "none": max_norm none) is a group of
-its own, and numbers that differ only in their last digits (0.003 and 0.0030000000000000001 after a
-CSV round trip, 64 and 64.0) are one group. Models come in ``MODEL_ORDER`` (RNN, LSTM, GRU, then
-any other alphabetically), other values ascending, missing first.
-
-What is averaged: the finished trials of one config only, those with ``stopped_by`` steps, target
-or diverged (a diverged run finished: it counts, as a failure). Errored, unfinished (an interrupted
-study) and scheduler-cut trials are not in any mean; ``summary_table`` counts them in their own
-columns (``errored``, ``unfinished``, ``cut``).
-
-Intervals (formulas in ``study.basics.stats``): the mean accuracy across seeds has the 95% interval
-t(0.995) | Wilson (a t interval joined with the pooled Wilson interval of the held-out examples, its
-quantile chosen by the coverage simulation of docs/statistics.md), which stays inside [0, 1]; the
-solve rate has the 95% Wilson interval; the odd-vs-even contrast has the MOVER interval built from
-its groups' intervals, inside [-1, 1]. With one seed there is no interval: low
-and high are NaN. The t quantile comes from scipy (a dependency).
-"""
+What is averaged: the finished trials of one config only (``stopped_by`` steps, target or diverged).
+Errored, unfinished and scheduler-cut trials are in no mean; ``summary_table`` counts them. Intervals:
+``study.basics.stats`` and docs/statistics.md; with one seed there is none (NaN)."""
 
 from __future__ import annotations
 
@@ -44,13 +31,9 @@ from study.results.summary import NOT_AXES, summary_table
 def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A study folder's contents: ``meta`` (study.json), ``trials``, ``curves``, ``summary``, ``best``.
 
-    ``trials`` and ``curves`` have a column for model, length and every swept field
-    (``fill_swept_columns``), even where trials.csv or curves.csv lacks one.
-
-    ``summary`` is summary.csv when the report has been written, else computed from the trials.
-    ``best`` is best.json (Optuna studies) or None. Raises ``NotAStudy`` (a ValueError) with a
-    one-line message when the path is missing, not a folder, or lacks study.json or trials.csv.
-    """
+    ``trials`` and ``curves`` have a column for every swept field (``fill_swept_columns``); ``summary``
+    is summary.csv when the report has been written, else computed; ``best`` is best.json or None.
+    Raises ``NotAStudy`` when the path is missing, not a folder, or lacks study.json or trials.csv."""
     folder = Path(path)
     hint = "give results/<name>"
     if not folder.exists():
@@ -104,14 +87,8 @@ def swept_fields(meta: Mapping[str, Any]) -> list[str]:
 
 
 def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """The axes to group by besides model and length: the study's swept fields (``swept_fields``)
-    that are in the table.
-
-    For a grid, its swept fields; for an Optuna search, its searched fields, so that each config is
-    a group of its own and trials of different configs are never averaged as if they were seeds.
-    A swept field missing from the table cannot group it (``missing_axes`` names those; the report
-    says so): ``read_study_folder`` fills what it can first (``fill_swept_columns``).
-    """
+    """The axes to group by besides model and length: the study's swept fields that are in the table (a
+    search's searched fields, so that trials of different configs are never averaged as seeds)."""
     return [a for a in swept_fields(meta) if a not in NOT_AXES and a in columns]
 
 
@@ -123,12 +100,9 @@ def missing_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
 
 def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
                        curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``trials`` and ``curves`` with a column for model, length and every swept field, where it can be had.
-
-    A field missing from one table (an older study, a hand-made one) is taken from the other, trial
-    by trial (``trial_id``); failing that, from ``param_space`` where the study held it at one value
-    (a value, or a list of one). A swept field neither table has stays missing (``missing_axes``).
-    """
+    """``trials`` and ``curves`` with a column for model, length and every swept field, where it can be
+    had: from the other table, trial by trial, else from ``param_space`` where the study held it at one
+    value. A swept field neither has stays missing (``missing_axes``)."""
     space = meta.get("param_space") if isinstance(meta.get("param_space"), Mapping) else {}
     fields = ["model", "length", *[a for a in swept_fields(meta) if a not in NOT_AXES]]
     tables = [trials, curves]

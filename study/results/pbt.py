@@ -74,14 +74,11 @@ def log_path(experiment_folder: str | Path) -> Path:
 def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trials, curves) with each PBT member's target bookkeeping its own since its last exploit.
 
-    A member that goes on from a donor's weights takes the donor's state, and with it the donor's
-    evaluation history: the record's ``steps_to_target`` is the donor's (or the donor's donor's).
-    Here, in curves.csv, a record's ``steps_to_target`` is the first step at which the member's own
-    ``eval_accuracy`` reached its ``target`` since the exploit before that record (a stretch starts
-    at the record marked ``exploited_from``; none: since step 0); in trials.csv, ``steps_to_target``
-    is its last record's, and ``best_eval_accuracy`` the best evaluation of its last stretch.
-    ``stopped_early`` and ``stopped_by`` stay what training did (its streak counted the donor's
-    evaluations too). Tables without ``exploited_from`` (not PBT) come back as they are."""
+    A member that goes on from a donor's weights takes the donor's evaluation history with its state.
+    Here a record's ``steps_to_target`` is the first step the member's own ``eval_accuracy`` reached its
+    target since the exploit before that record; in trials.csv, ``steps_to_target`` is its last
+    record's and ``best_eval_accuracy`` the best of its last stretch. ``stopped_early`` and
+    ``stopped_by`` stay what training did. Tables that are not PBT's come back as they are."""
     if curves.empty or "exploited_from" not in curves or "eval_accuracy" not in curves:
         return trials, curves
     ordered = curves.sort_values(["trial_id", "step"], kind="stable")  # its index kept: curves keep their order

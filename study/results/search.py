@@ -112,11 +112,9 @@ def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10,
 
 def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
                     numbers: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """What a search's report says of its trials, for the printed report and report.html alike:
-    the best trials (``top``, their searched ``fields`` as text), how many the scheduler ``cut``
-    and what it did (``scheduled``: "ASHA cut 2 early", "PBT made 5 exploits"), the
-    ``others`` that errored or never finished, how many ``reached`` the target, and that target
-    as text (``goal``). ``numbers``: the trials' Optuna numbers (``optuna_numbers``), which order ties."""
+    """What a search's report says of its trials (printed and in report.html): the best trials (``top``,
+    their searched ``fields``), what the scheduler did (``scheduled``), the ``others`` that errored or
+    never finished, how many ``reached`` the target (``goal``). ``numbers`` (Optuna's) order ties."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = top_trials(trials, fields, numbers=numbers)
     for column in fields:

@@ -131,13 +131,9 @@ def distinct_values(table: pd.DataFrame, column: str) -> list[Any]:
 
 
 def trial_outcome(trials: pd.DataFrame) -> pd.Series:
-    """Each trial's outcome: "finished", "errored", "unfinished" or "cut" (by the scheduler).
-
-    From ``stopped_by`` (``OUTCOMES``); where it is missing or unknown (a hand-made table, an older
-    study), from ``status``: ERROR is errored, TERMINATED (or no status) finished, any other
-    (RUNNING, PENDING, PAUSED) unfinished. A trial whose status is ERROR is errored whatever its
-    ``stopped_by`` says.
-    """
+    """Each trial's outcome: "finished", "errored", "unfinished" or "cut" (by the scheduler), from
+    ``stopped_by``; where it is missing or unknown, from ``status`` (ERROR errored, TERMINATED or none
+    finished, any other unfinished). A status ERROR is errored whatever ``stopped_by`` says."""
     if "stopped_by" in trials:
         out = trials["stopped_by"].map(lambda v: OUTCOMES.get(str(v).strip()))
     else:
@@ -159,16 +155,10 @@ def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:
 def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
     """Are odd lengths easier than even ones (the exercise's open question)?
 
-    Accuracy falls with T, so comparing T = 7 with T = 6 mixes parity with the trend. For every T
-    whose neighbours T - 1 and T + 1 were run, the contrast
-
-        c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2
-
-    removes a linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T.
-    c lies in [-1, 1]; its 95% interval is the MOVER interval (``study.basics.stats.contrast_interval``)
-    built from the three lengths' accuracy intervals (``accuracy_interval``), inside [-1, 1]. Finished trials
-    only; NaN low and high where a length has one seed.
-    """
+    For every T whose neighbours were run, c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2 removes a
+    linear trend; if odd lengths were easier, c would be > 0 at odd T and < 0 at even T. Its 95%
+    interval is the MOVER interval (``contrast_interval``), NaN where a length has one seed. Finished
+    trials only."""
     groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
     rows = []
     if trials.empty or metric not in trials:
@@ -216,23 +206,10 @@ def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     """One row per model x length (x each other swept axis; x each config of a search), over seeds.
 
-    Only the finished trials of a group (``trial_outcome``: stopped_by steps, target or diverged)
-    with a final held-out accuracy enter its numbers. Columns: the group columns, then
-    ``seeds``: those finished trials; ``eval_accuracy_mean/_low/_high``: final held-out accuracy,
-    the arithmetic mean and its 95% interval (``study.basics.stats.accuracy_interval``, which counts
-    each seed's held-out examples; inside [0, 1], NaN for one seed); ``solved``: seeds that reached
-    the target at some evaluation (``steps_to_target`` not empty); ``solved_low/_high``: the 95%
-    Wilson interval of the solve rate solved/seeds (``wilson_interval``); ``held``: seeds whose last
-    evaluation is still at or above the target (a seed can reach it and lose it again);
-    ``steps_to_target_median``: median over the solved seeds (NaN if none; read it beside ``solved``);
-    ``diverged`` and ``stopped_early``: counts among the seeds; ``mean_train_accuracy``: the
-    exercise's own metric (mean batch accuracy over all training steps), mean across seeds;
-    ``train_accuracy_final``: the last window's training-batch accuracy, mean across seeds;
-    ``errored``, ``unfinished``, ``cut``: the group's trials left out of every mean because they
-    failed with an error, were not finished when the study stopped (``--resume`` continues them),
-    or were stopped early by the scheduler (ASHA). A group with no finished trial still has its
-    row: ``seeds`` 0, the means NaN. Rows are sorted by the group columns (``sort_groups``).
-    """
+    Only the finished trials of a group with a final held-out accuracy enter its numbers; the others
+    are counted in ``errored``, ``unfinished`` and ``cut``. Columns: the group columns, then
+    ``SUMMARY_STATS`` (their meanings: ``study.results.columns``). A group with no finished trial still
+    has its row: ``seeds`` 0, the means NaN. Rows are sorted by the group columns (``sort_groups``)."""
     if trials.empty or "eval_accuracy" not in trials:
         return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
                                      *SUMMARY_STATS])
@@ -281,19 +258,13 @@ def _mean(g: pd.DataFrame, column: str) -> float:
 
 
 def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
-    """Mean and 95% band of ``metric`` (an accuracy, in [0, 1]) across seeds, per group and evaluation step.
+    """Mean and 95% band of ``metric`` (an accuracy) across seeds, per group and evaluation step.
 
     Columns: the group columns, ``step``, ``seeds`` (trials contributing at that step),
-    ``<metric>_mean``, ``<metric>_low``, ``<metric>_high``: the arithmetic mean and its 95% interval
-    (``study.basics.stats.accuracy_interval``), as in the summary.
-
-    A trial that stopped early (it reached the target ``patience`` times in a row) or diverged
-    ended before the others: its ``metric`` is held at its last value for every later step of its
-    group, so that the mean across seeds is not biased by the finished runs dropping out (a solved
-    run stays solved, a diverged one stays failed). Any other trial that ended early (a Ray
-    scheduler stop, an error) simply stops contributing: ``seeds`` counts who is left. The step
-    of a diverged trial's last record, off the evaluation schedule, is not a step of the table.
-    """
+    ``<metric>_mean``, ``_low``, ``_high``, as in the summary. A trial that stopped early (at the
+    target) or diverged is held at its last value for every later step of its group, so that the mean
+    is not biased by finished runs dropping out; any other trial that ended early simply stops
+    contributing. A diverged trial's last record, off the evaluation schedule, is not a step here."""
     groups = group_columns(axes, curves.columns)
     stats = [f"{metric}_mean", f"{metric}_low", f"{metric}_high"]
     columns = [*groups, "step", "seeds", *stats]

@@ -149,15 +149,10 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 
 def stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
-    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler
-    (cut by ASHA), or unfinished (the study was interrupted; --resume continues it).
-
-    ``scheduled``: a scheduler may cut the study's trials. Without one (a grid), a trial Ray
-    ended short of its steps was stopped with the study (Ray may mark it TERMINATED on Ctrl-C):
-    it is unfinished.
-
-    "steps" is judged from the step reached, not from the ``done`` of the last result: Ray sets
-    ``done`` itself on the last result of a trial its scheduler stopped."""
+    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler (cut by
+    ASHA), or unfinished (the study was interrupted). Without a scheduler (``scheduled`` False), a trial
+    ended short of its steps was stopped with the study: unfinished. "steps" is judged from the step
+    reached, not from ``done``, which Ray sets itself on a trial its scheduler stopped."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):
