@@ -25,9 +25,7 @@ from study.report.plots.accuracy import (
 )
 from study.report.plots.common import axis_label, figure_x, layout, model_style, varying_axes
 from study.report.plots.curves import plot_best_curve, plot_curves, plot_curves_both
-from study.report.plots.optuna import plot_importances, plot_optuna_history
-from study.report.plots.pareto import plot_pareto
-from study.report.plots.pbt import plot_pbt
+from study.report.plots.search import plot_importances, plot_optuna_history, plot_pareto, plot_pbt
 
 __all__ = ["axis_label", "figure_x", "layout", "model_style", "plot_accuracy",
            "plot_best_curve", "plot_curves", "plot_curves_both", "plot_importances", "plot_mean_accuracy",
