@@ -31,8 +31,8 @@ from study.basics.provenance import provenance
 from study.basics.store import Store, endpoint_of, has_scheme, study_store
 from study.driver import shared
 from study.planning.build import plan_from_args
+from study.planning.overlay import from_args, int_option
 from study.planning.plan import StudyPlan
-from study.planning.request import int_option, request_from_args
 from study.run import run_plan
 
 ARMS = ("storage", "local")
@@ -50,14 +50,14 @@ def plans(args: argparse.Namespace, argv: list[str], prog: str) -> tuple[int, li
     repeats = int_option("--repeats", args.repeats, 1) if args.repeats is not None else REPEATS
     if args.resume:
         raise StudyError("--resume: not with --storage in python -m study.bench, which times new studies")
-    req = request_from_args(args, argv, prog)  # --out split into --results-dir and --name as study.run does
-    base = req.name or f"bench-{args.grid or 'study'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    req = from_args(args, argv, prog)  # --out split into --results-dir and --name as study.run does
+    base = req.get("name") or f"bench-{args.grid or 'study'}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = []
     for repeat in range(1, repeats + 1):
         for arm in ARMS if repeat % 2 else ARMS[::-1]:
             one = argparse.Namespace(**vars(args))
             one.out, one.name = None, f"{base}-{arm}{repeat}"
-            one.results_dir = str(req.results_dir) if (args.out or args.results_dir) else None
+            one.results_dir = str(req.get("results_dir")) if (args.out or args.results_dir) else None
             one.storage = args.storage if arm == "storage" else None
             out.append((repeat, arm, plan_from_args(one, argv, prog)))
     return repeats, out

@@ -332,12 +332,12 @@ def _short(value: Any) -> str:
 
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Bad values end in one line naming the option and what is allowed, exit 2, before anything
-    runs; by the rules study.run applies to the same options (``study.planning.request.int_option``,
+    runs; by the rules study.run applies to the same options (``study.planning.overlay.int_option``,
     ``study.spec.pbt.pbt_problem``)."""
     from types import SimpleNamespace
 
     from study.basics.errors import StudyError
-    from study.planning.request import int_option
+    from study.planning.overlay import int_option
     from study.spec.pbt import pbt_problem
 
     try:

@@ -1,8 +1,8 @@
 """Planning: every study, from the command line, a study file or Python, becomes one StudyPlan.
 
-    request (python -m study.run's options | study.plan's keywords)       request.py
-      -> the study it changes, changed by --sweep / --set / --models /      merge.py
-         --lengths / --space / --solve-rule / ...
+    overlay (python -m study.run's options | study.plan's keywords)       overlay.py
+      -> laid onto the study it changes (--sweep / --set / --models /       merge.py
+         --lengths / --space / --solve-rule / ...), parsed once
       -> every default filled in, every trial's Config checked by palrnn    kinds/
       -> StudyPlan, with its SearchPlan; resources, devices, the folder,    build.py, plan.py,
          a resume checked; its --dry-run text                               kinds/search.py

@@ -1,4 +1,4 @@
-"""From a request to a StudyPlan: every check before anything runs or is written."""
+"""From an overlay to a StudyPlan: every check before anything runs or is written."""
 
 from __future__ import annotations
 
@@ -19,49 +19,43 @@ from study.planning import remote
 from study.planning.kinds import KINDS, Resolved, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import check_options, merge
+from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs, int_option, option_name
 from study.planning.plan import RunOptions, StudyPlan
-from study.planning.request import (
-    RUN_OPTIONS,
-    Request,
-    int_option,
-    option_name,
-    request_from_args,
-    request_from_kwargs,
-)
 from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
 from study.spec.fields import NAME_RE
 
 
-def make_plan(req: Request) -> StudyPlan:
+def make_plan(ov: Overlay) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
     from study.planning.estimate import check_memory
 
     try:
-        plan = _resumed_plan(req) if req.resume else _new_plan(req, check_folder=True)
+        plan = _resumed_plan(ov) if ov.get("resume") else _new_plan(ov, check_folder=True)
     except StudyError as exc:  # --out stands for --results-dir and --name: the error names the option given
-        if req.out is None or str(exc).startswith("--out:"):
+        if ov.get("out") is None or str(exc).startswith("--out:"):
             raise
         raise StudyError(str(exc).replace("--results-dir", "--out").replace("--name", "--out")) from None
-    plan.estimate = check_memory(plan, ignore=bool(req.ignore_memory))  # a trial too large: refused here
+    plan.estimate = check_memory(plan, ignore=bool(ov.get("ignore_memory")))  # a trial too large: refused here
     return plan
 
 
-def _new_plan(req: Request, check_folder: bool) -> StudyPlan:
-    resources, options = _resources(req)
-    base, where = base_study(req)
-    check_options(req, base, where)
-    study, origin = merge(base, req, where)
+def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
+    resources, options = _resources(ov)
+    base, where = base_study(ov)
+    check_options(ov, base, where)
+    study, origin = merge(base, ov, where)
     res = resolve(study, origin, where)
-    _check_devices(res, origin, where, resources.gpus_per_trial, req.address)
+    _check_devices(res, origin, where, resources.gpus_per_trial, ov.get("address"))
     plan = StudyPlan(
-        name="", results_dir=str(req.results_dir), kind=study.kind, axes=res.axes, param_space=res.param_space,
-        grid_axes=res.grid_axes, n_trials=res.n_trials, command=req.command, target=res.base.target,
-        extra={"seeds": res.study.seeds, "full": bool(req.full), "patience": res.base.patience, "set": dict(req.sets)},
+        name="", results_dir=str(ov.get("results_dir")), kind=study.kind, axes=res.axes, param_space=res.param_space,
+        grid_axes=res.grid_axes, n_trials=res.n_trials, command=ov.command, target=res.base.target,
+        extra={"seeds": res.study.seeds, "full": bool(ov.get("full")), "patience": res.base.patience,
+               "set": dict(ov.get("fixed"))},
         study=dataclasses.replace(res.study, resources=resources), options=options,
         **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **dataclasses.asdict(resources))
-    plan.name = _check_name(req.name, study.name)
-    _plan_mlflow(plan, where if req.mlflow is None else "--mlflow")
-    _plan_storage(plan, req.storage, getattr(base, "storage", None), where)
+    plan.name = _check_name(ov.get("name"), study.name)
+    _plan_mlflow(plan, where if ov.get("mlflow") is None else "--mlflow")
+    _plan_storage(plan, ov.get("storage"), base.storage, where)
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
@@ -103,14 +97,14 @@ def storage_uri(value: Any, where: str) -> str:
     return str(store.local.resolve()) if store.local is not None else store.uri
 
 
-def _resources(req: Request) -> tuple[Resources, RunOptions]:
+def _resources(ov: Overlay) -> tuple[Resources, RunOptions]:
     """--cpus-per-trial, ... as the document's ``resources`` (its parser's errors named by their
     option), and where Ray runs; checked against this machine where Ray starts here."""
     try:
-        resources = Resources.parse({k: getattr(req, k) for k in RESOURCE_KEYS})
+        resources = Resources.parse({k: ov.get(k) for k in RESOURCE_KEYS if ov.get(k) is not None})
     except DocumentError as exc:
         raise StudyError(f"{option_name(exc.path[-1])}: {exc.message}") from None
-    options = _run_options(req)
+    options = _run_options(ov)
     cpus, gpus = resources.cpus_per_trial, resources.gpus_per_trial
     local_cpus = options.num_cpus or os.cpu_count() or 1
     if not options.address and cpus > local_cpus:
@@ -123,16 +117,16 @@ def _resources(req: Request) -> tuple[Resources, RunOptions]:
     return resources, options
 
 
-def _run_options(req: Request) -> RunOptions:
-    num_cpus = None if req.num_cpus is None else int_option("--num-cpus", req.num_cpus, 1)
-    port = None if req.dashboard_port is None else int_option("--dashboard-port", req.dashboard_port, 1)
+def _run_options(ov: Overlay) -> RunOptions:
+    num_cpus, port = (None if ov.get(k) is None else int_option(option_name(k), ov.get(k), 1)
+                      for k in ("num_cpus", "dashboard_port"))
     if port is not None and port > 65535:
         raise StudyError(f"--dashboard-port: must be a port number from 1 to 65535, got {port}")
-    store = int_option("--object-store-mb", req.object_store_mb, 64)
-    if num_cpus is not None and req.address:
+    store = int_option("--object-store-mb", ov.get("object_store_mb"), 64)
+    if num_cpus is not None and ov.get("address"):
         raise StudyError("--num-cpus: only for a Ray started here; a cluster (--address) has its own")
-    return RunOptions(address=req.address or None, num_cpus=num_cpus, dashboard_host=str(req.dashboard_host),
-                      dashboard_port=port, object_store_mb=store)
+    return RunOptions(address=ov.get("address") or None, num_cpus=num_cpus,
+                      dashboard_host=str(ov.get("dashboard_host")), dashboard_port=port, object_store_mb=store)
 
 
 def _check_devices(res: Resolved, origin: Mapping[str, str], where: str, gpus: float, address: Any) -> None:
@@ -192,23 +186,23 @@ def _writable(folder: Path) -> bool:
     return True
 
 
-def _resumed_plan(req: Request) -> StudyPlan:
-    if req.name is None:
+def _resumed_plan(ov: Overlay) -> StudyPlan:
+    if ov.get("name") is None:
         raise StudyError("--resume: give the study's --name")
-    name = _check_name(req.name, "")
-    folder = Path(str(req.results_dir)) / name
+    name = _check_name(ov.get("name"), "")
+    folder = Path(str(ov.get("results_dir"))) / name
     # No study folder here, and --storage given: the study's state as its driver left it there.
-    fetched = remote.fetch_state(req.storage, name, str(req.results_dir)) \
-        if req.storage is not None and not (folder / STUDY_FILE).is_file() else None
+    fetched = remote.fetch_state(ov.get("storage"), name, str(ov.get("results_dir"))) \
+        if ov.get("storage") is not None and not (folder / STUDY_FILE).is_file() else None
     try:
         data = remote.meta_of(fetched) if fetched else json.loads((folder / STUDY_FILE).read_text())
         plan = StudyPlan.from_meta(data)
     except FileNotFoundError:
-        raise StudyError(f"--resume: no study {name!r} in {req.results_dir} (no {STUDY_FILE}); give --name of "
+        raise StudyError(f"--resume: no study {name!r} in {ov.get('results_dir')} (no {STUDY_FILE}); give --name of "
                          "an existing study, or its --storage where it ran on another machine") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StudyError(f"--resume: {folder / STUDY_FILE} is not a study file ({exc})") from None
-    plan.results_dir, plan.resume = str(req.results_dir), True
+    plan.results_dir, plan.resume = str(ov.get("results_dir")), True
     if fetched:
         plan.study = remote.study_of(fetched) or plan.study
     elif (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
@@ -218,21 +212,21 @@ def _resumed_plan(req: Request) -> StudyPlan:
             plan.study = load(folder / STUDY_TOML)
         except StudyError:
             pass  # study.json's plan is the one that runs; its study was derived from it
-    plan.options = _run_options(req)
-    if req.storage is not None:  # the study's storage is its study.json's; another one would lose its trials
-        asked = storage_uri(req.storage, "--storage")
+    plan.options = _run_options(ov)
+    if ov.get("storage") is not None:  # the study's storage is its study.json's; another one would lose its trials
+        asked = storage_uri(ov.get("storage"), "--storage")
         if asked != plan.storage:
             raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
                              f"{plan.storage or 'its study folder'}; resume it without --storage")
-    planning = [o for o in req.given if o not in RUN_OPTIONS]
+    planning = [o for o in ov.given if o not in RUN_OPTIONS]
     if planning:
-        _check_same_study(plan, req, planning)
+        _check_same_study(plan, ov, planning)
     _check_folder(plan, resume=True, fetched=fetched)
     plan.fetched = fetched
     return plan
 
 
-def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
+def _check_same_study(plan: StudyPlan, ov: Overlay, given: list[str]) -> None:
     """Options given with --resume must plan the study being resumed: never silently ignored."""
     b = plan.to_meta()
 
@@ -241,19 +235,20 @@ def _check_same_study(plan: StudyPlan, req: Request, given: list[str]) -> None:
                           f"{_shown(here)} here, {_shown(there)} in its {STUDY_FILE}); resume it with "
                           f"--resume --name {plan.name} and no planning options")
 
-    resources, _ = _resources(req)
+    resources, _ = _resources(ov)
     for key in RESOURCE_KEYS:
         if option_name(key) in given and getattr(resources, key) != b[key]:
             raise refuse(option_name(key), getattr(resources, key), b[key])
     if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
         from study.basics import tracking
 
-        uri = tracking.mlflow_uri(str(req.mlflow), plan.folder)
+        uri = tracking.mlflow_uri(str(ov.get("mlflow")), plan.folder)
         if uri != b.get("mlflow"):
             raise refuse("--mlflow", uri, b.get("mlflow"))
     if all(o in map(option_name, (*RESOURCE_KEYS, "mlflow")) for o in given):
         return
-    a = _new_plan(dataclasses.replace(req, resume=False, name=plan.name), check_folder=False).to_meta()
+    a = _new_plan(Overlay({**ov.values, "resume": False, "name": plan.name}, ov.given, ov.command),
+                  check_folder=False).to_meta()
     if a["kind"] != b["kind"]:
         raise refuse("kind", a["kind"], b["kind"])
     for key in sorted(set(a["param_space"]) & set(b["param_space"])):  # a field newer than the study: its default
@@ -278,9 +273,9 @@ def _shown(v: Any) -> str:
 
 def plan(study: Any = None, **keywords: Any) -> StudyPlan:
     """``study.plan``: see the package's docstring."""
-    return make_plan(request_from_kwargs(study, **keywords))
+    return make_plan(from_kwargs(study, **keywords))
 
 
 def plan_from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> StudyPlan:
     """The command line's plan (``python -m study.run``, ``python -m study.bench``)."""
-    return make_plan(request_from_args(args, argv, prog))
+    return make_plan(from_args(args, argv, prog))

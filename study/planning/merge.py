@@ -1,7 +1,7 @@
-"""The request combined with the study it changes (a shipped grid, a study file, the default
-search, a frontier): ``base`` finds that study, ``merge`` applies the options to it (a search's or a
-frontier's block by its kind: ``Kind.change``), each field's setting remembering the option (or
-file) it came from, for the error that names it."""
+"""The overlay laid onto the study it changes (a shipped grid, a study file, the default search, a
+frontier): ``base`` finds that study, ``merge`` lays the options onto its document (a search's or a
+frontier's block by its kind: ``Kind.change``) and parses it once, each field's setting remembering
+the option (or file) it came from, for the error that names it."""
 
 from __future__ import annotations
 
@@ -13,49 +13,41 @@ from palrnn.config import check_model
 from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.planning.kinds import kind_of
-from study.planning.kinds.base import Settings
-from study.planning.request import SMOKE, Request, int_option
+from study.planning.overlay import OPTIONS, SMOKE, Overlay, int_option, option_name
 from study.spec import catalogue
-from study.spec.fields import (
-    MODELS,
-    canonical_axes,
-)
+from study.spec.document import DocumentError, parse, to_dict
+from study.spec.fields import MODELS
 from study.spec.load import load
-from study.spec.studyfile import (
-    Search,
-    Study,
-    from_dict,
-    frontier_block,
-    search_block,
-)
+from study.spec.studyfile import Study, from_dict, frontier_block, search_block
 
 
-def base(req: Request) -> tuple[Study, str]:
+def base(ov: Overlay) -> tuple[Study, str]:
     """The study the options change, and where it came from (the label of its errors)."""
     shipped = catalogue.shipped()
-    if req.study is not None and req.grid is not None:
+    grid, search, study = ov.get("grid"), ov.get("search"), ov.get("study")
+    if study is not None and grid is not None:
         raise StudyError("--study: not with --grid; a study file says what to run itself (--sweep changes its axes)")
-    if req.search not in (None, "optuna", True) and not isinstance(req.search, Mapping):
-        raise StudyError(f"--search: must be optuna, got {req.search!r}")
-    searching = req.search is not None
-    frontier = req.frontier is not None
-    if frontier and req.grid is not None:
+    if search not in (None, "optuna", True) and not isinstance(search, Mapping):
+        raise StudyError(f"--search: must be optuna, got {search!r}")
+    searching = search is not None
+    frontier = ov.get("frontier") is not None
+    if frontier and grid is not None:
         raise StudyError("--frontier: not with --grid; a frontier's cells are --models and --sweep, its lengths and "
                          "seeds are searched (--start-length, --max-length, --solve-rule)")
     if frontier and searching:
         raise StudyError("--frontier: not with --search optuna; a frontier finds the longest T of each cell, a "
                          "search the best settings of one")
-    if req.grid is not None:
+    if grid is not None:
         if searching:
             raise StudyError("--grid: not with --search optuna; a search's cells are --models/--lengths, "
                              "what it chooses --space")
         names = catalogue.grid_names()
-        if req.grid not in names:
-            raise StudyError(f"--grid: unknown grid {req.grid!r}; allowed: {', '.join(names)}"
-                             f"{did_you_mean(req.grid, names)}")
-        return shipped[req.grid], f"--grid {req.grid}"
-    if req.study is not None:
-        base, where = _study_file(req, searching, frontier)
+        if grid not in names:
+            raise StudyError(f"--grid: unknown grid {grid!r}; allowed: {', '.join(names)}"
+                             f"{did_you_mean(grid, names)}")
+        return shipped[grid], f"--grid {grid}"
+    if study is not None:
+        base, where = _study_file(study, searching, frontier)
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
@@ -64,70 +56,95 @@ def base(req: Request) -> tuple[Study, str]:
         base = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
                      frontier=FrontierOptions())
         where = "--frontier"
-    elif req.sweeps:
+    elif ov.get("axes"):
         base, where = Study(name="sweep", description="a grid of --sweep axes on the exercise's settings"), "--sweep"
     else:
         base, where = shipped["lengths"], "--grid lengths"
-    if isinstance(req.search, Mapping):
-        search = search_block(req.search, lambda m: StudyError(f"search: {m}"))
-        base = dataclasses.replace(base, search=search, fixed={k: v for k, v in base.fixed.items()
-                                                               if k not in search.space})
-    if isinstance(req.frontier, Mapping):
-        base = dataclasses.replace(base, frontier=frontier_block(req.frontier, lambda m: StudyError(f"frontier: {m}")))
+    if isinstance(search, Mapping):
+        block = search_block(search, lambda m: StudyError(f"search: {m}"))
+        base = dataclasses.replace(base, search=block, fixed={k: v for k, v in base.fixed.items()
+                                                              if k not in block.space})
+    if isinstance(ov.get("frontier"), Mapping):
+        block = frontier_block(ov.get("frontier"), lambda m: StudyError(f"frontier: {m}"))
+        base = dataclasses.replace(base, frontier=block)
     return base, where
 
 
-def _study_file(req: Request, searching: bool, frontier: bool) -> tuple[Study, str]:
+def _study_file(study: Any, searching: bool, frontier: bool) -> tuple[Study, str]:
     """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
-    if isinstance(req.study, Mapping):
-        base, where = from_dict(req.study, "study"), "study"
+    if isinstance(study, Mapping):
+        base, where = from_dict(study, "study"), "study"
     else:
-        base, where = load(req.study), f"--study {req.study}"
+        base, where = load(study), f"--study {study}"
     if searching and base.search is None:
         what = "a frontier (it has a [frontier] table)" if base.frontier is not None else \
             "a grid (it has no [search] table)"
-        raise StudyError(f"--search: {req.study} is {what}")
+        raise StudyError(f"--search: {study} is {what}")
     if frontier and base.frontier is None:
         what = "a search (it has a [search] table)" if base.search is not None else \
             "a grid (it has no [frontier] table)"
-        raise StudyError(f"--frontier: {req.study} is {what}")
+        raise StudyError(f"--frontier: {study} is {what}")
     return base, where
 
 
-def check_options(req: Request, base: Study, where: str) -> None:
+def check_options(ov: Overlay, base: Study, where: str) -> None:
     """Options the chosen kind of study does not use are refused, not silently ignored."""
-    kind_of(base, where).check_options(req, where)
+    kind_of(base, where).check_options(ov.given, where)
 
 
-def merge(base: Study, req: Request, where: str) -> tuple[Study, dict[str, str]]:
-    """``base`` changed by the request's options; also where each field's setting came from."""
+def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
+    """``base`` changed by the overlay, laid onto its document and parsed once; also where each
+    field's setting came from (the file, or the option that changed it last)."""
     kind = kind_of(base, where)
-    settings = Settings(dict(base.fixed), dict(base.axes), {k: where for k in [*base.fixed, *base.axes]})
-    sets = {k: (v, "--set") for k, v in req.sets.items()}  # field -> (value, the option that gives it)
-    sweeps = {k: (vs, "--sweep") for k, vs in req.sweeps.items()}
-    _cell_options(req, sets, sweeps)
-    _patience(req, sets, sweeps)
+    doc = to_dict(base)
+    origin = {k: where for k in [*base.fixed, *base.axes]}
+    sets = {k: (v, "--set") for k, v in ov.get("fixed").items()}  # field -> (value, the option that gives it)
+    sweeps = {k: (vs, "--sweep") for k, vs in ov.get("axes").items()}
+    _cell_options(ov, sets, sweeps)
+    _patience(ov, sets, sweeps)
     clash = [k for k in sweeps if k in sets]
     if clash:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
-    block = kind.change(base, req, settings, sets, sweeps, where)  # a search's or a frontier's, changed
-    search = block.get("search")
+    kind.change(doc, ov, origin, sets, sweeps, where)  # its block (a search's, a frontier's), changed
     for k, (v, option) in sets.items():
-        settings.fix(k, v, option)
+        doc["axes"].pop(k, None)
+        doc["fixed"][k], origin[k] = v, option
     for k, (vs, option) in sweeps.items():
-        settings.sweep(k, vs, option)
-    seeds = _seeds(base, req, settings, sets, search, kind.has_seeds)
-    study = Study(name=base.name, description=_description(base, req, where), seeds=seeds if kind.has_seeds else None,
-                  fixed=settings.fixed, axes=canonical_axes(settings.axes), search=search,
-                  frontier=block.get("frontier"), mlflow=_mlflow(base, req), kind=base.kind)
-    return study, settings.origin
+        doc["fixed"].pop(k, None)
+        doc["axes"][k], origin[k] = vs, option
+    if ov.get("seeds") is not None:
+        doc["seeds"] = int_option("--seeds", ov.get("seeds"), 1)
+    if ov.get("smoke_test"):
+        for k, v in SMOKE.items():
+            if k not in sets and k not in doc["axes"] and k not in doc.get("search", {}).get("space", {}):
+                doc["fixed"][k], origin[k] = v, "--smoke-test"
+        if ov.get("seeds") is None and kind.has_seeds:
+            doc["seeds"] = 1
+    if not kind.has_seeds:
+        doc.pop("seeds", None)
+    doc.update(description=_description(base, ov, where), mlflow=_mlflow(base, ov))
+    doc.pop("storage", None)
+    try:
+        return parse({k: v for k, v in doc.items() if v is not None}), origin
+    except DocumentError as exc:  # named by the option that gave the value, by its key path
+        raise StudyError(_named(exc, ov, origin, where)) from None
 
 
-def _cell_options(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
+def _named(exc: DocumentError, ov: Overlay, origin: dict[str, str], where: str) -> str:
+    """A parse's error as the command line says it: by the option that gave its key (``--num-samples: ...``,
+    ``--set: lr: ...``), else by the file or option that gave the study (``where``)."""
+    path = ".".join(exc.path)
+    given = [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]
+    if given:
+        return f"{given[0]}: {exc.message}"
+    return f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path else f"{where}: {exc}"
+
+
+def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
     """--models/--model and --lengths/--length: the model and length axes (a search's cells)."""
-    for option, key, values, single in (("--models", "model", req.models, req.model),
-                                        ("--lengths", "length", req.lengths, req.length)):
+    for option, key, values, single in (("--models", "model", ov.get("models"), ov.get("model")),
+                                        ("--lengths", "length", ov.get("lengths"), ov.get("length"))):
         if single is not None:
             values, option = [single], option[:-1]
         if values is None:
@@ -141,45 +158,30 @@ def _cell_options(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) ->
         sweeps[key] = (_cells(option, key, values), option)
 
 
-def _patience(req: Request, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
+def _patience(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
     """--full (patience 0: every step) or --patience N."""
-    if req.full and req.patience is not None:
+    full, patience = ov.get("full"), ov.get("patience")
+    if full and patience is not None:
         raise StudyError("--patience: not with --full, which trains every trial for all its steps")
-    if req.full or req.patience is not None:
-        option = "--full" if req.full else "--patience"
+    if full or patience is not None:
+        option = "--full" if full else "--patience"
         if "patience" in sets or "patience" in sweeps:
             raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
                              "give one of them")
-        sets["patience"] = (0 if req.full else int_option("--patience", req.patience, 0), option)
+        sets["patience"] = (0 if full else int_option("--patience", patience, 0), option)
 
 
-def _seeds(base: Study, req: Request, settings: Settings, sets: Mapping[str, Any], search: Search | None,
-           has_seeds: bool) -> int | None:
-    """--seeds N; --smoke-test's tiny settings (one seed for a grid, unless told)."""
-    seeds = base.seeds
-    if req.seeds is not None:
-        seeds = int_option("--seeds", req.seeds, 1)
-    if req.smoke_test:
-        searched = search.space if search is not None else {}
-        for k, v in SMOKE.items():
-            if k not in sets and k not in settings.axes and k not in searched:
-                settings.fix(k, v, "--smoke-test")
-        if req.seeds is None and has_seeds:
-            seeds = 1
-    return seeds
-
-
-def _mlflow(base: Study, req: Request) -> bool | str | None:
-    if req.mlflow is None:
+def _mlflow(base: Study, ov: Overlay) -> bool | str | None:
+    if ov.get("mlflow") is None:
         return base.mlflow
-    return True if not str(req.mlflow).strip() else str(req.mlflow).strip()
+    return True if not str(ov.get("mlflow")).strip() else str(ov.get("mlflow")).strip()
 
 
-def _description(base: Study, req: Request, where: str) -> str:
-    if req.description is not None:
-        return str(req.description)
-    if req.space is not None and where == "--search optuna":  # no longer the default search's space
-        return f"an Optuna search over {', '.join(req.space)}"
+def _description(base: Study, ov: Overlay, where: str) -> str:
+    if ov.get("description") is not None:
+        return str(ov.get("description"))
+    if ov.get("space") is not None and where == "--search optuna":  # no longer the default search's space
+        return f"an Optuna search over {', '.join(ov.get('space'))}"
     return base.description
 
 

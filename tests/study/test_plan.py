@@ -17,7 +17,7 @@ from study import run
 from study.basics.errors import StudyError
 from study.driver.finish import study_meta, study_toml
 from study.planning.build import plan_from_args
-from study.planning.request import KEYWORDS
+from study.planning.overlay import KEYWORDS
 from study.run import main
 from study.spec.catalogue import default_space, shipped
 from study.spec.fields import EXERCISE

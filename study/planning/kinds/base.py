@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from palrnn.config import Config
 from study.basics.errors import StudyError
 from study.basics.text import exact_text, wrap_parts
-from study.planning.request import FRONTIER_ONLY, Request
+from study.planning.overlay import FRONTIER_ONLY, Overlay
 from study.spec.fields import BASE, CELL_FIELDS, canonical_axes
 from study.spec.studyfile import Study
 
@@ -40,26 +40,6 @@ class TunerParts:
     space: bool = True  # the Tuner has the param space; False: the searcher proposes whole configs
     restart: bool = False  # --resume of a study Ray kept no state of starts it again (else: restored)
     resume_errored: bool = True  # --resume runs again the trials that ended in an error
-
-
-@dataclass
-class Settings:
-    """A study's fixed settings and axes as the options change them, and where each field's
-    setting came from (the file, or the option that changed it last)."""
-
-    fixed: dict[str, Any]
-    axes: dict[str, list[Any]]
-    origin: dict[str, str] = field(default_factory=dict)
-
-    def fix(self, key: str, value: Any, where: str) -> None:
-        self.axes.pop(key, None)
-        self.fixed[key] = value
-        self.origin[key] = where
-
-    def sweep(self, key: str, values: list[Any], where: str) -> None:
-        self.fixed.pop(key, None)
-        self.axes[key] = values
-        self.origin[key] = where
 
 
 @dataclass
@@ -94,18 +74,17 @@ class Kind:
 
     # -- planning --
 
-    def check_options(self, req: Request, where: str) -> None:
-        """Refuse the options this kind does not use (never ignore them in silence)."""
-        foreign = [o for o in FRONTIER_ONLY if o in req.given]
+    def check_options(self, given: Sequence[str], where: str) -> None:
+        """Refuse the options this kind does not use (never ignore them in silence); ``given``: by their names."""
+        foreign = [o for o in FRONTIER_ONLY if o in given]
         if foreign:
             what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
                 if from_file(where) else ""
             raise StudyError(f"{foreign[0]}: only with --frontier{what}")
 
-    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
-               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
-        """Its block of ``base`` (``search``, ``frontier``) as its options change it; a grid has none."""
-        return {}
+    def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> None:
+        """Its block of the document ``doc`` (``search``, ``frontier``) changed by its options; a grid has none."""
 
     def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
         """--set and --sweep of fields this kind chooses itself are refused."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,6 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
-    Settings,
     StudyPlan,
     TunerParts,
     common_lines,
@@ -26,7 +25,7 @@ from study.planning.kinds.base import (
     frame,
     list_head,
 )
-from study.planning.request import SEARCH_ONLY, Request
+from study.planning.overlay import SEARCH_ONLY, Overlay
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
 from study.spec.studyfile import FRONTIER_KEYS, Study, frontier_options
 
@@ -43,8 +42,7 @@ class FrontierKind(Kind):
     report = ("frontier-table", "accuracy")
     shorter = "a lower --max-length"
 
-    def check_options(self, req: Request, where: str) -> None:
-        given = req.given
+    def check_options(self, given: Sequence[str], where: str) -> None:
         foreign = [o for o in SEARCH_ONLY if o in given]
         if "--lengths" in given or "--length" in given:
             option = "--lengths" if "--lengths" in given else "--length"
@@ -63,13 +61,14 @@ class FrontierKind(Kind):
             raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
         super().check_fixed(sets, sweeps)
 
-    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
-               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> None:
         """Its options changed by --solve-rule, --start-length, --max-length, --speculate."""
         try:
-            return {"frontier": frontier_options(base.frontier, {k: getattr(req, k) for k in FRONTIER_KEYS})}
+            options = frontier_options(check_frontier_options(**doc["frontier"]), {k: ov.get(k) for k in FRONTIER_KEYS})
         except ValueError as exc:  # the file's own values were checked when it was read
             raise StudyError(str(exc)) from None
+        doc["frontier"] = options.to_dict()
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:

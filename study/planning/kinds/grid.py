@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from study.basics.errors import StudyError
@@ -21,7 +21,7 @@ from study.planning.kinds.base import (
     from_file,
     list_head,
 )
-from study.planning.request import SEARCH_ONLY, Request
+from study.planning.overlay import SEARCH_ONLY
 from study.spec.fields import CELL_FIELDS, FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
 from study.spec.studyfile import Study
 
@@ -34,9 +34,9 @@ class GridKind(Kind):
     seeds_refused = "seed is swept by --seeds N (seeds 0 .. N-1)"
     report = ("accuracy", "odd-even")
 
-    def check_options(self, req: Request, where: str) -> None:
-        super().check_options(req, where)
-        foreign = [o for o in SEARCH_ONLY if o in req.given]
+    def check_options(self, given: Sequence[str], where: str) -> None:
+        super().check_options(given, where)
+        foreign = [o for o in SEARCH_ONLY if o in given]
         if foreign:
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from study.basics.errors import StudyError
@@ -23,7 +22,6 @@ from study.planning.kinds.base import (
     Fail,
     Kind,
     Resolved,
-    Settings,
     StudyPlan,
     TunerParts,
     cell_axes,
@@ -33,7 +31,7 @@ from study.planning.kinds.base import (
     list_head,
 )
 from study.planning.kinds.search_text import objectives_text, sampler_lines, sampler_text, scheduler_text
-from study.planning.request import Request, int_option
+from study.planning.overlay import Overlay, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
@@ -47,7 +45,7 @@ from study.spec.fields import (
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
 from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem, positive_interval
-from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, space_parts, values_to_check
+from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
 
 SINGLE = "palrnn"  # the Optuna study of a search of one cell
@@ -107,9 +105,8 @@ class SearchKind(Kind):
     seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
     report = ("search",)
 
-    def check_options(self, req: Request, where: str) -> None:
-        super().check_options(req, where)
-        given = req.given
+    def check_options(self, given: Sequence[str], where: str) -> None:
+        super().check_options(given, where)
         if "--seeds" in given:
             raise StudyError("--seeds: not for a search, which trains each config on seed 0; the best config's "
                              "command (printed at its end) reruns it over seeds")
@@ -118,10 +115,9 @@ class SearchKind(Kind):
         if "--length" in given and "--lengths" in given:
             raise StudyError("--length: not with --lengths; give the lengths with one of them")
 
-    def change(self, base: Study, req: Request, settings: Settings, sets: Mapping[str, Any],
-               sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
-        assert base.search is not None
-        return {"search": changed_search(base.search, req, settings, sets, sweeps, where)}
+    def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
+               sweeps: Mapping[str, Any], where: str) -> None:
+        doc["search"] = changed_search(doc, ov, origin, sets, sweeps, where)
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
@@ -253,77 +249,80 @@ class SearchKind(Kind):
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
 
 
-def changed_search(base: Search, req: Request, settings: Settings, sets: Mapping[str, Any], sweeps: Mapping[str, Any],
-            where: str) -> Search:
-    """A search's block changed by --space, --metric, --mode, --num-samples, --search-seed, --scheduler,
-    --sampler."""
-    search = SimpleNamespace(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})  # changed below
-    for k in search.space:
-        settings.origin[k] = where
-    if req.space is not None:
-        search.space = dict(req.space)
-        for k in search.space:
-            settings.fixed.pop(k, None)
-            settings.origin[k] = "--space"
+def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
+                   sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The document's [search] changed by --space, --metric, --mode, --num-samples, --search-seed,
+    --scheduler, --sampler, --perturbation-interval, --perturb."""
+    search = dict(doc["search"])
+    for k in search["space"]:
+        origin[k] = where
+    if ov.get("space") is not None:
+        search["space"] = {k: format_dist(d) for k, d in ov.get("space").items()}
+        for k in search["space"]:
+            doc["fixed"].pop(k, None)
+            origin[k] = "--space"
     other = [k for k in sweeps if k not in CELL_FIELDS]
     if other:
         k = other[0]
         raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
                          f"search {k} with --space {k}=choice:... or fix it with --set")
-    searched = [k for k in sets if k in search.space]
+    searched = [k for k in sets if k in search["space"]]
     if searched:
         raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                          "the space (--space gives the whole space)")
-    objectives(search, req)
-    if req.num_samples is not None:
-        search.num_samples = int_option("--num-samples", req.num_samples, 1)
-    if req.search_seed is not None:
-        search.seed = int_option("--search-seed", req.search_seed, 0)
-    if req.scheduler is not None:
-        name = scheduler_name(req.scheduler)
+    objectives(search, ov)
+    for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
+        if ov.get(option[2:].replace("-", "_")) is not None:
+            search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
+    if ov.get("scheduler") is not None:
+        name = scheduler_name(ov.get("scheduler"))
         if name is None:
-            raise StudyError(f"--scheduler: {scheduler_error(req.scheduler)}")
-        search.scheduler = name
-    if req.sampler is not None:
-        search.sampler = req.sampler
-        if search.scheduler == "pbt":
+            raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
+        search["scheduler"] = name
+    if ov.get("sampler") is not None:
+        search["sampler"] = ov.get("sampler")
+        if search["scheduler"] == "pbt":
             raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
-    pbt_options(search, req)
-    problem = sampler_problem(search.sampler, search.space)
-    if problem:
-        raise StudyError(f"--sampler: {problem}")
-    wrong = objectives_problem([(search.metric, search.mode), *search.more], search.sampler, search.scheduler)
-    if wrong:
-        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
-        given = getattr(req, wrong[0][2:]) is not None
-        raise StudyError(f"{wrong[0] if given else '--metric'}: {wrong[1]}")
-    return Search(**vars(search))
-
-
-def pbt_options(search: SimpleNamespace, req: Request) -> None:
-    """--perturbation-interval and --perturb (checked against the steps in planning: study.spec.pbt)."""
-    if req.perturbation_interval is not None:
+    if ov.get("perturbation_interval") is not None:
         try:
-            search.perturbation_interval = positive_interval(req.perturbation_interval)
+            search["perturbation_interval"] = positive_interval(ov.get("perturbation_interval"))
         except ValueError as exc:
             raise StudyError(f"--perturbation-interval: {exc}") from None
-    if req.perturb is not None:
-        names = [req.perturb] if isinstance(req.perturb, str) else list(req.perturb)
-        search.perturb = tuple(str(n).strip() for n in names)
+    if ov.get("perturb") is not None:
+        names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
+        search["perturb"] = [str(n).strip() for n in names]
+        if not names:
+            search.pop("perturb")
+    sampler = search.get("sampler", Search.sampler)
+    problem = sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()})
+    if problem:
+        raise StudyError(f"--sampler: {problem}")
+    wrong = objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"])
+    if wrong:
+        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
+        raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
+    if search["scheduler"] == "pbt":
+        search.pop("sampler", None)
+    return search
 
 
-def objectives(search: SimpleNamespace, req: Request) -> None:
+def objectives(search: dict[str, Any], ov: Overlay) -> None:
     """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
-    if req.metric is not None:
+    metric, mode = ov.get("metric"), ov.get("mode")
+    if metric is not None:
         try:
-            objectives = parse_objectives(req.metric)
+            objectives = parse_objectives(metric)
         except ValueError as exc:
             raise StudyError(f"--metric: {exc}") from None
-        (search.metric, search.mode), search.more = objectives[0], tuple(objectives[1:])
-    if req.mode is not None:
-        if req.mode not in MODES:
-            raise StudyError(f"--mode: must be max or min, got {req.mode!r}")
-        given = [req.metric] if isinstance(req.metric, str) else list(req.metric or [])
-        if search.more or any(":" in str(m) for m in given):
+        search.pop("mode", None)
+        if len(objectives) > 1:
+            search["metric"] = [f"{m}:{d}" for m, d in objectives]
+        else:
+            search["metric"], search["mode"] = objectives[0]
+    if mode is not None:
+        if mode not in MODES:
+            raise StudyError(f"--mode: must be max or min, got {mode!r}")
+        given = [metric] if isinstance(metric, str) else list(metric or [])
+        if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
             raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
-        search.mode = req.mode
+        search["mode"] = mode

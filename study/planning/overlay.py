@@ -1,0 +1,228 @@
+"""The overlay: python -m study.run's options and study.plan's keywords, typed but not yet planned,
+as changes to a study document. ``OPTIONS`` maps each keyword (its option: num_samples, --num-samples)
+to the document's key path it sets (``run.*``: the run's own, no key of the document)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from palrnn.config import MODELS
+from palrnn.names import canonical
+from study.basics.errors import StudyError
+from study.spec.catalogue import grid_names
+from study.spec.document import FRONTIER_KEYS, RESOURCE_KEYS, mlflow_value, whole
+from study.spec.fields import (
+    MODES,
+    NAME_RE,
+    SCHEDULER_NAMES,
+    check_axis,
+    config_value,
+    field_name,
+    sampler_name,
+    text_value,
+)
+from study.spec.search import SEARCH_KEYS
+from study.spec.space import SYNTAX, parse_dist
+
+SMOKE = {"steps": 200, "eval_every": 50, "hidden": 16}  # --smoke-test: 1 seed, these settings
+_SEARCH = {"search_seed" if k == "seed" else k: f"search.{k}" for k in SEARCH_KEYS}
+# Each keyword (and option): the key path it sets, and whom it is for: "search" or "frontier" (only that
+# kind of study takes it), "run" (how a study runs, not which: --resume takes it; "cli": the command line's only).
+OPTIONS: dict[str, tuple[str, str]] = {
+    "grid": ("run.grid", ""), "study": ("run.study", ""), "search": ("run.search", ""),
+    "frontier": ("run.frontier", ""), "axes": ("axes", ""), "fixed": ("fixed", ""), "seeds": ("seeds", ""),
+    "models": ("axes.model", ""), "lengths": ("axes.length", ""),
+    "model": ("axes.model", "search"), "length": ("axes.length", "search"),
+    **{k: (_SEARCH[k], "search") for k in ("space", "metric", "mode", "num_samples", "search_seed", "scheduler",
+                                             "sampler", "perturbation_interval", "perturb")},
+    **{k: (f"frontier.{k}", "frontier") for k in FRONTIER_KEYS},
+    "mlflow": ("mlflow", ""), "full": ("fixed.patience", ""), "patience": ("fixed.patience", ""),
+    "smoke_test": ("run.smoke_test", ""), "description": ("description", ""),
+    **{k: (f"run.{k}", "run") for k in ("name", "results_dir", "out", "resume")},
+    **{k: (f"resources.{k}", "") for k in RESOURCE_KEYS},
+    **{k: (f"run.{k}", "run") for k in ("address", "num_cpus", "dashboard_host", "dashboard_port", "object_store_mb")},
+    "storage": ("storage", "run"), "ignore_memory": ("run.ignore_memory", "run"),
+    "no_report": ("run.no_report", "cli"), "dry_run": ("run.dry_run", "cli"),
+}
+
+
+def option_name(key: str) -> str:
+    """The command-line option of a document's key or a keyword: cpus_per_trial, --cpus-per-trial."""
+    return "--" + key.replace("_", "-")
+
+
+def _options(*who: str) -> tuple[str, ...]:
+    return tuple(option_name(k) for k, (_, w) in OPTIONS.items() if w in who)
+
+
+RUN_OPTIONS, SEARCH_ONLY, FRONTIER_ONLY = _options("run", "cli"), _options("search"), _options("frontier")
+KEYWORDS = (*(k for k, (_, w) in OPTIONS.items() if w != "cli"), "set")  # set: the same as fixed
+DEFAULTS = {"results_dir": "results", "dashboard_host": "127.0.0.1", "object_store_mb": 128}
+
+
+@dataclass
+class Overlay:
+    """What the user asked for, by keyword (``OPTIONS``; ``fixed`` and ``axes``: field -> value(s), typed and
+    checked), not yet laid onto its study; ``given``: the options given, by their command-line names."""
+
+    values: dict[str, Any]
+    given: list[str]
+    command: str
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key, DEFAULTS.get(key))
+
+
+def int_option(option: str, value: Any, low: int) -> int:
+    try:
+        return whole(value, low)
+    except ValueError as exc:
+        raise StudyError(f"{option}: {exc}") from None
+
+
+def _field(option: str, key: Any) -> str:
+    """A config field as typed (``max_norm`` or ``max-norm``), as Config spells it; StudyError naming ``option``."""
+    try:
+        return field_name(key)
+    except ValueError as exc:
+        raise StudyError(f"{option}: {exc}") from None
+
+
+def _typed(option: str, pairs: Any, typed: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """Each field's value typed and checked for its field: StudyError naming ``option``."""
+    out = {}
+    for key, value in pairs:
+        key = _field(option, key)
+        try:
+            out[key] = typed(key, value)
+        except ValueError as exc:
+            raise StudyError(f"{option}: {exc}") from None
+    return out
+
+
+def _pairs(option: str, items: Sequence[str], form: str) -> Any:
+    """FIELD=TEXT items: their fields checked, each once."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise StudyError(f"{option}: expected {form}, got {item!r}")
+        key = _field(option, key.strip())
+        if key in out:
+            raise StudyError(f"{option}: {key} is given twice")
+        out[key] = text
+    return out.items()
+
+
+def _axis_text(key: str, text: str) -> list[Any]:
+    if not text.strip():
+        raise ValueError(f"{key}: no values; give at least one, e.g. --sweep {key}=V1,V2")
+    return check_axis(key, [text_value(key, t) for t in text.split(",")])
+
+
+def _axis(key: str, values: Any) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise ValueError(f"{key}: give a list of values, e.g. {{{key!r}: [...]}}")
+    return check_axis(key, list(values))
+
+
+def _mapping(option: str, what: str, values: Any) -> Any:
+    if not isinstance(values, Mapping):
+        raise StudyError(f"{option}: give a dict of {what}, got {values!r}")
+    return values.items()
+
+
+def _frontier(value: Any) -> Any:
+    if value is not True and not isinstance(value, Mapping):
+        raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
+                         f"got {value!r}")
+    return value
+
+
+# A keyword's value typed and checked (any other: as given; the scheduler, for one, is checked with the
+# search's other settings).
+TYPED: dict[str, Callable[[Any], Any]] = {
+    "fixed": lambda v: _typed("--set", _mapping("--set", "config fields", v), config_value),
+    "axes": lambda v: _typed("--sweep", _mapping("--sweep", "config fields and their values", v), _axis),
+    "space": lambda v: _typed("--space", _mapping("--space", "config fields and distributions", v), parse_dist),
+    "frontier": _frontier,
+    "mlflow": lambda v: "" if (uri := mlflow_value(v, lambda m: StudyError(f"--{m}"))) is True else uri,
+}
+
+
+def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Overlay:
+    """The command line's options (text, as argparse leaves them) as an overlay: --set, --sweep and
+    --space read from their text, every other option as the keyword it stands for."""
+    fixed = _typed("--set", _pairs("--set", args.set or [], "FIELD=VALUE"), text_value)
+    axes = _typed("--sweep", _pairs("--sweep", args.sweep or [], "FIELD=V1,V2,..."), _axis_text)
+    space = _typed("--space", _pairs("--space", args.space, f"FIELD=DIST with DIST one of {SYNTAX}"),
+                   parse_dist) if args.space else None
+    kw = {k: getattr(args, k) for k in KEYWORDS if k not in ("study", "set", "space") and hasattr(args, k)}
+    if kw.get("mlflow") is not None:  # --mlflow without a value: the study folder's own store
+        kw["mlflow"] = kw["mlflow"].strip() or True
+    given = [option_name(k) for k, v in vars(args).items() if v is not None and v is not False and v != []]
+    ov = from_kwargs(args.study, given=given, command=" ".join([prog, *map(shlex.quote, argv)]), **kw)
+    ov.values.update(fixed=fixed, axes=axes, space=space)
+    return ov
+
+
+def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
+                **kw: Any) -> Overlay:
+    """``study.plan``'s keywords as an overlay; each stands for its command-line option (``given``,
+    ``command``: the command line's, where it stands for them)."""
+    unknown = [k for k in kw if k not in KEYWORDS]
+    if unknown:
+        raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: {', '.join(KEYWORDS)}")
+    if kw.get("fixed") is not None and kw.get("set") is not None:
+        raise StudyError("--set: give fixed= or set= (the same thing), not both")
+    if given is None:
+        given = [option_name("set" if k == "fixed" else "sweep" if k == "axes" else k) for k, v in kw.items()
+                 if v is not None and (v is not False or k == "scheduler")
+                 and not (k in ("results_dir", "dashboard_host") and v == DEFAULTS[k])]
+        given = ["--study", *given] if study is not None else given
+    shown = str(study) if isinstance(study, Path) else study
+    command = command or "study.plan(" + ", ".join(
+        [*([repr(shown)] if study is not None else []), *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")"
+    values: dict[str, Any] = {"study": study, "fixed": {}, "axes": {}}
+    for key, value in kw.items():
+        if value is not None and (value is not False or key == "scheduler"):  # False: off, but scheduler=False
+            key = "fixed" if key == "set" else key
+            values[key] = TYPED.get(key, lambda v: v)(value)
+    values["search"] = "optuna" if values.get("search") is True else values.get("search")
+    ov = Overlay(values, given, command)
+    _canonical_names(ov.values)
+    _out(ov)
+    return ov
+
+
+def _out(ov: Overlay) -> None:
+    """--out FOLDER, the study's folder, as every command names where it writes: its parent is
+    --results-dir, its last part --name (which stay, for a name made from the date)."""
+    out = ov.values.get("out")
+    if out is None:
+        return
+    if "--name" in ov.given or "--results-dir" in ov.given:
+        raise StudyError(f"--out: not with {'--name' if '--name' in ov.given else '--results-dir'}; --out names the "
+                         "study's folder whole (DIR/NAME)")
+    folder = Path(str(out))
+    if not str(out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
+        raise StudyError(f"--out: {str(out)!r} is not allowed; its last part is the study's name: letters, "
+                         "digits, '.', '_' and '-' (at most 100 characters)")
+    ov.values.update(name=folder.name, results_dir=str(folder.parent))
+
+
+def _canonical_names(v: dict[str, Any]) -> None:
+    """Names as people type them (palrnn.names): the grid, the models, the sampler, the scheduler,
+    the search and the mode in any case, turned into their one spelling before anything is checked
+    (a name that is none of them stays as given, for the planner to refuse with "did you mean")."""
+    models = v.get("models")
+    v["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
+        canonical(models, MODELS)
+    for key, names in (("grid", grid_names()), ("model", MODELS), ("scheduler", (*SCHEDULER_NAMES, "on", "off")),
+                       ("search", ("optuna",)), ("mode", MODES)):
+        v[key] = canonical(v.get(key), names)
+    v["sampler"] = sampler_name(v.get("sampler"))
