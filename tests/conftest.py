@@ -122,3 +122,12 @@ def pytest_runtest_setup(item):
     if "ray_session" in getattr(item, "fixturenames", ()) and item.get_closest_marker("ray") is None:
         pytest.fail(f"{item.nodeid} uses ray_session, which starts Ray, but is not marked ray: add "
                     "@pytest.mark.ray (or pytestmark = pytest.mark.ray for the module)", pytrace=False)
+
+
+def pytest_collection_modifyitems(items):
+    # The modules that start Ray (or inject faults) first, each in its own order: the suite's two
+    # workers (pytest-xdist, --dist loadfile) take modules in this order, so the long ones start at
+    # once and the short ones fill in around them, instead of one long module running alone at the end.
+    slow = {item.module.__name__ for item in items
+            if item.get_closest_marker("ray") is not None or item.get_closest_marker("fault") is not None}
+    items.sort(key=lambda item: item.module.__name__ not in slow)
