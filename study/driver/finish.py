@@ -47,12 +47,10 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
            echo: bool) -> dict[str, Any]:
     """Write the tables and the study's final status; ``before``: seconds earlier runs of it took.
 
-    The status is ``complete`` only when every planned trial (a search: every sample) finished;
-    ``interrupted`` when some never started or did not end; ``failed`` when a trial ended in an
-    error. ``--resume`` continues the last two (errored trials from their checkpoints). A kind may
-    say otherwise (``Kind.status``: a frontier is ``complete`` once its search knows every cell's
-    frontier). A study whose report has a "search" section gets best.json (and its Pareto front);
-    one with a "frontier-table" section its frontier.csv and figure, with the report or without it."""
+    The status is ``complete`` when every planned trial finished, ``interrupted`` when some never
+    started or did not end, ``failed`` when a trial ended in an error (``--resume`` continues the last
+    two), unless the kind says otherwise (``Kind.status``). A search's report gets best.json, a
+    frontier's its frontier.csv and figure, with the report or without it."""
     folder = plan.folder
     say = print if echo else silent
     kind = plan.kind_of

@@ -1,16 +1,11 @@
 """What a study's nodes share (--storage, ``study.basics.store``): checked before the first trial,
 and the study folder's outputs copied there.
 
-Before Ray starts, ``check_storage``: the storage can be written and read from the driver (a
-scheme pyarrow.fs does not know was refused when the study was planned). Once Ray is up,
-``check_nodes``: every other node can do the same (``study.engine.nodes``), or, without
---storage, sees the study folder; a node that cannot is refused in one line naming it. Nothing is
-written before these checks pass (the study folder is made after them). At the start and at the
-end, ``upload`` copies the driver's study.json, study.toml, tables, figures and report to the
-storage, beside the trials' checkpoints; while the study runs, ``mirror`` copies there what its
-driver resumes from (study.json, study.toml, a search's Optuna journal, a frontier's state), so
-that ``--resume`` continues it from a machine without the study folder (``study.planning.remote``).
-"""
+``check_storage`` (before Ray starts): the driver can write and read the storage; ``check_nodes``
+(once Ray is up): every other node can too (``study.engine.nodes``), or, without --storage, sees
+the study folder. Nothing is written before these pass. ``upload`` copies study.json, study.toml,
+tables, figures and report to the storage at the start and the end; ``mirror`` copies there, while
+the study runs, what ``--resume`` needs to continue it from a machine without the study folder."""
 
 from __future__ import annotations
 

@@ -16,12 +16,8 @@ from study.results.trials import trial_tables
 
 def collect(results: Any, config_columns: list[str], study_folder: str | Path | Store | None = None,
             scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ray's ResultGrid -> (trials, curves): one row per trial, and one per trial per evaluation.
-
-    A trial's curve comes from its own checkpoint in ``study_folder`` (every record up to its
-    last step, written atomically with the state), else from Ray's log of its results, which a
-    driver killed outright leaves incomplete (Ray copies it to the study folder only now and then).
-    """
+    """Ray's ResultGrid -> (trials, curves). A trial's curve comes from its own checkpoint (every record up
+    to its last step), else from Ray's log of its results, which a driver killed outright leaves incomplete."""
     entries = []
     held = {t.trial_id: t for t in ray_trials(results)}
     for result in results:

@@ -16,13 +16,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class TunerSpec:
-    """One Ray Tuner of a planned study. ``plan`` is the study as planned
-    (``study.planning.plan.StudyPlan``, Ray-free: its name, folder, trial settings, resources and
-    search); this adds what the driver knows once Ray is up.
-
-    A search over several model x length cells runs one Tuner per ``cell``, each its own Ray
-    experiment in ``cells/<model>-T<length>/`` of the study folder; ``name`` and ``results_dir``
-    are that Ray experiment's, ``study_folder`` the study's (its checkpoints, tables, journal)."""
+    """One Ray Tuner of a planned study: ``plan`` (Ray-free) and what the driver knows once Ray is up. A
+    search over several model x length cells runs one Tuner per ``cell``, its Ray experiment in
+    ``cells/<model>-T<length>/`` (``name``, ``results_dir``); ``study_folder`` is the study's."""
 
     plan: StudyPlan
     cell: dict[str, Any] | None = None  # {"model", "length", "study_name", "experiment"}; None: the whole plan

@@ -62,10 +62,8 @@ def _where(params: dict[str, Any], study_folder: str, pbt: bool) -> tuple[Config
 
 def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_every: int = 1000,
                  threads: int = 1, pbt: dict[str, Any] | None = None) -> None:
-    """A Ray Tune function trainable: one palrnn training run, resumable from its checkpoint.
-    ``study_folder``: the study folder, or the study's --storage URI (``study.basics.store``).
-    ``pbt``: a Population Based Training trial's perturbation interval and decision log
-    (``study.engine.pbt_trial``); its checkpoint is named after its member, not its config."""
+    """One palrnn training run. ``study_folder``: the study folder, or its --storage URI; ``pbt``: a
+    PBT trial's perturbation interval and decision log (its checkpoint is named after its member)."""
     import torch
 
     from palrnn.train import new_state, train

@@ -1,15 +1,11 @@
 """A plan's Ray Tuners: built, run and restored (their results become the study's tables in
 ``study.engine.collect``).
 
-A study's kind names its Tuners' parts (``study.planning.kinds.TunerParts``), which this looks up
-in the engine's registries: its searcher (``study.engine.search.SEARCHERS``; none: Ray's
-grid_search of the param space), its scheduler (``study.engine.schedulers.SCHEDULERS``), its
-callbacks besides the loggers (``study.engine.callbacks.CALLBACKS``); one Tuner, or one per model
-x length cell (a search); how --resume restores it. Trials keep their checkpoints themselves
-(``study.results.checkpoints``), not through Ray's checkpoint API: see there why. With --storage
-(``plan.storage``), the trials' checkpoints, PBT's states and Ray's own experiment live in that
-storage (``TunerSpec.store``, ``ray_storage``), under the study's name, as in the study folder.
-"""
+A study's kind names its Tuners' parts (``study.planning.kinds.TunerParts``), looked up in the
+engine's registries (``SEARCHERS``, ``SCHEDULERS``, ``CALLBACKS``): one Tuner, or one per model x
+length cell (a search), and how --resume restores it. Trials keep their checkpoints themselves
+(``study.results.checkpoints`` says why). With --storage, the trials' checkpoints, PBT's states
+and Ray's own experiment live in that storage, under the study's name."""
 
 from __future__ import annotations
 
@@ -225,12 +221,9 @@ def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
 
 
 def finish_short(spec: TunerSpec, results: Any) -> int:
-    """Run to their end the trials Ray holds TERMINATED short of their steps, with nothing that
-    stopped them on purpose (no target reached, no divergence, no scheduler: a grid). Ray can end a
-    running trial so when the study is stopped, and a restored experiment never starts a
-    TERMINATED trial again. One Tuner over their configs (the Ray experiment ``finished/`` of the
-    study folder), each trial continuing from its own checkpoint; ``collect`` then reads their
-    curves from there. Returns how many it ran."""
+    """Run to their end the trials Ray holds TERMINATED short of their steps with nothing that stopped
+    them on purpose (a grid's, when the study was stopped: a restored experiment never starts a
+    TERMINATED trial again), in one Tuner (``finished/``), each from its own checkpoint. Returns how many."""
     from study.results.trials import stopped_by
 
     def unfinished(config: dict[str, Any], last: dict[str, Any]) -> bool:

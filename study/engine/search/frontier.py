@@ -199,11 +199,9 @@ class FrontierSearcher(tune.search.Searcher):
 
 
 def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
-    """The searcher of a frontier's Tuner: the cells are the combinations of ``spec.plan.grid_axes``'
-    values in ``spec.param_space`` (model always among them; ``length`` and ``seed`` are the
-    search's), every other field shared (``study.frontier.options.frontier_cells``), under the
-    plan's ``frontier`` options. The study folder gets ``frontier/state.json`` and ``frontier.csv``
-    as the search goes; ``study.report.frontier.write_frontier`` adds the figure and prints the table."""
+    """The searcher of a frontier's Tuner: its cells the combinations of ``spec.plan.grid_axes``' values
+    (``frontier_cells``), under the plan's ``frontier`` options; it keeps ``frontier/state.json`` and
+    ``frontier.csv`` current as the search goes."""
     from study.frontier.options import check_frontier_options, frontier_cells
 
     options = check_frontier_options(**dict(spec.plan.frontier or {}))
