@@ -21,8 +21,7 @@ from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.tracking import watch_lines
 from study.driver import shared
 from study.driver.finish import finish, read_study_meta, silent, study_meta, study_toml
-from study.driver.lock import StudyLock, ray_start_lock
-from study.driver.ports import dashboard_port_for, dashboard_warning
+from study.driver.lock import StudyLock, dashboard_port_for, dashboard_warning, ray_start_lock
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.kinds.search_text import uses_optuna
 from study.planning.plan import StudyPlan

@@ -4,8 +4,7 @@ import pytest
 
 from study import run
 from study.driver.finish import study_meta
-from study.driver.lock import StudyLock
-from study.driver.ports import dashboard_port_for
+from study.driver.lock import StudyLock, dashboard_port_for
 from study.planning.build import plan_from_args
 from study.run import main
 
