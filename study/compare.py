@@ -31,18 +31,14 @@ from study.basics.errors import NotAStudy, StudyError
 def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool = True, figures: bool = True,
             margin: float | None = None, ignore: str | Sequence[str] | None = None, by: str | None = None,
             labels: Sequence[str] | None = None) -> Any:
-    """Compare studies, every later one against the first; returns the ``Comparison``
-    (``.table`` is compare.csv as a DataFrame, ``.flagged`` its cells whose verdict is "differs",
-    ``.settings`` every fixed config field). A study is a folder, a trials DataFrame
-    (``study.load_study(folder)["trials"]``, filtered as you like) or ``study.load_study``'s tables;
-    ``by``: give one study and a config field it varies (``by="init"``), and each value is compared
-    as a study of its own, the first (in the tables' order) as A (study/results/compare_sides.py);
-    ``labels``: the studies' names in the tables (default: folder names, A, B ... for DataFrames,
-    ``init=xavier`` for a split). ``margin``: the practical margin in accuracy units (default
-    ``DEFAULT_MARGIN``, 0.02); ``ignore``: fixed settings to set aside ("init,hidden" or a list).
-    Writes compare.csv (and compare.png, compare.html) into ``out`` (default: beside the first
-    study's folder; a DataFrame needs ``out``) unless ``write`` is False. Raises StudyError (one
-    line) on bad input."""
+    """Compare studies, every later one against the first; returns the ``Comparison`` (``.table`` is
+    compare.csv as a DataFrame, ``.flagged`` its cells whose verdict is "differs", ``.settings`` every
+    fixed config field). A study is a folder, a trials DataFrame or ``study.load_study``'s tables;
+    ``by``: one study split by a config field it varies (study/results/compare_sides.py); ``labels``:
+    the studies' names in the tables; ``margin``: the practical margin (default ``DEFAULT_MARGIN``);
+    ``ignore``: fixed settings to set aside ("init,hidden" or a list). Writes compare.csv, compare.png
+    and compare.html into ``out`` (default: beside the first study's folder; a DataFrame needs ``out``)
+    unless ``write`` is False. Raises StudyError (one line) on bad input."""
     from study.report.compare import default_folder, write_comparison
     from study.results.compare import DEFAULT_MARGIN, compare_studies
 

@@ -87,12 +87,9 @@ def default_mlflow_uri(folder: str | Path) -> str:
 
 
 def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
-    """``--mlflow [TRACKING_URI]`` -> the tracking URI a study logs to, or None (no MLflow).
-
-    No value (``""``): the study folder's own SQLite store. A URI (``sqlite:///...``,
-    ``http://host:5000``, ``file:///...``) is used as given; a plain path is a file store there,
-    made absolute so that ``--resume`` from another directory finds it. Raises StudyError (a
-    UsageError) when mlflow is not installed."""
+    """``--mlflow [TRACKING_URI]`` -> the tracking URI a study logs to, or None: no value (``""``), the
+    study folder's own SQLite store; a URI as given; a plain path, a file store there, made absolute
+    (``--resume`` from another directory finds it). StudyError when mlflow is not installed."""
     if value is None:
         return None
     if not installed("mlflow"):

@@ -1,38 +1,18 @@
 """The frontier's solve rate fitted against T, beside the rule's frontier (docs/frontier.md, "The
-fitted crossing").
+fitted crossing", says what each case means and how the cutoff was calibrated).
 
-Every finished seed of every probe of a cell is one Bernoulli outcome (solved or not). The model:
+Every finished seed of every probe of a cell is one Bernoulli outcome. The model:
 
     P(solved | T) = expit(logit(rate) + b * (log T - log T*)),   b <= 0,
 
-a logistic curve in log T with two parameters: T*, the length where the solve rate crosses
-``rate`` (the rule's K/N, 0.8 under 4/5), and its slope b (the rate does not rise with T, as the
-search assumes). Fitted by maximum likelihood (binomial likelihood; scipy.optimize). The interval of
-T* is a profile-likelihood interval: the T* whose profile log-likelihood (the likelihood maximised
-over b at that T*) lies within ``cutoff`` / 2 of the maximum. With chi2(1)'s 95% point (3.84) as
-the cutoff it covers the true T* in only 76-88% of simulated frontier searches, because the search
-picks its lengths from the outcomes it fits; ``calibrated_cutoff`` finds the cutoff that covers 95%
-by simulating the study's own search.
-
-The profile is unimodal in log T* (the lines of constant T* pass through one point of the
-(intercept, slope) plane and the likelihood's upper level sets are convex), so the interval is one
-interval; as T* goes to +inf (-inf) the profile tends to the best constant solve rate >= (<=)
-``rate``. Where that limit is itself within the cutoff, the interval has no end on that side:
-written ``inf`` for the upper end and ``0`` for the lower (the edges of T* > 0), never a number
-the data do not give.
-
-Where the maximum likelihood runs off to infinity the point estimate is written only when it has
-a limit (``Crossing.note``, one of ``NOTES``):
-
-- every seed solved, every seed failed, or every seed solved up to some length and none from the
-  next probed length on (``separated``): the likelihood is 1 for any T* in that gap; no point
-  estimate (NaN), the interval from the profile (every seed solved: no upper end);
-- one length with a mix, every seed below it solved and none above (``quasi-separated``): the
-  slope runs off to -inf and T* tends to that length, which is the estimate;
-- solve rates that do not fall with T (the best b is 0: ``flat``): no point estimate; the interval
-  from the profile, open on the side of the pooled rate;
-- fewer than 2 lengths with finished seeds: the slope is not identified; everything NaN.
-"""
+fitted by maximum likelihood; T*'s interval is a profile-likelihood interval, the T* whose profile
+log-likelihood lies within ``cutoff`` / 2 of the maximum (``calibrated_cutoff`` finds the cutoff that
+covers 95% by simulating the study's own search). The profile is unimodal in log T* (the lines of
+constant T* pass through one point of the (intercept, slope) plane and the likelihood's upper level
+sets are convex), so the interval is one interval; as T* goes to +inf (-inf) the profile tends to
+the best constant solve rate >= (<=) ``rate``, and where that limit is within the cutoff the
+interval has no end on that side (``inf``, ``0``). Where the maximum runs off to infinity, the note
+(``NOTES``) says which case it is and the point estimate is written only when it has a limit."""
 
 from __future__ import annotations
 

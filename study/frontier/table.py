@@ -54,25 +54,12 @@ FIT_DIGITS = 4  # significant digits of fitted_*: what the fit can tell, and the
 
 
 def frontier_table(frontier: Frontier | str | os.PathLike[str], trials: pd.DataFrame | None = None) -> pd.DataFrame:
-    """frontier.csv: one row per cell and probed length, cells in their order, lengths ascending.
+    """frontier.csv: one row per cell and probed length, cells in their order, lengths ascending; a cell
+    not probed yet has one row with an empty length. Its columns: ``study.results.columns``.
 
-    ``frontier``: a Frontier, or a study folder (its frontier/state.json, FileNotFoundError when
-    it has none, and its trials.csv when ``trials`` is None). ``trials``: the study's trials table,
-    for ``held`` (None: ``held`` is missing).
-
-    Columns: the cell's settings (model and every field that varies between cells), ``cell`` (its
-    label), ``length`` (T), ``outcome`` (passed, failed, moot, running: undecided yet, or "not probed"), ``k``
-    (seeds solved: reached the target at some evaluation) of ``n`` (seeds finished: a probe stops
-    once decided), ``held`` (of those n, seeds whose last evaluation in trials.csv is at or above the
-    target; missing where a finished seed has no row), ``solved_rate`` = k/n with its 95% Wilson
-    interval ``solved_low``/``solved_high``, ``steps_to_target_median`` (of the solved seeds),
-    ``launched`` (seeds started), ``stopped`` (stopped once the probe was decided or moot, not
-    counted), ``errors`` (trials that failed for good, counted as not solved), ``counted`` (the
-    probe is below the first failure, or is that failure: what the rule uses), ``probe_order`` (0 =
-    probed first), and per cell ``longest_solved``, ``first_failed`` (empty: none), the fitted
-    crossing ``fitted_length``, ``fitted_low``, ``fitted_high``, ``fitted_note`` (``cell_crossing``),
-    ``done`` (the cell's search is over), ``rule`` (K/N), ``target``, ``steps``. A cell not probed
-    yet has one row with an empty length."""
+    ``frontier``: a Frontier, or a study folder (its frontier/state.json, FileNotFoundError when it has
+    none, and its trials.csv when ``trials`` is None). ``trials``: the study's trials table, for
+    ``held`` (None: ``held`` is missing)."""
     from palrnn.config import Config
 
     if not isinstance(frontier, Frontier):
