@@ -22,12 +22,10 @@ CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generato
 
 
 def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
-    """Write model, optimizer, RNG and loop state atomically and durably (palrnn.io.atomic_write).
-
-    A writer killed mid-save leaves the previous checkpoint at ``path`` as it was. ``extra``:
-    the caller's own values (numbers, strings, lists, dicts), saved with it and returned as
-    ``state.extra`` by ``load_checkpoint``; by default ``state.extra``. It becomes ``state.extra``.
-    """
+    """Write model, optimizer, RNG and loop state atomically and durably (palrnn.io.atomic_write): a
+    writer killed mid-save leaves the previous checkpoint as it was. ``extra``: the caller's own
+    values (numbers, strings, lists, dicts; default ``state.extra``), returned as ``state.extra`` by
+    ``load_checkpoint``."""
     payload = _payload(state, extra)
     with atomic_write(path, "wb") as f:
         torch.save(payload, f)
@@ -138,17 +136,13 @@ def load_checkpoint(
     path: str | os.PathLike[str] | bytes, device: str | None = None, overrides: dict[str, Any] | None = None,
     name: str | None = None,
 ) -> TrainState:
-    """Rebuild a TrainState from ``save_checkpoint``'s file, or from ``checkpoint_bytes``' bytes
-    (``path`` given as bytes; ``name`` is what error messages call them, by default ``<bytes>``),
-    with torch.load and weights_only=True.
+    """Rebuild a TrainState from ``save_checkpoint``'s file, or from ``checkpoint_bytes``' bytes (``name``:
+    what error messages call them), with torch.load and weights_only=True.
 
-    ``device``: build the model and data there instead of the saved device (the generator is a
-    CPU one, so its state loads anywhere). ``overrides``: config fields to continue with, only
-    RESUMABLE ones may differ from the saved config (``TrainState.reconfigure``; a ValueError
-    naming the field otherwise, or for an invalid value). Every problem with the file itself,
-    unreadable, another CHECKPOINT_VERSION, a missing or mistyped key, parameters that do not
-    fit, is a CheckpointError naming the file.
-    """
+    ``device``: build the model and data there instead of the saved device. ``overrides``: config
+    fields to continue with, only RESUMABLE ones may differ (``TrainState.reconfigure``: a ValueError
+    otherwise). Every problem with the file itself (unreadable, another CHECKPOINT_VERSION, a missing
+    or mistyped key, parameters that do not fit) is a CheckpointError naming the file."""
     payload, path = _read(path, name)
     try:
         missing = [key for key in _PAYLOAD_KEYS if key not in payload]

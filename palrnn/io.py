@@ -10,9 +10,7 @@ A writer killed mid-write (SIGKILL, out of memory) cannot remove its temporary f
 write of the same target removes every such leftover whose embedded pid is no longer alive on
 this machine; readers only ever open ``path`` and never see a temporary file. (A temporary file
 of a live writer on another machine sharing the folder would look dead here: writing one target
-from two machines at once is not supported.)
-
-The core of the project (palrnn) and the study layer (``study/io.py``) both write through here.
+from two machines at once is not supported.) palrnn and study (``study.basics.io``) write through here.
 """
 
 from __future__ import annotations
@@ -94,10 +92,7 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
 
 @contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
-    """Write ``path`` all at once or not at all; yields the temporary file's file object.
-
-    ``mode`` is ``"wb"`` (bytes) or ``"w"`` (UTF-8 text).
-    """
+    """Write ``path`` all at once or not at all; yields the temporary file's object (mode "wb" or "w", UTF-8)."""
     if mode not in _MODES:
         raise ValueError(f"mode: must be one of {', '.join(_MODES)}, got {mode!r}")
     path = Path(path)
