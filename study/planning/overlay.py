@@ -137,6 +137,8 @@ def _mapping(option: str, what: str, values: Any) -> Any:
 
 
 def _frontier(value: Any) -> Any:
+    if value is False:
+        return None
     if value is not True and not isinstance(value, Mapping):
         raise StudyError(f"--frontier: give True or a [frontier] table as a dict ({', '.join(FRONTIER_KEYS)}), "
                          f"got {value!r}")
@@ -144,8 +146,9 @@ def _frontier(value: Any) -> Any:
 
 
 # A keyword's value typed and checked (any other: as given; the scheduler, for one, is checked with the
-# search's other settings).
+# search's other settings); None: not given (search=False, frontier=False, mlflow=False).
 TYPED: dict[str, Callable[[Any], Any]] = {
+    "search": lambda v: "optuna" if v is True else None if v is False else v,
     "fixed": lambda v: _typed("--set", _mapping("--set", "config fields", v), config_value),
     "axes": lambda v: _typed("--sweep", _mapping("--sweep", "config fields and their values", v), _axis),
     "space": lambda v: _typed("--space", _mapping("--space", "config fields and distributions", v), parse_dist),
@@ -189,10 +192,9 @@ def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: s
         [*([repr(shown)] if study is not None else []), *(f"{k}={v!r}" for k, v in kw.items() if v is not None)]) + ")"
     values: dict[str, Any] = {"study": study, "fixed": {}, "axes": {}}
     for key, value in kw.items():
-        if value is not None and (value is not False or key == "scheduler"):  # False: off, but scheduler=False
-            key = "fixed" if key == "set" else key
-            values[key] = TYPED.get(key, lambda v: v)(value)
-    values["search"] = "optuna" if values.get("search") is True else values.get("search")
+        key = "fixed" if key == "set" else key
+        if value is not None and (typed := TYPED.get(key, lambda v: v)(value)) is not None:
+            values[key] = typed
     ov = Overlay(values, given, command)
     _canonical_names(ov.values)
     _out(ov)

@@ -506,6 +506,25 @@ def test_api_raises_study_error_with_the_commands_line(kwargs, argv, tmp_path, m
     assert _listing(tmp_path) == before
 
 
+def test_a_value_the_document_refuses_is_named_by_the_option_that_gave_it(tmp_path, capsys):
+    """The overlay is laid onto the study's document and parsed once: the parse's error (by key path,
+    search.mode) is said as the option or keyword that gave the value; a study file's as the file says it."""
+    with pytest.raises(StudyError) as exc:
+        study.plan(search="optuna", mode="sideways")
+    assert str(exc.value) == "--mode: must be max or min, got 'sideways'"
+    with pytest.raises(SystemExit):
+        main(["--search", "optuna", "--scheduler", "pbt", "--perturbation-interval", "x", "--dry-run"])
+    assert capsys.readouterr().err.strip().endswith(
+        "error: --perturbation-interval: must be a positive integer (training steps), got 'x'")
+    path = tmp_path / "s.toml"
+    path.write_text('[search]\nscheduler = "pbt"\nperturbation_interval = 0\n'
+                    '[search.space]\nlr = "loguniform:1e-4:1e-2"\n')
+    with pytest.raises(StudyError) as exc:
+        study.plan(path)
+    assert str(exc.value) == (f"--study {path}: [search] perturbation_interval: must be a positive integer "
+                              "(training steps), got 0")
+
+
 def test_api_plan_runs_nothing_until_asked_and_documents_its_keywords():
     p = study.plan(grid="smoke", seeds=1, models=["RNN"], lengths=[5])
     assert p.n_trials == 1 and p.trials.iloc[0]["hidden"] == 16 and callable(p.run)

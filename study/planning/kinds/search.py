@@ -35,7 +35,6 @@ from study.planning.overlay import Overlay, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
-    MODES,
     SEARCH_LENGTH,
     SEARCH_MODEL,
     sampler_problem,
@@ -44,7 +43,7 @@ from study.spec.fields import (
 )
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem, positive_interval
+from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem
 from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts, values_to_check
 from study.spec.studyfile import Search, Study
 
@@ -283,11 +282,8 @@ def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], set
         search["sampler"] = ov.get("sampler")
         if search["scheduler"] == "pbt":
             raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
-    if ov.get("perturbation_interval") is not None:
-        try:
-            search["perturbation_interval"] = positive_interval(ov.get("perturbation_interval"))
-        except ValueError as exc:
-            raise StudyError(f"--perturbation-interval: {exc}") from None
+    if ov.get("perturbation_interval") is not None:  # checked by the document's parse, which names the option
+        search["perturbation_interval"] = ov.get("perturbation_interval")
     if ov.get("perturb") is not None:
         names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
         search["perturb"] = [str(n).strip() for n in names]
@@ -320,9 +316,7 @@ def objectives(search: dict[str, Any], ov: Overlay) -> None:
         else:
             search["metric"], search["mode"] = objectives[0]
     if mode is not None:
-        if mode not in MODES:
-            raise StudyError(f"--mode: must be max or min, got {mode!r}")
         given = [metric] if isinstance(metric, str) else list(metric or [])
         if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
             raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
-        search["mode"] = mode
+        search["mode"] = mode  # checked by the document's parse, which names the option
