@@ -131,3 +131,6 @@ def pytest_collection_modifyitems(items):
     slow = {item.module.__name__ for item in items
             if item.get_closest_marker("ray") is not None or item.get_closest_marker("fault") is not None}
     items.sort(key=lambda item: item.module.__name__ not in slow)
+
+
+from tests.alone import pytest_runtest_protocol  # noqa: E402, F401  (a test marked alone runs alone)
