@@ -16,9 +16,9 @@ from study.basics.errors import StudyError
 from study.basics.layout import STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
 from study.planning import remote
-from study.planning.kinds import KINDS, Resolved, resolve
+from study.planning.kinds import KINDS, Resolved, kind_of, resolve
 from study.planning.merge import base as base_study
-from study.planning.merge import check_options, merge
+from study.planning.merge import merge
 from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs, int_option, option_name
 from study.planning.plan import RunOptions, StudyPlan
 from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
@@ -42,7 +42,7 @@ def make_plan(ov: Overlay) -> StudyPlan:
 def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
     resources, options = _resources(ov)
     base, where = base_study(ov)
-    check_options(ov, base, where)
+    kind_of(base, where).check_options(ov.given, where)  # options this kind does not use: refused, not ignored
     study, origin = merge(base, ov, where)
     res = resolve(study, origin, where)
     _check_devices(res, origin, where, resources.gpus_per_trial, ov.get("address"))

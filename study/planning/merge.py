@@ -87,11 +87,6 @@ def _study_file(study: Any, searching: bool, frontier: bool) -> tuple[Study, str
     return base, where
 
 
-def check_options(ov: Overlay, base: Study, where: str) -> None:
-    """Options the chosen kind of study does not use are refused, not silently ignored."""
-    kind_of(base, where).check_options(ov.given, where)
-
-
 def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
     """``base`` changed by the overlay, laid onto its document and parsed once; also where each
     field's setting came from (the file, or the option that changed it last)."""
