@@ -506,6 +506,16 @@ def test_api_raises_study_error_with_the_commands_line(kwargs, argv, tmp_path, m
     assert _listing(tmp_path) == before
 
 
+def test_one_table_maps_every_option_to_its_key_path_and_the_lists_derive_from_it():
+    from study.planning.overlay import OPTIONS, RUN_OPTIONS, SEARCH_ONLY
+
+    dests = {a.dest for a in run.build_parser()._actions if a.dest != "help"}
+    assert dests - set(OPTIONS) == {"list", "set", "sweep"}  # --set, --sweep: the keywords fixed, axes
+    assert {"--resume", "--storage", "--dry-run"} <= set(RUN_OPTIONS) and "--seeds" not in RUN_OPTIONS
+    assert SEARCH_ONLY[:3] == ("--model", "--length", "--space")
+    assert all(OPTIONS[k][0].startswith("search.") for k in ("metric", "num_samples", "search_seed"))
+
+
 def test_a_value_the_document_refuses_is_named_by_the_option_that_gave_it(tmp_path, capsys):
     """The overlay is laid onto the study's document and parsed once: the parse's error (by key path,
     search.mode) is said as the option or keyword that gave the value; a study file's as the file says it."""
