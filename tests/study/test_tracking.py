@@ -504,3 +504,31 @@ def test_mlflow_runs_of_a_real_study_equal_its_tables(grid):
         assert history == pytest.approx(dict(zip(curve["step"], curve["eval_accuracy"], strict=True)))
     figures = {a.path for a in client.list_artifacts(parent.info.run_id, "figures")}
     assert figures and figures == {f"figures/{p.name}" for p in (grid.folder / "figures").iterdir()}
+
+
+def test_a_trial_the_journal_finished_after_rays_last_save_reports_again_without_an_error(tmp_path):
+    """A driver killed outright between a trial's end (the journal has it COMPLETE) and Ray's next
+    save of the searcher: resumed, Ray continues that trial from its checkpoint and its results
+    reach the restored searcher again, which keeps the journal's record as it was (no error, which
+    would end the study: Optuna refuses to update a finished trial)."""
+    import optuna
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j")))
+    space = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    first = PalrnnOptunaSearch(space=space, metric="eval_accuracy", mode="max", study_name="palrnn",
+                               storage=storage, sampler=optuna.samplers.TPESampler(seed=0))
+    first.suggest("a")
+    first.on_trial_result("a", {"step": 50, "eval_accuracy": 0.05})
+    first.save(str(tmp_path / "searcher.pkl"))  # Ray's last save: trial a still running
+    last = {"step": 100, "eval_accuracy": 0.1, "config/steps": 100, "diverged": False, "stopped_early": False}
+    first.on_trial_complete("a", result=last)  # then it ends, in the journal only; the driver is killed
+
+    resumed = PalrnnOptunaSearch(space=space, metric="eval_accuracy", mode="max", study_name="palrnn",
+                                 storage=storage, sampler=optuna.samplers.TPESampler(seed=0))
+    resumed.restore(str(tmp_path / "searcher.pkl"))
+    for step in (50, 100):  # trial a, continued from its checkpoint, reports its evaluations again
+        resumed.on_trial_result("a", {"step": step, "eval_accuracy": step / 1000 + 0.5})
+    resumed.on_trial_complete("a", result={**last, "eval_accuracy": 0.6})
+    (a,) = optuna.load_study(study_name="palrnn", storage=storage).trials
+    assert (a.state.name, a.value, a.user_attrs["step"]) == ("COMPLETE", 0.1, 100)
+    assert a.intermediate_values == {50: 0.05, 100: 0.1}

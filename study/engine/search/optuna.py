@@ -35,7 +35,9 @@ class PalrnnOptunaSearch(OptunaSearch):
     and unknown to Ray. Restored, the searcher gives each of them, params and all, to the first new
     Ray trials (``suggest``), which continue from their own checkpoints (one that had ended only
     reports its end again): the journal keeps each trial once, trials.csv gets its row, and the
-    search its num_samples. A journal trial that had ended keeps its first Ray trial id."""
+    search its num_samples. A journal trial that had ended keeps its first Ray trial id. A trial
+    Ray's saved state holds as running that had ended in the journal before the kill is continued by
+    Ray and reports again: the journal keeps what it had (``_report``)."""
 
     def save(self, checkpoint_path: str) -> None:
         """Ray's save of the searcher, with the experiment's state; with --storage the journal is
@@ -107,9 +109,14 @@ class PalrnnOptunaSearch(OptunaSearch):
 
         if result.get(self.metric) is None or result.get("step") is None:
             return
+        trial = self._ot_trials[trial_id]
+        # A trial that ended after Ray last saved the searcher, its driver then killed, is finished in the
+        # journal, yet continued on resume: the journal keeps its record (Optuna refuses to update it).
+        if trial.storage.get_trial(trial._trial_id).state.is_finished():
+            return
         with warnings.catch_warnings():  # a restarted trial reports a step again: Optuna keeps the first
             warnings.simplefilter("ignore")
-            self._ot_trials[trial_id].report(result[self.metric], int(result["step"]))
+            trial.report(result[self.metric], int(result["step"]))
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         ot_trial = self._ot_trials.get(trial_id)
