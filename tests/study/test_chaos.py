@@ -145,7 +145,7 @@ def test_chaos_workers_killed_at_random_moments_change_nothing(tmp_path, fault):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     folder = tmp_path / "chaos"
     deadline = time.monotonic() + 400
-    while len(kills) < 8 and time.monotonic() < deadline and proc.poll() is None:
+    while len(kills) < 6 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(rng.uniform(0.5, 3.0))
         found = workers(proc.pid)
         if not found:

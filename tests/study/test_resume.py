@@ -23,7 +23,8 @@ STEPS = 900  # each trial's: 8 trials of them on 2 CPUs leave time to interrupt 
 
 def _cmd(tmp_path, *extra, name="r"):
     return [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--name", name,
-            "--results-dir", str(tmp_path), "--set", f"steps={STEPS}", "--set", "eval_every=100", "--full",
+            "--results-dir", str(tmp_path), "--set", f"steps={STEPS}", "--set", "eval_every=100",
+            "--set", "batch_size=32", "--full",
             "--checkpoint-every", "300", "--num-cpus", "2", "--no-report",
             "--dashboard-port", str(free_port()), *extra]
 
