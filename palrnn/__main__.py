@@ -6,6 +6,7 @@ Example: python -m palrnn --model LSTM --length 10 --steps 10000 --save lstm10.p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -14,34 +15,41 @@ import time
 from pathlib import Path
 from typing import Any
 
-from palrnn.cli import (
-    Parser,
-    UsageError,
-    add_config_options,
-    check_device,
-    config_from_args,
-    fail,
-    option_name,
-)
-from palrnn.config import MODELS
+from palrnn.cli import Parser, UsageError, check_device, fail, option_name
+from palrnn.config import MODELS, RESUMABLE, Config, field_names, parse_value
 
 PROG = "python -m palrnn"
-# What a resumed run may change: how long it goes on and when it stops (palrnn.state.RESUMABLE,
-# not imported here so that --help and bad values answer without importing torch), and where.
-RESUMABLE = ("steps", "eval_every", "target", "patience", "device")
 
 
 def build_parser() -> Parser:
     p = Parser(prog=PROG, description=f"Train one model ({', '.join(MODELS[:-1])} or {MODELS[-1]}, or one of "
                                       "your own: --model MODULE:CLASS) on the palindrome task (no Ray). Names are "
                                       "taken in any case (--model lstm, --init Xavier).")
-    add_config_options(p)
+    # One option per Config field, values parsed later. --max-norm is also taken as --max_norm (as
+    # study.run's --set writes it), unlisted.
+    for f in dataclasses.fields(Config):
+        default = getattr(Config(), f.name)
+        p.add_argument(option_name(f.name), dest=f.name, metavar=f.name.upper(),
+                       help=f"{f.metadata['help']} (default: {'none' if default is None else default})")
+        if "_" in f.name:
+            p.add_argument("--" + f.name, dest=f.name, help=argparse.SUPPRESS)
     p.add_argument("--save", metavar="PATH", help="write the final checkpoint here (default: none)")
     p.add_argument("--resume", metavar="PATH", help="continue from a checkpoint written by --save (default: none)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object of the results as the last line")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
+    """Config from the parsed options; a bad value raises UsageError naming the option."""
+    try:
+        changes = {name: parse_value(name, getattr(args, name)) for name in field_names()
+                   if getattr(args, name, None) is not None}
+        return (base or Config()).replace(**changes)
+    except ValueError as exc:  # "length: must be ..." -> "--length: must be ..."
+        field, sep, rest = str(exc).partition(":")
+        raise UsageError(f"{option_name(field)}:{rest}" if sep and field in field_names() else str(exc)) from None
 
 
 def _check_save_path(path: str) -> None:
@@ -73,16 +81,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if state is None:
-        state = new_state(config)
+    state = state or new_state(config)
     result = _train(args, config, state)
     if args.save:
         save_checkpoint(state, args.save)
     status = "diverged" if result["diverged"] else ("reached target, stopped" if result["stopped_early"] else "done")
-    summary = (f"{config.model} T={config.length}: {status} at step {result['step']}, held-out accuracy "
-               f"{result['eval_accuracy']:.4f}, steps_to_target {result['steps_to_target']}, "
-               f"{result['wall_seconds']:.1f} s")
-    print(summary, file=sys.stderr if args.json else sys.stdout)
+    print(f"{config.model} T={config.length}: {status} at step {result['step']}, held-out accuracy "
+          f"{result['eval_accuracy']:.4f}, steps_to_target {result['steps_to_target']}, {result['wall_seconds']:.1f} s",
+          file=sys.stderr if args.json else sys.stdout)
     if args.json:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
         print(json.dumps(clean), flush=True)
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _resumed(args: argparse.Namespace) -> tuple[Any, Any]:
-    """--resume: the checkpoint's state and its config, changed only where RESUMABLE allows."""
+    """--resume: the checkpoint's state and its config, changed only where RESUMABLE allows, and its device."""
     from palrnn.train import CheckpointError, load_checkpoint
 
     if not Path(args.resume).is_file():
@@ -104,11 +110,11 @@ def _resumed(args: argparse.Namespace) -> tuple[Any, Any]:
     except CheckpointError as exc:  # every problem with the file: one line, exit 2
         raise UsageError(f"--resume: {exc}") from None
     config = config_from_args(args, base=state.config)
-    changed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k))
-    fixed = [k for k in changed if k not in RESUMABLE]
+    allowed = (*RESUMABLE, "device")
+    fixed = sorted(k for k, v in config.to_dict().items() if v != getattr(state.config, k) and k not in allowed)
     if fixed:
         raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
-                         f"{', '.join(option_name(k) for k in RESUMABLE)} can")
+                         f"{', '.join(map(option_name, allowed))} can")
     # A new --target or --patience: the streak and steps_to_target are recounted from
     # the checkpoint's evaluation history under the new rule.
     state.reconfigure(config)
@@ -117,17 +123,14 @@ def _resumed(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _train(args: argparse.Namespace, config: Any, state: Any) -> dict[str, Any]:
     """Train ``state`` to its end with a progress bar (or a line per evaluation); its last record."""
+    from tqdm import tqdm
+
     from palrnn.train import train
 
     start = time.perf_counter()
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.steps, initial=state.step, desc=f"{config.model} T={config.length}", unit="step",
-                   file=sys.stderr, dynamic_ncols=True)
-    on_step = (lambda step: bar.update(1)) if bar is not None else None
-    for r in train(state, on_step=on_step):
+    bar = None if args.no_progress else tqdm(total=config.steps, initial=state.step, unit="step", file=sys.stderr,
+                                             desc=f"{config.model} T={config.length}", dynamic_ncols=True)
+    for r in train(state, on_step=None if bar is None else lambda step: bar.update(1)):
         line = (f"step {r['step']:>6}  batch {config.batch_size}  {r['examples_per_second']:>8.0f} ex/s  "
                 f"train acc {r['train_accuracy']:.3f}  loss {r['train_loss']:.4f}  eval acc {r['eval_accuracy']:.3f}")
         if bar is not None:

@@ -1,16 +1,14 @@
-"""Shared command-line plumbing: argparse options built from Config, one-line errors, exit 2."""
+"""Shared command-line plumbing: one-line errors, exit 2, "did you mean" hints."""
 
 from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from palrnn.config import Config, parse_value
 from palrnn.names import canonical, did_you_mean
 
 
@@ -82,51 +80,6 @@ def fail(prog: str, message: str) -> NoReturn:
 
 def option_name(field: str) -> str:
     return "--" + field.replace("_", "-")
-
-
-def add_config_options(parser: argparse.ArgumentParser, defaults: Config | None = None) -> None:
-    """One option per Config field, its help and default shown in --help; values parsed later. An
-    option is spelled with dashes (--max-norm); the field's own name (--max_norm, as study.run's
-    --set max_norm=... writes it) is taken too, and not listed."""
-    defaults = defaults or Config()
-    for f in dataclasses.fields(Config):
-        default = getattr(defaults, f.name)
-        shown = "none" if default is None else default
-        parser.add_argument(
-            option_name(f.name),
-            dest=f.name,
-            default=None,
-            metavar=f.name.upper(),
-            help=f"{f.metadata.get('help', '')} (default: {shown})",
-        )
-        if "_" in f.name:
-            parser.add_argument("--" + f.name, dest=f.name, default=None, help=argparse.SUPPRESS)
-
-
-def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
-    """Config from the parsed options; a bad value raises UsageError naming the option."""
-    base = base or Config()
-    changes = {}
-    for f in dataclasses.fields(Config):
-        text = getattr(args, f.name, None)
-        if text is None:
-            continue
-        try:
-            changes[f.name] = parse_value(f.name, text)
-        except ValueError as exc:
-            raise UsageError(_with_option(str(exc))) from None
-    try:
-        return base.replace(**changes)
-    except ValueError as exc:
-        raise UsageError(_with_option(str(exc))) from None
-
-
-def _with_option(message: str) -> str:
-    """'length: must be ...' -> '--length: must be ...'."""
-    field, sep, rest = message.partition(":")
-    if sep and field in {f.name for f in dataclasses.fields(Config)}:
-        return f"{option_name(field)}:{rest}"
-    return message
 
 
 def check_device(device: str) -> None:

@@ -1,15 +1,13 @@
-"""One training run's configuration: a frozen dataclass, validated when built.
-
-Every field's ``metadata["help"]`` is its documentation; the command line
-(``python -m palrnn``) and the study layer build their options from it, so the
-names here are the names everywhere (the shared vocabulary of docs/design.md).
-"""
+"""One training run's configuration: a frozen dataclass, validated when built. Each field's
+``metadata["help"]`` documents it, and the command line and the study layer build their options
+from it (the shared vocabulary of docs/design.md)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,104 +20,67 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 BACKENDS = ("auto", "scratch", "stacked", "fused")
 INPUTS = ("scalar", "onehot")
 NUM_CLASSES = 10  # digits 0-9
+RESUMABLE = ("steps", "eval_every", "target", "patience")  # what a resumed run may change: not what it trains
 # The fields that hold a name, and their names: any case is taken, the config keeps this spelling.
 _NAMED = {"model": MODELS, "input": INPUTS, "init": INITS, "optimizer": OPTIMIZERS, "backend": BACKENDS}
+
+
+def _field(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Config:
     """A training run. Defaults are the exercise's (docs/exercise.md), except where noted."""
 
-    model: str = field(
-        default="LSTM",
-        metadata={
-            "help": f"architecture, one of {', '.join(MODELS)} (any case), or MODULE:CLASS, a model defined outside "
-            "palrnn (docs/extending.md)"
-        },
-    )
-    length: int = field(
-        default=10, metadata={"help": "T, the palindrome length the model reads (palindromes have T+1 digits)"}
-    )
-    hidden: int = field(default=128, metadata={"help": "hidden units n"})
-    input: str = field(
-        default="scalar",
-        metadata={"help": "input encoding: scalar (the digit as one float, as in the exercise) or onehot (10 floats)"},
-    )
-    init: str = field(
-        default="seed",
-        metadata={
-            "help": "parameter initialisation: seed (N(0,1) for everything, the exercise's), default "
-            "(PyTorch's uniform +-1/sqrt(hidden)), xavier (Glorot-uniform weights, zero biases), "
-            "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases), "
-            "chrono (default, but the LSTM's b_f ~ log U(1, T-1) with b_i = -b_f, the GRU's b_z ~ log U(1, T-1), "
-            "for the horizon T = length; Tallec & Ollivier, 2018; LSTM and GRU only)"
-        },
-    )
-    forget_bias: float = field(
-        default=0.0,
-        metadata={
-            "help": "added to the LSTM's forget-gate bias b_f after init: 0 is the exercise's, 1 the usual remedy "
-            "for a forget gate that starts half closed (Jozefowicz et al., 2015); the RNN and the GRU have no "
-            "forget gate and ignore it"
-        },
-    )
-    optimizer: str = field(default="rmsprop", metadata={"help": f"one of {', '.join(OPTIMIZERS)}"})
-    lr: float = field(default=1e-3, metadata={"help": "learning rate (> 0)"})
-    momentum: float = field(default=0.9, metadata={"help": "momentum of sgd (ignored by rmsprop and adam)"})
-    batch_size: int = field(default=128, metadata={"help": "sequences per training step"})
-    max_norm: float | None = field(
-        default=10.0,
-        metadata={"help": "gradient-norm clipping, applied between backward() and step(); none turns it off"},
-    )
-    steps: int = field(default=10_000, metadata={"help": "training steps (one fresh batch each)"})
-    eval_every: int = field(
-        default=500, metadata={"help": "steps between held-out evaluations (each one is a metrics record)"}
-    )
-    eval_fraction: float = field(
-        default=0.1,
-        metadata={"help": "share of palindromes (by their left half) held out for evaluation, never trained on"},
-    )
-    eval_size: int = field(
-        default=4096,
-        metadata={"help": "held-out sample size when the held-out set is too large to evaluate whole"},
-    )
-    target: float = field(
-        default=0.99, metadata={"help": "held-out accuracy that counts as solved (for steps_to_target)"}
-    )
-    patience: int = field(
-        default=0,
-        metadata={"help": "stop once eval_accuracy has been >= target for this many evaluations in a row; 0 never"},
-    )
-    diverge_loss: float = field(
-        default=100.0,
-        metadata={
-            "help": "a step whose loss is above this (or not finite) ends the run as diverged; chance is "
-            "ln 10 = 2.3 and the exercise's N(0,1) models start near 10-15"
-        },
-    )
-    seed: int = field(default=0, metadata={"help": "seed of the initialisation and of the training batches"})
-    backend: str = field(
-        default="auto",
-        metadata={
-            "help": "how the recurrence is computed: scratch (the equations step by step), stacked (gate "
-            "weights stacked into one matrix), fused (torch's nn.RNN/nn.LSTM/nn.GRU kernels fed the same weights), "
-            "auto (the fastest for the model and device)"
-        },
-    )
-    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda or cuda:N"})
+    model: str = _field("LSTM", f"architecture, one of {', '.join(MODELS)} (any case), or MODULE:CLASS, a model "
+                        "defined outside palrnn (docs/extending.md)")
+    length: int = _field(10, "T, the palindrome length the model reads (palindromes have T+1 digits)")
+    hidden: int = _field(128, "hidden units n")
+    input: str = _field("scalar", "input encoding: scalar (the digit as one float, as in the exercise) or onehot "
+                        "(10 floats)")
+    init: str = _field("seed", "parameter initialisation: seed (N(0,1) for everything, the exercise's), default "
+                       "(PyTorch's uniform +-1/sqrt(hidden)), xavier (Glorot-uniform weights, zero biases), "
+                       "orthogonal (orthogonal recurrent matrices, Glorot-uniform input/output weights, zero biases), "
+                       "chrono (default, but the LSTM's b_f ~ log U(1, T-1) with b_i = -b_f, the GRU's b_z ~ log U(1, "
+                       "T-1), for the horizon T = length; Tallec & Ollivier, 2018; LSTM and GRU only)")
+    forget_bias: float = _field(0.0, "added to the LSTM's forget-gate bias b_f after init: 0 is the exercise's, 1 the "
+                                "usual remedy for a forget gate that starts half closed (Jozefowicz et al., 2015); "
+                                "the RNN and the GRU have no forget gate and ignore it")
+    optimizer: str = _field("rmsprop", f"one of {', '.join(OPTIMIZERS)}")
+    lr: float = _field(1e-3, "learning rate (> 0)")
+    momentum: float = _field(0.9, "momentum of sgd (ignored by rmsprop and adam)")
+    batch_size: int = _field(128, "sequences per training step")
+    max_norm: float | None = _field(10.0, "gradient-norm clipping, applied between backward() and step(); none "
+                                    "turns it off")
+    steps: int = _field(10_000, "training steps (one fresh batch each)")
+    eval_every: int = _field(500, "steps between held-out evaluations (each one is a metrics record)")
+    eval_fraction: float = _field(0.1, "share of palindromes (by their left half) held out for evaluation, never "
+                                  "trained on")
+    eval_size: int = _field(4096, "held-out sample size when the held-out set is too large to evaluate whole")
+    target: float = _field(0.99, "held-out accuracy that counts as solved (for steps_to_target)")
+    patience: int = _field(0, "stop once eval_accuracy has been >= target for this many evaluations in a row; "
+                           "0 never")
+    diverge_loss: float = _field(100.0, "a step whose loss is above this (or not finite) ends the run as diverged; "
+                                 "chance is ln 10 = 2.3 and the exercise's N(0,1) models start near 10-15")
+    seed: int = _field(0, "seed of the initialisation and of the training batches")
+    backend: str = _field("auto", "how the recurrence is computed: scratch (the equations step by step), stacked "
+                          "(gate weights stacked into one matrix), fused (torch's nn.RNN/nn.LSTM/nn.GRU kernels fed "
+                          "the same weights), auto (the fastest for the model and device)")
+    device: str = _field("cpu", "torch device: cpu, cuda or cuda:N")
 
     def __post_init__(self) -> None:
         # Names in any case (palrnn.names): the config holds the tables' one spelling.
         for name, allowed in _NAMED.items():
             object.__setattr__(self, name, canonical(getattr(self, name), allowed))
         check_model(self.model)
-        _check_choice("input", self.input, INPUTS)
-        _check_choice("init", self.init, INITS)
+        for name in ("input", "init"):
+            _check_choice(name, getattr(self, name), _NAMED[name])
         if self.init == "chrono" and not is_gated(self.model):
             custom = "" if self.model in MODELS else " (its class's GATED is not True)"
             raise ValueError(f"init: chrono needs a gated model ({', '.join(GATED_MODELS)}), got {self.model}{custom}")
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("backend", self.backend, BACKENDS)
+        for name in ("optimizer", "backend"):
+            _check_choice(name, getattr(self, name), _NAMED[name])
         if self.model not in MODELS and self.backend != "auto":
             _check_choice("backend", self.backend, ("auto", *backends_of(self.model)))
         for name in ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size"):
@@ -143,7 +104,6 @@ class Config:
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
             raise ValueError(f"device: must be cpu, cuda, cuda:N or mps, got {self.device!r}")
 
-    # Derived values, computed from the fields; never stored, so they cannot disagree with them.
     @property
     def input_dim(self) -> int:
         return NUM_CLASSES if self.input == "onehot" else 1
@@ -194,15 +154,9 @@ _MODEL_FORMS = f"one of {', '.join(MODELS)}, or MODULE:CLASS naming an nn.Module
 
 
 def check_model(name: str) -> str:
-    """``name`` if it names a model (a built-in one in its one spelling: "lstm" is "LSTM"), else a
-    one-line ValueError starting "model: ".
-
-    A model is a built-in name (MODELS; nothing is imported, torch neither) or the import path
-    "MODULE:CLASS" of an nn.Module subclass defined outside palrnn, such as "tests.toy_arch:ToyRNN":
-    MODULE is imported (and with it torch), so that a path that does not import, or names no such
-    class, is refused when the Config is built, not when the model is. MODULE must be importable
-    where the model is built: from the working directory or PYTHONPATH (Ray's workers add the
-    driver's working directory to their path)."""
+    """``name`` in its one spelling if it names a model, else a one-line ValueError "model: ...". A
+    built-in name imports nothing; "MODULE:CLASS" is imported now, so that a path that does not
+    import is refused when the Config is built, not when the model is (docs/extending.md)."""
     import_model(name)
     return canonical(name, MODELS)
 
@@ -243,22 +197,18 @@ def backends_of(model: str) -> tuple[str, ...]:
     return tuple(getattr(cls, "BACKENDS", BACKENDS[1:])) if cls is not None else BACKENDS[1:]
 
 
-def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+def _check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}: {choice_error(value, allowed)}")
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
-    if value < low:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
 
 
 def _check_float(name: str, value: Any, positive: bool = False, extra: str = "") -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and positive:
-        ok = value > 0
-    if not ok:
+    if not ok or (positive and value <= 0):
         need = "a finite number > 0" if positive else "a finite number"
         raise ValueError(f"{name}: must be {need}{' ' + extra if extra else ''}, got {value!r}")

@@ -14,12 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from palrnn.config import Config
+from palrnn.config import RESUMABLE, Config
 from palrnn.data import Palindromes
 from palrnn.models import build_model
 
-# What a resumed run may change: how long it goes on and when it stops, not what it trains.
-RESUMABLE = ("steps", "eval_every", "target", "patience")
 PERTURBABLE = ("lr", "max_norm")  # what Population Based Training may change as a run goes on (perturb)
 
 

@@ -1,11 +1,5 @@
-"""The architectures, one file each, and the one place that builds a model from a Config.
-
-A new architecture is a file here (a ``Recurrent`` subclass, base.py) and its line in
-``ARCHITECTURES`` (plus its name in palrnn.config.MODELS, and GATED_MODELS if it is gated: the
-config validates against those without importing torch; this module refuses to import if they
-disagree). A model defined outside palrnn needs neither: the config's ``model`` names it by its
-import path, "MODULE:CLASS" (docs/extending.md).
-"""
+"""The architectures, one file each, and the one place that builds a model from a Config. A new one
+is a file here and its line in ``ARCHITECTURES`` (docs/extending.md, "A new model")."""
 
 from __future__ import annotations
 
@@ -28,11 +22,9 @@ if tuple(ARCHITECTURES) != MODELS or {m for m, c in ARCHITECTURES.items() if c.G
 if tuple(SCHEMES) != INITS:
     raise ImportError(f"palrnn.models.init.SCHEMES {list(SCHEMES)} disagrees with palrnn.config.INITS {INITS}")
 
-# The fastest correct backend per (model, device type), from `python -m palrnn.bench`
-# (docs/speed.md). Every backend is tested to agree with `scratch`.
-# GRU on cuda is cuDNN's kernel as for the other two, not yet timed there.
-FASTEST = {("RNN", "cpu"): "fused", ("LSTM", "cpu"): "fused", ("RNN", "cuda"): "fused", ("LSTM", "cuda"): "fused",
-           ("GRU", "cpu"): "fused", ("GRU", "cuda"): "fused"}
+# The fastest backend per (model, device type), from `python -m palrnn.bench` (docs/speed.md); every
+# backend is tested to agree with `scratch`. GRU on cuda is cuDNN's kernel as for the others, not yet timed.
+FASTEST = {(model, device): "fused" for model in MODELS for device in ("cpu", "cuda")}
 
 
 def architecture(name: str) -> type[nn.Module]:
@@ -45,8 +37,7 @@ def architecture(name: str) -> type[nn.Module]:
 def resolve_backend(config: Config) -> str:
     if config.backend != "auto":
         return config.backend
-    device_type = config.device.split(":")[0]
-    fastest = FASTEST.get((config.model, device_type))
+    fastest = FASTEST.get((config.model, config.device.split(":")[0]))
     if fastest is not None:
         return fastest
     # Not timed: stacked, where the model has it (a custom model may have the scratch recurrence only).
@@ -59,15 +50,8 @@ def build_model(config: Config) -> nn.Module:
     # Only a model with a forget gate (the LSTM) takes forget_bias; with a `then`, it is added after it.
     forget_gate = getattr(cls, "FORGET_GATE", False)
     extra = {"forget_bias": 0.0 if then else config.forget_bias} if forget_gate else {}
-    model = cls(
-        input_dim=config.input_dim,
-        hidden=config.hidden,
-        num_classes=NUM_CLASSES,
-        init=base_init(config.init),
-        seed=config.seed,
-        backend=resolve_backend(config),
-        **extra,
-    )
+    model = cls(input_dim=config.input_dim, hidden=config.hidden, num_classes=NUM_CLASSES, init=base_init(config.init),
+                seed=config.seed, backend=resolve_backend(config), **extra)
     if then is not None:
         then(model, config.length, config.seed)
         if forget_gate:

@@ -1,31 +1,5 @@
 """What every architecture shares: the readout, the backend dispatch and the step-by-step loop.
-
-An architecture subclasses ``Recurrent`` and holds its equations (its module docstring), its
-parameters, its one-step recurrence ``cell`` and, optionally, its fast paths. Everything else is
-here, written once:
-
-    forward(x)        x (B, T, d) -> logits (B, K) = W_ph h_T + b_p
-    last_hidden(x)    h_T by the backend in ``self.backend``: scratch (``hidden_states``),
-                      stacked (``_forward_stacked``) or fused (``_forward_fused``)
-    hidden_states(x)  all h_t, (B, T, n), stacked from ``step_states``
-    step_states(x)    h_1 ... h_T as separate tensors, ``cell`` applied for t = 1 ... T from
-                      ``initial_state`` (analysis takes dL/dh_t of each)
-
-A subclass's constructor takes the keywords ``input_dim, hidden, num_classes, init, seed, backend``
-(``build_model`` passes them all), calls ``super().__init__(hidden, backend)``, registers its
-parameters and then calls ``self.add_readout(num_classes, init, seed)``, which registers W_ph
-(K, n) and b_p (K,) last and draws every parameter in registration order (init.py). It sets:
-
-    RECURRENT    the names of its recurrent matrices (the ``orthogonal`` init makes them orthogonal)
-    BACKENDS     the backends it implements: ("scratch",) unless it writes the fast paths too
-    GATED        True if it has gates whose biases ``chrono`` redraws (it names them b_f and b_i
-                 as the LSTM does, or b_z as the GRU does; init.chrono_); then init "chrono" is allowed
-    FORGET_GATE  True if its constructor takes ``forget_bias`` and it has a forget-gate bias b_f
-                 (the config's forget_bias is added to it); otherwise forget_bias is ignored
-
-and defines ``cell(x_t, state) -> (h_t, state_t)``, and ``initial_state(x)`` if its state is more
-than h_0 = 0 (the LSTM's is (h_0, c_0)).
-"""
+docs/extending.md ("A new model") says what a subclass defines and sets."""
 
 from __future__ import annotations
 
@@ -39,12 +13,12 @@ from palrnn.models.init import initialise
 
 
 class Recurrent(nn.Module):
-    """A one-layer recurrent classifier of the last step (module docstring)."""
+    """A one-layer recurrent classifier of the last step: logits = W_ph h_T + b_p."""
 
-    RECURRENT: tuple[str, ...] = ()
+    RECURRENT: tuple[str, ...] = ()  # its recurrent matrices, which the orthogonal init makes orthogonal
     BACKENDS: tuple[str, ...] = ("scratch",)
-    GATED: bool = False
-    FORGET_GATE: bool = False
+    GATED: bool = False  # gate biases init chrono may redraw: b_f and b_i (LSTM) or b_z (GRU)
+    FORGET_GATE: bool = False  # its constructor takes forget_bias, added to its forget-gate bias b_f
 
     W_ph: nn.Parameter
     b_p: nn.Parameter
@@ -61,15 +35,12 @@ class Recurrent(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, d) -> logits (B, K) from the last step."""
-        h = self.last_hidden(x)  # (B, n)
-        return h @ self.W_ph.T + self.b_p  # (B, K)
+        return self.last_hidden(x) @ self.W_ph.T + self.b_p
 
     def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
         if self.backend == "scratch":
             return self.hidden_states(x)[:, -1]
-        if self.backend == "fused":
-            return self._forward_fused(x)
-        return self._forward_stacked(x)
+        return self._forward_fused(x) if self.backend == "fused" else self._forward_stacked(x)
 
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
         """All h_t, the equations as written: x (B, T, d) -> (B, T, n)."""
@@ -77,8 +48,7 @@ class Recurrent(nn.Module):
 
     def step_states(self, x: torch.Tensor) -> list[torch.Tensor]:
         """h_1 ... h_T as the separate tensors the recurrence computes (analysis takes dL/dh_t of each)."""
-        state = self.initial_state(x)
-        hs = []
+        state, hs = self.initial_state(x), []
         for t in range(x.shape[1]):
             h, state = self.cell(x[:, t], state)  # h (B, n)
             hs.append(h)
@@ -89,7 +59,7 @@ class Recurrent(nn.Module):
         return x.new_zeros(x.shape[0], self.hidden)
 
     def cell(self, x_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """One step of the recurrence: x_t (B, d) and the state after t - 1 steps -> (h_t (B, n), the state after t)."""
+        """One step: x_t (B, d) and the state after t - 1 steps -> (h_t (B, n), the state after t)."""
         raise NotImplementedError(f"{type(self).__name__} defines no cell(x_t, state)")
 
     def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,6 +67,10 @@ class Recurrent(nn.Module):
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"backend: {type(self).__name__} implements {', '.join(self.BACKENDS)}, got fused")
+
+    def stacked(self, order: str, *forms: str) -> tuple[torch.Tensor, ...]:
+        """Per form ("W_{}x"), the gates' tensors in ``order`` concatenated: (G n, ...)."""
+        return tuple(torch.cat([getattr(self, form.format(q)) for q in order]) for form in forms)
 
     def hold_fused(self, kernel: nn.Module) -> None:
         """Keep torch's kernel (nn.RNN, nn.LSTM, nn.GRU) for the fused backend. Its own weights are never
@@ -109,6 +83,4 @@ class Recurrent(nn.Module):
         weights = {"weight_ih_l0": W_x, "weight_hh_l0": W_h, "bias_ih_l0": b_x, "bias_hh_l0": b_h}
         self._fused.to(x.device)
         _, h_n = functional_call(self._fused, weights, (x,))  # h_n (1, B, n); nn.LSTM's is (h_n, c_n)
-        if isinstance(h_n, tuple):
-            h_n = h_n[0]
-        return h_n[0]
+        return (h_n[0] if isinstance(h_n, tuple) else h_n)[0]

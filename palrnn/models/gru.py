@@ -13,15 +13,11 @@ chosen so that the fused kernel computes exactly these equations when fed these 
 biases of z and r are one each (a second would only add to the first); the candidate needs two,
 b_nx outside the reset and b_nh inside it.
 
-Shapes: W_*x (n, d), W_*h (n, n), b_z, b_r, b_nx, b_nh (n,), W_ph (K, n), b_p (K,).
-Parameters: 3(nd + n^2) + 4n + Kn + K. Inputs are batch-first x (B, T, d); any batch size.
-
-Backends compute the same mathematics:
-  scratch  the four equations step by step, as written;
-  stacked  the three gates' weights stacked into one (3n, d) and one (3n, n) matrix: the input
-           terms of all steps in one matrix product, then one addmm and two activations per step;
-  fused    torch's nn.GRU kernel fed the stacked weights in its gate order (r, z, n), b_nh as the
-           candidate's part of its second bias (zero for r and z).
+Shapes: W_*x (n, d), W_*h (n, n), b_z, b_r, b_nx, b_nh (n,), W_ph (K, n), b_p (K,); 3(nd + n^2) + 4n +
+Kn + K parameters. Backends: scratch, the four equations step by step; stacked, the three gates'
+weights stacked into one (3n, d) and one (3n, n) matrix (all steps' input terms in one product,
+then one addmm per step); fused, torch's nn.GRU kernel fed the stacked weights in its gate order
+(r, z, n), b_nh as the candidate's part of its second bias (zero for r and z).
 """
 
 from __future__ import annotations
@@ -39,15 +35,8 @@ class GRU(Recurrent):
     BACKENDS = ("scratch", "stacked", "fused")
     GATED = True
 
-    def __init__(
-        self,
-        input_dim: int = 1,
-        hidden: int = 128,
-        num_classes: int = 10,
-        init: str = "seed",
-        seed: int = 0,
-        backend: str = "stacked",
-    ) -> None:
+    def __init__(self, input_dim: int = 1, hidden: int = 128, num_classes: int = 10, init: str = "seed",
+                 seed: int = 0, backend: str = "stacked") -> None:
         super().__init__(hidden, backend)
         n, d = hidden, input_dim
         for gate in GATES:
@@ -69,8 +58,7 @@ class GRU(Recurrent):
     def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The gates' weights stacked in ``order``: W_x (3n, d), W_h (3n, n), the input-side bias
         (3n,) with b_nx for n, and the hidden-side bias (3n,): b_nh for n, zero for z and r."""
-        W_x = torch.cat([getattr(self, f"W_{q}x") for q in order])
-        W_h = torch.cat([getattr(self, f"W_{q}h") for q in order])
+        W_x, W_h = self.stacked(order, "W_{}x", "W_{}h")
         zero = torch.zeros_like(self.b_nh)
         b_x = torch.cat([self.b_nx if q == "n" else getattr(self, f"b_{q}") for q in order])
         b_h = torch.cat([self.b_nh if q == "n" else zero for q in order])

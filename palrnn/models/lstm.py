@@ -8,15 +8,11 @@
     h_t = tanh(c_t) * o_t
     p   = W_ph h_T + b_p
 
-Shapes: W_*x (n, d), W_*h (n, n), b_* (n,), W_ph (K, n), b_p (K,). ``forget_bias`` is added to
-b_f after initialisation (0, the exercise's, by default).
-Parameters: 4(nd + n^2 + n) + Kn + K. Inputs are batch-first x (B, T, d); any batch size.
-
-Backends compute the same mathematics:
-  scratch  the six equations step by step, as written;
-  stacked  the four gates' weights stacked into one (4n, d) and one (4n, n) matrix: the input
-           terms of all steps in one matrix product, then one addmm and two activations per step;
-  fused    torch's nn.LSTM kernel fed the stacked weights in its gate order (i, f, g, o).
+Shapes: W_*x (n, d), W_*h (n, n), b_* (n,), W_ph (K, n), b_p (K,); 4(nd + n^2 + n) + Kn + K parameters.
+``forget_bias`` is added to b_f after initialisation (0, the exercise's, by default). Backends:
+scratch, the six equations step by step; stacked, the four gates' weights stacked into one (4n, d)
+and one (4n, n) matrix (all steps' input terms in one product, then one addmm per step); fused,
+torch's nn.LSTM kernel fed the stacked weights in its gate order (i, f, g, o).
 """
 
 from __future__ import annotations
@@ -35,16 +31,8 @@ class LSTM(Recurrent):
     GATED = True
     FORGET_GATE = True
 
-    def __init__(
-        self,
-        input_dim: int = 1,
-        hidden: int = 128,
-        num_classes: int = 10,
-        init: str = "seed",
-        seed: int = 0,
-        backend: str = "stacked",
-        forget_bias: float = 0.0,
-    ) -> None:
+    def __init__(self, input_dim: int = 1, hidden: int = 128, num_classes: int = 10, init: str = "seed",
+                 seed: int = 0, backend: str = "stacked", forget_bias: float = 0.0) -> None:
         super().__init__(hidden, backend)
         n, d = hidden, input_dim
         for gate in GATES:
@@ -59,9 +47,7 @@ class LSTM(Recurrent):
         self.hold_fused(nn.LSTM(d, n, batch_first=True))
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = x.new_zeros(x.shape[0], self.hidden)  # h_0 = 0
-        c = x.new_zeros(x.shape[0], self.hidden)  # c_0 = 0
-        return h, c
+        return x.new_zeros(x.shape[0], self.hidden), x.new_zeros(x.shape[0], self.hidden)  # h_0 = c_0 = 0
 
     def cell(
         self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
@@ -76,18 +62,11 @@ class LSTM(Recurrent):
         h = torch.tanh(c) * o  # (B, n)
         return h, (h, c)
 
-    def _stack(self, order: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The gates' weights stacked in ``order``: (4n, d), (4n, n), (4n,)."""
-        W_x = torch.cat([getattr(self, f"W_{q}x") for q in order])
-        W_h = torch.cat([getattr(self, f"W_{q}h") for q in order])
-        b = torch.cat([getattr(self, f"b_{q}") for q in order])
-        return W_x, W_h, b
-
     def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
         B, T, d = x.shape
         n = self.hidden
         # Order (i, f, o, g): the three sigmoid gates are one contiguous slice.
-        W_x, W_h, b = self._stack("ifog")
+        W_x, W_h, b = self.stacked("ifog", "W_{}x", "W_{}h", "b_{}")
         xw = torch.addmm(b, x.reshape(-1, d), W_x.T).view(B, T, 4 * n)  # (B, T, 4n)
         W_h_T = W_h.T
         # Step 1 has h_0 = c_0 = 0: no recurrent product, and c_1 = g_1 * i_1.
@@ -103,5 +82,5 @@ class LSTM(Recurrent):
         return h
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
-        W_x, W_h, b = self._stack("ifgo")  # torch's gate order
+        W_x, W_h, b = self.stacked("ifgo", "W_{}x", "W_{}h", "b_{}")  # torch's gate order
         return self.run_fused(x, W_x, W_h, b, torch.zeros_like(b))

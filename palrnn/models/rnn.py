@@ -4,13 +4,10 @@
     p   = W_ph h_T + b_p                                  (2)
     y_hat = softmax(p), loss = cross-entropy, K = 10 classes
 
-Shapes: W_hx (n, d), W_hh (n, n), b_h (n,), W_ph (K, n), b_p (K,). Parameters: nd + n^2 + n + Kn + K.
-Inputs are batch-first, x (B, T, d); any batch size. Only the last step's output is used.
-
-Backends compute the same mathematics:
-  scratch  equation (1) step by step, as written;
-  stacked  the input term W_hx x_t + b_h for all t in one matrix product, then one addmm per step;
-  fused    torch's nn.RNN kernel fed W_hx, W_hh, b_h (and a zero second bias).
+Shapes: W_hx (n, d), W_hh (n, n), b_h (n,), W_ph (K, n), b_p (K,); nd + n^2 + n + Kn + K parameters.
+Backends: scratch, equation (1) step by step; stacked, the input term W_hx x_t + b_h for all t in
+one matrix product, then one addmm per step; fused, torch's nn.RNN fed W_hx, W_hh, b_h (and a zero
+second bias).
 """
 
 from __future__ import annotations
@@ -25,15 +22,8 @@ class VanillaRNN(Recurrent):
     RECURRENT = ("W_hh",)
     BACKENDS = ("scratch", "stacked", "fused")
 
-    def __init__(
-        self,
-        input_dim: int = 1,
-        hidden: int = 128,
-        num_classes: int = 10,
-        init: str = "seed",
-        seed: int = 0,
-        backend: str = "stacked",
-    ) -> None:
+    def __init__(self, input_dim: int = 1, hidden: int = 128, num_classes: int = 10, init: str = "seed",
+                 seed: int = 0, backend: str = "stacked") -> None:
         super().__init__(hidden, backend)
         n, d = hidden, input_dim
         self.W_hx = nn.Parameter(torch.empty(n, d))
@@ -48,11 +38,11 @@ class VanillaRNN(Recurrent):
         return h, h
 
     def _forward_stacked(self, x: torch.Tensor) -> torch.Tensor:
-        xw = torch.addmm(self.b_h, x.reshape(-1, x.shape[-1]), self.W_hx.T)  # (B*T, n)
-        xw = xw.view(x.shape[0], x.shape[1], self.hidden)  # (B, T, n)
+        B, T, d = x.shape
+        xw = torch.addmm(self.b_h, x.reshape(-1, d), self.W_hx.T).view(B, T, self.hidden)  # (B, T, n)
         W_hh_T = self.W_hh.T
         h = torch.tanh(xw[:, 0])  # h_0 = 0, so W_hh h_0 vanishes
-        for t in range(1, x.shape[1]):
+        for t in range(1, T):
             h = torch.tanh(torch.addmm(xw[:, t], h, W_hh_T))
         return h
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from palrnn import analysis
-from palrnn.__main__ import build_parser, main
-from palrnn.cli import UsageError, config_from_args
+from palrnn.__main__ import build_parser, config_from_args, main
+from palrnn.cli import UsageError
 from palrnn.config import Config, check_model, is_gated
 from palrnn.names import canonical, choice_error, did_you_mean
 
