@@ -51,20 +51,14 @@ def hidden_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) ->
     """(T,) mean over the batch of ||dL/dh_t||, t = 1 ... T, for the model as it is (untrained or not),
     in the dtype of the model and ``x``. L is the mean cross-entropy of the batch."""
     hs = model.step_states(x)  # T tensors (B, n): the scratch recurrence, for every backend
-    logits = hs[-1] @ model.W_ph.T + model.b_p  # (B, K)
-    loss = nn.functional.cross_entropy(logits, y)
-    grads = torch.autograd.grad(loss, hs)
-    return torch.stack([g.norm(dim=1).mean() for g in grads]).detach()
+    loss = nn.functional.cross_entropy(hs[-1] @ model.W_ph.T + model.b_p, y)
+    return torch.stack([g.norm(dim=1).mean() for g in torch.autograd.grad(loss, hs)]).detach()
 
 
 def gradient_ratios(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ratios, norms), both (T,) float64: ||dL/dh_t|| (mean over the batch) and its ratio to ||dL/dh_T||.
-
-    Computed on a float64 copy of the model (the model itself is left as it is). ratios[-1] is 1;
-    a ratio past float64's range is inf (or nan when dL/dh_T itself is 0), one below it 0.
-    """
-    wide = copy.deepcopy(model).to(dtype=torch.float64)
-    norms = hidden_gradient_norms(wide, x.to(torch.float64), y)
+    """(ratios, norms), both (T,) float64: ||dL/dh_t|| (mean over the batch) and its ratio to ||dL/dh_T||, on a
+    float64 copy of the model. A ratio past float64's range is inf (nan when dL/dh_T is 0), one below it 0."""
+    norms = hidden_gradient_norms(copy.deepcopy(model).to(dtype=torch.float64), x.to(torch.float64), y)
     return norms / norms[-1], norms
 
 
@@ -108,11 +102,8 @@ class Curve:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: a ratio beyond float64 is the string "inf" (or "nan"), which float() reads back."""
-        out = asdict(self)
-        out["ratios"] = [json_number(r) for r in self.ratios]
-        out["t1_ratio"] = json_number(self.first)
-        out["last_norm"] = json_number(self.last_norm)
-        return out
+        return {**asdict(self), "ratios": [json_number(r) for r in self.ratios], "t1_ratio": json_number(self.first),
+                "last_norm": json_number(self.last_norm)}
 
 
 def json_number(value: float) -> float | str:
@@ -121,13 +112,7 @@ def json_number(value: float) -> float | str:
 
 def format_ratio(value: float) -> str:
     """A ratio as printed: 3.2e-05, or "inf" (beyond float64), "0" (below it), "nan"."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf"
-    if value == 0:
-        return "0"
-    return f"{value:.2e}"
+    return "nan" if math.isnan(value) else "inf" if math.isinf(value) else "0" if value == 0 else f"{value:.2e}"
 
 
 def pairs(models: Iterable[str] = MODELS, inits: Iterable[str] = INITS) -> list[tuple[str, str]]:
@@ -136,16 +121,11 @@ def pairs(models: Iterable[str] = MODELS, inits: Iterable[str] = INITS) -> list[
     return [(m, i) for m in models for i in inits if i != "chrono" or m in GATED_MODELS]
 
 
-def measuring_batch(length: int, batch: int = BATCH, seed: int = 0, onehot: bool = False
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch every curve is measured on: ``batch`` training palindromes of ``length``, from ``seed``."""
-    return Palindromes(length, onehot=onehot).train_batch(batch, torch.Generator().manual_seed(seed))
-
-
 def measure(model: nn.Module, config: Config, length: int, state: str, batch: int = BATCH, seed: int = 0,
             **trained: Any) -> Curve:
-    """The curve of ``model`` (built from ``config``) measured at ``length``; ``trained``: Curve's training fields."""
-    x, y = measuring_batch(length, batch, seed, onehot=config.input == "onehot")
+    """The curve of ``model`` (built from ``config``) measured at ``length``, on ``batch`` training palindromes
+    drawn from ``seed``; ``trained``: Curve's training fields."""
+    x, y = Palindromes(length, onehot=config.input == "onehot").train_batch(batch, torch.Generator().manual_seed(seed))
     ratios, norms = gradient_ratios(model, x.to(config.device), y.to(config.device))
     return Curve(config.model, config.init, state, length, config.hidden, tuple(ratios.cpu().tolist()),
                  norms[-1].item(), **trained)
@@ -161,10 +141,9 @@ def untrained_curve(model: str, init: str, length: int, hidden: int = 128, seed:
 def trained_state_curve(state: Any, length: int, source: str | None = None, seed: int = 0,
                         batch: int = BATCH) -> Curve:
     """The curve of a palrnn.state.TrainState's model (a loaded checkpoint, or a run just made) at ``length``."""
-    cfg = state.config
-    accuracy = state.last.get("eval_accuracy") if state.last else None
-    return measure(state.model, cfg, length, TRAINED, batch, seed, trained_length=cfg.length, steps=state.step,
-                   eval_accuracy=accuracy, diverged=bool(state.diverged), source=source)
+    return measure(state.model, state.config, length, TRAINED, batch, seed, trained_length=state.config.length,
+                   steps=state.step, eval_accuracy=(state.last or {}).get("eval_accuracy"),
+                   diverged=bool(state.diverged), source=source)
 
 
 def checkpoint_curve(path: str | Path, length: int, seed: int = 0, batch: int = BATCH) -> Curve:
@@ -208,15 +187,9 @@ def gradient_curves(length: int, hidden: int = 128, models: Sequence[str] = MODE
     return curves
 
 
-def shown_steps(length: int) -> list[int]:
-    """The t printed in the table: 1, 2, T/4, T/2, 3T/4, T-1, T."""
-    T = length
-    return sorted({1, 2, T // 4, T // 2, 3 * T // 4, T - 1, T} - {0})
-
-
 def format_table(curves: Sequence[Curve], length: int, batch: int = BATCH) -> str:
     """One line per curve: the ratio at a few t, the first being t = 1; notes for trained curves and inf/0."""
-    shown = shown_steps(length)
+    shown = sorted({1, 2, length // 4, length // 2, 3 * length // 4, length - 1, length} - {0})  # the t printed
     hiddens = sorted({c.hidden for c in curves})
     lines = [f"||dL/dh_t|| / ||dL/dh_T|| at T = {length}, hidden {', '.join(map(str, hiddens))}, batch {batch} "
              "(mean of ||dL/dh_t|| over the batch, float64); t=1 reaches the digit to recall",
@@ -244,11 +217,7 @@ def write_json(path: str | Path, curves: Sequence[Curve], length: int, batch: in
     data = {"measured": "||dL/dh_t|| / ||dL/dh_T||, t = 1 .. T (ratios[t - 1]), mean of the norms over the batch",
             "length": length, "batch": batch, "seed": seed, "curves": [c.to_json() for c in curves]}
     with atomic_write(path, "w") as f:
-        json.dump(data, f, indent=1, allow_nan=False)
-        f.write("\n")
-
-
-# ---- command line ---------------------------------------------------------------------------
+        f.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
 def _names(values: Sequence[str] | None, allowed: Sequence[str], option: str) -> list[str]:
@@ -286,15 +255,9 @@ def build_parser() -> Parser:
 
 def check_args(args: Any) -> tuple[list[str], list[str]]:
     """(models, inits) from parsed options; UsageError naming the first bad one."""
-    if args.length < 2:
-        raise UsageError(f"--length: must be an integer >= 2, got {args.length}")
-    for name in ("hidden", "batch", "train_length"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')}: must be an integer >= 1, got {getattr(args, name)}")
-    if args.seed < 0:
-        raise UsageError(f"--seed: must be an integer >= 0, got {args.seed}")
-    if args.train_steps < 0:
-        raise UsageError(f"--train-steps: must be an integer >= 0, got {args.train_steps}")
+    for name, low in (("length", 2), ("hidden", 1), ("batch", 1), ("train_length", 1), ("seed", 0), ("train_steps", 0)):
+        if getattr(args, name) < low:
+            raise UsageError(f"--{name.replace('_', '-')}: must be an integer >= {low}, got {getattr(args, name)}")
     models, inits = _names(args.models, MODELS, "--models"), _names(args.inits, INITS, "--inits")
     if not pairs(models, inits):
         raise UsageError(f"--inits: chrono applies to the gated models only ({', '.join(GATED_MODELS)}), "

@@ -1,9 +1,6 @@
-"""Checkpoints that resume a run bit-exactly: model, optimizer, the batch generator's state and the
-loop's (``save_checkpoint``, written atomically; ``checkpoint_bytes``, the same checkpoint as bytes
-for a caller that stores it elsewhere), and ``load_checkpoint``, which reads a file or those bytes,
-checks every part and turns every problem with it into a CheckpointError naming it. The generator is a CPU
-one on every device (palrnn.data), so a checkpoint loads on any device.
-"""
+"""Checkpoints that resume a run bit-exactly: model, optimizer, the batch generator's state (a CPU one,
+so a checkpoint loads on any device) and the loop's, as a file or as bytes; ``load_checkpoint`` checks
+every part and turns every problem with it into a CheckpointError naming it."""
 
 from __future__ import annotations
 
@@ -22,18 +19,14 @@ CHECKPOINT_VERSION = 2  # 2: the loop keeps the evaluation history; the generato
 
 
 def save_checkpoint(state: TrainState, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
-    """Write model, optimizer, RNG and loop state atomically and durably (palrnn.io.atomic_write): a
-    writer killed mid-save leaves the previous checkpoint as it was. ``extra``: the caller's own
-    values (numbers, strings, lists, dicts; default ``state.extra``), returned as ``state.extra`` by
-    ``load_checkpoint``."""
-    payload = _payload(state, extra)
+    """Write the checkpoint atomically (palrnn.io). ``extra``: the caller's own small values (default
+    ``state.extra``), which ``load_checkpoint`` returns as ``state.extra``."""
     with atomic_write(path, "wb") as f:
-        torch.save(payload, f)
+        torch.save(_payload(state, extra), f)
 
 
 def checkpoint_bytes(state: TrainState, extra: dict[str, Any] | None = None) -> bytes:
-    """The checkpoint ``save_checkpoint`` writes, as bytes (the same bytes it writes), for a caller
-    that keeps it elsewhere (an object store); ``load_checkpoint`` reads them back. ``extra``: as there."""
+    """The bytes ``save_checkpoint`` writes, for a caller that keeps them elsewhere (an object store)."""
     buffer = io.BytesIO()
     torch.save(_payload(state, extra), buffer)
     return buffer.getvalue()
@@ -48,19 +41,10 @@ def _payload(state: TrainState, extra: dict[str, Any] | None) -> dict[str, Any]:
         "model": state.model.state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "generator": state.generator.get_state(),
-        "loop": {
-            "step": state.step,
-            # streak, steps_to_target and stopped_early are written for whoever reads the file;
-            # load_checkpoint recomputes them from the history under the config it resumes with.
-            "steps_to_target": state.steps_to_target,
-            "streak": state.streak,
-            "diverged": state.diverged,
-            "stopped_early": state.stopped_early,
-            "train_correct_all": state.train_correct_all,
-            "history": [[step, accuracy] for step, accuracy in state.history],
-            "window": dict(state.window),
-            "last": dict(state.last),
-        },
+        # streak, steps_to_target and stopped_early are written for whoever reads the file;
+        # load_checkpoint recomputes them from the history under the config it resumes with.
+        "loop": {**{key: getattr(state, key) for key in _LOOP_TYPES}, "history": [list(e) for e in state.history],
+                 "window": dict(state.window), "last": dict(state.last)},
         "extra": dict(state.extra),
     }
 
@@ -71,16 +55,8 @@ class CheckpointError(ValueError):
 
 _PAYLOAD_KEYS = ("version", "config", "model", "optimizer", "generator", "loop")
 _LOOP_TYPES: dict[str, tuple[type, ...]] = {
-    "step": (int,),
-    "steps_to_target": (int, type(None)),
-    "streak": (int,),
-    "diverged": (bool,),
-    "stopped_early": (bool,),
-    "train_correct_all": (int,),
-    "history": (list,),
-    "window": (dict,),
-    "last": (dict,),
-}
+    "step": (int,), "steps_to_target": (int, type(None)), "streak": (int,), "diverged": (bool,),
+    "stopped_early": (bool,), "train_correct_all": (int,), "history": (list,), "window": (dict,), "last": (dict,)}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -136,13 +112,9 @@ def load_checkpoint(
     path: str | os.PathLike[str] | bytes, device: str | None = None, overrides: dict[str, Any] | None = None,
     name: str | None = None,
 ) -> TrainState:
-    """Rebuild a TrainState from ``save_checkpoint``'s file, or from ``checkpoint_bytes``' bytes (``name``:
-    what error messages call them), with torch.load and weights_only=True.
-
-    ``device``: build the model and data there instead of the saved device. ``overrides``: config
-    fields to continue with, only RESUMABLE ones may differ (``TrainState.reconfigure``: a ValueError
-    otherwise). Every problem with the file itself (unreadable, another CHECKPOINT_VERSION, a missing
-    or mistyped key, parameters that do not fit) is a CheckpointError naming the file."""
+    """A TrainState from ``save_checkpoint``'s file or ``checkpoint_bytes``' bytes (``name``: what messages
+    call them), built on ``device`` instead of the saved one, continued under ``overrides`` (RESUMABLE
+    config fields only: ``TrainState.reconfigure``'s ValueError otherwise)."""
     payload, path = _read(path, name)
     try:
         missing = [key for key in _PAYLOAD_KEYS if key not in payload]
@@ -170,11 +142,9 @@ def load_checkpoint(
         state.generator.set_state(payload["generator"])
     except Exception as exc:  # shapes, missing parameters, a generator state of the wrong size
         raise CheckpointError(f"{path}: not a readable palrnn checkpoint ({_first_line(exc)})") from exc
-    for key in ("step", "diverged", "train_correct_all", "history"):
+    for key in ("step", "diverged", "train_correct_all", "history", "window"):
         setattr(state, key, loop[key])
-    state.window = loop["window"]
-    state.last = dict(loop["last"])
-    state.extra = dict(extra)
+    state.last, state.extra = dict(loop["last"]), dict(extra)
     # Config.from_dict: an unknown or invalid override is a ValueError naming the field.
     state.reconfigure(Config.from_dict({**config.to_dict(), **(overrides or {})}))  # recomputes the bookkeeping
     return state

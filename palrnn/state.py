@@ -1,10 +1,5 @@
 """A training run's state: model, optimizer, batch generator and loop bookkeeping, everything a
-run needs to continue exactly where it stopped (palrnn.train runs it, palrnn.checkpoint saves it).
-
-The target bookkeeping (the streak, ``steps_to_target``, ``stopped_early``) is a function of the
-evaluation history and the config's target and patience (``target_bookkeeping``), so a run resumed
-under another target or patience recomputes it (``TrainState.reconfigure``).
-"""
+run needs to continue exactly where it stopped (palrnn.train runs it, palrnn.checkpoint saves it)."""
 
 from __future__ import annotations
 
@@ -52,21 +47,13 @@ class TrainState:
     extra: dict[str, Any] = field(default_factory=dict)  # the caller's own small values, saved with checkpoints
 
     @property
-    def params(self) -> list[nn.Parameter]:
-        return list(self.model.parameters())
-
-    @property
     def done(self) -> bool:
         return self.diverged or self.stopped_early or self.step >= self.config.steps
 
     def reconfigure(self, config: Config) -> None:
-        """Continue this run under ``config``, which may differ from the current one only in RESUMABLE.
-
-        Any other changed field is a ValueError naming it. The streak, ``steps_to_target`` and
-        ``stopped_early`` are recomputed from ``history`` under the new target and patience (and
-        the latest metrics record's copies of them with it), so a resumed run never keeps a
-        streak counted against an old target.
-        """
+        """Continue under ``config``, which may differ only in RESUMABLE (else a ValueError naming the field).
+        The target bookkeeping, and the latest record's copy of it, is recounted from ``history``
+        under the new target and patience: a resumed run never keeps a streak counted against an old one."""
         old, new = self.config.to_dict(), config.to_dict()
         fixed = [k for k in new if new[k] != old[k] and k not in RESUMABLE]
         if fixed:
@@ -78,7 +65,6 @@ class TrainState:
         if self.last:  # a new dict: the old one may be a record a caller holds
             self.last = {**self.last, "steps_to_target": self.steps_to_target, "stopped_early": self.stopped_early,
                          "done": self.done}
-
 
     def perturb(self, lr: float, max_norm: float | None) -> None:
         """Go on with another learning rate and clipping norm (PERTURBABLE), from the next step: what
@@ -120,13 +106,7 @@ def empty_window() -> dict[str, float]:
 
 def new_state(config: Config) -> TrainState:
     model = build_model(config)
-    data = Palindromes(
-        config.length, config.eval_fraction, config.eval_size, config.input == "onehot", config.device
-    )
-    generator = batch_generator(config.seed)
+    data = Palindromes(config.length, config.eval_fraction, config.eval_size, config.input == "onehot", config.device)
+    # The training batches' generator: a CPU one on every device, so one seed is one data stream.
+    generator = torch.Generator(device="cpu").manual_seed(config.seed + 1_000_003)
     return TrainState(config, model, make_optimizer(config, model.parameters()), generator, data)
-
-
-def batch_generator(seed: int) -> torch.Generator:
-    """The training batches' generator: a CPU one on every device, so one seed is one data stream."""
-    return torch.Generator(device="cpu").manual_seed(seed + 1_000_003)

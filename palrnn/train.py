@@ -1,15 +1,9 @@
-"""The training loop and one-call ``fit``; the run's state is palrnn.state's, its checkpoints palrnn.checkpoint's
-(both also importable from here, as before).
+"""The training loop and one-call ``fit``; the run's state is palrnn.state's, its checkpoints
+palrnn.checkpoint's (both also importable from here).
 
-``train(state)`` is a generator: every ``eval_every`` steps (and at the end) it yields one
-metrics record, named in the shared vocabulary of docs/design.md, and lets the caller (the CLI,
-a test, a Ray trial) decide what to do with it: print it, report it, checkpoint ``state`` while
-the loop waits.
-
-The training batches are drawn by a CPU ``torch.Generator`` on every device (palrnn.data), so a
-checkpoint's generator state loads on any device. A checkpoint keeps the evaluation history
-(step, eval_accuracy); when it is resumed under another ``target`` or ``patience``, the streak,
-``steps_to_target`` and ``stopped_early`` are recomputed from that history under the new rule.
+``train(state)`` is a generator: every ``eval_every`` steps (and at the end) it yields one metrics
+record, named in the shared vocabulary of docs/design.md, and lets the caller (the CLI, a test, a
+Ray trial) decide what to do with it: print it, report it, checkpoint ``state`` while the loop waits.
 """
 
 from __future__ import annotations
@@ -25,22 +19,10 @@ from torch import nn
 from palrnn.checkpoint import CHECKPOINT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from palrnn.config import Config
 from palrnn.data import Palindromes
-from palrnn.state import (
-    PERTURBABLE,
-    RESUMABLE,
-    Bookkeeping,
-    TrainState,
-    batch_generator,
-    count_evaluation,
-    empty_window,
-    make_optimizer,
-    new_state,
-    target_bookkeeping,
-)
+from palrnn.state import TrainState, count_evaluation, empty_window, new_state
 
-__all__ = ["CHECKPOINT_VERSION", "PERTURBABLE", "RESUMABLE", "Bookkeeping", "CheckpointError", "TrainState",
-           "batch_generator", "diverging", "evaluate", "fit", "load_checkpoint", "make_optimizer", "new_state",
-           "save_checkpoint", "target_bookkeeping", "train", "train_step"]
+__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "TrainState", "diverging", "evaluate", "fit", "load_checkpoint",
+           "new_state", "save_checkpoint", "train", "train_step"]
 
 
 @torch.no_grad()
@@ -58,37 +40,25 @@ def evaluate(model: nn.Module, data: Palindromes, chunk: int = 8192) -> tuple[fl
     return loss / x.shape[0], correct / x.shape[0]
 
 
-def _grad_norm(params: list[torch.Tensor], max_norm: float | None) -> torch.Tensor:
-    if max_norm is None:
-        return torch.nn.utils.get_total_norm([p.grad for p in params])
-    return torch.nn.utils.clip_grad_norm_(params, max_norm)  # returns the norm before clipping
-
-
 def diverging(config: Config, loss: float, grad_norm: float) -> bool:
-    """A step that ends the run as diverged: loss or gradient norm not finite, or loss above ``diverge_loss``.
-
-    tanh keeps these models' states finite, so a too-large learning rate shows as an
-    ever-growing loss rather than as NaN; ``diverge_loss`` catches that.
-    """
+    """A step that ends the run as diverged: loss or gradient norm not finite, or loss above ``diverge_loss``
+    (tanh keeps the states finite, so a too-large learning rate shows as an ever-growing loss, not NaN)."""
     return not (math.isfinite(loss) and math.isfinite(grad_norm)) or loss > config.diverge_loss
 
 
 def train_step(state: TrainState) -> tuple[float, float, int]:
-    """One step: batch, forward, loss, backward, clip, optimizer step.
-
-    Returns (loss, grad_norm before clipping, correct predictions). On a ``diverging`` step the
-    optimizer does not step: a non-finite gradient would write NaN into every parameter, and
-    the caller ends the run as diverged anyway, so the parameters stay those the last good step
-    left (finite, and evaluated as the run's result).
-    """
-    cfg = state.config
-    params = state.params
+    """One step: batch, forward, loss, backward, clip, optimizer step; (loss, grad_norm before clipping,
+    correct predictions). A ``diverging`` step does not step the optimizer: a non-finite gradient would
+    write NaN into every parameter, so they stay the last good step's (finite, evaluated as the result)."""
+    cfg, params = state.config, list(state.model.parameters())
     x, y = state.data.train_batch(cfg.batch_size, state.generator)  # (B, T, D), (B,)
     logits = state.model(x)  # (B, K)
     loss = nn.functional.cross_entropy(logits, y)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    norm = _grad_norm(params, cfg.max_norm)  # clipped between backward() and step()
+    # Clipped between backward() and step(); clip_grad_norm_ returns the norm before clipping.
+    norm = (torch.nn.utils.get_total_norm([p.grad for p in params]) if cfg.max_norm is None
+            else torch.nn.utils.clip_grad_norm_(params, cfg.max_norm))
     loss_value, norm_value = loss.item(), norm.item()
     if not diverging(cfg, loss_value, norm_value):
         state.optimizer.step()
@@ -97,9 +67,7 @@ def train_step(state: TrainState) -> tuple[float, float, int]:
 
 def train(state: TrainState, on_step: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Train until ``state.done``; yield a metrics record every ``eval_every`` steps and at the end.
-
-    ``on_step``, the one hook, is called with the step number after every step (a progress bar).
-    """
+    ``on_step``, the one hook, is called with the step number after every step (a progress bar)."""
     cfg = state.config
     state.model.train()
     while not state.done:
@@ -112,10 +80,8 @@ def train(state: TrainState, on_step: Callable[[int], None] | None = None) -> It
             return
         state.train_correct_all += correct
         w = state.window
-        w["loss"] += loss
-        w["correct"] += correct
-        w["steps"] += 1
-        w["grad_norm"] += norm
+        for key, value in (("loss", loss), ("correct", correct), ("steps", 1), ("grad_norm", norm)):
+            w[key] += value
         w["grad_norm_max"] = max(w["grad_norm_max"], norm)
         w["seconds"] += time.perf_counter() - t0
         if on_step is not None:
@@ -132,29 +98,21 @@ def _record(state: TrainState, bad_loss: float | None = None, bad_norm: float | 
     eval_loss, eval_accuracy = evaluate(state.model, state.data)
     if not state.diverged:
         state.history.append((state.step, eval_accuracy))
+        before = state.streak, state.steps_to_target, state.stopped_early
         state.streak, state.steps_to_target, state.stopped_early = count_evaluation(
-            (state.streak, state.steps_to_target, state.stopped_early), state.step, eval_accuracy, cfg.target,
-            cfg.patience,
-        )
+            before, state.step, eval_accuracy, cfg.target, cfg.patience)
     steps = max(w["steps"], 1.0)
-    record = {
-        "step": state.step,
-        "train_loss": bad_loss if bad_loss is not None else w["loss"] / steps,
-        "train_accuracy": w["correct"] / (steps * cfg.batch_size),
-        "eval_loss": eval_loss,
+    state.last = {
+        "step": state.step, "train_loss": bad_loss if bad_loss is not None else w["loss"] / steps,
+        "train_accuracy": w["correct"] / (steps * cfg.batch_size), "eval_loss": eval_loss,
         "eval_accuracy": eval_accuracy,
         "examples_per_second": w["steps"] * cfg.batch_size / w["seconds"] if w["seconds"] else 0.0,
-        "grad_norm": bad_norm if bad_norm is not None else w["grad_norm"] / steps,
-        "grad_norm_max": w["grad_norm_max"],
+        "grad_norm": bad_norm if bad_norm is not None else w["grad_norm"] / steps, "grad_norm_max": w["grad_norm_max"],
         "mean_train_accuracy": state.train_correct_all / (max(state.step, 1) * cfg.batch_size),
-        "diverged": state.diverged,
-        "steps_to_target": state.steps_to_target,
-        "stopped_early": state.stopped_early,
-        "done": state.done,
-    }
+        "diverged": state.diverged, "steps_to_target": state.steps_to_target, "stopped_early": state.stopped_early,
+        "done": state.done}
     state.window = empty_window()
-    state.last = record
-    return record
+    return state.last
 
 
 def fit(config: Config, on_eval: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
