@@ -27,17 +27,12 @@ from typing import Any
 import torch
 
 from palrnn.cli import Parser, any_case
-from palrnn.config import MODELS, Config
-from palrnn.io import atomic_write
+from palrnn.config import BACKENDS, MODELS, Config
+from palrnn.io import write_bytes_atomic
 from palrnn.provenance import PROJECT_ROOT, cpu_model, git_state
 from palrnn.train import new_state, train_step
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-
-
-def recurrent_flops(model: str, length: int, batch: int, hidden: int) -> float:
-    g = GATES[model]
-    return 3 * 2 * batch * hidden * g * hidden * (length - 1)
 
 
 def time_training(config: Config, steps: int, repeats: int) -> float:
@@ -56,25 +51,18 @@ def time_training(config: Config, steps: int, repeats: int) -> float:
 def matmul_peak(model: str, batch: int, hidden: int, repeats: int, seconds: float = 0.3) -> float:
     """GFLOP/s of the three recurrent products (forward, dL/dh, dL/dW) in a bare loop."""
     g = GATES[model]
-    h = torch.randn(batch, hidden)
-    W = torch.randn(g * hidden, hidden)
-    dz = torch.randn(batch, g * hidden)
-    out_f = torch.empty(batch, g * hidden)
-    out_h = torch.empty(batch, hidden)
-    out_w = torch.empty(g * hidden, hidden)
+    h, W, dz = torch.randn(batch, hidden), torch.randn(g * hidden, hidden), torch.randn(batch, g * hidden)
+    out_f, out_h, out_w = torch.empty(batch, g * hidden), torch.empty(batch, hidden), torch.empty(g * hidden, hidden)
     flops = 3 * 2 * batch * hidden * g * hidden
     rates = []
     for r in range(repeats + 1):
-        n = 0
-        start = time.perf_counter()
-        while True:
+        n, elapsed, start = 0, 0.0, time.perf_counter()
+        while elapsed <= seconds:
             torch.mm(h, W.T, out=out_f)
             torch.mm(dz, W, out=out_h)
             torch.mm(dz.T, h, out=out_w)
             n += 1
             elapsed = time.perf_counter() - start
-            if elapsed > seconds:
-                break
         if r:
             rates.append(n * flops / elapsed / 1e9)
     return statistics.median(rates)
@@ -88,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=100, help="training steps per timing (default: 100)")
     p.add_argument("--repeats", type=int, default=5, help="timings per cell; the median is shown (default: 5)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
-    p.add_argument("--backends", nargs="+", default=["scratch", "stacked", "fused"],
-                   choices=["scratch", "stacked", "fused"], type=any_case(["scratch", "stacked", "fused"]),
+    backends = list(BACKENDS[1:])  # scratch, stacked, fused
+    p.add_argument("--backends", nargs="+", default=backends, choices=backends, type=any_case(backends),
                    help="(default: all three)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), type=any_case(MODELS),
                    help="(default: RNN LSTM GRU)")
@@ -115,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 cfg = Config(model=model, length=args.length, batch_size=args.batch_size, hidden=args.hidden,
                              backend=backend)
                 rate = time_training(cfg, args.steps, args.repeats)
-                gflops = rate / args.batch_size * recurrent_flops(model, args.length, args.batch_size,
-                                                                  args.hidden) / 1e9
+                # rate / B steps a second, each 3 * 2 * B * n * (G n) * (T - 1) flops (the module's doc)
+                gflops = rate * 3 * 2 * args.hidden * GATES[model] * args.hidden * (args.length - 1) / 1e9
                 mark = "*" if backend == default else " "
                 print(f"{model:<5} {backend + mark:<8} {threads:>7} {rate:>11,.0f} {gflops:>8.1f} {peak:>7.1f} "
                       f"{gflops / peak:>8.0%}", flush=True)
@@ -125,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print("* the default backend (backend=auto) on this device")
     if args.json:
         settings = {k: getattr(args, k) for k in ("length", "batch_size", "hidden", "steps", "repeats")}
-        write_json(args.json, {"command": " ".join(["python -m palrnn.bench", *(argv or sys.argv[1:])]),
-                               "settings": settings, "machine": machine(), "rows": rows})
+        data = {"command": " ".join(["python -m palrnn.bench", *(argv or sys.argv[1:])]), "settings": settings,
+                "machine": machine(), "rows": rows}
+        write_bytes_atomic(args.json, (json.dumps(data, indent=1) + "\n").encode())
         print(f"wrote {args.json}")
     return 0
 
@@ -137,11 +126,6 @@ def machine() -> dict[str, Any]:
     return {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "torch": torch.__version__, "commit": commit, "dirty": dirty,
             "date": time.strftime("%Y-%m-%d")}
-
-
-def write_json(path: str, data: dict[str, Any]) -> None:
-    with atomic_write(path, "w") as f:
-        f.write(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

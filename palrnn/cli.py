@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import difflib
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -42,35 +44,22 @@ _INVALID_CHOICE = re.compile(r"argument (?P<option>[^:]+): invalid choice: (?P<v
 
 def _hinted(parser: argparse.ArgumentParser, message: str) -> str:
     """argparse's message with "; did you mean ...?" for an unknown option or a choice close to a known one."""
-    if message.startswith("unrecognized arguments: "):
-        return message + _did_you_mean(parser, message.removeprefix("unrecognized arguments: ").split())
+    if message.startswith("unrecognized arguments: "):  # the first unknown option close to a known one
+        known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+        words = [w.split("=")[0] for w in message.removeprefix("unrecognized arguments: ").split() if w[:2] == "--"]
+        close = [c for w in words for c in difflib.get_close_matches(w, known, n=1, cutoff=0.75)]
+        return message + (f"; did you mean {close[0]}?" if close else "")
     match = _INVALID_CHOICE.match(message)
-    if match:
-        try:
-            value = ast.literal_eval(match["value"])
+    with contextlib.suppress(ValueError, SyntaxError):  # a value or choices that are not literals: no hint
+        if match:
             allowed = [str(a) for a in ast.literal_eval(f"[{match['allowed']}]")]
-        except (ValueError, SyntaxError):
-            return message
-        return message + did_you_mean(value, allowed)
+            return message + did_you_mean(ast.literal_eval(match["value"]), allowed)
     return message
 
 
 def any_case(allowed: Sequence[str]) -> Callable[[str], str]:
     """An argparse ``type`` for an option of ``choices=allowed``: a name in any case, as ``allowed`` spells it."""
     return lambda text: canonical(text, allowed)
-
-
-def _did_you_mean(parser: argparse.ArgumentParser, words: list[str]) -> str:
-    """"; did you mean --seeds?" for the first unknown option that is close to a known one."""
-    import difflib
-
-    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
-    for word in words:
-        if word.startswith("--"):
-            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)
-            if close:
-                return f"; did you mean {close[0]}?"
-    return ""
 
 
 def fail(prog: str, message: str) -> NoReturn:

@@ -1,25 +1,18 @@
-"""Atomic, durable file writes: a crash or a SIGKILL mid-write leaves the previous version intact.
+"""Atomic, durable file writes: a crash or a SIGKILL mid-write leaves the previous version intact
+(a temporary file in the same folder, flushed and fsynced, renamed over the target, the folder fsynced).
 
-``atomic_write(path)`` yields a file object for a temporary file in the same folder, named
-``.<name>.<pid>.<random>.tmp``. When the ``with`` block ends normally the file is flushed and
-fsynced, renamed over ``path`` (``os.replace``, atomic on POSIX), and the folder is fsynced so
-the rename itself survives a power cut. When the block raises, the temporary file is removed
-and ``path`` is untouched.
-
-A writer killed mid-write (SIGKILL, out of memory) cannot remove its temporary file. The next
-write of the same target removes every such leftover whose embedded pid is no longer alive on
-this machine; readers only ever open ``path`` and never see a temporary file. (A temporary file
-of a live writer on another machine sharing the folder would look dead here: writing one target
-from two machines at once is not supported.) palrnn and study (``study.basics.io``) write through here.
+A writer killed mid-write cannot remove its temporary file, ``.<name>.<pid>.<random>.tmp``: the next
+write of the same target removes every one whose pid is no longer alive on this machine (so writing
+one target from two machines at once is not supported). palrnn and study write through here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,16 +28,11 @@ def temp_files(path: str | os.PathLike[str]) -> list[tuple[Path, int]]:
     """Temporary files of writes to ``path`` in its folder, with the pid embedded in each name."""
     path = Path(path)
     pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[0-9a-f]{8}\.tmp")
-    found = []
     try:
-        entries = list(os.scandir(path.parent))
+        names = os.listdir(path.parent)
     except OSError:
         return []
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match:
-            found.append((path.parent / entry.name, int(match.group(1))))
-    return sorted(found)
+    return sorted((path.parent / name, int(m.group(1))) for name in names if (m := pattern.fullmatch(name)))
 
 
 def pid_alive(pid: int) -> bool:
@@ -55,9 +43,7 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    except OSError:  # e.g. where signal 0 is unsupported: assume alive, never remove a live writer's file
+    except OSError:  # not ours to signal, or signal 0 unsupported: alive, never remove a live writer's file
         return True
     return True
 
@@ -77,20 +63,15 @@ def remove_stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
     """fsync a folder, so a rename in it is on disk; a no-op where the OS cannot do it."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # e.g. EINVAL: this file system does not fsync folders
-        pass
-    finally:
-        os.close(fd)
+    with contextlib.suppress(OSError):  # e.g. EINVAL: this file system does not fsync folders
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
-@contextmanager
+@contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Write ``path`` all at once or not at all; yields the temporary file's object (mode "wb" or "w", UTF-8)."""
     if mode not in _MODES:

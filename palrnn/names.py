@@ -1,12 +1,6 @@
-"""Names as people type them: a model, init, optimizer, sampler, scheduler or grid named in any case.
-
-Every table of names (``palrnn.config.MODELS``, ``INITS``, ...; study's samplers, schedulers and
-grids) keeps one spelling; what a user types is turned into that spelling where it comes in
-(``canonical``), so the tables, the configs and the files hold one spelling only. A name that is
-none of them gets a one-line error that lists what is allowed and, for a near miss, the name meant
-(``did_you_mean``, as an unknown option gets one: ``--seed 7``, "did you mean --seeds?").
-Standard library only: palrnn's config (which imports no torch) and study's parsing both use it.
-"""
+"""Names as people type them (a model, init, sampler, grid, ... in any case), turned into the one
+spelling their table keeps where they come in; a near miss gets "did you mean". Standard library only:
+palrnn's config (which imports no torch) and study's parsing both use it."""
 
 from __future__ import annotations
 
@@ -24,11 +18,7 @@ def canonical(value: Any, allowed: Iterable[str]) -> Any:
     ``value`` unchanged when it names none of them (or is not a string): the caller refuses it."""
     if not isinstance(value, str):
         return value
-    key = _key(value)
-    for name in allowed:
-        if _key(name) == key:
-            return name
-    return value
+    return next((name for name in allowed if _key(name) == _key(value)), value)
 
 
 def did_you_mean(value: Any, allowed: Iterable[str]) -> str:

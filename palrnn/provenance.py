@@ -4,6 +4,7 @@ it as a study's provenance does (``study.basics.provenance``)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import platform
@@ -23,13 +24,9 @@ def package_version(name: str) -> str | None:
 
 
 def git_state(repo: Path) -> tuple[str | None, bool | None]:
-    """(HEAD's commit, whether the work tree has changes) of the git work tree whose top is ``repo``.
-
-    (None, None) when ``repo`` is not the top of a work tree (a folder inside some other repository
-    does not count: an installed copy of the project must not report its host's commit), when git is
-    missing, or when git refuses (a repository owned by someone else). No lock is taken: the index
-    is not refreshed, so a study started beside other git commands does not disturb them.
-    """
+    """(HEAD's commit, whether the work tree has changes) of the git work tree whose top is ``repo``;
+    (None, None) when ``repo`` is not its top (an installed copy must not report its host's commit),
+    or git is missing or refuses. No lock is taken, so other git commands beside it are not disturbed."""
     repo = Path(repo)
     top = _git(repo, "rev-parse", "--show-toplevel")
     if top is None or not _same(Path(top), repo):
@@ -63,11 +60,9 @@ def _same(a: Path, b: Path) -> bool:
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The CPU's model name: /proc/cpuinfo on Linux, else ``platform.processor()`` (or the machine type)."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             for line in cpuinfo.read_text(errors="replace").splitlines():
                 key, _, value = line.partition(":")
                 if key.strip() == "model name" and value.strip():
                     return value.strip()
-        except OSError:
-            pass
     return platform.processor() or platform.machine() or "unknown CPU"
