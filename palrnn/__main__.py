@@ -28,9 +28,8 @@ def build_parser() -> Parser:
     # One option per Config field, values parsed later. --max-norm is also taken as --max_norm (as
     # study.run's --set writes it), unlisted.
     for f in dataclasses.fields(Config):
-        default = getattr(Config(), f.name)
         p.add_argument(option_name(f.name), dest=f.name, metavar=f.name.upper(),
-                       help=f"{f.metadata['help']} (default: {'none' if default is None else default})")
+                       help=f"{f.metadata['help']} (default: {'none' if f.default is None else f.default})")
         if "_" in f.name:
             p.add_argument("--" + f.name, dest=f.name, help=argparse.SUPPRESS)
     p.add_argument("--save", metavar="PATH", help="write the final checkpoint here (default: none)")

@@ -36,11 +36,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from palrnn.checkpoint import CheckpointError, load_checkpoint
 from palrnn.cli import Parser, UsageError, fail
 from palrnn.config import GATED_MODELS, INITS, MODELS, Config
 from palrnn.data import Palindromes
+from palrnn.io import atomic_write
 from palrnn.models import build_model
 from palrnn.names import canonical, did_you_mean
+from palrnn.train import new_state, train
 
 PROG = "python -m palrnn.analysis"
 UNTRAINED, TRAINED = "untrained", "trained"
@@ -149,8 +152,6 @@ def trained_state_curve(state: Any, length: int, source: str | None = None, seed
 def checkpoint_curve(path: str | Path, length: int, seed: int = 0, batch: int = BATCH) -> Curve:
     """A checkpoint's model (palrnn.checkpoint.save_checkpoint's file) measured at ``length``; its config
     tells model, init, hidden and the length it was trained at. CheckpointError for a bad file."""
-    from palrnn.train import load_checkpoint
-
     return trained_state_curve(load_checkpoint(path, device="cpu"), length, str(path), seed, batch)
 
 
@@ -158,8 +159,6 @@ def short_run_curve(model: str, init: str, length: int, steps: int, train_length
                     seed: int = 0, batch: int = BATCH) -> Curve:
     """Train a fresh model ``steps`` steps at ``train_length`` (palrnn.train, the Config defaults
     otherwise, one evaluation at the end), then measure it at ``length``."""
-    from palrnn.train import new_state, train
-
     config = Config(model=model, init=init, hidden=hidden, length=train_length, seed=seed, steps=steps,
                     eval_every=steps)
     state = new_state(config)
@@ -212,8 +211,6 @@ def format_table(curves: Sequence[Curve], length: int, batch: int = BATCH) -> st
 
 def write_json(path: str | Path, curves: Sequence[Curve], length: int, batch: int = BATCH, seed: int = 0) -> None:
     """The curves as plain JSON: {length, batch, seed, curves: [{model, init, state, ratios, t1_ratio, ...}]}."""
-    from palrnn.io import atomic_write
-
     data = {"measured": "||dL/dh_t|| / ||dL/dh_T||, t = 1 .. T (ratios[t - 1]), mean of the norms over the batch",
             "length": length, "batch": batch, "seed": seed, "curves": [c.to_json() for c in curves]}
     with atomic_write(path, "w") as f:
@@ -276,16 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         models, inits = check_args(args)
-        from palrnn.train import CheckpointError
-
-        try:
-            curves = gradient_curves(args.length, args.hidden, models, inits, args.checkpoints, args.train_steps,
-                                     args.train_length, args.seed, args.batch,
-                                     echo=lambda line: print(line, file=sys.stderr))
-        except CheckpointError as exc:  # every problem with a checkpoint file: one line, exit 2
-            raise UsageError(f"--checkpoints: {exc}") from None
+        curves = gradient_curves(args.length, args.hidden, models, inits, args.checkpoints, args.train_steps,
+                                 args.train_length, args.seed, args.batch,
+                                 echo=lambda line: print(line, file=sys.stderr))
     except UsageError as exc:
         fail(PROG, str(exc))
+    except CheckpointError as exc:  # every problem with a checkpoint file: one line, exit 2
+        fail(PROG, f"--checkpoints: {exc}")
     print(format_table(curves, args.length, args.batch))
     if args.json:
         write_json(args.json, curves, args.length, args.batch, args.seed)

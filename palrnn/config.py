@@ -138,13 +138,11 @@ def parse_value(name: str, text: str) -> Any:
     if name == "max_norm" and text.lower() in ("none", "off", "inf", ""):
         return None
     try:
-        if isinstance(default, bool):
-            return {"true": True, "false": False}[text.lower()]
         if isinstance(default, int):
             return int(text)
         if isinstance(default, float) or name == "max_norm":
             return float(text)
-    except (ValueError, KeyError):
+    except ValueError:
         kind = "a number" if name == "max_norm" or isinstance(default, float) else "an integer"
         raise ValueError(f"{name}: must be {kind}, got {text!r}") from None
     return text

@@ -76,9 +76,8 @@ class Palindromes:
         return self._split(left.to(self.device))
 
     def enumerated(self) -> torch.Tensor | None:
-        """Every held-out left half, when there are few enough to evaluate them all; else None (then
-        ``eval_left_halves`` draws a fixed sample of ``eval_size``). Cheap either way: None is
-        decided by arithmetic when 10**m left halves are too many to list."""
+        """Every held-out left half when there are few enough to evaluate them all, else None (decided by
+        arithmetic when 10**m left halves are too many to list)."""
         # 10**m as a float overflows past m = 308 (T >= 615); no such set is enumerated anyway.
         if self.m > 308 or 10**self.m * self.eval_fraction > 2 * _ENUMERATE_LIMIT:
             return None

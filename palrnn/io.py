@@ -48,17 +48,11 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temporary files of writes to ``path`` whose writer is dead; return them."""
-    removed = []
+def remove_stale_temp_files(path: str | os.PathLike[str]) -> None:
+    """Remove the temporary files of writes to ``path`` whose writer is dead."""
     for tmp, pid in temp_files(path):
         if pid != os.getpid() and not pid_alive(pid):
-            try:
-                tmp.unlink()
-            except FileNotFoundError:  # another writer cleaned it up first
-                continue
-            removed.append(tmp)
-    return removed
+            tmp.unlink(missing_ok=True)  # another writer may have removed it first
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:

@@ -60,9 +60,5 @@ def build_model(config: Config) -> nn.Module:
     return model.to(config.device)
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 __all__ = ["ARCHITECTURES", "GRU", "LSTM", "Recurrent", "VanillaRNN", "architecture", "build_model", "check_model",
-           "count_parameters", "resolve_backend"]
+           "resolve_backend"]

@@ -5,11 +5,15 @@ import torch
 from torch import nn
 
 from palrnn.config import Config
-from palrnn.models import GRU, LSTM, VanillaRNN, build_model, count_parameters, resolve_backend
+from palrnn.models import GRU, LSTM, VanillaRNN, build_model, resolve_backend
 from palrnn.models.init import chrono_
 from palrnn.train import fit
 
 BACKENDS = ["scratch", "stacked", "fused"]
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
 NAMES = ["W_zx", "W_zh", "b_z", "W_rx", "W_rh", "b_r", "W_nx", "W_nh", "b_nx", "b_nh", "W_ph", "b_p"]
 
 
