@@ -143,7 +143,7 @@ def untrained_curve(model: str, init: str, length: int, hidden: int = 128, seed:
 
 def trained_state_curve(state: Any, length: int, source: str | None = None, seed: int = 0,
                         batch: int = BATCH) -> Curve:
-    """The curve of a palrnn.state.TrainState's model (a loaded checkpoint, or a run just made) at ``length``."""
+    """The curve of a palrnn.checkpoint.TrainState's model (a loaded checkpoint, or a run just made) at ``length``."""
     return measure(state.model, state.config, length, TRAINED, batch, seed, trained_length=state.config.length,
                    steps=state.step, eval_accuracy=(state.last or {}).get("eval_accuracy"),
                    diverged=bool(state.diverged), source=source)

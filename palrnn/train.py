@@ -1,5 +1,5 @@
-"""The training loop and one-call ``fit``; the run's state is palrnn.state's, its checkpoints
-palrnn.checkpoint's (both also importable from here).
+"""The training loop and one-call ``fit``; the run's state and its checkpoints are palrnn.checkpoint's
+(also importable from here).
 
 ``train(state)`` is a generator: every ``eval_every`` steps (and at the end) it yields one metrics
 record, named in the shared vocabulary of docs/design.md, and lets the caller (the CLI, a test, a
@@ -16,12 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from palrnn.checkpoint import CHECKPOINT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from palrnn.checkpoint import CheckpointError, TrainState, empty_window, load_checkpoint, new_state, save_checkpoint
 from palrnn.config import Config
 from palrnn.data import Palindromes
-from palrnn.state import TrainState, count_evaluation, empty_window, new_state
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "TrainState", "diverging", "evaluate", "fit", "load_checkpoint",
+__all__ = ["CheckpointError", "TrainState", "diverging", "evaluate", "fit", "load_checkpoint",
            "new_state", "save_checkpoint", "train", "train_step"]
 
 
@@ -98,9 +97,7 @@ def _record(state: TrainState, bad_loss: float | None = None, bad_norm: float | 
     eval_loss, eval_accuracy = evaluate(state.model, state.data)
     if not state.diverged:
         state.history.append((state.step, eval_accuracy))
-        before = state.streak, state.steps_to_target, state.stopped_early
-        state.streak, state.steps_to_target, state.stopped_early = count_evaluation(
-            before, state.step, eval_accuracy, cfg.target, cfg.patience)
+        state.recount()
     steps = max(w["steps"], 1.0)
     state.last = {
         "step": state.step, "train_loss": bad_loss if bad_loss is not None else w["loss"] / steps,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# What PBT may change while a trial trains (palrnn.state.PERTURBABLE; named here without torch).
+# What PBT may change while a trial trains (palrnn.checkpoint.PERTURBABLE; named here without torch).
 PERTURBABLE = ("lr", "max_norm")
 
 

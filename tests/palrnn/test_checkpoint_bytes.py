@@ -4,9 +4,8 @@ keeps in an object store instead of a file. palrnn itself knows nothing of where
 import pytest
 import torch
 
-from palrnn.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
+from palrnn.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, new_state, save_checkpoint
 from palrnn.config import Config
-from palrnn.state import new_state
 from palrnn.train import train
 
 TIMING = {"examples_per_second", "wall_seconds"}

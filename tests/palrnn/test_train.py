@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from palrnn.checkpoint import CHECKPOINT_VERSION
 from palrnn.config import Config
 from palrnn.train import (
-    CHECKPOINT_VERSION,
     CheckpointError,
     fit,
     load_checkpoint,
@@ -283,7 +283,7 @@ def test_malformed_checkpoint_is_a_checkpoint_error(tmp_path, edit):
 def test_the_batch_generator_is_a_cpu_generator_whatever_the_device(monkeypatch):
     """A CUDA run draws its batches with a CPU generator (so its state loads on any device); the
     model is built on the CPU here so this runs on machines without a GPU."""
-    import palrnn.state as train_module
+    import palrnn.checkpoint as train_module
 
     real = train_module.build_model
     monkeypatch.setattr(train_module, "build_model", lambda config: real(config.replace(device="cpu")))
