@@ -1,7 +1,5 @@
-"""python -m palrnn: train one model without Ray, with a progress bar.
-
-Example: python -m palrnn --model LSTM --length 10 --steps 10000 --save lstm10.pt --json
-"""
+"""python -m palrnn: train one model without Ray, with a progress bar
+(python -m palrnn --model LSTM --length 10 --steps 10000 --save lstm10.pt --json)."""
 
 from __future__ import annotations
 

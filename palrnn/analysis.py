@@ -95,13 +95,10 @@ class Curve:
         """"untrained", or "trained at T = 20, measured at T = 100 (1000 steps, held-out accuracy 0.97, <source>)"."""
         if self.state == UNTRAINED:
             return UNTRAINED
-        how = [f"{self.steps} steps" + (" (diverged)" if self.diverged else "")] if self.steps is not None else []
-        if self.eval_accuracy is not None:
-            how.append(f"held-out accuracy {self.eval_accuracy:.3f}")
-        how.append(f"hidden {self.hidden}")
-        if self.source:
-            how.append(self.source)
-        return f"trained at T = {self.trained_length}, measured at T = {self.length} ({', '.join(how)})"
+        how = [None if self.steps is None else f"{self.steps} steps" + (" (diverged)" if self.diverged else ""),
+               None if self.eval_accuracy is None else f"held-out accuracy {self.eval_accuracy:.3f}",
+               f"hidden {self.hidden}", self.source]
+        return f"trained at T = {self.trained_length}, measured at T = {self.length} ({', '.join(filter(None, how))})"
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: a ratio beyond float64 is the string "inf" (or "nan"), which float() reads back."""
@@ -262,10 +259,8 @@ def check_args(args: Any) -> tuple[list[str], list[str]]:
     for path in args.checkpoints:
         if not Path(path).is_file():
             raise UsageError(f"--checkpoints: {path} is not a file")
-    if args.json:
-        parent = Path(args.json).parent
-        if Path(args.json).is_dir() or not parent.is_dir():
-            raise UsageError(f"--json: cannot write {args.json} (no folder {parent}, or it is a folder)")
+    if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
+        raise UsageError(f"--json: cannot write {args.json} (no folder {Path(args.json).parent}, or it is a folder)")
     return models, inits
 
 

@@ -40,8 +40,7 @@ class TrainState:
     generator: torch.Generator  # draws the training batches; always a CPU generator (palrnn.data)
     data: Palindromes
     step: int = 0
-    # The target bookkeeping below is a function of ``history`` and the config's target and
-    # patience (``target_bookkeeping``); ``reconfigure`` recomputes it when they change.
+    # steps_to_target, streak, stopped_early: target_bookkeeping of ``history`` (``recount``).
     steps_to_target: int | None = None
     streak: int = 0  # evaluations in a row at or above the target
     diverged: bool = False
@@ -129,11 +128,8 @@ def _payload(state: TrainState, extra: dict[str, Any] | None) -> dict[str, Any]:
     if extra is not None:
         state.extra = dict(extra)
     return {
-        "version": CHECKPOINT_VERSION,
-        "config": state.config.to_dict(),
-        "model": state.model.state_dict(),
-        "optimizer": state.optimizer.state_dict(),
-        "generator": state.generator.get_state(),
+        "version": CHECKPOINT_VERSION, "config": state.config.to_dict(), "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(), "generator": state.generator.get_state(),
         # streak, steps_to_target and stopped_early are written for whoever reads the file;
         # load_checkpoint recomputes them from the history under the config it resumes with.
         "loop": {**{key: getattr(state, key) for key in _LOOP_TYPES}, "history": [list(e) for e in state.history],
@@ -195,16 +191,13 @@ def _read(path: str | os.PathLike[str] | bytes, name: str | None) -> tuple[dict[
         raise CheckpointError(f"{label}: not a palrnn checkpoint (holds a {type(payload).__name__}, not a dict)")
     version = payload.get("version")
     if version != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{label}: checkpoint version {version!r}, but this palrnn reads version {CHECKPOINT_VERSION} only"
-        )
+        raise CheckpointError(f"{label}: checkpoint version {version!r}, but this palrnn reads version "
+                              f"{CHECKPOINT_VERSION} only")
     return payload, label
 
 
-def load_checkpoint(
-    path: str | os.PathLike[str] | bytes, device: str | None = None, overrides: dict[str, Any] | None = None,
-    name: str | None = None,
-) -> TrainState:
+def load_checkpoint(path: str | os.PathLike[str] | bytes, device: str | None = None,
+                    overrides: dict[str, Any] | None = None, name: str | None = None) -> TrainState:
     """A TrainState from ``save_checkpoint``'s file or ``checkpoint_bytes``' bytes (``name``: what messages
     call them), built on ``device`` instead of the saved one, continued under ``overrides`` (RESUMABLE
     config fields only: ``TrainState.reconfigure``'s ValueError otherwise)."""
@@ -225,10 +218,8 @@ def load_checkpoint(
     try:
         state = new_state(config)
     except (RuntimeError, AssertionError) as exc:  # e.g. saved on a GPU this machine does not have
-        raise CheckpointError(
-            f"{path}: cannot build the saved model on device {config.device!r} ({_first_line(exc)}); "
-            "load it with another device"
-        ) from exc
+        raise CheckpointError(f"{path}: cannot build the saved model on device {config.device!r} "
+                              f"({_first_line(exc)}); load it with another device") from exc
     try:
         state.model.load_state_dict(payload["model"])
         state.optimizer.load_state_dict(payload["optimizer"])

@@ -114,10 +114,9 @@ class Config:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build from a dict of field values; unknown keys are an error naming them."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(set(values) - set(field_names()))
         if unknown:
-            raise ValueError(f"{unknown[0]}: unknown config field; allowed: {', '.join(sorted(names))}")
+            raise ValueError(f"{unknown[0]}: unknown config field; allowed: {', '.join(sorted(field_names()))}")
         return cls(**values)
 
     def replace(self, **changes: Any) -> Config:

@@ -1,10 +1,7 @@
-"""The training loop and one-call ``fit``; the run's state and its checkpoints are palrnn.checkpoint's
-(also importable from here).
-
-``train(state)`` is a generator: every ``eval_every`` steps (and at the end) it yields one metrics
-record, named in the shared vocabulary of docs/design.md, and lets the caller (the CLI, a test, a
-Ray trial) decide what to do with it: print it, report it, checkpoint ``state`` while the loop waits.
-"""
+"""The training loop and one-call ``fit`` (the run's state and checkpoints: palrnn.checkpoint, also
+importable from here). ``train(state)`` is a generator: it yields a metrics record (docs/design.md's
+vocabulary) every ``eval_every`` steps and at the end, and the caller (the CLI, a test, a Ray trial)
+prints it, reports it, or checkpoints ``state`` while the loop waits."""
 
 from __future__ import annotations
 

@@ -8,10 +8,8 @@
 
 z_t near 1 keeps the old state, so a positive b_z means a long memory (the ``chrono`` init, init.py).
 The reset gate multiplies the recurrent product *after* it is taken, with its own bias b_nh inside:
-this is torch's nn.GRU (and cuDNN's) convention, not the paper's r_t * h_{t-1} inside the product,
-chosen so that the fused kernel computes exactly these equations when fed these weights. The two
-biases of z and r are one each (a second would only add to the first); the candidate needs two,
-b_nx outside the reset and b_nh inside it.
+torch's nn.GRU (and cuDNN's) convention, not the paper's r_t * h_{t-1}, so that the fused kernel
+computes exactly these equations (z and r need one bias each; a second would only add to the first).
 
 Shapes: W_*x (n, d), W_*h (n, n), b_z, b_r, b_nx, b_nh (n,), W_ph (K, n), b_p (K,); 3(nd + n^2) + 4n +
 Kn + K parameters. Backends: scratch, the four equations step by step; stacked, the three gates'

@@ -63,10 +63,8 @@ def initialise(module: nn.Module, init: str, hidden: int, recurrent: tuple[str, 
     if scheme is None:
         raise ValueError(f"init: must be one of {', '.join(SCHEMES)}, got {init!r}")
     if scheme.then is not None:
-        raise ValueError(
-            f"init: {init} needs the horizon T_max: build the model with palrnn.models.build_model "
-            f"(T_max = the config's length), or init it {base_init(init)} and call {scheme.then.__name__}"
-        )
+        raise ValueError(f"init: {init} needs the horizon T_max: build the model with palrnn.models.build_model "
+                         f"(T_max = the config's length), or init it {base_init(init)} and call {scheme.then.__name__}")
     g = torch.Generator().manual_seed(seed)
     for name, p in module.named_parameters():
         w = torch.empty(p.shape)

@@ -49,9 +49,7 @@ class LSTM(Recurrent):
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x.new_zeros(x.shape[0], self.hidden), x.new_zeros(x.shape[0], self.hidden)  # h_0 = c_0 = 0
 
-    def cell(
-        self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def cell(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """The six equations: x_t (B, d), (h_{t-1}, c_{t-1}) -> h_t, (h_t, c_t), each (B, n)."""
         h, c = state
         g = torch.tanh(x_t @ self.W_gx.T + h @ self.W_gh.T + self.b_g)
