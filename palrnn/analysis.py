@@ -102,12 +102,8 @@ class Curve:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: a ratio beyond float64 is the string "inf" (or "nan"), which float() reads back."""
-        return {**asdict(self), "ratios": [json_number(r) for r in self.ratios], "t1_ratio": json_number(self.first),
-                "last_norm": json_number(self.last_norm)}
-
-
-def json_number(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
+        numbers = [r if math.isfinite(r) else str(r) for r in (*self.ratios, self.first, self.last_norm)]
+        return {**asdict(self), "ratios": numbers[:-2], "t1_ratio": numbers[-2], "last_norm": numbers[-1]}
 
 
 def format_ratio(value: float) -> str:
@@ -175,11 +171,10 @@ def gradient_curves(length: int, hidden: int = 128, models: Sequence[str] = MODE
     loaded = [checkpoint_curve(path, length, seed, batch) for path in checkpoints]  # a bad file fails first
     curves = [untrained_curve(m, i, length, hidden, seed, batch) for m, i in todo] if untrained else []
     curves += loaded
-    if train_steps > 0:
-        for m, i in todo:
-            if echo:
-                echo(f"training {m} {i}: {train_steps} steps at T = {train_length}, hidden {hidden}")
-            curves.append(short_run_curve(m, i, length, train_steps, train_length, hidden, seed, batch))
+    for m, i in todo if train_steps > 0 else []:
+        if echo:
+            echo(f"training {m} {i}: {train_steps} steps at T = {train_length}, hidden {hidden}")
+        curves.append(short_run_curve(m, i, length, train_steps, train_length, hidden, seed, batch))
     return curves
 
 

@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, T={args.length}, batch {args.batch_size}, hidden {args.hidden}, "
           f"{args.steps} steps x {args.repeats} timings, median")
     header = f"{'model':<5} {'backend':<8} {'threads':>7} {'examples/s':>11} {'GFLOP/s':>8} {'peak':>7} {'of peak':>8}"
-    print(header)
-    print("-" * len(header))
+    print(header, "-" * len(header), sep="\n")
     rows: list[dict[str, Any]] = []
     for model in args.models:
         default = resolve_backend(Config(model=model))

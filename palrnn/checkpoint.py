@@ -178,11 +178,8 @@ def _check_loop(loop: Any) -> dict[str, Any]:
 
 def _read(path: str | os.PathLike[str] | bytes, name: str | None) -> tuple[dict[str, Any], Any]:
     """(the payload of a checkpoint file or its bytes, of this CHECKPOINT_VERSION; what messages call it)."""
-    if isinstance(path, (bytes, bytearray, memoryview)):
-        source: Any = io.BytesIO(bytes(path))
-        label: Any = name or "<bytes>"
-    else:
-        source = label = Path(path)
+    raw = isinstance(path, (bytes, bytearray, memoryview))
+    source, label = (io.BytesIO(bytes(path)), name or "<bytes>") if raw else (Path(path), Path(path))
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling and zip errors all mean the same to the caller

@@ -5,6 +5,7 @@ from it (the shared vocabulary of docs/design.md)."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import re
 from collections.abc import Sequence
@@ -81,8 +82,9 @@ class Config:
             raise ValueError(f"init: chrono needs a gated model ({', '.join(GATED_MODELS)}), got {self.model}{custom}")
         for name in ("optimizer", "backend"):
             _check_choice(name, getattr(self, name), _NAMED[name])
-        if self.model not in MODELS and self.backend != "auto":
-            _check_choice("backend", self.backend, ("auto", *backends_of(self.model)))
+        if self.model not in MODELS and self.backend != "auto":  # a class may implement fewer (its BACKENDS)
+            implemented = getattr(import_model(self.model), "BACKENDS", BACKENDS[1:])
+            _check_choice("backend", self.backend, ("auto", *implemented))
         for name in ("length", "hidden", "batch_size", "steps", "eval_every", "eval_size"):
             _check_int(name, getattr(self, name), low=1)
         _check_int("patience", self.patience, low=0)
@@ -93,7 +95,7 @@ class Config:
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum: must be in [0, 1), got {self.momentum!r}")
         if self.max_norm is not None:
-            _check_float("max_norm", self.max_norm, positive=True, extra="or none")
+            _check_float("max_norm", self.max_norm, positive=True, extra=" or none")
         _check_float("diverge_loss", self.diverge_loss, positive=True)
         _check_float("eval_fraction", self.eval_fraction)
         if not 0.0 < self.eval_fraction < 0.5:
@@ -165,8 +167,6 @@ def import_model(name: Any) -> type | None:
     module_name, sep, class_name = name.partition(":") if isinstance(name, str) else ("", "", "")
     if not (sep and module_name and class_name):
         raise ValueError(f"model: must be {_MODEL_FORMS}, got {name!r}{did_you_mean(name, MODELS)}")
-    import importlib
-
     try:
         cls: Any = importlib.import_module(module_name)
         for part in class_name.split("."):
@@ -188,12 +188,6 @@ def is_gated(model: str) -> bool:
     return canonical(model, MODELS) in GATED_MODELS if cls is None else getattr(cls, "GATED", False) is True
 
 
-def backends_of(model: str) -> tuple[str, ...]:
-    """The backends ``model`` implements (all three for a built-in; a class's BACKENDS, else all three)."""
-    cls = import_model(model)
-    return tuple(getattr(cls, "BACKENDS", BACKENDS[1:])) if cls is not None else BACKENDS[1:]
-
-
 def _check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}: {choice_error(value, allowed)}")
@@ -207,5 +201,4 @@ def _check_int(name: str, value: Any, low: int) -> None:
 def _check_float(name: str, value: Any, positive: bool = False, extra: str = "") -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or (positive and value <= 0):
-        need = "a finite number > 0" if positive else "a finite number"
-        raise ValueError(f"{name}: must be {need}{' ' + extra if extra else ''}, got {value!r}")
+        raise ValueError(f"{name}: must be a finite number{' > 0' if positive else ''}{extra}, got {value!r}")

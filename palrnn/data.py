@@ -47,15 +47,12 @@ class Palindromes:
 
     def palindromes(self, left: torch.Tensor) -> torch.Tensor:
         """(N, m) left halves -> (N, T+1) palindromes."""
-        n_right = self.length + 1 - self.m
-        return torch.cat([left, left[:, :n_right].flip(1)], dim=1)
+        return torch.cat([left, left[:, : self.length + 1 - self.m].flip(1)], dim=1)
 
     def encode(self, digits: torch.Tensor) -> torch.Tensor:
         """(N, T) digits -> (N, T, D) model inputs, in torch's default dtype (scripts/pin_curves.py sets float64)."""
-        dtype = torch.get_default_dtype()
-        if self.onehot:
-            return torch.nn.functional.one_hot(digits, NUM_CLASSES).to(dtype)
-        return digits.to(dtype).unsqueeze(-1)
+        x = torch.nn.functional.one_hot(digits, NUM_CLASSES) if self.onehot else digits.unsqueeze(-1)
+        return x.to(torch.get_default_dtype())
 
     def _split(self, left: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         seq = self.palindromes(left)
@@ -81,9 +78,7 @@ class Palindromes:
         # 10**m as a float overflows past m = 308 (T >= 615); no such set is enumerated anyway.
         if self.m > 308 or 10**self.m * self.eval_fraction > 2 * _ENUMERATE_LIMIT:
             return None
-        idx = torch.arange(10**self.m)
-        powers = 10 ** torch.arange(self.m - 1, -1, -1)
-        left = (idx.unsqueeze(1) // powers) % 10  # (10**m, m), row k = digits of k
+        left = (torch.arange(10**self.m).unsqueeze(1) // 10 ** torch.arange(self.m - 1, -1, -1)) % 10  # k's digits
         held = left[self.is_heldout(left)]
         return held if held.shape[0] <= max(self.eval_size, _ENUMERATE_LIMIT) else None
 

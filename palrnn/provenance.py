@@ -29,10 +29,8 @@ def git_state(repo: Path) -> tuple[str | None, bool | None]:
     or git is missing or refuses. No lock is taken, so other git commands beside it are not disturbed."""
     repo = Path(repo)
     top = _git(repo, "rev-parse", "--show-toplevel")
-    if top is None or not _same(Path(top), repo):
-        return None, None
-    commit = _git(repo, "rev-parse", "--verify", "HEAD")
-    if commit is None:  # a repository without a commit yet
+    commit = _git(repo, "rev-parse", "--verify", "HEAD") if top is not None and _same(Path(top), repo) else None
+    if commit is None:  # not the top of a work tree, or a repository without a commit yet
         return None, None
     status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
     return commit, (None if status is None else bool(status.strip()))

@@ -30,8 +30,7 @@ FASTEST = {(model, device): "fused" for model in MODELS for device in ("cpu", "c
 def architecture(name: str) -> type[nn.Module]:
     """The class a config's ``model`` names: a built-in (ARCHITECTURES) or "MODULE:CLASS" (imported);
     ValueError "model: ..." for anything else (palrnn.config.check_model)."""
-    cls = import_model(name)
-    return ARCHITECTURES[name] if cls is None else cls
+    return import_model(name) or ARCHITECTURES[name]
 
 
 def resolve_backend(config: Config) -> str:
