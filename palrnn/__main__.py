@@ -73,13 +73,29 @@ def main(argv: list[str] | None = None) -> int:
         fail(PROG, str(exc))
 
     import torch
+    from tqdm import tqdm
 
-    from palrnn.train import new_state, save_checkpoint
+    from palrnn.train import new_state, save_checkpoint, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
     state = state or new_state(config)
-    result = _train(args, config, state)
+    start = time.perf_counter()
+    bar = None if args.no_progress else tqdm(total=config.steps, initial=state.step, unit="step", file=sys.stderr,
+                                             desc=f"{config.model} T={config.length}", dynamic_ncols=True)
+    for r in train(state, on_step=None if bar is None else lambda step: bar.update(1)):
+        line = (f"step {r['step']:>6}  batch {config.batch_size}  {r['examples_per_second']:>8.0f} ex/s  "
+                f"train acc {r['train_accuracy']:.3f}  loss {r['train_loss']:.4f}  eval acc {r['eval_accuracy']:.3f}")
+        if bar is not None:
+            bar.set_postfix(acc=f"{r['eval_accuracy']:.3f}", loss=f"{r['train_loss']:.3f}")
+            bar.write(line, file=sys.stderr)
+        elif not args.json:
+            print(line, flush=True)
+    if bar is not None:
+        bar.close()
+    result = {"model": config.model, "length": config.length, "steps": config.steps, **state.last,
+              "wall_seconds": time.perf_counter() - start,
+              "backend": type(state.model).__name__ + ":" + getattr(state.model, "backend", "?")}
     if args.save:
         save_checkpoint(state, args.save)
     status = "diverged" if result["diverged"] else ("reached target, stopped" if result["stopped_early"] else "done")
@@ -112,34 +128,9 @@ def _resumed(args: argparse.Namespace) -> tuple[Any, Any]:
     if fixed:
         raise UsageError(f"{option_name(fixed[0])}: cannot change on --resume; only "
                          f"{', '.join(map(option_name, allowed))} can")
-    # A new --target or --patience: the streak and steps_to_target are recounted from
-    # the checkpoint's evaluation history under the new rule.
-    state.reconfigure(config)
+    state.reconfigure(config)  # a new --target or --patience: the bookkeeping recounted from the history
     return config, state
 
-
-def _train(args: argparse.Namespace, config: Any, state: Any) -> dict[str, Any]:
-    """Train ``state`` to its end with a progress bar (or a line per evaluation); its last record."""
-    from tqdm import tqdm
-
-    from palrnn.train import train
-
-    start = time.perf_counter()
-    bar = None if args.no_progress else tqdm(total=config.steps, initial=state.step, unit="step", file=sys.stderr,
-                                             desc=f"{config.model} T={config.length}", dynamic_ncols=True)
-    for r in train(state, on_step=None if bar is None else lambda step: bar.update(1)):
-        line = (f"step {r['step']:>6}  batch {config.batch_size}  {r['examples_per_second']:>8.0f} ex/s  "
-                f"train acc {r['train_accuracy']:.3f}  loss {r['train_loss']:.4f}  eval acc {r['eval_accuracy']:.3f}")
-        if bar is not None:
-            bar.set_postfix(acc=f"{r['eval_accuracy']:.3f}", loss=f"{r['train_loss']:.3f}")
-            bar.write(line, file=sys.stderr)
-        elif not args.json:
-            print(line, flush=True)
-    if bar is not None:
-        bar.close()
-    return {"model": config.model, "length": config.length, "steps": config.steps, **state.last,
-            "wall_seconds": time.perf_counter() - start,
-            "backend": type(state.model).__name__ + ":" + getattr(state.model, "backend", "?")}
 
 if __name__ == "__main__":
     sys.exit(main())
