@@ -134,19 +134,14 @@ def parse_value(name: str, text: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(Config)}
     if name not in fields:
         raise ValueError(f"{name}: unknown config field; allowed: {', '.join(fields)}")
-    default = fields[name].default
-    text = text.strip()
+    default, text = fields[name].default, text.strip()
     if name == "max_norm" and text.lower() in ("none", "off", "inf", ""):
         return None
+    number = float if isinstance(default, float) else int if isinstance(default, int) else None
     try:
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float) or name == "max_norm":
-            return float(text)
+        return text if number is None else number(text)
     except ValueError:
-        kind = "a number" if name == "max_norm" or isinstance(default, float) else "an integer"
-        raise ValueError(f"{name}: must be {kind}, got {text!r}") from None
-    return text
+        raise ValueError(f"{name}: must be {'a number' if number is float else 'an integer'}, got {text!r}") from None
 
 
 _MODEL_FORMS = f"one of {', '.join(MODELS)}, or MODULE:CLASS naming an nn.Module subclass (docs/extending.md)"

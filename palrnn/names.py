@@ -9,16 +9,12 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def _key(name: str) -> str:
-    return name.strip().lower()
-
-
 def canonical(value: Any, allowed: Iterable[str]) -> Any:
     """The spelling in ``allowed`` that ``value`` names, case and surrounding spaces aside;
     ``value`` unchanged when it names none of them (or is not a string): the caller refuses it."""
     if not isinstance(value, str):
         return value
-    return next((name for name in allowed if _key(name) == _key(value)), value)
+    return next((name for name in allowed if name.strip().lower() == value.strip().lower()), value)
 
 
 def did_you_mean(value: Any, allowed: Iterable[str]) -> str:
@@ -26,8 +22,8 @@ def did_you_mean(value: Any, allowed: Iterable[str]) -> str:
     ``difflib.get_close_matches``), else ``""``."""
     if not isinstance(value, str):
         return ""
-    names = {_key(name): name for name in allowed}
-    close = difflib.get_close_matches(_key(value), list(names), n=1, cutoff=0.6)
+    names = {name.strip().lower(): name for name in allowed}
+    close = difflib.get_close_matches(value.strip().lower(), list(names), n=1, cutoff=0.6)
     return f"; did you mean {names[close[0]]}?" if close else ""
 
 
