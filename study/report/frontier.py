@@ -3,7 +3,6 @@ frontier.csv, figures/frontier.png and the printed table."""
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Mapping
@@ -28,19 +27,15 @@ from study.frontier.table import (
     steps_text,
     table_cells,
 )
+from study.report.plots.common import png_bytes
 
 TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm", "batch_size")  # when fixed
 
 
 def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, Any] | None = None) -> Any:
-    """Solve rate k/n against T per cell, 95% Wilson error bars; the rule's threshold K/N dashed.
-
-    Filled markers: passed; open: failed; grey x: moot. The frontier where the search found it: a star
-    and a dotted line; where it is only a bound: an open star with an arrow to where it may lie, labelled
-    "\u2265 100" (or "\u2265 100, < 200"; "< 5" below the start). The fitted crossing of K/N: a diamond on
-    a line over its 95% interval, an arrow where the interval has no end or leaves the axis. The title
-    names the models, the fixed ``settings`` that define the cells, the rule and the lengths probed.
-    Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
+    """Solve rate k/n against T per cell, its markers as docs/frontier.md describes them; the title names
+    the models, the fixed ``settings`` that define the cells, the rule and the lengths probed. Returns the
+    Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
@@ -115,25 +110,16 @@ def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> Non
         ax.axvline(longest * dodge, color=color, ls=":", lw=1)
         ax.plot(longest * dodge, rate_at(longest), "*", color=color, ms=14, mec="black", mew=0.6, zorder=5,
                 gid="frontier")
-    elif longest is not None:  # at least longest: up to the first failure when one is known, else open
-        y = rate_at(longest)
-        ax.plot(longest * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
-        end = (failed * dodge, y) if failed is not None else (1.0, y)
-        _arrow(ax, (longest * dodge, y), end, color, "frontier-bound", to_edge=failed is None)
-        _bound_label(ax, longest * dodge, y, f"\u2265 {longest}" + (f", < {failed}" if failed is not None else ""),
-                     color)
-    elif failed is not None and done:  # failed at the start length: below it
-        y = rate_at(failed)
-        ax.plot(failed * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
-        _arrow(ax, (failed * dodge, y), (0.0, y), color, "frontier-bound", to_edge=True)
-        _bound_label(ax, failed * dodge, y, f"< {failed}", color)
-
-
-def _bound_label(ax: Any, x: float, y: float, text: str, color: Any) -> None:
-    """A bound's value beside its open star: "\u2265 100", above it (below near the top of the axis)."""
-    ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10), ha="center",
-                fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    elif longest is not None or (failed is not None and done):  # a bound: at least longest, or below the start
+        at = failed if longest is None else longest
+        y = rate_at(at)
+        ax.plot(at * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
+        end = (0.0, y) if longest is None else (failed * dodge, y) if failed is not None else (1.0, y)
+        _arrow(ax, (at * dodge, y), end, color, "frontier-bound", to_edge=longest is None or failed is None)
+        text = f"< {failed}" if longest is None else f"\u2265 {longest}" + (f", < {failed}" if failed else "")
+        ax.annotate(text, (at * dodge, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10),
+                    ha="center", fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
 def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
@@ -238,11 +224,9 @@ def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = N
     table = frontier_table(frontier, trials)
     write_csv_atomic(folder / CSV, table)
     if figure:
-        ax = plot_frontier(table, settings=frontier.base)
-        buf = io.BytesIO()
-        ax.get_figure(root=True).savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        png = png_bytes(plot_frontier(table, settings=frontier.base))
         (folder / FIGURES).mkdir(exist_ok=True)
-        write_bytes_atomic(folder / FIGURES / FIGURE, buf.getvalue())
+        write_bytes_atomic(folder / FIGURES / FIGURE, png)
     if echo:
         print(format_frontier(table))
     return table

@@ -1,12 +1,10 @@
-"""The parts of the study's HTML pages (report.html, compare.html): the Content-Security-Policy and
-the inline style sheet, escaping, tables, sections with a table of contents, and figures embedded
-as base64 ``data:`` URIs in reading order with their captions, laid out in a grid that uses a
-desktop page's width (see ``study.report.html`` for what a page holds and why it is one file).
-"""
+"""What report.html and compare.html share: the page, its style, escaping, tables, sections with a
+table of contents, and figures embedded as base64 ``data:`` URIs in reading order, captioned."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import os
@@ -89,6 +87,11 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def notes(*texts: str) -> list[str]:
+    """Each text, escaped, as a note (none for an empty one)."""
+    return [f'<p class="note">{esc(t)}</p>' for t in texts if t]
+
+
 def missing_value(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
@@ -98,21 +101,20 @@ def csv_cell(v: Any) -> str:
 
 
 def html_table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
-           fmt: Callable[[Any], str] | None = None) -> str:
-    """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned."""
-    text = text or set()
-    fmt = fmt or (lambda v: "-" if missing_value(v) else str(v))
+               fmt: str | Callable[[Any], str] = "") -> str:
+    """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned; ``fmt``: the
+    cells' formatter, or the format of their floats (a missing value: "-")."""
+    cell = functools.partial(_cell, spec=fmt) if isinstance(fmt, str) else fmt
+    cls = {c: ' class="text"' if c in (text or set()) else "" for c in df.columns}
+    head = "".join(f"<th{cls[c]}>{esc(c)}</th>" for c in df.columns)
+    rows = "\n".join("<tr>" + "".join(f"<td{cls[c]}>{esc(cell(plain_value(v)))}</td>"
+                                      for c, v in zip(df.columns, values, strict=True)) + "</tr>"
+                     for values in df.itertuples(index=False, name=None))
+    return f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
 
-    def cls(column: Any) -> str:
-        return ' class="text"' if column in text else ""
 
-    head = "".join(f"<th{cls(c)}>{esc(c)}</th>" for c in df.columns)
-    rows = []
-    for values in df.itertuples(index=False, name=None):
-        cells = "".join(f"<td{cls(c)}>{esc(fmt(plain_value(v)))}</td>" for c, v in zip(df.columns, values, strict=True))
-        rows.append(f"<tr>{cells}</tr>")
-    return (f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
-            + "\n</tbody>\n</table>")
+def _cell(v: Any, spec: str) -> str:
+    return "-" if missing_value(v) else format(v, spec) if spec and isinstance(v, float) else str(v)
 
 
 def plain_value(v: Any) -> Any:
@@ -167,15 +169,25 @@ def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
     return ['<div class="figures">', *(figure_html(p, figure_caption(p.name, exercise)) for p in files), "</div>"]
 
 
-def section(element_id: str, title: str, parts: list[str]) -> list[str]:
-    """A titled section the table of contents links to."""
-    return [f'<section id="{esc(element_id)}">', f"<h2>{esc(title)}</h2>", *parts, "</section>"]
+Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
 
 
-def contents(entries: list[tuple[str, str]]) -> str:
-    """The table of contents: a link to every section, (id, title) in page order."""
-    items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t in entries)
-    return f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>'
+def page(title: str, body: list[str], head: tuple[str, ...] = ()) -> str:
+    """A whole page: ``title`` (HTML), the CSP, the inline style sheet, ``body``; ``head``: more of its head."""
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">', *head,
+                      f"<title>{title}</title>", f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>",
+                      "</html>", ""])
+
+
+def sectioned(sections: list[Section]) -> list[str]:
+    """The first section, then a table of contents linking to every one, then the others."""
+    first, *rest = [[f'<section id="{esc(i)}">', f"<h2>{esc(t)}</h2>", *parts, "</section>"]
+                    for i, t, parts in sections]
+    items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t, _ in sections)
+    return [*first, f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>',
+            *(line for lines in rest for line in lines)]
 
 
 def scroll(table: str) -> str:

@@ -1,4 +1,4 @@
-"""The report's printed text."""
+"""The report's printed text, and the words report.html shares with it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from study.results.summary import parity_table
 
 
 def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table: pd.DataFrame, data: dict[str, Any],
-          written: list[Path], frontier: pd.DataFrame | None = None) -> str:
+                written: list[Path], frontier: pd.DataFrame | None = None) -> str:
     kind = kind_named(meta.get("kind"))
     sections = kind.report  # which of the report's parts the study's kind has (``Kind.report``)
     what = kind.title(meta) + (f": {method_text(meta)}" if "search" in sections else "")
@@ -34,42 +34,64 @@ def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif "search" in sections:
-        lines += (_search_text(meta, data["trials"], summary, data.get("numbers"))
-                  + _importance_lines(data.get("importances")))
+        words = importance_words(data.get("importances"))
+        lines += _search_text(meta, data["trials"], summary, data.get("numbers")) + (["", *_wrap(words)] if words
+                                                                                      else [])
     else:
-        target = study_target(meta)
-        goal = f"{target:g}" if target is not None else "the target"
+        goal = goal_text(meta)
         lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", format_accuracy_table(table)]
-        parity = parity_table(data["trials"], summary_axes(meta, data["trials"].columns))
+        parity = parity_rows(meta, data["trials"])
         if len(parity) and "odd-even" in sections:
-            shown = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
-                                                    for r in parity.itertuples()]})
-            shown = shown.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
             lines += ["", "Odd vs even T: c(T) = acc(T) - mean(acc(T-1), acc(T+1)); odd lengths easier would",
                       "show c > 0 at odd T and c < 0 at even T, beyond the intervals (95%, MOVER from the",
-                      f"three lengths' {METHOD} intervals):",
-                      shown.to_string(index=False)]
+                      f"three lengths' {METHOD} intervals):", parity.to_string(index=False)]
         if summary["solved"].sum() > 0:
-            steps = steps_to_target_table(summary)
             lines += ["", f"Median steps to {goal} held-out accuracy, over the seeds that got there (- none):",
-                      steps.to_string(float_format=lambda v: f"{v:.0f}", na_rep="-")]
+                      steps_to_target_table(summary).to_string(float_format=lambda v: f"{v:.0f}", na_rep="-")]
     best = data.get("best")
     if "search" in sections and best:
-        shown = ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
-        lines += ["", *_wrap("best trial: " + ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in shown)
-                             + tied_words(best), 120)]
+        lines += ["", *_wrap("best trial: " + best_words(meta, best), 120)]
         if best.get("confirm"):
             lines += [f"{confirm_words(best)}\n  {best['confirm']}"]
     where = (f"{folder / 'summary.csv'}, {folder / 'report.html'}"
              + (f", {folder / 'frontier.csv'}" if frontier is not None else "")
              + (f" and {len(written)} figures in {folder / 'figures'}" if written else ""))
-    lines += ["", f"wrote {where}"]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", f"wrote {where}"])
+
+
+def goal_text(meta: dict[str, Any]) -> str:
+    target = study_target(meta)
+    return f"{target:g}" if target is not None else "the target"
+
+
+def parity_rows(meta: dict[str, Any], trials: pd.DataFrame) -> pd.DataFrame:
+    """The odd-vs-even contrasts as shown: "c [95% CI]" to three decimals, T for length."""
+    parity = parity_table(trials, summary_axes(meta, trials.columns))
+    parity = parity.assign(**{"c [95% CI]": [f"{r.contrast:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+                                             for r in parity.itertuples()]})
+    return parity.drop(columns=["contrast", "low", "high"]).rename(columns={"length": "T"})
+
+
+def best_fields(meta: dict[str, Any], best: dict[str, Any]) -> list[str]:
+    return ["eval_accuracy", *[a for a in meta.get("axes") or [] if a in best], "steps_to_target"]
+
+
+def best_words(meta: dict[str, Any], best: dict[str, Any]) -> str:
+    """"eval_accuracy=1, lr=0.003, steps_to_target=900" and the ties (best.json)."""
+    return ", ".join(f"{k}={value_text(best.get(k), 6)}" for k in best_fields(meta, best)) + tied_words(best)
+
+
+def importance_words(table: pd.DataFrame | None, stop: str = "") -> str:
+    """The searched fields' importances (importances.csv), with what computed them; "" without."""
+    if table is None or not len(table):
+        return ""
+    return (f"Importance of each searched field, {importance_label(str(table['seeds'].iloc[0]))} "
+            f"(importances.csv): {importance_text(table)}{stop}")
 
 
 def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list[str]:
-    """What the printed table's columns are; the exercise's only when its column is there (its
-    models, T and settings: ``tables.exercise_applies``), the one T of a study that swept none."""
+    """What the printed table's columns are; the exercise's only when its column is there, the one T
+    of a study that swept none."""
     t = single_length(summary)
     lines = [f"every trial at T = {t} (the study swept no length)"] if t is not None else []
     lines += [f"this study: final held-out accuracy, mean over seeds [95% interval, {METHOD},",
@@ -97,7 +119,6 @@ def _missing_note(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
 
 
 def _left_out(summary: pd.DataFrame) -> list[str]:
-    """One line naming the trials left out of the means (errored, unfinished, cut), if any."""
     shown = left_out_words(summary)
     return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
 
@@ -106,7 +127,6 @@ LEFT_OUT = {"errored": "errored", "unfinished": "unfinished", "cut": "cut by the
 
 
 def trials_text(n: int) -> str:
-    """"1 trial", "9 trials"."""
     return f"{n} trial{'s' * (n != 1)}"
 
 
@@ -124,25 +144,13 @@ def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFra
     o = search_overview(meta, trials, numbers)
     top, others, reached, goal = o["top"], o["others"], o["reached"], o["goal"]
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
-    return ["", f"{len(top)} best of {trials_text(len(trials))} (one seed each; {o['scheduled']}; "
-                f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
-            top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
-            "", f"summary.csv: one row per config ({len(summary)} row{'s' * (len(summary) != 1)}, {configs} with a "
-                f"finished trial); "
-                "no mean is taken across configs", *_front_text(meta, trials)]
-
-
-def _importance_lines(table: pd.DataFrame | None) -> list[str]:
-    """The searched fields' importances (importances.csv), with what computed them."""
-    if table is None or not len(table):
-        return []
-    return ["", *_wrap(f"Importance of each searched field, {importance_label(str(table['seeds'].iloc[0]))} "
-                       f"(importances.csv): {importance_text(table)}")]
-
-
-def _front_text(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
+    lines = ["", f"{len(top)} best of {trials_text(len(trials))} (one seed each; {o['scheduled']}; "
+                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
+             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
+             "", f"summary.csv: one row per config ({len(summary)} row{'s' * (len(summary) != 1)}, {configs} with a "
+                 "finished trial); no mean is taken across configs"]
     front = front_table(meta, trials)
     if front is None:
-        return []
-    return ["", f"Pareto front ({PARETO_TEXT}): {len(front)} of {trials_text(len(trials))}, pareto.csv",
+        return lines
+    return [*lines, "", f"Pareto front ({PARETO_TEXT}): {len(front)} of {trials_text(len(trials))}, pareto.csv",
             front.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]

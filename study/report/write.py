@@ -1,39 +1,13 @@
-"""python -m study.report results/<name>: a study's summary.csv and figures, and its main tables printed.
-
-    python -m study.report results/lengths-20261128-170000
-    python -m study.report results/lengths-20261128-170000 --no-figures
-
-Also run at the end of every ``python -m study.run``. Prints the study's provenance line and its
-tables. Writes into the study's folder, atomically:
-
-    trials.csv, curves.csv               again only where this code tabulates them otherwise than the
-                                         code that ran the study (``_restate``)
-    summary.csv                          one row per model x length x every other swept field (x config
-                                         of a search): finished trials only
-    figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
-                                         T, per combination of the other axes); curves_both.png: every
-                                         model in one figure (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals, one line per
-                                         combination of the other swept axes, a panel per model when
-                                         there are several; the exercise's numbers beside
-    figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
-    figures/steps_to_target.png          median steps to the target against T (when any seed got there)
-    figures/*_vs_<axis>.png              instead of the three "vs length" figures, for a study with a
-                                         single T: against its first swept axis (plots.figure_x)
-    optuna_history.png, optuna_importances.png, best_curve.png, importances.csv, best.json, pareto.csv,
-    pareto.png, pbt.png                  a search's (best.json written again from trials.csv)
-    frontier.csv, figures/frontier.png   a memory frontier's (its table is printed first)
-    report.html                          the study on one self-contained page (study.report.html)
-
-A figure whose data are absent is skipped, and no figure repeats another. A figure under figures/
-named as this code names its figures but not drawn by this report is removed (``stale_figures``).
-summary.csv is deterministic: a re-report of the same folder writes the same bytes (rows sorted,
-statistics rounded to 6 decimals). Intervals: docs/statistics.md.
-"""
+"""``write_report`` (``python -m study.report``, also run at the end of ``python -m study.run``): a study
+folder's summary.csv (a row per model x length x other swept field, or per config of a search; finished
+trials only), figures (page.py's ``CAPTIONS`` say which), report.html, a search's best.json, importances.csv
+and pareto.csv, a frontier's frontier.csv, all written atomically, and its tables printed. trials.csv and
+curves.csv are written again only where older code tabulated them otherwise (``_restate``). A figure whose
+data are absent is skipped; one this code names but did not draw this time is removed (``stale_figures``).
+A re-report writes the same bytes: summary.csv's rows are sorted, its statistics rounded to 6 decimals."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable
@@ -51,6 +25,7 @@ from study.report import plots
 from study.report.frontier import write_frontier
 from study.report.html import write_html
 from study.report.page import shown_folder
+from study.report.plots.common import png_bytes
 from study.report.text import report_text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
@@ -65,11 +40,10 @@ DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below an
 
 
 def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
-    """Write summary.csv, figures/*.png and report.html into a study folder; print the main tables when ``echo``.
-
-    Returns ``summary``, ``accuracy_vs_length`` (the printed table), ``curves_summary`` (held-out
-    accuracy bands per step), ``figures`` (the paths written) and, for a memory frontier, ``frontier``.
-    Raises ``NotAStudy`` when the path is not a study folder (before writing anything)."""
+    """Write the report into a study folder (``NotAStudy`` before writing anything where it is none); print
+    its tables when ``echo``. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
+    ``curves_summary`` (held-out accuracy bands per step), ``figures`` (the paths written) and, for a
+    memory frontier, ``frontier``."""
     folder = Path(path)
     data = read_study_folder(folder)
     _restate(folder, data)
@@ -91,16 +65,12 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
         for stale in stale_figures(folder / FIGURES, written):
             stale.unlink(missing_ok=True)
     if frontier is not None and figures:
-        from study.frontier.table import FIGURE
-
-        written.insert(0, folder / FIGURES / FIGURE)
+        written.insert(0, folder / FIGURES / fr.FIGURE)
     write_html(folder, data, rounded)
     if echo:
         print(report_text(folder, meta, summary, table, data, written, frontier))
-    out = {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
-    if frontier is not None:
-        out["frontier"] = frontier
-    return out
+    return {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written,
+            **({"frontier": frontier} if frontier is not None else {})}
 
 
 def _restate(folder: Path, data: dict[str, Any]) -> None:
@@ -261,24 +231,6 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
         jobs.append(("best_curve.png",
                      lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
     return jobs
-
-
-def png_bytes(drawn: Any) -> bytes:
-    """A figure (or an Axes of it) as the report's PNG bytes; the figure is released (pyplot's too)."""
-    from matplotlib.figure import Figure
-
-    fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
-    finally:
-        # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
-        if "matplotlib.pyplot" in sys.modules:
-            import matplotlib.pyplot as plt
-
-            if plt.fignum_exists(getattr(fig, "number", -1)):
-                plt.close(fig)
-    return buf.getvalue()
 
 
 def _safe(name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,10 +32,7 @@ from study.report.plots.common import (
     panels_of,
     value_colors,
 )
-from study.results.summary import (
-    axis_key,
-    distinct_values,
-)
+from study.results.summary import axis_key, distinct_values
 
 
 def _x_scale(summary: pd.DataFrame, x: str) -> tuple[dict[Any, float], str]:
@@ -78,24 +75,22 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
     panel_cols, line_cols = layout(summary, x)
     line_keys = cell_keys(summary, line_cols)
     colors = value_colors(line_keys)
-    title, ylabel, loc = _titles(summary, what, x, target, panel_cols, line_cols)
+    title, ylabel = _titles(summary, what, x, target, panel_cols + line_cols)
     panels = list(panels_of(summary, panel_cols))
     fig, axes = figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
-    for ax, (panel, sub) in zip(axes, panels, strict=True):
-        for key in line_keys:
+    for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
+        for i, key in enumerate(line_keys):
             rows = matching(sub, line_cols, key)
             if rows.empty:
                 continue
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
-            shift = (line_keys.index(key) - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
+            shift = (i - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
             _draw(ax, rows, what, colors[key], model_style(model), cell_label(line_cols, key) or str(model), shift)
             if what == "accuracy" and seeds is not None:
-                _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, line_keys.index(key), len(line_keys)),
-                           colors[key])
+                _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, i, len(line_keys)), colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
-            _exercise_markers(ax, matching(exercise, panel_cols, _panel_key(sub, panel_cols)),
-                              colors if line_cols == ["model"] else None)
+            _exercise_markers(ax, matching(exercise, panel_cols, panel_key), colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
         if what == "steps":
             ax.set_ylabel(ylabel)
@@ -111,7 +106,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         if what == "steps":
             _steps_legend(ax, handles, labels)
         else:
-            draw_legend(ax, handles, labels, loc=loc)
+            draw_legend(ax, handles, labels, loc="lower left")
     if panel_cols:
         fig.suptitle(title)
     if what == "steps":  # labels placed where the laid-out axes put their points
@@ -132,35 +127,21 @@ def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
-def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, panel_cols: list[str],
-            line_cols: list[str]) -> tuple[str, str, str]:
-    """(title, y label, legend place) of a ``_versus`` figure."""
+def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, cols: list[str]) -> tuple[str, str]:
+    """(title, y label) of a ``_versus`` figure whose panels and lines are by ``cols``."""
     models = models_of(summary)
-    only_model = models[0] if len(models) == 1 and "model" not in panel_cols + line_cols else None
-    at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
+    lengths = distinct_values(summary, "length") if x != "length" and "length" not in cols else []
+    at = f" at T = {value_text(lengths[0], 6)}" if len(lengths) == 1 else ""
     name = "length" if x == "length" else AXIS_NAMES.get(x, x)
-    if what == "accuracy":
-        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})"
-        ylabel, loc = HELD_OUT, "lower left"
-    elif what == "mean":
-        title = f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)"
-        ylabel, loc = "Mean training accuracy (all steps)", "lower left"
-    else:
-        goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
-        title = f"Steps to reach {goal}{at} (median over solved seeds)"
-        ylabel, loc = "Steps to target", "upper left"  # beside the axes (``_steps_legend``)
-    if only_model is not None:
-        title = f"{only_model}: {title[0].lower()}{title[1:]}"
-    return title, ylabel, loc
-
-
-def _at_length(summary: pd.DataFrame) -> str:
-    lengths = distinct_values(summary, "length")
-    return f" at T = {value_text(lengths[0], 6)}" if len(lengths) == 1 else ""
-
-
-def _panel_key(sub: pd.DataFrame, columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(sub[c].iloc[0] for c in columns)
+    goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
+    title, ylabel = {
+        "accuracy": (f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})", HELD_OUT),
+        "mean": (f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)",
+                 "Mean training accuracy (all steps)"),
+        "steps": (f"Steps to reach {goal}{at} (median over solved seeds)", "Steps to target")}[what]
+    if len(models) == 1 and "model" not in cols:
+        title = f"{models[0]}: {title[0].lower()}{title[1:]}"
+    return title, ylabel
 
 
 def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str, shift: float = 0.0) -> None:
@@ -259,29 +240,20 @@ def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] 
 
 def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None,
                   seeds: pd.DataFrame | None = None) -> Figure:
-    """Final held-out accuracy against ``x`` (``figure_x``: T, or a single-T study's first axis),
-    mean over seeds with 95% error bars (``METHOD``); panels and lines by ``layout``.
-
-    ``seeds``: the finished trials (``finished_trials``); a cell of at most ``MAX_DOTS`` seeds draws
-    each seed's final held-out accuracy as a hollow dot beside its mean and interval.
-
-    ``exercise``: ``tables.exercise_points``, the exercise's reported numbers where they apply,
-    drawn beside as x (RNN) and + markers (training-batch accuracy at step 10,000, one run), when x is T.
-    """
+    """Final held-out accuracy against ``x`` (``figure_x``), mean over seeds with 95% error bars, panels
+    and lines by ``layout``; each seed a hollow dot beside its mean in a cell of at most ``MAX_DOTS``
+    (``seeds``: ``finished_trials``); against T, the exercise's numbers (``exercise_points``) as x (RNN)
+    and + markers."""
     return _versus(summary, "accuracy", x, exercise, None, seeds)
 
 
 def plot_mean_accuracy(summary: pd.DataFrame, *, x: str | None = None) -> Figure:
-    """The exercise's metric (mean training-batch accuracy over all steps, mean over seeds) against
-    ``x`` (``figure_x``): its plot (b)/(d); panels and lines by ``layout``."""
+    """The exercise's metric (mean training-batch accuracy over all steps) against ``x``: its plot (b)/(d)."""
     return _versus(summary, "mean", x, None, None)
 
 
 def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target: float | None = None) -> Figure:
-    """Median steps to reach the target held-out accuracy against ``x`` (``figure_x``), over the
-    solved seeds; panels and lines by ``layout``. Each point is annotated "solved/seeds" (where the
-    label finds a free place: labels never overlap); where no seed reached the target there is no
-    point. A point where one seed of several solved is open and not joined to its line (its steps
-    are one run's, not a median). Lines are shifted ``STEPS_DODGE`` points sideways from each other
-    (the data are not changed), so that equal medians stay visible."""
+    """Median steps to the target over the solved seeds against ``x``, each point labelled "solved/seeds"
+    where the label finds a free place; a point where one seed of several solved is open and not joined;
+    lines ``STEPS_DODGE`` points apart sideways, so that equal medians stay visible."""
     return _versus(summary, "steps", x, None, target)

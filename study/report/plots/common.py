@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -12,13 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from study.basics.text import value_text
-from study.results.summary import (
-    axis_key,
-    extra_axes,
-    group_rows,
-    model_order,
-    sort_groups,
-)
+from study.results.summary import axis_key, extra_axes, group_rows, model_order, sort_groups
 
 STEPS = "Steps"
 LENGTH = "Palindrome length T"
@@ -26,19 +22,15 @@ HELD_OUT = "Held-out accuracy"
 AXIS_NAMES = {"max_norm": "clip max_norm", "lr": "learning rate", "hidden": "hidden units"}
 LOG_AXES = ("lr",)  # drawn on a log scale (so is any positive axis spanning 100x or more)
 MAX_LINES = 8  # lines in one panel; more, and the first axis makes panels
-MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}
-
-
+MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}  # the exercise drew the RNN dashed; others dotted
 MODEL_COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2"}  # the frontier figure's order of cells too
 
 
 def model_style(model: str) -> str:
-    """The line style of a model: the exercise drew the RNN dashed; LSTM solid, GRU dash-dot, others dotted."""
     return MODEL_STYLES.get(str(model), ":")
 
 
 def model_color(model: str) -> str:
-    """The colour of a model in figures that tell models apart by colour (RNN blue, LSTM orange, GRU green)."""
     return MODEL_COLORS.get(str(model), "C4")
 
 
@@ -57,8 +49,7 @@ def axis_label(axis: str) -> str:
 def value_colors(values: Sequence[Any]) -> dict[Any, Any]:
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10"]
-    return {v: cmap(i % 10) for i, v in enumerate(values)}
+    return {v: colormaps["tab10"](i % 10) for i, v in enumerate(values)}
 
 
 def varying_axes(table: pd.DataFrame, first_stat: str = "seeds") -> list[str]:
@@ -77,11 +68,8 @@ def figure_x(summary: pd.DataFrame) -> str:
 
 def cell_label(columns: Sequence[str], values: Sequence[Any]) -> str:
     """"RNN, hidden=64, lr=0.003": a model by its name, T as "T=5", any other axis as "name=value"."""
-    parts = []
-    for c, v in zip(columns, values, strict=True):
-        parts.append(str(v) if c == "model" else f"T={value_text(v, 6)}" if c == "length"
-                     else f"{c}={value_text(v, 6)}")
-    return ", ".join(parts)
+    return ", ".join(str(v) if c == "model" else f"T={value_text(v, 6)}" if c == "length" else f"{c}={value_text(v, 6)}"
+                     for c, v in zip(columns, values, strict=True))
 
 
 def cell_keys(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -100,21 +88,19 @@ def matching(table: pd.DataFrame, columns: Sequence[str], values: Sequence[Any])
     return table[mask]
 
 
-def panels_of(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(title, rows) per combination of ``columns``' values, in sorted order; one untitled panel if none."""
+def panels_of(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[tuple[Any, ...], str, pd.DataFrame]]:
+    """(values, title, rows) per combination of ``columns``' values, in sorted order; one untitled panel if none."""
     for values in cell_keys(table, columns):
-        yield cell_label(columns, values), matching(table, columns, values)
+        yield values, cell_label(columns, values), matching(table, columns, values)
 
 
 def layout(table: pd.DataFrame, x: str, first_stat: str = "seeds",
            max_lines: int = MAX_LINES) -> tuple[list[str], list[str]]:
-    """(panel columns, line columns) of a figure of ``table`` against ``x``.
-
-    Lines: one per combination of the varying axes besides ``x`` (``length`` too when it varies and
-    is not ``x``); panels: one per model when there are several. While a panel would hold more than
-    ``max_lines`` lines, the first line axis makes panels instead. With no other varying axis, the
-    models are the lines of one panel.
-    """
+    """(panel columns, line columns) of a figure of ``table`` against ``x`` (``figure_x``). Lines: one per
+    combination of the varying axes besides ``x`` (``length`` too when it varies), coloured, labelled
+    "hidden=64, lr=0.003"; panels: one per model when there are several, so that a model axis reads the
+    same swept or fixed. While a panel would hold more than ``max_lines`` lines, the first line axis
+    makes panels instead. With no other varying axis, the models are the lines of one panel."""
     others = [a for a in varying_axes(table, first_stat) if a != x]
     if x != "length" and "length" in table and len({axis_key(v) for v in table["length"]}) > 1:
         others = ["length", *others]
@@ -132,8 +118,7 @@ def figure_grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(width * cols * (0.8 if cols > 1 else 1), height * rows * (0.85 if rows > 1 else 1)),
                  layout="constrained")
-    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
-    return fig, axes
+    return fig, [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
 
 
 def shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str = "") -> tuple[Figure, list[Axes]]:
@@ -204,16 +189,31 @@ def draw_legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | 
         ax.legend(handles, labels, loc=loc, fontsize="small", **kwargs)
 
 
-def error_bars(rows: pd.DataFrame, metric: str) -> np.ndarray:
-    """Asymmetric error bars (2, n) from low/high (the interval is not symmetric about the
-    mean); zero where the interval is missing. Never negative: the interval contains the mean."""
-    y = rows[f"{metric}_mean"].to_numpy(float)
+def error_bars(rows: pd.DataFrame, metric: str, mean: str = "_mean") -> np.ndarray:
+    """Asymmetric error bars (2, n) from ``metric``'s low and high about its ``mean`` column; zero where
+    the interval is missing. Never negative: the interval contains the mean."""
+    y = rows[f"{metric}{mean}"].to_numpy(float)
     low = np.nan_to_num(y - rows[f"{metric}_low"].to_numpy(float), nan=0.0)
     high = np.nan_to_num(rows[f"{metric}_high"].to_numpy(float) - y, nan=0.0)
     return np.vstack([low, high])
 
 
 def integer_ticks(ax: Axes, lengths: pd.Series) -> None:
-    values = sorted(set(int(t) for t in lengths))
-    if len(values) <= 12:
+    if len(values := sorted({int(t) for t in lengths})) <= 12:
         ax.set_xticks(values)
+
+
+def png_bytes(drawn: Any) -> bytes:
+    """A figure (or an Axes of it) as the report's PNG bytes; the figure is released (pyplot's too)."""
+    fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
+    finally:
+        # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
+        if "matplotlib.pyplot" in sys.modules:
+            import matplotlib.pyplot as plt
+
+            if plt.fignum_exists(getattr(fig, "number", -1)):
+                plt.close(fig)
+    return buf.getvalue()

@@ -40,20 +40,19 @@ SEED_END = {"target": ("o", "seed stopped at the target (held at its last value 
 
 def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy", target: float | None = None,
                 curves: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> Figure:
-    """One model's accuracy curves with their across-seed bands (``curves_table``), as small multiples.
-
-    Panels: one per T (and per value of the axes that would put more than ``MAX_CURVE_LINES`` lines in
-    one), every panel on the same x and y axes. Lines: one per combination of the other varying
-    axes; a panel with one mean line also draws each seed thin (``curves``, the study's curves.csv),
-    its end marked by how it stopped (``trials``' stopped_by: a dot at the target, an x where the
-    scheduler cut it or it errored). A mean line is bold where every seed of its cell is in it and
-    thin where fewer are, with "n=5→4" where the count drops. Plus the target line when ``target``
-    is given."""
+    """One model's accuracy curves with their across-seed bands (``curves_table``), as small multiples on
+    shared axes: a panel per T (and per value of an axis while a panel would hold more than
+    ``MAX_CURVE_LINES`` lines), a line per combination of the other varying axes. A panel with one mean
+    line also draws each seed thin (``curves``), its end marked by how it stopped (``trials``' stopped_by).
+    A mean line is bold where every seed of its cell is in it, thin where fewer are ("n=5→4")."""
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
     title = f"{model}: {metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
-    panels, lines = _curve_layout(rows, [])
+    lines, panels = varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
+    while lines and len(cell_keys(rows, lines)) > MAX_CURVE_LINES:
+        panels.append(lines.pop(0))
+    panels += ["length"] if len(distinct_values(rows, "length")) > 1 else []
     if curves is not None and "model" in curves:
         curves = curves[curves["model"].astype(str) == str(model)]
     return _small_multiples(rows, [model], panels, lines, title, metric, target,
@@ -71,19 +70,6 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
     return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
 
 
-def _curve_layout(bands: pd.DataFrame, lines: list[str]) -> tuple[list[str], list[str]]:
-    """(panel columns, line columns) of one model's curves: T makes panels; the other varying axes
-    are the lines while they make at most ``MAX_CURVE_LINES``, the first of them panels otherwise
-    (panel columns in the order rows-then-columns of the grid: the other axes, then T)."""
-    lines = [*lines, *varying_axes(bands, "step")]
-    panels: list[str] = []
-    while lines and len(cell_keys(bands, lines)) > MAX_CURVE_LINES:
-        panels.append(lines.pop(0))
-    if len(distinct_values(bands, "length")) > 1:
-        panels.append("length")
-    return panels, lines
-
-
 def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
                      title: str, metric: str, target: float | None, ends: dict[str, str] | None,
                      curves: pd.DataFrame | None) -> Figure:
@@ -91,27 +77,27 @@ def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[st
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
     fig, axes = shared_grid(len(panels), ncols, STEPS, metric_name(metric))
-    line_keys = cell_keys(bands, [c for c in line_cols if c != "model"])
+    others = [c for c in line_cols if c != "model"]
+    line_keys = cell_keys(bands, others)
     colors = value_colors(line_keys) if len(line_keys) > 1 else {}
     dropped = False
-    for ax, (panel, sub) in zip(axes, panels, strict=True):
-        key_of_panel = [sub[c].iloc[0] for c in panel_cols]
+    for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
         if ends is not None and curves is not None:
-            _seeds(ax, matching(curves, panel_cols, key_of_panel), metric, model_color(models[0]), ends)
+            _seeds(ax, matching(curves, panel_cols, panel_key), metric, model_color(models[0]), ends)
         for model in models:
             for key in line_keys:
-                line = matching(sub[sub["model"] == model], [c for c in line_cols if c != "model"], key)
+                line = matching(sub[sub["model"] == model], others, key).sort_values("step")
                 if line.empty:
                     continue
                 color = colors.get(key, model_color(model))
-                label = _curve_label(line_cols, key, model, ends is not None)
-                draw_band(ax, line.sort_values("step"), "step", metric, color)
-                dropped |= _mean_line(ax, line.sort_values("step"), metric, color, model_style(model), label)
+                draw_band(ax, line, "step", metric, color)
+                dropped |= _mean_line(ax, line, metric, color, model_style(model),
+                                      _curve_label(line_cols, key, model, ends is not None))
         target_line(ax, target)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
-    if len(panels) > 1 or panels[0][0]:
+    if len(panels) > 1 or panels[0][1]:
         fig.suptitle(title)
     figure_legend(fig, axes, _keys_to_widths() if dropped else [])
     return fig
@@ -168,9 +154,8 @@ def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[s
     """Each seed's curve, thin; a seed that did not finish (cut, errored) grey and dotted; its end
     marked by how it stopped (``SEED_END``)."""
     for tid, seed in curves.groupby(curves["trial_id"].astype(str), sort=True):
-        seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"),
-                           y=pd.to_numeric(seed[metric], errors="coerce")).dropna(subset=["step", "y"])
-        seed = seed.sort_values("step")
+        seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"), y=pd.to_numeric(
+            seed[metric], errors="coerce")).dropna(subset=["step", "y"]).sort_values("step")
         if seed.empty:
             continue
         end = ends.get(str(tid), "steps")
@@ -187,15 +172,11 @@ def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[s
 
 def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None = None,
                     params: Mapping[str, Any] | None = None, ax: Axes | None = None) -> Axes:
-    """One trial's learning curve: held-out accuracy and training-batch accuracy against steps.
-
-    Lines: held-out, training (each evaluation window's mean batch accuracy), and the target.
-    """
-    rows = curves[curves["trial_id"].astype(str) == str(trial_id)].copy()
+    """One trial's held-out accuracy, its training accuracy (each evaluation window's mean) and the target."""
+    rows = curves[curves["trial_id"].astype(str) == str(trial_id)]
     if rows.empty:
         raise ValueError(f"no curve for trial {trial_id!r}")
-    rows["step"] = pd.to_numeric(rows["step"], errors="coerce")
-    rows = rows.sort_values("step")
+    rows = rows.assign(step=pd.to_numeric(rows["step"], errors="coerce")).sort_values("step")
     ax = ax if ax is not None else Figure(figsize=(6.4, 4.4), layout="constrained").add_subplot()
     ax.plot(rows["step"], pd.to_numeric(rows["eval_accuracy"], errors="coerce"), marker=".", label="held-out")
     if "train_accuracy" in rows:

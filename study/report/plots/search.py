@@ -1,6 +1,5 @@
-"""A search's figures: Optuna's optimisation history, the fANOVA importance of each field (from
-``study.results.importance``'s table), the Pareto front of several objectives, and Population
-Based Training's learning rates and curves with their exploits marked."""
+"""A search's figures: Optuna's history, the fields' fANOVA importances, the Pareto front of several
+objectives, Population Based Training's learning rates and curves with their exploits marked."""
 
 from __future__ import annotations
 
@@ -36,13 +35,11 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     on_front = set(front["trial_id"].astype(str)) if len(front) else set()
     for ax, key in zip(axes, keys, strict=True):
-        here = [i for i in values.index if tuple(trials.loc[i, c] for c in cells) == key]
-        idx = pd.Index(here)
+        idx = pd.Index([i for i in values.index if tuple(trials.loc[i, c] for c in cells) == key])
         x, y = _shown(trials, mx, idx), _shown(trials, my, idx)
         never = pd.Series(False, index=idx)
-        for metric in (mx, my):
-            if metric == "steps_to_target":
-                never |= pd.to_numeric(trials.loc[idx, metric], errors="coerce").isna()
+        if "steps_to_target" in (mx, my):
+            never |= pd.to_numeric(trials.loc[idx, "steps_to_target"], errors="coerce").isna()
         best = trials.loc[idx, "trial_id"].astype(str).isin(on_front)
         ax.scatter(x[~best & ~never], y[~best & ~never], color="0.6", s=22, label="trial")
         if never.any():
@@ -78,17 +75,15 @@ def _optuna_plot(name: str, study: Any, metric: str) -> Axes:
 
 
 def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
-    """Optuna's optimization history of ``metric`` (the search's first objective; its matplotlib
-    visualization); a pyplot figure: close it."""
+    """Optuna's optimization history of ``metric`` (the search's first objective); a pyplot figure: close it."""
     ax = _optuna_plot("plot_optimization_history", study, metric)
     ax.set_ylabel("Held-out accuracy (eval_accuracy)" if metric == "eval_accuracy" else metric)
     return ax
 
 
 def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figure:
-    """The importance of each searched field for ``metric``, from ``fanova_importances``' table: a
-    bar at the mean over the evaluator's seeds, a line across their range; the title names the
-    evaluator and its seeds."""
+    """The importance of each searched field for ``metric`` (``fanova_importances``' table): a bar at the
+    mean over the evaluator's seeds, a line across their range."""
     from study.results.importance import FANOVA_SEEDS, importance_label
 
     label = importance_label(str(table["seeds"].iloc[0]) if len(table) else FANOVA_SEEDS, short=True)
