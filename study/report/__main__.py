@@ -45,11 +45,9 @@ def _searches(folder: Path) -> list[tuple[str, int]]:
     """The (method, search seed) of each search a study.methods folder holds: ``<method>-s<seed>/study.json``."""
     from study.methods import METHODS
 
-    found = []
-    for study_json in folder.glob("*-s*/study.json"):
-        method, _, seed = study_json.parent.name.rpartition("-s")
-        if method in METHODS and seed.isdigit():
-            found.append((method, int(seed)))
+    found = [(method, int(seed)) for method, _, seed in (p.parent.name.rpartition("-s")
+                                                         for p in folder.glob("*-s*/study.json"))
+             if method in METHODS and seed.isdigit()]
     return sorted(found, key=lambda ms: (list(METHODS).index(ms[0]), ms[1]))
 
 
@@ -60,10 +58,8 @@ def is_methods_folder(path: str | Path) -> bool:
 
 
 def methods_argv(path: str | Path) -> list[str]:
-    """The ``python -m study.methods`` options that redo a methods folder's tables and figure from
-    the searches it holds: --analyse-only, its methods and search seeds (its ``<method>-s<seed>``
-    folders) and, where it has confirming reruns (``confirm-<method>``), --confirm-seeds (they are
-    read, not run)."""
+    """``python -m study.methods --analyse-only`` options that redo a methods folder from its searches
+    (``<method>-s<seed>``) and its confirming reruns (``confirm-<method>``: read, not run)."""
     folder = Path(path)
     searches = _searches(folder)
     methods = list(dict.fromkeys(m for m, _ in searches))
@@ -74,17 +70,14 @@ def methods_argv(path: str | Path) -> list[str]:
 
 
 def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
-    """Re-report a study.methods folder as ``python -m study.methods --analyse-only`` would (its own
-    code: the tables and figures/methods.png redone from the searches' folders)."""
+    """Re-report a study.methods folder with its own code (``methods_argv``)."""
     if not figures:
         raise UsageError(f"--no-figures: {path} is a study.methods folder; its report is its tables and "
                          "figures/methods.png, written together")
     from study import methods
 
-    argv = methods_argv(path)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out if not echo else sys.stdout):
-        return methods.main(argv)
+    with contextlib.redirect_stdout(sys.stdout if echo else io.StringIO()):
+        return methods.main(methods_argv(path))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pandas as pd
 from study.basics.errors import StudyError
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.page import esc, html_table, page, scroll, sectioned
+from study.report.page import esc, html_page, html_table, scroll, sectioned
 from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison
 from study.results.compare_sides import settings_lines
 
@@ -57,19 +57,14 @@ def side_text(d: dict[str, Any], side: str, short: bool = False) -> str:
     return f"{mean:.4f} [{low:.4f}, {high:.4f}] n={int(n)}"
 
 
-def diff_text(d: dict[str, Any], name: str = "accuracy_diff") -> str:
-    c, low, high = d[name], d[f"{name}_low"], d[f"{name}_high"]
-    if pd.isna(c):
-        return "-"
-    return f"{c:+.4f}" if pd.isna(low) or pd.isna(high) else f"{c:+.4f} [{low:+.4f}, {high:+.4f}]"
+def diff_text(d: dict[str, Any]) -> str:
+    c, low, high = d["accuracy_diff"], d["accuracy_diff_low"], d["accuracy_diff_high"]
+    return ("-" if pd.isna(c) else f"{c:+.4f}" if pd.isna(low) or pd.isna(high)
+            else f"{c:+.4f} [{low:+.4f}, {high:+.4f}]")
 
 
 def solved_text(d: dict[str, Any]) -> str:
-    def count(side: str) -> str:
-        n = d[f"{side}_seeds"]
-        return "-" if pd.isna(n) else f"{int(d[f'{side}_solved'])}/{int(n)}"
-
-    return f"{count('a')} / {count('b')}"
+    return " / ".join("-" if pd.isna(n := d[f"{s}_seeds"]) else f"{int(d[f'{s}_solved'])}/{int(n)}" for s in "ab")
 
 
 def cell_rows(comparison: Comparison, printed: bool = False) -> list[dict[str, str]]:
@@ -104,21 +99,17 @@ def printed_table(comparison: Comparison, width: int = WIDTH) -> tuple[list[str]
     ``OPTIONAL`` are left out while it is wider. Returns (its lines, the columns left out)."""
     rows = cell_rows(comparison, printed=True)
     columns = list(rows[0]) if rows else []
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
     left_out: list[str] = []
-    while _width(rows, columns) > width and len(left_out) < len(OPTIONAL):
+    while sum(widths[c] for c in columns) + 2 * max(len(columns) - 1, 0) > width and len(left_out) < len(OPTIONAL):
         left_out.append(OPTIONAL[len(left_out)])
         columns = [c for c in columns if c not in left_out]
-    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
 
     def line(values: dict[str, str]) -> str:
         return "  ".join(values[c].rjust(widths[c]) if c in NUMBERS else values[c].ljust(widths[c])
                          for c in columns).rstrip()
 
     return [line({c: c for c in columns}), *(line(r) for r in rows)], left_out
-
-
-def _width(rows: list[dict[str, str]], columns: list[str]) -> int:
-    return sum(max([len(c), *(len(r[c]) for r in rows)]) for c in columns) + 2 * max(len(columns) - 1, 0)
 
 
 def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
@@ -174,7 +165,7 @@ def render_comparison_html(comparison: Comparison, png: bytes) -> str:
             f'<p class="lede">A = <code>{a}</code>; B = {names}. {esc(verdict_counts(comparison))}.</p>',
             *sectioned(sections), f'<p class="note">Written by <code>{esc(PROG)}</code>; every number, the solve '
             "rates' differences and their intervals included, is in compare.csv.</p>"]
-    return page(f"Comparison: {a} against {names}", body)
+    return html_page(f"Comparison: {a} against {names}", body)
 
 
 def _differing(comparison: Comparison) -> list[str]:

@@ -14,19 +14,9 @@ import pandas as pd
 
 from study.basics.layout import FIGURES, TRIALS
 from study.basics.text import value_text
+from study.frontier import table as fr
 from study.frontier.probe import MOOT, PASSED
 from study.frontier.search import Frontier
-from study.frontier.table import (
-    CSV,
-    FIGURE,
-    FILE,
-    format_frontier,
-    frontier_table,
-    int_or_none,
-    load_frontier,
-    steps_text,
-    table_cells,
-)
 from study.report.plots.common import png_bytes
 
 TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm", "batch_size")  # when fixed
@@ -38,14 +28,12 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, An
     Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
-    if ax is None:
-        ax = Figure(figsize=(7.5, 4.5)).add_subplot()
-    cells = table_cells(table)
-    first = table.iloc[0]
-    k, n = (int(v) for v in str(first["rule"]).split("/"))
-    _length_axis(ax, sorted({int(t) for t in table[table["length"].notna()]["length"]}), _fitted_lengths(table),
-                 _open_sides(table))
+    ax = ax if ax is not None else Figure(figsize=(7.5, 4.5)).add_subplot()
+    cells = fr.table_cells(table)
+    k, n = (int(v) for v in str(table["rule"].iloc[0]).split("/"))
+    _length_axis(ax, table)
     for i, (label, rows) in enumerate(cells):
         # A small multiplicative dodge so that cells probed at the same T do not hide each other.
         color, offset = colormaps["tab10"](i % 10), i - (len(cells) - 1) / 2
@@ -56,7 +44,19 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, An
     ax.set_xlabel("Palindrome length T")
     ax.set_ylabel("Seeds solved, k/n (95% Wilson)")
     ax.set_title(frontier_title(table, settings), fontsize=10)
-    _legend(ax, k, n)
+    rate = value_text(k / n, 3)  # the legend: the cells, then what the markers and the dashed line mean
+    keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
+            Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="failed"),
+            Line2D([], [], ls="", marker="x", color="0.5", label="moot (above a failure)"),
+            Line2D([], [], ls="", marker="*", color="0.3", mec="black", ms=12, label="frontier (longest T)"),
+            Line2D([], [], ls="-", lw=0.8, marker="*", color="0.3", mfc="white", ms=12,
+                   label="frontier only a bound\n(arrow: where it may lie,\nup to a failure or open)"),
+            Line2D([], [], ls="-", lw=2.2, marker="D", color="0.3", mec="black", ms=6,
+                   label=f"fitted {rate} crossing, 95% interval\n(logistic in log T, profile\nlikelihood; "
+                         f"arrow: open)"),
+            Line2D([], [], ls="--", color="0.4", lw=0.8, label=f"rule {k}/{n}")]
+    ax.legend(handles=[*ax.get_legend_handles_labels()[0], *keys], fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
@@ -73,7 +73,7 @@ def frontier_title(table: pd.DataFrame, settings: Mapping[str, Any] | None = Non
     lengths = sorted({int(t) for t in table["length"].dropna()})
     probed = f"; T probed {lengths[0]} to {lengths[-1]}" if len(lengths) > 1 else ""
     return (f"{head}\n\u2265 {first['rule']} seeds reach {value_text(first['target'], 6)} held out within "
-            f"{steps_text(table)} steps{probed}")
+            f"{fr.steps_text(table)} steps{probed}")
 
 
 def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float) -> None:
@@ -100,7 +100,7 @@ def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float
 
 def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> None:
     """The frontier: a star where the search found it, an open star and an arrow where it is a bound."""
-    longest, failed = int_or_none(rows["longest_solved"].iloc[0]), int_or_none(rows["first_failed"].iloc[0])
+    longest, failed = fr.int_or_none(rows["longest_solved"].iloc[0]), fr.int_or_none(rows["first_failed"].iloc[0])
     done = bool(rows["done"].iloc[0])
 
     def rate_at(t: int) -> float:
@@ -151,31 +151,12 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], color:
     arrow.set_gid(gid)
 
 
-def _fitted_lengths(table: pd.DataFrame) -> list[float]:
-    """The finite fitted lengths and interval ends, for the axis."""
-    if "fitted_low" not in table:
-        return []
-    values = pd.concat([table[c] for c in ("fitted_length", "fitted_low", "fitted_high")]).astype(float)
-    return [float(v) for v in values if math.isfinite(v) and v > 0]
-
-
-def _open_sides(table: pd.DataFrame) -> tuple[bool, bool]:
-    """(left, right): whether some arrow goes off the axis that way (a bound, or a fitted interval
-    with no end), to leave it room."""
-    fitted = "fitted_low" in table
-    first = table.drop_duplicates("cell")
-    left = bool(((first["longest_solved"].isna() & first["first_failed"].notna()).any())
-                or (fitted and (table["fitted_low"] == 0).any()))
-    right = bool(((first["longest_solved"].notna() & first["first_failed"].isna()).any())
-                 or (fitted and np.isinf(table["fitted_high"].astype(float)).any()))
-    return left, right
-
-
-def _length_axis(ax: Any, lengths: list[int], fitted: list[float], open_sides: tuple[bool, bool]) -> None:
-    """T on a log2 scale, a tick at each probed length whose label would not overlap the last; the
-    axis holds the fitted lengths too, up to 10 times beyond the probed ones, and room for arrows
-    that leave it."""
+def _length_axis(ax: Any, table: pd.DataFrame) -> None:
+    """T on a log2 scale, a tick at each probed length whose label would not overlap the last; the axis
+    holds the fitted lengths too, up to 10 times beyond the probed ones, and room on a side where an
+    arrow leaves it (a bound, or a fitted interval with no end)."""
     ax.set_xscale("log", base=2)
+    lengths = sorted({int(t) for t in table[table["length"].notna()]["length"]})
     if not lengths:
         return
     ticks = [lengths[0]]
@@ -184,29 +165,17 @@ def _length_axis(ax: Any, lengths: list[int], fitted: list[float], open_sides: t
             ticks.append(t)
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.minorticks_off()
-    shown = [v for v in fitted if lengths[0] / 10 <= v <= lengths[-1] * 10]
-    ax.set_xlim(min([lengths[0], *shown]) / (1.6 if open_sides[0] else 1.15),
-                max([lengths[-1], *shown]) * (1.6 if open_sides[1] else 1.15))
-
-
-def _legend(ax: Any, k: int, n: int) -> None:
-    """The cells, then what the markers and the dashed line mean."""
-    from matplotlib.lines import Line2D
-
-    rate = value_text(k / n, 3)
-    keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
-            Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="failed"),
-            Line2D([], [], ls="", marker="x", color="0.5", label="moot (above a failure)"),
-            Line2D([], [], ls="", marker="*", color="0.3", mec="black", ms=12, label="frontier (longest T)"),
-            Line2D([], [], ls="-", lw=0.8, marker="*", color="0.3", mfc="white", ms=12,
-                   label="frontier only a bound\n(arrow: where it may lie,\nup to a failure or open)"),
-            Line2D([], [], ls="-", lw=2.2, marker="D", color="0.3", mec="black", ms=6,
-                   label=f"fitted {rate} crossing, 95% interval\n(logistic in log T, profile\nlikelihood; "
-                         f"arrow: open)"),
-            Line2D([], [], ls="--", color="0.4", lw=0.8, label=f"rule {k}/{n}")]
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*handles, *keys], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              frameon=False)
+    fitted = "fitted_low" in table
+    ends = ("fitted_length", "fitted_low", "fitted_high")
+    values = pd.concat([table[c] for c in ends]).astype(float) if fitted else []
+    shown = [float(v) for v in values if math.isfinite(v) and v > 0 and lengths[0] / 10 <= v <= lengths[-1] * 10]
+    first = table.drop_duplicates("cell")
+    left = bool(((first["longest_solved"].isna() & first["first_failed"].notna()).any())
+                or (fitted and (table["fitted_low"] == 0).any()))
+    right = bool(((first["longest_solved"].notna() & first["first_failed"].isna()).any())
+                 or (fitted and np.isinf(table["fitted_high"].astype(float)).any()))
+    ax.set_xlim(min([lengths[0], *shown]) / (1.6 if left else 1.15),
+                max([lengths[-1], *shown]) * (1.6 if right else 1.15))
 
 
 def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = None, echo: bool = True,
@@ -217,16 +186,16 @@ def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = N
     from study.basics.io import write_bytes_atomic, write_csv_atomic
 
     folder = Path(folder)
-    frontier = frontier or load_frontier(folder)
+    frontier = frontier or fr.load_frontier(folder)
     if frontier is None:
-        raise FileNotFoundError(f"{folder / FILE}: no frontier in this folder")
+        raise FileNotFoundError(f"{folder / fr.FILE}: no frontier in this folder")
     trials = pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None
-    table = frontier_table(frontier, trials)
-    write_csv_atomic(folder / CSV, table)
+    table = fr.frontier_table(frontier, trials)
+    write_csv_atomic(folder / fr.CSV, table)
     if figure:
         png = png_bytes(plot_frontier(table, settings=frontier.base))
         (folder / FIGURES).mkdir(exist_ok=True)
-        write_bytes_atomic(folder / FIGURES / FIGURE, png)
+        write_bytes_atomic(folder / FIGURES / fr.FIGURE, png)
     if echo:
-        print(format_frontier(table))
+        print(fr.format_frontier(table))
     return table

@@ -22,32 +22,8 @@ from study.frontier.options import RULE_TEXT
 from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
 from study.planning.kinds import Kind, kind_named
 from study.planning.kinds.search_text import method_text
-from study.report.page import (
-    Section,
-    csv_cell,
-    esc,
-    figure_caption,
-    figure_cards,
-    figure_files,
-    figure_html,
-    html_table,
-    missing_value,
-    notes,
-    page,
-    plain_value,
-    scroll,
-    sectioned,
-    shown_folder,
-)
-from study.report.text import (
-    best_fields,
-    best_words,
-    goal_text,
-    importance_words,
-    left_out_words,
-    parity_rows,
-    trials_text,
-)
+from study.report import page, text
+from study.report.page import Section, esc, html_page, html_table, notes, scroll, sectioned
 from study.results.exercise import (
     CI_COLUMN,
     accuracy_vs_length,
@@ -77,12 +53,12 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     name = str(meta.get("name") or folder.name)
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
     title, parts, figure, rest = _answer(folder, data, summary, kind, bool(finished))
-    files = figure_files(folder)
+    files = page.figure_files(folder)
     exercise = (bool(finished) and "accuracy" in kind.report
                 and not exercise_points(summary, study_settings(meta, trials)).empty)
     shown = next((p for p in files if p.name == figure), None)
     if shown is not None:
-        parts = ['<div class="headline">', figure_html(shown, figure_caption(shown.name, exercise)),
+        parts = ['<div class="headline">', page.figure_html(shown, page.figure_caption(shown.name, exercise)),
                  '<div class="tables">', *parts, "</div>", "</div>"]
     missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
     about = [_facts(meta, trials, kind)]
@@ -92,17 +68,18 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     sections: list[Section] = [("about", "About this study", about), *rest]
     others = [p for p in files if p is not shown]
     if others:
-        sections.append(("figures", "Figures", figure_cards(others, exercise)))
+        sections.append(("figures", "Figures", page.figure_cards(others, exercise)))
     if not summary.empty:
         groups = group_columns(summary_axes(meta, summary.columns), summary.columns)
         sections.append(("summary-columns", "Every column of summary.csv", [
             "<details><summary>summary.csv, as written</summary>",
-            scroll(html_table(summary, "summary-csv", fmt=csv_cell, text=set(groups) - {"length"})), "</details>"]))
+            scroll(html_table(summary, "summary-csv", fmt=page.csv_cell, text=set(groups) - {"length"})),
+            "</details>"]))
     body = [f"<h1>Study {esc(name)}</h1>", f'<p class="lede">{esc(_lede(meta, trials, kind))}</p>',
             *sectioned([("headline", title, parts), *sections]),
-            f'<p class="note">Written by <code>python -m study.report {esc(shlex.quote(shown_folder(folder)))}'
+            f'<p class="note">Written by <code>python -m study.report {esc(shlex.quote(page.shown_folder(folder)))}'
             "</code> from the study's trials.csv, curves.csv and study.json; the numbers are summary.csv's.</p>"]
-    return page(f"Study {esc(name)}", body, head=('<meta name="referrer" content="no-referrer">',))
+    return html_page(f"Study {esc(name)}", body, head=('<meta name="referrer" content="no-referrer">',))
 
 
 def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kind,
@@ -120,7 +97,7 @@ def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kin
         head, rest = _search(meta, data, summary, left_out)
         return "Best config", head, None, rest
     (_, title, parts), *rest = _grid(meta, trials, summary, left_out, kind)
-    x = next((p.name for p in figure_files(folder) if p.name.startswith("accuracy_vs_")), None)
+    x = next((p.name for p in page.figure_files(folder) if p.name.startswith("accuracy_vs_")), None)
     return title, parts, x, rest
 
 
@@ -138,7 +115,7 @@ def _wall(meta: dict[str, Any]) -> str | None:
 
 def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
     """One line under the title: what the study is, its trials, its status and wall time."""
-    words = [_what(meta, kind), trials_text(len(trials)), str(meta.get("status") or "status not recorded")]
+    words = [_what(meta, kind), text.trials_text(len(trials)), str(meta.get("status") or "status not recorded")]
     return "; ".join(words + ([_wall(meta)] if _wall(meta) else [])) + "."
 
 
@@ -196,18 +173,18 @@ def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
 
 
 def _rate(rate: Any, low: Any, high: Any) -> str:
-    return "-" if missing_value(plain_value(rate)) else f"{rate:.2f} [{low:.2f}, {high:.2f}]"
+    return "-" if pd.isna(rate) else f"{rate:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def _left_out(summary: pd.DataFrame) -> str:
-    shown = left_out_words(summary)
+    shown = text.left_out_words(summary)
     return f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
 
 
 def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str,
           kind: Kind) -> list[Section]:
     """The accuracy table (first: a grid's headline), the odd-vs-even contrasts, the steps to the target."""
-    goal = goal_text(meta)
+    goal = text.goal_text(meta)
     settings = study_settings(meta, trials)
     t = single_length(summary)
     note = (f"Mean over seeds [95% interval, {METHOD}, docs/statistics.md]; "
@@ -217,7 +194,7 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
                  "and settings match")
     title = f"Final held-out accuracy at T = {t}" if t is not None else "Final held-out accuracy against T"
     out: list[Section] = [("accuracy", title, [*notes(note + ".", left_out), _accuracy_table(summary, settings)])]
-    parity = parity_rows(meta, trials)
+    parity = text.parity_rows(meta, trials)
     if len(parity) and "odd-even" in kind.report:
         out.append(("parity", "Odd vs even T", [
             '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
@@ -242,7 +219,7 @@ def _accuracy_table(summary: pd.DataFrame, settings: dict[str, Any]) -> str:
 
 def _best_table(meta: dict[str, Any], best: dict[str, Any]) -> pd.DataFrame:
     """best.json as a table: the best trial, then each cell's best (a search over several cells)."""
-    shown = ["trial_id", *best_fields(meta, best)]
+    shown = ["trial_id", *text.best_fields(meta, best)]
     cells = best.get("cells") or {}
     rows = [{**({"cell": "every cell"} if cells else {}), **{k: value_text(best.get(k), 6) for k in shown}}]
     rows += [{"cell": c, **{k: value_text(entry.get(k), 6) for k in shown}} for c, entry in cells.items()]
@@ -257,24 +234,24 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
     fields, top, others, reached, goal = o["fields"], o["top"], o["others"], o["reached"], o["goal"]
     head = ['<p class="note">No best.json: no trial of the search finished.</p>']
     if best:
-        head = [f"<p>Best trial: {esc(best_words(meta, best))}</p>",
+        head = [f"<p>Best trial: {esc(text.best_words(meta, best))}</p>",
                 scroll(html_table(_best_table(meta, best), "best", text={"cell", "trial_id", *fields}))]
         if best.get("confirm"):
             words = confirm_words(best)
             head.append(f"<p>{esc(words[0].upper() + words[1:])}</p><pre>{esc(best['confirm'])}</pre>")
     configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum())
-    ranked = [f'<p class="note">{esc(len(top))} best of {esc(trials_text(len(trials)))} (one seed each; '
+    ranked = [f'<p class="note">{esc(len(top))} best of {esc(text.trials_text(len(trials)))} (one seed each; '
               f"{esc(o['scheduled'])}; {reached} reached {esc(goal)}{esc(''.join('; ' + o for o in others))}).</p>",
               scroll(html_table(top, "best-trials", text={"trial_id", "stopped_by", *fields}, fmt=".4g")),
               "<details><summary>" + esc(f"Summary: one row per config ({len(summary)} row"
                                         f"{'s' * (len(summary) != 1)}, {configs} with a finished trial); no mean is "
                                         "taken across configs") + "</summary>",
               *notes(left_out), _accuracy_table(summary, study_settings(meta, trials)), "</details>",
-              *notes(importance_words(data.get("importances"), "."))]
+              *notes(text.importance_words(data.get("importances"), "."))]
     rest: list[Section] = [("best-trials", "Best trials", ranked)]
     front = front_table(meta, trials)
     if front is not None:
         rest.append(("pareto", "Pareto front", [
-            *notes(f"{len(front)} of {trials_text(len(trials))}; {PARETO_TEXT} (pareto.csv)."),
+            *notes(f"{len(front)} of {text.trials_text(len(trials))}; {PARETO_TEXT} (pareto.csv)."),
             scroll(html_table(front, "pareto", text={"trial_id", "model"}, fmt=".4g"))]))
     return head, rest

@@ -124,14 +124,13 @@ def plain_value(v: Any) -> Any:
 
 def figure_files(folder: Path) -> list[Path]:
     """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another (``repeats``)."""
-    files = sorted((folder / FIGURES).glob("*.png")) if (folder / FIGURES).is_dir() else []
+    files = [p for p in sorted((folder / FIGURES).glob("*.png")) if p.is_file()] if (folder / FIGURES).is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
         matches = [(len(entry), i) for i, entry in enumerate(FIGURE_ORDER)
                    if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
         return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
 
-    files = [p for p in files if p.is_file()]
     dropped = repeats([p.name for p in files])
     return sorted((p for p in files if p.name not in dropped), key=rank)
 
@@ -144,22 +143,15 @@ def repeats(names: list[str]) -> set[str]:
     return {n for n in have if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in have else set()
 
 
-def figure_html(path: Path, caption: str, css: str = "") -> str:
-    """One figure, its bytes inlined, with its caption and file name; ``css``: extra classes."""
+def figure_html(path: Path, caption: str) -> str:
+    """One figure, its bytes inlined, with its caption and file name."""
     raw = path.read_bytes()
-    size = _png_size(raw)
+    size = struct.unpack(">II", raw[16:24]) if raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR" else None
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-    wide = " wide" if size and size[0] > WIDE else ""
-    classes = f"{css}{wide}".strip()
-    cls = f' class="{classes}"' if classes else ""
+    cls = ' class="wide"' if size and size[0] > WIDE else ""
     return (f'<figure id="fig-{esc(path.stem)}"{cls}>'
             f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{esc(caption)}"{dims}>'
             f"<figcaption>{esc(caption)} (figures/{esc(path.name)})</figcaption></figure>")
-
-
-def figure_caption(name: str, exercise: bool = False) -> str:
-    """A figure's caption by its file name; ``exercise``: its accuracy figure has the exercise's numbers."""
-    return _caption(name) + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
 
 
 def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
@@ -172,7 +164,7 @@ def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
 Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
 
 
-def page(title: str, body: list[str], head: tuple[str, ...] = ()) -> str:
+def html_page(title: str, body: list[str], head: tuple[str, ...] = ()) -> str:
     """A whole page: ``title`` (HTML), the CSP, the inline style sheet, ``body``; ``head``: more of its head."""
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
                       f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
@@ -190,8 +182,7 @@ def sectioned(sections: list[Section]) -> list[str]:
             *(line for lines in rest for line in lines)]
 
 
-def scroll(table: str) -> str:
-    """A table that may be wider than the page, in a box that scrolls sideways instead."""
+def scroll(table: str) -> str:  # a table that may be wider than the page: its box scrolls sideways
     return f'<div class="scroll">{table}</div>'
 
 
@@ -208,9 +199,10 @@ def shown_folder(folder: str | os.PathLike[str]) -> str:
         return p.name
 
 
-def _caption(name: str) -> str:
+def figure_caption(name: str, exercise: bool = False) -> str:
+    """A figure's caption by its file name; ``exercise``: its accuracy figure has the exercise's numbers."""
     if name in CAPTIONS:
-        return CAPTIONS[name]
+        return CAPTIONS[name] + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
     stem = name[:-len(".png")] if name.endswith(".png") else name
     if stem.startswith("curves_"):
         return f"Held-out accuracy against training steps, {stem[len('curves_'):]}: a panel per T (or per " \
@@ -226,8 +218,3 @@ def _caption(name: str) -> str:
             return f"{what} against {stem[len(prefix):]}"
     return name
 
-
-def _png_size(raw: bytes) -> tuple[int, int] | None:
-    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
-        return None
-    return struct.unpack(">II", raw[16:24])

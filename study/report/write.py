@@ -60,10 +60,9 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     rounded = summary.round({c: DIGITS for c in SUMMARY_STATS})
     write_csv_atomic(folder / SUMMARY, rounded)
     frontier = _frontier(folder, figures) if "frontier-table" in sections else None
-    written = _figures(folder, meta, data, summary, bands, axes, sections) if figures else []
-    if figures:
-        for stale in stale_figures(folder / FIGURES, written):
-            stale.unlink(missing_ok=True)
+    written = _figures(folder, meta, data, summary, bands, sections) if figures else []
+    for stale in stale_figures(folder / FIGURES, written) if figures else []:
+        stale.unlink(missing_ok=True)
     if frontier is not None and figures:
         written.insert(0, folder / FIGURES / fr.FIGURE)
     write_html(folder, data, rounded)
@@ -90,7 +89,6 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
     from dataclasses import replace
 
     from study.planning.plan import StudyPlan
-
     try:
         plan = StudyPlan.from_meta(meta)
     except (KeyError, TypeError, ValueError) as exc:
@@ -140,23 +138,22 @@ def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
 
 
 def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
-             bands: pd.DataFrame, axes: list[str], sections: tuple[str, ...]) -> list[Path]:
+             bands: pd.DataFrame, sections: tuple[str, ...]) -> list[Path]:
     target = study_target(meta)
     out = folder / FIGURES
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if "accuracy" in sections and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []
-        for m in models:
-            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
-                bands, m, target=target, curves=data["curves"], trials=data["trials"])))
+        jobs += [(f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
+            bands, m, target=target, curves=data["curves"], trials=data["trials"])) for m in models]
         if len(models) >= 2:
             jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
         x = plots.figure_x(summary)
         vs = "length" if x == "length" else _safe(x)
         points = exercise_points(summary, study_settings(meta, data["trials"]))
         seeds = finished_trials(data["trials"])
-        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points, seeds=seeds)))
-        jobs.append((f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x)))
+        jobs += [(f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points, seeds=seeds)),
+                 (f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x))]
         if summary["solved"].sum() > 0:
             jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
                          lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
@@ -170,7 +167,6 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         if name.startswith("optuna_"):
             # Optuna's own plots can refuse a study (too few distinct trials): skip, say so.
             import matplotlib.pyplot as plt
-
             before = set(plt.get_fignums())
             try:
                 drawn = draw()
@@ -209,18 +205,14 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
     study = read_optuna_study(folder, meta)
     objectives = study_objectives(meta)
     first = objectives[0][0] if objectives else "eval_accuracy"
-    if study is not None:
-        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if complete:
-            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
+    if study is not None and study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
     importances = data.get("importances")
     if importances is not None and len(importances):
         jobs.append(("optuna_importances.png", lambda: plots.plot_importances(importances, first)))
     trials, curves, best = data["trials"], data["curves"], data["best"]
-    if len(objectives) > 1:
-        front = write_pareto(folder, trials, objectives)
-        if len(front):
-            jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
+    if len(objectives) > 1 and len(front := write_pareto(folder, trials, objectives)):
+        jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
     if not curves.empty and "exploited_from" in curves:  # Population Based Training
         jobs.append((PBT_FIGURE, lambda: plots.plot_pbt(curves)))
     trial_id = best_trial_id(trials, best)
@@ -228,8 +220,7 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
         searched = [a for a in meta.get("axes") or [] if a in trials.columns]
         row = trials[trials["trial_id"].astype(str) == trial_id]
         params = {a: row.iloc[0][a] for a in searched} if len(row) else None
-        jobs.append(("best_curve.png",
-                     lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
+        jobs.append(("best_curve.png", lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
     return jobs
 
 

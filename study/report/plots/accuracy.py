@@ -12,26 +12,7 @@ from matplotlib.figure import Figure
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.plots.common import (
-    AXIS_NAMES,
-    HELD_OUT,
-    LOG_AXES,
-    accuracy_axes,
-    axis_label,
-    cell_keys,
-    cell_label,
-    draw_legend,
-    error_bars,
-    figure_grid,
-    figure_x,
-    integer_ticks,
-    layout,
-    matching,
-    model_style,
-    models_of,
-    panels_of,
-    value_colors,
-)
+from study.report.plots import common
 from study.results.summary import axis_key, distinct_values
 
 
@@ -42,15 +23,15 @@ def _x_scale(summary: pd.DataFrame, x: str) -> tuple[dict[Any, float], str]:
     keys = [axis_key(v) for v in values]
     if all(isinstance(k, float) and not isinstance(k, bool) for k in keys):
         positive = all(k > 0 for k in keys)
-        log = x in LOG_AXES and positive or (positive and len(keys) > 1 and max(keys) / min(keys) >= 100)
+        log = x in common.LOG_AXES and positive or (positive and len(keys) > 1 and max(keys) / min(keys) >= 100)
         return {k: float(k) for k in keys}, "log" if log else "linear"
     return {k: float(i) for i, k in enumerate(keys)}, "category"
 
 
 def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float], scale: str) -> None:
-    ax.set_xlabel(axis_label(x))
+    ax.set_xlabel(common.axis_label(x))
     if x == "length":
-        integer_ticks(ax, summary["length"])
+        common.integer_ticks(ax, summary["length"])
         return
     from matplotlib.ticker import NullLocator
 
@@ -68,36 +49,38 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             target: float | None, seeds: pd.DataFrame | None = None) -> Figure:
     """The summary's ``what`` (accuracy, mean training accuracy or steps to target) against ``x``
     (``figure_x`` by default), panels and lines by ``layout``."""
-    x = figure_x(summary) if x is None else x
+    x = common.figure_x(summary) if x is None else x
     if x not in summary:
         raise ValueError(f"the summary has no column {x!r}")
     positions, scale = _x_scale(summary, x)
-    panel_cols, line_cols = layout(summary, x)
-    line_keys = cell_keys(summary, line_cols)
-    colors = value_colors(line_keys)
+    panel_cols, line_cols = common.layout(summary, x)
+    line_keys = common.cell_keys(summary, line_cols)
+    colors = common.value_colors(line_keys)
     title, ylabel = _titles(summary, what, x, target, panel_cols + line_cols)
-    panels = list(panels_of(summary, panel_cols))
-    fig, axes = figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
+    panels = list(common.panels_of(summary, panel_cols))
+    fig, axes = common.figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: a legend beside
     for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
         for i, key in enumerate(line_keys):
-            rows = matching(sub, line_cols, key)
+            rows = common.matching(sub, line_cols, key)
             if rows.empty:
                 continue
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
             shift = (i - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
-            _draw(ax, rows, what, colors[key], model_style(model), cell_label(line_cols, key) or str(model), shift)
+            _draw(ax, rows, what, colors[key], common.model_style(model),
+                  common.cell_label(line_cols, key) or str(model), shift)
             if what == "accuracy" and seeds is not None:
                 _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, i, len(line_keys)), colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
-            _exercise_markers(ax, matching(exercise, panel_cols, panel_key), colors if line_cols == ["model"] else None)
+            _exercise_markers(ax, common.matching(exercise, panel_cols, panel_key),
+                              colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
         if what == "steps":
             ax.set_ylabel(ylabel)
             ax.set_ylim(bottom=0)
             ax.grid(True, alpha=0.3)
         else:
-            accuracy_axes(ax, ylabel)
+            common.accuracy_axes(ax, ylabel)
         ax.set_title(panel if panel else title)
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
         handles, labels = ax.get_legend_handles_labels()
@@ -106,7 +89,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         if what == "steps":
             _steps_legend(ax, handles, labels)
         else:
-            draw_legend(ax, handles, labels, loc="lower left")
+            common.draw_legend(ax, handles, labels, loc="lower left")
     if panel_cols:
         fig.suptitle(title)
     if what == "steps":  # labels placed where the laid-out axes put their points
@@ -129,13 +112,13 @@ def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
 
 def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, cols: list[str]) -> tuple[str, str]:
     """(title, y label) of a ``_versus`` figure whose panels and lines are by ``cols``."""
-    models = models_of(summary)
+    models = common.models_of(summary)
     lengths = distinct_values(summary, "length") if x != "length" and "length" not in cols else []
     at = f" at T = {value_text(lengths[0], 6)}" if len(lengths) == 1 else ""
-    name = "length" if x == "length" else AXIS_NAMES.get(x, x)
+    name = "length" if x == "length" else common.AXIS_NAMES.get(x, x)
     goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
     title, ylabel = {
-        "accuracy": (f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})", HELD_OUT),
+        "accuracy": (f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})", common.HELD_OUT),
         "mean": (f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)",
                  "Mean training accuracy (all steps)"),
         "steps": (f"Steps to reach {goal}{at} (median over solved seeds)", "Steps to target")}[what]
@@ -147,8 +130,8 @@ def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, cols
 def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str, shift: float = 0.0) -> None:
     x = rows["_x"].to_numpy(float)
     if what == "accuracy":
-        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=error_bars(rows, "eval_accuracy"), color=color,
-                    linestyle=style, marker="o", capsize=0, label=label)
+        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=common.error_bars(rows, "eval_accuracy"),
+                    color=color, linestyle=style, marker="o", capsize=0, label=label)
     elif what == "mean":
         ax.plot(x, rows["mean_train_accuracy"].to_numpy(float), marker="o", color=color, linestyle=style, label=label)
     else:
@@ -221,7 +204,7 @@ def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float,
     for _, row in rows.iterrows():
         if not 0 < int(row["seeds"]) <= MAX_DOTS:
             continue
-        values = pd.to_numeric(matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
+        values = pd.to_numeric(common.matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
                                errors="coerce").dropna().to_numpy(float)
         ax.scatter(np.full(len(values), row["_x"] + offset), values, s=18, facecolors="none", edgecolors=color,
                    linewidths=0.8, alpha=0.8, zorder=3, label=None if labelled else "one seed")
@@ -230,7 +213,7 @@ def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float,
 
 def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] | None) -> None:
     """The exercise's numbers where they apply (``tables.exercise_points``), x markers for the RNN."""
-    for model in models_of(points):
+    for model in common.models_of(points):
         rows = points[points["model"] == model].drop_duplicates("length").sort_values("length")
         color = colors.get((model,), "black") if colors is not None else "black"
         ax.plot(rows["length"].to_numpy(float), rows["exercise"].to_numpy(float), linestyle="none",
@@ -240,8 +223,8 @@ def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] 
 
 def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None,
                   seeds: pd.DataFrame | None = None) -> Figure:
-    """Final held-out accuracy against ``x`` (``figure_x``), mean over seeds with 95% error bars, panels
-    and lines by ``layout``; each seed a hollow dot beside its mean in a cell of at most ``MAX_DOTS``
+    """Final held-out accuracy against ``x`` (``common.figure_x``), mean over seeds with 95% error bars, panels
+    and lines by ``common.layout``; each seed a hollow dot beside its mean in a cell of at most ``MAX_DOTS``
     (``seeds``: ``finished_trials``); against T, the exercise's numbers (``exercise_points``) as x (RNN)
     and + markers."""
     return _versus(summary, "accuracy", x, exercise, None, seeds)

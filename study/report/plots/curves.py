@@ -11,24 +11,7 @@ from matplotlib.figure import Figure
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.plots.common import (
-    STEPS,
-    accuracy_axes,
-    cell_keys,
-    cell_label,
-    draw_band,
-    figure_legend,
-    matching,
-    metric_name,
-    model_color,
-    model_style,
-    models_of,
-    panels_of,
-    shared_grid,
-    target_line,
-    value_colors,
-    varying_axes,
-)
+from study.report.plots import common
 from study.results.summary import distinct_values, trial_outcome
 
 MAX_CURVE_LINES = 4  # mean lines in one panel of curves; more, and an axis makes panels instead
@@ -48,9 +31,9 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
-    lines, panels = varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
-    while lines and len(cell_keys(rows, lines)) > MAX_CURVE_LINES:
+    title = f"{model}: {common.metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
+    lines, panels = common.varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
+    while lines and len(common.cell_keys(rows, lines)) > MAX_CURVE_LINES:
         panels.append(lines.pop(0))
     panels += ["length"] if len(distinct_values(rows, "length")) > 1 else []
     if curves is not None and "model" in curves:
@@ -63,43 +46,43 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
     """Every model's mean curves side by side (the exercise's plot c), as small multiples: a panel per
     T (and per combination of the other varying axes), a line per model in its colour, RNN dashed,
     each with its 95% band; bold where every seed of the cell is in the mean, thin where fewer."""
-    models = models_of(bands)
-    title = (f"{' vs '.join(models)}: {metric_name(metric).lower()} during training "
+    models = common.models_of(bands)
+    title = (f"{' vs '.join(models)}: {common.metric_name(metric).lower()} during training "
              f"(mean over seeds, 95% band; RNN dashed)")
-    panels = [*varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
+    panels = [*common.varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
     return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
 
 
 def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
                      title: str, metric: str, target: float | None, ends: dict[str, str] | None,
                      curves: pd.DataFrame | None) -> Figure:
-    panels = list(panels_of(bands, panel_cols))
+    panels = list(common.panels_of(bands, panel_cols))
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
-    fig, axes = shared_grid(len(panels), ncols, STEPS, metric_name(metric))
+    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, common.metric_name(metric))
     others = [c for c in line_cols if c != "model"]
-    line_keys = cell_keys(bands, others)
-    colors = value_colors(line_keys) if len(line_keys) > 1 else {}
+    line_keys = common.cell_keys(bands, others)
+    colors = common.value_colors(line_keys) if len(line_keys) > 1 else {}
     dropped = False
     for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
         if ends is not None and curves is not None:
-            _seeds(ax, matching(curves, panel_cols, panel_key), metric, model_color(models[0]), ends)
+            _seeds(ax, common.matching(curves, panel_cols, panel_key), metric, common.model_color(models[0]), ends)
         for model in models:
             for key in line_keys:
-                line = matching(sub[sub["model"] == model], others, key).sort_values("step")
+                line = common.matching(sub[sub["model"] == model], others, key).sort_values("step")
                 if line.empty:
                     continue
-                color = colors.get(key, model_color(model))
-                draw_band(ax, line, "step", metric, color)
-                dropped |= _mean_line(ax, line, metric, color, model_style(model),
+                color = colors.get(key, common.model_color(model))
+                common.draw_band(ax, line, "step", metric, color)
+                dropped |= _mean_line(ax, line, metric, color, common.model_style(model),
                                       _curve_label(line_cols, key, model, ends is not None))
-        target_line(ax, target)
+        common.target_line(ax, target)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
     if len(panels) > 1 or panels[0][1]:
         fig.suptitle(title)
-    figure_legend(fig, axes, _keys_to_widths() if dropped else [])
+    common.figure_legend(fig, axes, _keys_to_widths() if dropped else [])
     return fig
 
 
@@ -107,7 +90,7 @@ def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, seed
     """A mean line's legend entry: its model (curves of several), its combination of axes, or "mean"."""
     shown = [c for c in columns if c != "model"]
     if shown:
-        return cell_label(shown, values)
+        return common.cell_label(shown, values)
     return "mean over seeds, 95% band" if seeds_drawn or "model" not in columns else str(model)
 
 
@@ -182,12 +165,12 @@ def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None
     if "train_accuracy" in rows:
         ax.plot(rows["step"], pd.to_numeric(rows["train_accuracy"], errors="coerce"), linestyle="--",
                 label="training batches (window mean)")
-    target_line(ax, target)
+    common.target_line(ax, target)
     title = f"Best trial {trial_id}: learning curve"
     if params:
         title += "\n" + ", ".join(f"{k}={value_text(v, 6)}" for k, v in params.items())
     ax.set_title(title, fontsize="medium")
-    ax.set_xlabel(STEPS)
-    accuracy_axes(ax, "Accuracy")
+    ax.set_xlabel(common.STEPS)
+    common.accuracy_axes(ax, "Accuracy")
     ax.legend(loc="lower right", fontsize="small")
     return ax
