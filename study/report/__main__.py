@@ -1,5 +1,4 @@
-"""python -m study.report results/<name>: the command line, for a study folder or a folder of study.methods'
-searches."""
+"""python -m study.report PATH: the command line, for a study folder or a study.methods folder."""
 
 from __future__ import annotations
 

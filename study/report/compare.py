@@ -57,16 +57,6 @@ def side_text(d: dict[str, Any], side: str, short: bool = False) -> str:
     return f"{mean:.4f} [{low:.4f}, {high:.4f}] n={int(n)}"
 
 
-def diff_text(d: dict[str, Any]) -> str:
-    c, low, high = d["accuracy_diff"], d["accuracy_diff_low"], d["accuracy_diff_high"]
-    return ("-" if pd.isna(c) else f"{c:+.4f}" if pd.isna(low) or pd.isna(high)
-            else f"{c:+.4f} [{low:+.4f}, {high:+.4f}]")
-
-
-def solved_text(d: dict[str, Any]) -> str:
-    return " / ".join("-" if pd.isna(n := d[f"{s}_seeds"]) else f"{int(d[f'{s}_solved'])}/{int(n)}" for s in "ab")
-
-
 def cell_rows(comparison: Comparison, printed: bool = False) -> list[dict[str, str]]:
     """A row per cell, the verdict first: the cell, B - A [95% interval], the verdict, each side's mean
     [interval] n, the seeds solved on each side (B's study named when there are several); ``printed``:
@@ -83,9 +73,13 @@ def cell_rows(comparison: Comparison, printed: bool = False) -> list[dict[str, s
                    else str(d["present"]))
         sides = ({f"{s} mean n": side_text(d, s.lower(), short=True) for s in "AB"} if printed
                  else {f"{s}: mean [95% interval] n": side_text(d, s.lower()) for s in "AB"})
+        c, low, high = d["accuracy_diff"], d["accuracy_diff_low"], d["accuracy_diff_high"]
+        diff = ("-" if pd.isna(c) else f"{c:+.4f}" if pd.isna(low) or pd.isna(high)
+                else f"{c:+.4f} [{low:+.4f}, {high:+.4f}]")
+        solved = " / ".join("-" if pd.isna(n := d[f"{s}_seeds"]) else f"{int(d[f'{s}_solved'])}/{int(n)}" for s in "ab")
         rows.append({**({"B": names[d["study_b"]] if printed else d["study_b"]} if several else {}),
                      **{("T" if a == "length" and printed else a): value_text(d[a], 6) for a in axes},
-                     "B - A [95% interval]": diff_text(d), "verdict": verdict, **sides, "solved A / B": solved_text(d)})
+                     "B - A [95% interval]": diff, "verdict": verdict, **sides, "solved A / B": solved})
     return rows
 
 
@@ -122,8 +116,7 @@ def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
 
 
 def text_lines(comparison: Comparison) -> list[str]:
-    """The printed comparison, ``WIDTH`` characters wide: who A and B are, what the numbers are, the
-    settings, one line per cell, the counts."""
+    """The printed comparison, ``WIDTH`` characters wide."""
     several = len(comparison.studies) > 2
     bs = [f"B{i if several else ''} = {s}" for i, s in enumerate(comparison.studies[1:], 1)]
     table, left_out = printed_table(comparison)
@@ -183,8 +176,7 @@ def _differing(comparison: Comparison) -> list[str]:
 
 
 def _settings(comparison: Comparison) -> list[str]:
-    """Every config field but the cells' and seed, each study's value and its status, those that
-    differ first, folded."""
+    """Every config field but the cells' and seed, each study's value and status, those that differ first."""
     settings = comparison.settings.drop(columns=["differs"], errors="ignore")
     if "status" in settings:
         settings = settings.sort_values("status", key=lambda s: s == "equal", kind="stable")
@@ -200,8 +192,7 @@ def _settings(comparison: Comparison) -> list[str]:
 
 
 def default_folder(comparison: Comparison) -> Path:
-    """Where compare.csv goes when the user names no folder: beside the first study,
-    ``compare-<A>-vs-<B>[-vs-...]``."""
+    """Where compare.csv goes by default: beside the first study, ``compare-<A>-vs-<B>[-vs-...]``."""
     if comparison.studies[0] not in comparison.folders:
         raise StudyError("out: the first study is a DataFrame, with no folder to write beside; give out= "
                          "(or write=False)")
@@ -212,8 +203,7 @@ def default_folder(comparison: Comparison) -> Path:
 
 
 def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], figures: bool = True) -> list[Path]:
-    """compare.csv, and unless ``figures`` is False compare.png and compare.html, written atomically
-    into ``folder`` (made if needed); returns the paths written."""
+    """compare.csv (and with ``figures`` compare.png and compare.html) written into ``folder``; the paths."""
     from study.basics.io import write_bytes_atomic, write_csv_atomic, write_text_atomic
 
     out = Path(folder)
@@ -235,9 +225,8 @@ MARKERS = {"differs": ("o", True), "same": ("o", False), "inconclusive": ("s", F
 
 
 def plot_comparison(comparison: Comparison) -> Any:
-    """One panel per model: each later study's (and each other axis value's) B - A per length,
-    error bars its 95% interval, the grey band [-margin, +margin]; filled circle: differs, open
-    circle: same within the margin, open square: inconclusive. Cells of one study only are not drawn."""
+    """Per model, each later study's B - A against T with its 95% interval, the margin's band and a
+    marker per verdict (docs/compare.md); cells of one study only are not drawn."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.ticker import ScalarFormatter

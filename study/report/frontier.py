@@ -1,5 +1,4 @@
-"""The frontier drawn (per cell, the solve rate of every probed length) and written to a study folder:
-frontier.csv, figures/frontier.png and the printed table."""
+"""A memory frontier's figure, frontier.csv and printed table, written to its study folder."""
 
 from __future__ import annotations
 
@@ -123,8 +122,7 @@ def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> Non
 
 
 def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
-    """The fitted crossing: a diamond at the estimate on a line over its 95% interval; an arrow to
-    the axis' edge where the interval has no end that way or leaves the axis."""
+    """The fitted crossing: a diamond on a line over its 95% interval; an arrow where an end leaves the axis."""
     r = rows.iloc[0]
     if "fitted_low" not in rows or pd.isna(r["fitted_low"]):
         return
@@ -180,9 +178,8 @@ def _length_axis(ax: Any, table: pd.DataFrame) -> None:
 
 def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = None, echo: bool = True,
                    figure: bool = True) -> pd.DataFrame:
-    """Write ``frontier.csv`` and ``figures/frontier.png`` into a study folder (from ``frontier``,
-    else the folder's frontier/state.json; ``held`` from its trials.csv, when it has one), print
-    the table when ``echo``; returns the table."""
+    """Write frontier.csv and figures/frontier.png (from ``frontier`` or frontier/state.json; ``held`` from
+    trials.csv) and print the table when ``echo``; returns the table."""
     from study.basics.io import write_bytes_atomic, write_csv_atomic
 
     folder = Path(folder)

@@ -60,15 +60,13 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     if shown is not None:
         parts = ['<div class="headline">', page.figure_html(shown, page.figure_caption(shown.name, exercise)),
                  '<div class="tables">', *parts, "</div>", "</div>"]
-    missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
-    about = [_facts(meta, trials, kind)]
-    if missing:
-        about.append(f'<p class="note">Swept but not in trials.csv (nor curves.csv): {esc(", ".join(missing))}; '
-                     "trials that differ only in these are grouped together.</p>")
+    missing = ", ".join(missing_axes(meta, trials.columns) if len(trials.columns) else [])
+    about = [_facts(meta, trials, kind), *notes(missing and f"Swept but not in trials.csv (nor curves.csv): {missing}; "
+                                                "trials that differ only in these are grouped together.")]
     sections: list[Section] = [("about", "About this study", about), *rest]
-    others = [p for p in files if p is not shown]
-    if others:
-        sections.append(("figures", "Figures", page.figure_cards(others, exercise)))
+    if others := [p for p in files if p is not shown]:  # two columns on a desktop page; a wide figure spans both
+        sections.append(("figures", "Figures", ['<div class="figures">', *(page.figure_html(
+            p, page.figure_caption(p.name, exercise)) for p in others), "</div>"]))
     if not summary.empty:
         groups = group_columns(summary_axes(meta, summary.columns), summary.columns)
         sections.append(("summary-columns", "Every column of summary.csv", [
@@ -86,7 +84,8 @@ def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kin
             finished: bool) -> tuple[str, list[str], str | None, list[Section]]:
     """The headline (its title, its parts, the file name of its figure) and the sections after it."""
     meta, trials = data["meta"], data["trials"]
-    left_out = _left_out(summary)
+    shown = text.left_out_words(summary)
+    left_out = f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
     if "frontier-table" in kind.report:
         (title, parts), probes = _frontier(folder)
         rest = ([probes] if probes else []) + (_grid(meta, trials, summary, left_out, kind) if finished else [])
@@ -158,8 +157,8 @@ def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
     shown = pd.DataFrame({
         "cell": probes["cell"], "T": probes["length"].astype(int), "outcome": probes["outcome"],
         "k/n": [f"{int(k)}/{int(n)}" for k, n in zip(probes["k"], probes["n"], strict=True)],
-        "solved rate [95% Wilson]": [_rate(r, lo, hi) for r, lo, hi in zip(probes["solved_rate"], probes["solved_low"],
-                                                                          probes["solved_high"], strict=True)],
+        "solved rate [95% Wilson]": ["-" if pd.isna(r) else f"{r:.2f} [{lo:.2f}, {hi:.2f}]" for r, lo, hi in zip(
+            probes["solved_rate"], probes["solved_low"], probes["solved_high"], strict=True)],
         "median steps to target": probes["steps_to_target_median"],
         "seeds launched": probes["launched"], "stopped": probes["stopped"], "errors": probes["errors"],
         "counted": ["yes" if bool(c) else "no" for c in probes["counted"]]})
@@ -170,15 +169,6 @@ def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
     every = ['<p class="note">A probe stops once its outcome is known: k of n finished seeds; stopped seeds are '
              "not counted.</p>", scroll(html_table(shown, "frontier-probes", text={"cell", "outcome"}, fmt=",.0f"))]
     return (title, head), ("probes", "Every probe", every)
-
-
-def _rate(rate: Any, low: Any, high: Any) -> str:
-    return "-" if pd.isna(rate) else f"{rate:.2f} [{low:.2f}, {high:.2f}]"
-
-
-def _left_out(summary: pd.DataFrame) -> str:
-    shown = text.left_out_words(summary)
-    return f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
 
 
 def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, left_out: str,
@@ -231,7 +221,7 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
     """A search's headline (its best config, best.json) and its sections: the best trials, the Pareto front."""
     trials, best = data["trials"], data.get("best")
     o = search_overview(meta, trials, data.get("numbers"))
-    fields, top, others, reached, goal = o["fields"], o["top"], o["others"], o["reached"], o["goal"]
+    fields, top = o["fields"], o["top"]
     head = ['<p class="note">No best.json: no trial of the search finished.</p>']
     if best:
         head = [f"<p>Best trial: {esc(text.best_words(meta, best))}</p>",
@@ -239,13 +229,10 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
         if best.get("confirm"):
             words = confirm_words(best)
             head.append(f"<p>{esc(words[0].upper() + words[1:])}</p><pre>{esc(best['confirm'])}</pre>")
-    configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum())
-    ranked = [f'<p class="note">{esc(len(top))} best of {esc(text.trials_text(len(trials)))} (one seed each; '
-              f"{esc(o['scheduled'])}; {reached} reached {esc(goal)}{esc(''.join('; ' + o for o in others))}).</p>",
+    best_of, configs = text.search_words(o, trials, summary)
+    ranked = [*notes(f"{best_of}."),
               scroll(html_table(top, "best-trials", text={"trial_id", "stopped_by", *fields}, fmt=".4g")),
-              "<details><summary>" + esc(f"Summary: one row per config ({len(summary)} row"
-                                        f"{'s' * (len(summary) != 1)}, {configs} with a finished trial); no mean is "
-                                        "taken across configs") + "</summary>",
+              f"<details><summary>{esc(f'Summary: {configs}')}</summary>",
               *notes(left_out), _accuracy_table(summary, study_settings(meta, trials)), "</details>",
               *notes(text.importance_words(data.get("importances"), "."))]
     rest: list[Section] = [("best-trials", "Best trials", ranked)]

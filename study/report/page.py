@@ -102,28 +102,27 @@ def csv_cell(v: Any) -> str:
 
 def html_table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
                fmt: str | Callable[[Any], str] = "") -> str:
-    """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned; ``fmt``: the
-    cells' formatter, or the format of their floats (a missing value: "-")."""
+    """A DataFrame as an HTML table, every cell escaped, ``text`` columns left-aligned; ``fmt``: a formatter,
+    or the floats' format (missing: "-")."""
     cell = functools.partial(_cell, spec=fmt) if isinstance(fmt, str) else fmt
     cls = {c: ' class="text"' if c in (text or set()) else "" for c in df.columns}
     head = "".join(f"<th{cls[c]}>{esc(c)}</th>" for c in df.columns)
-    rows = "\n".join("<tr>" + "".join(f"<td{cls[c]}>{esc(cell(plain_value(v)))}</td>"
+    rows = "\n".join("<tr>" + "".join(f"<td{cls[c]}>{esc(cell(_plain(v)))}</td>"
                                       for c, v in zip(df.columns, values, strict=True)) + "</tr>"
                      for values in df.itertuples(index=False, name=None))
     return f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+
+
+def _plain(v: Any) -> Any:  # numpy scalars as Python ones (a float stays a float for the formatter)
+    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
 
 
 def _cell(v: Any, spec: str) -> str:
     return "-" if missing_value(v) else format(v, spec) if spec and isinstance(v, float) else str(v)
 
 
-def plain_value(v: Any) -> Any:
-    """numpy scalars as Python ones (a float stays a float for the formatter)."""
-    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
-
-
 def figure_files(folder: Path) -> list[Path]:
-    """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another (``repeats``)."""
+    """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another."""
     files = [p for p in sorted((folder / FIGURES).glob("*.png")) if p.is_file()] if (folder / FIGURES).is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
@@ -131,16 +130,11 @@ def figure_files(folder: Path) -> list[Path]:
                    if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
         return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
 
-    dropped = repeats([p.name for p in files])
+    # accuracy_vs_length_by_<axis>.png (older report code) draws accuracy_vs_length.png's means and intervals
+    # again, cut by one axis: left out beside it.
+    names = {p.name for p in files}
+    dropped = {n for n in names if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in names else ()
     return sorted((p for p in files if p.name not in dropped), key=rank)
-
-
-def repeats(names: list[str]) -> set[str]:
-    """The figures among ``names`` that draw what another of them draws (older report code made
-    them): accuracy_vs_length_by_<axis>.png beside accuracy_vs_length.png, the same means and
-    intervals cut by one axis."""
-    have = set(names)
-    return {n for n in have if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in have else set()
 
 
 def figure_html(path: Path, caption: str) -> str:
@@ -152,13 +146,6 @@ def figure_html(path: Path, caption: str) -> str:
     return (f'<figure id="fig-{esc(path.stem)}"{cls}>'
             f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{esc(caption)}"{dims}>'
             f"<figcaption>{esc(caption)} (figures/{esc(path.name)})</figcaption></figure>")
-
-
-def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
-    """The figures' grid (two columns on a desktop page, one on a narrow one; a wide figure spans both)."""
-    if not files:
-        return []
-    return ['<div class="figures">', *(figure_html(p, figure_caption(p.name, exercise)) for p in files), "</div>"]
 
 
 Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
@@ -187,9 +174,8 @@ def scroll(table: str) -> str:  # a table that may be wider than the page: its b
 
 
 def shown_folder(folder: str | os.PathLike[str]) -> str:
-    """A study folder as a page or a printed command names it: as the user gave it when relative,
-    relative to the current directory when under it, else by its name alone (never an absolute
-    path of the machine that wrote it)."""
+    """A study folder as a page names it: as given when relative, relative to here when under it, else
+    by its name (never an absolute path of the machine that wrote it)."""
     p = Path(folder)
     if not p.is_absolute():
         return Path(os.path.normpath(p)).as_posix()

@@ -26,7 +26,10 @@ def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table
     sections = kind.report  # which of the report's parts the study's kind has (``Kind.report``)
     what = kind.title(meta) + (f": {method_text(meta)}" if "search" in sections else "")
     lines = [f"study {meta.get('name') or folder.name} ({what}): {trials_text(len(data['trials']))}",
-             f"provenance: {provenance_line(meta)}", *_missing_note(meta, data["trials"])]
+             f"provenance: {provenance_line(meta)}"]
+    if missing := missing_axes(meta, data["trials"].columns) if len(data["trials"].columns) else []:
+        lines += _wrap(f"swept but not in trials.csv (nor curves.csv): {', '.join(missing)}; trials that differ "
+                       f"only in {'it' if len(missing) == 1 else 'them'} are grouped together")
     if frontier is not None:
         from study.frontier.table import format_frontier
 
@@ -90,8 +93,7 @@ def importance_words(table: pd.DataFrame | None, stop: str = "") -> str:
 
 
 def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list[str]:
-    """What the printed table's columns are; the exercise's only when its column is there, the one T
-    of a study that swept none."""
+    """What the printed table's columns are (the exercise's where its column is there)."""
     t = single_length(summary)
     lines = [f"every trial at T = {t} (the study swept no length)"] if t is not None else []
     lines += [f"this study: final held-out accuracy, mean over seeds [95% interval, {METHOD},",
@@ -109,15 +111,6 @@ def _wrap(text: str, width: int = 96) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
 
 
-def _missing_note(meta: dict[str, Any], trials: pd.DataFrame) -> list[str]:
-    """A swept field trials.csv has no column for: its values cannot be told apart, so say so."""
-    missing = missing_axes(meta, trials.columns) if len(trials.columns) else []
-    if not missing:
-        return []
-    return _wrap(f"swept but not in trials.csv (nor curves.csv): {', '.join(missing)}; trials that differ only in "
-                 f"{'it' if len(missing) == 1 else 'them'} are grouped together")
-
-
 def _left_out(summary: pd.DataFrame) -> list[str]:
     shown = left_out_words(summary)
     return [f"not in the means (summary.csv counts them): {', '.join(shown)}"] if shown else []
@@ -131,24 +124,28 @@ def trials_text(n: int) -> str:
 
 
 def left_out_words(summary: pd.DataFrame) -> list[str]:
-    """The trials summary.csv counts but leaves out of the means, one phrase a reason:
-    "1 trial errored", "9 trials cut by the scheduler"."""
+    """What summary.csv counts but the means leave out: "1 trial errored", "9 trials cut by the scheduler"."""
     counts = {c: int(pd.to_numeric(summary[c], errors="coerce").fillna(0).sum()) for c in LEFT_OUT if c in summary}
     return [f"{trials_text(n)} {LEFT_OUT[c]}" for c, n in counts.items() if n]
 
 
+def search_words(o: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, str]:
+    """A search's "5 best of 40 trials (one seed each; ...)" (``search_overview``'s ``o``) and "one row
+    per config (...)": its trials differ in their configs, not their seeds, so no mean is taken."""
+    configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
+    return (f"{len(o['top'])} best of {trials_text(len(trials))} (one seed each; {o['scheduled']}; "
+            f"{o['reached']} reached {o['goal']}{''.join('; ' + w for w in o['others'])})",
+            f"one row per config ({len(summary)} row{'s' * (len(summary) != 1)}, {configs} with a finished trial); "
+            "no mean is taken across configs")
+
+
 def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame,
                  numbers: dict[str, int] | None = None) -> list[str]:
-    """A search's trials differ in their configs, not their seeds: show the best ones, not a mean
-    (ties in Optuna's trial order, ``numbers``)."""
+    """The best trials (ties in Optuna's trial order, ``numbers``), the summary, the Pareto front."""
     o = search_overview(meta, trials, numbers)
-    top, others, reached, goal = o["top"], o["others"], o["reached"], o["goal"]
-    configs = int((pd.to_numeric(summary["seeds"], errors="coerce") > 0).sum()) if "seeds" in summary else 0
-    lines = ["", f"{len(top)} best of {trials_text(len(trials))} (one seed each; {o['scheduled']}; "
-                 f"{reached} reached {goal}{''.join('; ' + o for o in others)}):",
-             top.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
-             "", f"summary.csv: one row per config ({len(summary)} row{'s' * (len(summary) != 1)}, {configs} with a "
-                 "finished trial); no mean is taken across configs"]
+    best, configs = search_words(o, trials, summary)
+    lines = ["", f"{best}:", o["top"].to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
+             "", f"summary.csv: {configs}"]
     front = front_table(meta, trials)
     if front is None:
         return lines

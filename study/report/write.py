@@ -1,10 +1,7 @@
-"""``write_report`` (``python -m study.report``, also run at the end of ``python -m study.run``): a study
-folder's summary.csv (a row per model x length x other swept field, or per config of a search; finished
-trials only), figures (page.py's ``CAPTIONS`` say which), report.html, a search's best.json, importances.csv
-and pareto.csv, a frontier's frontier.csv, all written atomically, and its tables printed. trials.csv and
-curves.csv are written again only where older code tabulated them otherwise (``_restate``). A figure whose
-data are absent is skipped; one this code names but did not draw this time is removed (``stale_figures``).
-A re-report writes the same bytes: summary.csv's rows are sorted, its statistics rounded to 6 decimals."""
+"""``write_report`` (``python -m study.report``; also the end of ``python -m study.run``): summary.csv,
+figures (page.py's ``CAPTIONS``), report.html, a search's best.json, importances.csv and pareto.csv, a
+frontier's frontier.csv, written atomically, and the tables printed. A re-report writes the same bytes
+(summary.csv sorted, its statistics rounded to 6 decimals); a figure not drawn this time is removed."""
 
 from __future__ import annotations
 
@@ -40,10 +37,8 @@ DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below an
 
 
 def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
-    """Write the report into a study folder (``NotAStudy`` before writing anything where it is none); print
-    its tables when ``echo``. Returns ``summary``, ``accuracy_vs_length`` (the printed table),
-    ``curves_summary`` (held-out accuracy bands per step), ``figures`` (the paths written) and, for a
-    memory frontier, ``frontier``."""
+    """Write a study folder's report (``NotAStudy`` first where it is none), print it when ``echo``; returns
+    ``summary``, ``accuracy_vs_length``, ``curves_summary``, ``figures`` and a frontier's ``frontier``."""
     folder = Path(path)
     data = read_study_folder(folder)
     _restate(folder, data)
@@ -51,7 +46,11 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     sections = kind_named(meta.get("kind")).report  # which of the report's parts it has (``Kind.report``)
     if "search" in sections:
         data["numbers"] = optuna_numbers(folder, meta)
-        data["importances"] = _importances(folder, meta)
+        try:  # none without a journal, or where fANOVA cannot split the objective (a note)
+            data["importances"] = write_importances(folder, read_optuna_study(folder, meta))
+        except (ValueError, RuntimeError) as exc:
+            print(f"{PROG}: no {IMPORTANCES}: {one_line(exc)}", file=sys.stderr)
+            data["importances"] = None
         data["best"] = _best(folder, meta, data) or data["best"]
     axes = summary_axes(meta, trials.columns)
     summary = summary_table(trials, axes)
@@ -112,16 +111,6 @@ def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
     if folder.is_absolute() and written and Path(written, folder.name).resolve() == folder.resolve():
         return str(written)
     return "results"
-
-
-def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
-    """An Optuna search's importances.csv and its table; None where there is no journal or fANOVA
-    cannot split its objective (a note)."""
-    try:
-        return write_importances(folder, read_optuna_study(folder, meta))
-    except (ValueError, RuntimeError) as exc:
-        print(f"{PROG}: no {IMPORTANCES}: {one_line(exc)}", file=sys.stderr)
-        return None
 
 
 def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
@@ -188,8 +177,7 @@ MADE = ("curves_", "accuracy_vs_", "mean_accuracy_vs_", "steps_to_target", "optu
 
 
 def stale_figures(figures: Path, written: list[Path]) -> list[Path]:
-    """The PNGs under ``figures`` named as this code names its figures but not ``written`` by this
-    report; other commands' figures (gradient_flow.png, frontier.png) are not among them."""
+    """The PNGs under ``figures`` named as this code names its figures but not ``written`` this time."""
     if not figures.is_dir():
         return []
     keep = {p.name for p in written}

@@ -1,7 +1,5 @@
 """The report's figures, each from a computed table, built as ``matplotlib.figure.Figure`` objects (no
-pyplot state, no display; Optuna's history is pyplot's: the caller closes it). Error bars and bands are
-the 95% interval across seeds as computed, asymmetric. What goes on x, in lines and in panels:
-``common.layout``."""
+pyplot state; Optuna's history is pyplot's: the caller closes it); ``common.layout`` lays them out."""
 
 from study.report.plots.accuracy import plot_accuracy, plot_mean_accuracy, plot_steps_to_target
 from study.report.plots.common import axis_label, figure_x, layout, model_style, varying_axes

@@ -47,8 +47,9 @@ def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float]
 
 def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFrame | None,
             target: float | None, seeds: pd.DataFrame | None = None) -> Figure:
-    """The summary's ``what`` (accuracy, mean training accuracy or steps to target) against ``x``
-    (``figure_x`` by default), panels and lines by ``layout``."""
+    """The summary's ``what`` (accuracy, mean, steps) against ``x``, panels and lines by ``layout``."""
+    from matplotlib.lines import Line2D
+
     x = common.figure_x(summary) if x is None else x
     if x not in summary:
         raise ValueError(f"the summary has no column {x!r}")
@@ -69,27 +70,30 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             shift = (i - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
             _draw(ax, rows, what, colors[key], common.model_style(model),
                   common.cell_label(line_cols, key) or str(model), shift)
-            if what == "accuracy" and seeds is not None:
-                _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, i, len(line_keys)), colors[key])
+            if what == "accuracy" and seeds is not None:  # each line's seed dots beside its mean, side by side
+                span = (max(positions.values()) - min(positions.values())) or 1.0
+                offset = 0.0 if scale == "log" else (i - (len(line_keys) - 1) / 2 + 0.5) * 0.012 * span
+                _seed_dots(ax, rows, seeds, offset, colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
             _exercise_markers(ax, common.matching(exercise, panel_cols, panel_key),
                               colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
-        if what == "steps":
-            ax.set_ylabel(ylabel)
-            ax.set_ylim(bottom=0)
-            ax.grid(True, alpha=0.3)
-        else:
-            common.accuracy_axes(ax, ylabel)
+        ax.set_ylim(*((0, None) if what == "steps" else (-0.02, 1.02)))
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title)
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: "exercise" in labels[i])
         handles, labels = [handles[i] for i in order], [labels[i] for i in order]
-        if what == "steps":
-            _steps_legend(ax, handles, labels)
-        else:
+        if what != "steps":
             common.draw_legend(ax, handles, labels, loc="lower left")
+            continue
+        if any(line.get_gid() == "one-seed" for line in ax.get_lines()):  # a key to the open markers
+            handles = [*handles, Line2D([], [], linestyle="none", marker="o", mfc="white", color="0.3")]
+            labels = [*labels, ONE_SEED]
+        # Beside the axes: steps grow to the top right, where a legend inside would hide points.
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     if panel_cols:
         fig.suptitle(title)
     if what == "steps":  # labels placed where the laid-out axes put their points
@@ -97,17 +101,6 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
         for ax in axes:
             _place_labels(ax)
     return fig
-
-
-def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
-    """Beside the axes (steps grow to the top right, where a legend inside would hide points), with a
-    key to the open markers where some are drawn."""
-    from matplotlib.lines import Line2D
-
-    if any(line.get_gid() == "one-seed" for line in ax.get_lines()):
-        handles = [*handles, Line2D([], [], linestyle="none", marker="o", mfc="white", color="0.3")]
-        labels = [*labels, ONE_SEED]
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, cols: list[str]) -> tuple[str, str]:
@@ -187,18 +180,9 @@ def _place_labels(ax: Axes) -> None:
 MAX_DOTS = 10  # a cell of at most this many seeds draws each seed as a dot
 
 
-def _dot_offset(positions: dict[Any, float], scale: str, line: int, lines: int) -> float:
-    """Where line ``line`` of ``lines`` draws its seed dots, beside its mean: the lines side by side."""
-    if scale == "log":
-        return 0.0
-    span = (max(positions.values()) - min(positions.values())) or 1.0
-    return (line - (lines - 1) / 2 + 0.5) * 0.012 * span
-
-
 def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float, color: Any) -> None:
-    """Each finished seed's final held-out accuracy as a small hollow dot beside its cell's mean, for the
-    cells of at most ``MAX_DOTS`` seeds (``seeds``: the finished trials; a cell's rows match the
-    summary row on every group column)."""
+    """Each finished seed's final held-out accuracy, a hollow dot beside its cell's mean (cells of at most
+    ``MAX_DOTS`` seeds)."""
     groups = [c for c in rows.columns[: list(rows.columns).index("seeds")] if c in seeds]
     labelled = any(t == "one seed" for t in ax.get_legend_handles_labels()[1])
     for _, row in rows.iterrows():
@@ -223,10 +207,8 @@ def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] 
 
 def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None,
                   seeds: pd.DataFrame | None = None) -> Figure:
-    """Final held-out accuracy against ``x`` (``common.figure_x``), mean over seeds with 95% error bars, panels
-    and lines by ``common.layout``; each seed a hollow dot beside its mean in a cell of at most ``MAX_DOTS``
-    (``seeds``: ``finished_trials``); against T, the exercise's numbers (``exercise_points``) as x (RNN)
-    and + markers."""
+    """Final held-out accuracy against ``x`` (``figure_x``), mean over seeds with 95% error bars; each seed
+    a dot (``seeds``: ``finished_trials``); against T, the exercise's numbers (``exercise_points``)."""
     return _versus(summary, "accuracy", x, exercise, None, seeds)
 
 

@@ -19,6 +19,7 @@ from study.results.summary import axis_key, extra_axes, group_rows, model_order,
 STEPS = "Steps"
 LENGTH = "Palindrome length T"
 HELD_OUT = "Held-out accuracy"
+METRIC_NAMES = {"eval_accuracy": HELD_OUT, "train_accuracy": "Training accuracy (window)"}
 AXIS_NAMES = {"max_norm": "clip max_norm", "lr": "learning rate", "hidden": "hidden units"}
 LOG_AXES = ("lr",)  # drawn on a log scale (so is any positive axis spanning 100x or more)
 MAX_LINES = 8  # lines in one panel; more, and the first axis makes panels
@@ -53,14 +54,12 @@ def value_colors(values: Sequence[Any]) -> dict[Any, Any]:
 
 
 def varying_axes(table: pd.DataFrame, first_stat: str = "seeds") -> list[str]:
-    """The swept axes of a computed table besides model and length (``extra_axes``) that take more
-    than one value in it (a missing value counts as one): the ones a figure tells apart."""
+    """The swept axes besides model and length that take more than one value (a missing value is one)."""
     return [a for a in extra_axes(table, first_stat) if len({axis_key(v) for v in table[a]}) > 1]
 
 
 def figure_x(summary: pd.DataFrame) -> str:
-    """What the summary figures put on x: ``length`` when the study has several T (or nothing else
-    varies), else its first varying axis (a study of hidden x lr at one T: hidden)."""
+    """``length`` when the study has several T (or nothing else varies), else its first varying axis."""
     lengths = {axis_key(v) for v in summary["length"]} if "length" in summary else set()
     others = varying_axes(summary)
     return "length" if len(lengths) > 1 or not others else others[0]
@@ -122,9 +121,8 @@ def figure_grid(n: int, width: float = 6.4, height: float = 4.4) -> tuple[Figure
 
 
 def shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str = "") -> tuple[Figure, list[Axes]]:
-    """Small multiples: ``n`` panels in rows of ``ncols`` (by default 1 to 5, by ``n``), every panel
-    sharing the first one's x and y axes; tick labels and ``xlabel``/``ylabel`` on the outer panels
-    only (x under a panel with no panel below it). Panels are smaller the more there are."""
+    """``n`` panels in rows of ``ncols`` sharing the first one's axes, labelled on the outer panels only;
+    smaller the more there are."""
     cols = min(n, ncols) if ncols else (1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4 if n <= 16 else 5)
     rows = math.ceil(n / cols)
     width, height = (6.4, 4.4) if n == 1 else (4.6, 3.2) if n <= 4 else (3.4, 2.5)
@@ -142,8 +140,7 @@ def shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str 
 
 
 def figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ()) -> None:
-    """One legend for a figure of panels: every labelled artist once (by label, first seen), then
-    ``extra`` handles (keys to line widths and markers), beside the panels."""
+    """One legend beside a figure's panels: every label once, then ``extra`` handles."""
     seen: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -153,12 +150,6 @@ def figure_legend(fig: Figure, axes: Sequence[Axes], extra: Sequence[Any] = ()) 
     labels = [*order, *(h.get_label() for h in extra)]
     fig.legend(handles, labels, loc="outside lower center", fontsize="small", frameon=False,
                ncols=min(len(labels), 3 if len(fig.axes) > 1 else 2))
-
-
-def accuracy_axes(ax: Axes, ylabel: str = HELD_OUT) -> None:
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
 
 
 def target_line(ax: Axes, target: float | None) -> None:
@@ -171,10 +162,6 @@ def draw_band(ax: Axes, rows: pd.DataFrame, x: str, metric: str, color: Any) -> 
     ok = np.isfinite(low) & np.isfinite(high)
     if ok.any():
         ax.fill_between(rows[x].to_numpy(float), low, high, where=ok, color=color, alpha=0.18, linewidth=0)
-
-
-def metric_name(metric: str) -> str:
-    return {"eval_accuracy": HELD_OUT, "train_accuracy": "Training accuracy (window)"}.get(metric, metric)
 
 
 def draw_legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, *,
@@ -190,8 +177,7 @@ def draw_legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | 
 
 
 def error_bars(rows: pd.DataFrame, metric: str, mean: str = "_mean") -> np.ndarray:
-    """Asymmetric error bars (2, n) from ``metric``'s low and high about its ``mean`` column; zero where
-    the interval is missing. Never negative: the interval contains the mean."""
+    """Asymmetric error bars (2, n) from low and high about the mean; zero where the interval is missing."""
     y = rows[f"{metric}{mean}"].to_numpy(float)
     low = np.nan_to_num(y - rows[f"{metric}_low"].to_numpy(float), nan=0.0)
     high = np.nan_to_num(rows[f"{metric}_high"].to_numpy(float) - y, nan=0.0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
@@ -31,7 +32,8 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {common.metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
+    title = (f"{model}: {common.METRIC_NAMES.get(metric, metric).lower()} during training (mean over seeds, 95% "
+             f"band, {METHOD})")
     lines, panels = common.varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
     while lines and len(common.cell_keys(rows, lines)) > MAX_CURVE_LINES:
         panels.append(lines.pop(0))
@@ -43,11 +45,10 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
 
 
 def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", target: float | None = None) -> Figure:
-    """Every model's mean curves side by side (the exercise's plot c), as small multiples: a panel per
-    T (and per combination of the other varying axes), a line per model in its colour, RNN dashed,
-    each with its 95% band; bold where every seed of the cell is in the mean, thin where fewer."""
+    """Every model's mean curves side by side (the exercise's plot c): a panel per T (and combination of
+    the other axes), a line per model in its colour with its 95% band, bold and thin as ``plot_curves``."""
     models = common.models_of(bands)
-    title = (f"{' vs '.join(models)}: {common.metric_name(metric).lower()} during training "
+    title = (f"{' vs '.join(models)}: {common.METRIC_NAMES.get(metric, metric).lower()} during training "
              f"(mean over seeds, 95% band; RNN dashed)")
     panels = [*common.varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
     return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
@@ -59,7 +60,7 @@ def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[st
     panels = list(common.panels_of(bands, panel_cols))
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
-    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, common.metric_name(metric))
+    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, common.METRIC_NAMES.get(metric, metric))
     others = [c for c in line_cols if c != "model"]
     line_keys = common.cell_keys(bands, others)
     colors = common.value_colors(line_keys) if len(line_keys) > 1 else {}
@@ -75,31 +76,25 @@ def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[st
                 color = colors.get(key, common.model_color(model))
                 common.draw_band(ax, line, "step", metric, color)
                 dropped |= _mean_line(ax, line, metric, color, common.model_style(model),
-                                      _curve_label(line_cols, key, model, ends is not None))
+                                      common.cell_label(others, key) if others  # else the model, or "mean"
+                                      else "mean over seeds, 95% band" if ends is not None or "model" not in line_cols
+                                      else str(model))
         common.target_line(ax, target)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
     if len(panels) > 1 or panels[0][1]:
         fig.suptitle(title)
-    common.figure_legend(fig, axes, _keys_to_widths() if dropped else [])
+    keys = [Line2D([], [], color="0.3", linewidth=FULL_WIDTH, label="mean over every seed of the cell"),
+            Line2D([], [], color="0.3", linewidth=FEWER_WIDTH, label="mean over fewer (n=5\u21924: from 5 to 4)")]
+    common.figure_legend(fig, axes, keys if dropped else [])
     return fig
 
 
-def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, seeds_drawn: bool) -> str:
-    """A mean line's legend entry: its model (curves of several), its combination of axes, or "mean"."""
-    shown = [c for c in columns if c != "model"]
-    if shown:
-        return common.cell_label(shown, values)
-    return "mean over seeds, 95% band" if seeds_drawn or "model" not in columns else str(model)
-
-
 def _mean_line(ax: Axes, line: pd.DataFrame, metric: str, color: Any, style: str, label: str) -> bool:
-    """The mean, bold while every seed of the cell is in it, thin from where fewer are (``seeds``,
-    the trials at each step), "n=5→4" at each drop. Returns whether the count ever drops."""
-    x = line["step"].to_numpy(float)
-    y = line[f"{metric}_mean"].to_numpy(float)
-    n = line["seeds"].to_numpy(int)
+    """The mean, bold while every seed is in it, thin from where fewer are, "n=5→4" at each drop; whether
+    the count ever drops."""
+    x, y, n = line["step"].to_numpy(float), line[f"{metric}_mean"].to_numpy(float), line["seeds"].to_numpy(int)
     full, start = int(n.max()), 0
     for i in range(1, len(n) + 1):
         if i < len(n) and n[i] == n[start]:
@@ -115,16 +110,8 @@ def _mean_line(ax: Axes, line: pd.DataFrame, metric: str, color: Any, style: str
     return bool((n < full).any())
 
 
-def _keys_to_widths() -> list[Any]:
-    from matplotlib.lines import Line2D
-
-    return [Line2D([], [], color="0.3", linewidth=FULL_WIDTH, label="mean over every seed of the cell"),
-            Line2D([], [], color="0.3", linewidth=FEWER_WIDTH, label="mean over fewer (n=5\u21924: from 5 to 4)")]
-
-
 def _seed_ends(trials: pd.DataFrame | None) -> dict[str, str]:
-    """Each trial's way of ending, for its curve's end marker: "target", "cut", "errored",
-    "unfinished", or "steps" (trained its budget: no marker); from trials.csv's stopped_by."""
+    """Each trial's end for its curve's marker: "target", "cut", "errored", "unfinished" or "steps" (none)."""
     if trials is None or trials.empty:
         return {}
     outcome = trial_outcome(trials)
@@ -134,8 +121,7 @@ def _seed_ends(trials: pd.DataFrame | None) -> dict[str, str]:
 
 
 def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[str, str]) -> None:
-    """Each seed's curve, thin; a seed that did not finish (cut, errored) grey and dotted; its end
-    marked by how it stopped (``SEED_END``)."""
+    """Each seed's curve, thin (grey and dotted where it did not finish), its end marked (``SEED_END``)."""
     for tid, seed in curves.groupby(curves["trial_id"].astype(str), sort=True):
         seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"), y=pd.to_numeric(
             seed[metric], errors="coerce")).dropna(subset=["step", "y"]).sort_values("step")
@@ -171,6 +157,8 @@ def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None
         title += "\n" + ", ".join(f"{k}={value_text(v, 6)}" for k, v in params.items())
     ax.set_title(title, fontsize="medium")
     ax.set_xlabel(common.STEPS)
-    common.accuracy_axes(ax, "Accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("Accuracy")
+    ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax

@@ -24,8 +24,7 @@ def _shown(trials: pd.DataFrame, metric: str, index: pd.Index) -> pd.Series:
 
 
 def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Objective]) -> Figure:
-    """One panel per cell (model x length): the finished trials in the first two objectives, the
-    front's trials marked and joined in order of the first. Needs two objectives or more."""
+    """A panel per cell: the finished trials in the first two objectives, the front marked and joined."""
     assert len(objectives) >= 2
     (mx, dx), (my, dy) = objectives[0], objectives[1]
     values = objective_values(trials, objectives)
@@ -59,9 +58,10 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
     return fig
 
 
-def _optuna_plot(name: str, study: Any, metric: str) -> Axes:
-    """One of Optuna's matplotlib visualizations. They switch pyplot to the ggplot style globally:
-    run them inside an rc_context so the style stays on their figure and leaves every later one."""
+def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
+    """Optuna's optimization history of ``metric`` (the search's first objective); a pyplot figure: close it.
+    Optuna's plots switch pyplot to the ggplot style globally: drawn inside an rc_context, the style stays
+    on their figure and leaves every later one."""
     import warnings
 
     import matplotlib
@@ -71,19 +71,13 @@ def _optuna_plot(name: str, study: Any, metric: str) -> Axes:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # A study of several objectives: Optuna's plots of one show the first (the one schedulers rank by).
         target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
-        return getattr(optuna.visualization.matplotlib, name)(study, target=target, target_name=metric)
-
-
-def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
-    """Optuna's optimization history of ``metric`` (the search's first objective); a pyplot figure: close it."""
-    ax = _optuna_plot("plot_optimization_history", study, metric)
+        ax = optuna.visualization.matplotlib.plot_optimization_history(study, target=target, target_name=metric)
     ax.set_ylabel("Held-out accuracy (eval_accuracy)" if metric == "eval_accuracy" else metric)
     return ax
 
 
 def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figure:
-    """The importance of each searched field for ``metric`` (``fanova_importances``' table): a bar at the
-    mean over the evaluator's seeds, a line across their range."""
+    """Each searched field's importance for ``metric``: a bar at the seeds' mean, a line across their range."""
     from study.results.importance import FANOVA_SEEDS, importance_label
 
     label = importance_label(str(table["seeds"].iloc[0]) if len(table) else FANOVA_SEEDS, short=True)
@@ -127,9 +121,8 @@ def _segments(df: pd.DataFrame, by_member: dict[int, pd.DataFrame]) -> tuple[lis
 
 
 def plot_pbt(curves: pd.DataFrame) -> Figure:
-    """Two panels sharing the steps: lr (log scale) above, held-out accuracy below; one colour per
-    trial (labelled by its member). A star marks each exploit at its step: in the lower panel at the
-    donor's accuracy, where the trial's curve goes on from (a dotted line from its own)."""
+    """lr (log scale) above, held-out accuracy below, a colour per trial; a star at each exploit, below at the
+    donor's accuracy where the curve goes on (dotted from its own)."""
     if "lr" not in curves or "exploited_from" not in curves:
         raise ValueError("not a PBT study: curves.csv has no lr and exploited_from columns")
     fig = Figure(figsize=(8.5, 6.2))
