@@ -31,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m study.report PATH [--no-figures]``: 0 on success, 2 on bad input (one line on stderr)."""
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-        if is_methods_folder(args.path):
-            return report_methods(args.path, echo=not args.quiet, figures=not args.no_figures)
+        if is_methods_folder(args.path):  # re-reported by its own code, study.methods --analyse-only
+            if args.no_figures:
+                raise UsageError(f"--no-figures: {args.path} is a study.methods folder; its report is its tables "
+                                 "and figures/methods.png, written together")
+            from study import methods
+
+            with contextlib.redirect_stdout(io.StringIO() if args.quiet else sys.stdout):
+                return methods.main(methods_argv(args.path))
         write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
     except (UsageError, NotAStudy) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -66,17 +72,6 @@ def methods_argv(path: str | Path) -> list[str]:
     confirms = any((folder / f"confirm-{m}" / "study.json").is_file() for m in methods)
     return ["--out", str(folder), "--analyse-only", "--methods", *methods, "--search-seeds", *map(str, seeds),
             "--confirm-seeds", "5" if confirms else "0"]
-
-
-def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
-    """Re-report a study.methods folder with its own code (``methods_argv``)."""
-    if not figures:
-        raise UsageError(f"--no-figures: {path} is a study.methods folder; its report is its tables and "
-                         "figures/methods.png, written together")
-    from study import methods
-
-    with contextlib.redirect_stdout(sys.stdout if echo else io.StringIO()):
-        return methods.main(methods_argv(path))
 
 
 if __name__ == "__main__":

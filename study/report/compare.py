@@ -13,7 +13,7 @@ import pandas as pd
 from study.basics.errors import StudyError
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.page import esc, html_page, html_table, scroll, sectioned
+from study.report.page import esc, html_page, html_table, sectioned
 from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison
 from study.results.compare_sides import settings_lines
 
@@ -138,7 +138,7 @@ def render_comparison_html(comparison: Comparison, png: bytes) -> str:
     text = {"B", "verdict", *(a for a in comparison.axes if a != "length")}
     caption = (f"B - A held-out accuracy with its 95% interval, per cell, against the band of the margin "
                f"{margin_text(comparison.margin)} (compare.png)")
-    verdicts = [*_differing(comparison), scroll(html_table(table[both].reset_index(drop=True), "compare", text=text)),
+    verdicts = [*_differing(comparison), html_table(table[both].reset_index(drop=True), "compare", text=text),
                 f'<figure id="fig-compare"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
                 f'alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>']
     sections = [("verdicts", "Verdicts", verdicts)]
@@ -146,13 +146,13 @@ def render_comparison_html(comparison: Comparison, png: bytes) -> str:
         only = table[~both].drop(columns=["B - A [95% interval]"]).reset_index(drop=True)
         sections.append(("only", f"Cells of one study only ({len(only)})", [
             '<p class="note">No difference and no verdict: the other study did not run them.</p>',
-            scroll(html_table(only, "only", text=text))]))
+            html_table(only, "only", text=text)]))
     sections += [("method", "What the numbers are", [f"<p>{esc(line)}</p>" for line in method_lines(comparison)]),
                  ("settings", "Every setting", _settings(comparison)),
                  ("csv", "Every column of compare.csv", [
                      "<details><summary>compare.csv, as written</summary>",
-                     scroll(html_table(comparison.table, "compare-csv", text={"model", "study_a", "study_b", "verdict",
-                                                                          "present", "set_aside"})),
+                     html_table(comparison.table, "compare-csv",
+                                text={"model", "study_a", "study_b", "verdict", "present", "set_aside"}),
                      "</details>"])]
     body = [f"<h1>{a} against {names}</h1>",
             f'<p class="lede">A = <code>{a}</code>; B = {names}. {esc(verdict_counts(comparison))}.</p>',
@@ -172,7 +172,7 @@ def _differing(comparison: Comparison) -> list[str]:
                 f"cells' {esc(', '.join(comparison.axes))} and seed).</p>"]
     return ["<p>Settings the studies differ in, set aside (<code>--ignore</code>): cells are paired whatever "
             "their values.</p>", html_table(differ.reset_index(drop=True), "settings-differ",
-                                        text={"field", *comparison.studies, "status"})]
+                                        text={"field", *comparison.studies, "status"}, scroll=False)]
 
 
 def _settings(comparison: Comparison) -> list[str]:
@@ -180,14 +180,13 @@ def _settings(comparison: Comparison) -> list[str]:
     settings = comparison.settings.drop(columns=["differs"], errors="ignore")
     if "status" in settings:
         settings = settings.sort_values("status", key=lambda s: s == "equal", kind="stable")
-    aside = comparison.ignored
+    aside = comparison.ignored  # set aside: paired whatever their values
     return [f"<p>Every config field but the cell axes ({esc(', '.join(comparison.axes))}) and seed (averaged "
             "over). Cells are paired only where every setting is equal"
             + (f"; set aside (<code>--ignore</code>): {esc(', '.join(aside))}, paired whatever their values"
                if aside else "") + ".</p>",
             f"<details><summary>{esc(len(settings))} settings</summary>",
-            scroll(html_table(settings.reset_index(drop=True), "settings",
-                              text={"field", *comparison.studies, "status"})),
+            html_table(settings.reset_index(drop=True), "settings", text={"field", *comparison.studies, "status"}),
             "</details>"]
 
 
@@ -257,9 +256,7 @@ def plot_comparison(comparison: Comparison) -> Any:
                 if (mask := (g["verdict"] == verdict).to_numpy()).any():
                     ax.plot(x[mask], y[mask], marker=marker, linestyle="none", color=color,
                             markerfacecolor=color if filled else "white", markersize=7)
-        ax.set_title(str(model))
-        ax.set_xlabel(LENGTH)
-        ax.set_ylabel("B - A, held-out accuracy")
+        ax.set(title=str(model), xlabel=LENGTH, ylabel="B - A, held-out accuracy")
         if log_x:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(ScalarFormatter())

@@ -39,9 +39,7 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, An
         _draw_cell(ax, label, rows, color, 1 + 0.012 * offset)
         _draw_fit(ax, rows, color, k / n + 0.025 * offset)
     ax.axhline(k / n, color="0.4", ls="--", lw=0.8)
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_xlabel("Palindrome length T")
-    ax.set_ylabel("Seeds solved, k/n (95% Wilson)")
+    ax.set(ylim=(-0.05, 1.05), xlabel="Palindrome length T", ylabel="Seeds solved, k/n (95% Wilson)")
     ax.set_title(frontier_title(table, settings), fontsize=10)
     rate = value_text(k / n, 3)  # the legend: the cells, then what the markers and the dashed line mean
     keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
@@ -64,9 +62,8 @@ def frontier_title(table: pd.DataFrame, settings: Mapping[str, Any] | None = Non
     0.99 within 10,000 steps; T probed 5 to 100" (``plot_frontier``)."""
     first = table.iloc[0]
     models = list(dict.fromkeys(str(m) for m in table["model"])) if "model" in table else []
-    varying = set(table.columns)
     fixed = [f"{k} {value_text(settings[k], 6)}" for k in TITLE_SETTINGS
-             if settings and k in settings and k not in varying and (k != "forget_bias" or "LSTM" in models)]
+             if settings and k in settings and k not in table.columns and (k != "forget_bias" or "LSTM" in models)]
     head = "Memory frontier" + (f" of {', '.join(models)}" if models else "") + (": " + ", ".join(fixed) if fixed
                                                                                else "")
     lengths = sorted({int(t) for t in table["length"].dropna()})
@@ -94,11 +91,7 @@ def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float
             ax.plot(xi, 0 if math.isnan(yi) else yi, "x", color="0.5", ms=6)
         else:
             ax.plot(xi, yi, "o", color=color, ms=6, mfc=color if outcome == PASSED else "white")
-    _draw_frontier(ax, rows, color, dodge)
-
-
-def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> None:
-    """The frontier: a star where the search found it, an open star and an arrow where it is a bound."""
+    # The frontier: a star where the search found it, an open star and an arrow where it is a bound.
     longest, failed = fr.int_or_none(rows["longest_solved"].iloc[0]), fr.int_or_none(rows["first_failed"].iloc[0])
     done = bool(rows["done"].iloc[0])
 
@@ -115,7 +108,7 @@ def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> Non
         ax.plot(at * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
         end = (0.0, y) if longest is None else (failed * dodge, y) if failed is not None else (1.0, y)
         _arrow(ax, (at * dodge, y), end, color, "frontier-bound", to_edge=longest is None or failed is None)
-        text = f"< {failed}" if longest is None else f"\u2265 {longest}" + (f", < {failed}" if failed else "")
+        text = f"< {failed}" if longest is None else f"\u2265 {longest}" + ("" if failed is None else f", < {failed}")
         ax.annotate(text, (at * dodge, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10),
                     ha="center", fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})

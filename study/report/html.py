@@ -23,7 +23,7 @@ from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text,
 from study.planning.kinds import Kind, kind_named
 from study.planning.kinds.search_text import method_text
 from study.report import page, text
-from study.report.page import Section, esc, html_page, html_table, notes, scroll, sectioned
+from study.report.page import Section, esc, html_page, html_table, notes, sectioned
 from study.results.exercise import (
     CI_COLUMN,
     accuracy_vs_length,
@@ -40,10 +40,9 @@ from study.results.summary import group_columns
 FILE = REPORT
 
 
-def write_html(folder: str | os.PathLike[str], data: dict[str, Any], summary: pd.DataFrame | None = None) -> Path:
+def write_html(folder: str | os.PathLike[str], data: dict[str, Any], summary: pd.DataFrame) -> Path:
     """Write ``folder``/report.html from ``read_study_folder``'s ``data`` and ``summary`` (as summary.csv has it)."""
-    path = Path(folder) / FILE
-    write_text_atomic(path, render_html(Path(folder), data, data["summary"] if summary is None else summary))
+    write_text_atomic(path := Path(folder) / FILE, render_html(Path(folder), data, summary))
     return path
 
 
@@ -71,9 +70,11 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
         groups = group_columns(summary_axes(meta, summary.columns), summary.columns)
         sections.append(("summary-columns", "Every column of summary.csv", [
             "<details><summary>summary.csv, as written</summary>",
-            scroll(html_table(summary, "summary-csv", fmt=page.csv_cell, text=set(groups) - {"length"})),
+            html_table(summary, "summary-csv", fmt=page.csv_cell, text=set(groups) - {"length"}),
             "</details>"]))
-    body = [f"<h1>Study {esc(name)}</h1>", f'<p class="lede">{esc(_lede(meta, trials, kind))}</p>',
+    lede = [_what(meta, kind), text.trials_text(len(trials)), str(meta.get("status") or "status not recorded"),
+            *filter(None, [_wall(meta)])]
+    body = [f"<h1>Study {esc(name)}</h1>", f'<p class="lede">{esc("; ".join(lede))}.</p>',
             *sectioned([("headline", title, parts), *sections]),
             f'<p class="note">Written by <code>python -m study.report {esc(shlex.quote(page.shown_folder(folder)))}'
             "</code> from the study's trials.csv, curves.csv and study.json; the numbers are summary.csv's.</p>"]
@@ -112,31 +113,19 @@ def _wall(meta: dict[str, Any]) -> str | None:
     return f"{duration_text(wall)} ({wall:,.0f} s)"
 
 
-def _lede(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
-    """One line under the title: what the study is, its trials, its status and wall time."""
-    words = [_what(meta, kind), text.trials_text(len(trials)), str(meta.get("status") or "status not recorded")]
-    return "; ".join(words + ([_wall(meta)] if _wall(meta) else [])) + "."
-
-
 def _facts(meta: dict[str, Any], trials: pd.DataFrame, kind: Kind) -> str:
-    target = study_target(meta)
+    target, n, planned = study_target(meta), len(trials), meta.get("trials")
+    more = ("" if planned in (None, n) else f" of {planned} planned" if "frontier-table" not in kind.report
+            else f" (the search runs at most {planned}; it stops once it knows every cell's frontier)")
     rows = [("Kind", esc(_what(meta, kind))),
             ("Command", f"<code>{esc(meta.get('command') or 'not recorded')}</code>"),
             ("Provenance", esc(provenance_line(meta))),
             ("Status", esc(meta.get("status") or "not recorded")),
             ("Wall time", esc(_wall(meta) or "not recorded")),
-            ("Trials", esc(f"{len(trials)} in trials.csv" + _planned(meta, len(trials), kind))),
+            ("Trials", esc(f"{n} in trials.csv{more}")),
             *([("Target", esc(f"{target:g} held-out accuracy"))] if target is not None else [])]
     items = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f'<dl class="facts">\n{items}\n</dl>'
-
-
-def _planned(meta: dict[str, Any], n: int, kind: Kind) -> str:
-    if meta.get("trials") in (None, n):
-        return ""
-    if "frontier-table" in kind.report:
-        return f" (the search runs at most {meta['trials']}; it stops once it knows every cell's frontier)"
-    return f" of {meta['trials']} planned"
 
 
 def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
@@ -164,10 +153,10 @@ def _frontier(folder: Path) -> tuple[tuple[str, list[str]], Section | None]:
         "counted": ["yes" if bool(c) else "no" for c in probes["counted"]]})
     headline = format_frontier(table).splitlines()[0].removeprefix("memory frontier: ")
     head = [f'<p class="note">{esc(headline[:1].upper() + headline[1:])}.</p>',
-            scroll(html_table(cells, "frontier", text=set(cells.columns))),
+            html_table(cells, "frontier", text=set(cells.columns)),
             f'<p class="note">Rule: {esc(RULE_TEXT)}.</p>']
     every = ['<p class="note">A probe stops once its outcome is known: k of n finished seeds; stopped seeds are '
-             "not counted.</p>", scroll(html_table(shown, "frontier-probes", text={"cell", "outcome"}, fmt=",.0f"))]
+             "not counted.</p>", html_table(shown, "frontier-probes", text={"cell", "outcome"}, fmt=",.0f")]
     return (title, head), ("probes", "Every probe", every)
 
 
@@ -190,12 +179,12 @@ def _grid(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame, lef
             '<p class="note">c(T) = acc(T) &minus; mean(acc(T&minus;1), acc(T+1)); odd lengths easier would show '
             "c &gt; 0 at odd T and c &lt; 0 at even T, beyond the intervals (95%, MOVER from the three "
             f"lengths' {METHOD} intervals).</p>",
-            scroll(html_table(parity, "parity", text={c for c in parity.columns if c != "c [95% CI]"} - {"T"}))]))
+            html_table(parity, "parity", text={c for c in parity.columns if c != "c [95% CI]"} - {"T"})]))
     if pd.to_numeric(summary["solved"], errors="coerce").fillna(0).sum() > 0:
         steps = steps_to_target_table(summary)
         out.append(("steps", f"Median steps to {goal} held-out accuracy", [
             '<p class="note">Over the seeds that got there (&ndash;: none).</p>',
-            scroll(html_table(steps.reset_index(), "steps", text=set(steps.index.names), fmt=".0f"))]))
+            html_table(steps.reset_index(), "steps", text=set(steps.index.names), fmt=".0f")]))
     return out
 
 
@@ -204,7 +193,7 @@ def _accuracy_table(summary: pd.DataFrame, settings: dict[str, Any]) -> str:
     table = accuracy_vs_length(summary, settings=settings).reset_index()
     groups = [c for c in table.columns if c not in (CI_COLUMN, "solved", "final train", "exercise")]
     table = table.rename(columns={CI_COLUMN: "held-out accuracy, mean [95% CI]"})
-    return scroll(html_table(table, "summary", text=set(groups) - {"T"}, fmt=".2f"))
+    return html_table(table, "summary", text=set(groups) - {"T"}, fmt=".2f")
 
 
 def _best_table(meta: dict[str, Any], best: dict[str, Any]) -> pd.DataFrame:
@@ -225,13 +214,13 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
     head = ['<p class="note">No best.json: no trial of the search finished.</p>']
     if best:
         head = [f"<p>Best trial: {esc(text.best_words(meta, best))}</p>",
-                scroll(html_table(_best_table(meta, best), "best", text={"cell", "trial_id", *fields}))]
+                html_table(_best_table(meta, best), "best", text={"cell", "trial_id", *fields})]
         if best.get("confirm"):
             words = confirm_words(best)
             head.append(f"<p>{esc(words[0].upper() + words[1:])}</p><pre>{esc(best['confirm'])}</pre>")
     best_of, configs = text.search_words(o, trials, summary)
     ranked = [*notes(f"{best_of}."),
-              scroll(html_table(top, "best-trials", text={"trial_id", "stopped_by", *fields}, fmt=".4g")),
+              html_table(top, "best-trials", text={"trial_id", "stopped_by", *fields}, fmt=".4g"),
               f"<details><summary>{esc(f'Summary: {configs}')}</summary>",
               *notes(left_out), _accuracy_table(summary, study_settings(meta, trials)), "</details>",
               *notes(text.importance_words(data.get("importances"), "."))]
@@ -240,5 +229,5 @@ def _search(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
     if front is not None:
         rest.append(("pareto", "Pareto front", [
             *notes(f"{len(front)} of {text.trials_text(len(trials))}; {PARETO_TEXT} (pareto.csv)."),
-            scroll(html_table(front, "pareto", text={"trial_id", "model"}, fmt=".4g"))]))
+            html_table(front, "pareto", text={"trial_id", "model"}, fmt=".4g")]))
     return head, rest

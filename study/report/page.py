@@ -101,16 +101,17 @@ def csv_cell(v: Any) -> str:
 
 
 def html_table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
-               fmt: str | Callable[[Any], str] = "") -> str:
+               fmt: str | Callable[[Any], str] = "", scroll: bool = True) -> str:
     """A DataFrame as an HTML table, every cell escaped, ``text`` columns left-aligned; ``fmt``: a formatter,
-    or the floats' format (missing: "-")."""
+    or the floats' format (missing: "-"); ``scroll``: in a box that scrolls sideways (wider than the page)."""
     cell = functools.partial(_cell, spec=fmt) if isinstance(fmt, str) else fmt
     cls = {c: ' class="text"' if c in (text or set()) else "" for c in df.columns}
     head = "".join(f"<th{cls[c]}>{esc(c)}</th>" for c in df.columns)
     rows = "\n".join("<tr>" + "".join(f"<td{cls[c]}>{esc(cell(_plain(v)))}</td>"
                                       for c, v in zip(df.columns, values, strict=True)) + "</tr>"
                      for values in df.itertuples(index=False, name=None))
-    return f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+    table = f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+    return f'<div class="scroll">{table}</div>' if scroll else table
 
 
 def _plain(v: Any) -> Any:  # numpy scalars as Python ones (a float stays a float for the formatter)
@@ -167,10 +168,6 @@ def sectioned(sections: list[Section]) -> list[str]:
     items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t, _ in sections)
     return [*first, f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>',
             *(line for lines in rest for line in lines)]
-
-
-def scroll(table: str) -> str:  # a table that may be wider than the page: its box scrolls sideways
-    return f'<div class="scroll">{table}</div>'
 
 
 def shown_folder(folder: str | os.PathLike[str]) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 from study.basics.provenance import provenance_line
 from study.basics.stats import METHOD
 from study.basics.text import value_text
+from study.frontier.table import format_frontier
 from study.planning.kinds import kind_named
 from study.planning.kinds.search_text import method_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
@@ -31,15 +32,11 @@ def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table
         lines += _wrap(f"swept but not in trials.csv (nor curves.csv): {', '.join(missing)}; trials that differ "
                        f"only in {'it' if len(missing) == 1 else 'them'} are grouped together")
     if frontier is not None:
-        from study.frontier.table import format_frontier
-
         lines += ["", format_frontier(frontier)]
     if summary.empty or not (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any():
         lines += ["no finished trials to summarise", *_left_out(summary)]
     elif "search" in sections:
-        words = importance_words(data.get("importances"))
-        lines += _search_text(meta, data["trials"], summary, data.get("numbers")) + (["", *_wrap(words)] if words
-                                                                                      else [])
+        lines += _search_text(meta, data, summary)
     else:
         goal = goal_text(meta)
         lines += ["", *_legend_lines(summary, table, goal), *_left_out(summary), "", format_accuracy_table(table)]
@@ -139,15 +136,15 @@ def search_words(o: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame)
             "no mean is taken across configs")
 
 
-def _search_text(meta: dict[str, Any], trials: pd.DataFrame, summary: pd.DataFrame,
-                 numbers: dict[str, int] | None = None) -> list[str]:
-    """The best trials (ties in Optuna's trial order, ``numbers``), the summary, the Pareto front."""
-    o = search_overview(meta, trials, numbers)
+def _search_text(meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame) -> list[str]:
+    """The best trials (ties in Optuna's trial order), the summary, the Pareto front, the importances."""
+    trials = data["trials"]
+    o = search_overview(meta, trials, data.get("numbers"))
     best, configs = search_words(o, trials, summary)
     lines = ["", f"{best}:", o["top"].to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"),
              "", f"summary.csv: {configs}"]
-    front = front_table(meta, trials)
-    if front is None:
-        return lines
-    return [*lines, "", f"Pareto front ({PARETO_TEXT}): {len(front)} of {trials_text(len(trials))}, pareto.csv",
-            front.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]
+    if (front := front_table(meta, trials)) is not None:
+        lines += ["", f"Pareto front ({PARETO_TEXT}): {len(front)} of {trials_text(len(trials))}, pareto.csv",
+                  front.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")]
+    words = importance_words(data.get("importances"))
+    return lines + (["", *_wrap(words)] if words else [])

@@ -68,7 +68,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
             shift = (i - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
-            _draw(ax, rows, what, colors[key], common.model_style(model),
+            _draw(ax, rows, what, colors[key], common.MODEL_STYLES.get(str(model), ":"),
                   common.cell_label(line_cols, key) or str(model), shift)
             if what == "accuracy" and seeds is not None:  # each line's seed dots beside its mean, side by side
                 span = (max(positions.values()) - min(positions.values())) or 1.0
@@ -78,8 +78,7 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
             _exercise_markers(ax, common.matching(exercise, panel_cols, panel_key),
                               colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
-        ax.set_ylim(*((0, None) if what == "steps" else (-0.02, 1.02)))
-        ax.set_ylabel(ylabel)
+        ax.set(ylim=(0, None) if what == "steps" else (-0.02, 1.02), ylabel=ylabel)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title)
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
@@ -140,10 +139,9 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
         if alone.any():
             ax.plot(x[alone], y[alone], linestyle="none", marker="o", mfc="white", color=color, gid="one-seed",
                     transform=moved)
-        pending = getattr(ax, "_solved_labels", [])
-        pending += [(xi, yi, f"{s}/{n}", color, shift) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
-                    if np.isfinite(yi)]
-        ax._solved_labels = pending  # placed once every line is drawn (``_place_labels``)
+        ax._solved_labels = getattr(ax, "_solved_labels", []) + [  # placed once every line is drawn
+            (xi, yi, f"{s}/{n}", color, shift) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
+            if np.isfinite(yi)]
 
 
 STEPS_DODGE = 3.0  # points between the lines of a steps figure, sideways: equal medians stay visible

@@ -23,16 +23,8 @@ METRIC_NAMES = {"eval_accuracy": HELD_OUT, "train_accuracy": "Training accuracy 
 AXIS_NAMES = {"max_norm": "clip max_norm", "lr": "learning rate", "hidden": "hidden units"}
 LOG_AXES = ("lr",)  # drawn on a log scale (so is any positive axis spanning 100x or more)
 MAX_LINES = 8  # lines in one panel; more, and the first axis makes panels
-MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}  # the exercise drew the RNN dashed; others dotted
-MODEL_COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2"}  # the frontier figure's order of cells too
-
-
-def model_style(model: str) -> str:
-    return MODEL_STYLES.get(str(model), ":")
-
-
-def model_color(model: str) -> str:
-    return MODEL_COLORS.get(str(model), "C4")
+MODEL_STYLES = {"RNN": "--", "LSTM": "-", "GRU": "-."}  # the exercise drew the RNN dashed; others ":"
+MODEL_COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2"}  # the frontier figure's order of cells too; others "C4"
 
 
 def models_of(table: pd.DataFrame) -> list[str]:
@@ -134,8 +126,7 @@ def shared_grid(n: int, ncols: int | None = None, xlabel: str = "", ylabel: str 
     for i, ax in enumerate(axes[:n]):
         bottom, left = i + cols >= n, i % cols == 0
         ax.tick_params(labelbottom=bottom, labelleft=left)
-        ax.set_xlabel(xlabel if bottom else "")
-        ax.set_ylabel(ylabel if left else "")
+        ax.set(xlabel=xlabel if bottom else "", ylabel=ylabel if left else "")
     return fig, axes[:n]
 
 
@@ -164,16 +155,13 @@ def draw_band(ax: Axes, rows: pd.DataFrame, x: str, metric: str, color: Any) -> 
         ax.fill_between(rows[x].to_numpy(float), low, high, where=ok, color=color, alpha=0.18, linewidth=0)
 
 
-def draw_legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, *,
-            loc: str = "lower right", **kwargs: Any) -> None:
+def draw_legend(ax: Axes, handles: list[Any], labels: list[str], loc: str) -> None:
     """A legend inside the axes, or beside them when it has many entries (it would hide the lines)."""
-    if handles is None or labels is None:
-        handles, labels = ax.get_legend_handles_labels()
     if len(labels) > 8:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small",
-                  ncol=1 + len(labels) // 16, **kwargs)
+                  ncol=1 + len(labels) // 16)
     else:
-        ax.legend(handles, labels, loc=loc, fontsize="small", **kwargs)
+        ax.legend(handles, labels, loc=loc, fontsize="small")
 
 
 def error_bars(rows: pd.DataFrame, metric: str, mean: str = "_mean") -> np.ndarray:

@@ -32,15 +32,13 @@ def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = (f"{model}: {common.METRIC_NAMES.get(metric, metric).lower()} during training (mean over seeds, 95% "
-             f"band, {METHOD})")
     lines, panels = common.varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
     while lines and len(common.cell_keys(rows, lines)) > MAX_CURVE_LINES:
         panels.append(lines.pop(0))
     panels += ["length"] if len(distinct_values(rows, "length")) > 1 else []
     if curves is not None and "model" in curves:
         curves = curves[curves["model"].astype(str) == str(model)]
-    return _small_multiples(rows, [model], panels, lines, title, metric, target,
+    return _small_multiples(rows, [model], panels, lines, f", {METHOD}", metric, target,
                             _seed_ends(trials) if curves is not None and not lines else None, curves)
 
 
@@ -48,34 +46,35 @@ def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", targ
     """Every model's mean curves side by side (the exercise's plot c): a panel per T (and combination of
     the other axes), a line per model in its colour with its 95% band, bold and thin as ``plot_curves``."""
     models = common.models_of(bands)
-    title = (f"{' vs '.join(models)}: {common.METRIC_NAMES.get(metric, metric).lower()} during training "
-             f"(mean over seeds, 95% band; RNN dashed)")
     panels = [*common.varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
-    return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
+    return _small_multiples(bands, models, panels, ["model"], "; RNN dashed", metric, target, None, None)
 
 
 def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
-                     title: str, metric: str, target: float | None, ends: dict[str, str] | None,
+                     tail: str, metric: str, target: float | None, ends: dict[str, str] | None,
                      curves: pd.DataFrame | None) -> Figure:
+    name = common.METRIC_NAMES.get(metric, metric)
+    title = f"{' vs '.join(models)}: {name.lower()} during training (mean over seeds, 95% band{tail})"
     panels = list(common.panels_of(bands, panel_cols))
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
-    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, common.METRIC_NAMES.get(metric, metric))
+    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, name)
     others = [c for c in line_cols if c != "model"]
     line_keys = common.cell_keys(bands, others)
     colors = common.value_colors(line_keys) if len(line_keys) > 1 else {}
     dropped = False
     for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
         if ends is not None and curves is not None:
-            _seeds(ax, common.matching(curves, panel_cols, panel_key), metric, common.model_color(models[0]), ends)
+            _seeds(ax, common.matching(curves, panel_cols, panel_key), metric,
+                   common.MODEL_COLORS.get(str(models[0]), "C4"), ends)
         for model in models:
             for key in line_keys:
                 line = common.matching(sub[sub["model"] == model], others, key).sort_values("step")
                 if line.empty:
                     continue
-                color = colors.get(key, common.model_color(model))
+                color = colors.get(key, common.MODEL_COLORS.get(str(model), "C4"))
                 common.draw_band(ax, line, "step", metric, color)
-                dropped |= _mean_line(ax, line, metric, color, common.model_style(model),
+                dropped |= _mean_line(ax, line, metric, color, common.MODEL_STYLES.get(str(model), ":"),
                                       common.cell_label(others, key) if others  # else the model, or "mean"
                                       else "mean over seeds, 95% band" if ends is not None or "model" not in line_cols
                                       else str(model))
@@ -156,9 +155,7 @@ def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None
     if params:
         title += "\n" + ", ".join(f"{k}={value_text(v, 6)}" for k, v in params.items())
     ax.set_title(title, fontsize="medium")
-    ax.set_xlabel(common.STEPS)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("Accuracy")
+    ax.set(xlabel=common.STEPS, ylim=(-0.02, 1.02), ylabel="Accuracy")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax

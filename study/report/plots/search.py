@@ -48,9 +48,8 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
                 label=f"Pareto front ({len(order)} trial{'s' * (len(order) != 1)})")
         if (best & never).any():
             ax.scatter(x[best & never], y[best & never], color="C3", marker="x", s=40)
-        ax.set_xlabel(f"{mx} ({dx})")
-        ax.set_ylabel(f"{my} ({dy})")
-        ax.set_title(", ".join(f"{c}={v}" for c, v in zip(cells, key, strict=True)) or "all trials")
+        ax.set(xlabel=f"{mx} ({dx})", ylabel=f"{my} ({dy})",
+               title=", ".join(f"{c}={v}" for c, v in zip(cells, key, strict=True)) or "all trials")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     more = f"; {len(objectives) - 2} more objective(s) not drawn" if len(objectives) > 2 else ""
@@ -90,9 +89,8 @@ def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figu
     ax.errorbar(mean, y, xerr=[mean - rows["fanova_min"].to_numpy(float), rows["fanova_max"].to_numpy(float) - mean],
                 fmt="none", ecolor="k", capsize=4, linewidth=1)
     ax.set_yticks(y, [str(p) for p in rows["param"]])
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"Importance for {metric} (share of its variance; the seeds' mean, their range as a line)")
-    ax.set_ylabel("Searched field")
+    ax.set(xlim=(0, 1), ylabel="Searched field",
+           xlabel=f"Importance for {metric} (share of its variance; the seeds' mean, their range as a line)")
     ax.set_title(f"Hyperparameter importance: {label}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return fig
@@ -144,10 +142,8 @@ def plot_pbt(curves: pd.DataFrame) -> Figure:
             after = df[df["step"] > step]
             if len(after):
                 top.plot(step, after["lr"].iloc[0], "*", color=colour, markersize=11, markeredgecolor="k")
-    top.set_yscale("log")
-    top.set_ylabel("learning rate")
-    bottom.set_ylabel("held-out accuracy")
-    bottom.set_xlabel("training step")
+    top.set(yscale="log", ylabel="learning rate")
+    bottom.set(ylabel="held-out accuracy", xlabel="training step")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     top.legend(fontsize=8, ncol=min(len(by_member), 6), title="member", title_fontsize=8)
