@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from study.basics.errors import StudyError
+from study.basics.io import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.page import esc, html_page, html_table, sectioned
@@ -40,11 +42,11 @@ def method_lines(comparison: Comparison) -> list[str]:
 def verdict_counts(comparison: Comparison) -> str:
     """"1 cell differs, 3 same within +-0.02, 2 inconclusive; 4 cells of one study only"."""
     t = comparison.table
-    counts = {v: int((t["verdict"] == v).sum()) for v in (DIFFERS, SAME, INCONCLUSIVE)}
-    parts = [f"{counts[DIFFERS]} cell{'s' if counts[DIFFERS] != 1 else ''} differ{'s' if counts[DIFFERS] == 1 else ''}",
-             f"{counts[SAME]} same within {margin_text(comparison.margin)}", f"{counts[INCONCLUSIVE]} inconclusive"]
+    n = {v: int((t["verdict"] == v).sum()) for v in (DIFFERS, SAME, INCONCLUSIVE)}
     alone = int((t["present"] != "both").sum())
-    return ", ".join(parts) + (f"; {alone} cell{'s' if alone != 1 else ''} of one study only" if alone else "")
+    return (f"{n[DIFFERS]} cell{'s' * (n[DIFFERS] != 1)} differ{'s' * (n[DIFFERS] == 1)}, {n[SAME]} same within "
+            f"{margin_text(comparison.margin)}, {n[INCONCLUSIVE]} inconclusive"
+            + (f"; {alone} cell{'s' * (alone != 1)} of one study only" if alone else ""))
 
 
 def side_text(d: dict[str, Any], side: str, short: bool = False) -> str:
@@ -58,13 +60,11 @@ def side_text(d: dict[str, Any], side: str, short: bool = False) -> str:
 
 
 def cell_rows(comparison: Comparison, printed: bool = False) -> list[dict[str, str]]:
-    """A row per cell, the verdict first: the cell, B - A [95% interval], the verdict, each side's mean
-    [interval] n, the seeds solved on each side (B's study named when there are several); ``printed``:
-    the terminal's (B1, B2, ..., T for length, "only A" as the verdict, the means to 3 decimals)."""
+    """A row per cell: the cell, B - A [95% interval], the verdict, each side's mean [interval] n, the seeds solved;
+    ``printed``: the terminal's (B1, B2, ..., T for length, "only A" as the verdict, the means to 3 decimals)."""
     axes = [a for a in comparison.axes if a in comparison.table]
     several = len(comparison.studies) > 2
-    names = {s: f"B{i}" if several else "B" for i, s in enumerate(comparison.studies[1:], 1)}
-    names[comparison.studies[0]] = "A"
+    names = {s: "A" if i == 0 else f"B{i}" if several else "B" for i, s in enumerate(comparison.studies)}
     rows = []
     for r in comparison.table.itertuples(index=False):
         d = r._asdict()
@@ -89,8 +89,7 @@ NUMBERS = {"T", "B - A [95% interval]", "A mean n", "B mean n"}  # right-aligned
 
 
 def printed_table(comparison: Comparison, width: int = WIDTH) -> tuple[list[str], list[str]]:
-    """The terminal's table within ``width`` characters (``cell_rows``), with no row index; columns in
-    ``OPTIONAL`` are left out while it is wider. Returns (its lines, the columns left out)."""
+    """The terminal's table in ``width`` characters, ``OPTIONAL`` columns left out while wider; (lines, left out)."""
     rows = cell_rows(comparison, printed=True)
     columns = list(rows[0]) if rows else []
     widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
@@ -108,8 +107,6 @@ def printed_table(comparison: Comparison, width: int = WIDTH) -> tuple[list[str]
 
 def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
     """Lines longer than ``width`` wrapped, their continuation indented under their first word."""
-    import textwrap
-
     return [part for text in lines for part in (textwrap.wrap(
         text, width=width, initial_indent="", subsequent_indent=" " * (len(text) - len(text.lstrip())) + "  ",
         break_long_words=False, break_on_hyphens=False, drop_whitespace=True) if len(text) > width else [text])]
@@ -203,8 +200,6 @@ def default_folder(comparison: Comparison) -> Path:
 
 def write_comparison(comparison: Comparison, folder: str | os.PathLike[str], figures: bool = True) -> list[Path]:
     """compare.csv (and with ``figures`` compare.png and compare.html) written into ``folder``; the paths."""
-    from study.basics.io import write_bytes_atomic, write_csv_atomic, write_text_atomic
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(out / CSV, comparison.table)

@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from study.basics.io import write_bytes_atomic, write_csv_atomic
 from study.basics.layout import FIGURES, TRIALS
 from study.basics.text import value_text
 from study.frontier import table as fr
@@ -25,10 +29,6 @@ def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, An
     """Solve rate k/n against T per cell, its markers as docs/frontier.md describes them; the title names
     the models, the fixed ``settings`` that define the cells, the rule and the lengths probed. Returns the
     Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
     ax = ax if ax is not None else Figure(figsize=(7.5, 4.5)).add_subplot()
     cells = fr.table_cells(table)
     k, n = (int(v) for v in str(table["rule"].iloc[0]).split("/"))
@@ -143,9 +143,8 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], color:
 
 
 def _length_axis(ax: Any, table: pd.DataFrame) -> None:
-    """T on a log2 scale, a tick at each probed length whose label would not overlap the last; the axis
-    holds the fitted lengths too, up to 10 times beyond the probed ones, and room on a side where an
-    arrow leaves it (a bound, or a fitted interval with no end)."""
+    """T on a log2 scale, ticks whose labels do not overlap; room for the fitted lengths (up to 10 times
+    beyond the probed ones) and, on a side, for an arrow that leaves the axis."""
     ax.set_xscale("log", base=2)
     lengths = sorted({int(t) for t in table[table["length"].notna()]["length"]})
     if not lengths:
@@ -173,14 +172,11 @@ def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = N
                    figure: bool = True) -> pd.DataFrame:
     """Write frontier.csv and figures/frontier.png (from ``frontier`` or frontier/state.json; ``held`` from
     trials.csv) and print the table when ``echo``; returns the table."""
-    from study.basics.io import write_bytes_atomic, write_csv_atomic
-
     folder = Path(folder)
     frontier = frontier or fr.load_frontier(folder)
     if frontier is None:
         raise FileNotFoundError(f"{folder / fr.FILE}: no frontier in this folder")
-    trials = pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None
-    table = fr.frontier_table(frontier, trials)
+    table = fr.frontier_table(frontier, pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None)
     write_csv_atomic(folder / fr.CSV, table)
     if figure:
         png = png_bytes(plot_frontier(table, settings=frontier.base))

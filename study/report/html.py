@@ -1,8 +1,7 @@
-"""report.html: one self-contained page to share a study. Figures are inlined as base64 ``data:`` URIs
-and the style sheet too, with no script, link or external font (its CSP forbids any load), so it opens
-the same offline, from an e-mail; every text from the study is escaped. It leads with its answer and
-its figure (a grid's accuracy against T, a frontier's longest T remembered, a search's best config),
-then contents, facts, the kind's own tables, the other figures and summary.csv, folded."""
+"""report.html: one self-contained page to share a study. Figures are inlined as base64 ``data:`` URIs, the
+style sheet too, with no script, link or font (its CSP forbids any load): it opens the same offline, from an
+e-mail; every text from the study is escaped. It leads with its answer and figure (a grid's accuracy against
+T, a frontier's longest T, a search's best config), then contents, facts, tables, figures, summary.csv."""
 
 from __future__ import annotations
 
@@ -51,7 +50,7 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
     kind = kind_named(meta.get("kind"))  # its report's sections: ``Kind.report``
     name = str(meta.get("name") or folder.name)
     finished = not summary.empty and (pd.to_numeric(summary["seeds"], errors="coerce") > 0).any()
-    title, parts, figure, rest = _answer(folder, data, summary, kind, bool(finished))
+    title, parts, rest, figure = _answer(folder, data, summary, kind, bool(finished))
     files = page.figure_files(folder)
     exercise = (bool(finished) and "accuracy" in kind.report
                 and not exercise_points(summary, study_settings(meta, trials)).empty)
@@ -82,23 +81,22 @@ def render_html(folder: Path, data: dict[str, Any], summary: pd.DataFrame) -> st
 
 
 def _answer(folder: Path, data: dict[str, Any], summary: pd.DataFrame, kind: Kind,
-            finished: bool) -> tuple[str, list[str], str | None, list[Section]]:
-    """The headline (its title, its parts, the file name of its figure) and the sections after it."""
+            finished: bool) -> tuple[str, list[str], list[Section], str | None]:
+    """The headline's title and parts, the sections after it, the file name of the headline's figure."""
     meta, trials = data["meta"], data["trials"]
     shown = text.left_out_words(summary)
     left_out = f"Not in the means (summary.csv counts them): {', '.join(shown)}." if shown else ""
     if "frontier-table" in kind.report:
         (title, parts), probes = _frontier(folder)
         rest = ([probes] if probes else []) + (_grid(meta, trials, summary, left_out, kind) if finished else [])
-        return title, parts, FIGURE, rest
+        return title, parts, rest, FIGURE
     if not finished:
-        return "No finished trials", ["<p>No finished trials to summarise.</p>", *notes(left_out)], None, []
+        return "No finished trials", ["<p>No finished trials to summarise.</p>", *notes(left_out)], [], None
     if "search" in kind.report:
-        head, rest = _search(meta, data, summary, left_out)
-        return "Best config", head, None, rest
+        return "Best config", *_search(meta, data, summary, left_out), None
     (_, title, parts), *rest = _grid(meta, trials, summary, left_out, kind)
     x = next((p.name for p in page.figure_files(folder) if p.name.startswith("accuracy_vs_")), None)
-    return title, parts, x, rest
+    return title, parts, rest, x
 
 
 def _what(meta: dict[str, Any], kind: Kind) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,7 @@ def report_text(folder: Path, meta: dict[str, Any], summary: pd.DataFrame, table
 
 
 def goal_text(meta: dict[str, Any]) -> str:
-    target = study_target(meta)
-    return f"{target:g}" if target is not None else "the target"
+    return f"{target:g}" if (target := study_target(meta)) is not None else "the target"
 
 
 def parity_rows(meta: dict[str, Any], trials: pd.DataFrame) -> pd.DataFrame:
@@ -103,8 +103,6 @@ def _legend_lines(summary: pd.DataFrame, table: pd.DataFrame, goal: str) -> list
 
 
 def _wrap(text: str, width: int = 96) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
 
 

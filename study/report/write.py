@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from study.basics.io import write_bytes_atomic, write_csv_atomic, write_json_ato
 from study.basics.layout import BEST, CURVES, FIGURES, IMPORTANCES, PARETO_FIGURE, PBT_FIGURE, SUMMARY, TRIALS
 from study.frontier import table as fr
 from study.planning.kinds import kind_named
+from study.planning.plan import StudyPlan
 from study.report import plots
 from study.report.frontier import write_frontier
 from study.report.html import write_html
@@ -85,9 +87,6 @@ def _restate(folder: Path, data: dict[str, Any]) -> None:
 def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
     """best.json again, as the study wrote it at its end, its confirm command naming the results folder
     the study is reported from; None (best.json left as it is) where study.json's plan cannot be read."""
-    from dataclasses import replace
-
-    from study.planning.plan import StudyPlan
     try:
         plan = StudyPlan.from_meta(meta)
     except (KeyError, TypeError, ValueError) as exc:
@@ -101,9 +100,8 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
 
 
 def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
-    """The --results-dir of a search's confirm command: the folder above the study as the user named it;
-    the study's own results_dir where it is reported in the folder it was written to, outside this
-    one; else "results", the default (a copy reported elsewhere)."""
+    """A confirm command's --results-dir: the folder above the study as the user named it; the study's own
+    where it is reported where it was written, outside here; else "results" (a copy reported elsewhere)."""
     shown = shown_folder(folder)
     if not folder.is_absolute() or shown != folder.name or folder.resolve().parent == Path.cwd().resolve():
         return Path(shown).parent.as_posix()  # "." beside here

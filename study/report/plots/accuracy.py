@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
+from matplotlib.transforms import offset_copy
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
@@ -19,8 +22,7 @@ from study.results.summary import axis_key, distinct_values
 def _x_scale(summary: pd.DataFrame, x: str) -> tuple[dict[Any, float], str]:
     """Each x value's position (by ``axis_key``) and the scale: "linear", "log" or "category"
     (text, or a missing value among numbers: one evenly spaced tick per value)."""
-    values = distinct_values(summary, x)
-    keys = [axis_key(v) for v in values]
+    keys = [axis_key(v) for v in distinct_values(summary, x)]
     if all(isinstance(k, float) and not isinstance(k, bool) for k in keys):
         positive = all(k > 0 for k in keys)
         log = x in common.LOG_AXES and positive or (positive and len(keys) > 1 and max(keys) / min(keys) >= 100)
@@ -33,8 +35,6 @@ def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float]
     if x == "length":
         common.integer_ticks(ax, summary["length"])
         return
-    from matplotlib.ticker import NullLocator
-
     if scale == "log":
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(NullLocator())
@@ -48,8 +48,6 @@ def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float]
 def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFrame | None,
             target: float | None, seeds: pd.DataFrame | None = None) -> Figure:
     """The summary's ``what`` (accuracy, mean, steps) against ``x``, panels and lines by ``layout``."""
-    from matplotlib.lines import Line2D
-
     x = common.figure_x(summary) if x is None else x
     if x not in summary:
         raise ValueError(f"the summary has no column {x!r}")
@@ -130,8 +128,6 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
         y = rows["steps_to_target_median"].to_numpy(float)
         solved, seeds = rows["solved"].to_numpy(int), rows["seeds"].to_numpy(int)
         alone = (solved == 1) & (seeds > 1) & np.isfinite(y)  # one seed of several: its steps, no median
-        from matplotlib.transforms import offset_copy
-
         moved = offset_copy(ax.transData, fig=ax.get_figure(root=True), x=shift, y=0, units="points")
         ax.plot(x, np.where(alone, np.nan, y), marker="o", color=color, linestyle=style, label=label, transform=moved)
         ax.update_datalim(np.column_stack([x, y])[np.isfinite(y)])  # a moved line does not widen the axes itself
@@ -151,9 +147,8 @@ LABEL_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "
 
 
 def _place_labels(ax: Axes) -> None:
-    """The "solved/seeds" labels of a steps figure, each at the first offset (``LABEL_OFFSETS``) where
-    its box overlaps no label placed before; a label with no free place is left out (its point is
-    still drawn). Boxes are estimated from the text's length at the axes' current size."""
+    """Each "solved/seeds" label of a steps figure at the first offset where its box (estimated from its
+    length) overlaps no label placed before; one with no free place is left out (its point stays)."""
     labels = getattr(ax, "_solved_labels", [])
     if not labels:
         return
@@ -216,7 +211,6 @@ def plot_mean_accuracy(summary: pd.DataFrame, *, x: str | None = None) -> Figure
 
 
 def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target: float | None = None) -> Figure:
-    """Median steps to the target over the solved seeds against ``x``, each point labelled "solved/seeds"
-    where the label finds a free place; a point where one seed of several solved is open and not joined;
-    lines ``STEPS_DODGE`` points apart sideways, so that equal medians stay visible."""
+    """Median steps to the target over the solved seeds, each point labelled "solved/seeds" where it fits;
+    one seed of several: an open point, not joined; lines ``STEPS_DODGE`` apart so equal medians show."""
     return _versus(summary, "steps", x, None, target)

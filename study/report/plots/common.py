@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -40,8 +41,6 @@ def axis_label(axis: str) -> str:
 
 
 def value_colors(values: Sequence[Any]) -> dict[Any, Any]:
-    from matplotlib import colormaps
-
     return {v: colormaps["tab10"](i % 10) for i, v in enumerate(values)}
 
 
@@ -87,18 +86,16 @@ def panels_of(table: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[tup
 
 def layout(table: pd.DataFrame, x: str, first_stat: str = "seeds",
            max_lines: int = MAX_LINES) -> tuple[list[str], list[str]]:
-    """(panel columns, line columns) of a figure of ``table`` against ``x`` (``figure_x``). Lines: one per
-    combination of the varying axes besides ``x`` (``length`` too when it varies), coloured, labelled
-    "hidden=64, lr=0.003"; panels: one per model when there are several, so that a model axis reads the
-    same swept or fixed. While a panel would hold more than ``max_lines`` lines, the first line axis
-    makes panels instead. With no other varying axis, the models are the lines of one panel."""
+    """(panel columns, line columns) of a figure against ``x``: a line per combination of the varying axes
+    besides ``x`` (``length`` too), labelled "hidden=64, lr=0.003"; a panel per model when there are several,
+    so that a model reads the same swept or fixed; past ``max_lines`` lines a panel, the first line axis
+    makes panels. With no other varying axis, the models are the lines of one panel."""
     others = [a for a in varying_axes(table, first_stat) if a != x]
     if x != "length" and "length" in table and len({axis_key(v) for v in table["length"]}) > 1:
         others = ["length", *others]
     if not others:
         return [], (["model"] if "model" in table else [])
-    panels = ["model"] if len(models_of(table)) > 1 else []
-    lines = list(others)
+    panels, lines = (["model"] if len(models_of(table)) > 1 else []), others
     while len(lines) > 1 and len(cell_keys(table, lines)) > max_lines:
         panels.append(lines.pop(0))
     return panels, lines

@@ -24,11 +24,10 @@ SEED_END = {"target": ("o", "seed stopped at the target (held at its last value 
 
 def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy", target: float | None = None,
                 curves: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> Figure:
-    """One model's accuracy curves with their across-seed bands (``curves_table``), as small multiples on
-    shared axes: a panel per T (and per value of an axis while a panel would hold more than
-    ``MAX_CURVE_LINES`` lines), a line per combination of the other varying axes. A panel with one mean
-    line also draws each seed thin (``curves``), its end marked by how it stopped (``trials``' stopped_by).
-    A mean line is bold where every seed of its cell is in it, thin where fewer are ("n=5→4")."""
+    """One model's curves with their across-seed bands (``curves_table``) as small multiples on shared axes:
+    a panel per T (and per value of an axis while a panel would hold more than ``MAX_CURVE_LINES`` lines),
+    a line per combination of the other axes; one mean line: each seed thin too (``curves``), its end marked
+    by how it stopped (``trials``). A mean is bold while every seed is in it, thin after ("n=5→4")."""
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")

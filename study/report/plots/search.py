@@ -3,13 +3,16 @@ objectives, Population Based Training's learning rates and curves with their exp
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from study.results.importance import FANOVA_SEEDS, importance_label
 from study.results.pareto import CELL, Objective, objective_values
 
 NEVER = "never reached the target (drawn at its step budget)"
@@ -61,9 +64,6 @@ def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
     """Optuna's optimization history of ``metric`` (the search's first objective); a pyplot figure: close it.
     Optuna's plots switch pyplot to the ggplot style globally: drawn inside an rc_context, the style stays
     on their figure and leaves every later one."""
-    import warnings
-
-    import matplotlib
     import optuna
 
     with matplotlib.rc_context(), warnings.catch_warnings():
@@ -77,8 +77,6 @@ def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
 
 def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figure:
     """Each searched field's importance for ``metric``: a bar at the seeds' mean, a line across their range."""
-    from study.results.importance import FANOVA_SEEDS, importance_label
-
     label = importance_label(str(table["seeds"].iloc[0]) if len(table) else FANOVA_SEEDS, short=True)
     rows = table.iloc[::-1]  # the most important at the top
     fig = Figure(figsize=(7.5, 0.5 * len(rows) + 1.8))
@@ -101,8 +99,7 @@ def _segments(df: pd.DataFrame, by_member: dict[int, pd.DataFrame]) -> tuple[lis
     """A member's accuracy curve as stretches between its exploits, and each exploit as (step,
     its own accuracy there, the donor's): a stretch after an exploit starts at the donor's point."""
     stretches: list[list[tuple[float, float]]] = [[]]
-    jumps = []
-    previous = None
+    jumps, previous = [], None
     for _, row in df.iterrows():
         donor_id = pd.to_numeric(pd.Series([row["exploited_from"]]), errors="coerce").iloc[0]
         if pd.notna(donor_id) and previous is not None:
