@@ -1,5 +1,4 @@
-"""python -m study.report results/<name>: the command line, for a study folder or a folder of study.methods'
-searches."""
+"""python -m study.report PATH: the command line, for a study folder or a study.methods folder."""
 
 from __future__ import annotations
 
@@ -32,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m study.report PATH [--no-figures]``: 0 on success, 2 on bad input (one line on stderr)."""
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-        if is_methods_folder(args.path):
-            return report_methods(args.path, echo=not args.quiet, figures=not args.no_figures)
+        if is_methods_folder(args.path):  # re-reported by its own code, study.methods --analyse-only
+            if args.no_figures:
+                raise UsageError(f"--no-figures: {args.path} is a study.methods folder; its report is its tables "
+                                 "and figures/methods.png, written together")
+            from study import methods
+
+            with contextlib.redirect_stdout(io.StringIO() if args.quiet else sys.stdout):
+                return methods.main(methods_argv(args.path))
         write_report(args.path, echo=not args.quiet, figures=not args.no_figures)
     except (UsageError, NotAStudy) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -45,11 +50,9 @@ def _searches(folder: Path) -> list[tuple[str, int]]:
     """The (method, search seed) of each search a study.methods folder holds: ``<method>-s<seed>/study.json``."""
     from study.methods import METHODS
 
-    found = []
-    for study_json in folder.glob("*-s*/study.json"):
-        method, _, seed = study_json.parent.name.rpartition("-s")
-        if method in METHODS and seed.isdigit():
-            found.append((method, int(seed)))
+    found = [(method, int(seed)) for method, _, seed in (p.parent.name.rpartition("-s")
+                                                         for p in folder.glob("*-s*/study.json"))
+             if method in METHODS and seed.isdigit()]
     return sorted(found, key=lambda ms: (list(METHODS).index(ms[0]), ms[1]))
 
 
@@ -60,10 +63,8 @@ def is_methods_folder(path: str | Path) -> bool:
 
 
 def methods_argv(path: str | Path) -> list[str]:
-    """The ``python -m study.methods`` options that redo a methods folder's tables and figure from
-    the searches it holds: --analyse-only, its methods and search seeds (its ``<method>-s<seed>``
-    folders) and, where it has confirming reruns (``confirm-<method>``), --confirm-seeds (they are
-    read, not run)."""
+    """``python -m study.methods --analyse-only`` options that redo a methods folder from its searches
+    (``<method>-s<seed>``) and its confirming reruns (``confirm-<method>``: read, not run)."""
     folder = Path(path)
     searches = _searches(folder)
     methods = list(dict.fromkeys(m for m, _ in searches))
@@ -71,20 +72,6 @@ def methods_argv(path: str | Path) -> list[str]:
     confirms = any((folder / f"confirm-{m}" / "study.json").is_file() for m in methods)
     return ["--out", str(folder), "--analyse-only", "--methods", *methods, "--search-seeds", *map(str, seeds),
             "--confirm-seeds", "5" if confirms else "0"]
-
-
-def report_methods(path: str | Path, echo: bool = True, figures: bool = True) -> int:
-    """Re-report a study.methods folder as ``python -m study.methods --analyse-only`` would (its own
-    code: the tables and figures/methods.png redone from the searches' folders)."""
-    if not figures:
-        raise UsageError(f"--no-figures: {path} is a study.methods folder; its report is its tables and "
-                         "figures/methods.png, written together")
-    from study import methods
-
-    argv = methods_argv(path)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out if not echo else sys.stdout):
-        return methods.main(argv)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
-"""The frontier drawn (per cell, the solve rate of every probed length) and written to a study folder:
-frontier.csv, figures/frontier.png and the printed table."""
+"""A memory frontier's figure, frontier.csv and printed table, written to its study folder."""
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Mapping
@@ -12,56 +10,50 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from study.basics.io import write_bytes_atomic, write_csv_atomic
 from study.basics.layout import FIGURES, TRIALS
 from study.basics.text import value_text
+from study.frontier import table as fr
 from study.frontier.probe import MOOT, PASSED
 from study.frontier.search import Frontier
-from study.frontier.table import (
-    CSV,
-    FIGURE,
-    FILE,
-    format_frontier,
-    frontier_table,
-    int_or_none,
-    load_frontier,
-    steps_text,
-    table_cells,
-)
+from study.report.plots.common import png_bytes
 
 TITLE_SETTINGS = ("hidden", "init", "forget_bias", "optimizer", "lr", "max_norm", "batch_size")  # when fixed
 
 
 def plot_frontier(table: pd.DataFrame, ax: Any = None, settings: Mapping[str, Any] | None = None) -> Any:
-    """Solve rate k/n against T per cell, 95% Wilson error bars; the rule's threshold K/N dashed.
-
-    Filled markers: passed; open: failed; grey x: moot. The frontier where the search found it: a star
-    and a dotted line; where it is only a bound: an open star with an arrow to where it may lie, labelled
-    "\u2265 100" (or "\u2265 100, < 200"; "< 5" below the start). The fitted crossing of K/N: a diamond on
-    a line over its 95% interval, an arrow where the interval has no end or leaves the axis. The title
-    names the models, the fixed ``settings`` that define the cells, the rule and the lengths probed.
-    Returns the Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    if ax is None:
-        ax = Figure(figsize=(7.5, 4.5)).add_subplot()
-    cells = table_cells(table)
-    first = table.iloc[0]
-    k, n = (int(v) for v in str(first["rule"]).split("/"))
-    _length_axis(ax, sorted({int(t) for t in table[table["length"].notna()]["length"]}), _fitted_lengths(table),
-                 _open_sides(table))
+    """Solve rate k/n against T per cell, its markers as docs/frontier.md describes them; the title names
+    the models, the fixed ``settings`` that define the cells, the rule and the lengths probed. Returns the
+    Axes (a new ``matplotlib.figure.Figure``'s when ``ax`` is None: no pyplot state)."""
+    ax = ax if ax is not None else Figure(figsize=(7.5, 4.5)).add_subplot()
+    cells = fr.table_cells(table)
+    k, n = (int(v) for v in str(table["rule"].iloc[0]).split("/"))
+    _length_axis(ax, table)
     for i, (label, rows) in enumerate(cells):
         # A small multiplicative dodge so that cells probed at the same T do not hide each other.
         color, offset = colormaps["tab10"](i % 10), i - (len(cells) - 1) / 2
         _draw_cell(ax, label, rows, color, 1 + 0.012 * offset)
         _draw_fit(ax, rows, color, k / n + 0.025 * offset)
     ax.axhline(k / n, color="0.4", ls="--", lw=0.8)
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_xlabel("Palindrome length T")
-    ax.set_ylabel("Seeds solved, k/n (95% Wilson)")
+    ax.set(ylim=(-0.05, 1.05), xlabel="Palindrome length T", ylabel="Seeds solved, k/n (95% Wilson)")
     ax.set_title(frontier_title(table, settings), fontsize=10)
-    _legend(ax, k, n)
+    rate = value_text(k / n, 3)  # the legend: the cells, then what the markers and the dashed line mean
+    keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
+            Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="failed"),
+            Line2D([], [], ls="", marker="x", color="0.5", label="moot (above a failure)"),
+            Line2D([], [], ls="", marker="*", color="0.3", mec="black", ms=12, label="frontier (longest T)"),
+            Line2D([], [], ls="-", lw=0.8, marker="*", color="0.3", mfc="white", ms=12,
+                   label="frontier only a bound\n(arrow: where it may lie,\nup to a failure or open)"),
+            Line2D([], [], ls="-", lw=2.2, marker="D", color="0.3", mec="black", ms=6,
+                   label=f"fitted {rate} crossing, 95% interval\n(logistic in log T, profile\nlikelihood; "
+                         f"arrow: open)"),
+            Line2D([], [], ls="--", color="0.4", lw=0.8, label=f"rule {k}/{n}")]
+    ax.legend(handles=[*ax.get_legend_handles_labels()[0], *keys], fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
@@ -70,15 +62,14 @@ def frontier_title(table: pd.DataFrame, settings: Mapping[str, Any] | None = Non
     0.99 within 10,000 steps; T probed 5 to 100" (``plot_frontier``)."""
     first = table.iloc[0]
     models = list(dict.fromkeys(str(m) for m in table["model"])) if "model" in table else []
-    varying = set(table.columns)
     fixed = [f"{k} {value_text(settings[k], 6)}" for k in TITLE_SETTINGS
-             if settings and k in settings and k not in varying and (k != "forget_bias" or "LSTM" in models)]
+             if settings and k in settings and k not in table.columns and (k != "forget_bias" or "LSTM" in models)]
     head = "Memory frontier" + (f" of {', '.join(models)}" if models else "") + (": " + ", ".join(fixed) if fixed
                                                                                else "")
     lengths = sorted({int(t) for t in table["length"].dropna()})
     probed = f"; T probed {lengths[0]} to {lengths[-1]}" if len(lengths) > 1 else ""
     return (f"{head}\n\u2265 {first['rule']} seeds reach {value_text(first['target'], 6)} held out within "
-            f"{steps_text(table)} steps{probed}")
+            f"{fr.steps_text(table)} steps{probed}")
 
 
 def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float) -> None:
@@ -100,12 +91,8 @@ def _draw_cell(ax: Any, label: str, rows: pd.DataFrame, color: Any, dodge: float
             ax.plot(xi, 0 if math.isnan(yi) else yi, "x", color="0.5", ms=6)
         else:
             ax.plot(xi, yi, "o", color=color, ms=6, mfc=color if outcome == PASSED else "white")
-    _draw_frontier(ax, rows, color, dodge)
-
-
-def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> None:
-    """The frontier: a star where the search found it, an open star and an arrow where it is a bound."""
-    longest, failed = int_or_none(rows["longest_solved"].iloc[0]), int_or_none(rows["first_failed"].iloc[0])
+    # The frontier: a star where the search found it, an open star and an arrow where it is a bound.
+    longest, failed = fr.int_or_none(rows["longest_solved"].iloc[0]), fr.int_or_none(rows["first_failed"].iloc[0])
     done = bool(rows["done"].iloc[0])
 
     def rate_at(t: int) -> float:
@@ -115,30 +102,20 @@ def _draw_frontier(ax: Any, rows: pd.DataFrame, color: Any, dodge: float) -> Non
         ax.axvline(longest * dodge, color=color, ls=":", lw=1)
         ax.plot(longest * dodge, rate_at(longest), "*", color=color, ms=14, mec="black", mew=0.6, zorder=5,
                 gid="frontier")
-    elif longest is not None:  # at least longest: up to the first failure when one is known, else open
-        y = rate_at(longest)
-        ax.plot(longest * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
-        end = (failed * dodge, y) if failed is not None else (1.0, y)
-        _arrow(ax, (longest * dodge, y), end, color, "frontier-bound", to_edge=failed is None)
-        _bound_label(ax, longest * dodge, y, f"\u2265 {longest}" + (f", < {failed}" if failed is not None else ""),
-                     color)
-    elif failed is not None and done:  # failed at the start length: below it
-        y = rate_at(failed)
-        ax.plot(failed * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
-        _arrow(ax, (failed * dodge, y), (0.0, y), color, "frontier-bound", to_edge=True)
-        _bound_label(ax, failed * dodge, y, f"< {failed}", color)
-
-
-def _bound_label(ax: Any, x: float, y: float, text: str, color: Any) -> None:
-    """A bound's value beside its open star: "\u2265 100", above it (below near the top of the axis)."""
-    ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10), ha="center",
-                fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    elif longest is not None or (failed is not None and done):  # a bound: at least longest, or below the start
+        at = failed if longest is None else longest
+        y = rate_at(at)
+        ax.plot(at * dodge, y, "*", color=color, mfc="white", ms=14, mew=1.2, zorder=5, gid="frontier-bound")
+        end = (0.0, y) if longest is None else (failed * dodge, y) if failed is not None else (1.0, y)
+        _arrow(ax, (at * dodge, y), end, color, "frontier-bound", to_edge=longest is None or failed is None)
+        text = f"< {failed}" if longest is None else f"\u2265 {longest}" + ("" if failed is None else f", < {failed}")
+        ax.annotate(text, (at * dodge, y), textcoords="offset points", xytext=(0, -16 if y > 0.9 else 10),
+                    ha="center", fontsize=9, fontweight="bold", color=color, gid="frontier-bound-label",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
 def _draw_fit(ax: Any, rows: pd.DataFrame, color: Any, y: float) -> None:
-    """The fitted crossing: a diamond at the estimate on a line over its 95% interval; an arrow to
-    the axis' edge where the interval has no end that way or leaves the axis."""
+    """The fitted crossing: a diamond on a line over its 95% interval; an arrow where an end leaves the axis."""
     r = rows.iloc[0]
     if "fitted_low" not in rows or pd.isna(r["fitted_low"]):
         return
@@ -165,31 +142,11 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], color:
     arrow.set_gid(gid)
 
 
-def _fitted_lengths(table: pd.DataFrame) -> list[float]:
-    """The finite fitted lengths and interval ends, for the axis."""
-    if "fitted_low" not in table:
-        return []
-    values = pd.concat([table[c] for c in ("fitted_length", "fitted_low", "fitted_high")]).astype(float)
-    return [float(v) for v in values if math.isfinite(v) and v > 0]
-
-
-def _open_sides(table: pd.DataFrame) -> tuple[bool, bool]:
-    """(left, right): whether some arrow goes off the axis that way (a bound, or a fitted interval
-    with no end), to leave it room."""
-    fitted = "fitted_low" in table
-    first = table.drop_duplicates("cell")
-    left = bool(((first["longest_solved"].isna() & first["first_failed"].notna()).any())
-                or (fitted and (table["fitted_low"] == 0).any()))
-    right = bool(((first["longest_solved"].notna() & first["first_failed"].isna()).any())
-                 or (fitted and np.isinf(table["fitted_high"].astype(float)).any()))
-    return left, right
-
-
-def _length_axis(ax: Any, lengths: list[int], fitted: list[float], open_sides: tuple[bool, bool]) -> None:
-    """T on a log2 scale, a tick at each probed length whose label would not overlap the last; the
-    axis holds the fitted lengths too, up to 10 times beyond the probed ones, and room for arrows
-    that leave it."""
+def _length_axis(ax: Any, table: pd.DataFrame) -> None:
+    """T on a log2 scale, ticks whose labels do not overlap; room for the fitted lengths (up to 10 times
+    beyond the probed ones) and, on a side, for an arrow that leaves the axis."""
     ax.set_xscale("log", base=2)
+    lengths = sorted({int(t) for t in table[table["length"].notna()]["length"]})
     if not lengths:
         return
     ticks = [lengths[0]]
@@ -198,51 +155,33 @@ def _length_axis(ax: Any, lengths: list[int], fitted: list[float], open_sides: t
             ticks.append(t)
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.minorticks_off()
-    shown = [v for v in fitted if lengths[0] / 10 <= v <= lengths[-1] * 10]
-    ax.set_xlim(min([lengths[0], *shown]) / (1.6 if open_sides[0] else 1.15),
-                max([lengths[-1], *shown]) * (1.6 if open_sides[1] else 1.15))
-
-
-def _legend(ax: Any, k: int, n: int) -> None:
-    """The cells, then what the markers and the dashed line mean."""
-    from matplotlib.lines import Line2D
-
-    rate = value_text(k / n, 3)
-    keys = [Line2D([], [], ls="", marker="o", color="0.3", label="passed"),
-            Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="failed"),
-            Line2D([], [], ls="", marker="x", color="0.5", label="moot (above a failure)"),
-            Line2D([], [], ls="", marker="*", color="0.3", mec="black", ms=12, label="frontier (longest T)"),
-            Line2D([], [], ls="-", lw=0.8, marker="*", color="0.3", mfc="white", ms=12,
-                   label="frontier only a bound\n(arrow: where it may lie,\nup to a failure or open)"),
-            Line2D([], [], ls="-", lw=2.2, marker="D", color="0.3", mec="black", ms=6,
-                   label=f"fitted {rate} crossing, 95% interval\n(logistic in log T, profile\nlikelihood; "
-                         f"arrow: open)"),
-            Line2D([], [], ls="--", color="0.4", lw=0.8, label=f"rule {k}/{n}")]
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*handles, *keys], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              frameon=False)
+    fitted = "fitted_low" in table
+    ends = ("fitted_length", "fitted_low", "fitted_high")
+    values = pd.concat([table[c] for c in ends]).astype(float) if fitted else []
+    shown = [float(v) for v in values if math.isfinite(v) and v > 0 and lengths[0] / 10 <= v <= lengths[-1] * 10]
+    first = table.drop_duplicates("cell")
+    left = bool(((first["longest_solved"].isna() & first["first_failed"].notna()).any())
+                or (fitted and (table["fitted_low"] == 0).any()))
+    right = bool(((first["longest_solved"].notna() & first["first_failed"].isna()).any())
+                 or (fitted and np.isinf(table["fitted_high"].astype(float)).any()))
+    ax.set_xlim(min([lengths[0], *shown]) / (1.6 if left else 1.15),
+                max([lengths[-1], *shown]) * (1.6 if right else 1.15))
 
 
 def write_frontier(folder: str | os.PathLike[str], frontier: Frontier | None = None, echo: bool = True,
                    figure: bool = True) -> pd.DataFrame:
-    """Write ``frontier.csv`` and ``figures/frontier.png`` into a study folder (from ``frontier``,
-    else the folder's frontier/state.json; ``held`` from its trials.csv, when it has one), print
-    the table when ``echo``; returns the table."""
-    from study.basics.io import write_bytes_atomic, write_csv_atomic
-
+    """Write frontier.csv and figures/frontier.png (from ``frontier`` or frontier/state.json; ``held`` from
+    trials.csv) and print the table when ``echo``; returns the table."""
     folder = Path(folder)
-    frontier = frontier or load_frontier(folder)
+    frontier = frontier or fr.load_frontier(folder)
     if frontier is None:
-        raise FileNotFoundError(f"{folder / FILE}: no frontier in this folder")
-    trials = pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None
-    table = frontier_table(frontier, trials)
-    write_csv_atomic(folder / CSV, table)
+        raise FileNotFoundError(f"{folder / fr.FILE}: no frontier in this folder")
+    table = fr.frontier_table(frontier, pd.read_csv(folder / TRIALS) if (folder / TRIALS).is_file() else None)
+    write_csv_atomic(folder / fr.CSV, table)
     if figure:
-        ax = plot_frontier(table, settings=frontier.base)
-        buf = io.BytesIO()
-        ax.get_figure(root=True).savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        png = png_bytes(plot_frontier(table, settings=frontier.base))
         (folder / FIGURES).mkdir(exist_ok=True)
-        write_bytes_atomic(folder / FIGURES / FIGURE, buf.getvalue())
+        write_bytes_atomic(folder / FIGURES / fr.FIGURE, png)
     if echo:
-        print(format_frontier(table))
+        print(fr.format_frontier(table))
     return table

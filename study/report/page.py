@@ -1,12 +1,10 @@
-"""The parts of the study's HTML pages (report.html, compare.html): the Content-Security-Policy and
-the inline style sheet, escaping, tables, sections with a table of contents, and figures embedded
-as base64 ``data:`` URIs in reading order with their captions, laid out in a grid that uses a
-desktop page's width (see ``study.report.html`` for what a page holds and why it is one file).
-"""
+"""What report.html and compare.html share: the page, its style, escaping, tables, sections with a
+table of contents, and figures embedded as base64 ``data:`` URIs in reading order, captioned."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import os
@@ -89,6 +87,11 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def notes(*texts: str) -> list[str]:
+    """Each text, escaped, as a note (none for an empty one)."""
+    return [f'<p class="note">{esc(t)}</p>' for t in texts if t]
+
+
 def missing_value(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
@@ -98,95 +101,78 @@ def csv_cell(v: Any) -> str:
 
 
 def html_table(df: pd.DataFrame, element_id: str, text: set[str] | None = None,
-           fmt: Callable[[Any], str] | None = None) -> str:
-    """A DataFrame as an HTML table, every cell escaped; ``text`` columns left-aligned."""
-    text = text or set()
-    fmt = fmt or (lambda v: "-" if missing_value(v) else str(v))
-
-    def cls(column: Any) -> str:
-        return ' class="text"' if column in text else ""
-
-    head = "".join(f"<th{cls(c)}>{esc(c)}</th>" for c in df.columns)
-    rows = []
-    for values in df.itertuples(index=False, name=None):
-        cells = "".join(f"<td{cls(c)}>{esc(fmt(plain_value(v)))}</td>" for c, v in zip(df.columns, values, strict=True))
-        rows.append(f"<tr>{cells}</tr>")
-    return (f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
-            + "\n</tbody>\n</table>")
+               fmt: str | Callable[[Any], str] = "", scroll: bool = True) -> str:
+    """A DataFrame as an HTML table, every cell escaped, ``text`` columns left-aligned; ``fmt``: a formatter,
+    or the floats' format (missing: "-"); ``scroll``: in a box that scrolls sideways (wider than the page)."""
+    cell = functools.partial(_cell, spec=fmt) if isinstance(fmt, str) else fmt
+    cls = {c: ' class="text"' if c in (text or set()) else "" for c in df.columns}
+    head = "".join(f"<th{cls[c]}>{esc(c)}</th>" for c in df.columns)
+    rows = "\n".join("<tr>" + "".join(f"<td{cls[c]}>{esc(cell(_plain(v)))}</td>"
+                                      for c, v in zip(df.columns, values, strict=True)) + "</tr>"
+                     for values in df.itertuples(index=False, name=None))
+    table = f'<table id="{esc(element_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+    return f'<div class="scroll">{table}</div>' if scroll else table
 
 
-def plain_value(v: Any) -> Any:
-    """numpy scalars as Python ones (a float stays a float for the formatter)."""
+def _plain(v: Any) -> Any:  # numpy scalars as Python ones (a float stays a float for the formatter)
     return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
 
 
+def _cell(v: Any, spec: str) -> str:
+    return "-" if missing_value(v) else format(v, spec) if spec and isinstance(v, float) else str(v)
+
+
 def figure_files(folder: Path) -> list[Path]:
-    """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another (``repeats``)."""
-    files = sorted((folder / FIGURES).glob("*.png")) if (folder / FIGURES).is_dir() else []
+    """figures/*.png in reading order (``FIGURE_ORDER``), less those that repeat another."""
+    files = [p for p in sorted((folder / FIGURES).glob("*.png")) if p.is_file()] if (folder / FIGURES).is_dir() else []
 
     def rank(p: Path) -> tuple[int, str]:
         matches = [(len(entry), i) for i, entry in enumerate(FIGURE_ORDER)
                    if p.name == entry or (entry.endswith("_") and p.name.startswith(entry))]
         return (max(matches)[1] if matches else len(FIGURE_ORDER)), p.name
 
-    files = [p for p in files if p.is_file()]
-    dropped = repeats([p.name for p in files])
+    # accuracy_vs_length_by_<axis>.png (older report code) draws accuracy_vs_length.png's means and intervals
+    # again, cut by one axis: left out beside it.
+    names = {p.name for p in files}
+    dropped = {n for n in names if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in names else ()
     return sorted((p for p in files if p.name not in dropped), key=rank)
 
 
-def repeats(names: list[str]) -> set[str]:
-    """The figures among ``names`` that draw what another of them draws (older report code made
-    them): accuracy_vs_length_by_<axis>.png beside accuracy_vs_length.png, the same means and
-    intervals cut by one axis."""
-    have = set(names)
-    return {n for n in have if n.startswith("accuracy_vs_length_by_")} if "accuracy_vs_length.png" in have else set()
-
-
-def figure_html(path: Path, caption: str, css: str = "") -> str:
-    """One figure, its bytes inlined, with its caption and file name; ``css``: extra classes."""
+def figure_html(path: Path, caption: str) -> str:
+    """One figure, its bytes inlined, with its caption and file name."""
     raw = path.read_bytes()
-    size = _png_size(raw)
+    size = struct.unpack(">II", raw[16:24]) if raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR" else None
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-    wide = " wide" if size and size[0] > WIDE else ""
-    classes = f"{css}{wide}".strip()
-    cls = f' class="{classes}"' if classes else ""
+    cls = ' class="wide"' if size and size[0] > WIDE else ""
     return (f'<figure id="fig-{esc(path.stem)}"{cls}>'
             f'<img src="data:image/png;base64,{base64.b64encode(raw).decode("ascii")}" alt="{esc(caption)}"{dims}>'
             f"<figcaption>{esc(caption)} (figures/{esc(path.name)})</figcaption></figure>")
 
 
-def figure_caption(name: str, exercise: bool = False) -> str:
-    """A figure's caption by its file name; ``exercise``: its accuracy figure has the exercise's numbers."""
-    return _caption(name) + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
+Section = tuple[str, str, list[str]]  # (id, title, the section's HTML parts)
 
 
-def figure_cards(files: list[Path], exercise: bool = False) -> list[str]:
-    """The figures' grid (two columns on a desktop page, one on a narrow one; a wide figure spans both)."""
-    if not files:
-        return []
-    return ['<div class="figures">', *(figure_html(p, figure_caption(p.name, exercise)) for p in files), "</div>"]
+def html_page(title: str, body: list[str], head: tuple[str, ...] = ()) -> str:
+    """A whole page: ``title`` (HTML), the CSP, the inline style sheet, ``body``; ``head``: more of its head."""
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">', *head,
+                      f"<title>{title}</title>", f"<style>{STYLE}</style>", "</head>", "<body>", *body, "</body>",
+                      "</html>", ""])
 
 
-def section(element_id: str, title: str, parts: list[str]) -> list[str]:
-    """A titled section the table of contents links to."""
-    return [f'<section id="{esc(element_id)}">', f"<h2>{esc(title)}</h2>", *parts, "</section>"]
-
-
-def contents(entries: list[tuple[str, str]]) -> str:
-    """The table of contents: a link to every section, (id, title) in page order."""
-    items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t in entries)
-    return f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>'
-
-
-def scroll(table: str) -> str:
-    """A table that may be wider than the page, in a box that scrolls sideways instead."""
-    return f'<div class="scroll">{table}</div>'
+def sectioned(sections: list[Section]) -> list[str]:
+    """The first section, then a table of contents linking to every one, then the others."""
+    first, *rest = [[f'<section id="{esc(i)}">', f"<h2>{esc(t)}</h2>", *parts, "</section>"]
+                    for i, t, parts in sections]
+    items = "".join(f'<li><a href="#{esc(i)}">{esc(t)}</a></li>' for i, t, _ in sections)
+    return [*first, f'<nav class="contents" id="contents"><h2>Contents</h2><ol>{items}</ol></nav>',
+            *(line for lines in rest for line in lines)]
 
 
 def shown_folder(folder: str | os.PathLike[str]) -> str:
-    """A study folder as a page or a printed command names it: as the user gave it when relative,
-    relative to the current directory when under it, else by its name alone (never an absolute
-    path of the machine that wrote it)."""
+    """A study folder as a page names it: as given when relative, relative to here when under it, else
+    by its name (never an absolute path of the machine that wrote it)."""
     p = Path(folder)
     if not p.is_absolute():
         return Path(os.path.normpath(p)).as_posix()
@@ -196,9 +182,10 @@ def shown_folder(folder: str | os.PathLike[str]) -> str:
         return p.name
 
 
-def _caption(name: str) -> str:
+def figure_caption(name: str, exercise: bool = False) -> str:
+    """A figure's caption by its file name; ``exercise``: its accuracy figure has the exercise's numbers."""
     if name in CAPTIONS:
-        return CAPTIONS[name]
+        return CAPTIONS[name] + (EXERCISE_CAPTION if exercise and name == "accuracy_vs_length.png" else "")
     stem = name[:-len(".png")] if name.endswith(".png") else name
     if stem.startswith("curves_"):
         return f"Held-out accuracy against training steps, {stem[len('curves_'):]}: a panel per T (or per " \
@@ -214,8 +201,3 @@ def _caption(name: str) -> str:
             return f"{what} against {stem[len(prefix):]}"
     return name
 
-
-def _png_size(raw: bytes) -> tuple[int, int] | None:
-    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
-        return None
-    return struct.unpack(">II", raw[16:24])

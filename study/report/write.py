@@ -1,42 +1,14 @@
-"""python -m study.report results/<name>: a study's summary.csv and figures, and its main tables printed.
-
-    python -m study.report results/lengths-20261128-170000
-    python -m study.report results/lengths-20261128-170000 --no-figures
-
-Also run at the end of every ``python -m study.run``. Prints the study's provenance line and its
-tables. Writes into the study's folder, atomically:
-
-    trials.csv, curves.csv               again only where this code tabulates them otherwise than the
-                                         code that ran the study (``_restate``)
-    summary.csv                          one row per model x length x every other swept field (x config
-                                         of a search): finished trials only
-    figures/curves_<model>.png           held-out accuracy against steps, one line per T (or, with one
-                                         T, per combination of the other axes); curves_both.png: every
-                                         model in one figure (needs two models)
-    figures/accuracy_vs_length.png       final held-out accuracy against T, 95% intervals, one line per
-                                         combination of the other swept axes, a panel per model when
-                                         there are several; the exercise's numbers beside
-    figures/mean_accuracy_vs_length.png  the exercise's metric (mean training accuracy) against T
-    figures/steps_to_target.png          median steps to the target against T (when any seed got there)
-    figures/*_vs_<axis>.png              instead of the three "vs length" figures, for a study with a
-                                         single T: against its first swept axis (plots.figure_x)
-    optuna_history.png, optuna_importances.png, best_curve.png, importances.csv, best.json, pareto.csv,
-    pareto.png, pbt.png                  a search's (best.json written again from trials.csv)
-    frontier.csv, figures/frontier.png   a memory frontier's (its table is printed first)
-    report.html                          the study on one self-contained page (study.report.html)
-
-A figure whose data are absent is skipped, and no figure repeats another. A figure under figures/
-named as this code names its figures but not drawn by this report is removed (``stale_figures``).
-summary.csv is deterministic: a re-report of the same folder writes the same bytes (rows sorted,
-statistics rounded to 6 decimals). Intervals: docs/statistics.md.
-"""
+"""``write_report`` (``python -m study.report``; also the end of ``python -m study.run``): summary.csv,
+figures (page.py's ``CAPTIONS``), report.html, a search's best.json, importances.csv and pareto.csv, a
+frontier's frontier.csv, written atomically, and the tables printed. A re-report writes the same bytes
+(summary.csv sorted, its statistics rounded to 6 decimals); a figure not drawn this time is removed."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +19,12 @@ from study.basics.io import write_bytes_atomic, write_csv_atomic, write_json_ato
 from study.basics.layout import BEST, CURVES, FIGURES, IMPORTANCES, PARETO_FIGURE, PBT_FIGURE, SUMMARY, TRIALS
 from study.frontier import table as fr
 from study.planning.kinds import kind_named
+from study.planning.plan import StudyPlan
 from study.report import plots
 from study.report.frontier import write_frontier
 from study.report.html import write_html
 from study.report.page import shown_folder
+from study.report.plots.common import png_bytes
 from study.report.text import report_text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
@@ -65,11 +39,8 @@ DIGITS = 6  # summary.csv rounding: stable bytes across re-reports, far below an
 
 
 def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool = True) -> dict[str, Any]:
-    """Write summary.csv, figures/*.png and report.html into a study folder; print the main tables when ``echo``.
-
-    Returns ``summary``, ``accuracy_vs_length`` (the printed table), ``curves_summary`` (held-out
-    accuracy bands per step), ``figures`` (the paths written) and, for a memory frontier, ``frontier``.
-    Raises ``NotAStudy`` when the path is not a study folder (before writing anything)."""
+    """Write a study folder's report (``NotAStudy`` first where it is none), print it when ``echo``; returns
+    ``summary``, ``accuracy_vs_length``, ``curves_summary``, ``figures`` and a frontier's ``frontier``."""
     folder = Path(path)
     data = read_study_folder(folder)
     _restate(folder, data)
@@ -77,7 +48,11 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     sections = kind_named(meta.get("kind")).report  # which of the report's parts it has (``Kind.report``)
     if "search" in sections:
         data["numbers"] = optuna_numbers(folder, meta)
-        data["importances"] = _importances(folder, meta)
+        try:  # none without a journal, or where fANOVA cannot split the objective (a note)
+            data["importances"] = write_importances(folder, read_optuna_study(folder, meta))
+        except (ValueError, RuntimeError) as exc:
+            print(f"{PROG}: no {IMPORTANCES}: {one_line(exc)}", file=sys.stderr)
+            data["importances"] = None
         data["best"] = _best(folder, meta, data) or data["best"]
     axes = summary_axes(meta, trials.columns)
     summary = summary_table(trials, axes)
@@ -86,21 +61,16 @@ def write_report(path: str | os.PathLike[str], echo: bool = True, figures: bool 
     rounded = summary.round({c: DIGITS for c in SUMMARY_STATS})
     write_csv_atomic(folder / SUMMARY, rounded)
     frontier = _frontier(folder, figures) if "frontier-table" in sections else None
-    written = _figures(folder, meta, data, summary, bands, axes, sections) if figures else []
-    if figures:
-        for stale in stale_figures(folder / FIGURES, written):
-            stale.unlink(missing_ok=True)
+    written = _figures(folder, meta, data, summary, bands, sections) if figures else []
+    for stale in stale_figures(folder / FIGURES, written) if figures else []:
+        stale.unlink(missing_ok=True)
     if frontier is not None and figures:
-        from study.frontier.table import FIGURE
-
-        written.insert(0, folder / FIGURES / FIGURE)
+        written.insert(0, folder / FIGURES / fr.FIGURE)
     write_html(folder, data, rounded)
     if echo:
         print(report_text(folder, meta, summary, table, data, written, frontier))
-    out = {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written}
-    if frontier is not None:
-        out["frontier"] = frontier
-    return out
+    return {"summary": summary, "accuracy_vs_length": table, "curves_summary": bands, "figures": written,
+            **({"frontier": frontier} if frontier is not None else {})}
 
 
 def _restate(folder: Path, data: dict[str, Any]) -> None:
@@ -117,10 +87,6 @@ def _restate(folder: Path, data: dict[str, Any]) -> None:
 def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
     """best.json again, as the study wrote it at its end, its confirm command naming the results folder
     the study is reported from; None (best.json left as it is) where study.json's plan cannot be read."""
-    from dataclasses import replace
-
-    from study.planning.plan import StudyPlan
-
     try:
         plan = StudyPlan.from_meta(meta)
     except (KeyError, TypeError, ValueError) as exc:
@@ -134,9 +100,8 @@ def _best(folder: Path, meta: dict[str, Any], data: dict[str, Any]) -> dict[str,
 
 
 def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
-    """The --results-dir of a search's confirm command: the folder above the study as the user named it;
-    the study's own results_dir where it is reported in the folder it was written to, outside this
-    one; else "results", the default (a copy reported elsewhere)."""
+    """A confirm command's --results-dir: the folder above the study as the user named it; the study's own
+    where it is reported where it was written, outside here; else "results" (a copy reported elsewhere)."""
     shown = shown_folder(folder)
     if not folder.is_absolute() or shown != folder.name or folder.resolve().parent == Path.cwd().resolve():
         return Path(shown).parent.as_posix()  # "." beside here
@@ -144,16 +109,6 @@ def confirm_results_dir(folder: Path, meta: dict[str, Any]) -> str:
     if folder.is_absolute() and written and Path(written, folder.name).resolve() == folder.resolve():
         return str(written)
     return "results"
-
-
-def _importances(folder: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
-    """An Optuna search's importances.csv and its table; None where there is no journal or fANOVA
-    cannot split its objective (a note)."""
-    try:
-        return write_importances(folder, read_optuna_study(folder, meta))
-    except (ValueError, RuntimeError) as exc:
-        print(f"{PROG}: no {IMPORTANCES}: {one_line(exc)}", file=sys.stderr)
-        return None
 
 
 def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
@@ -170,23 +125,22 @@ def _frontier(folder: Path, figure: bool) -> pd.DataFrame | None:
 
 
 def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: pd.DataFrame,
-             bands: pd.DataFrame, axes: list[str], sections: tuple[str, ...]) -> list[Path]:
+             bands: pd.DataFrame, sections: tuple[str, ...]) -> list[Path]:
     target = study_target(meta)
     out = folder / FIGURES
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if "accuracy" in sections and not summary.empty:
         models = model_order(bands["model"]) if "model" in bands else []
-        for m in models:
-            jobs.append((f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
-                bands, m, target=target, curves=data["curves"], trials=data["trials"])))
+        jobs += [(f"curves_{_safe(m)}.png", lambda m=m: plots.plot_curves(
+            bands, m, target=target, curves=data["curves"], trials=data["trials"])) for m in models]
         if len(models) >= 2:
             jobs.append(("curves_both.png", lambda: plots.plot_curves_both(bands, target=target)))
         x = plots.figure_x(summary)
         vs = "length" if x == "length" else _safe(x)
         points = exercise_points(summary, study_settings(meta, data["trials"]))
         seeds = finished_trials(data["trials"])
-        jobs.append((f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points, seeds=seeds)))
-        jobs.append((f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x)))
+        jobs += [(f"accuracy_vs_{vs}.png", lambda: plots.plot_accuracy(summary, x=x, exercise=points, seeds=seeds)),
+                 (f"mean_accuracy_vs_{vs}.png", lambda: plots.plot_mean_accuracy(summary, x=x))]
         if summary["solved"].sum() > 0:
             jobs.append(("steps_to_target.png" if x == "length" else f"steps_to_target_vs_{vs}.png",
                          lambda: plots.plot_steps_to_target(summary, x=x, target=target)))
@@ -200,7 +154,6 @@ def _figures(folder: Path, meta: dict[str, Any], data: dict[str, Any], summary: 
         if name.startswith("optuna_"):
             # Optuna's own plots can refuse a study (too few distinct trials): skip, say so.
             import matplotlib.pyplot as plt
-
             before = set(plt.get_fignums())
             try:
                 drawn = draw()
@@ -222,8 +175,7 @@ MADE = ("curves_", "accuracy_vs_", "mean_accuracy_vs_", "steps_to_target", "optu
 
 
 def stale_figures(figures: Path, written: list[Path]) -> list[Path]:
-    """The PNGs under ``figures`` named as this code names its figures but not ``written`` by this
-    report; other commands' figures (gradient_flow.png, frontier.png) are not among them."""
+    """The PNGs under ``figures`` named as this code names its figures but not ``written`` this time."""
     if not figures.is_dir():
         return []
     keep = {p.name for p in written}
@@ -239,18 +191,14 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
     study = read_optuna_study(folder, meta)
     objectives = study_objectives(meta)
     first = objectives[0][0] if objectives else "eval_accuracy"
-    if study is not None:
-        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if complete:
-            jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
+    if study is not None and study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        jobs.append(("optuna_history.png", lambda: plots.plot_optuna_history(study, first)))
     importances = data.get("importances")
     if importances is not None and len(importances):
         jobs.append(("optuna_importances.png", lambda: plots.plot_importances(importances, first)))
     trials, curves, best = data["trials"], data["curves"], data["best"]
-    if len(objectives) > 1:
-        front = write_pareto(folder, trials, objectives)
-        if len(front):
-            jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
+    if len(objectives) > 1 and len(front := write_pareto(folder, trials, objectives)):
+        jobs.append((PARETO_FIGURE, lambda: plots.plot_pareto(trials, front, objectives)))
     if not curves.empty and "exploited_from" in curves:  # Population Based Training
         jobs.append((PBT_FIGURE, lambda: plots.plot_pbt(curves)))
     trial_id = best_trial_id(trials, best)
@@ -258,27 +206,8 @@ def _optuna_jobs(folder: Path, meta: dict[str, Any], data: dict[str, Any],
         searched = [a for a in meta.get("axes") or [] if a in trials.columns]
         row = trials[trials["trial_id"].astype(str) == trial_id]
         params = {a: row.iloc[0][a] for a in searched} if len(row) else None
-        jobs.append(("best_curve.png",
-                     lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
+        jobs.append(("best_curve.png", lambda: plots.plot_best_curve(curves, trial_id, target=target, params=params)))
     return jobs
-
-
-def png_bytes(drawn: Any) -> bytes:
-    """A figure (or an Axes of it) as the report's PNG bytes; the figure is released (pyplot's too)."""
-    from matplotlib.figure import Figure
-
-    fig = drawn if isinstance(drawn, Figure) else drawn.get_figure(root=True)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # no label cut off
-    finally:
-        # Figures made with matplotlib.figure.Figure are not in pyplot; Optuna's are and must be closed.
-        if "matplotlib.pyplot" in sys.modules:
-            import matplotlib.pyplot as plt
-
-            if plt.fignum_exists(getattr(fig, "number", -1)):
-                plt.close(fig)
-    return buf.getvalue()
 
 
 def _safe(name: str) -> str:

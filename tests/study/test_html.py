@@ -22,7 +22,8 @@ import pytest
 
 from study.basics.provenance import provenance_line
 from study.report import write_report
-from study.report.html import FILE, figure_files
+from study.report.html import FILE
+from study.report.page import figure_files
 from study.results.exercise import EXERCISE_RESULTS as EXERCISE
 from study.results.folder import summary_axes
 from study.results.summary import parity_table

@@ -2,61 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
+from matplotlib.transforms import offset_copy
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.plots.common import (
-    AXIS_NAMES,
-    HELD_OUT,
-    LOG_AXES,
-    accuracy_axes,
-    axis_label,
-    cell_keys,
-    cell_label,
-    draw_legend,
-    error_bars,
-    figure_grid,
-    figure_x,
-    integer_ticks,
-    layout,
-    matching,
-    model_style,
-    models_of,
-    panels_of,
-    value_colors,
-)
-from study.results.summary import (
-    axis_key,
-    distinct_values,
-)
+from study.report.plots import common
+from study.results.summary import axis_key, distinct_values
 
 
 def _x_scale(summary: pd.DataFrame, x: str) -> tuple[dict[Any, float], str]:
     """Each x value's position (by ``axis_key``) and the scale: "linear", "log" or "category"
     (text, or a missing value among numbers: one evenly spaced tick per value)."""
-    values = distinct_values(summary, x)
-    keys = [axis_key(v) for v in values]
+    keys = [axis_key(v) for v in distinct_values(summary, x)]
     if all(isinstance(k, float) and not isinstance(k, bool) for k in keys):
         positive = all(k > 0 for k in keys)
-        log = x in LOG_AXES and positive or (positive and len(keys) > 1 and max(keys) / min(keys) >= 100)
+        log = x in common.LOG_AXES and positive or (positive and len(keys) > 1 and max(keys) / min(keys) >= 100)
         return {k: float(k) for k in keys}, "log" if log else "linear"
     return {k: float(i) for i, k in enumerate(keys)}, "category"
 
 
 def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float], scale: str) -> None:
-    ax.set_xlabel(axis_label(x))
+    ax.set_xlabel(common.axis_label(x))
     if x == "length":
-        integer_ticks(ax, summary["length"])
+        common.integer_ticks(ax, summary["length"])
         return
-    from matplotlib.ticker import NullLocator
-
     if scale == "log":
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(NullLocator())
@@ -69,49 +47,50 @@ def _x_axis(ax: Axes, summary: pd.DataFrame, x: str, positions: dict[Any, float]
 
 def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFrame | None,
             target: float | None, seeds: pd.DataFrame | None = None) -> Figure:
-    """The summary's ``what`` (accuracy, mean training accuracy or steps to target) against ``x``
-    (``figure_x`` by default), panels and lines by ``layout``."""
-    x = figure_x(summary) if x is None else x
+    """The summary's ``what`` (accuracy, mean, steps) against ``x``, panels and lines by ``layout``."""
+    x = common.figure_x(summary) if x is None else x
     if x not in summary:
         raise ValueError(f"the summary has no column {x!r}")
     positions, scale = _x_scale(summary, x)
-    panel_cols, line_cols = layout(summary, x)
-    line_keys = cell_keys(summary, line_cols)
-    colors = value_colors(line_keys)
-    title, ylabel, loc = _titles(summary, what, x, target, panel_cols, line_cols)
-    panels = list(panels_of(summary, panel_cols))
-    fig, axes = figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: room for the legend beside
-    for ax, (panel, sub) in zip(axes, panels, strict=True):
-        for key in line_keys:
-            rows = matching(sub, line_cols, key)
+    panel_cols, line_cols = common.layout(summary, x)
+    line_keys = common.cell_keys(summary, line_cols)
+    colors = common.value_colors(line_keys)
+    title, ylabel = _titles(summary, what, x, target, panel_cols + line_cols)
+    panels = list(common.panels_of(summary, panel_cols))
+    fig, axes = common.figure_grid(len(panels), width=8.8 if what == "steps" else 6.4)  # steps: a legend beside
+    for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
+        for i, key in enumerate(line_keys):
+            rows = common.matching(sub, line_cols, key)
             if rows.empty:
                 continue
             rows = rows.assign(_x=[positions[axis_key(v)] for v in rows[x]]).sort_values("_x", kind="stable")
             model = key[line_cols.index("model")] if "model" in line_cols else rows["model"].iloc[0]
-            shift = (line_keys.index(key) - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
-            _draw(ax, rows, what, colors[key], model_style(model), cell_label(line_cols, key) or str(model), shift)
-            if what == "accuracy" and seeds is not None:
-                _seed_dots(ax, rows, seeds, _dot_offset(positions, scale, line_keys.index(key), len(line_keys)),
-                           colors[key])
+            shift = (i - (len(line_keys) - 1) / 2) * STEPS_DODGE if what == "steps" else 0.0
+            _draw(ax, rows, what, colors[key], common.MODEL_STYLES.get(str(model), ":"),
+                  common.cell_label(line_cols, key) or str(model), shift)
+            if what == "accuracy" and seeds is not None:  # each line's seed dots beside its mean, side by side
+                span = (max(positions.values()) - min(positions.values())) or 1.0
+                offset = 0.0 if scale == "log" else (i - (len(line_keys) - 1) / 2 + 0.5) * 0.012 * span
+                _seed_dots(ax, rows, seeds, offset, colors[key])
         if what == "accuracy" and exercise is not None and x == "length":
-            _exercise_markers(ax, matching(exercise, panel_cols, _panel_key(sub, panel_cols)),
+            _exercise_markers(ax, common.matching(exercise, panel_cols, panel_key),
                               colors if line_cols == ["model"] else None)
         _x_axis(ax, summary, x, positions, scale)
-        if what == "steps":
-            ax.set_ylabel(ylabel)
-            ax.set_ylim(bottom=0)
-            ax.grid(True, alpha=0.3)
-        else:
-            accuracy_axes(ax, ylabel)
+        ax.set(ylim=(0, None) if what == "steps" else (-0.02, 1.02), ylabel=ylabel)
+        ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title)
         # This study's series first, the exercise's markers after (matplotlib lists error bars last).
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: "exercise" in labels[i])
         handles, labels = [handles[i] for i in order], [labels[i] for i in order]
-        if what == "steps":
-            _steps_legend(ax, handles, labels)
-        else:
-            draw_legend(ax, handles, labels, loc=loc)
+        if what != "steps":
+            common.draw_legend(ax, handles, labels, loc="lower left")
+            continue
+        if any(line.get_gid() == "one-seed" for line in ax.get_lines()):  # a key to the open markers
+            handles = [*handles, Line2D([], [], linestyle="none", marker="o", mfc="white", color="0.3")]
+            labels = [*labels, ONE_SEED]
+        # Beside the axes: steps grow to the top right, where a legend inside would hide points.
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     if panel_cols:
         fig.suptitle(title)
     if what == "steps":  # labels placed where the laid-out axes put their points
@@ -121,61 +100,34 @@ def _versus(summary: pd.DataFrame, what: str, x: str | None, exercise: pd.DataFr
     return fig
 
 
-def _steps_legend(ax: Axes, handles: list[Any], labels: list[str]) -> None:
-    """Beside the axes (steps grow to the top right, where a legend inside would hide points), with a
-    key to the open markers where some are drawn."""
-    from matplotlib.lines import Line2D
-
-    if any(line.get_gid() == "one-seed" for line in ax.get_lines()):
-        handles = [*handles, Line2D([], [], linestyle="none", marker="o", mfc="white", color="0.3")]
-        labels = [*labels, ONE_SEED]
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-
-
-def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, panel_cols: list[str],
-            line_cols: list[str]) -> tuple[str, str, str]:
-    """(title, y label, legend place) of a ``_versus`` figure."""
-    models = models_of(summary)
-    only_model = models[0] if len(models) == 1 and "model" not in panel_cols + line_cols else None
-    at = "" if x == "length" or "length" in panel_cols + line_cols else _at_length(summary)
-    name = "length" if x == "length" else AXIS_NAMES.get(x, x)
-    if what == "accuracy":
-        title = f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})"
-        ylabel, loc = HELD_OUT, "lower left"
-    elif what == "mean":
-        title = f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)"
-        ylabel, loc = "Mean training accuracy (all steps)", "lower left"
-    else:
-        goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
-        title = f"Steps to reach {goal}{at} (median over solved seeds)"
-        ylabel, loc = "Steps to target", "upper left"  # beside the axes (``_steps_legend``)
-    if only_model is not None:
-        title = f"{only_model}: {title[0].lower()}{title[1:]}"
-    return title, ylabel, loc
-
-
-def _at_length(summary: pd.DataFrame) -> str:
-    lengths = distinct_values(summary, "length")
-    return f" at T = {value_text(lengths[0], 6)}" if len(lengths) == 1 else ""
-
-
-def _panel_key(sub: pd.DataFrame, columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(sub[c].iloc[0] for c in columns)
+def _titles(summary: pd.DataFrame, what: str, x: str, target: float | None, cols: list[str]) -> tuple[str, str]:
+    """(title, y label) of a ``_versus`` figure whose panels and lines are by ``cols``."""
+    models = common.models_of(summary)
+    lengths = distinct_values(summary, "length") if x != "length" and "length" not in cols else []
+    at = f" at T = {value_text(lengths[0], 6)}" if len(lengths) == 1 else ""
+    name = "length" if x == "length" else common.AXIS_NAMES.get(x, x)
+    goal = f"held-out accuracy >= {target:g}" if target is not None else "the target"
+    title, ylabel = {
+        "accuracy": (f"Held-out accuracy vs {name}{at}, mean over seeds with 95% interval ({METHOD})", common.HELD_OUT),
+        "mean": (f"Mean training accuracy over all steps vs {name}{at} (the exercise's metric)",
+                 "Mean training accuracy (all steps)"),
+        "steps": (f"Steps to reach {goal}{at} (median over solved seeds)", "Steps to target")}[what]
+    if len(models) == 1 and "model" not in cols:
+        title = f"{models[0]}: {title[0].lower()}{title[1:]}"
+    return title, ylabel
 
 
 def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label: str, shift: float = 0.0) -> None:
     x = rows["_x"].to_numpy(float)
     if what == "accuracy":
-        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=error_bars(rows, "eval_accuracy"), color=color,
-                    linestyle=style, marker="o", capsize=0, label=label)
+        ax.errorbar(x, rows["eval_accuracy_mean"].to_numpy(float), yerr=common.error_bars(rows, "eval_accuracy"),
+                    color=color, linestyle=style, marker="o", capsize=0, label=label)
     elif what == "mean":
         ax.plot(x, rows["mean_train_accuracy"].to_numpy(float), marker="o", color=color, linestyle=style, label=label)
     else:
         y = rows["steps_to_target_median"].to_numpy(float)
         solved, seeds = rows["solved"].to_numpy(int), rows["seeds"].to_numpy(int)
         alone = (solved == 1) & (seeds > 1) & np.isfinite(y)  # one seed of several: its steps, no median
-        from matplotlib.transforms import offset_copy
-
         moved = offset_copy(ax.transData, fig=ax.get_figure(root=True), x=shift, y=0, units="points")
         ax.plot(x, np.where(alone, np.nan, y), marker="o", color=color, linestyle=style, label=label, transform=moved)
         ax.update_datalim(np.column_stack([x, y])[np.isfinite(y)])  # a moved line does not widen the axes itself
@@ -183,10 +135,9 @@ def _draw(ax: Axes, rows: pd.DataFrame, what: str, color: Any, style: str, label
         if alone.any():
             ax.plot(x[alone], y[alone], linestyle="none", marker="o", mfc="white", color=color, gid="one-seed",
                     transform=moved)
-        pending = getattr(ax, "_solved_labels", [])
-        pending += [(xi, yi, f"{s}/{n}", color, shift) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
-                    if np.isfinite(yi)]
-        ax._solved_labels = pending  # placed once every line is drawn (``_place_labels``)
+        ax._solved_labels = getattr(ax, "_solved_labels", []) + [  # placed once every line is drawn
+            (xi, yi, f"{s}/{n}", color, shift) for xi, yi, s, n in zip(x, y, solved, seeds, strict=True)
+            if np.isfinite(yi)]
 
 
 STEPS_DODGE = 3.0  # points between the lines of a steps figure, sideways: equal medians stay visible
@@ -196,9 +147,8 @@ LABEL_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "
 
 
 def _place_labels(ax: Axes) -> None:
-    """The "solved/seeds" labels of a steps figure, each at the first offset (``LABEL_OFFSETS``) where
-    its box overlaps no label placed before; a label with no free place is left out (its point is
-    still drawn). Boxes are estimated from the text's length at the axes' current size."""
+    """Each "solved/seeds" label of a steps figure at the first offset where its box (estimated from its
+    length) overlaps no label placed before; one with no free place is left out (its point stays)."""
     labels = getattr(ax, "_solved_labels", [])
     if not labels:
         return
@@ -223,24 +173,15 @@ def _place_labels(ax: Axes) -> None:
 MAX_DOTS = 10  # a cell of at most this many seeds draws each seed as a dot
 
 
-def _dot_offset(positions: dict[Any, float], scale: str, line: int, lines: int) -> float:
-    """Where line ``line`` of ``lines`` draws its seed dots, beside its mean: the lines side by side."""
-    if scale == "log":
-        return 0.0
-    span = (max(positions.values()) - min(positions.values())) or 1.0
-    return (line - (lines - 1) / 2 + 0.5) * 0.012 * span
-
-
 def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float, color: Any) -> None:
-    """Each finished seed's final held-out accuracy as a small hollow dot beside its cell's mean, for the
-    cells of at most ``MAX_DOTS`` seeds (``seeds``: the finished trials; a cell's rows match the
-    summary row on every group column)."""
+    """Each finished seed's final held-out accuracy, a hollow dot beside its cell's mean (cells of at most
+    ``MAX_DOTS`` seeds)."""
     groups = [c for c in rows.columns[: list(rows.columns).index("seeds")] if c in seeds]
     labelled = any(t == "one seed" for t in ax.get_legend_handles_labels()[1])
     for _, row in rows.iterrows():
         if not 0 < int(row["seeds"]) <= MAX_DOTS:
             continue
-        values = pd.to_numeric(matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
+        values = pd.to_numeric(common.matching(seeds, groups, [row[c] for c in groups])["eval_accuracy"],
                                errors="coerce").dropna().to_numpy(float)
         ax.scatter(np.full(len(values), row["_x"] + offset), values, s=18, facecolors="none", edgecolors=color,
                    linewidths=0.8, alpha=0.8, zorder=3, label=None if labelled else "one seed")
@@ -249,7 +190,7 @@ def _seed_dots(ax: Axes, rows: pd.DataFrame, seeds: pd.DataFrame, offset: float,
 
 def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] | None) -> None:
     """The exercise's numbers where they apply (``tables.exercise_points``), x markers for the RNN."""
-    for model in models_of(points):
+    for model in common.models_of(points):
         rows = points[points["model"] == model].drop_duplicates("length").sort_values("length")
         color = colors.get((model,), "black") if colors is not None else "black"
         ax.plot(rows["length"].to_numpy(float), rows["exercise"].to_numpy(float), linestyle="none",
@@ -259,29 +200,17 @@ def _exercise_markers(ax: Axes, points: pd.DataFrame, colors: Mapping[Any, Any] 
 
 def plot_accuracy(summary: pd.DataFrame, *, x: str | None = None, exercise: pd.DataFrame | None = None,
                   seeds: pd.DataFrame | None = None) -> Figure:
-    """Final held-out accuracy against ``x`` (``figure_x``: T, or a single-T study's first axis),
-    mean over seeds with 95% error bars (``METHOD``); panels and lines by ``layout``.
-
-    ``seeds``: the finished trials (``finished_trials``); a cell of at most ``MAX_DOTS`` seeds draws
-    each seed's final held-out accuracy as a hollow dot beside its mean and interval.
-
-    ``exercise``: ``tables.exercise_points``, the exercise's reported numbers where they apply,
-    drawn beside as x (RNN) and + markers (training-batch accuracy at step 10,000, one run), when x is T.
-    """
+    """Final held-out accuracy against ``x`` (``figure_x``), mean over seeds with 95% error bars; each seed
+    a dot (``seeds``: ``finished_trials``); against T, the exercise's numbers (``exercise_points``)."""
     return _versus(summary, "accuracy", x, exercise, None, seeds)
 
 
 def plot_mean_accuracy(summary: pd.DataFrame, *, x: str | None = None) -> Figure:
-    """The exercise's metric (mean training-batch accuracy over all steps, mean over seeds) against
-    ``x`` (``figure_x``): its plot (b)/(d); panels and lines by ``layout``."""
+    """The exercise's metric (mean training-batch accuracy over all steps) against ``x``: its plot (b)/(d)."""
     return _versus(summary, "mean", x, None, None)
 
 
 def plot_steps_to_target(summary: pd.DataFrame, *, x: str | None = None, target: float | None = None) -> Figure:
-    """Median steps to reach the target held-out accuracy against ``x`` (``figure_x``), over the
-    solved seeds; panels and lines by ``layout``. Each point is annotated "solved/seeds" (where the
-    label finds a free place: labels never overlap); where no seed reached the target there is no
-    point. A point where one seed of several solved is open and not joined to its line (its steps
-    are one run's, not a median). Lines are shifted ``STEPS_DODGE`` points sideways from each other
-    (the data are not changed), so that equal medians stay visible."""
+    """Median steps to the target over the solved seeds, each point labelled "solved/seeds" where it fits;
+    one seed of several: an open point, not joined; lines ``STEPS_DODGE`` apart so equal medians show."""
     return _versus(summary, "steps", x, None, target)

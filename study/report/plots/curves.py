@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from study.basics.stats import METHOD
 from study.basics.text import value_text
-from study.report.plots.common import (
-    STEPS,
-    accuracy_axes,
-    cell_keys,
-    cell_label,
-    draw_band,
-    figure_legend,
-    matching,
-    metric_name,
-    model_color,
-    model_style,
-    models_of,
-    panels_of,
-    shared_grid,
-    target_line,
-    value_colors,
-    varying_axes,
-)
+from study.report.plots import common
 from study.results.summary import distinct_values, trial_outcome
 
 MAX_CURVE_LINES = 4  # mean lines in one panel of curves; more, and an axis makes panels instead
@@ -40,97 +24,75 @@ SEED_END = {"target": ("o", "seed stopped at the target (held at its last value 
 
 def plot_curves(bands: pd.DataFrame, model: str, *, metric: str = "eval_accuracy", target: float | None = None,
                 curves: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> Figure:
-    """One model's accuracy curves with their across-seed bands (``curves_table``), as small multiples.
-
-    Panels: one per T (and per value of the axes that would put more than ``MAX_CURVE_LINES`` lines in
-    one), every panel on the same x and y axes. Lines: one per combination of the other varying
-    axes; a panel with one mean line also draws each seed thin (``curves``, the study's curves.csv),
-    its end marked by how it stopped (``trials``' stopped_by: a dot at the target, an x where the
-    scheduler cut it or it errored). A mean line is bold where every seed of its cell is in it and
-    thin where fewer are, with "n=5→4" where the count drops. Plus the target line when ``target``
-    is given."""
+    """One model's curves with their across-seed bands (``curves_table``) as small multiples on shared axes:
+    a panel per T (and per value of an axis while a panel would hold more than ``MAX_CURVE_LINES`` lines),
+    a line per combination of the other axes; one mean line: each seed thin too (``curves``), its end marked
+    by how it stopped (``trials``). A mean is bold while every seed is in it, thin after ("n=5→4")."""
     rows = bands[bands["model"] == model] if "model" in bands else bands.iloc[0:0]
     if rows.empty:
         raise ValueError(f"no curves for model {model!r}")
-    title = f"{model}: {metric_name(metric).lower()} during training (mean over seeds, 95% band, {METHOD})"
-    panels, lines = _curve_layout(rows, [])
+    lines, panels = common.varying_axes(rows, "step"), []  # panels: the other axes, then T (the grid's rows, columns)
+    while lines and len(common.cell_keys(rows, lines)) > MAX_CURVE_LINES:
+        panels.append(lines.pop(0))
+    panels += ["length"] if len(distinct_values(rows, "length")) > 1 else []
     if curves is not None and "model" in curves:
         curves = curves[curves["model"].astype(str) == str(model)]
-    return _small_multiples(rows, [model], panels, lines, title, metric, target,
+    return _small_multiples(rows, [model], panels, lines, f", {METHOD}", metric, target,
                             _seed_ends(trials) if curves is not None and not lines else None, curves)
 
 
 def plot_curves_both(bands: pd.DataFrame, *, metric: str = "eval_accuracy", target: float | None = None) -> Figure:
-    """Every model's mean curves side by side (the exercise's plot c), as small multiples: a panel per
-    T (and per combination of the other varying axes), a line per model in its colour, RNN dashed,
-    each with its 95% band; bold where every seed of the cell is in the mean, thin where fewer."""
-    models = models_of(bands)
-    title = (f"{' vs '.join(models)}: {metric_name(metric).lower()} during training "
-             f"(mean over seeds, 95% band; RNN dashed)")
-    panels = [*varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
-    return _small_multiples(bands, models, panels, ["model"], title, metric, target, None, None)
-
-
-def _curve_layout(bands: pd.DataFrame, lines: list[str]) -> tuple[list[str], list[str]]:
-    """(panel columns, line columns) of one model's curves: T makes panels; the other varying axes
-    are the lines while they make at most ``MAX_CURVE_LINES``, the first of them panels otherwise
-    (panel columns in the order rows-then-columns of the grid: the other axes, then T)."""
-    lines = [*lines, *varying_axes(bands, "step")]
-    panels: list[str] = []
-    while lines and len(cell_keys(bands, lines)) > MAX_CURVE_LINES:
-        panels.append(lines.pop(0))
-    if len(distinct_values(bands, "length")) > 1:
-        panels.append("length")
-    return panels, lines
+    """Every model's mean curves side by side (the exercise's plot c): a panel per T (and combination of
+    the other axes), a line per model in its colour with its 95% band, bold and thin as ``plot_curves``."""
+    models = common.models_of(bands)
+    panels = [*common.varying_axes(bands, "step"), *(["length"] if len(distinct_values(bands, "length")) > 1 else [])]
+    return _small_multiples(bands, models, panels, ["model"], "; RNN dashed", metric, target, None, None)
 
 
 def _small_multiples(bands: pd.DataFrame, models: list[str], panel_cols: list[str], line_cols: list[str],
-                     title: str, metric: str, target: float | None, ends: dict[str, str] | None,
+                     tail: str, metric: str, target: float | None, ends: dict[str, str] | None,
                      curves: pd.DataFrame | None) -> Figure:
-    panels = list(panels_of(bands, panel_cols))
+    name = common.METRIC_NAMES.get(metric, metric)
+    title = f"{' vs '.join(models)}: {name.lower()} during training (mean over seeds, 95% band{tail})"
+    panels = list(common.panels_of(bands, panel_cols))
     lengths = len(distinct_values(bands, "length"))
     ncols = lengths if panel_cols[-1:] == ["length"] and len(panel_cols) > 1 and lengths <= 6 else None
-    fig, axes = shared_grid(len(panels), ncols, STEPS, metric_name(metric))
-    line_keys = cell_keys(bands, [c for c in line_cols if c != "model"])
-    colors = value_colors(line_keys) if len(line_keys) > 1 else {}
+    fig, axes = common.shared_grid(len(panels), ncols, common.STEPS, name)
+    others = [c for c in line_cols if c != "model"]
+    line_keys = common.cell_keys(bands, others)
+    colors = common.value_colors(line_keys) if len(line_keys) > 1 else {}
     dropped = False
-    for ax, (panel, sub) in zip(axes, panels, strict=True):
-        key_of_panel = [sub[c].iloc[0] for c in panel_cols]
+    for ax, (panel_key, panel, sub) in zip(axes, panels, strict=True):
         if ends is not None and curves is not None:
-            _seeds(ax, matching(curves, panel_cols, key_of_panel), metric, model_color(models[0]), ends)
+            _seeds(ax, common.matching(curves, panel_cols, panel_key), metric,
+                   common.MODEL_COLORS.get(str(models[0]), "C4"), ends)
         for model in models:
             for key in line_keys:
-                line = matching(sub[sub["model"] == model], [c for c in line_cols if c != "model"], key)
+                line = common.matching(sub[sub["model"] == model], others, key).sort_values("step")
                 if line.empty:
                     continue
-                color = colors.get(key, model_color(model))
-                label = _curve_label(line_cols, key, model, ends is not None)
-                draw_band(ax, line.sort_values("step"), "step", metric, color)
-                dropped |= _mean_line(ax, line.sort_values("step"), metric, color, model_style(model), label)
-        target_line(ax, target)
+                color = colors.get(key, common.MODEL_COLORS.get(str(model), "C4"))
+                common.draw_band(ax, line, "step", metric, color)
+                dropped |= _mean_line(ax, line, metric, color, common.MODEL_STYLES.get(str(model), ":"),
+                                      common.cell_label(others, key) if others  # else the model, or "mean"
+                                      else "mean over seeds, 95% band" if ends is not None or "model" not in line_cols
+                                      else str(model))
+        common.target_line(ax, target)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.set_title(panel if panel else title, fontsize="medium" if panel else None)
-    if len(panels) > 1 or panels[0][0]:
+    if len(panels) > 1 or panels[0][1]:
         fig.suptitle(title)
-    figure_legend(fig, axes, _keys_to_widths() if dropped else [])
+    keys = [Line2D([], [], color="0.3", linewidth=FULL_WIDTH, label="mean over every seed of the cell"),
+            Line2D([], [], color="0.3", linewidth=FEWER_WIDTH, label="mean over fewer (n=5\u21924: from 5 to 4)")]
+    common.figure_legend(fig, axes, keys if dropped else [])
     return fig
 
 
-def _curve_label(columns: Sequence[str], values: Sequence[Any], model: str, seeds_drawn: bool) -> str:
-    """A mean line's legend entry: its model (curves of several), its combination of axes, or "mean"."""
-    shown = [c for c in columns if c != "model"]
-    if shown:
-        return cell_label(shown, values)
-    return "mean over seeds, 95% band" if seeds_drawn or "model" not in columns else str(model)
-
-
 def _mean_line(ax: Axes, line: pd.DataFrame, metric: str, color: Any, style: str, label: str) -> bool:
-    """The mean, bold while every seed of the cell is in it, thin from where fewer are (``seeds``,
-    the trials at each step), "n=5→4" at each drop. Returns whether the count ever drops."""
-    x = line["step"].to_numpy(float)
-    y = line[f"{metric}_mean"].to_numpy(float)
-    n = line["seeds"].to_numpy(int)
+    """The mean, bold while every seed is in it, thin from where fewer are, "n=5→4" at each drop; whether
+    the count ever drops."""
+    x, y, n = line["step"].to_numpy(float), line[f"{metric}_mean"].to_numpy(float), line["seeds"].to_numpy(int)
     full, start = int(n.max()), 0
     for i in range(1, len(n) + 1):
         if i < len(n) and n[i] == n[start]:
@@ -146,16 +108,8 @@ def _mean_line(ax: Axes, line: pd.DataFrame, metric: str, color: Any, style: str
     return bool((n < full).any())
 
 
-def _keys_to_widths() -> list[Any]:
-    from matplotlib.lines import Line2D
-
-    return [Line2D([], [], color="0.3", linewidth=FULL_WIDTH, label="mean over every seed of the cell"),
-            Line2D([], [], color="0.3", linewidth=FEWER_WIDTH, label="mean over fewer (n=5\u21924: from 5 to 4)")]
-
-
 def _seed_ends(trials: pd.DataFrame | None) -> dict[str, str]:
-    """Each trial's way of ending, for its curve's end marker: "target", "cut", "errored",
-    "unfinished", or "steps" (trained its budget: no marker); from trials.csv's stopped_by."""
+    """Each trial's end for its curve's marker: "target", "cut", "errored", "unfinished" or "steps" (none)."""
     if trials is None or trials.empty:
         return {}
     outcome = trial_outcome(trials)
@@ -165,12 +119,10 @@ def _seed_ends(trials: pd.DataFrame | None) -> dict[str, str]:
 
 
 def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[str, str]) -> None:
-    """Each seed's curve, thin; a seed that did not finish (cut, errored) grey and dotted; its end
-    marked by how it stopped (``SEED_END``)."""
+    """Each seed's curve, thin (grey and dotted where it did not finish), its end marked (``SEED_END``)."""
     for tid, seed in curves.groupby(curves["trial_id"].astype(str), sort=True):
-        seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"),
-                           y=pd.to_numeric(seed[metric], errors="coerce")).dropna(subset=["step", "y"])
-        seed = seed.sort_values("step")
+        seed = seed.assign(step=pd.to_numeric(seed["step"], errors="coerce"), y=pd.to_numeric(
+            seed[metric], errors="coerce")).dropna(subset=["step", "y"]).sort_values("step")
         if seed.empty:
             continue
         end = ends.get(str(tid), "steps")
@@ -187,26 +139,22 @@ def _seeds(ax: Axes, curves: pd.DataFrame, metric: str, color: Any, ends: dict[s
 
 def plot_best_curve(curves: pd.DataFrame, trial_id: str, *, target: float | None = None,
                     params: Mapping[str, Any] | None = None, ax: Axes | None = None) -> Axes:
-    """One trial's learning curve: held-out accuracy and training-batch accuracy against steps.
-
-    Lines: held-out, training (each evaluation window's mean batch accuracy), and the target.
-    """
-    rows = curves[curves["trial_id"].astype(str) == str(trial_id)].copy()
+    """One trial's held-out accuracy, its training accuracy (each evaluation window's mean) and the target."""
+    rows = curves[curves["trial_id"].astype(str) == str(trial_id)]
     if rows.empty:
         raise ValueError(f"no curve for trial {trial_id!r}")
-    rows["step"] = pd.to_numeric(rows["step"], errors="coerce")
-    rows = rows.sort_values("step")
+    rows = rows.assign(step=pd.to_numeric(rows["step"], errors="coerce")).sort_values("step")
     ax = ax if ax is not None else Figure(figsize=(6.4, 4.4), layout="constrained").add_subplot()
     ax.plot(rows["step"], pd.to_numeric(rows["eval_accuracy"], errors="coerce"), marker=".", label="held-out")
     if "train_accuracy" in rows:
         ax.plot(rows["step"], pd.to_numeric(rows["train_accuracy"], errors="coerce"), linestyle="--",
                 label="training batches (window mean)")
-    target_line(ax, target)
+    common.target_line(ax, target)
     title = f"Best trial {trial_id}: learning curve"
     if params:
         title += "\n" + ", ".join(f"{k}={value_text(v, 6)}" for k, v in params.items())
     ax.set_title(title, fontsize="medium")
-    ax.set_xlabel(STEPS)
-    accuracy_axes(ax, "Accuracy")
+    ax.set(xlabel=common.STEPS, ylim=(-0.02, 1.02), ylabel="Accuracy")
+    ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax

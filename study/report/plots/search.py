@@ -1,16 +1,18 @@
-"""A search's figures: Optuna's optimisation history, the fANOVA importance of each field (from
-``study.results.importance``'s table), the Pareto front of several objectives, and Population
-Based Training's learning rates and curves with their exploits marked."""
+"""A search's figures: Optuna's history, the fields' fANOVA importances, the Pareto front of several
+objectives, Population Based Training's learning rates and curves with their exploits marked."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from study.results.importance import FANOVA_SEEDS, importance_label
 from study.results.pareto import CELL, Objective, objective_values
 
 NEVER = "never reached the target (drawn at its step budget)"
@@ -25,8 +27,7 @@ def _shown(trials: pd.DataFrame, metric: str, index: pd.Index) -> pd.Series:
 
 
 def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Objective]) -> Figure:
-    """One panel per cell (model x length): the finished trials in the first two objectives, the
-    front's trials marked and joined in order of the first. Needs two objectives or more."""
+    """A panel per cell: the finished trials in the first two objectives, the front marked and joined."""
     assert len(objectives) >= 2
     (mx, dx), (my, dy) = objectives[0], objectives[1]
     values = objective_values(trials, objectives)
@@ -36,13 +37,11 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     on_front = set(front["trial_id"].astype(str)) if len(front) else set()
     for ax, key in zip(axes, keys, strict=True):
-        here = [i for i in values.index if tuple(trials.loc[i, c] for c in cells) == key]
-        idx = pd.Index(here)
+        idx = pd.Index([i for i in values.index if tuple(trials.loc[i, c] for c in cells) == key])
         x, y = _shown(trials, mx, idx), _shown(trials, my, idx)
         never = pd.Series(False, index=idx)
-        for metric in (mx, my):
-            if metric == "steps_to_target":
-                never |= pd.to_numeric(trials.loc[idx, metric], errors="coerce").isna()
+        if "steps_to_target" in (mx, my):
+            never |= pd.to_numeric(trials.loc[idx, "steps_to_target"], errors="coerce").isna()
         best = trials.loc[idx, "trial_id"].astype(str).isin(on_front)
         ax.scatter(x[~best & ~never], y[~best & ~never], color="0.6", s=22, label="trial")
         if never.any():
@@ -52,9 +51,8 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
                 label=f"Pareto front ({len(order)} trial{'s' * (len(order) != 1)})")
         if (best & never).any():
             ax.scatter(x[best & never], y[best & never], color="C3", marker="x", s=40)
-        ax.set_xlabel(f"{mx} ({dx})")
-        ax.set_ylabel(f"{my} ({dy})")
-        ax.set_title(", ".join(f"{c}={v}" for c, v in zip(cells, key, strict=True)) or "all trials")
+        ax.set(xlabel=f"{mx} ({dx})", ylabel=f"{my} ({dy})",
+               title=", ".join(f"{c}={v}" for c, v in zip(cells, key, strict=True)) or "all trials")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     more = f"; {len(objectives) - 2} more objective(s) not drawn" if len(objectives) > 2 else ""
@@ -62,35 +60,23 @@ def plot_pareto(trials: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[
     return fig
 
 
-def _optuna_plot(name: str, study: Any, metric: str) -> Axes:
-    """One of Optuna's matplotlib visualizations. They switch pyplot to the ggplot style globally:
-    run them inside an rc_context so the style stays on their figure and leaves every later one."""
-    import warnings
-
-    import matplotlib
+def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
+    """Optuna's optimization history of ``metric`` (the search's first objective); a pyplot figure: close it.
+    Optuna's plots switch pyplot to the ggplot style globally: drawn inside an rc_context, the style stays
+    on their figure and leaves every later one."""
     import optuna
 
     with matplotlib.rc_context(), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # A study of several objectives: Optuna's plots of one show the first (the one schedulers rank by).
         target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
-        return getattr(optuna.visualization.matplotlib, name)(study, target=target, target_name=metric)
-
-
-def plot_optuna_history(study: Any, metric: str = "eval_accuracy") -> Axes:
-    """Optuna's optimization history of ``metric`` (the search's first objective; its matplotlib
-    visualization); a pyplot figure: close it."""
-    ax = _optuna_plot("plot_optimization_history", study, metric)
+        ax = optuna.visualization.matplotlib.plot_optimization_history(study, target=target, target_name=metric)
     ax.set_ylabel("Held-out accuracy (eval_accuracy)" if metric == "eval_accuracy" else metric)
     return ax
 
 
 def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figure:
-    """The importance of each searched field for ``metric``, from ``fanova_importances``' table: a
-    bar at the mean over the evaluator's seeds, a line across their range; the title names the
-    evaluator and its seeds."""
-    from study.results.importance import FANOVA_SEEDS, importance_label
-
+    """Each searched field's importance for ``metric``: a bar at the seeds' mean, a line across their range."""
     label = importance_label(str(table["seeds"].iloc[0]) if len(table) else FANOVA_SEEDS, short=True)
     rows = table.iloc[::-1]  # the most important at the top
     fig = Figure(figsize=(7.5, 0.5 * len(rows) + 1.8))
@@ -101,9 +87,8 @@ def plot_importances(table: pd.DataFrame, metric: str = "eval_accuracy") -> Figu
     ax.errorbar(mean, y, xerr=[mean - rows["fanova_min"].to_numpy(float), rows["fanova_max"].to_numpy(float) - mean],
                 fmt="none", ecolor="k", capsize=4, linewidth=1)
     ax.set_yticks(y, [str(p) for p in rows["param"]])
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"Importance for {metric} (share of its variance; the seeds' mean, their range as a line)")
-    ax.set_ylabel("Searched field")
+    ax.set(xlim=(0, 1), ylabel="Searched field",
+           xlabel=f"Importance for {metric} (share of its variance; the seeds' mean, their range as a line)")
     ax.set_title(f"Hyperparameter importance: {label}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return fig
@@ -114,8 +99,7 @@ def _segments(df: pd.DataFrame, by_member: dict[int, pd.DataFrame]) -> tuple[lis
     """A member's accuracy curve as stretches between its exploits, and each exploit as (step,
     its own accuracy there, the donor's): a stretch after an exploit starts at the donor's point."""
     stretches: list[list[tuple[float, float]]] = [[]]
-    jumps = []
-    previous = None
+    jumps, previous = [], None
     for _, row in df.iterrows():
         donor_id = pd.to_numeric(pd.Series([row["exploited_from"]]), errors="coerce").iloc[0]
         if pd.notna(donor_id) and previous is not None:
@@ -132,9 +116,8 @@ def _segments(df: pd.DataFrame, by_member: dict[int, pd.DataFrame]) -> tuple[lis
 
 
 def plot_pbt(curves: pd.DataFrame) -> Figure:
-    """Two panels sharing the steps: lr (log scale) above, held-out accuracy below; one colour per
-    trial (labelled by its member). A star marks each exploit at its step: in the lower panel at the
-    donor's accuracy, where the trial's curve goes on from (a dotted line from its own)."""
+    """lr (log scale) above, held-out accuracy below, a colour per trial; a star at each exploit, below at the
+    donor's accuracy where the curve goes on (dotted from its own)."""
     if "lr" not in curves or "exploited_from" not in curves:
         raise ValueError("not a PBT study: curves.csv has no lr and exploited_from columns")
     fig = Figure(figsize=(8.5, 6.2))
@@ -156,10 +139,8 @@ def plot_pbt(curves: pd.DataFrame) -> Figure:
             after = df[df["step"] > step]
             if len(after):
                 top.plot(step, after["lr"].iloc[0], "*", color=colour, markersize=11, markeredgecolor="k")
-    top.set_yscale("log")
-    top.set_ylabel("learning rate")
-    bottom.set_ylabel("held-out accuracy")
-    bottom.set_xlabel("training step")
+    top.set(yscale="log", ylabel="learning rate")
+    bottom.set(ylabel="held-out accuracy", xlabel="training step")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     top.legend(fontsize=8, ncol=min(len(by_member), 6), title="member", title_fontsize=8)
