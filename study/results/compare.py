@@ -1,16 +1,5 @@
-"""Two or more studies side by side (``python -m study.compare``, ``study.compare``; docs/compare.md):
-their cells aligned on the axes they share, each study's held-out accuracy and solve rate with their
-intervals, each study's difference from the first with a 95% interval, and a verdict per cell.
-
-A cell is one value of every axis: model, length, and each field any study swept; every other
-config field is a setting, which the studies must agree on or the user set aside (``--ignore``;
-compare_sides.py). The difference B - A of the means, and of the solve rates, has the MOVER interval
-built from the two sides' intervals (for the solve rates, Newcombe's).
-
-``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``): "differs"
-where its 95% interval lies wholly outside [-margin, +margin], "same" where it lies wholly inside,
-"inconclusive" otherwise and where a side has no interval. A cell only one study has is kept, with
-``present`` saying which and no verdict."""
+"""Two or more studies side by side: their cells aligned, B - A with its MOVER interval, a verdict per cell
+against the margin (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -41,12 +30,9 @@ DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
 
 @dataclass
 class Comparison:
-    """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
-    studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
-    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
-    ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
-    each study's value and its status (equal, set aside); ``ignored``: the fields set aside;
-    ``by``: the column one study was split by, else None. ``folders`` has no DataFrame's label."""
+    """``table``: compare.csv; ``studies``: the labels, A first; ``axes``: the cell columns; ``summaries``:
+    label -> summary; ``folders``: label -> folder (none for a DataFrame); ``settings``: every fixed config
+    field, each study's value and its status; ``ignored``: the fields set aside; ``by``: the split column."""
 
     table: pd.DataFrame
     studies: list[str]
@@ -66,11 +52,8 @@ class Comparison:
 
 def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
                     by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
-    """Compare the studies ``paths`` (two or more: study folders, trials DataFrames, study.load_study's
-    tables; or one split ``by`` a column, study/results/compare_sides.py): every later one against the
-    first, each cell's difference judged against ``margin``. Raises StudyError (one line) for fewer
-    than two, a folder that is not a study, a bad margin, ``ignore`` name or ``by``, studies that
-    differ in a fixed setting not in ``ignore``, or studies with no cell in common."""
+    """Every later study of ``paths`` (folders, DataFrames, load_study's tables; or one split ``by`` a column)
+    against the first. StudyError (one line) for bad input, differing settings or no cell in common."""
     margin = check_margin(margin)
     ignored = parse_ignore(ignore)
     sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
@@ -110,16 +93,9 @@ def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> lis
 
 def _side(summary: pd.DataFrame) -> pd.DataFrame:
     """A study's summary with the columns compare.csv gives each side."""
-    out = pd.DataFrame({
-        "seeds": summary["seeds"],
-        "accuracy": summary["eval_accuracy_mean"],
-        "accuracy_low": summary["eval_accuracy_low"],
-        "accuracy_high": summary["eval_accuracy_high"],
-        "solved": summary["solved"],
-        "solve_rate": [s / n if n else math.nan for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
-        "solve_low": summary["solved_low"],
-        "solve_high": summary["solved_high"],
-    })
+    out = summary[["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
+                   "solved_low", "solved_high"]].set_axis(["seeds", *SIDE[1:5], "solve_low", "solve_high"], axis=1)
+    out.insert(5, "solve_rate", [s / n if n else math.nan for s, n in zip(out["solved"], out["seeds"], strict=True)])
     return out
 
 
@@ -151,13 +127,10 @@ def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: li
 
 def _differences(row: pd.Series) -> dict[str, float]:
     """B - A of the mean accuracies and of the solve rates, each with its MOVER interval."""
-    acc = mover_interval([row["b_accuracy"], row["a_accuracy"]],
-                         [(row["b_accuracy_low"], row["b_accuracy_high"]),
-                          (row["a_accuracy_low"], row["a_accuracy_high"])], [1.0, -1.0])
-    rate = mover_interval([row["b_solve_rate"], row["a_solve_rate"]],
-                          [(row["b_solve_low"], row["b_solve_high"]), (row["a_solve_low"], row["a_solve_high"])],
-                          [1.0, -1.0])
-    return dict(zip(DIFF, (*acc, *rate), strict=True))
+    both = [mover_interval([row[f"b_{v}"], row[f"a_{v}"]], [(row[f"{s}_{lo}"], row[f"{s}_{hi}"]) for s in "ba"],
+                           [1.0, -1.0]) for v, lo, hi in (("accuracy", "accuracy_low", "accuracy_high"),
+                                                         ("solve_rate", "solve_low", "solve_high"))]
+    return dict(zip(DIFF, (*both[0], *both[1]), strict=True))
 
 
 def check_margin(margin: Any) -> float:
@@ -173,9 +146,8 @@ def check_margin(margin: Any) -> float:
 
 
 def judge(low: float, high: float, margin: float) -> str:
-    """The verdict on a difference whose 95% interval is [low, high]: "differs" when it lies wholly
-    outside [-margin, +margin], "same" when wholly inside, else "inconclusive" (also when there is
-    no interval). An end within ``ROUNDING`` of the margin counts as on it, so inside."""
+    """The verdict on a difference whose 95% interval is [low, high] (docs/compare.md); an end within
+    ``ROUNDING`` of the margin counts as on it, so inside."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return INCONCLUSIVE
     if low > margin + ROUNDING or high < -margin - ROUNDING:
