@@ -1,10 +1,9 @@
-"""A trial's checkpoint: its name, its path (its key in the study's store: the study folder, or
---storage's, ``study.basics.store``), and the one reader of what it holds."""
+"""A trial's checkpoint: its name, its path (its key in the study's store, ``study.basics.store``), and the
+one reader of what it holds."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,13 @@ from palrnn.config import Config, field_names
 from study.basics.layout import CHECKPOINTS
 from study.basics.store import Store
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-
-
-
 CONFIG_FIELDS = field_names()
 
 
 def trial_key(config: dict[str, Any]) -> str:
-    """A trial's name for its checkpoint, from its configuration alone: ``LSTM-T10-s0-<hash>``.
-
-    Not Ray's trial id: when Ray's own experiment state is lost or damaged (a full disk cuts it
-    short), Ray starts the study's trials again under new ids, and each must still find its
-    checkpoint. Two trials with one configuration are one and the same run (training is
-    deterministic), so sharing a checkpoint is right for them too."""
+    """A trial's checkpoint name from its configuration alone, ``LSTM-T10-s0-<hash>``, not Ray's trial id:
+    when Ray's experiment state is lost (a full disk), Ray starts the trials again under new ids, and each
+    must still find its checkpoint. Two trials of one configuration are one run (training is deterministic)."""
     import hashlib
 
     # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
@@ -40,16 +29,14 @@ def trial_key(config: dict[str, Any]) -> str:
 
 
 def checkpoint_path(study_folder: str | Path, key: str) -> Path:
-    """Where a trial keeps its one checkpoint (``key``: ``trial_key``). It lives in the study
-    folder, not among Ray's checkpoints: Ray's experiment state, saved every few seconds, can name
-    a checkpoint that Ray has already replaced and deleted, so a driver killed at the wrong moment
-    left a trial that could never be resumed ("does not exist on storage anymore"). A file of our
-    own, written atomically at one fixed path, is always the trial's latest complete state."""
+    """A trial's one checkpoint, in the study folder, not among Ray's: Ray's experiment state can name a
+    checkpoint Ray already deleted, and a driver killed then left a trial that could never resume ("does not
+    exist on storage anymore"). Our own file, written atomically at one path, is always the latest state."""
     return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
 def checkpoint_key(key: str) -> str:
-    """``checkpoint_path``'s place as a key of the study's store: ``checkpoints/<key>.pt``."""
+    """``checkpoint_path`` as a key of the study's store."""
     return f"{CHECKPOINTS}/{key}.pt"
 
 
@@ -80,8 +67,7 @@ def save_state(store: Store, key: str, state: Any, extra: dict[str, Any]) -> Non
 
 @dataclass(frozen=True)
 class Saved:
-    """What a trial's checkpoint says of the trial: its config, its records (its curve up to the
-    checkpoint's step) and the Ray trial that wrote it."""
+    """A trial's checkpoint's config, records (its curve so far) and the Ray trial that wrote it."""
 
     config: dict[str, Any] | None
     records: list[dict[str, Any]]
@@ -89,8 +75,8 @@ class Saved:
 
 
 def read_saved(path: str | Path | bytes) -> Saved:
-    """The one reader of a trial's checkpoint for the tables (``torch.load`` with weights_only:
-    no pickle runs), from its file or its bytes; raises when it is missing, being replaced or unreadable."""
+    """The one reader of a trial's checkpoint (file or bytes) for the tables: ``torch.load`` with weights_only
+    (no pickle runs); raises when it is missing, being replaced or unreadable."""
     import io
 
     import torch
@@ -103,9 +89,8 @@ def read_saved(path: str | Path | bytes) -> Saved:
 
 def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
                 trial_id: str | None = None) -> list[dict[str, Any]] | None:
-    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None. A
-    PBT trial's checkpoint is named after its member (``trial_id``), its config changing as it trains.
-    ``study_folder``: the study folder, or the Store its trials keep their checkpoints in (--storage)."""
+    """The records a trial's checkpoint holds, or None. A PBT trial's checkpoint is named after its member
+    (``trial_id``), its config changing as it trains. ``study_folder``: a folder, or a Store (--storage)."""
     from study.results.pbt import member_key
 
     key = member_key(config, trial_id) if trial_id else None
@@ -113,11 +98,9 @@ def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
     try:
         if store.local is not None:  # a file: read in place
             pbt = checkpoint_path(store.local, key) if key else None
-            if pbt is not None and pbt.exists():
-                return read_saved(pbt).records
-            return read_saved(checkpoint_path(store.local, trial_key(config))).records
-        if key and store.exists(checkpoint_key(key)):
-            return read_saved(store.read(checkpoint_key(key))).records
-        return read_saved(store.read(checkpoint_key(trial_key(config)))).records
+            return read_saved(pbt if pbt is not None and pbt.exists()
+                              else checkpoint_path(store.local, trial_key(config))).records
+        return read_saved(store.read(checkpoint_key(key if key and store.exists(checkpoint_key(key))
+                                                    else trial_key(config)))).records
     except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
         return None

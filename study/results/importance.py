@@ -1,13 +1,7 @@
-"""A search's hyperparameter importances: fANOVA as Optuna computes it (its FanovaImportanceEvaluator),
-over several seeds of its random forest.
-
-fANOVA fits a random forest to the trials and splits the variance of the objective among the
-searched fields. The forest is random: on a 40-trial search one seed can rank the fields otherwise
-than the next (reference-search-rnn20: lr 0.18 to 0.45 over seeds 0 to 9). The table gives each
-field's mean over ``FANOVA_SEEDS`` and their range, so that one seed's draw is never read as the
-answer. Optuna's default evaluator (``get_param_importances`` without one: PED-ANOVA in Optuna 5)
-is another method; it is not used here.
-"""
+"""A search's hyperparameter importances: Optuna's fANOVA (FanovaImportanceEvaluator) over several seeds of its
+random forest. The forest is random: on a 40-trial search one seed can rank the fields otherwise than the next
+(reference-search-rnn20: lr 0.18 to 0.45 over seeds 0 to 9), so the table gives each field's mean over
+``FANOVA_SEEDS`` and their range. Optuna's default evaluator (PED-ANOVA in Optuna 5) is not used."""
 
 from __future__ import annotations
 
@@ -33,8 +27,7 @@ def seeds_text(seeds: Sequence[int]) -> str:
 
 
 def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool = False) -> str:
-    """What the importances are, in words: the evaluator and its seeds (as ``seeds_text`` writes
-    them, or that text itself: importances.csv's ``seeds``); ``short``: without what the numbers are."""
+    """The evaluator and its seeds in words (``seeds``: or importances.csv's text); ``short``: no more."""
     text = seeds if isinstance(seeds, str) else seeds_text(seeds)
     several = "-" in text or "," in text
     label = f"fANOVA (Optuna's FanovaImportanceEvaluator, seed{'s' * several} {text})"
@@ -42,8 +35,7 @@ def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool =
 
 
 def importances_ready(study: Any) -> bool:
-    """Whether fANOVA can split the study's objective: two finished trials, and a searched field
-    that takes two values among them."""
+    """Two finished trials, and a searched field with two values among them: what fANOVA needs."""
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
@@ -51,11 +43,8 @@ def importances_ready(study: Any) -> bool:
 
 
 def fanova_importances(study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame:
-    """One row per searched field, most important first: ``fanova_mean``, ``fanova_min`` and
-    ``fanova_max`` over ``seeds`` of ``optuna.importance.get_param_importances(study,
-    evaluator=FanovaImportanceEvaluator(seed=s))`` (normalised: each seed's importances sum to 1),
-    ``seeds`` (as text) and ``evaluator``. A study of several objectives: the first one's. Raises
-    Optuna's ValueError or RuntimeError where it cannot (``importances_ready``)."""
+    """importances.csv's rows (docs/data.md), most important first: Optuna's normalised fANOVA importances
+    over ``seeds`` (several objectives: the first one's). Optuna's ValueError or RuntimeError where it cannot."""
     import warnings
 
     import optuna
@@ -82,9 +71,8 @@ def importance_text(table: pd.DataFrame) -> str:
 
 
 def write_importances(folder: Path, study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame | None:
-    """importances.csv in a search's folder (``fanova_importances``, rounded to 6 decimals: stable
-    bytes across re-reports), and its table; None where fANOVA cannot split the study's objective
-    (``importances_ready``): then no file is written."""
+    """importances.csv (rounded to 6 decimals: stable bytes across re-reports) and its table; None, and no file,
+    where fANOVA cannot split the objective."""
     if study is None or not importances_ready(study):
         return None
     table = fanova_importances(study, seeds)

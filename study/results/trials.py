@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,6 @@ from study.basics.store import Store
 from study.results.checkpoints import CHECKPOINTS, as_store, read_saved
 from study.results.pbt import own_since_exploit
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-
 # A PBT trial's records also hold what it trains with as it goes (curves.csv; and exploited_from,
 # the member whose weights it went on from just before a record, from its lineage).
 PBT_RECORDED = ["lr", "max_norm"]
@@ -25,10 +19,9 @@ RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy"
 
 
 class FinishedTables:
-    """The tables of the trials finished so far, from their checkpoints alone (no Ray): what the
-    driver writes while a study runs, so that a study stopped by a full disk or a crash keeps the
-    tables of everything that finished. Checkpoints are read again only when they change.
-    ``study_folder``: the study folder, or the Store the trials keep their checkpoints in (--storage)."""
+    """The tables of the trials finished so far, from their checkpoints alone (no Ray), which the driver
+    writes while a study runs, so that a study stopped by a full disk or a crash keeps them. A checkpoint
+    is read again only when it changes. ``study_folder``: a folder, or a Store (--storage)."""
 
     def __init__(self, study_folder: str | Path | Store, config_columns: list[str]) -> None:
         self.store, self.columns = as_store(study_folder), config_columns
@@ -38,9 +31,8 @@ class FinishedTables:
         """(name, what tells it changed, what read_saved reads) of every trial checkpoint."""
         if self.store.local is not None:
             return [(p.stem, None, p) for p in sorted((self.store.local / CHECKPOINTS).glob("*.pt"))]
-        store = self.store
-        return [(key[len(CHECKPOINTS) + 1:-3], (size, mtime), key) for key, size, mtime in store.entries(CHECKPOINTS)
-                if key.endswith(".pt") and key.count("/") == 1]
+        return [(key[len(CHECKPOINTS) + 1:-3], (size, mtime), key)
+                for key, size, mtime in self.store.entries(CHECKPOINTS) if key.endswith(".pt") and key.count("/") == 1]
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
@@ -70,8 +62,8 @@ class FinishedTables:
 
 def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
             config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
-    trial -> (trials, curves)."""
+    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per trial ->
+    (trials, curves)."""
     trials, curves = [], []
     for trial_id, config, last, df, status, error in entries:
         cfg = {k: config.get(k) for k in config_columns}
@@ -97,11 +89,8 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if error is not None else status
         row["stopped_by"] = stopped_by(row, scheduled)
-        row["node"] = last.get("node")
-        row["restarts"] = last.get("restarts", 0)
-        row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
-        row["wall_seconds"] = last.get("wall_seconds")
-        row["params"] = last.get("params")  # the model's parameter count (studies before it: missing)
+        row.update({k: last.get(k, d) for k, d in (("node", None), ("restarts", 0), ("restarted_from_scratch", False),
+                                                   ("wall_seconds", None), ("params", None))})
         row["error"] = error
         if pbt:
             row.update(extra)
@@ -118,8 +107,7 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
 
 
 def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series:
-    """Per record, the member whose weights the trial went on from since the record before (its
-    first record after an exploit), else missing."""
+    """Per record, the member whose weights the trial went on from since the record before, else missing."""
     out = pd.Series(pd.NA, index=steps.index, dtype="Int64")
     for e in lineage:
         after = steps[steps > e["step"]]
@@ -129,9 +117,8 @@ def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series
 
 
 def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
-    """A PBT trial's config as it ended (its last exploit's values), its columns ``member``,
-    ``exploits`` (how many times it took another's weights) and ``lineage`` (each exploit as
-    ``STEP:mFROM``, with the values it went on with), and the lineage itself."""
+    """A PBT trial's config as it ended (its last exploit's), its columns ``member``, ``exploits`` and
+    ``lineage`` (each exploit as ``STEP:mFROM (values)``), and the lineage itself."""
     import json
 
     lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
@@ -149,10 +136,9 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 
 def stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
-    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler (cut by
-    ASHA), or unfinished (the study was interrupted). Without a scheduler (``scheduled`` False), a trial
-    ended short of its steps was stopped with the study: unfinished. "steps" is judged from the step
-    reached, not from ``done``, which Ray sets itself on a trial its scheduler stopped."""
+    """trials.csv's ``stopped_by`` (docs/data.md). Without a scheduler, a trial ended short of its steps was
+    stopped with the study: unfinished. "steps" is judged from the step reached, not from ``done``, which
+    Ray sets itself on a trial its scheduler stopped."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):
