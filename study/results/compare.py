@@ -91,24 +91,20 @@ def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> lis
     return axes
 
 
-def _side(summary: pd.DataFrame) -> pd.DataFrame:
-    """A study's summary with the columns compare.csv gives each side."""
+def _side(summary: pd.DataFrame, groups: list[str], prefix: str) -> pd.DataFrame:
+    """A study's summary with the columns compare.csv gives each side, indexed by its cells."""
     out = summary[["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
                    "solved_low", "solved_high"]].set_axis(["seeds", *SIDE[1:5], "solve_low", "solve_high"], axis=1)
     out.insert(5, "solve_rate", [s / n if n else math.nan for s, n in zip(out["solved"], out["seeds"], strict=True)])
-    return out
+    out.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
+    return out.add_prefix(prefix)
 
 
 def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
           margin: float) -> pd.DataFrame:
     """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
     groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
-    keyed = []
-    for summary in (a, b):
-        side = _side(summary)
-        side.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
-        keyed.append(side)
-    joined = keyed[0].add_prefix("a_").join(keyed[1].add_prefix("b_"), how="outer")
+    joined = _side(a, groups, "a_").join(_side(b, groups, "b_"), how="outer")
     rows = []
     for key, row in joined.iterrows():
         key = key if isinstance(key, tuple) else (key,)
@@ -116,13 +112,13 @@ def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: li
         diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
         verdict = judge(diff["accuracy_diff_low"], diff["accuracy_diff_high"], margin) if has_a and has_b else None
         rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
-                     **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
+                     **{f"{s}_{c}": row[f"{s}_{c}"] for s in "ab" for c in SIDE},
                      **diff, "margin": margin, "verdict": verdict, "differs": verdict == DIFFERS,
                      "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
     table = pd.DataFrame(rows)
     for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
         table[c] = table[c].astype("Int64")
-    return sort_groups(table, groups).reset_index(drop=True)
+    return sort_groups(table, groups)
 
 
 def _differences(row: pd.Series) -> dict[str, float]:

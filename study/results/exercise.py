@@ -34,20 +34,15 @@ CI_COLUMN = f"held out, mean [95% CI, {METHOD}]"
 def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
     """The config fields the study held at one value: ``param_space``'s (a value, or a list of one), else
     (an older study.json) trials.csv's column where it has one distinct value. None: max_norm none."""
-    out: dict[str, Any] = {}
     space = meta.get("param_space")
-    for field, value in (space.items() if isinstance(space, Mapping) else []):
-        if isinstance(value, list):
-            if len(value) != 1:
-                continue
-            value = value[0]
-        out[field] = None if is_missing(value) else value
+    held = {f: v[0] if isinstance(v, list) else v for f, v in (space.items() if isinstance(space, Mapping) else [])
+            if not isinstance(v, list) or len(v) == 1}
+    out = {f: None if is_missing(v) else v for f, v in held.items()}
     if trials is not None and not trials.empty:
-        for field in EXERCISE_SETTINGS:
-            if field not in out and field in trials:
-                values = distinct_values(trials, field)
-                if len(values) == 1:
-                    out[field] = None if is_missing(values[0]) else values[0]
+        for field in [f for f in EXERCISE_SETTINGS if f not in out]:
+            values = distinct_values(trials, field)
+            if len(values) == 1:
+                out[field] = None if is_missing(values[0]) else values[0]
     return out
 
 
@@ -79,8 +74,6 @@ def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = 
 
 def single_length(summary: pd.DataFrame) -> int | None:
     """The one palindrome length T of a study that swept none, else None."""
-    if "length" not in summary or summary.empty:
-        return None
     lengths = distinct_values(summary, "length")
     return int(lengths[0]) if len(lengths) == 1 and not is_missing(lengths[0]) else None
 
@@ -104,9 +97,7 @@ def accuracy_vs_length(summary: pd.DataFrame, settings: Mapping[str, Any] | None
     if single_length(summary) is not None:
         groups = [c for c in groups if c != "length"]
     index = summary[groups].rename(columns={"length": "T"})
-    for col in index.columns:
-        if col not in ("model", "T"):
-            index[col] = [value_text(v, 6) for v in index[col]]
+    index = index.assign(**{c: [value_text(v, 6) for v in index[c]] for c in index if c not in ("model", "T")})
     out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])
     return out
 
@@ -117,10 +108,8 @@ def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = [c for c in groups if c != "length"]
     if summary.empty:
         return pd.DataFrame()
-    df = summary[[*groups, "steps_to_target_median"]].copy()
-    for col in rows:
-        if col != "model":
-            df[col] = [value_text(v, 6) for v in df[col]]
+    df = summary[[*groups, "steps_to_target_median"]]
+    df = df.assign(**{c: [value_text(v, 6) for v in df[c]] for c in rows if c != "model"})
     # pivot would sort the models alphabetically: keep the summary's order of rows instead.
     keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None)))
     wide = df.pivot_table(index=rows, columns="length", values="steps_to_target_median", aggfunc="first",

@@ -94,12 +94,8 @@ def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
                 first = source.drop_duplicates("trial_id")
                 values = pd.Series(first[field].to_numpy(), index=first["trial_id"].astype(str))
                 tables[i] = table.assign(**{field: table["trial_id"].astype(str).map(values)})
-            elif field in space:
-                value = space[field]
-                if isinstance(value, list):
-                    if len(value) != 1:
-                        continue
-                    value = value[0]
+            elif field in space and (not isinstance(space[field], list) or len(space[field]) == 1):
+                value = space[field][0] if isinstance(space[field], list) else space[field]
                 tables[i] = table.assign(**{field: math.nan if value is None else value})
     return tables[0], tables[1]
 

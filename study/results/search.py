@@ -22,13 +22,11 @@ from study.spec.space import ONLY_FOR
 
 def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
     """The Optuna storage of a search's journal file, or None."""
-    folder = Path(path)
-    storage_name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
-    journal = Path(storage_name) if Path(storage_name).is_absolute() else folder / storage_name
-    if not journal.is_file():
-        journal = folder / OPTUNA_JOURNAL
-        if not journal.is_file():
-            return None
+    folder = Path(path)  # an absolute storage path stays itself under folder /
+    name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
+    journal = next((j for j in (folder / name, folder / OPTUNA_JOURNAL) if j.is_file()), None)
+    if journal is None:
+        return None
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -148,15 +146,11 @@ def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | No
         return {**{k: v if k == "tied" else plain(v) for k, v in row.items()}, "confirm": confirm_command(plan, row)}
 
     data = entry(best)
-    cells = plan.cells
-    if len(cells) > 1:
-        data["cells"] = {}
-        for cell in cells:
-            part = trials[(trials["model"] == cell["model"]) & (trials["length"] == cell["length"])] \
-                if len(trials) else trials
-            row = best_trial(part, metric, mode, numbers)
-            if row is not None:
-                data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
+    if len(plan.cells) > 1:
+        rows = {f"{c['model']}-T{c['length']}": best_trial(  # trials is not empty: it has a best
+            trials[(trials["model"] == c["model"]) & (trials["length"] == c["length"])], metric, mode, numbers)
+            for c in plan.cells}
+        data["cells"] = {cell: entry(row) for cell, row in rows.items() if row is not None}
     return data
 
 
@@ -190,9 +184,8 @@ def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
     grid_base = Config.from_dict({**BASE, "model": model, "length": length}).to_dict()
     fixed = {k: v for k, v in space.items()
              if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
-    searched = [k for k in plan.axes
-                if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))]
-    fixed.update({k: plain(best.get(k)) for k in searched})
+    fixed.update({k: plain(best.get(k)) for k in plan.axes  # the searched fields this model has
+                  if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))})
     words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
     words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
     if plan.results_dir != "results":

@@ -68,13 +68,10 @@ def axis_key(value: Any) -> Any:
         return None
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(f"{float(value):.12g}")
-    text = str(value).strip()
     try:
-        number = float(text)
+        number = float(value if isinstance(value, int | float | np.integer | np.floating) else str(value).strip())
     except ValueError:
-        return text
+        return str(value).strip()
     return None if math.isnan(number) else float(f"{number:.12g}")
 
 
@@ -99,11 +96,7 @@ def model_order(models: Sequence[Any] | pd.Series) -> list[str]:
 
 def _sort_key(value: Any) -> tuple[int, float, str]:
     key = axis_key(value)
-    if key is None:
-        return (0, 0.0, "")
-    if isinstance(key, bool | float):
-        return (1, float(key), "")
-    return (2, 0.0, str(key))
+    return (0, 0.0, "") if key is None else (1, float(key), "") if isinstance(key, bool | float) else (2, 0.0, str(key))
 
 
 def distinct_values(table: pd.DataFrame, column: str) -> list[Any]:
@@ -129,9 +122,7 @@ def trial_outcome(trials: pd.DataFrame) -> pd.Series:
 
 def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """The trials that ran to their end: the only ones averaged."""
-    if trials.empty:
-        return trials
-    return trials[trial_outcome(trials) == "finished"]
+    return trials if trials.empty else trials[trial_outcome(trials) == "finished"]
 
 
 def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
@@ -146,9 +137,7 @@ def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     for key, g in group_rows(ok, groups):
         values = {int(t): pd.to_numeric(sub[metric]).to_numpy(dtype=float) for t, sub in g.groupby("length")}
         examples = {int(t): held_out_examples(sub) for t, sub in g.groupby("length")}
-        for t in sorted(values):
-            if t - 1 not in values or t + 1 not in values:
-                continue
+        for t in sorted(t for t in values if t - 1 in values and t + 1 in values):
             c, low, high = contrast_interval([values[t], values[t - 1], values[t + 1]], [1.0, -0.5, -0.5],
                                              [examples[t], examples[t - 1], examples[t + 1]])
             rows.append({**dict(zip(groups, key, strict=True)), "length": t, "parity": "odd" if t % 2 else "even",
@@ -211,18 +200,13 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
             "steps_to_target_median": float(steps.median()) if len(steps) else math.nan,
             **{c: int(flag(g[c]).sum()) if c in g else 0 for c in ("diverged", "stopped_early")},
             "mean_train_accuracy": _mean(g, "mean_train_accuracy"), "train_accuracy_final": _mean(g, "train_accuracy"),
-            **{c: int((outcome == o).sum()) for c, o in (("errored", "errored"), ("unfinished", "unfinished"),
-                                                         ("cut", "cut"))},
+            **{o: int((outcome == o).sum()) for o in ("errored", "unfinished", "cut")},
         })
-    if not rows:
-        return pd.DataFrame(columns=columns)
     return sort_groups(pd.DataFrame(rows, columns=columns), groups)
 
 
 def _mean(g: pd.DataFrame, column: str) -> float:
-    if column not in g:
-        return math.nan
-    x = pd.to_numeric(g[column], errors="coerce").dropna()
+    x = pd.to_numeric(g[column], errors="coerce").dropna() if column in g else ()
     return float(x.mean()) if len(x) else math.nan
 
 
@@ -243,21 +227,17 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     df = df[df["step"].notna()].sort_values(["trial_id", "step"], kind="stable")
     rows = []
     for key, g in group_rows(df, groups):
-        series, held, off_schedule = {}, {}, []
+        series, off_schedule = {}, []
         for tid, t in g.groupby("trial_id", sort=True):
             last = t.iloc[-1]
-            held[tid] = _true(last.get("diverged")) or _true(last.get("stopped_early"))
             off_schedule += [t.index[-1]] if _true(last.get("diverged")) else []
             s = t.dropna(subset=[metric]).drop_duplicates("step", keep="last").set_index("step")[metric]
-            series[tid] = (s, t["step"].max())
-        on_schedule = set(g.loc[~g.index.isin(off_schedule), "step"])
-        grid = sorted(on_schedule) or sorted(set(g["step"]))
+            series[tid] = (s, t["step"].max(), _true(last.get("diverged")) or _true(last.get("stopped_early")))
+        grid = sorted(set(g.loc[~g.index.isin(off_schedule), "step"])) or sorted(set(g["step"]))
         wide = {}
-        for tid, (s, last_step) in series.items():
+        for tid, (s, last_step, held) in series.items():
             v = s.reindex(sorted(set(s.index) | set(grid))).ffill().reindex(grid)
-            if not held[tid]:
-                v[v.index > last_step] = np.nan
-            wide[tid] = v
+            wide[tid] = v if held else v.where(v.index <= last_step)
         matrix = pd.DataFrame(wide, index=grid)
         examples = held_out_examples(g.drop_duplicates("trial_id").set_index("trial_id").reindex(matrix.columns)
                                      .reset_index())
