@@ -20,7 +20,6 @@ def trial_key(config: dict[str, Any]) -> str:
     when Ray's experiment state is lost (a full disk), Ray starts the trials again under new ids, and each
     must still find its checkpoint. Two trials of one configuration are one run (training is deterministic)."""
     import hashlib
-
     # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
     fields = Config.from_dict({k: v for k, v in config.items() if k in CONFIG_FIELDS}).to_dict()
     fields.pop("device", None)  # where a trial runs is not which trial it is
@@ -48,7 +47,6 @@ def as_store(study_folder: str | Path | Store) -> Store:
 def load_state(store: Store, key: str, device: str) -> Any:
     """The TrainState saved at ``key`` of ``store`` (a file read in place; an object, by its bytes)."""
     from palrnn.train import load_checkpoint
-
     if store.local is not None:
         return load_checkpoint(store.path(key), device=device)
     return load_checkpoint(store.read(key), device=device, name=store.uri_of(key))
@@ -58,7 +56,6 @@ def save_state(store: Store, key: str, state: Any, extra: dict[str, Any]) -> Non
     """Save ``state`` at ``key`` of ``store``, atomically (a file as palrnn writes it; an object whole)."""
     from palrnn.checkpoint import checkpoint_bytes
     from palrnn.train import save_checkpoint
-
     if store.local is not None:
         save_checkpoint(state, store.path(key), extra=extra)
     else:
@@ -80,7 +77,6 @@ def read_saved(path: str | Path | bytes) -> Saved:
     import io
 
     import torch
-
     source = io.BytesIO(bytes(path)) if isinstance(path, (bytes, bytearray)) else path
     payload = torch.load(source, map_location="cpu", weights_only=True)
     extra = payload["extra"]
@@ -92,7 +88,6 @@ def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
     """The records a trial's checkpoint holds, or None. A PBT trial's checkpoint is named after its member
     (``trial_id``), its config changing as it trains. ``study_folder``: a folder, or a Store (--storage)."""
     from study.results.pbt import member_key
-
     key = member_key(config, trial_id) if trial_id else None
     store = as_store(study_folder)
     try:

@@ -95,7 +95,6 @@ def check_settings(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence
 def settings_lines(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence[str]) -> list[str]:
     """The printed settings: those set aside with each study's value, then how many are equal."""
     from study.basics.text import format_table
-
     lines = [f"Settings: every config field but the cell axes ({', '.join(axes)}) and seed (averaged over)"]
     aside = settings[settings["status"] == SET_ASIDE]
     if len(aside):

@@ -21,10 +21,8 @@ def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
     computed), ``best`` (best.json or None). ``NotAStudy`` for a missing path, a file, no study.json or trials.csv."""
     folder = Path(path)
     hint = "give results/<name>"
-    if not folder.exists():
-        raise NotAStudy(f"{path}: no such folder; {hint}")
     if not folder.is_dir():
-        raise NotAStudy(f"{path}: not a folder; {hint}")
+        raise NotAStudy(f"{path}: {'not a folder' if folder.exists() else 'no such folder'}; {hint}")
     for name in (STUDY_FILE, TRIALS):
         if not (folder / name).is_file():
             raise NotAStudy(f"{path}: not a study folder (no {name}); {hint}")
@@ -37,10 +35,8 @@ def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
     trials = _read_csv(folder / TRIALS, path)
     curves = _read_csv(folder / CURVES, path) if (folder / CURVES).is_file() else pd.DataFrame()
     trials, curves = fill_swept_columns(meta, trials, curves)
-    if (folder / SUMMARY).is_file():
-        summary = _read_csv(folder / SUMMARY, path)
-    else:
-        summary = summary_table(trials, summary_axes(meta, trials.columns))
+    summary = (_read_csv(folder / SUMMARY, path) if (folder / SUMMARY).is_file()
+               else summary_table(trials, summary_axes(meta, trials.columns)))
     try:
         best = json.loads((folder / BEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -21,9 +21,8 @@ COLUMNS = ["param", "fanova_mean", "fanova_min", "fanova_max", "seeds", "evaluat
 def seeds_text(seeds: Sequence[int]) -> str:
     """``0-9`` for seeds 0 .. 9, else the seeds listed."""
     seeds = list(seeds)
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(str(s) for s in seeds)
+    several = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1))
+    return f"{seeds[0]}-{seeds[-1]}" if several else ", ".join(str(s) for s in seeds)
 
 
 def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool = False) -> str:
@@ -37,7 +36,6 @@ def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool =
 def importances_ready(study: Any) -> bool:
     """Two finished trials, and a searched field with two values among them: what fANOVA needs."""
     import optuna
-
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     return len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1 for p in complete[0].params)
 
@@ -48,19 +46,15 @@ def fanova_importances(study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.Da
     import warnings
 
     import optuna
-
     target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
-    runs = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for s in seeds:
-            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=s)
-            runs[s] = optuna.importance.get_param_importances(study, evaluator=evaluator, target=target)
+        runs = {s: optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=s), target=target) for s in seeds}
     table = pd.DataFrame(runs).astype(float)  # one row per field, one column per seed
     out = pd.DataFrame({"param": table.index, "fanova_mean": table.mean(axis=1).values,
-                        "fanova_min": table.min(axis=1).values, "fanova_max": table.max(axis=1).values})
-    out["seeds"] = seeds_text(seeds)
-    out["evaluator"] = "optuna.importance.FanovaImportanceEvaluator"
+                        "fanova_min": table.min(axis=1).values, "fanova_max": table.max(axis=1).values,
+                        "seeds": seeds_text(seeds), "evaluator": "optuna.importance.FanovaImportanceEvaluator"})
     return out.sort_values(["fanova_mean", "param"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 

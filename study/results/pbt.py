@@ -92,12 +92,8 @@ def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.Da
     own = pd.DataFrame({"steps_to_target": pd.Series(first[final].values, index=ids[final].values),
                         "best_eval_accuracy": accuracy[last].groupby(ids[last]).max()})
     rows = trials["trial_id"].astype(str)
-    trials = trials.copy()
-    for column in own:
-        if column in trials:
-            mapped = rows.map(own[column])
-            trials[column] = mapped.where(rows.isin(own.index), trials[column])
-    return trials, curves
+    return trials.assign(**{c: rows.map(own[c]).where(rows.isin(own.index), trials[c]) for c in own if c in trials}), \
+        curves
 
 
 def _targets(trials: pd.DataFrame) -> dict[str, float]:

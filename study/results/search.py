@@ -20,31 +20,26 @@ from study.spec.fields import BASE
 from study.spec.space import ONLY_FOR
 
 
-def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
-    """The Optuna storage of a search's journal file, or None."""
+def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> tuple[Any, list[str]]:
+    """The Optuna storage of a search's journal file and its studies' names; (None, []) when there is none."""
     folder = Path(path)  # an absolute storage path stays itself under folder /
     name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
     journal = next((j for j in (folder / name, folder / OPTUNA_JOURNAL) if j.is_file()), None)
     if journal is None:
-        return None
+        return None, []
     import optuna
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    return storage, optuna.get_all_study_names(storage)
 
 
 def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
     """The Optuna study in a search's journal file, or None."""
-    storage = _journal(path, meta)
-    if storage is None:
-        return None
-    import optuna
-
-    names = optuna.get_all_study_names(storage)
+    storage, names = _journal(path, meta)
     if not names:
         return None
-    name = "palrnn" if "palrnn" in names else names[0]
-    return optuna.load_study(study_name=name, storage=storage)
+    import optuna
+    return optuna.load_study(study_name="palrnn" if "palrnn" in names else names[0], storage=storage)
 
 
 OPTUNA_TIE_BREAK = ("the first of them in Optuna's trial order (its trial number): the trial Optuna's "
@@ -56,16 +51,13 @@ ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a
 def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:
     """Each trial's number in the search's Optuna journal (every cell's study), by its ``ray_trial_id``;
     None where the search keeps no journal (PBT)."""
-    storage = _journal(path, meta)
-    if storage is None:
+    storage, names = _journal(path, meta)
+    if not names:
         return None
     import optuna
-
-    numbers = {}
-    for name in optuna.get_all_study_names(storage):
-        for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False):
-            if t.user_attrs.get("ray_trial_id") is not None:
-                numbers[str(t.user_attrs["ray_trial_id"])] = t.number
+    numbers = {str(t.user_attrs["ray_trial_id"]): t.number for name in names
+               for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+               if t.user_attrs.get("ray_trial_id") is not None}
     return numbers or None
 
 

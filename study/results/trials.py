@@ -120,7 +120,6 @@ def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, An
     """A PBT trial's config as it ended (its last exploit's), its columns ``member``, ``exploits`` and
     ``lineage`` (each exploit as ``STEP:mFROM (values)``), and the lineage itself."""
     import json
-
     lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
     if lineage:
         cfg = {**cfg, **{k: v for k, v in lineage[-1]["config"].items() if k in cfg}}
