@@ -16,9 +16,7 @@ CONFIG_FIELDS = field_names()
 
 
 def trial_key(config: dict[str, Any]) -> str:
-    """A trial's checkpoint name from its configuration alone, ``LSTM-T10-s0-<hash>``, not Ray's trial id:
-    when Ray's experiment state is lost (a full disk), Ray starts the trials again under new ids, and each
-    must still find its checkpoint. Two trials of one configuration are one run (training is deterministic)."""
+    """A trial's checkpoint name from its config alone (not Ray's trial id, which changes when Ray's state is lost)."""
     import hashlib
     # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
     fields = Config.from_dict({k: v for k, v in config.items() if k in CONFIG_FIELDS}).to_dict()
@@ -28,9 +26,7 @@ def trial_key(config: dict[str, Any]) -> str:
 
 
 def checkpoint_path(study_folder: str | Path, key: str) -> Path:
-    """A trial's one checkpoint, in the study folder, not among Ray's: Ray's experiment state can name a
-    checkpoint Ray already deleted, and a driver killed then left a trial that could never resume ("does not
-    exist on storage anymore"). Our own file, written atomically at one path, is always the latest state."""
+    """A trial's one checkpoint, written atomically at one path of our own: Ray's state can name one Ray deleted."""
     return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
@@ -72,8 +68,7 @@ class Saved:
 
 
 def read_saved(path: str | Path | bytes) -> Saved:
-    """The one reader of a trial's checkpoint (file or bytes) for the tables: ``torch.load`` with weights_only
-    (no pickle runs); raises when it is missing, being replaced or unreadable."""
+    """The one reader of a trial's checkpoint (file or bytes), weights_only (no pickle runs); raises if unreadable."""
     import io
 
     import torch
@@ -85,8 +80,7 @@ def read_saved(path: str | Path | bytes) -> Saved:
 
 def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
                 trial_id: str | None = None) -> list[dict[str, Any]] | None:
-    """The records a trial's checkpoint holds, or None. A PBT trial's checkpoint is named after its member
-    (``trial_id``), its config changing as it trains. ``study_folder``: a folder, or a Store (--storage)."""
+    """The records a trial's checkpoint holds, or None; a PBT trial's is named after its member (``trial_id``)."""
     from study.results.pbt import member_key
     key = member_key(config, trial_id) if trial_id else None
     store = as_store(study_folder)

@@ -52,8 +52,7 @@ class Comparison:
 
 def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
                     by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
-    """Every later study of ``paths`` (folders, DataFrames, load_study's tables; or one split ``by`` a column)
-    against the first. StudyError (one line) for bad input, differing settings or no cell in common."""
+    """Every later study of ``paths`` against the first; StudyError (one line) for anything it cannot compare."""
     margin = check_margin(margin)
     ignored = parse_ignore(ignore)
     sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
@@ -142,8 +141,7 @@ def check_margin(margin: Any) -> float:
 
 
 def judge(low: float, high: float, margin: float) -> str:
-    """The verdict on a difference whose 95% interval is [low, high] (docs/compare.md); an end within
-    ``ROUNDING`` of the margin counts as on it, so inside."""
+    """The verdict on a difference's 95% interval (docs/compare.md); an end within ``ROUNDING`` of it is on it."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return INCONCLUSIVE
     if low > margin + ROUNDING or high < -margin - ROUNDING:

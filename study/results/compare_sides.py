@@ -62,8 +62,7 @@ def _values(meta: Mapping[str, Any], trials: pd.DataFrame, field: str) -> list[A
 
 def settings_table(studies: Mapping[str, Mapping[str, Any]], axes: Sequence[str],
                    ignore: Sequence[str]) -> pd.DataFrame:
-    """One row per setting (config order): ``field``, each study's value(s) as text, ``status`` (equal,
-    differs, set aside) and ``differs``. ``studies``: label -> ``read_study_folder``'s ``meta`` and ``trials``."""
+    """One row per setting: ``field``, each study's value(s) as text, ``status`` and ``differs``."""
     rows = []
     for field in [f for f in settings_fields() if f not in axes]:
         values = {label: _values(d["meta"], d["trials"], field) for label, d in studies.items()}
@@ -77,8 +76,7 @@ def settings_table(studies: Mapping[str, Mapping[str, Any]], axes: Sequence[str]
 
 def check_settings(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence[str],
                    ignore: Sequence[str]) -> None:
-    """StudyError (one line) for an ``ignore`` field that is a cell axis, or a setting that differs and is
-    not set aside (each such field named, with each study's value)."""
+    """StudyError (one line) for an ``ignore`` field that is a cell axis, or a setting that differs."""
     swept = [f for f in ignore if f in axes]
     if swept:
         raise StudyError(f"--ignore {','.join(swept)}: swept by a compared study, so it defines the cells "
@@ -110,8 +108,7 @@ def settings_lines(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence
 
 @dataclass
 class Side:
-    """One compared study: ``data`` as ``read_study_folder`` gives it (``meta``, ``trials``); ``folder``: None
-    and ``inferred`` (its meta) for a DataFrame."""
+    """One compared study: ``meta`` and ``trials``; a DataFrame has no ``folder``, and its meta is ``inferred``."""
 
     label: str
     data: dict[str, Any]

@@ -32,8 +32,7 @@ CI_COLUMN = f"held out, mean [95% CI, {METHOD}]"
 
 
 def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The config fields the study held at one value: ``param_space``'s (a value, or a list of one), else
-    (an older study.json) trials.csv's column where it has one distinct value. None: max_norm none."""
+    """The config fields the study held at one value (param_space's, else trials.csv's); None: max_norm none."""
     space = meta.get("param_space")
     held = {f: v[0] if isinstance(v, list) else v for f, v in (space.items() if isinstance(space, Mapping) else [])
             if not isinstance(v, list) or len(v) == 1}
@@ -47,10 +46,7 @@ def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) 
 
 
 def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.Series:
-    """Per summary row: is the exercise's number comparable? Its model and T are in the exercise's table,
-    and each of ``EXERCISE_SETTINGS`` known for the row (its own column, else the study's fixed
-    ``settings``) is the exercise's (forget_bias only for the LSTM). An unrecorded setting is not held
-    against it."""
+    """Per summary row: are its model, T and each setting known for it (its column, or ``settings``) the exercise's?"""
     settings = settings or {}
     ok = []
     for r in summary.to_dict("records"):
@@ -79,9 +75,7 @@ def single_length(summary: pd.DataFrame) -> int | None:
 
 
 def accuracy_vs_length(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per group (index: model, T unless the study has one, other swept axes): ``CI_COLUMN``, "mean
-    [low, high]" ("-" for no seed); ``solved``, "k/n"; ``final train``, the last training-batch accuracy (the
-    like-for-like number to the exercise's); ``exercise``, only when it applies to some row."""
+    """Per group: "mean [low, high]", "k/n" solved, the last training-batch accuracy, the exercise's if it applies."""
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     if summary.empty:
         return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])

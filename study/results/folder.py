@@ -17,8 +17,7 @@ from study.results.summary import NOT_AXES, summary_table
 
 
 def read_study_folder(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``meta`` (study.json), ``trials`` and ``curves`` (``fill_swept_columns``), ``summary`` (summary.csv, else
-    computed), ``best`` (best.json or None). ``NotAStudy`` for a missing path, a file, no study.json or trials.csv."""
+    """``meta``, ``trials``, ``curves``, ``summary`` and ``best`` (or None) of a study folder; else ``NotAStudy``."""
     folder = Path(path)
     hint = "give results/<name>"
     if not folder.is_dir():
@@ -54,8 +53,7 @@ def _read_csv(file: Path, shown: Any) -> pd.DataFrame:
 
 
 def swept_fields(meta: Mapping[str, Any]) -> list[str]:
-    """Every config field the study swept but length and seed: study.json's ``axes``, then any other field its
-    ``param_space`` gives a list of values for (a user's own sweep whose ``axes`` are incomplete)."""
+    """Every field the study swept but length and seed: study.json's ``axes``, then any ``param_space`` lists."""
     fields = [a for a in meta.get("axes") or [] if isinstance(a, str)]
     space = meta.get("param_space")
     if isinstance(space, Mapping):
@@ -64,8 +62,7 @@ def swept_fields(meta: Mapping[str, Any]) -> list[str]:
 
 
 def summary_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """The axes to group by besides model and length: the swept fields the table has (a search's searched
-    fields, so that trials of different configs are never averaged as seeds)."""
+    """The swept fields the table has besides model and length (a search's: configs are never averaged as seeds)."""
     return [a for a in swept_fields(meta) if a not in NOT_AXES and a in columns]
 
 
@@ -76,8 +73,7 @@ def missing_axes(meta: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
 
 def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
                        curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``trials`` and ``curves`` with a column for model, length and every swept field where it can be had:
-    from the other table, trial by trial, else from ``param_space`` where the study held it at one value."""
+    """A column for every swept field: from the other table, trial by trial, else from a one-value ``param_space``."""
     space = meta.get("param_space") if isinstance(meta.get("param_space"), Mapping) else {}
     fields = ["model", "length", *[a for a in swept_fields(meta) if a not in NOT_AXES]]
     tables = [trials, curves]

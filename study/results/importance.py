@@ -41,8 +41,7 @@ def importances_ready(study: Any) -> bool:
 
 
 def fanova_importances(study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame:
-    """importances.csv's rows (docs/data.md), most important first: Optuna's normalised fANOVA importances
-    over ``seeds`` (several objectives: the first one's). Optuna's ValueError or RuntimeError where it cannot."""
+    """importances.csv's rows, most important first (several objectives: the first one's); Optuna's errors raised."""
     import warnings
 
     import optuna
@@ -65,8 +64,7 @@ def importance_text(table: pd.DataFrame) -> str:
 
 
 def write_importances(folder: Path, study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame | None:
-    """importances.csv (rounded to 6 decimals: stable bytes across re-reports) and its table; None, and no file,
-    where fANOVA cannot split the objective."""
+    """importances.csv, rounded to 6 decimals (stable bytes), and its table; None and no file where fANOVA cannot."""
     if study is None or not importances_ready(study):
         return None
     table = fanova_importances(study, seeds)

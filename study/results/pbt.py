@@ -1,10 +1,5 @@
-"""Population Based Training's decisions, as the study keeps them (no Ray here).
-
-``pbt/decisions.json`` (a search of several cells: ``cells/<model>-T<length>/pbt/decisions.json``) lists
-every exploit (``{"step", "member", "from", "config"}``: ``member`` goes on from ``from``'s weights at
-``step``) and every round's end (``{"round": step}``). The scheduler writes it before Ray acts, and a
-trial reads it as it starts: a driver killed at any moment loses no decision, and a resumed study decides
-nothing twice. A member is Ray's trial number (``..._00003``: 3), the same in every run of the study."""
+"""Population Based Training's decisions as the study keeps them, pbt/decisions.json (docs/data.md), and a
+member's own target bookkeeping (no Ray here)."""
 
 from __future__ import annotations
 
@@ -24,8 +19,7 @@ def member(trial_id: str) -> int:
 
 
 def member_key(config: dict[str, Any], trial_id: str) -> str | None:
-    """A PBT trial's checkpoint name: its cell and member (its config changes as it trains); None without a
-    trial number."""
+    """A PBT trial's checkpoint name: its cell and member (its config changes); None without a trial number."""
     if not str(trial_id).rsplit("_", 1)[-1].isdigit():
         return None
     return f"pbt-{config.get('model')}-T{config.get('length')}-m{member(trial_id):03d}"
@@ -37,8 +31,7 @@ def boundary_path(study_folder: str | Path, key: str, step: int) -> Path:
 
 
 def trained_path(checkpoint: Path) -> Path:
-    """Beside a member's checkpoint, the step it last trained past (tells a restart after a fault from a pause
-    at a round)."""
+    """The step a member last trained past, beside its checkpoint (a restart after a fault, not a round's pause)."""
     return checkpoint.with_name(checkpoint.name + ".trained")
 
 
@@ -69,10 +62,8 @@ def log_path(experiment_folder: str | Path) -> Path:
 
 
 def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trials, curves) with each PBT member's target bookkeeping its own since its last exploit (a member
-    takes its donor's evaluation history with its weights): a record's ``steps_to_target`` counts only its
-    own evaluations since the exploit before it; trials.csv's is its last record's, ``best_eval_accuracy``
-    the best of its last stretch. Tables that are not PBT's come back as they are."""
+    """(trials, curves) with each PBT member's ``steps_to_target`` and ``best_eval_accuracy`` its own since its
+    last exploit (docs/data.md); tables that are not PBT's come back as they are."""
     if curves.empty or "exploited_from" not in curves or "eval_accuracy" not in curves:
         return trials, curves
     ordered = curves.sort_values(["trial_id", "step"], kind="stable")  # its index kept: curves keep their order

@@ -49,8 +49,7 @@ ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a
 
 
 def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:
-    """Each trial's number in the search's Optuna journal (every cell's study), by its ``ray_trial_id``;
-    None where the search keeps no journal (PBT)."""
+    """Each trial's number in the search's Optuna journal, by ``ray_trial_id``; None without a journal (PBT)."""
     storage, names = _journal(path, meta)
     if not names:
         return None
@@ -63,8 +62,7 @@ def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None 
 
 def ranked_trials(trials: pd.DataFrame, metric: str = "eval_accuracy", mode: str = "max",
                   numbers: Mapping[str, int] | None = None) -> pd.DataFrame:
-    """The finished trials with a final ``metric``, best first; among exactly equal values, the first in
-    Optuna's trial order (``numbers``, as study.best_trial takes it), then by trial id."""
+    """The finished trials, best first; exact ties in Optuna's trial order (as study.best_trial), then by id."""
     if trials.empty or metric not in trials:
         return trials.iloc[0:0]
     ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
@@ -94,8 +92,7 @@ def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10,
 
 def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
                     numbers: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """What a search's report says of its trials: the best (``top``, their searched ``fields``), what the
-    scheduler did, the ``others`` that errored or never finished, how many ``reached`` the ``goal``."""
+    """What a search's report says of its trials: the best, the scheduler's work, the others, how many reached it."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = top_trials(trials, fields, numbers=numbers)
     for column in fields:
@@ -115,8 +112,7 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
 
 def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",
                numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
-    """``ranked_trials``' first as a row, with ``tied`` (every trial of that very value, the best first) and
-    ``tie_break`` (the rule that chose, in words); None when no trial finished with a value."""
+    """``ranked_trials``' first as a row, with ``tied`` and ``tie_break``; None when no trial finished with a value."""
     ranked = ranked_trials(trials, metric, mode, numbers)
     if ranked.empty:
         return None
@@ -127,8 +123,7 @@ def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",
 
 
 def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
-    """best.json (docs/data.md): ``best_trial`` by the (first) metric, every value plain, with ``confirm``; a
-    search over several cells adds each cell's best (``cells``). None when no trial finished."""
+    """best.json (docs/data.md), every value plain, each cell's best too (``cells``); None when no trial finished."""
     metric, mode = plan.search.settings.metric, plan.search.settings.mode
     best = best_trial(trials, metric, mode, numbers)
     if best is None:
@@ -157,8 +152,7 @@ def tied_words(best: Mapping[str, Any]) -> str:
 
 
 def confirm_words(best: Mapping[str, Any]) -> str:
-    """What the confirm command is, said before it: it does not replay a PBT trial's schedule of lr and
-    max_norm, it holds the last values fixed."""
+    """Said before the confirm command: for a PBT trial, it holds the last lr and max_norm fixed, no schedule."""
     made = pd.to_numeric(pd.Series([best.get("exploits")]), errors="coerce").iloc[0]
     if pd.notna(made) and made > 0:
         return (f"it is one seed's result, trained under PBT's schedule ({int(made)} exploits: {best.get('lineage')}); "
@@ -167,8 +161,7 @@ def confirm_words(best: Mapping[str, Any]) -> str:
 
 
 def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
-    """The grid command that reruns ``best`` (a trials row) over seeds 0 .. seeds-1, all else equal: its
-    searched fields, and every other setting of the search that differs from the ``lengths`` grid's."""
+    """The grid command that reruns ``best`` over seeds 0 .. seeds-1 with every other setting the search's."""
     from palrnn.config import Config
     space = plan.param_space
     model = plain(best.get("model")) if best.get("model") is not None else space["model"]

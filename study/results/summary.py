@@ -28,8 +28,7 @@ OUTCOMES = {"steps": "finished", "target": "finished", "diverged": "finished",
 
 
 def held_out_examples(rows: pd.DataFrame) -> np.ndarray:
-    """The held-out examples behind each row's eval_accuracy (``eval_count``; defaults for a missing column);
-    NaN where the length is not known, which leaves ``accuracy_interval`` its t part alone."""
+    """Each row's held-out examples (``eval_count``); NaN for an unknown length, which leaves the t part alone."""
     if "length" not in rows:
         return np.full(len(rows), np.nan)
     length = pd.to_numeric(rows["length"], errors="coerce").to_numpy(dtype=float)
@@ -76,8 +75,7 @@ def axis_key(value: Any) -> Any:
 
 
 def group_rows(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-    """(values, rows) per group of ``columns`` by ``axis_key`` (a missing value is a group of its own), in
-    order of first appearance; ``values``: its first row's (NaN if missing). No columns: the whole table."""
+    """(values, rows) per group of ``columns`` by ``axis_key``, in order of first appearance (NaN if missing)."""
     columns = list(columns)
     if not columns:
         return [((), table)]
@@ -126,8 +124,7 @@ def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def parity_table(trials: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
-    """Are odd lengths easier than even ones? c(T) = mean(T) - (mean(T - 1) + mean(T + 1)) / 2 for every T
-    whose neighbours were run, with its MOVER interval (docs/statistics.md); finished trials only."""
+    """Are odd lengths easier than even ones? The contrast c(T) of docs/statistics.md; finished trials only."""
     groups = [c for c in group_columns(axes, trials.columns) if c != "length"]
     rows = []
     if trials.empty or metric not in trials:
@@ -156,8 +153,7 @@ def _true(value: Any) -> bool:
 
 
 def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Rows by the group columns: models in ``model_order``, other values by ``axis_key``: missing first
-    (no clipping), then numbers ascending, then text."""
+    """Rows by the group columns: models in ``model_order``, else missing first, numbers ascending, then text."""
     by = [c for c in by if c in table.columns]
     if not by or table.empty:
         return table.reset_index(drop=True)
@@ -174,8 +170,7 @@ def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
-    """summary.csv (docs/data.md): one row per model x length (x each other swept axis), over seeds; a group
-    with no finished trial still has its row (``seeds`` 0, the means NaN)."""
+    """summary.csv (docs/data.md); a group with no finished trial still has its row (``seeds`` 0, the means NaN)."""
     if trials.empty or "eval_accuracy" not in trials:
         return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
                                      *SUMMARY_STATS])
@@ -211,11 +206,7 @@ def _mean(g: pd.DataFrame, column: str) -> float:
 
 
 def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_accuracy") -> pd.DataFrame:
-    """Mean and 95% band of ``metric`` (an accuracy) across seeds, per group and evaluation step: the group
-    columns, ``step``, ``seeds``, ``<metric>_mean``, ``_low``, ``_high``. A trial that stopped early (at the
-    target) or diverged is held at its last value for every later step, so that finished runs dropping out
-    do not bias the mean; any other trial that ended early stops contributing. A diverged trial's last
-    record, off the evaluation schedule, is not a step here."""
+    """Mean and 95% band of ``metric`` per group and evaluation step (docs/data.md: who is held at its last value)."""
     groups = group_columns(axes, curves.columns)
     stats = [f"{metric}_mean", f"{metric}_low", f"{metric}_high"]
     columns = [*groups, "step", "seeds", *stats]

@@ -62,8 +62,7 @@ class FinishedTables:
 
 def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
             config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per trial ->
-    (trials, curves)."""
+    """(trial id, config, last record, records or None, Ray status, error) per trial -> (trials, curves)."""
     trials, curves = [], []
     for trial_id, config, last, df, status, error in entries:
         cfg = {k: config.get(k) for k in config_columns}
@@ -117,8 +116,7 @@ def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series
 
 
 def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
-    """A PBT trial's config as it ended (its last exploit's), its columns ``member``, ``exploits`` and
-    ``lineage`` (each exploit as ``STEP:mFROM (values)``), and the lineage itself."""
+    """A PBT trial's config as it ended, its ``member``, ``exploits`` and ``lineage`` columns, and its lineage."""
     import json
     lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
     if lineage:
