@@ -1,5 +1,4 @@
-"""A trial's checkpoint: its name, its path (its key in the study's store, ``study.basics.store``), and the
-one reader of what it holds."""
+"""A trial's checkpoint: its name, its key in the study's store (``study.basics.store``), its one reader."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The data dictionary: every table a study (and study.compare, study.methods) writes, each column's dtype and
-meaning. docs/data.md is made from it by ``scripts/data_dictionary.py``; ``study.results.tidy`` gives trials,
-curves and summary these dtypes."""
+"""The data dictionary: every table a study writes, each column's dtype and meaning. docs/data.md is made from it
+(``scripts/data_dictionary.py``); ``study.results.tidy`` gives trials, curves and summary these dtypes."""
 
 from __future__ import annotations
 

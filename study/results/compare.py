@@ -1,5 +1,4 @@
-"""Two or more studies side by side: their cells aligned, B - A with its MOVER interval, a verdict per cell
-against the margin (docs/compare.md)."""
+"""Studies side by side: cells aligned, B - A with its MOVER interval, a verdict per cell (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -30,9 +29,7 @@ DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
 
 @dataclass
 class Comparison:
-    """``table``: compare.csv; ``studies``: the labels, A first; ``axes``: the cell columns; ``summaries``:
-    label -> summary; ``folders``: label -> folder (none for a DataFrame); ``settings``: every fixed config
-    field, each study's value and its status; ``ignored``: the fields set aside; ``by``: the split column."""
+    """``table`` is compare.csv; ``studies`` the labels, A first; ``settings`` every fixed field's values."""
 
     table: pd.DataFrame
     studies: list[str]

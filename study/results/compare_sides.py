@@ -1,5 +1,4 @@
-"""What ``study.compare`` compares: folders, DataFrames, one study split ``by`` a column; the settings they
-were trained with, checked (docs/compare.md, "Settings first"; docs/analysis.md)."""
+"""What ``study.compare`` compares (folders, DataFrames, one study split ``by``), their settings (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from study.basics.errors import StudyError
-from study.basics.text import value_text
+from study.basics.text import format_table, value_text
 from study.results.folder import read_study_folder
 from study.results.summary import axis_key, distinct_values
 from study.spec.fields import FIELDS
@@ -36,8 +35,7 @@ def parse_ignore(ignore: str | Iterable[str] | None) -> list[str]:
     """``--ignore``'s fields (``"init,hidden"``, or a list) in config order; StudyError for any other name."""
     if ignore is None:
         return []
-    parts = ignore.split(",") if isinstance(ignore, str) else [str(p) for p in ignore]
-    names = [p.strip() for p in parts if p.strip()]
+    names = [p.strip() for p in (ignore.split(",") if isinstance(ignore, str) else map(str, ignore)) if p.strip()]
     allowed = settings_fields()
     for name in names:
         if name not in allowed:
@@ -92,7 +90,6 @@ def check_settings(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence
 
 def settings_lines(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence[str]) -> list[str]:
     """The printed settings: those set aside with each study's value, then how many are equal."""
-    from study.basics.text import format_table
     lines = [f"Settings: every config field but the cell axes ({', '.join(axes)}) and seed (averaged over)"]
     aside = settings[settings["status"] == SET_ASIDE]
     if len(aside):

@@ -1,7 +1,5 @@
-"""A search's hyperparameter importances: Optuna's fANOVA (FanovaImportanceEvaluator) over several seeds of its
-random forest. The forest is random: on a 40-trial search one seed can rank the fields otherwise than the next
-(reference-search-rnn20: lr 0.18 to 0.45 over seeds 0 to 9), so the table gives each field's mean over
-``FANOVA_SEEDS`` and their range. Optuna's default evaluator (PED-ANOVA in Optuna 5) is not used."""
+"""fANOVA importances over ``FANOVA_SEEDS`` of its random forest: one seed's ranking is not the answer (lr 0.18 to
+0.45 over seeds 0 to 9 on reference-search-rnn20). Optuna's default evaluator (PED-ANOVA) is another method."""
 
 from __future__ import annotations
 

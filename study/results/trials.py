@@ -19,9 +19,8 @@ RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy"
 
 
 class FinishedTables:
-    """The tables of the trials finished so far, from their checkpoints alone (no Ray), which the driver
-    writes while a study runs, so that a study stopped by a full disk or a crash keeps them. A checkpoint
-    is read again only when it changes. ``study_folder``: a folder, or a Store (--storage)."""
+    """The finished trials' tables from their checkpoints alone (no Ray), written while a study runs so that a
+    study stopped by a full disk or a crash keeps them; a checkpoint is read again only when it changes."""
 
     def __init__(self, study_folder: str | Path | Store, config_columns: list[str]) -> None:
         self.store, self.columns = as_store(study_folder), config_columns
@@ -133,9 +132,8 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 
 def stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
-    """trials.csv's ``stopped_by`` (docs/data.md). Without a scheduler, a trial ended short of its steps was
-    stopped with the study: unfinished. "steps" is judged from the step reached, not from ``done``, which
-    Ray sets itself on a trial its scheduler stopped."""
+    """trials.csv's ``stopped_by``; "steps" from the step reached, not ``done`` (Ray sets it on a trial it cut).
+    Without a scheduler, a trial ended short of its steps was stopped with the study: unfinished."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):
