@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,6 @@ class Saved:
 
 def read_saved(path: str | Path | bytes) -> Saved:
     """The one reader of a trial's checkpoint (file or bytes), weights_only (no pickle runs); raises if unreadable."""
-    import io
-
     import torch
     source = io.BytesIO(bytes(path)) if isinstance(path, (bytes, bytearray)) else path
     payload = torch.load(source, map_location="cpu", weights_only=True)

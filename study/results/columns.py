@@ -263,11 +263,8 @@ def _loaded(dtype: str) -> tuple[str, ...]:
 
 
 # What study.results.tidy converts each column to (trials, curves; summary's counts are Int64 there).
-CATEGORIES = _loaded("category")
-INTEGERS = _loaded("Int64")
-FLOATS = _loaded("float64")
-BOOLEANS = _loaded("boolean")
-STRINGS = _loaded("string")
+CATEGORIES, INTEGERS, FLOATS, BOOLEANS, STRINGS = (_loaded(d) for d in ("category", "Int64", "float64", "boolean",
+                                                                       "string"))
 
 
 def markdown() -> str:

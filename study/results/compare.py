@@ -43,7 +43,6 @@ class Comparison:
 
     @property
     def flagged(self) -> pd.DataFrame:
-        """The cells whose verdict is "differs"."""
         return self.table[self.table["verdict"] == DIFFERS]
 
 

@@ -93,7 +93,6 @@ def fill_swept_columns(meta: Mapping[str, Any], trials: pd.DataFrame,
 
 
 def study_target(meta: Mapping[str, Any]) -> float | None:
-    """study.json's target held-out accuracy, or None."""
     try:
         t = float(meta.get("target"))
     except (TypeError, ValueError):

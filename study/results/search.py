@@ -34,7 +34,6 @@ def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None
 
 
 def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
-    """The Optuna study in a search's journal file, or None."""
     storage, names = _journal(path, meta)
     if not names:
         return None
@@ -95,15 +94,11 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
     """What a search's report says of its trials: the best, the scheduler's work, the others, how many reached it."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = top_trials(trials, fields, numbers=numbers)
-    for column in fields:
-        top[column] = top[column].map(lambda v: value_text(v, 6))
+    top = top.assign(**{c: top[c].map(lambda v: value_text(v, 6)) for c in fields})
     outcome = trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
     target, cut = study_target(meta), int((outcome == "cut").sum())
     return {
-        "fields": fields,
-        "top": top,
-        "cut": cut,
-        "scheduled": scheduled_text(meta, trials, cut),
+        "fields": fields, "top": top, "cut": cut, "scheduled": scheduled_text(meta, trials, cut),
         "others": [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()],
         "reached": int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0,
         "goal": f"{target:g}" if target is not None else "the target",
@@ -116,10 +111,10 @@ def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",
     ranked = ranked_trials(trials, metric, mode, numbers)
     if ranked.empty:
         return None
-    best = ranked.iloc[0].to_dict()
     value = pd.to_numeric(ranked[metric], errors="coerce")
     tied = ranked.loc[value == value.iloc[0], "trial_id"].astype(str).tolist() if "trial_id" in ranked else []
-    return {**best, "tied": tied, "tie_break": ID_TIE_BREAK if numbers is None else OPTUNA_TIE_BREAK}
+    return {**ranked.iloc[0].to_dict(), "tied": tied,
+            "tie_break": ID_TIE_BREAK if numbers is None else OPTUNA_TIE_BREAK}
 
 
 def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:

@@ -107,15 +107,11 @@ def distinct_values(table: pd.DataFrame, column: str) -> list[Any]:
 def trial_outcome(trials: pd.DataFrame) -> pd.Series:
     """Each trial's outcome (finished, errored, unfinished, cut) from ``stopped_by``; where it is missing or
     unknown, from ``status`` (ERROR errored, TERMINATED or none finished, else unfinished). ERROR wins."""
-    if "stopped_by" in trials:
-        out = trials["stopped_by"].map(lambda v: OUTCOMES.get(str(v).strip()))
-    else:
-        out = pd.Series([None] * len(trials), index=trials.index, dtype=object)
-    status = trials["status"].astype(str).str.strip() if "status" in trials else pd.Series("", index=trials.index)
-    fallback = status.map(lambda v: "errored" if v == "ERROR" else "finished" if v in ("TERMINATED", "", "nan")
-                          else "unfinished")
-    out = out.where(out.notna(), fallback)
-    return out.where(status != "ERROR", "errored").astype(object)
+    status = trials["status"].astype(str).str.strip() if "status" in trials else [""] * len(trials)
+    stopped = trials["stopped_by"] if "stopped_by" in trials else [None] * len(trials)
+    return pd.Series(["errored" if s == "ERROR" else OUTCOMES.get(str(v).strip())
+                      or ("finished" if s in ("TERMINATED", "", "nan") else "unfinished")
+                      for v, s in zip(stopped, status, strict=True)], index=trials.index, dtype=object)
 
 
 def finished_trials(trials: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,9 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
             df = df.drop_duplicates("step", keep="last").sort_values("step")
             per_record = [c for c in PBT_RECORDED if pbt and c in df]  # lr and max_norm as they went
-            part = df[[c for c in RECORDED if c in df] + per_record].copy()
-            part.insert(0, "trial_id", trial_id)
-            for k, v in reversed([(k, v) for k, v in cfg.items() if k not in per_record]):
-                part.insert(1, k, [v] * len(part))
+            fixed = {"trial_id": trial_id, **{k: [v] * len(df) for k, v in cfg.items() if k not in per_record}}
+            part = pd.concat([pd.DataFrame(fixed, index=df.index), df[[c for c in RECORDED if c in df] + per_record]],
+                             axis=1)
             if pbt:
                 part["exploited_from"] = exploited_from(part["step"], lineage)
             curves.append(part)
@@ -116,7 +116,6 @@ def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series
 
 def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """A PBT trial's config as it ended, its ``member``, ``exploits`` and ``lineage`` columns, and its lineage."""
-    import json
     lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
     if lineage:
         cfg = {**cfg, **{k: v for k, v in lineage[-1]["config"].items() if k in cfg}}
