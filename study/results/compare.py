@@ -142,6 +142,4 @@ def judge(low: float, high: float, margin: float) -> str:
         return INCONCLUSIVE
     if low > margin + ROUNDING or high < -margin - ROUNDING:
         return DIFFERS
-    if low >= -margin - ROUNDING and high <= margin + ROUNDING:
-        return SAME
-    return INCONCLUSIVE
+    return SAME if low >= -margin - ROUNDING and high <= margin + ROUNDING else INCONCLUSIVE

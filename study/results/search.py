@@ -182,6 +182,4 @@ def _arg(v: Any) -> str:
 
 def plain(v: Any) -> Any:
     """A pandas/numpy value as plain Python (numpy scalars unwrapped, NaN as None), for JSON and commands."""
-    if hasattr(v, "item"):
-        return v.item()
-    return None if isinstance(v, float) and v != v else v
+    return v.item() if hasattr(v, "item") else None if isinstance(v, float) and v != v else v

@@ -158,8 +158,7 @@ def sort_groups(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         if col.name == "model":
             ranks = {m: i for i, m in enumerate(model_order(col))}
             return col.map(lambda m: -1 if is_missing(m) else ranks[str(m)])
-        keys = sorted({_sort_key(v) for v in col})
-        ranks = {k: i for i, k in enumerate(keys)}
+        ranks = {k: i for i, k in enumerate(sorted({_sort_key(v) for v in col}))}
         return col.map(lambda v: ranks[_sort_key(v)])
 
     return table.sort_values(list(by), key=key, kind="stable").reset_index(drop=True)
@@ -171,10 +170,8 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=[*group_columns(axes, trials.columns if len(trials.columns) else None),
                                      *SUMMARY_STATS])
     groups = group_columns(axes, trials.columns)
-    columns = [*groups, *SUMMARY_STATS]
-    df = trials.copy()
-    df["eval_accuracy"] = pd.to_numeric(df["eval_accuracy"], errors="coerce")
-    df["_outcome"] = trial_outcome(df)
+    df = trials.assign(eval_accuracy=pd.to_numeric(trials["eval_accuracy"], errors="coerce"),
+                       _outcome=trial_outcome(trials))
     rows = []
     for key, everyone in group_rows(df, groups):
         outcome = everyone["_outcome"]
@@ -193,7 +190,7 @@ def summary_table(trials: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
             "mean_train_accuracy": _mean(g, "mean_train_accuracy"), "train_accuracy_final": _mean(g, "train_accuracy"),
             **{o: int((outcome == o).sum()) for o in ("errored", "unfinished", "cut")},
         })
-    return sort_groups(pd.DataFrame(rows, columns=columns), groups)
+    return sort_groups(pd.DataFrame(rows, columns=[*groups, *SUMMARY_STATS]), groups)
 
 
 def _mean(g: pd.DataFrame, column: str) -> float:
@@ -208,9 +205,7 @@ def curves_table(curves: pd.DataFrame, axes: Sequence[str], metric: str = "eval_
     columns = [*groups, "step", "seeds", *stats]
     if curves.empty or metric not in curves or "step" not in curves:
         return pd.DataFrame(columns=columns)
-    df = curves.copy()
-    df["step"] = pd.to_numeric(df["step"], errors="coerce")
-    df[metric] = pd.to_numeric(df[metric], errors="coerce")
+    df = curves.assign(**{c: pd.to_numeric(curves[c], errors="coerce") for c in ("step", metric)})
     df = df[df["step"].notna()].sort_values(["trial_id", "step"], kind="stable")
     rows = []
     for key, g in group_rows(df, groups):

@@ -47,10 +47,9 @@ class FinishedTables:
                 if self._cache.get(stem, (None,))[0] == mtime:
                     continue
                 saved = read_saved(where if self.store.local is not None else self.store.read(where))
-                if saved.trial_id is None or saved.config is None:
-                    continue
-                self._cache[stem] = (mtime, saved.trial_id, saved.config, saved.records)
-                changed = True
+                if saved.trial_id is not None and saved.config is not None:
+                    self._cache[stem] = (mtime, saved.trial_id, saved.config, saved.records)
+                    changed = True
             except Exception:  # being replaced this instant, or unreadable: the next call sees it
                 continue
         if not changed:
