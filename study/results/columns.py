@@ -203,8 +203,9 @@ REPEATS_COLUMNS = _cols(
     ("wall_seconds", "float64", "the search's wall time"),
 )
 
-
 _JSON_TYPES = {"category": "string", "string": "string", "Int64": "integer", "float64": "number", "boolean": "boolean"}
+NULLABLE = ("max_norm", "steps_to_target", "best_eval_accuracy", "params", "error", "node")
+WRITTEN_AS_FLOAT = ("steps_to_target",)  # best.json has trials.csv's 1500.0
 
 
 def best_fields() -> tuple[Column, ...]:
@@ -215,10 +216,6 @@ def best_fields() -> tuple[Column, ...]:
             *_cols(("tied", "list of strings", "every trial with that very value, the best first"),
                    ("tie_break", "string", "the rule that chose among the tied, in words"),
                    ("confirm", "string", "the command that reruns the config over 5 seeds")))
-
-
-NULLABLE = ("max_norm", "steps_to_target", "best_eval_accuracy", "params", "error", "node")
-WRITTEN_AS_FLOAT = ("steps_to_target",)  # best.json has trials.csv's 1500.0
 
 
 def trial_columns() -> tuple[Column, ...]:

@@ -19,6 +19,11 @@ from study.results.summary import trial_outcome
 from study.spec.fields import BASE
 from study.spec.space import ONLY_FOR
 
+OPTUNA_TIE_BREAK = ("the first of them in Optuna's trial order (its trial number): the trial Optuna's "
+                    "study.best_trial names")
+ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a PBT study's trials, "
+                "..._00000 on, in the order it made them)")
+
 
 def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> tuple[Any, list[str]]:
     """The Optuna storage of a search's journal file and its studies' names; (None, []) when there is none."""
@@ -39,12 +44,6 @@ def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | No
         return None
     import optuna
     return optuna.load_study(study_name="palrnn" if "palrnn" in names else names[0], storage=storage)
-
-
-OPTUNA_TIE_BREAK = ("the first of them in Optuna's trial order (its trial number): the trial Optuna's "
-                    "study.best_trial names")
-ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a PBT study's trials, "
-                "..._00000 on, in the order it made them)")
 
 
 def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:

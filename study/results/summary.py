@@ -16,8 +16,6 @@ FORGET_GATE_MODELS = ("LSTM",)  # forget_bias is ignored by the others
 # Config fields that are never a summary axis: seed is averaged over, length is always a group.
 NOT_AXES = ("model", "length", "seed")
 MODEL_ORDER = ["RNN", "LSTM", "GRU"]  # the exercise's two, then the GRU; other models follow alphabetically
-
-
 SUMMARY_STATS = ["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
                  "solved_low", "solved_high", "held", "steps_to_target_median", "diverged", "stopped_early",
                  "mean_train_accuracy", "train_accuracy_final", "errored", "unfinished", "cut"]

@@ -89,16 +89,13 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
         row.update({k: last.get(k, d) for k, d in (("node", None), ("restarts", 0), ("restarted_from_scratch", False),
                                                    ("wall_seconds", None), ("params", None))})
         row["error"] = error
-        if pbt:
-            row.update(extra)
-        trials.append(row)
+        trials.append({**row, **(extra if pbt else {})})
     trials_df = pd.DataFrame(trials)
     if len(trials_df):
         trials_df = trials_df.sort_values([c for c in config_columns if c in trials_df] + ["trial_id"],
                                           key=_sort_key).reset_index(drop=True)
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *RECORDED])
-    if len(curves_df):
-        curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
+    curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
     # PBT: a member's steps to the target and best accuracy are its own since its last exploit, not its donor's.
     return own_since_exploit(trials_df, curves_df)
 
