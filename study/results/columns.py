@@ -270,6 +270,5 @@ def markdown() -> str:
     for table in tables():
         lines += [f"## {table.name}", "", f"Rows: {table.rows}. Dtypes: as {table.dtypes} gives them."
                   + (f" {table.note}" if table.note else ""), "", "| column | dtype | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | {c.dtype} | {c.meaning.replace('|', '/')} |" for c in table.columns]
-        lines.append("")
+        lines += [*(f"| `{c.name}` | {c.dtype} | {c.meaning.replace('|', '/')} |" for c in table.columns), ""]
     return "\n".join(lines)

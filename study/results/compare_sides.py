@@ -49,9 +49,7 @@ def _values(meta: Mapping[str, Any], trials: pd.DataFrame, field: str) -> list[A
     """A study's distinct values of ``field`` (first-seen order), or None where it is not recorded."""
     if field in trials.columns and len(trials):
         seen: dict[Any, Any] = {}
-        for v in trials[field]:
-            seen.setdefault(axis_key(v), v)
-        return list(seen.values())
+        return [seen.setdefault(axis_key(v), v) for v in trials[field] if axis_key(v) not in seen]
     space = meta.get("param_space")
     if isinstance(space, Mapping) and field in space and not isinstance(space[field], list | dict):
         return [space[field]]

@@ -76,9 +76,10 @@ def single_length(summary: pd.DataFrame) -> int | None:
 
 def accuracy_vs_length(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per group: "mean [low, high]", "k/n" solved, the last training-batch accuracy, the exercise's if it applies."""
-    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     if summary.empty:
         return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])
+    one_length = single_length(summary) is not None
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS and not (one_length and c == "length")]
     applies = exercise_applies(summary, settings).to_numpy()
     out = pd.DataFrame({
         CI_COLUMN: [_ci_text(r) for r in summary.itertuples(index=False)],
@@ -88,8 +89,6 @@ def accuracy_vs_length(summary: pd.DataFrame, settings: Mapping[str, Any] | None
     if applies.any():
         out["exercise"] = [_exercise(m, t) if a else math.nan
                            for m, t, a in zip(summary["model"], summary["length"], applies, strict=True)]
-    if single_length(summary) is not None:
-        groups = [c for c in groups if c != "length"]
     index = summary[groups].rename(columns={"length": "T"})
     index = index.assign(**{c: [value_text(v, 6) for v in index[c]] for c in index if c not in ("model", "T")})
     out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])

@@ -27,13 +27,11 @@ OUTCOMES = {"steps": "finished", "target": "finished", "diverged": "finished",
 
 def held_out_examples(rows: pd.DataFrame) -> np.ndarray:
     """Each row's held-out examples (``eval_count``); NaN for an unknown length, which leaves the t part alone."""
-    if "length" not in rows:
-        return np.full(len(rows), np.nan)
-    length = pd.to_numeric(rows["length"], errors="coerce").to_numpy(dtype=float)
-    fraction = pd.to_numeric(rows.get("eval_fraction", pd.Series(0.1, index=rows.index)), errors="coerce")
-    size = pd.to_numeric(rows.get("eval_size", pd.Series(4096, index=rows.index)), errors="coerce")
+    defaults = (("length", np.nan), ("eval_fraction", 0.1), ("eval_size", 4096))
+    length, fraction, size = (pd.to_numeric(rows.get(c, pd.Series(d, index=rows.index)), errors="coerce")
+                              .astype(float).fillna(d) for c, d in defaults)
     return np.array([eval_count(int(t), float(f), int(e)) if np.isfinite(t) and t >= 1 else np.nan
-                     for t, f, e in zip(length, fraction.fillna(0.1), size.fillna(4096), strict=True)], dtype=float)
+                     for t, f, e in zip(length, fraction, size, strict=True)], dtype=float)
 
 
 def group_columns(axes: Sequence[str], columns: Sequence[str] | None = None) -> list[str]:
