@@ -66,10 +66,9 @@ def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: 
     if missing:
         raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
                          f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
-    extra = [a for a in axes if a not in ("model", "length")]
-    summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
-    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin) for lab in labels[1:]]
-    table = pd.concat(parts, ignore_index=True)
+    summaries = {lab: summary_table(data[lab]["trials"], axes) for lab in labels}
+    table = pd.concat([_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin)
+                       for lab in labels[1:]], ignore_index=True)
     if not (table["present"] == "both").any():
         raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
                          f"(no {', '.join(axes)} they both ran); nothing to compare")
@@ -98,7 +97,7 @@ def _side(summary: pd.DataFrame, groups: list[str], prefix: str) -> pd.DataFrame
 def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
           margin: float) -> pd.DataFrame:
     """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
-    groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
+    groups = group_columns(axes, a.columns)
     joined = _side(a, groups, "a_").join(_side(b, groups, "b_"), how="outer")
     rows = []
     for key, row in joined.iterrows():
