@@ -1,10 +1,9 @@
-"""A trial's checkpoint: its name, its path (its key in the study's store: the study folder, or
---storage's, ``study.basics.store``), and the one reader of what it holds."""
+"""A trial's checkpoint: its name, its key in the study's store (``study.basics.store``), its one reader."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,25 +12,12 @@ from palrnn.config import Config, field_names
 from study.basics.layout import CHECKPOINTS
 from study.basics.store import Store
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-
-
-
 CONFIG_FIELDS = field_names()
 
 
 def trial_key(config: dict[str, Any]) -> str:
-    """A trial's name for its checkpoint, from its configuration alone: ``LSTM-T10-s0-<hash>``.
-
-    Not Ray's trial id: when Ray's own experiment state is lost or damaged (a full disk cuts it
-    short), Ray starts the study's trials again under new ids, and each must still find its
-    checkpoint. Two trials with one configuration are one and the same run (training is
-    deterministic), so sharing a checkpoint is right for them too."""
+    """A trial's checkpoint name from its config alone (not Ray's trial id, which changes when Ray's state is lost)."""
     import hashlib
-
     # Through Config, so that 10 and 10.0, or a value restored from Ray's JSON, name one trial.
     fields = Config.from_dict({k: v for k, v in config.items() if k in CONFIG_FIELDS}).to_dict()
     fields.pop("device", None)  # where a trial runs is not which trial it is
@@ -40,16 +26,12 @@ def trial_key(config: dict[str, Any]) -> str:
 
 
 def checkpoint_path(study_folder: str | Path, key: str) -> Path:
-    """Where a trial keeps its one checkpoint (``key``: ``trial_key``). It lives in the study
-    folder, not among Ray's checkpoints: Ray's experiment state, saved every few seconds, can name
-    a checkpoint that Ray has already replaced and deleted, so a driver killed at the wrong moment
-    left a trial that could never be resumed ("does not exist on storage anymore"). A file of our
-    own, written atomically at one fixed path, is always the trial's latest complete state."""
+    """A trial's one checkpoint, written atomically at one path of our own: Ray's state can name one Ray deleted."""
     return Path(study_folder) / CHECKPOINTS / f"{key}.pt"
 
 
 def checkpoint_key(key: str) -> str:
-    """``checkpoint_path``'s place as a key of the study's store: ``checkpoints/<key>.pt``."""
+    """``checkpoint_path`` as a key of the study's store."""
     return f"{CHECKPOINTS}/{key}.pt"
 
 
@@ -61,7 +43,6 @@ def as_store(study_folder: str | Path | Store) -> Store:
 def load_state(store: Store, key: str, device: str) -> Any:
     """The TrainState saved at ``key`` of ``store`` (a file read in place; an object, by its bytes)."""
     from palrnn.train import load_checkpoint
-
     if store.local is not None:
         return load_checkpoint(store.path(key), device=device)
     return load_checkpoint(store.read(key), device=device, name=store.uri_of(key))
@@ -71,7 +52,6 @@ def save_state(store: Store, key: str, state: Any, extra: dict[str, Any]) -> Non
     """Save ``state`` at ``key`` of ``store``, atomically (a file as palrnn writes it; an object whole)."""
     from palrnn.checkpoint import checkpoint_bytes
     from palrnn.train import save_checkpoint
-
     if store.local is not None:
         save_checkpoint(state, store.path(key), extra=extra)
     else:
@@ -80,8 +60,7 @@ def save_state(store: Store, key: str, state: Any, extra: dict[str, Any]) -> Non
 
 @dataclass(frozen=True)
 class Saved:
-    """What a trial's checkpoint says of the trial: its config, its records (its curve up to the
-    checkpoint's step) and the Ray trial that wrote it."""
+    """A trial's checkpoint's config, records (its curve so far) and the Ray trial that wrote it."""
 
     config: dict[str, Any] | None
     records: list[dict[str, Any]]
@@ -89,12 +68,8 @@ class Saved:
 
 
 def read_saved(path: str | Path | bytes) -> Saved:
-    """The one reader of a trial's checkpoint for the tables (``torch.load`` with weights_only:
-    no pickle runs), from its file or its bytes; raises when it is missing, being replaced or unreadable."""
-    import io
-
+    """The one reader of a trial's checkpoint (file or bytes), weights_only (no pickle runs); raises if unreadable."""
     import torch
-
     source = io.BytesIO(bytes(path)) if isinstance(path, (bytes, bytearray)) else path
     payload = torch.load(source, map_location="cpu", weights_only=True)
     extra = payload["extra"]
@@ -103,21 +78,16 @@ def read_saved(path: str | Path | bytes) -> Saved:
 
 def saved_curve(study_folder: str | Path | Store, config: dict[str, Any],
                 trial_id: str | None = None) -> list[dict[str, Any]] | None:
-    """The records a trial's checkpoint holds (its curve up to the checkpoint's step), or None. A
-    PBT trial's checkpoint is named after its member (``trial_id``), its config changing as it trains.
-    ``study_folder``: the study folder, or the Store its trials keep their checkpoints in (--storage)."""
+    """The records a trial's checkpoint holds, or None; a PBT trial's is named after its member (``trial_id``)."""
     from study.results.pbt import member_key
-
     key = member_key(config, trial_id) if trial_id else None
     store = as_store(study_folder)
     try:
         if store.local is not None:  # a file: read in place
             pbt = checkpoint_path(store.local, key) if key else None
-            if pbt is not None and pbt.exists():
-                return read_saved(pbt).records
-            return read_saved(checkpoint_path(store.local, trial_key(config))).records
-        if key and store.exists(checkpoint_key(key)):
-            return read_saved(store.read(checkpoint_key(key))).records
-        return read_saved(store.read(checkpoint_key(trial_key(config)))).records
+            return read_saved(pbt if pbt is not None and pbt.exists()
+                              else checkpoint_path(store.local, trial_key(config))).records
+        return read_saved(store.read(checkpoint_key(key if key and store.exists(checkpoint_key(key))
+                                                    else trial_key(config)))).records
     except Exception:  # no checkpoint (the trial failed first), or an unreadable one: Ray's log then
         return None

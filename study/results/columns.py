@@ -1,8 +1,5 @@
-"""The data dictionary: every table a study (and study.compare, study.methods) writes, each column's
-dtype and meaning. ``study.results.tidy`` gives trials, curves and summary these dtypes; docs/data.md
-is made from ``TABLES`` by ``scripts/data_dictionary.py`` (tests/study/test_data_dictionary.py
-checks both). The other CSV files' dtypes are as ``pandas.read_csv`` reads them; best.json's JSON
-types. A column named ``<...>`` stands for config fields (their dtypes: trials')."""
+"""The data dictionary: every table a study writes, each column's dtype and meaning. docs/data.md is made from it
+(``scripts/data_dictionary.py``); ``study.results.tidy`` gives trials, curves and summary these dtypes."""
 
 from __future__ import annotations
 
@@ -35,24 +32,19 @@ JSON = "JSON"
 SWEPT = "<swept fields>"
 SETTINGS = "<cell settings>"
 SEARCHED = "<searched fields>"
-PLACEHOLDERS = (SWEPT, SETTINGS, SEARCHED)
 
 
-def _config_dtype(name: str) -> str:
+def _config_dtype(kind: object) -> str:
     """A config field's dtype in trials and curves: text is a category, whole numbers Int64."""
-    kind = next(f.type for f in dataclasses.fields(Config) if f.name == name)
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
     return "category" if kind.startswith("str") else "Int64" if kind.startswith("int") else "float64"
 
 
 def config_columns() -> tuple[Column, ...]:
     """Every palrnn config field, in Config's order: its help text is its meaning."""
-    helps = {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(Config)}
-    out = []
-    for name in field_names():
-        meaning = helps[name] + ("; NaN: no clipping" if name == "max_norm" else "")
-        out.append(Column(name, _config_dtype(name), meaning))
-    return tuple(out)
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    return tuple(Column(n, _config_dtype(fields[n].type), str(fields[n].metadata.get("help", ""))
+                        + ("; NaN: no clipping" if n == "max_norm" else "")) for n in field_names())
 
 
 def _cols(*rows: tuple[str, str, str]) -> tuple[Column, ...]:
@@ -156,8 +148,8 @@ COMPARE_COLUMNS = (
            (SWEPT, "as read", "one column per other field any compared study swept"),
            ("study_a", "text", "A, the first study: its folder's name (a DataFrame: A; by=: field=value)"),
            ("study_b", "text", "B, the study compared with A")),
-    *_cols(*((f"a_{n}", "float64" if d == "int64" else d, f"A: {m} (empty: A lacks the cell)") for n, d, m in _SIDE)),
-    *_cols(*((f"b_{n}", "float64" if d == "int64" else d, f"B: {m} (empty: B lacks the cell)") for n, d, m in _SIDE)),
+    *_cols(*((f"{s.lower()}_{n}", "float64" if d == "int64" else d, f"{s}: {m} (empty: {s} lacks the cell)")
+             for s in "AB" for n, d, m in _SIDE)),
     *_cols(
         ("accuracy_diff", "float64", "B - A of the mean accuracies"),
         ("accuracy_diff_low", "float64", "its 95% MOVER interval, low end"),
@@ -211,24 +203,19 @@ REPEATS_COLUMNS = _cols(
     ("wall_seconds", "float64", "the search's wall time"),
 )
 
-
-def _json_type(dtype: str) -> str:
-    return {"category": "string", "string": "string", "Int64": "integer", "float64": "number",
-            "boolean": "boolean"}[dtype]
+_JSON_TYPES = {"category": "string", "string": "string", "Int64": "integer", "float64": "number", "boolean": "boolean"}
+NULLABLE = ("max_norm", "steps_to_target", "best_eval_accuracy", "params", "error", "node")
+WRITTEN_AS_FLOAT = ("steps_to_target",)  # best.json has trials.csv's 1500.0
 
 
 def best_fields() -> tuple[Column, ...]:
     """best.json: the best trial's trials.csv row (JSON types; null where missing), and its ties."""
     row = (TRIAL_ID, *config_columns(), *METRIC_COLUMNS, *TRIAL_END_COLUMNS)
-    return (*(Column(c.name, ("number" if c.name in WRITTEN_AS_FLOAT else _json_type(c.dtype))
+    return (*(Column(c.name, ("number" if c.name in WRITTEN_AS_FLOAT else _JSON_TYPES[c.dtype])
                      + " or null" * (c.name in NULLABLE), c.meaning) for c in row),
             *_cols(("tied", "list of strings", "every trial with that very value, the best first"),
                    ("tie_break", "string", "the rule that chose among the tied, in words"),
                    ("confirm", "string", "the command that reruns the config over 5 seeds")))
-
-
-NULLABLE = ("max_norm", "steps_to_target", "best_eval_accuracy", "params", "error", "node")
-WRITTEN_AS_FLOAT = ("steps_to_target",)  # best.json has trials.csv's 1500.0
 
 
 def trial_columns() -> tuple[Column, ...]:
@@ -273,11 +260,8 @@ def _loaded(dtype: str) -> tuple[str, ...]:
 
 
 # What study.results.tidy converts each column to (trials, curves; summary's counts are Int64 there).
-CATEGORIES = _loaded("category")
-INTEGERS = _loaded("Int64")
-FLOATS = _loaded("float64")
-BOOLEANS = _loaded("boolean")
-STRINGS = _loaded("string")
+CATEGORIES, INTEGERS, FLOATS, BOOLEANS, STRINGS = (_loaded(d) for d in ("category", "Int64", "float64", "boolean",
+                                                                       "string"))
 
 
 def markdown() -> str:
@@ -286,6 +270,5 @@ def markdown() -> str:
     for table in tables():
         lines += [f"## {table.name}", "", f"Rows: {table.rows}. Dtypes: as {table.dtypes} gives them."
                   + (f" {table.note}" if table.note else ""), "", "| column | dtype | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | {c.dtype} | {c.meaning.replace('|', '/')} |" for c in table.columns]
-        lines.append("")
+        lines += [*(f"| `{c.name}` | {c.dtype} | {c.meaning.replace('|', '/')} |" for c in table.columns), ""]
     return "\n".join(lines)

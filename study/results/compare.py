@@ -1,16 +1,4 @@
-"""Two or more studies side by side (``python -m study.compare``, ``study.compare``; docs/compare.md):
-their cells aligned on the axes they share, each study's held-out accuracy and solve rate with their
-intervals, each study's difference from the first with a 95% interval, and a verdict per cell.
-
-A cell is one value of every axis: model, length, and each field any study swept; every other
-config field is a setting, which the studies must agree on or the user set aside (``--ignore``;
-compare_sides.py). The difference B - A of the means, and of the solve rates, has the MOVER interval
-built from the two sides' intervals (for the solve rates, Newcombe's).
-
-``verdict`` judges the accuracy's difference against ``margin`` (``DEFAULT_MARGIN``): "differs"
-where its 95% interval lies wholly outside [-margin, +margin], "same" where it lies wholly inside,
-"inconclusive" otherwise and where a side has no interval. A cell only one study has is kept, with
-``present`` saying which and no verdict."""
+"""Studies side by side: cells aligned, B - A with its MOVER interval, a verdict per cell (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -41,12 +29,7 @@ DIFF = ("accuracy_diff", "accuracy_diff_low", "accuracy_diff_high",
 
 @dataclass
 class Comparison:
-    """``table``: one row per cell per study after the first (compare.csv); ``studies``: the
-    studies' labels in order (the first is A, the baseline); ``axes``: the cell columns;
-    ``summaries``: label -> that study's summary over ``axes``; ``folders``: label -> folder;
-    ``margin``: the practical margin the verdicts used; ``settings``: every fixed config field,
-    each study's value and its status (equal, set aside); ``ignored``: the fields set aside;
-    ``by``: the column one study was split by, else None. ``folders`` has no DataFrame's label."""
+    """``table`` is compare.csv; ``studies`` the labels, A first; ``settings`` every fixed field's values."""
 
     table: pd.DataFrame
     studies: list[str]
@@ -60,17 +43,12 @@ class Comparison:
 
     @property
     def flagged(self) -> pd.DataFrame:
-        """The cells whose verdict is "differs"."""
         return self.table[self.table["verdict"] == DIFFERS]
 
 
 def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: str | Iterable[str] | None = None,
                     by: str | None = None, labels: Sequence[str] | None = None) -> Comparison:
-    """Compare the studies ``paths`` (two or more: study folders, trials DataFrames, study.load_study's
-    tables; or one split ``by`` a column, study/results/compare_sides.py): every later one against the
-    first, each cell's difference judged against ``margin``. Raises StudyError (one line) for fewer
-    than two, a folder that is not a study, a bad margin, ``ignore`` name or ``by``, studies that
-    differ in a fixed setting not in ``ignore``, or studies with no cell in common."""
+    """Every later study of ``paths`` against the first; StudyError (one line) for anything it cannot compare."""
     margin = check_margin(margin)
     ignored = parse_ignore(ignore)
     sides = load_sides(paths, by, labels)  # NotAStudy: one line naming the folder
@@ -88,10 +66,9 @@ def compare_studies(paths: Sequence[Any], margin: Any = DEFAULT_MARGIN, ignore: 
     if missing:
         raise StudyError(f"{data[missing[0]]['meta'].get('name') or missing[0]}: its trials.csv lacks "
                          f"{', '.join(a for a in axes if a not in data[missing[0]]['trials'])}; cannot align it")
-    extra = [a for a in axes if a not in ("model", "length")]
-    summaries = {lab: summary_table(data[lab]["trials"], extra) for lab in labels}
-    parts = [_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin) for lab in labels[1:]]
-    table = pd.concat(parts, ignore_index=True)
+    summaries = {lab: summary_table(data[lab]["trials"], axes) for lab in labels}
+    table = pd.concat([_pair(summaries[labels[0]], summaries[lab], labels[0], lab, axes, margin)
+                       for lab in labels[1:]], ignore_index=True)
     if not (table["present"] == "both").any():
         raise StudyError(f"{labels[0]} and {', '.join(labels[1:])} have no cell in common "
                          f"(no {', '.join(axes)} they both ran); nothing to compare")
@@ -108,31 +85,20 @@ def _shared_axes(metas: list[dict[str, Any]], trials: list[pd.DataFrame]) -> lis
     return axes
 
 
-def _side(summary: pd.DataFrame) -> pd.DataFrame:
-    """A study's summary with the columns compare.csv gives each side."""
-    out = pd.DataFrame({
-        "seeds": summary["seeds"],
-        "accuracy": summary["eval_accuracy_mean"],
-        "accuracy_low": summary["eval_accuracy_low"],
-        "accuracy_high": summary["eval_accuracy_high"],
-        "solved": summary["solved"],
-        "solve_rate": [s / n if n else math.nan for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
-        "solve_low": summary["solved_low"],
-        "solve_high": summary["solved_high"],
-    })
-    return out
+def _side(summary: pd.DataFrame, groups: list[str], prefix: str) -> pd.DataFrame:
+    """A study's summary with the columns compare.csv gives each side, indexed by its cells."""
+    out = summary[["seeds", "eval_accuracy_mean", "eval_accuracy_low", "eval_accuracy_high", "solved",
+                   "solved_low", "solved_high"]].set_axis(["seeds", *SIDE[1:5], "solve_low", "solve_high"], axis=1)
+    out.insert(5, "solve_rate", [s / n if n else math.nan for s, n in zip(out["solved"], out["seeds"], strict=True)])
+    out.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
+    return out.add_prefix(prefix)
 
 
 def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: list[str],
           margin: float) -> pd.DataFrame:
     """The cells of studies A and B, outer-joined on ``axes``, with B - A, its intervals and verdict."""
-    groups = group_columns([x for x in axes if x not in ("model", "length")], a.columns)
-    keyed = []
-    for summary in (a, b):
-        side = _side(summary)
-        side.index = pd.MultiIndex.from_frame(summary[groups].astype(object).where(summary[groups].notna(), None))
-        keyed.append(side)
-    joined = keyed[0].add_prefix("a_").join(keyed[1].add_prefix("b_"), how="outer")
+    groups = group_columns(axes, a.columns)
+    joined = _side(a, groups, "a_").join(_side(b, groups, "b_"), how="outer")
     rows = []
     for key, row in joined.iterrows():
         key = key if isinstance(key, tuple) else (key,)
@@ -140,24 +106,21 @@ def _pair(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, axes: li
         diff = _differences(row) if has_a and has_b else dict.fromkeys(DIFF, math.nan)
         verdict = judge(diff["accuracy_diff_low"], diff["accuracy_diff_high"], margin) if has_a and has_b else None
         rows.append({**dict(zip(groups, key, strict=True)), "study_a": label_a, "study_b": label_b,
-                     **{f"a_{c}": row[f"a_{c}"] for c in SIDE}, **{f"b_{c}": row[f"b_{c}"] for c in SIDE},
+                     **{f"{s}_{c}": row[f"{s}_{c}"] for s in "ab" for c in SIDE},
                      **diff, "margin": margin, "verdict": verdict, "differs": verdict == DIFFERS,
                      "present": "both" if has_a and has_b else f"only {label_a}" if has_a else f"only {label_b}"})
     table = pd.DataFrame(rows)
     for c in ("a_seeds", "b_seeds", "a_solved", "b_solved"):
         table[c] = table[c].astype("Int64")
-    return sort_groups(table, groups).reset_index(drop=True)
+    return sort_groups(table, groups)
 
 
 def _differences(row: pd.Series) -> dict[str, float]:
     """B - A of the mean accuracies and of the solve rates, each with its MOVER interval."""
-    acc = mover_interval([row["b_accuracy"], row["a_accuracy"]],
-                         [(row["b_accuracy_low"], row["b_accuracy_high"]),
-                          (row["a_accuracy_low"], row["a_accuracy_high"])], [1.0, -1.0])
-    rate = mover_interval([row["b_solve_rate"], row["a_solve_rate"]],
-                          [(row["b_solve_low"], row["b_solve_high"]), (row["a_solve_low"], row["a_solve_high"])],
-                          [1.0, -1.0])
-    return dict(zip(DIFF, (*acc, *rate), strict=True))
+    both = [mover_interval([row[f"b_{v}"], row[f"a_{v}"]], [(row[f"{s}_{lo}"], row[f"{s}_{hi}"]) for s in "ba"],
+                           [1.0, -1.0]) for v, lo, hi in (("accuracy", "accuracy_low", "accuracy_high"),
+                                                         ("solve_rate", "solve_low", "solve_high"))]
+    return dict(zip(DIFF, (*both[0], *both[1]), strict=True))
 
 
 def check_margin(margin: Any) -> float:
@@ -173,13 +136,9 @@ def check_margin(margin: Any) -> float:
 
 
 def judge(low: float, high: float, margin: float) -> str:
-    """The verdict on a difference whose 95% interval is [low, high]: "differs" when it lies wholly
-    outside [-margin, +margin], "same" when wholly inside, else "inconclusive" (also when there is
-    no interval). An end within ``ROUNDING`` of the margin counts as on it, so inside."""
+    """The verdict on a difference's 95% interval (docs/compare.md); an end within ``ROUNDING`` of it is on it."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return INCONCLUSIVE
     if low > margin + ROUNDING or high < -margin - ROUNDING:
         return DIFFERS
-    if low >= -margin - ROUNDING and high <= margin + ROUNDING:
-        return SAME
-    return INCONCLUSIVE
+    return SAME if low >= -margin - ROUNDING and high <= margin + ROUNDING else INCONCLUSIVE

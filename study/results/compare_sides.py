@@ -1,24 +1,4 @@
-"""What ``study.compare`` compares (study/results/compare.py), and the settings the studies were trained with.
-
-Each study is a study folder, a trials DataFrame (as ``study.load_study(folder)["trials"]`` gives
-it) or ``study.load_study``'s tables (a dict with ``trials`` and ``meta``); or one study split by a
-column, ``by="init"``, each value a study of its own. A DataFrame is written to CSV and read back as
-a study folder's is, so the dtypes and the folder it came from give the same rows; it has no
-study.json: its swept fields are the config fields that take two or more values in it, and its
-settings are read from its columns ("not recorded" where it has none).
-
-``by=field`` splits one study as if each value had been its own study that held the field fixed:
-the field is set aside (``ignore``), every other setting checked as for folders. Values come in the
-tables' order (models RNN, LSTM, GRU; others ascending, missing first): the first is A. ``model``,
-``length`` and ``seed`` are refused as ``by``. Labels: a folder's name; a DataFrame's letter by
-position (A, B, C ...); a split's ``field=value``; ``labels=`` names them all instead. Bad input
-raises StudyError (one line).
-
-A setting is a palrnn config field other than ``model``, ``length``, ``seed`` (``CELL_AND_SEED``)
-and every field any study swept. A study's value of a setting is the set of values its trials have,
-from trials.csv, else study.json's ``param_space``; values compare as ``axis_key`` does (64 and 64.0
-are one value). Cells are paired only when the studies agree on every setting: ``check_settings``
-refuses otherwise, naming each field that differs and the ``--ignore`` that would set it aside."""
+"""What ``study.compare`` compares (folders, DataFrames, one study split ``by``), their settings (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from study.basics.errors import StudyError
-from study.basics.text import value_text
+from study.basics.text import format_table, value_text
 from study.results.folder import read_study_folder
 from study.results.summary import axis_key, distinct_values
 from study.spec.fields import FIELDS
@@ -42,20 +22,20 @@ CELL_AND_SEED = ("model", "length", "seed")
 NOT_RECORDED = "not recorded"
 # The status column of the settings table: what became of each setting.
 EQUAL, DIFFERS, SET_ASIDE = "equal", "differs", "set aside"
+REQUIRED = ("model", "length", "eval_accuracy")  # what a trials table needs to be compared
+WHAT = "a study folder, a trials DataFrame (study.load_study(folder)['trials']) or study.load_study(folder)"
 
 
 def settings_fields() -> list[str]:
-    """The config fields ``--ignore`` may name: every palrnn config field but model, length and seed."""
+    """The config fields ``--ignore`` may name."""
     return [f for f in FIELDS if f not in CELL_AND_SEED]
 
 
 def parse_ignore(ignore: str | Iterable[str] | None) -> list[str]:
-    """``--ignore``'s fields (``"init,hidden"``, or a list of names) in config order, checked against
-    the config fields; StudyError (one line naming the bad name and the allowed ones) for any other."""
+    """``--ignore``'s fields (``"init,hidden"``, or a list) in config order; StudyError for any other name."""
     if ignore is None:
         return []
-    parts = ignore.split(",") if isinstance(ignore, str) else [str(p) for p in ignore]
-    names = [p.strip() for p in parts if p.strip()]
+    names = [p.strip() for p in (ignore.split(",") if isinstance(ignore, str) else map(str, ignore)) if p.strip()]
     allowed = settings_fields()
     for name in names:
         if name not in allowed:
@@ -69,46 +49,30 @@ def _values(meta: Mapping[str, Any], trials: pd.DataFrame, field: str) -> list[A
     """A study's distinct values of ``field`` (first-seen order), or None where it is not recorded."""
     if field in trials.columns and len(trials):
         seen: dict[Any, Any] = {}
-        for v in trials[field]:
-            seen.setdefault(axis_key(v), v)
-        return list(seen.values())
+        return [seen.setdefault(axis_key(v), v) for v in trials[field] if axis_key(v) not in seen]
     space = meta.get("param_space")
     if isinstance(space, Mapping) and field in space and not isinstance(space[field], list | dict):
         return [space[field]]
     return None
 
 
-def _key(values: list[Any] | None) -> Any:
-    if values is None:
-        return NOT_RECORDED
-    return tuple(sorted({axis_key(v) for v in values}, key=lambda k: (k is not None, type(k).__name__, str(k))))
-
-
-def _text(values: list[Any] | None) -> str:
-    return NOT_RECORDED if values is None else " / ".join(value_text(v, 6) for v in values)
-
-
 def settings_table(studies: Mapping[str, Mapping[str, Any]], axes: Sequence[str],
                    ignore: Sequence[str]) -> pd.DataFrame:
-    """One row per setting (config order): ``field``, one column per study (its value(s) as text),
-    and ``status``: equal, differs, or set aside (named in ``ignore``). ``studies``: label ->
-    the study folder as ``read_study_folder`` gives it (``meta``, ``trials``)."""
+    """One row per setting: ``field``, each study's value(s) as text, ``status`` and ``differs``."""
     rows = []
-    for field in settings_fields():
-        if field in axes:
-            continue
+    for field in [f for f in settings_fields() if f not in axes]:
         values = {label: _values(d["meta"], d["trials"], field) for label, d in studies.items()}
-        differs = len({_key(v) for v in values.values()}) > 1
-        status = SET_ASIDE if field in ignore else DIFFERS if differs else EQUAL
-        rows.append({"field": field, **{label: _text(v) for label, v in values.items()}, "status": status,
+        differs = len({NOT_RECORDED if v is None else frozenset(map(axis_key, v)) for v in values.values()}) > 1
+        text = {label: NOT_RECORDED if v is None else " / ".join(value_text(x, 6) for x in v)
+                for label, v in values.items()}
+        rows.append({"field": field, **text, "status": SET_ASIDE if field in ignore else DIFFERS if differs else EQUAL,
                      "differs": differs})
     return pd.DataFrame(rows, columns=["field", *studies, "status", "differs"])
 
 
 def check_settings(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence[str],
                    ignore: Sequence[str]) -> None:
-    """StudyError (one line) when an ``ignore`` field is a cell axis, or when the studies differ in
-    a setting the user did not set aside: it names each such field with each study's value."""
+    """StudyError (one line) for an ``ignore`` field that is a cell axis, or a setting that differs."""
     swept = [f for f in ignore if f in axes]
     if swept:
         raise StudyError(f"--ignore {','.join(swept)}: swept by a compared study, so it defines the cells "
@@ -123,10 +87,7 @@ def check_settings(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence
 
 
 def settings_lines(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence[str]) -> list[str]:
-    """The printed settings: the fields that differ (set aside) with each study's value, then how
-    many others are equal; what defines the cells."""
-    from study.basics.text import format_table
-
+    """The printed settings: those set aside with each study's value, then how many are equal."""
     lines = [f"Settings: every config field but the cell axes ({', '.join(axes)}) and seed (averaged over)"]
     aside = settings[settings["status"] == SET_ASIDE]
     if len(aside):
@@ -140,14 +101,9 @@ def settings_lines(settings: pd.DataFrame, labels: Sequence[str], axes: Sequence
     return lines
 
 
-REQUIRED = ("model", "length", "eval_accuracy")  # what a trials table needs to be compared
-WHAT = "a study folder, a trials DataFrame (study.load_study(folder)['trials']) or study.load_study(folder)"
-
-
 @dataclass
 class Side:
-    """One compared study: its label, ``data`` as ``read_study_folder`` gives it (``meta``,
-    ``trials``), its folder (None for a DataFrame), and whether its meta was inferred (a DataFrame)."""
+    """One compared study: ``meta`` and ``trials``; a DataFrame has no ``folder``, and its meta is ``inferred``."""
 
     label: str
     data: dict[str, Any]
@@ -156,8 +112,7 @@ class Side:
 
 
 def load_sides(studies: Sequence[Any], by: Any = None, labels: Sequence[str] | None = None) -> list[Side]:
-    """The studies to compare, in order, each loaded and labelled; ``by``: split the one study given
-    by that column. StudyError (one line) for anything that is not a study, a bad ``by`` or ``labels``."""
+    """The studies to compare, loaded and labelled; ``by``: the one study given, split by that column."""
     if by is not None:
         if len(studies) != 1:
             raise StudyError(f"by={by!r} splits one study by its values; give one study, not {len(studies)}")
@@ -170,16 +125,14 @@ def load_sides(studies: Sequence[Any], by: Any = None, labels: Sequence[str] | N
 def _load(item: Any, i: int) -> Side:
     if isinstance(item, str | os.PathLike):
         return Side(Path(item).resolve().name or str(item), read_study_folder(item), Path(item))
-    if isinstance(item, pd.DataFrame):
-        trials = as_read(item, f"study {i + 1}")
-        return Side(_letter(i), {"meta": inferred_meta(trials), "trials": trials}, None, inferred=True)
-    if isinstance(item, Mapping) and isinstance(item.get("trials"), pd.DataFrame):
-        meta = item.get("meta")
-        trials = as_read(item["trials"], f"study {i + 1}")
-        if not isinstance(meta, Mapping):
-            return Side(_letter(i), {"meta": inferred_meta(trials), "trials": trials}, None, inferred=True)
+    frame = item if isinstance(item, pd.DataFrame) else item.get("trials") if isinstance(item, Mapping) else None
+    if not isinstance(frame, pd.DataFrame):
+        raise StudyError(f"study {i + 1}: not a study ({type(item).__name__}); give {WHAT}")
+    trials = as_read(frame, f"study {i + 1}")
+    meta = item.get("meta") if isinstance(item, Mapping) else None
+    if isinstance(meta, Mapping):
         return Side(str(meta.get("name") or _letter(i)), {"meta": dict(meta), "trials": trials}, None)
-    raise StudyError(f"study {i + 1}: not a study ({type(item).__name__}); give {WHAT}")
+    return Side(_letter(i), {"meta": inferred_meta(trials), "trials": trials}, None, inferred=True)
 
 
 def _letter(i: int) -> str:
@@ -208,7 +161,7 @@ def varying_fields(trials: pd.DataFrame) -> list[str]:
 
 
 def split_by(side: Side, by: Any) -> list[Side]:
-    """One study per value of ``by`` (see the module's docstring)."""
+    """One study per value of ``by``, each holding it fixed (docs/analysis.md)."""
     trials, meta = side.data["trials"], side.data["meta"]
     choices = f"split by a setting {side.label} varies: {', '.join(varying_fields(trials)) or 'it varies none'}"
     if not isinstance(by, str) or not by:
@@ -237,7 +190,7 @@ def split_by(side: Side, by: Any) -> list[Side]:
 
 
 def _labelled(sides: list[Side], labels: Sequence[str] | None, by: Any) -> list[Side]:
-    """Each side's label: ``labels`` where given, else its own, numbered where two share one."""
+    """``labels`` where given, else each side's own, numbered where two share one."""
     if labels is not None:
         names = [labels] if isinstance(labels, str) else list(labels)
         if len(names) != len(sides) or len(set(map(str, names))) != len(names):

@@ -25,129 +25,84 @@ EXERCISE_RESULTS: dict[str, dict[int, float]] = {
     "RNN": {5: 1.00, 6: 0.99, 7: 0.98, 8: 0.60, 9: 0.35, 10: 0.34},
     "LSTM": {5: 1.00, 6: 1.00, 7: 1.00, 8: 1.00, 9: 1.00, 10: 1.00},
 }
-
-
 # The exercise's training settings (docs/exercise.md): its numbers above are for runs with these.
 # A row of a study is comparable with them when none of these differs (``exercise_applies``).
 EXERCISE_SETTINGS: dict[str, Any] = {**EXERCISE, "input": "scalar", "forget_bias": 0.0}
-
-
 CI_COLUMN = f"held out, mean [95% CI, {METHOD}]"
 
 
 def study_settings(meta: Mapping[str, Any], trials: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The config fields the study held at one value, with that value: ``param_space``'s (a value, or a
-    list of one); for a field it does not give (an older study.json), trials.csv's column where it
-    has one distinct value. None stands for a missing value (max_norm none)."""
-    out: dict[str, Any] = {}
+    """The config fields the study held at one value (param_space's, else trials.csv's); None: max_norm none."""
     space = meta.get("param_space")
-    for field, value in (space.items() if isinstance(space, Mapping) else []):
-        if isinstance(value, list):
-            if len(value) != 1:
-                continue
-            value = value[0]
-        out[field] = None if is_missing(value) else value
+    held = {f: v[0] if isinstance(v, list) else v for f, v in (space.items() if isinstance(space, Mapping) else [])
+            if not isinstance(v, list) or len(v) == 1}
+    out = {f: None if is_missing(v) else v for f, v in held.items()}
     if trials is not None and not trials.empty:
-        for field in EXERCISE_SETTINGS:
-            if field not in out and field in trials:
-                values = distinct_values(trials, field)
-                if len(values) == 1:
-                    out[field] = None if is_missing(values[0]) else values[0]
+        for field in [f for f in EXERCISE_SETTINGS if f not in out]:
+            values = distinct_values(trials, field)
+            if len(values) == 1:
+                out[field] = None if is_missing(values[0]) else values[0]
     return out
 
 
-def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
-                     exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS) -> pd.Series:
-    """Per summary row: is the exercise's number comparable? Its model and T are in the exercise's
-    table, and every one of the exercise's settings (``EXERCISE_SETTINGS``) known for the row, from
-    its own columns or else from the study's fixed ``settings`` (``study_settings``), is the
-    exercise's (forget_bias only for the LSTM, the others ignore it). A setting the study did not
-    record is not held against it."""
+def exercise_applies(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.Series:
+    """Per summary row: are its model, T and each setting known for it (its column, or ``settings``) the exercise's?"""
     settings = settings or {}
     ok = []
     for r in summary.to_dict("records"):
         model = r.get("model")
-        good = not math.isnan(_exercise(exercise, model, r.get("length")))
-        for field, wanted in EXERCISE_SETTINGS.items():
-            if not good:
-                break
-            if field == "forget_bias" and str(model) not in FORGET_GATE_MODELS:
-                continue
-            if field in r:
-                value = r[field]
-            elif field in settings:
-                value = settings[field]
-            else:
-                continue
-            good = axis_key(value) == axis_key(wanted)
-        ok.append(good)
+        known = {**settings, **r}
+        ok.append(not math.isnan(_exercise(model, r.get("length"))) and all(
+            axis_key(known[field]) == axis_key(wanted) for field, wanted in EXERCISE_SETTINGS.items()
+            if field in known and (field != "forget_bias" or str(model) in FORGET_GATE_MODELS)))
     return pd.Series(ok, index=summary.index, dtype=bool)
 
 
-def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None,
-                    exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS) -> pd.DataFrame:
-    """The summary's rows the exercise's numbers apply to (``exercise_applies``): their group columns
-    and ``exercise``, the exercise's training-batch accuracy at step 10,000 (one run)."""
+def exercise_points(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The summary's rows the exercise's numbers apply to: their group columns and ``exercise``."""
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     if summary.empty:
         return pd.DataFrame(columns=[*groups, "exercise"])
-    rows = summary[exercise_applies(summary, settings, exercise)]
-    return rows[groups].assign(exercise=[_exercise(exercise, m, t) for m, t in zip(rows["model"], rows["length"],
-                                                                                   strict=True)]).reset_index(drop=True)
+    rows = summary[exercise_applies(summary, settings)]
+    return rows[groups].assign(exercise=[_exercise(m, t) for m, t in zip(rows["model"], rows["length"],
+                                                                         strict=True)]).reset_index(drop=True)
 
 
 def single_length(summary: pd.DataFrame) -> int | None:
-    """The one palindrome length T of a study that swept none (None when it has several, or none)."""
-    if "length" not in summary or summary.empty:
-        return None
+    """The one palindrome length T of a study that swept none, else None."""
     lengths = distinct_values(summary, "length")
     return int(lengths[0]) if len(lengths) == 1 and not is_missing(lengths[0]) else None
 
 
-def accuracy_vs_length(summary: pd.DataFrame, exercise: Mapping[str, Mapping[int, float]] = EXERCISE_RESULTS,
-                       digits: int = 3, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """This study's held-out accuracy, beside the exercise's reported numbers where they apply; one row per group.
-
-    Index: model, T (and any other swept axis; no T when the study has a single T). Columns:
-    ``CI_COLUMN``, "mean [low, high]" (the mean alone for one seed, "-" for none); ``solved``, "seeds
-    solved / seeds"; ``final train``, the last training-batch accuracy, the like-for-like number to the
-    exercise's; ``exercise``, the exercise's training-batch accuracy at step 10,000, one run, where it
-    applies (``exercise_applies``), a column only when it applies to some row."""
-    groups = [c for c in summary.columns if c not in SUMMARY_STATS]
+def accuracy_vs_length(summary: pd.DataFrame, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Per group: "mean [low, high]", "k/n" solved, the last training-batch accuracy, the exercise's if it applies."""
     if summary.empty:
         return pd.DataFrame(columns=[CI_COLUMN, "solved", "final train", "exercise"])
-    applies = exercise_applies(summary, settings, exercise).to_numpy()
+    one_length = single_length(summary) is not None
+    groups = [c for c in summary.columns if c not in SUMMARY_STATS and not (one_length and c == "length")]
+    applies = exercise_applies(summary, settings).to_numpy()
     out = pd.DataFrame({
-        CI_COLUMN: [_ci_text(r, digits) for r in summary.itertuples(index=False)],
+        CI_COLUMN: [_ci_text(r) for r in summary.itertuples(index=False)],
         "solved": [f"{int(s)}/{int(n)}" for s, n in zip(summary["solved"], summary["seeds"], strict=True)],
         "final train": pd.to_numeric(summary["train_accuracy_final"], errors="coerce").to_numpy(dtype=float),
     })
     if applies.any():
-        out["exercise"] = [_exercise(exercise, m, t) if a else math.nan
+        out["exercise"] = [_exercise(m, t) if a else math.nan
                            for m, t, a in zip(summary["model"], summary["length"], applies, strict=True)]
-    if single_length(summary) is not None:
-        groups = [c for c in groups if c != "length"]
     index = summary[groups].rename(columns={"length": "T"})
-    for col in index.columns:
-        if col not in ("model", "T"):
-            index[col] = [value_text(v, 6) for v in index[col]]
+    index = index.assign(**{c: [value_text(v, 6) for v in index[c]] for c in index if c not in ("model", "T")})
     out.index = pd.MultiIndex.from_frame(index) if len(groups) > 1 else pd.Index(index.iloc[:, 0])
     return out
 
 
 def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Median steps to the target over the solved seeds: rows model (x other axes), columns T.
-
-    NaN where no seed of that cell reached the target (``summary``'s ``solved`` is 0).
-    """
+    """Median steps to the target over the solved seeds (NaN: none): rows model (x other axes), columns T."""
     groups = [c for c in summary.columns if c not in SUMMARY_STATS]
     rows = [c for c in groups if c != "length"]
     if summary.empty:
         return pd.DataFrame()
-    df = summary[[*groups, "steps_to_target_median"]].copy()
-    for col in rows:
-        if col != "model":
-            df[col] = [value_text(v, 6) for v in df[col]]
+    df = summary[[*groups, "steps_to_target_median"]]
+    df = df.assign(**{c: [value_text(v, 6) for v in df[c]] for c in rows if c != "model"})
     # pivot would sort the models alphabetically: keep the summary's order of rows instead.
     keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None)))
     wide = df.pivot_table(index=rows, columns="length", values="steps_to_target_median", aggfunc="first",
@@ -157,22 +112,20 @@ def steps_to_target_table(summary: pd.DataFrame) -> pd.DataFrame:
     return wide[sorted(wide.columns)]
 
 
-def _ci_text(row: Any, digits: int) -> str:
+def _ci_text(row: Any) -> str:
     mean, low, high = row.eval_accuracy_mean, row.eval_accuracy_low, row.eval_accuracy_high
     if not np.isfinite(mean):
         return "-"
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{mean:.3f}" + (f" [{low:.3f}, {high:.3f}]" if np.isfinite(low) and np.isfinite(high) else "")
 
 
-def _exercise(exercise: Mapping[str, Mapping[int, float]], model: Any, length: Any) -> float:
+def _exercise(model: Any, length: Any) -> float:
     try:
-        return float(exercise.get(str(model), {}).get(int(length), math.nan))
+        return float(EXERCISE_RESULTS.get(str(model), {}).get(int(length), math.nan))
     except (TypeError, ValueError):
         return math.nan
 
 
 def format_accuracy_table(table: pd.DataFrame) -> str:
-    """The accuracy-vs-length table as printed by ``python -m study.report`` (fits in 80 columns)."""
+    """The accuracy-vs-length table as ``python -m study.report`` prints it (80 columns)."""
     return table.to_string(float_format=lambda v: f"{v:.2f}", na_rep="-")

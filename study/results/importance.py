@@ -1,13 +1,5 @@
-"""A search's hyperparameter importances: fANOVA as Optuna computes it (its FanovaImportanceEvaluator),
-over several seeds of its random forest.
-
-fANOVA fits a random forest to the trials and splits the variance of the objective among the
-searched fields. The forest is random: on a 40-trial search one seed can rank the fields otherwise
-than the next (reference-search-rnn20: lr 0.18 to 0.45 over seeds 0 to 9). The table gives each
-field's mean over ``FANOVA_SEEDS`` and their range, so that one seed's draw is never read as the
-answer. Optuna's default evaluator (``get_param_importances`` without one: PED-ANOVA in Optuna 5)
-is another method; it is not used here.
-"""
+"""fANOVA importances over ``FANOVA_SEEDS`` of its random forest: one seed's ranking is not the answer (lr 0.18 to
+0.45 over seeds 0 to 9 on reference-search-rnn20). Optuna's default evaluator (PED-ANOVA) is another method."""
 
 from __future__ import annotations
 
@@ -27,14 +19,12 @@ COLUMNS = ["param", "fanova_mean", "fanova_min", "fanova_max", "seeds", "evaluat
 def seeds_text(seeds: Sequence[int]) -> str:
     """``0-9`` for seeds 0 .. 9, else the seeds listed."""
     seeds = list(seeds)
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(str(s) for s in seeds)
+    several = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1))
+    return f"{seeds[0]}-{seeds[-1]}" if several else ", ".join(str(s) for s in seeds)
 
 
 def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool = False) -> str:
-    """What the importances are, in words: the evaluator and its seeds (as ``seeds_text`` writes
-    them, or that text itself: importances.csv's ``seeds``); ``short``: without what the numbers are."""
+    """The evaluator and its seeds in words (``seeds``: or importances.csv's text); ``short``: no more."""
     text = seeds if isinstance(seeds, str) else seeds_text(seeds)
     several = "-" in text or "," in text
     label = f"fANOVA (Optuna's FanovaImportanceEvaluator, seed{'s' * several} {text})"
@@ -42,36 +32,26 @@ def importance_label(seeds: Sequence[int] | str = FANOVA_SEEDS, *, short: bool =
 
 
 def importances_ready(study: Any) -> bool:
-    """Whether fANOVA can split the study's objective: two finished trials, and a searched field
-    that takes two values among them."""
+    """Two finished trials, and a searched field with two values among them: what fANOVA needs."""
     import optuna
-
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     return len(complete) >= 2 and any(len({repr(t.params.get(p)) for t in complete}) > 1 for p in complete[0].params)
 
 
 def fanova_importances(study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame:
-    """One row per searched field, most important first: ``fanova_mean``, ``fanova_min`` and
-    ``fanova_max`` over ``seeds`` of ``optuna.importance.get_param_importances(study,
-    evaluator=FanovaImportanceEvaluator(seed=s))`` (normalised: each seed's importances sum to 1),
-    ``seeds`` (as text) and ``evaluator``. A study of several objectives: the first one's. Raises
-    Optuna's ValueError or RuntimeError where it cannot (``importances_ready``)."""
+    """importances.csv's rows, most important first (several objectives: the first one's); Optuna's errors raised."""
     import warnings
 
     import optuna
-
     target = (lambda t: t.values[0]) if len(study.directions) > 1 else None
-    runs = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for s in seeds:
-            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=s)
-            runs[s] = optuna.importance.get_param_importances(study, evaluator=evaluator, target=target)
+        runs = {s: optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=s), target=target) for s in seeds}
     table = pd.DataFrame(runs).astype(float)  # one row per field, one column per seed
     out = pd.DataFrame({"param": table.index, "fanova_mean": table.mean(axis=1).values,
-                        "fanova_min": table.min(axis=1).values, "fanova_max": table.max(axis=1).values})
-    out["seeds"] = seeds_text(seeds)
-    out["evaluator"] = "optuna.importance.FanovaImportanceEvaluator"
+                        "fanova_min": table.min(axis=1).values, "fanova_max": table.max(axis=1).values,
+                        "seeds": seeds_text(seeds), "evaluator": "optuna.importance.FanovaImportanceEvaluator"})
     return out.sort_values(["fanova_mean", "param"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
@@ -82,9 +62,7 @@ def importance_text(table: pd.DataFrame) -> str:
 
 
 def write_importances(folder: Path, study: Any, seeds: Sequence[int] = FANOVA_SEEDS) -> pd.DataFrame | None:
-    """importances.csv in a search's folder (``fanova_importances``, rounded to 6 decimals: stable
-    bytes across re-reports), and its table; None where fANOVA cannot split the study's objective
-    (``importances_ready``): then no file is written."""
+    """importances.csv, rounded to 6 decimals (stable bytes), and its table; None and no file where fANOVA cannot."""
     if study is None or not importances_ready(study):
         return None
     table = fanova_importances(study, seeds)

@@ -1,13 +1,5 @@
-"""Population Based Training's decisions, as the study keeps them (no Ray here).
-
-``pbt/decisions.json`` in the study folder (a search of several cells: one per cell's Ray experiment,
-``cells/<model>-T<length>/pbt/decisions.json``) lists, in order, every exploit (``{"step", "member",
-"from", "config"}``: member ``member`` goes on from member ``from``'s weights at ``step``, with
-``config``'s searched values) and every round's end (``{"round": step}``). The scheduler writes it
-before Ray acts on a decision, and a trial reads it when it starts: the decisions survive a driver
-killed at any moment, and a resumed study decides nothing twice. A member is a trial's place in the
-population, Ray's trial number (``..._00003``: member 3), the same in every run of the study.
-"""
+"""Population Based Training's decisions as the study keeps them, pbt/decisions.json (docs/data.md), and a
+member's own target bookkeeping (no Ray here)."""
 
 from __future__ import annotations
 
@@ -27,8 +19,7 @@ def member(trial_id: str) -> int:
 
 
 def member_key(config: dict[str, Any], trial_id: str) -> str | None:
-    """A PBT trial's checkpoint name: its cell and member (its config changes as it trains); None
-    for a trial id with no trial number."""
+    """A PBT trial's checkpoint name: its cell and member (its config changes); None without a trial number."""
     if not str(trial_id).rsplit("_", 1)[-1].isdigit():
         return None
     return f"pbt-{config.get('model')}-T{config.get('length')}-m{member(trial_id):03d}"
@@ -40,8 +31,7 @@ def boundary_path(study_folder: str | Path, key: str, step: int) -> Path:
 
 
 def trained_path(checkpoint: Path) -> Path:
-    """Beside a member's checkpoint, the step of the checkpoint it last trained past (which tells a
-    restart after a fault from a pause at a round)."""
+    """The step a member last trained past, beside its checkpoint (a restart after a fault, not a round's pause)."""
     return checkpoint.with_name(checkpoint.name + ".trained")
 
 
@@ -72,13 +62,8 @@ def log_path(experiment_folder: str | Path) -> Path:
 
 
 def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trials, curves) with each PBT member's target bookkeeping its own since its last exploit.
-
-    A member that goes on from a donor's weights takes the donor's evaluation history with its state.
-    Here a record's ``steps_to_target`` is the first step the member's own ``eval_accuracy`` reached its
-    target since the exploit before that record; in trials.csv, ``steps_to_target`` is its last
-    record's and ``best_eval_accuracy`` the best of its last stretch. ``stopped_early`` and
-    ``stopped_by`` stay what training did. Tables that are not PBT's come back as they are."""
+    """(trials, curves) with each PBT member's ``steps_to_target`` and ``best_eval_accuracy`` its own since its
+    last exploit (docs/data.md); tables that are not PBT's come back as they are."""
     if curves.empty or "exploited_from" not in curves or "eval_accuracy" not in curves:
         return trials, curves
     ordered = curves.sort_values(["trial_id", "step"], kind="stable")  # its index kept: curves keep their order
@@ -98,12 +83,8 @@ def own_since_exploit(trials: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.Da
     own = pd.DataFrame({"steps_to_target": pd.Series(first[final].values, index=ids[final].values),
                         "best_eval_accuracy": accuracy[last].groupby(ids[last]).max()})
     rows = trials["trial_id"].astype(str)
-    trials = trials.copy()
-    for column in own:
-        if column in trials:
-            mapped = rows.map(own[column])
-            trials[column] = mapped.where(rows.isin(own.index), trials[column])
-    return trials, curves
+    return trials.assign(**{c: rows.map(own[c]).where(rows.isin(own.index), trials[c]) for c in own if c in trials}), \
+        curves
 
 
 def _targets(trials: pd.DataFrame) -> dict[str, float]:

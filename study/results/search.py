@@ -19,70 +19,48 @@ from study.results.summary import trial_outcome
 from study.spec.fields import BASE
 from study.spec.space import ONLY_FOR
 
-
-def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
-    """The Optuna storage of a search's journal file (optuna.journal), or None when there is none."""
-    folder = Path(path)
-    storage_name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
-    journal = Path(storage_name) if Path(storage_name).is_absolute() else folder / storage_name
-    if not journal.is_file():
-        journal = folder / OPTUNA_JOURNAL
-        if not journal.is_file():
-            return None
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
-
-
-def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
-    """The Optuna study in a search's journal file (optuna.journal), or None when there is none."""
-    storage = _journal(path, meta)
-    if storage is None:
-        return None
-    import optuna
-
-    names = optuna.get_all_study_names(storage)
-    if not names:
-        return None
-    name = "palrnn" if "palrnn" in names else names[0]
-    return optuna.load_study(study_name=name, storage=storage)
-
-
 OPTUNA_TIE_BREAK = ("the first of them in Optuna's trial order (its trial number): the trial Optuna's "
                     "study.best_trial names")
 ID_TIE_BREAK = ("the first of them by trial id (no Optuna journal: Ray numbers a PBT study's trials, "
                 "..._00000 on, in the order it made them)")
 
 
-def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:
-    """Each trial's number in the search's Optuna journal, by Ray's trial id (the ``ray_trial_id``
-    Optuna keeps for it; a search of several cells: each cell's study's numbers); None where the
-    search keeps no journal (PBT)."""
-    storage = _journal(path, meta)
-    if storage is None:
+def _journal(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> tuple[Any, list[str]]:
+    """The Optuna storage of a search's journal file and its studies' names; (None, []) when there is none."""
+    folder = Path(path)  # an absolute storage path stays itself under folder /
+    name = ((meta or {}).get("search") or {}).get("storage") or OPTUNA_JOURNAL
+    journal = next((j for j in (folder / name, folder / OPTUNA_JOURNAL) if j.is_file()), None)
+    if journal is None:
+        return None, []
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    return storage, optuna.get_all_study_names(storage)
+
+
+def read_optuna_study(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> Any:
+    storage, names = _journal(path, meta)
+    if not names:
         return None
     import optuna
+    return optuna.load_study(study_name="palrnn" if "palrnn" in names else names[0], storage=storage)
 
-    numbers = {}
-    for name in optuna.get_all_study_names(storage):
-        for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False):
-            if t.user_attrs.get("ray_trial_id") is not None:
-                numbers[str(t.user_attrs["ray_trial_id"])] = t.number
+
+def optuna_numbers(path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> dict[str, int] | None:
+    """Each trial's number in the search's Optuna journal, by ``ray_trial_id``; None without a journal (PBT)."""
+    storage, names = _journal(path, meta)
+    if not names:
+        return None
+    import optuna
+    numbers = {str(t.user_attrs["ray_trial_id"]): t.number for name in names
+               for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+               if t.user_attrs.get("ray_trial_id") is not None}
     return numbers or None
-
-
-def tie_break_text(numbers: Mapping[str, int] | None) -> str:
-    """The rule that picks the best among trials tied on the objective, in words."""
-    return ID_TIE_BREAK if numbers is None else OPTUNA_TIE_BREAK
 
 
 def ranked_trials(trials: pd.DataFrame, metric: str = "eval_accuracy", mode: str = "max",
                   numbers: Mapping[str, int] | None = None) -> pd.DataFrame:
-    """The finished trials with a final ``metric``, best first; among equal values, the first in
-    Optuna's trial order (``numbers``, ``optuna_numbers``: as Optuna's study.best_trial takes the
-    first completed trial with the best value), then by trial id (all of them, where no journal
-    gives ``numbers``). Values are compared as they are: ties are exact."""
+    """The finished trials, best first; exact ties in Optuna's trial order (as study.best_trial), then by id."""
     if trials.empty or metric not in trials:
         return trials.iloc[0:0]
     ok = trials[trials["status"] == "TERMINATED"] if "status" in trials else trials
@@ -104,7 +82,7 @@ def best_trial_id(trials: pd.DataFrame, best: Mapping[str, Any] | None = None) -
 
 def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10,
                numbers: Mapping[str, int] | None = None) -> pd.DataFrame:
-    """A search's ``n`` best trials (``ranked_trials``): the searched ``fields`` and how each ended."""
+    """A search's ``n`` best trials: the searched ``fields`` and how each ended."""
     shown = ["trial_id", *fields, "eval_accuracy", "steps_to_target", "step", "stopped_by"]
     ranked = ranked_trials(trials, numbers=numbers)
     return ranked[[c for c in shown if c in ranked]].head(n).reset_index(drop=True)
@@ -112,20 +90,14 @@ def top_trials(trials: pd.DataFrame, fields: Sequence[str], n: int = 10,
 
 def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
                     numbers: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """What a search's report says of its trials (printed and in report.html): the best trials (``top``,
-    their searched ``fields``), what the scheduler did (``scheduled``), the ``others`` that errored or
-    never finished, how many ``reached`` the target (``goal``). ``numbers`` (Optuna's) order ties."""
+    """What a search's report says of its trials: the best, the scheduler's work, the others, how many reached it."""
     fields = [a for a in meta.get("axes") or [] if a in trials]
     top = top_trials(trials, fields, numbers=numbers)
-    for column in fields:
-        top[column] = top[column].map(lambda v: value_text(v, 6))
+    top = top.assign(**{c: top[c].map(lambda v: value_text(v, 6)) for c in fields})
     outcome = trial_outcome(trials) if len(trials) else pd.Series(dtype=object)
-    target = study_target(meta)
+    target, cut = study_target(meta), int((outcome == "cut").sum())
     return {
-        "fields": fields,
-        "top": top,
-        "cut": int((outcome == "cut").sum()),
-        "scheduled": scheduled_text(meta, trials, int((outcome == "cut").sum())),
+        "fields": fields, "top": top, "cut": cut, "scheduled": scheduled_text(meta, trials, cut),
         "others": [f"{int((outcome == o).sum())} {o}" for o in ("errored", "unfinished") if (outcome == o).any()],
         "reached": int(trials["steps_to_target"].notna().sum()) if "steps_to_target" in trials else 0,
         "goal": f"{target:g}" if target is not None else "the target",
@@ -134,22 +106,18 @@ def search_overview(meta: Mapping[str, Any], trials: pd.DataFrame,
 
 def best_trial(trials: Any, metric: str = "eval_accuracy", mode: str = "max",
                numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
-    """The finished trial with the best final ``metric`` (``ranked_trials``' first), as a row, with
-    ``tied`` (every trial with that very value, the best first) and ``tie_break`` (the rule that
-    chose among them, in words: ``tie_break_text``); None when no trial finished with a value."""
+    """``ranked_trials``' first as a row, with ``tied`` and ``tie_break``; None when no trial finished with a value."""
     ranked = ranked_trials(trials, metric, mode, numbers)
     if ranked.empty:
         return None
-    best = ranked.iloc[0].to_dict()
     value = pd.to_numeric(ranked[metric], errors="coerce")
     tied = ranked.loc[value == value.iloc[0], "trial_id"].astype(str).tolist() if "trial_id" in ranked else []
-    return {**best, "tied": tied, "tie_break": tie_break_text(numbers)}
+    return {**ranked.iloc[0].to_dict(), "tied": tied,
+            "tie_break": ID_TIE_BREAK if numbers is None else OPTUNA_TIE_BREAK}
 
 
 def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | None = None) -> dict[str, Any] | None:
-    """best.json: the search's best trial by its (first) metric (``best_trial``: with ``tied`` and
-    ``tie_break``), every value plain, and ``confirm``, the command that reruns it over 5 seeds; a
-    search over several cells adds each cell's best (``cells``). None when no trial finished."""
+    """best.json (docs/data.md), every value plain, each cell's best too (``cells``); None when no trial finished."""
     metric, mode = plan.search.settings.metric, plan.search.settings.mode
     best = best_trial(trials, metric, mode, numbers)
     if best is None:
@@ -159,21 +127,16 @@ def best_record(plan: Any, trials: pd.DataFrame, numbers: Mapping[str, int] | No
         return {**{k: v if k == "tied" else plain(v) for k, v in row.items()}, "confirm": confirm_command(plan, row)}
 
     data = entry(best)
-    cells = plan.cells
-    if len(cells) > 1:
-        data["cells"] = {}
-        for cell in cells:
-            part = trials[(trials["model"] == cell["model"]) & (trials["length"] == cell["length"])] \
-                if len(trials) else trials
-            row = best_trial(part, metric, mode, numbers)
-            if row is not None:
-                data["cells"][f"{cell['model']}-T{cell['length']}"] = entry(row)
+    if len(plan.cells) > 1:
+        rows = {f"{c['model']}-T{c['length']}": best_trial(  # trials is not empty: it has a best
+            trials[(trials["model"] == c["model"]) & (trials["length"] == c["length"])], metric, mode, numbers)
+            for c in plan.cells}
+        data["cells"] = {cell: entry(row) for cell, row in rows.items() if row is not None}
     return data
 
 
 def tied_words(best: Mapping[str, Any]) -> str:
-    """What best.json says of the trials tied with its best, in words ("" when none is): how many,
-    and the rule that chose among them."""
+    """The trials tied with best.json's best and the rule that chose, in words ("" when none is)."""
     others = [t for t in best.get("tied") or [] if str(t) != str(best.get("trial_id"))]
     if not others:
         return ""
@@ -183,8 +146,7 @@ def tied_words(best: Mapping[str, Any]) -> str:
 
 
 def confirm_words(best: Mapping[str, Any]) -> str:
-    """What the confirm command is, said before it: a PBT trial trained under a schedule of lr and
-    max_norm (its lineage), which the command does not replay: it holds the last values fixed."""
+    """Said before the confirm command: for a PBT trial, it holds the last lr and max_norm fixed, no schedule."""
     made = pd.to_numeric(pd.Series([best.get("exploits")]), errors="coerce").iloc[0]
     if pd.notna(made) and made > 0:
         return (f"it is one seed's result, trained under PBT's schedule ({int(made)} exploits: {best.get('lineage')}); "
@@ -193,10 +155,7 @@ def confirm_words(best: Mapping[str, Any]) -> str:
 
 
 def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
-    """The grid command that reruns a search's best config over seeds 0 .. seeds-1, all else equal:
-    the searched fields from ``best``, and every other setting of the search (``--set``, --full,
-    --patience, --smoke-test) that differs from what the ``lengths`` grid would use. ``best`` is a
-    row of the trials table; its model and length name the cell (a search over several cells)."""
+    """The grid command that reruns ``best`` over seeds 0 .. seeds-1 with every other setting the search's."""
     from palrnn.config import Config
     space = plan.param_space
     model = plain(best.get("model")) if best.get("model") is not None else space["model"]
@@ -204,9 +163,8 @@ def confirm_command(plan: Any, best: dict[str, Any], seeds: int = 5) -> str:
     grid_base = Config.from_dict({**BASE, "model": model, "length": length}).to_dict()
     fixed = {k: v for k, v in space.items()
              if k not in ("model", "length", "seed") and k in grid_base and v != grid_base[k]}
-    searched = [k for k in plan.axes
-                if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))]
-    fixed.update({k: plain(best.get(k)) for k in searched})
+    fixed.update({k: plain(best.get(k)) for k in plan.axes  # the searched fields this model has
+                  if k in best and k not in ("model", "length") and model in ONLY_FOR.get(k, (model,))})
     words = ["python -m study.run --grid lengths", f"--models {model}", f"--lengths {length}", f"--seeds {seeds}"]
     words += [f"--set {k}={_arg(v)}" for k, v in fixed.items()]
     if plan.results_dir != "results":
@@ -223,8 +181,4 @@ def _arg(v: Any) -> str:
 
 def plain(v: Any) -> Any:
     """A pandas/numpy value as plain Python (numpy scalars unwrapped, NaN as None), for JSON and commands."""
-    if hasattr(v, "item"):
-        return v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    return v
+    return v.item() if hasattr(v, "item") else None if isinstance(v, float) and v != v else v

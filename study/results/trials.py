@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,6 @@ from study.basics.store import Store
 from study.results.checkpoints import CHECKPOINTS, as_store, read_saved
 from study.results.pbt import own_since_exploit
 
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-
 # A PBT trial's records also hold what it trains with as it goes (curves.csv; and exploited_from,
 # the member whose weights it went on from just before a record, from its lineage).
 PBT_RECORDED = ["lr", "max_norm"]
@@ -25,10 +20,8 @@ RECORDED = ["step", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy"
 
 
 class FinishedTables:
-    """The tables of the trials finished so far, from their checkpoints alone (no Ray): what the
-    driver writes while a study runs, so that a study stopped by a full disk or a crash keeps the
-    tables of everything that finished. Checkpoints are read again only when they change.
-    ``study_folder``: the study folder, or the Store the trials keep their checkpoints in (--storage)."""
+    """The finished trials' tables from their checkpoints alone (no Ray), written while a study runs so that a
+    study stopped by a full disk or a crash keeps them; a checkpoint is read again only when it changes."""
 
     def __init__(self, study_folder: str | Path | Store, config_columns: list[str]) -> None:
         self.store, self.columns = as_store(study_folder), config_columns
@@ -38,9 +31,8 @@ class FinishedTables:
         """(name, what tells it changed, what read_saved reads) of every trial checkpoint."""
         if self.store.local is not None:
             return [(p.stem, None, p) for p in sorted((self.store.local / CHECKPOINTS).glob("*.pt"))]
-        store = self.store
-        return [(key[len(CHECKPOINTS) + 1:-3], (size, mtime), key) for key, size, mtime in store.entries(CHECKPOINTS)
-                if key.endswith(".pt") and key.count("/") == 1]
+        return [(key[len(CHECKPOINTS) + 1:-3], (size, mtime), key)
+                for key, size, mtime in self.store.entries(CHECKPOINTS) if key.endswith(".pt") and key.count("/") == 1]
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(trials, curves) of the finished trials; None when nothing has changed since the last call."""
@@ -55,10 +47,9 @@ class FinishedTables:
                 if self._cache.get(stem, (None,))[0] == mtime:
                     continue
                 saved = read_saved(where if self.store.local is not None else self.store.read(where))
-                if saved.trial_id is None or saved.config is None:
-                    continue
-                self._cache[stem] = (mtime, saved.trial_id, saved.config, saved.records)
-                changed = True
+                if saved.trial_id is not None and saved.config is not None:
+                    self._cache[stem] = (mtime, saved.trial_id, saved.config, saved.records)
+                    changed = True
             except Exception:  # being replaced this instant, or unreadable: the next call sees it
                 continue
         if not changed:
@@ -70,8 +61,7 @@ class FinishedTables:
 
 def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, str, str | None]],
             config_columns: list[str], scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trial id, config, last record, its records as a DataFrame or None, Ray status, error) per
-    trial -> (trials, curves)."""
+    """(trial id, config, last record, records or None, Ray status, error) per trial -> (trials, curves)."""
     trials, curves = [], []
     for trial_id, config, last, df, status, error in entries:
         cfg = {k: config.get(k) for k in config_columns}
@@ -83,10 +73,9 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
             # A trial restored from a checkpoint reports the steps after it again: keep the last.
             df = df.drop_duplicates("step", keep="last").sort_values("step")
             per_record = [c for c in PBT_RECORDED if pbt and c in df]  # lr and max_norm as they went
-            part = df[[c for c in RECORDED if c in df] + per_record].copy()
-            part.insert(0, "trial_id", trial_id)
-            for k, v in reversed([(k, v) for k, v in cfg.items() if k not in per_record]):
-                part.insert(1, k, [v] * len(part))
+            fixed = {"trial_id": trial_id, **{k: [v] * len(df) for k, v in cfg.items() if k not in per_record}}
+            part = pd.concat([pd.DataFrame(fixed, index=df.index), df[[c for c in RECORDED if c in df] + per_record]],
+                             axis=1)
             if pbt:
                 part["exploited_from"] = exploited_from(part["step"], lineage)
             curves.append(part)
@@ -97,29 +86,22 @@ def trial_tables(entries: list[tuple[str, dict[str, Any], dict[str, Any], Any, s
         row["best_eval_accuracy"] = best if best is not None else last.get("eval_accuracy")
         row["status"] = "ERROR" if error is not None else status
         row["stopped_by"] = stopped_by(row, scheduled)
-        row["node"] = last.get("node")
-        row["restarts"] = last.get("restarts", 0)
-        row["restarted_from_scratch"] = last.get("restarted_from_scratch", False)
-        row["wall_seconds"] = last.get("wall_seconds")
-        row["params"] = last.get("params")  # the model's parameter count (studies before it: missing)
+        row.update({k: last.get(k, d) for k, d in (("node", None), ("restarts", 0), ("restarted_from_scratch", False),
+                                                   ("wall_seconds", None), ("params", None))})
         row["error"] = error
-        if pbt:
-            row.update(extra)
-        trials.append(row)
+        trials.append({**row, **(extra if pbt else {})})
     trials_df = pd.DataFrame(trials)
     if len(trials_df):
         trials_df = trials_df.sort_values([c for c in config_columns if c in trials_df] + ["trial_id"],
                                           key=_sort_key).reset_index(drop=True)
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["trial_id", *RECORDED])
-    if len(curves_df):
-        curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
+    curves_df = curves_df.sort_values(["trial_id", "step"]).reset_index(drop=True)
     # PBT: a member's steps to the target and best accuracy are its own since its last exploit, not its donor's.
     return own_since_exploit(trials_df, curves_df)
 
 
 def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series:
-    """Per record, the member whose weights the trial went on from since the record before (its
-    first record after an exploit), else missing."""
+    """Per record, the member whose weights the trial went on from since the record before, else missing."""
     out = pd.Series(pd.NA, index=steps.index, dtype="Int64")
     for e in lineage:
         after = steps[steps > e["step"]]
@@ -129,11 +111,7 @@ def exploited_from(steps: pd.Series, lineage: list[dict[str, Any]]) -> pd.Series
 
 
 def pbt_columns(cfg: dict[str, Any], last: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
-    """A PBT trial's config as it ended (its last exploit's values), its columns ``member``,
-    ``exploits`` (how many times it took another's weights) and ``lineage`` (each exploit as
-    ``STEP:mFROM``, with the values it went on with), and the lineage itself."""
-    import json
-
+    """A PBT trial's config as it ended, its ``member``, ``exploits`` and ``lineage`` columns, and its lineage."""
     lineage = json.loads(last["lineage"]) if isinstance(last["lineage"], str) else list(last["lineage"])
     if lineage:
         cfg = {**cfg, **{k: v for k, v in lineage[-1]["config"].items() if k in cfg}}
@@ -149,10 +127,8 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 
 def stopped_by(row: dict[str, Any], scheduled: bool = True) -> str:
-    """Why a trial ended: error, diverged, target (early stop), steps (all of them), scheduler (cut by
-    ASHA), or unfinished (the study was interrupted). Without a scheduler (``scheduled`` False), a trial
-    ended short of its steps was stopped with the study: unfinished. "steps" is judged from the step
-    reached, not from ``done``, which Ray sets itself on a trial its scheduler stopped."""
+    """trials.csv's ``stopped_by``; "steps" from the step reached, not ``done`` (Ray sets it on a trial it cut).
+    Without a scheduler, a trial ended short of its steps was stopped with the study: unfinished."""
     if row["status"] == "ERROR":
         return "error"
     if row.get("diverged"):

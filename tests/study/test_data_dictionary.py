@@ -22,6 +22,7 @@ _spec = importlib.util.spec_from_file_location("data_dictionary", ROOT / "script
 script = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(script)
 CONFIG = {c.name: c.dtype for c in schema.config_columns()}
+PLACEHOLDERS = (schema.SWEPT, schema.SETTINGS, schema.SEARCHED)  # each a run of config fields
 
 
 def _table(name: str) -> schema.Table:
@@ -39,7 +40,7 @@ def _check(name: str, df: pd.DataFrame, read: bool, complete: bool = True) -> No
     ``read``: ``df`` as pandas.read_csv reads the file (else as study.load_study gives it)."""
     table = _table(name)
     listed = {c.name: c.dtype for c in table.columns}
-    placeholder = any(c.name in schema.PLACEHOLDERS for c in table.columns)
+    placeholder = any(c.name in PLACEHOLDERS for c in table.columns)
     for column in df.columns:
         if column in listed:
             want = listed[column]
@@ -52,7 +53,7 @@ def _check(name: str, df: pd.DataFrame, read: bool, complete: bool = True) -> No
         ok = {want} | ({"int64"} if read and want == "float64" else set())  # whole numbers, none missing
         assert got in ok, f"{name}: {column} is {got}, the data dictionary says {want}"
     if complete:
-        missing = [c for c in listed if c not in schema.PLACEHOLDERS and c not in df.columns]
+        missing = [c for c in listed if c not in PLACEHOLDERS and c not in df.columns]
         assert not missing, f"{name}: the dictionary lists {missing}, which the table lacks"
 
 
