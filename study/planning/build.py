@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from study.basics import tracking
-from study.basics.errors import StudyError
-from study.basics.layout import STUDY_FILE, STUDY_TOML
+from study.basics.errors import StudyError, first_line
+from study.basics.layout import DRIVER_STATE, STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
-from study.planning import remote
 from study.planning.kinds import KINDS, Resolved, kind_of, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import merge
@@ -23,6 +22,7 @@ from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs,
 from study.planning.plan import RunOptions, StudyPlan
 from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
 from study.spec.fields import NAME_RE
+from study.spec.load import load
 
 
 def make_plan(ov: Overlay) -> StudyPlan:
@@ -62,10 +62,7 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
 
 
 def _plan_mlflow(plan: StudyPlan, where: str) -> None:
-    """``plan.mlflow``: the tracking URI of the study's MLflow store (``study.tracking.mlflow_uri``:
-    True, the study folder's own SQLite store), or None; refused when mlflow is not installed.
-    The resolved study (study.toml) keeps True for the folder's own store, else the URI."""
-    assert plan.study is not None
+    """``plan.mlflow``: the tracking URI (True: the study folder's own store, which study.toml keeps as True)."""
     value = plan.study.mlflow
     if value is None:
         return
@@ -79,8 +76,7 @@ def _plan_mlflow(plan: StudyPlan, where: str) -> None:
 
 
 def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None:
-    """``plan.storage``: --storage's URI, else the study file's ``storage``, checked as far as it can
-    be without reading or writing it (``study.basics.store.open_storage``); a path made absolute."""
+    """``plan.storage``: --storage's URI, else the study file's, checked without reading or writing it."""
     if given is None and in_file is None:
         return
     plan.storage = storage_uri(given if given is not None else in_file,
@@ -90,7 +86,7 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
 
 
 def storage_uri(value: Any, where: str) -> str:
-    """A storage as study.json keeps it: its URI, a path made absolute (``where``: the label of its errors)."""
+    """A storage as study.json keeps it: its URI, a path made absolute."""
     from study.basics.store import open_storage
 
     store = open_storage(str(value), where)
@@ -98,8 +94,7 @@ def storage_uri(value: Any, where: str) -> str:
 
 
 def _resources(ov: Overlay) -> tuple[Resources, RunOptions]:
-    """--cpus-per-trial, ... as the document's ``resources`` (its parser's errors named by their
-    option), and where Ray runs; checked against this machine where Ray starts here."""
+    """--cpus-per-trial, ... as the document's ``resources``, and where Ray runs; checked against this machine."""
     try:
         resources = Resources.parse({k: ov.get(k) for k in RESOURCE_KEYS if ov.get(k) is not None})
     except DocumentError as exc:
@@ -158,8 +153,7 @@ def _check_name(name: Any, label: str) -> str:
 
 
 def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | None = None) -> None:
-    """--results-dir and the study folder fit a new study, or a resumed one (``fetched``: whose
-    state was read from --storage, for a study folder the driver makes)."""
+    """--results-dir and the study folder fit a new study, or a resumed one (``fetched``: from --storage)."""
     root = Path(plan.results_dir)
     if root.exists() and not root.is_dir():
         raise StudyError(f"--results-dir: {root} exists and is not a folder")
@@ -192,26 +186,23 @@ def _resumed_plan(ov: Overlay) -> StudyPlan:
     name = _check_name(ov.get("name"), "")
     folder = Path(str(ov.get("results_dir"))) / name
     # No study folder here, and --storage given: the study's state as its driver left it there.
-    fetched = remote.fetch_state(ov.get("storage"), name, str(ov.get("results_dir"))) \
+    fetched = fetch_state(ov.get("storage"), name, str(ov.get("results_dir"))) \
         if ov.get("storage") is not None and not (folder / STUDY_FILE).is_file() else None
     try:
-        data = remote.meta_of(fetched) if fetched else json.loads((folder / STUDY_FILE).read_text())
-        plan = StudyPlan.from_meta(data)
+        plan = StudyPlan.from_meta(json.loads(fetched[STUDY_FILE] if fetched else (folder / STUDY_FILE).read_text()))
     except FileNotFoundError:
         raise StudyError(f"--resume: no study {name!r} in {ov.get('results_dir')} (no {STUDY_FILE}); give --name of "
                          "an existing study, or its --storage where it ran on another machine") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StudyError(f"--resume: {folder / STUDY_FILE} is not a study file ({exc})") from None
     plan.results_dir, plan.resume = str(ov.get("results_dir")), True
-    if fetched:
-        plan.study = remote.study_of(fetched) or plan.study
-    elif (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
-        from study.spec.load import load
-
+    with tempfile.TemporaryDirectory() as tmp:  # the study as written at its start (its name, its description)
+        if fetched and STUDY_TOML in fetched:
+            (Path(tmp) / STUDY_TOML).write_bytes(fetched[STUDY_TOML])
         try:
-            plan.study = load(folder / STUDY_TOML)
+            plan.study = load((Path(tmp) if fetched else folder) / STUDY_TOML)
         except StudyError:
-            pass  # study.json's plan is the one that runs; its study was derived from it
+            pass  # none, or one that no longer reads: study.json's, derived from the plan that runs
     plan.options = _run_options(ov)
     if ov.get("storage") is not None:  # the study's storage is its study.json's; another one would lose its trials
         asked = storage_uri(ov.get("storage"), "--storage")
@@ -224,6 +215,35 @@ def _resumed_plan(ov: Overlay) -> StudyPlan:
     _check_folder(plan, resume=True, fetched=fetched)
     plan.fetched = fetched
     return plan
+
+
+def fetch_state(storage: str, name: str, results_dir: str) -> dict[str, bytes]:
+    """Study ``name``'s driver state, as its driver copied it to ``storage`` (``study.driver.shared.mirror``):
+    each file's bytes by its name in the study folder. Written there only once the resume is checked."""
+    from study.basics.store import open_storage
+
+    store = open_storage(storage).child(name)
+    files: dict[str, bytes] = {}
+    for key in DRIVER_STATE:
+        try:
+            files[key] = store.read(key)
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # an endpoint that does not answer, no credentials
+            raise StudyError(f"--storage: cannot read {store.uri_of(key)} ({first_line(exc)})") from None
+    if STUDY_FILE not in files:
+        raise StudyError(f"--resume: no study {name!r} in {results_dir} (no {STUDY_FILE}) nor in {storage}; "
+                         "give --name of an existing study")
+    return files
+
+
+def write_state(folder: Path, files: dict[str, bytes]) -> None:
+    """The fetched files into the local study folder, each written atomically."""
+    from study.basics.io import write_bytes_atomic
+
+    for key, data in files.items():
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(folder / key, data)
 
 
 def _check_same_study(plan: StudyPlan, ov: Overlay, given: list[str]) -> None:
@@ -272,7 +292,6 @@ def _shown(v: Any) -> str:
 
 
 def plan(study: Any = None, **keywords: Any) -> StudyPlan:
-    """``study.plan``: see the package's docstring."""
     return make_plan(from_kwargs(study, **keywords))
 
 

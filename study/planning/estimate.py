@@ -1,22 +1,5 @@
-"""What a plan will cost before it runs: its wall time and each trial's peak memory (docs/estimates.md).
-
-Time. A trial of ``steps`` steps at length T, batch B and n hidden units trains for
-``steps * step(T, B, n) + evaluations * forward(T, eval examples, n)`` seconds, from the cost table
-``costs.json`` (measured on this machine by ``scripts/calibrate_estimate.py``; per model, fits of a
-training step and of a forward pass at the trial's torch threads), plus Ray's cost per trial. The
-trials run ``at_once`` at a time (CPUs / --cpus-per-trial, GPUs / --gpus-per-trial, --max-concurrent;
-a search's cells one after another); the wall time adds Ray's start and the study's finish.
-
-Memory. A trial's peak: the worker process (Python, torch, Ray), the parameters with their
-gradients and optimizer state, the held-out set it keeps (x: eval examples x T x d floats), and the
-largest of (a) a training step: T x B x n x a bytes (the forward graph kept for backward, the
-gradients, the batch), (b) an evaluation without gradients: examples x T x n x e bytes (torch's
-kernel returns every step's output), (c) drawing the held-out sample (``palrnn.data``: about 12 x
-eval examples candidate rows of T/2 int64 digits, and their hashes); ``a`` and ``e`` per model are
-the growth of a fresh process's peak memory, measured by the calibration.
-
-No torch import: a dry run answers in well under a second at any size.
-"""
+"""What a plan will cost before it runs: its wall time and each trial's peak memory, from the cost
+table costs.json; no torch import (docs/estimates.md says how)."""
 
 from __future__ import annotations
 
@@ -30,7 +13,7 @@ from typing import Any
 
 from study.basics.errors import StudyError
 from study.planning.calibrate import COSTS
-from study.planning.kinds.base import StudyPlan
+from study.planning.kinds.base import StudyPlan, para
 
 GIB = 2**30
 EVAL_CHUNK = 8192  # palrnn.train.evaluate's
@@ -41,7 +24,6 @@ IGNORE = "--ignore-memory"
 
 @functools.lru_cache(maxsize=1)
 def costs() -> dict[str, Any]:
-    """The cost table (``study.planning.calibrate``), read once per process."""
     return json.loads(COSTS.read_text())
 
 
@@ -56,8 +38,7 @@ def _seconds(c: Sequence[float], length: int, batch: int, hidden: int) -> float:
 
 
 def _eval_examples(cfg: Mapping[str, Any]) -> int:
-    """About how many held-out examples a trial evaluates (``palrnn.data.eval_count``'s rule without
-    torch: every held-out left half, about 10**m x eval_fraction, when few, else eval_size)."""
+    """About how many held-out examples a trial evaluates (``palrnn.data.eval_count``'s rule, no torch)."""
     m, fraction, size = (int(cfg["length"]) + 2) // 2, float(cfg["eval_fraction"]), int(cfg["eval_size"])
     if m > 308 or 10**m * fraction > 2 * ENUMERATE_LIMIT:
         return size
@@ -91,14 +72,12 @@ class Memory:
 
 
 def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
-    """A trial's peak memory (module doc); ``on_gpu``: its model and data on a GPU, the held-out draw
-    on the machine."""
+    """A trial's peak memory (docs/estimates.md); ``on_gpu``: the held-out draw stays on the machine."""
     model, length, batch, hidden = str(cfg["model"]), int(cfg["length"]), int(cfg["batch_size"]), int(cfg["hidden"])
     inputs = 10 if cfg.get("input") == "onehot" else 1
     table = costs()
     measured = table["models"].get(model, table["models"]["LSTM"])["memory"]
     examples = _eval_examples(cfg)
-    half = (length + 2) // 2
     parts = {
         "parameters": 4 * FLOAT32 * _parameters(model, hidden, inputs),  # weights, gradients, optimizer (2)
         "held-out set": examples * (length * inputs * FLOAT32 + INT64),
@@ -108,7 +87,7 @@ def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
     }
     draw = 0 if examples < int(cfg["eval_size"]) else max(1024, math.ceil(examples / float(cfg["eval_fraction"]) * 1.2))
     host_only = {"worker": int(table.get("worker_bytes", 0.5 * GIB)),
-                 "held-out draw": 2 * draw * half * INT64 + examples * (length + 1) * 2 * INT64}
+                 "held-out draw": 2 * draw * ((length + 2) // 2) * INT64 + examples * (length + 1) * 2 * INT64}
     device = parts["parameters"] + parts["held-out set"] + max(parts["training step"], parts["evaluation"])
     if on_gpu:
         host = host_only["worker"] + max(host_only["held-out draw"], parts["held-out set"])
@@ -119,7 +98,6 @@ def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
 
 
 def machine_memory() -> int | None:
-    """This machine's memory in bytes (os.sysconf), None where it cannot be read."""
     try:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
@@ -127,8 +105,7 @@ def machine_memory() -> int | None:
 
 
 def gpu_memory() -> int | None:
-    """The first GPU's memory in bytes, None without one (torch imported only here, and only when
-    planning already needed it: trials on GPUs)."""
+    """The first GPU's bytes (torch imported only for trials on GPUs), None without one."""
     try:
         import torch
 
@@ -138,7 +115,7 @@ def gpu_memory() -> int | None:
 
 
 def size_text(n: float) -> str:
-    """Bytes as people read them: 512 MB, 3.1 GB, 103 GB (powers of 1,000, as machines are sold)."""
+    """512 MB, 3.1 GB, 103 GB (powers of 1,000, as machines are sold)."""
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
         if n >= scale:
             v = n / scale
@@ -158,13 +135,9 @@ def duration_text(seconds: float) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
-# -- a plan's ----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Estimate:
-    """A plan's estimate: its wall time (``bound``: why it is an upper bound; None: every trial
-    runs all its steps, so it is the expected time) and its largest trial's memory."""
+    """A plan's wall time (``bound``: why it is an upper bound, None: expected) and largest trial's memory."""
 
     trials: int
     wall: float
@@ -179,7 +152,6 @@ class Estimate:
     shorter: str = "fewer --lengths"  # how its trials get smaller (``Kind.shorter``)
 
     def lines(self) -> list[str]:
-        """The estimate as it is printed (``--dry-run`` and a study's start): two sentences."""
         how = "at most " if self.bound else "about "
         time = (f"estimate: {how}{duration_text(self.wall)} wall time ({self.trials:,} trials, {self.at_once} at "
                 f"once on {self.where}; Ray's start and {costs()['ray']['per_trial']:.1f} s per trial included"
@@ -193,10 +165,9 @@ class Estimate:
             mem += f"; this machine has {size_text(self.machine)}"
             if self.at_once * self.memory.host > self.machine:
                 mem += f", less than {self.at_once} such trials at once need"
-        return [*_para(time), *_para(mem)]
+        return [*para(time), *para(mem)]
 
     def refusal(self) -> str | None:
-        """The one line that refuses a trial too large for the machine (or its GPU), or None."""
         fix = f"{self.shorter}, a smaller hidden or batch_size (--set), or {IGNORE} to run it anyway"
         if self.gpu and self.memory.device > self.gpu:
             return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.device)} on its GPU; "
@@ -207,14 +178,7 @@ class Estimate:
         return None
 
 
-def _para(text: str, width: int = 100) -> list[str]:
-    from study.basics.text import wrap_parts
-
-    return wrap_parts(text.split(), " ", first="", indent="  ", width=width)
-
-
 def _at_once(plan: StudyPlan) -> tuple[int, str]:
-    """How many trials run at once, and on what."""
     cpus = plan.options.num_cpus or os.cpu_count() or 1
     slots = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     where = f"this machine's {cpus} CPU{'s' * (cpus != 1)}"
@@ -252,41 +216,32 @@ def _bound(plan: StudyPlan, configs: list[dict[str, Any]]) -> str | None:
 
 
 def estimate(plan: StudyPlan) -> Estimate:
-    """The plan's estimate (module doc): no torch, no Ray, nothing written."""
     at_once, where = _at_once(plan)
     threads = max(1, int(plan.cpus_per_trial))
     per_trial, start = costs()["ray"]["per_trial"], costs()["ray"]["start"]
     on_gpu = plan.gpus_per_trial > 0
-    wall, biggest, memory, trials = start, "", Memory(0, 0, {}), 0
+    wall, biggest, memory = start, "", Memory(0, 0, {})
     configs: list[dict[str, Any]] = []
     for group in plan.kind_of.costly(plan):
         times = [(trial_seconds(cfg, threads) + per_trial, n) for cfg, n in group]
         total = sum(t * n for t, n in times)
         wall += max(total / min(at_once, sum(n for _, n in group)), max(t for t, _ in times))
-        for cfg, n in group:
+        for cfg, _ in group:
             configs.append(cfg)
             m = trial_memory(cfg, on_gpu)
             if (m.device, m.host) > (memory.device, memory.host):
-                memory, biggest = m, _settings(cfg)
-            trials += n
+                memory, biggest = m, f"{cfg['model']} T={int(cfg['length']):,}, hidden {cfg['hidden']}, batch " \
+                                     f"{cfg['batch_size']}"
     return Estimate(trials=plan.n_trials, wall=wall, at_once=min(at_once, max(plan.n_trials, 1)), where=where,
                     bound=_bound(plan, configs), memory=memory, biggest=biggest, machine=machine_memory(),
                     gpu=gpu_memory() if on_gpu else None, cluster=bool(plan.options.address),
                     shorter=plan.kind_of.shorter)
 
 
-def _settings(cfg: Mapping[str, Any]) -> str:
-    return f"{cfg['model']} T={int(cfg['length']):,}, hidden {cfg['hidden']}, batch {cfg['batch_size']}"
-
-
 def check_memory(plan: StudyPlan, ignore: bool = False) -> Estimate:
-    """The plan's estimate; StudyError (one line) when a trial cannot fit this machine's memory, or
-    its GPU's, unless ``ignore`` (--ignore-memory)."""
+    """The plan's estimate; StudyError when a trial cannot fit the memory, unless ``ignore`` (--ignore-memory)."""
     est = estimate(plan)
-    refusal = est.refusal()
-    if refusal and not ignore:
+    if (refusal := est.refusal()) and not ignore:
         raise StudyError(refusal)
     return est
 
-
-__all__ = ["IGNORE", "Estimate", "Memory", "check_memory", "costs", "estimate", "trial_memory", "trial_seconds"]

@@ -1,6 +1,5 @@
-"""The overlay: python -m study.run's options and study.plan's keywords, typed but not yet planned,
-as changes to a study document. ``OPTIONS`` maps each keyword (its option: num_samples, --num-samples)
-to the document's key path it sets (``run.*``: the run's own, no key of the document)."""
+"""The overlay: python -m study.run's options and study.plan's keywords, typed but not yet planned.
+``OPTIONS`` maps each keyword (num_samples: --num-samples) to the document's key path it sets (``run.*``: none)."""
 
 from __future__ import annotations
 
@@ -51,7 +50,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 
 def option_name(key: str) -> str:
-    """The command-line option of a document's key or a keyword: cpus_per_trial, --cpus-per-trial."""
     return "--" + key.replace("_", "-")
 
 
@@ -66,8 +64,7 @@ DEFAULTS = {"results_dir": "results", "dashboard_host": "127.0.0.1", "object_sto
 
 @dataclass
 class Overlay:
-    """What the user asked for, by keyword (``OPTIONS``; ``fixed`` and ``axes``: field -> value(s), typed and
-    checked), not yet laid onto its study; ``given``: the options given, by their command-line names."""
+    """What the user asked for, by keyword; ``given``: the options given, by their command-line names."""
 
     values: dict[str, Any]
     given: list[str]
@@ -85,7 +82,6 @@ def int_option(option: str, value: Any, low: int) -> int:
 
 
 def _field(option: str, key: Any) -> str:
-    """A config field as typed (``max_norm`` or ``max-norm``), as Config spells it; StudyError naming ``option``."""
     try:
         return field_name(key)
     except ValueError as exc:
@@ -93,7 +89,6 @@ def _field(option: str, key: Any) -> str:
 
 
 def _typed(option: str, pairs: Any, typed: Callable[[str, Any], Any]) -> dict[str, Any]:
-    """Each field's value typed and checked for its field: StudyError naming ``option``."""
     out = {}
     for key, value in pairs:
         key = _field(option, key)
@@ -105,7 +100,6 @@ def _typed(option: str, pairs: Any, typed: Callable[[str, Any], Any]) -> dict[st
 
 
 def _pairs(option: str, items: Sequence[str], form: str) -> Any:
-    """FIELD=TEXT items: their fields checked, each once."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -158,8 +152,7 @@ TYPED: dict[str, Callable[[Any], Any]] = {
 
 
 def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Overlay:
-    """The command line's options (text, as argparse leaves them) as an overlay: --set, --sweep and
-    --space read from their text, every other option as the keyword it stands for."""
+    """The command line's options as an overlay: --set, --sweep and --space read from their text."""
     fixed = _typed("--set", _pairs("--set", args.set or [], "FIELD=VALUE"), text_value)
     axes = _typed("--sweep", _pairs("--sweep", args.sweep or [], "FIELD=V1,V2,..."), _axis_text)
     space = _typed("--space", _pairs("--space", args.space, f"FIELD=DIST with DIST one of {SYNTAX}"),
@@ -175,8 +168,7 @@ def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run")
 
 def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
                 **kw: Any) -> Overlay:
-    """``study.plan``'s keywords as an overlay; each stands for its command-line option (``given``,
-    ``command``: the command line's, where it stands for them)."""
+    """``study.plan``'s keywords as an overlay, each standing for its command-line option."""
     unknown = [k for k in kw if k not in KEYWORDS]
     if unknown:
         raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: {', '.join(KEYWORDS)}")
@@ -202,8 +194,7 @@ def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: s
 
 
 def _out(ov: Overlay) -> None:
-    """--out FOLDER, the study's folder, as every command names where it writes: its parent is
-    --results-dir, its last part --name (which stay, for a name made from the date)."""
+    """--out FOLDER: its parent is --results-dir, its last part --name."""
     out = ov.values.get("out")
     if out is None:
         return
@@ -218,9 +209,7 @@ def _out(ov: Overlay) -> None:
 
 
 def _canonical_names(v: dict[str, Any]) -> None:
-    """Names as people type them (palrnn.names): the grid, the models, the sampler, the scheduler,
-    the search and the mode in any case, turned into their one spelling before anything is checked
-    (a name that is none of them stays as given, for the planner to refuse with "did you mean")."""
+    """Names in any case (palrnn.names) in their one spelling; others stay, refused later with "did you mean"."""
     models = v.get("models")
     v["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
         canonical(models, MODELS)

@@ -1,5 +1,4 @@
-"""The StudyPlan: everything decided before Ray starts, what study.json keeps (``to_meta``,
-``from_meta``), its trials as a DataFrame and its --dry-run text (``study.run.run_plan`` runs it)."""
+"""The StudyPlan: everything decided before Ray starts, as study.json keeps it, and its --dry-run text."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ META_KEYS = ("name", "results_dir", "kind", "grid", "axes", "param_space", "grid
 
 @dataclass
 class RunOptions:
-    """Where and how a plan runs; not part of the study (study.json does not keep them)."""
+    """Where and how a plan runs (study.json does not keep them)."""
 
     address: str | None = None
     num_cpus: int | None = None
@@ -36,17 +35,14 @@ class RunOptions:
 
 @dataclass
 class StudyPlan:
-    """Everything decided before Ray starts. study.json keeps it (``to_meta``) for --resume and the
-    report; ``study`` is the resolved study, written beside it as study.toml."""
+    """Everything decided before Ray starts, kept in study.json; ``study``: the resolved study (study.toml)."""
 
     name: str
     results_dir: str
     kind: str  # grid | optuna | frontier
     grid: str | None  # a grid's name (the study's name); None for a search or a frontier
-    axes: list[str]  # a grid's (a frontier's) swept fields besides length and seed (model included); a search's
-    # searched fields
-    param_space: dict[str, Any]  # config field -> value, or list of values (a grid's axes, a search's cells, a
-    # frontier's cells: no length, no seed, which the frontier chooses)
+    axes: list[str]  # a grid's (a frontier's) swept fields but length and seed; a search's searched fields
+    param_space: dict[str, Any]  # config field -> value, or list of values (a frontier's: no length, no seed)
     grid_axes: list[str]  # the keys of param_space that Ray sweeps (grid_search); a frontier's cell fields
     n_trials: int  # study.json's "trials"; a frontier's: at most this many (it stops when it knows)
     cpus_per_trial: float = 1
@@ -54,7 +50,7 @@ class StudyPlan:
     checkpoint_every: int = 1000
     max_failures: int = 2
     max_concurrent: int = 0
-    search: SearchPlan | None = None  # a search's settings, cells and ASHA budget
+    search: SearchPlan | None = None
     frontier: dict[str, Any] | None = None  # solve_rule ("4/5"), start_length, max_length, speculate
     mlflow: str | None = None  # the MLflow tracking URI every trial logs to (--mlflow); None: no MLflow
     command: str = ""
@@ -64,9 +60,8 @@ class StudyPlan:
     options: RunOptions = field(default_factory=RunOptions)
     resume: bool = False
     storage: str | None = None  # --storage's URI (never credentials); None: the study folder (study.json: no key)
-    estimate: Any = field(default=None, repr=False, compare=False)  # planning's Estimate (planning/estimate.py)
-    # A resume on a machine without the study folder: the driver state read from --storage, written
-    # to the study folder when the study starts (study.planning.remote).
+    estimate: Any = field(default=None, repr=False, compare=False)  # study.planning.estimate.Estimate
+    # A resume without the study folder: the driver state read from --storage, written there at the start.
     fetched: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -75,49 +70,35 @@ class StudyPlan:
 
     @property
     def kind_of(self) -> Kind:
-        """What the plan's kind does its own way (``study.planning.kinds``)."""
         return KINDS[self.kind]
 
-    # -- what runs --
-
     def configs(self) -> list[dict[str, Any]]:
-        """A grid's trials, each its full config, in the order of the axes (model first, seed last)."""
+        """A grid's trials, each its full config, model first, seed last."""
         return self.kind_of.configs(self)
 
     @property
     def cells(self) -> list[dict[str, Any]]:
-        """A search's cells: one Optuna study each, with its model, length, Optuna study name and Ray
-        experiment (None: the study folder itself, as for a search of one cell). A frontier's cells:
-        the combinations of its swept fields (``study.frontier.options.frontier_cells``), model first."""
+        """A search's cells (model, length, study_name, experiment: None, the study folder); a frontier's."""
         return self.kind_of.cells(self)
 
     def space(self, model: str) -> dict[str, Dist]:
-        """A search cell's dimensions."""
-        assert self.search is not None
         return self.search.space(model)
 
     @property
     def trials(self) -> Any:
-        """The planned trials as a DataFrame, one row each: a grid's full configs; a search's
-        samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their distributions;
-        a frontier's cells."""
+        """The planned trials as a DataFrame: a grid's configs, a search's samples, a frontier's cells."""
         return self.kind_of.trials(self)
 
-    # -- study.json --
-
     def to_meta(self) -> dict[str, Any]:
-        """study.json's plan keys (the report reads kind, axes, grid, param_space, search, target,
-        trials, command, name)."""
-        meta = {k: getattr(self, k) for k in META_KEYS if k != "trials"}
-        meta["trials"] = self.n_trials
-        out = {k: _jsonable(meta[k]) for k in META_KEYS if k != "storage" or meta[k] is not None}
-        if self.study is not None:  # the document, read back by study.spec.load.read_meta
+        """study.json's plan keys, and the document (read back by ``study.spec.load.read_meta``)."""
+        out = {k: _jsonable(self.n_trials if k == "trials" else getattr(self, k)) for k in META_KEYS
+               if k != "storage" or self.storage is not None}
+        if self.study is not None:
             out.update(format_version=FORMAT_VERSION, study=_jsonable(to_dict(self.study, resources=True)))
         return out
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> StudyPlan:
-        """The plan a study.json keeps, of any ``format_version`` (``study.spec.load.read_meta``)."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: meta[k] for k in META_KEYS if k in meta and k in known}
         values["n_trials"] = int(meta["trials"])
@@ -127,13 +108,8 @@ class StudyPlan:
         plan.study = read_meta(meta)
         return plan
 
-    # -- for people --
-
     def text(self, width: int = WIDTH) -> str:
-        """The --dry-run text: the study in one line, what every trial shares beyond the exercise's
-        settings, then a table of every trial's settings that differ (a search: of every cell; a
-        frontier: its cells, its rule and its first probes), the MLflow store, the count, the
-        estimate of its wall time and of each trial's memory (docs/estimates.md)."""
+        """The --dry-run text: the kind's headline and body, the MLflow store, the count, the estimate."""
         label = self.study.name if self.study else (self.grid or self.kind)
         lines = [*self.kind_of.headline(self, label, width), *self.kind_of.body(self, width)]
         if self.mlflow:  # named before the last line, the count
@@ -143,7 +119,6 @@ class StudyPlan:
         return "\n".join([*lines, *self.estimated().lines()])
 
     def estimated(self) -> Any:
-        """The plan's time and memory estimate (``study.planning.estimate``), made once."""
         if self.estimate is None:
             from study.planning.estimate import estimate
 
@@ -151,12 +126,10 @@ class StudyPlan:
         return self.estimate
 
     def count_text(self) -> str:
-        """``36 trials``; a frontier's ``up to 120 trials`` (it stops once it knows each cell's frontier)."""
         return self.kind_of.count_text(self)
 
 
 def _jsonable(v: Any) -> Any:
-    """``v`` as JSON holds it: a SearchPlan as its table (``to_meta``)."""
     if hasattr(v, "to_meta"):
         return v.to_meta()
     if isinstance(v, dict):

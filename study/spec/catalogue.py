@@ -43,5 +43,4 @@ def shipped() -> dict[str, Study]:
 def default_space() -> dict[str, Dist]:
     """The shipped search's space (study/studies/optuna.toml), every model's dimensions."""
     search = shipped()["optuna"].search
-    assert search is not None
     return dict(search.space)

@@ -132,11 +132,6 @@ def dist_text(dist: Dist) -> str:
     return f"[{low:g}, {high:g}]" + {"loguniform": " (log)", "int": " (integers)"}.get(kind, "")
 
 
-def values_to_check(dist: Dist) -> list[Any]:
-    """Every value a distribution can propose, or its bounds: what planning validates."""
-    return list(dist[1])
-
-
 def for_model(space: dict[str, Dist], model: str) -> dict[str, Dist]:
     """The dimensions a cell of ``model`` searches: those of ``ONLY_FOR`` other models left out."""
     return {k: d for k, d in space.items() if model in ONLY_FOR.get(k, (model,))}

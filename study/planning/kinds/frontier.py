@@ -3,6 +3,7 @@ longest T that K of N seeds solve; the search chooses the lengths and the seeds 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -20,10 +21,12 @@ from study.planning.kinds.base import (
     Resolved,
     StudyPlan,
     TunerParts,
+    check_combinations,
     common_lines,
     first_config,
     frame,
     list_head,
+    para,
 )
 from study.planning.overlay import SEARCH_ONLY, Overlay
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from study.frontier.search import Frontier
+
 
 class FrontierKind(Kind):
     name = "frontier"
@@ -63,7 +67,6 @@ class FrontierKind(Kind):
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
-        """Its options changed by --solve-rule, --start-length, --max-length, --speculate."""
         try:
             options = frontier_options(check_frontier_options(**doc["frontier"]), {k: ov.get(k) for k in FRONTIER_KEYS})
         except ValueError as exc:  # the file's own values were checked when it was read
@@ -72,50 +75,34 @@ class FrontierKind(Kind):
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        """Every cell checked by palrnn at the start and the max length; the lengths and the seeds
-        are the search's, so neither is in ``param_space``."""
+        """Every cell checked at the start and the max length; the lengths and seeds are the search's."""
         options = study.frontier
-        assert options is not None
         if "model" not in axes:
             axes["model"] = [study.fixed["model"]] if "model" in study.fixed else list(GRID_MODELS)
         axes = canonical_axes(axes)
-        for key in (*axes, "length", "seed"):
-            fixed.pop(key, None)
         base = first_config(fixed, axes, fail, length=options.start)
-        names = list(axes)
-        combos = list(itertools.product(*axes.values()))
-        for combo in combos:
-            for length in (options.start, options.max_length):
-                try:
-                    base.replace(**dict(zip(names, combo, strict=True)), length=length)
-                except ValueError as exc:
-                    raise fail(exc) from None
+        check_combinations(base, {**axes, "length": [options.start, options.max_length]}, fail)
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in ("length", "seed")}
         param_space = {**{k: v for k, v in base.to_dict().items() if k not in ("length", "seed")}, **axes}
-        out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
-                    frontier=options, mlflow=study.mlflow)
-        return Resolved(out, base, param_space, names, names, max_trials(options, len(combos)))
+        out = dataclasses.replace(study, fixed=resolved_fixed, axes=axes)
+        return Resolved(out, base, param_space, list(axes), list(axes),
+                        max_trials(options, math.prod(len(v) for v in axes.values())))
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
-        assert res.study.frontier is not None
         return {"frontier": res.study.frontier.to_dict()}
 
     def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
-        """The combinations of its swept fields (``study.frontier.options.frontier_cells``), model first."""
         return frontier_cells(plan.param_space, plan.grid_axes)[1]
 
     def trials(self, plan: StudyPlan) -> Any:
-        """One row per cell: its lengths and seeds are the search's."""
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
         columns = [f for f in FIELDS if f not in ("length", "seed")]
         return frame([{**fixed, **cell} for cell in self.cells(plan)], columns)
 
     def count_text(self, plan: StudyPlan) -> str:
-        """``up to 120 trials``: it stops once it knows each cell's frontier."""
         return f"up to {plan.n_trials} trials"
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
-        assert plan.frontier is not None
         n = len(self.cells(plan))
         f = plan.frontier
         parts = [f"{n} cell{'s' * (n != 1)},", f"rule {f['solve_rule']},", f"T from {f['start_length']} to "
@@ -124,8 +111,6 @@ class FrontierKind(Kind):
                           indent="  ", width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
-        """What every trial shares, the cells, the rule and the probes it starts with."""
-        assert plan.frontier is not None
         opts = check_frontier_options(**plan.frontier)
         k, n = opts.rule
         cells = self.cells(plan)
@@ -133,14 +118,14 @@ class FrontierKind(Kind):
         lines = common_lines({key: v for key, v in plan.param_space.items() if key not in order}, width)
         lines += format_table(order, [[c[key] for key in order] for c in cells], width, index="cell")
         steps, target = plan.param_space.get("steps"), plan.target
-        lines += _para(f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out "
+        lines += para(f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out "
                        f"accuracy {target:g} within {steps:,} steps; {RULE_TEXT}", width)
         doubling = frontier_doubling(opts)
-        lines += _para(f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then "
+        lines += para(f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then "
                        f"bisection between the longest pass and the first failure; a probe starts seeds 0..{k - 1} "
                        f"and adds one only while {k}/{n} can still go either way", width)
         if opts.speculate:
-            lines += _para(f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would make "
+            lines += para(f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would make "
                            f"next if its undecided probe{'s' * (opts.speculate > 1)} passed (up to {opts.speculate} "
                            "ahead)", width)
         lines.append(f"{self.count_text(plan)} ({len(cells)} cell{'s' * (len(cells) != 1)}; the search stops once "
@@ -149,7 +134,6 @@ class FrontierKind(Kind):
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         opts = res.study.frontier
-        assert opts is not None
         cells = math.prod(len(v) for v in res.study.axes.values())
         lines = list_head(study, f"up to {res.n_trials} trials ({cells} cell{'s' * (cells != 1)}: memory frontier)",
                           width)
@@ -166,7 +150,6 @@ class FrontierKind(Kind):
                 f"{f.get('max_length', '?')})")
 
     def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
-        """Every seed of every probe on the longest path of doubling and bisection, speculation included."""
         opts = check_frontier_options(**(plan.frontier or {}))
         doubling = frontier_doubling(opts)
         extra = max((bisections(b - a) for a, b in zip(doubling, doubling[1:], strict=False)), default=0)
@@ -180,24 +163,20 @@ class FrontierKind(Kind):
         return len(self.cells(plan)) * opts.rule[1] * (1 + opts.speculate)
 
     def bound(self, plan: StudyPlan) -> str | None:
-        assert plan.frontier is not None
         return ("an upper bound: every seed of every probe on the longest path of doubling and bisection up to "
                 f"T = {plan.frontier['max_length']:,} trains all its steps; the search stops once it knows "
                 "each cell's frontier, usually much sooner")
 
     def tuner(self, plan: StudyPlan) -> TunerParts:
-        """One Tuner driven by the frontier's searcher, which its scheduler and callback share;
-        --resume restores Ray's state where it kept one (errored trials counted as not solved)."""
+        """One Tuner; its searcher, scheduler and callback share the search (errored trials: not solved)."""
         return TunerParts(searcher="frontier", scheduler="frontier", callbacks=("frontier",), num_samples=-1,
                           space=False, restart=True, resume_errored=False)
 
     def settle(self, folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
-        """The trials table as the search's state tells it (``settle_trials``)."""
         return settle_trials(folder, trials)
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
-        """``complete`` once its search knows every cell's frontier (frontier/state.json; a trial
-        that failed for good counts as not solved), else ``interrupted``."""
+        """``complete`` once its search knows every cell's frontier (frontier/state.json), else ``interrupted``."""
         state = _folder_state(plan.folder)
         return ("complete" if state is not None and state.done else "interrupted"), unfinished
 
@@ -211,8 +190,6 @@ class FrontierKind(Kind):
 
 
 def _folder_state(folder: Path) -> Frontier | None:
-    """The frontier's search state in a study folder (frontier/state.json), or None where there is
-    none that reads."""
     from study.frontier.table import load_frontier
 
     try:
@@ -226,16 +203,9 @@ NO_ROW = {"running": ("PENDING", "unfinished"), "stopped": ("TERMINATED", "sched
 
 
 def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
-    """A frontier's trials table as its search's state (frontier/state.json in ``folder``) tells it.
-
-    A seed still running in the state when the study ended was stopped with the study (Ctrl-C, a
-    full disk), not by the search because its probe was decided: Ray holds it TERMINATED short of
-    its steps, as it does those the search stopped, and it is ``unfinished`` (``--resume`` trains
-    it on), not ``scheduler``. A seed the search launched that never reported (Ray held it PENDING
-    for a free CPU when the study stopped) gets a row of its own with no metrics (``NO_ROW``):
-    status PENDING and ``unfinished`` when it was running, ``scheduler`` when the search had
-    stopped it, ``error`` when it failed; its trial id from the state's ``ray_trials``. A seed that
-    ended, solved or not, reported its result and has its row already."""
+    """A frontier's trials table as its search's state tells it. A seed still running when the study
+    ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
+    not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
     import pandas as pd
 
     state = _folder_state(folder)
@@ -258,7 +228,6 @@ def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[dict[str, Any]]:
-    """A row for each seed the search launched that ``trials`` has none for and that ``NO_ROW`` names."""
     import json
 
     from study.basics.layout import FRONTIER_STATE
@@ -282,7 +251,3 @@ def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[d
         status, stopped_by = NO_ROW[seed_state]
         rows.append({"trial_id": by_seed.get(trial), **config, "status": status, "stopped_by": stopped_by})
     return rows
-
-
-def _para(text: str, width: int) -> list[str]:
-    return wrap_parts(text.split(), " ", first="", indent="  ", width=width)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -46,16 +47,13 @@ class GridKind(Kind):
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
         axes = cell_axes(study, axes, {"model": list(GRID_MODELS), "length": list(LENGTHS_EXERCISE)})
-        for key in axes:
-            fixed.pop(key, None)
         base = first_config(fixed, axes, fail)
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k != "seed"}
         seeds = study.seeds or SEEDS
         n = check_combinations(base, axes, fail) * seeds
         param_space = {**base.to_dict(), **axes, "seed": list(range(seeds))}
-        out = Study(name=study.name, description=study.description, seeds=seeds, fixed=resolved_fixed, axes=axes,
-                    mlflow=study.mlflow)
-        return Resolved(out, base, param_space, [*axes, "seed"], [k for k in axes if k != "length"], n)
+        return Resolved(dataclasses.replace(study, seeds=seeds, fixed=resolved_fixed, axes=axes), base, param_space,
+                        [*axes, "seed"], [k for k in axes if k != "length"], n)
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
         return {"grid": study.name}
@@ -64,7 +62,6 @@ class GridKind(Kind):
         return f"grid {meta['grid']}" if meta.get("grid") else "grid"
 
     def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
-        """Every trial's full config, in the order of the axes (model first, seed last)."""
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
         names = list(plan.grid_axes)
         return [{**fixed, **dict(zip(names, combo, strict=True))}
@@ -77,8 +74,8 @@ class GridKind(Kind):
         seeds = len(plan.param_space["seed"])
         parts = [f"{k} {set_text(plan.param_space[k])}" for k in plan.grid_axes if k != "seed"]
         parts.append(f"seeds 0..{seeds - 1}" if seeds > 1 else "seed 0")
-        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
-        return wrap_parts(parts, " x ", first=f"study {label} (grid, {count}): ", indent="  ", width=width)
+        return wrap_parts(parts, " x ", first=f"study {label} (grid, {self.count_text(plan)}): ", indent="  ",
+                          width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
         configs = self.configs(plan)

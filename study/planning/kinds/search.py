@@ -1,11 +1,5 @@
 """An Optuna search: one Optuna study per model x length cell, each trial a config Optuna chose,
-trained on seed 0.
-
-``SearchPlan`` is a search as planned, one object from the study file to the Tuner: the document's
-``[search]`` (``study.spec.search.Search``, where its defaults are, and only there) and what planning
-derives for Ray Tune: the cells (one Optuna study per model x length), ASHA's budget in
-evaluations, the journal's file. study.json keeps it as a table (``to_meta``); ``from_meta`` reads
-it back, that of an older study included."""
+trained on seed 0. ``SearchPlan``: the document's ``[search]`` and what planning derives for Ray Tune."""
 
 from __future__ import annotations
 
@@ -44,7 +38,7 @@ from study.spec.fields import (
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
 from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem
-from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts, values_to_check
+from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts
 from study.spec.studyfile import Search, Study
 
 SINGLE = "palrnn"  # the Optuna study of a search of one cell
@@ -52,8 +46,6 @@ SINGLE = "palrnn"  # the Optuna study of a search of one cell
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """A planned search: its ``settings`` as the study file states them, and what Ray Tune needs."""
-
     settings: Search
     max_t: int  # ASHA: the evaluations a trial may run (its steps / eval_every, rounded up)
     grace_period: int  # ASHA: the evaluations before it may cut a trial
@@ -62,8 +54,7 @@ class SearchPlan:
 
     @classmethod
     def plan(cls, settings: Search, cells: list[tuple[str, int]], steps: int, eval_every: int) -> SearchPlan:
-        """A resolved search over ``cells`` (model, length): one Optuna study and one Ray experiment
-        per cell when there are several (``cells/<model>-T<length>/``), else the study folder's."""
+        """One Optuna study and Ray experiment per cell (model, length) when there are several, else the folder's."""
         reports = -(-steps // eval_every)
         several = len(cells) > 1
         return cls(settings, max_t=reports, grace_period=max(1, reports // 9),
@@ -71,11 +62,9 @@ class SearchPlan:
                            "experiment": f"{CELLS}/{m}-T{t}" if several else None} for m, t in cells])
 
     def space(self, model: str) -> dict[str, Dist]:
-        """The dimensions a cell of ``model`` searches."""
         return for_model(self.settings.space, model)
 
     def to_meta(self) -> dict[str, Any]:
-        """study.json's ``search``: the space as text."""
         s = self.settings
         return {"seed": s.seed, "num_samples": s.num_samples, "max_t": self.max_t, "grace_period": self.grace_period,
                 "storage": self.storage, "space": {k: format_dist(d) for k, d in s.space.items()},
@@ -87,9 +76,7 @@ class SearchPlan:
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], param_space: Mapping[str, Any]) -> SearchPlan:
-        """study.json's ``search`` as a SearchPlan. An older study's lacks what came later: its space
-        was the default space, its metric eval_accuracy, its scheduler ASHA, its one cell that of
-        ``param_space``."""
+        """study.json's ``search``; an older study's one cell is that of ``param_space``."""
         settings = search_from_meta(meta)
         cells = [dict(c) for c in meta.get("cells") or []] or [
             {"model": param_space["model"], "length": param_space["length"], "study_name": SINGLE, "experiment": None}]
@@ -120,8 +107,6 @@ class SearchKind(Kind):
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        """Every cell checked with every value and bound of its space."""
-        assert study.search is not None
         axes = cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
         space = study.search.space
         for key in [*axes, *space]:
@@ -132,7 +117,6 @@ class SearchKind(Kind):
             raise StudyError(f"{wrong[0]}: {wrong[1]}")
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
         cells = list(itertools.product(axes["model"], axes["length"]))
-        searched: list[str] = []
         for model, length in cells:
             try:
                 cell = base.replace(model=model, length=length)
@@ -143,29 +127,24 @@ class SearchKind(Kind):
                 ignored = ", ".join(f"{k} ({', '.join(ONLY_FOR.get(k, ()))} only)" for k in space)
                 raise StudyError(f"{origin.get(next(iter(space)), where)}: nothing to search for {model}, which "
                                  f"ignores {ignored}; search other fields too, or leave {model} out")
-            for name, dist in dims.items():
-                for value in values_to_check(dist):
+            for name, (_, values) in dims.items():
+                for value in values:
                     try:
                         cell.replace(**{name: value})
                     except ValueError as exc:
                         raise StudyError(f"{origin.get(name, where)}: {exc}") from None
-                if name not in searched:
-                    searched.append(name)
+        searched = list(dict.fromkeys(k for m, _ in cells for k in for_model(space, m)))
         param_space = base.to_dict()
         if len(cells) > 1:
             param_space["model"], param_space["length"] = list(axes["model"]), list(axes["length"])
-        out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
-                    search=dataclasses.replace(study.search, space=dict(space)), mlflow=study.mlflow)
+        out = dataclasses.replace(study, fixed=resolved_fixed, axes=axes)
         return Resolved(out, base, param_space, [], searched, study.search.num_samples * len(cells), cells)
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
-        assert res.study.search is not None
         return {"search": SearchPlan.plan(res.study.search, res.cells, res.base.steps, res.base.eval_every)}
 
     def tuner(self, plan: StudyPlan) -> TunerParts:
-        """A Tuner per cell, with the scheduler its settings name; its searcher Optuna's, or under
-        PBT Ray's random first configs of the population (Ray refuses a searcher beside PBT)."""
-        assert plan.search is not None
+        """A Tuner per cell; under PBT no Optuna (Ray refuses a searcher beside PBT)."""
         s = plan.search.settings
         pbt = s.scheduler == "pbt"
         return TunerParts(searcher="pbt" if pbt else self.name, num_samples=s.num_samples, per_cell=True,
@@ -175,8 +154,6 @@ class SearchKind(Kind):
         return "search"
 
     def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
-        """Each cell's samples, at the space's largest hidden, batch_size and steps, one cell after the other."""
-        assert plan.search is not None
         fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
         groups = []
         for cell in self.cells(plan):
@@ -190,42 +167,30 @@ class SearchKind(Kind):
         return groups
 
     def bound(self, plan: StudyPlan) -> str | None:
-        assert plan.search is not None
         s = plan.search.settings
         cut = "" if s.scheduler == "none" else f"; the scheduler ({s.scheduler}) cuts some sooner"
         return (f"an upper bound: all {s.num_samples} samples of each cell train all their steps at the space's "
                 f"largest hidden and batch_size{cut}")
 
     def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
-        """One Optuna study each: its model, length, Optuna study name and Ray experiment (None: the
-        study folder itself, as for a search of one cell)."""
-        assert plan.search is not None
         return [dict(c) for c in plan.search.cells]
 
     def trials(self, plan: StudyPlan) -> Any:
-        """A search's samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their
-        distributions."""
-        assert plan.search is not None
-        rows = []
         fixed = {k: v for k, v in plan.param_space.items() if k not in ("model", "length")}
-        for cell in self.cells(plan):
-            dims = {k: format_dist(d) for k, d in plan.search.space(cell["model"]).items()}
-            for i in range(plan.search.settings.num_samples):
-                rows.append({**fixed, "model": cell["model"], "length": cell["length"], **dims, "sample": i})
-        return frame(rows, [*FIELDS, "sample"])
+        return frame([{**fixed, "model": c["model"], "length": c["length"],
+                       **{k: format_dist(d) for k, d in plan.search.space(c["model"]).items()}, "sample": i}
+                      for c in self.cells(plan) for i in range(plan.search.settings.num_samples)], [*FIELDS, "sample"])
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
-        assert plan.search is not None
         s = plan.search.settings
         n = len(self.cells(plan))
         steps = (int(plan.param_space.get("steps", 0)), int(plan.param_space.get("eval_every", 1)))
         parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{sampler_text(s)} seed {s.seed},",
                  f"{objectives_text(s)},", scheduler_text(s, steps)]
-        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
-        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {count}): ", indent="  ", width=width)
+        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {self.count_text(plan)}): ", indent="  ",
+                          width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
-        assert plan.search is not None
         lines = wrap_parts(space_parts(plan.search.settings.space), "; ", first="searched: ", indent="  ",
                            width=width)
         rows = [[c["model"], c["length"], plan.search.settings.num_samples,
@@ -234,11 +199,10 @@ class SearchKind(Kind):
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
         return [*lines, *sampler_lines(plan.search.settings, width), *common_lines(common, width), *table,
-                f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"]
+                self.count_text(plan)]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
-        assert s is not None
         cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
         each = " each" if len(res.cells) > 1 else ""
         lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
@@ -250,8 +214,7 @@ class SearchKind(Kind):
 
 def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                    sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The document's [search] changed by --space, --metric, --mode, --num-samples, --search-seed,
-    --scheduler, --sampler, --perturbation-interval, --perturb."""
+    """The document's [search] changed by its options."""
     search = dict(doc["search"])
     for k in search["space"]:
         origin[k] = where
