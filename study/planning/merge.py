@@ -1,7 +1,6 @@
-"""The overlay laid onto the study it changes (a shipped grid, a study file, the default search, a
-frontier): ``base`` finds that study, ``merge`` lays the options onto its document (a search's or a
-frontier's block by its kind: ``Kind.change``) and parses it once, each field's setting remembering
-the option (or file) it came from, for the error that names it."""
+"""The overlay laid onto the study it changes: ``base`` finds that study (a shipped grid, a study file, the
+default search, a frontier), ``merge`` lays the options onto its document and parses it once, remembering
+the option (or file) each field came from, for the error that names it."""
 
 from __future__ import annotations
 
@@ -72,24 +71,18 @@ def base(ov: Overlay) -> tuple[Study, str]:
 
 def _study_file(study: Any, searching: bool, frontier: bool) -> tuple[Study, str]:
     """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
-    if isinstance(study, Mapping):
-        base, where = from_dict(study, "study"), "study"
-    else:
-        base, where = load(study), f"--study {study}"
-    if searching and base.search is None:
-        what = "a frontier (it has a [frontier] table)" if base.frontier is not None else \
-            "a grid (it has no [search] table)"
-        raise StudyError(f"--search: {study} is {what}")
-    if frontier and base.frontier is None:
-        what = "a search (it has a [search] table)" if base.search is not None else \
-            "a grid (it has no [frontier] table)"
-        raise StudyError(f"--frontier: {study} is {what}")
+    base, where = (from_dict(study, "study"), "study") if isinstance(study, Mapping) else \
+        (load(study), f"--study {study}")
+    for asked, block, other in ((searching, "search", "frontier"), (frontier, "frontier", "search")):
+        if asked and getattr(base, block) is None:
+            what = f"a {other} (it has a [{other}] table)" if getattr(base, other) is not None else \
+                f"a grid (it has no [{block}] table)"
+            raise StudyError(f"--{block}: {study} is {what}")
     return base, where
 
 
 def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
-    """``base`` changed by the overlay, laid onto its document and parsed once; also where each
-    field's setting came from (the file, or the option that changed it last)."""
+    """``base`` changed by the overlay and parsed once; and the file or option each field came from."""
     kind = kind_of(base, where)
     doc = to_dict(base)
     origin = {k: where for k in [*base.fixed, *base.axes]}
@@ -127,8 +120,7 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
 
 
 def _named(exc: DocumentError, ov: Overlay, origin: dict[str, str], where: str) -> str:
-    """A parse's error as the command line says it: by the option that gave its key (``--num-samples: ...``,
-    ``--set: lr: ...``), else by the file or option that gave the study (``where``)."""
+    """A parse's error named by the option that gave its key, else by the file or option that gave the study."""
     path = ".".join(exc.path)
     given = [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]
     if given:
@@ -144,8 +136,6 @@ def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> 
             values, option = [single], option[:-1]
         if values is None:
             continue
-        if isinstance(values, (str, int)) and option.endswith("s"):
-            values = [values]
         if key in sweeps:
             raise StudyError(f"{option}: {key} is also swept by --sweep; give one of them")
         if key in sets:
@@ -167,9 +157,7 @@ def _patience(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None
 
 
 def _mlflow(base: Study, ov: Overlay) -> bool | str | None:
-    if ov.get("mlflow") is None:
-        return base.mlflow
-    return True if not str(ov.get("mlflow")).strip() else str(ov.get("mlflow")).strip()
+    return base.mlflow if ov.get("mlflow") is None else str(ov.get("mlflow")).strip() or True
 
 
 def _description(base: Study, ov: Overlay, where: str) -> str:
@@ -181,10 +169,8 @@ def _description(base: Study, ov: Overlay, where: str) -> str:
 
 
 def _cells(option: str, key: str, values: Any) -> list[Any]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        values = [values]
-    out = []
-    for v in values:
+    out: list[Any] = []
+    for v in [values] if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) else values:
         if key == "length":
             v = int_option(option, v, 1)
         elif isinstance(v, str) and ":" in v:  # a model defined outside palrnn, by its import path

@@ -10,20 +10,18 @@ PERTURBABLE = ("lr", "max_norm")
 
 
 def perturbed(search: Any) -> list[str]:
-    """The fields PBT perturbs: those the user named, else lr and max_norm where they are searched."""
+    """The fields PBT perturbs: those named, else lr and max_norm where searched."""
     return list(search.perturb) or [f for f in PERTURBABLE if f in search.space]
 
 
 def interval(search: Any, steps: int, eval_every: int) -> int:
-    """Training steps between two perturbations: the one given, else a quarter of the steps (at an
-    evaluation: trials are compared on their evaluations)."""
+    """Steps between two perturbations: the one given, else a quarter of the steps, at an evaluation."""
     if search.perturbation_interval is not None:
         return int(search.perturbation_interval)
     return max(eval_every, steps // 4 // eval_every * eval_every)
 
 
 def positive_interval(value: Any) -> int:
-    """A perturbation interval as given (command line or study file): a positive integer; else ValueError."""
     try:
         number = int(value) if not isinstance(value, (bool, float)) else None
     except (TypeError, ValueError):
@@ -34,7 +32,7 @@ def positive_interval(value: Any) -> int:
 
 
 def pbt_problem(search: Any, steps: int, eval_every: int) -> tuple[str, str] | None:
-    """(the option at fault, why) when this search's PBT settings cannot run, else None."""
+    """(the option at fault, why) when its PBT settings cannot run, else None."""
     if search.scheduler != "pbt":
         for key, option in (("perturbation_interval", "--perturbation-interval"), ("perturb", "--perturb")):
             if getattr(search, key):

@@ -17,8 +17,7 @@ SEARCH_KEYS = ("space", "metric", "mode", "num_samples", "scheduler", "seed", "s
 
 @dataclass(frozen=True)
 class Search:
-    """A search block: what Optuna chooses (``space``: field -> (kind, values), see
-    ``study.spec.space.parse_dist``) and how."""
+    """A search block: what Optuna chooses (``space``: field -> (kind, values)) and how."""
 
     space: dict[str, tuple[str, Any]]
     metric: str = "eval_accuracy"
@@ -34,8 +33,7 @@ class Search:
 
     @property
     def objectives(self) -> list[tuple[str, str]]:
-        """Every (metric, mode) searched, the first (``metric``, ``mode``) the one schedulers rank by."""
-        return [(self.metric, self.mode), *self.more]
+            return [(self.metric, self.mode), *self.more]
 
 
 def search_block(block: Any, bad: Any) -> Search:
@@ -89,7 +87,7 @@ def search_block(block: Any, bad: Any) -> Search:
 
 
 def pbt_block(block: Mapping[str, Any], bad: Any) -> dict[str, Any]:
-    """[search]'s perturbation_interval and perturb (checked against the steps when the study is planned)."""
+    """[search]'s perturbation_interval and perturb (checked against the steps when planned)."""
     out: dict[str, Any] = {}
     if "perturbation_interval" in block:
         try:

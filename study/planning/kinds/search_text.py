@@ -1,5 +1,4 @@
-"""A search in words: its objectives, sampler and scheduler as --dry-run and --list say them, and
-as its report says how it searched and what its scheduler did (PBT where it differs)."""
+"""A search in words: its objectives, sampler and scheduler in --dry-run, --list and its report."""
 
 from __future__ import annotations
 
@@ -14,38 +13,35 @@ from study.spec.studyfile import Search
 
 
 def objectives_text(s: Search) -> str:
-    """``eval_accuracy (max)``; several: each, and that they make a Pareto front."""
     if not s.more:
         return f"{s.metric} ({s.mode})"
     return "objectives " + ", ".join(f"{m} ({d})" for m, d in s.objectives) + " (a Pareto front)"
 
 
 def sampler_text(s: Search) -> str:
-    """Who draws the configs: Optuna's sampler, or under PBT Ray's random first configs."""
     return "Ray's random first configs (PBT's population)," if s.scheduler == "pbt" else SAMPLER_NAMES[s.sampler]
 
 
 def scheduler_text(s: Search, steps: tuple[int, int] | None = None) -> str:
-    """What the scheduler does; with several objectives, by which it ranks (Ray's take one metric).
-    ``steps``: a trial's (steps, eval_every), for PBT's perturbation interval."""
+    """What the scheduler does (``steps``: a trial's steps and eval_every, for PBT's interval)."""
     if s.scheduler == "pbt":
         every = (f"every {pbt_interval(s, *steps)} steps" if steps and steps[0]
                  else f"every {s.perturbation_interval or 'quarter of the'} steps")
         return (f"PBT: the bottom quarter by {s.metric} take the top quarter's weights "
                 f"{every}, {' and '.join(perturbed(s)) or 'nothing'} perturbed")
-    text = SCHEDULER_TEXT[s.scheduler]
-    return f"{text} by {s.metric}, the first objective" if s.more and s.scheduler != "none" else text
+    if s.scheduler == "none":
+        return "no scheduler"
+    text = f"{SCHEDULER_WORDS[s.scheduler]} cutting poor trials"
+    return f"{text} by {s.metric}, the first objective" if s.more else text
 
 
-SCHEDULER_TEXT = {"asha": "ASHA cutting poor trials", "hyperband": "HyperBand cutting poor trials",
-                  "median": "the median stopping rule cutting poor trials", "none": "no scheduler"}
+SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
 SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
                  "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
 
 
 def sampler_lines(search: Any, width: int) -> list[str]:
-    """What the terminal says where the sampler leaves part of the space to random sampling, as
-    Optuna does for the choices of a mixed space under CMA-ES or quasi-Monte Carlo."""
+    """A note where Optuna samples the choices of a mixed space at random (CMA-ES, quasi-Monte Carlo)."""
     choices = [k for k, (kind, _) in search.space.items() if kind == "choice"]
     if search.sampler in ("cmaes", "qmc") and choices:
         return wrap_parts([f"{SAMPLER_NAMES[search.sampler]} samples the numbers; {', '.join(choices)} "
@@ -54,35 +50,32 @@ def sampler_lines(search: Any, width: int) -> list[str]:
     return []
 
 
-SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
-
-
 def method_text(meta: Mapping[str, Any]) -> str:
-    """How a search searched, in a few words: Optuna's sampler and Ray's scheduler, or Population
-    Based Training (Ray Tune's own; it uses no Optuna sampler and keeps no Optuna journal)."""
-    search = meta.get("search") or {}
-    name = scheduler_name(search.get("scheduler", "asha")) or "asha"
+    """How a search searched: Optuna's sampler and Ray's scheduler, or Population Based Training."""
+    name = _scheduler(meta.get("search"))
     if name == "pbt":
         return "Population Based Training"
-    sampler = search.get("sampler") or "tpe"
-    words = SCHEDULER_WORDS.get(name, "no scheduler")
-    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {words}"
+    sampler = (meta.get("search") or {}).get("sampler") or "tpe"
+    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {SCHEDULER_WORDS.get(name, 'no scheduler')}"
 
 
 def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
-    """Whether a search (study.json's ``search``) is run by Optuna and keeps its journal: every
-    search but Population Based Training."""
-    return meta_search is not None and scheduler_name(meta_search.get("scheduler", "asha")) != "pbt"
+    """Whether a search (study.json's ``search``) keeps an Optuna journal: every one but PBT."""
+    return meta_search is not None and _scheduler(meta_search) != "pbt"
 
 
 def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
-    """What the search's scheduler did, in a few words (``trials``: its trials table)."""
+    """What the search's scheduler did (``trials``: its trials table)."""
     import pandas as pd
 
-    name = scheduler_name((meta.get("search") or {}).get("scheduler", "asha")) or "asha"
+    name = _scheduler(meta.get("search"))
     if name == "pbt":
         made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
         return f"PBT made {made} exploit{'s' * (made != 1)}"
     if name == "none":
         return "no scheduler: every trial ran to its end"
     return f"{SCHEDULER_WORDS[name]} cut {cut} early"
+
+
+def _scheduler(meta_search: Mapping[str, Any] | None) -> str:
+    return scheduler_name((meta_search or {}).get("scheduler", "asha")) or "asha"
