@@ -81,8 +81,7 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
         return
     plan.storage = storage_uri(given if given is not None else in_file,
                                "--storage" if given is not None else f"{where}: storage")
-    if plan.study is not None:
-        plan.study = dataclasses.replace(plan.study, storage=plan.storage)
+    plan.study = dataclasses.replace(plan.study, storage=plan.storage)
 
 
 def storage_uri(value: Any, where: str) -> str:
@@ -260,8 +259,6 @@ def _check_same_study(plan: StudyPlan, ov: Overlay, given: list[str]) -> None:
         if option_name(key) in given and getattr(resources, key) != b[key]:
             raise refuse(option_name(key), getattr(resources, key), b[key])
     if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
-        from study.basics import tracking
-
         uri = tracking.mlflow_uri(str(ov.get("mlflow")), plan.folder)
         if uri != b.get("mlflow"):
             raise refuse("--mlflow", uri, b.get("mlflow"))

@@ -12,7 +12,7 @@ from palrnn.config import check_model
 from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.planning.kinds import kind_of
-from study.planning.overlay import OPTIONS, SMOKE, Overlay, int_option, option_name
+from study.planning.overlay import OPTIONS, SMOKE, Overlay, checked, int_option, option_name
 from study.spec import catalogue
 from study.spec.document import DocumentError, parse, to_dict
 from study.spec.fields import MODELS
@@ -174,10 +174,7 @@ def _cells(option: str, key: str, values: Any) -> list[Any]:
         if key == "length":
             v = int_option(option, v, 1)
         elif isinstance(v, str) and ":" in v:  # a model defined outside palrnn, by its import path
-            try:
-                check_model(v)
-            except ValueError as exc:
-                raise StudyError(f"{option}: {exc}") from None
+            checked(option, check_model, v)
         elif v not in MODELS:
             raise StudyError(f"{option}: unknown model {v!r}; allowed: {', '.join(MODELS)}{did_you_mean(v, MODELS)}")
         if v not in out:

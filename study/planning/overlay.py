@@ -74,28 +74,23 @@ class Overlay:
         return self.values.get(key, DEFAULTS.get(key))
 
 
+def checked(fail: str | Callable[[ValueError], Exception], fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)``, its ValueError raised as ``fail(exc)`` (a str: a StudyError ``fail: exc``)."""
+    try:
+        return fn(*args, **kw)
+    except ValueError as exc:
+        raise (StudyError(f"{fail}: {exc}") if isinstance(fail, str) else fail(exc)) from None
+
+
 def int_option(option: str, value: Any, low: int) -> int:
-    try:
-        return whole(value, low)
-    except ValueError as exc:
-        raise StudyError(f"{option}: {exc}") from None
-
-
-def _field(option: str, key: Any) -> str:
-    try:
-        return field_name(key)
-    except ValueError as exc:
-        raise StudyError(f"{option}: {exc}") from None
+    return checked(option, whole, value, low)
 
 
 def _typed(option: str, pairs: Any, typed: Callable[[str, Any], Any]) -> dict[str, Any]:
     out = {}
     for key, value in pairs:
-        key = _field(option, key)
-        try:
-            out[key] = typed(key, value)
-        except ValueError as exc:
-            raise StudyError(f"{option}: {exc}") from None
+        key = checked(option, field_name, key)
+        out[key] = checked(option, typed, key, value)
     return out
 
 
@@ -105,7 +100,7 @@ def _pairs(option: str, items: Sequence[str], form: str) -> Any:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise StudyError(f"{option}: expected {form}, got {item!r}")
-        key = _field(option, key.strip())
+        key = checked(option, field_name, key.strip())
         if key in out:
             raise StudyError(f"{option}: {key} is given twice")
         out[key] = text

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from palrnn.config import Config
 from study.basics.errors import StudyError
 from study.basics.text import WIDTH, exact_text, wrap_parts
-from study.planning.overlay import FRONTIER_ONLY, Overlay
+from study.planning.overlay import FRONTIER_ONLY, Overlay, checked
 from study.spec.fields import BASE, CELL_FIELDS, canonical_axes
 from study.spec.studyfile import Study
 
@@ -163,10 +163,7 @@ def check_combinations(base: Config, axes: Mapping[str, list[Any]], fail: Fail, 
     names = list(axes)
     n = 0
     for combo in itertools.product(*axes.values()):
-        try:
-            base.replace(**dict(zip(names, combo, strict=True)), **also)
-        except ValueError as exc:
-            raise fail(exc) from None
+        checked(fail, base.replace, **dict(zip(names, combo, strict=True)), **also)
         n += 1
     return n
 
@@ -197,10 +194,7 @@ def frame(rows: list[dict[str, Any]], columns: list[str]) -> Any:
 
 
 def first_config(fixed: Mapping[str, Any], axes: Mapping[str, list[Any]], fail: Fail, **also: Any) -> Config:
-    try:
-        return Config.from_dict({**fixed, **{k: v[0] for k, v in axes.items()}, **also})
-    except ValueError as exc:
-        raise fail(exc) from None
+    return checked(fail, Config.from_dict, {**fixed, **{k: v[0] for k, v in axes.items()}, **also})
 
 
 def para(text: str, width: int = WIDTH) -> list[str]:

@@ -15,20 +15,9 @@ from study.basics.text import format_table, set_text, wrap_parts
 from study.frontier.bound import bisections, max_trials
 from study.frontier.options import RULE_TEXT, check_frontier_options, frontier_cells
 from study.frontier.search import frontier_doubling
-from study.planning.kinds.base import (
-    Fail,
-    Kind,
-    Resolved,
-    StudyPlan,
-    TunerParts,
-    check_combinations,
-    common_lines,
-    first_config,
-    frame,
-    list_head,
-    para,
-)
-from study.planning.overlay import SEARCH_ONLY, Overlay
+from study.planning.kinds import base as shared
+from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan, TunerParts
+from study.planning.overlay import SEARCH_ONLY, Overlay, checked
 from study.spec.fields import FIELDS, GRID_MODELS, canonical_axes
 from study.spec.studyfile import FRONTIER_KEYS, Study, frontier_options
 
@@ -67,11 +56,9 @@ class FrontierKind(Kind):
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
-        try:
-            options = frontier_options(check_frontier_options(**doc["frontier"]), {k: ov.get(k) for k in FRONTIER_KEYS})
-        except ValueError as exc:  # the file's own values were checked when it was read
-            raise StudyError(str(exc)) from None
-        doc["frontier"] = options.to_dict()
+        doc["frontier"] = checked(lambda exc: StudyError(str(exc)), frontier_options,  # it names the option
+                                  check_frontier_options(**doc["frontier"]), {k: ov.get(k) for k in FRONTIER_KEYS}
+                                  ).to_dict()
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
@@ -80,8 +67,8 @@ class FrontierKind(Kind):
         if "model" not in axes:
             axes["model"] = [study.fixed["model"]] if "model" in study.fixed else list(GRID_MODELS)
         axes = canonical_axes(axes)
-        base = first_config(fixed, axes, fail, length=options.start)
-        check_combinations(base, {**axes, "length": [options.start, options.max_length]}, fail)
+        base = shared.first_config(fixed, axes, fail, length=options.start)
+        shared.check_combinations(base, {**axes, "length": [options.start, options.max_length]}, fail)
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in ("length", "seed")}
         param_space = {**{k: v for k, v in base.to_dict().items() if k not in ("length", "seed")}, **axes}
         out = dataclasses.replace(study, fixed=resolved_fixed, axes=axes)
@@ -97,7 +84,7 @@ class FrontierKind(Kind):
     def trials(self, plan: StudyPlan) -> Any:
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
         columns = [f for f in FIELDS if f not in ("length", "seed")]
-        return frame([{**fixed, **cell} for cell in self.cells(plan)], columns)
+        return shared.frame([{**fixed, **cell} for cell in self.cells(plan)], columns)
 
     def count_text(self, plan: StudyPlan) -> str:
         return f"up to {plan.n_trials} trials"
@@ -115,19 +102,19 @@ class FrontierKind(Kind):
         k, n = opts.rule
         cells = self.cells(plan)
         order = list(cells[0]) if cells else ["model"]
-        lines = common_lines({key: v for key, v in plan.param_space.items() if key not in order}, width)
+        lines = shared.common_lines({key: v for key, v in plan.param_space.items() if key not in order}, width)
         lines += format_table(order, [[c[key] for key in order] for c in cells], width, index="cell")
-        steps, target = plan.param_space.get("steps"), plan.target
-        lines += para(f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out "
-                       f"accuracy {target:g} within {steps:,} steps; {RULE_TEXT}", width)
-        doubling = frontier_doubling(opts)
-        lines += para(f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then "
-                       f"bisection between the longest pass and the first failure; a probe starts seeds 0..{k - 1} "
-                       f"and adds one only while {k}/{n} can still go either way", width)
+        steps, doubling = plan.param_space.get("steps"), frontier_doubling(opts)
+        texts = [f"rule {k}/{n}: a length T passes when at least {k} of seeds 0..{n - 1} reach held-out accuracy "
+                 f"{plan.target:g} within {steps:,} steps; {RULE_TEXT}",
+                 f"probes, per cell: T = {', '.join(map(str, doubling))} while each passes (doubling), then bisection "
+                 f"between the longest pass and the first failure; a probe starts seeds 0..{k - 1} and adds one only "
+                 f"while {k}/{n} can still go either way"]
         if opts.speculate:
-            lines += para(f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would make "
-                           f"next if its undecided probe{'s' * (opts.speculate > 1)} passed (up to {opts.speculate} "
-                           "ahead)", width)
+            texts.append(f"speculate {opts.speculate}: while CPUs are free a cell may start the probe it would "
+                         f"make next if its undecided probe{'s' * (opts.speculate > 1)} passed (up to "
+                         f"{opts.speculate} ahead)")
+        lines += [line for text in texts for line in shared.para(text, width)]
         lines.append(f"{self.count_text(plan)} ({len(cells)} cell{'s' * (len(cells) != 1)}; the search stops once "
                      "it knows every cell's frontier)")
         return lines
@@ -135,8 +122,8 @@ class FrontierKind(Kind):
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         opts = res.study.frontier
         cells = math.prod(len(v) for v in res.study.axes.values())
-        lines = list_head(study, f"up to {res.n_trials} trials ({cells} cell{'s' * (cells != 1)}: memory frontier)",
-                          width)
+        count = f"up to {res.n_trials} trials ({cells} cell{'s' * (cells != 1)}: memory frontier)"
+        lines = shared.list_head(study, count, width)
         parts = [f"{k} {set_text(v, short=False)}" for k, v in res.study.axes.items()]
         lines += wrap_parts(parts, "  x  ", first=f"{'':<10} cells: ", indent=" " * 18, width=width)
         return [*lines, f"{'':<10} rule {opts.rule[0]}/{opts.rule[1]}, T from {opts.start} to {opts.max_length}, "

@@ -9,19 +9,8 @@ from typing import Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
-from study.planning.kinds.base import (
-    Fail,
-    Kind,
-    Resolved,
-    StudyPlan,
-    cell_axes,
-    check_combinations,
-    common_lines,
-    first_config,
-    frame,
-    from_file,
-    list_head,
-)
+from study.planning.kinds import base as shared
+from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan
 from study.planning.overlay import SEARCH_ONLY
 from study.spec.fields import CELL_FIELDS, FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
 from study.spec.studyfile import Study
@@ -41,16 +30,17 @@ class GridKind(Kind):
         if foreign:
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
-            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" if from_file(where) else ""
+            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" \
+                if shared.from_file(where) else ""
             raise StudyError(f"{option}: only with --search optuna{hint}{what}")
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        axes = cell_axes(study, axes, {"model": list(GRID_MODELS), "length": list(LENGTHS_EXERCISE)})
-        base = first_config(fixed, axes, fail)
+        axes = shared.cell_axes(study, axes, {"model": list(GRID_MODELS), "length": list(LENGTHS_EXERCISE)})
+        base = shared.first_config(fixed, axes, fail)
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k != "seed"}
         seeds = study.seeds or SEEDS
-        n = check_combinations(base, axes, fail) * seeds
+        n = shared.check_combinations(base, axes, fail) * seeds
         param_space = {**base.to_dict(), **axes, "seed": list(range(seeds))}
         return Resolved(dataclasses.replace(study, seeds=seeds, fixed=resolved_fixed, axes=axes), base, param_space,
                         [*axes, "seed"], [k for k in axes if k != "length"], n)
@@ -68,7 +58,7 @@ class GridKind(Kind):
                 for combo in itertools.product(*(plan.param_space[k] for k in names))]
 
     def trials(self, plan: StudyPlan) -> Any:
-        return frame(self.configs(plan), list(FIELDS))
+        return shared.frame(self.configs(plan), list(FIELDS))
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
         seeds = len(plan.param_space["seed"])
@@ -84,11 +74,11 @@ class GridKind(Kind):
         order += [k for k in ("length", "seed") if k in varying]
         common = {k: v for k, v in configs[0].items() if k not in order} if configs else {}
         table = format_table(order, [[c[k] for k in order] for c in configs], width, index="trial")
-        return [*common_lines(common, width), *table, f"{plan.n_trials} trials"]
+        return [*shared.common_lines(common, width), *table, f"{plan.n_trials} trials"]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         seeds = res.study.seeds
-        lines = list_head(study, f"{res.n_trials:>4} trials ({seeds} seed{'s' * (seeds != 1)})", width)
+        lines = shared.list_head(study, f"{res.n_trials:>4} trials ({seeds} seed{'s' * (seeds != 1)})", width)
         parts = [f"{k} {set_text(v, short=False)}" for k, v in res.study.axes.items()] + ["seed 0..N-1"]
         return lines + wrap_parts(parts, "  x  ", first=f"{'':<10} axes: ", indent=" " * 17, width=width)
 

@@ -12,20 +12,10 @@ from typing import Any
 from study.basics.errors import StudyError
 from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
-from study.planning.kinds.base import (
-    Fail,
-    Kind,
-    Resolved,
-    StudyPlan,
-    TunerParts,
-    cell_axes,
-    common_lines,
-    first_config,
-    frame,
-    list_head,
-)
+from study.planning.kinds import base as shared
+from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan, TunerParts
 from study.planning.kinds.search_text import objectives_text, sampler_lines, sampler_text, scheduler_text
-from study.planning.overlay import Overlay, int_option
+from study.planning.overlay import Overlay, checked, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
@@ -107,21 +97,18 @@ class SearchKind(Kind):
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        axes = cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
+        axes = shared.cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
         space = study.search.space
         for key in [*axes, *space]:
             fixed.pop(key, None)
-        base = first_config(fixed, axes, fail)
+        base = shared.first_config(fixed, axes, fail)
         wrong = pbt_problem(study.search, base.steps, base.eval_every)
         if wrong:
             raise StudyError(f"{wrong[0]}: {wrong[1]}")
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
         cells = list(itertools.product(axes["model"], axes["length"]))
         for model, length in cells:
-            try:
-                cell = base.replace(model=model, length=length)
-            except ValueError as exc:
-                raise fail(exc) from None
+            cell = checked(fail, base.replace, model=model, length=length)
             dims = for_model(space, model)
             if not dims:
                 ignored = ", ".join(f"{k} ({', '.join(ONLY_FOR.get(k, ()))} only)" for k in space)
@@ -129,10 +116,7 @@ class SearchKind(Kind):
                                  f"ignores {ignored}; search other fields too, or leave {model} out")
             for name, (_, values) in dims.items():
                 for value in values:
-                    try:
-                        cell.replace(**{name: value})
-                    except ValueError as exc:
-                        raise StudyError(f"{origin.get(name, where)}: {exc}") from None
+                    checked(origin.get(name, where), cell.replace, **{name: value})
         searched = list(dict.fromkeys(k for m, _ in cells for k in for_model(space, m)))
         param_space = base.to_dict()
         if len(cells) > 1:
@@ -177,7 +161,7 @@ class SearchKind(Kind):
 
     def trials(self, plan: StudyPlan) -> Any:
         fixed = {k: v for k, v in plan.param_space.items() if k not in ("model", "length")}
-        return frame([{**fixed, "model": c["model"], "length": c["length"],
+        return shared.frame([{**fixed, "model": c["model"], "length": c["length"],
                        **{k: format_dist(d) for k, d in plan.search.space(c["model"]).items()}, "sample": i}
                       for c in self.cells(plan) for i in range(plan.search.settings.num_samples)], [*FIELDS, "sample"])
 
@@ -198,14 +182,14 @@ class SearchKind(Kind):
         varying = set(CELL_FIELDS) | set(plan.axes)
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
-        return [*lines, *sampler_lines(plan.search.settings, width), *common_lines(common, width), *table,
+        return [*lines, *sampler_lines(plan.search.settings, width), *shared.common_lines(common, width), *table,
                 self.count_text(plan)]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
         cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
         each = " each" if len(res.cells) > 1 else ""
-        lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
+        lines = shared.list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
         lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {sampler_text(s)} over ",
                             indent=" " * 11, width=width)
         metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
@@ -269,10 +253,7 @@ def objectives(search: dict[str, Any], ov: Overlay) -> None:
     """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
     metric, mode = ov.get("metric"), ov.get("mode")
     if metric is not None:
-        try:
-            objectives = parse_objectives(metric)
-        except ValueError as exc:
-            raise StudyError(f"--metric: {exc}") from None
+        objectives = checked("--metric", parse_objectives, metric)
         search.pop("mode", None)
         if len(objectives) > 1:
             search["metric"] = [f"{m}:{d}" for m, d in objectives]
