@@ -28,7 +28,6 @@ from study.spec.load import load
 def make_plan(ov: Overlay) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
     from study.planning.estimate import check_memory
-
     try:
         plan = _resumed_plan(ov) if ov.get("resume") else _new_plan(ov, check_folder=True)
     except StudyError as exc:  # --out stands for --results-dir and --name: the error names the option given
@@ -87,7 +86,6 @@ def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None
 def storage_uri(value: Any, where: str) -> str:
     """A storage as study.json keeps it: its URI, a path made absolute."""
     from study.basics.store import open_storage
-
     store = open_storage(str(value), where)
     return str(store.local.resolve()) if store.local is not None else store.uri
 
@@ -105,7 +103,6 @@ def _resources(ov: Overlay) -> tuple[Resources, RunOptions]:
         raise StudyError(f"--cpus-per-trial: {cpus:g} asked for, but this machine's Ray has {local_cpus} CPUs")
     if gpus > 0 and not options.address:
         import torch
-
         if not torch.cuda.is_available():
             raise StudyError(f"--gpus-per-trial: {gpus:g} asked for, but this machine has no CUDA GPU; use 0")
     return resources, options
@@ -132,7 +129,6 @@ def _check_devices(res: Resolved, origin: Mapping[str, str], where: str, gpus: f
             continue
         if not address:
             from palrnn.cli import UsageError, check_device
-
             try:
                 check_device(device)
             except UsageError as exc:
@@ -220,7 +216,6 @@ def fetch_state(storage: str, name: str, results_dir: str) -> dict[str, bytes]:
     """Study ``name``'s driver state, as its driver copied it to ``storage`` (``study.driver.shared.mirror``):
     each file's bytes by its name in the study folder. Written there only once the resume is checked."""
     from study.basics.store import open_storage
-
     store = open_storage(storage).child(name)
     files: dict[str, bytes] = {}
     for key in DRIVER_STATE:
@@ -239,7 +234,6 @@ def fetch_state(storage: str, name: str, results_dir: str) -> dict[str, bytes]:
 def write_state(folder: Path, files: dict[str, bytes]) -> None:
     """The fetched files into the local study folder, each written atomically."""
     from study.basics.io import write_bytes_atomic
-
     for key, data in files.items():
         (folder / key).parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(folder / key, data)

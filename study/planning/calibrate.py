@@ -25,7 +25,6 @@ def time_sizes(model: str, repeats: int = 5) -> tuple[list[float], list[float]]:
 
     from palrnn.config import Config
     from palrnn.train import new_state, train_step
-
     steps, forwards = [], []
     for length, batch, hidden in SIZES:
         state = new_state(Config(model=model, length=length, batch_size=batch, hidden=hidden))
@@ -44,7 +43,6 @@ def fit(seconds: list[float]) -> list[float]:
     """[c0, c1, c2, c3] of ``seconds(T, B, n) = c0 + T (c1 + c2 B n + c3 B n^2)`` over ``SIZES``, none negative."""
     import numpy as np
     from scipy.optimize import nnls
-
     rows = np.array([[1.0, t, t * b * n, t * b * n * n] for t, b, n in SIZES])
     y = np.array(seconds)
     coef, _ = nnls(rows / y[:, None], np.ones_like(y))  # relative error, non-negative coefficients
@@ -79,7 +77,6 @@ def peak_bytes(model: str, phase: str, length: int = 400, batch: int = 128, hidd
     (``eval``); ``worker``: its peak with torch, palrnn and Ray imported."""
     import subprocess
     import sys
-
     out = subprocess.run([sys.executable, "-c", PEAK, model, phase, str(length), str(batch), str(hidden),
                           str(examples)], check=True, capture_output=True, text=True)
     return int(out.stdout.split()[-1])
@@ -121,7 +118,6 @@ def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
 
     from palrnn.config import MODELS
     from palrnn.provenance import cpu_model
-
     palrnn_bench = json.loads((bench.parent / "palrnn-bench.json").read_text())
     before = torch.get_num_threads()
     models: dict[str, Any] = {}

@@ -108,7 +108,6 @@ def gpu_memory() -> int | None:
     """The first GPU's bytes (torch imported only for trials on GPUs), None without one."""
     try:
         import torch
-
         return int(torch.cuda.get_device_properties(0).total_memory) if torch.cuda.is_available() else None
     except (ImportError, RuntimeError, AssertionError):
         return None
@@ -199,7 +198,6 @@ def _at_once(plan: StudyPlan) -> tuple[int, str]:
 def _gpu_count() -> int:
     try:
         import torch
-
         return int(torch.cuda.device_count())
     except ImportError:
         return 0

@@ -51,7 +51,6 @@ def base(ov: Overlay) -> tuple[Study, str]:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
         from study.frontier.options import FrontierOptions
-
         base = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
                      frontier=FrontierOptions())
         where = "--frontier"

@@ -121,7 +121,6 @@ class StudyPlan:
     def estimated(self) -> Any:
         if self.estimate is None:
             from study.planning.estimate import estimate
-
             self.estimate = estimate(self)
         return self.estimate
 

@@ -11,7 +11,7 @@ from study.basics.provenance import provenance_line
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.planning.kinds import kind_named
-from study.planning.kinds.search_text import method_text
+from study.planning.kinds.search import method_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.importance import importance_label, importance_text

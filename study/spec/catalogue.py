@@ -29,7 +29,6 @@ def grid_names() -> list[str]:
 def shipped() -> dict[str, Study]:
     """Every shipped study by name, a fresh copy."""
     import copy
-
     return {name: copy.deepcopy(s) for name, s in _shipped()}
 
 

@@ -55,7 +55,6 @@ def config_value(name: str, value: Any) -> Any:
 
 def text_value(name: str, text: str) -> Any:
     from palrnn.config import parse_value
-
     return config_value(name, parse_value(name, text))
 
 

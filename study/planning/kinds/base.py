@@ -185,7 +185,6 @@ def list_head(study: Study, count: str, width: int) -> list[str]:
 def frame(rows: list[dict[str, Any]], columns: list[str]) -> Any:
     """Rows as a DataFrame; a column holding None (max_norm: no clipping) keeps None, not NaN."""
     import pandas as pd
-
     df = pd.DataFrame(rows, columns=columns)
     for c in columns:
         if any(r.get(c) is None for r in rows):

@@ -178,7 +178,6 @@ class FrontierKind(Kind):
 
 def _folder_state(folder: Path) -> Frontier | None:
     from study.frontier.table import load_frontier
-
     try:
         return load_frontier(folder)
     except (OSError, ValueError, KeyError, TypeError):
@@ -194,13 +193,11 @@ def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
     ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
     not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
     import pandas as pd
-
     state = _folder_state(folder)
     if state is None:
         return trials
     if len(trials) and "stopped_by" in trials:
         from study.frontier.table import running_rows
-
         stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
         trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
     missing = _rows_missing(folder, state, trials)
@@ -219,7 +216,6 @@ def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[d
 
     from study.basics.layout import FRONTIER_STATE
     from study.frontier.probe import Trial
-
     try:
         ids = json.loads((Path(folder) / FRONTIER_STATE).read_text()).get("ray_trials") or {}
     except (OSError, ValueError):

@@ -1,5 +1,6 @@
 """An Optuna search: one Optuna study per model x length cell, each trial a config Optuna chose,
-trained on seed 0. ``SearchPlan``: the document's ``[search]`` and what planning derives for Ray Tune."""
+trained on seed 0. ``SearchPlan``: the document's ``[search]`` and what planning derives for Ray Tune;
+the search in words, for --dry-run, --list and its report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
 from study.planning.kinds import base as shared
 from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan, TunerParts
-from study.planning.kinds.search_text import objectives_text, sampler_lines, sampler_text, scheduler_text
 from study.planning.overlay import Overlay, checked, int_option
 from study.spec.fields import (
     CELL_FIELDS,
@@ -27,7 +27,7 @@ from study.spec.fields import (
 )
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem
+from study.spec.pbt import SAMPLER_WITH_PBT, interval, pbt_problem, perturbed
 from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts
 from study.spec.studyfile import Search, Study
 
@@ -264,3 +264,71 @@ def objectives(search: dict[str, Any], ov: Overlay) -> None:
         if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
             raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
         search["mode"] = mode  # checked by the document's parse, which names the option
+
+
+def objectives_text(s: Search) -> str:
+    if not s.more:
+        return f"{s.metric} ({s.mode})"
+    return "objectives " + ", ".join(f"{m} ({d})" for m, d in s.objectives) + " (a Pareto front)"
+
+
+def sampler_text(s: Search) -> str:
+    return "Ray's random first configs (PBT's population)," if s.scheduler == "pbt" else SAMPLER_NAMES[s.sampler]
+
+
+def scheduler_text(s: Search, steps: tuple[int, int] | None = None) -> str:
+    """What the scheduler does (``steps``: a trial's steps and eval_every, for PBT's interval)."""
+    if s.scheduler == "pbt":
+        every = (f"every {interval(s, *steps)} steps" if steps and steps[0]
+                 else f"every {s.perturbation_interval or 'quarter of the'} steps")
+        return (f"PBT: the bottom quarter by {s.metric} take the top quarter's weights "
+                f"{every}, {' and '.join(perturbed(s)) or 'nothing'} perturbed")
+    if s.scheduler == "none":
+        return "no scheduler"
+    text = f"{SCHEDULER_WORDS[s.scheduler]} cutting poor trials"
+    return f"{text} by {s.metric}, the first objective" if s.more else text
+
+
+SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
+SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
+                 "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
+
+
+def sampler_lines(search: Any, width: int) -> list[str]:
+    """A note where Optuna samples the choices of a mixed space at random (CMA-ES, quasi-Monte Carlo)."""
+    choices = [k for k, (kind, _) in search.space.items() if kind == "choice"]
+    if search.sampler in ("cmaes", "qmc") and choices:
+        return wrap_parts([f"{SAMPLER_NAMES[search.sampler]} samples the numbers; {', '.join(choices)} "
+                           "(choices) are sampled at random, seeded (Optuna's independent sampler)"], "",
+                          first="note: ", indent="  ", width=width)
+    return []
+
+
+def method_text(meta: Mapping[str, Any]) -> str:
+    """How a search searched: Optuna's sampler and Ray's scheduler, or Population Based Training."""
+    name = _scheduler(meta.get("search"))
+    if name == "pbt":
+        return "Population Based Training"
+    sampler = (meta.get("search") or {}).get("sampler") or "tpe"
+    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {SCHEDULER_WORDS.get(name, 'no scheduler')}"
+
+
+def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
+    """Whether a search (study.json's ``search``) keeps an Optuna journal: every one but PBT."""
+    return meta_search is not None and _scheduler(meta_search) != "pbt"
+
+
+def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
+    """What the search's scheduler did (``trials``: its trials table)."""
+    import pandas as pd
+    name = _scheduler(meta.get("search"))
+    if name == "pbt":
+        made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
+        return f"PBT made {made} exploit{'s' * (made != 1)}"
+    if name == "none":
+        return "no scheduler: every trial ran to its end"
+    return f"{SCHEDULER_WORDS[name]} cut {cut} early"
+
+
+def _scheduler(meta_search: Mapping[str, Any] | None) -> str:
+    return scheduler_name((meta_search or {}).get("scheduler", "asha")) or "asha"
