@@ -62,8 +62,7 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
 
 def _plan_mlflow(plan: StudyPlan, where: str) -> None:
     """``plan.mlflow``: the tracking URI (True: the study folder's own store, which study.toml keeps as True)."""
-    value = plan.study.mlflow
-    if value is None:
+    if (value := plan.study.mlflow) is None:
         return
     try:
         plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
@@ -204,8 +203,7 @@ def _resumed_plan(ov: Overlay) -> StudyPlan:
         if asked != plan.storage:
             raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
                              f"{plan.storage or 'its study folder'}; resume it without --storage")
-    planning = [o for o in ov.given if o not in RUN_OPTIONS]
-    if planning:
+    if planning := [o for o in ov.given if o not in RUN_OPTIONS]:
         _check_same_study(plan, ov, planning)
     _check_folder(plan, resume=True, fetched=fetched)
     plan.fetched = fetched

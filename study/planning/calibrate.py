@@ -93,8 +93,7 @@ def anchor(step: list[float], bench: dict[str, Any], model: str, threads: int) -
     """The factor that makes a fit's step time at results/bench/palrnn-bench.json's size that benchmark's:
     the fits give how the cost scales, the benchmark, timed on a quiet machine, its level."""
     size = bench["settings"]
-    rows = [r for r in bench["rows"] if r["model"] == model and r["default"] and r["threads"] == threads]
-    if not rows:
+    if not (rows := [r for r in bench["rows"] if r["model"] == model and r["default"] and r["threads"] == threads]):
         return 1.0
     seconds = size["batch_size"] / rows[0]["examples_per_second"]
     fitted = step[0] + size["length"] * (step[1] + step[2] * size["batch_size"] * size["hidden"]

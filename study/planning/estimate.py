@@ -182,43 +182,21 @@ def _at_once(plan: StudyPlan) -> tuple[int, str]:
     slots = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     where = f"this machine's {cpus} CPU{'s' * (cpus != 1)}"
     if plan.gpus_per_trial:
-        gpus = _gpu_count()
+        import torch
+        gpus = torch.cuda.device_count()
         slots = min(slots, max(1, int(gpus // plan.gpus_per_trial)))
         where += f" and {gpus} GPU{'s' * (gpus != 1)}"
-    if plan.max_concurrent:
-        slots = min(slots, plan.max_concurrent)
-    most = plan.kind_of.most_at_once(plan)
-    if most is not None:
-        slots = min(slots, most)
+    slots = min(slots, plan.max_concurrent or slots, plan.kind_of.most_at_once(plan) or slots)
     if plan.options.address:
         where += " (a cluster may run more)"
     return slots, where
 
 
-def _gpu_count() -> int:
-    try:
-        import torch
-        return int(torch.cuda.device_count())
-    except ImportError:
-        return 0
-
-
-def _bound(plan: StudyPlan, configs: list[dict[str, Any]]) -> str | None:
-    bound = plan.kind_of.bound(plan)
-    if bound is not None:
-        return bound
-    if any(int(c.get("patience") or 0) > 0 for c in configs):
-        return ("an upper bound: every trial trains all its steps, but early stopping at the target ends "
-                "many sooner (--full trains them all)")
-    return None
-
-
 def estimate(plan: StudyPlan) -> Estimate:
     at_once, where = _at_once(plan)
     threads = max(1, int(plan.cpus_per_trial))
-    per_trial, start = costs()["ray"]["per_trial"], costs()["ray"]["start"]
-    on_gpu = plan.gpus_per_trial > 0
-    wall, biggest, memory = start, "", Memory(0, 0, {})
+    on_gpu, per_trial = plan.gpus_per_trial > 0, costs()["ray"]["per_trial"]
+    wall, biggest, memory = costs()["ray"]["start"], "", Memory(0, 0, {})
     configs: list[dict[str, Any]] = []
     for group in plan.kind_of.costly(plan):
         times = [(trial_seconds(cfg, threads) + per_trial, n) for cfg, n in group]
@@ -230,8 +208,12 @@ def estimate(plan: StudyPlan) -> Estimate:
             if (m.device, m.host) > (memory.device, memory.host):
                 memory, biggest = m, f"{cfg['model']} T={int(cfg['length']):,}, hidden {cfg['hidden']}, batch " \
                                      f"{cfg['batch_size']}"
+    bound = plan.kind_of.bound(plan)
+    if bound is None and any(int(c.get("patience") or 0) > 0 for c in configs):
+        bound = ("an upper bound: every trial trains all its steps, but early stopping at the target ends many "
+                 "sooner (--full trains them all)")
     return Estimate(trials=plan.n_trials, wall=wall, at_once=min(at_once, max(plan.n_trials, 1)), where=where,
-                    bound=_bound(plan, configs), memory=memory, biggest=biggest, machine=machine_memory(),
+                    bound=bound, memory=memory, biggest=biggest, machine=machine_memory(),
                     gpu=gpu_memory() if on_gpu else None, cluster=bool(plan.options.address),
                     shorter=plan.kind_of.shorter)
 

@@ -50,10 +50,8 @@ def base(ov: Overlay) -> tuple[Study, str]:
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
-        from study.frontier.options import FrontierOptions
-        base = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
-                     frontier=FrontierOptions())
-        where = "--frontier"
+        base, where = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
+                            frontier=frontier_block(True, None)), "--frontier"
     elif ov.get("axes"):
         base, where = Study(name="sweep", description="a grid of --sweep axes on the exercise's settings"), "--sweep"
     else:
@@ -89,8 +87,7 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
     sweeps = {k: (vs, "--sweep") for k, vs in ov.get("axes").items()}
     _cell_options(ov, sets, sweeps)
     _patience(ov, sets, sweeps)
-    clash = [k for k in sweeps if k in sets]
-    if clash:
+    if clash := [k for k in sweeps if k in sets]:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
     kind.change(doc, ov, origin, sets, sweeps, where)  # its block (a search's, a frontier's), changed
@@ -121,8 +118,7 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
 def _named(exc: DocumentError, ov: Overlay, origin: dict[str, str], where: str) -> str:
     """A parse's error named by the option that gave its key, else by the file or option that gave the study."""
     path = ".".join(exc.path)
-    given = [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]
-    if given:
+    if given := [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]:
         return f"{given[0]}: {exc.message}"
     return f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path else f"{where}: {exc}"
 

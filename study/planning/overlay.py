@@ -164,8 +164,7 @@ def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run")
 def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
                 **kw: Any) -> Overlay:
     """``study.plan``'s keywords as an overlay, each standing for its command-line option."""
-    unknown = [k for k in kw if k not in KEYWORDS]
-    if unknown:
+    if unknown := [k for k in kw if k not in KEYWORDS]:
         raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: {', '.join(KEYWORDS)}")
     if kw.get("fixed") is not None and kw.get("set") is not None:
         raise StudyError("--set: give fixed= or set= (the same thing), not both")
@@ -190,8 +189,7 @@ def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: s
 
 def _out(ov: Overlay) -> None:
     """--out FOLDER: its parent is --results-dir, its last part --name."""
-    out = ov.values.get("out")
-    if out is None:
+    if (out := ov.values.get("out")) is None:
         return
     if "--name" in ov.given or "--results-dir" in ov.given:
         raise StudyError(f"--out: not with {'--name' if '--name' in ov.given else '--results-dir'}; --out names the "

@@ -39,8 +39,7 @@ class Search:
 def search_block(block: Any, bad: Any) -> Search:
     if not isinstance(block, Mapping):
         raise bad(f"search: must be a table ([search]), got {block!r}")
-    unknown = [k for k in block if k not in SEARCH_KEYS]
-    if unknown:
+    if unknown := [k for k in block if k not in SEARCH_KEYS]:
         raise bad(f"[search] unknown key {unknown[0]!r}; allowed: {', '.join(SEARCH_KEYS)}")
     space = block.get("space")
     if not isinstance(space, Mapping) or not space:
@@ -66,19 +65,16 @@ def search_block(block: Any, bad: Any) -> Search:
     num_samples = block.get("num_samples", Search.num_samples)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise bad(f"[search] num_samples: must be an integer >= 1, got {num_samples!r}")
-    scheduler = scheduler_name(block.get("scheduler", Search.scheduler))
-    if scheduler is None:
+    if (scheduler := scheduler_name(block.get("scheduler", Search.scheduler))) is None:
         raise bad(f"[search] scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (or true for asha, false for "
                   f"none), got {block.get('scheduler')!r}{did_you_mean(block.get('scheduler'), SCHEDULER_NAMES)}")
     seed = block.get("seed", Search.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad(f"[search] seed: must be an integer >= 0, got {seed!r}")
     sampler = sampler_name(block.get("sampler", Search.sampler))
-    problem = sampler_problem(sampler, dists)
-    if problem:
+    if problem := sampler_problem(sampler, dists):
         raise bad(f"[search] sampler: {problem}")
-    wrong = objectives_problem(objectives, sampler, scheduler)
-    if wrong:
+    if wrong := objectives_problem(objectives, sampler, scheduler):
         raise bad(f"[search] {wrong[0][2:]}: {wrong[1]}")
     if scheduler == "pbt" and "sampler" in block:
         raise bad(f"[search] sampler: {SAMPLER_WITH_PBT}")

@@ -77,10 +77,9 @@ def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, A
     if len(bounds) != 2:
         raise ValueError(f"{shown}: {kind} takes {kind}:LOW:HIGH")
     try:
-        if kind == "int":
-            low, high = (_int_bound(b) for b in bounds)
-        else:
-            low, high = (float(b) for b in bounds)
+        if kind == "int" and any(isinstance(b, (bool, float)) for b in bounds):
+            raise ValueError(bounds)
+        low, high = (int(b) if kind == "int" else float(b) for b in bounds)
     except (TypeError, ValueError):
         raise ValueError(f"{shown}: LOW and HIGH must be {'integers' if kind == 'int' else 'numbers'}") from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -93,12 +92,6 @@ def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, A
         except ValueError as exc:
             raise ValueError(f"{shown}: {exc}") from None
     return low, high
-
-
-def _int_bound(b: Any) -> int:
-    if isinstance(b, bool) or isinstance(b, float):
-        raise ValueError(b)
-    return int(b)
 
 
 def format_dist(dist: Dist) -> str:
@@ -123,10 +116,7 @@ def for_model(space: dict[str, Dist], model: str) -> dict[str, Dist]:
 
 def space_parts(space_: dict[str, Dist]) -> list[str]:
     """Each dimension for people, ``lr in [0.0001, 0.03] (log)``, with the models it is for."""
-    parts = []
-    for name, dist in space_.items():
-        only = ONLY_FOR.get(name)
-        parts.append(f"{name} in {dist_text(dist)}" + (f" ({', '.join(only)} only)" if only else ""))
-    return parts
+    return [f"{name} in {dist_text(dist)}" + (f" ({', '.join(ONLY_FOR[name])} only)" if name in ONLY_FOR else "")
+            for name, dist in space_.items()]
 
 

@@ -58,7 +58,7 @@ class Kind:
     block: str | None = None  # the study document's block it takes: "search", "frontier"; None: neither
     has_seeds = False  # whether the study file's ``seeds = N`` and --seeds apply
     scheduled = True  # a scheduler or searcher may end its trials short of their steps (a grid's run them all)
-    seeds_refused = ""  # why --set/--sweep seed is refused
+    refused: dict[str, str] = {}  # the fields this kind chooses itself: why --set or --sweep of each is refused
     # The report's sections: "frontier-table" (frontier.csv, its figure), "accuracy" (the mean over seeds),
     # "odd-even" (the odd-vs-even contrasts), "search" (best.json, importances, Optuna's figures, Pareto front).
     report: tuple[str, ...] = ("accuracy",)
@@ -66,8 +66,7 @@ class Kind:
 
     def check_options(self, given: Sequence[str], where: str) -> None:
         """Refuse the options this kind does not use (never ignore them in silence)."""
-        foreign = [o for o in FRONTIER_ONLY if o in given]
-        if foreign:
+        if foreign := [o for o in FRONTIER_ONLY if o in given]:
             what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
                 if from_file(where) else ""
             raise StudyError(f"{foreign[0]}: only with --frontier{what}")
@@ -77,9 +76,9 @@ class Kind:
         """Its block of the document ``doc`` (``search``, ``frontier``) changed by its options."""
 
     def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
-        if "seed" in sets or "seed" in sweeps:
-            option = "--set" if "seed" in sets else "--sweep"
-            raise StudyError(f"{option}: {self.seeds_refused}")
+        for key, why in self.refused.items():
+            if key in sets or key in sweeps:
+                raise StudyError(f"{'--set' if key in sets else '--sweep'}: {why}")
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
@@ -171,8 +170,7 @@ def check_combinations(base: Config, axes: Mapping[str, list[Any]], fail: Fail, 
 def common_lines(common: Mapping[str, Any], width: int) -> list[str]:
     """What every trial of a plan sets beyond the exercise's settings."""
     neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
-    differ = [f"{k}={exact_text(v)}" for k, v in common.items() if k in neutral and v != neutral[k]]
-    if not differ:
+    if not (differ := [f"{k}={exact_text(v)}" for k, v in common.items() if k in neutral and v != neutral[k]]):
         return ["every trial: the exercise's settings"]
     return wrap_parts(differ, " ", first="every trial, besides the exercise's settings: ", indent="  ", width=width)
 

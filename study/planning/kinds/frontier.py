@@ -31,7 +31,8 @@ class FrontierKind(Kind):
     name = "frontier"
     noun = "frontier"
     block = "frontier"
-    seeds_refused = "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"
+    refused = {"length": "length: a frontier searches the lengths (--start-length, --max-length)",
+               "seed": "seed: a frontier runs seeds 0 .. N-1 of its solve rule K/N (--solve-rule)"}
     report = ("frontier-table", "accuracy")
     shorter = "a lower --max-length"
 
@@ -47,12 +48,6 @@ class FrontierKind(Kind):
         if foreign:
             hint = "; a frontier takes --models" if foreign[0] == "--model" else ""
             raise StudyError(f"{foreign[0]}: only with --search optuna{hint}")
-
-    def check_fixed(self, sets: Mapping[str, Any], sweeps: Mapping[str, Any]) -> None:
-        if "length" in sets or "length" in sweeps:
-            option = "--set" if "length" in sets else "--sweep"
-            raise StudyError(f"{option}: length: a frontier searches the lengths (--start-length, --max-length)")
-        super().check_fixed(sets, sweeps)
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
@@ -193,15 +188,13 @@ def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
     ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
     not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
     import pandas as pd
-    state = _folder_state(folder)
-    if state is None:
+    if (state := _folder_state(folder)) is None:
         return trials
     if len(trials) and "stopped_by" in trials:
         from study.frontier.table import running_rows
         stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
         trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
-    missing = _rows_missing(folder, state, trials)
-    if not missing:
+    if not (missing := _rows_missing(folder, state, trials)):
         return trials
     if not len(trials):
         return pd.DataFrame(missing)

@@ -21,13 +21,12 @@ class GridKind(Kind):
     noun = "grid"
     has_seeds = True
     scheduled = False  # a trial Ray ended short of its steps was stopped with the study: unfinished
-    seeds_refused = "seed is swept by --seeds N (seeds 0 .. N-1)"
+    refused = {"seed": "seed is swept by --seeds N (seeds 0 .. N-1)"}
     report = ("accuracy", "odd-even")
 
     def check_options(self, given: Sequence[str], where: str) -> None:
         super().check_options(given, where)
-        foreign = [o for o in SEARCH_ONLY if o in given]
-        if foreign:
+        if foreign := [o for o in SEARCH_ONLY if o in given]:
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
             what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" \

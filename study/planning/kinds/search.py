@@ -78,7 +78,7 @@ class SearchKind(Kind):
     name = "optuna"
     noun = "search"
     block = "search"
-    seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
+    refused = {"seed": "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"}
     report = ("search",)
 
     def check_options(self, given: Sequence[str], where: str) -> None:
@@ -102,15 +102,13 @@ class SearchKind(Kind):
         for key in [*axes, *space]:
             fixed.pop(key, None)
         base = shared.first_config(fixed, axes, fail)
-        wrong = pbt_problem(study.search, base.steps, base.eval_every)
-        if wrong:
+        if wrong := pbt_problem(study.search, base.steps, base.eval_every):
             raise StudyError(f"{wrong[0]}: {wrong[1]}")
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
         cells = list(itertools.product(axes["model"], axes["length"]))
         for model, length in cells:
             cell = checked(fail, base.replace, model=model, length=length)
-            dims = for_model(space, model)
-            if not dims:
+            if not (dims := for_model(space, model)):
                 ignored = ", ".join(f"{k} ({', '.join(ONLY_FOR.get(k, ()))} only)" for k in space)
                 raise StudyError(f"{origin.get(next(iter(space)), where)}: nothing to search for {model}, which "
                                  f"ignores {ignored}; search other fields too, or leave {model} out")
@@ -207,13 +205,11 @@ def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], set
         for k in search["space"]:
             doc["fixed"].pop(k, None)
             origin[k] = "--space"
-    other = [k for k in sweeps if k not in CELL_FIELDS]
-    if other:
+    if other := [k for k in sweeps if k not in CELL_FIELDS]:
         k = other[0]
         raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
                          f"search {k} with --space {k}=choice:... or fix it with --set")
-    searched = [k for k in sets if k in search["space"]]
-    if searched:
+    if searched := [k for k in sets if k in search["space"]]:
         raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                          "the space (--space gives the whole space)")
     objectives(search, ov)
@@ -221,8 +217,7 @@ def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], set
         if ov.get(option[2:].replace("-", "_")) is not None:
             search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
     if ov.get("scheduler") is not None:
-        name = scheduler_name(ov.get("scheduler"))
-        if name is None:
+        if (name := scheduler_name(ov.get("scheduler"))) is None:
             raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
         search["scheduler"] = name
     if ov.get("sampler") is not None:
@@ -237,11 +232,9 @@ def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], set
         if not names:
             search.pop("perturb")
     sampler = search.get("sampler", Search.sampler)
-    problem = sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()})
-    if problem:
+    if problem := sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()}):
         raise StudyError(f"--sampler: {problem}")
-    wrong = objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"])
-    if wrong:
+    if wrong := objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"]):
         # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
         raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
     if search["scheduler"] == "pbt":
