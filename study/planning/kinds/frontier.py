@@ -155,7 +155,24 @@ class FrontierKind(Kind):
                           space=False, restart=True, resume_errored=False)
 
     def settle(self, folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
-        return settle_trials(folder, trials)
+        """A frontier's trials table as its search's state tells it. A seed still running when the study
+        ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
+        not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
+        import pandas as pd
+        if (state := _folder_state(folder)) is None:
+            return trials
+        if len(trials) and "stopped_by" in trials:
+            from study.frontier.table import running_rows
+            stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
+            trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
+        if not (missing := _rows_missing(folder, state, trials)):
+            return trials
+        if not len(trials):
+            return pd.DataFrame(missing)
+        out = pd.concat([trials, pd.DataFrame(missing)], ignore_index=True)
+        # Integer columns stay integers (their new cells missing), as Ray's tables write them: 5000, not 5000.0.
+        return out.astype({c: "Int64" for c in trials.columns
+                           if pd.api.types.is_integer_dtype(trials[c]) and out[c].dtype != trials[c].dtype})
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
         """``complete`` once its search knows every cell's frontier (frontier/state.json), else ``interrupted``."""
@@ -183,27 +200,6 @@ def _folder_state(folder: Path) -> Frontier | None:
 NO_ROW = {"running": ("PENDING", "unfinished"), "stopped": ("TERMINATED", "scheduler"), "error": ("ERROR", "error")}
 
 
-def settle_trials(folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
-    """A frontier's trials table as its search's state tells it. A seed still running when the study
-    ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
-    not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
-    import pandas as pd
-    if (state := _folder_state(folder)) is None:
-        return trials
-    if len(trials) and "stopped_by" in trials:
-        from study.frontier.table import running_rows
-        stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
-        trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
-    if not (missing := _rows_missing(folder, state, trials)):
-        return trials
-    if not len(trials):
-        return pd.DataFrame(missing)
-    out = pd.concat([trials, pd.DataFrame(missing)], ignore_index=True)
-    # Integer columns stay integers (their new cells missing), as Ray's tables write them: 5000, not 5000.0.
-    whole = [c for c in trials.columns if pd.api.types.is_integer_dtype(trials[c]) and out[c].dtype != trials[c].dtype]
-    return out.astype({c: "Int64" for c in whole})
-
-
 def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[dict[str, Any]]:
     import json
 
@@ -216,14 +212,9 @@ def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[d
     by_seed = {Trial(*map(int, key)): str(trial_id) for trial_id, key in ids.items()}
     present = {state.trial_of(row) for row in trials.to_dict("records")} if len(trials) else set()
     columns = list(trials.columns) if len(trials.columns) else None
-    rows = []
     seeds = itertools.product(range(len(state.cells)), range(state.rule[1]))
-    for trial in sorted((Trial(c, length, seed) for c, seed in seeds for length in state.probes(c)),
-                        key=lambda t: (t.cell, state.probes(t.cell).index(t.length), t.seed)):
-        seed_state = state.seed_state(trial)
-        if trial in present or seed_state not in NO_ROW:
-            continue
-        config = {k: v for k, v in state.config(trial).items() if columns is None or k in columns}
-        status, stopped_by = NO_ROW[seed_state]
-        rows.append({"trial_id": by_seed.get(trial), **config, "status": status, "stopped_by": stopped_by})
-    return rows
+    launched = sorted((Trial(c, length, seed) for c, seed in seeds for length in state.probes(c)),
+                      key=lambda t: (t.cell, state.probes(t.cell).index(t.length), t.seed))
+    return [{"trial_id": by_seed.get(t), **{k: v for k, v in state.config(t).items() if k in (columns or [k])},
+             **dict(zip(("status", "stopped_by"), NO_ROW[state.seed_state(t)], strict=True))}
+            for t in launched if t not in present and state.seed_state(t) in NO_ROW]
