@@ -27,7 +27,7 @@ from study.spec.fields import (
 )
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.pbt import SAMPLER_WITH_PBT, interval, pbt_problem, perturbed
+from study.spec.search import SAMPLER_WITH_PBT, interval, pbt_problem, perturbed
 from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts
 from study.spec.studyfile import Search, Study
 
