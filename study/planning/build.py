@@ -19,7 +19,7 @@ from study.planning.kinds import KINDS, Resolved, kind_of, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import merge
 from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs, int_option, option_name
-from study.planning.plan import RunOptions, StudyPlan
+from study.planning.plan import RunOptions, StudyPlan, check_memory
 from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
 from study.spec.fields import NAME_RE
 from study.spec.load import load
@@ -27,7 +27,6 @@ from study.spec.load import load
 
 def make_plan(ov: Overlay) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
-    from study.planning.estimate import check_memory
     try:
         plan = _resumed_plan(ov) if ov.get("resume") else _new_plan(ov, check_folder=True)
     except StudyError as exc:  # --out stands for --results-dir and --name: the error names the option given

@@ -1,15 +1,24 @@
-"""The StudyPlan: everything decided before Ray starts, as study.json keeps it, and its --dry-run text."""
+"""The StudyPlan: everything decided before Ray starts, as study.json keeps it, and its --dry-run text; what
+it will cost, its wall time and each trial's peak memory, from the cost table costs.json, with no torch import
+(docs/estimates.md says how)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from study.basics.errors import StudyError
 from study.basics.text import WIDTH
+from study.planning.calibrate import COSTS
 from study.planning.kinds import KINDS, Kind
+from study.planning.kinds.base import para
 from study.planning.kinds.search import SearchPlan
 from study.spec.document import FORMAT_VERSION, to_dict
 from study.spec.load import read_meta
@@ -60,7 +69,7 @@ class StudyPlan:
     options: RunOptions = field(default_factory=RunOptions)
     resume: bool = False
     storage: str | None = None  # --storage's URI (never credentials); None: the study folder (study.json: no key)
-    estimate: Any = field(default=None, repr=False, compare=False)  # study.planning.estimate.Estimate
+    estimate: Any = field(default=None, repr=False, compare=False)  # its Estimate
     # A resume without the study folder: the driver state read from --storage, written there at the start.
     fetched: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
 
@@ -120,7 +129,6 @@ class StudyPlan:
 
     def estimated(self) -> Any:
         if self.estimate is None:
-            from study.planning.estimate import estimate
             self.estimate = estimate(self)
         return self.estimate
 
@@ -136,3 +144,215 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
     return v
+
+
+GIB = 2**30
+EVAL_CHUNK = 8192  # palrnn.train.evaluate's
+ENUMERATE_LIMIT = 2**14  # palrnn.data's
+INT64, FLOAT32 = 8, 4
+IGNORE = "--ignore-memory"
+
+
+@functools.lru_cache(maxsize=1)
+def costs() -> dict[str, Any]:
+    return json.loads(COSTS.read_text())
+
+
+def _fit(model: str, threads: int, which: str) -> list[float]:
+    table = costs()["models"]
+    entry = table.get(model, table["LSTM"])  # a model of one's own: costed as the LSTM
+    return entry[f"threads_{min(max(threads, 1), 2)}"][which]
+
+
+def _seconds(c: Sequence[float], length: int, batch: int, hidden: int) -> float:
+    return c[0] + length * (c[1] + c[2] * batch * hidden + c[3] * batch * hidden * hidden)
+
+
+def _eval_examples(cfg: Mapping[str, Any]) -> int:
+    """About how many held-out examples a trial evaluates (``palrnn.data.eval_count``'s rule, no torch)."""
+    m, fraction, size = (int(cfg["length"]) + 2) // 2, float(cfg["eval_fraction"]), int(cfg["eval_size"])
+    if m > 308 or 10**m * fraction > 2 * ENUMERATE_LIMIT:
+        return size
+    held = max(1, round(10**m * fraction))
+    return held if held <= max(size, ENUMERATE_LIMIT) else size
+
+
+def trial_seconds(cfg: Mapping[str, Any], threads: int) -> float:
+    """Training and evaluation seconds of one trial that runs all its steps (no Ray)."""
+    model, length, batch, hidden = str(cfg["model"]), int(cfg["length"]), int(cfg["batch_size"]), int(cfg["hidden"])
+    steps, every = int(cfg["steps"]), int(cfg["eval_every"])
+    train = steps * _seconds(_fit(model, threads, "step"), length, batch, hidden)
+    examples = _eval_examples(cfg)
+    chunks = [EVAL_CHUNK] * (examples // EVAL_CHUNK) + ([examples % EVAL_CHUNK] if examples % EVAL_CHUNK else [])
+    forward = sum(_seconds(_fit(model, threads, "forward"), length, c, hidden) for c in chunks)
+    return train + math.ceil(steps / every) * forward
+
+
+def _parameters(model: str, hidden: int, inputs: int) -> int:
+    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}.get(model, 4)
+    return gates * (hidden * inputs + hidden * hidden + 2 * hidden) + 10 * hidden + 10
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One trial's peak bytes: on the machine (``host``) and, for a trial on a GPU, on it (``device``)."""
+
+    host: int
+    device: int
+    parts: dict[str, int]
+
+
+def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
+    """A trial's peak memory (docs/estimates.md); ``on_gpu``: the held-out draw stays on the machine."""
+    model, length, batch, hidden = str(cfg["model"]), int(cfg["length"]), int(cfg["batch_size"]), int(cfg["hidden"])
+    inputs = 10 if cfg.get("input") == "onehot" else 1
+    table = costs()
+    measured = table["models"].get(model, table["models"]["LSTM"])["memory"]
+    examples = _eval_examples(cfg)
+    parts = {
+        "parameters": 4 * FLOAT32 * _parameters(model, hidden, inputs),  # weights, gradients, optimizer (2)
+        "held-out set": examples * (length * inputs * FLOAT32 + INT64),
+        "training step": int(length * batch * hidden * measured["train"]),  # measured: graph, gradients, batch
+        # measured: torch's kernel returns every step's output
+        "evaluation": int(min(examples, EVAL_CHUNK) * length * hidden * measured["eval"]),
+    }
+    draw = 0 if examples < int(cfg["eval_size"]) else max(1024, math.ceil(examples / float(cfg["eval_fraction"]) * 1.2))
+    host_only = {"worker": int(table.get("worker_bytes", 0.5 * GIB)),
+                 "held-out draw": 2 * draw * ((length + 2) // 2) * INT64 + examples * (length + 1) * 2 * INT64}
+    device = parts["parameters"] + parts["held-out set"] + max(parts["training step"], parts["evaluation"])
+    if on_gpu:
+        host = host_only["worker"] + max(host_only["held-out draw"], parts["held-out set"])
+    else:
+        host = host_only["worker"] + parts["parameters"] + parts["held-out set"] + max(
+            parts["training step"], parts["evaluation"], host_only["held-out draw"])
+    return Memory(host=int(host), device=int(device) if on_gpu else 0, parts={**parts, **host_only})
+
+
+def machine_memory() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def gpu_memory() -> int | None:
+    """The first GPU's bytes (torch imported only for trials on GPUs), None without one."""
+    try:
+        import torch
+        return int(torch.cuda.get_device_properties(0).total_memory) if torch.cuda.is_available() else None
+    except (ImportError, RuntimeError, AssertionError):
+        return None
+
+
+def size_text(n: float) -> str:
+    """512 MB, 3.1 GB, 103 GB (powers of 1,000, as machines are sold)."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:,.0f} {unit}"
+    return f"{max(n, 0) / 1e3:,.0f} kB"
+
+
+def duration_text(seconds: float) -> str:
+    """1 min 5 s, 2 h 10 min, 3 d 4 h."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s < 600 else f"{round(s / 60)} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A plan's wall time (``bound``: why it is an upper bound, None: expected) and largest trial's memory."""
+
+    trials: int
+    wall: float
+    at_once: int
+    where: str  # what runs the trials at once: "this machine's 2 CPUs"
+    bound: str | None
+    memory: Memory
+    biggest: str  # the settings of the trial with the largest memory
+    machine: int | None
+    gpu: int | None
+    cluster: bool
+    shorter: str = "fewer --lengths"  # how its trials get smaller (``Kind.shorter``)
+
+    def lines(self) -> list[str]:
+        how = "at most " if self.bound else "about "
+        time = (f"estimate: {how}{duration_text(self.wall)} wall time ({self.trials:,} trials, {self.at_once} at "
+                f"once on {self.where}; Ray's start and {costs()['ray']['per_trial']:.1f} s per trial included"
+                f"{'; ' + self.bound if self.bound else '; every trial trains all its steps'})")
+        mem = f"memory: up to {size_text(self.memory.host)} per trial ({self.biggest})"
+        if self.memory.device:
+            mem += f", {size_text(self.memory.device)} of it on its GPU"
+        if self.cluster:
+            mem += "; the cluster's nodes are not checked"
+        elif self.machine:
+            mem += f"; this machine has {size_text(self.machine)}"
+            if self.at_once * self.memory.host > self.machine:
+                mem += f", less than {self.at_once} such trials at once need"
+        return [*para(time), *para(mem)]
+
+    def refusal(self) -> str | None:
+        fix = f"{self.shorter}, a smaller hidden or batch_size (--set), or {IGNORE} to run it anyway"
+        if self.gpu and self.memory.device > self.gpu:
+            return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.device)} on its GPU; "
+                    f"the GPU has {size_text(self.gpu)}; {fix}")
+        if not self.cluster and self.machine and self.memory.host > self.machine:
+            return (f"memory: one trial ({self.biggest}) needs about {size_text(self.memory.host)}; this machine "
+                    f"has {size_text(self.machine)}; {fix}")
+        return None
+
+
+def _at_once(plan: StudyPlan) -> tuple[int, str]:
+    cpus = plan.options.num_cpus or os.cpu_count() or 1
+    slots = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+    where = f"this machine's {cpus} CPU{'s' * (cpus != 1)}"
+    if plan.gpus_per_trial:
+        import torch
+        gpus = torch.cuda.device_count()
+        slots = min(slots, max(1, int(gpus // plan.gpus_per_trial)))
+        where += f" and {gpus} GPU{'s' * (gpus != 1)}"
+    slots = min(slots, plan.max_concurrent or slots, plan.kind_of.most_at_once(plan) or slots)
+    if plan.options.address:
+        where += " (a cluster may run more)"
+    return slots, where
+
+
+def estimate(plan: StudyPlan) -> Estimate:
+    at_once, where = _at_once(plan)
+    threads = max(1, int(plan.cpus_per_trial))
+    on_gpu, per_trial = plan.gpus_per_trial > 0, costs()["ray"]["per_trial"]
+    wall, biggest, memory = costs()["ray"]["start"], "", Memory(0, 0, {})
+    configs: list[dict[str, Any]] = []
+    for group in plan.kind_of.costly(plan):
+        times = [(trial_seconds(cfg, threads) + per_trial, n) for cfg, n in group]
+        total = sum(t * n for t, n in times)
+        wall += max(total / min(at_once, sum(n for _, n in group)), max(t for t, _ in times))
+        for cfg, _ in group:
+            configs.append(cfg)
+            m = trial_memory(cfg, on_gpu)
+            if (m.device, m.host) > (memory.device, memory.host):
+                memory, biggest = m, f"{cfg['model']} T={int(cfg['length']):,}, hidden {cfg['hidden']}, batch " \
+                                     f"{cfg['batch_size']}"
+    bound = plan.kind_of.bound(plan)
+    if bound is None and any(int(c.get("patience") or 0) > 0 for c in configs):
+        bound = ("an upper bound: every trial trains all its steps, but early stopping at the target ends many "
+                 "sooner (--full trains them all)")
+    return Estimate(trials=plan.n_trials, wall=wall, at_once=min(at_once, max(plan.n_trials, 1)), where=where,
+                    bound=bound, memory=memory, biggest=biggest, machine=machine_memory(),
+                    gpu=gpu_memory() if on_gpu else None, cluster=bool(plan.options.address),
+                    shorter=plan.kind_of.shorter)
+
+
+def check_memory(plan: StudyPlan, ignore: bool = False) -> Estimate:
+    """The plan's estimate; StudyError when a trial cannot fit the memory, unless ``ignore`` (--ignore-memory)."""
+    est = estimate(plan)
+    if (refusal := est.refusal()) and not ignore:
+        raise StudyError(refusal)
+    return est
+
