@@ -53,7 +53,10 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
         **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **dataclasses.asdict(resources))
     plan.name = _check_name(ov.get("name"), study.name)
     _plan_mlflow(plan, where if ov.get("mlflow") is None else "--mlflow")
-    _plan_storage(plan, ov.get("storage"), base.storage, where)
+    if (storage := ov.get("storage")) is not None or base.storage is not None:  # --storage, else the file's
+        plan.storage = storage_uri(storage if storage is not None else base.storage,
+                                   "--storage" if storage is not None else f"{where}: storage")
+        plan.study = dataclasses.replace(plan.study, storage=plan.storage)
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
@@ -72,17 +75,8 @@ def _plan_mlflow(plan: StudyPlan, where: str) -> None:
     plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
 
 
-def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None:
-    """``plan.storage``: --storage's URI, else the study file's, checked without reading or writing it."""
-    if given is None and in_file is None:
-        return
-    plan.storage = storage_uri(given if given is not None else in_file,
-                               "--storage" if given is not None else f"{where}: storage")
-    plan.study = dataclasses.replace(plan.study, storage=plan.storage)
-
-
 def storage_uri(value: Any, where: str) -> str:
-    """A storage as study.json keeps it: its URI, a path made absolute."""
+    """A storage as study.json keeps it, checked without reading or writing it: its URI, a path made absolute."""
     from study.basics.store import open_storage
     store = open_storage(str(value), where)
     return str(store.local.resolve()) if store.local is not None else store.uri
@@ -151,8 +145,10 @@ def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | Non
     if root.exists() and not root.is_dir():
         raise StudyError(f"--results-dir: {root} exists and is not a folder")
     probe = root if root.exists() else next((p for p in root.absolute().parents if p.exists()), Path("/"))
-    if not _writable(probe):
-        raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})")
+    try:  # really try: permission bits say nothing for root, nor on a read-only file system
+        Path(tempfile.mkdtemp(prefix=".palrnn-probe-", dir=probe)).rmdir()
+    except OSError:
+        raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})") from None
     folder = plan.folder
     if resume:
         if not fetched and not (folder / STUDY_FILE).is_file():
@@ -160,17 +156,6 @@ def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | Non
                              "give --name of an existing study")
     elif folder.exists():
         raise StudyError(f"--name: {folder} already exists; choose another --name, or add --resume to continue it")
-
-
-def _writable(folder: Path) -> bool:
-    """Really try (permission bits say nothing for root, nor on a read-only file system)."""
-    if not folder.is_dir():
-        return False
-    try:
-        Path(tempfile.mkdtemp(prefix=".palrnn-probe-", dir=folder)).rmdir()
-    except OSError:
-        return False
-    return True
 
 
 def _resumed_plan(ov: Overlay) -> StudyPlan:

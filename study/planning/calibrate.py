@@ -82,13 +82,6 @@ def peak_bytes(model: str, phase: str, length: int = 400, batch: int = 128, hidd
     return int(out.stdout.split()[-1])
 
 
-def memory_bytes(model: str, length: int = 1000, hidden: int = 128) -> dict[str, float]:
-    """Bytes per time step and hidden unit: a training step's per sequence, an evaluation's per example."""
-    train = peak_bytes(model, "train", length=length, hidden=hidden) / (length * 128 * hidden)
-    evaluation = peak_bytes(model, "eval", length=length, hidden=hidden, examples=512) / (length * 512 * hidden)
-    return {"train": train, "eval": evaluation}
-
-
 def anchor(step: list[float], bench: dict[str, Any], model: str, threads: int) -> float:
     """The factor that makes a fit's step time at results/bench/palrnn-bench.json's size that benchmark's:
     the fits give how the cost scales, the benchmark, timed on a quiet machine, its level."""
@@ -99,13 +92,6 @@ def anchor(step: list[float], bench: dict[str, Any], model: str, threads: int) -
     fitted = step[0] + size["length"] * (step[1] + step[2] * size["batch_size"] * size["hidden"]
                                          + step[3] * size["batch_size"] * size["hidden"] ** 2)
     return seconds / fitted
-
-
-def ray_costs(bench: Path) -> dict[str, Any]:
-    """Ray's seconds per trial beyond its training, and to start Ray and finish the study (study-bench.json)."""
-    figures = json.loads(bench.read_text())["figures"]
-    return {"per_trial": figures["overhead_per_trial"], "start": figures["wall_seconds"] - figures["tuning_seconds"],
-            "source": str(bench.relative_to(bench.parents[2])) if len(bench.parents) > 2 else str(bench)}
 
 
 def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
@@ -122,7 +108,9 @@ def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
     models: dict[str, Any] = {}
     try:
         for model in MODELS:
-            entry: dict[str, Any] = {"memory": memory_bytes(model)}
+            # Bytes per time step and hidden unit: a training step's per sequence, an evaluation's per example.
+            entry: dict[str, Any] = {"memory": {"train": peak_bytes(model, "train", length=1000) / (1000 * 128 * 128),
+                                                "eval": peak_bytes(model, "eval", length=1000) / (1000 * 512 * 128)}}
             for n in threads:
                 torch.set_num_threads(n)
                 steps, forwards = time_sizes(model)
@@ -132,7 +120,11 @@ def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
             models[model] = entry
     finally:
         torch.set_num_threads(before)
+    # Ray's seconds per trial beyond its training, and to start Ray and finish the study.
+    figures = json.loads(bench.read_text())["figures"]
+    ray = {"per_trial": figures["overhead_per_trial"], "start": figures["wall_seconds"] - figures["tuning_seconds"],
+           "source": str(bench.relative_to(bench.parents[2])) if len(bench.parents) > 2 else str(bench)}
     return {"machine": {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                         "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
-            "sizes": [list(s) for s in SIZES], "models": models, "ray": ray_costs(bench),
+            "sizes": [list(s) for s in SIZES], "models": models, "ray": ray,
             "worker_bytes": peak_bytes("LSTM", "worker", length=10)}

@@ -107,7 +107,10 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
             doc["seeds"] = 1
     if not kind.has_seeds:
         doc.pop("seeds", None)
-    doc.update(description=_description(base, ov, where), mlflow=_mlflow(base, ov))
+    if (description := ov.get("description")) is None and ov.get("space") is not None and where == "--search optuna":
+        description = f"an Optuna search over {', '.join(ov.get('space'))}"  # no longer the default search's space
+    doc.update(description=base.description if description is None else str(description),
+               mlflow=base.mlflow if ov.get("mlflow") is None else str(ov.get("mlflow")).strip() or True)
     doc.pop("storage", None)
     try:
         return parse({k: v for k, v in doc.items() if v is not None}), origin
@@ -149,18 +152,6 @@ def _patience(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None
             raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
                              "give one of them")
         sets["patience"] = (0 if full else int_option("--patience", patience, 0), option)
-
-
-def _mlflow(base: Study, ov: Overlay) -> bool | str | None:
-    return base.mlflow if ov.get("mlflow") is None else str(ov.get("mlflow")).strip() or True
-
-
-def _description(base: Study, ov: Overlay, where: str) -> str:
-    if ov.get("description") is not None:
-        return str(ov.get("description"))
-    if ov.get("space") is not None and where == "--search optuna":  # no longer the default search's space
-        return f"an Optuna search over {', '.join(ov.get('space'))}"
-    return base.description
 
 
 def _cells(option: str, key: str, values: Any) -> list[Any]:
