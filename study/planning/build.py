@@ -52,7 +52,14 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
         study=dataclasses.replace(res.study, resources=resources), options=options,
         **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **dataclasses.asdict(resources))
     plan.name = _check_name(ov.get("name"), study.name)
-    _plan_mlflow(plan, where if ov.get("mlflow") is None else "--mlflow")
+    if (value := plan.study.mlflow) is not None:  # its tracking URI (study.toml keeps True: the folder's own store)
+        try:
+            plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
+        except StudyError as exc:
+            if ov.get("mlflow") is not None:
+                raise
+            raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
+        plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
     if (storage := ov.get("storage")) is not None or base.storage is not None:  # --storage, else the file's
         plan.storage = storage_uri(storage if storage is not None else base.storage,
                                    "--storage" if storage is not None else f"{where}: storage")
@@ -60,19 +67,6 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
-
-
-def _plan_mlflow(plan: StudyPlan, where: str) -> None:
-    """``plan.mlflow``: the tracking URI (True: the study folder's own store, which study.toml keeps as True)."""
-    if (value := plan.study.mlflow) is None:
-        return
-    try:
-        plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
-    except StudyError as exc:
-        if where == "--mlflow":
-            raise
-        raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
-    plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
 
 
 def storage_uri(value: Any, where: str) -> str:

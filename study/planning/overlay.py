@@ -181,32 +181,21 @@ def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: s
         key = "fixed" if key == "set" else key
         if value is not None and (typed := TYPED.get(key, lambda v: v)(value)) is not None:
             values[key] = typed
-    ov = Overlay(values, given, command)
-    _canonical_names(ov.values)
-    _out(ov)
-    return ov
-
-
-def _out(ov: Overlay) -> None:
-    """--out FOLDER: its parent is --results-dir, its last part --name."""
-    if (out := ov.values.get("out")) is None:
-        return
-    if "--name" in ov.given or "--results-dir" in ov.given:
-        raise StudyError(f"--out: not with {'--name' if '--name' in ov.given else '--results-dir'}; --out names the "
-                         "study's folder whole (DIR/NAME)")
-    folder = Path(str(out))
-    if not str(out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
-        raise StudyError(f"--out: {str(out)!r} is not allowed; its last part is the study's name: letters, "
-                         "digits, '.', '_' and '-' (at most 100 characters)")
-    ov.values.update(name=folder.name, results_dir=str(folder.parent))
-
-
-def _canonical_names(v: dict[str, Any]) -> None:
-    """Names in any case (palrnn.names) in their one spelling; others stay, refused later with "did you mean"."""
-    models = v.get("models")
-    v["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
+    # Names in any case (palrnn.names) in their one spelling; others stay, refused later with "did you mean".
+    models = values.get("models")
+    values["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
         canonical(models, MODELS)
     for key, names in (("grid", grid_names()), ("model", MODELS), ("scheduler", (*SCHEDULER_NAMES, "on", "off")),
                        ("search", ("optuna",)), ("mode", MODES)):
-        v[key] = canonical(v.get(key), names)
-    v["sampler"] = sampler_name(v.get("sampler"))
+        values[key] = canonical(values.get(key), names)
+    values["sampler"] = sampler_name(values.get("sampler"))
+    if (out := values.get("out")) is not None:  # --out FOLDER: its parent is --results-dir, its last part --name
+        if "--name" in given or "--results-dir" in given:
+            raise StudyError(f"--out: not with {'--name' if '--name' in given else '--results-dir'}; --out names "
+                             "the study's folder whole (DIR/NAME)")
+        folder = Path(str(out))
+        if not str(out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
+            raise StudyError(f"--out: {str(out)!r} is not allowed; its last part is the study's name: letters, "
+                             "digits, '.', '_' and '-' (at most 100 characters)")
+        values.update(name=folder.name, results_dir=str(folder.parent))
+    return Overlay(values, given, command)

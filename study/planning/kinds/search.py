@@ -93,7 +93,48 @@ class SearchKind(Kind):
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
-        doc["search"] = changed_search(doc, ov, origin, sets, sweeps, where)
+        """The document's [search] changed by its options."""
+        search = doc["search"] = dict(doc["search"])
+        origin.update(dict.fromkeys(search["space"], where))
+        if ov.get("space") is not None:
+            search["space"] = {k: format_dist(d) for k, d in ov.get("space").items()}
+            for k in search["space"]:
+                doc["fixed"].pop(k, None)
+                origin[k] = "--space"
+        if other := [k for k in sweeps if k not in CELL_FIELDS]:
+            k = other[0]
+            raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
+                             f"search {k} with --space {k}=choice:... or fix it with --set")
+        if searched := [k for k in sets if k in search["space"]]:
+            raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
+                             "the space (--space gives the whole space)")
+        objectives(search, ov)
+        for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
+            if ov.get(option[2:].replace("-", "_")) is not None:
+                search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
+        if ov.get("scheduler") is not None:
+            if (name := scheduler_name(ov.get("scheduler"))) is None:
+                raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
+            search["scheduler"] = name
+        if ov.get("sampler") is not None:
+            search["sampler"] = ov.get("sampler")
+            if search["scheduler"] == "pbt":
+                raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
+        if ov.get("perturbation_interval") is not None:  # checked by the document's parse, which names the option
+            search["perturbation_interval"] = ov.get("perturbation_interval")
+        if ov.get("perturb") is not None:
+            names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
+            search["perturb"] = [str(n).strip() for n in names]
+            if not names:
+                search.pop("perturb")
+        sampler = search.get("sampler", Search.sampler)
+        if problem := sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()}):
+            raise StudyError(f"--sampler: {problem}")
+        if wrong := objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"]):
+            # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
+            raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
+        if search["scheduler"] == "pbt":
+            search.pop("sampler", None)
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
@@ -192,54 +233,6 @@ class SearchKind(Kind):
                             indent=" " * 11, width=width)
         metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
-
-
-def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
-                   sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The document's [search] changed by its options."""
-    search = dict(doc["search"])
-    for k in search["space"]:
-        origin[k] = where
-    if ov.get("space") is not None:
-        search["space"] = {k: format_dist(d) for k, d in ov.get("space").items()}
-        for k in search["space"]:
-            doc["fixed"].pop(k, None)
-            origin[k] = "--space"
-    if other := [k for k in sweeps if k not in CELL_FIELDS]:
-        k = other[0]
-        raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
-                         f"search {k} with --space {k}=choice:... or fix it with --set")
-    if searched := [k for k in sets if k in search["space"]]:
-        raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
-                         "the space (--space gives the whole space)")
-    objectives(search, ov)
-    for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
-        if ov.get(option[2:].replace("-", "_")) is not None:
-            search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
-    if ov.get("scheduler") is not None:
-        if (name := scheduler_name(ov.get("scheduler"))) is None:
-            raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
-        search["scheduler"] = name
-    if ov.get("sampler") is not None:
-        search["sampler"] = ov.get("sampler")
-        if search["scheduler"] == "pbt":
-            raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
-    if ov.get("perturbation_interval") is not None:  # checked by the document's parse, which names the option
-        search["perturbation_interval"] = ov.get("perturbation_interval")
-    if ov.get("perturb") is not None:
-        names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
-        search["perturb"] = [str(n).strip() for n in names]
-        if not names:
-            search.pop("perturb")
-    sampler = search.get("sampler", Search.sampler)
-    if problem := sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()}):
-        raise StudyError(f"--sampler: {problem}")
-    if wrong := objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"]):
-        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
-        raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
-    if search["scheduler"] == "pbt":
-        search.pop("sampler", None)
-    return search
 
 
 def objectives(search: dict[str, Any], ov: Overlay) -> None:
