@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from study.basics import tracking
 from study.basics.errors import StudyError, first_line
 from study.basics.layout import DRIVER_STATE, STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
-from study.planning.kinds import KINDS, Resolved, kind_of, resolve
+from study.planning.kinds import KINDS, kind_of, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import merge
 from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs, int_option, option_name
@@ -43,7 +43,17 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
     kind_of(base, where).check_options(ov.given, where)  # options this kind does not use: refused, not ignored
     study, origin = merge(base, ov, where)
     res = resolve(study, origin, where)
-    _check_devices(res, origin, where, resources.gpus_per_trial, ov.get("address"))
+    devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
+    for device in (d for d in devices if d != "cpu"):  # a GPU only from Ray, and only where there is one
+        if not ov.get("address"):
+            from palrnn.cli import UsageError, check_device
+            try:
+                check_device(device)
+            except UsageError as exc:
+                raise StudyError(f"{origin.get('device', where)}: {str(exc).removeprefix('--')}") from None
+        if device.startswith("cuda") and resources.gpus_per_trial == 0:
+            raise StudyError(f"{origin.get('device', where)}: device: {device} needs a GPU from Ray for each trial; "
+                             "give --gpus-per-trial (the trials then train on their GPU without --set device)")
     plan = StudyPlan(
         name="", results_dir=str(ov.get("results_dir")), kind=study.kind, axes=res.axes, param_space=res.param_space,
         grid_axes=res.grid_axes, n_trials=res.n_trials, command=ov.command, target=res.base.target,
@@ -104,24 +114,6 @@ def _run_options(ov: Overlay) -> RunOptions:
         raise StudyError("--num-cpus: only for a Ray started here; a cluster (--address) has its own")
     return RunOptions(address=ov.get("address") or None, num_cpus=num_cpus,
                       dashboard_host=str(ov.get("dashboard_host")), dashboard_port=port, object_store_mb=store)
-
-
-def _check_devices(res: Resolved, origin: Mapping[str, str], where: str, gpus: float, address: Any) -> None:
-    """A trial asked to train on a GPU gets one only from Ray (--gpus-per-trial), and only where there is one."""
-    devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
-    label = origin.get("device", where)
-    for device in devices:
-        if device == "cpu":
-            continue
-        if not address:
-            from palrnn.cli import UsageError, check_device
-            try:
-                check_device(device)
-            except UsageError as exc:
-                raise StudyError(f"{label}: {str(exc).removeprefix('--')}") from None
-        if device.startswith("cuda") and gpus == 0:
-            raise StudyError(f"{label}: device: {device} needs a GPU from Ray for each trial; give --gpus-per-trial "
-                             "(the trials then train on their GPU without --set device)")
 
 
 def _check_name(name: Any, label: str) -> str:

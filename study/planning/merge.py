@@ -86,7 +86,14 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
     sets = {k: (v, "--set") for k, v in ov.get("fixed").items()}  # field -> (value, the option that gives it)
     sweeps = {k: (vs, "--sweep") for k, vs in ov.get("axes").items()}
     _cell_options(ov, sets, sweeps)
-    _patience(ov, sets, sweeps)
+    if (full := ov.get("full")) and ov.get("patience") is not None:  # --full: patience 0, every step
+        raise StudyError("--patience: not with --full, which trains every trial for all its steps")
+    if full or ov.get("patience") is not None:
+        option = "--full" if full else "--patience"
+        if "patience" in sets or "patience" in sweeps:
+            raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
+                             "give one of them")
+        sets["patience"] = (0 if full else int_option("--patience", ov.get("patience"), 0), option)
     if clash := [k for k in sweeps if k in sets]:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
@@ -114,16 +121,12 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
     doc.pop("storage", None)
     try:
         return parse({k: v for k, v in doc.items() if v is not None}), origin
-    except DocumentError as exc:  # named by the option that gave the value, by its key path
-        raise StudyError(_named(exc, ov, origin, where)) from None
-
-
-def _named(exc: DocumentError, ov: Overlay, origin: dict[str, str], where: str) -> str:
-    """A parse's error named by the option that gave its key, else by the file or option that gave the study."""
-    path = ".".join(exc.path)
-    if given := [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]:
-        return f"{given[0]}: {exc.message}"
-    return f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path else f"{where}: {exc}"
+    except DocumentError as exc:  # named by the option that gave its key, else the file or option of the study
+        path = ".".join(exc.path)
+        if given := [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]:
+            raise StudyError(f"{given[0]}: {exc.message}") from None
+        raise StudyError(f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path
+                         else f"{where}: {exc}") from None
 
 
 def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
@@ -139,19 +142,6 @@ def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> 
         if key in sets:
             raise StudyError(f"{option}: {key} is also fixed by --set; give one of them")
         sweeps[key] = (_cells(option, key, values), option)
-
-
-def _patience(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
-    """--full (patience 0: every step) or --patience N."""
-    full, patience = ov.get("full"), ov.get("patience")
-    if full and patience is not None:
-        raise StudyError("--patience: not with --full, which trains every trial for all its steps")
-    if full or patience is not None:
-        option = "--full" if full else "--patience"
-        if "patience" in sets or "patience" in sweeps:
-            raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
-                             "give one of them")
-        sets["patience"] = (0 if full else int_option("--patience", patience, 0), option)
 
 
 def _cells(option: str, key: str, values: Any) -> list[Any]:

@@ -308,23 +308,17 @@ class Estimate:
         return None
 
 
-def _at_once(plan: StudyPlan) -> tuple[int, str]:
-    cpus = plan.options.num_cpus or os.cpu_count() or 1
-    slots = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+def estimate(plan: StudyPlan) -> Estimate:
+    cpus = plan.options.num_cpus or os.cpu_count() or 1  # how many trials run at once, and on what
+    at_once = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     where = f"this machine's {cpus} CPU{'s' * (cpus != 1)}"
     if plan.gpus_per_trial:
         import torch
         gpus = torch.cuda.device_count()
-        slots = min(slots, max(1, int(gpus // plan.gpus_per_trial)))
+        at_once = min(at_once, max(1, int(gpus // plan.gpus_per_trial)))
         where += f" and {gpus} GPU{'s' * (gpus != 1)}"
-    slots = min(slots, plan.max_concurrent or slots, plan.kind_of.most_at_once(plan) or slots)
-    if plan.options.address:
-        where += " (a cluster may run more)"
-    return slots, where
-
-
-def estimate(plan: StudyPlan) -> Estimate:
-    at_once, where = _at_once(plan)
+    at_once = min(at_once, plan.max_concurrent or at_once, plan.kind_of.most_at_once(plan) or at_once)
+    where += " (a cluster may run more)" if plan.options.address else ""
     threads = max(1, int(plan.cpus_per_trial))
     on_gpu, per_trial = plan.gpus_per_trial > 0, costs()["ray"]["per_trial"]
     wall, biggest, memory = costs()["ray"]["start"], "", Memory(0, 0, {})

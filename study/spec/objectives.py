@@ -16,29 +16,24 @@ NOT_PER_EVALUATION = ("steps_to_target",)
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 
 
-def parse_objective(text: Any) -> Objective:
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"must be NAME or NAME:max|min with NAME one of {', '.join(SEARCH_METRICS)}, got {text!r}")
-    name, _, mode = text.strip().partition(":")
-    if name not in SEARCH_METRICS:
-        raise ValueError(f"must be one of {', '.join(SEARCH_METRICS)} (as NAME or NAME:max|min), got {name!r}")
-    if not mode:
-        return name, default_mode(name)
-    if mode not in MODES:
-        raise ValueError(f"{name}: the direction must be max or min, got {mode!r}")
-    return name, mode
-
-
 def parse_objectives(values: Any) -> list[Objective]:
+    """One objective or a list, each ``NAME`` or ``NAME:max|min`` (a name alone: its usual direction)."""
     items = [values] if isinstance(values, str) else values
     if not isinstance(items, Sequence) or not items:
         raise ValueError(f"give a metric, or a list of them, as NAME or NAME:max|min, got {values!r}")
     out: list[Objective] = []
-    for item in items:
-        metric, mode = parse_objective(item)
-        if metric in [m for m, _ in out]:
-            raise ValueError(f"{metric} is given twice; each metric is one objective")
-        out.append((metric, mode))
+    for text in items:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"must be NAME or NAME:max|min with NAME one of {', '.join(SEARCH_METRICS)}, "
+                             f"got {text!r}")
+        name, _, mode = text.strip().partition(":")
+        if name not in SEARCH_METRICS:
+            raise ValueError(f"must be one of {', '.join(SEARCH_METRICS)} (as NAME or NAME:max|min), got {name!r}")
+        if mode and mode not in MODES:
+            raise ValueError(f"{name}: the direction must be max or min, got {mode!r}")
+        if name in [m for m, _ in out]:
+            raise ValueError(f"{name} is given twice; each metric is one objective")
+        out.append((name, mode or default_mode(name)))
     return out
 
 
