@@ -333,12 +333,12 @@ def _short(value: Any) -> str:
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Bad values end in one line naming the option and what is allowed, exit 2, before anything
     runs; by the rules study.run applies to the same options (``study.planning.overlay.int_option``,
-    ``study.spec.pbt.pbt_problem``)."""
+    ``study.spec.search.pbt_problem``)."""
     from types import SimpleNamespace
 
     from study.basics.errors import StudyError
     from study.planning.overlay import int_option
-    from study.spec.pbt import pbt_problem
+    from study.spec.search import pbt_problem
 
     try:
         for option, value, low in (("--length", args.length, 1), ("--num-samples", args.num_samples, 1),

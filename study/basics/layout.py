@@ -52,7 +52,7 @@ LOCK = ".lock"
 # What a driver resumes from besides Ray's experiment and the trials' checkpoints. With --storage the
 # driver copies MIRRORED there as the study runs (study.driver.shared.mirror), the Optuna journal
 # each time Ray saves the searcher, the PBT log at each decision, so that --resume continues the
-# study from a machine without its study folder (study.planning.remote).
+# study from a machine without its study folder (study.planning.build.fetch_state).
 MIRRORED = (STUDY_FILE, STUDY_TOML, FRONTIER_STATE)
 DRIVER_STATE = (*MIRRORED, OPTUNA_JOURNAL, PBT_LOG)
 # What a study's MLflow run gets as artifacts, besides its figures.

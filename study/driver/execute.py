@@ -23,9 +23,9 @@ from study.driver import shared
 from study.driver.finish import finish, read_study_meta, silent, study_meta, study_toml
 from study.driver.lock import StudyLock, dashboard_port_for, dashboard_warning, ray_start_lock
 from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
-from study.planning.kinds.search_text import uses_optuna
+from study.planning.build import write_state
+from study.planning.kinds.search import uses_optuna
 from study.planning.plan import StudyPlan
-from study.planning.remote import write_state
 
 COLUMNS = field_names()  # the config columns of the trials table
 

@@ -30,7 +30,7 @@ from study.engine.spec import TunerSpec
 from study.engine.trainable import palrnn_trial
 from study.results.checkpoints import saved_curve
 from study.results.pbt import log_path as pbt_log_path
-from study.spec.pbt import interval as pbt_interval
+from study.spec.search import interval as pbt_interval
 
 if TYPE_CHECKING:
     from study.planning.plan import StudyPlan

@@ -7,28 +7,26 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from study.basics import tracking
-from study.basics.errors import StudyError
-from study.basics.layout import STUDY_FILE, STUDY_TOML
+from study.basics.errors import StudyError, first_line
+from study.basics.layout import DRIVER_STATE, STUDY_FILE, STUDY_TOML
 from study.basics.text import value_text
-from study.planning import remote
-from study.planning.kinds import KINDS, Resolved, kind_of, resolve
+from study.planning.kinds import KINDS, kind_of, resolve
 from study.planning.merge import base as base_study
 from study.planning.merge import merge
 from study.planning.overlay import RUN_OPTIONS, Overlay, from_args, from_kwargs, int_option, option_name
-from study.planning.plan import RunOptions, StudyPlan
+from study.planning.plan import RunOptions, StudyPlan, check_memory
 from study.spec.document import RESOURCE_KEYS, DocumentError, Resources
 from study.spec.fields import NAME_RE
+from study.spec.load import load
 
 
 def make_plan(ov: Overlay) -> StudyPlan:
     """Check every option and every trial's Config; raise StudyError before anything runs or is written."""
-    from study.planning.estimate import check_memory
-
     try:
         plan = _resumed_plan(ov) if ov.get("resume") else _new_plan(ov, check_folder=True)
     except StudyError as exc:  # --out stands for --results-dir and --name: the error names the option given
@@ -45,7 +43,17 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
     kind_of(base, where).check_options(ov.given, where)  # options this kind does not use: refused, not ignored
     study, origin = merge(base, ov, where)
     res = resolve(study, origin, where)
-    _check_devices(res, origin, where, resources.gpus_per_trial, ov.get("address"))
+    devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
+    for device in (d for d in devices if d != "cpu"):  # a GPU only from Ray, and only where there is one
+        if not ov.get("address"):
+            from palrnn.cli import UsageError, check_device
+            try:
+                check_device(device)
+            except UsageError as exc:
+                raise StudyError(f"{origin.get('device', where)}: {str(exc).removeprefix('--')}") from None
+        if device.startswith("cuda") and resources.gpus_per_trial == 0:
+            raise StudyError(f"{origin.get('device', where)}: device: {device} needs a GPU from Ray for each trial; "
+                             "give --gpus-per-trial (the trials then train on their GPU without --set device)")
     plan = StudyPlan(
         name="", results_dir=str(ov.get("results_dir")), kind=study.kind, axes=res.axes, param_space=res.param_space,
         grid_axes=res.grid_axes, n_trials=res.n_trials, command=ov.command, target=res.base.target,
@@ -54,52 +62,32 @@ def _new_plan(ov: Overlay, check_folder: bool) -> StudyPlan:
         study=dataclasses.replace(res.study, resources=resources), options=options,
         **{"grid": None, **KINDS[study.kind].plan_parts(study, res)}, **dataclasses.asdict(resources))
     plan.name = _check_name(ov.get("name"), study.name)
-    _plan_mlflow(plan, where if ov.get("mlflow") is None else "--mlflow")
-    _plan_storage(plan, ov.get("storage"), base.storage, where)
+    if (value := plan.study.mlflow) is not None:  # its tracking URI (study.toml keeps True: the folder's own store)
+        try:
+            plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
+        except StudyError as exc:
+            if ov.get("mlflow") is not None:
+                raise
+            raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
+        plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
+    if (storage := ov.get("storage")) is not None or base.storage is not None:  # --storage, else the file's
+        plan.storage = storage_uri(storage if storage is not None else base.storage,
+                                   "--storage" if storage is not None else f"{where}: storage")
+        plan.study = dataclasses.replace(plan.study, storage=plan.storage)
     if check_folder:
         _check_folder(plan, resume=False)
     return plan
 
 
-def _plan_mlflow(plan: StudyPlan, where: str) -> None:
-    """``plan.mlflow``: the tracking URI of the study's MLflow store (``study.tracking.mlflow_uri``:
-    True, the study folder's own SQLite store), or None; refused when mlflow is not installed.
-    The resolved study (study.toml) keeps True for the folder's own store, else the URI."""
-    assert plan.study is not None
-    value = plan.study.mlflow
-    if value is None:
-        return
-    try:
-        plan.mlflow = tracking.mlflow_uri("" if value is True else str(value), plan.folder)
-    except StudyError as exc:
-        if where == "--mlflow":
-            raise
-        raise StudyError(f"{where}: {str(exc).removeprefix('--')}") from None
-    plan.study = dataclasses.replace(plan.study, mlflow=True if value is True else plan.mlflow)
-
-
-def _plan_storage(plan: StudyPlan, given: Any, in_file: Any, where: str) -> None:
-    """``plan.storage``: --storage's URI, else the study file's ``storage``, checked as far as it can
-    be without reading or writing it (``study.basics.store.open_storage``); a path made absolute."""
-    if given is None and in_file is None:
-        return
-    plan.storage = storage_uri(given if given is not None else in_file,
-                               "--storage" if given is not None else f"{where}: storage")
-    if plan.study is not None:
-        plan.study = dataclasses.replace(plan.study, storage=plan.storage)
-
-
 def storage_uri(value: Any, where: str) -> str:
-    """A storage as study.json keeps it: its URI, a path made absolute (``where``: the label of its errors)."""
+    """A storage as study.json keeps it, checked without reading or writing it: its URI, a path made absolute."""
     from study.basics.store import open_storage
-
     store = open_storage(str(value), where)
     return str(store.local.resolve()) if store.local is not None else store.uri
 
 
 def _resources(ov: Overlay) -> tuple[Resources, RunOptions]:
-    """--cpus-per-trial, ... as the document's ``resources`` (its parser's errors named by their
-    option), and where Ray runs; checked against this machine where Ray starts here."""
+    """--cpus-per-trial, ... as the document's ``resources``, and where Ray runs; checked against this machine."""
     try:
         resources = Resources.parse({k: ov.get(k) for k in RESOURCE_KEYS if ov.get(k) is not None})
     except DocumentError as exc:
@@ -111,7 +99,6 @@ def _resources(ov: Overlay) -> tuple[Resources, RunOptions]:
         raise StudyError(f"--cpus-per-trial: {cpus:g} asked for, but this machine's Ray has {local_cpus} CPUs")
     if gpus > 0 and not options.address:
         import torch
-
         if not torch.cuda.is_available():
             raise StudyError(f"--gpus-per-trial: {gpus:g} asked for, but this machine has no CUDA GPU; use 0")
     return resources, options
@@ -129,25 +116,6 @@ def _run_options(ov: Overlay) -> RunOptions:
                       dashboard_host=str(ov.get("dashboard_host")), dashboard_port=port, object_store_mb=store)
 
 
-def _check_devices(res: Resolved, origin: Mapping[str, str], where: str, gpus: float, address: Any) -> None:
-    """A trial asked to train on a GPU gets one only from Ray (--gpus-per-trial), and only where there is one."""
-    devices = res.param_space["device"] if "device" in res.grid_axes else [res.param_space["device"]]
-    label = origin.get("device", where)
-    for device in devices:
-        if device == "cpu":
-            continue
-        if not address:
-            from palrnn.cli import UsageError, check_device
-
-            try:
-                check_device(device)
-            except UsageError as exc:
-                raise StudyError(f"{label}: {str(exc).removeprefix('--')}") from None
-        if device.startswith("cuda") and gpus == 0:
-            raise StudyError(f"{label}: device: {device} needs a GPU from Ray for each trial; give --gpus-per-trial "
-                             "(the trials then train on their GPU without --set device)")
-
-
 def _check_name(name: Any, label: str) -> str:
     if name is None:
         return f"{label}-{dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -158,14 +126,15 @@ def _check_name(name: Any, label: str) -> str:
 
 
 def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | None = None) -> None:
-    """--results-dir and the study folder fit a new study, or a resumed one (``fetched``: whose
-    state was read from --storage, for a study folder the driver makes)."""
+    """--results-dir and the study folder fit a new study, or a resumed one (``fetched``: from --storage)."""
     root = Path(plan.results_dir)
     if root.exists() and not root.is_dir():
         raise StudyError(f"--results-dir: {root} exists and is not a folder")
     probe = root if root.exists() else next((p for p in root.absolute().parents if p.exists()), Path("/"))
-    if not _writable(probe):
-        raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})")
+    try:  # really try: permission bits say nothing for root, nor on a read-only file system
+        Path(tempfile.mkdtemp(prefix=".palrnn-probe-", dir=probe)).rmdir()
+    except OSError:
+        raise StudyError(f"--results-dir: {root} cannot be written (no folder can be made in {probe})") from None
     folder = plan.folder
     if resume:
         if not fetched and not (folder / STUDY_FILE).is_file():
@@ -175,55 +144,67 @@ def _check_folder(plan: StudyPlan, resume: bool, fetched: dict[str, bytes] | Non
         raise StudyError(f"--name: {folder} already exists; choose another --name, or add --resume to continue it")
 
 
-def _writable(folder: Path) -> bool:
-    """Really try (permission bits say nothing for root, nor on a read-only file system)."""
-    if not folder.is_dir():
-        return False
-    try:
-        Path(tempfile.mkdtemp(prefix=".palrnn-probe-", dir=folder)).rmdir()
-    except OSError:
-        return False
-    return True
-
-
 def _resumed_plan(ov: Overlay) -> StudyPlan:
     if ov.get("name") is None:
         raise StudyError("--resume: give the study's --name")
     name = _check_name(ov.get("name"), "")
     folder = Path(str(ov.get("results_dir"))) / name
     # No study folder here, and --storage given: the study's state as its driver left it there.
-    fetched = remote.fetch_state(ov.get("storage"), name, str(ov.get("results_dir"))) \
+    fetched = fetch_state(ov.get("storage"), name, str(ov.get("results_dir"))) \
         if ov.get("storage") is not None and not (folder / STUDY_FILE).is_file() else None
     try:
-        data = remote.meta_of(fetched) if fetched else json.loads((folder / STUDY_FILE).read_text())
-        plan = StudyPlan.from_meta(data)
+        plan = StudyPlan.from_meta(json.loads(fetched[STUDY_FILE] if fetched else (folder / STUDY_FILE).read_text()))
     except FileNotFoundError:
         raise StudyError(f"--resume: no study {name!r} in {ov.get('results_dir')} (no {STUDY_FILE}); give --name of "
                          "an existing study, or its --storage where it ran on another machine") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StudyError(f"--resume: {folder / STUDY_FILE} is not a study file ({exc})") from None
     plan.results_dir, plan.resume = str(ov.get("results_dir")), True
-    if fetched:
-        plan.study = remote.study_of(fetched) or plan.study
-    elif (folder / STUDY_TOML).is_file():  # the study as written at its start (its name, its description)
-        from study.spec.load import load
-
+    with tempfile.TemporaryDirectory() as tmp:  # the study as written at its start (its name, its description)
+        if fetched and STUDY_TOML in fetched:
+            (Path(tmp) / STUDY_TOML).write_bytes(fetched[STUDY_TOML])
         try:
-            plan.study = load(folder / STUDY_TOML)
+            plan.study = load((Path(tmp) if fetched else folder) / STUDY_TOML)
         except StudyError:
-            pass  # study.json's plan is the one that runs; its study was derived from it
+            pass  # none, or one that no longer reads: study.json's, derived from the plan that runs
     plan.options = _run_options(ov)
     if ov.get("storage") is not None:  # the study's storage is its study.json's; another one would lose its trials
         asked = storage_uri(ov.get("storage"), "--storage")
         if asked != plan.storage:
             raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
                              f"{plan.storage or 'its study folder'}; resume it without --storage")
-    planning = [o for o in ov.given if o not in RUN_OPTIONS]
-    if planning:
+    if planning := [o for o in ov.given if o not in RUN_OPTIONS]:
         _check_same_study(plan, ov, planning)
     _check_folder(plan, resume=True, fetched=fetched)
     plan.fetched = fetched
     return plan
+
+
+def fetch_state(storage: str, name: str, results_dir: str) -> dict[str, bytes]:
+    """Study ``name``'s driver state, as its driver copied it to ``storage`` (``study.driver.shared.mirror``):
+    each file's bytes by its name in the study folder. Written there only once the resume is checked."""
+    from study.basics.store import open_storage
+    store = open_storage(storage).child(name)
+    files: dict[str, bytes] = {}
+    for key in DRIVER_STATE:
+        try:
+            files[key] = store.read(key)
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # an endpoint that does not answer, no credentials
+            raise StudyError(f"--storage: cannot read {store.uri_of(key)} ({first_line(exc)})") from None
+    if STUDY_FILE not in files:
+        raise StudyError(f"--resume: no study {name!r} in {results_dir} (no {STUDY_FILE}) nor in {storage}; "
+                         "give --name of an existing study")
+    return files
+
+
+def write_state(folder: Path, files: dict[str, bytes]) -> None:
+    """The fetched files into the local study folder, each written atomically."""
+    from study.basics.io import write_bytes_atomic
+    for key, data in files.items():
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(folder / key, data)
 
 
 def _check_same_study(plan: StudyPlan, ov: Overlay, given: list[str]) -> None:
@@ -240,8 +221,6 @@ def _check_same_study(plan: StudyPlan, ov: Overlay, given: list[str]) -> None:
         if option_name(key) in given and getattr(resources, key) != b[key]:
             raise refuse(option_name(key), getattr(resources, key), b[key])
     if "--mlflow" in given:  # where the study logs: its study.json's store, or refused
-        from study.basics import tracking
-
         uri = tracking.mlflow_uri(str(ov.get("mlflow")), plan.folder)
         if uri != b.get("mlflow"):
             raise refuse("--mlflow", uri, b.get("mlflow"))
@@ -272,7 +251,6 @@ def _shown(v: Any) -> str:
 
 
 def plan(study: Any = None, **keywords: Any) -> StudyPlan:
-    """``study.plan``: see the package's docstring."""
     return make_plan(from_kwargs(study, **keywords))
 
 

@@ -1,32 +1,12 @@
-"""The cost table behind every estimate (``study.planning.estimate``), measured on this machine:
-
-    python scripts/calibrate_estimate.py        # a few minutes; rewrites study/planning/costs.json
-
-For each built-in model (its default CPU backend) and 1 and 2 torch threads it times whole training
-steps (``palrnn.train.train_step``: batch, forward, loss, backward, clip, step) and forward passes
-without gradients (an evaluation's) at a few small sizes, and fits
-
-    seconds(T, B, n) = c0 + T * (c1 + c2 * B * n + c3 * B * n**2)
-
-by least squares on relative error (c0: the optimizer, the batch; c1: a time step's fixed cost;
-c2: the elementwise work; c3: the matrix products), scaled to agree with the training benchmark
-results/bench/palrnn-bench.json at its size (T = 10, B = n = 128; ``anchor``). It measures, in
-fresh processes, how far the peak memory grows in two training steps (bytes per time step,
-sequence and hidden unit) and in one evaluation (per time step, held-out example and hidden unit),
-at T = 1,000 and n = 128, and the peak of a process with torch, palrnn and Ray imported (a trial's
-worker). Ray's
-own costs (starting Ray and finishing a study; per trial: worker, scheduling, checkpoints) are the
-study benchmark's, results/bench/study-bench.json (``python -m study.bench``).
-
-Nothing here runs when a study is planned: planning reads the table (no torch import, so a dry run
-answers in well under a second, docs/estimates.md).
-"""
+"""The cost table behind every estimate, costs.json, measured on this machine by
+``python scripts/calibrate_estimate.py`` (docs/estimates.md: what it times and fits); planning only reads it."""
 
 from __future__ import annotations
 
 import json
 import statistics
 import time
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +16,7 @@ SIZES = [(4, 16, 16), (32, 16, 16), (32, 128, 16), (32, 16, 128), (32, 128, 128)
 
 def _median_seconds(run: Any, repeats: int) -> float:
     run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timeit.repeat(run, number=1, repeat=repeats))
 
 
 def time_sizes(model: str, repeats: int = 5) -> tuple[list[float], list[float]]:
@@ -50,7 +25,6 @@ def time_sizes(model: str, repeats: int = 5) -> tuple[list[float], list[float]]:
 
     from palrnn.config import Config
     from palrnn.train import new_state, train_step
-
     steps, forwards = [], []
     for length, batch, hidden in SIZES:
         state = new_state(Config(model=model, length=length, batch_size=batch, hidden=hidden))
@@ -66,10 +40,9 @@ def time_sizes(model: str, repeats: int = 5) -> tuple[list[float], list[float]]:
 
 
 def fit(seconds: list[float]) -> list[float]:
-    """[c0, c1, c2, c3] of ``seconds(T, B, n)`` over ``SIZES`` (module doc), none negative."""
+    """[c0, c1, c2, c3] of ``seconds(T, B, n) = c0 + T (c1 + c2 B n + c3 B n^2)`` over ``SIZES``, none negative."""
     import numpy as np
     from scipy.optimize import nnls
-
     rows = np.array([[1.0, t, t * b * n, t * b * n * n] for t, b, n in SIZES])
     y = np.array(seconds)
     coef, _ = nnls(rows / y[:, None], np.ones_like(y))  # relative error, non-negative coefficients
@@ -100,46 +73,25 @@ print(peak() - before)
 
 def peak_bytes(model: str, phase: str, length: int = 400, batch: int = 128, hidden: int = 128,
                examples: int = 512) -> int:
-    """Bytes by which a fresh process's peak memory grows in two training steps (``train``) or one
-    evaluation (``eval``) after its held-out set is drawn; ``worker``: the process's peak with torch,
-    palrnn and Ray imported and the set drawn."""
+    """Bytes by which a fresh process's peak grows in two training steps (``train``) or an evaluation
+    (``eval``); ``worker``: its peak with torch, palrnn and Ray imported."""
     import subprocess
     import sys
-
     out = subprocess.run([sys.executable, "-c", PEAK, model, phase, str(length), str(batch), str(hidden),
                           str(examples)], check=True, capture_output=True, text=True)
     return int(out.stdout.split()[-1])
 
 
-def memory_bytes(model: str, length: int = 1000, hidden: int = 128) -> dict[str, float]:
-    """Bytes per time step and hidden unit: of a training step per sequence (batch 128), of an
-    evaluation per held-out example (512), each from its peak's growth at T = ``length``."""
-    train = peak_bytes(model, "train", length=length, hidden=hidden) / (length * 128 * hidden)
-    evaluation = peak_bytes(model, "eval", length=length, hidden=hidden, examples=512) / (length * 512 * hidden)
-    return {"train": train, "eval": evaluation}
-
-
 def anchor(step: list[float], bench: dict[str, Any], model: str, threads: int) -> float:
-    """The factor that makes a fit's step time at the benchmark's size (T, B, n of
-    results/bench/palrnn-bench.json) that benchmark's, for the default backend at ``threads``: the
-    fits give how the cost scales, the benchmark, timed on a quiet machine, its level (timings taken
-    while other work shares the CPUs run slow, and a busy machine's two threads slower still)."""
+    """The factor that makes a fit's step time at results/bench/palrnn-bench.json's size that benchmark's:
+    the fits give how the cost scales, the benchmark, timed on a quiet machine, its level."""
     size = bench["settings"]
-    rows = [r for r in bench["rows"] if r["model"] == model and r["default"] and r["threads"] == threads]
-    if not rows:
+    if not (rows := [r for r in bench["rows"] if r["model"] == model and r["default"] and r["threads"] == threads]):
         return 1.0
     seconds = size["batch_size"] / rows[0]["examples_per_second"]
     fitted = step[0] + size["length"] * (step[1] + step[2] * size["batch_size"] * size["hidden"]
                                          + step[3] * size["batch_size"] * size["hidden"] ** 2)
     return seconds / fitted
-
-
-def ray_costs(bench: Path) -> dict[str, Any]:
-    """Ray's costs from the study benchmark: seconds per trial beyond its training, and seconds to
-    start Ray and finish the study (wall time minus the time Ray's Tuner ran)."""
-    figures = json.loads(bench.read_text())["figures"]
-    return {"per_trial": figures["overhead_per_trial"], "start": figures["wall_seconds"] - figures["tuning_seconds"],
-            "source": str(bench.relative_to(bench.parents[2])) if len(bench.parents) > 2 else str(bench)}
 
 
 def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
@@ -151,13 +103,14 @@ def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
 
     from palrnn.config import MODELS
     from palrnn.provenance import cpu_model
-
     palrnn_bench = json.loads((bench.parent / "palrnn-bench.json").read_text())
     before = torch.get_num_threads()
     models: dict[str, Any] = {}
     try:
         for model in MODELS:
-            entry: dict[str, Any] = {"memory": memory_bytes(model)}
+            # Bytes per time step and hidden unit: a training step's per sequence, an evaluation's per example.
+            entry: dict[str, Any] = {"memory": {"train": peak_bytes(model, "train", length=1000) / (1000 * 128 * 128),
+                                                "eval": peak_bytes(model, "eval", length=1000) / (1000 * 512 * 128)}}
             for n in threads:
                 torch.set_num_threads(n)
                 steps, forwards = time_sizes(model)
@@ -167,7 +120,11 @@ def calibrate(bench: Path, threads: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
             models[model] = entry
     finally:
         torch.set_num_threads(before)
+    # Ray's seconds per trial beyond its training, and to start Ray and finish the study.
+    figures = json.loads(bench.read_text())["figures"]
+    ray = {"per_trial": figures["overhead_per_trial"], "start": figures["wall_seconds"] - figures["tuning_seconds"],
+           "source": str(bench.relative_to(bench.parents[2])) if len(bench.parents) > 2 else str(bench)}
     return {"machine": {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                         "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
-            "sizes": [list(s) for s in SIZES], "models": models, "ray": ray_costs(bench),
+            "sizes": [list(s) for s in SIZES], "models": models, "ray": ray,
             "worker_bytes": peak_bytes("LSTM", "worker", length=10)}

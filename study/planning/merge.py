@@ -1,7 +1,6 @@
-"""The overlay laid onto the study it changes (a shipped grid, a study file, the default search, a
-frontier): ``base`` finds that study, ``merge`` lays the options onto its document (a search's or a
-frontier's block by its kind: ``Kind.change``) and parses it once, each field's setting remembering
-the option (or file) it came from, for the error that names it."""
+"""The overlay laid onto the study it changes: ``base`` finds that study (a shipped grid, a study file, the
+default search, a frontier), ``merge`` lays the options onto its document and parses it once, remembering
+the option (or file) each field came from, for the error that names it."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from palrnn.config import check_model
 from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.planning.kinds import kind_of
-from study.planning.overlay import OPTIONS, SMOKE, Overlay, int_option, option_name
+from study.planning.overlay import OPTIONS, SMOKE, Overlay, checked, int_option, option_name
 from study.spec import catalogue
 from study.spec.document import DocumentError, parse, to_dict
 from study.spec.fields import MODELS
@@ -51,11 +50,8 @@ def base(ov: Overlay) -> tuple[Study, str]:
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
-        from study.frontier.options import FrontierOptions
-
-        base = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
-                     frontier=FrontierOptions())
-        where = "--frontier"
+        base, where = Study(name="frontier", description="the memory frontier: the longest T each cell remembers",
+                            frontier=frontier_block(True, None)), "--frontier"
     elif ov.get("axes"):
         base, where = Study(name="sweep", description="a grid of --sweep axes on the exercise's settings"), "--sweep"
     else:
@@ -72,33 +68,33 @@ def base(ov: Overlay) -> tuple[Study, str]:
 
 def _study_file(study: Any, searching: bool, frontier: bool) -> tuple[Study, str]:
     """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
-    if isinstance(study, Mapping):
-        base, where = from_dict(study, "study"), "study"
-    else:
-        base, where = load(study), f"--study {study}"
-    if searching and base.search is None:
-        what = "a frontier (it has a [frontier] table)" if base.frontier is not None else \
-            "a grid (it has no [search] table)"
-        raise StudyError(f"--search: {study} is {what}")
-    if frontier and base.frontier is None:
-        what = "a search (it has a [search] table)" if base.search is not None else \
-            "a grid (it has no [frontier] table)"
-        raise StudyError(f"--frontier: {study} is {what}")
+    base, where = (from_dict(study, "study"), "study") if isinstance(study, Mapping) else \
+        (load(study), f"--study {study}")
+    for asked, block, other in ((searching, "search", "frontier"), (frontier, "frontier", "search")):
+        if asked and getattr(base, block) is None:
+            what = f"a {other} (it has a [{other}] table)" if getattr(base, other) is not None else \
+                f"a grid (it has no [{block}] table)"
+            raise StudyError(f"--{block}: {study} is {what}")
     return base, where
 
 
 def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
-    """``base`` changed by the overlay, laid onto its document and parsed once; also where each
-    field's setting came from (the file, or the option that changed it last)."""
+    """``base`` changed by the overlay and parsed once; and the file or option each field came from."""
     kind = kind_of(base, where)
     doc = to_dict(base)
     origin = {k: where for k in [*base.fixed, *base.axes]}
     sets = {k: (v, "--set") for k, v in ov.get("fixed").items()}  # field -> (value, the option that gives it)
     sweeps = {k: (vs, "--sweep") for k, vs in ov.get("axes").items()}
     _cell_options(ov, sets, sweeps)
-    _patience(ov, sets, sweeps)
-    clash = [k for k in sweeps if k in sets]
-    if clash:
+    if (full := ov.get("full")) and ov.get("patience") is not None:  # --full: patience 0, every step
+        raise StudyError("--patience: not with --full, which trains every trial for all its steps")
+    if full or ov.get("patience") is not None:
+        option = "--full" if full else "--patience"
+        if "patience" in sets or "patience" in sweeps:
+            raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
+                             "give one of them")
+        sets["patience"] = (0 if full else int_option("--patience", ov.get("patience"), 0), option)
+    if clash := [k for k in sweeps if k in sets]:
         raise StudyError(f"--sweep: {clash[0]} is also fixed by --set; give one of them")
     kind.check_fixed(sets, sweeps)
     kind.change(doc, ov, origin, sets, sweeps, where)  # its block (a search's, a frontier's), changed
@@ -118,22 +114,19 @@ def merge(base: Study, ov: Overlay, where: str) -> tuple[Study, dict[str, str]]:
             doc["seeds"] = 1
     if not kind.has_seeds:
         doc.pop("seeds", None)
-    doc.update(description=_description(base, ov, where), mlflow=_mlflow(base, ov))
+    if (description := ov.get("description")) is None and ov.get("space") is not None and where == "--search optuna":
+        description = f"an Optuna search over {', '.join(ov.get('space'))}"  # no longer the default search's space
+    doc.update(description=base.description if description is None else str(description),
+               mlflow=base.mlflow if ov.get("mlflow") is None else str(ov.get("mlflow")).strip() or True)
     doc.pop("storage", None)
     try:
         return parse({k: v for k, v in doc.items() if v is not None}), origin
-    except DocumentError as exc:  # named by the option that gave the value, by its key path
-        raise StudyError(_named(exc, ov, origin, where)) from None
-
-
-def _named(exc: DocumentError, ov: Overlay, origin: dict[str, str], where: str) -> str:
-    """A parse's error as the command line says it: by the option that gave its key (``--num-samples: ...``,
-    ``--set: lr: ...``), else by the file or option that gave the study (``where``)."""
-    path = ".".join(exc.path)
-    given = [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]
-    if given:
-        return f"{given[0]}: {exc.message}"
-    return f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path else f"{where}: {exc}"
+    except DocumentError as exc:  # named by the option that gave its key, else the file or option of the study
+        path = ".".join(exc.path)
+        if given := [option_name(k) for k, (p, _) in OPTIONS.items() if p == path and option_name(k) in ov.given]:
+            raise StudyError(f"{given[0]}: {exc.message}") from None
+        raise StudyError(f"{origin.get(exc.path[-1], where)}: {exc.path[-1]}: {exc.message}" if exc.path
+                         else f"{where}: {exc}") from None
 
 
 def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
@@ -144,8 +137,6 @@ def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> 
             values, option = [single], option[:-1]
         if values is None:
             continue
-        if isinstance(values, (str, int)) and option.endswith("s"):
-            values = [values]
         if key in sweeps:
             raise StudyError(f"{option}: {key} is also swept by --sweep; give one of them")
         if key in sets:
@@ -153,45 +144,13 @@ def _cell_options(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> 
         sweeps[key] = (_cells(option, key, values), option)
 
 
-def _patience(ov: Overlay, sets: dict[str, Any], sweeps: dict[str, Any]) -> None:
-    """--full (patience 0: every step) or --patience N."""
-    full, patience = ov.get("full"), ov.get("patience")
-    if full and patience is not None:
-        raise StudyError("--patience: not with --full, which trains every trial for all its steps")
-    if full or patience is not None:
-        option = "--full" if full else "--patience"
-        if "patience" in sets or "patience" in sweeps:
-            raise StudyError(f"{option}: patience is also given by --{'set' if 'patience' in sets else 'sweep'}; "
-                             "give one of them")
-        sets["patience"] = (0 if full else int_option("--patience", patience, 0), option)
-
-
-def _mlflow(base: Study, ov: Overlay) -> bool | str | None:
-    if ov.get("mlflow") is None:
-        return base.mlflow
-    return True if not str(ov.get("mlflow")).strip() else str(ov.get("mlflow")).strip()
-
-
-def _description(base: Study, ov: Overlay, where: str) -> str:
-    if ov.get("description") is not None:
-        return str(ov.get("description"))
-    if ov.get("space") is not None and where == "--search optuna":  # no longer the default search's space
-        return f"an Optuna search over {', '.join(ov.get('space'))}"
-    return base.description
-
-
 def _cells(option: str, key: str, values: Any) -> list[Any]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        values = [values]
-    out = []
-    for v in values:
+    out: list[Any] = []
+    for v in [values] if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) else values:
         if key == "length":
             v = int_option(option, v, 1)
         elif isinstance(v, str) and ":" in v:  # a model defined outside palrnn, by its import path
-            try:
-                check_model(v)
-            except ValueError as exc:
-                raise StudyError(f"{option}: {exc}") from None
+            checked(option, check_model, v)
         elif v not in MODELS:
             raise StudyError(f"{option}: unknown model {v!r}; allowed: {', '.join(MODELS)}{did_you_mean(v, MODELS)}")
         if v not in out:

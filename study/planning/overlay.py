@@ -1,6 +1,5 @@
-"""The overlay: python -m study.run's options and study.plan's keywords, typed but not yet planned,
-as changes to a study document. ``OPTIONS`` maps each keyword (its option: num_samples, --num-samples)
-to the document's key path it sets (``run.*``: the run's own, no key of the document)."""
+"""The overlay: python -m study.run's options and study.plan's keywords, typed but not yet planned.
+``OPTIONS`` maps each keyword (num_samples: --num-samples) to the document's key path it sets (``run.*``: none)."""
 
 from __future__ import annotations
 
@@ -51,7 +50,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 
 def option_name(key: str) -> str:
-    """The command-line option of a document's key or a keyword: cpus_per_trial, --cpus-per-trial."""
     return "--" + key.replace("_", "-")
 
 
@@ -66,8 +64,7 @@ DEFAULTS = {"results_dir": "results", "dashboard_host": "127.0.0.1", "object_sto
 
 @dataclass
 class Overlay:
-    """What the user asked for, by keyword (``OPTIONS``; ``fixed`` and ``axes``: field -> value(s), typed and
-    checked), not yet laid onto its study; ``given``: the options given, by their command-line names."""
+    """What the user asked for, by keyword; ``given``: the options given, by their command-line names."""
 
     values: dict[str, Any]
     given: list[str]
@@ -77,41 +74,33 @@ class Overlay:
         return self.values.get(key, DEFAULTS.get(key))
 
 
+def checked(fail: str | Callable[[ValueError], Exception], fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)``, its ValueError raised as ``fail(exc)`` (a str: a StudyError ``fail: exc``)."""
+    try:
+        return fn(*args, **kw)
+    except ValueError as exc:
+        raise (StudyError(f"{fail}: {exc}") if isinstance(fail, str) else fail(exc)) from None
+
+
 def int_option(option: str, value: Any, low: int) -> int:
-    try:
-        return whole(value, low)
-    except ValueError as exc:
-        raise StudyError(f"{option}: {exc}") from None
-
-
-def _field(option: str, key: Any) -> str:
-    """A config field as typed (``max_norm`` or ``max-norm``), as Config spells it; StudyError naming ``option``."""
-    try:
-        return field_name(key)
-    except ValueError as exc:
-        raise StudyError(f"{option}: {exc}") from None
+    return checked(option, whole, value, low)
 
 
 def _typed(option: str, pairs: Any, typed: Callable[[str, Any], Any]) -> dict[str, Any]:
-    """Each field's value typed and checked for its field: StudyError naming ``option``."""
     out = {}
     for key, value in pairs:
-        key = _field(option, key)
-        try:
-            out[key] = typed(key, value)
-        except ValueError as exc:
-            raise StudyError(f"{option}: {exc}") from None
+        key = checked(option, field_name, key)
+        out[key] = checked(option, typed, key, value)
     return out
 
 
 def _pairs(option: str, items: Sequence[str], form: str) -> Any:
-    """FIELD=TEXT items: their fields checked, each once."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise StudyError(f"{option}: expected {form}, got {item!r}")
-        key = _field(option, key.strip())
+        key = checked(option, field_name, key.strip())
         if key in out:
             raise StudyError(f"{option}: {key} is given twice")
         out[key] = text
@@ -158,8 +147,7 @@ TYPED: dict[str, Callable[[Any], Any]] = {
 
 
 def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run") -> Overlay:
-    """The command line's options (text, as argparse leaves them) as an overlay: --set, --sweep and
-    --space read from their text, every other option as the keyword it stands for."""
+    """The command line's options as an overlay: --set, --sweep and --space read from their text."""
     fixed = _typed("--set", _pairs("--set", args.set or [], "FIELD=VALUE"), text_value)
     axes = _typed("--sweep", _pairs("--sweep", args.sweep or [], "FIELD=V1,V2,..."), _axis_text)
     space = _typed("--space", _pairs("--space", args.space, f"FIELD=DIST with DIST one of {SYNTAX}"),
@@ -175,10 +163,8 @@ def from_args(args: Any, argv: Sequence[str], prog: str = "python -m study.run")
 
 def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: str | None = None,
                 **kw: Any) -> Overlay:
-    """``study.plan``'s keywords as an overlay; each stands for its command-line option (``given``,
-    ``command``: the command line's, where it stands for them)."""
-    unknown = [k for k in kw if k not in KEYWORDS]
-    if unknown:
+    """``study.plan``'s keywords as an overlay, each standing for its command-line option."""
+    if unknown := [k for k in kw if k not in KEYWORDS]:
         raise TypeError(f"unknown keyword {unknown[0]!r}; allowed: {', '.join(KEYWORDS)}")
     if kw.get("fixed") is not None and kw.get("set") is not None:
         raise StudyError("--set: give fixed= or set= (the same thing), not both")
@@ -195,36 +181,21 @@ def from_kwargs(study: Any = None, *, given: list[str] | None = None, command: s
         key = "fixed" if key == "set" else key
         if value is not None and (typed := TYPED.get(key, lambda v: v)(value)) is not None:
             values[key] = typed
-    ov = Overlay(values, given, command)
-    _canonical_names(ov.values)
-    _out(ov)
-    return ov
-
-
-def _out(ov: Overlay) -> None:
-    """--out FOLDER, the study's folder, as every command names where it writes: its parent is
-    --results-dir, its last part --name (which stay, for a name made from the date)."""
-    out = ov.values.get("out")
-    if out is None:
-        return
-    if "--name" in ov.given or "--results-dir" in ov.given:
-        raise StudyError(f"--out: not with {'--name' if '--name' in ov.given else '--results-dir'}; --out names the "
-                         "study's folder whole (DIR/NAME)")
-    folder = Path(str(out))
-    if not str(out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
-        raise StudyError(f"--out: {str(out)!r} is not allowed; its last part is the study's name: letters, "
-                         "digits, '.', '_' and '-' (at most 100 characters)")
-    ov.values.update(name=folder.name, results_dir=str(folder.parent))
-
-
-def _canonical_names(v: dict[str, Any]) -> None:
-    """Names as people type them (palrnn.names): the grid, the models, the sampler, the scheduler,
-    the search and the mode in any case, turned into their one spelling before anything is checked
-    (a name that is none of them stays as given, for the planner to refuse with "did you mean")."""
-    models = v.get("models")
-    v["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
+    # Names in any case (palrnn.names) in their one spelling; others stay, refused later with "did you mean".
+    models = values.get("models")
+    values["models"] = [canonical(m, MODELS) for m in models] if isinstance(models, (list, tuple)) else \
         canonical(models, MODELS)
     for key, names in (("grid", grid_names()), ("model", MODELS), ("scheduler", (*SCHEDULER_NAMES, "on", "off")),
                        ("search", ("optuna",)), ("mode", MODES)):
-        v[key] = canonical(v.get(key), names)
-    v["sampler"] = sampler_name(v.get("sampler"))
+        values[key] = canonical(values.get(key), names)
+    values["sampler"] = sampler_name(values.get("sampler"))
+    if (out := values.get("out")) is not None:  # --out FOLDER: its parent is --results-dir, its last part --name
+        if "--name" in given or "--results-dir" in given:
+            raise StudyError(f"--out: not with {'--name' if '--name' in given else '--results-dir'}; --out names "
+                             "the study's folder whole (DIR/NAME)")
+        folder = Path(str(out))
+        if not str(out).strip() or not NAME_RE.fullmatch(folder.name) or ".." in folder.name:
+            raise StudyError(f"--out: {str(out)!r} is not allowed; its last part is the study's name: letters, "
+                             "digits, '.', '_' and '-' (at most 100 characters)")
+        values.update(name=folder.name, results_dir=str(folder.parent))
+    return Overlay(values, given, command)

@@ -20,7 +20,7 @@ from study.basics.text import value_text
 from study.frontier.options import RULE_TEXT
 from study.frontier.table import CSV, FIGURE, cell_fit_text, cell_frontier_text, cell_held_text, format_frontier
 from study.planning.kinds import Kind, kind_named
-from study.planning.kinds.search_text import method_text
+from study.planning.kinds.search import method_text
 from study.report import page, text
 from study.report.page import Section, esc, html_page, html_table, notes, sectioned
 from study.results.exercise import (

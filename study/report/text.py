@@ -13,7 +13,7 @@ from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.frontier.table import format_frontier
 from study.planning.kinds import kind_named
-from study.planning.kinds.search_text import method_text
+from study.planning.kinds.search import method_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
 from study.results.importance import importance_label, importance_text

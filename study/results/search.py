@@ -13,7 +13,7 @@ import pandas as pd
 
 from study.basics.layout import OPTUNA_JOURNAL
 from study.basics.text import value_text
-from study.planning.kinds.search_text import scheduled_text
+from study.planning.kinds.search import scheduled_text
 from study.results.folder import study_target
 from study.results.summary import trial_outcome
 from study.spec.fields import BASE

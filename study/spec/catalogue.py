@@ -1,10 +1,4 @@
-"""The shipped studies: named grids and the default search, as study files in ``study/studies/``.
-
-Each grid is a study file (``study.spec.studyfile``) of swept axes over palrnn Config fields, on top of
-the exercise's settings; ``--grid NAME`` plans ``study/studies/NAME.toml``, and
-``--study FILE`` plans a file of your own the same way. Every grid is also swept over seeds
-0 ... N-1 (``--seeds``), so every cell has an interval.
-"""
+"""The shipped studies, as study files in ``study/studies/``: the named grids (--grid) and the default search."""
 
 from __future__ import annotations
 
@@ -29,19 +23,15 @@ def _shipped() -> tuple[tuple[str, Study], ...]:
 
 
 def grid_names() -> list[str]:
-    """The shipped grids' names (--grid)."""
     return [name for name, s in _shipped() if s.kind == "grid"]
 
 
 def shipped() -> dict[str, Study]:
-    """Every shipped study by name (a fresh copy: callers may change it)."""
+    """Every shipped study by name, a fresh copy."""
     import copy
-
     return {name: copy.deepcopy(s) for name, s in _shipped()}
 
 
 def default_space() -> dict[str, Dist]:
-    """The shipped search's space (study/studies/optuna.toml), every model's dimensions."""
     search = shipped()["optuna"].search
-    assert search is not None
     return dict(search.space)

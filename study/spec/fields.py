@@ -13,17 +13,10 @@ from palrnn.names import canonical, choice_error, did_you_mean
 from study.basics.text import value_text
 
 # The exercise's training settings (docs/exercise.md): the base of every study.
-EXERCISE: dict[str, Any] = {
-    "init": "seed",
-    "optimizer": "rmsprop",
-    "lr": 1e-3,
-    "batch_size": 128,
-    "hidden": 128,
-    "max_norm": 10.0,
-    "steps": 10_000,
-}
-PATIENCE = 3  # a study stops a trial after 3 evaluations in a row at the target (--patience)
-BASE: dict[str, Any] = {**EXERCISE, "patience": PATIENCE}
+EXERCISE: dict[str, Any] = {"init": "seed", "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 128, "hidden": 128,
+                            "max_norm": 10.0, "steps": 10_000}
+# A study stops a trial after 3 evaluations in a row at the target (--patience).
+BASE: dict[str, Any] = {**EXERCISE, "patience": 3}
 SEEDS = 3
 NUM_SAMPLES = 40
 # What a search may optimise: the metrics a trial reports (at every evaluation, and so at its end),
@@ -48,11 +41,8 @@ def field_name(key: Any) -> str:
 
 
 def config_value(name: str, value: Any) -> Any:
-    """``value`` as field ``name`` stores it (a float field's int as a float; "none" for max_norm; a
-    name in its one spelling: "lstm" is "LSTM", "Xavier" xavier), checked alone by palrnn's Config on
-    the exercise's settings: ValueError naming the field."""
-    if name not in FIELDS:
-        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
+    """``value`` as field ``name`` (a known one) stores it (an int as a float field's float, "none" for max_norm,
+    a name in its one spelling), checked alone by palrnn's Config on the exercise's settings."""
     optional = "None" in str(FIELDS[name].type)
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "off"))):
         value = None
@@ -64,18 +54,11 @@ def config_value(name: str, value: Any) -> Any:
 
 
 def text_value(name: str, text: str) -> Any:
-    """A command-line value of field ``name`` (``parse_value``), checked as ``config_value``."""
     from palrnn.config import parse_value
-
-    if name not in FIELDS:
-        raise ValueError(f"unknown config field {name!r}; allowed: {', '.join(sorted(FIELDS))}")
     return config_value(name, parse_value(name, text))
 
 
-
-
 def check_axis(name: str, values: list[Any]) -> list[Any]:
-    """An axis's values, each checked (``config_value``); empty or repeated values are refused."""
     if not values:
         raise ValueError(f"{name}: no values; give at least one")
     out: list[Any] = []
@@ -88,15 +71,13 @@ def check_axis(name: str, values: list[Any]) -> list[Any]:
 
 
 def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
-    """model first, length last, the others in their order: the order of the trials and columns."""
+    """model first, length last: the order of the trials and columns."""
     order = [k for k in ("model",) if k in axes] + [k for k in axes if k not in ("model", "length")]
     order += [k for k in ("length",) if k in axes]
     return {k: list(axes[k]) for k in order}
 
 
 def default_mode(metric: str) -> str:
-    """A metric's usual direction: min for a loss, a count of steps or parameters, seconds, a
-    gradient's norm; else max."""
     return "min" if metric.endswith("_loss") or metric in LOWER_IS_BETTER else "max"
 
 
@@ -115,8 +96,7 @@ SCHEDULER_NAMES = ("asha", "hyperband", "median", "pbt", "none")
 
 
 def scheduler_name(value: Any) -> str | None:
-    """A scheduler as given, by its name in any case: true/"on" are asha, false/"off" none (the
-    older spellings); None when it is none of these."""
+    """A scheduler in any case (true/"on": asha, false/"off": none, the older spellings), else None."""
     value = canonical(value, (*SCHEDULER_NAMES, "on", "off"))
     if value is True or value == "on":
         return "asha"
@@ -126,21 +106,17 @@ def scheduler_name(value: Any) -> str | None:
 
 
 def scheduler_error(value: Any) -> str:
-    """Why ``value`` names no scheduler: what is allowed, and the name meant for a near miss."""
     return (f"must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False still mean asha and none), "
             f"got {value!r}{did_you_mean(value, SCHEDULER_NAMES)}")
 
 
 def sampler_name(value: Any) -> Any:
-    """A sampler in any case, as SAMPLERS spells it (anything else unchanged: ``sampler_problem`` refuses it)."""
     return canonical(value, SAMPLERS)
 
 
 def sampler_problem(sampler: Any, space: Mapping[str, tuple[str, Any]]) -> str | None:
-    """Why ``sampler`` cannot search ``space`` (one line), or None. CMA-ES samples numbers only:
-    over a space of choices only it would sample nothing itself (Optuna falls back to random
-    sampling for every choice), so it is refused; over a mixed space Optuna samples the choices at
-    random, as its documentation says, and the search prints so."""
+    """Why ``sampler`` cannot search ``space``, or None. CMA-ES samples numbers only: over choices only
+    Optuna would sample every one at random, so it is refused (a mixed space: the dry run says so)."""
     if sampler not in SAMPLERS:
         return choice_error(sampler, SAMPLERS)
     if sampler == "cmaes" and space and all(kind == "choice" for kind, _ in space.values()):

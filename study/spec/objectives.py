@@ -1,12 +1,5 @@
-"""A search's objectives: one metric or several, each with its direction.
-
-On the command line ``--metric eval_accuracy:max --metric steps_to_target:min`` (repeatable; a
-name alone takes its usual direction: min for a loss, a count of steps, parameters or seconds,
-else max), in a study file ``metric = ["eval_accuracy:max", "steps_to_target:min"]`` (or one
-string), in the API ``metric=[...]``. The first objective is the one a scheduler ranks trials by
-(Ray's schedulers take one metric) and the one best.json picks by; Optuna searches all of them,
-and a search of several writes its Pareto front (pareto.csv).
-"""
+"""A search's objectives: one metric or several, each with its direction (docs/search.md); the first is
+the one a scheduler ranks trials by and best.json picks by."""
 
 from __future__ import annotations
 
@@ -19,36 +12,28 @@ Objective = tuple[str, str]  # (metric, "max" | "min")
 
 # Known only once a trial reaches the target: no scheduler can rank trials by it as they train.
 NOT_PER_EVALUATION = ("steps_to_target",)
-# The samplers that search one objective only (Optuna's CmaEsSampler and GPSampler's older
-# releases aside, GPSampler takes several in Optuna 5).
+# The samplers that search one objective only (GPSampler takes several in Optuna 5).
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 
 
-def parse_objective(text: Any) -> Objective:
-    """``NAME`` or ``NAME:max`` / ``NAME:min`` as (metric, mode); ValueError says what is allowed."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"must be NAME or NAME:max|min with NAME one of {', '.join(SEARCH_METRICS)}, got {text!r}")
-    name, _, mode = text.strip().partition(":")
-    if name not in SEARCH_METRICS:
-        raise ValueError(f"must be one of {', '.join(SEARCH_METRICS)} (as NAME or NAME:max|min), got {name!r}")
-    if not mode:
-        return name, default_mode(name)
-    if mode not in MODES:
-        raise ValueError(f"{name}: the direction must be max or min, got {mode!r}")
-    return name, mode
-
-
 def parse_objectives(values: Any) -> list[Objective]:
-    """One objective (a string) or several (a list of strings), each named once."""
+    """One objective or a list, each ``NAME`` or ``NAME:max|min`` (a name alone: its usual direction)."""
     items = [values] if isinstance(values, str) else values
     if not isinstance(items, Sequence) or not items:
         raise ValueError(f"give a metric, or a list of them, as NAME or NAME:max|min, got {values!r}")
     out: list[Objective] = []
-    for item in items:
-        metric, mode = parse_objective(item)
-        if metric in [m for m, _ in out]:
-            raise ValueError(f"{metric} is given twice; each metric is one objective")
-        out.append((metric, mode))
+    for text in items:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"must be NAME or NAME:max|min with NAME one of {', '.join(SEARCH_METRICS)}, "
+                             f"got {text!r}")
+        name, _, mode = text.strip().partition(":")
+        if name not in SEARCH_METRICS:
+            raise ValueError(f"must be one of {', '.join(SEARCH_METRICS)} (as NAME or NAME:max|min), got {name!r}")
+        if mode and mode not in MODES:
+            raise ValueError(f"{name}: the direction must be max or min, got {mode!r}")
+        if name in [m for m, _ in out]:
+            raise ValueError(f"{name} is given twice; each metric is one objective")
+        out.append((name, mode or default_mode(name)))
     return out
 
 
@@ -65,5 +50,4 @@ def objectives_problem(objectives: Sequence[Objective], sampler: str, scheduler:
 
 
 def objective_text(objectives: Sequence[Objective]) -> str:
-    """``eval_accuracy:max, steps_to_target:min``, as the command line gives them."""
     return ", ".join(f"{m}:{d}" for m, d in objectives)

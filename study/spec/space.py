@@ -1,16 +1,5 @@
-"""Optuna searches (Ray Tune's OptunaSearch, TPE, seeded): their spaces as data, and their results.
-
-A space is a dict ``field -> (kind, values)``: ``("choice", [v1, v2, ...])``, ``("uniform", (low,
-high))``, ``("loguniform", (low, high))`` or ``("int", (low, high))`` (both ends included). The
-command line and study files write each as one string, ``choice:32,64,128``,
-``loguniform:1e-4:3e-2`` (``parse_dist``, ``format_dist``). It becomes Optuna's distributions only
-in ``optuna_space``, where the search starts, so ``--help``, ``--list``, ``--dry-run`` and a
-refused option never import Optuna.
-
-Ray's ``grid_search`` cannot be mixed into an Optuna space: a search runs one Optuna study per
-model x length cell and lets Optuna choose the rest. The default space ships as
-``study/studies/optuna.toml``.
-"""
+"""Search spaces as data, field -> (kind, values), each written as one string (``loguniform:1e-4:3e-2``,
+docs/search.md); Optuna's distributions only where the search starts, so no option or dry run imports Optuna."""
 
 from __future__ import annotations
 
@@ -28,9 +17,8 @@ Dist = tuple[str, Any]
 
 
 def parse_dist(name: str, spec: Any) -> Dist:
-    """One field's distribution from its text (``loguniform:1e-4:3e-2``) or its data form
-    (``("loguniform", (1e-4, 3e-2))``); ValueError naming the field. Each value is typed and
-    checked as field ``name`` stores it; the planner checks them again on each cell's settings."""
+    """One field's distribution from its text or data form (``("loguniform", (1e-4, 3e-2))``), each value
+    typed and checked as field ``name`` stores it; ValueError naming the field."""
     shown = f"{name}={spec}" if isinstance(spec, str) else f"{name}={spec!r}"
     if name not in FIELDS:
         raise ValueError(f"{name}: unknown config field; allowed: {', '.join(sorted(FIELDS))}")
@@ -45,7 +33,6 @@ def parse_dist(name: str, spec: Any) -> Dist:
 
 
 def _split(spec: Any, shown: str) -> tuple[str, list[str] | None, list[Any] | None]:
-    """A distribution's kind, and its values as text (``spec`` a string) or as data."""
     if isinstance(spec, str):
         kind, _, rest = spec.strip().partition(":")
         parts = rest.split(",") if kind == "choice" else rest.split(":")
@@ -79,7 +66,6 @@ def _choices(name: str, shown: str, texts: list[str] | None, typed: list[Any] | 
 
 
 def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, Any]:
-    """A range's (LOW, HIGH), of the field's type, both checked by palrnn."""
     default = FIELDS[name].default
     optional = "None" in str(FIELDS[name].type)
     is_int = isinstance(default, int) and not isinstance(default, bool)
@@ -91,10 +77,9 @@ def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, A
     if len(bounds) != 2:
         raise ValueError(f"{shown}: {kind} takes {kind}:LOW:HIGH")
     try:
-        if kind == "int":
-            low, high = (_int_bound(b) for b in bounds)
-        else:
-            low, high = (float(b) for b in bounds)
+        if kind == "int" and any(isinstance(b, (bool, float)) for b in bounds):
+            raise ValueError(bounds)
+        low, high = (int(b) if kind == "int" else float(b) for b in bounds)
     except (TypeError, ValueError):
         raise ValueError(f"{shown}: LOW and HIGH must be {'integers' if kind == 'int' else 'numbers'}") from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -109,14 +94,7 @@ def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, A
     return low, high
 
 
-def _int_bound(b: Any) -> int:
-    if isinstance(b, bool) or isinstance(b, float):
-        raise ValueError(b)
-    return int(b)
-
-
 def format_dist(dist: Dist) -> str:
-    """A distribution as its text (``parse_dist`` reads it back to the same one)."""
     kind, values = dist
     if kind == "choice":
         return "choice:" + ",".join(value_text(v) for v in values)
@@ -132,22 +110,13 @@ def dist_text(dist: Dist) -> str:
     return f"[{low:g}, {high:g}]" + {"loguniform": " (log)", "int": " (integers)"}.get(kind, "")
 
 
-def values_to_check(dist: Dist) -> list[Any]:
-    """Every value a distribution can propose, or its bounds: what planning validates."""
-    return list(dist[1])
-
-
 def for_model(space: dict[str, Dist], model: str) -> dict[str, Dist]:
-    """The dimensions a cell of ``model`` searches: those of ``ONLY_FOR`` other models left out."""
     return {k: d for k, d in space.items() if model in ONLY_FOR.get(k, (model,))}
 
 
 def space_parts(space_: dict[str, Dist]) -> list[str]:
     """Each dimension for people, ``lr in [0.0001, 0.03] (log)``, with the models it is for."""
-    parts = []
-    for name, dist in space_.items():
-        only = ONLY_FOR.get(name)
-        parts.append(f"{name} in {dist_text(dist)}" + (f" ({', '.join(only)} only)" if only else ""))
-    return parts
+    return [f"{name} in {dist_text(dist)}" + (f" ({', '.join(ONLY_FOR[name])} only)" if name in ONLY_FOR else "")
+            for name, dist in space_.items()]
 
 

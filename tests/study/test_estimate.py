@@ -16,7 +16,7 @@ from palrnn.data import Palindromes, eval_count
 from study.basics.errors import StudyError
 from study.frontier.bound import max_trials
 from study.frontier.options import FrontierOptions
-from study.planning.estimate import duration_text, estimate, size_text, trial_memory
+from study.planning.plan import duration_text, estimate, size_text, trial_memory
 from study.run import main
 from tests.study.frontier_oracle import frontier_max_trials
 

@@ -174,7 +174,7 @@ def test_a_study_files_search_block_takes_pbt_and_the_dry_run_says_what_it_does(
     ({"sampler": "tpe", "scheduler": "pbt"}, "Population Based Training", False),
 ])
 def test_the_report_names_how_a_search_searched(search, words, journal):
-    from study.planning.kinds.search_text import method_text, uses_optuna
+    from study.planning.kinds.search import method_text, uses_optuna
 
     assert method_text({"search": search}) == words
     assert uses_optuna(search) is journal  # the start lines name optuna-dashboard only where a journal is kept

@@ -28,7 +28,7 @@ from ray.tune.search import BasicVariantGenerator
 
 from study.basics.layout import PBT_LOG
 from study.results.pbt import append_log, decision, last_round, log_path, member, read_log
-from study.spec.pbt import interval, perturbed
+from study.spec.search import interval, perturbed
 
 if TYPE_CHECKING:
     from study.engine.spec import TunerSpec

@@ -42,7 +42,7 @@ class PalrnnOptunaSearch(OptunaSearch):
     def save(self, checkpoint_path: str) -> None:
         """Ray's save of the searcher, with the experiment's state; with --storage the journal is
         copied there first (``mirror``, a Store), so that the copy a resume on another machine
-        reads (``study.planning.remote``) knows every trial the saved searcher names."""
+        reads (``study.planning.build.fetch_state``) knows every trial the saved searcher names."""
         mirror, journal = getattr(self, "mirror", None), journal_file(self._ot_study)
         if mirror is not None and journal is not None and Path(journal).is_file():
             data = Path(journal).read_bytes()

@@ -1,13 +1,6 @@
-"""The kinds of study, one file each, and what each does its own way (``base.Kind``): how it
-checks its options and changes its block by them (``change``), resolves its defaults and trials,
-what its plan holds, and how its dry run and --list read, the parts of its Ray Tuners (by the
-names of the engine's registries), its status at the end and its report's sections. A new kind is
-a file here and its line in ``KINDS``; a study document names it (``kind``) or its blocks make it.
-
-    grid.py       every combination of the axes, each with seeds 0 .. N-1
-    search.py     an Optuna search per model x length cell; SearchPlan, a search as planned
-    frontier.py   the memory frontier of every cell
-"""
+"""The kinds of study (grid.py, search.py, frontier.py), each a ``base.Kind``: how it checks and changes
+its options, resolves, plans, describes, runs on Ray, ends and is reported. A new kind is a file here and its
+line in ``KINDS``; a study document names it (``kind``) or its blocks make it."""
 
 import dataclasses
 from collections.abc import Mapping

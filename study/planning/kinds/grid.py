@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
-from study.planning.kinds.base import (
-    Fail,
-    Kind,
-    Resolved,
-    StudyPlan,
-    cell_axes,
-    check_combinations,
-    common_lines,
-    first_config,
-    frame,
-    from_file,
-    list_head,
-)
+from study.planning.kinds import base as shared
+from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan
 from study.planning.overlay import SEARCH_ONLY
 from study.spec.fields import CELL_FIELDS, FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
 from study.spec.studyfile import Study
@@ -31,31 +21,28 @@ class GridKind(Kind):
     noun = "grid"
     has_seeds = True
     scheduled = False  # a trial Ray ended short of its steps was stopped with the study: unfinished
-    seeds_refused = "seed is swept by --seeds N (seeds 0 .. N-1)"
+    refused = {"seed": "seed is swept by --seeds N (seeds 0 .. N-1)"}
     report = ("accuracy", "odd-even")
 
     def check_options(self, given: Sequence[str], where: str) -> None:
         super().check_options(given, where)
-        foreign = [o for o in SEARCH_ONLY if o in given]
-        if foreign:
+        if foreign := [o for o in SEARCH_ONLY if o in given]:
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
-            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" if from_file(where) else ""
+            what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" \
+                if shared.from_file(where) else ""
             raise StudyError(f"{option}: only with --search optuna{hint}{what}")
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        axes = cell_axes(study, axes, {"model": list(GRID_MODELS), "length": list(LENGTHS_EXERCISE)})
-        for key in axes:
-            fixed.pop(key, None)
-        base = first_config(fixed, axes, fail)
+        axes = shared.cell_axes(study, axes, {"model": list(GRID_MODELS), "length": list(LENGTHS_EXERCISE)})
+        base = shared.first_config(fixed, axes, fail)
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k != "seed"}
         seeds = study.seeds or SEEDS
-        n = check_combinations(base, axes, fail) * seeds
+        n = shared.check_combinations(base, axes, fail) * seeds
         param_space = {**base.to_dict(), **axes, "seed": list(range(seeds))}
-        out = Study(name=study.name, description=study.description, seeds=seeds, fixed=resolved_fixed, axes=axes,
-                    mlflow=study.mlflow)
-        return Resolved(out, base, param_space, [*axes, "seed"], [k for k in axes if k != "length"], n)
+        return Resolved(dataclasses.replace(study, seeds=seeds, fixed=resolved_fixed, axes=axes), base, param_space,
+                        [*axes, "seed"], [k for k in axes if k != "length"], n)
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
         return {"grid": study.name}
@@ -64,21 +51,20 @@ class GridKind(Kind):
         return f"grid {meta['grid']}" if meta.get("grid") else "grid"
 
     def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
-        """Every trial's full config, in the order of the axes (model first, seed last)."""
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
         names = list(plan.grid_axes)
         return [{**fixed, **dict(zip(names, combo, strict=True))}
                 for combo in itertools.product(*(plan.param_space[k] for k in names))]
 
     def trials(self, plan: StudyPlan) -> Any:
-        return frame(self.configs(plan), list(FIELDS))
+        return shared.frame(self.configs(plan), list(FIELDS))
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
         seeds = len(plan.param_space["seed"])
         parts = [f"{k} {set_text(plan.param_space[k])}" for k in plan.grid_axes if k != "seed"]
         parts.append(f"seeds 0..{seeds - 1}" if seeds > 1 else "seed 0")
-        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
-        return wrap_parts(parts, " x ", first=f"study {label} (grid, {count}): ", indent="  ", width=width)
+        return wrap_parts(parts, " x ", first=f"study {label} (grid, {self.count_text(plan)}): ", indent="  ",
+                          width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
         configs = self.configs(plan)
@@ -87,11 +73,11 @@ class GridKind(Kind):
         order += [k for k in ("length", "seed") if k in varying]
         common = {k: v for k, v in configs[0].items() if k not in order} if configs else {}
         table = format_table(order, [[c[k] for k in order] for c in configs], width, index="trial")
-        return [*common_lines(common, width), *table, f"{plan.n_trials} trials"]
+        return [*shared.common_lines(common, width), *table, f"{plan.n_trials} trials"]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         seeds = res.study.seeds
-        lines = list_head(study, f"{res.n_trials:>4} trials ({seeds} seed{'s' * (seeds != 1)})", width)
+        lines = shared.list_head(study, f"{res.n_trials:>4} trials ({seeds} seed{'s' * (seeds != 1)})", width)
         parts = [f"{k} {set_text(v, short=False)}" for k, v in res.study.axes.items()] + ["seed 0..N-1"]
         return lines + wrap_parts(parts, "  x  ", first=f"{'':<10} axes: ", indent=" " * 17, width=width)
 

@@ -1,11 +1,6 @@
 """An Optuna search: one Optuna study per model x length cell, each trial a config Optuna chose,
-trained on seed 0.
-
-``SearchPlan`` is a search as planned, one object from the study file to the Tuner: the document's
-``[search]`` (``study.spec.search.Search``, where its defaults are, and only there) and what planning
-derives for Ray Tune: the cells (one Optuna study per model x length), ASHA's budget in
-evaluations, the journal's file. study.json keeps it as a table (``to_meta``); ``from_meta`` reads
-it back, that of an older study included."""
+trained on seed 0. ``SearchPlan``: the document's ``[search]`` and what planning derives for Ray Tune;
+the search in words, for --dry-run, --list and its report."""
 
 from __future__ import annotations
 
@@ -18,20 +13,9 @@ from typing import Any
 from study.basics.errors import StudyError
 from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
-from study.planning.kinds.base import (
-    Fail,
-    Kind,
-    Resolved,
-    StudyPlan,
-    TunerParts,
-    cell_axes,
-    common_lines,
-    first_config,
-    frame,
-    list_head,
-)
-from study.planning.kinds.search_text import objectives_text, sampler_lines, sampler_text, scheduler_text
-from study.planning.overlay import Overlay, int_option
+from study.planning.kinds import base as shared
+from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan, TunerParts
+from study.planning.overlay import Overlay, checked, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
@@ -43,8 +27,8 @@ from study.spec.fields import (
 )
 from study.spec.load import search_from_meta
 from study.spec.objectives import objectives_problem, parse_objectives
-from study.spec.pbt import SAMPLER_WITH_PBT, pbt_problem
-from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts, values_to_check
+from study.spec.search import SAMPLER_WITH_PBT, interval, pbt_problem, perturbed
+from study.spec.space import ONLY_FOR, Dist, for_model, format_dist, parse_dist, space_parts
 from study.spec.studyfile import Search, Study
 
 SINGLE = "palrnn"  # the Optuna study of a search of one cell
@@ -52,8 +36,6 @@ SINGLE = "palrnn"  # the Optuna study of a search of one cell
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """A planned search: its ``settings`` as the study file states them, and what Ray Tune needs."""
-
     settings: Search
     max_t: int  # ASHA: the evaluations a trial may run (its steps / eval_every, rounded up)
     grace_period: int  # ASHA: the evaluations before it may cut a trial
@@ -62,8 +44,7 @@ class SearchPlan:
 
     @classmethod
     def plan(cls, settings: Search, cells: list[tuple[str, int]], steps: int, eval_every: int) -> SearchPlan:
-        """A resolved search over ``cells`` (model, length): one Optuna study and one Ray experiment
-        per cell when there are several (``cells/<model>-T<length>/``), else the study folder's."""
+        """One Optuna study and Ray experiment per cell (model, length) when there are several, else the folder's."""
         reports = -(-steps // eval_every)
         several = len(cells) > 1
         return cls(settings, max_t=reports, grace_period=max(1, reports // 9),
@@ -71,11 +52,9 @@ class SearchPlan:
                            "experiment": f"{CELLS}/{m}-T{t}" if several else None} for m, t in cells])
 
     def space(self, model: str) -> dict[str, Dist]:
-        """The dimensions a cell of ``model`` searches."""
         return for_model(self.settings.space, model)
 
     def to_meta(self) -> dict[str, Any]:
-        """study.json's ``search``: the space as text."""
         s = self.settings
         return {"seed": s.seed, "num_samples": s.num_samples, "max_t": self.max_t, "grace_period": self.grace_period,
                 "storage": self.storage, "space": {k: format_dist(d) for k, d in s.space.items()},
@@ -87,9 +66,7 @@ class SearchPlan:
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], param_space: Mapping[str, Any]) -> SearchPlan:
-        """study.json's ``search`` as a SearchPlan. An older study's lacks what came later: its space
-        was the default space, its metric eval_accuracy, its scheduler ASHA, its one cell that of
-        ``param_space``."""
+        """study.json's ``search``; an older study's one cell is that of ``param_space``."""
         settings = search_from_meta(meta)
         cells = [dict(c) for c in meta.get("cells") or []] or [
             {"model": param_space["model"], "length": param_space["length"], "study_name": SINGLE, "experiment": None}]
@@ -101,7 +78,7 @@ class SearchKind(Kind):
     name = "optuna"
     noun = "search"
     block = "search"
-    seeds_refused = "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"
+    refused = {"seed": "seed: a search trains each config on seed 0; the best config's command reruns it over seeds"}
     report = ("search",)
 
     def check_options(self, given: Sequence[str], where: str) -> None:
@@ -116,56 +93,81 @@ class SearchKind(Kind):
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
-        doc["search"] = changed_search(doc, ov, origin, sets, sweeps, where)
+        """The document's [search] changed by its options."""
+        search = doc["search"] = dict(doc["search"])
+        origin.update(dict.fromkeys(search["space"], where))
+        if ov.get("space") is not None:
+            search["space"] = {k: format_dist(d) for k, d in ov.get("space").items()}
+            for k in search["space"]:
+                doc["fixed"].pop(k, None)
+                origin[k] = "--space"
+        if other := [k for k in sweeps if k not in CELL_FIELDS]:
+            k = other[0]
+            raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
+                             f"search {k} with --space {k}=choice:... or fix it with --set")
+        if searched := [k for k in sets if k in search["space"]]:
+            raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
+                             "the space (--space gives the whole space)")
+        objectives(search, ov)
+        for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
+            if ov.get(option[2:].replace("-", "_")) is not None:
+                search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
+        if ov.get("scheduler") is not None:
+            if (name := scheduler_name(ov.get("scheduler"))) is None:
+                raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
+            search["scheduler"] = name
+        if ov.get("sampler") is not None:
+            search["sampler"] = ov.get("sampler")
+            if search["scheduler"] == "pbt":
+                raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
+        if ov.get("perturbation_interval") is not None:  # checked by the document's parse, which names the option
+            search["perturbation_interval"] = ov.get("perturbation_interval")
+        if ov.get("perturb") is not None:
+            names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
+            search["perturb"] = [str(n).strip() for n in names]
+            if not names:
+                search.pop("perturb")
+        sampler = search.get("sampler", Search.sampler)
+        if problem := sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()}):
+            raise StudyError(f"--sampler: {problem}")
+        if wrong := objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"]):
+            # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
+            raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
+        if search["scheduler"] == "pbt":
+            search.pop("sampler", None)
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
                 origin: Mapping[str, str], where: str) -> Resolved:
-        """Every cell checked with every value and bound of its space."""
-        assert study.search is not None
-        axes = cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
+        axes = shared.cell_axes(study, axes, {"model": [SEARCH_MODEL], "length": [SEARCH_LENGTH]})
         space = study.search.space
         for key in [*axes, *space]:
             fixed.pop(key, None)
-        base = first_config(fixed, axes, fail)
-        wrong = pbt_problem(study.search, base.steps, base.eval_every)
-        if wrong:
+        base = shared.first_config(fixed, axes, fail)
+        if wrong := pbt_problem(study.search, base.steps, base.eval_every):
             raise StudyError(f"{wrong[0]}: {wrong[1]}")
         resolved_fixed = {k: v for k, v in base.to_dict().items() if k not in axes and k not in space and k != "seed"}
         cells = list(itertools.product(axes["model"], axes["length"]))
-        searched: list[str] = []
         for model, length in cells:
-            try:
-                cell = base.replace(model=model, length=length)
-            except ValueError as exc:
-                raise fail(exc) from None
-            dims = for_model(space, model)
-            if not dims:
+            cell = checked(fail, base.replace, model=model, length=length)
+            if not (dims := for_model(space, model)):
                 ignored = ", ".join(f"{k} ({', '.join(ONLY_FOR.get(k, ()))} only)" for k in space)
                 raise StudyError(f"{origin.get(next(iter(space)), where)}: nothing to search for {model}, which "
                                  f"ignores {ignored}; search other fields too, or leave {model} out")
-            for name, dist in dims.items():
-                for value in values_to_check(dist):
-                    try:
-                        cell.replace(**{name: value})
-                    except ValueError as exc:
-                        raise StudyError(f"{origin.get(name, where)}: {exc}") from None
-                if name not in searched:
-                    searched.append(name)
+            for name, (_, values) in dims.items():
+                for value in values:
+                    checked(origin.get(name, where), cell.replace, **{name: value})
+        searched = list(dict.fromkeys(k for m, _ in cells for k in for_model(space, m)))
         param_space = base.to_dict()
         if len(cells) > 1:
             param_space["model"], param_space["length"] = list(axes["model"]), list(axes["length"])
-        out = Study(name=study.name, description=study.description, fixed=resolved_fixed, axes=axes,
-                    search=dataclasses.replace(study.search, space=dict(space)), mlflow=study.mlflow)
+        out = dataclasses.replace(study, fixed=resolved_fixed, axes=axes)
         return Resolved(out, base, param_space, [], searched, study.search.num_samples * len(cells), cells)
 
     def plan_parts(self, study: Study, res: Resolved) -> dict[str, Any]:
-        assert res.study.search is not None
         return {"search": SearchPlan.plan(res.study.search, res.cells, res.base.steps, res.base.eval_every)}
 
     def tuner(self, plan: StudyPlan) -> TunerParts:
-        """A Tuner per cell, with the scheduler its settings name; its searcher Optuna's, or under
-        PBT Ray's random first configs of the population (Ray refuses a searcher beside PBT)."""
-        assert plan.search is not None
+        """A Tuner per cell; under PBT no Optuna (Ray refuses a searcher beside PBT)."""
         s = plan.search.settings
         pbt = s.scheduler == "pbt"
         return TunerParts(searcher="pbt" if pbt else self.name, num_samples=s.num_samples, per_cell=True,
@@ -175,8 +177,6 @@ class SearchKind(Kind):
         return "search"
 
     def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
-        """Each cell's samples, at the space's largest hidden, batch_size and steps, one cell after the other."""
-        assert plan.search is not None
         fixed = {k: v for k, v in plan.param_space.items() if not isinstance(v, list)}
         groups = []
         for cell in self.cells(plan):
@@ -190,42 +190,30 @@ class SearchKind(Kind):
         return groups
 
     def bound(self, plan: StudyPlan) -> str | None:
-        assert plan.search is not None
         s = plan.search.settings
         cut = "" if s.scheduler == "none" else f"; the scheduler ({s.scheduler}) cuts some sooner"
         return (f"an upper bound: all {s.num_samples} samples of each cell train all their steps at the space's "
                 f"largest hidden and batch_size{cut}")
 
     def cells(self, plan: StudyPlan) -> list[dict[str, Any]]:
-        """One Optuna study each: its model, length, Optuna study name and Ray experiment (None: the
-        study folder itself, as for a search of one cell)."""
-        assert plan.search is not None
         return [dict(c) for c in plan.search.cells]
 
     def trials(self, plan: StudyPlan) -> Any:
-        """A search's samples (``sample`` 0 .. num_samples-1 per cell), its searched fields as their
-        distributions."""
-        assert plan.search is not None
-        rows = []
         fixed = {k: v for k, v in plan.param_space.items() if k not in ("model", "length")}
-        for cell in self.cells(plan):
-            dims = {k: format_dist(d) for k, d in plan.search.space(cell["model"]).items()}
-            for i in range(plan.search.settings.num_samples):
-                rows.append({**fixed, "model": cell["model"], "length": cell["length"], **dims, "sample": i})
-        return frame(rows, [*FIELDS, "sample"])
+        return shared.frame([{**fixed, "model": c["model"], "length": c["length"],
+                       **{k: format_dist(d) for k, d in plan.search.space(c["model"]).items()}, "sample": i}
+                      for c in self.cells(plan) for i in range(plan.search.settings.num_samples)], [*FIELDS, "sample"])
 
     def headline(self, plan: StudyPlan, label: str, width: int) -> list[str]:
-        assert plan.search is not None
         s = plan.search.settings
         n = len(self.cells(plan))
         steps = (int(plan.param_space.get("steps", 0)), int(plan.param_space.get("eval_every", 1)))
         parts = [f"{n} cell{'s' * (n != 1)} x {s.num_samples} samples,", f"{sampler_text(s)} seed {s.seed},",
                  f"{objectives_text(s)},", scheduler_text(s, steps)]
-        count = f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"
-        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {count}): ", indent="  ", width=width)
+        return wrap_parts(parts, " ", first=f"study {label} (Optuna search, {self.count_text(plan)}): ", indent="  ",
+                          width=width)
 
     def body(self, plan: StudyPlan, width: int) -> list[str]:
-        assert plan.search is not None
         lines = wrap_parts(space_parts(plan.search.settings.space), "; ", first="searched: ", indent="  ",
                            width=width)
         rows = [[c["model"], c["length"], plan.search.settings.num_samples,
@@ -233,83 +221,25 @@ class SearchKind(Kind):
         varying = set(CELL_FIELDS) | set(plan.axes)
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
-        return [*lines, *sampler_lines(plan.search.settings, width), *common_lines(common, width), *table,
-                f"{plan.n_trials} trial{'s' * (plan.n_trials != 1)}"]
+        return [*lines, *sampler_lines(plan.search.settings, width), *shared.common_lines(common, width), *table,
+                self.count_text(plan)]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
-        assert s is not None
         cells = ", ".join(f"{m} T={t}" for m, t in res.cells)
         each = " each" if len(res.cells) > 1 else ""
-        lines = list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
+        lines = shared.list_head(study, f"{res.n_trials:>4} trials ({cells}: {s.num_samples} samples{each})", width)
         lines += wrap_parts(space_parts(s.space), "; ", first=f"{'':<10} {sampler_text(s)} over ",
                             indent=" " * 11, width=width)
         metric = f"metric {s.metric} ({s.mode})" if not s.more else objectives_text(s)
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
 
 
-def changed_search(doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
-                   sweeps: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The document's [search] changed by --space, --metric, --mode, --num-samples, --search-seed,
-    --scheduler, --sampler, --perturbation-interval, --perturb."""
-    search = dict(doc["search"])
-    for k in search["space"]:
-        origin[k] = where
-    if ov.get("space") is not None:
-        search["space"] = {k: format_dist(d) for k, d in ov.get("space").items()}
-        for k in search["space"]:
-            doc["fixed"].pop(k, None)
-            origin[k] = "--space"
-    other = [k for k in sweeps if k not in CELL_FIELDS]
-    if other:
-        k = other[0]
-        raise StudyError(f"--sweep: {k}: a search sweeps only model and length (one search per cell); "
-                         f"search {k} with --space {k}=choice:... or fix it with --set")
-    searched = [k for k in sets if k in search["space"]]
-    if searched:
-        raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
-                         "the space (--space gives the whole space)")
-    objectives(search, ov)
-    for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
-        if ov.get(option[2:].replace("-", "_")) is not None:
-            search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
-    if ov.get("scheduler") is not None:
-        name = scheduler_name(ov.get("scheduler"))
-        if name is None:
-            raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
-        search["scheduler"] = name
-    if ov.get("sampler") is not None:
-        search["sampler"] = ov.get("sampler")
-        if search["scheduler"] == "pbt":
-            raise StudyError(f"--sampler: {SAMPLER_WITH_PBT}")
-    if ov.get("perturbation_interval") is not None:  # checked by the document's parse, which names the option
-        search["perturbation_interval"] = ov.get("perturbation_interval")
-    if ov.get("perturb") is not None:
-        names = [ov.get("perturb")] if isinstance(ov.get("perturb"), str) else list(ov.get("perturb"))
-        search["perturb"] = [str(n).strip() for n in names]
-        if not names:
-            search.pop("perturb")
-    sampler = search.get("sampler", Search.sampler)
-    problem = sampler_problem(sampler, {k: parse_dist(k, d) for k, d in search["space"].items()})
-    if problem:
-        raise StudyError(f"--sampler: {problem}")
-    wrong = objectives_problem(parse_objectives(search["metric"]), sampler, search["scheduler"])
-    if wrong:
-        # The option the user gave that makes the clash: the scheduler or sampler if given, else the metrics.
-        raise StudyError(f"{wrong[0] if ov.get(wrong[0][2:]) is not None else '--metric'}: {wrong[1]}")
-    if search["scheduler"] == "pbt":
-        search.pop("sampler", None)
-    return search
-
-
 def objectives(search: dict[str, Any], ov: Overlay) -> None:
     """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
     metric, mode = ov.get("metric"), ov.get("mode")
     if metric is not None:
-        try:
-            objectives = parse_objectives(metric)
-        except ValueError as exc:
-            raise StudyError(f"--metric: {exc}") from None
+        objectives = checked("--metric", parse_objectives, metric)
         search.pop("mode", None)
         if len(objectives) > 1:
             search["metric"] = [f"{m}:{d}" for m, d in objectives]
@@ -320,3 +250,71 @@ def objectives(search: dict[str, Any], ov: Overlay) -> None:
         if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
             raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
         search["mode"] = mode  # checked by the document's parse, which names the option
+
+
+def objectives_text(s: Search) -> str:
+    if not s.more:
+        return f"{s.metric} ({s.mode})"
+    return "objectives " + ", ".join(f"{m} ({d})" for m, d in s.objectives) + " (a Pareto front)"
+
+
+def sampler_text(s: Search) -> str:
+    return "Ray's random first configs (PBT's population)," if s.scheduler == "pbt" else SAMPLER_NAMES[s.sampler]
+
+
+def scheduler_text(s: Search, steps: tuple[int, int] | None = None) -> str:
+    """What the scheduler does (``steps``: a trial's steps and eval_every, for PBT's interval)."""
+    if s.scheduler == "pbt":
+        every = (f"every {interval(s, *steps)} steps" if steps and steps[0]
+                 else f"every {s.perturbation_interval or 'quarter of the'} steps")
+        return (f"PBT: the bottom quarter by {s.metric} take the top quarter's weights "
+                f"{every}, {' and '.join(perturbed(s)) or 'nothing'} perturbed")
+    if s.scheduler == "none":
+        return "no scheduler"
+    text = f"{SCHEDULER_WORDS[s.scheduler]} cutting poor trials"
+    return f"{text} by {s.metric}, the first objective" if s.more else text
+
+
+SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
+SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
+                 "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
+
+
+def sampler_lines(search: Any, width: int) -> list[str]:
+    """A note where Optuna samples the choices of a mixed space at random (CMA-ES, quasi-Monte Carlo)."""
+    choices = [k for k, (kind, _) in search.space.items() if kind == "choice"]
+    if search.sampler in ("cmaes", "qmc") and choices:
+        return wrap_parts([f"{SAMPLER_NAMES[search.sampler]} samples the numbers; {', '.join(choices)} "
+                           "(choices) are sampled at random, seeded (Optuna's independent sampler)"], "",
+                          first="note: ", indent="  ", width=width)
+    return []
+
+
+def method_text(meta: Mapping[str, Any]) -> str:
+    """How a search searched: Optuna's sampler and Ray's scheduler, or Population Based Training."""
+    name = _scheduler(meta.get("search"))
+    if name == "pbt":
+        return "Population Based Training"
+    sampler = (meta.get("search") or {}).get("sampler") or "tpe"
+    return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {SCHEDULER_WORDS.get(name, 'no scheduler')}"
+
+
+def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
+    """Whether a search (study.json's ``search``) keeps an Optuna journal: every one but PBT."""
+    return meta_search is not None and _scheduler(meta_search) != "pbt"
+
+
+def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
+    """What the search's scheduler did (``trials``: its trials table)."""
+    import pandas as pd
+    name = _scheduler(meta.get("search"))
+    if name == "pbt":
+        made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
+        return f"PBT made {made} exploit{'s' * (made != 1)}"
+    if name == "none":
+        return "no scheduler: every trial ran to its end"
+    return f"{SCHEDULER_WORDS[name]} cut {cut} early"
+
+
+def _scheduler(meta_search: Mapping[str, Any] | None) -> str:
+    return scheduler_name((meta_search or {}).get("scheduler", "asha")) or "asha"
