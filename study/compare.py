@@ -1,19 +1,6 @@
-"""``python -m study.compare A B [C ...]``: two or more studies side by side (study/results/compare.py
-computes the comparison, study/report/compare.py prints and writes it).
-
-First the settings: every fixed config field, and the ones the studies differ in. Studies that
-differ in one are refused (exit 2, naming the fields) unless ``--ignore field,...`` sets them aside.
-Then, per cell (model, length and any swept field), each study's held-out accuracy with its 95%
-interval and seeds, B - A with its 95% interval, and a verdict against the practical margin
-(``--margin``, default 0.02): differs (the interval lies wholly outside +-margin), same (wholly
-inside it), inconclusive. Writes compare.csv, compare.png and compare.html to ``--out``
-(default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell's verdict
-is "differs", so that CI can check a rerun against a committed reference (docs/compare.md).
-
-``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``). From
-Python a study may also be a trials DataFrame, and one study may be split by a column
-(``study.compare(trials, by="init")``; docs/analysis.md).
-"""
+"""``python -m study.compare A B [C ...]`` and ``study.compare``: two or more studies side by side
+(docs/compare.md); study/results/compare.py computes the comparison, study/report/compare.py prints and
+writes it. This module is callable (``compare``), as ``import study.compare`` puts it on ``study``."""
 
 from __future__ import annotations
 

@@ -1,24 +1,7 @@
 """Which search method finds a solving config soonest: the same search run by several methods, each
 repeated over search seeds, at one budget (``python -m study.methods``).
 
-    python -m study.methods --out results/reference-methods-rnn20          # run (or go on with) every search
-    python -m study.methods --out results/reference-methods-rnn20 --analyse-only
-
-Each (method, search seed) is one study folder, ``<out>/<method>-s<seed>``, run as ``python -m
-study.run --search optuna ...`` would run it: the samplers (random, TPE, GP, CMA-ES) with no
-scheduler, so every trial has the same step budget, and PBT with its population the same number of
-trials. A folder whose study.json says complete is not run again (a killed run goes on where it
-stopped). Then, per method: the share of repeats that found a config reaching the target held out,
-the trials and the training steps spent until the first such config (median and range over the
-repeats), the best final held-out accuracy, and the best config rerun over 5 seeds
-(``<out>/confirm-<method>``). Written: ``methods.csv``, ``repeats.csv``, ``figures/methods.png``
-(best held-out accuracy so far against training steps spent, the median over the repeats and
-their range as a band, one per method).
-
-Training steps spent, in a method's own order: a sampler's trials counted one after another in
-the order they were asked for (Ray's trial number), a trial's steps those it trained; PBT's
-population trains in step with itself, so at step s it has spent (members) x s.
-"""
+docs/findings.md, "Which search method finds a solving config soonest", says what it runs and writes."""
 
 from __future__ import annotations
 
@@ -38,8 +21,9 @@ from palrnn.cli import Parser, any_case
 from palrnn.config import MODELS
 from study.basics.io import write_bytes_atomic, write_text_atomic
 
-METHODS = {"random": {"sampler": "random"}, "tpe": {"sampler": "tpe"}, "gp": {"sampler": "gp"},
-           "cmaes": {"sampler": "cmaes"}, "pbt": {"scheduler": "pbt"}}
+METHODS = {"random": {"sampler": "random", "scheduler": "none"}, "tpe": {"sampler": "tpe", "scheduler": "none"},
+           "gp": {"sampler": "gp", "scheduler": "none"}, "cmaes": {"sampler": "cmaes", "scheduler": "none"},
+           "pbt": {"scheduler": "pbt"}}
 # The space: numbers where CMA-ES and GP can use them (hidden as an integer, clipping as a number),
 # the init a choice (sampled at random by CMA-ES, as Optuna documents); RMSprop as in the exercise.
 SPACE = {"hidden": "int:32:128", "lr": "loguniform:1e-4:3e-2", "max_norm": "loguniform:0.3:30",
@@ -106,10 +90,9 @@ def run_searches(args: argparse.Namespace, ray: Callable[[], None] = lambda: Non
             extra = ({"perturbation_interval": args.perturbation_interval} if method == "pbt" else {})
             ray()
             study.run_study(search="optuna", model=args.model, length=args.length, num_samples=args.num_samples,
-                            search_seed=seed, scheduler=METHODS[method].get("scheduler", "none"),
-                            **({"sampler": METHODS[method]["sampler"]} if "sampler" in METHODS[method] else {}),
-                            space=SPACE, set=_fixed(args), name=name, results_dir=str(out), echo=False,
-                            report=True, num_cpus=args.num_cpus, resume=(out / name).exists(), **extra)
+                            search_seed=seed, **METHODS[method], space=SPACE, set=_fixed(args), name=name,
+                            results_dir=str(out), echo=False, report=True, num_cpus=args.num_cpus,
+                            resume=(out / name).exists(), **extra)
             print(f"{PROG}: {name} done", flush=True)
 
 
@@ -140,7 +123,7 @@ def spent_curve(curves: pd.DataFrame, pbt: bool) -> pd.DataFrame:
         by_step = curves.groupby("step")["eval_accuracy"].max().sort_index()
         return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values})
     rows, spent, best = [], 0, 0.0
-    for _, df in sorted(curves.groupby("_n"), key=lambda kv: kv[0]):
+    for _, df in curves.groupby("_n"):
         df = df.sort_values("step")
         for step, acc in zip(df["step"], df["eval_accuracy"], strict=True):
             best = max(best, float(acc))
@@ -157,10 +140,10 @@ def first_solve(curves: pd.DataFrame, pbt: bool, target: float) -> tuple[Any, An
         return None, None
     curves = numbered(curves)
     if pbt:
-        step = int(reached["step"].min())
-        return int(curves["_n"].nunique()), step * int(curves["_n"].nunique())
+        members = int(curves["_n"].nunique())
+        return members, int(reached["step"].min()) * members
     spent = 0
-    for i, (_, df) in enumerate(sorted(curves.groupby("_n"), key=lambda kv: kv[0]), start=1):
+    for i, (_, df) in enumerate(curves.groupby("_n"), start=1):
         hit = df[df["eval_accuracy"] >= target]
         if len(hit):
             return i, spent + int(hit["step"].min())

@@ -1,20 +1,6 @@
-"""python -m study.run: a Ray Tune study from one command: a named grid, a sweep, a study file, an Optuna search
-or a memory frontier.
-
-    python -m study.run --grid lengths                 # the exercise, 3 seeds, 36 trials
-    python -m study.run --grid init --seeds 5 --full
-    python -m study.run --sweep hidden=32,64 --sweep lr=1e-3,3e-3 --models RNN --lengths 15 20
-    python -m study.run --study my_study.toml --dry-run
-    python -m study.run --search optuna --model RNN --length 20 --num-samples 40
-    python -m study.run --search optuna --space lr=loguniform:1e-4:3e-2 --space hidden=choice:32,64,128
-    python -m study.run --frontier --models RNN LSTM GRU --sweep init=default,xavier --set hidden=64
-    python -m study.run --grid lengths --mlflow         # every trial in MLflow too (docs/watching.md)
-    python -m study.run --list [FILE]
-
-This module parses the options and prints; ``study.planning`` plans (every check, before Ray
-starts), ``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan``
-returns, is a plan that runs itself; ``describe_study`` and ``describe`` are --list's text.
-"""
+"""python -m study.run (docs/commands.md): this module parses the options and prints; ``study.planning`` plans,
+``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan`` returns, is a plan that runs
+itself; ``describe_study`` and ``describe`` are --list's text."""
 
 from __future__ import annotations
 

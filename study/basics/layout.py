@@ -1,26 +1,5 @@
-"""A study folder's layout: the name of every file and folder a study leaves in results/<name>/,
-in one place (docs/design.md lists what each holds).
-
-    study.json            the plan (study.json's keys: ``study.planning.plan.META_KEYS``), its status,
-                          provenance and wall time
-    study.toml            the resolved study: the study file that plans these very trials again
-    trials.csv            one row per trial: its config, its final metrics, how it ended
-    curves.csv            one row per trial per evaluation
-    summary.csv           per cell: seeds, mean held-out accuracy and its 95% interval, solves
-    best.json             a search's best config, with the command that confirms it over seeds
-    pareto.csv            a search of several objectives: the trials on its Pareto front
-    importances.csv       an Optuna search: each searched field's fANOVA importance (study.results.importance)
-    report.html           the report as one self-contained page
-    figures/              the report's figures (figures/frontier.png for a memory frontier)
-    checkpoints/          each trial's one checkpoint, <trial_key>.pt
-    optuna.journal        a search's Optuna studies
-    frontier/state.json   a memory frontier's search state; frontier.csv its table
-    tensorboard/          a run per trial for TensorBoard
-    mlflow.db             the study's own MLflow store (--mlflow), its artifacts in mlartifacts/
-    cells/<model>-T<T>/   Ray's experiment of each cell of a search over several cells
-    finished/             Ray's experiment of trials Ray stopped short (TERMINATED) that a later run finished
-    .lock                 held by the one driver running the study
-"""
+"""The name of every file and folder a study leaves in results/<name>/, in one place (docs/study.md,
+"What a study leaves behind", says what each holds)."""
 
 STUDY_FILE = "study.json"
 STUDY_TOML = "study.toml"

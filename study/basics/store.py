@@ -1,19 +1,6 @@
-"""A study's shared storage (``--storage``): a folder on any file system ``pyarrow.fs`` knows (the
-one Ray's own storage uses), or a plain path, read and written by key.
-
-``Store(uri)``: ``s3://bucket/prefix`` on any S3-compatible service, its endpoint from
-``AWS_ENDPOINT_URL`` or the URI's ``endpoint_override`` query (``?endpoint_override=http://host:port``),
-its credentials from the environment (never from the URI, so that no file records them); any other
-URI ``pyarrow.fs.FileSystem.from_uri`` knows (``gs://``, ``hdfs://``, ``file://``); or a path.
-A key is a ``/``-separated path under the store's root (``checkpoints/LSTM-T10-s0-ab12.pt``).
-
-Writes are atomic. On a path: ``palrnn.io.write_bytes_atomic`` (a temporary file in the folder,
-fsynced, renamed over the target), so a killed writer leaves the previous version. Elsewhere: the
-bytes go to a temporary key beside the target, then are moved over it; an object store's object
-appears whole or not at all (an S3 PUT, or a multipart upload's completion, is atomic), so a reader
-sees the previous object or the new one, never a part, and a writer that fails leaves the target
-as it was.
-"""
+"""A study's shared storage (``--storage``): a folder on any file system ``pyarrow.fs`` knows (the one Ray's own
+storage uses), or a plain path, read and written by key (``checkpoints/LSTM-T10-s0-ab12.pt``); which URIs, where
+credentials come from and why its writes are atomic: docs/storage.md."""
 
 from __future__ import annotations
 
@@ -33,7 +20,6 @@ BUCKETED = ("s3", "gs", "gcs")  # schemes whose file system paths are bucket/key
 
 
 def has_scheme(uri: str) -> bool:
-    """Whether ``uri`` names a file system by scheme (``s3://…``) rather than being a path."""
     return "://" in str(uri)
 
 
@@ -58,7 +44,7 @@ def _filesystem(uri: str) -> tuple[Any, str]:
 
 @dataclass(frozen=True)
 class Store:
-    """A folder on a file system, by URI or path (see the module's docstring). Pickles as its URI."""
+    """A folder on a file system, by URI or path. Pickles as its URI."""
 
     uri: str
 
@@ -66,7 +52,6 @@ class Store:
         if not has_scheme(self.uri):
             object.__setattr__(self, "uri", str(Path(self.uri)))
 
-    # ---- where -----------------------------------------------------------------------------
     @property
     def local(self) -> Path | None:
         """The root as a local path (a plain path or a ``file://`` URI), else None."""
@@ -88,12 +73,10 @@ class Store:
         path = "/".join([split.path.rstrip("/"), *parts])
         return Store(urlunsplit((split.scheme, split.netloc, path, split.query, split.fragment)))
 
-    def uri_of(self, key: str) -> str:
-        """The URI (or path) of ``key``, for messages."""
+    def uri_of(self, key: str) -> str:  # for messages
         return self.child(key).uri
 
-    def path(self, key: str) -> Path:
-        """The local path of ``key``; only for a local store."""
+    def path(self, key: str) -> Path:  # only for a local store
         assert self.local is not None, "not a local store"
         return self.local / key
 
@@ -119,7 +102,6 @@ class Store:
     def _full(self, key: str) -> str:
         return str(PurePosixPath(self.root, key)) if key else self.root
 
-    # ---- what ------------------------------------------------------------------------------
     def read(self, key: str) -> bytes:
         """The bytes of ``key``; FileNotFoundError when there is none."""
         if self.local is not None:
@@ -177,11 +159,9 @@ class Store:
         return sorted(out)
 
     def list(self, prefix: str = "") -> list[str]:
-        """Every key under ``prefix``, sorted."""
         return [key for key, _, _ in self.entries(prefix)]
 
     def delete(self, key: str) -> None:
-        """Remove ``key``; nothing when it is not there."""
         if self.local is not None:
             self.path(key).unlink(missing_ok=True)
             return
