@@ -126,20 +126,11 @@ def _limits(curves: Sequence[analysis.Curve]) -> tuple[float, float]:
 
 def _clipped(ratios: Sequence[float], floor: float, ceiling: float) -> tuple[list[float], str]:
     """The ratios to draw (inf at ``ceiling``, 0 at ``floor``, nan left out) and what was clipped ("" if none)."""
-    drawn, kinds = [], []
-    for r in ratios:
-        if math.isnan(r):
-            drawn.append(math.nan)
-            kinds.append("nan (not drawn)")
-        elif math.isinf(r):
-            drawn.append(ceiling)
-            kinds.append("inf")
-        elif r <= 0:
-            drawn.append(floor)
-            kinds.append("0")
-        else:
-            drawn.append(r)
-    return drawn, ", ".join(sorted(set(kinds)))
+    drawn = [r if math.isnan(r) or (math.isfinite(r) and r > 0) else ceiling if math.isinf(r) else floor
+             for r in ratios]
+    kinds = {"nan (not drawn)" if math.isnan(r) else "inf" if math.isinf(r) else "0" for r in ratios
+             if not (math.isfinite(r) and r > 0)}
+    return drawn, ", ".join(sorted(kinds))
 
 
 def _trained_text(curves: Sequence[analysis.Curve]) -> str:

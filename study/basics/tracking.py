@@ -1,10 +1,6 @@
-"""Watching a study from outside: the commands that open it in TensorBoard, optuna-dashboard and
-MLflow, and the MLflow helpers the driver needs (docs/watching.md).
-
-No Ray here, and nothing heavy at import: mlflow is imported only when a study uses it. The Ray
-callbacks that write TensorBoard's and MLflow's records while a study runs live in
-``study.engine.logger`` (``TensorBoardCallback``, ``MLflowCallback``).
-"""
+"""Watching a study from outside (docs/watching.md): the commands that open it in TensorBoard, optuna-dashboard
+and MLflow, and the MLflow helpers the driver needs; mlflow is imported only when a study uses it. The Ray
+callbacks that write their records are ``study.engine.logger``'s."""
 
 from __future__ import annotations
 
@@ -47,29 +43,22 @@ def _q(path: str | Path) -> str:
 
 
 def tensorboard_hint(folder: str | Path) -> str:
-    """The command that shows a study's curves live in TensorBoard (every trial a run, against
-    the training step): ``tensorboard --logdir <folder>/tensorboard``."""
     return f"tensorboard --logdir {_q(Path(folder) / TENSORBOARD)}"
 
 
 def optuna_dashboard_hint(folder: str | Path) -> str:
-    """The command that serves a search's Optuna study (its journal file) on http://127.0.0.1:8080:
-    ``optuna-dashboard <folder>/optuna.journal``. optuna-dashboard takes a journal file's path as
-    its storage argument (it tells a journal from a SQLite file by the file's header)."""
+    """optuna-dashboard takes a journal file's path as its storage (it tells it from SQLite by its header)."""
     return f"optuna-dashboard {_q(Path(folder) / OPTUNA_JOURNAL)}"
 
 
 def mlflow_hint(uri: str) -> str:
-    """The command that shows an MLflow store in a browser (http://127.0.0.1:5000), or the
-    address of a tracking server."""
     if uri.startswith(("http://", "https://")):
         return uri
     return f"mlflow ui --backend-store-uri {_q(uri)}"
 
 
 def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = None) -> list[str]:
-    """The lines a study prints at its start: how to watch it in each tool that applies, with
-    what to install where a tool is missing."""
+    """How to watch a study in each tool that applies (and what to install), printed at its start."""
     lines = [f"TensorBoard: {tensorboard_hint(folder)}"
              + ("" if installed("tensorboard") else f"  ({INSTALL['tensorboard']})")]
     if search:
@@ -81,8 +70,8 @@ def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = N
 
 
 def default_mlflow_uri(folder: str | Path) -> str:
-    """A SQLite store inside the study folder (MLflow's own default backend since 3.x is SQLite;
-    its file store is the legacy one), so that a study's tracking works offline and travels with it."""
+    """A SQLite store in the study folder (MLflow 3's own default; its file store is the legacy one): a study's
+    tracking works offline and travels with it."""
     return f"sqlite:///{(Path(folder) / MLFLOW_DB).resolve()}"
 
 
@@ -103,8 +92,8 @@ def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
 
 
 def artifact_location(uri: str) -> str | None:
-    """Where a new experiment keeps its artifacts: beside a SQLite store (MLflow would use
-    ``./mlruns`` in whatever directory the study runs from); elsewhere the store's own default."""
+    """A new experiment's artifacts: beside a SQLite store (MLflow would use ``./mlruns`` wherever the study runs
+    from); elsewhere the store's own default."""
     if uri.startswith("sqlite:///"):
         db = Path(uri[len("sqlite:///"):]).resolve()
         return (db.parent / MLFLOW_ARTIFACTS).as_uri()

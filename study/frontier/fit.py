@@ -1,18 +1,8 @@
-"""The frontier's solve rate fitted against T, beside the rule's frontier (docs/frontier.md, "The
-fitted crossing", says what each case means and how the cutoff was calibrated).
-
-Every finished seed of every probe of a cell is one Bernoulli outcome. The model:
-
-    P(solved | T) = expit(logit(rate) + b * (log T - log T*)),   b <= 0,
-
-fitted by maximum likelihood; T*'s interval is a profile-likelihood interval, the T* whose profile
-log-likelihood lies within ``cutoff`` / 2 of the maximum (``calibrated_cutoff`` finds the cutoff that
-covers 95% by simulating the study's own search). The profile is unimodal in log T* (the lines of
-constant T* pass through one point of the (intercept, slope) plane and the likelihood's upper level
-sets are convex), so the interval is one interval; as T* goes to +inf (-inf) the profile tends to
-the best constant solve rate >= (<=) ``rate``, and where that limit is within the cutoff the
-interval has no end on that side (``inf``, ``0``). Where the maximum runs off to infinity, the note
-(``NOTES``) says which case it is and the point estimate is written only when it has a limit."""
+"""A cell's solve rate fitted against T, beside the rule's frontier: P(solved | T) = expit(logit(rate) + b (log T
+- log T*)), b <= 0, by maximum likelihood, with T*'s profile-likelihood interval (docs/frontier.md, "The fitted
+crossing"). The profile is unimodal in log T* (the lines of constant T* pass through one point of the (intercept,
+slope) plane and the likelihood's upper level sets are convex), so the interval is one interval; as T* goes to
++inf (-inf) it tends to the best constant rate >= (<=) ``rate``: within the cutoff, that end is open."""
 
 from __future__ import annotations
 
@@ -53,10 +43,8 @@ PANEL_SEED = 0
 
 @dataclass(frozen=True)
 class Crossing:
-    """The fitted length where the solve rate crosses the rule's rate, with its interval.
-
-    ``length``: NaN where there is no point estimate; ``low`` 0 and ``high`` inf: no end on that
-    side; all three NaN when not fitted. ``note``: one of ``NOTES``' keys."""
+    """``length``: NaN where there is no point estimate; ``low`` 0 and ``high`` inf: no end on that side; all
+    three NaN when not fitted. ``note``: one of ``NOTES``' keys."""
 
     length: float = math.nan
     low: float = math.nan

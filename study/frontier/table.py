@@ -19,30 +19,22 @@ from study.frontier.options import RULE_TEXT, cell_label
 from study.frontier.probe import ERROR, FAILED, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Probe, Trial
 from study.frontier.search import Frontier
 
-# The Frontier's state in the study folder (to_dict), rewritten on every change. Not a .json file at
-# the folder's top: Ray's Tuner.restore copies those to its staging folder and later back over the
-# originals, which would put an older state back.
-FILE = FRONTIER_STATE
+FILE = FRONTIER_STATE  # the Frontier's state (to_dict), rewritten on every change
 CSV = FRONTIER_CSV
 FIGURE = FRONTIER_FIGURE
 
 
 def load_frontier(folder: str | os.PathLike[str]) -> Frontier | None:
-    """The Frontier a study folder holds (``FILE``, frontier/state.json), or None when there is none."""
+    """The Frontier a study folder holds (``FILE``), or None when there is none."""
     path = Path(folder) / FILE
-    if not path.is_file():
-        return None
-    return Frontier.from_dict(json.loads(path.read_text()))
+    return Frontier.from_dict(json.loads(path.read_text())) if path.is_file() else None
 
 
 def running_rows(frontier: Frontier, trials: pd.DataFrame) -> pd.Series:
-    """Per row of a frontier's trials table, whether its seed is still running in ``frontier``
-    (its cell told by the row's settings, ``Frontier.trial_of``)."""
-    def running(row: dict[str, Any]) -> bool:
-        trial = frontier.trial_of(row)
-        return trial is not None and frontier.seed_state(trial) == RUNNING
-
-    return pd.Series([running(row) for row in trials.to_dict("records")], index=trials.index, dtype=bool)
+    """Per row of a frontier's trials table, whether its seed is still running in ``frontier``."""
+    trials_of = [frontier.trial_of(row) for row in trials.to_dict("records")]
+    return pd.Series([t is not None and frontier.seed_state(t) == RUNNING for t in trials_of], index=trials.index,
+                     dtype=bool)
 
 
 PROBE_COLUMNS = ["length", "outcome", "k", "n", "held", "solved_rate", "solved_low", "solved_high",
@@ -124,25 +116,16 @@ def final_accuracy(frontier: Frontier, trials: pd.DataFrame) -> dict[Trial, floa
     """Each seed's last held-out accuracy (its trials.csv row's ``eval_accuracy``), by its Trial."""
     if not len(trials) or "eval_accuracy" not in trials:
         return {}
-    out = {}
-    for row in trials.to_dict("records"):
-        trial = frontier.trial_of(row)
-        if trial is not None and row["eval_accuracy"] is not None and not pd.isna(row["eval_accuracy"]):
-            out[trial] = float(row["eval_accuracy"])
-    return out
+    rows = [(frontier.trial_of(row), row["eval_accuracy"]) for row in trials.to_dict("records")]
+    return {trial: float(acc) for trial, acc in rows if trial is not None and acc is not None and not pd.isna(acc)}
 
 
 def _held(cell: int, p: Probe, final: dict[Trial, float], target: float) -> int | None:
     """Of the probe's finished seeds, how many ended at or above ``target`` (an errored one: not);
     None when a finished seed has no last accuracy."""
-    held = 0
-    for seed, (state, _) in p.seeds.items():
-        if state in (SOLVED, UNSOLVED):
-            accuracy = final.get(Trial(cell, p.length, seed))
-            if accuracy is None:
-                return None
-            held += accuracy >= target
-    return held
+    accuracies = [final.get(Trial(cell, p.length, seed)) for seed, (state, _) in p.seeds.items()
+                  if state in (SOLVED, UNSOLVED)]
+    return None if None in accuracies else sum(a >= target for a in accuracies)
 
 
 def _rounded(value: float) -> float:
