@@ -27,20 +27,6 @@ def run_study(study: Any = None, *, echo: bool = True, report: bool = True, **ke
     return plan(study, **keywords).run(echo=echo, report=report)
 
 
-def compare(*paths: Any, out: str | Path | None = None, write: bool = True, figures: bool = True,
-            margin: float | None = None, ignore: str | list[str] | None = None, by: str | None = None,
-            labels: list[str] | None = None) -> Any:
-    """Compare studies cell by cell, every later one against the first (``study/compare.py``): study
-    folders, trials DataFrames (``load_study(...)["trials"]``) or ``load_study``'s tables, or one
-    study split ``by`` a column it varies (``by="init"``); ``margin`` (default 0.02) the practical
-    margin of the verdicts, ``ignore`` the fixed settings set aside, ``labels`` the studies' names
-    (docs/compare.md, docs/analysis.md)."""
-    from study.compare import compare as _compare
-
-    return _compare(*paths, out=out, write=write, figures=figures, margin=margin, ignore=ignore, by=by,
-                    labels=labels)
-
-
 def load_study(path: str | Path) -> dict[str, Any]:
     """A finished study's tables: trials, curves, summary (computed if absent) and meta (study.json),
     best (a search's best.json, else None). The tables have the same columns and dtypes for every
@@ -50,6 +36,15 @@ def load_study(path: str | Path) -> dict[str, Any]:
     from study.results.tidy import tidy_tables
 
     return tidy_tables(read_study_folder(path))
+
+
+def __getattr__(name: str) -> Any:
+    """``study.compare``: the callable module study/compare.py (``study.compare(A, B, ...)``), imported when used."""
+    if name == "compare":
+        import importlib
+
+        return importlib.import_module("study.compare")
+    raise AttributeError(f"module 'study' has no attribute {name!r}")
 
 
 __all__ = ["StudyError", "compare", "load_study", "plan", "run_study"]

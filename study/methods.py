@@ -115,45 +115,36 @@ def numbered(curves: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
 
 
 def spent_curve(curves: pd.DataFrame, pbt: bool) -> pd.DataFrame:
-    """(spent, best): the best held-out accuracy so far against the training steps spent (module docstring).
-    Curves of trials Optuna named are ``numbered`` with their study's folder first."""
+    """(spent, best, trials): the best held-out accuracy so far against the training steps spent, and the trials
+    asked for by then (docs/findings.md): a sampler's trials one after another in the order they were asked for,
+    PBT's population, which trains in step, at step s as members x s. Curves of trials Optuna named are
+    ``numbered`` with their study's folder first."""
     curves = numbered(curves)
     if pbt:
         members = curves["_n"].nunique()
         by_step = curves.groupby("step")["eval_accuracy"].max().sort_index()
-        return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values})
+        return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values, "trials": members})
     rows, spent, best = [], 0, 0.0
-    for _, df in curves.groupby("_n"):
+    for i, (_, df) in enumerate(curves.groupby("_n"), start=1):
         df = df.sort_values("step")
         for step, acc in zip(df["step"], df["eval_accuracy"], strict=True):
             best = max(best, float(acc))
-            rows.append((spent + int(step), best))
+            rows.append((spent + int(step), best, i))
         spent += int(df["step"].max())
-    return pd.DataFrame(rows, columns=["spent", "best"])
+    return pd.DataFrame(rows, columns=["spent", "best", "trials"])
 
 
 def first_solve(curves: pd.DataFrame, pbt: bool, target: float) -> tuple[Any, Any]:
     """(trials, training steps) spent until the first config that reached ``target`` held out; (None,
-    None) when none did. Curves of trials Optuna named are ``numbered`` with their study's folder first."""
-    reached = curves[curves["eval_accuracy"] >= target]
-    if reached.empty:
-        return None, None
-    curves = numbered(curves)
-    if pbt:
-        members = int(curves["_n"].nunique())
-        return members, int(reached["step"].min()) * members
-    spent = 0
-    for i, (_, df) in enumerate(curves.groupby("_n"), start=1):
-        hit = df[df["eval_accuracy"] >= target]
-        if len(hit):
-            return i, spent + int(hit["step"].min())
-        spent += int(df["step"].max())
-    return None, None
+    None) when none did."""
+    curve = spent_curve(curves, pbt)
+    hit = curve[curve["best"] >= target]
+    return (None, None) if hit.empty else (int(hit["trials"].iloc[0]), int(hit["spent"].iloc[0]))
 
 
 def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.99,
             spent: dict[tuple[str, int], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(repeats, methods): one row per search, and per method the summary the module docstring lists.
+    """(repeats, methods): one row per search, and per method its summary (docs/findings.md).
     ``spent``: filled with each search's ``spent_curve``, by (method, seed), for ``plot_methods``."""
     import study
 
