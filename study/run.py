@@ -25,27 +25,23 @@ PROG = "python -m study.run"
 
 
 def run_plan(plan: StudyPlan, **options: Any) -> dict[str, Any]:
-    """Run (or resume) ``plan`` on Ray; return its tables (``study.driver.execute``). ``options``:
-    address, num_cpus, dashboard_host, dashboard_port, object_store_mb (default: those given when
-    planning), echo, report."""
+    """Run (or resume) ``plan`` on Ray; return its tables. ``options``: echo, report, and the RunOptions
+    (address, num_cpus, ...; default: those given when planning)."""
     from study.driver.execute import execute
 
-    run = {**dataclasses.asdict(plan.options), **{k: v for k, v in options.items()
-                                                  if k in dataclasses.asdict(plan.options)}}
-    rest = {k: v for k, v in options.items() if k not in run}
-    return execute(plan, resume=plan.resume, **run, **rest)
+    run = dataclasses.asdict(plan.options)
+    return execute(plan, resume=plan.resume, **{**run, **options})
 
 
 @dataclasses.dataclass
 class Plan(StudyPlan):
-    """The plan ``study.plan`` returns: a StudyPlan that runs itself (``run_plan``)."""
+    """The plan ``study.plan`` returns: a StudyPlan that runs itself."""
 
     @classmethod
     def of(cls, plan: StudyPlan) -> Plan:
         return cls(**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)})
 
-    def run(self, **options: Any) -> dict[str, Any]:
-        """Run (or resume) the study on Ray; return its tables: see ``run_plan``."""
+    def run(self, **options: Any) -> dict[str, Any]:  # run (or resume) on Ray; its tables (``run_plan``)
         return run_plan(self, **options)
 
 
@@ -169,9 +165,7 @@ def build_parser(prog: str = PROG) -> Parser:
 
 
 def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -> list[str]:
-    """--list's lines for one study: its name, trial count and description, then its axes (a
-    grid), its space (a search) or its cells (a frontier), and what it fixes beyond the exercise's
-    settings."""
+    """--list's lines for one study: its kind's description, then what it fixes beyond the exercise's settings."""
     res = resolve(study, where=where or study.name)
     lines = kind_of(study).describe(study, res, width)
     neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
@@ -197,7 +191,7 @@ def list_text(args: argparse.Namespace) -> str:
 
 
 def _print(text: str) -> int:
-    """Print (to a pager or ``head`` too: a closed pipe ends the output, not with a traceback)."""
+    """Print; a closed pipe (``| head``) ends the output, not with a traceback."""
     try:
         print(text, flush=True)
     except BrokenPipeError:

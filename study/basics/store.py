@@ -173,15 +173,12 @@ class Store:
     def upload(self, folder: str | os.PathLike[str], prefix: str = "") -> int:
         """Copy every file under a local ``folder`` to ``prefix`` here (each write atomic), but for
         hidden ones (a name starting with ``.``: a lock, a write in progress). Returns how many it copied."""
-        folder, n = Path(folder), 0
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = path.relative_to(folder)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            self.write(str(PurePosixPath(prefix, relative.as_posix())) if prefix else relative.as_posix(),
-                       path.read_bytes())
-            n += 1
-        return n
+        folder = Path(folder)
+        files = [p.relative_to(folder) for p in sorted(folder.rglob("*")) if p.is_file()]
+        files = [f for f in files if not any(part.startswith(".") for part in f.parts)]
+        for relative in files:
+            self.write(str(PurePosixPath(prefix, relative.as_posix())), (folder / relative).read_bytes())
+        return len(files)
 
 
 def _base(uri: str) -> str:
@@ -251,16 +248,15 @@ def check_storage(store: Store, option: str = "--storage") -> None:
 
 def _missing_bucket(store: Store) -> str | None:
     """An S3 store's bucket when the service says it does not exist, else None."""
-    if store.remote and urlsplit(store.uri).scheme == "s3":
-        import pyarrow.fs as pafs
+    if not (store.remote and urlsplit(store.uri).scheme == "s3"):
+        return None
+    import pyarrow.fs as pafs
 
-        bucket = urlsplit(store.uri).netloc
-        try:
-            if store.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
-                return bucket
-        except OSError:  # no right to look: the write below says so
-            return None
-    return None
+    bucket = urlsplit(store.uri).netloc
+    try:
+        return bucket if store.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound else None
+    except OSError:  # no right to look: the write below says so
+        return None
 
 
 def _denied(exc: BaseException) -> bool:

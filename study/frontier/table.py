@@ -46,12 +46,9 @@ FIT_DIGITS = 4  # significant digits of fitted_*: what the fit can tell, and the
 
 
 def frontier_table(frontier: Frontier | str | os.PathLike[str], trials: pd.DataFrame | None = None) -> pd.DataFrame:
-    """frontier.csv: one row per cell and probed length, cells in their order, lengths ascending; a cell
-    not probed yet has one row with an empty length. Its columns: ``study.results.columns``.
-
-    ``frontier``: a Frontier, or a study folder (its frontier/state.json, FileNotFoundError when it has
-    none, and its trials.csv when ``trials`` is None). ``trials``: the study's trials table, for
-    ``held`` (None: ``held`` is missing)."""
+    """frontier.csv (docs/frontier.md): a row per cell and probed length (a cell not probed yet: one, its length
+    empty), of a Frontier or a study folder (its state, FileNotFoundError when none, and trials.csv when ``trials``
+    is None). ``trials``, the study's trials table, gives ``held`` (None: ``held`` is missing)."""
     from palrnn.config import Config
 
     if not isinstance(frontier, Frontier):
@@ -101,9 +98,8 @@ def _probe_row(p: Probe, first: int | None) -> dict[str, Any]:
 
 
 def cell_crossing(frontier: Frontier, cell: int) -> Crossing:
-    """Where the solve rate fitted to every finished seed of the cell's probes (moot and
-    uncounted probes too) crosses the rule's rate K/N, with its 95% interval: ``fit_crossing``
-    at the cutoff calibrated on this search (``calibrated_cutoff``; docs/frontier.md)."""
+    """The cell's fitted crossing from every finished seed of its probes (moot and uncounted too), at the cutoff
+    calibrated on this search (``calibrated_cutoff``)."""
     probes = list(frontier._probes[cell].values())
     lengths, solved, finished = [p.length for p in probes], [p.solved for p in probes], [p.finished for p in probes]
     rate = frontier.k / frontier.n
@@ -141,10 +137,7 @@ def int_or_none(v: Any) -> int | None:
 
 
 def format_frontier(table: pd.DataFrame) -> str:
-    """The printed frontier: one line per cell, then the rule.
-
-        LSTM init=xavier  longest T remembered: 40  (first failure: 80; rule 4/5)
-    """
+    """The printed frontier: one line per cell (``cell_frontier_text`` and what follows it), then the rule."""
     if table.empty:
         return "memory frontier: no cell"
     cells = table_cells(table)
@@ -171,8 +164,7 @@ FIT_TEXT = ("where a logistic curve in log T, fitted to every finished seed of t
 
 
 def cell_fit_text(rows: pd.DataFrame) -> str | None:
-    """One cell's fitted crossing (``fitted_*``) as ``format_frontier`` prints it:
-    ``fitted 0.8 crossing: 40.7, 95% interval [30.9, 45.1]``; None for a table without it."""
+    """``fitted 0.8 crossing: 40.7, 95% interval [30.9, 45.1]``; None for a table without ``fitted_*``."""
     if "fitted_note" not in rows:
         return None
     r = rows.iloc[0]
@@ -184,11 +176,8 @@ def cell_fit_text(rows: pd.DataFrame) -> str | None:
     low, high = float(r["fitted_low"]), float(r["fitted_high"])
     interval = (f"{'(0' if low == 0 else '[' + value_text(low, 3)}, "
                 f"{'inf)' if math.isinf(high) else value_text(high, 3) + ']'}")
-    if pd.notna(r["fitted_length"]):
-        what = f"{value_text(float(r['fitted_length']), 3)}, 95% interval {interval}"
-    else:
-        what = f"no point estimate, 95% interval {interval}"
-    return head + what + {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
+    point = value_text(float(r["fitted_length"]), 3) if pd.notna(r["fitted_length"]) else "no point estimate"
+    return head + f"{point}, 95% interval {interval}" + {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
                           QUASI: "  (every seed solved below it and none above: the slope is infinite)"}.get(note, "")
 
 
@@ -203,9 +192,8 @@ def _separation_text(rows: pd.DataFrame) -> str:
 
 
 def cell_held_text(rows: pd.DataFrame) -> str | None:
-    """Of one cell's solved seeds, how many held the target to their last evaluation, and where the
-    others lost it: ``held 0.99 at the last evaluation: 27 of the 28 seeds that reached it (lost at
-    T = 200: 1 of 4)``; None for a table without ``held``."""
+    """``held 0.99 at the last evaluation: 27 of the 28 seeds that reached it (lost at T = 200: 1 of 4)``; None
+    for a table without ``held``."""
     if "held" not in rows:
         return None
     probes = rows[rows["length"].notna() & (rows["n"].fillna(0) > 0)]
@@ -226,8 +214,7 @@ def cell_held_text(rows: pd.DataFrame) -> str | None:
 
 
 def cell_frontier_text(rows: pd.DataFrame) -> str:
-    """One cell's frontier as ``format_frontier`` prints it, from its rows of ``frontier_table``:
-    ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
+    """One cell's rows of ``frontier_table`` as ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
     r = rows.iloc[0]
     longest, failed = int_or_none(r["longest_solved"]), int_or_none(r["first_failed"])
     top = int(rows["length"].max()) if rows["length"].notna().any() else None
