@@ -177,8 +177,9 @@ def cell_fit_text(rows: pd.DataFrame) -> str | None:
     interval = (f"{'(0' if low == 0 else '[' + value_text(low, 3)}, "
                 f"{'inf)' if math.isinf(high) else value_text(high, 3) + ']'}")
     point = value_text(float(r["fitted_length"]), 3) if pd.notna(r["fitted_length"]) else "no point estimate"
-    return head + f"{point}, 95% interval {interval}" + {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
-                          QUASI: "  (every seed solved below it and none above: the slope is infinite)"}.get(note, "")
+    why = {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
+           QUASI: "  (every seed solved below it and none above: the slope is infinite)"}.get(note, "")
+    return f"{head}{point}, 95% interval {interval}{why}"
 
 
 def _separation_text(rows: pd.DataFrame) -> str:
