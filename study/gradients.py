@@ -45,9 +45,6 @@ STATE_STYLES = {analysis.UNTRAINED: "-", analysis.TRAINED: "--"}
 EDGE = 1e3  # inf and 0 are drawn this factor beyond the figure's finite values
 
 
-# ---- compute --------------------------------------------------------------------------------
-
-
 def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = None) -> list[tuple[Any, str]]:
     """(TrainState, path) per (model, init) among ``<study>/checkpoints/*.pt``: the lowest seed, then
     a run that reached its target before one that did not (the model that learned, not a failed
@@ -114,9 +111,6 @@ def first_step_table(curves: Sequence[analysis.Curve]) -> str:
     return "\n".join(lines)
 
 
-# ---- draw -----------------------------------------------------------------------------------
-
-
 def _limits(curves: Sequence[analysis.Curve]) -> tuple[float, float]:
     """(floor, ceiling) where 0 and inf are drawn: EDGE beyond the finite positive ratios of the figure."""
     finite = [r for c in curves for r in c.ratios if math.isfinite(r) and r > 0]
@@ -165,10 +159,7 @@ def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
             ax.plot(range(1, len(drawn) + 1), drawn, color=INIT_COLORS.get(c.init, "k"),
                     linestyle=STATE_STYLES.get(c.state, ":"), linewidth=1.4)
         ax.axhline(1.0, color="0.6", linewidth=0.6, zorder=0)
-        ax.set_yscale("log")
-        ax.set_xlim(1, length)
-        ax.set_title(model)
-        ax.set_xlabel(XLABEL)
+        ax.set(yscale="log", xlim=(1, length), title=model, xlabel=XLABEL)
         ax.grid(True, which="major", alpha=0.3)
         handles = [Line2D([], [], color=INIT_COLORS.get(i, "k"),
                           label=i + (" (inf/0 at edge)" if i in clipped_inits else ""))
@@ -185,9 +176,6 @@ def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
         fig.supxlabel(f"Clipped for drawing (0 at {floor:.0e}, inf at {ceiling:.0e}): " + "; ".join(notes),
                       fontsize="small")
     return fig
-
-
-# ---- command line ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:

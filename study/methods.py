@@ -282,9 +282,9 @@ def markdown(summary: pd.DataFrame) -> str:
              "training steps until the first | best final held-out accuracy | its best config | "
              "that config over 5 seeds: mean [95% interval], solved | wall time |", "|---|---|---|---|---|---|---|---|"]
     for r in summary.to_dict("records"):
-        config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not _gone(r.get(k)))
+        config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not pd.isna(r.get(k)))
         confirmed = (f"{r['confirm_mean']:.3f} [{r['confirm_low']:.3f}, {r['confirm_high']:.3f}], {r['confirm_solved']}"
-                     if not _gone(r.get("confirm_mean")) else "-")
+                     if not pd.isna(r.get("confirm_mean")) else "-")
         lines.append(f"| {r['method']} | {r['solved']} | {_range(r['trials_to_solve'])} | "
                      f"{_range(r['steps_to_solve'])} | {_range(r['best_eval_accuracy'])} | {config} | {confirmed} | "
                      f"{r['wall_minutes']:g} min |")
@@ -294,10 +294,6 @@ def markdown(summary: pd.DataFrame) -> str:
 def _range(text: Any) -> str:
     """methods.csv's "median [low, high]" as "median (low-high)": a range over repeats, not an interval."""
     return str(text).replace(" [", " (").replace(", ", "–").replace("]", ")")
-
-
-def _gone(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _short(value: Any) -> str:

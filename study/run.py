@@ -105,8 +105,7 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--scheduler", help="what stops poor trials early: asha, hyperband (Ray's HyperBand), median "
                                          "(the median stopping rule), pbt (Population Based Training: --num-samples "
                                          "trials, lr and max_norm perturbed as they train) or none; on and off mean "
-                                         "asha and none "
-                                         "(default: asha)")
+                                         "asha and none (default: asha)")
     opt.add_argument("--perturbation-interval", metavar="STEPS",
                      help="with --scheduler pbt: training steps between perturbations, a multiple of eval_every "
                           "(default: a quarter of the steps)")

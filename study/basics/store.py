@@ -4,6 +4,7 @@ credentials come from and why its writes are atomic: docs/storage.md."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -130,15 +131,11 @@ class Store:
                 f.write(data)
             fs.move(tmp, full)
         except BaseException:
-            try:
+            with contextlib.suppress(Exception):  # never written, or the store is gone: nothing to clean
                 fs.delete_file(tmp)
-            except Exception:  # never written, or the store is gone: nothing to clean
-                pass
             raise
 
     def exists(self, key: str) -> bool:
-        if self.local is not None:
-            return self.path(key).is_file()
         import pyarrow.fs as pafs
 
         return self.filesystem.get_file_info(self._full(key)).type == pafs.FileType.File
@@ -162,13 +159,8 @@ class Store:
         return [key for key, _, _ in self.entries(prefix)]
 
     def delete(self, key: str) -> None:
-        if self.local is not None:
-            self.path(key).unlink(missing_ok=True)
-            return
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.filesystem.delete_file(self._full(key))
-        except FileNotFoundError:
-            pass
 
     def upload(self, folder: str | os.PathLike[str], prefix: str = "") -> int:
         """Copy every file under a local ``folder`` to ``prefix`` here (each write atomic), but for
@@ -235,10 +227,8 @@ def check_storage(store: Store, option: str = "--storage") -> None:
         back = store.read(MARKER)
         store.delete(MARKER)
     except Exception as exc:
-        try:
+        with contextlib.suppress(Exception):  # no right to: the message below says why
             store.delete(MARKER)  # where the write went through and the read did not
-        except Exception:  # no right to: the message below says why
-            pass
         hint = ("; are credentials set in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 "or AWS_PROFILE)?") if _denied(exc) else ""
         raise StudyError(f"{option}: cannot write and read back {store.uri} ({first_line(exc)}){hint}") from None

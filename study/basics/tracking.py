@@ -38,23 +38,17 @@ def missing(module: str) -> str:
     return f"{module} is not installed; {INSTALL[module]}"
 
 
-def _q(path: str | Path) -> str:
-    return shlex.quote(str(path))
-
-
 def tensorboard_hint(folder: str | Path) -> str:
-    return f"tensorboard --logdir {_q(Path(folder) / TENSORBOARD)}"
+    return f"tensorboard --logdir {shlex.quote(str(Path(folder) / TENSORBOARD))}"
 
 
 def optuna_dashboard_hint(folder: str | Path) -> str:
     """optuna-dashboard takes a journal file's path as its storage (it tells it from SQLite by its header)."""
-    return f"optuna-dashboard {_q(Path(folder) / OPTUNA_JOURNAL)}"
+    return f"optuna-dashboard {shlex.quote(str(Path(folder) / OPTUNA_JOURNAL))}"
 
 
 def mlflow_hint(uri: str) -> str:
-    if uri.startswith(("http://", "https://")):
-        return uri
-    return f"mlflow ui --backend-store-uri {_q(uri)}"
+    return uri if uri.startswith(("http://", "https://")) else f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
 def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = None) -> list[str]:
@@ -126,14 +120,16 @@ def _literal(text: str) -> str:
 
 def find_study_run(client: Any, exp_id: str, name: str, folder: str | Path) -> Any | None:
     """The study's parent run in the experiment (the latest, if a store holds several), or None."""
-    flt = (f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = {_literal(name)} "
-           f"and tags.`{FOLDER_TAG}` = {_literal(Path(folder).resolve())}")
-    runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
-    return runs[0] if runs else None
+    return _latest(client, exp_id, f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = {_literal(name)} "
+                                   f"and tags.`{FOLDER_TAG}` = {_literal(Path(folder).resolve())}")
 
 
 def find_trial_run(client: Any, exp_id: str, parent_id: str, key: str) -> Any | None:
-    flt = f"tags.`{PARENT_TAG}` = {_literal(parent_id)} and tags.`{KEY_TAG}` = {_literal(key)}"
+    return _latest(client, exp_id, f"tags.`{PARENT_TAG}` = {_literal(parent_id)} and tags.`{KEY_TAG}` = "
+                                   f"{_literal(key)}")
+
+
+def _latest(client: Any, exp_id: str, flt: str) -> Any | None:
     runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
     return runs[0] if runs else None
 
