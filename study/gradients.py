@@ -46,10 +46,9 @@ EDGE = 1e3  # inf and 0 are drawn this factor beyond the figure's finite values
 
 
 def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = None) -> list[tuple[Any, str]]:
-    """(TrainState, path) per (model, init) among ``<study>/checkpoints/*.pt``: the lowest seed, then
-    a run that reached its target before one that did not (the model that learned, not a failed
-    attempt at a longer T), then the longest length, then the best held-out accuracy, then the file
-    name. Unreadable files are skipped (said through ``echo``)."""
+    """(TrainState, path) per (model, init) among the study's checkpoints: the lowest seed, then one that reached
+    its target (the model that learned, not a failed attempt at a longer T), the longest length, the best held-out
+    accuracy, the file name. Unreadable files are skipped (said through ``echo``)."""
     from palrnn.train import CheckpointError, load_checkpoint
 
     best: dict[tuple[str, str], tuple[tuple[Any, ...], Any, str]] = {}
@@ -214,9 +213,8 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
 
 
 def _out_file(out: str | None, study: str | None) -> Path:
-    """The figure's file: ``FIGURE`` in --out FOLDER (made if missing, under a folder that exists),
-    else in <study>/figures or results. A --out ending in an image suffix that is not a folder is
-    the file itself, the older spelling: taken, with a line saying it is deprecated."""
+    """``FIGURE`` in --out FOLDER (made if missing), else in <study>/figures or results; a --out with an image
+    suffix that is not a folder is the file itself, the older spelling, taken with a line saying it is deprecated."""
     if out is None:
         return (Path(study) / FIGURES if study else Path("results")) / FIGURE
     path = Path(out)

@@ -6,6 +6,7 @@ docs/findings.md, "Which search method finds a solving config soonest", says wha
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import warnings
@@ -61,19 +62,15 @@ def _fixed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def one_ray(stack: ExitStack, args: argparse.Namespace) -> Callable[[], None]:
-    """A call that starts Ray once, the first time a study of the comparison trains, for every study
-    after it (each would otherwise start and stop a Ray of its own: seconds each); ``stack`` stops it."""
-    started: list[bool] = []
-
+    """A call that starts Ray the first time a study trains, for every study after it (each would otherwise start
+    and stop its own: seconds each); ``stack`` stops it."""
+    @functools.cache  # once
     def start() -> None:
-        if not started:
-            from study.driver.execute import cluster_address, ray_session
-            from study.planning.plan import RunOptions
+        from study.driver.execute import cluster_address, ray_session
+        from study.planning.plan import RunOptions
 
-            o = RunOptions(address=cluster_address(None), num_cpus=args.num_cpus)  # a study's defaults
-            stack.enter_context(ray_session(o.address, o.num_cpus, o.dashboard_host, o.dashboard_port,
-                                            o.object_store_mb))
-            started.append(True)
+        o = RunOptions(address=cluster_address(None), num_cpus=args.num_cpus)  # a study's defaults
+        stack.enter_context(ray_session(o.address, o.num_cpus, o.dashboard_host, o.dashboard_port, o.object_store_mb))
 
     return start
 
@@ -201,12 +198,9 @@ DODGE_POINTS = 3.0  # each method's line shifted right by this many points from 
 
 
 def plot_methods(spent: dict[tuple[str, int], pd.DataFrame], methods: list[str]) -> Any:
-    """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per
-    method the median over its repeats, and their range as a band.
-
-    Methods whose medians coincide stay visible: each line is shifted a few points sideways
-    (``DODGE_POINTS``; the data are not changed), carries its own marker (hollow for every other method),
-    and a median identical to an earlier method's says so in the legend ("= random")."""
+    """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per method the median
+    over its repeats, their range as a band. Medians that coincide stay visible: each line shifted a few points
+    sideways, its own marker (hollow every other method), "= random" in the legend for one equal to an earlier."""
     from matplotlib.figure import Figure
     from matplotlib.transforms import offset_copy
 

@@ -14,11 +14,10 @@ REPORT = "report.html"
 FIGURES = "figures"
 CHECKPOINTS = "checkpoints"
 OPTUNA_JOURNAL = "optuna.journal"
-PBT_LOG = "pbt/decisions.json"  # Population Based Training's decisions, in order (study.results.pbt); in a
-# folder, not at the top: Ray's Tuner.restore puts its own older copy of a top .json file back (see below)
+# PBT's decisions in order (study.results.pbt) and the frontier's state are not .json files at the folder's top:
+# Ray's Tuner.restore copies those to its staging folder and later back over them, putting an older state back.
+PBT_LOG = "pbt/decisions.json"
 PBT_FIGURE = "pbt.png"  # under figures/
-# Not a .json file at the folder's top: Ray's Tuner.restore copies those to its staging folder and
-# later back over the originals, which would put an older state back.
 FRONTIER_STATE = "frontier/state.json"
 FRONTIER_CSV = "frontier.csv"
 FRONTIER_FIGURE = "frontier.png"  # under figures/
@@ -28,10 +27,9 @@ MLFLOW_ARTIFACTS = "mlartifacts"  # beside a SQLite store: the runs' artifacts (
 CELLS = "cells"
 FINISHED = "finished"  # a Ray experiment of the trials Ray stopped short that a later run finished
 LOCK = ".lock"
-# What a driver resumes from besides Ray's experiment and the trials' checkpoints. With --storage the
-# driver copies MIRRORED there as the study runs (study.driver.shared.mirror), the Optuna journal
-# each time Ray saves the searcher, the PBT log at each decision, so that --resume continues the
-# study from a machine without its study folder (study.planning.remote).
+# What a driver resumes from besides Ray's experiment and the trials' checkpoints. With --storage it copies
+# MIRRORED there as the study runs (study.driver.shared.mirror), the Optuna journal each time Ray saves the
+# searcher, the PBT log at each decision: --resume continues from another machine (study.planning.remote).
 MIRRORED = (STUDY_FILE, STUDY_TOML, FRONTIER_STATE)
 DRIVER_STATE = (*MIRRORED, OPTUNA_JOURNAL, PBT_LOG)
 # What a study's MLflow run gets as artifacts, besides its figures.

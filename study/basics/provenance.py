@@ -44,9 +44,8 @@ def gpu_names() -> list[str]:
     try:
         import torch
 
-        if not torch.cuda.is_available():
-            return []
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [torch.cuda.get_device_name(i) for i in range(count)]
     except Exception:  # a broken driver must not stop a study: it has no GPU to record
         return []
 

@@ -183,9 +183,8 @@ MARKER = ".storage-check"  # the key a check writes, reads back and removes
 
 
 def open_storage(uri: str, option: str = "--storage") -> Store:
-    """The store ``option`` names; a StudyError, one line naming the option, for a value that
-    cannot work whatever the cluster: credentials in the URI, a scheme pyarrow does not know, a
-    URI it cannot parse. Nothing is read or written (``check_storage`` does that)."""
+    """The store ``option`` names; a StudyError naming the option for a value that cannot work whatever the
+    cluster. Nothing is read or written (``check_storage`` does that)."""
     from study.basics.errors import StudyError, first_line
 
     uri = str(uri).strip()
@@ -210,9 +209,8 @@ def open_storage(uri: str, option: str = "--storage") -> Store:
 
 
 def check_storage(store: Store, option: str = "--storage") -> None:
-    """Write, read back and remove a marker in ``store``; a StudyError, one line naming the option
-    and what went wrong (no such bucket, no credentials or no right to write, an endpoint that does
-    not answer), when it cannot. Leaves nothing behind on success."""
+    """Write, read back and remove a marker in ``store``; a StudyError naming the option and what went wrong
+    when it cannot."""
     from study.basics.errors import StudyError, first_line
 
     try:

@@ -88,10 +88,9 @@ def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
 def artifact_location(uri: str) -> str | None:
     """A new experiment's artifacts: beside a SQLite store (MLflow would use ``./mlruns`` wherever the study runs
     from); elsewhere the store's own default."""
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):]).resolve()
-        return (db.parent / MLFLOW_ARTIFACTS).as_uri()
-    return None
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri[len("sqlite:///"):]).resolve().parent / MLFLOW_ARTIFACTS).as_uri()
 
 
 def mlflow_client(uri: str) -> Any:
@@ -107,10 +106,8 @@ def mlflow_client(uri: str) -> Any:
 
 def experiment_id(client: Any, uri: str, create: bool = True) -> str | None:
     exp = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
-    if exp is not None:
-        return exp.experiment_id
-    if not create:
-        return None
+    if exp is not None or not create:
+        return None if exp is None else exp.experiment_id
     return client.create_experiment(MLFLOW_EXPERIMENT, artifact_location=artifact_location(uri))
 
 

@@ -55,10 +55,8 @@ def _int_option(option: str, value: Any, low: int) -> int:
 
 def check_frontier_options(solve_rule: Any = "4/5", start_length: Any = 5, max_length: Any = 100,
                            speculate: Any = 1) -> FrontierOptions:
-    """The CLI's frontier options, strings or numbers, checked: a ValueError naming the option.
-
-    ``--solve-rule K/N`` (1 <= K <= N), ``--start-length`` (>= 2: T = 1 has ten palindromes),
-    ``--max-length`` (>= the start length), ``--speculate`` (>= 0)."""
+    """The CLI's frontier options, strings or numbers, checked (a ValueError naming the option); the start length
+    >= 2: T = 1 has ten palindromes."""
     rule = parse_solve_rule(solve_rule)
     start = _int_option("--start-length", start_length, 2)
     top = _int_option("--max-length", max_length, 2)
@@ -69,11 +67,9 @@ def check_frontier_options(solve_rule: Any = "4/5", start_length: Any = 5, max_l
 
 
 def frontier_cells(param_space: Mapping[str, Any], axes: Sequence[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(base, cells) from a grid's ``param_space`` (field -> value, or list of values for ``axes``).
-
-    Each cell is one combination of the axes' values, with ``model`` always in it (the frontier's
-    tables name a cell by its model first); ``length`` and ``seed`` belong to the search and are
-    dropped; every other field is in ``base``, shared by every cell."""
+    """(base, cells) from a grid's ``param_space``: a cell per combination of the ``axes``' values, ``model`` always
+    in it (tables name a cell by its model first); ``length`` and ``seed`` are the search's, dropped; every other
+    field in ``base``."""
     axes = [a for a in axes if a not in ("length", "seed")]
     base = {k: v for k, v in param_space.items() if k not in axes and k not in ("length", "seed")}
     if "model" not in axes:
