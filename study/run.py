@@ -1,6 +1,6 @@
 """python -m study.run (docs/commands.md): this module parses the options and prints; ``study.planning`` plans,
 ``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan`` returns, is a plan that runs
-itself; ``describe_study`` and ``describe`` are --list's text."""
+itself; ``describe_study`` and ``list_text`` are --list's text."""
 
 from __future__ import annotations
 
@@ -174,19 +174,15 @@ def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -
     return lines
 
 
-def describe() -> str:
-    """The --list text: each shipped grid, its axes and trial count, and the default search."""
-    return "\n".join(line for s in shipped().values() for line in describe_study(s))
-
-
 def list_text(args: argparse.Namespace) -> str:
     """--list: the shipped studies; --list FILE: that study file, described the same way."""
     others = [k for k, v in vars(args).items() if k != "list" and v not in (None, False, [])]
     if others:
         raise StudyError(f"--{others[0].replace('_', '-')}: not with --list, which only prints")
     if not args.list:
-        return describe()
-    return "\n".join(describe_study(load(args.list, where=f"--list {args.list}"), where=f"--list {args.list}"))
+        return "\n".join(line for s in shipped().values() for line in describe_study(s))
+    where = f"--list {args.list}"
+    return "\n".join(describe_study(load(args.list, where=where), where=where))
 
 
 def _print(text: str) -> int:
