@@ -1,19 +1,6 @@
-"""``python -m study.compare A B [C ...]``: two or more studies side by side (study/results/compare.py
-computes the comparison, study/report/compare.py prints and writes it).
-
-First the settings: every fixed config field, and the ones the studies differ in. Studies that
-differ in one are refused (exit 2, naming the fields) unless ``--ignore field,...`` sets them aside.
-Then, per cell (model, length and any swept field), each study's held-out accuracy with its 95%
-interval and seeds, B - A with its 95% interval, and a verdict against the practical margin
-(``--margin``, default 0.02): differs (the interval lies wholly outside +-margin), same (wholly
-inside it), inconclusive. Writes compare.csv, compare.png and compare.html to ``--out``
-(default: ``compare-<A>-vs-<B>`` beside A). ``--fail-on-difference`` exits 1 when a cell's verdict
-is "differs", so that CI can check a rerun against a committed reference (docs/compare.md).
-
-``study.compare(A, B, ...)`` is the same from Python: this module is callable (``compare``). From
-Python a study may also be a trials DataFrame, and one study may be split by a column
-(``study.compare(trials, by="init")``; docs/analysis.md).
-"""
+"""``python -m study.compare A B [C ...]`` and ``study.compare``: two or more studies side by side
+(docs/compare.md); study/results/compare.py computes the comparison, study/report/compare.py prints and
+writes it. This module is callable (``compare``), as ``import study.compare`` puts it on ``study``."""
 
 from __future__ import annotations
 
@@ -31,14 +18,11 @@ from study.basics.errors import NotAStudy, StudyError
 def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool = True, figures: bool = True,
             margin: float | None = None, ignore: str | Sequence[str] | None = None, by: str | None = None,
             labels: Sequence[str] | None = None) -> Any:
-    """Compare studies, every later one against the first; returns the ``Comparison`` (``.table`` is
-    compare.csv as a DataFrame, ``.flagged`` its cells whose verdict is "differs", ``.settings`` every
-    fixed config field). A study is a folder, a trials DataFrame or ``study.load_study``'s tables;
-    ``by``: one study split by a config field it varies (study/results/compare_sides.py); ``labels``:
-    the studies' names in the tables; ``margin``: the practical margin (default ``DEFAULT_MARGIN``);
-    ``ignore``: fixed settings to set aside ("init,hidden" or a list). Writes compare.csv, compare.png
-    and compare.html into ``out`` (default: beside the first study's folder; a DataFrame needs ``out``)
-    unless ``write`` is False. Raises StudyError (one line) on bad input."""
+    """Compare studies, every later one against the first (docs/compare.md): folders, trials DataFrames or
+    ``study.load_study``'s tables, or one study split ``by`` a config field it varies; ``labels`` their names,
+    ``margin`` the practical margin (default ``DEFAULT_MARGIN``), ``ignore`` fixed settings set aside. Returns the
+    ``Comparison`` (``.table``: compare.csv, ``.flagged``: its cells that differ, ``.settings``); writes its files
+    into ``out`` (default: beside the first study's folder) unless ``write`` is False. StudyError on bad input."""
     from study.report.compare import default_folder, write_comparison
     from study.results.compare import DEFAULT_MARGIN, compare_studies
 
@@ -75,9 +59,7 @@ def build_parser() -> RaisingParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """0: compared (no cell differs, or no --fail-on-difference); 1: a cell's verdict is "differs"
-    and --fail-on-difference; 2: bad input (one line on stderr, nothing written): a bad --margin or
-    --ignore, a folder that is not a study, studies that differ in a setting not set aside."""
+    """0: compared; 1: a cell differs and --fail-on-difference; 2: bad input (one line, nothing written)."""
     from study.report.compare import default_folder, text_lines, write_comparison
     from study.results.compare import compare_studies
 
@@ -101,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _CallableModule(types.ModuleType):
-    """``import study.compare`` puts this module on the ``study`` package in place of the function
-    ``study.compare``: calling the module calls the function, so both spellings keep working."""
+    """``study.compare`` is this module (the package's ``__getattr__``): calling it calls ``compare``."""
 
     def __call__(self, *paths: Any, **kw: Any) -> Any:
         return compare(*paths, **kw)

@@ -45,14 +45,10 @@ STATE_STYLES = {analysis.UNTRAINED: "-", analysis.TRAINED: "--"}
 EDGE = 1e3  # inf and 0 are drawn this factor beyond the figure's finite values
 
 
-# ---- compute --------------------------------------------------------------------------------
-
-
 def pick_checkpoints(study: str | Path, echo: Callable[[str], None] | None = None) -> list[tuple[Any, str]]:
-    """(TrainState, path) per (model, init) among ``<study>/checkpoints/*.pt``: the lowest seed, then
-    a run that reached its target before one that did not (the model that learned, not a failed
-    attempt at a longer T), then the longest length, then the best held-out accuracy, then the file
-    name. Unreadable files are skipped (said through ``echo``)."""
+    """(TrainState, path) per (model, init) among the study's checkpoints: the lowest seed, then one that reached
+    its target (the model that learned, not a failed attempt at a longer T), the longest length, the best held-out
+    accuracy, the file name. Unreadable files are skipped (said through ``echo``)."""
     from palrnn.train import CheckpointError, load_checkpoint
 
     best: dict[tuple[str, str], tuple[tuple[Any, ...], Any, str]] = {}
@@ -114,9 +110,6 @@ def first_step_table(curves: Sequence[analysis.Curve]) -> str:
     return "\n".join(lines)
 
 
-# ---- draw -----------------------------------------------------------------------------------
-
-
 def _limits(curves: Sequence[analysis.Curve]) -> tuple[float, float]:
     """(floor, ceiling) where 0 and inf are drawn: EDGE beyond the finite positive ratios of the figure."""
     finite = [r for c in curves for r in c.ratios if math.isfinite(r) and r > 0]
@@ -126,20 +119,11 @@ def _limits(curves: Sequence[analysis.Curve]) -> tuple[float, float]:
 
 def _clipped(ratios: Sequence[float], floor: float, ceiling: float) -> tuple[list[float], str]:
     """The ratios to draw (inf at ``ceiling``, 0 at ``floor``, nan left out) and what was clipped ("" if none)."""
-    drawn, kinds = [], []
-    for r in ratios:
-        if math.isnan(r):
-            drawn.append(math.nan)
-            kinds.append("nan (not drawn)")
-        elif math.isinf(r):
-            drawn.append(ceiling)
-            kinds.append("inf")
-        elif r <= 0:
-            drawn.append(floor)
-            kinds.append("0")
-        else:
-            drawn.append(r)
-    return drawn, ", ".join(sorted(set(kinds)))
+    drawn = [r if math.isnan(r) or (math.isfinite(r) and r > 0) else ceiling if math.isinf(r) else floor
+             for r in ratios]
+    kinds = {"nan (not drawn)" if math.isnan(r) else "inf" if math.isinf(r) else "0" for r in ratios
+             if not (math.isfinite(r) and r > 0)}
+    return drawn, ", ".join(sorted(kinds))
 
 
 def _trained_text(curves: Sequence[analysis.Curve]) -> str:
@@ -174,10 +158,7 @@ def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
             ax.plot(range(1, len(drawn) + 1), drawn, color=INIT_COLORS.get(c.init, "k"),
                     linestyle=STATE_STYLES.get(c.state, ":"), linewidth=1.4)
         ax.axhline(1.0, color="0.6", linewidth=0.6, zorder=0)
-        ax.set_yscale("log")
-        ax.set_xlim(1, length)
-        ax.set_title(model)
-        ax.set_xlabel(XLABEL)
+        ax.set(yscale="log", xlim=(1, length), title=model, xlabel=XLABEL)
         ax.grid(True, which="major", alpha=0.3)
         handles = [Line2D([], [], color=INIT_COLORS.get(i, "k"),
                           label=i + (" (inf/0 at edge)" if i in clipped_inits else ""))
@@ -194,9 +175,6 @@ def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
         fig.supxlabel(f"Clipped for drawing (0 at {floor:.0e}, inf at {ceiling:.0e}): " + "; ".join(notes),
                       fontsize="small")
     return fig
-
-
-# ---- command line ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,9 +213,8 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[str], Path]:
 
 
 def _out_file(out: str | None, study: str | None) -> Path:
-    """The figure's file: ``FIGURE`` in --out FOLDER (made if missing, under a folder that exists),
-    else in <study>/figures or results. A --out ending in an image suffix that is not a folder is
-    the file itself, the older spelling: taken, with a line saying it is deprecated."""
+    """``FIGURE`` in --out FOLDER (made if missing), else in <study>/figures or results; a --out with an image
+    suffix that is not a folder is the file itself, the older spelling, taken with a line saying it is deprecated."""
     if out is None:
         return (Path(study) / FIGURES if study else Path("results")) / FIGURE
     path = Path(out)

@@ -1,28 +1,12 @@
 """Which search method finds a solving config soonest: the same search run by several methods, each
 repeated over search seeds, at one budget (``python -m study.methods``).
 
-    python -m study.methods --out results/reference-methods-rnn20          # run (or go on with) every search
-    python -m study.methods --out results/reference-methods-rnn20 --analyse-only
-
-Each (method, search seed) is one study folder, ``<out>/<method>-s<seed>``, run as ``python -m
-study.run --search optuna ...`` would run it: the samplers (random, TPE, GP, CMA-ES) with no
-scheduler, so every trial has the same step budget, and PBT with its population the same number of
-trials. A folder whose study.json says complete is not run again (a killed run goes on where it
-stopped). Then, per method: the share of repeats that found a config reaching the target held out,
-the trials and the training steps spent until the first such config (median and range over the
-repeats), the best final held-out accuracy, and the best config rerun over 5 seeds
-(``<out>/confirm-<method>``). Written: ``methods.csv``, ``repeats.csv``, ``figures/methods.png``
-(best held-out accuracy so far against training steps spent, the median over the repeats and
-their range as a band, one per method).
-
-Training steps spent, in a method's own order: a sampler's trials counted one after another in
-the order they were asked for (Ray's trial number), a trial's steps those it trained; PBT's
-population trains in step with itself, so at step s it has spent (members) x s.
-"""
+docs/findings.md, "Which search method finds a solving config soonest", says what it runs and writes."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import warnings
@@ -38,8 +22,9 @@ from palrnn.cli import Parser, any_case
 from palrnn.config import MODELS
 from study.basics.io import write_bytes_atomic, write_text_atomic
 
-METHODS = {"random": {"sampler": "random"}, "tpe": {"sampler": "tpe"}, "gp": {"sampler": "gp"},
-           "cmaes": {"sampler": "cmaes"}, "pbt": {"scheduler": "pbt"}}
+METHODS = {"random": {"sampler": "random", "scheduler": "none"}, "tpe": {"sampler": "tpe", "scheduler": "none"},
+           "gp": {"sampler": "gp", "scheduler": "none"}, "cmaes": {"sampler": "cmaes", "scheduler": "none"},
+           "pbt": {"scheduler": "pbt"}}
 # The space: numbers where CMA-ES and GP can use them (hidden as an integer, clipping as a number),
 # the init a choice (sampled at random by CMA-ES, as Optuna documents); RMSprop as in the exercise.
 SPACE = {"hidden": "int:32:128", "lr": "loguniform:1e-4:3e-2", "max_norm": "loguniform:0.3:30",
@@ -77,19 +62,15 @@ def _fixed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def one_ray(stack: ExitStack, args: argparse.Namespace) -> Callable[[], None]:
-    """A call that starts Ray once, the first time a study of the comparison trains, for every study
-    after it (each would otherwise start and stop a Ray of its own: seconds each); ``stack`` stops it."""
-    started: list[bool] = []
-
+    """A call that starts Ray the first time a study trains, for every study after it (each would otherwise start
+    and stop its own: seconds each); ``stack`` stops it."""
+    @functools.cache  # once
     def start() -> None:
-        if not started:
-            from study.driver.execute import cluster_address, ray_session
-            from study.planning.plan import RunOptions
+        from study.driver.execute import cluster_address, ray_session
+        from study.planning.plan import RunOptions
 
-            o = RunOptions(address=cluster_address(None), num_cpus=args.num_cpus)  # a study's defaults
-            stack.enter_context(ray_session(o.address, o.num_cpus, o.dashboard_host, o.dashboard_port,
-                                            o.object_store_mb))
-            started.append(True)
+        o = RunOptions(address=cluster_address(None), num_cpus=args.num_cpus)  # a study's defaults
+        stack.enter_context(ray_session(o.address, o.num_cpus, o.dashboard_host, o.dashboard_port, o.object_store_mb))
 
     return start
 
@@ -106,10 +87,9 @@ def run_searches(args: argparse.Namespace, ray: Callable[[], None] = lambda: Non
             extra = ({"perturbation_interval": args.perturbation_interval} if method == "pbt" else {})
             ray()
             study.run_study(search="optuna", model=args.model, length=args.length, num_samples=args.num_samples,
-                            search_seed=seed, scheduler=METHODS[method].get("scheduler", "none"),
-                            **({"sampler": METHODS[method]["sampler"]} if "sampler" in METHODS[method] else {}),
-                            space=SPACE, set=_fixed(args), name=name, results_dir=str(out), echo=False,
-                            report=True, num_cpus=args.num_cpus, resume=(out / name).exists(), **extra)
+                            search_seed=seed, **METHODS[method], space=SPACE, set=_fixed(args), name=name,
+                            results_dir=str(out), echo=False, report=True, num_cpus=args.num_cpus,
+                            resume=(out / name).exists(), **extra)
             print(f"{PROG}: {name} done", flush=True)
 
 
@@ -132,45 +112,36 @@ def numbered(curves: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
 
 
 def spent_curve(curves: pd.DataFrame, pbt: bool) -> pd.DataFrame:
-    """(spent, best): the best held-out accuracy so far against the training steps spent (module docstring).
-    Curves of trials Optuna named are ``numbered`` with their study's folder first."""
+    """(spent, best, trials): the best held-out accuracy so far against the training steps spent, and the trials
+    asked for by then (docs/findings.md): a sampler's trials one after another in the order they were asked for,
+    PBT's population, which trains in step, at step s as members x s. Curves of trials Optuna named are
+    ``numbered`` with their study's folder first."""
     curves = numbered(curves)
     if pbt:
         members = curves["_n"].nunique()
         by_step = curves.groupby("step")["eval_accuracy"].max().sort_index()
-        return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values})
+        return pd.DataFrame({"spent": by_step.index * members, "best": by_step.cummax().values, "trials": members})
     rows, spent, best = [], 0, 0.0
-    for _, df in sorted(curves.groupby("_n"), key=lambda kv: kv[0]):
+    for i, (_, df) in enumerate(curves.groupby("_n"), start=1):
         df = df.sort_values("step")
         for step, acc in zip(df["step"], df["eval_accuracy"], strict=True):
             best = max(best, float(acc))
-            rows.append((spent + int(step), best))
+            rows.append((spent + int(step), best, i))
         spent += int(df["step"].max())
-    return pd.DataFrame(rows, columns=["spent", "best"])
+    return pd.DataFrame(rows, columns=["spent", "best", "trials"])
 
 
 def first_solve(curves: pd.DataFrame, pbt: bool, target: float) -> tuple[Any, Any]:
     """(trials, training steps) spent until the first config that reached ``target`` held out; (None,
-    None) when none did. Curves of trials Optuna named are ``numbered`` with their study's folder first."""
-    reached = curves[curves["eval_accuracy"] >= target]
-    if reached.empty:
-        return None, None
-    curves = numbered(curves)
-    if pbt:
-        step = int(reached["step"].min())
-        return int(curves["_n"].nunique()), step * int(curves["_n"].nunique())
-    spent = 0
-    for i, (_, df) in enumerate(sorted(curves.groupby("_n"), key=lambda kv: kv[0]), start=1):
-        hit = df[df["eval_accuracy"] >= target]
-        if len(hit):
-            return i, spent + int(hit["step"].min())
-        spent += int(df["step"].max())
-    return None, None
+    None) when none did."""
+    curve = spent_curve(curves, pbt)
+    hit = curve[curve["best"] >= target]
+    return (None, None) if hit.empty else (int(hit["trials"].iloc[0]), int(hit["spent"].iloc[0]))
 
 
 def analyse(out: Path, methods: list[str], seeds: list[int], target: float = 0.99,
             spent: dict[tuple[str, int], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(repeats, methods): one row per search, and per method the summary the module docstring lists.
+    """(repeats, methods): one row per search, and per method its summary (docs/findings.md).
     ``spent``: filled with each search's ``spent_curve``, by (method, seed), for ``plot_methods``."""
     import study
 
@@ -227,12 +198,9 @@ DODGE_POINTS = 3.0  # each method's line shifted right by this many points from 
 
 
 def plot_methods(spent: dict[tuple[str, int], pd.DataFrame], methods: list[str]) -> Any:
-    """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per
-    method the median over its repeats, and their range as a band.
-
-    Methods whose medians coincide stay visible: each line is shifted a few points sideways
-    (``DODGE_POINTS``; the data are not changed), carries its own marker (hollow for every other method),
-    and a median identical to an earlier method's says so in the legend ("= random")."""
+    """Best held-out accuracy so far against training steps spent (``analyse``'s ``spent``): per method the median
+    over its repeats, their range as a band. Medians that coincide stay visible: each line shifted a few points
+    sideways, its own marker (hollow every other method), "= random" in the legend for one equal to an earlier."""
     from matplotlib.figure import Figure
     from matplotlib.transforms import offset_copy
 
@@ -308,9 +276,9 @@ def markdown(summary: pd.DataFrame) -> str:
              "training steps until the first | best final held-out accuracy | its best config | "
              "that config over 5 seeds: mean [95% interval], solved | wall time |", "|---|---|---|---|---|---|---|---|"]
     for r in summary.to_dict("records"):
-        config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not _gone(r.get(k)))
+        config = ", ".join(f"{k} {_short(r.get(k))}" for k in SPACE if k in r and not pd.isna(r.get(k)))
         confirmed = (f"{r['confirm_mean']:.3f} [{r['confirm_low']:.3f}, {r['confirm_high']:.3f}], {r['confirm_solved']}"
-                     if not _gone(r.get("confirm_mean")) else "-")
+                     if not pd.isna(r.get("confirm_mean")) else "-")
         lines.append(f"| {r['method']} | {r['solved']} | {_range(r['trials_to_solve'])} | "
                      f"{_range(r['steps_to_solve'])} | {_range(r['best_eval_accuracy'])} | {config} | {confirmed} | "
                      f"{r['wall_minutes']:g} min |")
@@ -320,10 +288,6 @@ def markdown(summary: pd.DataFrame) -> str:
 def _range(text: Any) -> str:
     """methods.csv's "median [low, high]" as "median (low-high)": a range over repeats, not an interval."""
     return str(text).replace(" [", " (").replace(", ", "–").replace("]", ")")
-
-
-def _gone(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _short(value: Any) -> str:

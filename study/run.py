@@ -1,20 +1,6 @@
-"""python -m study.run: a Ray Tune study from one command: a named grid, a sweep, a study file, an Optuna search
-or a memory frontier.
-
-    python -m study.run --grid lengths                 # the exercise, 3 seeds, 36 trials
-    python -m study.run --grid init --seeds 5 --full
-    python -m study.run --sweep hidden=32,64 --sweep lr=1e-3,3e-3 --models RNN --lengths 15 20
-    python -m study.run --study my_study.toml --dry-run
-    python -m study.run --search optuna --model RNN --length 20 --num-samples 40
-    python -m study.run --search optuna --space lr=loguniform:1e-4:3e-2 --space hidden=choice:32,64,128
-    python -m study.run --frontier --models RNN LSTM GRU --sweep init=default,xavier --set hidden=64
-    python -m study.run --grid lengths --mlflow         # every trial in MLflow too (docs/watching.md)
-    python -m study.run --list [FILE]
-
-This module parses the options and prints; ``study.planning`` plans (every check, before Ray
-starts), ``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan``
-returns, is a plan that runs itself; ``describe_study`` and ``describe`` are --list's text.
-"""
+"""python -m study.run (docs/commands.md): this module parses the options and prints; ``study.planning`` plans,
+``run_plan`` runs a plan (``study.driver.execute``); ``Plan``, what ``study.plan`` returns, is a plan that runs
+itself; ``describe_study`` and ``list_text`` are --list's text."""
 
 from __future__ import annotations
 
@@ -39,27 +25,23 @@ PROG = "python -m study.run"
 
 
 def run_plan(plan: StudyPlan, **options: Any) -> dict[str, Any]:
-    """Run (or resume) ``plan`` on Ray; return its tables (``study.driver.execute``). ``options``:
-    address, num_cpus, dashboard_host, dashboard_port, object_store_mb (default: those given when
-    planning), echo, report."""
+    """Run (or resume) ``plan`` on Ray; return its tables. ``options``: echo, report, and the RunOptions
+    (address, num_cpus, ...; default: those given when planning)."""
     from study.driver.execute import execute
 
-    run = {**dataclasses.asdict(plan.options), **{k: v for k, v in options.items()
-                                                  if k in dataclasses.asdict(plan.options)}}
-    rest = {k: v for k, v in options.items() if k not in run}
-    return execute(plan, resume=plan.resume, **run, **rest)
+    run = dataclasses.asdict(plan.options)
+    return execute(plan, resume=plan.resume, **{**run, **options})
 
 
 @dataclasses.dataclass
 class Plan(StudyPlan):
-    """The plan ``study.plan`` returns: a StudyPlan that runs itself (``run_plan``)."""
+    """The plan ``study.plan`` returns: a StudyPlan that runs itself."""
 
     @classmethod
     def of(cls, plan: StudyPlan) -> Plan:
         return cls(**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)})
 
-    def run(self, **options: Any) -> dict[str, Any]:
-        """Run (or resume) the study on Ray; return its tables: see ``run_plan``."""
+    def run(self, **options: Any) -> dict[str, Any]:  # run (or resume) on Ray; its tables (``run_plan``)
         return run_plan(self, **options)
 
 
@@ -123,8 +105,7 @@ def build_parser(prog: str = PROG) -> Parser:
     opt.add_argument("--scheduler", help="what stops poor trials early: asha, hyperband (Ray's HyperBand), median "
                                          "(the median stopping rule), pbt (Population Based Training: --num-samples "
                                          "trials, lr and max_norm perturbed as they train) or none; on and off mean "
-                                         "asha and none "
-                                         "(default: asha)")
+                                         "asha and none (default: asha)")
     opt.add_argument("--perturbation-interval", metavar="STEPS",
                      help="with --scheduler pbt: training steps between perturbations, a multiple of eval_every "
                           "(default: a quarter of the steps)")
@@ -183,9 +164,7 @@ def build_parser(prog: str = PROG) -> Parser:
 
 
 def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -> list[str]:
-    """--list's lines for one study: its name, trial count and description, then its axes (a
-    grid), its space (a search) or its cells (a frontier), and what it fixes beyond the exercise's
-    settings."""
+    """--list's lines for one study: its kind's description, then what it fixes beyond the exercise's settings."""
     res = resolve(study, where=where or study.name)
     lines = kind_of(study).describe(study, res, width)
     neutral = Config.from_dict({**BASE, "model": "LSTM"}).to_dict()
@@ -195,23 +174,19 @@ def describe_study(study: Study, width: int = WIDTH, where: str | None = None) -
     return lines
 
 
-def describe() -> str:
-    """The --list text: each shipped grid, its axes and trial count, and the default search."""
-    return "\n".join(line for s in shipped().values() for line in describe_study(s))
-
-
 def list_text(args: argparse.Namespace) -> str:
     """--list: the shipped studies; --list FILE: that study file, described the same way."""
     others = [k for k, v in vars(args).items() if k != "list" and v not in (None, False, [])]
     if others:
         raise StudyError(f"--{others[0].replace('_', '-')}: not with --list, which only prints")
     if not args.list:
-        return describe()
-    return "\n".join(describe_study(load(args.list, where=f"--list {args.list}"), where=f"--list {args.list}"))
+        return "\n".join(line for s in shipped().values() for line in describe_study(s))
+    where = f"--list {args.list}"
+    return "\n".join(describe_study(load(args.list, where=where), where=where))
 
 
 def _print(text: str) -> int:
-    """Print (to a pager or ``head`` too: a closed pipe ends the output, not with a traceback)."""
+    """Print; a closed pipe (``| head``) ends the output, not with a traceback."""
     try:
         print(text, flush=True)
     except BrokenPipeError:

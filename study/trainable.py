@@ -1,10 +1,5 @@
-"""Where Ray finds, in a study made before study/ was split into layers, what it pickled.
-
-Ray pickles a study's progress reporter, callbacks, searcher, scheduler and trial-folder namer
-(``_dirname``) into its folder's tuner.pkl by their import paths; before the split they lived in
-this module. A study interrupted then is resumed by today's code through these names
-(tests/study/test_legacy_resume.py). New code imports them from ``study.engine``.
-"""
+"""The import paths Ray pickled into tuner.pkl (reporter, callbacks, searcher, scheduler, ``_dirname``) in studies
+made before study/ was split into layers: they resume through these names (tests/study/test_legacy_resume.py)."""
 
 from study.engine.callbacks.frontier import FrontierCallback
 from study.engine.logger.mlflow import MLflowCallback

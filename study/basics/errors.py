@@ -1,5 +1,4 @@
-"""Errors every layer raises (a study that cannot be planned, a folder that is not a study, a study
-folder that cannot be written), and an exception as one line of text."""
+"""Errors every layer raises, and an exception as one line of text."""
 
 from __future__ import annotations
 
@@ -12,19 +11,17 @@ class StudyError(UsageError, ValueError):
 
 
 class NotAStudy(ValueError):
-    """The path is not a study folder; the message is one line that names the path."""
+    """The path is not a study folder (one line naming it)."""
 
 
 def one_line(exc: BaseException) -> str:
     """An exception's last line (a traceback's is the error itself)."""
-    text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
 
 
 def first_line(exc: BaseException) -> str:
     """An exception's first line (a parser's message, before its context)."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class StorageError(Exception):

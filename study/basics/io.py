@@ -1,10 +1,5 @@
-"""Atomic writes for every table and JSON file a study leaves behind.
-
-A crash mid-write must leave the previous version intact. The mechanism lives in the core,
-``palrnn.io.atomic_write`` (temporary file in the same folder, flush and fsync, rename over the
-target, fsync of the folder; a killed writer's leftover is removed by the next write); this
-module adds the formats a study writes.
-"""
+"""Atomic writes (``palrnn.io.atomic_write``: a crash mid-write leaves the previous version) of the formats a
+study writes."""
 
 from __future__ import annotations
 

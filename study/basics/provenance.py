@@ -1,28 +1,5 @@
-"""Where and with what a study was made: recorded in study.json's ``provenance``, shown by the report.
-
-    from study.basics.provenance import provenance, provenance_line
-    meta["provenance"] = provenance(argv, threads_per_trial=2)
-    print(provenance_line(meta))   # commit abc1234 (dirty) · torch 2.13.0+cpu · ray 2.60.0 · ...
-
-``provenance`` returns a JSON-ready dict:
-
-    argv               the command line as given (None: the interpreter's own, ``sys.orig_argv``)
-    executable         the Python interpreter that ran it
-    python             Python's version, "3.11.7"
-    versions           {"torch", "ray", "optuna", "pandas", "numpy", "palrnn"}: installed versions, from the
-                       packages' metadata (nothing is imported for it; None for one not installed)
-    commit, dirty      the project's git commit (``git rev-parse HEAD``) and whether its working tree had
-                       changes, untracked files included (``git status --porcelain``); both None when the
-                       project is not a git checkout (its root is not a work tree's top) or git is missing
-    host               the host name
-    cpu_model          /proc/cpuinfo's "model name" on Linux, ``platform.processor()`` elsewhere
-    cpu_count          logical CPUs (``os.cpu_count()``)
-    gpus               CUDA device names as torch sees them on this machine (the driver's; [] when none)
-    threads_per_trial  torch threads each trial uses (as given by the caller; None when not given)
-    started            when this was recorded, local time, ISO 8601 to the second
-
-Studies made before provenance was kept have none: ``provenance_line`` says so.
-"""
+"""Where and with what a study was made: study.json's ``provenance`` (its keys: docs/study.md, "What a study
+leaves behind"), and the report's line of it. Studies made before provenance was kept have none."""
 
 from __future__ import annotations
 
@@ -43,7 +20,8 @@ NOT_RECORDED = "provenance not recorded (study made before provenance was kept)"
 
 
 def provenance(argv: list[str] | None, threads_per_trial: int | None = None, repo: Path | None = None) -> dict:
-    """This run's provenance (module docstring); ``repo``: the project's root (default: ``PROJECT_ROOT``)."""
+    """This run's provenance, JSON-ready; ``argv`` None: the interpreter's own; ``commit`` and ``dirty`` (untracked
+    files too) None outside a git checkout; ``repo``: the project's root (default: ``PROJECT_ROOT``)."""
     commit, dirty = git_state(PROJECT_ROOT if repo is None else Path(repo))
     return {
         "argv": [str(a) for a in (sys.orig_argv if argv is None else argv)],
@@ -66,42 +44,29 @@ def gpu_names() -> list[str]:
     try:
         import torch
 
-        if not torch.cuda.is_available():
-            return []
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [torch.cuda.get_device_name(i) for i in range(count)]
     except Exception:  # a broken driver must not stop a study: it has no GPU to record
         return []
 
 
 def provenance_line(meta: Mapping[str, Any]) -> str:
-    """One line for people: commit, torch, ray, Python, host, CPU, GPUs, and when it ran.
-
-    ``meta``: a study.json (its ``provenance``, ``started``, ``finished``, ``wall_seconds``) or a
-    provenance dict itself. Studies made before provenance was kept get ``NOT_RECORDED``, with the
-    times when study.json has them.
-    """
+    """One line for people: commit, torch, ray, Python, host, CPU, GPUs, and when it ran, from a study.json or a
+    provenance dict itself; ``NOT_RECORDED`` (and the times study.json has) for a study made before."""
     prov = meta.get("provenance") if "provenance" in meta else (meta if "versions" in meta else None)
     when = _when(meta, prov if isinstance(prov, Mapping) else {})
     if not isinstance(prov, Mapping):
         return " · ".join([NOT_RECORDED, *([when] if when else [])])
-    versions = prov.get("versions") or {}
-    commit = prov.get("commit")
+    versions, commit, count = prov.get("versions") or {}, prov.get("commit"), prov.get("cpu_count")
     parts = [f"commit {str(commit)[:7]}" + (" (dirty)" if prov.get("dirty") else "") if commit
-             else "not a git checkout"]
-    for name in ("torch", "ray"):
-        parts.append(f"{name} {versions.get(name) or 'not installed'}")
-    parts.append(f"Python {prov.get('python') or '?'}")
-    parts.append(f"host {prov.get('host') or '?'}")
-    count = prov.get("cpu_count")
-    parts.append(f"{prov.get('cpu_model') or 'unknown CPU'} × {count if count is not None else '?'} CPUs")
+             else "not a git checkout", *(f"{n} {versions.get(n) or 'not installed'}" for n in ("torch", "ray")),
+             f"Python {prov.get('python') or '?'}", f"host {prov.get('host') or '?'}",
+             f"{prov.get('cpu_model') or 'unknown CPU'} × {count if count is not None else '?'} CPUs"]
     threads = prov.get("threads_per_trial")
     if threads is not None:
         parts.append(f"{threads} torch thread{'s' if threads != 1 else ''} per trial")
-    gpus = list(prov.get("gpus") or [])
-    parts.append(_gpus(gpus))
-    if when:
-        parts.append(when)
-    return " · ".join(parts)
+    parts.append(_gpus(list(prov.get("gpus") or [])))
+    return " · ".join(parts + ([when] if when else []))
 
 
 def _gpus(gpus: list[str]) -> str:

@@ -1,22 +1,10 @@
-"""A study's shared storage (``--storage``): a folder on any file system ``pyarrow.fs`` knows (the
-one Ray's own storage uses), or a plain path, read and written by key.
-
-``Store(uri)``: ``s3://bucket/prefix`` on any S3-compatible service, its endpoint from
-``AWS_ENDPOINT_URL`` or the URI's ``endpoint_override`` query (``?endpoint_override=http://host:port``),
-its credentials from the environment (never from the URI, so that no file records them); any other
-URI ``pyarrow.fs.FileSystem.from_uri`` knows (``gs://``, ``hdfs://``, ``file://``); or a path.
-A key is a ``/``-separated path under the store's root (``checkpoints/LSTM-T10-s0-ab12.pt``).
-
-Writes are atomic. On a path: ``palrnn.io.write_bytes_atomic`` (a temporary file in the folder,
-fsynced, renamed over the target), so a killed writer leaves the previous version. Elsewhere: the
-bytes go to a temporary key beside the target, then are moved over it; an object store's object
-appears whole or not at all (an S3 PUT, or a multipart upload's completion, is atomic), so a reader
-sees the previous object or the new one, never a part, and a writer that fails leaves the target
-as it was.
-"""
+"""A study's shared storage (``--storage``): a folder on any file system ``pyarrow.fs`` knows (the one Ray's own
+storage uses), or a plain path, read and written by key (``checkpoints/LSTM-T10-s0-ab12.pt``); which URIs, where
+credentials come from and why its writes are atomic: docs/storage.md."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -33,7 +21,6 @@ BUCKETED = ("s3", "gs", "gcs")  # schemes whose file system paths are bucket/key
 
 
 def has_scheme(uri: str) -> bool:
-    """Whether ``uri`` names a file system by scheme (``s3://…``) rather than being a path."""
     return "://" in str(uri)
 
 
@@ -58,7 +45,7 @@ def _filesystem(uri: str) -> tuple[Any, str]:
 
 @dataclass(frozen=True)
 class Store:
-    """A folder on a file system, by URI or path (see the module's docstring). Pickles as its URI."""
+    """A folder on a file system, by URI or path. Pickles as its URI."""
 
     uri: str
 
@@ -66,7 +53,6 @@ class Store:
         if not has_scheme(self.uri):
             object.__setattr__(self, "uri", str(Path(self.uri)))
 
-    # ---- where -----------------------------------------------------------------------------
     @property
     def local(self) -> Path | None:
         """The root as a local path (a plain path or a ``file://`` URI), else None."""
@@ -88,12 +74,10 @@ class Store:
         path = "/".join([split.path.rstrip("/"), *parts])
         return Store(urlunsplit((split.scheme, split.netloc, path, split.query, split.fragment)))
 
-    def uri_of(self, key: str) -> str:
-        """The URI (or path) of ``key``, for messages."""
+    def uri_of(self, key: str) -> str:  # for messages
         return self.child(key).uri
 
-    def path(self, key: str) -> Path:
-        """The local path of ``key``; only for a local store."""
+    def path(self, key: str) -> Path:  # only for a local store
         assert self.local is not None, "not a local store"
         return self.local / key
 
@@ -119,7 +103,6 @@ class Store:
     def _full(self, key: str) -> str:
         return str(PurePosixPath(self.root, key)) if key else self.root
 
-    # ---- what ------------------------------------------------------------------------------
     def read(self, key: str) -> bytes:
         """The bytes of ``key``; FileNotFoundError when there is none."""
         if self.local is not None:
@@ -148,15 +131,11 @@ class Store:
                 f.write(data)
             fs.move(tmp, full)
         except BaseException:
-            try:
+            with contextlib.suppress(Exception):  # never written, or the store is gone: nothing to clean
                 fs.delete_file(tmp)
-            except Exception:  # never written, or the store is gone: nothing to clean
-                pass
             raise
 
     def exists(self, key: str) -> bool:
-        if self.local is not None:
-            return self.path(key).is_file()
         import pyarrow.fs as pafs
 
         return self.filesystem.get_file_info(self._full(key)).type == pafs.FileType.File
@@ -177,31 +156,21 @@ class Store:
         return sorted(out)
 
     def list(self, prefix: str = "") -> list[str]:
-        """Every key under ``prefix``, sorted."""
         return [key for key, _, _ in self.entries(prefix)]
 
     def delete(self, key: str) -> None:
-        """Remove ``key``; nothing when it is not there."""
-        if self.local is not None:
-            self.path(key).unlink(missing_ok=True)
-            return
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.filesystem.delete_file(self._full(key))
-        except FileNotFoundError:
-            pass
 
     def upload(self, folder: str | os.PathLike[str], prefix: str = "") -> int:
         """Copy every file under a local ``folder`` to ``prefix`` here (each write atomic), but for
         hidden ones (a name starting with ``.``: a lock, a write in progress). Returns how many it copied."""
-        folder, n = Path(folder), 0
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = path.relative_to(folder)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            self.write(str(PurePosixPath(prefix, relative.as_posix())) if prefix else relative.as_posix(),
-                       path.read_bytes())
-            n += 1
-        return n
+        folder = Path(folder)
+        files = [p.relative_to(folder) for p in sorted(folder.rglob("*")) if p.is_file()]
+        files = [f for f in files if not any(part.startswith(".") for part in f.parts)]
+        for relative in files:
+            self.write(str(PurePosixPath(prefix, relative.as_posix())), (folder / relative).read_bytes())
+        return len(files)
 
 
 def _base(uri: str) -> str:
@@ -214,9 +183,8 @@ MARKER = ".storage-check"  # the key a check writes, reads back and removes
 
 
 def open_storage(uri: str, option: str = "--storage") -> Store:
-    """The store ``option`` names; a StudyError, one line naming the option, for a value that
-    cannot work whatever the cluster: credentials in the URI, a scheme pyarrow does not know, a
-    URI it cannot parse. Nothing is read or written (``check_storage`` does that)."""
+    """The store ``option`` names; a StudyError naming the option for a value that cannot work whatever the
+    cluster. Nothing is read or written (``check_storage`` does that)."""
     from study.basics.errors import StudyError, first_line
 
     uri = str(uri).strip()
@@ -241,9 +209,8 @@ def open_storage(uri: str, option: str = "--storage") -> Store:
 
 
 def check_storage(store: Store, option: str = "--storage") -> None:
-    """Write, read back and remove a marker in ``store``; a StudyError, one line naming the option
-    and what went wrong (no such bucket, no credentials or no right to write, an endpoint that does
-    not answer), when it cannot. Leaves nothing behind on success."""
+    """Write, read back and remove a marker in ``store``; a StudyError naming the option and what went wrong
+    when it cannot."""
     from study.basics.errors import StudyError, first_line
 
     try:
@@ -258,10 +225,8 @@ def check_storage(store: Store, option: str = "--storage") -> None:
         back = store.read(MARKER)
         store.delete(MARKER)
     except Exception as exc:
-        try:
+        with contextlib.suppress(Exception):  # no right to: the message below says why
             store.delete(MARKER)  # where the write went through and the read did not
-        except Exception:  # no right to: the message below says why
-            pass
         hint = ("; are credentials set in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 "or AWS_PROFILE)?") if _denied(exc) else ""
         raise StudyError(f"{option}: cannot write and read back {store.uri} ({first_line(exc)}){hint}") from None
@@ -271,16 +236,15 @@ def check_storage(store: Store, option: str = "--storage") -> None:
 
 def _missing_bucket(store: Store) -> str | None:
     """An S3 store's bucket when the service says it does not exist, else None."""
-    if store.remote and urlsplit(store.uri).scheme == "s3":
-        import pyarrow.fs as pafs
+    if not (store.remote and urlsplit(store.uri).scheme == "s3"):
+        return None
+    import pyarrow.fs as pafs
 
-        bucket = urlsplit(store.uri).netloc
-        try:
-            if store.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
-                return bucket
-        except OSError:  # no right to look: the write below says so
-            return None
-    return None
+    bucket = urlsplit(store.uri).netloc
+    try:
+        return bucket if store.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound else None
+    except OSError:  # no right to look: the write below says so
+        return None
 
 
 def _denied(exc: BaseException) -> bool:

@@ -1,10 +1,6 @@
-"""Watching a study from outside: the commands that open it in TensorBoard, optuna-dashboard and
-MLflow, and the MLflow helpers the driver needs (docs/watching.md).
-
-No Ray here, and nothing heavy at import: mlflow is imported only when a study uses it. The Ray
-callbacks that write TensorBoard's and MLflow's records while a study runs live in
-``study.engine.logger`` (``TensorBoardCallback``, ``MLflowCallback``).
-"""
+"""Watching a study from outside (docs/watching.md): the commands that open it in TensorBoard, optuna-dashboard
+and MLflow, and the MLflow helpers the driver needs; mlflow is imported only when a study uses it. The Ray
+callbacks that write their records are ``study.engine.logger``'s."""
 
 from __future__ import annotations
 
@@ -42,34 +38,21 @@ def missing(module: str) -> str:
     return f"{module} is not installed; {INSTALL[module]}"
 
 
-def _q(path: str | Path) -> str:
-    return shlex.quote(str(path))
-
-
 def tensorboard_hint(folder: str | Path) -> str:
-    """The command that shows a study's curves live in TensorBoard (every trial a run, against
-    the training step): ``tensorboard --logdir <folder>/tensorboard``."""
-    return f"tensorboard --logdir {_q(Path(folder) / TENSORBOARD)}"
+    return f"tensorboard --logdir {shlex.quote(str(Path(folder) / TENSORBOARD))}"
 
 
 def optuna_dashboard_hint(folder: str | Path) -> str:
-    """The command that serves a search's Optuna study (its journal file) on http://127.0.0.1:8080:
-    ``optuna-dashboard <folder>/optuna.journal``. optuna-dashboard takes a journal file's path as
-    its storage argument (it tells a journal from a SQLite file by the file's header)."""
-    return f"optuna-dashboard {_q(Path(folder) / OPTUNA_JOURNAL)}"
+    """optuna-dashboard takes a journal file's path as its storage (it tells it from SQLite by its header)."""
+    return f"optuna-dashboard {shlex.quote(str(Path(folder) / OPTUNA_JOURNAL))}"
 
 
 def mlflow_hint(uri: str) -> str:
-    """The command that shows an MLflow store in a browser (http://127.0.0.1:5000), or the
-    address of a tracking server."""
-    if uri.startswith(("http://", "https://")):
-        return uri
-    return f"mlflow ui --backend-store-uri {_q(uri)}"
+    return uri if uri.startswith(("http://", "https://")) else f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
 def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = None) -> list[str]:
-    """The lines a study prints at its start: how to watch it in each tool that applies, with
-    what to install where a tool is missing."""
+    """How to watch a study in each tool that applies (and what to install), printed at its start."""
     lines = [f"TensorBoard: {tensorboard_hint(folder)}"
              + ("" if installed("tensorboard") else f"  ({INSTALL['tensorboard']})")]
     if search:
@@ -81,8 +64,8 @@ def watch_lines(folder: str | Path, search: bool = False, mlflow: str | None = N
 
 
 def default_mlflow_uri(folder: str | Path) -> str:
-    """A SQLite store inside the study folder (MLflow's own default backend since 3.x is SQLite;
-    its file store is the legacy one), so that a study's tracking works offline and travels with it."""
+    """A SQLite store in the study folder (MLflow 3's own default; its file store is the legacy one): a study's
+    tracking works offline and travels with it."""
     return f"sqlite:///{(Path(folder) / MLFLOW_DB).resolve()}"
 
 
@@ -103,12 +86,11 @@ def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
 
 
 def artifact_location(uri: str) -> str | None:
-    """Where a new experiment keeps its artifacts: beside a SQLite store (MLflow would use
-    ``./mlruns`` in whatever directory the study runs from); elsewhere the store's own default."""
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):]).resolve()
-        return (db.parent / MLFLOW_ARTIFACTS).as_uri()
-    return None
+    """A new experiment's artifacts: beside a SQLite store (MLflow would use ``./mlruns`` wherever the study runs
+    from); elsewhere the store's own default."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri[len("sqlite:///"):]).resolve().parent / MLFLOW_ARTIFACTS).as_uri()
 
 
 def mlflow_client(uri: str) -> Any:
@@ -124,10 +106,8 @@ def mlflow_client(uri: str) -> Any:
 
 def experiment_id(client: Any, uri: str, create: bool = True) -> str | None:
     exp = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
-    if exp is not None:
-        return exp.experiment_id
-    if not create:
-        return None
+    if exp is not None or not create:
+        return None if exp is None else exp.experiment_id
     return client.create_experiment(MLFLOW_EXPERIMENT, artifact_location=artifact_location(uri))
 
 
@@ -137,14 +117,16 @@ def _literal(text: str) -> str:
 
 def find_study_run(client: Any, exp_id: str, name: str, folder: str | Path) -> Any | None:
     """The study's parent run in the experiment (the latest, if a store holds several), or None."""
-    flt = (f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = {_literal(name)} "
-           f"and tags.`{FOLDER_TAG}` = {_literal(Path(folder).resolve())}")
-    runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
-    return runs[0] if runs else None
+    return _latest(client, exp_id, f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = {_literal(name)} "
+                                   f"and tags.`{FOLDER_TAG}` = {_literal(Path(folder).resolve())}")
 
 
 def find_trial_run(client: Any, exp_id: str, parent_id: str, key: str) -> Any | None:
-    flt = f"tags.`{PARENT_TAG}` = {_literal(parent_id)} and tags.`{KEY_TAG}` = {_literal(key)}"
+    return _latest(client, exp_id, f"tags.`{PARENT_TAG}` = {_literal(parent_id)} and tags.`{KEY_TAG}` = "
+                                   f"{_literal(key)}")
+
+
+def _latest(client: Any, exp_id: str, flt: str) -> Any | None:
     runs = client.search_runs([exp_id], filter_string=flt, max_results=1, order_by=["attributes.start_time DESC"])
     return runs[0] if runs else None
 

@@ -1,22 +1,37 @@
-"""The memory frontier: its options, its pure search (no Ray, no clock, no randomness) and its table
-(docs/frontier.md). Ray drives the search through ``study.engine.search.frontier``; its figure and
-files are the report's (``study.report.frontier``).
+"""The memory frontier, without Ray, pandas or matplotlib at import (so that planning one stays light): options.py,
+probe.py, search.py (``Frontier``, the state machine), table.py (frontier.csv, the printed table), fit.py (the
+fitted crossing); here, the most trials a frontier can take (docs/frontier.md, docs/estimates.md).
 
-    options.py   the solve rule K/N, the lengths, speculation; the cells of a frontier
-    probe.py     one length of one cell, its seeds' states and its outcome
-    search.py    ``Frontier``, the state machine: doubling, bisection, early decision, speculation
-    table.py     frontier.csv's table, the printed table, frontier/state.json read back
-    fit.py       the logistic fit of a cell's solve rates in log T
-    bound.py     the most trials a frontier can take
-
-The names below are where Ray's pickles of studies made before the frontier became a package
-find its classes (``study.frontier.Frontier``: tests/study/test_legacy_resume.py). They import
-neither pandas nor matplotlib, so that planning a frontier stays light.
+``Frontier``, ``Trial`` and ``_Probe`` are here for Ray's pickles of studies made before the frontier became a
+package (tests/study/test_legacy_resume.py).
 """
 
+from typing import Any
+
 from study.frontier.probe import Probe, Trial
-from study.frontier.search import Frontier
+from study.frontier.search import Frontier, frontier_doubling
 
 _Probe = Probe
 
-__all__ = ["Frontier", "Trial", "_Probe"]
+__all__ = ["Frontier", "Trial", "_Probe", "bisections", "longest_probes", "max_trials"]
+
+
+def bisections(width: int) -> int:
+    """The most probes bisection makes between a pass at ``lo`` and a failure at ``lo + width``:
+    ceil(log2(width)), 0 for a width of 1."""
+    return (max(1, int(width)) - 1).bit_length()
+
+
+def longest_probes(options: Any) -> int:
+    """The probes of a cell's longest path (``options``: a FrontierOptions): every doubling probe passes
+    (len(d) probes), or d_j is the first to fail (j >= 1) and bisection probes ``bisections(d_j - d_{j-1})``
+    lengths, j + 1 + that in all."""
+    doubling = frontier_doubling(options)
+    return max([len(doubling), *(j + 1 + bisections(doubling[j] - doubling[j - 1]) for j in range(1, len(doubling)))])
+
+
+def max_trials(options: Any, cells: int) -> int:
+    """At most how many trials a frontier of ``cells`` cells runs, by arithmetic: the longest path's probes, N seeds
+    each, and as many moot probes again per undecided probe it may speculate (tests/study/frontier_oracle.py plays
+    the search out instead)."""
+    return cells * options.rule[1] * longest_probes(options) * (1 + options.speculate)

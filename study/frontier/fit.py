@@ -1,18 +1,8 @@
-"""The frontier's solve rate fitted against T, beside the rule's frontier (docs/frontier.md, "The
-fitted crossing", says what each case means and how the cutoff was calibrated).
-
-Every finished seed of every probe of a cell is one Bernoulli outcome. The model:
-
-    P(solved | T) = expit(logit(rate) + b * (log T - log T*)),   b <= 0,
-
-fitted by maximum likelihood; T*'s interval is a profile-likelihood interval, the T* whose profile
-log-likelihood lies within ``cutoff`` / 2 of the maximum (``calibrated_cutoff`` finds the cutoff that
-covers 95% by simulating the study's own search). The profile is unimodal in log T* (the lines of
-constant T* pass through one point of the (intercept, slope) plane and the likelihood's upper level
-sets are convex), so the interval is one interval; as T* goes to +inf (-inf) the profile tends to
-the best constant solve rate >= (<=) ``rate``, and where that limit is within the cutoff the
-interval has no end on that side (``inf``, ``0``). Where the maximum runs off to infinity, the note
-(``NOTES``) says which case it is and the point estimate is written only when it has a limit."""
+"""A cell's solve rate fitted against T, beside the rule's frontier: P(solved | T) = expit(logit(rate) + b (log T
+- log T*)), b <= 0, by maximum likelihood, with T*'s profile-likelihood interval (docs/frontier.md, "The fitted
+crossing"). The profile is unimodal in log T* (the lines of constant T* pass through one point of the (intercept,
+slope) plane and the likelihood's upper level sets are convex), so the interval is one interval; as T* goes to
++inf (-inf) it tends to the best constant rate >= (<=) ``rate``: within the cutoff, that end is open."""
 
 from __future__ import annotations
 
@@ -53,10 +43,8 @@ PANEL_SEED = 0
 
 @dataclass(frozen=True)
 class Crossing:
-    """The fitted length where the solve rate crosses the rule's rate, with its interval.
-
-    ``length``: NaN where there is no point estimate; ``low`` 0 and ``high`` inf: no end on that
-    side; all three NaN when not fitted. ``note``: one of ``NOTES``' keys."""
+    """``length``: NaN where there is no point estimate; ``low`` 0 and ``high`` inf: no end on that side; all
+    three NaN when not fitted. ``note``: one of ``NOTES``' keys."""
 
     length: float = math.nan
     low: float = math.nan
@@ -90,8 +78,7 @@ class _Profile:
     def __call__(self, m: float) -> float:
         return self.loglik(self.a0 + self.slope(m) * (self.x - m))
 
-    def constant(self, p: float) -> float:
-        """The log-likelihood of one solve rate p at every length."""
+    def constant(self, p: float) -> float:  # the log-likelihood of one solve rate p at every length
         return float(np.sum(xlogy(self.k, p) + xlogy(self.n - self.k, 1 - p)))
 
     @property
@@ -101,9 +88,8 @@ class _Profile:
 
 def fit_crossing(lengths: Iterable[float], solved: Iterable[int], finished: Iterable[int], rate: float,
                  cutoff: float | None = None) -> Crossing:
-    """The length T* where the fitted solve rate crosses ``rate``, with its profile-likelihood
-    interval at ``cutoff`` (twice the log-likelihood drop; None: chi2(1)'s 95% point, 3.84), from
-    each probe's ``solved`` of ``finished`` seeds at its length (see the module docstring)."""
+    """T* and its profile-likelihood interval at ``cutoff`` (twice the log-likelihood drop; None: chi2(1)'s 95%
+    point, 3.84), from each probe's ``solved`` of ``finished`` seeds at its length."""
     prof = _profile(lengths, solved, finished, rate)
     if isinstance(prof, str):
         return Crossing(note=prof)
@@ -128,17 +114,15 @@ def _profile(lengths: Iterable[float], solved: Iterable[int], finished: Iterable
         return CERTAIN
     if not 0 < rate:
         raise ValueError(f"rate: must be in (0, 1), got {rate}")
-    pooled: dict[float, list[int]] = {}
+    pooled: dict[float, np.ndarray] = {}
     for t, s, f in zip(lengths, solved, finished, strict=True):
         if f:
-            counts = pooled.setdefault(float(t), [0, 0])
-            counts[0] += int(s)
-            counts[1] += int(f)
+            pooled[float(t)] = pooled.get(float(t), 0) + np.array([int(s), int(f)], dtype=float)
     if len(pooled) < 2:
         return TOO_FEW if pooled else NO_SEEDS
     ts = sorted(pooled)
-    return _Profile(np.log(np.array(ts)), np.array([pooled[t][0] for t in ts], dtype=float),
-                    np.array([pooled[t][1] for t in ts], dtype=float), rate)
+    k, n = np.array([pooled[t] for t in ts]).T.copy()
+    return _Profile(np.log(np.array(ts)), k, n, rate)
 
 
 def _maximum(prof: _Profile, rate: float, margin: float) -> tuple[str, float, float, float | None]:
@@ -169,9 +153,8 @@ def _maximum(prof: _Profile, rate: float, margin: float) -> tuple[str, float, fl
 
 
 def _fit(prof: _Profile) -> tuple[float, float]:
-    """The maximum-likelihood (log T*, b) of data neither separated nor flat: the logistic
-    regression of solved on log T (intercept and slope, log T centred; the score's root, by
-    minimisation where that fails), then T*."""
+    """The maximum-likelihood (log T*, b) of data neither separated nor flat: the logistic regression of solved on
+    centred log T (the score's root, by minimisation where that fails), then T*."""
     x, k, n = prof.x, prof.k, prof.n
     centre = float(np.average(x, weights=n))
     xc = x - centre
@@ -211,8 +194,8 @@ def _end(prof: _Profile, start: float, direction: float, cutoff: float, limit: f
 
 def deviance_at(lengths: Iterable[float], solved: Iterable[int], finished: Iterable[int], rate: float,
                 crossing: float) -> float | None:
-    """Twice the drop of the profile log-likelihood from its maximum to T* = ``crossing``: the
-    interval at cutoff c holds ``crossing`` when this is <= c. None when not fitted."""
+    """Twice the profile log-likelihood's drop from its maximum to T* = ``crossing`` (the interval at cutoff c
+    holds ``crossing`` when this is <= c); None when not fitted."""
     prof = _profile(lengths, solved, finished, rate)
     if isinstance(prof, str):
         return None

@@ -30,20 +30,14 @@ class FrontierOptions:
 
 def parse_solve_rule(text: Any) -> tuple[int, int]:
     """``"4/5"`` -> (4, 5); ValueError "--solve-rule: must be K/N with 1 <= K <= N, got '5/4'"."""
-    if isinstance(text, (tuple, list)) and len(text) == 2:
-        k, n = text
-    else:
-        parts = str(text).strip().split("/")
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            k, n = int(parts[0]), int(parts[1])
-        except ValueError:
-            k = n = None
-    if not (isinstance(k, int) and isinstance(n, int) and not isinstance(k, bool) and not isinstance(n, bool)
-            and 1 <= k <= n):
-        shown = f"{text[0]}/{text[1]}" if isinstance(text, (tuple, list)) and len(text) == 2 else text
-        raise ValueError(f"--solve-rule: must be K/N with 1 <= K <= N, got {str(shown)!r}")
+    pair = isinstance(text, (tuple, list)) and len(text) == 2
+    try:
+        k, n = text if pair else (int(part) for part in str(text).strip().split("/"))
+    except ValueError:  # not two parts, or not integers
+        k = n = None
+    if not (all(isinstance(v, int) and not isinstance(v, bool) for v in (k, n)) and 1 <= k <= n):
+        shown = f"{text[0]}/{text[1]}" if pair else str(text)
+        raise ValueError(f"--solve-rule: must be K/N with 1 <= K <= N, got {shown!r}")
     return k, n
 
 
@@ -51,7 +45,7 @@ def _int_option(option: str, value: Any, low: int) -> int:
     try:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError
-        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+        number = int(value)  # a string's surrounding whitespace too
     except (TypeError, ValueError):
         raise ValueError(f"{option}: must be an integer >= {low}, got {str(value)!r}") from None
     if number < low:
@@ -61,10 +55,8 @@ def _int_option(option: str, value: Any, low: int) -> int:
 
 def check_frontier_options(solve_rule: Any = "4/5", start_length: Any = 5, max_length: Any = 100,
                            speculate: Any = 1) -> FrontierOptions:
-    """The CLI's frontier options, strings or numbers, checked: a ValueError naming the option.
-
-    ``--solve-rule K/N`` (1 <= K <= N), ``--start-length`` (>= 2: T = 1 has ten palindromes),
-    ``--max-length`` (>= the start length), ``--speculate`` (>= 0)."""
+    """The CLI's frontier options, strings or numbers, checked (a ValueError naming the option); the start length
+    >= 2: T = 1 has ten palindromes."""
     rule = parse_solve_rule(solve_rule)
     start = _int_option("--start-length", start_length, 2)
     top = _int_option("--max-length", max_length, 2)
@@ -75,11 +67,9 @@ def check_frontier_options(solve_rule: Any = "4/5", start_length: Any = 5, max_l
 
 
 def frontier_cells(param_space: Mapping[str, Any], axes: Sequence[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(base, cells) from a grid's ``param_space`` (field -> value, or list of values for ``axes``).
-
-    Each cell is one combination of the axes' values, with ``model`` always in it (the frontier's
-    tables name a cell by its model first); ``length`` and ``seed`` belong to the search and are
-    dropped; every other field is in ``base``, shared by every cell."""
+    """(base, cells) from a grid's ``param_space``: a cell per combination of the ``axes``' values, ``model`` always
+    in it (tables name a cell by its model first); ``length`` and ``seed`` are the search's, dropped; every other
+    field in ``base``."""
     axes = [a for a in axes if a not in ("length", "seed")]
     base = {k: v for k, v in param_space.items() if k not in axes and k not in ("length", "seed")}
     if "model" not in axes:
@@ -90,8 +80,6 @@ def frontier_cells(param_space: Mapping[str, Any], axes: Sequence[str]) -> tuple
         param_space = {**param_space, "model": model}
     values = [list(v) if isinstance(v := param_space[a], (list, tuple)) else [v] for a in axes]
     return base, [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*values)]
-
-
 
 
 def cell_label(cell: Mapping[str, Any]) -> str:

@@ -19,30 +19,22 @@ from study.frontier.options import RULE_TEXT, cell_label
 from study.frontier.probe import ERROR, FAILED, PASSED, RUNNING, SOLVED, STOPPED, UNSOLVED, Probe, Trial
 from study.frontier.search import Frontier
 
-# The Frontier's state in the study folder (to_dict), rewritten on every change. Not a .json file at
-# the folder's top: Ray's Tuner.restore copies those to its staging folder and later back over the
-# originals, which would put an older state back.
-FILE = FRONTIER_STATE
+FILE = FRONTIER_STATE  # the Frontier's state (to_dict), rewritten on every change
 CSV = FRONTIER_CSV
 FIGURE = FRONTIER_FIGURE
 
 
 def load_frontier(folder: str | os.PathLike[str]) -> Frontier | None:
-    """The Frontier a study folder holds (``FILE``, frontier/state.json), or None when there is none."""
+    """The Frontier a study folder holds (``FILE``), or None when there is none."""
     path = Path(folder) / FILE
-    if not path.is_file():
-        return None
-    return Frontier.from_dict(json.loads(path.read_text()))
+    return Frontier.from_dict(json.loads(path.read_text())) if path.is_file() else None
 
 
 def running_rows(frontier: Frontier, trials: pd.DataFrame) -> pd.Series:
-    """Per row of a frontier's trials table, whether its seed is still running in ``frontier``
-    (its cell told by the row's settings, ``Frontier.trial_of``)."""
-    def running(row: dict[str, Any]) -> bool:
-        trial = frontier.trial_of(row)
-        return trial is not None and frontier.seed_state(trial) == RUNNING
-
-    return pd.Series([running(row) for row in trials.to_dict("records")], index=trials.index, dtype=bool)
+    """Per row of a frontier's trials table, whether its seed is still running in ``frontier``."""
+    trials_of = [frontier.trial_of(row) for row in trials.to_dict("records")]
+    return pd.Series([t is not None and frontier.seed_state(t) == RUNNING for t in trials_of], index=trials.index,
+                     dtype=bool)
 
 
 PROBE_COLUMNS = ["length", "outcome", "k", "n", "held", "solved_rate", "solved_low", "solved_high",
@@ -54,12 +46,9 @@ FIT_DIGITS = 4  # significant digits of fitted_*: what the fit can tell, and the
 
 
 def frontier_table(frontier: Frontier | str | os.PathLike[str], trials: pd.DataFrame | None = None) -> pd.DataFrame:
-    """frontier.csv: one row per cell and probed length, cells in their order, lengths ascending; a cell
-    not probed yet has one row with an empty length. Its columns: ``study.results.columns``.
-
-    ``frontier``: a Frontier, or a study folder (its frontier/state.json, FileNotFoundError when it has
-    none, and its trials.csv when ``trials`` is None). ``trials``: the study's trials table, for
-    ``held`` (None: ``held`` is missing)."""
+    """frontier.csv (docs/frontier.md): a row per cell and probed length (a cell not probed yet: one, its length
+    empty), of a Frontier or a study folder (its state, FileNotFoundError when none, and trials.csv when ``trials``
+    is None). ``trials``, the study's trials table, gives ``held`` (None: ``held`` is missing)."""
     from palrnn.config import Config
 
     if not isinstance(frontier, Frontier):
@@ -109,9 +98,8 @@ def _probe_row(p: Probe, first: int | None) -> dict[str, Any]:
 
 
 def cell_crossing(frontier: Frontier, cell: int) -> Crossing:
-    """Where the solve rate fitted to every finished seed of the cell's probes (moot and
-    uncounted probes too) crosses the rule's rate K/N, with its 95% interval: ``fit_crossing``
-    at the cutoff calibrated on this search (``calibrated_cutoff``; docs/frontier.md)."""
+    """The cell's fitted crossing from every finished seed of its probes (moot and uncounted too), at the cutoff
+    calibrated on this search (``calibrated_cutoff``)."""
     probes = list(frontier._probes[cell].values())
     lengths, solved, finished = [p.length for p in probes], [p.solved for p in probes], [p.finished for p in probes]
     rate = frontier.k / frontier.n
@@ -124,25 +112,16 @@ def final_accuracy(frontier: Frontier, trials: pd.DataFrame) -> dict[Trial, floa
     """Each seed's last held-out accuracy (its trials.csv row's ``eval_accuracy``), by its Trial."""
     if not len(trials) or "eval_accuracy" not in trials:
         return {}
-    out = {}
-    for row in trials.to_dict("records"):
-        trial = frontier.trial_of(row)
-        if trial is not None and row["eval_accuracy"] is not None and not pd.isna(row["eval_accuracy"]):
-            out[trial] = float(row["eval_accuracy"])
-    return out
+    rows = [(frontier.trial_of(row), row["eval_accuracy"]) for row in trials.to_dict("records")]
+    return {trial: float(acc) for trial, acc in rows if trial is not None and acc is not None and not pd.isna(acc)}
 
 
 def _held(cell: int, p: Probe, final: dict[Trial, float], target: float) -> int | None:
     """Of the probe's finished seeds, how many ended at or above ``target`` (an errored one: not);
     None when a finished seed has no last accuracy."""
-    held = 0
-    for seed, (state, _) in p.seeds.items():
-        if state in (SOLVED, UNSOLVED):
-            accuracy = final.get(Trial(cell, p.length, seed))
-            if accuracy is None:
-                return None
-            held += accuracy >= target
-    return held
+    accuracies = [final.get(Trial(cell, p.length, seed)) for seed, (state, _) in p.seeds.items()
+                  if state in (SOLVED, UNSOLVED)]
+    return None if None in accuracies else sum(a >= target for a in accuracies)
 
 
 def _rounded(value: float) -> float:
@@ -158,10 +137,7 @@ def int_or_none(v: Any) -> int | None:
 
 
 def format_frontier(table: pd.DataFrame) -> str:
-    """The printed frontier: one line per cell, then the rule.
-
-        LSTM init=xavier  longest T remembered: 40  (first failure: 80; rule 4/5)
-    """
+    """The printed frontier: one line per cell (``cell_frontier_text`` and what follows it), then the rule."""
     if table.empty:
         return "memory frontier: no cell"
     cells = table_cells(table)
@@ -188,8 +164,7 @@ FIT_TEXT = ("where a logistic curve in log T, fitted to every finished seed of t
 
 
 def cell_fit_text(rows: pd.DataFrame) -> str | None:
-    """One cell's fitted crossing (``fitted_*``) as ``format_frontier`` prints it:
-    ``fitted 0.8 crossing: 40.7, 95% interval [30.9, 45.1]``; None for a table without it."""
+    """``fitted 0.8 crossing: 40.7, 95% interval [30.9, 45.1]``; None for a table without ``fitted_*``."""
     if "fitted_note" not in rows:
         return None
     r = rows.iloc[0]
@@ -201,12 +176,10 @@ def cell_fit_text(rows: pd.DataFrame) -> str | None:
     low, high = float(r["fitted_low"]), float(r["fitted_high"])
     interval = (f"{'(0' if low == 0 else '[' + value_text(low, 3)}, "
                 f"{'inf)' if math.isinf(high) else value_text(high, 3) + ']'}")
-    if pd.notna(r["fitted_length"]):
-        what = f"{value_text(float(r['fitted_length']), 3)}, 95% interval {interval}"
-    else:
-        what = f"no point estimate, 95% interval {interval}"
-    return head + what + {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
-                          QUASI: "  (every seed solved below it and none above: the slope is infinite)"}.get(note, "")
+    point = value_text(float(r["fitted_length"]), 3) if pd.notna(r["fitted_length"]) else "no point estimate"
+    why = {SEPARATED: f"  ({_separation_text(rows)})", FLAT: "  (the solve rates do not fall with T)",
+           QUASI: "  (every seed solved below it and none above: the slope is infinite)"}.get(note, "")
+    return f"{head}{point}, 95% interval {interval}{why}"
 
 
 def _separation_text(rows: pd.DataFrame) -> str:
@@ -220,9 +193,8 @@ def _separation_text(rows: pd.DataFrame) -> str:
 
 
 def cell_held_text(rows: pd.DataFrame) -> str | None:
-    """Of one cell's solved seeds, how many held the target to their last evaluation, and where the
-    others lost it: ``held 0.99 at the last evaluation: 27 of the 28 seeds that reached it (lost at
-    T = 200: 1 of 4)``; None for a table without ``held``."""
+    """``held 0.99 at the last evaluation: 27 of the 28 seeds that reached it (lost at T = 200: 1 of 4)``; None
+    for a table without ``held``."""
     if "held" not in rows:
         return None
     probes = rows[rows["length"].notna() & (rows["n"].fillna(0) > 0)]
@@ -243,8 +215,7 @@ def cell_held_text(rows: pd.DataFrame) -> str | None:
 
 
 def cell_frontier_text(rows: pd.DataFrame) -> str:
-    """One cell's frontier as ``format_frontier`` prints it, from its rows of ``frontier_table``:
-    ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
+    """One cell's rows of ``frontier_table`` as ``longest T remembered: 40  (first failure: 80; rule 4/5)``."""
     r = rows.iloc[0]
     longest, failed = int_or_none(r["longest_solved"]), int_or_none(r["first_failed"])
     top = int(rows["length"].max()) if rows["length"].notna().any() else None

@@ -1,4 +1,4 @@
-"""The frontier's trial bound played out (the tests' oracle for ``study.frontier.bound.max_trials``,
+"""The frontier's trial bound played out (the tests' oracle for ``study.frontier.max_trials``,
 which the planner uses: the bound by arithmetic, in microseconds at any max length)."""
 
 from typing import Any

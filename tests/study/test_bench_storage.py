@@ -1,4 +1,4 @@
-"""python -m study.bench --storage URI (study.bench_storage) against a real S3 server (moto on
+"""python -m study.bench --storage URI (study.bench) against a real S3 server (moto on
 127.0.0.1): its JSON names the storage and the machine, holds each run and the medians made from
 them, and the storage arm's checkpoints land in the bucket while the local arm's stay in its
 folder; a storage that cannot work ends as study.run's do. Nothing here is timed."""

@@ -14,7 +14,7 @@ import pytest
 import study
 from palrnn.data import Palindromes, eval_count
 from study.basics.errors import StudyError
-from study.frontier.bound import max_trials
+from study.frontier import max_trials
 from study.frontier.options import FrontierOptions
 from study.planning.plan import duration_text, estimate, size_text, trial_memory
 from study.run import main

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from study.basics.errors import StudyError
 from study.basics.text import format_table, set_text, wrap_parts
-from study.frontier.bound import bisections, max_trials
+from study.frontier import bisections, max_trials
 from study.frontier.options import RULE_TEXT, check_frontier_options, frontier_cells
 from study.frontier.search import frontier_doubling
 from study.planning.kinds import base as shared
