@@ -6,15 +6,11 @@ this module. A study interrupted then is resumed by today's code through these n
 (tests/study/test_legacy_resume.py). New code imports them from ``study.engine``.
 """
 
-from study.engine.callbacks.frontier import FrontierCallback
-from study.engine.logger.mlflow import MLflowCallback
-from study.engine.logger.tensorboard import TensorBoardCallback
-from study.engine.progress import ProgressLine
-from study.engine.schedulers.frontier import FrontierScheduler
-from study.engine.search.frontier import FrontierSearcher
+from study.engine.logger import MLflowCallback, TensorBoardCallback
+from study.engine.search.frontier import FrontierCallback, FrontierScheduler, FrontierSearcher
 from study.engine.search.optuna import PalrnnOptunaSearch
 from study.engine.trainable import palrnn_trial
-from study.engine.tuner import _dirname
+from study.engine.tuner import ProgressLine, _dirname
 
 __all__ = ["FrontierCallback", "FrontierScheduler", "FrontierSearcher", "MLflowCallback", "PalrnnOptunaSearch",
            "ProgressLine", "TensorBoardCallback", "_dirname", "palrnn_trial"]

@@ -1,11 +1,5 @@
-"""What a study's nodes share (--storage, ``study.basics.store``): checked before the first trial,
-and the study folder's outputs copied there.
-
-``check_storage`` (before Ray starts): the driver can write and read the storage; ``check_nodes``
-(once Ray is up): every other node can too (``study.engine.nodes``), or, without --storage, sees
-the study folder. Nothing is written before these pass. ``upload`` copies study.json, study.toml,
-tables, figures and report to the storage at the start and the end; ``mirror`` copies there, while
-the study runs, what ``--resume`` needs to continue it from a machine without the study folder."""
+"""What a study's nodes share (--storage, docs/storage.md): checked before anything is written (by the
+driver, then by every other node), and the study folder's outputs and the driver's state copied there."""
 
 from __future__ import annotations
 
@@ -21,7 +15,7 @@ from study.basics.store import Store, study_store
 
 
 def check_storage(plan: Any) -> None:
-    """--storage written, read back and cleaned up from here; a StudyError naming it when it cannot be."""
+    """--storage written, read back and cleaned up from here; else a StudyError naming it."""
     if plan.storage:
         from study.basics.store import check_storage as check
 
@@ -29,7 +23,7 @@ def check_storage(plan: Any) -> None:
 
 
 def check_nodes(plan: Any) -> None:
-    """Every other node of the cluster reaches what trials share (see the module docstring)."""
+    """Every other node reaches --storage, or without it sees the study folder; else a StudyError."""
     from study.engine import nodes
 
     if not nodes.other_nodes():
@@ -41,7 +35,8 @@ def check_nodes(plan: Any) -> None:
             raise StudyError(f"--storage: node {node} cannot write and read back {plan.storage} ({why}); "
                              f"give every node the storage's endpoint and credentials")
         return
-    folder = _nearest_folder(plan.folder)
+    # The study folder, or its nearest existing parent (a new study's folder is made after the checks).
+    folder = next((p for p in (plan.folder.resolve(), *plan.folder.resolve().parents) if p.is_dir()), Path("/"))
     token = secrets.token_hex(8)
     fd, marker = tempfile.mkstemp(prefix=".palrnn-node-check-", dir=folder)
     try:
@@ -58,12 +53,6 @@ def check_nodes(plan: Any) -> None:
                          "or put --results-dir on a file system every node shares")
 
 
-def _nearest_folder(folder: Path) -> Path:
-    """The study folder, or its nearest existing parent (a new study's folder is made after the checks)."""
-    folder = folder.resolve()
-    return next((p for p in (folder, *folder.parents) if p.is_dir()), Path("/"))
-
-
 def upload(plan: Any, names: tuple[str, ...] | None = None) -> None:
     """Copy the study folder's files (only ``names``, where given) to the study's place in --storage."""
     if not plan.storage:
@@ -71,16 +60,14 @@ def upload(plan: Any, names: tuple[str, ...] | None = None) -> None:
     store = study_store(plan.storage, plan.folder)
     if names is None:
         store.upload(plan.folder)
-        return
-    for name in names:
-        path = plan.folder / name
-        if path.is_file():
-            store.write(name, path.read_bytes())
+    for name in names or ():
+        if (plan.folder / name).is_file():
+            store.write(name, (plan.folder / name).read_bytes())
 
 
 def mirror(plan: Any) -> Callable[[], None] | None:
-    """With --storage, what copies the driver's state (``layout.MIRRORED``) there, each file when it
-    has changed since its last copy (the watch calls it every few seconds); else None."""
+    """With --storage, what copies the driver's state (``layout.MIRRORED``) there, each file changed
+    since its last copy (the watch calls it every few seconds); else None."""
     if not plan.storage:
         return None
     store, copied = study_store(plan.storage, plan.folder), {}
@@ -90,12 +77,9 @@ def mirror(plan: Any) -> Callable[[], None] | None:
             path = plan.folder / name
             try:
                 stat = path.stat()
-            except FileNotFoundError:
-                continue
-            seen = stat.st_mtime_ns, stat.st_size
-            if copied.get(name) == seen:
-                continue
-            try:
+                seen = stat.st_mtime_ns, stat.st_size
+                if copied.get(name) == seen:
+                    continue
                 data = path.read_bytes()
             except FileNotFoundError:
                 continue

@@ -18,13 +18,11 @@ from study.planning.plan import StudyPlan
 
 
 class StudyWatch:
-    """The driver's watch over a running study, every ``every`` seconds: keeps study.json's
-    ``wall_seconds`` current, so that a driver killed outright (SIGKILL, power) leaves its time on
-    record and ``--resume`` adds to it; writes trials.csv and curves.csv of the trials finished so
-    far (from their checkpoints), so a study that cannot end well keeps them; and when the study
-    folder can no longer be written (a full disk, a read-only file system), interrupts the study
-    as Ctrl-C would, so that its trials stop at their last checkpoint and ``--resume`` continues.
-    With --storage, ``mirror`` copies the driver's state there at each tick and at the end."""
+    """Every ``every`` seconds: study.json's ``wall_seconds`` (a driver killed outright leaves its time
+    on record for ``--resume`` to add to), trials.csv and curves.csv of the trials finished so far, and
+    with --storage ``mirror`` (also at the end). A study folder that can no longer be written (a full
+    disk, a read-only file system) interrupts the study as Ctrl-C would: trials stop at their last
+    checkpoint, and ``--resume`` continues."""
 
     def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0,
                  mirror: Callable[[], None] | None = None) -> None:
@@ -58,9 +56,8 @@ class StudyWatch:
                     os.kill(os.getpid(), signal.SIGINT)  # Ray Tune stops the study gracefully, as on Ctrl-C
 
     def _mirror(self) -> None:
-        """--storage: the driver's state copied there (``shared.mirror``). A storage that does not
-        answer for a moment is said once and tried again at the next tick: the trials, which need
-        it, fail on their own if it stays away."""
+        """``shared.mirror``; a storage that does not answer is said once and tried at the next tick
+        (the trials, which need it, fail on their own if it stays away)."""
         if self.mirror is None:
             return
         try:
@@ -82,8 +79,7 @@ STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.E
 
 
 def unwritable(folder: Path) -> OSError | None:
-    """The error a small write into ``folder`` meets where it cannot be written (a full disk, a
-    read-only file system), else None."""
+    """The error a small write into ``folder`` meets (a full disk, a read-only file system), else None."""
     probe = folder / ".writable"
     try:
         with open(probe, "wb") as f:
@@ -105,10 +101,9 @@ def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:
     try:
         import pandas as pd
 
-        finished = f"; its trials.csv holds the {len(pd.read_csv(plan.folder / 'trials.csv'))} trials finished before"
+        finished = f"; its trials.csv holds the {len(pd.read_csv(plan.folder / TRIALS))} trials finished before"
     except Exception:  # no table was written yet
         pass
-    reason = exc.strerror or str(exc)
-    return StorageError(f"cannot write to {plan.folder} ({reason}): the study stopped{finished}. Free space or "
-                        f"make it writable, then resume it: python -m study.run --resume --name {plan.name} "
-                        f"--results-dir {shlex.quote(str(plan.results_dir))}")
+    return StorageError(f"cannot write to {plan.folder} ({exc.strerror or exc}): the study stopped{finished}. "
+                        f"Free space or make it writable, then resume it: python -m study.run --resume --name "
+                        f"{plan.name} --results-dir {shlex.quote(str(plan.results_dir))}")

@@ -1,24 +1,13 @@
-"""The engine: the one layer that imports Ray. Ray's API has moved several times (``ray.air`` ->
-``ray.train`` -> ``ray.tune``); in Ray 2.60 a Tune function trainable uses
-``ray.tune.report/get_context`` and the driver ``ray.tune.RunConfig/FailureConfig``. Keeping every
-Ray call here means one layer to change when it moves again.
+"""The engine: the one layer that imports Ray (Ray's API moves: one layer to change when it does).
 
-    session.py       start or join Ray; what the cluster holds
-    spec.py          TunerSpec: one Tuner of a plan, as the searchers, schedulers and callbacks see it
-    trainable.py     the function trainable: one palrnn run, resumable from its own checkpoint
-    tuner.py         a plan's Ray Tuners: run, restore
-    collect.py       a Tuner's results as trials.csv and curves.csv, each curve from its checkpoint
-    ray_fixes.py     two fixes to Ray Tune, applied at session start: a trial whose reused worker dies
-                     as it starts is retried; a trial paused while it saves is not stopped when it runs again
-    progress.py      the progress reporter (a ``tune.ProgressReporter``)
-    search/          searchers, one per file: optuna.py (``OptunaSearch``), frontier.py (``Searcher``)
-    schedulers/      schedulers: ASHA, HyperBand, the median rule (__init__.py), pbt.py, frontier.py
-    logger/          logger callbacks, one per file: tensorboard.py (``TBXLoggerCallback``), mlflow.py
-                     (``LoggerCallback``); callbacks.py lists a study's
-    callbacks/       other Ray callbacks: frontier.py (``tune.Callback``)
-
-Each registry (``SEARCHERS``, ``SCHEDULERS``, ``CALLBACKS``) is keyed by the names a study's kind
-gives its Tuners' parts (``study.planning.kinds.TunerParts``).
+    tuner.py       start or join Ray; a plan's Tuners run and restored; their results as the study's tables
+    spec.py        TunerSpec: one Tuner of a plan, as the searchers, schedulers and callbacks see it
+    trainable.py   the function trainable: one palrnn run, resumable from its own checkpoint; under PBT
+    ray_fixes.py   two fixes to Ray Tune, applied at session start
+    nodes.py       every node reaches the study's storage before the first trial
+    search/        SEARCHERS: optuna.py, frontier.py (with the frontier's scheduler and callback)
+    schedulers/    SCHEDULERS: ASHA, HyperBand, the median rule; pbt.py
+    logger.py      the trackers (TensorBoard, MLflow) and CALLBACKS
 """
 
 import os

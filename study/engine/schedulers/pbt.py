@@ -74,8 +74,8 @@ class StudyPBT(PopulationBasedTraining):
         self._log = log_path(study_folder)
 
     def _append(self, entry: dict[str, Any]) -> None:
-        """One entry in the log, and in its copy in the storage (``pbt_trial.mirror_log``), before Ray acts on it."""
-        from study.engine.pbt_trial import mirror_log
+        """One entry in the log, and in its copy in the storage (``trainable.mirror_log``), before Ray acts on it."""
+        from study.engine.trainable import mirror_log
 
         append_log(self._log, entry)
         mirror_log(self._log, getattr(self, "_mirror", None))  # a scheduler pickled before --storage: none

@@ -1,4 +1,6 @@
-"""The memory frontier's Ray Tune searcher."""
+"""The memory frontier on Ray (docs/frontier.md): ``FrontierSearcher`` (a ``Searcher``) proposes its
+seeds, ``FrontierScheduler`` stops those whose probe is decided, ``FrontierCallback`` reconciles a
+resumed driver."""
 
 from __future__ import annotations
 
@@ -19,21 +21,11 @@ if TYPE_CHECKING:
 
 
 class FrontierSearcher(tune.search.Searcher):
-    """Ray Tune's searcher for ``study.frontier.Frontier``: proposes ``{**base, **cell, "length": T,
-    "seed": s}`` as the Frontier asks; ``suggest`` returns None while there is nothing to launch
-    until a running trial ends, ``Searcher.FINISHED`` once every cell's frontier is known.
-
-    What a trial's results mean for its seed: solved at its first result with a
-    ``steps_to_target`` (``observe``: FrontierScheduler calls it on every result, so a probe can
-    be decided before that seed's palrnn run stops at its patience); not solved when it ends
-    without one (its steps spent, or diverged); stopped (not counted) when it was stopped before
-    its end because its probe was decided or moot; an error (counted as not solved) when Ray gives
-    up on it after ``max_failures`` restarts.
-
-    Its state (the Frontier, and which Ray trial is which seed) is saved by Ray with the experiment
-    state (``save``/``restore``), so ``Tuner.restore`` continues without rerunning a finished
-    probe; ``frontier/state.json`` and ``frontier.csv`` in the study folder are rewritten on every
-    change, for the report and for a study that cannot end."""
+    """Proposes the configs ``study.frontier.Frontier`` asks for (``suggest``: None while nothing can
+    launch until a trial ends). A seed is solved at its first result with a ``steps_to_target``
+    (``observe``, on every result), not solved when it ends without one, stopped (not counted) when
+    stopped before its end, an error (not solved) once Ray gives up on it. Ray saves its state with
+    the experiment's; ``frontier/state.json`` and ``frontier.csv`` are rewritten on every change."""
 
     CKPT_FILE_TMPL = "frontier-searcher-{}.json"
 
@@ -45,9 +37,7 @@ class FrontierSearcher(tune.search.Searcher):
         self._restored = False  # restore() ran: a resumed driver (pickled False in tuner.pkl)
         self.replay: list[list[int]] = []  # finished seeds that Ray's restored state lacks (reconcile)
 
-    def relocate(self, study_folder: Path) -> None:
-        """Keep the frontier's state in ``study_folder`` (a study resumed from another one:
-        ``study.engine.tuner.relocate``; ``set_state`` keeps it)."""
+    def relocate(self, study_folder: Path) -> None:  # ``tuner.relocate``; ``set_state`` keeps it
         self.folder = str(study_folder)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -74,7 +64,6 @@ class FrontierSearcher(tune.search.Searcher):
         return self.frontier.trial_of(config) if config else None
 
     def observe(self, trial_id: str, result: dict[str, Any]) -> None:
-        """A trial's result as it arrives: a seed that has reached the target is solved now."""
         key = self._key(trial_id, result)
         steps = result.get("steps_to_target")
         if key is not None and steps is not None and self.frontier.seed_state(key) == RUNNING:
@@ -82,9 +71,8 @@ class FrontierSearcher(tune.search.Searcher):
             self._changed()
 
     def should_stop(self, trial_id: str, result: dict[str, Any] | None = None) -> bool:
-        """Stop a trial whose seed still runs in a probe that is decided or moot, and the replay of
-        a seed stopped so before (``reconcile``) at its first result. A seed already solved runs on
-        to its own end (palrnn's patience), as in any study."""
+        """A seed still running in a decided or moot probe, or the replay of a seed stopped so before
+        (``reconcile``). A seed already solved runs on to its own end (palrnn's patience)."""
         key = self._key(trial_id, result)
         state = None if key is None else self.frontier.seed_state(key)
         return state == STOPPED or (state == RUNNING and self.frontier.decided(key.cell, key.length))
@@ -116,9 +104,7 @@ class FrontierSearcher(tune.search.Searcher):
         return result.get("step") is not None and int(result["step"]) >= int(budget)
 
     def reconcile(self, trials: list[Any]) -> None:
-        """Match the Frontier with the trials Ray holds, when a driver starts (``--resume``): a seed
-        whose trial Ray no longer has is launched again; a trial that ended unseen is recorded; a
-        live trial the Frontier does not know (a state saved before it started) is adopted."""
+        """Match the Frontier with the trials Ray holds when a driver starts (docs/frontier.md, Resuming)."""
         from ray.tune.utils import flatten_dict
 
         if self._restored or trials:
@@ -150,20 +136,16 @@ class FrontierSearcher(tune.search.Searcher):
         for key in self.frontier.running():  # running in the Frontier, but no trial of Ray's
             if tuple(key) not in mine:
                 self.frontier.release(*key)
-        # A seed that finished after Ray last saved its experiment state (a driver killed within
-        # those seconds) is counted in the Frontier but missing from Ray's trials, and so from
-        # the tables: its trial runs once more, finds its checkpoint at its end and reports it.
-        # A seed stopped so (its probe decided) runs once more too, and is stopped at its first
-        # result (should_stop): its row in the tables is its checkpoint's curve.
+        # A seed that ended or was stopped after Ray last saved (a killed driver) is in the Frontier but
+        # not in Ray's trials, so not in the tables: its trial runs once more from its checkpoint (one
+        # stopped is stopped again at its first result) and reports it.
         replayed = self.frontier.ended() + self.frontier.stopped()
         self.replay = [list(k) for k in replayed if tuple(k) not in seen | mine]
         self._changed()
 
     def _load_newer_state(self) -> None:
-        """Take the study folder's frontier/state.json when it is further on than the state Ray
-        restored: Ray copies its experiment and searcher state to the study folder only every few
-        minutes, this file is written on every change."""
-
+        """frontier/state.json, where it is further on than Ray's restored state (Ray copies its
+        state to the study folder only every few minutes; this file is written on every change)."""
         try:
             state = json.loads((Path(self.folder) / fr.FILE).read_text()) if self.folder else None
             newer = Frontier.from_dict(state) if state else None
@@ -176,7 +158,6 @@ class FrontierSearcher(tune.search.Searcher):
     def _changed(self, table: bool = True) -> None:
         if self.folder is None:
             return
-
         folder = Path(self.folder)
         (folder / fr.FILE).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / fr.FILE, {**self.frontier.to_dict(), "ray_trials": self.trials})
@@ -199,9 +180,7 @@ class FrontierSearcher(tune.search.Searcher):
 
 
 def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
-    """The searcher of a frontier's Tuner: its cells the combinations of ``spec.plan.grid_axes``' values
-    (``frontier_cells``), under the plan's ``frontier`` options; it keeps ``frontier/state.json`` and
-    ``frontier.csv`` current as the search goes."""
+    """Its cells the combinations of ``spec.plan.grid_axes``' values, under the plan's ``frontier`` options."""
     from study.frontier.options import check_frontier_options, frontier_cells
 
     options = check_frontier_options(**dict(spec.plan.frontier or {}))
@@ -209,3 +188,41 @@ def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
     frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
                         speculate=options.speculate, base=base)
     return FrontierSearcher(frontier, spec.study_folder.resolve())
+
+
+class FrontierScheduler(tune.schedulers.FIFOScheduler):
+    """Trials in the order proposed; one whose probe is decided or moot is stopped at its next result
+    (``should_stop``): TERMINATED, ``stopped_by`` = scheduler, not counted in k/n."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        super().__init__()
+        self.searcher = searcher
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.searcher.observe(trial.trial_id, result)
+        if self.searcher.should_stop(trial.trial_id, result):
+            return tune.schedulers.TrialScheduler.STOP
+        return tune.schedulers.TrialScheduler.CONTINUE
+
+
+class FrontierCallback(tune.Callback):
+    """Before a driver's first step, the searcher takes the study folder's newer state if any and is
+    matched with the trials Ray restored (``reconcile``): no finished seed runs again, none waits for a
+    trial that is gone."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        self.searcher = searcher
+        self._matched = False
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if not self._matched:
+            self._matched = True
+            self.searcher.reconcile(trials)
+
+
+def frontier_scheduler(spec: TunerSpec) -> FrontierScheduler:
+    return FrontierScheduler(spec.searcher)  # built first: ``tuner.searching``
+
+
+def frontier_callback(spec: TunerSpec) -> FrontierCallback:
+    return FrontierCallback(spec.searcher)
