@@ -21,7 +21,7 @@ from study.basics.store import study_store
 from study.basics.tracking import watch_lines
 from study.driver import shared
 from study.driver.finish import finish, read_study_meta, silent, study_meta, study_toml
-from study.driver.watch import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
+from study.driver.shared import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
 from study.planning.kinds.search_text import uses_optuna
 from study.planning.plan import DASHBOARD_PORT, StudyPlan
 from study.planning.remote import write_state
@@ -34,6 +34,8 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
             report: bool = True, echo: bool = True) -> dict[str, Any]:
     """Start or join Ray (``cluster_address``), run (or resume) the study, write its tables; return them."""
+    from study.engine import tuner  # Ray, once a study runs
+
     say = print if echo else silent
     address = cluster_address(address)
     warning = dashboard_warning(dashboard_host, address)
@@ -45,7 +47,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     lock = StudyLock(plan.folder, plan.name) if resume else None  # before Ray: one driver per study
     try:
         with ray_session(address, num_cpus, dashboard_host, dashboard_port, object_store_mb) as url:
-            _check_resources(plan)
+            tuner.check_resources(plan)
             shared.check_nodes(plan)  # every node reaches what trials share, before the study folder is made
             if url:
                 say(f"Ray dashboard: http://{url}  (token: ~/.ray/auth_token)")
@@ -111,9 +113,8 @@ def ray_session(address: str | None, num_cpus: int | None, dashboard_host: str, 
 
 
 class StudyLock:
-    """An exclusive lock on a study folder (``.lock``, via ``filelock``) while one driver runs it: a
-    second ``--resume`` of a running study is refused. The OS drops it when its process dies, SIGKILL
-    included. Who holds it is in ``.lock.holder`` (every attempt to take the lock truncates its file)."""
+    """A study folder's ``.lock`` while one driver runs it: a second ``--resume`` is refused. The OS drops
+    it when its process dies, SIGKILL too. ``.lock.holder`` says who (each try truncates the lock file)."""
 
     def __init__(self, folder: Path, name: str) -> None:
         from filelock import FileLock, Timeout
@@ -137,8 +138,8 @@ class StudyLock:
 
 
 def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
-    """``port`` if it is free, else a StudyError; without one, Ray's default or the next free port, so
-    that a second study on the machine starts its own Ray beside the first."""
+    """``port`` if it is free, else a StudyError; without one, Ray's default or the next free port (a
+    second study on the machine starts its own Ray beside the first)."""
     import socket
 
     def free(candidate: int) -> bool:
@@ -170,7 +171,7 @@ def dashboard_warning(host: str, address: str | None) -> str | None:
 
 
 def _new_folder(plan: StudyPlan) -> StudyLock:
-    """A new study's folder (another study of this name may have started since the plan was checked), locked."""
+    """A new study's folder, locked (another study of this name may have started since the plan was checked)."""
     try:
         plan.folder.mkdir(parents=True)
     except FileExistsError:
@@ -179,7 +180,7 @@ def _new_folder(plan: StudyPlan) -> StudyLock:
 
 
 def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
-    """study.json at the start of a run, and the seconds earlier runs of the study took; study.toml."""
+    """study.json and study.toml at the start of a run; the seconds earlier runs of the study took."""
     meta, before = study_meta(plan), 0.0
     if resume:  # keep when it started and how long it has run so far: this run's time is added
         earlier = read_study_meta(plan.folder)
@@ -193,17 +194,6 @@ def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
     if not resume or not (plan.folder / STUDY_TOML).is_file():
         write_text_atomic(plan.folder / STUDY_TOML, study_toml(plan))
     return meta, before
-
-
-def _check_resources(plan: StudyPlan) -> None:
-    from study.engine import tuner
-
-    biggest = tuner.max_node_cpus()
-    if plan.cpus_per_trial > biggest:
-        raise StudyError(f"--cpus-per-trial: {plan.cpus_per_trial:g} asked for, but the largest node of this "
-                         f"Ray cluster has {biggest:g} CPUs; trials would wait forever")
-    if plan.gpus_per_trial > 0 and tuner.cluster_gpus() == 0:
-        raise StudyError(f"--gpus-per-trial: {plan.gpus_per_trial:g} asked for, but this Ray cluster has no GPU")
 
 
 def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:

@@ -316,10 +316,7 @@ def tensorboard_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]
 
 
 def mlflow_callbacks(plan: Any, folder: str | Path, name: str) -> list[Any]:
-    """``plan``: a StudyPlan (its ``mlflow``, or none; its fixed settings become the study run's params),
-    or a tracking URI."""
-    if isinstance(plan, str):
-        return [MLflowCallback(plan, folder, name)]
+    """``plan``'s ``mlflow`` (or none); its fixed settings become the study run's params."""
     if not plan.mlflow:
         return []
     search = plan.search

@@ -1,10 +1,6 @@
-"""Before the first trial: can every node of the Ray cluster reach what the study's trials share?
-
-One small Ray task on each alive node other than the driver's (the driver checks its own): with
---storage, it writes, reads back and removes a marker there (``storage_failures``); without, it
-looks for a marker the driver wrote into the study folder's nearest existing folder
-(``blind_nodes``). A one-node Ray (a study on one machine) runs no task at all.
-"""
+"""Before the first trial, one small Ray task on each alive node but the driver's: can it write, read
+back and remove a marker in --storage (``storage_failures``), or, without, see the marker the driver
+wrote into the study folder's nearest existing folder (``blind_nodes``)?"""
 
 from __future__ import annotations
 
@@ -17,7 +13,6 @@ TIMEOUT_S = 300.0  # a node that has to start a worker process first; a study wa
 
 
 def other_nodes() -> list[dict[str, Any]]:
-    """Ray's alive nodes other than the driver's, each with ``NodeID`` and ``NodeManagerAddress``."""
     here = ray.get_runtime_context().get_node_id()
     return [n for n in ray.nodes() if n.get("Alive") and n.get("NodeID") != here]
 
@@ -47,7 +42,7 @@ def _sees(path: str, token: str) -> str | None:
 
 
 def blind_nodes(marker: str | Path, token: str) -> list[tuple[str, str]]:
-    """(node's address, why) of every other node that does not see the file ``marker`` holding ``token``."""
+    """(node's address, why) of every other node that does not see ``marker`` holding ``token``."""
     return [(node, why) for node, why in _on_each(_sees, str(marker), token) if why is not None]
 
 

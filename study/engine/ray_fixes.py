@@ -1,31 +1,23 @@
-"""Two fixes to Ray Tune 2.60's trial controller, each applied once (``apply``) and each injected for
-real in a test.
+"""Two fixes to Ray Tune 2.60's trial controller, each applied once (``apply``), each injected for real
+in a test.
 
-**A trial whose reused worker dies while being reset for it is retried like any other trial whose
-worker died.** With ``reuse_actors`` (the study's default: torch is imported once per worker, not
-once per trial) a trial starts in the worker of a finished one: Ray holds it PENDING and asks the
-worker to ``reset``. When the worker dies in that moment (killed, or out of memory as the trial
-starts), Ray's ``_actor_failed`` retries the trial (marks it RUNNING, then requeues it PENDING) and
-then the failed ``reset`` call reaches ``_trial_task_failure`` for the same death: the trial,
-PENDING now and with no worker, fails again, and a PENDING trial is never retried: it ends ERROR
-after two failures whatever ``max_failures`` says. The trial also stays in ``_resetting_trials``,
-so a retry would wait for a reset that never answers. The fix drops a failure that reaches a
-PENDING trial with no worker (the failure of a worker it no longer has, already retried), and
-takes a trial whose reset failed off ``_resetting_trials`` (a reset failure that comes first is
-retried as ``_actor_failed`` would). The trainable then continues the trial from its own
-checkpoint (tests/study/test_chaos.py::test_workers_killed_between_two_trials_change_nothing).
+**A trial whose reused worker dies while being reset for it is retried.** With ``reuse_actors`` a
+trial starts in a finished trial's worker: Ray holds it PENDING and asks the worker to ``reset``. When
+the worker dies then, Ray's ``_actor_failed`` retries the trial (RUNNING, then PENDING again) and the
+failed ``reset`` reaches ``_trial_task_failure`` for the same death: the trial, PENDING with no worker,
+fails again, and a PENDING trial is never retried: it ends ERROR whatever ``max_failures`` says. It
+also stays in ``_resetting_trials``, so a retry would wait for a reset that never answers. The fix
+drops a failure that reaches a PENDING trial with no worker (already retried) and takes a trial whose
+reset failed off ``_resetting_trials``
+(tests/study/test_chaos.py::test_workers_killed_between_two_trials_change_nothing).
 
-**A trial paused while its checkpoint is being saved is not stopped when it runs again.** PBT
-pauses a member that waits at a round (a PAUSE with a save), and when the round is decided it
-pauses the member it exploits again, without a save (``pause_trial(trial, should_checkpoint=
-False)``). Ray's ``pause_trial`` drops the decision cached for the trial ("we will overrule this
-decision with PAUSE"), but its ``_schedule_trial_stop`` caches a STOP for a trial whose save is
-still in flight, then clears that save. The STOP stays cached, and the next save of the trial,
-once it runs again (its first report, which carries a checkpoint), executes it: the trial ends
-TERMINATED where it restarted, short of its steps (seen in CI: a PBT member ended at step 300 of
-400 after the round at 300 exploited it). The fix drops that STOP once the trial is PAUSED, as
-``pause_trial`` means to (tests/test_ray_fixes.py with Ray's own pause code; the PBT tests of
-tests/study/test_pbt.py end to end).
+**A trial paused while its checkpoint is being saved is not stopped when it runs again.** PBT pauses
+a member waiting at a round (with a save), then pauses it again without one when the round exploits
+it. Ray's ``pause_trial`` drops the decision cached for the trial, but ``_schedule_trial_stop`` caches
+a STOP for a trial whose save is in flight, then clears that save: the STOP stays, and the trial's next
+save (its first report once it runs again) executes it, ending it TERMINATED short of its steps (seen
+in CI). The fix drops that STOP once the trial is PAUSED, as ``pause_trial`` means to
+(tests/test_ray_fixes.py; tests/study/test_pbt.py end to end).
 """
 
 from __future__ import annotations
@@ -38,13 +30,11 @@ _PAUSE_PATCHED = "_palrnn_pause_keeps_no_stop"
 
 
 def apply() -> bool:
-    """Apply both fixes once; False when this Ray lacks what they patch (another Ray version:
-    nothing is changed, and the tests above say whether Ray needs them)."""
+    """Apply both fixes once; False when this Ray lacks what they patch (nothing is changed)."""
     return _retry_reset_failures() & _pause_drops_stale_stop()
 
 
-def _retry_reset_failures() -> bool:
-    """Patch ``TuneController._trial_task_failure`` (the first fix)."""
+def _retry_reset_failures() -> bool:  # TuneController._trial_task_failure
     from ray.tune.execution.tune_controller import TuneController
     from ray.tune.experiment import Trial
 
@@ -72,8 +62,7 @@ def _retry_reset_failures() -> bool:
     return True
 
 
-def _pause_drops_stale_stop() -> bool:
-    """Patch ``TuneController._schedule_trial_pause`` (the second fix)."""
+def _pause_drops_stale_stop() -> bool:  # TuneController._schedule_trial_pause
     from ray.tune.execution.tune_controller import TuneController
     from ray.tune.experiment import Trial
     from ray.tune.schedulers import TrialScheduler

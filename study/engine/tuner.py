@@ -9,6 +9,7 @@ import dataclasses
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 import ray
 from ray import tune
 
+from study.basics.errors import StudyError
 from study.basics.layout import FINISHED, PBT_LOG
 from study.basics.store import Store
 from study.engine import ray_fixes
@@ -36,9 +38,8 @@ if TYPE_CHECKING:
 
 def init_ray(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int,
              object_store_mb: int, num_gpus: int | None = None) -> str | None:
-    """Join a cluster (``address``) or start this study's own Ray (``address="local"``: else Ray would
-    join one ``ray start`` left on the machine, and refuse the CPUs asked for); Ray Tune's fixes first.
-    Returns the dashboard's address."""
+    """Join a cluster (``address``) or start this study's own Ray (``address="local"``: else Ray would join
+    one ``ray start`` left on the machine, and refuse the CPUs asked for); returns the dashboard's address."""
     ray_fixes.apply()
     if ray.is_initialized():
         return None
@@ -60,16 +61,14 @@ def shutdown_ray() -> None:
         ray.shutdown()
 
 
-def cluster_cpus() -> float:
-    return float(ray.cluster_resources().get("CPU", 0))
-
-
-def cluster_gpus() -> float:
-    return float(ray.cluster_resources().get("GPU", 0))
-
-
-def max_node_cpus() -> float:
-    return max((float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=0.0)
+def check_resources(plan: StudyPlan) -> None:
+    """A StudyError where a trial cannot be placed on this Ray cluster."""
+    biggest = max((float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=0.0)
+    if plan.cpus_per_trial > biggest:
+        raise StudyError(f"--cpus-per-trial: {plan.cpus_per_trial:g} asked for, but the largest node of this "
+                         f"Ray cluster has {biggest:g} CPUs; trials would wait forever")
+    if plan.gpus_per_trial > 0 and float(ray.cluster_resources().get("GPU", 0)) == 0:
+        raise StudyError(f"--gpus-per-trial: {plan.gpus_per_trial:g} asked for, but this Ray cluster has no GPU")
 
 
 class ProgressLine(tune.ProgressReporter):
@@ -87,9 +86,7 @@ class ProgressLine(tune.ProgressReporter):
 
     def report(self, trials: list[Any], done: bool, *sys_info: str) -> None:
         self._last = time.monotonic()
-        count: dict[str, int] = {}
-        for t in trials:
-            count[t.status] = count.get(t.status, 0) + 1
+        count = Counter(t.status for t in trials)
         total = max(len(trials), getattr(self, "total", None) or 0)  # a reporter restored from an older pickle
         line = (f"{time.strftime('%H:%M:%S')}  {count.get('TERMINATED', 0)}/{total} done  "
                 f"{count.get('RUNNING', 0)} running  {count.get('ERROR', 0)} errors")
@@ -103,10 +100,11 @@ class ProgressLine(tune.ProgressReporter):
 
 
 def tuner_specs(plan: StudyPlan, verbose: int) -> list[TunerSpec]:
-    """The Ray Tuners of a plan: one, or one per cell where its kind says so (a search's model x length)."""
+    """One Tuner, or one per cell where the plan's kind says so (a search's model x length)."""
     if not plan.kind_of.tuner(plan).per_cell:
         return [TunerSpec(plan, verbose=verbose)]
-    fits = max(1, int(cluster_cpus() // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    fits = max(1, int(cpus // plan.cpus_per_trial)) if plan.cpus_per_trial else 1
     limit = min(fits, plan.max_concurrent) if plan.max_concurrent else fits
     several = len(plan.cells) > 1
     return [TunerSpec(plan, cell=cell if several else None, verbose=verbose, max_concurrent=limit)
@@ -154,9 +152,8 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
 
 
 def ray_storage(spec: TunerSpec, experiment: bool = False) -> tuple[str, Any]:
-    """(Ray's storage_path, its storage_filesystem) for this Tuner: the folder above its experiment
-    (with ``experiment``: the experiment's own folder), on --storage's file system, else this
-    machine's (None: Ray's default)."""
+    """(Ray's storage_path, storage_filesystem): the folder above the experiment (with ``experiment``: its
+    own folder), on --storage's file system, else this machine's (None)."""
     if not spec.plan.storage:
         return str((spec.results_dir / spec.name if experiment else spec.results_dir).resolve()), None
     if experiment:
@@ -206,9 +203,8 @@ def run_tuner(spec: TunerSpec) -> Any:
 
 
 def restore_tuner(spec: TunerSpec) -> Any:
-    """Continue an interrupted Tuner (``--resume``): Ray restores its searcher and scheduler with
-    their state; trials that were running continue from their checkpoints, and those that ended
-    in an error too unless its kind says not (a frontier counted them as not solved)."""
+    """``--resume``: Ray restores the searcher and scheduler with their state; running trials continue
+    from their checkpoints, and errored ones too unless the kind says not (a frontier's)."""
     path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True,
                                resume_errored=spec.parts.resume_errored, param_space=_param_space(spec),
@@ -218,8 +214,8 @@ def restore_tuner(spec: TunerSpec) -> Any:
 
 
 def run_or_restore(spec: TunerSpec, resume: bool) -> Any:
-    """The Tuner run, or restored with ``resume``; a study whose kind starts again where Ray kept no
-    state of it (a frontier interrupted before Ray saved: every trial it ran continues from its checkpoint)."""
+    """The Tuner run, or restored with ``resume``; run again where the kind restarts and Ray kept no state
+    (a frontier interrupted before Ray saved: every trial it ran continues from its checkpoint)."""
     again = resume and (not spec.parts.restart or can_restore(spec))
     return restore_tuner(spec) if again else run_tuner(spec)
 
@@ -248,9 +244,8 @@ def _fit(spec: TunerSpec, tuner: Any) -> Any:
 
 
 def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
-    """``tuner.fit()`` and whether a Ctrl-C (SIGINT) ended it. Ray Tune puts its own SIGINT handler
-    in place for the run, and on the first signal stops the run and puts back the handler it found:
-    this one, which answers a later Ctrl-C as Python does."""
+    """``tuner.fit()`` and whether a Ctrl-C ended it. Ray Tune sets its own SIGINT handler for the run and
+    on the first signal stops the run and puts back the handler it found: this one, answering as Python."""
     import signal
     import threading
 
@@ -273,9 +268,9 @@ def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
 
 
 def finish_short(spec: TunerSpec, results: Any) -> int:
-    """Run to their end the trials Ray holds TERMINATED short of their steps with nothing that stopped
-    them on purpose (a grid's, when the study was stopped: a restored experiment never starts a
-    TERMINATED trial again), in one Tuner (``finished/``), each from its own checkpoint. Returns how many."""
+    """Run to their end, in one Tuner (``finished/``) each from its checkpoint, the trials Ray holds
+    TERMINATED short of their steps that nothing stopped on purpose (a grid's, when the study was stopped:
+    a restored experiment never starts a TERMINATED trial again). Returns how many."""
     def unfinished(config: dict[str, Any], last: dict[str, Any]) -> bool:
         row = {**last, "status": "TERMINATED", "steps": config.get("steps")}
         return stopped_by(row, scheduled=False) == "unfinished"
@@ -308,12 +303,10 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
     return len(short)
 
 
-def can_restore(path: Path | TunerSpec) -> bool:
-    """Whether Ray kept a state of the experiment (a TunerSpec's: in --storage where it has one)."""
-    if isinstance(path, TunerSpec):
-        where, filesystem = ray_storage(path, experiment=True)
-        return tune.Tuner.can_restore(where, storage_filesystem=filesystem)
-    return tune.Tuner.can_restore(str(path.resolve()))
+def can_restore(spec: TunerSpec) -> bool:
+    """Whether Ray kept a state of the experiment (in --storage where it has one)."""
+    where, filesystem = ray_storage(spec, experiment=True)
+    return tune.Tuner.can_restore(where, storage_filesystem=filesystem)
 
 
 def experiment_state_damage(study_folder: str | Path) -> str | None:

@@ -1,18 +1,9 @@
-"""Population Based Training (Ray Tune's ``PopulationBasedTraining``), deterministic and resumable.
-
-PBT's population is the search's ``num_samples`` trials, their first configs drawn at random from
-the space by Ray (``pbt_searcher``: Ray refuses a search algorithm beside PBT). Every
-``perturbation_interval`` training steps, once every trial has got there (Ray's synchronous PBT),
-the bottom quarter of the trials by the search's metric go on from the weights of one of the top
-quarter, with its config perturbed: each perturbed field multiplied by 0.8 or 1.2, or with
-probability 0.25 drawn again from the space, and kept inside the space.
-
-What this adds to Ray's: every random draw is seeded by the search seed, the step and the trial's
+"""Population Based Training (Ray Tune's synchronous ``PopulationBasedTraining``; docs/search.md),
+deterministic and resumable: every random draw is seeded by the search seed, the step and the trial's
 member, so a study decides the same however often it was stopped; each decision is written to the
-decision log (``study.results.pbt``) before Ray acts on it, and Ray's scheduler, which a restored
-Tuner unpickles as it was when the study started (tuner.pkl), takes its place in the rounds and each
-trial's config back from the log as Ray adds the trials again.
-"""
+decision log (``study.results.pbt``) before Ray acts on it; and Ray's scheduler, which a restored Tuner
+unpickles as it was when the study started (tuner.pkl), takes its place in the rounds and each trial's
+config back from the log as Ray adds the trials again."""
 
 from __future__ import annotations
 
@@ -39,42 +30,30 @@ QUANTILE = 0.25
 
 def domains(space: dict[str, Any]) -> dict[str, Any]:
     """The search space as Ray Tune's distributions (PBT's first configs, and its resampling)."""
-    out = {}
-    for name, (kind, values) in space.items():
-        if kind == "choice":
-            out[name] = tune.choice(list(values))
-        elif kind == "uniform":
-            out[name] = tune.uniform(*values)
-        elif kind == "loguniform":
-            out[name] = tune.loguniform(*values)
-        else:
-            out[name] = tune.randint(values[0], values[1] + 1)
-    return out
+    return {name: tune.choice(list(values)) if kind == "choice" else tune.uniform(*values) if kind == "uniform"
+            else tune.loguniform(*values) if kind == "loguniform" else tune.randint(values[0], values[1] + 1)
+            for name, (kind, values) in space.items()}
 
 
 def pbt_searcher(spec: TunerSpec) -> BasicVariantGenerator:
-    """Ray's random sampling of the population's first configs, seeded by the search seed. The whole
-    population is made at once (no limit on live trials): PBT compares every member at each round,
-    and runs as many at a time as the cluster fits, pausing the others (``choose_trial_to_run``)."""
+    """The population's first configs, drawn by Ray (which refuses a searcher beside PBT), seeded; all
+    at once: PBT compares every member at each round, and pauses those the cluster cannot fit."""
     search = spec.plan.search
     assert search is not None
     return BasicVariantGenerator(random_state=search.settings.seed, max_concurrent=0)
 
 
 class StudyPBT(PopulationBasedTraining):
-    """Ray's synchronous PBT with seeded decisions and the study's decision log (module docstring)."""
-
     def __init__(self, log: Path, seed: int, space: dict[str, Any], mirror: str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self._log, self._seed, self._space = Path(log), seed, space
         self._mirror = mirror  # --storage: the log's copy there, which members on every node read
 
-    def relocate(self, study_folder: Path) -> None:
-        """Keep the log in ``study_folder`` (a study resumed from another one: ``tuner.relocate``)."""
+    def relocate(self, study_folder: Path) -> None:  # ``tuner.relocate``
         self._log = log_path(study_folder)
 
     def _append(self, entry: dict[str, Any]) -> None:
-        """One entry in the log, and in its copy in the storage (``trainable.mirror_log``), before Ray acts on it."""
+        """One entry in the log, and in its copy in the storage, before Ray acts on it."""
         from study.engine.trainable import mirror_log
 
         append_log(self._log, entry)
@@ -107,10 +86,9 @@ class StudyPBT(PopulationBasedTraining):
         return out
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        """Ray's choice; and where none is left because every live trial waits at the round while the
-        trial that would have completed it ended instead (it reached the target, or diverged), the
-        round is decided here: Ray's synchronous PBT decides a round only on a result, and would wait
-        for ever."""
+        """Ray's choice; where none is left because every live trial waits at the round while the trial
+        that would have completed it ended instead (at the target, or diverged), the round is decided
+        here: Ray's synchronous PBT decides a round only on a result, and would wait for ever."""
         chosen = super().choose_trial_to_run(tune_controller)
         if chosen is not None:
             return chosen
@@ -124,7 +102,7 @@ class StudyPBT(PopulationBasedTraining):
         return super().choose_trial_to_run(tune_controller)
 
     def _round(self, tune_controller: Any) -> None:
-        """The round Ray's synchronous PBT decides in ``on_trial_result`` when the last trial gets there."""
+        """As Ray's synchronous PBT decides a round in ``on_trial_result`` when the last trial gets there."""
         step = self._next_perturbation_sync
         lower, upper = self._quantiles()
         middle = [t for t in tune_controller.get_trials() if t not in lower and t not in upper]
@@ -153,7 +131,7 @@ class StudyPBT(PopulationBasedTraining):
 
 
 def hash_int(text: str) -> int:
-    """A hash of ``text`` that is the same in every process (Python's ``hash`` of a str is not)."""
+    """A hash the same in every process (Python's ``hash`` of a str is not)."""
     import hashlib
 
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")

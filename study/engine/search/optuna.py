@@ -21,28 +21,21 @@ if TYPE_CHECKING:
 
 
 class PalrnnOptunaSearch(OptunaSearch):
-    """Ray's OptunaSearch, recording what the study's tables say: the intermediate values of a
-    trial at its training step (Ray's reports them at its report count, which starts again at 1
-    when a trial restarts from its checkpoint), and, when a trial ends, the user attributes
-    ``stopped_by`` (as in trials.csv), ``step`` and ``ray_trial_id``.
+    """Ray's OptunaSearch, recording intermediate values at the training step (Ray's report count
+    starts again at 1 when a trial restarts from its checkpoint) and, at a trial's end, the user
+    attributes ``stopped_by``, ``step`` and ``ray_trial_id`` (docs/watching.md). What Optuna learns
+    is unchanged (TPE reads neither).
 
-    What Optuna learns is unchanged: a finished trial is COMPLETE with its last eval_accuracy (an
-    ASHA-cut one too: ``stopped_by`` = scheduler says so), a failed one FAIL; TPE reads neither
-    intermediate values nor attributes.
-
-    A driver killed outright leaves the journal ahead of Ray's saved state: trials it started
-    after Ray last saved are in the journal (RUNNING, or COMPLETE if they ended before the kill)
-    and unknown to Ray. Restored, the searcher gives each of them, params and all, to the first new
-    Ray trials (``suggest``), which continue from their own checkpoints (one that had ended only
-    reports its end again): the journal keeps each trial once, trials.csv gets its row, and the
-    search its num_samples. A journal trial that had ended keeps its first Ray trial id. A trial
-    Ray's saved state holds as running that had ended in the journal before the kill is continued by
-    Ray and reports again: the journal keeps what it had (``_report``)."""
+    A driver killed outright leaves the journal ahead of Ray's saved state: trials started after Ray
+    last saved are in the journal (RUNNING, or COMPLETE) and unknown to Ray. Restored, the searcher
+    gives each of them, params and all, to the first new Ray trials (``suggest``), which continue
+    from their own checkpoints: the journal keeps each trial once, trials.csv gets its row, and the
+    search its num_samples. A trial Ray holds as running that the journal had finished before the
+    kill reports again: the journal keeps what it had (``_report``)."""
 
     def save(self, checkpoint_path: str) -> None:
-        """Ray's save of the searcher, with the experiment's state; with --storage the journal is
-        copied there first (``mirror``, a Store), so that the copy a resume on another machine
-        reads (``study.planning.remote``) knows every trial the saved searcher names."""
+        """With --storage, the journal copied there first (``mirror``, a Store): the copy a resume on
+        another machine reads (``study.planning.remote``) knows every trial the saved searcher names."""
         mirror, journal = getattr(self, "mirror", None), journal_file(self._ot_study)
         if mirror is not None and journal is not None and Path(journal).is_file():
             data = Path(journal).read_bytes()
@@ -50,9 +43,8 @@ class PalrnnOptunaSearch(OptunaSearch):
         super().save(checkpoint_path)
 
     def relocate(self, study_folder: Path) -> None:
-        """Keep the journal in ``study_folder`` (a study resumed from another one:
-        ``study.engine.tuner.relocate``), also once ``restore`` has put back the Optuna study Ray
-        saved, whose storage names the first driver's folder."""
+        """The journal in ``study_folder`` (``tuner.relocate``), also once ``restore`` has put back
+        the Optuna study Ray saved, whose storage names the first driver's folder."""
         journal = journal_file(self._ot_study)
         if journal is not None:
             self._journal_here = str(study_folder / Path(journal).name)
@@ -66,7 +58,6 @@ class PalrnnOptunaSearch(OptunaSearch):
             self._reopen(here)
 
     def _reopen(self, journal: str) -> None:
-        """The saved Optuna study and its trials, from the journal at ``journal``."""
         import optuna
 
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
@@ -86,8 +77,7 @@ class PalrnnOptunaSearch(OptunaSearch):
         return super().suggest(trial_id)
 
     def _next_orphan(self) -> Any:
-        """The next journal trial of a killed driver that no Ray trial holds, running or ended
-        (only in a restored searcher: a new search's journal is its own)."""
+        """The next journal trial no Ray trial holds (only in a restored searcher)."""
         if not hasattr(self, "_orphans"):
             return None
         if self._orphans is None:
@@ -138,9 +128,8 @@ class PalrnnOptunaSearch(OptunaSearch):
         super().on_trial_complete(trial_id, result=self._valued(result), error=error)
 
     def _valued(self, result: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A trial that never reached the target has no steps_to_target: to Optuna it took
-        infinitely many steps (the worst value its direction allows), not a missing value, which
-        would leave the trial PRUNED and out of the Pareto front."""
+        """A trial that never reached the target took, to Optuna, infinitely many steps (the worst
+        value its direction allows): a missing value would leave it PRUNED, out of the Pareto front."""
         if not result:
             return result
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
@@ -161,8 +150,8 @@ def journal_file(study: Any) -> str | None:
 
 
 class StudyConcurrencyLimiter(ConcurrencyLimiter):
-    """Ray's ConcurrencyLimiter, which forgets on restore which trials were live and so would
-    keep a restored trial's end from its searcher: an end the searcher is waiting for reaches it."""
+    """Ray's ConcurrencyLimiter forgets on restore which trials were live, and would keep a restored
+    trial's end from its searcher: here an end the searcher waits for reaches it."""
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         inner = self.searcher
@@ -175,32 +164,37 @@ class StudyConcurrencyLimiter(ConcurrencyLimiter):
 
 
 def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
-    """A space as Optuna distributions (imports Optuna)."""
     import optuna
 
     d = optuna.distributions
-    out = {}
-    for name, (kind, values) in space_.items():
-        if kind == "choice":
-            out[name] = d.CategoricalDistribution(values)
-        elif kind == "int":
-            out[name] = d.IntDistribution(int(values[0]), int(values[1]))
-        else:
-            out[name] = d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
-    return out
+    return {name: d.CategoricalDistribution(values) if kind == "choice" else
+            d.IntDistribution(int(values[0]), int(values[1])) if kind == "int" else
+            d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
+            for name, (kind, values) in space_.items()}
 
 
 def optuna_sampler(name: str, seed: int) -> Any:
     """Optuna's sampler ``name`` (``study.spec.fields.SAMPLERS``), seeded. CMA-ES and quasi-Monte
-    Carlo sample the numbers of a space; the choices of a mixed space they leave to Optuna's
-    independent (random) sampling, as Optuna documents, seeded too."""
+    Carlo leave a mixed space's choices to Optuna's independent (random) sampling, seeded too."""
     import warnings
 
     import optuna
 
     with warnings.catch_warnings():  # QMC and GP are "experimental" in Optuna: the choice is the user's
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _sampler(optuna.samplers, name, seed)
+        s = optuna.samplers
+        if name in ("cmaes", "qmc"):
+            cls = s.CmaEsSampler if name == "cmaes" else s.QMCSampler
+            return cls(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
+        if name == "nsga2":
+            sampler = s.NSGAIISampler(seed=seed)
+            if hasattr(sampler, "_thread_lock"):  # Optuna 5.1's genetic samplers hold a lock Ray cannot pickle
+                sampler._thread_lock = PicklableLock()
+            return sampler
+        classes = {"tpe": "TPESampler", "random": "RandomSampler", "gp": "GPSampler"}
+        if name not in classes:
+            raise ValueError(f"unknown sampler {name!r}")
+        return getattr(s, classes[name])(seed=seed)
 
 
 class PicklableLock:
@@ -216,11 +210,8 @@ class PicklableLock:
     def __exit__(self, *exc: object) -> None:
         self._lock.__exit__(*exc)
 
-    def acquire(self, *args: Any, **kwargs: Any) -> bool:
-        return self._lock.acquire(*args, **kwargs)
-
-    def release(self) -> None:
-        self._lock.release()
+    def __getattr__(self, name: str) -> Any:  # acquire, release, locked
+        return getattr(self._lock, name)
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -229,30 +220,9 @@ class PicklableLock:
         self._lock = threading.Lock()
 
 
-def _sampler(s: Any, name: str, seed: int) -> Any:
-    if name == "tpe":
-        return s.TPESampler(seed=seed)
-    if name == "random":
-        return s.RandomSampler(seed=seed)
-    if name == "cmaes":
-        return s.CmaEsSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed),
-                              warn_independent_sampling=False)
-    if name == "gp":
-        return s.GPSampler(seed=seed)
-    if name == "qmc":
-        return s.QMCSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
-    if name == "nsga2":
-        sampler = s.NSGAIISampler(seed=seed)
-        if hasattr(sampler, "_thread_lock"):  # Optuna 5.1's genetic samplers hold a lock Ray cannot pickle
-            sampler._thread_lock = PicklableLock()
-        return sampler
-    raise ValueError(f"unknown sampler {name!r}")
-
-
 def optuna_searcher(spec: TunerSpec) -> Searcher:
-    """A search cell's searcher: the plan's Optuna sampler (TPE unless --sampler), seeded, over the
-    cell's space, its trials kept in the study's journal (one Optuna study per cell), as many at
-    once as ``spec.max_concurrent``."""
+    """The plan's Optuna sampler, seeded, over the cell's space, its trials in the study's journal (one
+    Optuna study per cell), as many at once as ``spec.max_concurrent``."""
     import optuna
 
     search = spec.plan.search
