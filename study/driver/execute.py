@@ -6,12 +6,16 @@ too small, a full disk, a Ctrl-C."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
 
 from palrnn.config import field_names
 from study.basics.errors import StudyError
@@ -22,6 +26,7 @@ from study.basics.tracking import watch_lines
 from study.driver import shared
 from study.driver.finish import finish, read_study_meta, silent, study_meta, study_toml
 from study.driver.shared import STORAGE_ERRNOS, StudyWatch, storage_error, unwritable
+from study.engine import tuner
 from study.planning.kinds.search_text import uses_optuna
 from study.planning.plan import DASHBOARD_PORT, StudyPlan
 from study.planning.remote import write_state
@@ -34,8 +39,6 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None, object_store_mb: int = 128,
             report: bool = True, echo: bool = True) -> dict[str, Any]:
     """Start or join Ray (``cluster_address``), run (or resume) the study, write its tables; return them."""
-    from study.engine import tuner  # Ray, once a study runs
-
     say = print if echo else silent
     address = cluster_address(address)
     warning = dashboard_warning(dashboard_host, address)
@@ -94,10 +97,6 @@ def cluster_address(address: str | None) -> str | None:
 def ray_session(address: str | None, num_cpus: int | None, dashboard_host: str, dashboard_port: int | None,
                 object_store_mb: int) -> Iterator[str | None]:
     """Ray joined (``address``), or started here and shut down at the end; yields the dashboard's address."""
-    from filelock import FileLock
-
-    from study.engine import tuner
-
     started_here = not tuner.ray_running()
     # One Ray start at a time on a machine: two studies started at once would both find the same
     # dashboard port free; each Ray's dashboard holds its port before the next study looks.
@@ -117,8 +116,6 @@ class StudyLock:
     it when its process dies, SIGKILL too. ``.lock.holder`` says who (each try truncates the lock file)."""
 
     def __init__(self, folder: Path, name: str) -> None:
-        from filelock import FileLock, Timeout
-
         path = folder / LOCK
         self.lock, self.holder = FileLock(str(path), timeout=0), folder / (LOCK + ".holder")
         try:
@@ -140,8 +137,6 @@ class StudyLock:
 def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
     """``port`` if it is free, else a StudyError; without one, Ray's default or the next free port (a
     second study on the machine starts its own Ray beside the first)."""
-    import socket
-
     def free(candidate: int) -> bool:
         try:
             with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
@@ -200,10 +195,6 @@ def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Ca
     """The plan's Ray experiments: one, or one per cell, one after the other. A cell that ends
     unfinished (Ctrl-C, a study folder that cannot be written) stops the study there; ``--resume``
     continues that cell and runs the others."""
-    import pandas as pd
-
-    from study.engine import tuner
-
     specs = tuner.tuner_specs(plan, verbose=verbose)
     for spec in specs:
         damage = tuner.experiment_state_damage(spec.results_dir / spec.name) if resume and not plan.storage else None

@@ -9,8 +9,10 @@ import errno
 import os
 import secrets
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,8 +109,6 @@ class StudyWatch:
 
     def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0,
                  mirror: Callable[[], None] | None = None) -> None:
-        import threading
-
         self.folder, self.meta, self.before, self.tables, self.every = folder, meta, before, tables, every
         self.mirror, self.mirror_failed = mirror, False
         self.failure: OSError | None = None
@@ -121,8 +121,6 @@ class StudyWatch:
         return time.perf_counter() - self.start
 
     def _run(self) -> None:
-        import signal
-
         while not self._stop.wait(self.every):
             try:
                 write_json_atomic(self.folder / STUDY_FILE, {**self.meta, "wall_seconds": self.before + self.elapsed()})

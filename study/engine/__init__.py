@@ -1,14 +1,5 @@
-"""The engine: the one layer that imports Ray (Ray's API moves: one layer to change when it does).
-
-    tuner.py       start or join Ray; a plan's Tuners run and restored; their results as the study's tables
-    spec.py        TunerSpec: one Tuner of a plan, as the searchers, schedulers and callbacks see it
-    trainable.py   the function trainable: one palrnn run, resumable from its own checkpoint; under PBT
-    ray_fixes.py   two fixes to Ray Tune, applied at session start
-    nodes.py       every node reaches the study's storage before the first trial
-    search/        SEARCHERS: optuna.py, frontier.py (with the frontier's scheduler and callback)
-    schedulers/    SCHEDULERS: ASHA, HyperBand, the median rule; pbt.py
-    logger.py      the trackers (TensorBoard, MLflow) and CALLBACKS
-"""
+"""The engine, the one layer that imports Ray (Ray's API moves: one layer to change when it does); its
+modules are listed in docs/design.md."""
 
 import os
 

@@ -4,7 +4,9 @@ A new tracker is a class and its line in ``TRACKERS`` (docs/extending.md)."""
 
 from __future__ import annotations
 
+import numbers
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,35 +31,27 @@ WATCHED = [m for m in RECORDED if m != "stopped_early"] + ["wall_seconds"]
 
 def scalars_of(result: dict[str, Any]) -> dict[str, float]:
     """The watched metrics of a result that are numbers (a bool as 0/1; None and NaN left out)."""
-    import numbers
-
     return {k: float(v) for k in WATCHED if isinstance(v := result.get(k), numbers.Real) and v == v}
 
 
 def run_name(config: dict[str, Any], swept: list[str] | None = None) -> str:
     """A trial's run name: model, length, seed and the swept values, e.g. ``LSTM_T10_s0_hidden=64_lr=0.003``."""
-    import re
-
     parts = [f"{config.get('model')}_T{config.get('length')}_s{config.get('seed')}"]
     parts += [f"{k}={value_text(config.get(k), 6)}" for k in swept or [] if k not in ("model", "length", "seed")]
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
 def swept_names(trial: Any, fields: list[str] | None = None) -> list[str]:
-    """``fields`` where the study names them (a frontier's searcher proposes every field, but only its
-    cell's fields, length and seed tell its trials apart), else what Ray chose: a grid's axes, Optuna's."""
-    if fields is not None:
-        return list(fields)
-    return [k for k in (getattr(trial, "evaluated_params", None) or {}) if "/" not in k]
+    """``fields`` where the study names them (``run_fields``), else what Ray chose: a grid's axes, Optuna's."""
+    return list(fields) if fields is not None else [k for k in getattr(trial, "evaluated_params", None) or {}
+                                                    if "/" not in k]
 
 
 def run_fields(plan: Any) -> list[str] | None:
     """The fields of a run name beside model, T and seed: the cell fields where the kind's searcher
-    proposes whole configs (a frontier's); None: what Ray chose for the trial."""
+    proposes whole configs (a frontier's: only those tell its trials apart); None: what Ray chose."""
     kind = getattr(plan, "kind_of", None)
-    if kind is not None and not kind.tuner(plan).space:
-        return list(plan.grid_axes or [])
-    return None
+    return list(plan.grid_axes or []) if kind is not None and not kind.tuner(plan).space else None
 
 
 class Guarded:
@@ -88,9 +82,7 @@ class TensorBoardCallback(TBXLoggerCallback, Guarded):
         self._reset()
 
     def _reset(self) -> None:
-        self._writers: dict[str, Any] = {}
-        self._names: dict[str, str] = {}
-        self._writer_cls: Any = None
+        self._writers, self._names, self._writer_cls = {}, {}, None  # by trial id; tensorboardX's writer
 
     def relocate(self, study_folder: Path) -> None:
         self.logdir = str(study_folder / tracking.TENSORBOARD)
@@ -187,11 +179,8 @@ class MLflowCallback(LoggerCallback, Guarded):
         self.folder = str(study_folder)
 
     def _reset(self) -> None:
-        self._client: Any = None
-        self._exp_id: str | None = None
-        self._parent: str | None = None
-        self._runs: dict[str, str] = {}  # Ray trial id -> MLflow run id
-        self._ended: set[str] = set()
+        self._client = self._exp_id = self._parent = None  # MLflow's client, experiment, the study's run
+        self._runs, self._ended = {}, set()  # Ray trial id -> MLflow run id; trials whose runs ended
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("uri", "folder", "name", "fixed", "kind", "swept", "storage")}
@@ -285,10 +274,8 @@ class MLflowCallback(LoggerCallback, Guarded):
             # logged before a restart of the driver.
             curve = saved_curve(study_store(self.storage, self.folder), trial.config, trial.trial_id) or []
             best = [r["eval_accuracy"] for r in curve if r.get("eval_accuracy") is not None]
-            metrics = []
-            if best and last.get("step") is not None:
-                metrics.append(Metric("best_eval_accuracy", float(max(best)), int(time.time() * 1000),
-                                      int(last["step"])))
+            metrics = [Metric("best_eval_accuracy", float(max(best)), int(time.time() * 1000), int(last["step"]))
+                       ] if best and last.get("step") is not None else []
             self._client.log_batch(run_id, metrics=metrics, tags=tags)
             self._client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
             self._ended.add(trial.trial_id)
@@ -296,8 +283,7 @@ class MLflowCallback(LoggerCallback, Guarded):
             self._give_up(exc)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-        """Runs of trials the study left unfinished (Ctrl-C) end KILLED, and so does the study's run
-        (``--resume`` sets them running again); a study with a failed trial ends FAILED."""
+        """Unfinished trials' runs end KILLED, and the study's run KILLED, FAILED (a failed trial) or FINISHED."""
         if self._client is None:
             return
         try:
@@ -334,7 +320,6 @@ CALLBACKS: dict[str, Callable[[Any], Any]] = {"frontier": frontier_callback}
 
 
 def study_callbacks(spec: TunerSpec) -> list[Any]:
-    """The trackers, writing to the study's folder and name (also where a study runs one Ray
-    experiment per search cell)."""
+    """The trackers, on the study's folder and name (also where each search cell is a Ray experiment)."""
     folder = spec.study_folder.resolve()
     return [c for make in TRACKERS for c in make(spec.plan, folder, spec.plan.name)]

@@ -4,10 +4,14 @@ wrote into the study folder's nearest existing folder (``blind_nodes``)?"""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from study.basics.store import Store
 
 TIMEOUT_S = 300.0  # a node that has to start a worker process first; a study waits this long at most
 
@@ -19,8 +23,6 @@ def other_nodes() -> list[dict[str, Any]]:
 
 def _on_each(fn: Any, *args: Any) -> list[tuple[str, Any]]:
     """(node's address, ``fn(*args)`` run there) for every other node; an error is returned as its text."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
     nodes = other_nodes()
     task = ray.remote(num_cpus=0, max_retries=0)(fn)
     refs = [task.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(*args)
@@ -47,10 +49,6 @@ def blind_nodes(marker: str | Path, token: str) -> list[tuple[str, str]]:
 
 
 def _uses(uri: str, prefix: str) -> str | None:
-    import secrets
-
-    from study.basics.store import Store
-
     store, node_key = Store(uri), f"{prefix}-{secrets.token_hex(4)}"
     try:
         store.write(node_key, node_key.encode())
@@ -63,7 +61,5 @@ def _uses(uri: str, prefix: str) -> str | None:
 
 def storage_failures(uri: str) -> list[tuple[str, str]]:
     """(node's address, what went wrong) of every other node that cannot write and read ``uri``."""
-    import secrets
-
     key = f".storage-check-{secrets.token_hex(6)}"
     return [(node, why) for node, why in _on_each(_uses, uri, key) if why is not None]

@@ -25,6 +25,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ray.tune.execution.tune_controller import TuneController
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import TrialScheduler
+
 _PATCHED = "_palrnn_reset_failure_retried"
 _PAUSE_PATCHED = "_palrnn_pause_keeps_no_stop"
 
@@ -35,9 +39,6 @@ def apply() -> bool:
 
 
 def _retry_reset_failures() -> bool:  # TuneController._trial_task_failure
-    from ray.tune.execution.tune_controller import TuneController
-    from ray.tune.experiment import Trial
-
     original = getattr(TuneController, "_trial_task_failure", None)
     if original is None or getattr(original, _PATCHED, False):
         return original is not None
@@ -63,10 +64,6 @@ def _retry_reset_failures() -> bool:  # TuneController._trial_task_failure
 
 
 def _pause_drops_stale_stop() -> bool:  # TuneController._schedule_trial_pause
-    from ray.tune.execution.tune_controller import TuneController
-    from ray.tune.experiment import Trial
-    from ray.tune.schedulers import TrialScheduler
-
     original = getattr(TuneController, "_schedule_trial_pause", None)
     if original is None or getattr(original, _PAUSE_PATCHED, False):
         return original is not None

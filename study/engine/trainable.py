@@ -1,14 +1,11 @@
-"""The Ray Tune function trainable: one palrnn training run, resumable from its own checkpoint, a key
-of the study's store (``study.basics.store``: the study folder, or with --storage an object every node
-reaches, so that a trial restarted on another node goes on from it).
+"""The Ray Tune function trainable: one palrnn training run, resumable from its own checkpoint, a key of
+the study's store (the study folder, or with --storage an object every node reaches).
 
-Under Population Based Training (``schedulers.pbt``), at each perturbation step a trial saves its state
-twice, its own checkpoint and a copy others may go on from (``boundary_path``), and reports it with a
-small Ray checkpoint naming it (Ray's PBT exploits only trials that report checkpoints). When it starts,
-an exploit at its step in the decision log that it has not made yet sends it on from the donor's state,
-with the logged lr and max_norm, keeping its own curve up to there. The log decides, not Ray's
-checkpoint: it is current however the driver was stopped. With --storage the scheduler keeps a copy of
-the log there (``mirror_log``), so that a member goes on from a donor that ran on another node."""
+Under PBT (``schedulers.pbt``) a trial saves, at each perturbation step, a copy of its state others may go
+on from (``boundary_path``) and reports a small Ray checkpoint naming it (Ray's PBT exploits only trials
+that report checkpoints). Starting, it makes an exploit the decision log holds at its step and it has not
+made yet: the donor's state, the logged lr and max_norm, its own curve so far. The log decides, not Ray's
+checkpoint: it is current however the driver was stopped (with --storage, its copy there: ``mirror_log``)."""
 
 from __future__ import annotations
 
@@ -20,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import ray
 from ray import tune
@@ -28,7 +26,7 @@ from palrnn.config import Config
 from study.basics.layout import CHECKPOINTS
 from study.basics.store import Store, has_scheme
 from study.results.checkpoints import CONFIG_FIELDS, checkpoint_key, load_state, save_state, trial_key
-from study.results.pbt import boundary_path, decision, member, member_key, read_log, trained_path
+from study.results.pbt import boundary_path, decision, member, member_key, trained_path
 
 
 def _saved(store: Store, path: str, config: Config) -> tuple[Any, dict[str, Any]]:
@@ -125,20 +123,10 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
         report(result, state, pbt, store, key, path)
 
 
-def boundary_key(key: str, step: int) -> str:
-    return boundary_path("", key, step).as_posix()
-
-
-def trained_key(path: str) -> str:
-    return trained_path(Path(path)).as_posix()
-
-
 def log_file(log: str) -> tuple[Store, str]:
     """The decision log (a path, or a URI in the shared storage) as a store and its key."""
     if not has_scheme(log):
         return Store(str(Path(log).parent)), Path(log).name
-    from urllib.parse import urlsplit, urlunsplit
-
     split = urlsplit(log)
     folder, name = split.path.rsplit("/", 1)
     return Store(urlunsplit((split.scheme, split.netloc, folder, split.query, ""))), name
@@ -146,8 +134,6 @@ def log_file(log: str) -> tuple[Store, str]:
 
 def read_decisions(log: str) -> list[dict[str, Any]]:
     """The decision log the scheduler keeps (none yet: empty), from the study folder or the storage."""
-    if not has_scheme(log):
-        return read_log(log)
     store, key = log_file(log)
     try:
         return list(json.loads(store.read(key)))
@@ -170,7 +156,7 @@ def exploit(state: Any, store: Store, params: dict[str, Any], trial_id: str, log
         return state, None
     donor = member_key(params, f"_{made['from']}")
     assert donor is not None
-    new = load_state(store, boundary_key(donor, state.step), state.config.device)
+    new = load_state(store, boundary_path("", donor, state.step).as_posix(), state.config.device)
     config = made["config"]
     new.perturb(lr=float(config.get("lr", new.config.lr)), max_norm=config.get("max_norm", new.config.max_norm))
     lineage.append({"step": state.step, "from": made["from"], "config": dict(config)})
@@ -182,7 +168,7 @@ def marker(store: Store, path: str, saved: Callable[[], int]) -> Callable[[int],
     that the trial trained past it (``paused`` reads it)."""
     def on_step(step: int) -> None:
         if step == saved() + 1:
-            store.write(trained_key(path), str(saved()).encode())
+            store.write(trained_path(Path(path)).as_posix(), str(saved()).encode())
 
     return on_step
 
@@ -192,7 +178,7 @@ def paused(store: Store, path: str, step: int) -> bool:
     paused it at a round (synchronous PBT does), or stopped it there; not a restart after a fault. A
     worker killed before the first step past a checkpoint reads as paused too."""
     try:
-        return int(store.read(trained_key(path)).decode()) != step
+        return int(store.read(trained_path(Path(path)).as_posix()).decode()) != step
     except (OSError, ValueError):
         return True
 
@@ -211,7 +197,7 @@ def report(result: dict[str, Any], state: Any, pbt: dict[str, Any] | None, store
     if not at_boundary(state, pbt):
         tune.report(result)
         return
-    target = boundary_key(key, state.step)
+    target = boundary_path("", key, state.step).as_posix()
     if not again or not store.exists(target):
         store.write(target, store.read(path))
     with tempfile.TemporaryDirectory() as folder:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,10 +74,8 @@ def check_resources(plan: StudyPlan) -> None:
 
 
 class ProgressLine(tune.ProgressReporter):
-    """One line of at most 79 columns every ``every`` seconds instead of Ray's wide table:
-
-        16:52:43  4/36 done  2 running  0 errors  LSTM T=7 s1 step 4000 acc 0.998
-    """
+    """One line of at most 79 columns every ``every`` seconds instead of Ray's wide table, e.g.
+    ``16:52:43  4/36 done  2 running  0 errors  LSTM T=7 s1 step 4000 acc 0.998``."""
 
     def __init__(self, every: float = 20.0, stream: Any = None, total: int | None = None) -> None:
         # total: the trials to come (a search's num_samples): Ray only knows those proposed so far.
@@ -166,8 +166,7 @@ def ray_storage(spec: TunerSpec, experiment: bool = False) -> tuple[str, Any]:
 
 
 def searching(spec: TunerSpec) -> TunerSpec:
-    """``spec`` with its kind's searcher built (``SEARCHERS``), where it has one: a scheduler or
-    callback may work with it."""
+    """``spec`` with its kind's searcher built (``SEARCHERS``), for a scheduler or callback to work with."""
     name = spec.parts.searcher
     if spec.searcher is not None or name is None:
         return spec
@@ -221,9 +220,8 @@ def run_or_restore(spec: TunerSpec, resume: bool) -> Any:
 
 
 def relocate(tuner: Any, spec: TunerSpec) -> None:
-    """Point what Ray unpickled from tuner.pkl (the searcher, the scheduler, the logger callbacks),
-    which names the first driver's study folder, at this driver's: the same one, or another where the
-    study is resumed elsewhere from --storage (Ray's Tuner.restore takes no new TuneConfig or RunConfig)."""
+    """Point what Ray unpickled from tuner.pkl (searcher, scheduler, callbacks) at this driver's study folder,
+    also where it is resumed elsewhere from --storage (Ray's Tuner.restore takes no new TuneConfig)."""
     internal = getattr(tuner, "_local_tuner", None)
     if internal is None:  # not a Tuner as Ray 2.60 builds it: nothing of ours to point
         return
@@ -246,9 +244,6 @@ def _fit(spec: TunerSpec, tuner: Any) -> Any:
 def fit_noting_interrupt(tuner: Any) -> tuple[Any, bool]:
     """``tuner.fit()`` and whether a Ctrl-C ended it. Ray Tune sets its own SIGINT handler for the run and
     on the first signal stops the run and puts back the handler it found: this one, answering as Python."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return tuner.fit(), False  # no signal handler can be set here, nor by Ray
     before = signal.getsignal(signal.SIGINT)
@@ -350,6 +345,5 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
 
 
 def ray_trials(results: Any) -> list[Any]:
-    """Ray's Trial objects of a ResultGrid (status, config even before a first result), which
-    ResultGrid keeps only on its analysis object."""
+    """Ray's Trial objects of a ResultGrid (status; config before a first result), on its analysis object."""
     return list(getattr(getattr(results, "_experiment_analysis", None), "trials", None) or [])

@@ -7,6 +7,7 @@ config back from the log as Ray adds the trials again."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search import BasicVariantGenerator
 
 from study.basics.layout import PBT_LOG
+from study.engine.trainable import mirror_log
 from study.results.pbt import append_log, decision, last_round, log_path, member, read_log
 from study.spec.pbt import interval, perturbed
 
@@ -54,8 +56,6 @@ class StudyPBT(PopulationBasedTraining):
 
     def _append(self, entry: dict[str, Any]) -> None:
         """One entry in the log, and in its copy in the storage, before Ray acts on it."""
-        from study.engine.trainable import mirror_log
-
         append_log(self._log, entry)
         mirror_log(self._log, getattr(self, "_mirror", None))  # a scheduler pickled before --storage: none
 
@@ -132,8 +132,6 @@ class StudyPBT(PopulationBasedTraining):
 
 def hash_int(text: str) -> int:
     """A hash the same in every process (Python's ``hash`` of a str is not)."""
-    import hashlib
-
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray import tune
+from ray.tune.utils import flatten_dict
 
 from palrnn.config import Config
 from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from study.frontier import table as fr
+from study.frontier.options import check_frontier_options, frontier_cells
 from study.frontier.probe import RUNNING, STOPPED, Trial
 from study.frontier.search import Frontier
 
@@ -77,8 +79,7 @@ class FrontierSearcher(tune.search.Searcher):
         state = None if key is None else self.frontier.seed_state(key)
         return state == STOPPED or (state == RUNNING and self.frontier.decided(key.cell, key.length))
 
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        self.observe(trial_id, result)
+    on_trial_result = observe
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         key = self._key(trial_id, result)
@@ -97,16 +98,12 @@ class FrontierSearcher(tune.search.Searcher):
             self.frontier.stop(*key)
         self._changed()
 
-    def _ended(self, key: Any, result: dict[str, Any]) -> bool:
-        if result.get("diverged") or result.get("stopped_early"):
-            return True
-        budget = self.frontier.config(key).get("steps", Config().steps)
-        return result.get("step") is not None and int(result["step"]) >= int(budget)
+    def _ended(self, key: Any, result: dict[str, Any]) -> bool:  # diverged, stopped early, or its steps spent
+        budget = int(self.frontier.config(key).get("steps", Config().steps))
+        return bool(result.get("diverged") or result.get("stopped_early")) or int(result.get("step") or 0) >= budget
 
     def reconcile(self, trials: list[Any]) -> None:
         """Match the Frontier with the trials Ray holds when a driver starts (docs/frontier.md, Resuming)."""
-        from ray.tune.utils import flatten_dict
-
         if self._restored or trials:
             self._load_newer_state()
         held = {t.trial_id: t for t in trials}
@@ -181,8 +178,6 @@ class FrontierSearcher(tune.search.Searcher):
 
 def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
     """Its cells the combinations of ``spec.plan.grid_axes``' values, under the plan's ``frontier`` options."""
-    from study.frontier.options import check_frontier_options, frontier_cells
-
     options = check_frontier_options(**dict(spec.plan.frontier or {}))
     base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)
     frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.utils.util import unflatten_dict
@@ -58,8 +61,6 @@ class PalrnnOptunaSearch(OptunaSearch):
             self._reopen(here)
 
     def _reopen(self, journal: str) -> None:
-        import optuna
-
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
         old = self._ot_study
         self._ot_study = optuna.load_study(study_name=old.study_name, storage=storage, sampler=old.sampler)
@@ -70,8 +71,6 @@ class PalrnnOptunaSearch(OptunaSearch):
         if trial_id not in self._ot_trials and not callable(self._space):
             orphan = self._next_orphan()
             if orphan is not None:
-                import optuna
-
                 self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, orphan._trial_id)
                 return unflatten_dict(dict(orphan.params))
         return super().suggest(trial_id)
@@ -81,8 +80,6 @@ class PalrnnOptunaSearch(OptunaSearch):
         if not hasattr(self, "_orphans"):
             return None
         if self._orphans is None:
-            from optuna.trial import TrialState
-
             held = {t.number for t in self._ot_trials.values()}
             states = (TrialState.RUNNING, TrialState.COMPLETE)
             self._orphans = [t for t in self._ot_study.get_trials(deepcopy=False, states=states)
@@ -95,8 +92,6 @@ class PalrnnOptunaSearch(OptunaSearch):
         self._report(trial_id, result)
 
     def _report(self, trial_id: str, result: dict[str, Any]) -> None:
-        import warnings
-
         if result.get(self.metric) is None or result.get("step") is None:
             return
         trial = self._ot_trials[trial_id]
@@ -164,8 +159,6 @@ class StudyConcurrencyLimiter(ConcurrencyLimiter):
 
 
 def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
-    import optuna
-
     d = optuna.distributions
     return {name: d.CategoricalDistribution(values) if kind == "choice" else
             d.IntDistribution(int(values[0]), int(values[1])) if kind == "int" else
@@ -176,10 +169,6 @@ def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
 def optuna_sampler(name: str, seed: int) -> Any:
     """Optuna's sampler ``name`` (``study.spec.fields.SAMPLERS``), seeded. CMA-ES and quasi-Monte
     Carlo leave a mixed space's choices to Optuna's independent (random) sampling, seeded too."""
-    import warnings
-
-    import optuna
-
     with warnings.catch_warnings():  # QMC and GP are "experimental" in Optuna: the choice is the user's
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         s = optuna.samplers
@@ -223,8 +212,6 @@ class PicklableLock:
 def optuna_searcher(spec: TunerSpec) -> Searcher:
     """The plan's Optuna sampler, seeded, over the cell's space, its trials in the study's journal (one
     Optuna study per cell), as many at once as ``spec.max_concurrent``."""
-    import optuna
-
     search = spec.plan.search
     cell = spec.search_cell
     assert search is not None and cell is not None
