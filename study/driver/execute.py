@@ -98,8 +98,7 @@ def ray_session(address: str | None, num_cpus: int | None, dashboard_host: str, 
                 object_store_mb: int) -> Iterator[str | None]:
     """Ray joined (``address``), or started here and shut down at the end; yields the dashboard's address."""
     started_here = not tuner.ray_running()
-    # One Ray start at a time on a machine: two studies started at once would both find the same
-    # dashboard port free; each Ray's dashboard holds its port before the next study looks.
+    # One Ray start at a time on a machine, else two studies started at once both find the same port free.
     with FileLock(str(Path(tempfile.gettempdir()) / "palrnn-ray-start.lock"), timeout=300):
         if started_here and not address:
             dashboard_port = dashboard_port_for(dashboard_host, dashboard_port)

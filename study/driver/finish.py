@@ -22,7 +22,6 @@ from study.spec.studyfile import to_toml
 
 def study_toml(plan: StudyPlan) -> str:
     """The resolved study, as the study file that plans these very trials again."""
-    assert plan.study is not None
     folder = shlex.quote(str(plan.folder / STUDY_TOML))
     return to_toml(plan.study, [f"The study {plan.name}, as planned by: {plan.command}",
                                 f"Every setting is explicit. Rerun it into a new folder: python -m study.run --study "
@@ -58,7 +57,6 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
     if "search" in kind.report:
-        assert plan.search is not None
         _best(plan, trials, say)
         if plan.search.settings.more:
             front = write_pareto(folder, trials, plan.search.settings.objectives)
@@ -84,12 +82,10 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
     if "frontier-table" in plan.kind_of.report and not reported:  # else the report writes it
         from study.frontier.table import FILE
         from study.report.frontier import write_frontier
-
         if (folder / FILE).is_file():
             tables["frontier"] = write_frontier(folder, echo=echo)
     if reported:
         from study.report.write import write_report
-
         tables.update(write_report(folder, echo=echo))
     if plan.mlflow:
         try:
@@ -102,7 +98,6 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
 
 def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
     """best.json (``study.results.search.best_record``), and the best trial (of each cell) said."""
-    assert plan.search is not None
     metric = plan.search.settings.metric
     data = best_record(plan, trials, optuna_numbers(plan.folder, read_study_meta(plan.folder)))
     if data is None:

@@ -22,25 +22,23 @@ from study.basics.errors import StorageError, StudyError, first_line
 from study.basics.io import write_csv_atomic, write_json_atomic
 from study.basics.layout import CURVES, MIRRORED, STUDY_FILE, TRIALS
 from study.basics.store import Store, study_store
+from study.basics.store import check_storage as check_store
 from study.planning.plan import StudyPlan
 
 
 def check_storage(plan: Any) -> None:
     """--storage written, read back and cleaned up from here; else a StudyError naming it."""
     if plan.storage:
-        from study.basics.store import check_storage as check
-
-        check(Store(plan.storage))
+        check_store(Store(plan.storage))
 
 
 def check_nodes(plan: Any) -> None:
     """Every other node reaches --storage, or without it sees the study folder; else a StudyError."""
     from study.engine import nodes
-
     if not nodes.other_nodes():
         return  # Ray on this machine alone: nothing to check
     if plan.storage:
-        failed = nodes.storage_failures(plan.storage)
+        failed = nodes.failures(nodes.uses, plan.storage)
         if failed:
             node, why = failed[0]
             raise StudyError(f"--storage: node {node} cannot write and read back {plan.storage} ({why}); "
@@ -53,7 +51,7 @@ def check_nodes(plan: Any) -> None:
     try:
         with open(fd, "w") as f:
             f.write(token)
-        blind = nodes.blind_nodes(marker, token)
+        blind = nodes.failures(nodes.sees, marker, token)
     finally:
         Path(marker).unlink(missing_ok=True)
     if blind:
@@ -179,7 +177,6 @@ def storage_error(plan: StudyPlan, exc: OSError) -> StorageError:
     finished = ""
     try:
         import pandas as pd
-
         finished = f"; its trials.csv holds the {len(pd.read_csv(plan.folder / TRIALS))} trials finished before"
     except Exception:  # no table was written yet
         pass

@@ -3,11 +3,9 @@ modules are listed in docs/design.md."""
 
 import os
 
-# Set before ray.tune is imported, which every module of this package does after this runs.
-# Ray's newer console output ignores custom progress reporters; the older engine lets ProgressLine
-# replace Ray's wide table with one 80-column line.
+# Before ray.tune is imported (every module here does): Ray's older console output, the one that lets
+# ProgressLine replace Ray's wide table; and no warning about the many small experiment-state snapshots
+# that checkpointing every --checkpoint-every steps makes (cheap here, the warning would flood the terminal).
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-# Checkpointing every trial every --checkpoint-every steps forces many small experiment-state
-# snapshots; they are cheap here, and Ray's warning about them would flood the terminal.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")

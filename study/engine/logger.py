@@ -24,8 +24,7 @@ from study.results.trials import RECORDED, stopped_by
 if TYPE_CHECKING:
     from study.engine.spec import TunerSpec
 
-# What a trial's evaluations put on record, against the training step ("step" too, to see a
-# restarted trial go back to its checkpoint).
+# What evaluations put on record against the step ("step" too: a restarted trial goes back to its checkpoint).
 WATCHED = [m for m in RECORDED if m != "stopped_early"] + ["wall_seconds"]
 
 
@@ -133,7 +132,6 @@ class TensorBoardCallback(TBXLoggerCallback, Guarded):
             return
         try:
             from tensorboardX.summary import hparams
-
             swept = ["model", "length", "seed",
                      *[k for k in swept_names(trial, self.swept) if k not in ("model", "length", "seed")]]
             params = {k: v if isinstance(v := trial.config.get(k), str | bool | int | float) else value_text(v, 6)
@@ -206,14 +204,12 @@ class MLflowCallback(LoggerCallback, Guarded):
             self._give_up(exc)
 
     def _give_up(self, exc: BaseException) -> None:
-        # Once is enough: a tracking server that went away would make every later call wait
-        # through MLflow's retries, and Ray's driver with it.
+        # Once: a server gone away would make every later call, and Ray's driver, wait through MLflow's retries.
         self._client = None
         self._notice(f"MLflow logging to {self.uri}", exc)
 
     def _params(self, run_id: str, values: dict[str, Any]) -> None:
         from mlflow.entities import Param
-
         params = [Param(k, str(v)) for k, v in values.items()]  # as mlflow.log_params writes them: None -> "None"
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
             self._client.log_batch(run_id, params=params[i:i + 100])
@@ -250,7 +246,6 @@ class MLflowCallback(LoggerCallback, Guarded):
             return
         try:
             from mlflow.entities import Metric
-
             run_id = self._run(trial)
             if run_id is not None:
                 now, step = int(time.time() * 1000), int(result["step"])
@@ -262,7 +257,6 @@ class MLflowCallback(LoggerCallback, Guarded):
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         try:
             from mlflow.entities import Metric, RunTag
-
             run_id = self._run(trial)
             if run_id is None:
                 return
@@ -270,8 +264,7 @@ class MLflowCallback(LoggerCallback, Guarded):
             status = "ERROR" if failed else "TERMINATED"
             row = {"status": status, **{k: last.get(k) for k in RECORDED}, "steps": trial.config.get("steps")}
             tags = [RunTag("stopped_by", stopped_by(row)), RunTag("ray_status", status)]
-            # The best evaluation of the whole curve: the checkpoint holds it all, also the part
-            # logged before a restart of the driver.
+            # The best of the whole curve: the checkpoint holds it all, also what was logged before a driver restart.
             curve = saved_curve(study_store(self.storage, self.folder), trial.config, trial.trial_id) or []
             best = [r["eval_accuracy"] for r in curve if r.get("eval_accuracy") is not None]
             metrics = [Metric("best_eval_accuracy", float(max(best)), int(time.time() * 1000), int(last["step"]))

@@ -32,7 +32,6 @@ from study.results.pbt import boundary_path, decision, member, member_key, train
 def _saved(store: Store, path: str, config: Config) -> tuple[Any, dict[str, Any]]:
     """(the state saved at key ``path`` of ``store`` or None, what the trial carries on with)."""
     from palrnn.train import CheckpointError
-
     carried: dict[str, Any] = {"wall_seconds": 0.0, "restarts": 0, "restarted_from_scratch": False, "records": [],
                                "lineage": []}
     if not store.exists(path):
@@ -46,8 +45,7 @@ def _saved(store: Store, path: str, config: Config) -> tuple[Any, dict[str, Any]
     except FileNotFoundError:  # removed since (a new study of the same name): none
         return None, carried
     except (CheckpointError, KeyError, TypeError) as exc:
-        # A corrupt checkpoint must not give a silently wrong result: start the trial over
-        # from step 0 and record it (restarted_from_scratch), so the tables show it.
+        # Never a silently wrong result: start over from step 0, on record (restarted_from_scratch).
         print(f"palrnn: {exc}; restarting this trial from step 0")
         return None, {**carried, "restarted_from_scratch": True}
 
@@ -73,7 +71,6 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
     import torch
 
     from palrnn.train import new_state, train
-
     torch.set_num_threads(threads)
     logging.getLogger("ray").setLevel(logging.WARNING)
     config, node, trial_id, key, store, path = _where(params, study_folder, bool(pbt))
@@ -113,10 +110,8 @@ def palrnn_trial(params: dict[str, Any], study_folder: str = ".", checkpoint_eve
     for record in train(state, on_step=marker(store, path, lambda: last_saved) if pbt else None):  # noqa: B023
         result = metrics(record)
         records.append(result)
-        # The checkpoint carries the trial's curve, every record up to its step: the tables are
-        # made from it (collect), so no evaluation is lost or counted twice however the trial,
-        # its worker or the driver was stopped. Saved before the report: a restarted trial goes
-        # on from the last record saved.
+        # The checkpoint carries the curve the tables are made of (collect): no evaluation lost or counted twice
+        # however the trial, its worker or the driver stopped. Saved before the report: a restart goes on from it.
         if state.done or at_boundary(state, pbt) or state.step - last_saved >= checkpoint_every:
             save(result)
             last_saved = state.step
@@ -155,7 +150,6 @@ def exploit(state: Any, store: Store, params: dict[str, Any], trial_id: str, log
     if made is None or any(e["step"] == state.step for e in lineage):
         return state, None
     donor = member_key(params, f"_{made['from']}")
-    assert donor is not None
     new = load_state(store, boundary_path("", donor, state.step).as_posix(), state.config.device)
     config = made["config"]
     new.perturb(lr=float(config.get("lr", new.config.lr)), max_norm=config.get("max_norm", new.config.max_norm))

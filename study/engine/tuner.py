@@ -114,7 +114,6 @@ def tuner_specs(plan: StudyPlan, verbose: int) -> list[TunerSpec]:
 def _trainable(spec: TunerSpec) -> Any:
     plan, pbt = spec.plan, None
     if spec.parts.population:  # what a PBT trial needs to know (study.engine.trainable)
-        assert plan.search is not None
         params = spec.param_space
         every = pbt_interval(plan.search.settings, int(params["steps"]), int(params.get("eval_every", 1)))
         log = spec.experiment_store().uri_of(PBT_LOG) if plan.storage else \
@@ -132,7 +131,6 @@ def _param_space(spec: TunerSpec) -> dict[str, Any] | None:
         return None
     space = {k: tune.grid_search(v) if k in spec.plan.grid_axes else v for k, v in spec.param_space.items()}
     if spec.parts.population:  # Ray draws PBT's first configs from the space itself
-        assert spec.plan.search is not None
         space.update(pbt_domains(spec.plan.search.space(str(space["model"]))))
     return space
 
@@ -145,8 +143,7 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
         failure_config=tune.FailureConfig(max_failures=spec.plan.max_failures),
         progress_reporter=ProgressLine(total=total if total and total > 0 else None) if spec.verbose else None,
         verbose=spec.verbose,
-        # Ray adds its CSV and JSON loggers itself (collect() reads them); its TensorBoard logger
-        # is replaced by TensorBoardCallback (a subclass, so Ray does not add its own).
+        # Ray adds its CSV and JSON loggers (collect reads them), not its TensorBoard one (ours subclasses it).
         callbacks=[*study_callbacks(spec), *(CALLBACKS[name](spec) for name in spec.parts.callbacks)],
     )
 
@@ -175,8 +172,7 @@ def searching(spec: TunerSpec) -> TunerSpec:
 
 def _tune_config(spec: TunerSpec, searched: bool = True) -> tune.TuneConfig:
     """``searched``: with its kind's searcher, scheduler and number of samples, if it has a searcher."""
-    # reuse_actors: a new trial runs in the finished trial's worker process, so torch and palrnn
-    # are imported once per worker, not once per trial (most of Ray's per-trial overhead).
+    # reuse_actors: torch and palrnn imported once per worker, not per trial (most of Ray's per-trial overhead).
     kw: dict[str, Any] = {"trial_dirname_creator": _dirname, "reuse_actors": True}
     parts = spec.parts
     searched = searched and parts.searcher is not None
@@ -275,9 +271,8 @@ def finish_short(spec: TunerSpec, results: Any) -> int:
         config = dict(trial.config or {})
         if not config or trial.status != "TERMINATED":
             continue
-        # A trial saves its last record before it reports it: when Ray's last result says it
-        # ended, it did, and its checkpoint is not read (every trial of every grid comes here).
-        # Else where it got to is its checkpoint's last record, or Ray's result, or nowhere.
+        # A trial saves its last record before reporting it: if Ray's last result says it ended, it did (no
+        # checkpoint read: every grid's trials come here); else its checkpoint's last record, or Ray's result.
         last = dict(trial.last_result or {})
         if unfinished(config, last) and unfinished(config, (saved_curve(spec.store, config) or [last])[-1]):
             short.append(config)
@@ -327,8 +322,7 @@ def collect(results: Any, config_columns: list[str], study_folder: str | Path | 
         last = result.metrics or {}
         trial_id = Path(result.path).name.removeprefix("trial_")
         trial = held.get(trial_id)
-        # A trial that never reported to Ray has no config in its result, but may have a
-        # checkpoint (it ran in finish_short's Tuner): Ray's Trial has its config.
+        # A trial that never reported (it ran in finish_short's Tuner) may have a checkpoint: Ray's Trial's config.
         config = result.config or dict(getattr(trial, "config", None) or {})
         saved = saved_curve(study_folder, config, trial_id) if study_folder is not None and config else None
         if saved:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 def _budget(spec: TunerSpec) -> tuple[Any, dict[str, Any], int]:
     """The search's plan, the keywords every scheduler takes, and a trial's steps per evaluation."""
     search = spec.plan.search
-    assert search is not None
     s = search.settings
     return search, {"time_attr": "step", "metric": s.metric, "mode": s.mode}, int(spec.param_space.get("eval_every", 1))
 

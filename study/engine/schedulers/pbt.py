@@ -40,9 +40,7 @@ def domains(space: dict[str, Any]) -> dict[str, Any]:
 def pbt_searcher(spec: TunerSpec) -> BasicVariantGenerator:
     """The population's first configs, drawn by Ray (which refuses a searcher beside PBT), seeded; all
     at once: PBT compares every member at each round, and pauses those the cluster cannot fit."""
-    search = spec.plan.search
-    assert search is not None
-    return BasicVariantGenerator(random_state=search.settings.seed, max_concurrent=0)
+    return BasicVariantGenerator(random_state=spec.plan.search.settings.seed, max_concurrent=0)
 
 
 class StudyPBT(PopulationBasedTraining):
@@ -62,7 +60,7 @@ class StudyPBT(PopulationBasedTraining):
     def _draws(self, step: int, who: int) -> None:
         key = f"{self._seed}/{step}/{who}"
         random.seed(key)
-        np.random.seed(hash_int(key))
+        np.random.seed(int.from_bytes(hashlib.sha1(key.encode()).digest()[:4], "big"))  # hash() differs by process
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         super().on_trial_add(tune_controller, trial)
@@ -94,9 +92,8 @@ class StudyPBT(PopulationBasedTraining):
             return chosen
         live = list(tune_controller.get_live_trials())
         waiting = [t for t in live if t.status in (Trial.PAUSED, Trial.PENDING)]
-        if not waiting or len(waiting) < len(live):
-            return None
-        if any(self._trial_state[t].last_train_time < self._next_perturbation_sync for t in waiting):
+        if not waiting or len(waiting) < len(live) or any(
+                self._trial_state[t].last_train_time < self._next_perturbation_sync for t in waiting):
             return None
         self._round(tune_controller)
         return super().choose_trial_to_run(tune_controller)
@@ -130,11 +127,6 @@ class StudyPBT(PopulationBasedTraining):
         return new, operations
 
 
-def hash_int(text: str) -> int:
-    """A hash the same in every process (Python's ``hash`` of a str is not)."""
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
-
-
 def inside(dist: tuple[str, Any], value: Any) -> Any:
     """A perturbed value kept within its distribution's bounds (Ray's factors of 0.8 and 1.2 can leave it)."""
     kind, values = dist
@@ -152,7 +144,6 @@ def mutation(dist: tuple[str, Any]) -> Any:
 
 def pbt(spec: TunerSpec) -> StudyPBT:
     search = spec.plan.search
-    assert search is not None
     steps, every = int(spec.param_space["steps"]), int(spec.param_space.get("eval_every", 1))
     space = search.space(str(spec.param_space["model"]))
     fields = [f for f in perturbed(search.settings) if f in space]

@@ -133,9 +133,8 @@ class FrontierSearcher(tune.search.Searcher):
         for key in self.frontier.running():  # running in the Frontier, but no trial of Ray's
             if tuple(key) not in mine:
                 self.frontier.release(*key)
-        # A seed that ended or was stopped after Ray last saved (a killed driver) is in the Frontier but
-        # not in Ray's trials, so not in the tables: its trial runs once more from its checkpoint (one
-        # stopped is stopped again at its first result) and reports it.
+        # A seed ended or stopped after Ray last saved (a killed driver) is in the Frontier, not in Ray's trials or
+        # the tables: it runs once more from its checkpoint (a stopped one is stopped at its first result).
         replayed = self.frontier.ended() + self.frontier.stopped()
         self.replay = [list(k) for k in replayed if tuple(k) not in seen | mine]
         self._changed()

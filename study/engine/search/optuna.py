@@ -110,8 +110,7 @@ class PalrnnOptunaSearch(OptunaSearch):
             steps = last.get("config/steps", (last.get("config") or {}).get("steps"))  # Ray flattens the result
             row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in RECORDED}, "steps": steps}
             try:
-                # The result that ends a trial (its last, or the one at which ASHA stops it) reaches
-                # the searcher only here, not through on_trial_result.
+                # The result that ends a trial (its last, or ASHA's cut) reaches the searcher only here.
                 if not isinstance(self.metric, list):
                     self._report(trial_id, last)
                 ot_trial.set_user_attr("ray_trial_id", trial_id)
@@ -214,7 +213,6 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
     Optuna study per cell), as many at once as ``spec.max_concurrent``."""
     search = spec.plan.search
     cell = spec.search_cell
-    assert search is not None and cell is not None
     s = search.settings
     journal = optuna.storages.journal.JournalFileBackend(str(spec.study_folder.resolve() / search.storage))
     # Several objectives: Ray's OptunaSearch takes them as lists, and Optuna searches them all.
@@ -224,8 +222,7 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
                                   sampler=optuna_sampler(s.sampler, s.seed),
                                   study_name=cell.get("study_name", "palrnn"),
                                   storage=optuna.storages.JournalStorage(journal))
-    # The journal says which sampler (and seed) chose its trials; a resumed search restores the
-    # same sampler with Ray's searcher state, and study.json plans it again.
+    # The journal names the sampler and seed that chose its trials (a resume restores them with Ray's state).
     searcher._ot_study.set_user_attr("sampler", s.sampler)
     searcher._ot_study.set_user_attr("sampler_seed", s.seed)
     searcher.mirror = spec.store if spec.plan.storage else None  # where save() copies the journal
