@@ -1,7 +1,5 @@
-"""Run a planned study on Ray (``execute``): Ray up, the folder made and locked (one driver per study),
-study.json and study.toml written, the Tuners run while the watch keeps the tables current, ``finish``.
-Planning has checked everything before; what can still fail is the machine's: a port taken, a cluster
-too small, a full disk, a Ctrl-C."""
+"""Run a planned study on Ray (``execute``), one driver per study. Planning has checked everything; what
+can still fail is the machine's: a port taken, a cluster too small, a full disk, a Ctrl-C."""
 
 from __future__ import annotations
 
@@ -41,8 +39,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
     """Start or join Ray (``cluster_address``), run (or resume) the study, write its tables; return them."""
     say = print if echo else silent
     address = cluster_address(address)
-    warning = dashboard_warning(dashboard_host, address)
-    if warning:
+    if warning := dashboard_warning(dashboard_host, address):
         print(warning, file=sys.stderr)
     shared.check_storage(plan)  # --storage reachable from here: before Ray, before anything is written
     if plan.fetched:  # --resume on a machine without the study folder: its state, as read from --storage
@@ -68,8 +65,7 @@ def execute(plan: StudyPlan, *, resume: bool = False, address: str | None = None
             except Exception:
                 # A full disk can break Ray itself on the way out (it reads back a trial's error file
                 # that was written empty): the study's verdict is still the folder that cannot be written.
-                failure = watch.failure or unwritable(plan.folder)
-                if failure is not None:
+                if (failure := watch.failure or unwritable(plan.folder)) is not None:
                     raise storage_error(plan, failure) from None
                 raise
             finally:
@@ -149,8 +145,7 @@ def dashboard_port_for(host: str, port: int | None, tries: int = 100) -> int:
             raise StudyError(f"--dashboard-port: {port} on {host} is in use (another study's Ray?); "
                              "choose a free port, or leave the option out to take the next free one")
         return port
-    found = next((p for p in range(DASHBOARD_PORT, DASHBOARD_PORT + tries) if free(p)), None)
-    if found is None:
+    if (found := next((p for p in range(DASHBOARD_PORT, DASHBOARD_PORT + tries) if free(p)), None)) is None:
         raise StudyError(f"--dashboard-port: ports {DASHBOARD_PORT}..{DASHBOARD_PORT + tries - 1} on {host} are "
                          "all in use; choose a free one")
     return found
@@ -191,9 +186,8 @@ def _started(plan: StudyPlan, resume: bool) -> tuple[dict[str, Any], float]:
 
 
 def _run(plan: StudyPlan, resume: bool, verbose: int, watch: StudyWatch, say: Callable[..., None]) -> tuple[Any, Any]:
-    """The plan's Ray experiments: one, or one per cell, one after the other. A cell that ends
-    unfinished (Ctrl-C, a study folder that cannot be written) stops the study there; ``--resume``
-    continues that cell and runs the others."""
+    """The plan's Ray experiments, one per cell one after the other where it has several: a cell that ends
+    unfinished (Ctrl-C, a full disk) stops there; ``--resume`` continues that cell and runs the others."""
     specs = tuner.tuner_specs(plan, verbose=verbose)
     for spec in specs:
         damage = tuner.experiment_state_damage(spec.results_dir / spec.name) if resume and not plan.storage else None

@@ -66,8 +66,7 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
     tables = {"trials": trials, "curves": curves, **_reports(plan, bool(report and len(trials)), echo, say)}
     resume = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
-    line = kind.status_line(status, unfinished, errors, resume)
-    if line:
+    if line := kind.status_line(status, unfinished, errors, resume):
         say(line)
     return {**tables, "unfinished": unfinished, "errors": errors, "status": status, "tuning_seconds": elapsed}
 

@@ -1,7 +1,6 @@
-"""What keeps a running study safe: the watch (its time, its tables so far, a study folder that can no
-longer be written), and what its nodes share (--storage, docs/storage.md): checked before anything is
-written (by the driver, then by every other node), the study folder's outputs and the driver's state
-copied there."""
+"""What keeps a running study safe: the watch (its time, its tables so far, a folder that can no longer be
+written), and what its nodes share (--storage, docs/storage.md): checked before anything is written, the
+study folder's outputs and the driver's state copied there."""
 
 from __future__ import annotations
 
@@ -38,8 +37,7 @@ def check_nodes(plan: Any) -> None:
     if not nodes.other_nodes():
         return  # Ray on this machine alone: nothing to check
     if plan.storage:
-        failed = nodes.failures(nodes.uses, plan.storage)
-        if failed:
+        if failed := nodes.failures(nodes.uses, plan.storage):
             node, why = failed[0]
             raise StudyError(f"--storage: node {node} cannot write and read back {plan.storage} ({why}); "
                              f"give every node the storage's endpoint and credentials")
@@ -99,11 +97,9 @@ def mirror(plan: Any) -> Callable[[], None] | None:
 
 
 class StudyWatch:
-    """Every ``every`` seconds: study.json's ``wall_seconds`` (a driver killed outright leaves its time
-    on record for ``--resume`` to add to), trials.csv and curves.csv of the trials finished so far, and
-    with --storage ``mirror`` (also at the end). A study folder that can no longer be written (a full
-    disk, a read-only file system) interrupts the study as Ctrl-C would: trials stop at their last
-    checkpoint, and ``--resume`` continues."""
+    """Every ``every`` seconds: study.json's ``wall_seconds`` (a driver killed outright leaves its time for
+    ``--resume``), the finished trials' tables, and ``mirror`` (also at the end). A study folder that can no
+    longer be written interrupts the study as Ctrl-C would: ``--resume`` continues it."""
 
     def __init__(self, folder: Path, meta: dict[str, Any], before: float, tables: Any, every: float = 5.0,
                  mirror: Callable[[], None] | None = None) -> None:

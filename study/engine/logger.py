@@ -68,10 +68,9 @@ class Guarded:
 
 
 class TensorBoardCallback(TBXLoggerCallback, Guarded):
-    """Every trial's metrics in ``<study folder>/tensorboard/<run name>/`` against the training step,
-    its swept values in HPARAMS once it ends. A subclass of Ray's TBXLoggerCallback so that Ray adds
-    not its own (into each trial's folder, against Ray's report count); not Ray's ``__init__``, which
-    fails without tensorboardX: then it does nothing and says so once."""
+    """Every trial's metrics in ``<study folder>/tensorboard/<run name>/`` against the training step. A
+    TBXLoggerCallback so that Ray adds not its own (against Ray's report count); not Ray's ``__init__``, which
+    fails without tensorboardX (then it says so once)."""
 
     _SAVED_FILE_TEMPLATES: list[str] = []  # nothing of ours lives in the trial folders
 
@@ -127,8 +126,7 @@ class TensorBoardCallback(TBXLoggerCallback, Guarded):
             self._notice("TensorBoard logging", exc)
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
-        writer = self._writers.pop(trial.trial_id, None)
-        if writer is None:
+        if (writer := self._writers.pop(trial.trial_id, None)) is None:
             return
         try:
             from tensorboardX.summary import hparams
@@ -157,10 +155,8 @@ class TensorBoardCallback(TBXLoggerCallback, Guarded):
 
 
 class MLflowCallback(LoggerCallback, Guarded):
-    """Every trial an MLflow run nested under the study's (docs/watching.md). Not Ray's
-    MLflowLoggerCallback, which logs at Ray's report count, cannot nest runs and starts a second run
-    for a trial continued by ``--resume``: here a trial's run is found again by its ``trial_key`` (as
-    its checkpoint is), and the study's by its name and folder."""
+    """Every trial an MLflow run nested under the study's. Not Ray's MLflowLoggerCallback (Ray's report
+    count, no nesting, a second run after ``--resume``): a trial's run is found by its ``trial_key``."""
 
     def __init__(self, uri: str, study_folder: str | Path, name: str, fixed: dict[str, Any] | None = None,
                  kind: str = "grid", swept: list[str] | None = None, storage: str | None = None) -> None:
@@ -246,8 +242,7 @@ class MLflowCallback(LoggerCallback, Guarded):
             return
         try:
             from mlflow.entities import Metric
-            run_id = self._run(trial)
-            if run_id is not None:
+            if (run_id := self._run(trial)) is not None:
                 now, step = int(time.time() * 1000), int(result["step"])
                 metrics = [Metric(k, v, now, step) for k, v in scalars_of(result).items()]
                 self._client.log_batch(run_id, metrics=metrics)
@@ -257,8 +252,7 @@ class MLflowCallback(LoggerCallback, Guarded):
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         try:
             from mlflow.entities import Metric, RunTag
-            run_id = self._run(trial)
-            if run_id is None:
+            if (run_id := self._run(trial)) is None:
                 return
             last = trial.last_result or {}
             status = "ERROR" if failed else "TERMINATED"

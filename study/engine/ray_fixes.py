@@ -1,22 +1,19 @@
-"""Two fixes to Ray Tune 2.60's trial controller, each applied once (``apply``), each injected for real
-in a test.
+"""Two fixes to Ray Tune 2.60's trial controller, applied once (``apply``), each injected for real in a test.
 
-**A trial whose reused worker dies while being reset for it is retried.** With ``reuse_actors`` a
-trial starts in a finished trial's worker: Ray holds it PENDING and asks the worker to ``reset``. When
-the worker dies then, Ray's ``_actor_failed`` retries the trial (RUNNING, then PENDING again) and the
-failed ``reset`` reaches ``_trial_task_failure`` for the same death: the trial, PENDING with no worker,
-fails again, and a PENDING trial is never retried: it ends ERROR whatever ``max_failures`` says. It
-also stays in ``_resetting_trials``, so a retry would wait for a reset that never answers. The fix
-drops a failure that reaches a PENDING trial with no worker (already retried) and takes a trial whose
-reset failed off ``_resetting_trials``
+**A trial whose reused worker dies while being reset for it is retried.** With ``reuse_actors`` Ray holds
+the trial PENDING and asks a finished trial's worker to ``reset``. If the worker dies then, ``_actor_failed``
+retries the trial (RUNNING, then PENDING again), and the failed ``reset`` reaches ``_trial_task_failure``
+for the same death: the PENDING trial with no worker fails again and, never retried, ends ERROR whatever
+``max_failures`` says; it also stays in ``_resetting_trials``, its retry waiting for a reset that never
+answers. The fix drops a failure that reaches a PENDING trial with no worker (already retried) and takes
+a trial whose reset failed off ``_resetting_trials``
 (tests/study/test_chaos.py::test_workers_killed_between_two_trials_change_nothing).
 
-**A trial paused while its checkpoint is being saved is not stopped when it runs again.** PBT pauses
-a member waiting at a round (with a save), then pauses it again without one when the round exploits
-it. Ray's ``pause_trial`` drops the decision cached for the trial, but ``_schedule_trial_stop`` caches
-a STOP for a trial whose save is in flight, then clears that save: the STOP stays, and the trial's next
-save (its first report once it runs again) executes it, ending it TERMINATED short of its steps (seen
-in CI). The fix drops that STOP once the trial is PAUSED, as ``pause_trial`` means to
+**A trial paused while its checkpoint is being saved is not stopped when it runs again.** PBT pauses a
+member waiting at a round (with a save), then again without one when the round exploits it. Ray's
+``pause_trial`` drops the decision cached for it, but ``_schedule_trial_stop`` caches a STOP for a trial
+whose save is in flight, then clears the save: the trial's next save, once it runs again, executes the
+STOP and it ends short of its steps (seen in CI). The fix drops that STOP once the trial is PAUSED
 (tests/test_ray_fixes.py; tests/study/test_pbt.py end to end).
 """
 

@@ -1,6 +1,4 @@
-"""The Ray Tune function trainable: one palrnn training run, resumable from its own checkpoint, a key of
-the study's store (the study folder, or with --storage an object every node reaches).
-
+"""The Ray Tune function trainable: one palrnn run, resumable from its own checkpoint in the study's store.
 Under PBT (``schedulers.pbt``) a trial saves, at each perturbation step, a copy of its state others may go
 on from (``boundary_path``) and reports a small Ray checkpoint naming it (Ray's PBT exploits only trials
 that report checkpoints). Starting, it makes an exploit the decision log holds at its step and it has not

@@ -1,7 +1,6 @@
-"""A plan's Ray Tuners: Ray started or joined (its fixes applied: ``ray_fixes``), the Tuners built from
-the parts the study's kind names in the engine's registries (``SEARCHERS``, ``SCHEDULERS``,
-``CALLBACKS``), run, restored, and their results made the study's tables (``collect``). With --storage,
-the trials' checkpoints, PBT's states and Ray's experiment live there, under the study's name."""
+"""Ray started or joined (``ray_fixes`` applied); a plan's Tuners, of the parts its kind names in the
+registries (``SEARCHERS``, ``SCHEDULERS``, ``CALLBACKS``), run or restored, their results the study's
+tables (``collect``). With --storage, checkpoints, PBT's states and Ray's experiment live there."""
 
 from __future__ import annotations
 
@@ -302,8 +301,7 @@ def can_restore(spec: TunerSpec) -> bool:
 def experiment_state_damage(study_folder: str | Path) -> str | None:
     """Why Ray's latest experiment state in the folder cannot be read (a full disk cuts it short: Ray
     copies it without a temporary file), or None."""
-    states = sorted(Path(study_folder).glob("experiment_state-*.json"))
-    if not states:
+    if not (states := sorted(Path(study_folder).glob("experiment_state-*.json"))):
         return None
     try:
         json.loads(states[-1].read_text())

@@ -1,9 +1,7 @@
-"""Ray Tune schedulers: ASHA, HyperBand and the median rule (here), PBT (pbt.py: ``StudyPBT``, seeded,
-logged, resumable), the frontier's (``study.engine.search.frontier``). ``SCHEDULERS``: a name a study's
-kind gives its Tuners' scheduler (``Kind.tuner``) -> what builds it from a ``TunerSpec``
-(docs/extending.md). Each counts training steps (``time_attr="step"``), not reports: a trial resumed
-from its checkpoint reports its steps on from there. The budget (``max_t``, ``grace_period``) is in
-evaluations, ``eval_every`` steps each."""
+"""Ray Tune schedulers: ASHA, HyperBand, the median rule, PBT (pbt.py), the frontier's (in search/frontier.py).
+``SCHEDULERS``: the name a study's kind gives its scheduler (``Kind.tuner``) -> its maker (docs/extending.md).
+Each counts training steps, not reports (a trial resumed from its checkpoint reports its steps on from
+there); the budget (``max_t``, ``grace_period``) is in evaluations."""
 
 from __future__ import annotations
 

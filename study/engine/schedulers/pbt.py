@@ -1,9 +1,7 @@
-"""Population Based Training (Ray Tune's synchronous ``PopulationBasedTraining``; docs/search.md),
-deterministic and resumable: every random draw is seeded by the search seed, the step and the trial's
-member, so a study decides the same however often it was stopped; each decision is written to the
-decision log (``study.results.pbt``) before Ray acts on it; and Ray's scheduler, which a restored Tuner
-unpickles as it was when the study started (tuner.pkl), takes its place in the rounds and each trial's
-config back from the log as Ray adds the trials again."""
+"""Population Based Training (Ray Tune's synchronous ``PopulationBasedTraining``; docs/search.md), each
+random draw seeded by the search seed, step and member, each decision in the decision log before Ray acts
+on it. Restored as it was pickled at the start (tuner.pkl), the scheduler takes its place in the rounds and
+each trial's config back from the log as Ray adds the trials again."""
 
 from __future__ import annotations
 
@@ -65,15 +63,13 @@ class StudyPBT(PopulationBasedTraining):
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         super().on_trial_add(tune_controller, trial)
         log = read_log(self._log)
-        done = last_round(log)
-        if done is None:  # a new study: the whole population is added before its first round
+        if (done := last_round(log)) is None:  # a new study: the whole population is added before its first round
             return
         # A restored study: this trial is where the log's last round left it, with its config then.
         state = self._trial_state[trial]
         state.last_perturbation_time = state.last_train_time = done
         self._next_perturbation_sync = max(self._next_perturbation_sync, done + self._perturbation_interval)
-        mine = [e for e in log if e.get("member") == member(trial.trial_id)]
-        if mine:
+        if mine := [e for e in log if e.get("member") == member(trial.trial_id)]:
             trial.set_config({**trial.config, **mine[-1]["config"]})
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
@@ -87,8 +83,7 @@ class StudyPBT(PopulationBasedTraining):
         """Ray's choice; where none is left because every live trial waits at the round while the trial
         that would have completed it ended instead (at the target, or diverged), the round is decided
         here: Ray's synchronous PBT decides a round only on a result, and would wait for ever."""
-        chosen = super().choose_trial_to_run(tune_controller)
-        if chosen is not None:
+        if (chosen := super().choose_trial_to_run(tune_controller)) is not None:
             return chosen
         live = list(tune_controller.get_live_trials())
         waiting = [t for t in live if t.status in (Trial.PAUSED, Trial.PENDING)]

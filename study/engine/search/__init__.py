@@ -1,7 +1,5 @@
-"""Ray Tune searchers: optuna.py (``PalrnnOptunaSearch``), frontier.py (``FrontierSearcher``), and PBT's
-(Ray's ``BasicVariantGenerator``, ``schedulers.pbt.pbt_searcher``). ``SEARCHERS``: a name a study's kind
-gives its Tuners' searcher (``Kind.tuner``; none: Ray's variants of the param space, a grid) -> what
-builds it from a ``TunerSpec`` (docs/extending.md)."""
+"""Ray Tune searchers: optuna.py, frontier.py, and PBT's (``schedulers.pbt.pbt_searcher``). ``SEARCHERS``:
+the name a study's kind gives its searcher (``Kind.tuner``; none: a grid) -> its maker (docs/extending.md)."""
 
 from __future__ import annotations
 

@@ -23,11 +23,9 @@ if TYPE_CHECKING:
 
 
 class FrontierSearcher(tune.search.Searcher):
-    """Proposes the configs ``study.frontier.Frontier`` asks for (``suggest``: None while nothing can
-    launch until a trial ends). A seed is solved at its first result with a ``steps_to_target``
-    (``observe``, on every result), not solved when it ends without one, stopped (not counted) when
-    stopped before its end, an error (not solved) once Ray gives up on it. Ray saves its state with
-    the experiment's; ``frontier/state.json`` and ``frontier.csv`` are rewritten on every change."""
+    """Proposes the configs ``study.frontier.Frontier`` asks for (None while nothing can launch) and records
+    each seed: solved at its first result with a ``steps_to_target``, not solved when it ends without one
+    or errs, stopped (not counted) before its end. ``frontier/state.json`` is rewritten on every change."""
 
     CKPT_FILE_TMPL = "frontier-searcher-{}.json"
 
@@ -58,8 +56,7 @@ class FrontierSearcher(tune.search.Searcher):
         return self.frontier.config(nxt)
 
     def _key(self, trial_id: str, result: dict[str, Any] | None = None) -> Any:
-        key = self.trials.get(trial_id)
-        if key is not None:
+        if (key := self.trials.get(trial_id)) is not None:
             return Trial(*key)
         result = result or {}
         config = result.get("config") or {k[7:]: v for k, v in result.items() if k.startswith("config/")}
@@ -108,8 +105,7 @@ class FrontierSearcher(tune.search.Searcher):
             self._load_newer_state()
         held = {t.trial_id: t for t in trials}
         for trial_id, key in list(self.trials.items()):
-            t = held.get(trial_id)
-            if t is None:
+            if (t := held.get(trial_id)) is None:
                 self.trials.pop(trial_id)
                 self.frontier.release(*key)
             elif t.status == "TERMINATED":
@@ -120,8 +116,7 @@ class FrontierSearcher(tune.search.Searcher):
         for t in trials:
             if t.trial_id in self.trials:
                 continue
-            key = self.frontier.trial_of(t.config or {})
-            if key is None:
+            if (key := self.frontier.trial_of(t.config or {})) is None:
                 continue
             seen.add(tuple(key))
             if t.status in ("PENDING", "RUNNING", "PAUSED"):

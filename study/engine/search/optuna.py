@@ -24,17 +24,12 @@ if TYPE_CHECKING:
 
 
 class PalrnnOptunaSearch(OptunaSearch):
-    """Ray's OptunaSearch, recording intermediate values at the training step (Ray's report count
-    starts again at 1 when a trial restarts from its checkpoint) and, at a trial's end, the user
-    attributes ``stopped_by``, ``step`` and ``ray_trial_id`` (docs/watching.md). What Optuna learns
-    is unchanged (TPE reads neither).
-
-    A driver killed outright leaves the journal ahead of Ray's saved state: trials started after Ray
-    last saved are in the journal (RUNNING, or COMPLETE) and unknown to Ray. Restored, the searcher
-    gives each of them, params and all, to the first new Ray trials (``suggest``), which continue
-    from their own checkpoints: the journal keeps each trial once, trials.csv gets its row, and the
-    search its num_samples. A trial Ray holds as running that the journal had finished before the
-    kill reports again: the journal keeps what it had (``_report``)."""
+    """Ray's OptunaSearch, recording intermediate values at the training step (Ray's report count starts
+    again when a trial restarts) and the user attributes of docs/watching.md; what Optuna learns is the same.
+    A driver killed outright leaves the journal ahead of Ray's saved state: restored, the searcher gives the
+    journal's trials Ray does not know, params and all, to the first new Ray trials (``suggest``), which
+    continue from their checkpoints: each trial once in the journal and trials.csv, num_samples kept. One
+    Ray holds as running that the journal had finished reports again: the journal keeps its record."""
 
     def save(self, checkpoint_path: str) -> None:
         """With --storage, the journal copied there first (``mirror``, a Store): the copy a resume on
@@ -48,8 +43,7 @@ class PalrnnOptunaSearch(OptunaSearch):
     def relocate(self, study_folder: Path) -> None:
         """The journal in ``study_folder`` (``tuner.relocate``), also once ``restore`` has put back
         the Optuna study Ray saved, whose storage names the first driver's folder."""
-        journal = journal_file(self._ot_study)
-        if journal is not None:
+        if (journal := journal_file(self._ot_study)) is not None:
             self._journal_here = str(study_folder / Path(journal).name)
 
     def restore(self, checkpoint_path: str) -> None:
@@ -69,8 +63,7 @@ class PalrnnOptunaSearch(OptunaSearch):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if trial_id not in self._ot_trials and not callable(self._space):
-            orphan = self._next_orphan()
-            if orphan is not None:
+            if (orphan := self._next_orphan()) is not None:
                 self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, orphan._trial_id)
                 return unflatten_dict(dict(orphan.params))
         return super().suggest(trial_id)
