@@ -148,8 +148,7 @@ def _run_config(spec: TunerSpec) -> tune.RunConfig:
 
 
 def ray_storage(spec: TunerSpec, experiment: bool = False) -> tuple[str, Any]:
-    """(Ray's storage_path, storage_filesystem): the folder above the experiment (with ``experiment``: its
-    own folder), on --storage's file system, else this machine's (None)."""
+    """(Ray's storage_path, storage_filesystem) of the folder above the experiment, or its own (``experiment``)."""
     if not spec.plan.storage:
         return str((spec.results_dir / spec.name if experiment else spec.results_dir).resolve()), None
     if experiment:
@@ -197,8 +196,7 @@ def run_tuner(spec: TunerSpec) -> Any:
 
 
 def restore_tuner(spec: TunerSpec) -> Any:
-    """``--resume``: Ray restores the searcher and scheduler with their state; running trials continue
-    from their checkpoints, and errored ones too unless the kind says not (a frontier's)."""
+    """``--resume``: running trials continue from their checkpoints, errored ones too unless the kind says not."""
     path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True,
                                resume_errored=spec.parts.resume_errored, param_space=_param_space(spec),
@@ -228,8 +226,7 @@ def relocate(tuner: Any, spec: TunerSpec) -> None:
 
 
 def _fit(spec: TunerSpec, tuner: Any) -> Any:
-    """``tuner.fit()``; then, unless interrupted, a kind's whose scheduler never stops a trial short
-    (a grid's): the trials Ray holds TERMINATED short of their steps run to their end (``finish_short``)."""
+    """``tuner.fit()``; then, unless interrupted, ``finish_short`` where no scheduler stops trials short (a grid)."""
     results, interrupted = fit_noting_interrupt(tuner)
     if not interrupted and not spec.plan.kind_of.scheduled:
         finish_short(spec, results)
@@ -312,8 +309,8 @@ def experiment_state_damage(study_folder: str | Path) -> str | None:
 
 def collect(results: Any, config_columns: list[str], study_folder: str | Path | Store | None = None,
             scheduled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ray's ResultGrid -> (trials, curves). A trial's curve is its checkpoint's (every record up to its
-    last step), else Ray's log of its results, which a driver killed outright leaves incomplete."""
+    """Ray's ResultGrid -> (trials, curves), a trial's curve its checkpoint's where it has one (Ray's log of
+    its results lacks what a driver killed outright never saw)."""
     entries = []
     held = {t.trial_id: t for t in ray_trials(results)}
     for result in results:

@@ -144,10 +144,7 @@ class StudyConcurrencyLimiter(ConcurrencyLimiter):
         inner = self.searcher
         waiting = (trial_id not in self.live_trials and trial_id in getattr(inner, "_ot_trials", {})
                    and trial_id not in getattr(inner, "_completed_trials", {trial_id}))
-        if waiting:
-            inner.on_trial_complete(trial_id, result=result, error=error)
-            return
-        super().on_trial_complete(trial_id, result=result, error=error)
+        (inner if waiting else super()).on_trial_complete(trial_id, result=result, error=error)
 
 
 def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
