@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from study.driver.lock import dashboard_warning
+from study.driver.execute import dashboard_warning
 
 ROOT = Path(__file__).resolve().parents[1]
 

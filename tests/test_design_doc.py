@@ -1,5 +1,5 @@
 """docs/design.md names only modules that exist: every ``name.py`` and ``folder/`` of its layer
-drawing, read against the layer's folder (``driver/  execute.py, lock.py`` is study/driver/...),
+drawing, read against the layer's folder (``driver/  execute.py, shared.py`` is study/driver/...),
 and every path it quotes in backticks (``engine/tuner.py``, ``study/trainable.py``)."""
 
 import re
@@ -72,7 +72,7 @@ def test_every_path_design_md_quotes_exists():
 
 
 def test_a_module_that_does_not_exist_is_caught():
-    text = DESIGN.read_text().replace("lock.py", "nosuch_module.py", 1)
+    text = DESIGN.read_text().replace("finish.py", "nosuch_module.py", 1)
     assert any(not p.is_file() for _, p in drawn_modules(text))
     text = DESIGN.read_text() + "\nSee `engine/nosuch.py`.\n"
     assert any(not p.exists() for _, p in quoted_paths(text))

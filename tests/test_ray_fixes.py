@@ -4,7 +4,7 @@ paused, and no STOP stays cached for its next save to execute. The controller's 
 (its actor manager, the resource bookkeeping) are stand-ins; ``pause_trial``,
 ``_schedule_trial_pause`` and ``_schedule_trial_stop`` are Ray's. No Ray is started.
 
-The fixes are applied when a study starts or joins Ray (``study.engine.session.init_ray``), once
+The fixes are applied when a study starts or joins Ray (``study.engine.tuner.init_ray``), once
 however often, and not by importing the engine."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_the_fixes_are_applied_at_session_start_once_not_on_import():
     Ray is not started: ``ray.is_initialized`` says it runs already, as where a study joins it."""
     code = APPLIED + """
 import ray
-import study.engine.tuner, study.engine.session as session
+import study.engine.tuner as session
 from study.engine import ray_fixes
 assert applied() == [False, False], applied()
 ray.is_initialized = lambda: True

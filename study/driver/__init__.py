@@ -1,2 +1,2 @@
-"""The driver: runs a planned study on Ray (execute.py), keeps it safe while it runs (lock.py: one
-driver per study, the dashboard's port; watch.py) and writes its tables, status and report (finish.py)."""
+"""The driver: runs a planned study on Ray, one driver per study (execute.py), keeps it safe while it
+runs (shared.py) and writes its tables, status and report (finish.py)."""

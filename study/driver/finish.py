@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from study.spec.studyfile import to_toml
 
 def study_toml(plan: StudyPlan) -> str:
     """The resolved study, as the study file that plans these very trials again."""
-    assert plan.study is not None
     folder = shlex.quote(str(plan.folder / STUDY_TOML))
     return to_toml(plan.study, [f"The study {plan.name}, as planned by: {plan.command}",
                                 f"Every setting is explicit. Rerun it into a new folder: python -m study.run --study "
@@ -35,8 +35,6 @@ def study_meta(plan: StudyPlan) -> dict[str, Any]:
 
 
 def read_study_meta(folder: Path) -> dict[str, Any]:
-    import json
-
     try:
         return json.loads((folder / STUDY_FILE).read_text())
     except (OSError, ValueError):
@@ -45,15 +43,9 @@ def read_study_meta(folder: Path) -> dict[str, Any]:
 
 def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before: float = 0.0, report: bool,
            echo: bool) -> dict[str, Any]:
-    """Write the tables and the study's final status; ``before``: seconds earlier runs of it took.
-
-    The status is ``complete`` when every planned trial finished, ``interrupted`` when some never
-    started or did not end, ``failed`` when a trial ended in an error (``--resume`` continues the last
-    two), unless the kind says otherwise (``Kind.status``). A search's report gets best.json, a
-    frontier's its frontier.csv and figure, with the report or without it."""
-    folder = plan.folder
-    say = print if echo else silent
-    kind = plan.kind_of
+    """Write the tables and the study's final status (``Kind.status``: complete, interrupted or failed);
+    ``before``: seconds earlier runs of it took. A search's gets best.json, a frontier's its frontier.csv."""
+    folder, say, kind = plan.folder, print if echo else silent, plan.kind_of
     trials = kind.settle(folder, trials)
     write_csv_atomic(folder / TRIALS, trials)
     write_csv_atomic(folder / CURVES, curves)
@@ -65,37 +57,34 @@ def finish(plan: StudyPlan, trials: Any, curves: Any, elapsed: float, *, before:
                 status=status)
     write_json_atomic(folder / STUDY_FILE, meta)
     if "search" in kind.report:
-        assert plan.search is not None
         _best(plan, trials, say)
         if plan.search.settings.more:
             front = write_pareto(folder, trials, plan.search.settings.objectives)
             say(f"Pareto front over {objective_text(plan.search.settings.objectives)}: {len(front)} of "
                 f"{len(trials)} trials ({PARETO_TEXT}); pareto.csv")
-    tables: dict[str, Any] = {"trials": trials, "curves": curves}
     diverged = int(trials["diverged"].fillna(False).astype(bool).sum()) if len(trials) else 0
     say(f"{len(trials)} trials in {elapsed:.0f} s: {errors} failed, {diverged} diverged; tables in {folder}")
-    tables.update(_reports(plan, bool(report and len(trials)), echo, say))
-    _say_status(plan, status, unfinished, errors, say)
+    tables = {"trials": trials, "curves": curves, **_reports(plan, bool(report and len(trials)), echo, say)}
+    resume = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
+    if line := kind.status_line(status, unfinished, errors, resume):
+        say(line)
     return {**tables, "unfinished": unfinished, "errors": errors, "status": status, "tuning_seconds": elapsed}
 
 
-def silent(*args: Any, **kwargs: Any) -> None:
-    """``say`` when the driver echoes nothing."""
+def silent(*args: Any, **kwargs: Any) -> None:  # ``say`` when the driver echoes nothing
+    pass
 
 
 def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str, Any]:
     """The report (``study.report``) and, with --mlflow, its figures in the study's MLflow run."""
-    folder = plan.folder
-    tables: dict[str, Any] = {}
+    folder, tables = plan.folder, {}
     if "frontier-table" in plan.kind_of.report and not reported:  # else the report writes it
         from study.frontier.table import FILE
         from study.report.frontier import write_frontier
-
         if (folder / FILE).is_file():
             tables["frontier"] = write_frontier(folder, echo=echo)
     if reported:
         from study.report.write import write_report
-
         tables.update(write_report(folder, echo=echo))
     if plan.mlflow:
         try:
@@ -106,29 +95,17 @@ def _reports(plan: StudyPlan, reported: bool, echo: bool, say: Any) -> dict[str,
     return tables
 
 
-def _say_status(plan: StudyPlan, status: str, unfinished: int, errors: int, say: Any) -> None:
-    """What a study that did not end complete says, and how to resume it."""
-    resume = f"Resume with:\n  python -m study.run --resume --name {plan.name} --results-dir {plan.results_dir}"
-    line = plan.kind_of.status_line(status, unfinished, errors, resume)
-    if line:
-        say(line)
-
-
 def _best(plan: StudyPlan, trials: Any, say: Any) -> None:
-    """best.json (``study.results.search.best_record``): the best trial of the search by its
-    metric, every trial tied with it and the rule that chose among them, with the command that
-    confirms it over 5 seeds; a search over several cells adds each cell's best (``cells``)."""
-    assert plan.search is not None  # (a search's)
+    """best.json (``study.results.search.best_record``), and the best trial (of each cell) said."""
     metric = plan.search.settings.metric
     data = best_record(plan, trials, optuna_numbers(plan.folder, read_study_meta(plan.folder)))
     if data is None:
         return
-    cells = plan.cells
+    several = len(plan.cells) > 1
     shown = [metric, *[a for a in plan.axes if a != metric], "steps_to_target"]
     write_json_atomic(plan.folder / BEST, data)
-    rows = data["cells"].values() if len(cells) > 1 else [data]
-    for row in rows:
-        where = f" ({row['model']} T={row['length']})" if len(cells) > 1 else ""
+    for row in data["cells"].values() if several else [data]:
+        where = f" ({row['model']} T={row['length']})" if several else ""
         fields = [k for k in shown if k in row and (k in (metric, "steps_to_target") or
                                                     row["model"] in ONLY_FOR.get(k, (row["model"],)))]
         say(f"best trial{where}: " + ", ".join(f"{k}={row.get(k)}" for k in fields) + tied_words(row))

@@ -1,5 +1,4 @@
-"""One Ray Tuner of a planned study, as the engine's parts see it: the searchers, schedulers and
-callbacks take a ``TunerSpec`` (and import nothing else of the engine for it)."""
+"""One Ray Tuner of a planned study, as the searchers, schedulers and callbacks see it."""
 
 from __future__ import annotations
 
@@ -27,8 +26,7 @@ class TunerSpec:
     searcher: Any = None  # its searcher, once built (``searching``): a scheduler or callback may work with it
 
     @property
-    def parts(self) -> TunerParts:
-        """What the study's kind runs its Tuners with (``Kind.tuner``)."""
+    def parts(self) -> TunerParts:  # what the study's kind runs its Tuners with (``Kind.tuner``)
         return self.plan.kind_of.tuner(self.plan)
 
     @property
@@ -36,19 +34,17 @@ class TunerSpec:
         return Path(self.plan.results_dir) / self.plan.name
 
     @property
-    def store(self) -> Store:
-        """Where the trials keep their checkpoints: the study folder, or with --storage its place there."""
+    def store(self) -> Store:  # where the trials keep their checkpoints: the study folder, or --storage's place
         return study_store(self.plan.storage, self.study_folder)
 
     def experiment_store(self, *parts: str) -> Store:
-        """Where Ray keeps this Tuner's experiment (with ``parts``: a folder of it), as a store."""
+        """Where Ray keeps this Tuner's experiment (with ``parts``: a folder of it)."""
         relative = (self.results_dir / self.name / Path(*parts)).relative_to(self.study_folder) \
             if self.cell else Path(*parts)
         return self.store.child(*relative.parts)
 
     @property
-    def name(self) -> str:
-        """Ray's experiment name (its folder under ``results_dir``)."""
+    def name(self) -> str:  # Ray's experiment name (its folder under ``results_dir``)
         experiment = (self.cell or {}).get("experiment")
         return Path(experiment).name if experiment else self.plan.name
 
@@ -67,6 +63,4 @@ class TunerSpec:
     @property
     def search_cell(self) -> dict[str, Any] | None:
         """The cell this Tuner runs where its kind runs one per cell (of one cell: its only one), else None."""
-        if not self.parts.per_cell:
-            return None
-        return self.cell or self.plan.cells[0]
+        return (self.cell or self.plan.cells[0]) if self.parts.per_cell else None

@@ -271,7 +271,7 @@ def _fill(folder):
 def test_a_full_disk_is_told_apart_from_a_writable_one(small_disk):
     # The driver's last check when Ray itself breaks on a full disk (it reads back a trial's error
     # file that was written empty): is the study folder still writable?
-    from study.driver.watch import unwritable
+    from study.driver.shared import unwritable
 
     assert unwritable(small_disk.view) is None
     filler = _fill(small_disk.view)

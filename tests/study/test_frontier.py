@@ -11,11 +11,9 @@ import pandas as pd
 import pytest
 from ray import tune
 
-from study.engine.callbacks.frontier import FrontierCallback
-from study.engine.collect import collect
-from study.engine.search.frontier import FrontierSearcher
+from study.engine.search.frontier import FrontierCallback, FrontierSearcher
 from study.engine.spec import TunerSpec
-from study.engine.tuner import run_tuner
+from study.engine.tuner import collect, run_tuner
 from study.frontier.options import RULE_TEXT, FrontierOptions, check_frontier_options, frontier_cells, parse_solve_rule
 from study.frontier.probe import MOOT, PASSED, RUNNING, SOLVED, UNSOLVED, Trial
 from study.frontier.search import DONE, Frontier

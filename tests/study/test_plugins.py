@@ -7,8 +7,7 @@ from ray.tune.schedulers import MedianStoppingRule
 from ray.tune.search import BasicVariantGenerator
 
 import study
-from study.engine import schedulers, search
-from study.engine.logger import callbacks
+from study.engine import logger, schedulers, search
 from study.engine.spec import TunerSpec
 from study.engine.tuner import _tune_config
 
@@ -44,15 +43,15 @@ def test_a_new_scheduler_is_one_registry_line(tmp_path, monkeypatch, no_ray):
 
 
 def test_a_new_tracking_callback_is_one_registry_line(tmp_path, monkeypatch, no_ray):
-    class Marker(tune.Callback):  # what a file in study/engine/logger/ would hold
+    class Marker(tune.Callback):  # what study/engine/logger.py would hold
         def __init__(self, folder, name):
             self.folder, self.name = folder, name
 
     def markers(plan, folder, name):
         return [Marker(folder, name)]
 
-    monkeypatch.setattr(callbacks, "CALLBACKS", [*callbacks.CALLBACKS, markers])
+    monkeypatch.setattr(logger, "TRACKERS", [*logger.TRACKERS, markers])
     plan = study.plan(grid="smoke", name="g", results_dir=str(tmp_path))
-    made = callbacks.study_callbacks(TunerSpec(plan))
+    made = logger.study_callbacks(TunerSpec(plan))
     assert [type(c).__name__ for c in made] == ["TensorBoardCallback", "Marker"]  # no --mlflow: no MLflow
     assert made[-1].folder == (tmp_path / "g").resolve() and made[-1].name == "g"

@@ -3,7 +3,7 @@
 import io
 from types import SimpleNamespace
 
-from study.engine.progress import ProgressLine
+from study.engine.tuner import ProgressLine
 
 
 def _trial(status, step=None, seed=0, timestamp=0):

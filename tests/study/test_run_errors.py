@@ -3,8 +3,8 @@
 import pytest
 
 from study import run
+from study.driver.execute import StudyLock, dashboard_port_for
 from study.driver.finish import study_meta
-from study.driver.lock import StudyLock, dashboard_port_for
 from study.planning.build import plan_from_args
 from study.run import main
 

@@ -18,10 +18,14 @@ from palrnn.cli import UsageError
 from palrnn.config import Config
 from study.basics import tracking
 from study.driver.finish import study_meta, study_toml
-from study.engine.logger.callbacks import study_callbacks
-from study.engine.logger.common import run_name, swept_names
-from study.engine.logger.mlflow import MLflowCallback, mlflow_callbacks
-from study.engine.logger.tensorboard import TensorBoardCallback
+from study.engine.logger import (
+    MLflowCallback,
+    TensorBoardCallback,
+    mlflow_callbacks,
+    run_name,
+    study_callbacks,
+    swept_names,
+)
 from study.engine.search.optuna import PalrnnOptunaSearch
 from study.engine.spec import TunerSpec
 from study.planning.build import plan_from_args

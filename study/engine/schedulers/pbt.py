@@ -1,21 +1,11 @@
-"""Population Based Training (Ray Tune's ``PopulationBasedTraining``), deterministic and resumable.
-
-PBT's population is the search's ``num_samples`` trials, their first configs drawn at random from
-the space by Ray (``pbt_searcher``: Ray refuses a search algorithm beside PBT). Every
-``perturbation_interval`` training steps, once every trial has got there (Ray's synchronous PBT),
-the bottom quarter of the trials by the search's metric go on from the weights of one of the top
-quarter, with its config perturbed: each perturbed field multiplied by 0.8 or 1.2, or with
-probability 0.25 drawn again from the space, and kept inside the space.
-
-What this adds to Ray's: every random draw is seeded by the search seed, the step and the trial's
-member, so a study decides the same however often it was stopped; each decision is written to the
-decision log (``study.results.pbt``) before Ray acts on it, and Ray's scheduler, which a restored
-Tuner unpickles as it was when the study started (tuner.pkl), takes its place in the rounds and each
-trial's config back from the log as Ray adds the trials again.
-"""
+"""Population Based Training (Ray Tune's synchronous ``PopulationBasedTraining``; docs/search.md), each
+random draw seeded by the search seed, step and member, each decision in the decision log before Ray acts
+on it. Restored as it was pickled at the start (tuner.pkl), the scheduler takes its place in the rounds and
+each trial's config back from the log as Ray adds the trials again."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +17,7 @@ from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search import BasicVariantGenerator
 
 from study.basics.layout import PBT_LOG
+from study.engine.trainable import mirror_log
 from study.results.pbt import append_log, decision, last_round, log_path, member, read_log
 from study.spec.search import interval, perturbed
 
@@ -39,64 +30,46 @@ QUANTILE = 0.25
 
 def domains(space: dict[str, Any]) -> dict[str, Any]:
     """The search space as Ray Tune's distributions (PBT's first configs, and its resampling)."""
-    out = {}
-    for name, (kind, values) in space.items():
-        if kind == "choice":
-            out[name] = tune.choice(list(values))
-        elif kind == "uniform":
-            out[name] = tune.uniform(*values)
-        elif kind == "loguniform":
-            out[name] = tune.loguniform(*values)
-        else:
-            out[name] = tune.randint(values[0], values[1] + 1)
-    return out
+    return {name: tune.choice(list(values)) if kind == "choice" else tune.uniform(*values) if kind == "uniform"
+            else tune.loguniform(*values) if kind == "loguniform" else tune.randint(values[0], values[1] + 1)
+            for name, (kind, values) in space.items()}
 
 
 def pbt_searcher(spec: TunerSpec) -> BasicVariantGenerator:
-    """Ray's random sampling of the population's first configs, seeded by the search seed. The whole
-    population is made at once (no limit on live trials): PBT compares every member at each round,
-    and runs as many at a time as the cluster fits, pausing the others (``choose_trial_to_run``)."""
-    search = spec.plan.search
-    assert search is not None
-    return BasicVariantGenerator(random_state=search.settings.seed, max_concurrent=0)
+    """The population's first configs, drawn by Ray (which refuses a searcher beside PBT), seeded; all
+    at once: PBT compares every member at each round, and pauses those the cluster cannot fit."""
+    return BasicVariantGenerator(random_state=spec.plan.search.settings.seed, max_concurrent=0)
 
 
 class StudyPBT(PopulationBasedTraining):
-    """Ray's synchronous PBT with seeded decisions and the study's decision log (module docstring)."""
-
     def __init__(self, log: Path, seed: int, space: dict[str, Any], mirror: str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self._log, self._seed, self._space = Path(log), seed, space
         self._mirror = mirror  # --storage: the log's copy there, which members on every node read
 
-    def relocate(self, study_folder: Path) -> None:
-        """Keep the log in ``study_folder`` (a study resumed from another one: ``tuner.relocate``)."""
+    def relocate(self, study_folder: Path) -> None:  # ``tuner.relocate``
         self._log = log_path(study_folder)
 
     def _append(self, entry: dict[str, Any]) -> None:
-        """One entry in the log, and in its copy in the storage (``pbt_trial.mirror_log``), before Ray acts on it."""
-        from study.engine.pbt_trial import mirror_log
-
+        """One entry in the log, and in its copy in the storage, before Ray acts on it."""
         append_log(self._log, entry)
         mirror_log(self._log, getattr(self, "_mirror", None))  # a scheduler pickled before --storage: none
 
     def _draws(self, step: int, who: int) -> None:
         key = f"{self._seed}/{step}/{who}"
         random.seed(key)
-        np.random.seed(hash_int(key))
+        np.random.seed(int.from_bytes(hashlib.sha1(key.encode()).digest()[:4], "big"))  # hash() differs by process
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         super().on_trial_add(tune_controller, trial)
         log = read_log(self._log)
-        done = last_round(log)
-        if done is None:  # a new study: the whole population is added before its first round
+        if (done := last_round(log)) is None:  # a new study: the whole population is added before its first round
             return
         # A restored study: this trial is where the log's last round left it, with its config then.
         state = self._trial_state[trial]
         state.last_perturbation_time = state.last_train_time = done
         self._next_perturbation_sync = max(self._next_perturbation_sync, done + self._perturbation_interval)
-        mine = [e for e in log if e.get("member") == member(trial.trial_id)]
-        if mine:
+        if mine := [e for e in log if e.get("member") == member(trial.trial_id)]:
             trial.set_config({**trial.config, **mine[-1]["config"]})
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
@@ -107,24 +80,21 @@ class StudyPBT(PopulationBasedTraining):
         return out
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        """Ray's choice; and where none is left because every live trial waits at the round while the
-        trial that would have completed it ended instead (it reached the target, or diverged), the
-        round is decided here: Ray's synchronous PBT decides a round only on a result, and would wait
-        for ever."""
-        chosen = super().choose_trial_to_run(tune_controller)
-        if chosen is not None:
+        """Ray's choice; where none is left because every live trial waits at the round while the trial
+        that would have completed it ended instead (at the target, or diverged), the round is decided
+        here: Ray's synchronous PBT decides a round only on a result, and would wait for ever."""
+        if (chosen := super().choose_trial_to_run(tune_controller)) is not None:
             return chosen
         live = list(tune_controller.get_live_trials())
         waiting = [t for t in live if t.status in (Trial.PAUSED, Trial.PENDING)]
-        if not waiting or len(waiting) < len(live):
-            return None
-        if any(self._trial_state[t].last_train_time < self._next_perturbation_sync for t in waiting):
+        if not waiting or len(waiting) < len(live) or any(
+                self._trial_state[t].last_train_time < self._next_perturbation_sync for t in waiting):
             return None
         self._round(tune_controller)
         return super().choose_trial_to_run(tune_controller)
 
     def _round(self, tune_controller: Any) -> None:
-        """The round Ray's synchronous PBT decides in ``on_trial_result`` when the last trial gets there."""
+        """As Ray's synchronous PBT decides a round in ``on_trial_result`` when the last trial gets there."""
         step = self._next_perturbation_sync
         lower, upper = self._quantiles()
         middle = [t for t in tune_controller.get_trials() if t not in lower and t not in upper]
@@ -152,13 +122,6 @@ class StudyPBT(PopulationBasedTraining):
         return new, operations
 
 
-def hash_int(text: str) -> int:
-    """A hash of ``text`` that is the same in every process (Python's ``hash`` of a str is not)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
-
-
 def inside(dist: tuple[str, Any], value: Any) -> Any:
     """A perturbed value kept within its distribution's bounds (Ray's factors of 0.8 and 1.2 can leave it)."""
     kind, values = dist
@@ -176,7 +139,6 @@ def mutation(dist: tuple[str, Any]) -> Any:
 
 def pbt(spec: TunerSpec) -> StudyPBT:
     search = spec.plan.search
-    assert search is not None
     steps, every = int(spec.param_space["steps"]), int(spec.param_space.get("eval_every", 1))
     space = search.space(str(spec.param_space["model"]))
     fields = [f for f in perturbed(search.settings) if f in space]

@@ -1,4 +1,6 @@
-"""The memory frontier's Ray Tune searcher."""
+"""The memory frontier on Ray (docs/frontier.md): ``FrontierSearcher`` (a ``Searcher``) proposes its
+seeds, ``FrontierScheduler`` stops those whose probe is decided, ``FrontierCallback`` reconciles a
+resumed driver."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray import tune
+from ray.tune.utils import flatten_dict
 
 from palrnn.config import Config
 from study.basics.io import write_csv_atomic, write_json_atomic, write_text_atomic
 from study.frontier import table as fr
+from study.frontier.options import check_frontier_options, frontier_cells
 from study.frontier.probe import RUNNING, STOPPED, Trial
 from study.frontier.search import Frontier
 
@@ -19,21 +23,9 @@ if TYPE_CHECKING:
 
 
 class FrontierSearcher(tune.search.Searcher):
-    """Ray Tune's searcher for ``study.frontier.Frontier``: proposes ``{**base, **cell, "length": T,
-    "seed": s}`` as the Frontier asks; ``suggest`` returns None while there is nothing to launch
-    until a running trial ends, ``Searcher.FINISHED`` once every cell's frontier is known.
-
-    What a trial's results mean for its seed: solved at its first result with a
-    ``steps_to_target`` (``observe``: FrontierScheduler calls it on every result, so a probe can
-    be decided before that seed's palrnn run stops at its patience); not solved when it ends
-    without one (its steps spent, or diverged); stopped (not counted) when it was stopped before
-    its end because its probe was decided or moot; an error (counted as not solved) when Ray gives
-    up on it after ``max_failures`` restarts.
-
-    Its state (the Frontier, and which Ray trial is which seed) is saved by Ray with the experiment
-    state (``save``/``restore``), so ``Tuner.restore`` continues without rerunning a finished
-    probe; ``frontier/state.json`` and ``frontier.csv`` in the study folder are rewritten on every
-    change, for the report and for a study that cannot end."""
+    """Proposes the configs ``study.frontier.Frontier`` asks for (None while nothing can launch) and records
+    each seed: solved at its first result with a ``steps_to_target``, not solved when it ends without one
+    or errs, stopped (not counted) before its end. ``frontier/state.json`` is rewritten on every change."""
 
     CKPT_FILE_TMPL = "frontier-searcher-{}.json"
 
@@ -45,9 +37,7 @@ class FrontierSearcher(tune.search.Searcher):
         self._restored = False  # restore() ran: a resumed driver (pickled False in tuner.pkl)
         self.replay: list[list[int]] = []  # finished seeds that Ray's restored state lacks (reconcile)
 
-    def relocate(self, study_folder: Path) -> None:
-        """Keep the frontier's state in ``study_folder`` (a study resumed from another one:
-        ``study.engine.tuner.relocate``; ``set_state`` keeps it)."""
+    def relocate(self, study_folder: Path) -> None:  # ``tuner.relocate``; ``set_state`` keeps it
         self.folder = str(study_folder)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -66,15 +56,13 @@ class FrontierSearcher(tune.search.Searcher):
         return self.frontier.config(nxt)
 
     def _key(self, trial_id: str, result: dict[str, Any] | None = None) -> Any:
-        key = self.trials.get(trial_id)
-        if key is not None:
+        if (key := self.trials.get(trial_id)) is not None:
             return Trial(*key)
         result = result or {}
         config = result.get("config") or {k[7:]: v for k, v in result.items() if k.startswith("config/")}
         return self.frontier.trial_of(config) if config else None
 
     def observe(self, trial_id: str, result: dict[str, Any]) -> None:
-        """A trial's result as it arrives: a seed that has reached the target is solved now."""
         key = self._key(trial_id, result)
         steps = result.get("steps_to_target")
         if key is not None and steps is not None and self.frontier.seed_state(key) == RUNNING:
@@ -82,15 +70,13 @@ class FrontierSearcher(tune.search.Searcher):
             self._changed()
 
     def should_stop(self, trial_id: str, result: dict[str, Any] | None = None) -> bool:
-        """Stop a trial whose seed still runs in a probe that is decided or moot, and the replay of
-        a seed stopped so before (``reconcile``) at its first result. A seed already solved runs on
-        to its own end (palrnn's patience), as in any study."""
+        """A seed still running in a decided or moot probe, or the replay of a seed stopped so before
+        (``reconcile``). A seed already solved runs on to its own end (palrnn's patience)."""
         key = self._key(trial_id, result)
         state = None if key is None else self.frontier.seed_state(key)
         return state == STOPPED or (state == RUNNING and self.frontier.decided(key.cell, key.length))
 
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        self.observe(trial_id, result)
+    on_trial_result = observe
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         key = self._key(trial_id, result)
@@ -109,24 +95,17 @@ class FrontierSearcher(tune.search.Searcher):
             self.frontier.stop(*key)
         self._changed()
 
-    def _ended(self, key: Any, result: dict[str, Any]) -> bool:
-        if result.get("diverged") or result.get("stopped_early"):
-            return True
-        budget = self.frontier.config(key).get("steps", Config().steps)
-        return result.get("step") is not None and int(result["step"]) >= int(budget)
+    def _ended(self, key: Any, result: dict[str, Any]) -> bool:  # diverged, stopped early, or its steps spent
+        budget = int(self.frontier.config(key).get("steps", Config().steps))
+        return bool(result.get("diverged") or result.get("stopped_early")) or int(result.get("step") or 0) >= budget
 
     def reconcile(self, trials: list[Any]) -> None:
-        """Match the Frontier with the trials Ray holds, when a driver starts (``--resume``): a seed
-        whose trial Ray no longer has is launched again; a trial that ended unseen is recorded; a
-        live trial the Frontier does not know (a state saved before it started) is adopted."""
-        from ray.tune.utils import flatten_dict
-
+        """Match the Frontier with the trials Ray holds when a driver starts (docs/frontier.md, Resuming)."""
         if self._restored or trials:
             self._load_newer_state()
         held = {t.trial_id: t for t in trials}
         for trial_id, key in list(self.trials.items()):
-            t = held.get(trial_id)
-            if t is None:
+            if (t := held.get(trial_id)) is None:
                 self.trials.pop(trial_id)
                 self.frontier.release(*key)
             elif t.status == "TERMINATED":
@@ -137,8 +116,7 @@ class FrontierSearcher(tune.search.Searcher):
         for t in trials:
             if t.trial_id in self.trials:
                 continue
-            key = self.frontier.trial_of(t.config or {})
-            if key is None:
+            if (key := self.frontier.trial_of(t.config or {})) is None:
                 continue
             seen.add(tuple(key))
             if t.status in ("PENDING", "RUNNING", "PAUSED"):
@@ -150,20 +128,15 @@ class FrontierSearcher(tune.search.Searcher):
         for key in self.frontier.running():  # running in the Frontier, but no trial of Ray's
             if tuple(key) not in mine:
                 self.frontier.release(*key)
-        # A seed that finished after Ray last saved its experiment state (a driver killed within
-        # those seconds) is counted in the Frontier but missing from Ray's trials, and so from
-        # the tables: its trial runs once more, finds its checkpoint at its end and reports it.
-        # A seed stopped so (its probe decided) runs once more too, and is stopped at its first
-        # result (should_stop): its row in the tables is its checkpoint's curve.
+        # A seed ended or stopped after Ray last saved (a killed driver) is in the Frontier, not in Ray's trials or
+        # the tables: it runs once more from its checkpoint (a stopped one is stopped at its first result).
         replayed = self.frontier.ended() + self.frontier.stopped()
         self.replay = [list(k) for k in replayed if tuple(k) not in seen | mine]
         self._changed()
 
     def _load_newer_state(self) -> None:
-        """Take the study folder's frontier/state.json when it is further on than the state Ray
-        restored: Ray copies its experiment and searcher state to the study folder only every few
-        minutes, this file is written on every change."""
-
+        """frontier/state.json, where it is further on than Ray's restored state (Ray copies its
+        state to the study folder only every few minutes; this file is written on every change)."""
         try:
             state = json.loads((Path(self.folder) / fr.FILE).read_text()) if self.folder else None
             newer = Frontier.from_dict(state) if state else None
@@ -176,7 +149,6 @@ class FrontierSearcher(tune.search.Searcher):
     def _changed(self, table: bool = True) -> None:
         if self.folder is None:
             return
-
         folder = Path(self.folder)
         (folder / fr.FILE).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / fr.FILE, {**self.frontier.to_dict(), "ray_trials": self.trials})
@@ -199,13 +171,47 @@ class FrontierSearcher(tune.search.Searcher):
 
 
 def frontier_searcher(spec: TunerSpec) -> FrontierSearcher:
-    """The searcher of a frontier's Tuner: its cells the combinations of ``spec.plan.grid_axes``' values
-    (``frontier_cells``), under the plan's ``frontier`` options; it keeps ``frontier/state.json`` and
-    ``frontier.csv`` current as the search goes."""
-    from study.frontier.options import check_frontier_options, frontier_cells
-
+    """Its cells the combinations of ``spec.plan.grid_axes``' values, under the plan's ``frontier`` options."""
     options = check_frontier_options(**dict(spec.plan.frontier or {}))
     base, cells = frontier_cells(spec.param_space, spec.plan.grid_axes)
     frontier = Frontier(cells, rule=options.rule, start=options.start, max_length=options.max_length,
                         speculate=options.speculate, base=base)
     return FrontierSearcher(frontier, spec.study_folder.resolve())
+
+
+class FrontierScheduler(tune.schedulers.FIFOScheduler):
+    """Trials in the order proposed; one whose probe is decided or moot is stopped at its next result
+    (``should_stop``): TERMINATED, ``stopped_by`` = scheduler, not counted in k/n."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        super().__init__()
+        self.searcher = searcher
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.searcher.observe(trial.trial_id, result)
+        if self.searcher.should_stop(trial.trial_id, result):
+            return tune.schedulers.TrialScheduler.STOP
+        return tune.schedulers.TrialScheduler.CONTINUE
+
+
+class FrontierCallback(tune.Callback):
+    """Before a driver's first step, the searcher takes the study folder's newer state if any and is
+    matched with the trials Ray restored (``reconcile``): no finished seed runs again, none waits for a
+    trial that is gone."""
+
+    def __init__(self, searcher: FrontierSearcher) -> None:
+        self.searcher = searcher
+        self._matched = False
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if not self._matched:
+            self._matched = True
+            self.searcher.reconcile(trials)
+
+
+def frontier_scheduler(spec: TunerSpec) -> FrontierScheduler:
+    return FrontierScheduler(spec.searcher)  # built first: ``tuner.searching``
+
+
+def frontier_callback(spec: TunerSpec) -> FrontierCallback:
+    return FrontierCallback(spec.searcher)

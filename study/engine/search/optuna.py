@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.utils.util import unflatten_dict
@@ -21,28 +24,16 @@ if TYPE_CHECKING:
 
 
 class PalrnnOptunaSearch(OptunaSearch):
-    """Ray's OptunaSearch, recording what the study's tables say: the intermediate values of a
-    trial at its training step (Ray's reports them at its report count, which starts again at 1
-    when a trial restarts from its checkpoint), and, when a trial ends, the user attributes
-    ``stopped_by`` (as in trials.csv), ``step`` and ``ray_trial_id``.
-
-    What Optuna learns is unchanged: a finished trial is COMPLETE with its last eval_accuracy (an
-    ASHA-cut one too: ``stopped_by`` = scheduler says so), a failed one FAIL; TPE reads neither
-    intermediate values nor attributes.
-
-    A driver killed outright leaves the journal ahead of Ray's saved state: trials it started
-    after Ray last saved are in the journal (RUNNING, or COMPLETE if they ended before the kill)
-    and unknown to Ray. Restored, the searcher gives each of them, params and all, to the first new
-    Ray trials (``suggest``), which continue from their own checkpoints (one that had ended only
-    reports its end again): the journal keeps each trial once, trials.csv gets its row, and the
-    search its num_samples. A journal trial that had ended keeps its first Ray trial id. A trial
-    Ray's saved state holds as running that had ended in the journal before the kill is continued by
-    Ray and reports again: the journal keeps what it had (``_report``)."""
+    """Ray's OptunaSearch, recording intermediate values at the training step (Ray's report count starts
+    again when a trial restarts) and the user attributes of docs/watching.md; what Optuna learns is the same.
+    A driver killed outright leaves the journal ahead of Ray's saved state: restored, the searcher gives the
+    journal's trials Ray does not know, params and all, to the first new Ray trials (``suggest``), which
+    continue from their checkpoints: each trial once in the journal and trials.csv, num_samples kept. One
+    Ray holds as running that the journal had finished reports again: the journal keeps its record."""
 
     def save(self, checkpoint_path: str) -> None:
-        """Ray's save of the searcher, with the experiment's state; with --storage the journal is
-        copied there first (``mirror``, a Store), so that the copy a resume on another machine
-        reads (``study.planning.build.fetch_state``) knows every trial the saved searcher names."""
+        """With --storage, the journal copied there first (``mirror``, a Store): the copy a resume on
+        another machine reads (``study.planning.build.fetch_state``) knows every trial the saved searcher names."""
         mirror, journal = getattr(self, "mirror", None), journal_file(self._ot_study)
         if mirror is not None and journal is not None and Path(journal).is_file():
             data = Path(journal).read_bytes()
@@ -50,11 +41,9 @@ class PalrnnOptunaSearch(OptunaSearch):
         super().save(checkpoint_path)
 
     def relocate(self, study_folder: Path) -> None:
-        """Keep the journal in ``study_folder`` (a study resumed from another one:
-        ``study.engine.tuner.relocate``), also once ``restore`` has put back the Optuna study Ray
-        saved, whose storage names the first driver's folder."""
-        journal = journal_file(self._ot_study)
-        if journal is not None:
+        """The journal in ``study_folder`` (``tuner.relocate``), also once ``restore`` has put back
+        the Optuna study Ray saved, whose storage names the first driver's folder."""
+        if (journal := journal_file(self._ot_study)) is not None:
             self._journal_here = str(study_folder / Path(journal).name)
 
     def restore(self, checkpoint_path: str) -> None:
@@ -66,9 +55,6 @@ class PalrnnOptunaSearch(OptunaSearch):
             self._reopen(here)
 
     def _reopen(self, journal: str) -> None:
-        """The saved Optuna study and its trials, from the journal at ``journal``."""
-        import optuna
-
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
         old = self._ot_study
         self._ot_study = optuna.load_study(study_name=old.study_name, storage=storage, sampler=old.sampler)
@@ -77,22 +63,16 @@ class PalrnnOptunaSearch(OptunaSearch):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if trial_id not in self._ot_trials and not callable(self._space):
-            orphan = self._next_orphan()
-            if orphan is not None:
-                import optuna
-
+            if (orphan := self._next_orphan()) is not None:
                 self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, orphan._trial_id)
                 return unflatten_dict(dict(orphan.params))
         return super().suggest(trial_id)
 
     def _next_orphan(self) -> Any:
-        """The next journal trial of a killed driver that no Ray trial holds, running or ended
-        (only in a restored searcher: a new search's journal is its own)."""
+        """The next journal trial no Ray trial holds (only in a restored searcher)."""
         if not hasattr(self, "_orphans"):
             return None
         if self._orphans is None:
-            from optuna.trial import TrialState
-
             held = {t.number for t in self._ot_trials.values()}
             states = (TrialState.RUNNING, TrialState.COMPLETE)
             self._orphans = [t for t in self._ot_study.get_trials(deepcopy=False, states=states)
@@ -105,8 +85,6 @@ class PalrnnOptunaSearch(OptunaSearch):
         self._report(trial_id, result)
 
     def _report(self, trial_id: str, result: dict[str, Any]) -> None:
-        import warnings
-
         if result.get(self.metric) is None or result.get("step") is None:
             return
         trial = self._ot_trials[trial_id]
@@ -125,8 +103,7 @@ class PalrnnOptunaSearch(OptunaSearch):
             steps = last.get("config/steps", (last.get("config") or {}).get("steps"))  # Ray flattens the result
             row = {"status": "ERROR" if error else "TERMINATED", **{k: last.get(k) for k in RECORDED}, "steps": steps}
             try:
-                # The result that ends a trial (its last, or the one at which ASHA stops it) reaches
-                # the searcher only here, not through on_trial_result.
+                # The result that ends a trial (its last, or ASHA's cut) reaches the searcher only here.
                 if not isinstance(self.metric, list):
                     self._report(trial_id, last)
                 ot_trial.set_user_attr("ray_trial_id", trial_id)
@@ -138,9 +115,8 @@ class PalrnnOptunaSearch(OptunaSearch):
         super().on_trial_complete(trial_id, result=self._valued(result), error=error)
 
     def _valued(self, result: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A trial that never reached the target has no steps_to_target: to Optuna it took
-        infinitely many steps (the worst value its direction allows), not a missing value, which
-        would leave the trial PRUNED and out of the Pareto front."""
+        """A trial that never reached the target took, to Optuna, infinitely many steps (the worst
+        value its direction allows): a missing value would leave it PRUNED, out of the Pareto front."""
         if not result:
             return result
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
@@ -161,46 +137,42 @@ def journal_file(study: Any) -> str | None:
 
 
 class StudyConcurrencyLimiter(ConcurrencyLimiter):
-    """Ray's ConcurrencyLimiter, which forgets on restore which trials were live and so would
-    keep a restored trial's end from its searcher: an end the searcher is waiting for reaches it."""
+    """Ray's ConcurrencyLimiter forgets on restore which trials were live, and would keep a restored
+    trial's end from its searcher: here an end the searcher waits for reaches it."""
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         inner = self.searcher
         waiting = (trial_id not in self.live_trials and trial_id in getattr(inner, "_ot_trials", {})
                    and trial_id not in getattr(inner, "_completed_trials", {trial_id}))
-        if waiting:
-            inner.on_trial_complete(trial_id, result=result, error=error)
-            return
-        super().on_trial_complete(trial_id, result=result, error=error)
+        (inner if waiting else super()).on_trial_complete(trial_id, result=result, error=error)
 
 
 def optuna_space(space_: dict[str, Dist]) -> dict[str, Any]:
-    """A space as Optuna distributions (imports Optuna)."""
-    import optuna
-
     d = optuna.distributions
-    out = {}
-    for name, (kind, values) in space_.items():
-        if kind == "choice":
-            out[name] = d.CategoricalDistribution(values)
-        elif kind == "int":
-            out[name] = d.IntDistribution(int(values[0]), int(values[1]))
-        else:
-            out[name] = d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
-    return out
+    return {name: d.CategoricalDistribution(values) if kind == "choice" else
+            d.IntDistribution(int(values[0]), int(values[1])) if kind == "int" else
+            d.FloatDistribution(values[0], values[1], log=kind == "loguniform")
+            for name, (kind, values) in space_.items()}
 
 
 def optuna_sampler(name: str, seed: int) -> Any:
     """Optuna's sampler ``name`` (``study.spec.fields.SAMPLERS``), seeded. CMA-ES and quasi-Monte
-    Carlo sample the numbers of a space; the choices of a mixed space they leave to Optuna's
-    independent (random) sampling, as Optuna documents, seeded too."""
-    import warnings
-
-    import optuna
-
+    Carlo leave a mixed space's choices to Optuna's independent (random) sampling, seeded too."""
     with warnings.catch_warnings():  # QMC and GP are "experimental" in Optuna: the choice is the user's
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _sampler(optuna.samplers, name, seed)
+        s = optuna.samplers
+        if name in ("cmaes", "qmc"):
+            cls = s.CmaEsSampler if name == "cmaes" else s.QMCSampler
+            return cls(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
+        if name == "nsga2":
+            sampler = s.NSGAIISampler(seed=seed)
+            if hasattr(sampler, "_thread_lock"):  # Optuna 5.1's genetic samplers hold a lock Ray cannot pickle
+                sampler._thread_lock = PicklableLock()
+            return sampler
+        classes = {"tpe": "TPESampler", "random": "RandomSampler", "gp": "GPSampler"}
+        if name not in classes:
+            raise ValueError(f"unknown sampler {name!r}")
+        return getattr(s, classes[name])(seed=seed)
 
 
 class PicklableLock:
@@ -216,11 +188,8 @@ class PicklableLock:
     def __exit__(self, *exc: object) -> None:
         self._lock.__exit__(*exc)
 
-    def acquire(self, *args: Any, **kwargs: Any) -> bool:
-        return self._lock.acquire(*args, **kwargs)
-
-    def release(self) -> None:
-        self._lock.release()
+    def __getattr__(self, name: str) -> Any:  # acquire, release, locked
+        return getattr(self._lock, name)
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -229,35 +198,11 @@ class PicklableLock:
         self._lock = threading.Lock()
 
 
-def _sampler(s: Any, name: str, seed: int) -> Any:
-    if name == "tpe":
-        return s.TPESampler(seed=seed)
-    if name == "random":
-        return s.RandomSampler(seed=seed)
-    if name == "cmaes":
-        return s.CmaEsSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed),
-                              warn_independent_sampling=False)
-    if name == "gp":
-        return s.GPSampler(seed=seed)
-    if name == "qmc":
-        return s.QMCSampler(seed=seed, independent_sampler=s.RandomSampler(seed=seed), warn_independent_sampling=False)
-    if name == "nsga2":
-        sampler = s.NSGAIISampler(seed=seed)
-        if hasattr(sampler, "_thread_lock"):  # Optuna 5.1's genetic samplers hold a lock Ray cannot pickle
-            sampler._thread_lock = PicklableLock()
-        return sampler
-    raise ValueError(f"unknown sampler {name!r}")
-
-
 def optuna_searcher(spec: TunerSpec) -> Searcher:
-    """A search cell's searcher: the plan's Optuna sampler (TPE unless --sampler), seeded, over the
-    cell's space, its trials kept in the study's journal (one Optuna study per cell), as many at
-    once as ``spec.max_concurrent``."""
-    import optuna
-
+    """The plan's Optuna sampler, seeded, over the cell's space, its trials in the study's journal (one
+    Optuna study per cell), as many at once as ``spec.max_concurrent``."""
     search = spec.plan.search
     cell = spec.search_cell
-    assert search is not None and cell is not None
     s = search.settings
     journal = optuna.storages.journal.JournalFileBackend(str(spec.study_folder.resolve() / search.storage))
     # Several objectives: Ray's OptunaSearch takes them as lists, and Optuna searches them all.
@@ -267,8 +212,7 @@ def optuna_searcher(spec: TunerSpec) -> Searcher:
                                   sampler=optuna_sampler(s.sampler, s.seed),
                                   study_name=cell.get("study_name", "palrnn"),
                                   storage=optuna.storages.JournalStorage(journal))
-    # The journal says which sampler (and seed) chose its trials; a resumed search restores the
-    # same sampler with Ray's searcher state, and study.json plans it again.
+    # The journal names the sampler and seed that chose its trials (a resume restores them with Ray's state).
     searcher._ot_study.set_user_attr("sampler", s.sampler)
     searcher._ot_study.set_user_attr("sampler_seed", s.seed)
     searcher.mirror = spec.store if spec.plan.storage else None  # where save() copies the journal

@@ -28,7 +28,7 @@ class TunerParts:
 
     searcher: str | None = None  # study.engine.search.SEARCHERS; None: Ray's variants of the param space
     scheduler: str | None = None  # study.engine.schedulers.SCHEDULERS; None: Ray's FIFO
-    callbacks: tuple[str, ...] = ()  # study.engine.callbacks.CALLBACKS: Ray callbacks besides the loggers
+    callbacks: tuple[str, ...] = ()  # study.engine.logger.CALLBACKS: Ray callbacks besides the loggers
     num_samples: int | None = None  # Ray's: None, each variant once; -1, as many as the searcher proposes
     per_cell: bool = False  # a Tuner per cell, one after the other, each its own Ray experiment
     population: bool = False  # PBT: Ray draws the first configs from the space; a trial learns the rounds
