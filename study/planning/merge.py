@@ -45,8 +45,14 @@ def base(ov: Overlay) -> tuple[Study, str]:
             raise StudyError(f"--grid: unknown grid {grid!r}; allowed: {', '.join(names)}"
                              f"{did_you_mean(grid, names)}")
         return shipped[grid], f"--grid {grid}"
-    if study is not None:
-        base, where = _study_file(study, searching, frontier)
+    if study is not None:  # --study FILE (or a study file's contents as a dict), of the kind asked for
+        base, where = (from_dict(study, "study"), "study") if isinstance(study, Mapping) else \
+            (load(study), f"--study {study}")
+        for asked, block, other in ((searching, "search", "frontier"), (frontier, "frontier", "search")):
+            if asked and getattr(base, block) is None:
+                what = f"a {other} (it has a [{other}] table)" if getattr(base, other) is not None else \
+                    f"a grid (it has no [{block}] table)"
+                raise StudyError(f"--{block}: {study} is {what}")
     elif searching:
         base, where = shipped["optuna"], "--search optuna"
     elif frontier:
@@ -63,18 +69,6 @@ def base(ov: Overlay) -> tuple[Study, str]:
     if isinstance(ov.get("frontier"), Mapping):
         block = frontier_block(ov.get("frontier"), lambda m: StudyError(f"frontier: {m}"))
         base = dataclasses.replace(base, frontier=block)
-    return base, where
-
-
-def _study_file(study: Any, searching: bool, frontier: bool) -> tuple[Study, str]:
-    """--study FILE (or a study file's contents as a dict), which must be the kind asked for."""
-    base, where = (from_dict(study, "study"), "study") if isinstance(study, Mapping) else \
-        (load(study), f"--study {study}")
-    for asked, block, other in ((searching, "search", "frontier"), (frontier, "frontier", "search")):
-        if asked and getattr(base, block) is None:
-            what = f"a {other} (it has a [{other}] table)" if getattr(base, other) is not None else \
-                f"a grid (it has no [{block}] table)"
-            raise StudyError(f"--{block}: {study} is {what}")
     return base, where
 
 

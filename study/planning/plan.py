@@ -188,11 +188,6 @@ def trial_seconds(cfg: Mapping[str, Any], threads: int) -> float:
     return train + math.ceil(steps / every) * forward
 
 
-def _parameters(model: str, hidden: int, inputs: int) -> int:
-    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}.get(model, 4)
-    return gates * (hidden * inputs + hidden * hidden + 2 * hidden) + 10 * hidden + 10
-
-
 @dataclass(frozen=True)
 class Memory:
     """One trial's peak bytes: on the machine (``host``) and, for a trial on a GPU, on it (``device``)."""
@@ -208,9 +203,10 @@ def trial_memory(cfg: Mapping[str, Any], on_gpu: bool = False) -> Memory:
     inputs = 10 if cfg.get("input") == "onehot" else 1
     table = costs()
     measured = table["models"].get(model, table["models"]["LSTM"])["memory"]
-    examples = _eval_examples(cfg)
+    examples, gates = _eval_examples(cfg), {"RNN": 1, "LSTM": 4, "GRU": 3}.get(model, 4)
+    parameters = gates * (hidden * inputs + hidden * hidden + 2 * hidden) + 10 * hidden + 10
     parts = {
-        "parameters": 4 * FLOAT32 * _parameters(model, hidden, inputs),  # weights, gradients, optimizer (2)
+        "parameters": 4 * FLOAT32 * parameters,  # weights, gradients, optimizer (2)
         "held-out set": examples * (length * inputs * FLOAT32 + INT64),
         "training step": int(length * batch * hidden * measured["train"]),  # measured: graph, gradients, batch
         # measured: torch's kernel returns every step's output

@@ -26,14 +26,7 @@ def parse_dist(name: str, spec: Any) -> Dist:
         how = "--seeds" if name == "seed" else "--models/--lengths ([axes] in a file)"
         raise ValueError(f"{name}: not searched; a search runs one Optuna study per model x length cell "
                          f"on seed 0 (cells: {how})")
-    kind, texts, typed = _split(spec, shown)
-    if kind == "choice":
-        return ("choice", _choices(name, shown, texts, typed))
-    return (kind, _bounds(name, shown, kind, texts if texts is not None else typed))
-
-
-def _split(spec: Any, shown: str) -> tuple[str, list[str] | None, list[Any] | None]:
-    if isinstance(spec, str):
+    if isinstance(spec, str):  # as text, or as data
         kind, _, rest = spec.strip().partition(":")
         parts = rest.split(",") if kind == "choice" else rest.split(":")
         texts: list[str] | None = [p.strip() for p in parts] if rest.strip() else []
@@ -45,13 +38,10 @@ def _split(spec: Any, shown: str) -> tuple[str, list[str] | None, list[Any] | No
         texts, typed = None, list(values)
     else:
         raise ValueError(f"{shown}: give a distribution as text: {SYNTAX}")
-    kind = kind.strip().lower()
-    if kind not in KINDS:
+    if (kind := kind.strip().lower()) not in KINDS:
         raise ValueError(f"{shown}: unknown distribution {kind!r}; allowed: {SYNTAX}")
-    return kind, texts, typed
-
-
-def _choices(name: str, shown: str, texts: list[str] | None, typed: list[Any] | None) -> list[Any]:
+    if kind != "choice":
+        return (kind, _bounds(name, shown, kind, texts if texts is not None else typed))
     try:
         values = [text_value(name, t) for t in texts] if texts is not None else [config_value(name, v)
                                                                                   for v in typed or []]
@@ -62,7 +52,7 @@ def _choices(name: str, shown: str, texts: list[str] | None, typed: list[Any] | 
     for i, v in enumerate(values):
         if v in values[:i]:
             raise ValueError(f"{shown}: {value_text(v)} is given twice")
-    return values
+    return ("choice", values)
 
 
 def _bounds(name: str, shown: str, kind: str, bounds: list[Any]) -> tuple[Any, Any]:

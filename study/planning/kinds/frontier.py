@@ -158,14 +158,32 @@ class FrontierKind(Kind):
         """A frontier's trials table as its search's state tells it. A seed still running when the study
         ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
         not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
+        import json
+
         import pandas as pd
+
+        from study.basics.layout import FRONTIER_STATE
+        from study.frontier.probe import Trial
+        from study.frontier.table import running_rows
         if (state := _folder_state(folder)) is None:
             return trials
         if len(trials) and "stopped_by" in trials:
-            from study.frontier.table import running_rows
             stopped_with_study = running_rows(state, trials) & (trials["stopped_by"] == "scheduler")
             trials = trials.assign(stopped_by=trials["stopped_by"].mask(stopped_with_study, "unfinished"))
-        if not (missing := _rows_missing(folder, state, trials)):
+        try:
+            ids = json.loads((Path(folder) / FRONTIER_STATE).read_text()).get("ray_trials") or {}
+        except (OSError, ValueError):
+            ids = {}
+        by_seed = {Trial(*map(int, key)): str(trial_id) for trial_id, key in ids.items()}
+        present = {state.trial_of(row) for row in trials.to_dict("records")} if len(trials) else set()
+        columns = list(trials.columns) if len(trials.columns) else None
+        seeds = itertools.product(range(len(state.cells)), range(state.rule[1]))
+        launched = sorted((Trial(c, length, seed) for c, seed in seeds for length in state.probes(c)),
+                          key=lambda t: (t.cell, state.probes(t.cell).index(t.length), t.seed))
+        missing = [{"trial_id": by_seed.get(t), **{k: v for k, v in state.config(t).items() if k in (columns or [k])},
+                    **dict(zip(("status", "stopped_by"), NO_ROW[state.seed_state(t)], strict=True))}
+                   for t in launched if t not in present and state.seed_state(t) in NO_ROW]
+        if not missing:
             return trials
         if not len(trials):
             return pd.DataFrame(missing)
@@ -198,23 +216,3 @@ def _folder_state(folder: Path) -> Frontier | None:
 
 # What became of a seed the search launched that has no row (it never reported), by its state.
 NO_ROW = {"running": ("PENDING", "unfinished"), "stopped": ("TERMINATED", "scheduler"), "error": ("ERROR", "error")}
-
-
-def _rows_missing(folder: Path, state: Frontier, trials: pd.DataFrame) -> list[dict[str, Any]]:
-    import json
-
-    from study.basics.layout import FRONTIER_STATE
-    from study.frontier.probe import Trial
-    try:
-        ids = json.loads((Path(folder) / FRONTIER_STATE).read_text()).get("ray_trials") or {}
-    except (OSError, ValueError):
-        ids = {}
-    by_seed = {Trial(*map(int, key)): str(trial_id) for trial_id, key in ids.items()}
-    present = {state.trial_of(row) for row in trials.to_dict("records")} if len(trials) else set()
-    columns = list(trials.columns) if len(trials.columns) else None
-    seeds = itertools.product(range(len(state.cells)), range(state.rule[1]))
-    launched = sorted((Trial(c, length, seed) for c, seed in seeds for length in state.probes(c)),
-                      key=lambda t: (t.cell, state.probes(t.cell).index(t.length), t.seed))
-    return [{"trial_id": by_seed.get(t), **{k: v for k, v in state.config(t).items() if k in (columns or [k])},
-             **dict(zip(("status", "stopped_by"), NO_ROW[state.seed_state(t)], strict=True))}
-            for t in launched if t not in present and state.seed_state(t) in NO_ROW]

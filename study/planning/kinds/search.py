@@ -221,8 +221,12 @@ class SearchKind(Kind):
         varying = set(CELL_FIELDS) | set(plan.axes)
         common = {k: v for k, v in plan.param_space.items() if k not in varying and k != "seed"}
         table = format_table(["model", "length", "samples", "searched"], rows, width, index="cell")
-        return [*lines, *sampler_lines(plan.search.settings, width), *shared.common_lines(common, width), *table,
-                self.count_text(plan)]
+        s = plan.search.settings  # Optuna samples a mixed space's choices at random under CMA-ES or QMC: a note
+        if s.sampler in ("cmaes", "qmc") and (choices := [k for k, (kind, _) in s.space.items() if kind == "choice"]):
+            lines += wrap_parts([f"{SAMPLER_NAMES[s.sampler]} samples the numbers; {', '.join(choices)} (choices) "
+                                 "are sampled at random, seeded (Optuna's independent sampler)"], "",
+                                first="note: ", indent="  ", width=width)
+        return [*lines, *shared.common_lines(common, width), *table, self.count_text(plan)]
 
     def describe(self, study: Study, res: Resolved, width: int) -> list[str]:
         s = res.study.search
@@ -278,16 +282,6 @@ def scheduler_text(s: Search, steps: tuple[int, int] | None = None) -> str:
 SCHEDULER_WORDS = {"asha": "ASHA", "hyperband": "HyperBand", "median": "the median stopping rule"}
 SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "gp": "Gaussian process",
                  "qmc": "quasi-Monte Carlo", "nsga2": "NSGA-II"}
-
-
-def sampler_lines(search: Any, width: int) -> list[str]:
-    """A note where Optuna samples the choices of a mixed space at random (CMA-ES, quasi-Monte Carlo)."""
-    choices = [k for k, (kind, _) in search.space.items() if kind == "choice"]
-    if search.sampler in ("cmaes", "qmc") and choices:
-        return wrap_parts([f"{SAMPLER_NAMES[search.sampler]} samples the numbers; {', '.join(choices)} "
-                           "(choices) are sampled at random, seeded (Optuna's independent sampler)"], "",
-                          first="note: ", indent="  ", width=width)
-    return []
 
 
 def method_text(meta: Mapping[str, Any]) -> str:
