@@ -1,10 +1,6 @@
-"""The memory frontier, without Ray, pandas or matplotlib at import (so that planning one stays light): options.py,
-probe.py, search.py (``Frontier``, the state machine), table.py (frontier.csv, the printed table), fit.py (the
-fitted crossing); here, the most trials a frontier can take (docs/frontier.md, docs/estimates.md).
-
-``Frontier``, ``Trial`` and ``_Probe`` are here for Ray's pickles of studies made before the frontier became a
-package (tests/study/test_legacy_resume.py).
-"""
+"""The memory frontier (docs/frontier.md), without Ray, pandas or matplotlib at import: options.py, probe.py,
+search.py (the state machine), table.py, fit.py; here, the most trials a frontier can take, and ``Frontier``,
+``Trial`` and ``_Probe`` for Ray's pickles of studies made before it was a package (test_legacy_resume.py)."""
 
 from typing import Any
 
