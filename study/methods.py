@@ -291,9 +291,8 @@ def _short(value: Any) -> str:
 
 
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Bad values end in one line naming the option and what is allowed, exit 2, before anything
-    runs; by the rules study.run applies to the same options (``study.planning.overlay.int_option``,
-    ``study.spec.pbt.pbt_problem``)."""
+    """Bad values end in one line naming the option, exit 2, before anything runs, by the rules study.run applies
+    to the same options."""
     from types import SimpleNamespace
 
     from study.basics.errors import StudyError
