@@ -19,9 +19,8 @@ def bisections(width: int) -> int:
 
 
 def longest_probes(options: Any) -> int:
-    """The probes of a cell's longest path (``options``: a FrontierOptions): every doubling probe passes
-    (len(d) probes), or d_j is the first to fail (j >= 1) and bisection probes ``bisections(d_j - d_{j-1})``
-    lengths, j + 1 + that in all."""
+    """The probes of a cell's longest path: every doubling probe d passes (len(d) probes), or d_j is the first to
+    fail (j >= 1) and bisection probes ``bisections(d_j - d_{j-1})`` lengths more: j + 1 + that."""
     doubling = frontier_doubling(options)
     return max([len(doubling), *(j + 1 + bisections(doubling[j] - doubling[j - 1]) for j in range(1, len(doubling)))])
 
