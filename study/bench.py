@@ -183,8 +183,7 @@ def _report(plan: Any, tables: dict[str, Any], wall: float, sampler: Sampler, js
 
 
 def plans(args: argparse.Namespace, argv: list[str]) -> tuple[int, list[tuple[int, str, StudyPlan]]]:
-    """(repeats, [(repeat, arm, plan)] in the order they run), every plan checked as study.run checks
-    one (an unknown scheme, credentials in the URI: a StudyError); nothing run, nothing written."""
+    """(repeats, [(repeat, arm, plan)] in the order they run), each checked as study.run checks one."""
     repeats = int_option("--repeats", args.repeats, 1) if args.repeats is not None else REPEATS
     if args.resume:
         raise StudyError("--resume: not with --storage in python -m study.bench, which times new studies")
@@ -202,8 +201,7 @@ def plans(args: argparse.Namespace, argv: list[str]) -> tuple[int, list[tuple[in
 
 
 def run_storage(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | None:
-    """Plan, check the storage (before Ray, as study.run does), run every plan; the JSON's content,
-    or None after a --dry-run. StudyError: a value that cannot work, nothing written."""
+    """Plan, check the storage (before Ray), run every plan; the JSON's content, or None after a --dry-run."""
     repeats, planned = plans(args, argv)
     storage_plan = next(p for _, arm, p in planned if arm == "storage")
     if args.dry_run:
@@ -233,8 +231,7 @@ def run_storage(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | N
 
 
 def kept(plan: StudyPlan) -> dict[str, int]:
-    """What the run left where its trials kept their files (the storage's study place, or the study
-    folder): checkpoints (how many, bytes) and every file (how many, bytes)."""
+    """Checkpoints and every file (how many, bytes) the run left where its trials kept their files."""
     entries = study_store(plan.storage, plan.folder).entries()
     checkpoints = [size for key, size, _ in entries if key.startswith(CHECKPOINTS + "/")]
     return {"checkpoints": len(checkpoints), "checkpoint_bytes": sum(checkpoints), "files": len(entries),
@@ -242,8 +239,7 @@ def kept(plan: StudyPlan) -> dict[str, int]:
 
 
 def describe(uri: str) -> dict[str, Any]:
-    """The storage as the JSON records it: its URI (which holds no credentials: planning refused
-    one that did), scheme and endpoint (None for a path or a local file system)."""
+    """The storage's URI (planning refused one holding credentials), scheme and endpoint (None: not remote)."""
     store = Store(uri)
     scheme = urlsplit(uri).scheme if has_scheme(uri) else "path"
     return {"uri": store.uri, "scheme": scheme, "endpoint": endpoint_of(store) if store.remote else None}

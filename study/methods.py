@@ -181,16 +181,12 @@ def _best_row(trials: pd.DataFrame, best: dict[str, Any] | None) -> pd.Series:
     from study.results.search import best_trial_id
 
     chosen = trials[trials["trial_id"].astype(str) == best_trial_id(trials, best)]
-    if len(chosen):
-        return chosen.iloc[0]
-    return trials.sort_values("eval_accuracy", ascending=False, kind="stable").iloc[0]
+    return (chosen if len(chosen) else trials.sort_values("eval_accuracy", ascending=False, kind="stable")).iloc[0]
 
 
 def _median_range(values: pd.Series, fmt: str = "{:,.0f}") -> str:
     v = pd.to_numeric(values, errors="coerce").dropna()
-    if v.empty:
-        return "-"
-    return f"{fmt.format(v.median())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
+    return "-" if v.empty else f"{fmt.format(v.median())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
 
 
 METHOD_MARKERS = {"random": "o", "tpe": "s", "gp": "^", "cmaes": "D", "pbt": "v"}
@@ -295,9 +291,8 @@ def _short(value: Any) -> str:
 
 
 def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Bad values end in one line naming the option and what is allowed, exit 2, before anything
-    runs; by the rules study.run applies to the same options (``study.planning.overlay.int_option``,
-    ``study.spec.search.pbt_problem``)."""
+    """Bad values end in one line naming the option, exit 2, before anything runs, by the rules study.run applies
+    to the same options."""
     from types import SimpleNamespace
 
     from study.basics.errors import StudyError

@@ -107,13 +107,9 @@ class Store:
         """The bytes of ``key``; FileNotFoundError when there is none."""
         if self.local is not None:
             return self.path(key).read_bytes()
-        import pyarrow.fs as pafs
-
-        fs = self.filesystem
-        full = self._full(key)
-        if fs.get_file_info(full).type != pafs.FileType.File:
+        if not self.exists(key):
             raise FileNotFoundError(self.uri_of(key))
-        with fs.open_input_stream(full) as f:
+        with self.filesystem.open_input_stream(self._full(key)) as f:
             return f.read()
 
     def write(self, key: str, data: bytes) -> None:

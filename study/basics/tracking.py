@@ -70,9 +70,8 @@ def default_mlflow_uri(folder: str | Path) -> str:
 
 
 def mlflow_uri(value: str | None, folder: str | Path) -> str | None:
-    """``--mlflow [TRACKING_URI]`` -> the tracking URI a study logs to, or None: no value (``""``), the
-    study folder's own SQLite store; a URI as given; a plain path, a file store there, made absolute
-    (``--resume`` from another directory finds it). StudyError when mlflow is not installed."""
+    """``--mlflow [TRACKING_URI]`` -> the URI a study logs to: ``""``, the study folder's SQLite store; a URI as
+    given; a path, made absolute (``--resume`` from elsewhere finds it). StudyError without mlflow."""
     if value is None:
         return None
     if not installed("mlflow"):

@@ -1,10 +1,6 @@
-"""The memory frontier, without Ray, pandas or matplotlib at import (so that planning one stays light): options.py,
-probe.py, search.py (``Frontier``, the state machine), table.py (frontier.csv, the printed table), fit.py (the
-fitted crossing); here, the most trials a frontier can take (docs/frontier.md, docs/estimates.md).
-
-``Frontier``, ``Trial`` and ``_Probe`` are here for Ray's pickles of studies made before the frontier became a
-package (tests/study/test_legacy_resume.py).
-"""
+"""The memory frontier (docs/frontier.md), without Ray, pandas or matplotlib at import: options.py, probe.py,
+search.py (the state machine), table.py, fit.py; here, the most trials a frontier can take, and ``Frontier``,
+``Trial`` and ``_Probe`` for Ray's pickles of studies made before it was a package (test_legacy_resume.py)."""
 
 from typing import Any
 
@@ -23,9 +19,8 @@ def bisections(width: int) -> int:
 
 
 def longest_probes(options: Any) -> int:
-    """The probes of a cell's longest path (``options``: a FrontierOptions): every doubling probe passes
-    (len(d) probes), or d_j is the first to fail (j >= 1) and bisection probes ``bisections(d_j - d_{j-1})``
-    lengths, j + 1 + that in all."""
+    """The probes of a cell's longest path: every doubling probe d passes (len(d) probes), or d_j is the first to
+    fail (j >= 1) and bisection probes ``bisections(d_j - d_{j-1})`` lengths more: j + 1 + that."""
     doubling = frontier_doubling(options)
     return max([len(doubling), *(j + 1 + bisections(doubling[j] - doubling[j - 1]) for j in range(1, len(doubling)))])
 

@@ -220,8 +220,7 @@ def calibrated_cutoff(rule: tuple[int, int], start: int, max_length: int, level:
     """The profile-likelihood cutoff whose interval holds the true crossing in ``level`` of the
     frontier searches simulated with this rule, start and max length on the ``PANEL_*`` curves
     (seeded: the same number every time); never below chi2(1)'s ``level`` point."""
-    k, n = rule
-    rate = k / n
+    rate = rule[0] / rule[1]
     nominal = float(chi2.ppf(level, 1))
     if rate >= 1:
         return nominal

@@ -1,6 +1,5 @@
-"""A probe of the memory frontier: one length T of one cell, run with seeds 0 .. N-1, and the
-states of its seeds and its outcomes (``study.frontier.search.Frontier`` keeps one per length
-probed)."""
+"""A probe of the memory frontier: one length T of one cell, run with seeds 0 .. N-1, its seeds' states and its
+outcome (``Frontier`` keeps one per length probed)."""
 
 from __future__ import annotations
 
