@@ -5,6 +5,7 @@ tables (``collect``). With --storage, checkpoints, PBT's states and Ray's experi
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import signal
 import sys
@@ -195,8 +196,22 @@ def run_tuner(spec: TunerSpec) -> Any:
     return _fit(spec, tuner)
 
 
+# Modules a study made from the layer split (ced1942) to 629cb91 names in its tuner.pkl, since folded.
+MOVED = {"study.engine.progress": "study.engine.tuner", "study.engine.logger.tensorboard": "study.engine.logger",
+         "study.engine.logger.mlflow": "study.engine.logger", "study.engine.logger.common": "study.engine.logger",
+         "study.engine.callbacks.frontier": "study.engine.search.frontier",
+         "study.engine.schedulers.frontier": "study.engine.search.frontier"}
+
+
+def find_moved() -> None:
+    """Each of MOVED's old module paths names its new module, for unpickling."""
+    for old, new in MOVED.items():
+        sys.modules.setdefault(old, importlib.import_module(new))
+
+
 def restore_tuner(spec: TunerSpec) -> Any:
     """``--resume``: running trials continue from their checkpoints, errored ones too unless the kind says not."""
+    find_moved()
     path, filesystem = ray_storage(spec, experiment=True)
     tuner = tune.Tuner.restore(path, trainable=_trainable(spec), resume_unfinished=True,
                                resume_errored=spec.parts.resume_errored, param_space=_param_space(spec),

@@ -119,3 +119,26 @@ def test_an_interrupted_frontier_of_the_older_code_resumes(legacy):
     table = pd.read_csv(legacy / "frontier" / "frontier.csv")
     assert "running" not in set(table["outcome"])
     assert len(trials) >= 4
+
+
+OLD_PATHS = [("study.engine.progress", "ProgressLine"), ("study.engine.logger.tensorboard", "TensorBoardCallback"),
+             ("study.engine.logger.mlflow", "MLflowCallback"), ("study.engine.callbacks.frontier", "FrontierCallback"),
+             ("study.engine.schedulers.frontier", "FrontierScheduler")]
+
+
+def test_classes_a_study_of_the_layered_code_pickled_before_their_modules_were_folded_are_found():
+    """Studies started from ced1942 to 629cb91 name these classes in their tuner.pkl by the modules they were
+    in then; a resume (``restore_tuner``) finds each in its module of today."""
+    probe = (
+        "import pickle, sys\n"
+        "from study.engine import tuner\n"
+        f"old = {OLD_PATHS!r}\n"
+        "def load(m, n): return pickle.loads(f'c{m}\\n{n}\\n.'.encode())\n"
+        "try:\n    load(*old[0]); print('found before')\nexcept ModuleNotFoundError:\n    pass\n"
+        "tuner.find_moved()\n"
+        "from study.engine.logger import MLflowCallback, TensorBoardCallback\n"
+        "from study.engine.search.frontier import FrontierCallback, FrontierScheduler\n"
+        "for m, n in old:\n    assert load(m, n) is {**globals(), **vars(tuner)}[n], (m, n)\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
