@@ -128,10 +128,7 @@ def _clipped(ratios: Sequence[float], floor: float, ceiling: float) -> tuple[lis
 
 def _trained_text(curves: Sequence[analysis.Curve]) -> str:
     lengths = sorted({c.trained_length for c in curves if c.state == analysis.TRAINED})
-    if not lengths:
-        return ""
-    at = f"T = {lengths[0]}" if len(lengths) == 1 else "T = " + ", ".join(map(str, lengths))
-    return f"trained at {at}, measured at T = {curves[0].length}"
+    return f"trained at T = {', '.join(map(str, lengths))}, measured at T = {curves[0].length}" if lengths else ""
 
 
 def plot_gradient_flow(curves: Sequence[analysis.Curve]) -> Figure:
