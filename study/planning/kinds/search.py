@@ -108,7 +108,19 @@ class SearchKind(Kind):
         if searched := [k for k in sets if k in search["space"]]:
             raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                              "the space (--space gives the whole space)")
-        objectives(search, ov)
+        metric, mode = ov.get("metric"), ov.get("mode")  # --metric NAME[:max|min], repeatable; --mode
+        if metric is not None:
+            objectives = checked("--metric", parse_objectives, metric)
+            search.pop("mode", None)
+            if len(objectives) > 1:
+                search["metric"] = [f"{m}:{d}" for m, d in objectives]
+            else:
+                search["metric"], search["mode"] = objectives[0]
+        if mode is not None:
+            given = [metric] if isinstance(metric, str) else list(metric or [])
+            if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
+                raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
+            search["mode"] = mode  # checked by the document's parse, which names the option
         for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
             if ov.get(option[2:].replace("-", "_")) is not None:
                 search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
@@ -239,23 +251,6 @@ class SearchKind(Kind):
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
 
 
-def objectives(search: dict[str, Any], ov: Overlay) -> None:
-    """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
-    metric, mode = ov.get("metric"), ov.get("mode")
-    if metric is not None:
-        objectives = checked("--metric", parse_objectives, metric)
-        search.pop("mode", None)
-        if len(objectives) > 1:
-            search["metric"] = [f"{m}:{d}" for m, d in objectives]
-        else:
-            search["metric"], search["mode"] = objectives[0]
-    if mode is not None:
-        given = [metric] if isinstance(metric, str) else list(metric or [])
-        if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
-            raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
-        search["mode"] = mode  # checked by the document's parse, which names the option
-
-
 def objectives_text(s: Search) -> str:
     if not s.more:
         return f"{s.metric} ({s.mode})"
@@ -286,8 +281,7 @@ SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "
 
 def method_text(meta: Mapping[str, Any]) -> str:
     """How a search searched: Optuna's sampler and Ray's scheduler, or Population Based Training."""
-    name = _scheduler(meta.get("search"))
-    if name == "pbt":
+    if (name := _scheduler(meta.get("search"))) == "pbt":
         return "Population Based Training"
     sampler = (meta.get("search") or {}).get("sampler") or "tpe"
     return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {SCHEDULER_WORDS.get(name, 'no scheduler')}"
@@ -301,8 +295,7 @@ def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
 def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
     """What the search's scheduler did (``trials``: its trials table)."""
     import pandas as pd
-    name = _scheduler(meta.get("search"))
-    if name == "pbt":
+    if (name := _scheduler(meta.get("search"))) == "pbt":
         made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
         return f"PBT made {made} exploit{'s' * (made != 1)}"
     if name == "none":
