@@ -103,11 +103,6 @@ def scheduler_name(value: Any) -> str | None:
     return value if value in SCHEDULER_NAMES else None
 
 
-def scheduler_error(value: Any) -> str:
-    return (f"must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False still mean asha and none), "
-            f"got {value!r}{did_you_mean(value, SCHEDULER_NAMES)}")
-
-
 def sampler_name(value: Any) -> Any:
     return canonical(value, SAMPLERS)
 

@@ -52,9 +52,8 @@ class GridKind(Kind):
 
     def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
-        names = list(plan.grid_axes)
-        return [{**fixed, **dict(zip(names, combo, strict=True))}
-                for combo in itertools.product(*(plan.param_space[k] for k in names))]
+        return [{**fixed, **dict(zip(plan.grid_axes, combo, strict=True))}
+                for combo in itertools.product(*(plan.param_space[k] for k in plan.grid_axes))]
 
     def trials(self, plan: StudyPlan) -> Any:
         return shared.frame(self.configs(plan), list(FIELDS))

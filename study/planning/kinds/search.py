@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
@@ -19,10 +20,10 @@ from study.planning.overlay import Overlay, checked, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
+    SCHEDULER_NAMES,
     SEARCH_LENGTH,
     SEARCH_MODEL,
     sampler_problem,
-    scheduler_error,
     scheduler_name,
 )
 from study.spec.load import search_from_meta
@@ -126,7 +127,9 @@ class SearchKind(Kind):
                 search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
         if ov.get("scheduler") is not None:
             if (name := scheduler_name(ov.get("scheduler"))) is None:
-                raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
+                raise StudyError(f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and "
+                                 f"False still mean asha and none), got {ov.get('scheduler')!r}"
+                                 f"{did_you_mean(ov.get('scheduler'), SCHEDULER_NAMES)}")
             search["scheduler"] = name
         if ov.get("sampler") is not None:
             search["sampler"] = ov.get("sampler")
