@@ -71,9 +71,7 @@ def check_axis(name: str, values: list[Any]) -> list[Any]:
 
 def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     """model first, length last: the order of the trials and columns."""
-    order = [k for k in ("model",) if k in axes] + [k for k in axes if k not in ("model", "length")]
-    order += [k for k in ("length",) if k in axes]
-    return {k: list(axes[k]) for k in order}
+    return {k: list(axes[k]) for k in sorted(axes, key=lambda k: (k != "model") + (k == "length"))}
 
 
 def default_mode(metric: str) -> str:

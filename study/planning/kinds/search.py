@@ -87,10 +87,9 @@ class SearchKind(Kind):
         if "--seeds" in given:
             raise StudyError("--seeds: not for a search, which trains each config on seed 0; the best config's "
                              "command (printed at its end) reruns it over seeds")
-        if "--model" in given and "--models" in given:
-            raise StudyError("--model: not with --models; give the models with one of them")
-        if "--length" in given and "--lengths" in given:
-            raise StudyError("--length: not with --lengths; give the lengths with one of them")
+        for one in ("--model", "--length"):
+            if one in given and f"{one}s" in given:
+                raise StudyError(f"{one}: not with {one}s; give the {one[2:]}s with one of them")
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
