@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -163,16 +164,13 @@ def _resumed_plan(ov: Overlay) -> StudyPlan:
     with tempfile.TemporaryDirectory() as tmp:  # the study as written at its start (its name, its description)
         if fetched and STUDY_TOML in fetched:
             (Path(tmp) / STUDY_TOML).write_bytes(fetched[STUDY_TOML])
-        try:
+        with contextlib.suppress(StudyError):  # none, or one that no longer reads: study.json's stays
             plan.study = load((Path(tmp) if fetched else folder) / STUDY_TOML)
-        except StudyError:
-            pass  # none, or one that no longer reads: study.json's, derived from the plan that runs
     plan.options = _run_options(ov)
-    if ov.get("storage") is not None:  # the study's storage is its study.json's; another one would lose its trials
-        asked = storage_uri(ov.get("storage"), "--storage")
-        if asked != plan.storage:
-            raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
-                             f"{plan.storage or 'its study folder'}; resume it without --storage")
+    # The study's storage is its study.json's; another one would lose its trials.
+    if ov.get("storage") is not None and (asked := storage_uri(ov.get("storage"), "--storage")) != plan.storage:
+        raise StudyError(f"--storage: {asked} here, but study {plan.name!r} keeps its trials in "
+                         f"{plan.storage or 'its study folder'}; resume it without --storage")
     if planning := [o for o in ov.given if o not in RUN_OPTIONS]:
         _check_same_study(plan, ov, planning)
     _check_folder(plan, resume=True, fetched=fetched)

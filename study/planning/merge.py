@@ -28,8 +28,7 @@ def base(ov: Overlay) -> tuple[Study, str]:
         raise StudyError("--study: not with --grid; a study file says what to run itself (--sweep changes its axes)")
     if search not in (None, "optuna", True) and not isinstance(search, Mapping):
         raise StudyError(f"--search: must be optuna, got {search!r}")
-    searching = search is not None
-    frontier = ov.get("frontier") is not None
+    searching, frontier = search is not None, ov.get("frontier") is not None
     if frontier and grid is not None:
         raise StudyError("--frontier: not with --grid; a frontier's cells are --models and --sweep, its lengths and "
                          "seeds are searched (--start-length, --max-length, --solve-rule)")

@@ -134,8 +134,7 @@ def _frontier(value: Any) -> Any:
     return value
 
 
-# A keyword's value typed and checked (any other: as given; the scheduler, for one, is checked with the
-# search's other settings); None: not given (search=False, frontier=False, mlflow=False).
+# A keyword's value typed and checked (any other as given, checked later); None: not given (search=False, ...).
 TYPED: dict[str, Callable[[Any], Any]] = {
     "search": lambda v: "optuna" if v is True else None if v is False else v,
     "fixed": lambda v: _typed("--set", _mapping("--set", "config fields", v), config_value),

@@ -33,5 +33,4 @@ def shipped() -> dict[str, Study]:
 
 
 def default_space() -> dict[str, Dist]:
-    search = shipped()["optuna"].search
-    return dict(search.space)
+    return dict(shipped()["optuna"].search.space)

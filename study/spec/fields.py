@@ -19,8 +19,7 @@ EXERCISE: dict[str, Any] = {"init": "seed", "optimizer": "rmsprop", "lr": 1e-3, 
 BASE: dict[str, Any] = {**EXERCISE, "patience": 3}
 SEEDS = 3
 NUM_SAMPLES = 40
-# What a search may optimise: the metrics a trial reports (at every evaluation, and so at its end),
-# its model's parameter count (params) and its training time so far (wall_seconds).
+# What a search may optimise: the metrics a trial reports, its parameter count and its training time so far.
 SEARCH_METRICS = ("eval_accuracy", "eval_loss", "train_accuracy", "train_loss", "mean_train_accuracy",
                   "examples_per_second", "steps_to_target", "grad_norm", "grad_norm_max", "params", "wall_seconds")
 LOWER_IS_BETTER = ("steps_to_target", "grad_norm", "grad_norm_max", "params", "wall_seconds")
@@ -72,17 +71,14 @@ def check_axis(name: str, values: list[Any]) -> list[Any]:
 
 def canonical_axes(axes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     """model first, length last: the order of the trials and columns."""
-    order = [k for k in ("model",) if k in axes] + [k for k in axes if k not in ("model", "length")]
-    order += [k for k in ("length",) if k in axes]
-    return {k: list(axes[k]) for k in order}
+    return {k: list(axes[k]) for k in sorted(axes, key=lambda k: (k != "model") + (k == "length"))}
 
 
 def default_mode(metric: str) -> str:
     return "min" if metric.endswith("_loss") or metric in LOWER_IS_BETTER else "max"
 
 
-# Every model a study may train (--models, --model) and the models a grid sweeps unless told:
-# the exercise's two, so each grid keeps its trial count; --models adds the GRU.
+# Every model a study may train, and those a grid sweeps unless told: the exercise's two (--models adds the GRU).
 MODELS = list(config.MODELS)
 GRID_MODELS = ["RNN", "LSTM"]
 LENGTHS_EXERCISE = [5, 6, 7, 8, 9, 10]  # a grid's lengths unless told
@@ -103,11 +99,6 @@ def scheduler_name(value: Any) -> str | None:
     if value is False or value == "off":
         return "none"
     return value if value in SCHEDULER_NAMES else None
-
-
-def scheduler_error(value: Any) -> str:
-    return (f"must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and False still mean asha and none), "
-            f"got {value!r}{did_you_mean(value, SCHEDULER_NAMES)}")
 
 
 def sampler_name(value: Any) -> Any:

@@ -86,10 +86,14 @@ def pbt_block(block: Mapping[str, Any], bad: Any) -> dict[str, Any]:
     """[search]'s perturbation_interval and perturb (checked against the steps when planned)."""
     out: dict[str, Any] = {}
     if "perturbation_interval" in block:
+        value = block["perturbation_interval"]
         try:
-            out["perturbation_interval"] = positive_interval(block["perturbation_interval"])
-        except ValueError as exc:
-            raise bad(f"[search] perturbation_interval: {exc}") from None
+            number = int(value) if not isinstance(value, (bool, float)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < 1 or str(value).strip() != str(number):
+            raise bad(f"[search] perturbation_interval: must be a positive integer (training steps), got {value!r}")
+        out["perturbation_interval"] = number
     if "perturb" in block:
         names = block["perturb"]
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
@@ -112,16 +116,6 @@ def interval(search: Any, steps: int, eval_every: int) -> int:
     if search.perturbation_interval is not None:
         return int(search.perturbation_interval)
     return max(eval_every, steps // 4 // eval_every * eval_every)
-
-
-def positive_interval(value: Any) -> int:
-    try:
-        number = int(value) if not isinstance(value, (bool, float)) else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < 1 or str(value).strip() != str(number):
-        raise ValueError(f"must be a positive integer (training steps), got {value!r}")
-    return number
 
 
 def pbt_problem(search: Any, steps: int, eval_every: int) -> tuple[str, str] | None:

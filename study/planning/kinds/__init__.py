@@ -2,7 +2,6 @@
 its options, resolves, plans, describes, runs on Ray, ends and is reported. A new kind is a file here and its
 line in ``KINDS``; a study document names it (``kind``) or its blocks make it."""
 
-import dataclasses
 from collections.abc import Mapping
 
 from study.basics.errors import StudyError
@@ -17,8 +16,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (GridKind(), SearchKind(),
 
 
 def kind_of(study: Study, where: str = "study") -> Kind:
-    """The kind of ``study`` (its ``kind`` key, else the one its blocks make); StudyError for a
-    kind this code does not know (``where``: the option or file that gave the study)."""
+    """The kind of ``study`` (its ``kind`` key, else its blocks'); StudyError for one this code does not know."""
     if study.kind not in KINDS:
         raise StudyError(f"{where}: kind: unknown kind {study.kind!r}; allowed: {', '.join(KINDS)}")
     kind = KINDS[study.kind]
@@ -31,22 +29,17 @@ def kind_of(study: Study, where: str = "study") -> Kind:
 
 
 def resolve(study: Study, origin: Mapping[str, str] | None = None, where: str = "study") -> Resolved:
-    """Every default filled in (the exercise's settings, patience 3; a grid's models RNN and LSTM
-    and lengths 5..10, a search's RNN at T = 20, a frontier's RNN and LSTM) and every trial's
-    Config checked, by the study's kind. An error names the option or file that set the field."""
+    """Every default filled in and every trial's Config checked, by the study's kind; errors name the field's origin."""
     origin = dict(origin or {})
 
     def fail(exc: ValueError) -> StudyError:
         return StudyError(f"{origin.get(str(exc).split(':', 1)[0], where)}: {exc}")
 
-    res = kind_of(study, where).resolve(study, {**BASE, **study.fixed}, dict(study.axes), fail, origin, where)
-    res.study = dataclasses.replace(res.study, kind=study.kind)
-    return res
+    return kind_of(study, where).resolve(study, {**BASE, **study.fixed}, dict(study.axes), fail, origin, where)
 
 
 def kind_named(name: str | None) -> Kind:
-    """The kind study.json names; for a kind this code does not know, one reported as the base
-    ``Kind`` reports (its name, the mean over seeds)."""
+    """The kind study.json names; for one this code does not know, the base ``Kind`` under its name."""
     if name in KINDS:
         return KINDS[name]
     unknown = Kind()

@@ -68,7 +68,7 @@ class Kind:
         """Refuse the options this kind does not use (never ignore them in silence)."""
         if foreign := [o for o in FRONTIER_ONLY if o in given]:
             what = f"; {where.removeprefix('--study ')} is a {self.noun} (no [frontier] table)" \
-                if from_file(where) else ""
+                if where.startswith(("study", "--study")) else ""  # a study file's
             raise StudyError(f"{foreign[0]}: only with --frontier{what}")
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
@@ -144,10 +144,6 @@ class Kind:
             return None
         what = f"{unfinished} trials unfinished" if unfinished else f"{errors} trials failed"
         return f"{status}: {what}. {resume}"
-
-
-def from_file(where: str) -> bool:
-    return where == "study" or where.startswith("--study")
 
 
 def cell_axes(study: Study, axes: dict[str, list[Any]], defaults: Mapping[str, list[Any]]) -> dict[str, list[Any]]:

@@ -37,15 +37,13 @@ class FrontierKind(Kind):
     shorter = "a lower --max-length"
 
     def check_options(self, given: Sequence[str], where: str) -> None:
-        foreign = [o for o in SEARCH_ONLY if o in given]
-        if "--lengths" in given or "--length" in given:
-            option = "--lengths" if "--lengths" in given else "--length"
+        if option := next((o for o in ("--lengths", "--length") if o in given), None):
             raise StudyError(f"{option}: not with --frontier, which searches the lengths (--start-length, "
                              "--max-length)")
         if "--seeds" in given:
             raise StudyError("--seeds: not with --frontier, which runs seeds 0 .. N-1 of its solve rule K/N "
                              "(--solve-rule)")
-        if foreign:
+        if foreign := [o for o in SEARCH_ONLY if o in given]:
             hint = "; a frontier takes --models" if foreign[0] == "--model" else ""
             raise StudyError(f"{foreign[0]}: only with --search optuna{hint}")
 

@@ -12,7 +12,7 @@ from study.basics.text import format_table, set_text, wrap_parts
 from study.planning.kinds import base as shared
 from study.planning.kinds.base import Fail, Kind, Resolved, StudyPlan
 from study.planning.overlay import SEARCH_ONLY
-from study.spec.fields import CELL_FIELDS, FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
+from study.spec.fields import FIELDS, GRID_MODELS, LENGTHS_EXERCISE, SEEDS
 from study.spec.studyfile import Study
 
 
@@ -30,7 +30,7 @@ class GridKind(Kind):
             option = foreign[0]
             hint = f"; a grid takes {option}s" if option in ("--model", "--length") else ""
             what = f"; {where.removeprefix('--study ')} is a grid (no [search] table)" \
-                if shared.from_file(where) else ""
+                if where.startswith(("study", "--study")) else ""
             raise StudyError(f"{option}: only with --search optuna{hint}{what}")
 
     def resolve(self, study: Study, fixed: dict[str, Any], axes: dict[str, list[Any]], fail: Fail,
@@ -52,9 +52,8 @@ class GridKind(Kind):
 
     def configs(self, plan: StudyPlan) -> list[dict[str, Any]]:
         fixed = {k: v for k, v in plan.param_space.items() if k not in plan.grid_axes}
-        names = list(plan.grid_axes)
-        return [{**fixed, **dict(zip(names, combo, strict=True))}
-                for combo in itertools.product(*(plan.param_space[k] for k in names))]
+        return [{**fixed, **dict(zip(plan.grid_axes, combo, strict=True))}
+                for combo in itertools.product(*(plan.param_space[k] for k in plan.grid_axes))]
 
     def trials(self, plan: StudyPlan) -> Any:
         return shared.frame(self.configs(plan), list(FIELDS))
@@ -69,8 +68,7 @@ class GridKind(Kind):
     def body(self, plan: StudyPlan, width: int) -> list[str]:
         configs = self.configs(plan)
         varying = [k for k in plan.grid_axes if len(plan.param_space[k]) > 1 or k in ("model", "length", "seed")]
-        order = [k for k in ("model",) if k in varying] + [k for k in varying if k not in CELL_FIELDS + ("seed",)]
-        order += [k for k in ("length", "seed") if k in varying]
+        order = sorted(varying, key=lambda k: {"model": 0, "length": 2, "seed": 3}.get(k, 1))
         common = {k: v for k, v in configs[0].items() if k not in order} if configs else {}
         table = format_table(order, [[c[k] for k in order] for c in configs], width, index="trial")
         return [*shared.common_lines(common, width), *table, f"{plan.n_trials} trials"]

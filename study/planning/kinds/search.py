@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from palrnn.names import did_you_mean
 from study.basics.errors import StudyError
 from study.basics.layout import CELLS, OPTUNA_JOURNAL
 from study.basics.text import format_table, wrap_parts
@@ -19,10 +20,10 @@ from study.planning.overlay import Overlay, checked, int_option
 from study.spec.fields import (
     CELL_FIELDS,
     FIELDS,
+    SCHEDULER_NAMES,
     SEARCH_LENGTH,
     SEARCH_MODEL,
     sampler_problem,
-    scheduler_error,
     scheduler_name,
 )
 from study.spec.load import search_from_meta
@@ -86,10 +87,9 @@ class SearchKind(Kind):
         if "--seeds" in given:
             raise StudyError("--seeds: not for a search, which trains each config on seed 0; the best config's "
                              "command (printed at its end) reruns it over seeds")
-        if "--model" in given and "--models" in given:
-            raise StudyError("--model: not with --models; give the models with one of them")
-        if "--length" in given and "--lengths" in given:
-            raise StudyError("--length: not with --lengths; give the lengths with one of them")
+        for one in ("--model", "--length"):
+            if one in given and f"{one}s" in given:
+                raise StudyError(f"{one}: not with {one}s; give the {one[2:]}s with one of them")
 
     def change(self, doc: dict[str, Any], ov: Overlay, origin: dict[str, str], sets: Mapping[str, Any],
                sweeps: Mapping[str, Any], where: str) -> None:
@@ -108,13 +108,27 @@ class SearchKind(Kind):
         if searched := [k for k in sets if k in search["space"]]:
             raise StudyError(f"--set: {searched[0]} is searched by Optuna and cannot be fixed; leave it out of "
                              "the space (--space gives the whole space)")
-        objectives(search, ov)
+        metric, mode = ov.get("metric"), ov.get("mode")  # --metric NAME[:max|min], repeatable; --mode
+        if metric is not None:
+            objectives = checked("--metric", parse_objectives, metric)
+            search.pop("mode", None)
+            if len(objectives) > 1:
+                search["metric"] = [f"{m}:{d}" for m, d in objectives]
+            else:
+                search["metric"], search["mode"] = objectives[0]
+        if mode is not None:
+            given = [metric] if isinstance(metric, str) else list(metric or [])
+            if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
+                raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
+            search["mode"] = mode  # checked by the document's parse, which names the option
         for key, option, low in (("num_samples", "--num-samples", 1), ("seed", "--search-seed", 0)):
             if ov.get(option[2:].replace("-", "_")) is not None:
                 search[key] = int_option(option, ov.get(option[2:].replace("-", "_")), low)
         if ov.get("scheduler") is not None:
             if (name := scheduler_name(ov.get("scheduler"))) is None:
-                raise StudyError(f"--scheduler: {scheduler_error(ov.get('scheduler'))}")
+                raise StudyError(f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)} (on and off, True and "
+                                 f"False still mean asha and none), got {ov.get('scheduler')!r}"
+                                 f"{did_you_mean(ov.get('scheduler'), SCHEDULER_NAMES)}")
             search["scheduler"] = name
         if ov.get("sampler") is not None:
             search["sampler"] = ov.get("sampler")
@@ -239,23 +253,6 @@ class SearchKind(Kind):
         return [*lines, f"{'':<10} {metric}, sampler seed {s.seed}, {scheduler_text(s)}"]
 
 
-def objectives(search: dict[str, Any], ov: Overlay) -> None:
-    """--metric NAME[:max|min] (repeatable: several objectives) and --mode (one metric's direction)."""
-    metric, mode = ov.get("metric"), ov.get("mode")
-    if metric is not None:
-        objectives = checked("--metric", parse_objectives, metric)
-        search.pop("mode", None)
-        if len(objectives) > 1:
-            search["metric"] = [f"{m}:{d}" for m, d in objectives]
-        else:
-            search["metric"], search["mode"] = objectives[0]
-    if mode is not None:
-        given = [metric] if isinstance(metric, str) else list(metric or [])
-        if isinstance(search["metric"], list) or any(":" in str(m) for m in given):
-            raise StudyError("--mode: not with several metrics or NAME:max|min; give each --metric its direction")
-        search["mode"] = mode  # checked by the document's parse, which names the option
-
-
 def objectives_text(s: Search) -> str:
     if not s.more:
         return f"{s.metric} ({s.mode})"
@@ -286,8 +283,7 @@ SAMPLER_NAMES = {"tpe": "TPE", "random": "random sampling", "cmaes": "CMA-ES", "
 
 def method_text(meta: Mapping[str, Any]) -> str:
     """How a search searched: Optuna's sampler and Ray's scheduler, or Population Based Training."""
-    name = _scheduler(meta.get("search"))
-    if name == "pbt":
+    if (name := _scheduler(meta.get("search"))) == "pbt":
         return "Population Based Training"
     sampler = (meta.get("search") or {}).get("sampler") or "tpe"
     return f"Optuna, {SAMPLER_NAMES.get(sampler, sampler)}, {SCHEDULER_WORDS.get(name, 'no scheduler')}"
@@ -301,8 +297,7 @@ def uses_optuna(meta_search: Mapping[str, Any] | None) -> bool:
 def scheduled_text(meta: Mapping[str, Any], trials: Any, cut: int) -> str:
     """What the search's scheduler did (``trials``: its trials table)."""
     import pandas as pd
-    name = _scheduler(meta.get("search"))
-    if name == "pbt":
+    if (name := _scheduler(meta.get("search"))) == "pbt":
         made = int(pd.to_numeric(trials["exploits"], errors="coerce").fillna(0).sum()) if "exploits" in trials else 0
         return f"PBT made {made} exploit{'s' * (made != 1)}"
     if name == "none":
