@@ -16,9 +16,8 @@ from study.planning.kinds import kind_named
 from study.planning.kinds.search import method_text
 from study.results.exercise import format_accuracy_table, single_length, steps_to_target_table
 from study.results.folder import missing_axes, study_target, summary_axes
-from study.results.importance import importance_label, importance_text
 from study.results.pareto import PARETO_TEXT, front_table
-from study.results.search import confirm_words, search_overview, tied_words
+from study.results.search import confirm_words, importance_label, importance_text, search_overview, tied_words
 from study.results.summary import parity_table
 
 

@@ -28,10 +28,9 @@ from study.report.plots.common import png_bytes
 from study.report.text import report_text
 from study.results.exercise import accuracy_vs_length, exercise_points, study_settings
 from study.results.folder import read_study_folder, study_target, summary_axes
-from study.results.importance import write_importances
 from study.results.pareto import study_objectives, write_pareto
 from study.results.pbt import own_since_exploit
-from study.results.search import best_record, best_trial_id, optuna_numbers, read_optuna_study
+from study.results.search import best_record, best_trial_id, optuna_numbers, read_optuna_study, write_importances
 from study.results.summary import SUMMARY_STATS, curves_table, finished_trials, model_order, summary_table
 
 PROG = "study.report"

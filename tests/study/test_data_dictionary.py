@@ -137,8 +137,8 @@ def test_methods_writes_the_dictionarys_columns():
 
 
 def test_importances_and_pareto_are_as_listed():
-    from study.results.importance import COLUMNS
     from study.results.pareto import pareto_front
+    from study.results.search import IMPORTANCE_COLUMNS as COLUMNS
 
     assert [c.name for c in _table("importances.csv").columns] == COLUMNS
     for path in RESULTS.glob("reference-*/importances.csv"):

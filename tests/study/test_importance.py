@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from study.report.plots import plot_importances
-from study.results.importance import (
+from study.results.search import (
     FANOVA_SEEDS,
     fanova_importances,
     importance_label,
     importance_text,
+    read_optuna_study,
     write_importances,
 )
-from study.results.search import read_optuna_study
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCH = ROOT / "results" / "reference-search-rnn20"

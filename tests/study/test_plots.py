@@ -12,8 +12,7 @@ from matplotlib.figure import Figure
 
 from study.report import plots
 from study.results.exercise import exercise_points
-from study.results.importance import fanova_importances
-from study.results.search import read_optuna_study
+from study.results.search import fanova_importances, read_optuna_study
 from study.results.summary import curves_table, summary_table
 
 matplotlib.use("Agg")

@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from study.results.importance import FANOVA_SEEDS, importance_label
 from study.results.pareto import CELL, Objective, objective_values
+from study.results.search import FANOVA_SEEDS, importance_label
 
 NEVER = "never reached the target (drawn at its step budget)"
 
