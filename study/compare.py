@@ -33,8 +33,7 @@ def compare(*paths: Any, out: str | os.PathLike[str] | None = None, write: bool 
 
 
 def build_parser() -> RaisingParser:
-    from study.results.compare import DEFAULT_MARGIN
-    from study.results.compare_sides import settings_fields
+    from study.results.compare import DEFAULT_MARGIN, settings_fields
 
     p = RaisingParser(prog="python -m study.compare",
                       description="Compare studies cell by cell: accuracy and solve rate with 95% intervals, and "

@@ -16,8 +16,7 @@ from study.basics.io import write_bytes_atomic, write_csv_atomic, write_text_ato
 from study.basics.stats import METHOD
 from study.basics.text import value_text
 from study.report.page import esc, html_page, html_table, sectioned
-from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison
-from study.results.compare_sides import settings_lines
+from study.results.compare import DIFFERS, INCONCLUSIVE, SAME, Comparison, settings_lines
 
 PROG = "python -m study.compare"
 CSV = "compare.csv"
