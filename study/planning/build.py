@@ -179,8 +179,7 @@ def _resumed_plan(ov: Overlay) -> StudyPlan:
 
 
 def fetch_state(storage: str, name: str, results_dir: str) -> dict[str, bytes]:
-    """Study ``name``'s driver state, as its driver copied it to ``storage`` (``study.driver.shared.mirror``):
-    each file's bytes by its name in the study folder. Written there only once the resume is checked."""
+    """Study ``name``'s driver state as its driver copied it to ``storage``, each file's bytes by its name."""
     from study.basics.store import open_storage
     store = open_storage(storage).child(name)
     files: dict[str, bytes] = {}

@@ -73,8 +73,7 @@ print(peak() - before)
 
 def peak_bytes(model: str, phase: str, length: int = 400, batch: int = 128, hidden: int = 128,
                examples: int = 512) -> int:
-    """Bytes by which a fresh process's peak grows in two training steps (``train``) or an evaluation
-    (``eval``); ``worker``: its peak with torch, palrnn and Ray imported."""
+    """A fresh process's peak growth in two training steps or an evaluation; ``worker``: its peak with Ray."""
     import subprocess
     import sys
     out = subprocess.run([sys.executable, "-c", PEAK, model, phase, str(length), str(batch), str(hidden),

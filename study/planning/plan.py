@@ -278,9 +278,9 @@ class Estimate:
     shorter: str = "fewer --lengths"  # how its trials get smaller (``Kind.shorter``)
 
     def lines(self) -> list[str]:
-        how = "at most " if self.bound else "about "
-        time = (f"estimate: {how}{duration_text(self.wall)} wall time ({self.trials:,} trials, {self.at_once} at "
-                f"once on {self.where}; Ray's start and {costs()['ray']['per_trial']:.1f} s per trial included"
+        time = (f"estimate: {'at most' if self.bound else 'about'} {duration_text(self.wall)} wall time "
+                f"({self.trials:,} trials, {self.at_once} at once on {self.where}; Ray's start and "
+                f"{costs()['ray']['per_trial']:.1f} s per trial included"
                 f"{'; ' + self.bound if self.bound else '; every trial trains all its steps'})")
         mem = f"memory: up to {size_text(self.memory.host)} per trial ({self.biggest})"
         if self.memory.device:

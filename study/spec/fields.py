@@ -30,8 +30,7 @@ CELL_FIELDS = ("model", "length")  # a search's axes: one search per model x len
 
 
 def field_name(key: Any) -> str:
-    """A config field as people type it: ``max_norm``, or ``max-norm`` as its option is spelled, any
-    case; ValueError listing the fields (with "did you mean" for a near miss) when it is none."""
+    """A config field as people type it (``max_norm``, ``max-norm``, any case); ValueError when it is none."""
     name = key.strip().replace("-", "_").lower() if isinstance(key, str) else key
     if name not in FIELDS:
         raise ValueError(f"unknown config field {key!r}; allowed: {', '.join(sorted(FIELDS))}"
@@ -40,8 +39,7 @@ def field_name(key: Any) -> str:
 
 
 def config_value(name: str, value: Any) -> Any:
-    """``value`` as field ``name`` (a known one) stores it (an int as a float field's float, "none" for max_norm,
-    a name in its one spelling), checked alone by palrnn's Config on the exercise's settings."""
+    """``value`` as known field ``name`` stores it ("none" for max_norm, names in one spelling), checked by Config."""
     optional = "None" in str(FIELDS[name].type)
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "off"))):
         value = None

@@ -17,8 +17,7 @@ Dist = tuple[str, Any]
 
 
 def parse_dist(name: str, spec: Any) -> Dist:
-    """One field's distribution from its text or data form (``("loguniform", (1e-4, 3e-2))``), each value
-    typed and checked as field ``name`` stores it; ValueError naming the field."""
+    """One field's distribution from its text or data form, each value checked; ValueError naming the field."""
     shown = f"{name}={spec}" if isinstance(spec, str) else f"{name}={spec!r}"
     if name not in FIELDS:
         raise ValueError(f"{name}: unknown config field; allowed: {', '.join(sorted(FIELDS))}")

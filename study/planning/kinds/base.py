@@ -98,8 +98,7 @@ class Kind:
         raise NotImplementedError
 
     def costly(self, plan: StudyPlan) -> list[list[tuple[dict[str, Any], int]]]:
-        """The trials as groups run one after another, each [(config, how many)]; at their most costly
-        where the study chooses its trials as it runs (``bound``)."""
+        """The trials as groups run one after another, each [(config, how many)], at their most costly."""
         return [[(c, 1) for c in self.configs(plan)]]
 
     def most_at_once(self, plan: StudyPlan) -> int | None:
@@ -134,8 +133,7 @@ class Kind:
         return trials
 
     def status(self, plan: StudyPlan, rows: int, unfinished: int, errors: int) -> tuple[str, int]:
-        """The status at a run's end (complete, interrupted, failed: --resume continues the last two), and
-        its unfinished trials, those never started included."""
+        """The status at a run's end (complete, interrupted, failed) and its unfinished trials, unstarted included."""
         unfinished += max(0, plan.n_trials - rows)
         return ("interrupted" if unfinished else "failed" if errors else "complete"), unfinished
 

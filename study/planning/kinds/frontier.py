@@ -153,9 +153,8 @@ class FrontierKind(Kind):
                           space=False, restart=True, resume_errored=False)
 
     def settle(self, folder: Path, trials: pd.DataFrame) -> pd.DataFrame:
-        """A frontier's trials table as its search's state tells it. A seed still running when the study
-        ended was stopped with it (Ray says TERMINATED, as for those the search stopped): ``unfinished``,
-        not ``scheduler``. A seed launched that never reported (PENDING) gets a row of its own (``NO_ROW``)."""
+        """The trials as the search's state tells: a seed running at the end was stopped with the study (Ray says
+        TERMINATED): ``unfinished``, not ``scheduler``; one that never reported gets a row of its own (``NO_ROW``)."""
         import json
 
         import pandas as pd
