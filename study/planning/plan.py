@@ -16,7 +16,6 @@ from typing import Any
 
 from study.basics.errors import StudyError
 from study.basics.text import WIDTH
-from study.planning.calibrate import COSTS
 from study.planning.kinds import KINDS, Kind
 from study.planning.kinds.base import para
 from study.planning.kinds.search import SearchPlan
@@ -26,6 +25,8 @@ from study.spec.space import Dist
 from study.spec.studyfile import Study
 
 DASHBOARD_PORT = 8265  # Ray's default
+# The estimates' cost table, measured on this machine by scripts/calibrate_estimate.py (docs/estimates.md).
+COSTS = Path(__file__).with_name("costs.json")
 META_KEYS = ("name", "results_dir", "kind", "grid", "axes", "param_space", "grid_axes", "trials", "cpus_per_trial",
              "gpus_per_trial", "checkpoint_every", "max_failures", "max_concurrent", "search", "frontier", "mlflow",
              "command", "target", "extra", "storage")
