@@ -76,8 +76,10 @@ def train(state: TrainState, on_step: Callable[[int], None] | None = None) -> It
             return
         state.train_correct_all += correct
         w = state.window
-        for key, value in (("loss", loss), ("correct", correct), ("steps", 1), ("grad_norm", norm)):
-            w[key] += value
+        w["loss"] += loss
+        w["correct"] += correct
+        w["steps"] += 1
+        w["grad_norm"] += norm
         w["grad_norm_max"] = max(w["grad_norm_max"], norm)
         w["seconds"] += time.perf_counter() - t0
         if on_step is not None:
