@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ import pytest
 
 from study.planning.plan import DASHBOARD_PORT
 from tests.ports import free_port, fresh_port
+from tests.undisturbed import assert_undisturbed
 from tests.workers import workers
 
 pytestmark = pytest.mark.fault  # every test fills a disk or kills a process (or two studies race)
@@ -47,42 +47,6 @@ def _saved(folder):
     return out
 
 
-# (model, length, seed, steps) -> an undisturbed run's curve, computed once for the module: the
-# driver-kill and disk-full studies train the same 8 trials, which the random kills' 16 include.
-UNDISTURBED: dict[tuple, list] = {}
-
-
-def _curve(key):
-    """The evaluations an undisturbed run of one trial makes (in-process, no Ray)."""
-    import torch
-
-    from palrnn.config import Config
-    from palrnn.train import fit
-    from study.spec.catalogue import shipped
-    from study.spec.fields import EXERCISE
-
-    torch.set_num_threads(1)
-    model, length, seed, steps = key
-    base = {**EXERCISE, **shipped()["smoke"].fixed, "batch_size": 32, "steps": steps, "eval_every": 100, "patience": 0}
-    records = []
-    fit(Config(**base, model=model, length=length, seed=seed), on_eval=records.append)
-    return [(r["step"], r["eval_accuracy"], r["train_loss"]) for r in records]
-
-
-def _assert_undisturbed(trials, curves, steps):
-    """Every trial ended at its last step, once, with the curve of an undisturbed run, bit for bit."""
-    assert set(trials["status"]) == {"TERMINATED"} and (trials["step"] == steps).all()
-    assert not trials.duplicated(["model", "length", "seed"]).any()
-    assert not curves.duplicated(["trial_id", "step"]).any()
-    keys = [(r.model, int(r.length), int(r.seed), steps) for r in trials.itertuples()]
-    missing = [key for key in keys if key not in UNDISTURBED]
-    with ProcessPoolExecutor(2) as pool:
-        UNDISTURBED.update(zip(missing, pool.map(_curve, missing), strict=True))
-    for row, key in zip(trials.itertuples(), keys, strict=True):
-        got = curves[curves["trial_id"] == row.trial_id].sort_values("step")
-        assert list(zip(got["step"], got["eval_accuracy"], got["train_loss"], strict=True)) == UNDISTURBED[key], key
-
-
 def _assert_ends_undisturbed(proc, folder, kills, what, n_trials, steps):
     """The study whose workers were killed (``kills``, at least 5) ends, exits 0, and its
     ``n_trials`` trials end without an error, each as an undisturbed run would."""
@@ -92,7 +56,7 @@ def _assert_ends_undisturbed(proc, folder, kills, what, n_trials, steps):
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
     curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
     assert len(trials) == n_trials and trials["error"].isna().all(), trials[["trial_id", "status", "error"]]
-    _assert_undisturbed(trials, curves, steps)
+    assert_undisturbed(trials, curves, steps)
 
 
 @pytest.mark.ray
@@ -128,7 +92,7 @@ def test_driver_sigkilled_mid_study_then_resume_completes_it(tmp_path, fault):
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
     curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
     assert len(trials) == 8 and trials["error"].isna().all()
-    _assert_undisturbed(trials, curves, steps)
+    assert_undisturbed(trials, curves, steps)
     fault("the driver SIGKILLed mid-study", 1,
           "study.json keeps its wall time and the finished trials' tables stay; the dead driver's lock does not "
           "block `--resume`, which completes every trial, one row each, every evaluation once and bit-identical "
@@ -319,7 +283,7 @@ def test_disk_full_mid_study_stops_it_in_one_line_and_resume_completes(small_dis
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
     curves = pd.read_csv(folder / "curves.csv", dtype={"trial_id": str})
     assert len(trials) == 8
-    _assert_undisturbed(trials, curves, steps)
+    assert_undisturbed(trials, curves, steps)
     fault("the results folder's disk full mid-study (a 16 MiB tmpfs filled up; no root needed where user "
           "namespaces are allowed)", 1,
           "the study stops with one line naming the folder and the resume command, exit 1; trials.csv keeps the "

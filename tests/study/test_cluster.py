@@ -1,6 +1,7 @@
 """A two-node Ray cluster on one machine (ray.cluster_utils.Cluster): trials land on both nodes,
 survive the loss of a node, and a trial too big for any node is refused with a clear message."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,17 +22,26 @@ MB = 1024**2
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cluster():
+@pytest.fixture(scope="module")
+def _two_nodes():
     from ray.cluster_utils import Cluster
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 80 * MB,
                                                       "include_dashboard": False})
-    worker = c.add_node(num_cpus=1, object_store_memory=80 * MB)
-    c.wait_for_nodes()
-    c.worker = worker
+    c.worker = None
     yield c
     c.shutdown()
+
+
+@pytest.fixture
+def cluster(_two_nodes):
+    """The module's cluster of a head and a worker node, each of 1 CPU: a new worker node where a
+    test before removed it."""
+    c = _two_nodes
+    if c.worker not in c.worker_nodes:
+        c.worker = c.add_node(num_cpus=1, object_store_memory=80 * MB)
+        c.wait_for_nodes()
+    return c
 
 
 def test_trials_are_placed_on_both_nodes(cluster, tmp_path):
@@ -90,9 +100,9 @@ def test_ray_address_in_the_environment_joins_that_cluster(cluster, tmp_path):
     import pandas as pd
 
     env = {**os.environ, "RAY_ADDRESS": cluster.address}
-    p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "2", "--set", "steps=100",
-                        "--set", "eval_every=50", "--name", "job", "--results-dir", str(tmp_path)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--set", "steps=100",
+                        "--set", "eval_every=50", "--no-report", "--name", "job", "--results-dir", str(tmp_path)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     assert "Connecting to existing Ray cluster" in p.stdout + p.stderr
     nodes = set(pd.read_csv(tmp_path / "job" / "trials.csv")["node"])
@@ -132,15 +142,16 @@ def test_without_address_a_study_starts_its_own_ray_beside_a_running_one(tmp_pat
         while not list(ray_tmp.rglob("ray_current_cluster")) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert list(ray_tmp.rglob("ray_current_cluster")), "ray start did not come up"
-        p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--set",
-                            "steps=100", "--set", "eval_every=50", "--num-cpus", "2", "--name", "beside",
-                            "--results-dir", str(tmp_path / "results")], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=300)
+        p = subprocess.run([sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--models", "RNN",
+                            "--lengths", "5", "--set", "steps=100", "--set", "eval_every=50", "--num-cpus", "2",
+                            "--no-report", "--name", "beside", "--results-dir", str(tmp_path / "results")],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         # The driver's own traceback starts a line; Ray's workers' shutdown noise comes prefixed
         # "(palrnn_trial pid=...)" and is not the study's.
         driver_traceback = any(line.startswith("Traceback") for line in p.stderr.splitlines())
         assert p.returncode == 0 and not driver_traceback, p.stdout[-2000:] + p.stderr[-3000:]
         assert "Started a local Ray instance" in p.stdout + p.stderr
+        assert json.loads((tmp_path / "results" / "beside" / "study.json").read_text())["status"] == "complete"
         assert head.poll() is None  # the other Ray still runs
     finally:
         head.terminate()

@@ -6,7 +6,8 @@ then stopped with Ctrl-C; tests/fixtures/README.md says how they were made. Ray 
 code's classes into each folder's tuner.pkl (the progress reporter, the TensorBoard callback, the
 Optuna and frontier searchers, the frontier's scheduler and callback) by their import paths of
 then, ``study.trainable.*`` and ``study.frontier.*``; Ray also keeps the folder's absolute path
-in them, so the studies are unpacked where they were made."""
+in them, so the studies are unpacked where they were made. Each is resumed as ``python -m study.run
+--resume`` does, in this process, on the module's Ray (the ``ray_session`` fixture)."""
 
 import io
 import json
@@ -19,8 +20,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "tests" / "fixtures" / "legacy-dffe39a.tar.gz"
@@ -37,10 +36,13 @@ def legacy():
     shutil.rmtree(WHERE, ignore_errors=True)
 
 
-def _resume(name):
-    cmd = [sys.executable, "-m", "study.run", "--resume", "--name", name, "--results-dir", str(WHERE),
-           "--num-cpus", "2", "--no-report", "--dashboard-port", str(free_port())]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400)
+def _resume(name, capsys):
+    """``python -m study.run --resume`` of the fixture's study ``name``: its exit status, and what it printed."""
+    from study.run import main
+
+    code = main(["--resume", "--name", name, "--results-dir", str(WHERE), "--no-report"])
+    out = capsys.readouterr()
+    return code, out.out[-3000:] + out.err[-3000:]
 
 
 def _complete(folder, n_trials=None):
@@ -81,11 +83,11 @@ def test_every_name_the_older_pickles_hold_resolves_today():
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_an_interrupted_grid_of_the_older_code_resumes(legacy):
+def test_an_interrupted_grid_of_the_older_code_resumes(legacy, ray_session, capsys):
     before = json.loads((legacy / "grid" / "study.json").read_text())
     assert before["status"] == "interrupted"
-    result = _resume("grid")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    code, out = _resume("grid", capsys)
+    assert code == 0, out
     _, trials, curves = _complete(legacy / "grid", n_trials=4)
     assert (trials["step"] == 1200).all()
     assert curves.groupby("trial_id")["step"].apply(list).map(lambda s: s == list(range(100, 1201, 100))).all()
@@ -93,9 +95,9 @@ def test_an_interrupted_grid_of_the_older_code_resumes(legacy):
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_an_interrupted_search_of_the_older_code_resumes(legacy):
-    result = _resume("search")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def test_an_interrupted_search_of_the_older_code_resumes(legacy, ray_session, capsys):
+    code, out = _resume("search", capsys)
+    assert code == 0, out
     _, trials, _ = _complete(legacy / "search", n_trials=4)
     assert (legacy / "search" / "best.json").is_file()
     # The Optuna journal holds every sample: the three of the first run and the one resumed.
@@ -109,10 +111,10 @@ def test_an_interrupted_search_of_the_older_code_resumes(legacy):
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_an_interrupted_frontier_of_the_older_code_resumes(legacy):
+def test_an_interrupted_frontier_of_the_older_code_resumes(legacy, ray_session, capsys):
     before = json.loads((legacy / "frontier" / "frontier" / "state.json").read_text())
-    result = _resume("frontier")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    code, out = _resume("frontier", capsys)
+    assert code == 0, out
     _, trials, _ = _complete(legacy / "frontier")
     state = json.loads((legacy / "frontier" / "frontier" / "state.json").read_text())
     assert state != before
