@@ -126,11 +126,15 @@ def pytest_runtest_setup(item):
 
 def pytest_collection_modifyitems(items):
     # The modules that start Ray (or inject faults) first, each in its own order: the suite's two
-    # workers (pytest-xdist, --dist loadfile) take modules in this order, so the long ones start at
-    # once and the short ones fill in around them, instead of one long module running alone at the end.
-    slow = {item.module.__name__ for item in items
-            if item.get_closest_marker("ray") is not None or item.get_closest_marker("fault") is not None}
-    items.sort(key=lambda item: item.module.__name__ not in slow)
+    # workers (pytest-xdist, --dist loadfile --no-loadscope-reorder) take modules in this order, so the
+    # long ones start at once and the short ones fill in around them, instead of one long module running
+    # alone at the end. A module with a test marked `alone` comes last: that test waits for the other
+    # worker's test to end, a short one there, and the other worker may have nothing left to run anyway.
+    def marked(*names):
+        return {item.module.__name__ for item in items if any(item.get_closest_marker(n) for n in names)}
+
+    slow, alone = marked("ray", "fault"), marked("alone")
+    items.sort(key=lambda item: (item.module.__name__ in alone, item.module.__name__ not in slow))
 
 
 from tests.alone import pytest_runtest_protocol  # noqa: E402, F401  (a test marked alone runs alone)

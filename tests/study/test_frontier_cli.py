@@ -222,18 +222,20 @@ def test_finish_marks_a_known_frontier_complete(tmp_path, capsys):
 
 
 @pytest.mark.ray
-def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
+def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path, ray_session, capsys):
     """The settings of tests/study/test_frontier.py's Ray test: the LSTM solves T = 5 on 2 of 3
-    seeds, so the search doubles, bisects and stops decided and moot probes."""
-    cmd = [sys.executable, "-m", "study.run", "--frontier", "--models", "LSTM", "--set", "hidden=16",
-           "--set", "steps=600", "--set", "eval_every=50", "--set", "lr=0.01", "--set", "init=default",
-           "--set", "patience=2", "--solve-rule", "2/3", "--max-length", "12", "--num-cpus", "2",
-           "--dashboard-port", str(free_port()), "--results-dir", str(tmp_path), "--name", "f"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seeds, so the search doubles, bisects and stops decided and moot probes. ``python -m study.run``'s
+    ``main``, run in this process on the module's Ray; ``python -m study.report`` as a process."""
+    argv = ["--frontier", "--models", "LSTM", "--set", "hidden=16", "--set", "steps=600", "--set", "eval_every=50",
+            "--set", "lr=0.01", "--set", "init=default", "--set", "patience=2", "--solve-rule", "2/3",
+            "--max-length", "12", "--results-dir", str(tmp_path), "--name", "f"]
+    code = main(argv)
+    printed = capsys.readouterr()
+    assert code == 0, printed.out[-3000:] + printed.err[-3000:]
+    stdout = printed.out
     folder = tmp_path / "f"
-    assert f"study f: up to 30 trials -> {folder}" in proc.stdout
-    assert f"TensorBoard: tensorboard --logdir {folder}/tensorboard" in proc.stdout
+    assert f"study f: up to 30 trials -> {folder}" in stdout
+    assert f"TensorBoard: tensorboard --logdir {folder}/tensorboard" in stdout
     meta = json.loads((folder / "study.json").read_text())
     assert meta["status"] == "complete" and meta["kind"] == "frontier" and meta["trials"] == 30
     assert meta["frontier"] == {"solve_rule": "2/3", "start_length": 5, "max_length": 12, "speculate": 1}
@@ -254,7 +256,7 @@ def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
     assert (folder / "figures" / "frontier.png").stat().st_size > 10_000
     shown = f"{longest}  (first failure: {first}; rule 2/3)" if longest is not None else \
         f"none  (fails at the start length {first}; rule 2/3)"
-    assert f"LSTM  longest T remembered: {shown}" in proc.stdout and f"rule: {RULE_TEXT}" in proc.stdout
+    assert f"LSTM  longest T remembered: {shown}" in stdout and f"rule: {RULE_TEXT}" in stdout
     trials = pd.read_csv(folder / "trials.csv")
     assert len(trials) == fr.launched and set(trials["status"]) == {"TERMINATED"}
     assert not trials.duplicated(["model", "length", "seed"]).any()
@@ -278,10 +280,9 @@ def test_a_tiny_frontier_runs_from_the_command_line_and_reports(tmp_path):
 
     # --resume of the finished frontier reruns nothing.
     results = {p: p.read_text() for p in folder.glob("trial_*/result.json")}
-    again = subprocess.run([*cmd[:3], "--resume", "--name", "f", "--results-dir", str(tmp_path), "--num-cpus", "2",
-                            "--dashboard-port", str(free_port()), "--no-report"], cwd=ROOT, env=ENV,
-                           capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    code = main(["--resume", "--name", "f", "--results-dir", str(tmp_path), "--no-report"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.out[-3000:] + printed.err[-3000:]
     assert {p: p.read_text() for p in folder.glob("trial_*/result.json")} == results
     assert json.loads((folder / "study.json").read_text())["status"] == "complete"
     assert len(pd.read_csv(folder / "trials.csv")) == len(trials)
