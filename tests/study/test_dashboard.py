@@ -72,7 +72,7 @@ def test_dashboard_is_local_token_protected_and_shows_trials(tmp_path, capsys):
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
-    study.run_study(grid="smoke", seeds=2, name="dash", results_dir=str(tmp_path), report=False,
+    study.run_study(grid="smoke", seeds=1, name="dash", results_dir=str(tmp_path), report=False,
                     set={"steps": 1500, "eval_every": 500}, dashboard_port=port)
     thread.join(timeout=5)
     out = capsys.readouterr().out
