@@ -435,20 +435,14 @@ def test_the_watchers_of_a_search_cell_and_of_a_frontier_write_to_the_study(tmp_
     assert old.swept is None and "hidden=128" in old.run_name(trial)
 
 
-# ---- a real study through the command line: TensorBoard (and MLflow once study.run has --mlflow)
-
-
-def _has_option(option):
-    help_text = subprocess.run([sys.executable, "-m", "study.run", "--help"], cwd=ROOT, env=ENV,
-                               capture_output=True, text=True, timeout=60).stdout
-    return option in help_text
+# ---- a real study through the command line: TensorBoard and MLflow
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    """A tiny real grid through the command line (its own Ray), with --mlflow where study.run has it."""
+    """A tiny real grid through the command line (its own Ray), with --mlflow where mlflow is installed."""
     results = tmp_path_factory.mktemp("grid")
-    mlflow = _has_option("--mlflow") and tracking.installed("mlflow")
+    mlflow = tracking.installed("mlflow")
     cmd = [sys.executable, "-m", "study.run", "--grid", "smoke", "--seeds", "1", "--lengths", "5", "--full",
            "--set", "steps=100", "--set", "eval_every=25", "--set", "batch_size=32", "--num-cpus", "2",
            "--dashboard-port", str(free_port()), "--results-dir", str(results), "--name", "g",
@@ -483,7 +477,7 @@ def test_tensorboard_holds_every_evaluation_of_every_trial_at_its_step(grid):
 @pytest.mark.ray
 def test_mlflow_runs_of_a_real_study_equal_its_tables(grid):
     if not grid.mlflow:
-        pytest.skip("study.run has no --mlflow option yet, or mlflow is not installed")
+        pytest.skip('mlflow is not installed (pip install -e ".[mlflow]")')
     import mlflow
 
     trials, curves = pd.read_csv(grid.folder / "trials.csv"), pd.read_csv(grid.folder / "curves.csv")
